@@ -1,0 +1,67 @@
+"""mavi_core: the shared transport for Memories.ai's MAVI video chat API.
+
+Sync and async clients, authentication (API key, or access tokens that refresh themselves),
+the reply envelope and its error codes, a tolerant decoder for the `data:`-framed stream,
+retries with backoff, timeouts and typed errors. `mavi_core.emulator` holds a local
+MAVI-compatible server for offline work and tests.
+
+    from mavi_core import MaviClient
+
+    with MaviClient() as client:                     # MAVI_API_KEY / MAVI_BASE_URL
+        for delta in client.stream_chat(video_nos=["VI..."], message="What happens?"):
+            print(delta.text, end="", flush=True)
+"""
+
+from ._auth import MaviTokenAuth, MaviTokens
+from ._client import AsyncChatStream, AsyncMaviClient, ChatStream, MaviClient
+from ._constants import DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from ._exceptions import (
+    MaviAPIError,
+    MaviAuthenticationError,
+    MaviConflictError,
+    MaviConnectionError,
+    MaviError,
+    MaviInvalidRequestError,
+    MaviPermissionDeniedError,
+    MaviRateLimitError,
+    MaviServerError,
+    MaviStreamError,
+    MaviStreamTimeoutError,
+    MaviTimeoutError,
+    MaviValidationError,
+)
+from ._history import ChatPrompt, Role, conversation_to_chat
+from ._models import ChatAnswer, ChatDelta, ChatTurn
+from ._version import __version__
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "AsyncChatStream",
+    "AsyncMaviClient",
+    "ChatAnswer",
+    "ChatDelta",
+    "ChatPrompt",
+    "ChatStream",
+    "ChatTurn",
+    "MaviAPIError",
+    "MaviAuthenticationError",
+    "MaviClient",
+    "MaviConflictError",
+    "MaviConnectionError",
+    "MaviError",
+    "MaviInvalidRequestError",
+    "MaviPermissionDeniedError",
+    "MaviRateLimitError",
+    "MaviServerError",
+    "MaviStreamError",
+    "MaviStreamTimeoutError",
+    "MaviTimeoutError",
+    "MaviTokenAuth",
+    "MaviTokens",
+    "MaviValidationError",
+    "Role",
+    "__version__",
+    "conversation_to_chat",
+]

@@ -1,0 +1,617 @@
+"""`MaviClient` and `AsyncMaviClient`: the I/O around the pure core.
+
+Both clients decide everything by calling the same functions (request building, the reply
+decoder, the retry state); they differ only in how they send, read and sleep. Transport
+exceptions become `MaviError`s in one place, `_translate_transport_errors`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Callable,
+    Coroutine,
+    Generator,
+    Iterator,
+    Mapping,
+)
+from contextlib import contextmanager
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import httpx
+from pydantic import SecretStr
+
+from ._auth import MaviTokenAuth, MaviTokens
+from ._constants import (
+    API_KEY_ENV,
+    BASE_URL_ENV,
+    CHAT_PATH,
+    DEFAULT_BASE_URL,
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    GET_ACCESS_TOKEN_PATH,
+    MAX_CONNECTIONS,
+    MAX_KEEPALIVE_CONNECTIONS,
+    REFRESH_ACCESS_TOKEN_PATH,
+)
+from ._envelope import error_for_http_status, retry_after_from_headers
+from ._exceptions import (
+    MaviAuthenticationError,
+    MaviConnectionError,
+    MaviError,
+    MaviTimeoutError,
+    MaviValidationError,
+)
+from ._models import ChatAnswer, ChatDelta
+from ._request import HistoryInput, build_chat_body
+from ._retry import REFRESH, RetryState
+from ._stream import ChatStreamDecoder, broken_stream_error, parse_json_reply
+from ._version import __version__
+
+__all__ = ["AsyncChatStream", "AsyncMaviClient", "ChatStream", "MaviClient"]
+
+logger = logging.getLogger("mavi_core")
+
+_T = TypeVar("_T")
+_LIMITS = httpx.Limits(
+    max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_KEEPALIVE_CONNECTIONS
+)
+
+
+@contextmanager
+def _translate_transport_errors() -> Iterator[None]:
+    """The one boundary where httpx exceptions become `MaviError`s."""
+    try:
+        yield
+    except httpx.TimeoutException as exc:
+        kind = type(exc).__name__.replace("Timeout", " timeout").lower()
+        raise MaviTimeoutError(
+            f"MAVI did not answer in time ({kind}). Try again, or raise `timeout` if the "
+            "service is slow."
+        ) from exc
+    except httpx.ConnectError as exc:
+        raise MaviConnectionError(
+            f"Could not connect to MAVI ({exc}). Check base_url and the network."
+        ) from exc
+    except httpx.UnsupportedProtocol as exc:
+        raise MaviConnectionError(
+            f"base_url is not an http(s) URL ({exc}). Use e.g. https://mavi-backend.memories.ai."
+        ) from exc
+    except httpx.HTTPError as exc:
+        raise MaviConnectionError(
+            f"The connection to MAVI broke ({type(exc).__name__}: {exc}). Try again."
+        ) from exc
+
+
+def _resolve_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
+    if isinstance(timeout, httpx.Timeout):
+        return timeout
+    if timeout is None:
+        return httpx.Timeout(None, connect=DEFAULT_CONNECT_TIMEOUT)
+    if timeout <= 0:
+        raise MaviValidationError(f"timeout must be positive seconds, got {timeout!r}.")
+    return httpx.Timeout(timeout, connect=min(DEFAULT_CONNECT_TIMEOUT, timeout))
+
+
+class _BaseClient:
+    """Configuration and request building shared by both clients (no I/O)."""
+
+    def __init__(
+        self,
+        api_key: str | SecretStr | None,
+        *,
+        base_url: str | None,
+        auth: MaviTokenAuth | None,
+        timeout: float | httpx.Timeout | None,
+        max_retries: int,
+        default_headers: Mapping[str, str] | None,
+    ) -> None:
+        if api_key is not None and auth is not None:
+            raise MaviValidationError("Pass either api_key or auth=MaviTokenAuth(...), not both.")
+        if isinstance(api_key, SecretStr):
+            api_key = api_key.get_secret_value()
+        key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
+        self._api_key = SecretStr(key) if key else None
+        self.auth = auth
+        url = base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+        if not str(url).startswith(("http://", "https://")):
+            raise MaviValidationError(f"base_url must start with http:// or https://, got {url!r}.")
+        self.base_url = str(url).rstrip("/")
+        if not isinstance(max_retries, int) or max_retries < 0:
+            raise MaviValidationError(f"max_retries must be an integer >= 0, got {max_retries!r}.")
+        self.max_retries = max_retries
+        self.timeout = _resolve_timeout(timeout)
+        self.default_headers: dict[str, str] = {
+            "User-Agent": f"mavi-integrations/{__version__}",
+            "Accept": "text/event-stream, application/json",
+            **(default_headers or {}),
+        }
+
+    def _credential(self) -> str:
+        if self.auth is not None:
+            return self.auth.header_value()
+        if self._api_key is not None:
+            return self._api_key.get_secret_value()
+        raise MaviAuthenticationError(
+            "No MAVI credentials: pass api_key=..., set the MAVI_API_KEY environment variable, "
+            "or pass auth=MaviTokenAuth(...)."
+        )
+
+    def _build_request(
+        self,
+        http: httpx.Client | httpx.AsyncClient,
+        path: str,
+        body: Any,
+        *,
+        authenticate: bool = True,
+    ) -> httpx.Request:
+        headers = dict(self.default_headers)
+        if authenticate:
+            headers["Authorization"] = self._credential()  # raw value, no "Bearer"
+        return http.build_request(
+            "POST", self.base_url + path, json=body, headers=headers, timeout=self.timeout
+        )
+
+    def _retry_state(self, *, retry: bool, authenticate: bool) -> RetryState:
+        can_refresh = authenticate and self.auth is not None and self.auth.can_refresh
+        return RetryState(self.max_retries if retry else 0, can_refresh=can_refresh)
+
+    @staticmethod
+    def _error_for(response: httpx.Response, body: bytes) -> MaviError:
+        return error_for_http_status(
+            response.status_code, body, retry_after=retry_after_from_headers(response.headers)
+        )
+
+    @staticmethod
+    def _log_retry(action: object, error: MaviError) -> None:
+        if action is REFRESH:
+            logger.debug("MAVI rejected the access token; refreshing it and retrying")
+        else:
+            logger.debug("MAVI request failed (%s); retrying in %.2f s", error, action)
+
+    def __repr__(self) -> str:
+        credential = "token" if self.auth else ("api_key" if self._api_key else None)
+        return f"{type(self).__name__}(base_url={self.base_url!r}, credentials={credential!r})"
+
+
+class ChatStream(Iterator[ChatDelta]):
+    """The deltas of one streamed answer; closing it (or leaving a `with` block) closes the reply.
+
+    The request is sent when iteration starts. Failures before the first delta are retried;
+    after it, a failure raises `MaviStreamError` and nothing delivered is repeated.
+    """
+
+    def __init__(self, client: MaviClient, body: dict[str, Any]) -> None:
+        self._client = client
+        self._body = body
+        self._parts: list[str] = []
+        self._deltas = self._run()
+
+    @property
+    def text(self) -> str:
+        """The answer text delivered so far."""
+        return "".join(self._parts)
+
+    def __next__(self) -> ChatDelta:
+        return next(self._deltas)
+
+    def __iter__(self) -> Self:
+        return self
+
+    def close(self) -> None:
+        self._deltas.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _open(self) -> tuple[httpx.Response, Iterator[str], str | None]:
+        response, deltas = self._client._open_chat(self._body)
+        try:
+            first = next(deltas, None)
+        except BaseException:
+            response.close()
+            raise
+        return response, deltas, first
+
+    def _run(self) -> Generator[ChatDelta, None, None]:
+        response, deltas, first = self._client._call(self._open)
+        try:
+            if first is None:
+                return
+            self._parts.append(first)
+            yield ChatDelta(first)
+            try:
+                for delta in deltas:
+                    self._parts.append(delta)
+                    yield ChatDelta(delta)
+            except MaviError as error:
+                raise broken_stream_error(error, sum(map(len, self._parts))) from error
+        finally:
+            response.close()
+
+
+class AsyncChatStream(AsyncIterator[ChatDelta]):
+    """The async twin of `ChatStream`: `async for`, `aclose()`, `async with`; awaitable too."""
+
+    def __init__(self, client: AsyncMaviClient, body: dict[str, Any]) -> None:
+        self._client = client
+        self._body = body
+        self._parts: list[str] = []
+        self._deltas = self._run()
+
+    @property
+    def text(self) -> str:
+        """The answer text delivered so far."""
+        return "".join(self._parts)
+
+    async def __anext__(self) -> ChatDelta:
+        return await self._deltas.__anext__()
+
+    def __aiter__(self) -> Self:
+        return self
+
+    def __await__(self) -> Generator[Any, None, Self]:
+        async def itself() -> Self:
+            return self
+
+        return itself().__await__()
+
+    async def aclose(self) -> None:
+        await self._deltas.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def _open(self) -> tuple[httpx.Response, AsyncIterator[str], str | None]:
+        response, deltas = await self._client._open_chat(self._body)
+        try:
+            first = await anext(deltas, None)
+        except BaseException:
+            await response.aclose()
+            raise
+        return response, deltas, first
+
+    async def _run(self) -> AsyncGenerator[ChatDelta, None]:
+        response, deltas, first = await self._client._call(self._open)
+        try:
+            if first is None:
+                return
+            self._parts.append(first)
+            yield ChatDelta(first)
+            try:
+                async for delta in deltas:
+                    self._parts.append(delta)
+                    yield ChatDelta(delta)
+            except MaviError as error:
+                raise broken_stream_error(error, sum(map(len, self._parts))) from error
+        finally:
+            await response.aclose()
+
+
+class MaviClient(_BaseClient):
+    """Synchronous client for the MAVI video chat API.
+
+    >>> with MaviClient(api_key="sk-...") as client:  # doctest: +SKIP
+    ...     print(client.chat(video_nos=["VI..."], message="What happens?").text)
+    """
+
+    def __init__(
+        self,
+        api_key: str | SecretStr | None = None,
+        *,
+        base_url: str | None = None,
+        auth: MaviTokenAuth | None = None,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        default_headers: Mapping[str, str] | None = None,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        super().__init__(
+            api_key,
+            base_url=base_url,
+            auth=auth,
+            timeout=timeout,
+            max_retries=max_retries,
+            default_headers=default_headers,
+        )
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(timeout=self.timeout, limits=_LIMITS)
+
+    def chat(self, video_nos: list[str], message: str, history: HistoryInput = None) -> ChatAnswer:
+        """Ask about the videos and return the whole answer (`"stream": false`)."""
+        body = build_chat_body(video_nos, message, history, stream=False)
+
+        def attempt() -> str:
+            response, deltas = self._open_chat(body)
+            try:
+                return "".join(deltas)
+            finally:
+                response.close()
+
+        return ChatAnswer(text=self._call(attempt), video_nos=body["videoNos"])
+
+    def stream_chat(
+        self, video_nos: list[str], message: str, history: HistoryInput = None
+    ) -> ChatStream:
+        """Ask about the videos and iterate over the answer's deltas (`"stream": true`)."""
+        return ChatStream(self, build_chat_body(video_nos, message, history, stream=True))
+
+    def exchange_code(
+        self, client_id: str, code: str, *, on_refresh: Callable[[MaviTokens], Any] | None = None
+    ) -> MaviTokenAuth:
+        """Trade the `code` sent to your callback URL for tokens (getAccessToken; not retried,
+        since a code is single-use). Returns credentials to pass as `auth=`."""
+        data = self._request_json(
+            GET_ACCESS_TOKEN_PATH, {"clientId": client_id, "code": code}, retry=False
+        )
+        tokens = MaviTokens.from_reply(data, now=time.time())
+        return MaviTokenAuth(
+            tokens.access_token, tokens.refresh_token, tokens.expires_at, on_refresh
+        )
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # I/O below; every decision is made by the shared pure functions.
+
+    def _call(
+        self, attempt: Callable[[], _T], *, retry: bool = True, authenticate: bool = True
+    ) -> _T:
+        state = self._retry_state(retry=retry, authenticate=authenticate)
+        auth = self.auth if authenticate else None
+        while True:
+            generation = 0
+            if auth is not None:
+                if auth.needs_refresh():
+                    self._refresh(auth, auth.generation)
+                generation = auth.generation
+            try:
+                return attempt()
+            except MaviError as error:
+                action = state.next_action(error)
+                if action is None:
+                    raise
+                self._log_retry(action, error)
+                if action is REFRESH:
+                    assert auth is not None
+                    self._refresh(auth, generation)
+                else:
+                    time.sleep(action)  # type: ignore[arg-type]
+
+    def _send(self, request: httpx.Request) -> httpx.Response:
+        logger.debug("MAVI request: %s %s", request.method, request.url)
+        with _translate_transport_errors():
+            response = self._http.send(request, stream=True)
+            if response.status_code >= 400:
+                try:
+                    body = response.read()
+                finally:
+                    response.close()
+                raise self._error_for(response, body)
+        return response
+
+    def _open_chat(self, body: dict[str, Any]) -> tuple[httpx.Response, Iterator[str]]:
+        response = self._send(self._build_request(self._http, CHAT_PATH, body))
+        return response, self._deltas(response)
+
+    @staticmethod
+    def _deltas(response: httpx.Response) -> Iterator[str]:
+        decoder = ChatStreamDecoder()
+        with _translate_transport_errors():
+            for chunk in response.iter_bytes():
+                yield from decoder.feed(chunk)
+                if decoder.done:
+                    return
+        yield from decoder.finish()
+
+    def _request_json(
+        self, path: str, body: Any, *, retry: bool = True, authenticate: bool = False
+    ) -> Any:
+        def attempt() -> Any:
+            request = self._build_request(self._http, path, body, authenticate=authenticate)
+            response = self._send(request)
+            try:
+                with _translate_transport_errors():
+                    content = response.read()
+            finally:
+                response.close()
+            return parse_json_reply(content)
+
+        return self._call(attempt, retry=retry, authenticate=authenticate)
+
+    def _refresh(self, auth: MaviTokenAuth, generation: int) -> None:
+        with auth.lock:
+            if auth.generation != generation:
+                return  # another request refreshed while this one waited
+            logger.debug("MAVI: refreshing the access token")
+            auth.apply_refresh(self._request_json(REFRESH_ACCESS_TOKEN_PATH, auth.refresh_body()))
+
+
+class AsyncMaviClient(_BaseClient):
+    """Asynchronous client for the MAVI video chat API; the same names as `MaviClient`.
+
+    >>> async with AsyncMaviClient(api_key="sk-...") as client:  # doctest: +SKIP
+    ...     async for delta in client.stream_chat(video_nos=["VI..."], message="What happens?"):
+    ...         print(delta.text, end="")
+    """
+
+    def __init__(
+        self,
+        api_key: str | SecretStr | None = None,
+        *,
+        base_url: str | None = None,
+        auth: MaviTokenAuth | None = None,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        default_headers: Mapping[str, str] | None = None,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        super().__init__(
+            api_key,
+            base_url=base_url,
+            auth=auth,
+            timeout=timeout,
+            max_retries=max_retries,
+            default_headers=default_headers,
+        )
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(timeout=self.timeout, limits=_LIMITS)
+
+    async def chat(
+        self, video_nos: list[str], message: str, history: HistoryInput = None
+    ) -> ChatAnswer:
+        """Ask about the videos and return the whole answer (`"stream": false`)."""
+        body = build_chat_body(video_nos, message, history, stream=False)
+
+        async def attempt() -> str:
+            response, deltas = await self._open_chat(body)
+            try:
+                return "".join([delta async for delta in deltas])
+            finally:
+                await response.aclose()
+
+        return ChatAnswer(text=await self._call(attempt), video_nos=body["videoNos"])
+
+    def stream_chat(
+        self, video_nos: list[str], message: str, history: HistoryInput = None
+    ) -> AsyncChatStream:
+        """Ask about the videos; `async for` over the answer's deltas (`"stream": true`)."""
+        return AsyncChatStream(self, build_chat_body(video_nos, message, history, stream=True))
+
+    async def exchange_code(
+        self, client_id: str, code: str, *, on_refresh: Callable[[MaviTokens], Any] | None = None
+    ) -> MaviTokenAuth:
+        """Trade the `code` sent to your callback URL for tokens (getAccessToken; not retried,
+        since a code is single-use). Returns credentials to pass as `auth=`."""
+        data = await self._request_json(
+            GET_ACCESS_TOKEN_PATH, {"clientId": client_id, "code": code}, retry=False
+        )
+        tokens = MaviTokens.from_reply(data, now=time.time())
+        return MaviTokenAuth(
+            tokens.access_token, tokens.refresh_token, tokens.expires_at, on_refresh
+        )
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def close(self) -> None:
+        """Alias of `aclose()`."""
+        await self.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # I/O below; every decision is made by the shared pure functions.
+
+    async def _call(
+        self,
+        attempt: Callable[[], Coroutine[Any, Any, _T]],
+        *,
+        retry: bool = True,
+        authenticate: bool = True,
+    ) -> _T:
+        state = self._retry_state(retry=retry, authenticate=authenticate)
+        auth = self.auth if authenticate else None
+        while True:
+            generation = 0
+            if auth is not None:
+                if auth.needs_refresh():
+                    await self._refresh(auth, auth.generation)
+                generation = auth.generation
+            try:
+                return await attempt()
+            except MaviError as error:
+                action = state.next_action(error)
+                if action is None:
+                    raise
+                self._log_retry(action, error)
+                if action is REFRESH:
+                    assert auth is not None
+                    await self._refresh(auth, generation)
+                else:
+                    await asyncio.sleep(action)  # type: ignore[arg-type]
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        logger.debug("MAVI request: %s %s", request.method, request.url)
+        with _translate_transport_errors():
+            response = await self._http.send(request, stream=True)
+            if response.status_code >= 400:
+                try:
+                    body = await response.aread()
+                finally:
+                    await response.aclose()
+                raise self._error_for(response, body)
+        return response
+
+    async def _open_chat(self, body: dict[str, Any]) -> tuple[httpx.Response, AsyncIterator[str]]:
+        response = await self._send(self._build_request(self._http, CHAT_PATH, body))
+        return response, self._deltas(response)
+
+    @staticmethod
+    async def _deltas(response: httpx.Response) -> AsyncIterator[str]:
+        decoder = ChatStreamDecoder()
+        with _translate_transport_errors():
+            async for chunk in response.aiter_bytes():
+                for delta in decoder.feed(chunk):
+                    yield delta
+                if decoder.done:
+                    return
+        for delta in decoder.finish():
+            yield delta
+
+    async def _request_json(
+        self, path: str, body: Any, *, retry: bool = True, authenticate: bool = False
+    ) -> Any:
+        async def attempt() -> Any:
+            request = self._build_request(self._http, path, body, authenticate=authenticate)
+            response = await self._send(request)
+            try:
+                with _translate_transport_errors():
+                    content = await response.aread()
+            finally:
+                await response.aclose()
+            return parse_json_reply(content)
+
+        return await self._call(attempt, retry=retry, authenticate=authenticate)
+
+    async def _refresh(self, auth: MaviTokenAuth, generation: int) -> None:
+        async with auth.async_lock():
+            if auth.generation != generation:
+                return  # another task refreshed while this one waited
+            logger.debug("MAVI: refreshing the access token")
+            data = await self._request_json(REFRESH_ACCESS_TOKEN_PATH, auth.refresh_body())
+            auth.apply_refresh(data)

@@ -1,0 +1,29 @@
+"""Defaults and endpoint paths, named once."""
+
+from __future__ import annotations
+
+from typing import Final
+
+DEFAULT_BASE_URL: Final = "https://mavi-backend.memories.ai"
+API_KEY_ENV: Final = "MAVI_API_KEY"
+BASE_URL_ENV: Final = "MAVI_BASE_URL"
+
+DEFAULT_TIMEOUT: Final = 60.0
+DEFAULT_CONNECT_TIMEOUT: Final = 5.0
+DEFAULT_MAX_RETRIES: Final = 2
+INITIAL_RETRY_DELAY: Final = 0.5
+MAX_RETRY_DELAY: Final = 8.0
+MAX_RETRY_AFTER: Final = 60.0
+"""A `Retry-After` longer than this is not slept: the rate-limit error says when to retry."""
+
+TOKEN_REFRESH_MARGIN: Final = 60.0
+"""Refresh an access token this many seconds before it expires."""
+
+MAX_CONNECTIONS: Final = 1000
+MAX_KEEPALIVE_CONNECTIONS: Final = 100
+
+SUCCESS_CODES: Final = frozenset({"0000", "SUCCESS", "success"})
+
+CHAT_PATH: Final = "/api/serve/video/chat"
+GET_ACCESS_TOKEN_PATH: Final = "/auth/api/token/getAccessToken"
+REFRESH_ACCESS_TOKEN_PATH: Final = "/auth/api/token/refreshAccessToken"

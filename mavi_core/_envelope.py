@@ -1,0 +1,187 @@
+"""From envelope codes and HTTP statuses to typed errors: pure, no I/O."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from ._constants import SUCCESS_CODES
+from ._exceptions import (
+    MaviAPIError,
+    MaviAuthenticationError,
+    MaviConflictError,
+    MaviInvalidRequestError,
+    MaviPermissionDeniedError,
+    MaviRateLimitError,
+    MaviServerError,
+    MaviTimeoutError,
+)
+
+__all__ = [
+    "envelope_data",
+    "error_for_code",
+    "error_for_http_status",
+    "is_success_code",
+    "parse_retry_after",
+    "retry_after_from_headers",
+]
+
+_ADVICE: dict[type[MaviAPIError], str] = {
+    MaviInvalidRequestError: "Check the request parameters (video numbers, message, history).",
+    MaviAuthenticationError: (
+        "Check the API key (MAVI_API_KEY or api_key=) or re-authorize to get a new access token."
+    ),
+    MaviPermissionDeniedError: "The account may not do this: check its status and credits.",
+    MaviConflictError: "The request conflicts with the current state (e.g. it was already done).",
+    MaviRateLimitError: "Slow down: the chat endpoint allows 10 requests a minute.",
+    MaviServerError: "The service failed; try again later.",
+}
+
+_CODE_CLASSES: dict[str, type[MaviAPIError]] = {
+    "0001": MaviInvalidRequestError,
+    "0003": MaviInvalidRequestError,
+    "0401": MaviAuthenticationError,
+    "9009": MaviAuthenticationError,
+    "0402": MaviPermissionDeniedError,
+    "0403": MaviPermissionDeniedError,
+    "0409": MaviConflictError,
+    "0429": MaviRateLimitError,
+}
+
+
+def is_success_code(code: object) -> bool:
+    return isinstance(code, str | int) and str(code) in SUCCESS_CODES
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a `Retry-After` (seconds or HTTP-date) or `retry-after-ms` value."""
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def _describe(message: str, error_class: type[MaviAPIError], retry_after: float | None) -> str:
+    advice = _ADVICE.get(error_class, "")
+    if error_class is MaviRateLimitError and retry_after is not None:
+        advice = f"Retry after {retry_after:.0f} seconds."
+    return f"{message} {advice}".strip()
+
+
+def error_for_code(
+    code: str,
+    msg: str | None,
+    *,
+    status_code: int | None = 200,
+    retry_after: float | None = None,
+) -> MaviAPIError:
+    """The error for an envelope whose code is not success."""
+    error_class = _CODE_CLASSES.get(code, MaviServerError)
+    text = f"MAVI answered code {code}: {msg or 'no message'}."
+    if error_class is MaviServerError:
+        text = f"MAVI answered an unknown error code {code}: {msg or 'no message'}."
+    return error_class(
+        _describe(text, error_class, retry_after),
+        code=code,
+        msg=msg,
+        status_code=status_code,
+        retry_after=retry_after,
+    )
+
+
+def _http_class(status_code: int) -> type[MaviAPIError]:
+    if status_code == 401:
+        return MaviAuthenticationError
+    if status_code in (402, 403):
+        return MaviPermissionDeniedError
+    if status_code == 409:
+        return MaviConflictError
+    if status_code == 429:
+        return MaviRateLimitError
+    if 400 <= status_code < 500 and status_code != 408:
+        return MaviInvalidRequestError
+    return MaviServerError
+
+
+def error_for_http_status(
+    status_code: int, body: bytes, *, retry_after: float | None = None
+) -> MaviAPIError | MaviTimeoutError:
+    """The error for an HTTP error status; an envelope in the body decides the class if present."""
+    envelope = _try_envelope(body)
+    if envelope is not None and not is_success_code(envelope.get("code")):
+        return error_for_code(
+            str(envelope.get("code")),
+            _text(envelope.get("msg")),
+            status_code=status_code,
+            retry_after=retry_after,
+        )
+    if status_code == 408:
+        return MaviTimeoutError(
+            "MAVI answered HTTP 408 (request timeout). Try again; raise `timeout` if it persists.",
+            status_code=status_code,
+        )
+    error_class = _http_class(status_code)
+    snippet = body[:200].decode("utf-8", "replace").strip()
+    if snippet.lower().startswith(("<!doctype", "<html")):
+        what = f"MAVI answered HTTP {status_code} with an HTML page (a proxy or gateway error)."
+    elif snippet:
+        what = f"MAVI answered HTTP {status_code}: {snippet}"
+    else:
+        what = f"MAVI answered HTTP {status_code} with an empty body."
+    if status_code == 404:
+        what += (
+            " Is base_url right (it must be the API host, e.g. https://mavi-backend.memories.ai)?"
+        )
+    return error_class(
+        _describe(what, error_class, retry_after),
+        status_code=status_code,
+        retry_after=retry_after,
+    )
+
+
+def envelope_data(envelope: Mapping[str, Any], *, status_code: int = 200) -> Any:
+    """`data` of a success envelope; raises the matching error for any other code."""
+    code = envelope.get("code")
+    if is_success_code(code):
+        return envelope.get("data")
+    if code is None:
+        raise MaviServerError(
+            "MAVI answered JSON without a 'code' field; the reply is not a MAVI envelope. "
+            "Check base_url.",
+            status_code=status_code,
+        )
+    raise error_for_code(str(code), _text(envelope.get("msg")), status_code=status_code)
+
+
+def _try_envelope(body: bytes) -> dict[str, Any] | None:
+    try:
+        value = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return value if isinstance(value, dict) and "code" in value else None
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def retry_after_from_headers(headers: Mapping[str, str]) -> float | None:
+    """The wait a reply asks for: `retry-after-ms`, else `Retry-After` (seconds or HTTP-date)."""
+    milliseconds = headers.get("retry-after-ms")
+    if milliseconds is not None:
+        try:
+            return max(0.0, float(milliseconds) / 1000.0)
+        except ValueError:
+            pass
+    return parse_retry_after(headers.get("retry-after"))

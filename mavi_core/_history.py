@@ -1,0 +1,65 @@
+"""A conversation as (role, text) pairs to the v1.0 chat's `message` and `history`: pure.
+
+Both adapters convert their framework's messages to pairs and call `conversation_to_chat`, so the
+rules live here once:
+
+1. System texts, in order, joined by a blank line, go in front of the outgoing message.
+2. The trailing run of user texts (after the last assistant text) is the message, joined by a
+   blank line; a conversation that ends with the assistant is an error.
+3. Before that, consecutive user texts merge into one `user`, consecutive assistant texts into one
+   `robot`; each pair is one turn, and an assistant run with no user before it gets `user: ""`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal, TypeAlias
+
+from ._models import ChatTurn
+
+__all__ = ["ChatPrompt", "Role", "conversation_to_chat"]
+
+Role: TypeAlias = Literal["system", "user", "assistant"]
+_SEPARATOR = "\n\n"
+
+
+@dataclass(frozen=True, slots=True)
+class ChatPrompt:
+    """What one chat request sends: the outgoing `message` and the earlier turns."""
+
+    message: str
+    history: list[ChatTurn]
+
+
+def conversation_to_chat(conversation: Iterable[tuple[Role, str]]) -> ChatPrompt:
+    """Map (role, text) pairs to `ChatPrompt`; raises `ValueError` saying what to change."""
+    system: list[str] = []
+    history: list[ChatTurn] = []
+    users: list[str] = []
+    robots: list[str] = []
+    for role, text in conversation:
+        if role == "system":
+            system.append(text)
+        elif role == "user":
+            if robots:  # a user text after assistant text closes the turn
+                history.append(ChatTurn(user=_SEPARATOR.join(users), robot=_SEPARATOR.join(robots)))
+                users, robots = [], []
+            users.append(text)
+        elif role == "assistant":
+            robots.append(text)
+        else:
+            raise ValueError(f"unknown role {role!r}: use 'system', 'user' or 'assistant'.")
+    if robots:
+        raise ValueError(
+            "The conversation ends with an assistant message, so there is no question to send. "
+            "End it with a user (human) message."
+        )
+    if not users:
+        raise ValueError("The conversation has no user (human) message to send as the question.")
+    message = _SEPARATOR.join(users)
+    if not message.strip():
+        raise ValueError("The last user (human) message is empty: put the question in it.")
+    if system:
+        message = _SEPARATOR.join(system) + _SEPARATOR + message
+    return ChatPrompt(message=message, history=history)

@@ -1,0 +1,80 @@
+"""When to try again, and how long to wait first: pure, no I/O, no sleeping."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Final
+
+from ._constants import INITIAL_RETRY_DELAY, MAX_RETRY_AFTER, MAX_RETRY_DELAY
+from ._exceptions import (
+    MaviAuthenticationError,
+    MaviConnectionError,
+    MaviError,
+    MaviRateLimitError,
+    MaviServerError,
+    MaviStreamError,
+)
+
+__all__ = ["REFRESH", "RetryState", "backoff_delay", "is_retryable"]
+
+
+class _Refresh:
+    def __repr__(self) -> str:
+        return "REFRESH"
+
+
+REFRESH: Final = _Refresh()
+"""Refresh the access token, then send the request again."""
+
+
+def is_retryable(error: MaviError) -> bool:
+    """Connection errors, timeouts, HTTP 408/429/5xx and envelope 0429 are worth another try."""
+    if isinstance(error, MaviStreamError):
+        return False
+    if isinstance(error, MaviConnectionError | MaviRateLimitError):
+        return True
+    status = error.status_code
+    return isinstance(error, MaviServerError) and status is not None and status >= 500
+
+
+def backoff_delay(retries_done: int, *, jitter: float = 0.0) -> float:
+    """0.5 s doubling to 8 s, shortened by up to 25% (`jitter` in [0, 1))."""
+    delay = min(INITIAL_RETRY_DELAY * 2.0**retries_done, MAX_RETRY_DELAY)
+    return delay * (1.0 - 0.25 * jitter)
+
+
+@dataclass
+class RetryState:
+    """The retry decisions of one call, from its first attempt to its last.
+
+    `next_action(error)` answers what to do about a failed attempt: a delay in seconds before
+    trying again, `REFRESH` (refresh the token, then try again at once), or None (give up and
+    raise). A `Retry-After` up to 60 s is honoured; a longer one is not slept.
+    """
+
+    max_retries: int
+    can_refresh: bool = False
+    random: Callable[[], float] = field(default=random.random, repr=False)
+    retries: int = 0
+    refreshed: bool = False
+
+    def next_action(self, error: MaviError) -> float | _Refresh | None:
+        if isinstance(error, MaviAuthenticationError):
+            if self.can_refresh and not self.refreshed:
+                self.refreshed = True
+                return REFRESH
+            return None
+        if self.retries >= self.max_retries or not is_retryable(error):
+            return None
+        retry_after = error.retry_after
+        if retry_after is not None and retry_after > MAX_RETRY_AFTER:
+            return None
+        delay = (
+            retry_after
+            if retry_after is not None
+            else backoff_delay(self.retries, jitter=self.random())
+        )
+        self.retries += 1
+        return delay
