@@ -60,6 +60,9 @@ __all__ = ["AsyncChatStream", "AsyncMaviClient", "ChatStream", "MaviClient"]
 logger = logging.getLogger("mavi_core")
 
 _T = TypeVar("_T")
+# Looked up at call time so tests can make retries instant.
+_sleep = time.sleep
+_async_sleep = asyncio.sleep
 _LIMITS = httpx.Limits(
     max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_KEEPALIVE_CONNECTIONS
 )
@@ -401,7 +404,7 @@ class MaviClient(_BaseClient):
                     assert auth is not None
                     self._refresh(auth, generation)
                 else:
-                    time.sleep(action)  # type: ignore[arg-type]
+                    _sleep(action)  # type: ignore[arg-type]
 
     def _send(self, request: httpx.Request) -> httpx.Response:
         logger.debug("MAVI request: %s %s", request.method, request.url)
@@ -563,7 +566,7 @@ class AsyncMaviClient(_BaseClient):
                     assert auth is not None
                     await self._refresh(auth, generation)
                 else:
-                    await asyncio.sleep(action)  # type: ignore[arg-type]
+                    await _async_sleep(action)  # type: ignore[arg-type]
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
         logger.debug("MAVI request: %s %s", request.method, request.url)

@@ -1,0 +1,219 @@
+"""Access tokens: refresh before expiry and once on 0401, one refresh for many callers, no leaks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from mavi_core import (
+    AsyncMaviClient,
+    MaviAuthenticationError,
+    MaviClient,
+    MaviServerError,
+    MaviTokenAuth,
+    MaviTokens,
+)
+from mavi_core._auth import MaviTokens as _Tokens
+
+from .conftest import KEY, Api, Server, stream_reply
+
+REFRESH_PATH = "/auth/api/token/refreshAccessToken"
+CHAT_PATH = "/api/serve/video/chat"
+
+
+def refreshed(token: str = "at-new", expires_in: object = 7200) -> httpx.Response:
+    data = {"accessToken": token, "expiresIn": expires_in, "type": "Bearer"}
+    return httpx.Response(200, json={"code": "0000", "msg": "success", "data": data})
+
+
+def expired_auth(**kwargs: object) -> MaviTokenAuth:
+    return MaviTokenAuth("at-old", refresh_token="rt-1", expires_at=time.time() - 1, **kwargs)  # type: ignore[arg-type]
+
+
+def test_expired_token_is_refreshed_before_the_request(api: Api) -> None:
+    seen: list[MaviTokens] = []
+    auth = expired_auth(on_refresh=seen.append)
+    api.server.replies = [refreshed(), stream_reply(["ok"])]
+    assert api.chat(auth=auth).text == "ok"
+    assert api.server.paths() == [REFRESH_PATH, CHAT_PATH]
+    assert api.server.bodies()[0] == {"refreshToken": "rt-1"}
+    assert "authorization" not in api.server.requests[0].headers
+    assert api.server.requests[1].headers["authorization"] == "at-new"
+    assert [t.access_token.get_secret_value() for t in seen] == ["at-new"]
+    assert seen[0].refresh_token is not None
+    assert seen[0].refresh_token.get_secret_value() == "rt-1"  # kept when not re-issued
+
+
+def test_token_due_within_the_margin_is_refreshed(api: Api) -> None:
+    auth = MaviTokenAuth("at-old", refresh_token="rt-1", expires_at=time.time() + 30)
+    api.server.replies = [refreshed(), stream_reply(["ok"])]
+    api.chat(auth=auth)
+    assert api.server.paths() == [REFRESH_PATH, CHAT_PATH]
+
+
+def test_fresh_token_is_sent_raw_without_refresh(api: Api) -> None:
+    auth = MaviTokenAuth("at-fresh", refresh_token="rt-1", expires_at=time.time() + 3600)
+    api.server.replies = [stream_reply(["ok"])]
+    api.chat(auth=auth)
+    assert api.server.paths() == [CHAT_PATH]
+    assert api.server.requests[0].headers["authorization"] == "at-fresh"
+
+
+def test_rejected_token_is_refreshed_once_then_the_request_retried(api: Api) -> None:
+    auth = MaviTokenAuth("at-old", refresh_token="rt-1")
+    rejected = httpx.Response(200, json={"code": "0401", "msg": "token expired"})
+    api.server.replies = [rejected, refreshed(), stream_reply(["ok"])]
+    assert api.chat(auth=auth).text == "ok"
+    assert api.server.paths() == [CHAT_PATH, REFRESH_PATH, CHAT_PATH]
+    assert auth.header_value() == "at-new"
+
+
+def test_second_rejection_after_refresh_is_final(api: Api) -> None:
+    auth = MaviTokenAuth("at-old", refresh_token="rt-1")
+    rejected = lambda request: httpx.Response(200, json={"code": "0401", "msg": "no"})  # noqa: E731
+    api.server.replies = [rejected, refreshed(), rejected]
+    with pytest.raises(MaviAuthenticationError):
+        api.chat(auth=auth)
+    assert api.server.paths() == [CHAT_PATH, REFRESH_PATH, CHAT_PATH]
+
+
+def test_rejection_without_refresh_token_is_final(api: Api) -> None:
+    api.server.replies = [httpx.Response(200, json={"code": "0401", "msg": "token invalid"})]
+    with pytest.raises(MaviAuthenticationError, match="token invalid"):
+        api.chat(auth=MaviTokenAuth("at-old"))
+    assert len(api.server.requests) == 1
+
+
+def test_rejected_refresh_token_raises_authentication_error(api: Api) -> None:
+    api.server.replies = [httpx.Response(200, json={"code": "0401", "msg": "refresh expired"})]
+    with pytest.raises(MaviAuthenticationError, match="re-authorize"):
+        api.chat(auth=expired_auth())
+    assert api.server.paths() == [REFRESH_PATH]
+
+
+def test_one_refresh_for_many_concurrent_tasks(server: Server) -> None:
+    def reply(request: httpx.Request) -> httpx.Response:
+        if request.url.path == REFRESH_PATH:
+            return refreshed()
+        assert request.headers["authorization"] == "at-new"
+        return stream_reply(["ok"])
+
+    server.default = reply
+    auth = expired_auth()
+
+    async def run() -> list[str]:
+        http = httpx.AsyncClient(transport=httpx.MockTransport(server))
+        async with AsyncMaviClient(auth=auth, base_url="http://t", http_client=http) as client:
+            answers = await asyncio.gather(*(client.chat(["VI1"], "q") for _ in range(20)))
+        return [a.text for a in answers]
+
+    assert asyncio.run(run()) == ["ok"] * 20
+    assert server.paths().count(REFRESH_PATH) == 1
+
+
+def test_one_refresh_for_many_concurrent_threads(server: Server) -> None:
+    entered = threading.Barrier(8)
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        if request.url.path == REFRESH_PATH:
+            time.sleep(0.05)  # let the other threads pile up on the lock
+            return refreshed()
+        return stream_reply(["ok"])
+
+    server.default = reply
+    auth = expired_auth()
+    http = httpx.Client(transport=httpx.MockTransport(server))
+    client = MaviClient(auth=auth, base_url="http://t", http_client=http)
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        entered.wait()
+        try:
+            client.chat(["VI1"], "q")
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert server.paths().count(REFRESH_PATH) == 1
+    assert server.paths().count(CHAT_PATH) == 8
+
+
+def test_exchange_code_returns_token_auth(api: Api, server: Server) -> None:
+    data = {
+        "accessToken": "at-1",
+        "type": "Bearer",
+        "expiresIn": "7200",
+        "refreshToken": "rt-1",
+        "refreshExpiresIn": 5184000,
+    }
+    server.replies = [httpx.Response(200, json={"code": "0000", "data": data})]
+    before = time.time()
+    if api.mode == "sync":
+        auth = api.sync_client(api_key=None).exchange_code("client-1", "code-1")
+    else:
+        auth = asyncio.run(api.async_client(api_key=None).exchange_code("client-1", "code-1"))
+    assert server.paths() == ["/auth/api/token/getAccessToken"]
+    assert server.bodies() == [{"clientId": "client-1", "code": "code-1"}]
+    assert auth.header_value() == "at-1"
+    assert auth.can_refresh
+    assert auth.expires_at is not None
+    assert before + 7190 < auth.expires_at < time.time() + 7210
+
+
+def test_exchange_code_is_not_retried(api: Api, server: Server) -> None:
+    server.replies = [httpx.Response(503)]
+    with pytest.raises(MaviServerError):
+        api.sync_client().exchange_code("client-1", "code-1")
+    assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("expires_in", "seconds"),
+    [(7200, 7200), ("14400", 14400), (7_200_000, 7200), ("bad", None)],
+)
+def test_expires_in_units(expires_in: object, seconds: float | None) -> None:
+    tokens = _Tokens.from_reply({"accessToken": "a", "expiresIn": expires_in}, now=1000.0)
+    assert tokens.expires_at == (None if seconds is None else 1000.0 + seconds)
+
+
+def test_expires_at_accepts_datetimes() -> None:
+    when = datetime(2030, 1, 1, tzinfo=UTC)
+    assert MaviTokenAuth("a", expires_at=when).expires_at == when.timestamp()
+
+
+def test_empty_access_token_is_rejected() -> None:
+    with pytest.raises(ValueError, match="access_token is empty"):
+        MaviTokenAuth("")
+
+
+def test_secrets_never_show(api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="mavi_core")
+    auth = MaviTokenAuth("at-secret-value", refresh_token="rt-secret-value", expires_at=0)
+    api.server.replies = [
+        refreshed("at-new-secret"),
+        httpx.Response(200, json={"code": "0401", "msg": "expired"}),
+        httpx.Response(200, json={"code": "0401", "msg": "refresh expired"}),
+    ]
+    with pytest.raises(MaviAuthenticationError) as caught:
+        api.chat(auth=auth)
+    client = api.sync_client()
+    shown = " ".join(
+        [repr(auth), str(auth.tokens), repr(client), str(caught.value), repr(caught.value)]
+        + [record.getMessage() for record in caplog.records]
+    )
+    for secret in ("at-secret-value", "rt-secret-value", "at-new-secret", KEY):
+        assert secret not in shown
+    assert any("refreshing" in record.getMessage() for record in caplog.records)
+    assert json.dumps({"auth": repr(auth)})  # repr is plain text

@@ -1,0 +1,268 @@
+"""Client behaviour over a scripted server: every rule of DESIGN.md "Wire behaviour".
+
+Each test runs through `MaviClient` and `AsyncMaviClient` (the `api` fixture).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from mavi_core import (
+    DEFAULT_BASE_URL,
+    ChatTurn,
+    MaviAuthenticationError,
+    MaviClient,
+    MaviConnectionError,
+    MaviInvalidRequestError,
+    MaviRateLimitError,
+    MaviServerError,
+    MaviStreamError,
+    MaviTimeoutError,
+    MaviValidationError,
+    __version__,
+)
+
+from .conftest import KEY, Api, Body, Server, error_event, event, stream_reply
+
+ANSWER = ["The harbor ", "wakes ", "at 00:12."]
+
+
+def test_chat_sends_exactly_the_documented_body(api: Api) -> None:
+    api.server.replies = [stream_reply(["whole answer"])]
+    answer = api.chat("What happens?", history=[ChatTurn(user="Hi", robot="Hello")])
+    assert answer.text == "whole answer"
+    assert answer.video_nos == ["VI1"]
+    (request,) = api.server.requests
+    assert (request.method, request.url.path) == ("POST", "/api/serve/video/chat")
+    assert json.loads(request.content) == {
+        "videoNos": ["VI1"],
+        "message": "What happens?",
+        "history": [{"user": "Hi", "robot": "Hello"}],
+        "stream": False,
+    }
+
+
+def test_stream_chat_sends_stream_true_and_yields_deltas_in_order(api: Api) -> None:
+    api.server.replies = [stream_reply(ANSWER)]
+    assert api.stream() == ANSWER
+    assert api.server.bodies()[0]["stream"] is True
+    assert api.server.bodies()[0]["history"] == []
+
+
+def test_headers_carry_the_raw_key_and_user_agent(api: Api) -> None:
+    api.server.replies = [stream_reply(["a"])]
+    api.chat(default_headers={"X-Team": "video"})
+    headers = api.server.requests[0].headers
+    assert headers["authorization"] == KEY  # raw, no "Bearer"
+    assert headers["user-agent"] == f"mavi-integrations/{__version__}"
+    assert headers["x-team"] == "video"
+    assert headers["content-type"] == "application/json"
+
+
+def test_plain_json_reply_is_accepted(api: Api) -> None:
+    body = json.dumps({"code": "0000", "msg": "success", "data": {"msg": "plain"}})
+    api.server.replies = [httpx.Response(200, content=body)]
+    assert api.chat().text == "plain"
+
+
+def test_business_error_with_http_200_raises(api: Api) -> None:
+    api.server.replies = [httpx.Response(200, json={"code": "0001", "msg": "videoNos not parsed"})]
+    with pytest.raises(MaviInvalidRequestError, match="videoNos not parsed") as caught:
+        api.chat()
+    assert (caught.value.code, caught.value.status_code) == ("0001", 200)
+    assert len(api.server.requests) == 1  # not retried
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        lambda: httpx.Response(503, text="busy"),
+        lambda: httpx.Response(500, text="<html>oops</html>"),
+        lambda: httpx.Response(408),
+        lambda: httpx.Response(429),
+        lambda: httpx.Response(200, json={"code": "0429", "msg": "Request has exceeded."}),
+        lambda: httpx.ConnectError("refused"),
+        lambda: httpx.ReadTimeout("slow"),
+        lambda: httpx.RemoteProtocolError("peer closed"),
+    ],
+    ids=["503", "500-html", "408", "429", "envelope-0429", "connect", "timeout", "protocol"],
+)
+def test_transient_failures_are_retried_with_backoff(
+    api: Api, failure: Callable[[], httpx.Response | Exception]
+) -> None:
+    api.server.replies = [failure(), stream_reply(["ok"])]
+    assert api.chat().text == "ok"
+    assert len(api.server.requests) == 2
+    assert len(api.sleeps) == 1
+    assert 0.375 <= api.sleeps[0] <= 0.5
+
+
+def test_backoff_doubles_and_retries_stop_at_max_retries(api: Api) -> None:
+    api.server.default = lambda request: httpx.Response(503, text="busy")
+    with pytest.raises(MaviServerError) as caught:
+        api.chat(max_retries=3)
+    assert caught.value.status_code == 503
+    assert len(api.server.requests) == 4
+    assert all(0.75 * base <= s <= base for s, base in zip(api.sleeps, [0.5, 1, 2], strict=True))
+
+
+def test_max_retries_zero_sends_once(api: Api) -> None:
+    api.server.default = lambda request: httpx.Response(503)
+    with pytest.raises(MaviServerError):
+        api.chat(max_retries=0)
+    assert len(api.server.requests) == 1
+
+
+def test_retry_after_seconds_is_honoured(api: Api) -> None:
+    api.server.replies = [httpx.Response(429, headers={"Retry-After": "3"}), stream_reply(["ok"])]
+    assert api.chat().text == "ok"
+    assert api.sleeps == [3.0]
+
+
+def test_retry_after_over_a_minute_raises_saying_when(api: Api) -> None:
+    api.server.replies = [httpx.Response(429, headers={"Retry-After": "120"})]
+    with pytest.raises(MaviRateLimitError, match="Retry after 120 seconds") as caught:
+        api.chat()
+    assert caught.value.retry_after == 120
+    assert api.sleeps == []
+    assert len(api.server.requests) == 1
+
+
+def test_connection_errors_end_as_typed_errors(api: Api) -> None:
+    api.server.default = lambda request: (_ for _ in ()).throw(httpx.ConnectError("refused"))
+    with pytest.raises(MaviConnectionError, match="Could not connect"):
+        api.chat()
+    assert len(api.server.requests) == 3
+
+
+def test_timeouts_end_as_typed_errors(api: Api) -> None:
+    api.server.default = lambda request: (_ for _ in ()).throw(httpx.ConnectTimeout("slow"))
+    with pytest.raises(MaviTimeoutError, match="connect timeout"):
+        api.chat(max_retries=0)
+
+
+def test_chat_retries_a_reply_that_broke_halfway_without_duplicating(api: Api) -> None:
+    broken = stream_reply(["The harbor "], fail=httpx.RemoteProtocolError("peer closed"))
+    api.server.replies = [broken, stream_reply(ANSWER)]
+    assert api.chat().text == "".join(ANSWER)
+
+
+def test_stream_is_retried_before_its_first_delta(api: Api) -> None:
+    empty_then_broken = stream_reply([], fail=httpx.RemoteProtocolError("peer closed"))
+    api.server.replies = [empty_then_broken, stream_reply(ANSWER)]
+    assert api.stream() == ANSWER
+    assert len(api.server.requests) == 2
+
+
+def test_stream_error_envelope_before_first_delta_is_retried(api: Api) -> None:
+    rate_limited = httpx.Response(200, stream=Body([error_event("0429")]))
+    api.server.replies = [rate_limited, stream_reply(ANSWER)]
+    assert api.stream() == ANSWER
+
+
+def test_stream_broken_after_first_delta_is_not_retried_nor_repeated(api: Api) -> None:
+    api.server.replies = [
+        stream_reply(ANSWER[:2], fail=httpx.RemoteProtocolError("peer closed")),
+        stream_reply(ANSWER),
+    ]
+    received: list[str] = []
+    with pytest.raises(MaviStreamError, match="after 17 characters") as caught:
+        api.stream(into=received)
+    assert received == ANSWER[:2]
+    assert len(api.server.requests) == 1
+    assert isinstance(caught.value.__cause__, MaviConnectionError)
+
+
+def test_error_envelope_mid_stream_stops_and_raises(api: Api) -> None:
+    body = Body([event("The harbor "), error_event("0500", "model crashed"), event("never")])
+    api.server.replies = [httpx.Response(200, stream=body)]
+    received: list[str] = []
+    with pytest.raises(MaviStreamError, match="model crashed") as caught:
+        api.stream(into=received)
+    assert received == ["The harbor "]
+    assert (caught.value.code, caught.value.msg) == ("0500", "model crashed")
+    assert len(api.server.requests) == 1
+
+
+def test_idle_timeout_mid_stream_is_a_timeout_and_a_stream_error(api: Api) -> None:
+    api.server.replies = [stream_reply(ANSWER[:1], fail=httpx.ReadTimeout("idle"))]
+    received: list[str] = []
+    with pytest.raises(MaviTimeoutError) as caught:
+        api.stream(into=received)
+    assert isinstance(caught.value, MaviStreamError)
+    assert received == ANSWER[:1]
+    assert len(api.server.requests) == 1
+
+
+def test_idle_timeout_before_first_delta_is_retried(api: Api) -> None:
+    api.server.replies = [stream_reply([], fail=httpx.ReadTimeout("idle")), stream_reply(ANSWER)]
+    assert api.stream() == ANSWER
+
+
+def test_closing_a_stream_early_closes_the_response(api: Api) -> None:
+    body = Body([event(p) for p in ANSWER])
+    api.server.replies = [httpx.Response(200, stream=body)]
+    assert api.first_delta_then_close() == ANSWER[0]
+    assert body.closed
+    assert body.sent < len(ANSWER) + 1
+
+
+def test_end_marker_ends_the_stream_without_reading_further(api: Api) -> None:
+    body = Body([event("a"), b'data:"Done"\n\n', event("after the end")])
+    api.server.replies = [httpx.Response(200, stream=body)]
+    assert api.stream() == ["a"]
+    assert body.closed
+
+
+def test_missing_credentials_fail_before_any_request(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MAVI_API_KEY", raising=False)
+    with pytest.raises(MaviAuthenticationError, match="MAVI_API_KEY"):
+        api.chat(api_key=None)
+    assert api.server.requests == []
+
+
+def test_bad_input_fails_before_any_request(api: Api) -> None:
+    with pytest.raises(MaviValidationError, match="video_nos is empty"):
+        api.chat(video_nos=[])
+    assert api.server.requests == []
+
+
+def test_configuration_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAVI_API_KEY", "sk-from-env")
+    monkeypatch.setenv("MAVI_BASE_URL", "http://env.test/")
+    from_env = MaviClient()
+    assert from_env.base_url == "http://env.test"
+    assert from_env._credential() == "sk-from-env"
+    explicit = MaviClient("sk-explicit", base_url="http://arg.test")
+    assert explicit.base_url == "http://arg.test"
+    assert explicit._credential() == "sk-explicit"
+    monkeypatch.delenv("MAVI_BASE_URL")
+    assert MaviClient().base_url == DEFAULT_BASE_URL
+
+
+def test_constructor_rejects_bad_configuration() -> None:
+    with pytest.raises(ValueError, match="max_retries"):
+        MaviClient("k", max_retries=-1)
+    with pytest.raises(ValueError, match="http:// or https://"):
+        MaviClient("k", base_url="mavi-backend.memories.ai")
+    with pytest.raises(ValueError, match="timeout"):
+        MaviClient("k", timeout=0)
+
+
+def test_injected_http_client_is_not_closed(server: Server) -> None:
+    http = httpx.Client(transport=httpx.MockTransport(server))
+    with MaviClient("k", http_client=http):
+        pass
+    assert not http.is_closed
+
+
+def test_own_http_client_is_closed_and_pooled() -> None:
+    with MaviClient("k") as client:
+        pool = client._http
+    assert pool.is_closed
