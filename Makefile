@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m mavi_core.demo
+	$(BIN)/python examples/demo.py
 
 test: $(STAMP) lint typecheck pytest
 

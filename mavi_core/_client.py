@@ -194,13 +194,9 @@ class ChatStream(Iterator[ChatDelta]):
     def __init__(self, client: MaviClient, body: dict[str, Any]) -> None:
         self._client = client
         self._body = body
-        self._parts: list[str] = []
+        self.delivered = 0
+        """How many characters of the answer were handed out so far."""
         self._deltas = self._run()
-
-    @property
-    def text(self) -> str:
-        """The answer text delivered so far."""
-        return "".join(self._parts)
 
     def __next__(self) -> ChatDelta:
         return next(self._deltas)
@@ -231,14 +227,14 @@ class ChatStream(Iterator[ChatDelta]):
         try:
             if first is None:
                 return
-            self._parts.append(first)
+            self.delivered = len(first)
             yield ChatDelta(first)
             try:
                 for delta in deltas:
-                    self._parts.append(delta)
+                    self.delivered += len(delta)
                     yield ChatDelta(delta)
             except MaviError as error:
-                raise broken_stream_error(error, sum(map(len, self._parts))) from error
+                raise broken_stream_error(error, self.delivered) from error
         finally:
             response.close()
 
@@ -249,13 +245,9 @@ class AsyncChatStream(AsyncIterator[ChatDelta]):
     def __init__(self, client: AsyncMaviClient, body: dict[str, Any]) -> None:
         self._client = client
         self._body = body
-        self._parts: list[str] = []
+        self.delivered = 0
+        """How many characters of the answer were handed out so far."""
         self._deltas = self._run()
-
-    @property
-    def text(self) -> str:
-        """The answer text delivered so far."""
-        return "".join(self._parts)
 
     async def __anext__(self) -> ChatDelta:
         return await self._deltas.__anext__()
@@ -292,14 +284,14 @@ class AsyncChatStream(AsyncIterator[ChatDelta]):
         try:
             if first is None:
                 return
-            self._parts.append(first)
+            self.delivered = len(first)
             yield ChatDelta(first)
             try:
                 async for delta in deltas:
-                    self._parts.append(delta)
+                    self.delivered += len(delta)
                     yield ChatDelta(delta)
             except MaviError as error:
-                raise broken_stream_error(error, sum(map(len, self._parts))) from error
+                raise broken_stream_error(error, self.delivered) from error
         finally:
             await response.aclose()
 

@@ -25,6 +25,7 @@ __all__ = [
     "error_for_code",
     "error_for_http_status",
     "is_success_code",
+    "normalize_code",
     "parse_retry_after",
     "retry_after_from_headers",
 ]
@@ -52,8 +53,15 @@ _CODE_CLASSES: dict[str, type[MaviAPIError]] = {
 }
 
 
+def normalize_code(code: object) -> str:
+    """Codes are four-digit strings; some replies send them as numbers (401 for "0401")."""
+    if isinstance(code, int) and not isinstance(code, bool):
+        return f"{code:04d}"
+    return str(code).strip()
+
+
 def is_success_code(code: object) -> bool:
-    return isinstance(code, str | int) and str(code) in SUCCESS_CODES
+    return code is not None and normalize_code(code) in SUCCESS_CODES
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -121,7 +129,7 @@ def error_for_http_status(
     envelope = _try_envelope(body)
     if envelope is not None and not is_success_code(envelope.get("code")):
         return error_for_code(
-            str(envelope.get("code")),
+            normalize_code(envelope.get("code")),
             _text(envelope.get("msg")),
             status_code=status_code,
             retry_after=retry_after,
@@ -161,7 +169,7 @@ def envelope_data(envelope: Mapping[str, Any], *, status_code: int = 200) -> Any
             "Check base_url.",
             status_code=status_code,
         )
-    raise error_for_code(str(code), _text(envelope.get("msg")), status_code=status_code)
+    raise error_for_code(normalize_code(code), _text(envelope.get("msg")), status_code=status_code)
 
 
 def _try_envelope(body: bytes) -> dict[str, Any] | None:

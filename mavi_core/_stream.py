@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
-from ._envelope import envelope_data, error_for_code, is_success_code
+from ._envelope import envelope_data, error_for_code, is_success_code, normalize_code
 from ._exceptions import (
     MaviAPIError,
     MaviError,
@@ -123,7 +123,7 @@ def _piece_of(value: Any) -> str | _End | None:
         code = value["code"]
         if not is_success_code(code):
             msg = value.get("msg")
-            raise error_for_code(str(code), None if msg is None else str(msg))
+            raise error_for_code(normalize_code(code), None if msg is None else str(msg))
         data = value.get("data")
         if isinstance(data, str):
             return data
@@ -172,53 +172,41 @@ def pieces_from_event(data: str) -> list[str | _End]:
 
 
 class DeltaTracker:
-    """Turns pieces into deltas, detecting a cumulative body (each piece repeats all so far)."""
+    """Turns pieces into deltas, detecting a cumulative body (each piece repeats all so far).
 
-    __slots__ = ("_cumulative", "_first", "_parts")
+    Keeps no more text than detection needs: the first piece until the second one decides the
+    kind of body, then nothing for deltas, or the latest piece for a cumulative body.
+    """
+
+    __slots__ = ("_cumulative", "_latest")
 
     def __init__(self) -> None:
-        self._parts: list[str] = []
-        self._first: str | None = None  # set while the kind of body is still unknown
-        self._cumulative: bool | None = None
-
-    @property
-    def text(self) -> str:
-        return "".join(self._parts)
+        self._latest: str | None = None  # the first piece, then the whole text if cumulative
+        self._cumulative: bool | None = None  # None until the second piece
 
     def push(self, piece: str) -> str:
         """The new text that `piece` adds ('' when none)."""
         if not piece:
             return ""
-        if self._cumulative is None:
-            if self._first is None:
-                self._first = piece
-            else:
-                self._cumulative = len(piece) > len(self._first) and piece.startswith(self._first)
-                if self._cumulative:
-                    self._parts = [self._first]
-                    delta = piece[len(self._first) :]
-                    self._first = piece
-                    self._parts.append(delta)
-                    return delta
-                self._first = None
-            self._parts.append(piece)
+        if self._cumulative is False:
             return piece
-        if self._cumulative:
-            whole = self._first or ""
-            if piece.startswith(whole):
-                delta = piece[len(whole) :]
-                self._first = piece
-            elif whole.startswith(piece):
-                return ""  # a repeat of text already delivered
-            else:
-                # The server stopped repeating itself: take the piece as new text.
-                self._cumulative = False
-                self._first = None
-                delta = piece
-            if delta:
-                self._parts.append(delta)
-            return delta
-        self._parts.append(piece)
+        latest = self._latest
+        if latest is None:
+            self._latest = piece
+            return piece
+        if piece.startswith(latest):
+            if self._cumulative is None and len(piece) == len(latest):
+                self._cumulative = False  # "\n" then "\n": two pieces of text, not a repeat
+                self._latest = None
+                return piece
+            self._cumulative = True
+            self._latest = piece
+            return piece[len(latest) :]
+        if self._cumulative and latest.startswith(piece):
+            return ""  # a repeat of text already delivered
+        # Not an extension of what came before: plain deltas from here on.
+        self._cumulative = False
+        self._latest = None
         return piece
 
 
@@ -236,11 +224,6 @@ class ChatStreamDecoder:
         self._tracker = DeltaTracker()
         self.done = False
         self.events_seen = 0
-
-    @property
-    def text(self) -> str:
-        """All answer text decoded so far."""
-        return self._tracker.text
 
     def feed(self, chunk: bytes) -> list[str]:
         if self.done:

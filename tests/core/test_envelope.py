@@ -118,3 +118,12 @@ def test_retry_after_ms_takes_precedence() -> None:
     assert retry_after_from_headers({"retry-after-ms": "250", "retry-after": "9"}) == 0.25
     assert retry_after_from_headers({"retry-after": "9"}) == 9.0
     assert retry_after_from_headers({}) is None
+
+
+@pytest.mark.parametrize(
+    ("code", "error_class"), [(401, MaviAuthenticationError), (429, MaviRateLimitError)]
+)
+def test_numeric_codes_are_read_as_four_digits(code: int, error_class: type[MaviError]) -> None:
+    with pytest.raises(error_class):
+        envelope_data({"code": code, "msg": "numeric"})
+    assert envelope_data({"code": 0, "data": "ok"}) == "ok"

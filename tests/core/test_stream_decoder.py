@@ -162,11 +162,11 @@ def test_event_decoder_keeps_a_trailing_cr_for_the_next_chunk() -> None:
     assert events.feed(b"\n\r\n") == ["1"]
 
 
-def test_delta_tracker_text_is_everything_delivered() -> None:
+def test_delta_tracker_deltas_join_to_the_answer() -> None:
     tracker = DeltaTracker()
-    for piece in ["a", "ab", "abc"]:
-        tracker.push(piece)
-    assert tracker.text == "abc"
+    assert "".join(tracker.push(piece) for piece in ["a", "ab", "abc"]) == "abc"
+    plain = DeltaTracker()
+    assert "".join(plain.push(piece) for piece in ["a", "b", "ab"]) == "abab"
 
 
 def test_json_reply_may_be_framed_as_an_event() -> None:
