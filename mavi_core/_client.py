@@ -50,7 +50,7 @@ from ._exceptions import (
     MaviValidationError,
 )
 from ._models import ChatAnswer, ChatDelta
-from ._request import HistoryInput, build_chat_body
+from ._request import ApiCall, HistoryInput, build_chat_body
 from ._retry import REFRESH, RetryState
 from ._stream import ChatStreamDecoder, broken_stream_error, parse_json_reply
 from ._version import __version__
@@ -63,6 +63,23 @@ _T = TypeVar("_T")
 # Looked up at call time so tests can make retries instant.
 _sleep = time.sleep
 _async_sleep = asyncio.sleep
+_CHAT = ApiCall("POST", CHAT_PATH)
+
+
+def _chat_call(body: dict[str, Any]) -> ApiCall:
+    return ApiCall("POST", CHAT_PATH, json=body)
+
+
+def exchange_code_call(client_id: str, code: str) -> ApiCall:
+    # A code is single-use: never sent twice.
+    body = {"clientId": client_id, "code": code}
+    return ApiCall("POST", GET_ACCESS_TOKEN_PATH, json=body, authenticate=False, retry=False)
+
+
+def refresh_call(auth: MaviTokenAuth) -> ApiCall:
+    return ApiCall("POST", REFRESH_ACCESS_TOKEN_PATH, json=auth.refresh_body(), authenticate=False)
+
+
 _LIMITS = httpx.Limits(
     max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_KEEPALIVE_CONNECTIONS
 )
@@ -148,23 +165,24 @@ class _BaseClient:
         )
 
     def _build_request(
-        self,
-        http: httpx.Client | httpx.AsyncClient,
-        path: str,
-        body: Any,
-        *,
-        authenticate: bool = True,
+        self, http: httpx.Client | httpx.AsyncClient, call: ApiCall
     ) -> httpx.Request:
         headers = dict(self.default_headers)
-        if authenticate:
+        if call.authenticate:
             headers["Authorization"] = self._credential()  # raw value, no "Bearer"
         return http.build_request(
-            "POST", self.base_url + path, json=body, headers=headers, timeout=self.timeout
+            call.method,
+            self.base_url + call.path,
+            json=call.json,
+            params=call.params,
+            files=call.files() if call.files is not None else None,
+            headers=headers,
+            timeout=self.timeout,
         )
 
-    def _retry_state(self, *, retry: bool, authenticate: bool) -> RetryState:
-        can_refresh = authenticate and self.auth is not None and self.auth.can_refresh
-        return RetryState(self.max_retries if retry else 0, can_refresh=can_refresh)
+    def _retry_state(self, call: ApiCall) -> RetryState:
+        can_refresh = call.authenticate and self.auth is not None and self.auth.can_refresh
+        return RetryState(self.max_retries if call.retry else 0, can_refresh=can_refresh)
 
     @staticmethod
     def _error_for(response: httpx.Response, body: bytes) -> MaviError:
@@ -349,9 +367,7 @@ class MaviClient(_BaseClient):
     ) -> MaviTokenAuth:
         """Trade the `code` sent to your callback URL for tokens (getAccessToken; not retried,
         since a code is single-use). Returns credentials to pass as `auth=`."""
-        data = self._request_json(
-            GET_ACCESS_TOKEN_PATH, {"clientId": client_id, "code": code}, retry=False
-        )
+        data = self._request_json(exchange_code_call(client_id, code))
         tokens = MaviTokens.from_reply(data, now=time.time())
         return MaviTokenAuth(
             tokens.access_token, tokens.refresh_token, tokens.expires_at, on_refresh
@@ -374,11 +390,9 @@ class MaviClient(_BaseClient):
 
     # I/O below; every decision is made by the shared pure functions.
 
-    def _call(
-        self, attempt: Callable[[], _T], *, retry: bool = True, authenticate: bool = True
-    ) -> _T:
-        state = self._retry_state(retry=retry, authenticate=authenticate)
-        auth = self.auth if authenticate else None
+    def _call(self, attempt: Callable[[], _T], call: ApiCall = _CHAT) -> _T:
+        state = self._retry_state(call)
+        auth = self.auth if call.authenticate else None
         while True:
             generation = 0
             if auth is not None:
@@ -411,7 +425,7 @@ class MaviClient(_BaseClient):
         return response
 
     def _open_chat(self, body: dict[str, Any]) -> tuple[httpx.Response, Iterator[str]]:
-        response = self._send(self._build_request(self._http, CHAT_PATH, body))
+        response = self._send(self._build_request(self._http, _chat_call(body)))
         return response, self._deltas(response)
 
     @staticmethod
@@ -424,12 +438,9 @@ class MaviClient(_BaseClient):
                     return
         yield from decoder.finish()
 
-    def _request_json(
-        self, path: str, body: Any, *, retry: bool = True, authenticate: bool = False
-    ) -> Any:
+    def _request_json(self, call: ApiCall) -> Any:
         def attempt() -> Any:
-            request = self._build_request(self._http, path, body, authenticate=authenticate)
-            response = self._send(request)
+            response = self._send(self._build_request(self._http, call))
             try:
                 with _translate_transport_errors():
                     content = response.read()
@@ -437,14 +448,14 @@ class MaviClient(_BaseClient):
                 response.close()
             return parse_json_reply(content)
 
-        return self._call(attempt, retry=retry, authenticate=authenticate)
+        return self._call(attempt, call)
 
     def _refresh(self, auth: MaviTokenAuth, generation: int) -> None:
         with auth.lock:
             if auth.generation != generation:
                 return  # another request refreshed while this one waited
             logger.debug("MAVI: refreshing the access token")
-            auth.apply_refresh(self._request_json(REFRESH_ACCESS_TOKEN_PATH, auth.refresh_body()))
+            auth.apply_refresh(self._request_json(refresh_call(auth)))
 
 
 class AsyncMaviClient(_BaseClient):
@@ -503,9 +514,7 @@ class AsyncMaviClient(_BaseClient):
     ) -> MaviTokenAuth:
         """Trade the `code` sent to your callback URL for tokens (getAccessToken; not retried,
         since a code is single-use). Returns credentials to pass as `auth=`."""
-        data = await self._request_json(
-            GET_ACCESS_TOKEN_PATH, {"clientId": client_id, "code": code}, retry=False
-        )
+        data = await self._request_json(exchange_code_call(client_id, code))
         tokens = MaviTokens.from_reply(data, now=time.time())
         return MaviTokenAuth(
             tokens.access_token, tokens.refresh_token, tokens.expires_at, on_refresh
@@ -533,14 +542,10 @@ class AsyncMaviClient(_BaseClient):
     # I/O below; every decision is made by the shared pure functions.
 
     async def _call(
-        self,
-        attempt: Callable[[], Coroutine[Any, Any, _T]],
-        *,
-        retry: bool = True,
-        authenticate: bool = True,
+        self, attempt: Callable[[], Coroutine[Any, Any, _T]], call: ApiCall = _CHAT
     ) -> _T:
-        state = self._retry_state(retry=retry, authenticate=authenticate)
-        auth = self.auth if authenticate else None
+        state = self._retry_state(call)
+        auth = self.auth if call.authenticate else None
         while True:
             generation = 0
             if auth is not None:
@@ -573,7 +578,7 @@ class AsyncMaviClient(_BaseClient):
         return response
 
     async def _open_chat(self, body: dict[str, Any]) -> tuple[httpx.Response, AsyncIterator[str]]:
-        response = await self._send(self._build_request(self._http, CHAT_PATH, body))
+        response = await self._send(self._build_request(self._http, _chat_call(body)))
         return response, self._deltas(response)
 
     @staticmethod
@@ -588,12 +593,9 @@ class AsyncMaviClient(_BaseClient):
         for delta in decoder.finish():
             yield delta
 
-    async def _request_json(
-        self, path: str, body: Any, *, retry: bool = True, authenticate: bool = False
-    ) -> Any:
+    async def _request_json(self, call: ApiCall) -> Any:
         async def attempt() -> Any:
-            request = self._build_request(self._http, path, body, authenticate=authenticate)
-            response = await self._send(request)
+            response = await self._send(self._build_request(self._http, call))
             try:
                 with _translate_transport_errors():
                     content = await response.aread()
@@ -601,12 +603,12 @@ class AsyncMaviClient(_BaseClient):
                 await response.aclose()
             return parse_json_reply(content)
 
-        return await self._call(attempt, retry=retry, authenticate=authenticate)
+        return await self._call(attempt, call)
 
     async def _refresh(self, auth: MaviTokenAuth, generation: int) -> None:
         async with auth.async_lock():
             if auth.generation != generation:
                 return  # another task refreshed while this one waited
             logger.debug("MAVI: refreshing the access token")
-            data = await self._request_json(REFRESH_ACCESS_TOKEN_PATH, auth.refresh_body())
+            data = await self._request_json(refresh_call(auth))
             auth.apply_refresh(data)

@@ -2,15 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from ._exceptions import MaviValidationError
 from ._models import ChatTurn
 
-__all__ = ["HistoryInput", "build_chat_body", "normalize_history", "normalize_video_nos"]
+__all__ = [
+    "ApiCall",
+    "HistoryInput",
+    "build_chat_body",
+    "normalize_history",
+    "normalize_video_nos",
+]
 
 HistoryInput: TypeAlias = Iterable[ChatTurn | Mapping[str, Any]] | None
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    """One JSON endpoint call, described without doing it; the clients send it."""
+
+    method: str
+    path: str
+    json: Any = None
+    params: Mapping[str, Any] | None = None
+    files: Callable[[], Mapping[str, Any]] | None = None
+    """Makes the multipart files afresh for each attempt (a retry re-reads them)."""
+    authenticate: bool = True
+    retry: bool = True
 
 
 def normalize_video_nos(video_nos: object, *, name: str = "video_nos") -> list[str]:
