@@ -29,10 +29,12 @@ from ._exceptions import (
     MaviStreamTimeoutError,
     MaviTimeoutError,
     MaviValidationError,
+    MaviVideoError,
 )
 from ._history import ChatPrompt, Role, conversation_to_chat
 from ._models import ChatAnswer, ChatDelta, ChatTurn
 from ._version import __version__
+from ._videos import Moment, Transcript, TranscriptSegment, Video
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -61,7 +63,12 @@ __all__ = [
     "MaviTokenAuth",
     "MaviTokens",
     "MaviValidationError",
+    "MaviVideoError",
+    "Moment",
     "Role",
+    "Transcript",
+    "TranscriptSegment",
+    "Video",
     "__version__",
     "conversation_to_chat",
 ]

@@ -21,8 +21,9 @@ from collections.abc import (
     Mapping,
 )
 from contextlib import contextmanager
+from datetime import datetime
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Literal, Self, TypeVar
 
 import httpx
 from pydantic import SecretStr
@@ -54,6 +55,28 @@ from ._request import ApiCall, HistoryInput, build_chat_body
 from ._retry import REFRESH, RetryState
 from ._stream import ChatStreamDecoder, broken_stream_error, parse_json_reply
 from ._version import __version__
+from ._videos import (
+    MAX_PAGE_SIZE,
+    Moment,
+    ParseWatch,
+    PollDeadline,
+    Progress,
+    Transcript,
+    Video,
+    VideoPager,
+    delete_calls,
+    parse_moments,
+    parse_task_no,
+    parse_transcription,
+    parse_video,
+    parse_videos,
+    search_moments_call,
+    search_videos_call,
+    transcription_poll_call,
+    transcription_submit_call,
+    upload_call,
+    upload_progress,
+)
 
 __all__ = ["AsyncChatStream", "AsyncMaviClient", "ChatStream", "MaviClient"]
 
@@ -373,6 +396,90 @@ class MaviClient(_BaseClient):
             tokens.access_token, tokens.refresh_token, tokens.expires_at, on_refresh
         )
 
+    def search_videos(self, query: str) -> list[Video]:
+        """Whole videos matching `query` (searchAI; unranked)."""
+        return parse_videos(self._request_json(search_videos_call(query)))
+
+    def search_moments(self, query: str, video_nos: list[str]) -> list[Moment]:
+        """Moments of `video_nos` matching `query` (searchVideoFragment), start/end in seconds."""
+        return parse_moments(self._request_json(search_moments_call(query, video_nos)))
+
+    def list_videos(
+        self,
+        *,
+        status: str | None = None,
+        name: str | None = None,
+        start_time: datetime | float | None = None,
+        end_time: datetime | float | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> Iterator[Video]:
+        """Every video of the library matching the filters (searchDB, all pages)."""
+        pager = VideoPager(status, name, start_time, end_time, page_size)
+        while (call := pager.next_call()) is not None:
+            yield from pager.read(self._request_json(call))
+
+    def upload_video(
+        self,
+        source: str | os.PathLike[str],
+        *,
+        callback_uri: str | None = None,
+        progress: bool | None = None,
+    ) -> Video:
+        """Upload a local file, or a video at an http(s) URL; it starts UNPARSE.
+
+        `progress`: a progress bar on stderr (default: only when stderr is a terminal)."""
+        bar = upload_progress(source, progress)
+        video = parse_video(self._request_json(upload_call(source, callback_uri, bar)))
+        bar.finish()
+        return video
+
+    def wait_until_parsed(
+        self,
+        video_nos: list[str],
+        timeout: float = 600.0,
+        *,
+        poll_interval: float = 2.0,
+        progress: bool | None = None,
+    ) -> list[Video]:
+        """Poll until every video is PARSE; raises `MaviVideoError` if one failed, and
+        `MaviTimeoutError` after `timeout` seconds."""
+        watch = ParseWatch(video_nos)
+        deadline = PollDeadline(timeout, time.monotonic(), poll_interval, "the videos to parse")
+        bar = Progress("Parsing videos", len(watch.video_nos), progress)
+        while True:
+            watch.update(self.list_videos())
+            bar.update(watch.parsed)
+            if watch.done:
+                bar.finish()
+                return watch.result()
+            _sleep(deadline.next_delay(time.monotonic()))
+
+    def delete_videos(self, video_nos: list[str]) -> None:
+        """Delete videos, 500 per request; deleting one twice raises `MaviConflictError`."""
+        for call in delete_calls(video_nos):
+            self._request_json(call)
+
+    def transcribe(
+        self,
+        video_no: str,
+        kind: Literal["AUDIO", "VIDEO"] = "AUDIO",
+        *,
+        timeout: float = 600.0,
+        poll_interval: float = 2.0,
+        callback_uri: str | None = None,
+    ) -> Transcript:
+        """Submit a transcription (AUDIO: speech, VIDEO: what is seen) and wait for it."""
+        task_no = parse_task_no(
+            self._request_json(transcription_submit_call(video_no, kind, callback_uri))
+        )
+        deadline = PollDeadline(timeout, time.monotonic(), poll_interval, "the transcription")
+        while True:
+            data = self._request_json(transcription_poll_call(task_no))
+            transcript = parse_transcription(data, video_no=video_no, task_no=task_no, kind=kind)
+            if transcript is not None:
+                return transcript
+            _sleep(deadline.next_delay(time.monotonic()))
+
     def close(self) -> None:
         if self._owns_http:
             self._http.close()
@@ -519,6 +626,91 @@ class AsyncMaviClient(_BaseClient):
         return MaviTokenAuth(
             tokens.access_token, tokens.refresh_token, tokens.expires_at, on_refresh
         )
+
+    async def search_videos(self, query: str) -> list[Video]:
+        """Whole videos matching `query` (searchAI; unranked)."""
+        return parse_videos(await self._request_json(search_videos_call(query)))
+
+    async def search_moments(self, query: str, video_nos: list[str]) -> list[Moment]:
+        """Moments of `video_nos` matching `query` (searchVideoFragment), start/end in seconds."""
+        return parse_moments(await self._request_json(search_moments_call(query, video_nos)))
+
+    async def list_videos(
+        self,
+        *,
+        status: str | None = None,
+        name: str | None = None,
+        start_time: datetime | float | None = None,
+        end_time: datetime | float | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> AsyncIterator[Video]:
+        """Every video of the library matching the filters (searchDB, all pages)."""
+        pager = VideoPager(status, name, start_time, end_time, page_size)
+        while (call := pager.next_call()) is not None:
+            for video in pager.read(await self._request_json(call)):
+                yield video
+
+    async def upload_video(
+        self,
+        source: str | os.PathLike[str],
+        *,
+        callback_uri: str | None = None,
+        progress: bool | None = None,
+    ) -> Video:
+        """Upload a local file, or a video at an http(s) URL; it starts UNPARSE.
+
+        `progress`: a progress bar on stderr (default: only when stderr is a terminal)."""
+        bar = upload_progress(source, progress)
+        video = parse_video(await self._request_json(upload_call(source, callback_uri, bar)))
+        bar.finish()
+        return video
+
+    async def wait_until_parsed(
+        self,
+        video_nos: list[str],
+        timeout: float = 600.0,
+        *,
+        poll_interval: float = 2.0,
+        progress: bool | None = None,
+    ) -> list[Video]:
+        """Poll until every video is PARSE; raises `MaviVideoError` if one failed, and
+        `MaviTimeoutError` after `timeout` seconds."""
+        watch = ParseWatch(video_nos)
+        deadline = PollDeadline(timeout, time.monotonic(), poll_interval, "the videos to parse")
+        bar = Progress("Parsing videos", len(watch.video_nos), progress)
+        while True:
+            watch.update([video async for video in self.list_videos()])
+            bar.update(watch.parsed)
+            if watch.done:
+                bar.finish()
+                return watch.result()
+            await _async_sleep(deadline.next_delay(time.monotonic()))
+
+    async def delete_videos(self, video_nos: list[str]) -> None:
+        """Delete videos, 500 per request; deleting one twice raises `MaviConflictError`."""
+        for call in delete_calls(video_nos):
+            await self._request_json(call)
+
+    async def transcribe(
+        self,
+        video_no: str,
+        kind: Literal["AUDIO", "VIDEO"] = "AUDIO",
+        *,
+        timeout: float = 600.0,
+        poll_interval: float = 2.0,
+        callback_uri: str | None = None,
+    ) -> Transcript:
+        """Submit a transcription (AUDIO: speech, VIDEO: what is seen) and wait for it."""
+        task_no = parse_task_no(
+            await self._request_json(transcription_submit_call(video_no, kind, callback_uri))
+        )
+        deadline = PollDeadline(timeout, time.monotonic(), poll_interval, "the transcription")
+        while True:
+            data = await self._request_json(transcription_poll_call(task_no))
+            transcript = parse_transcription(data, video_no=video_no, task_no=task_no, kind=kind)
+            if transcript is not None:
+                return transcript
+            await _async_sleep(deadline.next_delay(time.monotonic()))
 
     async def aclose(self) -> None:
         if self._owns_http:

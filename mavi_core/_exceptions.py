@@ -11,6 +11,7 @@ MaviError
 │   └── MaviServerError               HTTP 5xx, unknown codes, unreadable replies
 ├── MaviConnectionError               the service could not be reached
 │   └── MaviTimeoutError              connect, read or stream-idle timeout (HTTP 408 too)
+├── MaviVideoError                    a video failed to parse or transcribe, or does not exist
 └── MaviStreamError                   a stream broke or was malformed after it started
     └── MaviStreamTimeoutError        ... because it went silent (also a MaviTimeoutError)
 
@@ -33,6 +34,7 @@ __all__ = [
     "MaviStreamTimeoutError",
     "MaviTimeoutError",
     "MaviValidationError",
+    "MaviVideoError",
 ]
 
 
@@ -126,3 +128,11 @@ class MaviStreamError(MaviError):
 
 class MaviStreamTimeoutError(MaviStreamError, MaviTimeoutError):
     """A stream went silent longer than the read timeout after part of the answer was delivered."""
+
+
+class MaviVideoError(MaviError):
+    """A video could not be parsed or transcribed, or is not in the library (`video_nos`)."""
+
+    def __init__(self, message: str, *, video_nos: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.video_nos = video_nos or []
