@@ -191,3 +191,20 @@ def server() -> Server:
 @pytest.fixture(params=["sync", "async"])
 def api(request: pytest.FixtureRequest, server: Server, sleeps: list[float]) -> Api:
     return Api(request.param, server, sleeps)
+
+
+@pytest.fixture(scope="session")
+def shared_emulator() -> Iterator[Any]:
+    from mavi_core.emulator import MaviEmulator
+
+    with MaviEmulator(rate_limit=None, parse_delay=0.2) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def emu(shared_emulator: Any) -> Iterator[Any]:
+    """The shared emulator, cleared of faults, log and counters before and after the test."""
+    shared_emulator.reset()
+    yield shared_emulator
+    shared_emulator.reset()
+    shared_emulator.rate_limit = None
