@@ -34,7 +34,14 @@ from ._exceptions import (
 from ._history import ChatPrompt, Role, conversation_to_chat
 from ._models import ChatAnswer, ChatDelta, ChatTurn
 from ._version import __version__
-from ._videos import Moment, Transcript, TranscriptSegment, Video
+from ._videos import (
+    Moment,
+    Transcript,
+    TranscriptSegment,
+    Video,
+    describe_moment,
+    moment_metadata,
+)
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -71,4 +78,6 @@ __all__ = [
     "Video",
     "__version__",
     "conversation_to_chat",
+    "describe_moment",
+    "moment_metadata",
 ]

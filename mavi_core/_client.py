@@ -70,6 +70,7 @@ from ._videos import (
     parse_transcription,
     parse_video,
     parse_videos,
+    rank_moments,
     search_moments_call,
     search_videos_call,
     transcription_poll_call,
@@ -404,6 +405,17 @@ class MaviClient(_BaseClient):
         """Moments of `video_nos` matching `query` (searchVideoFragment), start/end in seconds."""
         return parse_moments(self._request_json(search_moments_call(query, video_nos)))
 
+    def find_moments(
+        self, query: str, video_nos: list[str] | None = None, *, limit: int | None = None
+    ) -> list[Moment]:
+        """The moments that match `query`, best first: within `video_nos`, or else within the
+        videos that searchAI finds for it. What both frameworks' retrievers return."""
+        if video_nos is None:
+            video_nos = [video.video_no for video in self.search_videos(query)]
+            if not video_nos:
+                return []
+        return rank_moments(self.search_moments(query, video_nos), limit)
+
     def list_videos(
         self,
         *,
@@ -634,6 +646,17 @@ class AsyncMaviClient(_BaseClient):
     async def search_moments(self, query: str, video_nos: list[str]) -> list[Moment]:
         """Moments of `video_nos` matching `query` (searchVideoFragment), start/end in seconds."""
         return parse_moments(await self._request_json(search_moments_call(query, video_nos)))
+
+    async def find_moments(
+        self, query: str, video_nos: list[str] | None = None, *, limit: int | None = None
+    ) -> list[Moment]:
+        """The moments that match `query`, best first: within `video_nos`, or else within the
+        videos that searchAI finds for it. What both frameworks' retrievers return."""
+        if video_nos is None:
+            video_nos = [video.video_no for video in await self.search_videos(query)]
+            if not video_nos:
+                return []
+        return rank_moments(await self.search_moments(query, video_nos), limit)
 
     async def list_videos(
         self,

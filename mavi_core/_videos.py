@@ -28,11 +28,14 @@ __all__ = [
     "Video",
     "VideoPager",
     "delete_calls",
+    "describe_moment",
+    "moment_metadata",
     "parse_moments",
     "parse_task_no",
     "parse_transcription",
     "parse_video",
     "parse_videos",
+    "rank_moments",
     "search_moments_call",
     "search_videos_call",
     "transcription_poll_call",
@@ -111,6 +114,36 @@ class Moment:
     end: float
     duration: float | None = None
     score: float | None = None
+
+
+def _clock(seconds: float) -> str:
+    whole = int(seconds)
+    return f"{whole // 60:02d}:{whole % 60:02d}"
+
+
+def describe_moment(moment: Moment, query: str | None = None) -> str:
+    """One line a retriever can hand to an LLM: which video, which stretch, what matched."""
+    where = f"{moment.video_name or moment.video_no} {_clock(moment.start)}-{_clock(moment.end)}"
+    return f"{where}: moment matching {query!r}" if query else where
+
+
+def moment_metadata(moment: Moment) -> dict[str, Any]:
+    """The metadata both retrievers attach: video_no, video_name, start, end, score if known."""
+    metadata: dict[str, Any] = {
+        "video_no": moment.video_no,
+        "video_name": moment.video_name,
+        "start": moment.start,
+        "end": moment.end,
+    }
+    if moment.score is not None:
+        metadata["score"] = moment.score
+    return metadata
+
+
+def rank_moments(moments: Iterable[Moment], limit: int | None) -> list[Moment]:
+    """Best score first (unscored last, in the service's order), at most `limit`."""
+    ranked = sorted(moments, key=lambda m: -m.score if m.score is not None else float("inf"))
+    return ranked if limit is None else ranked[:limit]
 
 
 @dataclass(frozen=True, slots=True)

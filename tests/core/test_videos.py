@@ -19,6 +19,8 @@ from mavi_core import (
     MaviVideoError,
     Moment,
     Video,
+    describe_moment,
+    moment_metadata,
 )
 from mavi_core._videos import Progress, VideoPager
 
@@ -231,3 +233,41 @@ def test_progress_draws_when_enabled(capsys: pytest.CaptureFixture[str]) -> None
     bar.finish()
     err = capsys.readouterr().err
     assert "Uploading [###############" in err and "50%" in err and "100%" in err
+
+
+def test_find_moments_searches_videos_then_moments_best_first(api: Api) -> None:
+    fragment = {"videoNo": "VI1", "videoName": "a.mp4", "fragmentStartTime": "0"}
+    api.server.replies = [
+        ok({"videos": [video("VI1"), video("VI2")]}),
+        ok(
+            {
+                "videos": [
+                    {**fragment, "fragmentEndTime": "5", "score": "0.2"},
+                    {**fragment, "fragmentEndTime": "6"},
+                    {**fragment, "fragmentEndTime": "7", "score": "0.9"},
+                ]
+            }
+        ),
+    ]
+    moments = run(api, lambda c: c.find_moments("boat", limit=2))
+    assert [m.end for m in moments] == [7.0, 5.0]
+    assert api.server.bodies()[1] == {"videoNos": ["VI1", "VI2"], "searchValue": "boat"}
+
+
+def test_find_moments_with_nothing_found_asks_no_further(api: Api) -> None:
+    api.server.replies = [ok({"videos": []})]
+    assert run(api, lambda c: c.find_moments("nothing")) == []
+    assert len(api.server.requests) == 1
+
+
+def test_moment_description_and_metadata() -> None:
+    moment = Moment("VI1", "kitchen.mp4", 72.0, 90.5, 300.0, 0.5)
+    assert describe_moment(moment, "onion") == "kitchen.mp4 01:12-01:30: moment matching 'onion'"
+    assert moment_metadata(moment) == {
+        "video_no": "VI1",
+        "video_name": "kitchen.mp4",
+        "start": 72.0,
+        "end": 90.5,
+        "score": 0.5,
+    }
+    assert "score" not in moment_metadata(Moment("VI1", "k.mp4", 0.0, 1.0))
