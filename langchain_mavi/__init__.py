@@ -1,0 +1,53 @@
+"""langchain_mavi: Memories.ai MAVI video chat for LangChain.
+
+    from langchain_mavi import ChatMavi, MaviVideoChatTool
+
+    llm = ChatMavi(video_nos=["VI..."])          # MAVI_API_KEY / MAVI_BASE_URL from the env
+    llm.invoke("What happens in the video?")
+    tool = MaviVideoChatTool(video_nos=["VI..."])  # for agents: name "mavi_video_chat"
+
+Errors raised through `ChatMavi` are both the `mavi_core` error and the matching
+`langchain_core.exceptions` class (see `langchain_mavi._errors`).
+"""
+
+from ._errors import (
+    ChatMaviAPIError,
+    ChatMaviAuthenticationError,
+    ChatMaviConflictError,
+    ChatMaviConnectionError,
+    ChatMaviError,
+    ChatMaviInvalidRequestError,
+    ChatMaviPermissionDeniedError,
+    ChatMaviRateLimitError,
+    ChatMaviServerError,
+    ChatMaviStreamError,
+    ChatMaviStreamTimeoutError,
+    ChatMaviTimeoutError,
+    ChatMaviValidationError,
+)
+from ._messages import messages_to_conversation, messages_to_request
+from .chat_models import DEFAULT_MODEL_NAME, ChatMavi
+from .tools import MaviVideoChatArtifact, MaviVideoChatInput, MaviVideoChatTool
+
+__all__ = [
+    "DEFAULT_MODEL_NAME",
+    "ChatMavi",
+    "ChatMaviAPIError",
+    "ChatMaviAuthenticationError",
+    "ChatMaviConflictError",
+    "ChatMaviConnectionError",
+    "ChatMaviError",
+    "ChatMaviInvalidRequestError",
+    "ChatMaviPermissionDeniedError",
+    "ChatMaviRateLimitError",
+    "ChatMaviServerError",
+    "ChatMaviStreamError",
+    "ChatMaviStreamTimeoutError",
+    "ChatMaviTimeoutError",
+    "ChatMaviValidationError",
+    "MaviVideoChatArtifact",
+    "MaviVideoChatInput",
+    "MaviVideoChatTool",
+    "messages_to_conversation",
+    "messages_to_request",
+]

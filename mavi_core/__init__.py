@@ -14,7 +14,13 @@ MAVI-compatible server for offline work and tests.
 
 from ._auth import MaviTokenAuth, MaviTokens
 from ._client import AsyncChatStream, AsyncMaviClient, ChatStream, MaviClient
-from ._constants import DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from ._constants import (
+    API_KEY_ENV,
+    BASE_URL_ENV,
+    DEFAULT_BASE_URL,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+)
 from ._exceptions import (
     MaviAPIError,
     MaviAuthenticationError,
@@ -44,6 +50,8 @@ from ._videos import (
 )
 
 __all__ = [
+    "API_KEY_ENV",
+    "BASE_URL_ENV",
     "DEFAULT_BASE_URL",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",

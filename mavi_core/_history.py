@@ -32,6 +32,11 @@ class ChatPrompt:
     history: list[ChatTurn]
 
 
+def _join(texts: list[str]) -> str:
+    """Texts joined by a blank line; empty ones (a message holding only a video) add nothing."""
+    return _SEPARATOR.join(text for text in texts if text)
+
+
 def conversation_to_chat(conversation: Iterable[tuple[Role, str]]) -> ChatPrompt:
     """Map (role, text) pairs to `ChatPrompt`; raises `ValueError` saying what to change."""
     system: list[str] = []
@@ -43,7 +48,7 @@ def conversation_to_chat(conversation: Iterable[tuple[Role, str]]) -> ChatPrompt
             system.append(text)
         elif role == "user":
             if robots:  # a user text after assistant text closes the turn
-                history.append(ChatTurn(user=_SEPARATOR.join(users), robot=_SEPARATOR.join(robots)))
+                history.append(ChatTurn(user=_join(users), robot=_join(robots)))
                 users, robots = [], []
             users.append(text)
         elif role == "assistant":
@@ -57,9 +62,10 @@ def conversation_to_chat(conversation: Iterable[tuple[Role, str]]) -> ChatPrompt
         )
     if not users:
         raise ValueError("The conversation has no user (human) message to send as the question.")
-    message = _SEPARATOR.join(users)
+    message = _join(users)
     if not message.strip():
         raise ValueError("The last user (human) message is empty: put the question in it.")
-    if system:
-        message = _SEPARATOR.join(system) + _SEPARATOR + message
+    instructions = _join(system)
+    if instructions:
+        message = instructions + _SEPARATOR + message
     return ChatPrompt(message=message, history=history)

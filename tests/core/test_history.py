@@ -43,6 +43,12 @@ from mavi_core._history import Role
             "S1\n\nS2\n\nh3",
             [ChatTurn(user="h1\n\nh2", robot="a1\n\na2")],
         ),
+        ([("user", ""), ("user", "q"), ("system", "")], "q", []),
+        (
+            [("user", "q1"), ("assistant", ""), ("user", "q2")],
+            "q2",
+            [ChatTurn(user="q1", robot="")],
+        ),
         (
             [("user", "1"), ("assistant", "2"), ("user", "3"), ("assistant", "4"), ("user", "5")],
             "5",

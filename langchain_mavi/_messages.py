@@ -1,0 +1,201 @@
+"""LangChain messages to one MAVI chat request: pure, no I/O.
+
+Messages become (role, text) pairs plus the videos named in video blocks; the framework-free
+rules that turn pairs into `message` and `history` live once in `mavi_core.conversation_to_chat`.
+
+- `SystemMessage` is "system", `HumanMessage` "user", `AIMessage` "assistant" (a `ChatMessage`
+  by its role). Tool and function messages raise: the MAVI chat has no tool calling.
+- Content: strings and text blocks are concatenated; a video block
+  `{"type": "video", "file_id": "<videoNo>"}` adds that video; image, audio and file blocks raise
+  `ValueError` naming the type. Reasoning and tool-call blocks of earlier AI turns are skipped.
+- A human message holding only video blocks adds its videos and no text.
+- `name` is not sent: the v1.0 chat has no field for speakers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    ChatMessage,
+    HumanMessage,
+    SystemMessage,
+)
+
+from mavi_core import ChatTurn, Role, conversation_to_chat
+
+__all__ = [
+    "MaviChatRequest",
+    "messages_to_conversation",
+    "messages_to_request",
+    "resolve_video_nos",
+]
+
+_CHAT_ROLES: Mapping[str, Role] = {
+    "system": "system",
+    "developer": "system",
+    "user": "user",
+    "human": "user",
+    "assistant": "assistant",
+    "ai": "assistant",
+}
+# Blocks that carry media MAVI cannot take: fail loudly rather than drop what the user sent.
+_UNSUPPORTED_MEDIA = frozenset(
+    {
+        "image",
+        "image_url",
+        "input_image",
+        "audio",
+        "input_audio",
+        "file",
+        "input_file",
+        "document",
+        "text-plain",
+        "pdf",
+    }
+)
+# Parts of earlier AI turns that are not conversation text: leave them out of `robot`.
+_NOT_TEXT = frozenset(
+    {
+        "reasoning",
+        "thinking",
+        "redacted_thinking",
+        "tool_call",
+        "tool_call_chunk",
+        "invalid_tool_call",
+        "tool_use",
+        "function_call",
+        "server_tool_call",
+        "server_tool_call_chunk",
+        "server_tool_result",
+        "server_tool_use",
+        "web_search_tool_result",
+        "refusal",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MaviChatRequest:
+    """Everything one chat request sends: the videos, the outgoing message and earlier turns."""
+
+    video_nos: list[str]
+    message: str
+    history: list[ChatTurn]
+
+
+def _role_of(message: BaseMessage) -> Role:
+    if isinstance(message, SystemMessage):
+        return "system"
+    if isinstance(message, HumanMessage):
+        return "user"
+    if isinstance(message, AIMessage):
+        return "assistant"
+    if isinstance(message, ChatMessage):
+        role = _CHAT_ROLES.get(message.role.lower())
+        if role is None:
+            raise ValueError(
+                f"ChatMessage role {message.role!r} is not supported by ChatMavi: use 'system', "
+                "'user' or 'assistant'."
+            )
+        return role
+    raise ValueError(
+        f"ChatMavi cannot send a {type(message).__name__} ({message.type!r}): the MAVI video chat "
+        "takes system, human and AI messages only and has no tool calling. To let an agent ask "
+        "about videos, give it MaviVideoChatTool and a tool-calling model."
+    )
+
+
+def _video_no_of(block: Mapping[str, Any]) -> str:
+    video_no = block.get("file_id")
+    if video_no is None and block.get("source_type") == "id":
+        video_no = block.get("id")  # the v0 form {"type": "video", "source_type": "id", "id": ...}
+    if not isinstance(video_no, str) or not video_no.strip():
+        raise ValueError(
+            "A video content block needs file_id set to a MAVI video number, e.g. "
+            "{'type': 'video', 'file_id': 'VI123...'}; URLs and base64 video are not supported: "
+            "upload the video to MAVI first and pass its videoNo."
+        )
+    return video_no
+
+
+def _text_and_videos(content: str | list[str | dict[str, Any]]) -> tuple[str, list[str]]:
+    if isinstance(content, str):
+        return content, []
+    texts: list[str] = []
+    videos: list[str] = []
+    for block in content:
+        if isinstance(block, str):
+            texts.append(block)
+            continue
+        kind = block.get("type")
+        if kind == "text":
+            texts.append(str(block.get("text", "")))
+        elif kind == "video":
+            videos.append(_video_no_of(block))
+        elif kind in _NOT_TEXT:
+            continue
+        elif kind in _UNSUPPORTED_MEDIA:
+            raise ValueError(
+                f"ChatMavi cannot send a {kind!r} content block: MAVI chats about videos only. "
+                "Send text, and name videos with {'type': 'video', 'file_id': '<videoNo>'}."
+            )
+        else:
+            raise ValueError(
+                f"ChatMavi does not understand a {kind!r} content block: send text blocks and "
+                "video blocks {'type': 'video', 'file_id': '<videoNo>'}."
+            )
+    return "".join(texts), videos
+
+
+def messages_to_conversation(
+    messages: Iterable[BaseMessage],
+) -> tuple[list[tuple[Role, str]], list[str]]:
+    """The (role, text) pairs of `messages` and the videos named in their video blocks."""
+    pairs: list[tuple[Role, str]] = []
+    videos: list[str] = []
+    for message in messages:
+        role = _role_of(message)
+        text, message_videos = _text_and_videos(message.content)
+        videos.extend(message_videos)
+        if role == "user" and message_videos and not text:
+            continue  # a message that only points at videos adds no words
+        pairs.append((role, text))
+    return pairs, videos
+
+
+def resolve_video_nos(
+    video_nos: Sequence[str] | None, default: Sequence[str], from_blocks: Sequence[str]
+) -> list[str]:
+    """Per-call videos if given, else the default ones, plus those from video blocks; in order,
+    without repeats. Raises `ValueError` when nothing is left."""
+    if isinstance(video_nos, str):
+        raise ValueError(
+            f"video_nos must be a list of video numbers, not a single string; "
+            f"write video_nos=[{video_nos!r}]."
+        )
+    chosen = list(video_nos) if video_nos is not None else list(default)
+    resolved = list(dict.fromkeys([*chosen, *from_blocks]))
+    if not resolved:
+        raise ValueError(
+            "No video to ask about: pass video_nos=['VI...'] to ChatMavi(...) or to "
+            "invoke(..., video_nos=[...]), or add a {'type': 'video', 'file_id': '<videoNo>'} "
+            "content block."
+        )
+    return resolved
+
+
+def messages_to_request(
+    messages: Iterable[BaseMessage],
+    video_nos: Sequence[str] | None,
+    default_video_nos: Sequence[str],
+) -> MaviChatRequest:
+    """The whole mapping of DESIGN.md; raises `ValueError` saying what to change."""
+    pairs, block_videos = messages_to_conversation(messages)
+    prompt = conversation_to_chat(pairs)
+    videos = resolve_video_nos(video_nos, default_video_nos, block_videos)
+    return MaviChatRequest(video_nos=videos, message=prompt.message, history=prompt.history)

@@ -1,0 +1,367 @@
+"""`ChatMavi`: MAVI video chat as a LangChain chat model.
+
+The model turns messages into one MAVI request (`_messages.py`), calls a `mavi_core` client, and
+turns the answer into LangChain outputs. HTTP, retries, stream decoding and error codes belong to
+`mavi_core`; its errors become LangChain errors at one boundary (`_errors.translate_errors`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+import weakref
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any, Final
+
+from langchain_core.callbacks import (
+    AsyncCallbackManagerForLLMRun,
+    CallbackManagerForLLMRun,
+)
+from langchain_core.language_models import (
+    BaseChatModel,
+    LangSmithParams,
+    ModelProfile,
+)
+from langchain_core.language_models.chat_models import generate_from_stream
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.utils import from_env, secret_from_env
+from langchain_core.utils.utils import _build_model_kwargs, get_pydantic_field_names
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+
+from mavi_core import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    AsyncMaviClient,
+    MaviClient,
+)
+
+from ._errors import translate_errors
+from ._messages import MaviChatRequest, messages_to_request
+from ._stop import StopSequences
+
+__all__ = ["DEFAULT_MODEL_NAME", "ChatMavi"]
+
+DEFAULT_MODEL_NAME: Final = "mavi-video-chat"
+API_KEY_ENV: Final = "MAVI_API_KEY"
+BASE_URL_ENV: Final = "MAVI_BASE_URL"
+
+# Per-call arguments ChatMavi understands; `temperature` / `max_tokens` are accepted and unused.
+_CALL_OPTIONS: Final = frozenset({"video_nos", "model", "stream", "temperature", "max_tokens"})
+
+_PROFILE: Final = ModelProfile(
+    name="MAVI video chat",
+    text_inputs=True,
+    video_inputs=True,
+    image_inputs=False,
+    image_url_inputs=False,
+    audio_inputs=False,
+    pdf_inputs=False,
+    text_outputs=True,
+    image_outputs=False,
+    audio_outputs=False,
+    video_outputs=False,
+    tool_calling=False,
+    tool_choice=False,
+    structured_output=False,
+    reasoning_output=False,
+    temperature=False,
+)
+
+
+@dataclass(slots=True)
+class _Call:
+    """One request being answered: what is sent, and how the answer becomes chunks."""
+
+    request: MaviChatRequest
+    model_name: str
+    stops: StopSequences
+
+    def response_metadata(self) -> dict[str, Any]:
+        metadata: dict[str, Any] = {
+            "model_name": self.model_name,
+            "model_provider": "mavi",
+            "video_nos": list(self.request.video_nos),
+            "finish_reason": "stop",
+        }
+        if self.stops.matched is not None:
+            metadata["stop_sequence"] = self.stops.matched
+        return metadata
+
+    def chunk(self, text: str) -> ChatGenerationChunk:
+        return ChatGenerationChunk(message=AIMessageChunk(content=text))
+
+    def last_chunk(self) -> ChatGenerationChunk:
+        """The held-back text (if any) with the metadata; closes the message."""
+        return ChatGenerationChunk(
+            message=AIMessageChunk(
+                content=self.stops.finish(),
+                chunk_position="last",
+                response_metadata=self.response_metadata(),
+            )
+        )
+
+    def result(self, answer: str) -> ChatResult:
+        text = self.stops.feed(answer) + self.stops.finish()
+        message = AIMessage(content=text, response_metadata=self.response_metadata())
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+class ChatMavi(BaseChatModel):
+    """Memories.ai MAVI video chat: ask questions about uploaded videos.
+
+    Setup: `pip install "mavi-integrations[langchain]"` and set `MAVI_API_KEY` (or pass
+    `api_key=`). The key is only needed when a request is sent.
+
+    ```python
+    from langchain_mavi import ChatMavi
+
+    llm = ChatMavi(video_nos=["VI634021587219364352"])
+    llm.invoke("What happens in the video?").text
+    for chunk in llm.stream("Describe the first minute."):
+        print(chunk.text, end="")
+    llm.invoke("And in this one?", video_nos=["VI..."])  # per-call videos
+    ```
+
+    Messages map to MAVI's `message` and `history` (system text goes in front of the question,
+    consecutive messages of one side merge into one turn), and a content block
+    `{"type": "video", "file_id": "<videoNo>"}` adds a video to the request.
+
+    MAVI has no tool calling, structured output, sampling parameters or usage reporting:
+    `temperature` and `max_tokens` are accepted for compatibility and not sent; stop sequences
+    are applied on the client.
+    """
+
+    model_name: str = Field(default=DEFAULT_MODEL_NAME, alias="model")
+    """Reported in metadata and traces; the MAVI v1.0 chat has a single model."""
+    video_nos: list[str] = Field(default_factory=list)
+    """The videos to ask about unless a call passes `video_nos=` (MAVI `videoNo`s)."""
+    api_key: SecretStr = Field(default_factory=secret_from_env(API_KEY_ENV, default=""))
+    """MAVI API key; read from `MAVI_API_KEY` when not given."""
+    base_url: str | None = Field(default_factory=from_env(BASE_URL_ENV, default=None))
+    """API host; read from `MAVI_BASE_URL`, else `https://mavi-backend.memories.ai`."""
+    timeout: float | None = Field(default=DEFAULT_TIMEOUT, gt=0)
+    """Seconds to wait for the service (per read while streaming); None waits forever."""
+    max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0)
+    """Retries on connection errors, timeouts, rate limits and 5xx, before any text arrived."""
+    default_headers: dict[str, str] | None = None
+    """Extra HTTP headers for every request."""
+    streaming: bool = False
+    """Stream the answer from MAVI even for `invoke()`, reporting tokens to callbacks."""
+    stop: list[str] | None = None
+    """Stop sequences, applied on the client: the answer ends before the first one."""
+    temperature: float | None = None
+    """Accepted for compatibility; MAVI has no temperature and it is not sent."""
+    max_tokens: int | None = None
+    """Accepted for compatibility; MAVI has no length limit and it is not sent."""
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Unknown constructor arguments land here with a warning; MAVI takes no extra parameters,
+    so they are kept for inspection and not sent."""
+    client: MaviClient | None = Field(default=None, exclude=True, repr=False)
+    """An existing `mavi_core.MaviClient` to use instead of one built from the fields above."""
+    async_client: AsyncMaviClient | None = Field(default=None, exclude=True, repr=False)
+    """An existing `mavi_core.AsyncMaviClient` to use instead of one built from the fields."""
+
+    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+
+    _sync_client: MaviClient | None = PrivateAttr(default=None)
+    # An httpx async pool belongs to the event loop it was first used on.
+    _async_loop: weakref.ref[asyncio.AbstractEventLoop] | None = PrivateAttr(default=None)
+    _async_client: AsyncMaviClient | None = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_model_kwargs(cls, values: Any) -> Any:
+        if isinstance(values, dict):
+            return _build_model_kwargs(values, get_pydantic_field_names(cls))
+        return values
+
+    # --- LangChain metadata --------------------------------------------------------------
+
+    @property
+    def _llm_type(self) -> str:
+        return "mavi-chat"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {
+            "model_name": self.model_name,
+            "video_nos": self.video_nos,
+            "base_url": self.base_url,
+            "timeout": self.timeout,
+            "max_retries": self.max_retries,
+            "streaming": self.streaming,
+            "stop": self.stop,
+        }
+
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        return {"api_key": API_KEY_ENV}
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        return True
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        return ["langchain_mavi", "chat_models"]
+
+    def _resolve_model_profile(self) -> ModelProfile | None:
+        return ModelProfile(**_PROFILE)
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = LangSmithParams(
+            ls_provider="mavi",
+            ls_model_name=kwargs.get("model") or self.model_name,
+            ls_model_type="chat",
+        )
+        if (temperature := kwargs.get("temperature", self.temperature)) is not None:
+            params["ls_temperature"] = temperature
+        if (max_tokens := kwargs.get("max_tokens", self.max_tokens)) is not None:
+            params["ls_max_tokens"] = max_tokens
+        if stops := (stop if stop is not None else self.stop):
+            params["ls_stop"] = stops
+        return params
+
+    # --- clients ---------------------------------------------------------------------------
+
+    def _client_options(self) -> dict[str, Any]:
+        return {
+            "api_key": self.api_key,
+            "base_url": self.base_url,
+            "timeout": self.timeout,
+            "max_retries": self.max_retries,
+            "default_headers": self.default_headers,
+        }
+
+    def _get_client(self) -> MaviClient:
+        if self.client is not None:
+            return self.client
+        if self._sync_client is None:
+            self._sync_client = MaviClient(**self._client_options())
+        return self._sync_client
+
+    def _get_async_client(self) -> AsyncMaviClient:
+        if self.async_client is not None:
+            return self.async_client
+        loop = asyncio.get_running_loop()
+        if self._async_client is None or self._async_loop is None or self._async_loop() is not loop:
+            self._async_client = AsyncMaviClient(**self._client_options())
+            self._async_loop = weakref.ref(loop)
+        return self._async_client
+
+    # --- requests --------------------------------------------------------------------------
+
+    def _prepare(
+        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
+    ) -> _Call:
+        unknown = sorted(set(kwargs) - _CALL_OPTIONS)
+        if unknown:
+            warnings.warn(
+                f"ChatMavi ignores the argument(s) {', '.join(unknown)}: a MAVI chat call takes "
+                "only video_nos= (and stop=).",
+                stacklevel=4,
+            )
+        request = messages_to_request(messages, kwargs.get("video_nos"), self.video_nos)
+        return _Call(
+            request=request,
+            model_name=kwargs.get("model") or self.model_name,
+            stops=StopSequences(stop if stop is not None else self.stop),
+        )
+
+    def _wants_stream(self, kwargs: dict[str, Any]) -> bool:
+        stream = kwargs.pop("stream", None)
+        return self.streaming if stream is None else bool(stream)
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        if self._wants_stream(kwargs):
+            return generate_from_stream(
+                self._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
+            )
+        call = self._prepare(messages, stop, kwargs)
+        request = call.request
+        with translate_errors():
+            answer = self._get_client().chat(request.video_nos, request.message, request.history)
+        return call.result(answer.text)
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        if self._wants_stream(kwargs):
+            # Chunks are merged here, not through agenerate_from_stream's worker thread.
+            chunks = self._astream(messages, stop=stop, run_manager=run_manager, **kwargs)
+            return generate_from_stream(iter([chunk async for chunk in chunks]))
+        call = self._prepare(messages, stop, kwargs)
+        request = call.request
+        with translate_errors():
+            answer = await self._get_async_client().chat(
+                request.video_nos, request.message, request.history
+            )
+        return call.result(answer.text)
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        kwargs.pop("stream", None)
+        call = self._prepare(messages, stop, kwargs)
+        request = call.request
+        with (
+            translate_errors(),
+            self._get_client().stream_chat(
+                request.video_nos, request.message, request.history
+            ) as deltas,
+        ):
+            for delta in deltas:
+                if text := call.stops.feed(delta.text):
+                    chunk = call.chunk(text)
+                    if run_manager:
+                        run_manager.on_llm_new_token(text, chunk=chunk)
+                    yield chunk
+                if call.stops.stopped:
+                    break  # leaving the block closes the HTTP response
+        chunk = call.last_chunk()
+        if run_manager:
+            run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+        yield chunk
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        kwargs.pop("stream", None)
+        call = self._prepare(messages, stop, kwargs)
+        request = call.request
+        with translate_errors():
+            async with self._get_async_client().stream_chat(
+                request.video_nos, request.message, request.history
+            ) as deltas:
+                async for delta in deltas:
+                    if text := call.stops.feed(delta.text):
+                        chunk = call.chunk(text)
+                        if run_manager:
+                            await run_manager.on_llm_new_token(text, chunk=chunk)
+                        yield chunk
+                    if call.stops.stopped:
+                        break  # leaving the block closes the HTTP response
+        chunk = call.last_chunk()
+        if run_manager:
+            await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+        yield chunk

@@ -1,0 +1,180 @@
+"""`MaviVideoChatTool`: ask MAVI about videos from inside any LangChain agent.
+
+The tool calls a `ChatMavi` with the tool run's child callbacks and streaming on, so the answer
+shows token by token in `astream_events` and in LangGraph's `messages` stream mode, nested under
+the tool run. Every failure (bad arguments, MAVI errors) is a `ToolException` whose message says
+what to change; `handle_tool_error=True` hands that message to the agent as the tool's result
+instead of ending the run. Set `handle_tool_error=False` to have it raised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Literal, Self, TypedDict
+
+from langchain_core.callbacks import (
+    AsyncCallbackManagerForToolRun,
+    CallbackManagerForToolRun,
+)
+from langchain_core.runnables import RunnableConfig
+from langchain_core.tools import ArgsSchema, BaseTool, ToolException
+from langchain_core.tools.base import ToolExceptionHandlerOutput
+from langchain_core.utils import from_env, secret_from_env
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+from mavi_core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, MaviError
+
+from .chat_models import API_KEY_ENV, BASE_URL_ENV, ChatMavi
+
+__all__ = ["MaviVideoChatArtifact", "MaviVideoChatInput", "MaviVideoChatTool"]
+
+_DESCRIPTION = (
+    "Ask a question about one or more videos stored in MAVI (Memories.ai) and get an answer "
+    "grounded in what is seen and heard in them: events, objects, people's actions, text on "
+    "screen, speech, and when things happen. Input: `question`, one self-contained question in "
+    "English (the tool does not see the conversation; include names and details it needs), and "
+    "optionally `video_nos`, the MAVI video numbers to ask about (such as 'VI634021587219364352'); "
+    "leave `video_nos` out to use the tool's default videos. Returns the answer as text."
+)
+
+
+class MaviVideoChatInput(BaseModel):
+    """The arguments an agent passes to `mavi_video_chat`."""
+
+    question: str = Field(
+        description=(
+            "One self-contained question about the videos, in English, e.g. 'What does the "
+            "person in the red jacket do after entering the room?'"
+        )
+    )
+    video_nos: list[str] | None = Field(
+        default=None,
+        description=(
+            "MAVI video numbers (videoNo, e.g. 'VI634021587219364352') to ask about. Omit to "
+            "use the tool's default videos."
+        ),
+    )
+
+
+class MaviVideoChatArtifact(TypedDict):
+    """The tool's artifact: what was asked, about which videos, and the answer."""
+
+    question: str
+    video_nos: list[str]
+    answer: str
+
+
+@contextmanager
+def _as_tool_exception() -> Iterator[None]:
+    """Bad arguments and MAVI errors as `ToolException`s an agent can act on."""
+    try:
+        yield
+    except MaviError as error:
+        raise ToolException(f"MAVI video chat failed: {error}") from error
+    except ValueError as error:
+        raise ToolException(str(error)) from error
+
+
+class MaviVideoChatTool(BaseTool):
+    """Ask MAVI about videos; the answer streams to callbacks while an agent runs.
+
+    ```python
+    from langchain_mavi import MaviVideoChatTool
+
+    tool = MaviVideoChatTool(video_nos=["VI634021587219364352"])   # MAVI_API_KEY from env
+    tool.invoke({"question": "What happens at the start?"})
+    tool.invoke({"question": "Who speaks?", "video_nos": ["VI..."]})
+    ```
+
+    Pass `llm=ChatMavi(...)` to reuse a configured model (its videos are the last fallback).
+    Tool calls return a `ToolMessage` whose content is the answer and whose artifact is
+    `{"question", "video_nos", "answer"}`.
+    """
+
+    name: str = "mavi_video_chat"
+    description: str = _DESCRIPTION
+    args_schema: ArgsSchema | None = MaviVideoChatInput
+    response_format: Literal["content", "content_and_artifact"] = "content_and_artifact"
+    handle_tool_error: bool | str | Callable[[ToolException], ToolExceptionHandlerOutput] | None = (
+        True
+    )
+    """True: a failure's message becomes the tool result, so an agent can react to it."""
+
+    video_nos: list[str] | None = None
+    """Videos to ask about when a call names none."""
+    api_key: SecretStr = Field(default_factory=secret_from_env(API_KEY_ENV, default=""))
+    """MAVI API key; read from `MAVI_API_KEY` when not given."""
+    base_url: str | None = Field(default_factory=from_env(BASE_URL_ENV, default=None))
+    """API host; read from `MAVI_BASE_URL`, else the public MAVI host."""
+    timeout: float | None = Field(default=DEFAULT_TIMEOUT, gt=0)
+    max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0)
+    llm: ChatMavi | None = Field(default=None, exclude=True, repr=False)
+    """The model that answers; built from the fields above when not given."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    @model_validator(mode="after")
+    def _build_llm(self) -> Self:
+        if self.llm is None:
+            self.llm = ChatMavi(
+                api_key=self.api_key,
+                base_url=self.base_url,
+                timeout=self.timeout,
+                max_retries=self.max_retries,
+            )
+        if (defaults := self._default_video_nos()) and self.description == _DESCRIPTION:
+            self.description += f" Default videos: {', '.join(defaults)}."
+        return self
+
+    def _chat_model(self) -> ChatMavi:
+        assert self.llm is not None  # set by the validator
+        return self.llm
+
+    def _default_video_nos(self) -> list[str]:
+        return list(self.video_nos or self._chat_model().video_nos)
+
+    def _resolve(self, question: str, video_nos: list[str] | None) -> tuple[str, list[str]]:
+        if not question or not question.strip():
+            raise ToolException(
+                "The question is empty: pass `question`, one self-contained question about "
+                "the videos."
+            )
+        videos = video_nos or self._default_video_nos()
+        if not videos:
+            raise ToolException(
+                "No video to ask about: pass `video_nos` with MAVI video numbers (such as "
+                "'VI634021587219364352'), or build the tool with video_nos=[...]."
+            )
+        return question, list(videos)
+
+    def _run(
+        self,
+        question: str,
+        video_nos: list[str] | None = None,
+        run_manager: CallbackManagerForToolRun | None = None,
+    ) -> tuple[str, MaviVideoChatArtifact]:
+        question, videos = self._resolve(question, video_nos)
+        config = RunnableConfig(callbacks=run_manager.get_child() if run_manager else None)
+        with _as_tool_exception():
+            answer = self._chat_model().invoke(question, config, video_nos=videos, stream=True)
+        return _output(question, videos, answer.text)
+
+    async def _arun(
+        self,
+        question: str,
+        video_nos: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForToolRun | None = None,
+    ) -> tuple[str, MaviVideoChatArtifact]:
+        question, videos = self._resolve(question, video_nos)
+        config = RunnableConfig(callbacks=run_manager.get_child() if run_manager else None)
+        with _as_tool_exception():
+            answer = await self._chat_model().ainvoke(
+                question, config, video_nos=videos, stream=True
+            )
+        return _output(question, videos, answer.text)
+
+
+def _output(question: str, video_nos: list[str], answer: str) -> tuple[str, MaviVideoChatArtifact]:
+    """The tool's (content, artifact): the answer, and what was asked about which videos."""
+    return answer, MaviVideoChatArtifact(question=question, video_nos=video_nos, answer=answer)

@@ -1,0 +1,159 @@
+"""The `mavi_core` clients behind an engine: built on first use, shared by an engine's copies."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import weakref
+
+import httpx
+from pydantic import SecretStr
+
+from mavi_core import API_KEY_ENV, AsyncMaviClient, MaviClient
+
+__all__ = ["MaviClients", "MaviConnection", "resolve_api_key"]
+
+
+class MaviClients:
+    """Holds one `MaviClient` and one `AsyncMaviClient` per event loop.
+
+    An `httpx.AsyncClient` only works on the loop that opened its connections, and LlamaIndex
+    runs coroutines on fresh loops (`asyncio_run`, sync `SubQuestionQueryEngine` with
+    `use_async=True`), so an owned async client is made per running loop. Injected clients are
+    used as given and never closed here: their owner closes them.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: SecretStr | None,
+        base_url: str | None,
+        timeout: float | httpx.Timeout | None,
+        max_retries: int,
+        client: MaviClient | None,
+        async_client: AsyncMaviClient | None,
+    ) -> None:
+        self._api_key = api_key
+        self._base_url = base_url
+        self._timeout = timeout
+        self._max_retries = max_retries
+        self._client = client
+        self._owns_client = client is None
+        self._async_client = async_client
+        self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncMaviClient] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._lock = threading.Lock()
+
+    def sync(self) -> MaviClient:
+        """The sync client (created on first use)."""
+        with self._lock:
+            if self._client is None:
+                self._client = MaviClient(
+                    self._api_key,
+                    base_url=self._base_url,
+                    timeout=self._timeout,
+                    max_retries=self._max_retries,
+                )
+            return self._client
+
+    def async_(self) -> AsyncMaviClient:
+        """The async client for the running event loop (created on first use in that loop)."""
+        if self._async_client is not None:
+            return self._async_client
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            client = self._per_loop.get(loop)
+            if client is None:
+                client = AsyncMaviClient(
+                    self._api_key,
+                    base_url=self._base_url,
+                    timeout=self._timeout,
+                    max_retries=self._max_retries,
+                )
+                self._per_loop[loop] = client
+            return client
+
+    def close(self) -> None:
+        """Close the sync client if it was created here."""
+        if not self._owns_client:
+            return
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    async def aclose(self) -> None:
+        """Close the async client made for the running loop, if any."""
+        with self._lock:
+            client = self._per_loop.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()
+
+
+def resolve_api_key(api_key: str | SecretStr | None) -> SecretStr | None:
+    """The explicit key, else `MAVI_API_KEY`, else None (requests then fail with the core error)."""
+    if isinstance(api_key, SecretStr):
+        api_key = api_key.get_secret_value()
+    key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
+    return SecretStr(key) if key else None
+
+
+class MaviConnection:
+    """Connection settings and clients, shared by both engines."""
+
+    _api_key: SecretStr | None
+    _base_url: str | None
+    _timeout: float | httpx.Timeout | None
+    _max_retries: int
+    _clients: MaviClients
+
+    def _connect(
+        self,
+        *,
+        api_key: str | SecretStr | None,
+        base_url: str | None,
+        timeout: float | httpx.Timeout | None,
+        max_retries: int,
+        client: MaviClient | None,
+        async_client: AsyncMaviClient | None,
+    ) -> None:
+        self._api_key = resolve_api_key(api_key)
+        self._base_url = base_url
+        self._timeout = timeout
+        self._max_retries = max_retries
+        self._clients = MaviClients(
+            api_key=self._api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            client=client,
+            async_client=async_client,
+        )
+
+    @property
+    def api_key(self) -> SecretStr | None:
+        """The MAVI key in use (a `SecretStr`), or None if none was given or found."""
+        return self._api_key
+
+    @property
+    def base_url(self) -> str | None:
+        """The base URL given (None: `MAVI_BASE_URL`, then the default)."""
+        return self._base_url
+
+    @property
+    def timeout(self) -> float | httpx.Timeout | None:
+        return self._timeout
+
+    @property
+    def max_retries(self) -> int:
+        return self._max_retries
+
+    def close(self) -> None:
+        """Close the sync HTTP client built here (shared with copies), if any."""
+        self._clients.close()
+
+    async def aclose(self) -> None:
+        """Close the async HTTP client built for the running event loop, if any."""
+        await self._clients.aclose()

@@ -1,0 +1,155 @@
+"""Deterministic, grounded answers and searches over the library (pure functions, no I/O).
+
+Ranking is plain lexical overlap: the stemmed content words of the message against those of
+each scene description and transcript line, with a small bonus for words of the video's name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ._library import Moment, Video
+from ._text import mmss, parse_mmss, terms, words
+
+MAX_CITED = 3
+MAX_FRAGMENTS = 10
+_NAME_BONUS = 0.5
+
+# A citation as answers write it: "<video name> at mm:ss–mm:ss".
+_CITATION = re.compile(r"(?P<name>\w[\w.\-]*\.\w{2,4}) at (?P<start>\d+:\d{2})–(?P<end>\d+:\d{2})")
+_FOLLOW_UP_CUES = frozenset(
+    {"after", "afterward", "afterwards", "next", "then", "later", "continue"}
+)
+_FOLLOW_UP_FILLER = _FOLLOW_UP_CUES | frozenset(
+    {"and", "so", "what", "happens", "happen", "happened", "that", "this", "it", "comes", "come",
+     "on", "go", "keep", "going", "the", "what's", "ok", "okay", "please", "right"}
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    user: str
+    robot: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    video: Video
+    moment: Moment
+    score: float
+
+
+def _cite(video: Video, moment: Moment, lead: str = "In") -> str:
+    where = f"{lead} {video.name} at {mmss(moment.start)}–{mmss(moment.end)}"
+    if moment.speaker is None:
+        return f"{where}: {moment.text}"
+    return f'{where}, {moment.speaker} says: "{moment.text}"'
+
+
+def rank_moments(videos: Sequence[Video], query: frozenset[str]) -> list[Hit]:
+    """Every scene and transcript line that shares a word with `query`, best first."""
+    hits: list[tuple[float, int, int, int, Hit]] = []
+    for video_index, video in enumerate(videos):
+        bonus = _NAME_BONUS * len(query & video.name_terms)
+        for kind, moments in enumerate((video.scenes, video.transcript)):
+            for moment in moments:
+                overlap = len(query & moment.terms)
+                if overlap:
+                    score = overlap + bonus
+                    hits.append(
+                        (-score, video_index, moment.start, kind, Hit(video, moment, score))
+                    )
+    hits.sort(key=lambda item: item[:4])
+    return [item[4] for item in hits]
+
+
+def is_follow_up(message: str) -> bool:
+    """'what happens after that?', 'and then?', 'next': asks to continue, names nothing new."""
+    tokens = words(message)
+    return (
+        bool(tokens)
+        and any(t in _FOLLOW_UP_CUES for t in tokens)
+        and all(t in _FOLLOW_UP_FILLER for t in tokens)
+    )
+
+
+def _continue_after(videos: Sequence[Video], history: Sequence[Turn]) -> str | None:
+    by_name = {video.name: video for video in videos}
+    for turn in reversed(history):
+        citations = [m for m in _CITATION.finditer(turn.robot) if m["name"] in by_name]
+        if not citations:
+            continue
+        last = citations[-1]
+        video = by_name[last["name"]]
+        cited_end = parse_mmss(last["end"])
+        following = [scene for scene in video.scenes if scene.start >= cited_end][:2]
+        if not following:
+            final = video.scenes[-1]
+            return (
+                f"That is where the video ends ({mmss(video.duration)}). "
+                f"The final scene, {_cite(video, final, 'in')}"
+            )
+        parts = [f"After that, {_cite(video, following[0], 'in')}"]
+        parts += [f"Then, {_cite(video, scene, 'in')}" for scene in following[1:]]
+        return " ".join(parts)
+    return None
+
+
+def _summary(videos: Sequence[Video]) -> str:
+    shown = videos[:4]
+    per_video = 2 if len(shown) == 1 else 1
+    parts = ["I found nothing that matches this directly, so here is how the videos begin."]
+    if len(videos) == 1:
+        parts[0] = "I found nothing that matches this directly, so here is how the video begins."
+    for video in shown:
+        parts += [_cite(video, scene) for scene in video.scenes[:per_video]]
+    if len(videos) > len(shown):
+        parts.append(f"({len(videos) - len(shown)} more videos not summarised.)")
+    return " ".join(parts)
+
+
+def compose_answer(videos: Sequence[Video], message: str, history: Sequence[Turn]) -> str:
+    """The chat answer: a few sentences citing video names and mm:ss ranges."""
+    if history and is_follow_up(message):
+        continued = _continue_after(videos, history)
+        if continued is not None:
+            return continued
+    hits = rank_moments(videos, terms(message))[:MAX_CITED]
+    if not hits:
+        return _summary(videos)
+    order = {video.video_no: index for index, video in enumerate(videos)}
+    hits.sort(key=lambda hit: (order[hit.video.video_no], hit.moment.start, hit.moment.end))
+    return " ".join(_cite(hit.video, hit.moment) for hit in hits)
+
+
+def search_videos(videos: Sequence[Video], search_value: str) -> list[Video]:
+    """searchAI: videos sharing words with the query, most matching first."""
+    query = terms(search_value)
+    scored: list[tuple[float, int, Video]] = []
+    for index, video in enumerate(videos):
+        score = sum(len(query & moment.terms) for moment in video.moments)
+        score += 2 * len(query & video.name_terms)
+        if score:
+            scored.append((-score, index, video))
+    scored.sort(key=lambda item: item[:2])
+    return [video for _, _, video in scored]
+
+
+def search_fragments(videos: Sequence[Video], search_value: str) -> list[dict[str, object]]:
+    """searchVideoFragment: the best matching moments, with a score in (0, 1]."""
+    query = terms(search_value)
+    if not query:
+        return []
+    return [
+        {
+            "videoNo": hit.video.video_no,
+            "videoName": hit.video.name,
+            "fragmentStartTime": str(hit.moment.start),
+            "fragmentEndTime": str(hit.moment.end),
+            "duration": str(hit.video.duration),
+            "score": round(min(1.0, hit.score / len(query)), 3),
+        }
+        for hit in rank_moments(videos, query)[:MAX_FRAGMENTS]
+    ]

@@ -1,0 +1,519 @@
+"""The ASGI application: routing, auth, validation, faults and the MAVI v1.0 endpoints.
+
+Every request is recorded first, then delayed (latency, slow first byte), then possibly
+replaced by an injected error, then routed. Business errors are HTTP 200 envelopes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from ._answers import Turn, compose_answer, search_fragments, search_videos
+from ._auth import AuthError, RateLimiter, TokenStore, bearer_value
+from ._faults import CHAT_PATH, EVENT_STREAM, RATE_LIMIT_MSG, Faults, StreamFault
+from ._library import PARSE, Library, Video, synthetic_video
+from ._log import RecordedRequest, RequestLog, describe_body, masked_headers
+from ._text import repeat_to_words, split_deltas
+from ._wire import SUCCESS_CODE, SUCCESS_MSG, ChatEncoder, dumps, envelope, parse_multipart
+
+MAX_PAGE_SIZE = 200
+MAX_DELETE = 500
+# With no delta delay, yield to the loop this often so a vanished client is noticed before
+# asyncio starts warning about writes to a dead socket (it warns from the fifth).
+_YIELD_EVERY = 4
+
+
+class Abort(Exception):
+    """Drop the connection on purpose (a fault or shutdown); uvicorn then closes the socket."""
+
+
+class _Peer:
+    """Whether the client is still there; uvicorn drops writes to a gone client silently."""
+
+    gone = False
+
+
+class _ChatStream(StreamingResponse):
+    """A StreamingResponse that also watches for the client going away."""
+
+    def __init__(self, content: AsyncIterator[bytes], headers: dict[str, str], peer: _Peer) -> None:
+        super().__init__(content, headers=headers)
+        self.peer = peer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        watcher = asyncio.create_task(self._watch(receive))
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            watcher.cancel()
+
+    async def _watch(self, receive: Receive) -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        self.peer.gone = True
+
+
+class Reject(Exception):
+    """A business error, answered as an HTTP 200 envelope."""
+
+    def __init__(self, code: str, msg: str) -> None:
+        super().__init__(msg)
+        self.code = code
+        self.msg = msg
+
+
+def _bad(msg: str) -> Reject:
+    return Reject("0001", msg)
+
+
+@dataclass(slots=True)
+class Settings:
+    """Knobs read on every request, so they can be changed while the emulator runs."""
+
+    latency: float = 0.0
+    delta_delay: float = 0.0
+    delta_size: int = 1
+    rate_limit: int | None = 10
+    parse_delay: float = 1.0
+    answer_words: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Task:
+    video: Video
+    kind: str
+    ready_at: float
+
+
+Handler = Callable[[Request, bytes, str | None], Awaitable[Response]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    method: str
+    handler: Handler
+    needs_auth: bool = True
+
+
+def _json_response(
+    payload: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(dumps(payload).encode(), status, headers, media_type="application/json")
+
+
+def _ok(data: Any) -> Response:
+    return _json_response({"code": SUCCESS_CODE, "msg": SUCCESS_MSG, "data": data})
+
+
+def _json_body(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise _bad("The request body must be JSON.") from None
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    payload = _json_body(body)
+    if not isinstance(payload, dict):
+        raise _bad("The request body must be a JSON object.")
+    return payload
+
+
+def _required_str(payload: dict[str, Any], name: str) -> str:
+    value = payload.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise _bad(f"{name} is required and must be a non-empty string.")
+    return value
+
+
+def _query_int(
+    request: Request, name: str, default: int | None, low: int, high: int | None = None
+) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise _bad(f"{name} must be an integer, got {raw!r}.") from None
+    if value < low or (high is not None and value > high):
+        bounds = f"between {low} and {high}" if high is not None else f">= {low}"
+        raise _bad(f"{name} must be {bounds}, got {value}.")
+    return value
+
+
+class EmulatorApp:
+    """One emulator's ASGI app; its state objects are shared with the MaviEmulator facade."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        library: Library,
+        tokens: TokenStore,
+        faults: Faults,
+        log: RequestLog,
+    ) -> None:
+        self.settings = settings
+        self.library = library
+        self.tokens = tokens
+        self.faults = faults
+        self.log = log
+        self.rate_limiter = RateLimiter()
+        self.stopping: asyncio.Event | None = None  # set in the server loop on stop()
+        self._tasks_lock = threading.Lock()
+        self._tasks: dict[str, _Task] = {}
+        self._routes: dict[str, _Route] = {
+            "/auth/api/token/getAccessToken": _Route("POST", self._get_access_token, False),
+            "/auth/api/token/refreshAccessToken": _Route("POST", self._refresh_access_token, False),
+            CHAT_PATH: _Route("POST", self._chat),
+            "/api/serve/video/upload": _Route("POST", self._upload),
+            "/api/serve/video/uploadUrl": _Route("POST", self._upload_url),
+            "/api/serve/video/searchDB": _Route("GET", self._search_db),
+            "/api/serve/video/searchAI": _Route("POST", self._search_ai),
+            "/api/serve/video/searchVideoFragment": _Route("POST", self._search_fragment),
+            "/api/serve/video/subTranscription": _Route("POST", self._sub_transcription),
+            "/api/serve/video/getTranscription": _Route("GET", self._get_transcription),
+            "/api/serve/video/delete": _Route("DELETE", self._delete),
+        }
+
+    def reset(self) -> None:
+        self.rate_limiter.reset()
+        with self._tasks_lock:
+            self._tasks.clear()
+
+    # -- ASGI entry ---------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        request = Request(scope, receive)
+        try:
+            body = await request.body()
+            self.log.add(
+                RecordedRequest(
+                    method=request.method,
+                    path=request.url.path,
+                    query=dict(request.query_params),
+                    headers=masked_headers(scope["headers"]),
+                    body=describe_body(request.headers.get("content-type", ""), body),
+                )
+            )
+            response = await self._respond(request, body)
+            await response(scope, receive, send)
+        except ClientDisconnect:
+            return
+
+    async def pause(self, seconds: float) -> None:
+        """Sleep, but give up at once (dropping the connection) when the emulator stops."""
+        if seconds <= 0:
+            return
+        stopping = self.stopping
+        if stopping is None:
+            await asyncio.sleep(seconds)
+            return
+        try:
+            async with asyncio.timeout(seconds):
+                await stopping.wait()
+        except TimeoutError:
+            return
+        raise Abort("the emulator is stopping")
+
+    async def _respond(self, request: Request, body: bytes) -> Response:
+        path = request.url.path
+        await self.pause(self.settings.latency)
+        await self.pause(self.faults.take_first_byte_delay(path))
+        canned = self.faults.take_error(path)
+        if canned is not None:
+            # Exact content type: Starlette would append a charset to text/html.
+            headers = {"content-type": canned.content_type, **dict(canned.headers)}
+            return Response(canned.body, canned.status, headers)
+        route = self._routes.get(path)
+        if route is None:
+            return _json_response(envelope("0404", f"No such endpoint: {path}"), 404)
+        if request.method != route.method:
+            msg = f"{path} accepts {route.method}, not {request.method}."
+            return _json_response(envelope("0405", msg), 405, {"allow": route.method})
+        try:
+            credential = None
+            if route.needs_auth:
+                credential = bearer_value(request.headers.get("authorization"))
+                self.tokens.check(credential)
+            return await route.handler(request, body, credential)
+        except AuthError as error:
+            return _json_response(envelope("0401", str(error)))
+        except Reject as error:
+            return _json_response(envelope(error.code, error.msg))
+
+    # -- tokens -------------------------------------------------------------------------------
+
+    async def _get_access_token(self, request: Request, body: bytes, _: str | None) -> Response:
+        payload = _json_object(body)
+        client_id = _required_str(payload, "clientId")
+        code = _required_str(payload, "code")
+        issued = self.tokens.exchange_code(client_id, code)
+        return _ok(
+            {
+                "accessToken": issued.access_token,
+                "type": "Bearer",
+                "expiresIn": issued.expires_in,
+                "refreshToken": issued.refresh_token,
+                "refreshExpiresIn": issued.refresh_expires_in,
+            }
+        )
+
+    async def _refresh_access_token(self, request: Request, body: bytes, _: str | None) -> Response:
+        payload = _json_object(body)
+        access, expires_in = self.tokens.refresh(_required_str(payload, "refreshToken"))
+        return _ok({"accessToken": access, "expiresIn": expires_in, "type": "Bearer"})
+
+    # -- chat ---------------------------------------------------------------------------------
+
+    def _parsed_videos(self, value: Any, *, field: str = "videoNos") -> list[Video]:
+        if not isinstance(value, list) or not value:
+            raise _bad(f"{field} is required and must be a non-empty list of video numbers.")
+        videos: list[Video] = []
+        for video_no in dict.fromkeys(value):
+            if not isinstance(video_no, str) or not video_no:
+                raise _bad(f"{field} must contain only non-empty strings, got {video_no!r}.")
+            video = self.library.get(video_no)
+            if video is None:
+                raise _bad(f"{field}: video {video_no} does not exist.")
+            status = video.status()
+            if status != PARSE:
+                raise _bad(f"{field}: video {video_no} is not parsed yet (status {status}).")
+            videos.append(video)
+        return videos
+
+    @staticmethod
+    def _parsed_history(value: Any) -> list[Turn]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise _bad("history must be a list of {user, robot} objects.")
+        turns: list[Turn] = []
+        for index, item in enumerate(value):
+            if not (
+                isinstance(item, dict)
+                and isinstance(item.get("user"), str)
+                and isinstance(item.get("robot"), str)
+            ):
+                raise _bad(f"history[{index}] must be an object with string fields user and robot.")
+            turns.append(Turn(item["user"], item["robot"]))
+        return turns
+
+    async def _chat(self, request: Request, body: bytes, credential: str | None) -> Response:
+        settings = self.settings
+        if not self.rate_limiter.allow(credential or "", settings.rate_limit):
+            return _json_response(envelope("0429", RATE_LIMIT_MSG))
+        payload = _json_object(body)
+        videos = self._parsed_videos(payload.get("videoNos"))
+        message = _required_str(payload, "message")
+        history = self._parsed_history(payload.get("history"))
+        stream = payload.get("stream")
+        if not isinstance(stream, bool):
+            raise _bad("stream is required and must be a boolean (true or false).")
+
+        answer = compose_answer(videos, message, history)
+        if settings.answer_words:
+            answer = repeat_to_words(answer, settings.answer_words)
+        framing = self.faults.current_framing
+        fault = self.faults.take_stream_fault(CHAT_PATH)
+        encoder = ChatEncoder(framing)
+        content_type = framing.content_type
+        if framing.plain_json and not stream:
+            events = [dumps(envelope(SUCCESS_CODE, SUCCESS_MSG, {"msg": answer})).encode()]
+            prologue = epilogue = b""
+            if content_type == EVENT_STREAM:
+                content_type = "application/json"
+        else:
+            pieces = split_deltas(answer, settings.delta_size) if stream else [answer]
+            events = encoder.pieces(pieces)
+            prologue, epilogue = encoder.prologue(), encoder.epilogue()
+        headers = {"cache-control": "no-cache"}
+        if content_type is not None:
+            headers["content-type"] = content_type
+        peer = _Peer()
+        chunks = self._chat_chunks(
+            events, prologue, epilogue, encoder, fault, settings.delta_delay, peer
+        )
+        return _ChatStream(chunks, headers, peer)
+
+    async def _chat_chunks(
+        self,
+        events: list[bytes],
+        prologue: bytes,
+        epilogue: bytes,
+        encoder: ChatEncoder,
+        fault: StreamFault | None,
+        delay: float,
+        peer: _Peer,
+    ) -> AsyncIterator[bytes]:
+        if prologue:
+            yield prologue
+        fault_at = -1 if fault is None else min(fault.deltas, len(events))
+        for index in range(len(events) + 1):
+            if fault is not None and index == fault_at:
+                if fault.kind == "error":
+                    yield encoder.error(fault.code, fault.msg)
+                    return
+                if fault.kind == "disconnect":
+                    raise Abort(f"disconnect_after({fault.deltas}) fault")
+                await self.pause(fault.seconds)
+            if index == len(events):
+                break
+            if index and delay > 0:
+                await self.pause(delay)
+            elif index % _YIELD_EVERY == _YIELD_EVERY - 1:
+                await asyncio.sleep(0)
+            if peer.gone:
+                return
+            yield events[index]
+        if epilogue:
+            yield epilogue
+
+    # -- upload -------------------------------------------------------------------------------
+
+    def _register_upload(self, name: str, seed: bytes, callback_uri: str | None) -> Response:
+        ready_at = time.monotonic() + self.settings.parse_delay
+        video = synthetic_video(name, seed, ready_at=ready_at, callback_uri=callback_uri)
+        self.library.add(video)
+        summary = video.summary()
+        del summary["duration"]
+        return _ok(summary)
+
+    async def _upload(self, request: Request, body: bytes, _: str | None) -> Response:
+        form = parse_multipart(request.headers.get("content-type", ""), body)
+        part = None if form is None else form.get("file")
+        if part is None:
+            raise _bad(
+                "file is required: send the video as multipart/form-data in a part named 'file'."
+            )
+        name = PurePosixPath((part.filename or "").replace("\\", "/")).name
+        if not name:
+            raise _bad("file must carry a file name.")
+        if not part.data:
+            raise _bad("file is empty.")
+        return self._register_upload(
+            name, part.data[:4096], request.query_params.get("callBackUri")
+        )
+
+    async def _upload_url(self, request: Request, body: bytes, _: str | None) -> Response:
+        payload = _json_object(body)
+        url = _required_str(payload, "url")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise _bad("url must be an http or https URL.")
+        name = PurePosixPath(parts.path).name or "video_from_url.mp4"
+        callback = request.query_params.get("callBackUri") or payload.get("callBackUri")
+        return self._register_upload(
+            name, url.encode(), callback if isinstance(callback, str) else None
+        )
+
+    # -- search -------------------------------------------------------------------------------
+
+    async def _search_db(self, request: Request, body: bytes, _: str | None) -> Response:
+        page = _query_int(request, "page", 1, 1) or 1
+        page_size = _query_int(request, "pageSize", 20, 1, MAX_PAGE_SIZE) or 20
+        start_time = _query_int(request, "startTime", None, 0)
+        end_time = _query_int(request, "endTime", None, 0)
+        status = request.query_params.get("videoStatus") or None
+        name = (request.query_params.get("videoName") or "").lower()
+        now = time.monotonic()
+        matching = [
+            video
+            for video in self.library.all()
+            if (start_time is None or video.upload_time_ms >= start_time)
+            and (end_time is None or video.upload_time_ms <= end_time)
+            and (status is None or video.status(now) == status)
+            and name in video.name.lower()
+        ]
+        matching.sort(key=lambda video: -video.upload_time_ms)
+        shown = matching[(page - 1) * page_size : page * page_size]
+        return _ok(
+            {
+                "page": page,
+                "current": page,
+                "total": len(matching),
+                "pageSize": page_size,
+                "videoData": [video.summary(now) for video in shown],
+            }
+        )
+
+    def _parsed_ready(self) -> list[Video]:
+        now = time.monotonic()
+        return [video for video in self.library.all() if video.status(now) == PARSE]
+
+    async def _search_ai(self, request: Request, body: bytes, _: str | None) -> Response:
+        search_value = _required_str(_json_object(body), "searchValue")
+        found = search_videos(self._parsed_ready(), search_value)
+        return _ok({"videos": [video.summary() for video in found]})
+
+    async def _search_fragment(self, request: Request, body: bytes, _: str | None) -> Response:
+        payload = _json_object(body)
+        videos = self._parsed_videos(payload.get("videoNos"))
+        search_value = _required_str(payload, "searchValue")
+        return _ok({"videos": search_fragments(videos, search_value)})
+
+    # -- transcription ------------------------------------------------------------------------
+
+    async def _sub_transcription(self, request: Request, body: bytes, _: str | None) -> Response:
+        payload = _json_object(body)
+        video_no = _required_str(payload, "videoNo")
+        kind = payload.get("type")
+        if kind not in ("AUDIO", "VIDEO"):
+            raise _bad('type must be "AUDIO" or "VIDEO".')
+        video = self.library.get(video_no)
+        if video is None:
+            raise _bad(f"videoNo: video {video_no} does not exist.")
+        task_no = "TK" + secrets.token_hex(10)
+        ready_at = max(time.monotonic(), video.ready_at) + self.settings.parse_delay
+        with self._tasks_lock:
+            self._tasks[task_no] = _Task(video, kind, ready_at)
+        return _ok({"taskNo": task_no})
+
+    async def _get_transcription(self, request: Request, body: bytes, _: str | None) -> Response:
+        task_no = request.query_params.get("taskNo")
+        if not task_no:
+            raise _bad("taskNo is required.")
+        with self._tasks_lock:
+            task = self._tasks.get(task_no)
+        if task is None:
+            raise _bad(f"taskNo: task {task_no} does not exist.")
+        if time.monotonic() < task.ready_at:
+            return _ok({"status": "UNFINISHED", "transcriptions": []})
+        moments = task.video.transcript if task.kind == "AUDIO" else task.video.scenes
+        lines = [
+            {"startTime": str(m.start), "endTime": str(m.end), "content": m.text} for m in moments
+        ]
+        return _ok({"status": "FINISH", "transcriptions": lines})
+
+    # -- delete -------------------------------------------------------------------------------
+
+    async def _delete(self, request: Request, body: bytes, _: str | None) -> Response:
+        video_nos = _json_body(body)
+        if not isinstance(video_nos, list) or not video_nos:
+            raise _bad("The body must be a non-empty JSON array of video numbers.")
+        if len(video_nos) > MAX_DELETE:
+            raise _bad(f"At most {MAX_DELETE} videos can be deleted at once, got {len(video_nos)}.")
+        if not all(isinstance(video_no, str) for video_no in video_nos):
+            raise _bad("The body must contain only video number strings.")
+        unknown = self.library.delete(video_nos)
+        if unknown:
+            return _json_response(
+                envelope("0409", f"Not found or already deleted: {', '.join(unknown)}.")
+            )
+        return _ok(None)

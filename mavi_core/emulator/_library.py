@@ -1,0 +1,184 @@
+"""The emulator's video library: the built-in fictional samples plus uploaded videos.
+
+The samples live in ``data/library.json`` (package data). Uploaded videos get generated,
+clearly synthetic scenes and transcript lines derived from their file name, and move from
+``UNPARSE`` to ``PARSE`` once ``parse_delay`` seconds have passed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import PurePosixPath
+from typing import Any
+
+from ._text import terms
+
+PARSE = "PARSE"
+UNPARSE = "UNPARSE"
+
+
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """A timestamped scene description (speaker None) or transcript line (speaker set)."""
+
+    start: int
+    end: int
+    text: str
+    speaker: str | None = None
+    terms: frozenset[str] = field(default=frozenset(), compare=False)
+
+    @classmethod
+    def of(cls, start: int, end: int, text: str, speaker: str | None = None) -> Moment:
+        return cls(start, end, text, speaker, terms(text))
+
+
+@dataclass(frozen=True, slots=True)
+class Video:
+    video_no: str
+    name: str
+    duration: int
+    upload_time_ms: int
+    scenes: tuple[Moment, ...]
+    transcript: tuple[Moment, ...]
+    ready_at: float = 0.0  # time.monotonic() from which the status is PARSE
+    callback_uri: str | None = None
+    name_terms: frozenset[str] = field(default=frozenset(), compare=False)
+
+    def status(self, now: float | None = None) -> str:
+        current = time.monotonic() if now is None else now
+        return PARSE if current >= self.ready_at else UNPARSE
+
+    @property
+    def moments(self) -> tuple[Moment, ...]:
+        return self.scenes + self.transcript
+
+    def summary(self, now: float | None = None) -> dict[str, str]:
+        """The wire form used by upload, searchDB and searchAI (numbers as strings)."""
+        return {
+            "videoNo": self.video_no,
+            "videoName": self.name,
+            "videoStatus": self.status(now),
+            "uploadTime": str(self.upload_time_ms),
+            "duration": str(self.duration),
+        }
+
+
+def _video_from_json(raw: dict[str, Any]) -> Video:
+    name = str(raw["videoName"])
+    return Video(
+        video_no=str(raw["videoNo"]),
+        name=name,
+        duration=int(raw["duration"]),
+        upload_time_ms=int(raw["uploadTime"]),
+        scenes=tuple(Moment.of(s["start"], s["end"], s["text"]) for s in raw["scenes"]),
+        transcript=tuple(
+            Moment.of(t["start"], t["end"], t["text"], t["speaker"]) for t in raw["transcript"]
+        ),
+        name_terms=_name_terms(name),
+    )
+
+
+def _name_terms(name: str) -> frozenset[str]:
+    return terms(PurePosixPath(name).stem.replace("_", " ").replace("-", " "))
+
+
+def load_samples() -> tuple[Video, ...]:
+    """Read the built-in fictional library shipped as package data."""
+    text = resources.files(__package__).joinpath("data/library.json").read_text("utf-8")
+    return tuple(_video_from_json(raw) for raw in json.loads(text)["videos"])
+
+
+_SCENE_TEMPLATES = (
+    "[synthetic] Opening shot of {topic}: the camera holds still as the subject appears.",
+    "[synthetic] A wider view of {topic} shows the surroundings and a few people moving around.",
+    "[synthetic] Close-up details of {topic}: textures, colors and small movements.",
+    "[synthetic] The camera pans slowly across {topic} from left to right.",
+    "[synthetic] Something changes in {topic}: the light shifts and the pace picks up.",
+    "[synthetic] Closing shot of {topic}; the picture fades out.",
+)
+_LINE_TEMPLATES = (
+    "[synthetic] This is the beginning of {topic}.",
+    "[synthetic] Here you can see {topic} more closely.",
+    "[synthetic] Nearly done with {topic}, thanks for watching.",
+)
+_upload_counter = itertools.count(1)
+
+
+def synthetic_video(
+    name: str, seed: bytes, *, ready_at: float, callback_uri: str | None = None
+) -> Video:
+    """Generate clearly synthetic content for an uploaded file, deterministic in its name."""
+    digest = hashlib.sha256(name.encode("utf-8") + b"\0" + seed).digest()
+    duration = 60 + int.from_bytes(digest[:2], "big") % 241
+    topic = " ".join(PurePosixPath(name).stem.replace("_", " ").replace("-", " ").split()) or name
+    step = duration / len(_SCENE_TEMPLATES)
+    scenes = tuple(
+        Moment.of(round(i * step), round((i + 1) * step), template.format(topic=topic))
+        for i, template in enumerate(_SCENE_TEMPLATES)
+    )
+    line_starts = (1, duration // 2, max(2, duration - 8))
+    transcript = tuple(
+        Moment.of(start, min(duration, start + 6), template.format(topic=topic), "the narrator")
+        for start, template in zip(line_starts, _LINE_TEMPLATES, strict=True)
+    )
+    now_ms = int(time.time() * 1000)
+    video_no = f"VI{now_ms % 10**13:013d}{next(_upload_counter) % 10**5:05d}"
+    return Video(
+        video_no=video_no,
+        name=name,
+        duration=duration,
+        upload_time_ms=now_ms,
+        scenes=scenes,
+        transcript=transcript,
+        ready_at=ready_at,
+        callback_uri=callback_uri,
+        name_terms=_name_terms(name),
+    )
+
+
+class Library:
+    """Thread-safe store of the videos one emulator knows, samples first, in upload order."""
+
+    def __init__(self, samples: Sequence[Video]) -> None:
+        self._samples = tuple(samples)
+        self._lock = threading.Lock()
+        self._videos: dict[str, Video] = {}
+        self.reset()
+
+    @property
+    def sample_video_nos(self) -> list[str]:
+        return [video.video_no for video in self._samples]
+
+    def reset(self) -> None:
+        """Forget uploads and bring deleted samples back."""
+        with self._lock:
+            self._videos = {video.video_no: video for video in self._samples}
+
+    def get(self, video_no: str) -> Video | None:
+        with self._lock:
+            return self._videos.get(video_no)
+
+    def all(self) -> list[Video]:
+        with self._lock:
+            return list(self._videos.values())
+
+    def add(self, video: Video) -> None:
+        with self._lock:
+            self._videos[video.video_no] = video
+
+    def delete(self, video_nos: Iterable[str]) -> list[str]:
+        """Delete all of `video_nos`, or none: returns the unknown ones (then nothing changed)."""
+        wanted = list(dict.fromkeys(video_nos))
+        with self._lock:
+            unknown = [video_no for video_no in wanted if video_no not in self._videos]
+            if not unknown:
+                for video_no in wanted:
+                    del self._videos[video_no]
+            return unknown

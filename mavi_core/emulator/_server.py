@@ -1,0 +1,333 @@
+"""MaviEmulator: the app served by uvicorn in a background thread, plus its test controls."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import threading
+import time
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+
+from ._app import Abort, EmulatorApp, Settings
+from ._auth import TokenStore
+from ._faults import Faults
+from ._library import Library, load_samples
+from ._log import RecordedRequest, RequestLog
+
+DEFAULT_API_KEY = "sk-mavi-emulator"
+DEFAULT_CLIENT_ID = "mavi-emulator-client"
+_START_TIMEOUT = 10.0
+_STOP_TIMEOUT = 10.0
+_filter_lock = threading.Lock()
+_filter_installed = False
+
+
+class _DeliberateAbortFilter(logging.Filter):
+    """Hide uvicorn's traceback for connections the emulator drops on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], Abort))
+
+
+def _install_log_filter() -> None:
+    global _filter_installed
+    with _filter_lock:
+        if not _filter_installed:
+            logging.getLogger("uvicorn.error").addFilter(_DeliberateAbortFilter())
+            _filter_installed = True
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose proto
+    # says TCP, and without it every keep-alive reply waits ~40 ms for a delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _url_host(host: str) -> str:
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
+class MaviEmulator:
+    """A real MAVI-compatible HTTP server on loopback, for tests, notebooks and demos.
+
+    Use it as a context manager (or call start() and stop()); it is ready as soon as it is
+    entered. The settings below may also be changed while it runs.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_key: str = DEFAULT_API_KEY,
+        latency: float = 0.0,
+        delta_delay: float = 0.0,
+        delta_size: int = 1,
+        rate_limit: int | None = 10,
+        parse_delay: float = 1.0,
+        token_ttl: float = 7200.0,
+        answer_words: int | None = None,
+    ) -> None:
+        if not api_key:
+            raise ValueError("api_key must be a non-empty string")
+        self._host = host
+        self._requested_port = port
+        self._port: int | None = port or None
+        self._settings = Settings()
+        self._tokens = TokenStore(api_key=api_key, client_id=DEFAULT_CLIENT_ID, token_ttl=7200.0)
+        self._log = RequestLog()
+        self._library = Library(load_samples())
+        self._faults = Faults(expire_tokens=self._tokens.expire_all)
+        self._app = EmulatorApp(
+            settings=self._settings,
+            library=self._library,
+            tokens=self._tokens,
+            faults=self._faults,
+            log=self._log,
+        )
+        self.latency = latency
+        self.delta_delay = delta_delay
+        self.delta_size = delta_size
+        self.rate_limit = rate_limit
+        self.parse_delay = parse_delay
+        self.token_ttl = token_ttl
+        self.answer_words = answer_words
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._failure: BaseException | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Bind, start serving in a daemon thread, and return once requests are accepted."""
+        if self._thread is not None:
+            raise RuntimeError("this MaviEmulator is already running")
+        _install_log_filter()
+        sock = _listening_socket(self._host, self._requested_port)
+        self._port = int(sock.getsockname()[1])
+        config = uvicorn.Config(
+            self._app,
+            host=self._host,
+            port=self._port,
+            log_level="warning",
+            log_config=None,  # leave the host application's logging alone
+            lifespan="off",
+            http="h11",
+            ws="none",
+            loop="asyncio",
+            interface="asgi3",
+            access_log=False,
+            proxy_headers=False,
+            server_header=False,
+            timeout_graceful_shutdown=1,
+        )
+        server = uvicorn.Server(config)
+        self._server, self._failure = server, None
+        self._thread = threading.Thread(
+            target=self._serve, args=(server, sock), name=f"mavi-emulator:{self._port}", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + _START_TIMEOUT
+        while not server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the MAVI emulator failed to start: {self._failure!r}")
+            time.sleep(0.002)
+
+    def _serve(self, server: Any, sock: socket.socket) -> None:
+        async def serve() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._app.stopping = asyncio.Event()
+            await server.serve(sockets=[sock])
+
+        try:
+            asyncio.run(serve())
+        except BaseException as error:  # reported by start(); a thread must not raise
+            self._failure = error
+        finally:
+            sock.close()
+
+    def stop(self) -> None:
+        """Stop serving; open or stalled streams are cut. Safe to call twice."""
+        server, thread, loop = self._server, self._thread, self._loop
+        if server is None or thread is None:
+            return
+        server.should_exit = True
+        stopping = self._app.stopping
+        if loop is not None and stopping is not None:
+            with contextlib.suppress(RuntimeError):  # the loop may already be closed
+                loop.call_soon_threadsafe(stopping.set)
+        thread.join(_STOP_TIMEOUT)
+        self._server = self._thread = self._loop = None
+        self._app.stopping = None
+
+    def __enter__(self) -> MaviEmulator:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        where = self.base_url if self._port else "not started"
+        return f"<MaviEmulator {where}>"
+
+    # -- what clients need --------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:<port>``, no trailing slash."""
+        if not self._port:
+            raise RuntimeError("the MAVI emulator has no port yet: start() it first")
+        return f"http://{_url_host(self._host)}:{self._port}"
+
+    @property
+    def port(self) -> int | None:
+        return self._port
+
+    @property
+    def api_key(self) -> str:
+        return self._tokens.api_key
+
+    @property
+    def client_id(self) -> str:
+        return self._tokens.client_id
+
+    @property
+    def video_nos(self) -> list[str]:
+        """The built-in sample videos (always PARSE), in a stable order."""
+        return self._library.sample_video_nos
+
+    @property
+    def video_names(self) -> dict[str, str]:
+        """videoNo -> videoName for every video currently in the library."""
+        return {video.video_no: video.name for video in self._library.all()}
+
+    def authorization_code(self) -> str:
+        """Mint a single-use code for /auth/api/token/getAccessToken."""
+        return self._tokens.mint_code()
+
+    def issue_tokens(self) -> dict[str, Any]:
+        """Mint an access and refresh token directly: {accessToken, refreshToken, expiresIn}."""
+        issued = self._tokens.issue()
+        return {
+            "accessToken": issued.access_token,
+            "refreshToken": issued.refresh_token,
+            "expiresIn": issued.expires_in,
+        }
+
+    # -- test controls ------------------------------------------------------------------------
+
+    @property
+    def faults(self) -> Faults:
+        return self._faults
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received so far, in order (a snapshot)."""
+        return self._log.snapshot()
+
+    def clear_requests(self) -> None:
+        self._log.clear()
+
+    def reset(self) -> None:
+        """Clear faults, framing, the request log, rate-limit counters, uploads and deletions."""
+        self._faults.clear()
+        self._log.clear()
+        self._app.reset()
+        self._library.reset()
+
+    # -- settings (read on every request) -----------------------------------------------------
+
+    @property
+    def latency(self) -> float:
+        return self._settings.latency
+
+    @latency.setter
+    def latency(self, seconds: float) -> None:
+        self._settings.latency = _non_negative("latency", seconds)
+
+    @property
+    def delta_delay(self) -> float:
+        return self._settings.delta_delay
+
+    @delta_delay.setter
+    def delta_delay(self, seconds: float) -> None:
+        self._settings.delta_delay = _non_negative("delta_delay", seconds)
+
+    @property
+    def delta_size(self) -> int:
+        return self._settings.delta_size
+
+    @delta_size.setter
+    def delta_size(self, words: int) -> None:
+        if not isinstance(words, int) or words < 1:
+            raise ValueError(f"delta_size must be an int >= 1, got {words!r}")
+        self._settings.delta_size = words
+
+    @property
+    def rate_limit(self) -> int | None:
+        return self._settings.rate_limit
+
+    @rate_limit.setter
+    def rate_limit(self, per_minute: int | None) -> None:
+        if per_minute is not None and (not isinstance(per_minute, int) or per_minute < 0):
+            raise ValueError(f"rate_limit must be None or an int >= 0, got {per_minute!r}")
+        self._settings.rate_limit = per_minute or None  # 0 means off, like the CLI
+
+    @property
+    def parse_delay(self) -> float:
+        return self._settings.parse_delay
+
+    @parse_delay.setter
+    def parse_delay(self, seconds: float) -> None:
+        self._settings.parse_delay = _non_negative("parse_delay", seconds)
+
+    @property
+    def token_ttl(self) -> float:
+        return self._tokens.token_ttl
+
+    @token_ttl.setter
+    def token_ttl(self, seconds: float) -> None:
+        self._tokens.token_ttl = _non_negative("token_ttl", seconds)
+
+    @property
+    def answer_words(self) -> int | None:
+        """If set, every chat answer is repeated word by word to exactly this many words."""
+        return self._settings.answer_words
+
+    @answer_words.setter
+    def answer_words(self, count: int | None) -> None:
+        if count is not None and (not isinstance(count, int) or count < 1):
+            raise ValueError(f"answer_words must be None or an int >= 1, got {count!r}")
+        self._settings.answer_words = count
+
+
+def _non_negative(name: str, value: float) -> float:
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+    return float(value)

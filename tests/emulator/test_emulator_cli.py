@@ -1,0 +1,179 @@
+"""``python -m mavi_core.emulator``: a real process, the documented curl command, CLI faults."""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+import mavi_core.emulator
+from mavi_core.emulator import Faults, MaviEmulator
+from mavi_core.emulator.__main__ import build_parser, main
+from mavi_core.emulator._faults import apply_fault_spec, parse_framing_spec
+
+CHAT = "/api/serve/video/chat"
+
+
+@contextlib.contextmanager
+def _serve(*args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mavi_core.emulator", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:\d+", first)
+        assert match, first + (process.stderr.read() if process.stderr else "")
+        yield match.group(0), process
+    finally:
+        process.terminate()
+        process.wait(5)
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    with _serve("--delta-delay", "0.01") as running:
+        yield running
+
+
+def _documented_curl(base_url: str) -> list[str]:
+    doc = mavi_core.emulator.__doc__ or ""
+    match = re.search(r"^\s*(curl -N .*?)\n\n", doc, re.MULTILINE | re.DOTALL)
+    assert match, "the curl command is missing from the module docstring"
+    command = match.group(1).replace("\\\n", " ")
+    return [part.replace("http://127.0.0.1:8808", base_url) for part in shlex.split(command)]
+
+
+def test_cli_prints_url_key_and_sample_videos(served: tuple[str, subprocess.Popen[str]]) -> None:
+    _, process = served
+    assert process.stdout is not None
+    banner = [process.stdout.readline() for _ in range(3)]
+    assert banner[0].split() == ["API", "key:", "sk-mavi-emulator"]
+    assert banner[2].strip() == "Sample videos:"
+
+
+def test_documented_curl_command_streams_events(served: tuple[str, subprocess.Popen[str]]) -> None:
+    base_url, _ = served
+    command = _documented_curl(base_url)
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    output = subprocess.run(command, capture_output=True, text=True, timeout=20, check=True).stdout
+    events = [json.loads(block[len("data:") :]) for block in output.split("\n\n") if block]
+    assert len(events) > 20
+    assert "onion" in "".join(event["data"]["msg"] for event in events)
+
+
+def test_documented_request_streams_incrementally_from_the_cli(
+    served: tuple[str, subprocess.Popen[str]],
+) -> None:
+    base_url, _ = served
+    command = _documented_curl(base_url)
+    headers = dict(command[i + 1].split(": ", 1) for i, arg in enumerate(command) if arg == "-H")
+    body = command[command.index("-d") + 1]
+    chunks = 0
+    with httpx.stream("POST", base_url + CHAT, headers=headers, content=body) as reply:
+        for chunk in reply.iter_raw():
+            chunks += chunk.count(b"data:") > 0
+    assert chunks > 10  # 10 ms between deltas: they arrive in many separate reads
+
+
+def test_cli_applies_faults_and_framing() -> None:
+    with _serve("--fault", "error_after:2,0500", "--framing", "crlf,end_marker=Done") as served:
+        base_url, _ = served
+        body = {"videoNos": ["VI634021587219364352"], "message": "boats", "stream": True}
+        headers = {"Authorization": "sk-mavi-emulator"}
+        first = httpx.post(base_url + CHAT, json=body, headers=headers).content
+        second = httpx.post(base_url + CHAT, json=body, headers=headers).content
+    assert first.count(b"\r\n\r\n") == 3
+    assert first.endswith(
+        b'"code":"0500","msg":"The model failed while generating the answer."}\r\n\r\n'
+    )
+    assert second.endswith(b'data:"Done"\r\n\r\n')
+
+
+def test_cli_exits_cleanly_and_quickly_on_sigterm() -> None:
+    with _serve() as (base_url, process):
+        httpx.get(base_url + "/api/serve/video/searchDB")
+        started = time.monotonic()
+        process.terminate()
+        assert process.wait(5) == 0
+        assert time.monotonic() - started < 2.0
+
+
+def test_cli_rate_limit_off_and_numbers_parse() -> None:
+    args = build_parser().parse_args(
+        ["--rate-limit", "off", "--delta-size", "3", "--latency", "0.5"]
+    )
+    assert (args.rate_limit, args.delta_size, args.latency) == (None, 3, 0.5)
+
+
+def test_cli_refuses_unknown_faults(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--fault", "explode:3"])
+    assert "unknown fault 'explode'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("spec", "pending"),
+    [
+        ("error_after:3", "error_after(3, '0500') x1"),
+        ("disconnect_after:5,times=2", "disconnect_after(5) x2"),
+        ("stall_after:2,30", "stall_after(2, 30.0) x1"),
+        ("http_error:502,html,retry_after=4", "http_error(502) x1"),
+        ("rate_limit_http:2", "rate_limit_http(2) x1"),
+        ("error_envelope:0403,Account disabled.", "error_envelope('0403') x1"),
+        ("slow_first_byte:1.5", "slow_first_byte(1.5) x1"),
+    ],
+)
+def test_fault_specs_map_to_fault_calls(spec: str, pending: str) -> None:
+    faults = Faults(expire_tokens=lambda: None)
+    apply_fault_spec(faults, spec)
+    assert faults.pending == [pending]
+
+
+def test_framing_spec_sets_named_options_only() -> None:
+    framing = parse_framing_spec("cumulative,crlf,end_marker=[DONE],content_type=none")
+    assert framing.cumulative and framing.crlf and not framing.multiline
+    assert (framing.end_marker, framing.content_type) == ("[DONE]", None)
+
+
+def test_emulator_modules_import_nothing_from_the_client() -> None:
+    package = Path(mavi_core.emulator.__file__).parent
+    for module in package.glob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text("utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                assert node.level <= 1, f"{module.name} imports from outside the emulator"
+                assert node.level == 1 or not (node.module or "").startswith("mavi_core"), (
+                    module.name
+                )
+            elif isinstance(node, ast.Import):
+                assert not any(a.name.startswith("mavi_core") for a in node.names), module.name
+
+
+def test_emulator_does_not_import_the_frameworks() -> None:
+    code = (
+        "import sys, mavi_core.emulator; "
+        "bad = [m for m in sys.modules if m.startswith(('langchain', 'llama_index'))]; "
+        "print(bad)"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert output.stdout.strip() == "[]"
+    assert MaviEmulator.__module__.startswith("mavi_core.emulator")
