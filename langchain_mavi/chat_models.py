@@ -7,9 +7,7 @@ turns the answer into LangChain outputs. HTTP, retries, stream decoding and erro
 
 from __future__ import annotations
 
-import asyncio
 import warnings
-import weakref
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any, Final
@@ -166,8 +164,6 @@ class ChatMavi(BaseChatModel):
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
 
     _sync_client: MaviClient | None = PrivateAttr(default=None)
-    # An httpx async pool belongs to the event loop it was first used on.
-    _async_loop: weakref.ref[asyncio.AbstractEventLoop] | None = PrivateAttr(default=None)
     _async_client: AsyncMaviClient | None = PrivateAttr(default=None)
 
     @model_validator(mode="before")
@@ -245,10 +241,8 @@ class ChatMavi(BaseChatModel):
     def _get_async_client(self) -> AsyncMaviClient:
         if self.async_client is not None:
             return self.async_client
-        loop = asyncio.get_running_loop()
-        if self._async_client is None or self._async_loop is None or self._async_loop() is not loop:
+        if self._async_client is None:  # it keeps one connection pool per event loop
             self._async_client = AsyncMaviClient(**self._client_options())
-            self._async_loop = weakref.ref(loop)
         return self._async_client
 
     # --- requests --------------------------------------------------------------------------

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import threading
-import weakref
 
 import httpx
 from pydantic import SecretStr
@@ -16,12 +14,11 @@ __all__ = ["MaviClients", "MaviConnection", "resolve_api_key"]
 
 
 class MaviClients:
-    """Holds one `MaviClient` and one `AsyncMaviClient` per event loop.
+    """Holds one `MaviClient` and one `AsyncMaviClient`, built on first use.
 
-    An `httpx.AsyncClient` only works on the loop that opened its connections, and LlamaIndex
-    runs coroutines on fresh loops (`asyncio_run`, sync `SubQuestionQueryEngine` with
-    `use_async=True`), so an owned async client is made per running loop. Injected clients are
-    used as given and never closed here: their owner closes them.
+    LlamaIndex runs coroutines on fresh loops (`asyncio_run`, sync `SubQuestionQueryEngine` with
+    `use_async=True`); `AsyncMaviClient` keeps a connection pool per loop, so one client serves
+    them all. Injected clients are used as given and never closed here: their owner closes them.
     """
 
     def __init__(
@@ -41,9 +38,7 @@ class MaviClients:
         self._client = client
         self._owns_client = client is None
         self._async_client = async_client
-        self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncMaviClient] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._owns_async_client = async_client is None
         self._lock = threading.Lock()
 
     def sync(self) -> MaviClient:
@@ -59,21 +54,16 @@ class MaviClients:
             return self._client
 
     def async_(self) -> AsyncMaviClient:
-        """The async client for the running event loop (created on first use in that loop)."""
-        if self._async_client is not None:
-            return self._async_client
-        loop = asyncio.get_running_loop()
+        """The async client (created on first use)."""
         with self._lock:
-            client = self._per_loop.get(loop)
-            if client is None:
-                client = AsyncMaviClient(
+            if self._async_client is None:
+                self._async_client = AsyncMaviClient(
                     self._api_key,
                     base_url=self._base_url,
                     timeout=self._timeout,
                     max_retries=self._max_retries,
                 )
-                self._per_loop[loop] = client
-            return client
+            return self._async_client
 
     def close(self) -> None:
         """Close the sync client if it was created here."""
@@ -85,11 +75,9 @@ class MaviClients:
             client.close()
 
     async def aclose(self) -> None:
-        """Close the async client made for the running loop, if any."""
-        with self._lock:
-            client = self._per_loop.pop(asyncio.get_running_loop(), None)
-        if client is not None:
-            await client.aclose()
+        """Close the async client's pool for the running loop, if the client was created here."""
+        if self._owns_async_client and self._async_client is not None:
+            await self._async_client.aclose()
 
 
 def resolve_api_key(api_key: str | SecretStr | None) -> SecretStr | None:

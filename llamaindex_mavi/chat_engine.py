@@ -36,8 +36,8 @@ from mavi_core import (
     MaviClient,
     Role,
     conversation_to_chat,
+    normalize_video_nos,
 )
-from mavi_core._request import normalize_video_nos
 
 from ._clients import MaviConnection
 from ._observe import MaviCall

@@ -28,8 +28,8 @@ from mavi_core import (
     DEFAULT_TIMEOUT,
     AsyncMaviClient,
     MaviClient,
+    normalize_video_nos,
 )
-from mavi_core._request import normalize_video_nos
 
 from ._clients import MaviConnection
 from ._observe import MaviCall

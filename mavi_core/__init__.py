@@ -39,6 +39,7 @@ from ._exceptions import (
 )
 from ._history import ChatPrompt, Role, conversation_to_chat
 from ._models import ChatAnswer, ChatDelta, ChatTurn
+from ._request import normalize_video_nos
 from ._version import __version__
 from ._videos import (
     Moment,
@@ -88,4 +89,5 @@ __all__ = [
     "conversation_to_chat",
     "describe_moment",
     "moment_metadata",
+    "normalize_video_nos",
 ]

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import time
+import weakref
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
@@ -604,8 +605,12 @@ class AsyncMaviClient(_BaseClient):
             max_retries=max_retries,
             default_headers=default_headers,
         )
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(timeout=self.timeout, limits=_LIMITS)
+        self._injected_http = http_client
+        # An httpx pool only works on the event loop that opened its connections: an owned
+        # client keeps one pool per loop, so it survives `asyncio.run` being called again.
+        self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+            weakref.WeakKeyDictionary()
+        )
 
     async def chat(
         self, video_nos: list[str], message: str, history: HistoryInput = None
@@ -735,9 +740,22 @@ class AsyncMaviClient(_BaseClient):
                 return transcript
             await _async_sleep(deadline.next_delay(time.monotonic()))
 
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        if self._injected_http is not None:
+            return self._injected_http
+        loop = asyncio.get_running_loop()
+        pool = self._pools.get(loop)
+        if pool is None:
+            pool = self._pools[loop] = httpx.AsyncClient(timeout=self.timeout, limits=_LIMITS)
+        return pool
+
     async def aclose(self) -> None:
-        if self._owns_http:
-            await self._http.aclose()
+        """Close the connection pool of the running loop (pools of ended loops died with them)."""
+        pool = self._pools.pop(asyncio.get_running_loop(), None)
+        self._pools.clear()
+        if pool is not None:
+            await pool.aclose()
 
     async def close(self) -> None:
         """Alias of `aclose()`."""

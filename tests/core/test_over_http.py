@@ -250,3 +250,16 @@ def test_transcription(http: Http) -> None:
     transcript = http.run(lambda c: c.transcribe(http.emu.video_nos[0], poll_interval=0.1))
     assert transcript.segments
     assert transcript.text
+
+
+def test_async_client_survives_several_event_loops(emu: MaviEmulator) -> None:
+    client = AsyncMaviClient(emu.api_key, base_url=emu.base_url)
+    video = emu.video_nos[:1]
+    first = asyncio.run(client.chat(video, QUESTION))
+    second = asyncio.run(client.chat(video, QUESTION))  # a new loop: a new pool, no error
+    assert first.text == second.text
+
+    async def close() -> None:
+        await client.aclose()
+
+    asyncio.run(close())
