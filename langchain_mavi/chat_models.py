@@ -24,17 +24,12 @@ from langchain_core.language_models import (
 from langchain_core.language_models.chat_models import generate_from_stream
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.utils import from_env, secret_from_env
 from langchain_core.utils.utils import _build_model_kwargs, get_pydantic_field_names
-from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
-from mavi_core import (
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_TIMEOUT,
-    AsyncMaviClient,
-    MaviClient,
-)
+from mavi_core import API_KEY_ENV
 
+from ._connection import MaviConnection
 from ._errors import translate_errors
 from ._messages import MaviChatRequest, messages_to_request
 from ._stop import StopSequences
@@ -42,8 +37,6 @@ from ._stop import StopSequences
 __all__ = ["DEFAULT_MODEL_NAME", "ChatMavi"]
 
 DEFAULT_MODEL_NAME: Final = "mavi-video-chat"
-API_KEY_ENV: Final = "MAVI_API_KEY"
-BASE_URL_ENV: Final = "MAVI_BASE_URL"
 
 # Per-call arguments ChatMavi understands; `temperature` / `max_tokens` are accepted and unused.
 _CALL_OPTIONS: Final = frozenset({"video_nos", "model", "stream", "temperature", "max_tokens"})
@@ -106,7 +99,7 @@ class _Call:
         return ChatResult(generations=[ChatGeneration(message=message)])
 
 
-class ChatMavi(BaseChatModel):
+class ChatMavi(MaviConnection, BaseChatModel):
     """Memories.ai MAVI video chat: ask questions about uploaded videos.
 
     Setup: `pip install "mavi-integrations[langchain]"` and set `MAVI_API_KEY` (or pass
@@ -135,16 +128,6 @@ class ChatMavi(BaseChatModel):
     """Reported in metadata and traces; the MAVI v1.0 chat has a single model."""
     video_nos: list[str] = Field(default_factory=list)
     """The videos to ask about unless a call passes `video_nos=` (MAVI `videoNo`s)."""
-    api_key: SecretStr = Field(default_factory=secret_from_env(API_KEY_ENV, default=""))
-    """MAVI API key; read from `MAVI_API_KEY` when not given."""
-    base_url: str | None = Field(default_factory=from_env(BASE_URL_ENV, default=None))
-    """API host; read from `MAVI_BASE_URL`, else `https://mavi-backend.memories.ai`."""
-    timeout: float | None = Field(default=DEFAULT_TIMEOUT, gt=0)
-    """Seconds to wait for the service (per read while streaming); None waits forever."""
-    max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0)
-    """Retries on connection errors, timeouts, rate limits and 5xx, before any text arrived."""
-    default_headers: dict[str, str] | None = None
-    """Extra HTTP headers for every request."""
     streaming: bool = False
     """Stream the answer from MAVI even for `invoke()`, reporting tokens to callbacks."""
     stop: list[str] | None = None
@@ -156,15 +139,7 @@ class ChatMavi(BaseChatModel):
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Unknown constructor arguments land here with a warning; MAVI takes no extra parameters,
     so they are kept for inspection and not sent."""
-    client: MaviClient | None = Field(default=None, exclude=True, repr=False)
-    """An existing `mavi_core.MaviClient` to use instead of one built from the fields above."""
-    async_client: AsyncMaviClient | None = Field(default=None, exclude=True, repr=False)
-    """An existing `mavi_core.AsyncMaviClient` to use instead of one built from the fields."""
-
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
-
-    _sync_client: MaviClient | None = PrivateAttr(default=None)
-    _async_client: AsyncMaviClient | None = PrivateAttr(default=None)
 
     @model_validator(mode="before")
     @classmethod
@@ -219,31 +194,6 @@ class ChatMavi(BaseChatModel):
         if stops := (stop if stop is not None else self.stop):
             params["ls_stop"] = stops
         return params
-
-    # --- clients ---------------------------------------------------------------------------
-
-    def _client_options(self) -> dict[str, Any]:
-        return {
-            "api_key": self.api_key,
-            "base_url": self.base_url,
-            "timeout": self.timeout,
-            "max_retries": self.max_retries,
-            "default_headers": self.default_headers,
-        }
-
-    def _get_client(self) -> MaviClient:
-        if self.client is not None:
-            return self.client
-        if self._sync_client is None:
-            self._sync_client = MaviClient(**self._client_options())
-        return self._sync_client
-
-    def _get_async_client(self) -> AsyncMaviClient:
-        if self.async_client is not None:
-            return self.async_client
-        if self._async_client is None:  # it keeps one connection pool per event loop
-            self._async_client = AsyncMaviClient(**self._client_options())
-        return self._async_client
 
     # --- requests --------------------------------------------------------------------------
 

@@ -20,12 +20,12 @@ from langchain_core.callbacks import (
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import ArgsSchema, BaseTool, ToolException
 from langchain_core.tools.base import ToolExceptionHandlerOutput
-from langchain_core.utils import from_env, secret_from_env
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, model_validator
 
-from mavi_core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, MaviError
+from mavi_core import MaviError
 
-from .chat_models import API_KEY_ENV, BASE_URL_ENV, ChatMavi
+from ._connection import MaviConnection
+from .chat_models import ChatMavi
 
 __all__ = ["MaviVideoChatArtifact", "MaviVideoChatInput", "MaviVideoChatTool"]
 
@@ -76,7 +76,7 @@ def _as_tool_exception() -> Iterator[None]:
         raise ToolException(str(error)) from error
 
 
-class MaviVideoChatTool(BaseTool):
+class MaviVideoChatTool(MaviConnection, BaseTool):
     """Ask MAVI about videos; the answer streams to callbacks while an agent runs.
 
     ```python
@@ -103,25 +103,14 @@ class MaviVideoChatTool(BaseTool):
 
     video_nos: list[str] | None = None
     """Videos to ask about when a call names none."""
-    api_key: SecretStr = Field(default_factory=secret_from_env(API_KEY_ENV, default=""))
-    """MAVI API key; read from `MAVI_API_KEY` when not given."""
-    base_url: str | None = Field(default_factory=from_env(BASE_URL_ENV, default=None))
-    """API host; read from `MAVI_BASE_URL`, else the public MAVI host."""
-    timeout: float | None = Field(default=DEFAULT_TIMEOUT, gt=0)
-    max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0)
     llm: ChatMavi | None = Field(default=None, exclude=True, repr=False)
-    """The model that answers; built from the fields above when not given."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    """The model that answers; built from the connection fields when not given."""
 
     @model_validator(mode="after")
     def _build_llm(self) -> Self:
         if self.llm is None:
             self.llm = ChatMavi(
-                api_key=self.api_key,
-                base_url=self.base_url,
-                timeout=self.timeout,
-                max_retries=self.max_retries,
+                **self._client_options(), client=self.client, async_client=self.async_client
             )
         if (defaults := self._default_video_nos()) and self.description == _DESCRIPTION:
             self.description += f" Default videos: {', '.join(defaults)}."

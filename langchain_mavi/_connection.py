@@ -1,0 +1,66 @@
+"""The connection settings every MAVI LangChain component shares, and its `mavi_core` clients."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.utils import from_env, secret_from_env
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+
+from mavi_core import (
+    API_KEY_ENV,
+    BASE_URL_ENV,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    AsyncMaviClient,
+    MaviClient,
+)
+
+__all__ = ["MaviConnection"]
+
+
+class MaviConnection(BaseModel):
+    """Key, host, timeout and retries; the clients are built from them on first use."""
+
+    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+
+    api_key: SecretStr = Field(default_factory=secret_from_env(API_KEY_ENV, default=""))
+    """MAVI API key; read from `MAVI_API_KEY` when not given."""
+    base_url: str | None = Field(default_factory=from_env(BASE_URL_ENV, default=None))
+    """API host; read from `MAVI_BASE_URL`, else `https://mavi-backend.memories.ai`."""
+    timeout: float | None = Field(default=DEFAULT_TIMEOUT, gt=0)
+    """Seconds to wait for the service (per read while streaming); None waits forever."""
+    max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0)
+    """Retries on connection errors, timeouts, rate limits and 5xx, before any text arrived."""
+    default_headers: dict[str, str] | None = None
+    """Extra HTTP headers for every request."""
+    client: MaviClient | None = Field(default=None, exclude=True, repr=False)
+    """An existing `mavi_core.MaviClient` to use instead of one built from the fields above."""
+    async_client: AsyncMaviClient | None = Field(default=None, exclude=True, repr=False)
+    """An existing `mavi_core.AsyncMaviClient` to use instead of one built from the fields."""
+
+    _sync_client: MaviClient | None = PrivateAttr(default=None)
+    _async_client: AsyncMaviClient | None = PrivateAttr(default=None)
+
+    def _client_options(self) -> dict[str, Any]:
+        return {
+            "api_key": self.api_key,
+            "base_url": self.base_url,
+            "timeout": self.timeout,
+            "max_retries": self.max_retries,
+            "default_headers": self.default_headers,
+        }
+
+    def _get_client(self) -> MaviClient:
+        if self.client is not None:
+            return self.client
+        if self._sync_client is None:
+            self._sync_client = MaviClient(**self._client_options())
+        return self._sync_client
+
+    def _get_async_client(self) -> AsyncMaviClient:
+        if self.async_client is not None:
+            return self.async_client
+        if self._async_client is None:  # it keeps one connection pool per event loop
+            self._async_client = AsyncMaviClient(**self._client_options())
+        return self._async_client
