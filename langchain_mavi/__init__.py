@@ -5,6 +5,7 @@
     llm = ChatMavi(video_nos=["VI..."])          # MAVI_API_KEY / MAVI_BASE_URL from the env
     llm.invoke("What happens in the video?")
     tool = MaviVideoChatTool(video_nos=["VI..."])  # for agents: name "mavi_video_chat"
+    retriever = MaviVideoRetriever()              # matching moments as Documents
 
 Errors raised through `ChatMavi` are both the `mavi_core` error and the matching
 `langchain_core.exceptions` class (see `langchain_mavi._errors`).
@@ -27,6 +28,7 @@ from ._errors import (
 )
 from ._messages import messages_to_conversation, messages_to_request
 from .chat_models import DEFAULT_MODEL_NAME, ChatMavi
+from .retrievers import MaviVideoRetriever
 from .tools import MaviVideoChatArtifact, MaviVideoChatInput, MaviVideoChatTool
 
 __all__ = [
@@ -48,6 +50,7 @@ __all__ = [
     "MaviVideoChatArtifact",
     "MaviVideoChatInput",
     "MaviVideoChatTool",
+    "MaviVideoRetriever",
     "messages_to_conversation",
     "messages_to_request",
 ]

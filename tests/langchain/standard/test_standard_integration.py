@@ -1,5 +1,5 @@
-"""langchain-tests integration suites for ChatMavi and MaviVideoChatTool, over real HTTP against
-the local MAVI emulator (one per session, chat rate limit off)."""
+"""langchain-tests integration suites for ChatMavi, MaviVideoChatTool and MaviVideoRetriever,
+over real HTTP against the local MAVI emulator (one per session, chat rate limit off)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,15 @@ from typing import Any
 
 import pytest
 from langchain_core.language_models import BaseChatModel
+from langchain_core.retrievers import BaseRetriever
 from langchain_core.tools import BaseTool
-from langchain_tests.integration_tests import ChatModelIntegrationTests, ToolsIntegrationTests
+from langchain_tests.integration_tests import (
+    ChatModelIntegrationTests,
+    RetrieversIntegrationTests,
+    ToolsIntegrationTests,
+)
 
-from langchain_mavi import ChatMavi, MaviVideoChatTool
+from langchain_mavi import ChatMavi, MaviVideoChatTool, MaviVideoRetriever
 from mavi_core.emulator import MaviEmulator
 
 pytestmark = pytest.mark.integration
@@ -64,3 +69,18 @@ class TestMaviVideoChatToolIntegration(EmulatorParams, ToolsIntegrationTests):
     @property
     def tool_invoke_params_example(self) -> dict[str, Any]:
         return {"question": "What happens at the start of the video?"}
+
+
+class TestMaviVideoRetrieverIntegration(EmulatorParams, RetrieversIntegrationTests):
+    @property
+    def retriever_constructor(self) -> type[BaseRetriever]:
+        return MaviVideoRetriever
+
+    @property
+    def retriever_constructor_params(self) -> dict[str, Any]:
+        connection = self.connection()
+        return {"api_key": connection["api_key"], "base_url": connection["base_url"]}
+
+    @property
+    def retriever_query_example(self) -> str:
+        return "water"  # matches moments in several sample videos (the suite asks for 3)

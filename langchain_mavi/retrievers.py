@@ -1,0 +1,76 @@
+"""`MaviVideoRetriever`: the moments of videos that match a query, as LangChain Documents."""
+
+from __future__ import annotations
+
+from langchain_core.callbacks import (
+    AsyncCallbackManagerForRetrieverRun,
+    CallbackManagerForRetrieverRun,
+)
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import Field
+
+from mavi_core import Moment, describe_moment, moment_metadata
+
+from ._connection import MaviConnection
+from ._errors import translate_errors
+
+__all__ = ["MaviVideoRetriever"]
+
+
+class MaviVideoRetriever(MaviConnection, BaseRetriever):
+    """Find the video moments that match a query (MAVI searchAI + searchVideoFragment).
+
+    ```python
+    from langchain_mavi import MaviVideoRetriever
+
+    retriever = MaviVideoRetriever(k=5)                     # search the whole library
+    retriever = MaviVideoRetriever(video_nos=["VI..."])     # or only these videos
+    retriever.invoke("a boat leaves", k=2, video_nos=["VI..."])  # per-call overrides
+    for doc in retriever.invoke("a boat leaves the harbor"):
+        doc.metadata  # {"video_no", "video_name", "start", "end", "score"?}, times in seconds
+    ```
+
+    Each Document's text names the video and the stretch (`harbor.mp4 01:12-01:30: moment
+    matching '...'`); feed the `video_no`s to `ChatMavi` or `MaviVideoChatTool` to ask about
+    exactly those moments.
+    """
+
+    video_nos: list[str] | None = None
+    """Search only these videos; None searches the library for matching videos first."""
+    k: int | None = Field(default=4, ge=1)
+    """At most this many moments, best first; None returns all."""
+
+    def _documents(self, query: str, moments: list[Moment]) -> list[Document]:
+        return [
+            Document(page_content=describe_moment(moment, query), metadata=moment_metadata(moment))
+            for moment in moments
+        ]
+
+    def _get_relevant_documents(
+        self,
+        query: str,
+        *,
+        run_manager: CallbackManagerForRetrieverRun,
+        k: int | None = None,
+        video_nos: list[str] | None = None,
+    ) -> list[Document]:
+        with translate_errors():
+            moments = self._get_client().find_moments(
+                query, video_nos or self.video_nos, limit=k or self.k
+            )
+        return self._documents(query, moments)
+
+    async def _aget_relevant_documents(
+        self,
+        query: str,
+        *,
+        run_manager: AsyncCallbackManagerForRetrieverRun,
+        k: int | None = None,
+        video_nos: list[str] | None = None,
+    ) -> list[Document]:
+        with translate_errors():
+            moments = await self._get_async_client().find_moments(
+                query, video_nos or self.video_nos, limit=k or self.k
+            )
+        return self._documents(query, moments)
