@@ -10,6 +10,8 @@
     chat.chat("Who is in the video?")
     chat.chat("What do they do next?")                       # earlier turns go as history
 
+    retriever = MaviVideoRetriever()                          # matching moments as nodes
+
 Errors are `mavi_core`'s (`MaviError` and its subclasses), raised unchanged.
 """
 
@@ -20,6 +22,7 @@ from .query_engine import (
     MaviQueryBundle,
     MaviQueryEngine,
 )
+from .retriever import MaviVideoRetriever
 
 __all__ = [
     "DEFAULT_TOOL_DESCRIPTION",
@@ -27,5 +30,6 @@ __all__ = [
     "MaviChatEngine",
     "MaviQueryBundle",
     "MaviQueryEngine",
+    "MaviVideoRetriever",
     "messages_to_chat",
 ]

@@ -1,0 +1,96 @@
+"""`MaviVideoRetriever`: the moments of videos that match a query, as LlamaIndex nodes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import httpx
+from llama_index.core.base.base_retriever import BaseRetriever
+from llama_index.core.callbacks import CallbackManager
+from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+from pydantic import SecretStr
+
+from mavi_core import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    AsyncMaviClient,
+    MaviClient,
+    Moment,
+    describe_moment,
+    moment_metadata,
+    normalize_video_nos,
+)
+
+from ._clients import MaviConnection
+
+__all__ = ["MaviVideoRetriever"]
+
+
+class MaviVideoRetriever(MaviConnection, BaseRetriever):
+    """Find the video moments that match a query (MAVI searchAI + searchVideoFragment).
+
+    >>> retriever = MaviVideoRetriever(similarity_top_k=5)       # search the whole library
+    >>> retriever = MaviVideoRetriever(video_nos=["VI..."])      # or only these videos
+    >>> for hit in retriever.retrieve("a boat leaves the harbor"):  # doctest: +SKIP
+    ...     hit.score, hit.node.metadata  # video_no, video_name, start, end (seconds), score
+
+    A `MaviQueryBundle(query, video_nos=[...])` searches other videos for one query. Hand the
+    hits' `video_no`s to `MaviQueryEngine.with_videos(...)` to ask about exactly those moments.
+    Errors are `mavi_core`'s, unchanged.
+    """
+
+    def __init__(
+        self,
+        video_nos: Sequence[str] | None = None,
+        *,
+        similarity_top_k: int | None = 4,
+        api_key: str | SecretStr | None = None,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        callback_manager: CallbackManager | None = None,
+        client: MaviClient | None = None,
+        async_client: AsyncMaviClient | None = None,
+    ) -> None:
+        super().__init__(callback_manager=callback_manager)
+        self.video_nos = normalize_video_nos(video_nos) if video_nos else None
+        self.similarity_top_k = similarity_top_k
+        self._connect(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            client=client,
+            async_client=async_client,
+        )
+
+    def _videos(self, query_bundle: QueryBundle) -> list[str] | None:
+        video_nos = getattr(query_bundle, "video_nos", None)
+        return normalize_video_nos(video_nos) if video_nos else self.video_nos
+
+    def _nodes(self, query: str, moments: list[Moment]) -> list[NodeWithScore]:
+        return [
+            NodeWithScore(
+                node=TextNode(
+                    text=describe_moment(moment, query), metadata=moment_metadata(moment)
+                ),
+                score=moment.score,
+            )
+            for moment in moments
+        ]
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        query = query_bundle.query_str
+        client = self._clients.sync()
+        moments = client.find_moments(
+            query, self._videos(query_bundle), limit=self.similarity_top_k
+        )
+        return self._nodes(query, moments)
+
+    async def _aretrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        query = query_bundle.query_str
+        client = self._clients.async_()
+        moments = await client.find_moments(
+            query, self._videos(query_bundle), limit=self.similarity_top_k
+        )
+        return self._nodes(query, moments)
