@@ -1,62 +1,164 @@
-"""`make demo`: ask questions about videos, end to end, on the embedded MAVI emulator.
+"""`make demo`: ask questions about videos end to end, on the embedded MAVI emulator.
 
-Without MAVI_API_KEY the demo starts the local emulator (a real HTTP server on 127.0.0.1) and
-uses its sample videos. With MAVI_API_KEY (and MAVI_VIDEO_NOS, comma-separated) it talks to the
-live service instead.
+Without MAVI_API_KEY the demo starts the local emulator (a real HTTP server on 127.0.0.1),
+uploads a small sample file, waits for it to be parsed, then asks about the built-in sample
+videos through every layer: MaviClient, ChatMavi, MaviVideoChatTool inside a LangChain agent,
+and MaviQueryEngine. With MAVI_API_KEY set it talks to the live service instead, about the
+videos in MAVI_VIDEO_NOS (comma-separated; MAVI_DEMO_VIDEO may name a file to upload).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-from mavi_core import ChatTurn, MaviClient, MaviError
+from langchain.agents import create_agent
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    ToolMessage,
+)
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.runnables import Runnable
+from llama_index.core.base.response.schema import AsyncStreamingResponse
+
+from langchain_mavi import ChatMavi, MaviVideoChatTool
+from llamaindex_mavi import MaviQueryEngine
+from mavi_core import MaviClient, MaviError
+
+
+@dataclass
+class Target:
+    base_url: str | None
+    api_key: str | None
+    video_nos: list[str]
+    upload: Path | None
 
 
 @contextmanager
-def mavi_target() -> Iterator[tuple[str | None, str | None, list[str]]]:
-    """(base_url, api_key, video_nos): the live service if configured, else the emulator."""
+def mavi_target() -> Iterator[Target]:
+    """The live service if MAVI_API_KEY is set, else a fresh emulator and a sample file."""
     if os.environ.get("MAVI_API_KEY"):
         videos = [v for v in os.environ.get("MAVI_VIDEO_NOS", "").split(",") if v]
         if not videos:
             sys.exit("Set MAVI_VIDEO_NOS=VI...,VI... to the parsed videos to ask about.")
+        upload = os.environ.get("MAVI_DEMO_VIDEO")
         print("Using the live MAVI service.")
-        yield None, None, videos
+        yield Target(None, None, videos, Path(upload) if upload else None)
         return
     from mavi_core.emulator import MaviEmulator
 
-    with MaviEmulator() as emulator:
-        print(f"Started the MAVI emulator at {emulator.base_url}")
-        yield emulator.base_url, emulator.api_key, emulator.video_nos
+    with MaviEmulator(parse_delay=2.0) as emulator, tempfile.TemporaryDirectory() as folder:
+
+        def rank(video_no: str) -> int:
+            name = emulator.video_names[video_no]
+            return next(
+                (i for i, start in enumerate(("harbor", "kitchen")) if name.startswith(start)), 2
+            )
+
+        sample = Path(folder) / "city_cycling_tour.mp4"
+        sample.write_bytes(os.urandom(3 * 1024 * 1024))  # the emulator makes up its content
+        print(f"Started the MAVI emulator on {emulator.base_url} (no key needed).")
+        # The harbor video first and the kitchen video second suit the questions below.
+        order = sorted(emulator.video_nos, key=rank)
+        yield Target(emulator.base_url, emulator.api_key, order, sample)
+
+
+class ScriptedPlanner(BaseChatModel):
+    """SCRIPTED stand-in for a tool-calling LLM (no provider key in this demo): it calls
+    `mavi_video_chat` once with a fixed question, then reports what the tool answered."""
+
+    question: str
+    video_nos: list[str]
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted-planner"
+
+    def bind_tools(
+        self, tools: Sequence[Any], **kwargs: Any
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        return self
+
+    def _generate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> ChatResult:
+        if isinstance(messages[-1], ToolMessage):
+            reply = AIMessage(f"According to the video: {messages[-1].content}")
+        else:
+            call = {"question": self.question, "video_nos": self.video_nos}
+            reply = AIMessage("", tool_calls=[{"name": "mavi_video_chat", "args": call, "id": "1"}])
+        return ChatResult(generations=[ChatGeneration(message=reply)])
 
 
 def heading(text: str) -> None:
-    print(f"\n\033[1m== {text}\033[0m")
+    print(f"\n\033[1m== {text}\033[0m", flush=True)
 
 
 def main() -> int:
-    with mavi_target() as (base_url, api_key, video_nos), MaviClient(
-        api_key, base_url=base_url
-    ) as client:
-        video = video_nos[:1]
-        question = "What happens at the start of the video?"
-        heading(f"MaviClient.stream_chat: {question!r} about {video[0]}")
-        answer = []
-        for delta in client.stream_chat(video_nos=video, message=question):
-            answer.append(delta.text)
-            print(delta.text, end="", flush=True)
+    with mavi_target() as target:
+        video = target.video_nos[:1]
+        with MaviClient(target.api_key, base_url=target.base_url) as client:
+            if target.upload is not None:
+                heading(f"Upload {target.upload.name} and wait until MAVI has parsed it")
+                uploaded = client.upload_video(target.upload, progress=True)
+                client.wait_until_parsed([uploaded.video_no], poll_interval=0.5, progress=True)
+                print(f"{uploaded.video_no} is ready.")
+
+            question = "What happens to the sky at sunrise?"
+            heading(f"MaviClient.stream_chat: {question!r}")
+            for delta in client.stream_chat(video_nos=video, message=question):
+                print(delta.text, end="", flush=True)
+            print()
+
+        heading("ChatMavi.stream, with the conversation so far as history")
+        llm = ChatMavi(video_nos=video, api_key=target.api_key, base_url=target.base_url)
+        conversation: list[BaseMessage] = [HumanMessage(question)]
+        conversation.append(AIMessage(llm.invoke(conversation).text))
+        conversation.append(HumanMessage("What happens after that?"))
+        for chunk in llm.stream(conversation):
+            print(chunk.text, end="", flush=True)
         print()
 
-        follow_up = "What happens after that?"
-        heading(f"MaviClient.chat with history: {follow_up!r}")
-        history = [ChatTurn(user=question, robot="".join(answer))]
-        print(client.chat(video_nos=video, message=follow_up, history=history).text)
+        heading("MaviVideoChatTool inside a LangChain agent (planner: SCRIPTED, no LLM key)")
+        tool = MaviVideoChatTool(api_key=target.api_key, base_url=target.base_url)
+        planner = ScriptedPlanner(question="Which boats appear, and when?", video_nos=video)
+        agent = create_agent(planner, [tool])
+        request = {"messages": [HumanMessage("Tell me about the boats in the harbor video.")]}
+        for token, metadata in agent.stream(request, stream_mode="messages"):  # type: ignore[call-overload]
+            if metadata.get("langgraph_node") == "tools" and isinstance(token, AIMessageChunk):
+                print(token.text, end="", flush=True)  # the tool's answer, token by token
+        print()
+
+        heading("MaviQueryEngine (LlamaIndex), streaming with aquery")
+        engine = MaviQueryEngine(
+            video_nos=target.video_nos[1:2] or video,
+            streaming=True,
+            api_key=target.api_key,
+            base_url=target.base_url,
+        )
+
+        async def ask() -> None:
+            response = await engine.aquery("How does the chef dice the onion?")
+            assert isinstance(response, AsyncStreamingResponse)
+            async for delta in response.async_response_gen():
+                print(delta, end="", flush=True)
+            print()
+
+        asyncio.run(ask())
 
     heading("Where next")
-    print("README.md: quickstarts for mavi_core, LangChain (ChatMavi, MaviVideoChatTool) and")
-    print("LlamaIndex (MaviQueryEngine); `make emulator` serves the emulator on port 8808.")
+    print("- README.md: quickstarts for mavi_core, LangChain and LlamaIndex")
+    print("- notebooks/: agents, routers and video RAG, runnable without a key")
+    print("- make emulator: the emulator on port 8808, for curl and your own code")
     return 0
 
 

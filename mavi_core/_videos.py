@@ -443,13 +443,15 @@ class Progress:
         self.label = label
         self.total = max(total, 1)
         self._stream = stream
+        self._shown = -1  # the percentage on screen; redrawn only when it changes
 
     def update(self, done: float) -> None:
-        if not self.enabled:
+        percent = int(min(done / self.total, 1.0) * 100)
+        if not self.enabled or percent == self._shown:
             return
-        fraction = min(done / self.total, 1.0)
-        bar = "#" * int(fraction * 30)
-        self._stream.write(f"\r{self.label} [{bar:<30}] {fraction:4.0%}")
+        self._shown = percent
+        bar = "#" * (percent * 30 // 100)
+        self._stream.write(f"\r{self.label} [{bar:<30}] {percent:3d}%")
         self._stream.flush()
 
     def finish(self) -> None:
