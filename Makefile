@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PACKAGES := mavi_core langchain_mavi llamaindex_mavi
 
-.PHONY: demo test lint typecheck pytest emulator clean
+.PHONY: demo test lint typecheck pytest emulator notebooks clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ pytest: $(STAMP)
 
 emulator: $(STAMP)
 	$(BIN)/python -m mavi_core.emulator
+
+notebooks: $(STAMP)
+	$(BIN)/python notebooks/_execute.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,179 @@
+"""Every notebook runs top to bottom offline, and its committed outputs come from such a run.
+
+Each notebook runs once per session, from a copy in a temporary directory (nothing is written
+back), in a fresh kernel on this interpreter (`notebooks/_execute.py`: no installed kernelspec
+is needed), with MAVI and OpenAI credentials removed from the environment: the notebooks start
+their own MAVI emulator and use their scripted planners. Jupyter's and IPython's user
+directories point into the temporary directory, so a read-only or empty home works too.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+NOTEBOOKS = [
+    "01_langchain_quickstart.ipynb",
+    "02_langchain_agent.ipynb",
+    "03_llamaindex.ipynb",
+    "04_video_rag.ipynb",
+]
+
+# Text each notebook must print: answers grounded in the sample videos, and the steps shown.
+EXPECTED = {
+    "01_langchain_quickstart.ipynb": [
+        "harbor_sunrise_timelapse.mp4",
+        "A red tugboat leaves its berth",  # invoke
+        '"Ice first, then the fish, keep the crates level."',  # streamed through the callback
+        "|A |ferry |with |blue |stripes",  # stream(), chunk by chunk
+        '"message": "Be brief.\\n\\nAnd the ferry?"',  # the multi-turn request as sent
+        '"user": "What does the red tugboat do?"',
+        "Leave the root on the onion",  # per-call video_nos
+        "No video to ask about",
+        "A harbor seal surfaces",  # ainvoke
+        "never in the dishwasher",
+    ],
+    "02_langchain_agent.ipynb": [
+        "planner: ScriptedPlannerModel",
+        "[planner] calls search_video_moments",
+        "[planner] calls mavi_video_chat",
+        "refills a flask through a filter bottle",
+        "MAVI watched the matching videos and says:",
+        "-> mavi_video_chat",
+        "A beekeeper in a white suit opens a hive",
+    ],
+    "03_llamaindex.ipynb": [
+        "A red tugboat leaves its berth",  # query
+        "She halves an onion",  # with_videos + aquery
+        "|A |ferry |with |blue |stripes",  # streaming response_gen
+        "-> video_library({'input': 'What does the runner carry in her vest?'})",
+        "The videos show: In mountain_trail_run_vlog.mp4",  # the agent's final answer
+        "-> hands_on, as it shares ['chef']",
+        "-> outdoors, as it shares ['mountain']",
+        "Fog rolls in along a ridge",
+        "After that, in harbor_sunrise_timelapse.mp4 at 01:03",  # chat engine follow-up
+    ],
+    "04_video_rag.ipynb": [
+        "rainy_bike_commute.mp4 00:00-00:20: moment matching 'How do people deal with rain?'",
+        "asked about: ['VI634021645510072837', 'VI634021622093318146', 'VI634021712566804390']",
+        "the rain gets heavier and drops splash the lens",
+        "| 1 | rainy_bike_commute.mp4 | 00:00 | 00:20 | 0.33 | ✓ |",
+        "same moments and answer as the LangChain chain: True",
+    ],
+}
+
+
+def _load_runner() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "notebooks_execute", NOTEBOOKS_DIR / "_execute.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+runner = _load_runner()
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A temporary working directory; Jupyter and IPython keep their files inside it."""
+    root = tmp_path_factory.mktemp("notebooks")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JUPYTER_RUNTIME_DIR", str(root / "jupyter-runtime"))
+        patch.setenv("IPYTHONDIR", str(root / "ipython"))
+        yield root
+
+
+@pytest.fixture(scope="module")
+def run(sandbox: Path) -> Any:
+    """Executes a notebook once (from a copy in the sandbox) and returns the executed copy."""
+    executed: dict[str, Any] = {}
+
+    def run_notebook(name: str) -> Any:
+        if name not in executed:
+            copy = sandbox / name
+            shutil.copy(NOTEBOOKS_DIR / name, copy)
+            notebook = nbformat.read(copy, as_version=4)
+            executed[name] = runner.execute(notebook, cwd=sandbox, env=runner.offline_env())
+        return executed[name]
+
+    return run_notebook
+
+
+def texts(notebook: Any, *, stderr: bool = True) -> list[str]:
+    """Every printed or displayed text, cell by cell (images left out)."""
+    found = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if output.output_type == "stream" and (stderr or output.name == "stdout"):
+                found.append(output.text)
+            elif output.output_type in ("display_data", "execute_result"):
+                data = output.data
+                found.append(data.get("text/markdown") or data.get("text/plain", ""))
+    return found
+
+
+def test_the_notebooks_are_all_tested() -> None:
+    assert sorted(path.name for path in runner.notebook_paths()) == NOTEBOOKS
+
+
+def test_the_kernel_runs_on_this_interpreter(sandbox: Path) -> None:
+    notebook = new_notebook(cells=[new_code_cell("import sys\nprint(sys.executable)")])
+
+    runner.execute(notebook, cwd=sandbox)
+
+    assert notebook.cells[0].outputs[0].text.strip() == sys.executable
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_the_notebook_runs_offline_and_shows_grounded_answers(name: str, run: Any) -> None:
+    output = "\n".join(texts(run(name)))
+
+    missing = [text for text in EXPECTED[name] if text not in output]
+    assert not missing, f"{name} did not print {missing}"
+
+
+def test_the_agent_streams_the_tools_tokens(run: Any) -> None:
+    output = "\n".join(texts(run("02_langchain_agent.ipynb")))
+
+    chunks = re.search(r"(\d+) streamed chunks from mavi_video_chat", output)
+    assert chunks is not None
+    assert int(chunks[1]) > 10
+
+
+def test_the_rag_notebook_draws_the_timeline_inline(run: Any) -> None:
+    notebook = run("04_video_rag.ipynb")
+
+    images = [
+        output
+        for cell in notebook.cells
+        for output in cell.get("outputs", [])
+        if "image/png" in output.get("data", {})
+    ]
+    assert len(images) == 1
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_the_committed_outputs_come_from_a_clean_run(name: str, run: Any) -> None:
+    committed = nbformat.read(NOTEBOOKS_DIR / name, as_version=4)
+    code_cells = [cell for cell in committed.cells if cell.cell_type == "code"]
+
+    assert [cell.execution_count for cell in code_cells] == list(range(1, len(code_cells) + 1)), (
+        f"{name} was not executed top to bottom: run `make notebooks`"
+    )
+    assert texts(committed, stderr=False) == texts(run(name), stderr=False), (
+        f"{name}'s saved outputs differ from a fresh run: run `make notebooks`"
+    )
