@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PACKAGES := mavi_core langchain_mavi llamaindex_mavi
 
-.PHONY: demo test lint typecheck pytest emulator notebooks clean
+.PHONY: demo test lint typecheck pytest emulator notebooks bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,13 +25,16 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict $(PACKAGES)
+	$(BIN)/mypy --strict $(PACKAGES) benchmarks
 
 pytest: $(STAMP)
 	$(BIN)/pytest
 
 emulator: $(STAMP)
 	$(BIN)/python -m mavi_core.emulator
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run
 
 notebooks: $(STAMP)
 	$(BIN)/python notebooks/_execute.py

@@ -1,0 +1,186 @@
+"""The streaming paths every benchmark measures, each a generator of the items its user sees.
+
+The floor is raw httpx iterating the lines of the very response the MAVI paths receive (same URL,
+body and headers); the peer is langchain-openai's `ChatOpenAI` on the OpenAI-compatible endpoint
+of the same server, answering with the same deltas. Each path yields what its user's loop gets:
+lines for the floor, delta texts for the others.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncGenerator, Callable, Generator
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+import httpx
+
+from ._server import MAVI_CHAT_PATH, BenchServer, Scenario
+
+__all__ = [
+    "API_KEY",
+    "QUESTION",
+    "VIDEO_NOS",
+    "AsyncPath",
+    "SyncPath",
+    "async_paths",
+    "sync_paths",
+]
+
+VIDEO_NOS: Final = ["VI-bench-0001"]
+QUESTION: Final = "What happens in the video?"
+API_KEY: Final = "sk-bench"
+# The limits mavi_core, openai-python and anthropic-sdk-python use, so that the floor's pool is
+# not the bottleneck of a concurrency run.
+POOL_LIMITS: Final = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
+
+Kind = Literal["floor", "core", "adapter", "peer"]
+
+
+@dataclass(frozen=True, slots=True)
+class SyncPath:
+    name: str
+    kind: Kind
+    items: Callable[[], Generator[str, None, None]]
+    """Sends one request and yields what the user's loop receives."""
+
+
+@dataclass(frozen=True, slots=True)
+class AsyncPath:
+    name: str
+    kind: Kind
+    items: Callable[[], AsyncGenerator[str, None]]
+
+
+def floor_request(server: BenchServer, scenario: Scenario, stream: bool) -> dict[str, Any]:
+    """What `MaviClient` sends for the benchmark question, as `httpx` arguments."""
+    return {
+        "method": "POST",
+        "url": server.mavi_url(scenario) + MAVI_CHAT_PATH,
+        "json": {"videoNos": VIDEO_NOS, "message": QUESTION, "history": [], "stream": stream},
+        "headers": {"Authorization": API_KEY, "Accept": "text/event-stream, application/json"},
+    }
+
+
+def _text(content: str | list[str | dict[str, Any]]) -> str:
+    return content if isinstance(content, str) else ""
+
+
+def sync_paths(
+    server: BenchServer, scenario: Scenario, stack: contextlib.ExitStack, *, peer: bool = True
+) -> list[SyncPath]:
+    """Every sync path, with its clients registered on `stack` for closing."""
+    from langchain_openai import ChatOpenAI
+    from llama_index.core.base.response.schema import StreamingResponse
+
+    from langchain_mavi import ChatMavi
+    from llamaindex_mavi import MaviQueryEngine
+    from mavi_core import MaviClient
+
+    url = server.mavi_url(scenario)
+    http = stack.enter_context(httpx.Client(limits=POOL_LIMITS))
+    client = stack.enter_context(MaviClient(API_KEY, base_url=url))
+    # ChatMavi and ChatOpenAI build their clients on first use and have no close(): they are
+    # used exactly as documented and left to the garbage collector.
+    chat_mavi = ChatMavi(video_nos=VIDEO_NOS, api_key=API_KEY, base_url=url)
+    engine = MaviQueryEngine(VIDEO_NOS, api_key=API_KEY, base_url=url, streaming=True)
+    stack.callback(engine.close)
+    request = floor_request(server, scenario, stream=True)
+
+    def floor() -> Generator[str, None, None]:
+        with http.stream(**request) as response:
+            yield from response.iter_lines()
+
+    def core() -> Generator[str, None, None]:
+        for delta in client.stream_chat(VIDEO_NOS, QUESTION):
+            yield delta.text
+
+    def langchain() -> Generator[str, None, None]:
+        for chunk in chat_mavi.stream(QUESTION):
+            yield _text(chunk.content)
+
+    def llamaindex() -> Generator[str, None, None]:
+        response = engine.query(QUESTION)
+        assert isinstance(response, StreamingResponse)
+        yield from response.response_gen
+
+    paths = [
+        SyncPath("httpx iter_lines (floor)", "floor", floor),
+        SyncPath("MaviClient.stream_chat", "core", core),
+        SyncPath("ChatMavi.stream", "adapter", langchain),
+        SyncPath("MaviQueryEngine.query stream", "adapter", llamaindex),
+    ]
+    if peer:
+        chat_openai = ChatOpenAI(
+            model="bench", api_key=API_KEY, base_url=server.openai_url(scenario)
+        )
+
+        def openai() -> Generator[str, None, None]:
+            for chunk in chat_openai.stream(QUESTION):
+                yield _text(chunk.content)
+
+        paths.append(SyncPath("ChatOpenAI.stream (peer)", "peer", openai))
+    return paths
+
+
+def async_paths(
+    server: BenchServer,
+    scenario: Scenario,
+    stack: contextlib.AsyncExitStack,
+    *,
+    peer: bool = True,
+) -> list[AsyncPath]:
+    """Every async path; call inside the event loop that will run them."""
+    from langchain_openai import ChatOpenAI
+    from llama_index.core.base.response.schema import AsyncStreamingResponse
+
+    from langchain_mavi import ChatMavi
+    from llamaindex_mavi import MaviQueryEngine
+    from mavi_core import AsyncMaviClient
+
+    url = server.mavi_url(scenario)
+    http = httpx.AsyncClient(limits=POOL_LIMITS)
+    stack.push_async_callback(http.aclose)
+    client = AsyncMaviClient(API_KEY, base_url=url)
+    stack.push_async_callback(client.aclose)
+    chat_mavi = ChatMavi(video_nos=VIDEO_NOS, api_key=API_KEY, base_url=url)
+    engine = MaviQueryEngine(VIDEO_NOS, api_key=API_KEY, base_url=url, streaming=True)
+    stack.push_async_callback(engine.aclose)
+    request = floor_request(server, scenario, stream=True)
+
+    async def floor() -> AsyncGenerator[str, None]:
+        async with http.stream(**request) as response:
+            async for line in response.aiter_lines():
+                yield line
+
+    async def core() -> AsyncGenerator[str, None]:
+        async for delta in client.stream_chat(VIDEO_NOS, QUESTION):
+            yield delta.text
+
+    async def langchain() -> AsyncGenerator[str, None]:
+        async for chunk in chat_mavi.astream(QUESTION):
+            yield _text(chunk.content)
+
+    async def llamaindex() -> AsyncGenerator[str, None]:
+        response = await engine.aquery(QUESTION)
+        assert isinstance(response, AsyncStreamingResponse)
+        async for text in response.async_response_gen():
+            yield text
+
+    paths = [
+        AsyncPath("httpx aiter_lines (floor)", "floor", floor),
+        AsyncPath("AsyncMaviClient.stream_chat", "core", core),
+        AsyncPath("ChatMavi.astream", "adapter", langchain),
+        AsyncPath("MaviQueryEngine.aquery stream", "adapter", llamaindex),
+    ]
+    if peer:
+        chat_openai = ChatOpenAI(
+            model="bench", api_key=API_KEY, base_url=server.openai_url(scenario)
+        )
+
+        async def openai() -> AsyncGenerator[str, None]:
+            async for chunk in chat_openai.astream(QUESTION):
+                yield _text(chunk.content)
+
+        paths.append(AsyncPath("ChatOpenAI.astream (peer)", "peer", openai))
+    return paths

@@ -1,0 +1,60 @@
+"""Every benchmark still runs: `make bench`'s own entry point at tiny sizes, checked for shape.
+
+No figure is judged here (timings belong to `make bench`, never to tests); this only proves
+that each benchmark runs end to end and writes well-formed results.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCHMARKS = ("streaming", "first_delta", "concurrency", "memory", "history", "imports")
+
+
+def _smoke_run(tmp_path: Path) -> tuple[str, dict[str, Any]]:
+    results = tmp_path / "smoke.json"
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--smoke", "--json", str(results)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=110,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    return completed.stdout, json.loads(results.read_text())
+
+
+def test_every_benchmark_runs_and_reports_its_figures(tmp_path: Path) -> None:
+    output, report = _smoke_run(tmp_path)
+
+    assert report["schema"] == 1
+    assert report["smoke"] is True
+    assert [benchmark["key"] for benchmark in report["benchmarks"]] == list(BENCHMARKS)
+    for benchmark in report["benchmarks"]:
+        assert benchmark["title"] in output
+        assert benchmark["method"]
+        assert benchmark["rows"], benchmark["key"]
+        for row in benchmark["rows"]:
+            assert isinstance(row["name"], str)
+            assert row["unit"]
+            assert math.isfinite(row["value"]), (benchmark["key"], row["name"])
+            assert row["floor_ratio"] is None or math.isfinite(row["floor_ratio"])
+        assert benchmark["targets"], benchmark["key"]
+        for target in benchmark["targets"]:
+            assert isinstance(target["met"], bool)
+            assert math.isfinite(target["measured"]) and math.isfinite(target["limit"])
+            assert ("MET" if target["met"] else "MISSED") in output
+
+    targets = [target for benchmark in report["benchmarks"] for target in benchmark["targets"]]
+    summary = report["summary"]
+    assert summary["targets"] == len(targets)
+    assert summary["met"] == sum(target["met"] for target in targets)
+    assert summary["missed"] == [target["description"] for target in targets if not target["met"]]
+    assert report["environment"]["python"]
