@@ -15,6 +15,7 @@ import weakref
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
+    Awaitable,
     Callable,
     Coroutine,
     Generator,
@@ -292,8 +293,8 @@ class AsyncChatStream(AsyncIterator[ChatDelta]):
         """How many characters of the answer were handed out so far."""
         self._deltas = self._run()
 
-    async def __anext__(self) -> ChatDelta:
-        return await self._deltas.__anext__()
+    def __anext__(self) -> Awaitable[ChatDelta]:
+        return self._deltas.__anext__()  # no coroutine frame of our own per delta
 
     def __aiter__(self) -> Self:
         return self

@@ -10,6 +10,7 @@ instead of events, a missing content type, and cumulative pieces (each repeating
 from __future__ import annotations
 
 import json
+from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any, Final
 
 from ._envelope import envelope_data, error_for_code, is_success_code, normalize_code
@@ -79,6 +80,11 @@ class EventDecoder:
             return []
         self._buffer = buffer[cut + 1 :]
         return self._lines(buffer[: cut + 1].splitlines())
+
+    @property
+    def idle(self) -> bool:
+        """Between events: nothing buffered, and the body is known to be events."""
+        return self._started and self._raw is None and not self._buffer and not self._data
 
     def finish(self) -> list[str]:
         if self._raw is not None:
@@ -210,6 +216,21 @@ class DeltaTracker:
         return piece
 
 
+_FAST_HEAD: Final = b'data:{"code":"0000","msg":"success","data":{"msg":"'
+_FAST_TAIL: Final = b'"}}\n\n'
+
+
+def _fast_piece(chunk: bytes) -> str | None:
+    """The piece of a chunk that is exactly one compact success event, the shape MAVI streams
+    one network chunk at a time; None for anything else, which takes the general path."""
+    text = chunk.decode("utf-8", "replace")
+    try:
+        piece, end = scanstring(text, len(_FAST_HEAD))
+    except ValueError:
+        return None
+    return piece if end == len(text) - len(_FAST_TAIL) + 1 else None
+
+
 class ChatStreamDecoder:
     """Bytes of a chat reply in, answer deltas out.
 
@@ -228,6 +249,12 @@ class ChatStreamDecoder:
     def feed(self, chunk: bytes) -> list[str]:
         if self.done:
             return []
+        if chunk.startswith(_FAST_HEAD) and chunk.endswith(_FAST_TAIL) and self._events.idle:
+            piece = _fast_piece(chunk)
+            if piece is not None:
+                self.events_seen += 1
+                delta = self._tracker.push(piece)
+                return [delta] if delta else []
         return self._deltas(self._events.feed(chunk))
 
     def finish(self) -> list[str]:

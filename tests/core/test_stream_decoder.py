@@ -195,3 +195,23 @@ def test_any_chunking_decodes_to_the_same_deltas(
     chunked += decoder.finish()
     assert chunked == whole
     assert "".join(chunked) == "".join(whole)
+
+
+def compact_event(piece: str) -> bytes:
+    envelope = {"code": "0000", "msg": "success", "data": {"msg": piece}}
+    return b"data:" + json.dumps(envelope, separators=(",", ":")).encode() + b"\n\n"
+
+
+@settings(max_examples=300, deadline=None)
+@given(pieces=st.lists(st.text(min_size=1, max_size=20), min_size=1, max_size=10))
+def test_one_event_per_chunk_decodes_like_the_whole_body(pieces: list[str]) -> None:
+    chunks = [compact_event(piece) for piece in pieces]
+    decoder = ChatStreamDecoder()
+    one_by_one = [delta for chunk in chunks for delta in decoder.feed(chunk)] + decoder.finish()
+    assert one_by_one == decode(b"".join(chunks))
+
+
+def test_a_chunk_with_two_compact_events_is_not_taken_for_one() -> None:
+    decoder = ChatStreamDecoder()
+    assert decoder.feed(b"data:" + b"\n\n") == []  # starts the body as events
+    assert decoder.feed(compact_event('a"}}') + compact_event("b")) == ['a"}}', "b"]
