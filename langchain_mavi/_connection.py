@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from langchain_core.utils import from_env, secret_from_env
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
 
-from mavi_core import (
-    API_KEY_ENV,
-    BASE_URL_ENV,
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_TIMEOUT,
-    AsyncMaviClient,
-    MaviClient,
-)
+from mavi_core import API_KEY_ENV, BASE_URL_ENV, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+
+if TYPE_CHECKING:
+    from mavi_core import AsyncMaviClient, MaviClient
 
 __all__ = ["MaviConnection"]
 
@@ -34,13 +30,14 @@ class MaviConnection(BaseModel):
     """Retries on connection errors, timeouts, rate limits and 5xx, before any text arrived."""
     default_headers: dict[str, str] | None = None
     """Extra HTTP headers for every request."""
-    client: MaviClient | None = Field(default=None, exclude=True, repr=False)
+    # Typed Any (as langchain-openai does) so that importing the adapter does not load httpx.
+    client: Any = Field(default=None, exclude=True, repr=False)
     """An existing `mavi_core.MaviClient` to use instead of one built from the fields above."""
-    async_client: AsyncMaviClient | None = Field(default=None, exclude=True, repr=False)
+    async_client: Any = Field(default=None, exclude=True, repr=False)
     """An existing `mavi_core.AsyncMaviClient` to use instead of one built from the fields."""
 
-    _sync_client: MaviClient | None = PrivateAttr(default=None)
-    _async_client: AsyncMaviClient | None = PrivateAttr(default=None)
+    _sync_client: Any = PrivateAttr(default=None)
+    _async_client: Any = PrivateAttr(default=None)
 
     def _client_options(self) -> dict[str, Any]:
         return {
@@ -53,14 +50,18 @@ class MaviConnection(BaseModel):
 
     def _get_client(self) -> MaviClient:
         if self.client is not None:
-            return self.client
+            return cast("MaviClient", self.client)
         if self._sync_client is None:
+            from mavi_core import MaviClient
+
             self._sync_client = MaviClient(**self._client_options())
-        return self._sync_client
+        return cast("MaviClient", self._sync_client)
 
     def _get_async_client(self) -> AsyncMaviClient:
         if self.async_client is not None:
-            return self.async_client
+            return cast("AsyncMaviClient", self.async_client)
         if self._async_client is None:  # it keeps one connection pool per event loop
+            from mavi_core import AsyncMaviClient
+
             self._async_client = AsyncMaviClient(**self._client_options())
-        return self._async_client
+        return cast("AsyncMaviClient", self._async_client)

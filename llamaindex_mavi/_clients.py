@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import os
 import threading
+from typing import TYPE_CHECKING
 
-import httpx
 from pydantic import SecretStr
 
-from mavi_core import API_KEY_ENV, AsyncMaviClient, MaviClient
+from mavi_core import API_KEY_ENV
+
+if TYPE_CHECKING:
+    import httpx
+
+    from mavi_core import AsyncMaviClient, MaviClient
 
 __all__ = ["MaviClients", "MaviConnection", "resolve_api_key"]
 
@@ -45,6 +50,8 @@ class MaviClients:
         """The sync client (created on first use)."""
         with self._lock:
             if self._client is None:
+                from mavi_core import MaviClient  # loads httpx on first use, not at import
+
                 self._client = MaviClient(
                     self._api_key,
                     base_url=self._base_url,
@@ -57,6 +64,8 @@ class MaviClients:
         """The async client (created on first use)."""
         with self._lock:
             if self._async_client is None:
+                from mavi_core import AsyncMaviClient
+
                 self._async_client = AsyncMaviClient(
                     self._api_key,
                     base_url=self._base_url,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Generator, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llama_index.core.base.llms.types import (
     ChatMessage,
@@ -36,7 +36,10 @@ from llama_index.core.instrumentation.events.llm import (
 from llama_index.core.instrumentation.span import active_span_id
 from llama_index_instrumentation import get_dispatcher
 
-from mavi_core import AsyncChatStream, ChatDelta, ChatStream
+from mavi_core import ChatDelta
+
+if TYPE_CHECKING:
+    from mavi_core import AsyncChatStream, ChatStream
 
 __all__ = ["MaviCall"]
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from llama_index.core.base.llms.types import (
     AudioBlock,
     ChatMessage,
@@ -31,9 +30,7 @@ from pydantic import SecretStr
 from mavi_core import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
-    AsyncMaviClient,
     ChatPrompt,
-    MaviClient,
     Role,
     conversation_to_chat,
     normalize_video_nos,
@@ -41,6 +38,11 @@ from mavi_core import (
 
 from ._clients import MaviConnection
 from ._observe import MaviCall
+
+if TYPE_CHECKING:
+    import httpx
+
+    from mavi_core import AsyncMaviClient, MaviClient
 
 __all__ = ["MaviChatEngine"]
 
@@ -260,7 +262,7 @@ class MaviChatEngine(MaviConnection, BaseChatEngine):
             },
             additional_kwargs={
                 "video_nos": self.video_nos,
-                "history": [turn.model_dump() for turn in prompt.history],
+                "history": [turn.to_dict() for turn in prompt.history],
             },
         )
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from llama_index.core.base.base_query_engine import BaseQueryEngine
 from llama_index.core.base.response.schema import (
     RESPONSE_TYPE,
@@ -23,16 +22,15 @@ from llama_index.core.tools import QueryEngineTool
 from llama_index_instrumentation import get_dispatcher
 from pydantic import SecretStr
 
-from mavi_core import (
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_TIMEOUT,
-    AsyncMaviClient,
-    MaviClient,
-    normalize_video_nos,
-)
+from mavi_core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, normalize_video_nos
 
 from ._clients import MaviConnection
 from ._observe import MaviCall
+
+if TYPE_CHECKING:
+    import httpx
+
+    from mavi_core import AsyncMaviClient, MaviClient
 
 __all__ = ["DEFAULT_TOOL_DESCRIPTION", "DEFAULT_TOOL_NAME", "MaviQueryBundle", "MaviQueryEngine"]
 

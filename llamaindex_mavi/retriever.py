@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import httpx
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.callbacks import CallbackManager
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
@@ -13,8 +13,6 @@ from pydantic import SecretStr
 from mavi_core import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
-    AsyncMaviClient,
-    MaviClient,
     Moment,
     describe_moment,
     moment_metadata,
@@ -22,6 +20,11 @@ from mavi_core import (
 )
 
 from ._clients import MaviConnection
+
+if TYPE_CHECKING:
+    import httpx
+
+    from mavi_core import AsyncMaviClient, MaviClient
 
 __all__ = ["MaviVideoRetriever"]
 

@@ -12,8 +12,9 @@ MAVI-compatible server for offline work and tests.
             print(delta.text, end="", flush=True)
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ._auth import MaviTokenAuth, MaviTokens
-from ._client import AsyncChatStream, AsyncMaviClient, ChatStream, MaviClient
 from ._constants import (
     API_KEY_ENV,
     BASE_URL_ENV,
@@ -41,6 +42,9 @@ from ._history import ChatPrompt, Role, conversation_to_chat
 from ._models import ChatAnswer, ChatDelta, ChatTurn
 from ._request import normalize_video_nos
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._client import AsyncChatStream, AsyncMaviClient, ChatStream, MaviClient
 from ._videos import (
     Moment,
     Transcript,
@@ -91,3 +95,17 @@ __all__ = [
     "moment_metadata",
     "normalize_video_nos",
 ]
+
+_CLIENT_NAMES = frozenset({"AsyncChatStream", "AsyncMaviClient", "ChatStream", "MaviClient"})
+
+
+def __getattr__(name: str) -> Any:
+    # The clients (and httpx with them) load on first use, keeping `import mavi_core` and the
+    # adapters' imports light.
+    if name in _CLIENT_NAMES:
+        from . import _client
+
+        value = getattr(_client, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'mavi_core' has no attribute {name!r}")

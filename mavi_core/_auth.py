@@ -6,19 +6,20 @@ do the HTTP call, under this object's locks so that many concurrent requests ref
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
-
-from pydantic import SecretStr
+from typing import TYPE_CHECKING, Any
 
 from ._constants import TOKEN_REFRESH_MARGIN
 from ._exceptions import MaviServerError
+from ._secret import Secret, SecretLike, reveal
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["MaviTokenAuth", "MaviTokens"]
 
@@ -27,10 +28,9 @@ _ACCESS_TOKEN_MAX_SECONDS = 7 * 24 * 3600
 _REFRESH_TOKEN_MAX_SECONDS = 3 * 365 * 24 * 3600
 
 
-def _secret(value: str | SecretStr | None) -> SecretStr | None:
-    if value is None or isinstance(value, SecretStr):
-        return value
-    return SecretStr(value)
+def _secret(value: str | SecretLike | None) -> Secret | None:
+    plain = reveal(value)
+    return None if plain is None else Secret(plain)
 
 
 def _to_epoch(value: float | datetime | None) -> float | None:
@@ -54,15 +54,15 @@ def _seconds(value: object, plausible_max: float) -> float | None:
 class MaviTokens:
     """A set of v1.0 tokens, as handed to `on_refresh` so callers can persist them."""
 
-    access_token: SecretStr
-    refresh_token: SecretStr | None = None
+    access_token: Secret
+    refresh_token: Secret | None = None
     expires_at: float | None = None
     """Unix time (seconds) when the access token expires, if the service said."""
     refresh_expires_at: float | None = None
 
     @classmethod
     def from_reply(
-        cls, data: object, *, previous_refresh_token: SecretStr | None = None, now: float
+        cls, data: object, *, previous_refresh_token: Secret | None = None, now: float
     ) -> MaviTokens:
         """Read the `data` of getAccessToken / refreshAccessToken."""
         if not isinstance(data, Mapping) or not isinstance(data.get("accessToken"), str):
@@ -73,9 +73,9 @@ class MaviTokens:
         expires_in = _seconds(data.get("expiresIn"), _ACCESS_TOKEN_MAX_SECONDS)
         refresh_in = _seconds(data.get("refreshExpiresIn"), _REFRESH_TOKEN_MAX_SECONDS)
         refresh = data.get("refreshToken")
-        refresh_token = SecretStr(refresh) if isinstance(refresh, str) else previous_refresh_token
+        refresh_token = Secret(refresh) if isinstance(refresh, str) else previous_refresh_token
         return cls(
-            access_token=SecretStr(data["accessToken"]),
+            access_token=Secret(data["accessToken"]),
             refresh_token=refresh_token,
             expires_at=None if expires_in is None else now + expires_in,
             refresh_expires_at=None if refresh_in is None else now + refresh_in,
@@ -95,8 +95,8 @@ class MaviTokenAuth:
 
     def __init__(
         self,
-        access_token: str | SecretStr,
-        refresh_token: str | SecretStr | None = None,
+        access_token: str | SecretLike,
+        refresh_token: str | SecretLike | None = None,
         expires_at: float | datetime | None = None,
         on_refresh: Callable[[MaviTokens], Any] | None = None,
     ) -> None:
@@ -171,6 +171,8 @@ class MaviTokenAuth:
 
     def async_lock(self) -> asyncio.Lock:
         """Held by an async client while it refreshes; one per event loop."""
+        import asyncio  # only async callers pay for it
+
         loop = asyncio.get_running_loop()
         lock = self._async_locks.get(loop)
         if lock is None:

@@ -7,7 +7,6 @@ exceptions become `MaviError`s in one place, `_translate_transport_errors`.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import time
@@ -25,10 +24,9 @@ from collections.abc import (
 from contextlib import contextmanager
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Literal, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
 
 import httpx
-from pydantic import SecretStr
 
 from ._auth import MaviTokenAuth, MaviTokens
 from ._constants import (
@@ -55,6 +53,7 @@ from ._exceptions import (
 from ._models import ChatAnswer, ChatDelta
 from ._request import ApiCall, HistoryInput, build_chat_body
 from ._retry import REFRESH, RetryState
+from ._secret import Secret, SecretLike, reveal
 from ._stream import ChatStreamDecoder, broken_stream_error, parse_json_reply
 from ._version import __version__
 from ._videos import (
@@ -81,6 +80,9 @@ from ._videos import (
     upload_progress,
 )
 
+if TYPE_CHECKING:
+    import asyncio
+
 __all__ = ["AsyncChatStream", "AsyncMaviClient", "ChatStream", "MaviClient"]
 
 logger = logging.getLogger("mavi_core")
@@ -88,7 +90,20 @@ logger = logging.getLogger("mavi_core")
 _T = TypeVar("_T")
 # Looked up at call time so tests can make retries instant.
 _sleep = time.sleep
-_async_sleep = asyncio.sleep
+
+
+async def _async_sleep(seconds: float) -> None:
+    import asyncio  # imported by the first async retry, not by `import mavi_core`
+
+    await asyncio.sleep(seconds)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop:
+    import asyncio
+
+    return asyncio.get_running_loop()
+
+
 _CHAT = ApiCall("POST", CHAT_PATH)
 
 
@@ -151,7 +166,7 @@ class _BaseClient:
 
     def __init__(
         self,
-        api_key: str | SecretStr | None,
+        api_key: str | SecretLike | None,
         *,
         base_url: str | None,
         auth: MaviTokenAuth | None,
@@ -161,10 +176,9 @@ class _BaseClient:
     ) -> None:
         if api_key is not None and auth is not None:
             raise MaviValidationError("Pass either api_key or auth=MaviTokenAuth(...), not both.")
-        if isinstance(api_key, SecretStr):
-            api_key = api_key.get_secret_value()
-        key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
-        self._api_key = SecretStr(key) if key else None
+        plain = reveal(api_key)
+        key = plain if plain is not None else os.environ.get(API_KEY_ENV)
+        self._api_key = Secret(key) if key else None
         self.auth = auth
         url = base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
         if not str(url).startswith(("http://", "https://")):
@@ -349,7 +363,7 @@ class MaviClient(_BaseClient):
 
     def __init__(
         self,
-        api_key: str | SecretStr | None = None,
+        api_key: str | SecretLike | None = None,
         *,
         base_url: str | None = None,
         auth: MaviTokenAuth | None = None,
@@ -589,7 +603,7 @@ class AsyncMaviClient(_BaseClient):
 
     def __init__(
         self,
-        api_key: str | SecretStr | None = None,
+        api_key: str | SecretLike | None = None,
         *,
         base_url: str | None = None,
         auth: MaviTokenAuth | None = None,
@@ -745,7 +759,7 @@ class AsyncMaviClient(_BaseClient):
     def _http(self) -> httpx.AsyncClient:
         if self._injected_http is not None:
             return self._injected_http
-        loop = asyncio.get_running_loop()
+        loop = _running_loop()
         pool = self._pools.get(loop)
         if pool is None:
             pool = self._pools[loop] = httpx.AsyncClient(timeout=self.timeout, limits=_LIMITS)
@@ -753,7 +767,7 @@ class AsyncMaviClient(_BaseClient):
 
     async def aclose(self) -> None:
         """Close the connection pool of the running loop (pools of ended loops died with them)."""
-        pool = self._pools.pop(asyncio.get_running_loop(), None)
+        pool = self._pools.pop(_running_loop(), None)
         self._pools.clear()
         if pool is not None:
             await pool.aclose()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 from ._constants import SUCCESS_CODES
@@ -73,6 +72,8 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
         return max(0.0, float(value))
     except ValueError:
         pass
+    from email.utils import parsedate_to_datetime  # rare: not worth a cost at import
+
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):

@@ -4,18 +4,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pydantic import BaseModel, ConfigDict
+from ._exceptions import MaviValidationError
 
 __all__ = ["ChatAnswer", "ChatDelta", "ChatTurn"]
 
 
-class ChatTurn(BaseModel):
+@dataclass(frozen=True, slots=True)
+class ChatTurn:
     """One earlier exchange: what the user said and what the assistant ("robot") answered."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     user: str
     robot: str
+
+    def __post_init__(self) -> None:
+        for side in ("user", "robot"):
+            if not isinstance(getattr(self, side), str):
+                raise MaviValidationError(
+                    f"ChatTurn.{side} must be a string (use '' for an empty side), "
+                    f"got {type(getattr(self, side)).__name__}."
+                )
+
+    def to_dict(self) -> dict[str, str]:
+        """The turn as the API's `{"user": ..., "robot": ...}`."""
+        return {"user": self.user, "robot": self.robot}
 
 
 @dataclass(frozen=True, slots=True)

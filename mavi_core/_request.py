@@ -72,7 +72,7 @@ def normalize_history(history: HistoryInput) -> list[dict[str, str]]:
     turns: list[dict[str, str]] = []
     for index, turn in enumerate(history):
         if isinstance(turn, ChatTurn):
-            turns.append({"user": turn.user, "robot": turn.robot})
+            turns.append(turn.to_dict())
             continue
         if not isinstance(turn, Mapping):
             raise MaviValidationError(

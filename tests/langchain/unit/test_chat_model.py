@@ -21,7 +21,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk
 from langchain_core.rate_limiters import BaseRateLimiter
 
-import langchain_mavi._connection as connection_module
+import mavi_core
 from langchain_mavi import ChatMavi
 from mavi_core import MaviClient
 
@@ -380,7 +380,7 @@ def test_clients_are_built_lazily_from_the_fields_and_reused(
         built.append(kwargs)
         return MaviClient(http_client=fake_http, **kwargs)
 
-    monkeypatch.setattr(connection_module, "MaviClient", build)
+    monkeypatch.setattr(mavi_core, "MaviClient", build)
     llm = ChatMavi(
         video_nos=["VI1"],
         api_key="sk-field",
@@ -415,7 +415,7 @@ def test_async_client_is_built_once_for_every_event_loop(
         built.append(kwargs)
         return fake
 
-    monkeypatch.setattr(connection_module, "AsyncMaviClient", build)
+    monkeypatch.setattr(mavi_core, "AsyncMaviClient", build)
     llm = ChatMavi(video_nos=["VI1"], api_key="k")
 
     async def twice() -> None:

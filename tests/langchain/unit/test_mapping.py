@@ -237,7 +237,7 @@ def test_messages_map_to_message_history_and_videos(
     request = messages_to_request(messages, video_nos, [V])
 
     assert request.message == message
-    assert [turn.model_dump() for turn in request.history] == history
+    assert [turn.to_dict() for turn in request.history] == history
     assert request.video_nos == videos
 
 
@@ -392,7 +392,7 @@ def test_property_chat_mavi_sends_what_the_mapping_says(
         {
             "videoNos": [V],
             "message": request.message,
-            "history": [turn.model_dump() for turn in request.history],
+            "history": [turn.to_dict() for turn in request.history],
             "stream": False,
         }
     ]

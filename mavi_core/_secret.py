@@ -1,0 +1,51 @@
+"""A string that never shows itself, without importing pydantic at `import mavi_core`."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Protocol
+
+__all__ = ["Secret", "SecretLike", "reveal"]
+
+
+class SecretLike(Protocol):
+    """Anything with `get_secret_value()`: `Secret`, or pydantic's `SecretStr`."""
+
+    def get_secret_value(self) -> str: ...
+
+
+class Secret:
+    """A key or token: masked in `repr`, `str`, logs and tracebacks; `get_secret_value()`
+    reveals it. Works like pydantic's `SecretStr`, which is accepted wherever this is."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get_secret_value(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')" if self._value else "Secret('')"
+
+    def __str__(self) -> str:
+        return "**********" if self._value else ""
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Secret):
+            return NotImplemented
+        return hmac.compare_digest(self._value.encode(), other._value.encode())
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def reveal(value: str | SecretLike | None) -> str | None:
+    """The plain value of a string or secret; None stays None."""
+    if value is None or isinstance(value, str):
+        return value
+    return value.get_secret_value()
