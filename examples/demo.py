@@ -113,7 +113,7 @@ def main() -> int:
                 client.wait_until_parsed([uploaded.video_no], poll_interval=0.5, progress=True)
                 print(f"{uploaded.video_no} is ready.")
 
-            question = "What happens to the sky at sunrise?"
+            question = "What do the gulls do?"
             heading(f"MaviClient.stream_chat: {question!r}")
             for delta in client.stream_chat(video_nos=video, message=question):
                 print(delta.text, end="", flush=True)

@@ -28,4 +28,5 @@ def test_demo_runs_every_layer_without_a_key() -> None:
     ):
         assert heading in out, heading
     assert "harbor_sunrise_timelapse.mp4" in out
+    assert "After that" in out  # the follow-up continued from the cited moment
     assert "onion" in out
