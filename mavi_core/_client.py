@@ -55,6 +55,7 @@ from ._request import ApiCall, HistoryInput, build_chat_body
 from ._retry import REFRESH, RetryState
 from ._secret import Secret, SecretLike, reveal
 from ._stream import ChatStreamDecoder, broken_stream_error, parse_json_reply
+from ._transport import ShardedAsyncTransport, shared_ssl_context
 from ._version import __version__
 from ._videos import (
     MAX_PAGE_SIZE,
@@ -381,7 +382,9 @@ class MaviClient(_BaseClient):
             default_headers=default_headers,
         )
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(timeout=self.timeout, limits=_LIMITS)
+        self._http = http_client or httpx.Client(
+            timeout=self.timeout, limits=_LIMITS, verify=shared_ssl_context()
+        )
 
     def chat(self, video_nos: list[str], message: str, history: HistoryInput = None) -> ChatAnswer:
         """Ask about the videos and return the whole answer (`"stream": false`)."""
@@ -762,7 +765,9 @@ class AsyncMaviClient(_BaseClient):
         loop = _running_loop()
         pool = self._pools.get(loop)
         if pool is None:
-            pool = self._pools[loop] = httpx.AsyncClient(timeout=self.timeout, limits=_LIMITS)
+            pool = self._pools[loop] = httpx.AsyncClient(
+                timeout=self.timeout, transport=ShardedAsyncTransport()
+            )
         return pool
 
     async def aclose(self) -> None:
