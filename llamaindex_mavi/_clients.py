@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
@@ -36,10 +36,12 @@ class MaviClients:
         client: MaviClient | None,
         async_client: AsyncMaviClient | None,
     ) -> None:
-        self._api_key = api_key
-        self._base_url = base_url
-        self._timeout = timeout
-        self._max_retries = max_retries
+        self._options: dict[str, Any] = {
+            "api_key": api_key,
+            "base_url": base_url,
+            "timeout": timeout,
+            "max_retries": max_retries,
+        }
         self._client = client
         self._owns_client = client is None
         self._async_client = async_client
@@ -52,12 +54,7 @@ class MaviClients:
             if self._client is None:
                 from mavi_core import MaviClient  # loads httpx on first use, not at import
 
-                self._client = MaviClient(
-                    self._api_key,
-                    base_url=self._base_url,
-                    timeout=self._timeout,
-                    max_retries=self._max_retries,
-                )
+                self._client = MaviClient(**self._options)
             return self._client
 
     def async_(self) -> AsyncMaviClient:
@@ -66,12 +63,7 @@ class MaviClients:
             if self._async_client is None:
                 from mavi_core import AsyncMaviClient
 
-                self._async_client = AsyncMaviClient(
-                    self._api_key,
-                    base_url=self._base_url,
-                    timeout=self._timeout,
-                    max_retries=self._max_retries,
-                )
+                self._async_client = AsyncMaviClient(**self._options)
             return self._async_client
 
     def close(self) -> None:

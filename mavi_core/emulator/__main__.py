@@ -7,7 +7,9 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from types import FrameType
+from typing import TypeVar
 
 from ._faults import (
     FAULT_SPEC_HELP,
@@ -18,39 +20,33 @@ from ._faults import (
 )
 from ._server import DEFAULT_API_KEY, MaviEmulator
 
+_N = TypeVar("_N", int, float)
+
 DEFAULT_PORT = 8808
 
 
+def _at_least(convert: Callable[[str], _N], minimum: _N, what: str) -> Callable[[str], _N]:
+    """An argparse type: `convert` the text, and reject values below `minimum`."""
+
+    def parse(text: str) -> _N:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected {what} >= {minimum}")
+        return value
+
+    return parse
+
+
+_non_negative = _at_least(float, 0.0, "a number of seconds")
+_positive_int = _at_least(int, 1, "an integer")
+_count = _at_least(int, 0, "an integer or 'off'")
+
+
 def _rate_limit(text: str) -> int | None:
-    if text.strip().lower() in ("0", "off", "none"):
-        return None
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer or 'off', got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("the rate limit cannot be negative")
-    return value
-
-
-def _non_negative(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("expected a number >= 0")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("expected an integer >= 1")
-    return value
+    return None if text.strip().lower() in ("0", "off", "none") else _count(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
