@@ -1,36 +1,50 @@
 """Credentials: a plain API key, or v1.0 access tokens that refresh themselves.
 
-Only the decisions live here (is the token due, what to send, what the reply means); the clients
-do the HTTP call, under this object's locks so that many concurrent requests refresh once.
+Only the decisions live here (is the token due, what to send, what the reply means, who
+refreshes); the clients do the HTTP call. One refresh is in flight per `MaviTokenAuth`, however
+many threads, event loops and clients (sync or async) share it: the first caller to need one
+leads it, the others wait for its result, success or failure alike.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-import weakref
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Final
 
 from ._constants import TOKEN_REFRESH_MARGIN
-from ._exceptions import MaviServerError
-from ._secret import Secret, SecretLike, reveal
+from ._exceptions import MaviError, MaviServerError
+from ._secret import Secret, SecretLike, check_credential, reveal
 
-if TYPE_CHECKING:
-    import asyncio
+__all__ = ["MaviTokenAuth", "MaviTokens", "RefreshAbandoned", "RefreshTicket"]
 
-__all__ = ["MaviTokenAuth", "MaviTokens"]
+REFRESH_FAILURE_COOLDOWN: Final = 5.0
+"""A failed refresh answers every request that asks again for this long, instead of a new call."""
 
 _ACCESS_TOKEN_MAX_SECONDS = 7 * 24 * 3600
 """An access token lives hours; an `expiresIn` above a week can only be milliseconds."""
 _REFRESH_TOKEN_MAX_SECONDS = 3 * 365 * 24 * 3600
 
 
-def _secret(value: str | SecretLike | None) -> Secret | None:
+def _secret(value: str | SecretLike | None, what: str) -> Secret | None:
     plain = reveal(value)
-    return None if plain is None else Secret(plain)
+    return None if plain is None else Secret(check_credential(plain, what))
+
+
+class RefreshAbandoned(Exception):
+    """The caller leading a refresh gave up (cancelled): a waiter should claim it again."""
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshTicket:
+    """One caller's part in a refresh: lead it (do the HTTP call), or wait for `future`."""
+
+    future: Future[MaviTokens]
+    leader: bool
 
 
 def _to_epoch(value: float | datetime | None) -> float | None:
@@ -70,12 +84,24 @@ class MaviTokens:
                 "The token endpoint answered without an accessToken; cannot authenticate. "
                 "Re-authorize, or use an API key."
             )
+        for key in ("accessToken", "refreshToken"):
+            value = data.get(key)
+            if isinstance(value, str):
+                try:
+                    check_credential(value, key)
+                except ValueError:
+                    raise MaviServerError(
+                        f"The token endpoint answered a {key} that cannot be sent in a header; "
+                        "cannot authenticate. Re-authorize, or use an API key."
+                    ) from None
         expires_in = _seconds(data.get("expiresIn"), _ACCESS_TOKEN_MAX_SECONDS)
         refresh_in = _seconds(data.get("refreshExpiresIn"), _REFRESH_TOKEN_MAX_SECONDS)
         refresh = data.get("refreshToken")
-        refresh_token = Secret(refresh) if isinstance(refresh, str) else previous_refresh_token
+        refresh_token = (
+            Secret(refresh.strip()) if isinstance(refresh, str) else previous_refresh_token
+        )
         return cls(
-            access_token=Secret(data["accessToken"]),
+            access_token=Secret(data["accessToken"].strip()),
             refresh_token=refresh_token,
             expires_at=None if expires_in is None else now + expires_in,
             refresh_expires_at=None if refresh_in is None else now + refresh_in,
@@ -89,8 +115,9 @@ class MaviTokenAuth:
     ...                      on_refresh=lambda tokens: store(tokens))  # doctest: +SKIP
     >>> MaviClient(auth=auth)  # doctest: +SKIP
 
-    One object may be shared by many threads and tasks: concurrent requests that find the token
-    expired (or rejected) trigger a single refresh.
+    One object may be shared by many threads, tasks, event loops and clients: concurrent
+    requests that find the token due (or rejected) trigger a single refresh and share its
+    result. A refresh made early (the token still valid) that fails leaves the valid token in use.
     """
 
     def __init__(
@@ -100,21 +127,27 @@ class MaviTokenAuth:
         expires_at: float | datetime | None = None,
         on_refresh: Callable[[MaviTokens], Any] | None = None,
     ) -> None:
-        token = _secret(access_token)
-        if token is None or not token.get_secret_value():
+        token = _secret(access_token, "access_token")
+        if token is None:
             raise ValueError("access_token is empty: pass the accessToken from getAccessToken.")
         self._tokens = MaviTokens(
             access_token=token,
-            refresh_token=_secret(refresh_token),
+            refresh_token=_secret(refresh_token, "refresh_token"),
             expires_at=_to_epoch(expires_at),
         )
         self.on_refresh = on_refresh
         self.generation = 0
         """Increases with every refresh; a request remembers it to tell whether it is stale."""
         self._lock = threading.Lock()
-        self._async_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._in_flight: Future[MaviTokens] | None = None
+        self._failure: tuple[int, float, BaseException] | None = None
+
+    @classmethod
+    def from_tokens(
+        cls, tokens: MaviTokens, on_refresh: Callable[[MaviTokens], Any] | None = None
+    ) -> MaviTokenAuth:
+        """Credentials from tokens, e.g. those `exchange_code` received."""
+        return cls(tokens.access_token, tokens.refresh_token, tokens.expires_at, on_refresh)
 
     @property
     def tokens(self) -> MaviTokens:
@@ -138,6 +171,57 @@ class MaviTokenAuth:
             return False
         return (time.time() if now is None else now) >= expires_at - TOKEN_REFRESH_MARGIN
 
+    def is_valid(self, now: float | None = None) -> bool:
+        """True while the access token has not expired (or its expiry is unknown)."""
+        expires_at = self._tokens.expires_at
+        return expires_at is None or (time.time() if now is None else now) < expires_at
+
+    def claim_refresh(self, generation: int, now: float | None = None) -> RefreshTicket | None:
+        """Who refreshes: None when the tokens of `generation` were replaced already; else a
+        ticket to lead the one refresh in flight, or to wait for it. A refresh that failed
+        within the last `REFRESH_FAILURE_COOLDOWN` seconds answers at once with its error."""
+        now = time.time() if now is None else now
+        with self._lock:
+            if self.generation != generation:
+                return None
+            if self._in_flight is not None:
+                return RefreshTicket(self._in_flight, leader=False)
+            if self._failure is not None:
+                failed_generation, failed_at, error = self._failure
+                if failed_generation == generation and now - failed_at < REFRESH_FAILURE_COOLDOWN:
+                    settled: Future[MaviTokens] = Future()
+                    settled.set_exception(error)
+                    return RefreshTicket(settled, leader=False)
+            future: Future[MaviTokens] = Future()
+            self._in_flight = future
+            return RefreshTicket(future, leader=True)
+
+    def finish_refresh(
+        self, ticket: RefreshTicket, data: object = None, error: BaseException | None = None
+    ) -> None:
+        """The leader's end of a refresh: apply the reply's `data`, or share `error` with the
+        waiters; raises the error a malformed reply is."""
+        tokens: MaviTokens | None = None
+        malformed = False
+        with self._lock:
+            self._in_flight = None
+            if error is None:
+                try:
+                    tokens = self._apply(data)
+                except MaviError as exc:
+                    error, malformed = exc, True
+            if isinstance(error, MaviError):
+                self._failure = (self.generation, time.time(), error)
+        if tokens is not None:
+            ticket.future.set_result(tokens)
+            if self.on_refresh is not None:
+                self.on_refresh(tokens)
+            return
+        assert error is not None
+        ticket.future.set_exception(error)
+        if malformed:
+            raise error
+
     def refresh_body(self) -> dict[str, str]:
         refresh_token = self._tokens.refresh_token
         if refresh_token is None:
@@ -146,6 +230,13 @@ class MaviTokenAuth:
 
     def apply_refresh(self, data: object, *, now: float | None = None) -> MaviTokens:
         """Take the reply of refreshAccessToken, bump `generation`, tell `on_refresh`."""
+        with self._lock:
+            tokens = self._apply(data, now=now)
+        if self.on_refresh is not None:
+            self.on_refresh(tokens)
+        return tokens
+
+    def _apply(self, data: object, *, now: float | None = None) -> MaviTokens:
         tokens = MaviTokens.from_reply(
             data,
             previous_refresh_token=self._tokens.refresh_token,
@@ -160,24 +251,8 @@ class MaviTokenAuth:
             )
         self._tokens = tokens
         self.generation += 1
-        if self.on_refresh is not None:
-            self.on_refresh(tokens)
+        self._failure = None
         return tokens
-
-    @property
-    def lock(self) -> threading.Lock:
-        """Held by a sync client while it refreshes."""
-        return self._lock
-
-    def async_lock(self) -> asyncio.Lock:
-        """Held by an async client while it refreshes; one per event loop."""
-        import asyncio  # only async callers pay for it
-
-        loop = asyncio.get_running_loop()
-        lock = self._async_locks.get(loop)
-        if lock is None:
-            lock = self._async_locks[loop] = asyncio.Lock()
-        return lock
 
     def __repr__(self) -> str:
         return (

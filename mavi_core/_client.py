@@ -1,14 +1,17 @@
-"""`MaviClient` and `AsyncMaviClient`: the I/O around the pure core.
+"""`MaviClient` and `AsyncMaviClient`: two small drivers for the operations of `_flow`.
 
-Both clients decide everything by calling the same functions (request building, the reply
-decoder, the retry state); they differ only in how they send, read and sleep. Transport
-exceptions become `MaviError`s in one place, `_translate_transport_errors`.
+Every operation is written once in `_flow.Operations`; a client only performs the effects an
+operation yields (send, read a chunk, close, sleep, wait) and hands out the rest. The two
+drivers, `_iterate` here and in the async client, are the only code that differs between the
+worlds. Transport exceptions become `MaviError`s in one place, `transport_error`.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
+import threading
 import time
 import weakref
 from collections.abc import (
@@ -16,246 +19,190 @@ from collections.abc import (
     AsyncIterator,
     Awaitable,
     Callable,
-    Coroutine,
     Generator,
     Iterator,
     Mapping,
 )
-from contextlib import contextmanager
+from concurrent.futures import TimeoutError as FutureTimeoutError
+from contextlib import ExitStack
 from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Literal, Self, TypeVar
 
 import httpx
 
 from ._auth import MaviTokenAuth, MaviTokens
 from ._constants import (
-    API_KEY_ENV,
-    BASE_URL_ENV,
-    CHAT_PATH,
-    DEFAULT_BASE_URL,
-    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_DEADLINE,
+    DEFAULT_MAX_EVENT_BYTES,
+    DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
-    GET_ACCESS_TOKEN_PATH,
     MAX_CONNECTIONS,
     MAX_KEEPALIVE_CONNECTIONS,
-    REFRESH_ACCESS_TOKEN_PATH,
 )
-from ._envelope import error_for_http_status, retry_after_from_headers
-from ._exceptions import (
-    MaviAuthenticationError,
-    MaviConnectionError,
-    MaviError,
-    MaviTimeoutError,
-    MaviValidationError,
+from ._exceptions import MaviConnectionError, MaviError, MaviTimeoutError
+from ._flow import (
+    Chunks,
+    Close,
+    Effect,
+    Flow,
+    Next,
+    Operations,
+    Result,
+    Send,
+    Sleep,
+    StreamProgress,
+    Wait,
+    returning,
 )
 from ._models import ChatAnswer, ChatDelta
-from ._request import ApiCall, HistoryInput, build_chat_body
-from ._retry import REFRESH, RetryState
-from ._secret import Secret, SecretLike, reveal
-from ._stream import ChatStreamDecoder, broken_stream_error, parse_json_reply
+from ._request import HistoryInput
+from ._secret import SecretLike
+from ._settings import MaviSettings
 from ._transport import ShardedAsyncTransport, shared_ssl_context
-from ._version import __version__
-from ._videos import (
-    MAX_PAGE_SIZE,
-    Moment,
-    ParseWatch,
-    PollDeadline,
-    Progress,
-    Transcript,
-    Video,
-    VideoPager,
-    delete_calls,
-    parse_moments,
-    parse_task_no,
-    parse_transcription,
-    parse_video,
-    parse_videos,
-    rank_moments,
-    search_moments_call,
-    search_videos_call,
-    transcription_poll_call,
-    transcription_submit_call,
-    upload_call,
-    upload_progress,
-)
+from ._videos import MAX_PAGE_SIZE, Moment, Transcript, Video
 
 if TYPE_CHECKING:
     import asyncio
 
-__all__ = ["AsyncChatStream", "AsyncMaviClient", "ChatStream", "MaviClient"]
+__all__ = ["AsyncChatStream", "AsyncMaviClient", "ChatStream", "MaviClient", "transport_error"]
 
 logger = logging.getLogger("mavi_core")
 
 _T = TypeVar("_T")
-# Looked up at call time so tests can make retries instant.
-_sleep = time.sleep
 
-
-async def _async_sleep(seconds: float) -> None:
-    import asyncio  # imported by the first async retry, not by `import mavi_core`
-
-    await asyncio.sleep(seconds)
-
-
-def _running_loop() -> asyncio.AbstractEventLoop:
-    import asyncio
-
-    return asyncio.get_running_loop()
-
-
-_CHAT = ApiCall("POST", CHAT_PATH)
-
-
-def _chat_call(body: dict[str, Any]) -> ApiCall:
-    return ApiCall("POST", CHAT_PATH, json=body)
-
-
-def exchange_code_call(client_id: str, code: str) -> ApiCall:
-    # A code is single-use: never sent twice.
-    body = {"clientId": client_id, "code": code}
-    return ApiCall("POST", GET_ACCESS_TOKEN_PATH, json=body, authenticate=False, retry=False)
-
-
-def refresh_call(auth: MaviTokenAuth) -> ApiCall:
-    return ApiCall("POST", REFRESH_ACCESS_TOKEN_PATH, json=auth.refresh_body(), authenticate=False)
-
-
-_LIMITS = httpx.Limits(
+_LIMITS: Final = httpx.Limits(
     max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_KEEPALIVE_CONNECTIONS
 )
 
 
-@contextmanager
-def _translate_transport_errors() -> Iterator[None]:
-    """The one boundary where httpx exceptions become `MaviError`s."""
-    try:
-        yield
-    except httpx.TimeoutException as exc:
-        kind = type(exc).__name__.replace("Timeout", " timeout").lower()
-        raise MaviTimeoutError(
+def transport_error(exc: Exception) -> MaviError:
+    """The one place where a transport exception becomes a `MaviError`."""
+    if isinstance(exc, MaviError):
+        return exc
+    if isinstance(exc, httpx.TimeoutException | FutureTimeoutError | TimeoutError):
+        kind = type(exc).__name__.replace("Timeout", " timeout").lower().strip()
+        error: MaviError = MaviTimeoutError(
             f"MAVI did not answer in time ({kind}). Try again, or raise `timeout` if the "
             "service is slow."
-        ) from exc
-    except httpx.ConnectError as exc:
-        raise MaviConnectionError(
+        )
+    elif isinstance(exc, httpx.ConnectError):
+        error = MaviConnectionError(
             f"Could not connect to MAVI ({exc}). Check base_url and the network."
-        ) from exc
-    except httpx.UnsupportedProtocol as exc:
-        raise MaviConnectionError(
-            f"base_url is not an http(s) URL ({exc}). Use e.g. https://mavi-backend.memories.ai."
-        ) from exc
-    except httpx.HTTPError as exc:
-        raise MaviConnectionError(
+        )
+    elif isinstance(exc, httpx.HTTPError | httpx.InvalidURL | httpx.StreamError):
+        error = MaviConnectionError(
             f"The connection to MAVI broke ({type(exc).__name__}: {exc}). Try again."
-        ) from exc
-
-
-def _resolve_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
-    if isinstance(timeout, httpx.Timeout):
-        return timeout
-    if timeout is None:
-        return httpx.Timeout(None, connect=DEFAULT_CONNECT_TIMEOUT)
-    if timeout <= 0:
-        raise MaviValidationError(f"timeout must be positive seconds, got {timeout!r}.")
-    return httpx.Timeout(timeout, connect=min(DEFAULT_CONNECT_TIMEOUT, timeout))
-
-
-class _BaseClient:
-    """Configuration and request building shared by both clients (no I/O)."""
-
-    def __init__(
-        self,
-        api_key: str | SecretLike | None,
-        *,
-        base_url: str | None,
-        auth: MaviTokenAuth | None,
-        timeout: float | httpx.Timeout | None,
-        max_retries: int,
-        default_headers: Mapping[str, str] | None,
-    ) -> None:
-        if api_key is not None and auth is not None:
-            raise MaviValidationError("Pass either api_key or auth=MaviTokenAuth(...), not both.")
-        plain = reveal(api_key)
-        key = plain if plain is not None else os.environ.get(API_KEY_ENV)
-        self._api_key = Secret(key) if key else None
-        self.auth = auth
-        url = base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
-        if not str(url).startswith(("http://", "https://")):
-            raise MaviValidationError(f"base_url must start with http:// or https://, got {url!r}.")
-        self.base_url = str(url).rstrip("/")
-        if not isinstance(max_retries, int) or max_retries < 0:
-            raise MaviValidationError(f"max_retries must be an integer >= 0, got {max_retries!r}.")
-        self.max_retries = max_retries
-        self.timeout = _resolve_timeout(timeout)
-        self.default_headers: dict[str, str] = {
-            "User-Agent": f"mavi-integrations/{__version__}",
-            "Accept": "text/event-stream, application/json",
-            **(default_headers or {}),
-        }
-
-    def _credential(self) -> str:
-        if self.auth is not None:
-            return self.auth.header_value()
-        if self._api_key is not None:
-            return self._api_key.get_secret_value()
-        raise MaviAuthenticationError(
-            "No MAVI credentials: pass api_key=..., set the MAVI_API_KEY environment variable, "
-            "or pass auth=MaviTokenAuth(...)."
         )
+    else:
+        raise exc
+    error.__cause__ = exc
+    return error
 
-    def _build_request(
-        self, http: httpx.Client | httpx.AsyncClient, call: ApiCall
-    ) -> httpx.Request:
-        headers = dict(self.default_headers)
-        if call.authenticate:
-            headers["Authorization"] = self._credential()  # raw value, no "Bearer"
-        return http.build_request(
-            call.method,
-            self.base_url + call.path,
-            json=call.json,
-            params=call.params,
-            files=call.files() if call.files is not None else None,
-            headers=headers,
-            timeout=self.timeout,
-        )
 
-    def _retry_state(self, call: ApiCall) -> RetryState:
-        can_refresh = call.authenticate and self.auth is not None and self.auth.can_refresh
-        return RetryState(self.max_retries if call.retry else 0, can_refresh=can_refresh)
+def _request(http: httpx.Client | httpx.AsyncClient, send: Send, stack: ExitStack) -> httpx.Request:
+    """The request `send` describes; an upload's files are opened for this attempt only and
+    closed by `stack` once it is sent."""
+    files = None
+    if send.call.files is not None:
+        files = send.call.files()
+        for value in files.values():
+            handle = value[1] if isinstance(value, tuple) else value
+            if hasattr(handle, "close"):
+                stack.callback(handle.close)
+    return http.build_request(
+        send.call.method,
+        send.url,
+        json=send.call.json,
+        params=send.call.params,
+        files=files,
+        headers=send.headers,
+        timeout=send.timeout,
+    )
 
-    @staticmethod
-    def _error_for(response: httpx.Response, body: bytes) -> MaviError:
-        return error_for_http_status(
-            response.status_code, body, retry_after=retry_after_from_headers(response.headers)
-        )
 
-    @staticmethod
-    def _log_retry(action: object, error: MaviError) -> None:
-        if action is REFRESH:
-            logger.debug("MAVI rejected the access token; refreshing it and retrying")
-        else:
-            logger.debug("MAVI request failed (%s); retrying in %.2f s", error, action)
+# A finalizer run by the cyclic garbage collector may interrupt httpcore inside its pool lock;
+# closing a response there would wait on that lock forever. Such closes go to another thread.
+_collecting_thread: int | None = None
+
+
+def _track_collection(phase: str, info: dict[str, int]) -> None:
+    global _collecting_thread
+    _collecting_thread = threading.get_ident() if phase == "start" else None
+
+
+gc.callbacks.append(_track_collection)
+
+
+def _close_all(responses: list[httpx.Response]) -> None:
+    open_responses = [response for response in responses if not response.is_closed]
+    if not open_responses:
+        return
+    if _collecting_thread == threading.get_ident():
+        threading.Thread(target=_close_all, args=(open_responses,), daemon=True).start()
+        return
+    for response in open_responses:
+        try:
+            response.close()
+        except Exception:
+            logger.debug("MAVI: closing a response failed", exc_info=True)
+
+
+class _ClientBase:
+    """What both clients hold: the settings and the operations over them (no I/O)."""
+
+    def __init__(self, settings: MaviSettings) -> None:
+        self.settings = settings
+        self._ops = Operations(settings)
+
+    @property
+    def base_url(self) -> str:
+        return self.settings.base_url
+
+    @property
+    def auth(self) -> MaviTokenAuth | None:
+        return self.settings.auth
+
+    @property
+    def timeout(self) -> httpx.Timeout:
+        return self.settings.timeout
+
+    @property
+    def max_retries(self) -> int:
+        return self.settings.max_retries
 
     def __repr__(self) -> str:
-        credential = "token" if self.auth else ("api_key" if self._api_key else None)
+        credential = "token" if self.auth else ("api_key" if self.settings.api_key else None)
         return f"{type(self).__name__}(base_url={self.base_url!r}, credentials={credential!r})"
 
 
-class ChatStream(Iterator[ChatDelta]):
+class _Stream:
+    """What both stream classes hold: the driver's generator, and how much it handed out."""
+
+    __slots__ = ("_deltas", "_progress")
+
+    def __init__(self, deltas: Any, progress: StreamProgress) -> None:
+        # The driver's generator never refers back to this object, so dropping it frees both.
+        self._deltas = deltas
+        self._progress = progress
+
+    @property
+    def delivered(self) -> int:
+        """How many characters of the answer were handed out so far."""
+        return self._progress.delivered
+
+
+class ChatStream(_Stream, Iterator[ChatDelta]):
     """The deltas of one streamed answer; closing it (or leaving a `with` block) closes the reply.
 
     The request is sent when iteration starts. Failures before the first delta are retried;
-    after it, a failure raises `MaviStreamError` and nothing delivered is repeated.
+    after it, a failure raises `MaviStreamError` and nothing delivered is repeated. A stream
+    dropped without closing (`break` out of a `for` loop) closes its reply at once.
     """
 
-    def __init__(self, client: MaviClient, body: dict[str, Any]) -> None:
-        self._client = client
-        self._body = body
-        self.delivered = 0
-        """How many characters of the answer were handed out so far."""
-        self._deltas = self._run()
+    __slots__ = ()
+    _deltas: Generator[ChatDelta, None, None]
 
     def __next__(self) -> ChatDelta:
         return next(self._deltas)
@@ -272,53 +219,18 @@ class ChatStream(Iterator[ChatDelta]):
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _open(self) -> tuple[httpx.Response, Iterator[str], str | None]:
-        response, deltas = self._client._open_chat(self._body)
-        try:
-            first = next(deltas, None)
-        except BaseException:
-            response.close()
-            raise
-        return response, deltas, first
 
-    def _run(self) -> Generator[ChatDelta, None, None]:
-        response, deltas, first = self._client._call(self._open)
-        try:
-            if first is None:
-                return
-            self.delivered = len(first)
-            yield ChatDelta(first)
-            try:
-                for delta in deltas:
-                    self.delivered += len(delta)
-                    yield ChatDelta(delta)
-            except MaviError as error:
-                raise broken_stream_error(error, self.delivered) from error
-        finally:
-            response.close()
+class AsyncChatStream(_Stream, AsyncIterator[ChatDelta]):
+    """The async form of `ChatStream`: `async for`, `aclose()`, `async with`."""
 
-
-class AsyncChatStream(AsyncIterator[ChatDelta]):
-    """The async twin of `ChatStream`: `async for`, `aclose()`, `async with`; awaitable too."""
-
-    def __init__(self, client: AsyncMaviClient, body: dict[str, Any]) -> None:
-        self._client = client
-        self._body = body
-        self.delivered = 0
-        """How many characters of the answer were handed out so far."""
-        self._deltas = self._run()
+    __slots__ = ()
+    _deltas: AsyncGenerator[ChatDelta, None]
 
     def __anext__(self) -> Awaitable[ChatDelta]:
         return self._deltas.__anext__()  # no coroutine frame of our own per delta
 
     def __aiter__(self) -> Self:
         return self
-
-    def __await__(self) -> Generator[Any, None, Self]:
-        async def itself() -> Self:
-            return self
-
-        return itself().__await__()
 
     async def aclose(self) -> None:
         await self._deltas.aclose()
@@ -329,33 +241,8 @@ class AsyncChatStream(AsyncIterator[ChatDelta]):
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
-    async def _open(self) -> tuple[httpx.Response, AsyncIterator[str], str | None]:
-        response, deltas = await self._client._open_chat(self._body)
-        try:
-            first = await anext(deltas, None)
-        except BaseException:
-            await response.aclose()
-            raise
-        return response, deltas, first
 
-    async def _run(self) -> AsyncGenerator[ChatDelta, None]:
-        response, deltas, first = await self._client._call(self._open)
-        try:
-            if first is None:
-                return
-            self.delivered = len(first)
-            yield ChatDelta(first)
-            try:
-                async for delta in deltas:
-                    self.delivered += len(delta)
-                    yield ChatDelta(delta)
-            except MaviError as error:
-                raise broken_stream_error(error, self.delivered) from error
-        finally:
-            await response.aclose()
-
-
-class MaviClient(_BaseClient):
+class MaviClient(_ClientBase):
     """Synchronous client for the MAVI video chat API.
 
     >>> with MaviClient(api_key="sk-...") as client:  # doctest: +SKIP
@@ -372,68 +259,65 @@ class MaviClient(_BaseClient):
         max_retries: int = DEFAULT_MAX_RETRIES,
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.Client | None = None,
+        deadline: float | None = DEFAULT_DEADLINE,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        settings: MaviSettings | None = None,
     ) -> None:
         super().__init__(
-            api_key,
-            base_url=base_url,
-            auth=auth,
-            timeout=timeout,
-            max_retries=max_retries,
-            default_headers=default_headers,
+            settings
+            or MaviSettings.resolve(
+                api_key,
+                base_url=base_url,
+                auth=auth,
+                timeout=timeout,
+                max_retries=max_retries,
+                default_headers=default_headers,
+                deadline=deadline,
+                max_response_bytes=max_response_bytes,
+                max_event_bytes=max_event_bytes,
+            )
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
             timeout=self.timeout, limits=_LIMITS, verify=shared_ssl_context()
         )
+        self._sleep: Callable[[float], None] = time.sleep
 
     def chat(self, video_nos: list[str], message: str, history: HistoryInput = None) -> ChatAnswer:
         """Ask about the videos and return the whole answer (`"stream": false`)."""
-        body = build_chat_body(video_nos, message, history, stream=False)
-
-        def attempt() -> str:
-            response, deltas = self._open_chat(body)
-            try:
-                return "".join(deltas)
-            finally:
-                response.close()
-
-        return ChatAnswer(text=self._call(attempt), video_nos=body["videoNos"])
+        return self._run(self._ops.ask(video_nos, message, history))
 
     def stream_chat(
         self, video_nos: list[str], message: str, history: HistoryInput = None
     ) -> ChatStream:
         """Ask about the videos and iterate over the answer's deltas (`"stream": true`)."""
-        return ChatStream(self, build_chat_body(video_nos, message, history, stream=True))
+        progress = StreamProgress()
+        flow = self._ops.stream(video_nos, message, history, progress)
+        return ChatStream(self._iterate(flow), progress)
 
     def exchange_code(
         self, client_id: str, code: str, *, on_refresh: Callable[[MaviTokens], Any] | None = None
     ) -> MaviTokenAuth:
         """Trade the `code` sent to your callback URL for tokens (getAccessToken; not retried,
         since a code is single-use). Returns credentials to pass as `auth=`."""
-        data = self._request_json(exchange_code_call(client_id, code))
-        tokens = MaviTokens.from_reply(data, now=time.time())
-        return MaviTokenAuth(
-            tokens.access_token, tokens.refresh_token, tokens.expires_at, on_refresh
-        )
+        tokens = self._run(self._ops.exchange_code(client_id, code))
+        return MaviTokenAuth.from_tokens(tokens, on_refresh)
 
     def search_videos(self, query: str) -> list[Video]:
         """Whole videos matching `query` (searchAI; unranked)."""
-        return parse_videos(self._request_json(search_videos_call(query)))
+        return self._run(self._ops.search_videos(query))
 
     def search_moments(self, query: str, video_nos: list[str]) -> list[Moment]:
         """Moments of `video_nos` matching `query` (searchVideoFragment), start/end in seconds."""
-        return parse_moments(self._request_json(search_moments_call(query, video_nos)))
+        return self._run(self._ops.search_moments(query, video_nos))
 
     def find_moments(
         self, query: str, video_nos: list[str] | None = None, *, limit: int | None = None
     ) -> list[Moment]:
         """The moments that match `query`, best first: within `video_nos`, or else within the
         videos that searchAI finds for it. What both frameworks' retrievers return."""
-        if video_nos is None:
-            video_nos = [video.video_no for video in self.search_videos(query)]
-            if not video_nos:
-                return []
-        return rank_moments(self.search_moments(query, video_nos), limit)
+        return self._run(self._ops.find_moments(query, video_nos, limit))
 
     def list_videos(
         self,
@@ -445,9 +329,7 @@ class MaviClient(_BaseClient):
         page_size: int = MAX_PAGE_SIZE,
     ) -> Iterator[Video]:
         """Every video of the library matching the filters (searchDB, all pages)."""
-        pager = VideoPager(status, name, start_time, end_time, page_size)
-        while (call := pager.next_call()) is not None:
-            yield from pager.read(self._request_json(call))
+        return self._iterate(self._ops.list_videos(status, name, start_time, end_time, page_size))
 
     def upload_video(
         self,
@@ -459,10 +341,7 @@ class MaviClient(_BaseClient):
         """Upload a local file, or a video at an http(s) URL; it starts UNPARSE.
 
         `progress`: a progress bar on stderr (default: only when stderr is a terminal)."""
-        bar = upload_progress(source, progress)
-        video = parse_video(self._request_json(upload_call(source, callback_uri, bar)))
-        bar.finish()
-        return video
+        return self._run(self._ops.upload_video(source, callback_uri, progress))
 
     def wait_until_parsed(
         self,
@@ -474,21 +353,11 @@ class MaviClient(_BaseClient):
     ) -> list[Video]:
         """Poll until every video is PARSE; raises `MaviVideoError` if one failed, and
         `MaviTimeoutError` after `timeout` seconds."""
-        watch = ParseWatch(video_nos)
-        deadline = PollDeadline(timeout, time.monotonic(), poll_interval, "the videos to parse")
-        bar = Progress("Parsing videos", len(watch.video_nos), progress)
-        while True:
-            watch.update(self.list_videos())
-            bar.update(watch.parsed)
-            if watch.done:
-                bar.finish()
-                return watch.result()
-            _sleep(deadline.next_delay(time.monotonic()))
+        return self._run(self._ops.wait_until_parsed(video_nos, timeout, poll_interval, progress))
 
     def delete_videos(self, video_nos: list[str]) -> None:
         """Delete videos, 500 per request; deleting one twice raises `MaviConflictError`."""
-        for call in delete_calls(video_nos):
-            self._request_json(call)
+        self._run(self._ops.delete_videos(video_nos))
 
     def transcribe(
         self,
@@ -500,16 +369,8 @@ class MaviClient(_BaseClient):
         callback_uri: str | None = None,
     ) -> Transcript:
         """Submit a transcription (AUDIO: speech, VIDEO: what is seen) and wait for it."""
-        task_no = parse_task_no(
-            self._request_json(transcription_submit_call(video_no, kind, callback_uri))
-        )
-        deadline = PollDeadline(timeout, time.monotonic(), poll_interval, "the transcription")
-        while True:
-            data = self._request_json(transcription_poll_call(task_no))
-            transcript = parse_transcription(data, video_no=video_no, task_no=task_no, kind=kind)
-            if transcript is not None:
-                return transcript
-            _sleep(deadline.next_delay(time.monotonic()))
+        flow = self._ops.transcribe(video_no, kind, timeout, poll_interval, callback_uri)
+        return self._run(flow)
 
     def close(self) -> None:
         if self._owns_http:
@@ -526,77 +387,64 @@ class MaviClient(_BaseClient):
     ) -> None:
         self.close()
 
-    # I/O below; every decision is made by the shared pure functions.
+    # The driver: the only blocking I/O of the client.
 
-    def _call(self, attempt: Callable[[], _T], call: ApiCall = _CHAT) -> _T:
-        state = self._retry_state(call)
-        auth = self.auth if call.authenticate else None
-        while True:
-            generation = 0
-            if auth is not None:
-                if auth.needs_refresh():
-                    self._refresh(auth, auth.generation)
-                generation = auth.generation
-            try:
-                return attempt()
-            except MaviError as error:
-                action = state.next_action(error)
-                if action is None:
-                    raise
-                self._log_retry(action, error)
-                if action is REFRESH:
-                    assert auth is not None
-                    self._refresh(auth, generation)
-                else:
-                    _sleep(action)  # type: ignore[arg-type]
+    def _run(self, flow: Flow[_T]) -> _T:
+        items = self._iterate(returning(flow))
+        try:
+            result = next(items)
+        finally:
+            items.close()
+        assert isinstance(result, Result)
+        return result.value  # type: ignore[no-any-return]
 
-    def _send(self, request: httpx.Request) -> httpx.Response:
-        logger.debug("MAVI request: %s %s", request.method, request.url)
-        with _translate_transport_errors():
-            response = self._http.send(request, stream=True)
-            if response.status_code >= 400:
+    def _iterate(self, flow: Flow[Any]) -> Generator[Any, None, None]:
+        """Performs the effects `flow` yields and hands out everything else it yields."""
+        opened: list[httpx.Response] = []
+        value: Any = None
+        error: BaseException | None = None
+        try:
+            while True:
                 try:
-                    body = response.read()
-                finally:
-                    response.close()
-                raise self._error_for(response, body)
-        return response
-
-    def _open_chat(self, body: dict[str, Any]) -> tuple[httpx.Response, Iterator[str]]:
-        response = self._send(self._build_request(self._http, _chat_call(body)))
-        return response, self._deltas(response)
-
-    @staticmethod
-    def _deltas(response: httpx.Response) -> Iterator[str]:
-        decoder = ChatStreamDecoder()
-        with _translate_transport_errors():
-            for chunk in response.iter_bytes():
-                yield from decoder.feed(chunk)
-                if decoder.done:
+                    item = flow.send(value) if error is None else flow.throw(error)
+                except StopIteration:
                     return
-        yield from decoder.finish()
+                value = error = None
+                if not isinstance(item, Effect):
+                    yield item
+                    continue
+                try:
+                    if type(item) is Next:
+                        value = next(item.chunks, None)
+                    else:
+                        value = self._perform(item, opened)
+                except Exception as exc:
+                    error = transport_error(exc)
+        finally:
+            flow.close()
+            _close_all(opened)
 
-    def _request_json(self, call: ApiCall) -> Any:
-        def attempt() -> Any:
-            response = self._send(self._build_request(self._http, call))
-            try:
-                with _translate_transport_errors():
-                    content = response.read()
-            finally:
-                response.close()
-            return parse_json_reply(content)
+    def _perform(self, effect: Effect, opened: list[httpx.Response]) -> Any:
+        if isinstance(effect, Send):
+            logger.debug("MAVI request: %s %s", effect.call.method, effect.url)
+            with ExitStack() as stack:
+                response = self._http.send(_request(self._http, effect, stack), stream=True)
+            opened.append(response)
+            return response
+        if isinstance(effect, Chunks):
+            response = effect.response
+            return iter((response.content,)) if response.is_stream_consumed else response.iter_raw()
+        if isinstance(effect, Close):
+            _close_all([effect.response])
+            return None
+        if isinstance(effect, Sleep):
+            self._sleep(effect.seconds)
+            return None
+        assert isinstance(effect, Wait)
+        return effect.future.result(effect.timeout)
 
-        return self._call(attempt, call)
 
-    def _refresh(self, auth: MaviTokenAuth, generation: int) -> None:
-        with auth.lock:
-            if auth.generation != generation:
-                return  # another request refreshed while this one waited
-            logger.debug("MAVI: refreshing the access token")
-            auth.apply_refresh(self._request_json(refresh_call(auth)))
-
-
-class AsyncMaviClient(_BaseClient):
+class AsyncMaviClient(_ClientBase):
     """Asynchronous client for the MAVI video chat API; the same names as `MaviClient`.
 
     >>> async with AsyncMaviClient(api_key="sk-...") as client:  # doctest: +SKIP
@@ -614,14 +462,24 @@ class AsyncMaviClient(_BaseClient):
         max_retries: int = DEFAULT_MAX_RETRIES,
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
+        deadline: float | None = DEFAULT_DEADLINE,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        settings: MaviSettings | None = None,
     ) -> None:
         super().__init__(
-            api_key,
-            base_url=base_url,
-            auth=auth,
-            timeout=timeout,
-            max_retries=max_retries,
-            default_headers=default_headers,
+            settings
+            or MaviSettings.resolve(
+                api_key,
+                base_url=base_url,
+                auth=auth,
+                timeout=timeout,
+                max_retries=max_retries,
+                default_headers=default_headers,
+                deadline=deadline,
+                max_response_bytes=max_response_bytes,
+                max_event_bytes=max_event_bytes,
+            )
         )
         self._injected_http = http_client
         # An httpx pool only works on the event loop that opened its connections: an owned
@@ -629,59 +487,46 @@ class AsyncMaviClient(_BaseClient):
         self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
             weakref.WeakKeyDictionary()
         )
+        self._sleep: Callable[[float], Awaitable[None]] = _asyncio_sleep
 
     async def chat(
         self, video_nos: list[str], message: str, history: HistoryInput = None
     ) -> ChatAnswer:
         """Ask about the videos and return the whole answer (`"stream": false`)."""
-        body = build_chat_body(video_nos, message, history, stream=False)
-
-        async def attempt() -> str:
-            response, deltas = await self._open_chat(body)
-            try:
-                return "".join([delta async for delta in deltas])
-            finally:
-                await response.aclose()
-
-        return ChatAnswer(text=await self._call(attempt), video_nos=body["videoNos"])
+        return await self._run(self._ops.ask(video_nos, message, history))
 
     def stream_chat(
         self, video_nos: list[str], message: str, history: HistoryInput = None
     ) -> AsyncChatStream:
         """Ask about the videos; `async for` over the answer's deltas (`"stream": true`)."""
-        return AsyncChatStream(self, build_chat_body(video_nos, message, history, stream=True))
+        progress = StreamProgress()
+        flow = self._ops.stream(video_nos, message, history, progress)
+        return AsyncChatStream(self._iterate(flow), progress)
 
     async def exchange_code(
         self, client_id: str, code: str, *, on_refresh: Callable[[MaviTokens], Any] | None = None
     ) -> MaviTokenAuth:
         """Trade the `code` sent to your callback URL for tokens (getAccessToken; not retried,
         since a code is single-use). Returns credentials to pass as `auth=`."""
-        data = await self._request_json(exchange_code_call(client_id, code))
-        tokens = MaviTokens.from_reply(data, now=time.time())
-        return MaviTokenAuth(
-            tokens.access_token, tokens.refresh_token, tokens.expires_at, on_refresh
-        )
+        tokens = await self._run(self._ops.exchange_code(client_id, code))
+        return MaviTokenAuth.from_tokens(tokens, on_refresh)
 
     async def search_videos(self, query: str) -> list[Video]:
         """Whole videos matching `query` (searchAI; unranked)."""
-        return parse_videos(await self._request_json(search_videos_call(query)))
+        return await self._run(self._ops.search_videos(query))
 
     async def search_moments(self, query: str, video_nos: list[str]) -> list[Moment]:
         """Moments of `video_nos` matching `query` (searchVideoFragment), start/end in seconds."""
-        return parse_moments(await self._request_json(search_moments_call(query, video_nos)))
+        return await self._run(self._ops.search_moments(query, video_nos))
 
     async def find_moments(
         self, query: str, video_nos: list[str] | None = None, *, limit: int | None = None
     ) -> list[Moment]:
         """The moments that match `query`, best first: within `video_nos`, or else within the
         videos that searchAI finds for it. What both frameworks' retrievers return."""
-        if video_nos is None:
-            video_nos = [video.video_no for video in await self.search_videos(query)]
-            if not video_nos:
-                return []
-        return rank_moments(await self.search_moments(query, video_nos), limit)
+        return await self._run(self._ops.find_moments(query, video_nos, limit))
 
-    async def list_videos(
+    def list_videos(
         self,
         *,
         status: str | None = None,
@@ -691,10 +536,7 @@ class AsyncMaviClient(_BaseClient):
         page_size: int = MAX_PAGE_SIZE,
     ) -> AsyncIterator[Video]:
         """Every video of the library matching the filters (searchDB, all pages)."""
-        pager = VideoPager(status, name, start_time, end_time, page_size)
-        while (call := pager.next_call()) is not None:
-            for video in pager.read(await self._request_json(call)):
-                yield video
+        return self._iterate(self._ops.list_videos(status, name, start_time, end_time, page_size))
 
     async def upload_video(
         self,
@@ -706,10 +548,7 @@ class AsyncMaviClient(_BaseClient):
         """Upload a local file, or a video at an http(s) URL; it starts UNPARSE.
 
         `progress`: a progress bar on stderr (default: only when stderr is a terminal)."""
-        bar = upload_progress(source, progress)
-        video = parse_video(await self._request_json(upload_call(source, callback_uri, bar)))
-        bar.finish()
-        return video
+        return await self._run(self._ops.upload_video(source, callback_uri, progress))
 
     async def wait_until_parsed(
         self,
@@ -721,21 +560,12 @@ class AsyncMaviClient(_BaseClient):
     ) -> list[Video]:
         """Poll until every video is PARSE; raises `MaviVideoError` if one failed, and
         `MaviTimeoutError` after `timeout` seconds."""
-        watch = ParseWatch(video_nos)
-        deadline = PollDeadline(timeout, time.monotonic(), poll_interval, "the videos to parse")
-        bar = Progress("Parsing videos", len(watch.video_nos), progress)
-        while True:
-            watch.update([video async for video in self.list_videos()])
-            bar.update(watch.parsed)
-            if watch.done:
-                bar.finish()
-                return watch.result()
-            await _async_sleep(deadline.next_delay(time.monotonic()))
+        flow = self._ops.wait_until_parsed(video_nos, timeout, poll_interval, progress)
+        return await self._run(flow)
 
     async def delete_videos(self, video_nos: list[str]) -> None:
         """Delete videos, 500 per request; deleting one twice raises `MaviConflictError`."""
-        for call in delete_calls(video_nos):
-            await self._request_json(call)
+        await self._run(self._ops.delete_videos(video_nos))
 
     async def transcribe(
         self,
@@ -747,16 +577,8 @@ class AsyncMaviClient(_BaseClient):
         callback_uri: str | None = None,
     ) -> Transcript:
         """Submit a transcription (AUDIO: speech, VIDEO: what is seen) and wait for it."""
-        task_no = parse_task_no(
-            await self._request_json(transcription_submit_call(video_no, kind, callback_uri))
-        )
-        deadline = PollDeadline(timeout, time.monotonic(), poll_interval, "the transcription")
-        while True:
-            data = await self._request_json(transcription_poll_call(task_no))
-            transcript = parse_transcription(data, video_no=video_no, task_no=task_no, kind=kind)
-            if transcript is not None:
-                return transcript
-            await _async_sleep(deadline.next_delay(time.monotonic()))
+        flow = self._ops.transcribe(video_no, kind, timeout, poll_interval, callback_uri)
+        return await self._run(flow)
 
     @property
     def _http(self) -> httpx.AsyncClient:
@@ -792,76 +614,81 @@ class AsyncMaviClient(_BaseClient):
     ) -> None:
         await self.aclose()
 
-    # I/O below; every decision is made by the shared pure functions.
+    # The driver: the only awaiting I/O of the client.
 
-    async def _call(
-        self, attempt: Callable[[], Coroutine[Any, Any, _T]], call: ApiCall = _CHAT
-    ) -> _T:
-        state = self._retry_state(call)
-        auth = self.auth if call.authenticate else None
-        while True:
-            generation = 0
-            if auth is not None:
-                if auth.needs_refresh():
-                    await self._refresh(auth, auth.generation)
-                generation = auth.generation
-            try:
-                return await attempt()
-            except MaviError as error:
-                action = state.next_action(error)
-                if action is None:
-                    raise
-                self._log_retry(action, error)
-                if action is REFRESH:
-                    assert auth is not None
-                    await self._refresh(auth, generation)
-                else:
-                    await _async_sleep(action)  # type: ignore[arg-type]
+    async def _run(self, flow: Flow[_T]) -> _T:
+        items = self._iterate(returning(flow))
+        try:
+            result = await anext(items)
+        finally:
+            await items.aclose()
+        assert isinstance(result, Result)
+        return result.value  # type: ignore[no-any-return]
 
-    async def _send(self, request: httpx.Request) -> httpx.Response:
-        logger.debug("MAVI request: %s %s", request.method, request.url)
-        with _translate_transport_errors():
-            response = await self._http.send(request, stream=True)
-            if response.status_code >= 400:
+    async def _iterate(self, flow: Flow[Any]) -> AsyncGenerator[Any, None]:
+        """Performs the effects `flow` yields and hands out everything else it yields."""
+        opened: list[httpx.Response] = []
+        value: Any = None
+        error: BaseException | None = None
+        try:
+            while True:
                 try:
-                    body = await response.aread()
-                finally:
-                    await response.aclose()
-                raise self._error_for(response, body)
-        return response
-
-    async def _open_chat(self, body: dict[str, Any]) -> tuple[httpx.Response, AsyncIterator[str]]:
-        response = await self._send(self._build_request(self._http, _chat_call(body)))
-        return response, self._deltas(response)
-
-    @staticmethod
-    async def _deltas(response: httpx.Response) -> AsyncIterator[str]:
-        decoder = ChatStreamDecoder()
-        with _translate_transport_errors():
-            async for chunk in response.aiter_bytes():
-                for delta in decoder.feed(chunk):
-                    yield delta
-                if decoder.done:
+                    item = flow.send(value) if error is None else flow.throw(error)
+                except StopIteration:
                     return
-        for delta in decoder.finish():
-            yield delta
+                value = error = None
+                if not isinstance(item, Effect):
+                    yield item
+                    continue
+                try:
+                    if type(item) is Next:
+                        value = await anext(item.chunks, None)
+                    else:
+                        value = await self._perform(item, opened)
+                except Exception as exc:
+                    error = transport_error(exc)
+        finally:
+            flow.close()
+            for response in opened:
+                if not response.is_closed:
+                    await response.aclose()
 
-    async def _request_json(self, call: ApiCall) -> Any:
-        async def attempt() -> Any:
-            response = await self._send(self._build_request(self._http, call))
-            try:
-                with _translate_transport_errors():
-                    content = await response.aread()
-            finally:
-                await response.aclose()
-            return parse_json_reply(content)
+    async def _perform(self, effect: Effect, opened: list[httpx.Response]) -> Any:
+        if isinstance(effect, Send):
+            logger.debug("MAVI request: %s %s", effect.call.method, effect.url)
+            http = self._http
+            with ExitStack() as stack:
+                response = await http.send(_request(http, effect, stack), stream=True)
+            opened.append(response)
+            return response
+        if isinstance(effect, Chunks):
+            response = effect.response
+            if response.is_stream_consumed:
+                return _one(response.content)
+            return response.aiter_raw()
+        if isinstance(effect, Close):
+            await effect.response.aclose()
+            return None
+        if isinstance(effect, Sleep):
+            await self._sleep(effect.seconds)
+            return None
+        assert isinstance(effect, Wait)
+        import asyncio
 
-        return await self._call(attempt, call)
+        return await asyncio.wait_for(asyncio.wrap_future(effect.future), effect.timeout)
 
-    async def _refresh(self, auth: MaviTokenAuth, generation: int) -> None:
-        async with auth.async_lock():
-            if auth.generation != generation:
-                return  # another task refreshed while this one waited
-            logger.debug("MAVI: refreshing the access token")
-            data = await self._request_json(refresh_call(auth))
-            auth.apply_refresh(data)
+
+async def _one(content: bytes) -> AsyncIterator[bytes]:
+    yield content
+
+
+async def _asyncio_sleep(seconds: float) -> None:
+    import asyncio  # imported by the first async retry, not by `import mavi_core`
+
+    await asyncio.sleep(seconds)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop:
+    import asyncio
+
+    return asyncio.get_running_loop()

@@ -19,6 +19,17 @@ MAX_RETRY_AFTER: Final = 60.0
 TOKEN_REFRESH_MARGIN: Final = 60.0
 """Refresh an access token this many seconds before it expires."""
 
+DEFAULT_DEADLINE: Final = 600.0
+"""Seconds one call may take from first send to last byte, retries included (None: no limit)."""
+DEFAULT_MAX_RESPONSE_BYTES: Final = 32 * 1024 * 1024
+"""The largest reply read whole (a JSON reply, or `chat()`'s answer), after decompression."""
+DEFAULT_MAX_EVENT_BYTES: Final = 4 * 1024 * 1024
+"""The largest single event (or line) of a streamed reply, after decompression."""
+ERROR_BODY_PREFIX: Final = 64 * 1024
+"""How much of an HTTP error reply is read: enough for an envelope or an error page's start."""
+DECODE_STEP: Final = 64 * 1024
+"""At most this many decompressed bytes are produced at a time."""
+
 MAX_CONNECTIONS: Final = 1000
 MAX_KEEPALIVE_CONNECTIONS: Final = 100
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -40,6 +41,11 @@ _ADVICE: dict[type[MaviAPIError], str] = {
     MaviServerError: "The service failed; try again later.",
 }
 
+_NOT_FOUND_ADVICE = (
+    "Is base_url right? It must be the API host, e.g. https://mavi-backend.memories.ai, "
+    "without a path."
+)
+
 _CODE_CLASSES: dict[str, type[MaviAPIError]] = {
     "0001": MaviInvalidRequestError,
     "0003": MaviInvalidRequestError,
@@ -47,16 +53,19 @@ _CODE_CLASSES: dict[str, type[MaviAPIError]] = {
     "9009": MaviAuthenticationError,
     "0402": MaviPermissionDeniedError,
     "0403": MaviPermissionDeniedError,
+    "0404": MaviInvalidRequestError,
     "0409": MaviConflictError,
     "0429": MaviRateLimitError,
 }
 
 
 def normalize_code(code: object) -> str:
-    """Codes are four-digit strings; some replies send them as numbers (401 for "0401")."""
+    """Codes are four-digit strings; some replies send them as numbers or short strings
+    (401 or "401" for "0401")."""
     if isinstance(code, int) and not isinstance(code, bool):
-        return f"{code:04d}"
-    return str(code).strip()
+        return f"{code:04d}" if code >= 0 else str(code)
+    text = str(code).strip()
+    return text.zfill(4) if text.isascii() and text.isdigit() else text
 
 
 def is_success_code(code: object) -> bool:
@@ -69,23 +78,34 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        return _sane_wait(float(value))
     except ValueError:
         pass
     from email.utils import parsedate_to_datetime  # rare: not worth a cost at import
 
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+    return _sane_wait(when.timestamp() - (time.time() if now is None else now))
+
+
+def _sane_wait(seconds: float) -> float | None:
+    """A wait in seconds, or None (normal backoff) when negative, past, NaN or infinite."""
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def _sentence(text: str) -> str:
+    """`text` ending with exactly one full stop (the service's messages often bring their own)."""
+    text = text.rstrip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
 def _describe(message: str, error_class: type[MaviAPIError], retry_after: float | None) -> str:
     advice = _ADVICE.get(error_class, "")
     if error_class is MaviRateLimitError and retry_after is not None:
         advice = f"Retry after {retry_after:.0f} seconds."
-    return f"{message} {advice}".strip()
+    return f"{_sentence(message)} {advice}".strip()
 
 
 def error_for_code(
@@ -96,12 +116,16 @@ def error_for_code(
     retry_after: float | None = None,
 ) -> MaviAPIError:
     """The error for an envelope whose code is not success."""
-    error_class = _CODE_CLASSES.get(code, MaviServerError)
-    text = f"MAVI answered code {code}: {msg or 'no message'}."
-    if error_class is MaviServerError:
-        text = f"MAVI answered an unknown error code {code}: {msg or 'no message'}."
+    error_class = _CODE_CLASSES.get(code) or _http_class(status_code or 200)
+    known = code in _CODE_CLASSES
+    text = f"MAVI answered {'' if known else 'an unknown error '}code {code}: {msg or 'no message'}"
+    if status_code not in (None, 200):
+        text += f" (HTTP {status_code})"
+    described = _describe(text, error_class, retry_after)
+    if code == "0404" or status_code == 404:
+        described = f"{_sentence(text)} {_NOT_FOUND_ADVICE}"
     return error_class(
-        _describe(text, error_class, retry_after),
+        described,
         code=code,
         msg=msg,
         status_code=status_code,
@@ -110,6 +134,7 @@ def error_for_code(
 
 
 def _http_class(status_code: int) -> type[MaviAPIError]:
+    """The class an HTTP status means; 2xx and 3xx mean an unknown (server) error."""
     if status_code == 401:
         return MaviAuthenticationError
     if status_code in (402, 403):
@@ -124,20 +149,39 @@ def _http_class(status_code: int) -> type[MaviAPIError]:
 
 
 def error_for_http_status(
-    status_code: int, body: bytes, *, retry_after: float | None = None
+    status_code: int,
+    body: bytes,
+    *,
+    retry_after: float | None = None,
+    location: str | None = None,
 ) -> MaviAPIError | MaviTimeoutError:
-    """The error for an HTTP error status; an envelope in the body decides the class if present."""
+    """The error for an HTTP status other than 2xx.
+
+    A known envelope code in the body decides the class; otherwise the HTTP status does (an
+    unknown code with HTTP 429 is still a rate limit, with HTTP 401 still an auth error).
+    `body` is at most a short prefix of the reply; `location` is a redirect's target.
+    """
     envelope = _try_envelope(body)
-    if envelope is not None and not is_success_code(envelope.get("code")):
-        return error_for_code(
-            normalize_code(envelope.get("code")),
-            _text(envelope.get("msg")),
-            status_code=status_code,
-            retry_after=retry_after,
-        )
+    code = None if envelope is None else envelope.get("code")
+    if code is not None and not is_success_code(code):
+        normalized = normalize_code(code)
+        if normalized in _CODE_CLASSES or status_code != 408:
+            return error_for_code(
+                normalized,
+                _text(envelope.get("msg")) if envelope is not None else None,
+                status_code=status_code,
+                retry_after=retry_after,
+            )
     if status_code == 408:
         return MaviTimeoutError(
             "MAVI answered HTTP 408 (request timeout). Try again; raise `timeout` if it persists.",
+            status_code=status_code,
+        )
+    if 300 <= status_code < 400:
+        return MaviServerError(
+            f"MAVI answered HTTP {status_code}, a redirect to {_origin(location)}. The client "
+            "does not follow redirects, so that credentials never reach another host: set "
+            "base_url to the address the service redirects to (https, host and port).",
             status_code=status_code,
         )
     error_class = _http_class(status_code)
@@ -148,35 +192,55 @@ def error_for_http_status(
         what = f"MAVI answered HTTP {status_code}: {snippet}"
     else:
         what = f"MAVI answered HTTP {status_code} with an empty body."
+    described = _describe(what, error_class, retry_after)
     if status_code == 404:
-        what += (
-            " Is base_url right (it must be the API host, e.g. https://mavi-backend.memories.ai)?"
-        )
+        described = f"{_sentence(what)} {_NOT_FOUND_ADVICE}"
     return error_class(
-        _describe(what, error_class, retry_after),
+        described,
         status_code=status_code,
         retry_after=retry_after,
     )
 
 
+def _origin(location: str | None) -> str:
+    """Where a redirect points: scheme and host only (a path, a query or a user may carry
+    anything)."""
+    if not location:
+        return "an unnamed place"
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(location.strip())
+    except ValueError:
+        return "an unreadable address"
+    host = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{host}" if host else "another path on the same host"
+
+
 def envelope_data(envelope: Mapping[str, Any], *, status_code: int = 200) -> Any:
     """`data` of a success envelope; raises the matching error for any other code."""
     code = envelope.get("code")
-    if is_success_code(code):
-        return envelope.get("data")
     if code is None:
         raise MaviServerError(
             "MAVI answered JSON without a 'code' field; the reply is not a MAVI envelope. "
             "Check base_url.",
             status_code=status_code,
         )
+    if isinstance(code, bool) or not isinstance(code, str | int):
+        raise MaviServerError(
+            f"MAVI answered an envelope whose 'code' is a {type(code).__name__}, not a string; "
+            "the reply is not a MAVI envelope. Check base_url.",
+            status_code=status_code,
+        )
+    if is_success_code(code):
+        return envelope.get("data")
     raise error_for_code(normalize_code(code), _text(envelope.get("msg")), status_code=status_code)
 
 
 def _try_envelope(body: bytes) -> dict[str, Any] | None:
     try:
         value = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     return value if isinstance(value, dict) and "code" in value else None
 
@@ -190,7 +254,7 @@ def retry_after_from_headers(headers: Mapping[str, str]) -> float | None:
     milliseconds = headers.get("retry-after-ms")
     if milliseconds is not None:
         try:
-            return max(0.0, float(milliseconds) / 1000.0)
+            return _sane_wait(float(milliseconds) / 1000.0)
         except ValueError:
             pass
     return parse_retry_after(headers.get("retry-after"))

@@ -122,8 +122,11 @@ class MaviStreamError(MaviError):
     """A stream broke or carried an error after part of the answer had been delivered.
 
     What was delivered stays valid; it is never repeated. `code` / `msg` hold the service's
-    error when the stream ended with an error envelope.
+    error when the stream ended with an error envelope. For `chat()`, which hands out nothing
+    until the end, `partial_text` holds the text that arrived before the failure.
     """
+
+    partial_text: str | None = None
 
 
 class MaviStreamTimeoutError(MaviStreamError, MaviTimeoutError):

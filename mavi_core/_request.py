@@ -13,6 +13,7 @@ __all__ = [
     "ApiCall",
     "HistoryInput",
     "build_chat_body",
+    "check_text",
     "normalize_history",
     "normalize_video_nos",
 ]
@@ -32,6 +33,21 @@ class ApiCall:
     """Makes the multipart files afresh for each attempt (a retry re-reads them)."""
     authenticate: bool = True
     retry: bool = True
+    deadline: bool = True
+    """Whether the client's `deadline` bounds the call (not for uploads, bounded by size)."""
+
+
+def check_text(text: str, name: str) -> str:
+    """`text`, if it can be sent as UTF-8 (a lone surrogate, e.g. from a bad decode, cannot)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise MaviValidationError(
+            f"{name} holds a character that cannot be sent as UTF-8 (a lone surrogate at "
+            f"position {exc.start}); fix the text's decoding, e.g. with "
+            "errors='replace'."
+        ) from None
+    return text
 
 
 def normalize_video_nos(video_nos: object, *, name: str = "video_nos") -> list[str]:
@@ -41,7 +57,7 @@ def normalize_video_nos(video_nos: object, *, name: str = "video_nos") -> list[s
             f"{name} must be a list of video numbers, not a single string; "
             f"write {name}=[{video_nos!r}]."
         )
-    if video_nos is None or not isinstance(video_nos, Iterable):
+    if video_nos is None or isinstance(video_nos, Mapping) or not isinstance(video_nos, Iterable):
         raise MaviValidationError(
             f"{name} must be a non-empty list of video numbers (e.g. ['VI123...']), "
             f"got {type(video_nos).__name__}."
@@ -57,6 +73,7 @@ def normalize_video_nos(video_nos: object, *, name: str = "video_nos") -> list[s
             raise MaviValidationError(
                 f"{name}[{index}] must be a non-empty string video number, got {video_no!r}."
             )
+        check_text(video_no, f"{name}[{index}]")
     return result
 
 
@@ -64,15 +81,17 @@ def normalize_history(history: HistoryInput) -> list[dict[str, str]]:
     """Return earlier turns as `[{"user": ..., "robot": ...}]`, or raise a `MaviValidationError`."""
     if history is None:
         return []
-    if isinstance(history, str | bytes | Mapping):
+    if isinstance(history, str | bytes | Mapping) or not isinstance(history, Iterable):
         raise MaviValidationError(
             "history must be a list of turns such as [{'user': '...', 'robot': '...'}], "
-            f"got a single {type(history).__name__}."
+            f"got {type(history).__name__}."
         )
     turns: list[dict[str, str]] = []
     for index, turn in enumerate(history):
         if isinstance(turn, ChatTurn):
             turns.append(turn.to_dict())
+            check_text(turn.user, f"history[{index}].user")
+            check_text(turn.robot, f"history[{index}].robot")
             continue
         if not isinstance(turn, Mapping):
             raise MaviValidationError(
@@ -85,6 +104,7 @@ def normalize_history(history: HistoryInput) -> list[dict[str, str]]:
                     f"history[{index}] needs a {key!r} string (use '' for an empty side), "
                     f"got {turn.get(key)!r}."
                 )
+            check_text(turn[key], f"history[{index}].{key}")
         turns.append({"user": turn["user"], "robot": turn["robot"]})
     return turns
 
@@ -98,6 +118,7 @@ def build_chat_body(
         raise MaviValidationError(f"message must be a string, got {type(message).__name__}.")
     if not message.strip():
         raise MaviValidationError("message is empty: pass the question to ask about the videos.")
+    check_text(message, "message")
     return {
         "videoNos": videos,
         "message": message,

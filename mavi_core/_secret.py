@@ -5,7 +5,11 @@ from __future__ import annotations
 import hmac
 from typing import Protocol
 
-__all__ = ["Secret", "SecretLike", "reveal"]
+__all__ = ["Secret", "SecretLike", "check_credential", "redact", "reveal"]
+
+MASK = "**********"
+_MIN_REDACTED = 4
+"""Shorter values are not searched for in messages: masking every "a" would garble them."""
 
 
 class SecretLike(Protocol):
@@ -49,3 +53,30 @@ def reveal(value: str | SecretLike | None) -> str | None:
     if value is None or isinstance(value, str):
         return value
     return value.get_secret_value()
+
+
+def check_credential(value: str, what: str) -> str:
+    """`value` without surrounding white space; raises `MaviValidationError` (never quoting
+    it) when it is empty or holds a character an HTTP header cannot carry."""
+    from ._exceptions import MaviValidationError
+
+    stripped = value.strip()
+    if not stripped:
+        raise MaviValidationError(f"The {what} is empty: pass the value from the MAVI console.")
+    for index, char in enumerate(stripped):
+        if not " " < char < "\x7f":
+            kind = "a non-ASCII character" if ord(char) > 0x7F else "a control character or space"
+            raise MaviValidationError(
+                f"The {what} holds {kind} at position {index}, so it cannot be sent in a "
+                "header: copy it again from the MAVI console (a file it was read from may "
+                "add a line break or a BOM)."
+            )
+    return stripped
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    """`text` with every occurrence of each secret masked."""
+    for secret in secrets:
+        if len(secret) >= _MIN_REDACTED and secret in text:
+            text = text.replace(secret, MASK)
+    return text

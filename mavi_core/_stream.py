@@ -13,6 +13,7 @@ import json
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any, Final
 
+from ._constants import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_RESPONSE_BYTES
 from ._envelope import envelope_data, error_for_code, is_success_code, normalize_code
 from ._exceptions import (
     MaviAPIError,
@@ -30,10 +31,10 @@ __all__ = [
     "broken_stream_error",
     "parse_json_reply",
     "pieces_from_event",
+    "too_large",
 ]
 
 _END_MARKERS: Final = frozenset({"[DONE]", "Done", '"Done"', '"[DONE]"', "DONE"})
-_FIELDS_TO_IGNORE: Final = (b"event", b"id", b"retry")
 
 
 class _End:
@@ -48,50 +49,68 @@ class EventDecoder:
 
     A body that starts with `{`, `[` or `<` instead of an SSE field is not events at all (a plain
     JSON envelope, or an HTML error page): it is collected whole and handed out by `finish()`.
+
+    Bounded and linear: a line or event longer than `max_event_bytes`, or a whole non-event
+    body longer than `max_body_bytes`, raises `MaviServerError`; each byte is copied a bounded
+    number of times however the stream is cut; blank lines before the first event are dropped.
     """
 
-    __slots__ = ("_buffer", "_data", "_raw", "_started")
+    __slots__ = ("_data", "_data_size", "_partial", "_raw", "_started", "max_body", "max_event")
 
-    def __init__(self) -> None:
-        self._buffer = b""
+    def __init__(
+        self,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        max_body_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+    ) -> None:
+        self._partial = bytearray()  # the unfinished last line
         self._data: list[bytes] = []
+        self._data_size = 0
         self._raw: bytearray | None = None
         self._started = False
+        self.max_event = max_event_bytes
+        self.max_body = max_body_bytes
 
     def feed(self, chunk: bytes) -> list[str]:
         if self._raw is not None:
             self._raw += chunk
+            if len(self._raw) > self.max_body:
+                raise too_large("reply", self.max_body, "max_response_bytes")
             return []
-        buffer = self._buffer + chunk if self._buffer else chunk
         if not self._started:
-            start = buffer.lstrip()[:1]
-            if not start:
-                self._buffer = buffer
-                return []
+            chunk = chunk.lstrip()
+            if not chunk:
+                return []  # blank lines before the first event carry nothing
             self._started = True
-            if start in (b"{", b"[", b"<"):
-                self._raw = bytearray(buffer)
-                self._buffer = b""
-                return []
+            if chunk[:1] in (b"{", b"[", b"<"):
+                self._raw = bytearray()
+                return self.feed(chunk)
         # A trailing CR may be the first half of a CRLF split across chunks: keep it for later.
-        cut = max(buffer.rfind(b"\n"), buffer.rfind(b"\r", 0, len(buffer) - 1))
+        cut = max(chunk.rfind(b"\n"), chunk.rfind(b"\r", 0, len(chunk) - 1))
+        partial = self._partial
         if cut < 0:
-            self._buffer = buffer
+            partial += chunk
+            if len(partial) + self._data_size > self.max_event:
+                raise too_large("event", self.max_event, "max_event_bytes")
             return []
-        self._buffer = buffer[cut + 1 :]
-        return self._lines(buffer[: cut + 1].splitlines())
+        if partial:
+            lines = (bytes(partial) + chunk[: cut + 1]).splitlines()
+            partial.clear()
+        else:
+            lines = chunk[: cut + 1].splitlines()
+        partial += chunk[cut + 1 :]
+        return self._lines(lines)
 
     @property
     def idle(self) -> bool:
         """Between events: nothing buffered, and the body is known to be events."""
-        return self._started and self._raw is None and not self._buffer and not self._data
+        return self._started and self._raw is None and not self._partial and not self._data
 
     def finish(self) -> list[str]:
         if self._raw is not None:
             raw, self._raw = bytes(self._raw), None
             return [raw.decode("utf-8", "replace")] if raw.strip() else []
-        lines = self._buffer.splitlines()
-        self._buffer = b""
+        lines = bytes(self._partial).splitlines()
+        self._partial.clear()
         lines.append(b"")  # a last event without its blank line still counts
         return self._lines(lines)
 
@@ -103,60 +122,115 @@ class EventDecoder:
                 if data:
                     events.append(b"\n".join(data).decode("utf-8", "replace"))
                     data.clear()
-            elif line.startswith(b"data"):
+                    self._data_size = 0
+                continue
+            if line.startswith(b"data"):
                 value = line[4:]
                 if value[:1] == b":":
                     value = value[1:]
-                    data.append(value[1:] if value[:1] == b" " else value)
-                elif not value:
-                    data.append(b"")
+                    value = value[1:] if value[:1] == b" " else value
+                elif value:
+                    continue  # a field named e.g. "database", not "data"
             elif line[:1] in (b"{", b"["):
-                data.append(line)  # JSON without its `data:` prefix: take it rather than lose it
-            # `:` comments and the event / id / retry fields carry nothing for us.
+                value = line  # JSON without its `data:` prefix: take it rather than lose it
+            else:
+                continue  # `:` comments and the event / id / retry fields carry nothing for us
+            self._data_size += len(value) + 1
+            if self._data_size > self.max_event:
+                raise too_large("event", self.max_event, "max_event_bytes")
+            data.append(value)
         return events
 
 
+def too_large(what: str, limit: int, option: str) -> MaviServerError:
+    """The error for a reply that exceeds one of the client's bounds."""
+    return MaviServerError(
+        f"MAVI sent a {what} larger than {limit} bytes, the client's {option} bound; it was "
+        f"not read further. Check base_url; raise {option} if such replies are expected."
+    )
+
+
+_TEXT_KEYS: Final = ("msg", "content", "text")
+
+
+def _malformed(what: str) -> MaviServerError:
+    return MaviServerError(
+        f"MAVI sent {what}; that is not a reply the MAVI API gives. Check base_url points to "
+        "the MAVI API."
+    )
+
+
 def _piece_of(value: Any) -> str | _End | None:
-    """The answer text carried by one decoded JSON value, the end marker, or nothing."""
+    """The answer text carried by one decoded JSON value, the end marker, or None for an
+    event that carries no text (metadata); raises for an error or a value of the wrong shape."""
     if isinstance(value, str):
         if value.strip() in _END_MARKERS:
             return END
         # The newer API sends its errors as bare strings ("Video is not parsed").
         raise MaviServerError(f"MAVI sent an error in the stream: {value}", msg=value)
     if not isinstance(value, dict):
-        return None
+        raise _malformed(f"a JSON {_kind(value)} where an envelope object belongs")
     if "code" in value:
         code = value["code"]
+        if isinstance(code, bool) or not isinstance(code, str | int):
+            raise _malformed(f"an envelope whose 'code' is a {_kind(code)}")
         if not is_success_code(code):
             msg = value.get("msg")
             raise error_for_code(normalize_code(code), None if msg is None else str(msg))
         data = value.get("data")
-        if isinstance(data, str):
+        if data is None or isinstance(data, str):
             return data
-        if isinstance(data, dict):
-            for key in ("msg", "content", "text"):
-                text = data.get(key)
-                if isinstance(text, str):
-                    return text
+        if not isinstance(data, dict):
+            raise _malformed(f"an envelope whose 'data' is a {_kind(data)}")
+        for key in _TEXT_KEYS:
+            if key in data:
+                text = data[key]
+                if not isinstance(text, str):
+                    raise _malformed(f"an envelope whose 'data.{key}' is a {_kind(text)}")
+                return text
         return None
-    if value.get("type") == "content" and isinstance(value.get("content"), str):
-        return str(value["content"])  # the newer API's content events
-    return None
+    kind = value.get("type")
+    if kind == "content":
+        content = value.get("content")
+        if not isinstance(content, str):
+            raise _malformed(f"a content event whose 'content' is a {_kind(content)}")
+        return content  # the newer API's content events
+    if isinstance(kind, str):
+        return None  # the newer API's thinking and ref events carry no answer text
+    raise _malformed("a JSON object without a 'code' field")
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    return {list: "array", dict: "object", bool: "boolean", str: "string"}.get(
+        type(value), "number" if isinstance(value, int | float) else type(value).__name__
+    )
+
+
+def _load(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise _malformed("JSON nested too deeply to read") from None
 
 
 def pieces_from_event(data: str) -> list[str | _End]:
-    """The answer pieces in one event's data; raises the mapped error for an error envelope."""
+    """The answer pieces in one event's data; raises the mapped error for an error envelope.
+
+    A piece is the text of an event that carries a text field ("" included); events that carry
+    none (metadata) give no piece."""
     stripped = data.strip()
     if not stripped:
         return []
     if stripped in _END_MARKERS:
         return [END]
     try:
-        values = [json.loads(stripped)]
+        values = [_load(stripped)]
     except ValueError:
         # Several envelopes in one event, one per `data:` line.
         try:
-            values = [json.loads(line) for line in stripped.splitlines() if line.strip()]
+            values = [_load(line) for line in stripped.splitlines() if line.strip()]
         except ValueError:
             values = None
     if values is None:
@@ -165,10 +239,7 @@ def pieces_from_event(data: str) -> list[str | _End]:
                 "MAVI answered with an HTML page instead of an answer (a proxy or gateway "
                 "error page). Try again later; check base_url if it persists."
             )
-        raise MaviStreamError(
-            f"MAVI sent an event that is not JSON: {stripped[:120]!r}. "
-            "Check base_url points to the MAVI API."
-        )
+        raise _malformed(f"an event that is not JSON: {stripped[:120]!r}")
     pieces: list[str | _End] = []
     for value in values:
         piece = _piece_of(value)
@@ -234,39 +305,58 @@ def _fast_piece(chunk: bytes) -> str | None:
 class ChatStreamDecoder:
     """Bytes of a chat reply in, answer deltas out.
 
-    `feed()` and `finish()` return the new deltas; an error envelope raises the matching
-    `MaviError`. After an end marker, everything else is ignored and `done` is True.
+    `feed()` and `finish()` return the new deltas. An error met in the stream (an error
+    envelope, a malformed event, a bound exceeded) never costs the deltas before it: they are
+    returned, the error is kept in `error`, and the next call raises it (a call with no delta
+    to return raises at once). After an end marker, everything else is ignored and `done` is
+    True. A reply that ends without any answer text is an error too.
     """
 
-    __slots__ = ("_events", "_tracker", "done", "events_seen")
+    __slots__ = ("_events", "_tracker", "done", "error", "events_seen", "texts_seen")
 
-    def __init__(self) -> None:
-        self._events = EventDecoder()
+    def __init__(
+        self,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        max_body_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+    ) -> None:
+        self._events = EventDecoder(max_event_bytes, max_body_bytes)
         self._tracker = DeltaTracker()
         self.done = False
+        self.error: MaviError | None = None
         self.events_seen = 0
+        self.texts_seen = 0
 
     def feed(self, chunk: bytes) -> list[str]:
+        if self.error is not None:
+            raise self.error
         if self.done:
             return []
         if chunk.startswith(_FAST_HEAD) and chunk.endswith(_FAST_TAIL) and self._events.idle:
             piece = _fast_piece(chunk)
             if piece is not None:
                 self.events_seen += 1
+                self.texts_seen += 1
                 delta = self._tracker.push(piece)
                 return [delta] if delta else []
-        return self._deltas(self._events.feed(chunk))
+        try:
+            events = self._events.feed(chunk)
+        except MaviError as error:
+            return self._fail(error, [])
+        return self._deltas(events)
 
     def finish(self) -> list[str]:
+        if self.error is not None:
+            raise self.error
         if self.done:
             return []
-        deltas = self._deltas(self._events.finish())
-        if not self.events_seen:
-            raise MaviStreamError(
-                "MAVI closed the reply without sending any event. Try again; if it persists, "
-                "check base_url."
-            )
-        self.done = True
+        try:
+            events = self._events.finish()
+        except MaviError as error:
+            return self._fail(error, [])
+        deltas = self._deltas(events)
+        if not self.done:
+            self.done = True
+            self._check_answered(deltas)
         return deltas
 
     def _deltas(self, events: list[str]) -> list[str]:
@@ -274,24 +364,49 @@ class ChatStreamDecoder:
         push = self._tracker.push
         for event in events:
             self.events_seen += 1
-            for piece in pieces_from_event(event):
+            try:
+                pieces = pieces_from_event(event)
+            except MaviError as error:
+                return self._fail(error, deltas)
+            for piece in pieces:
                 if piece is END:
                     self.done = True
+                    self._check_answered(deltas)
                     return deltas
+                self.texts_seen += 1
                 delta = push(piece)  # type: ignore[arg-type]
                 if delta:
                     deltas.append(delta)
         return deltas
 
+    def _check_answered(self, deltas: list[str]) -> None:
+        if not self.events_seen:
+            error: MaviError = MaviServerError(
+                "MAVI closed the reply without sending any event. Try again; if it persists, "
+                "check base_url."
+            )
+        elif not self.texts_seen:
+            error = _malformed("a reply without any answer text")
+        else:
+            return
+        self._fail(error, deltas)
+
+    def _fail(self, error: MaviError, deltas: list[str]) -> list[str]:
+        self.error = error
+        self.done = True
+        if not deltas:
+            raise error
+        return deltas
+
 
 def parse_json_reply(body: bytes) -> Any:
     """The `data` of a non-chat reply: a JSON envelope, bare or framed as a `data:` event."""
-    events = EventDecoder()
+    events = EventDecoder(max_event_bytes=len(body) + 1, max_body_bytes=len(body) + 1)
     texts = events.feed(body) + events.finish()
     if not texts:
         raise MaviServerError("MAVI answered with an empty body. Try again later.")
     try:
-        envelope = json.loads(texts[0])
+        envelope = _load(texts[0])
     except ValueError:
         if texts[0].lstrip().startswith("<"):
             raise MaviServerError(
@@ -303,25 +418,41 @@ def parse_json_reply(body: bytes) -> Any:
             "Check base_url points to the MAVI API."
         ) from None
     if not isinstance(envelope, dict):
-        raise MaviServerError("MAVI answered JSON that is not an envelope object.")
+        raise _malformed(f"a JSON {_kind(envelope)} where an envelope object belongs")
     return envelope_data(envelope)
 
 
-def broken_stream_error(error: MaviError, delivered: int) -> MaviStreamError:
-    """The error for a stream that failed after `delivered` characters reached the caller."""
+def broken_stream_error(
+    error: MaviError, delivered: int, partial_text: str | None = None
+) -> MaviStreamError:
+    """The error for a reply that failed after `delivered` characters of its answer arrived.
+
+    For a stream those characters reached the caller and are never repeated; for a whole
+    answer (`chat()`) they travel in the error's `partial_text`. Never retried either way.
+    """
     if isinstance(error, MaviStreamError):
         return error
-    kept = (
-        f"after {delivered} characters of the answer had been delivered; they are kept and "
-        "will not be repeated. Ask again for a complete answer."
-    )
+    if partial_text is None:
+        kept = (
+            f"after {delivered} characters of the answer had been delivered; they are kept and "
+            "will not be repeated. Ask again for a complete answer."
+        )
+    else:
+        kept = (
+            f"after {delivered} characters of the answer had arrived; they are in the error's "
+            "`partial_text`. Ask again for a complete answer."
+        )
     if isinstance(error, MaviTimeoutError):
-        return MaviStreamTimeoutError(f"The stream went silent {kept} ({error})")
-    if isinstance(error, MaviAPIError):
-        return MaviStreamError(
+        broken: MaviStreamError = MaviStreamTimeoutError(f"The stream went silent {kept} ({error})")
+    elif isinstance(error, MaviAPIError) and error.code is not None:
+        broken = MaviStreamError(
             f"MAVI ended the stream with error code {error.code} ({error.msg}) {kept}",
             code=error.code,
             msg=error.msg,
             status_code=error.status_code,
+            retry_after=error.retry_after,
         )
-    return MaviStreamError(f"The stream broke {kept} ({error})")
+    else:
+        broken = MaviStreamError(f"The stream broke {kept} ({error})", msg=error.msg)
+    broken.partial_text = partial_text
+    return broken

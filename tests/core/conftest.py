@@ -16,7 +16,6 @@ import httpx
 import pytest
 
 from mavi_core import AsyncMaviClient, ChatAnswer, MaviClient
-from mavi_core import _client as client_module
 
 KEY = "sk-test-secret-key-123"
 
@@ -112,18 +111,26 @@ class Api:
     sleeps: list[float]
 
     def client_kwargs(self, **kwargs: Any) -> dict[str, Any]:
-        kwargs.setdefault("base_url", "http://mavi.test")
+        kwargs.setdefault("base_url", "https://mavi.test")
         if "auth" not in kwargs:
             kwargs.setdefault("api_key", KEY)
         return kwargs
 
     def sync_client(self, **kwargs: Any) -> MaviClient:
         http = httpx.Client(transport=httpx.MockTransport(self.server))
-        return MaviClient(http_client=http, **self.client_kwargs(**kwargs))
+        client = MaviClient(http_client=http, **self.client_kwargs(**kwargs))
+        client._sleep = self.sleeps.append
+        return client
 
     def async_client(self, **kwargs: Any) -> AsyncMaviClient:
         http = httpx.AsyncClient(transport=httpx.MockTransport(self.server))
-        return AsyncMaviClient(http_client=http, **self.client_kwargs(**kwargs))
+        client = AsyncMaviClient(http_client=http, **self.client_kwargs(**kwargs))
+
+        async def sleep(seconds: float) -> None:
+            self.sleeps.append(seconds)
+
+        client._sleep = sleep
+        return client
 
     def chat(self, message: str = "What happens?", **kwargs: Any) -> ChatAnswer:
         video_nos = kwargs.pop("video_nos", ["VI1"])
@@ -172,15 +179,9 @@ class Api:
 
 
 @pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    recorded: list[float] = []
-
-    async def async_sleep(seconds: float) -> None:
-        recorded.append(seconds)
-
-    monkeypatch.setattr(client_module, "_sleep", recorded.append)
-    monkeypatch.setattr(client_module, "_async_sleep", async_sleep)
-    return recorded
+def sleeps() -> list[float]:
+    """The delays the `api` clients slept, recorded instead of slept."""
+    return []
 
 
 @pytest.fixture

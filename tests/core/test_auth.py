@@ -7,6 +7,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import httpx
@@ -110,7 +111,7 @@ def test_one_refresh_for_many_concurrent_tasks(server: Server) -> None:
 
     async def run() -> list[str]:
         http = httpx.AsyncClient(transport=httpx.MockTransport(server))
-        async with AsyncMaviClient(auth=auth, base_url="http://t", http_client=http) as client:
+        async with AsyncMaviClient(auth=auth, base_url="https://t", http_client=http) as client:
             answers = await asyncio.gather(*(client.chat(["VI1"], "q") for _ in range(20)))
         return [a.text for a in answers]
 
@@ -130,7 +131,7 @@ def test_one_refresh_for_many_concurrent_threads(server: Server) -> None:
     server.default = reply
     auth = expired_auth()
     http = httpx.Client(transport=httpx.MockTransport(server))
-    client = MaviClient(auth=auth, base_url="http://t", http_client=http)
+    client = MaviClient(auth=auth, base_url="https://t", http_client=http)
     errors: list[BaseException] = []
 
     def worker() -> None:
@@ -217,3 +218,107 @@ def test_secrets_never_show(api: Api, caplog: pytest.LogCaptureFixture) -> None:
         assert secret not in shown
     assert any("refreshing" in record.getMessage() for record in caplog.records)
     assert json.dumps({"auth": repr(auth)})  # repr is plain text
+
+
+class _Counting:
+    """A token endpoint and chat endpoint behind one lock-protected request count."""
+
+    def __init__(self, refresh: Callable[[], httpx.Response], delay: float = 0.2) -> None:
+        self.refresh = refresh
+        self.delay = delay
+        self.lock = threading.Lock()
+        self.paths: list[str] = []
+        self.tokens: list[str] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        with self.lock:
+            self.paths.append(request.url.path)
+        if request.url.path == REFRESH_PATH:
+            time.sleep(self.delay)  # every caller piles up while the refresh is in flight
+            return self.refresh()
+        with self.lock:
+            self.tokens.append(request.headers["authorization"])
+        return stream_reply(["ok"])
+
+
+def _threads(count: int, work: Callable[[], None]) -> list[BaseException]:
+    errors: list[BaseException] = []
+    start = threading.Barrier(count)
+
+    def worker() -> None:
+        start.wait()
+        try:
+            work()
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+def _sync_client(auth: MaviTokenAuth, endpoint: _Counting) -> MaviClient:
+    http = httpx.Client(transport=httpx.MockTransport(endpoint))
+    client = MaviClient(auth=auth, base_url="https://t", http_client=http)
+    client._sleep = lambda seconds: None
+    return client
+
+
+def test_a_failing_refresh_is_one_refresh_shared_by_fifty_threads() -> None:
+    endpoint = _Counting(lambda: httpx.Response(500, text="down"))
+    client = _sync_client(expired_auth(), endpoint)
+    errors = _threads(50, lambda: client.chat(["VI1"], "q") and None)
+    assert len(errors) == 50
+    assert all(isinstance(error, MaviServerError) for error in errors)
+    assert endpoint.paths.count(REFRESH_PATH) == 3  # one refresh: its first try and 2 retries
+    assert CHAT_PATH not in endpoint.paths
+
+
+def test_a_rejected_refresh_is_one_call_for_fifty_threads() -> None:
+    endpoint = _Counting(lambda: httpx.Response(200, json={"code": "0401", "msg": "expired"}))
+    client = _sync_client(expired_auth(), endpoint)
+    errors = _threads(50, lambda: client.chat(["VI1"], "q") and None)
+    assert len(errors) == 50
+    assert all(isinstance(error, MaviAuthenticationError) for error in errors)
+    assert endpoint.paths.count(REFRESH_PATH) == 1
+
+
+def test_a_failed_early_refresh_keeps_the_still_valid_token() -> None:
+    endpoint = _Counting(lambda: httpx.Response(500, text="down"), delay=0.05)
+    auth = MaviTokenAuth("at-still-valid", refresh_token="rt-1", expires_at=time.time() + 30)
+    client = _sync_client(auth, endpoint)
+    errors = _threads(20, lambda: client.chat(["VI1"], "q") and None)
+    assert errors == []
+    assert endpoint.tokens == ["at-still-valid"] * 20
+    assert endpoint.paths.count(REFRESH_PATH) == 3
+
+
+def test_one_auth_shared_by_event_loops_and_a_sync_client_refreshes_once() -> None:
+    endpoint = _Counting(refreshed)
+    auth = expired_auth()
+    sync_client = _sync_client(auth, endpoint)
+
+    def on_own_loop() -> None:
+        async def go() -> None:
+            http = httpx.AsyncClient(transport=httpx.MockTransport(endpoint))
+            async with AsyncMaviClient(auth=auth, base_url="https://t", http_client=http) as c:
+                await asyncio.gather(*(c.chat(["VI1"], "q") for _ in range(5)))
+
+        asyncio.run(go())
+
+    calls = [on_own_loop] * 4 + [lambda: sync_client.chat(["VI1"], "q") and None] * 4
+    queue = list(calls)
+    lock = threading.Lock()
+
+    def work() -> None:
+        with lock:
+            call = queue.pop()
+        call()
+
+    assert _threads(len(calls), work) == []
+    assert endpoint.paths.count(REFRESH_PATH) == 1
+    assert set(endpoint.tokens) == {"at-new"}
+    assert len(endpoint.tokens) == 4 * 5 + 4

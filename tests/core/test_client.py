@@ -145,10 +145,14 @@ def test_timeouts_end_as_typed_errors(api: Api) -> None:
         api.chat(max_retries=0)
 
 
-def test_chat_retries_a_reply_that_broke_halfway_without_duplicating(api: Api) -> None:
+def test_chat_that_broke_after_text_raises_with_the_text_and_is_not_retried(api: Api) -> None:
+    # Once answer text arrived nothing is retried (docs/ARCHITECTURE.md, "Wire rules").
     broken = stream_reply(["The harbor "], fail=httpx.RemoteProtocolError("peer closed"))
     api.server.replies = [broken, stream_reply(ANSWER)]
-    assert api.chat().text == "".join(ANSWER)
+    with pytest.raises(MaviStreamError) as caught:
+        api.chat()
+    assert caught.value.partial_text == "The harbor "
+    assert len(api.server.requests) == 1
 
 
 def test_stream_is_retried_before_its_first_delta(api: Api) -> None:
@@ -235,13 +239,13 @@ def test_bad_input_fails_before_any_request(api: Api) -> None:
 
 def test_configuration_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MAVI_API_KEY", "sk-from-env")
-    monkeypatch.setenv("MAVI_BASE_URL", "http://env.test/")
+    monkeypatch.setenv("MAVI_BASE_URL", "https://env.test/")
     from_env = MaviClient()
-    assert from_env.base_url == "http://env.test"
-    assert from_env._credential() == "sk-from-env"
-    explicit = MaviClient("sk-explicit", base_url="http://arg.test")
-    assert explicit.base_url == "http://arg.test"
-    assert explicit._credential() == "sk-explicit"
+    assert from_env.base_url == "https://env.test"
+    assert from_env.settings.credential() == "sk-from-env"
+    explicit = MaviClient("sk-explicit", base_url="https://arg.test")
+    assert explicit.base_url == "https://arg.test"
+    assert explicit.settings.credential() == "sk-explicit"
     monkeypatch.delenv("MAVI_BASE_URL")
     assert MaviClient().base_url == DEFAULT_BASE_URL
 

@@ -31,9 +31,24 @@ QUESTION = "What does the sky do at sunrise over the harbor?"
 class Http:
     """Runs one scenario through the sync or the async client, against the emulator."""
 
-    def __init__(self, mode: str, emu: MaviEmulator) -> None:
+    def __init__(self, mode: str, emu: MaviEmulator, sleeps: list[float]) -> None:
         self.mode = mode
         self.emu = emu
+        self.sleeps = sleeps
+
+    def sync_client(self, options: dict[str, Any]) -> MaviClient:
+        client = MaviClient(**self.kwargs(options))
+        client._sleep = self.sleeps.append
+        return client
+
+    def async_client(self, options: dict[str, Any]) -> AsyncMaviClient:
+        client = AsyncMaviClient(**self.kwargs(options))
+
+        async def sleep(seconds: float) -> None:
+            self.sleeps.append(seconds)
+
+        client._sleep = sleep
+        return client
 
     def kwargs(self, options: dict[str, Any]) -> dict[str, Any]:
         options.setdefault("base_url", self.emu.base_url)
@@ -44,12 +59,12 @@ class Http:
     def run(self, call: Callable[[Any], Any], **options: Any) -> Any:
         """`call(client)`; coroutines are awaited and async iterators drained."""
         if self.mode == "sync":
-            with MaviClient(**self.kwargs(options)) as client:
+            with self.sync_client(options) as client:
                 result = call(client)
                 return list(result) if hasattr(result, "__next__") else result
 
         async def go() -> Any:
-            async with AsyncMaviClient(**self.kwargs(options)) as client:
+            async with self.async_client(options) as client:
                 result = call(client)
                 if hasattr(result, "__aiter__"):
                     return [item async for item in result]
@@ -61,13 +76,13 @@ class Http:
         """Stream an answer, appending each delta to `into` as it arrives."""
         video = options.pop("video_nos", self.emu.video_nos[:1])
         if self.mode == "sync":
-            with MaviClient(**self.kwargs(options)) as client:
+            with self.sync_client(options) as client:
                 for delta in client.stream_chat(video, message):
                     into.append(delta.text)
             return "".join(into)
 
         async def go() -> str:
-            async with AsyncMaviClient(**self.kwargs(options)) as client:
+            async with self.async_client(options) as client:
                 async for delta in client.stream_chat(video, message):
                     into.append(delta.text)
             return "".join(into)
@@ -82,8 +97,8 @@ class Http:
 
 
 @pytest.fixture(params=["sync", "async"])
-def http(request: pytest.FixtureRequest, emu: MaviEmulator) -> Http:
-    return Http(request.param, emu)
+def http(request: pytest.FixtureRequest, emu: MaviEmulator, sleeps: list[float]) -> Http:
+    return Http(request.param, emu, sleeps)
 
 
 def test_streamed_deltas_join_to_the_non_streamed_answer(http: Http) -> None:

@@ -23,8 +23,8 @@ def test_secrets_compare_by_value() -> None:
 
 
 def test_pydantic_secret_str_is_accepted_as_a_key() -> None:
-    client = MaviClient(SecretStr("sk-from-pydantic"), base_url="http://t")
-    assert client._credential() == "sk-from-pydantic"
+    client = MaviClient(SecretStr("sk-from-pydantic"), base_url="https://t")
+    assert client.settings.credential() == "sk-from-pydantic"
     auth = MaviTokenAuth(SecretStr("at"), refresh_token=SecretStr("rt"))
     assert auth.header_value() == "at"
     assert auth.refresh_body() == {"refreshToken": "rt"}

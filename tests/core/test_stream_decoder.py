@@ -12,7 +12,6 @@ from mavi_core import (
     MaviAuthenticationError,
     MaviRateLimitError,
     MaviServerError,
-    MaviStreamError,
 )
 from mavi_core._stream import ChatStreamDecoder, DeltaTracker, EventDecoder, parse_json_reply
 
@@ -113,12 +112,25 @@ def test_multibyte_characters_split_across_chunks() -> None:
 
 
 def test_error_envelope_raises_the_mapped_error() -> None:
-    body = sse(["a"]) + b'data:{"code":"0429","msg":"Request has exceeded the limit."}\n\n'
+    body = b'data:{"code":"0429","msg":"Request has exceeded the limit."}\n\n'
     decoder = ChatStreamDecoder()
     with pytest.raises(MaviRateLimitError) as caught:
         decoder.feed(body)
     assert caught.value.code == "0429"
     assert caught.value.msg == "Request has exceeded the limit."
+
+
+def test_pieces_before_an_error_in_the_same_chunk_are_returned_then_it_is_raised() -> None:
+    body = (
+        sse(["a", "b", "c"]) + b'data:{"code":"0429","msg":"Request has exceeded the limit."}\n\n'
+    )
+    decoder = ChatStreamDecoder()
+    assert decoder.feed(body) == ["a", "b", "c"]
+    assert isinstance(decoder.error, MaviRateLimitError)
+    with pytest.raises(MaviRateLimitError):
+        decoder.feed(b"")
+    with pytest.raises(MaviRateLimitError):
+        decoder.finish()
 
 
 def test_plain_json_error_envelope_raises() -> None:
@@ -136,8 +148,8 @@ def test_newer_api_content_events_are_read() -> None:
     assert decode(body + b'data:"Done"\n\n') == ["Hi"]
 
 
-def test_event_that_is_not_json_is_a_stream_error() -> None:
-    with pytest.raises(MaviStreamError, match="not JSON"):
+def test_event_that_is_not_json_is_a_server_error() -> None:
+    with pytest.raises(MaviServerError, match="not JSON"):
         decode(b"data:hello there\n\n")
 
 
@@ -146,8 +158,8 @@ def test_html_page_is_a_server_error() -> None:
         decode(b"<html><body>502 Bad Gateway</body></html>")
 
 
-def test_empty_body_is_a_stream_error() -> None:
-    with pytest.raises(MaviStreamError, match="without sending any event"):
+def test_empty_body_is_a_server_error() -> None:
+    with pytest.raises(MaviServerError, match="without sending any event"):
         decode(b"")
 
 

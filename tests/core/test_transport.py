@@ -38,7 +38,7 @@ def test_sequential_requests_stay_on_the_first_pool() -> None:
     async def run() -> None:
         async with httpx.AsyncClient(transport=transport) as client:
             for _ in range(5):
-                await client.get("http://mavi.test/")
+                await client.get("https://mavi.test/")
 
     asyncio.run(run())
     assert used == [0, 0, 0, 0, 0]
@@ -51,7 +51,7 @@ def test_open_responses_spread_requests_over_the_pools() -> None:
 
     async def run() -> None:
         async with httpx.AsyncClient(transport=transport) as client:
-            requests = [client.build_request("GET", "http://mavi.test/") for _ in range(4)]
+            requests = [client.build_request("GET", "https://mavi.test/") for _ in range(4)]
             responses = [await client.send(r, stream=True) for r in requests]
             assert transport.in_flight == [2, 1, 1]
             for response in responses:
@@ -69,7 +69,7 @@ def test_a_failed_request_frees_its_place() -> None:
     async def run() -> None:
         async with httpx.AsyncClient(transport=transport) as client:
             with pytest.raises(httpx.ConnectError):
-                await client.get("http://mavi.test/")
+                await client.get("https://mavi.test/")
 
     asyncio.run(run())
     assert transport.in_flight == [0, 0]

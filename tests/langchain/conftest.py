@@ -91,7 +91,7 @@ class FakeMavi:
     def clients(self, **kwargs: Any) -> dict[str, Any]:
         """`client=` and `async_client=` for a ChatMavi, both talking to this fake."""
         kwargs.setdefault("api_key", KEY)
-        kwargs.setdefault("base_url", "http://mavi.test")
+        kwargs.setdefault("base_url", "https://mavi.test")
         kwargs.setdefault("max_retries", 0)
         transport = httpx.MockTransport(self)
         return {

@@ -384,7 +384,7 @@ def test_clients_are_built_lazily_from_the_fields_and_reused(
     llm = ChatMavi(
         video_nos=["VI1"],
         api_key="sk-field",
-        base_url="http://mavi.test",
+        base_url="https://mavi.test",
         timeout=12.0,
         max_retries=1,
         default_headers={"X-Team": "video"},
@@ -397,7 +397,7 @@ def test_clients_are_built_lazily_from_the_fields_and_reused(
     assert len(built) == 1
     assert built[0]["api_key"].get_secret_value() == "sk-field"
     assert {k: v for k, v in built[0].items() if k != "api_key"} == {
-        "base_url": "http://mavi.test",
+        "base_url": "https://mavi.test",
         "timeout": 12.0,
         "max_retries": 1,
         "default_headers": {"X-Team": "video"},

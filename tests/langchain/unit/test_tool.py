@@ -218,12 +218,12 @@ def test_the_tools_key_is_in_no_repr_or_serialized_form() -> None:
 
 def test_a_tool_built_from_fields_configures_its_model(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MAVI_API_KEY", raising=False)
-    tool = MaviVideoChatTool(api_key="sk-t", base_url="http://mavi.test", timeout=5, max_retries=0)
+    tool = MaviVideoChatTool(api_key="sk-t", base_url="https://mavi.test", timeout=5, max_retries=0)
 
     assert tool.llm is not None
     assert tool.llm.api_key.get_secret_value() == "sk-t"
     assert (tool.llm.base_url, tool.llm.timeout, tool.llm.max_retries) == (
-        "http://mavi.test",
+        "https://mavi.test",
         5,
         0,
     )

@@ -1,0 +1,576 @@
+"""Every client operation, written once, as a generator of the I/O it needs.
+
+In the manner of httpx's `Auth.auth_flow`: an operation yields *effects* (send a request, read
+the next raw chunk of a reply, close it, sleep, wait for another caller's token refresh) and is
+sent their results, or has the failure thrown into it. `MaviClient` and `AsyncMaviClient` are
+two small drivers that perform effects, one blocking and one with `await`; everything an
+operation decides (retries, token refresh, decoding, bounds, the deadline) is decided here once.
+Anything else an operation yields (a `ChatDelta`, a `Video`) goes to the caller as it comes.
+
+The drivers own the responses: whatever an operation leaves open when it is closed early (a
+caller breaking out of a stream) the driver closes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
+import random
+import time
+from collections.abc import Callable, Generator, Iterable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final, Literal, ParamSpec, TypeAlias, TypeVar
+
+from ._auth import MaviTokenAuth, MaviTokens, RefreshAbandoned
+from ._constants import (
+    CHAT_PATH,
+    ERROR_BODY_PREFIX,
+    GET_ACCESS_TOKEN_PATH,
+    REFRESH_ACCESS_TOKEN_PATH,
+)
+from ._content import ContentDecoder, content_decoder
+from ._envelope import error_for_http_status, retry_after_from_headers
+from ._exceptions import MaviError, MaviTimeoutError
+from ._models import ChatAnswer, ChatDelta
+from ._request import ApiCall, HistoryInput, build_chat_body
+from ._retry import REFRESH, RetryState
+from ._settings import MaviSettings
+from ._stream import ChatStreamDecoder, broken_stream_error, parse_json_reply, too_large
+from ._videos import (
+    MAX_PAGE_SIZE,
+    Moment,
+    ParseWatch,
+    PollDeadline,
+    Progress,
+    Transcript,
+    Video,
+    VideoPager,
+    delete_calls,
+    parse_moments,
+    parse_task_no,
+    parse_transcription,
+    parse_video,
+    parse_videos,
+    rank_moments,
+    search_moments_call,
+    search_videos_call,
+    transcription_poll_call,
+    transcription_submit_call,
+    upload_call,
+    upload_progress,
+)
+
+if TYPE_CHECKING:
+    import os
+
+    import httpx
+
+__all__ = [
+    "Chunks",
+    "Close",
+    "Effect",
+    "Flow",
+    "Next",
+    "Operations",
+    "Result",
+    "Send",
+    "Sleep",
+    "StreamProgress",
+    "Wait",
+    "returning",
+]
+
+logger = logging.getLogger("mavi_core")
+
+_T = TypeVar("_T")
+_P = ParamSpec("_P")
+
+
+class Effect:
+    """Something an operation needs done: the drivers know how, each in its own world."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Send(Effect):
+    """Send a request; the result is the response, its headers read and its body not."""
+
+    call: ApiCall
+    url: str
+    headers: dict[str, str]
+    timeout: httpx.Timeout
+
+
+@dataclass(frozen=True, slots=True)
+class Chunks(Effect):
+    """Start reading a response's raw body; the result is an (async) iterator of bytes.
+
+    A response whose body was read already (one built by a test transport) gives its content,
+    decoded: see `_decoder_for`."""
+
+    response: httpx.Response
+
+
+@dataclass(frozen=True, slots=True)
+class Next(Effect):
+    """The next raw chunk from `Chunks`' iterator, or None at the end of the body."""
+
+    chunks: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Close(Effect):
+    """Close a response (never fails)."""
+
+    response: httpx.Response
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep(Effect):
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Wait(Effect):
+    """Wait for a refresh led by another caller; the result is its tokens, or its error raised."""
+
+    future: Future[MaviTokens]
+    timeout: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """The value an operation returned, handed to the driver as its last item."""
+
+    value: Any
+
+
+Flow: TypeAlias = Generator[Any, Any, _T]
+
+
+def returning(flow: Flow[_T]) -> Flow[None]:
+    """`flow`, ending with its return value as a `Result` item (async generators cannot
+    return values, so both drivers receive results this way)."""
+    yield Result((yield from flow))
+
+
+@dataclass(slots=True)
+class StreamProgress:
+    """How much of an answer reached the caller; shared by a stream and its operation only."""
+
+    delivered: int = 0
+
+
+class _Finish:
+    """The end of a body, after any decompressed remainder."""
+
+
+_FINISH: Final = _Finish()
+
+
+def _decoder_for(response: httpx.Response) -> ContentDecoder | None:
+    return None if response.is_stream_consumed else content_decoder(response.headers)
+
+
+def _pieces(raw: bytes | None, content: ContentDecoder | None) -> Iterable[bytes | _Finish]:
+    if raw is None:
+        return (*content.flush(), _FINISH) if content is not None else (_FINISH,)
+    return (raw,) if content is None else content.decode(raw)
+
+
+class Deadline:
+    """The end of one call's time, retries included; None: no deadline."""
+
+    __slots__ = ("_clock", "at", "seconds")
+
+    def __init__(self, seconds: float | None, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self.seconds = seconds
+        self.at = None if seconds is None else clock() + seconds
+
+    def remaining(self) -> float | None:
+        return None if self.at is None else self.at - self._clock()
+
+    def check(self) -> None:
+        if self.at is not None and self._clock() > self.at:
+            raise MaviTimeoutError(
+                f"The call took longer than its deadline of {self.seconds:g} s (retries "
+                "included). Try again, or raise the client's `deadline` for long answers."
+            )
+
+    def allows(self, wait: float) -> bool:
+        return self.at is None or self._clock() + wait < self.at
+
+    def clamp(self, timeout: httpx.Timeout) -> httpx.Timeout:
+        """`timeout` with no part longer than the time left."""
+        left = self.remaining()
+        if left is None:
+            return timeout
+        self.check()
+        import httpx
+
+        def part(value: float | None) -> float:
+            return left if value is None else min(value, left)
+
+        return httpx.Timeout(
+            connect=part(timeout.connect),
+            read=part(timeout.read),
+            write=part(timeout.write),
+            pool=part(timeout.pool),
+        )
+
+
+def _redacting(method: Callable[_P, Flow[_T]]) -> Callable[_P, Flow[_T]]:
+    """Every error an operation raises leaves it with credentials masked."""
+
+    @functools.wraps(method)
+    def operation(*args: _P.args, **kwargs: _P.kwargs) -> Flow[_T]:
+        self: Operations = args[0]  # type: ignore[assignment]
+        try:
+            return (yield from method(*args, **kwargs))
+        except MaviError as error:
+            raise self.settings.redact(error)  # noqa: B904 - the same error, masked
+
+    return operation
+
+
+@dataclass
+class Operations:
+    """The MAVI operations over one `MaviSettings`, as flows for a driver to run."""
+
+    settings: MaviSettings
+    clock: Callable[[], float] = field(default=time.monotonic)
+    random: Callable[[], float] = field(default=random.random)
+
+    # Chat.
+
+    def ask(self, video_nos: list[str], message: str, history: HistoryInput) -> Flow[ChatAnswer]:
+        """The whole answer (`"stream": false`); checks its input now, before any request."""
+        body = build_chat_body(video_nos, message, history, stream=False)
+        return self._chat(body, None)  # type: ignore[return-value]
+
+    def stream(
+        self,
+        video_nos: list[str],
+        message: str,
+        history: HistoryInput,
+        progress: StreamProgress,
+    ) -> Flow[None]:
+        """The answer's deltas as `ChatDelta` items (`"stream": true`); checks its input now."""
+        body = build_chat_body(video_nos, message, history, stream=True)
+        return self._chat(body, progress)  # type: ignore[return-value]
+
+    @_redacting
+    def _chat(
+        self, body: dict[str, Any], progress: StreamProgress | None
+    ) -> Flow[ChatAnswer | None]:
+        call = ApiCall("POST", CHAT_PATH, json=body)
+        collect = progress is None
+        state = StreamProgress() if progress is None else progress
+
+        def attempt(deadline: Deadline) -> Flow[str]:
+            return self._answer(call, deadline, state, collect)
+
+        text = yield from self._retrying(call, attempt)
+        return ChatAnswer(text=text, video_nos=body["videoNos"]) if collect else None
+
+    def _answer(
+        self, call: ApiCall, deadline: Deadline, progress: StreamProgress, collect: bool
+    ) -> Flow[str]:
+        response = yield self._send(call, deadline)
+        parts: list[str] = []
+        try:
+            yield from self._raise_for_status(response, deadline)
+            settings = self.settings
+            decoder = ChatStreamDecoder(settings.max_event_bytes, settings.max_response_bytes)
+            content = _decoder_for(response)
+            chunks = yield Chunks(response)
+            size = 0
+            while True:
+                raw = yield Next(chunks)
+                for piece in _pieces(raw, content):
+                    if piece is _FINISH:
+                        deltas = decoder.finish()
+                    else:
+                        if collect:
+                            size += len(piece)  # type: ignore[arg-type]
+                            if size > settings.max_response_bytes:
+                                limit = settings.max_response_bytes
+                                raise too_large("reply", limit, "max_response_bytes")
+                        deltas = decoder.feed(piece)  # type: ignore[arg-type]
+                    for text in deltas:
+                        progress.delivered += len(text)
+                        if collect:
+                            parts.append(text)
+                        else:
+                            yield ChatDelta(text)
+                    if decoder.error is not None:
+                        raise decoder.error
+                    if decoder.done:
+                        break
+                if raw is None or decoder.done:
+                    break
+                deadline.check()
+        except MaviError as error:
+            yield Close(response)
+            if progress.delivered:
+                partial = "".join(parts) if collect else None
+                raise broken_stream_error(error, progress.delivered, partial) from error
+            raise
+        yield Close(response)
+        return "".join(parts)
+
+    # Every other endpoint: a JSON reply.
+
+    @_redacting
+    def request_json(self, call: ApiCall) -> Flow[Any]:
+        """The `data` of a JSON endpoint's reply, with retries and refresh."""
+        return (yield from self._request_json(call))
+
+    def _request_json(self, call: ApiCall) -> Flow[Any]:
+        def attempt(deadline: Deadline) -> Flow[Any]:
+            response = yield self._send(call, deadline)
+            try:
+                yield from self._raise_for_status(response, deadline)
+                body = yield from self._read(response, self.settings.max_response_bytes, deadline)
+            except MaviError:
+                yield Close(response)
+                raise
+            yield Close(response)
+            return parse_json_reply(body)
+
+        return (yield from self._retrying(call, attempt))
+
+    # The steps every call shares.
+
+    def _send(self, call: ApiCall, deadline: Deadline) -> Send:
+        settings = self.settings
+        return Send(
+            call,
+            settings.base_url + call.path,
+            settings.headers(call.authenticate),
+            deadline.clamp(settings.timeout),
+        )
+
+    def _retrying(self, call: ApiCall, attempt: Callable[[Deadline], Flow[_T]]) -> Flow[_T]:
+        """Runs `attempt` until it succeeds or the retry rules give up; refreshes the token
+        before it is due and once when the service rejects it."""
+        settings = self.settings
+        auth = settings.auth if call.authenticate else None
+        can_refresh = auth is not None and auth.can_refresh
+        state = RetryState(
+            settings.max_retries if call.retry else 0, can_refresh=can_refresh, random=self.random
+        )
+        deadline = Deadline(settings.deadline if call.deadline else None, self.clock)
+        while True:
+            generation = 0
+            if auth is not None:
+                if auth.needs_refresh():
+                    yield from self._refresh(auth, auth.generation, deadline, early=True)
+                generation = auth.generation
+            try:
+                return (yield from attempt(deadline))
+            except MaviError as error:
+                action = state.next_action(error)
+                if action is None:
+                    raise
+                if action is REFRESH:
+                    logger.debug("MAVI rejected the access token; refreshing it and retrying")
+                    assert auth is not None
+                    yield from self._refresh(auth, generation, deadline, early=False)
+                    continue
+                assert isinstance(action, float)
+                if not deadline.allows(action):
+                    raise
+                logger.debug("MAVI request failed (%s); retrying in %.2f s", error, action)
+                yield Sleep(action)
+
+    def _refresh(
+        self, auth: MaviTokenAuth, generation: int, deadline: Deadline, *, early: bool
+    ) -> Flow[None]:
+        """One refresh for every caller that needs it; `early`: the token is still valid, so
+        a failure leaves it in use."""
+        while True:
+            ticket = auth.claim_refresh(generation)
+            if ticket is None:
+                return  # another caller refreshed already
+            if ticket.leader:
+                break
+            try:
+                yield Wait(ticket.future, deadline.remaining())
+                return
+            except RefreshAbandoned:
+                continue
+            except MaviError as error:
+                if early and auth.is_valid():
+                    return self._keep_token(error)
+                raise
+        logger.debug("MAVI: refreshing the access token")
+        try:
+            data = yield from self._request_json(
+                ApiCall(
+                    "POST", REFRESH_ACCESS_TOKEN_PATH, json=auth.refresh_body(), authenticate=False
+                )
+            )
+        except MaviError as error:
+            auth.finish_refresh(ticket, error=error)
+            if early and auth.is_valid():
+                return self._keep_token(error)
+            raise
+        except BaseException:
+            auth.finish_refresh(ticket, error=RefreshAbandoned())
+            raise
+        auth.finish_refresh(ticket, data)
+
+    @staticmethod
+    def _keep_token(error: MaviError) -> None:
+        logger.warning(
+            "MAVI: refreshing the access token early failed (%s); the current token is still "
+            "valid and stays in use",
+            error,
+        )
+
+    def _raise_for_status(self, response: httpx.Response, deadline: Deadline) -> Flow[None]:
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        body = yield from self._read(response, ERROR_BODY_PREFIX, deadline, truncate=True)
+        headers = response.headers
+        raise error_for_http_status(
+            status,
+            body,
+            retry_after=retry_after_from_headers(headers),
+            location=headers.get("location"),
+        )
+
+    def _read(
+        self, response: httpx.Response, limit: int, deadline: Deadline, *, truncate: bool = False
+    ) -> Flow[bytes]:
+        """The body, decompressed, up to `limit` bytes: beyond it, the first `limit` bytes
+        (`truncate`) or an error."""
+        content = _decoder_for(response)
+        chunks = yield Chunks(response)
+        body = bytearray()
+        while True:
+            raw = yield Next(chunks)
+            for piece in _pieces(raw, content):
+                if piece is _FINISH:
+                    continue
+                body += piece  # type: ignore[arg-type]
+                if len(body) > limit:
+                    if truncate:
+                        return bytes(body[:limit])
+                    raise too_large("reply", limit, "max_response_bytes")
+            if raw is None:
+                return bytes(body)
+            deadline.check()
+
+    # Tokens and videos.
+
+    @_redacting
+    def exchange_code(self, client_id: str, code: str) -> Flow[MaviTokens]:
+        # A code is single-use: never sent twice.
+        call = ApiCall(
+            "POST",
+            GET_ACCESS_TOKEN_PATH,
+            json={"clientId": client_id, "code": code},
+            authenticate=False,
+            retry=False,
+        )
+        data = yield from self._request_json(call)
+        return MaviTokens.from_reply(data, now=time.time())
+
+    def search_videos(self, query: str) -> Flow[list[Video]]:
+        return self._parsed(search_videos_call(query), parse_videos)
+
+    def search_moments(self, query: str, video_nos: list[str]) -> Flow[list[Moment]]:
+        return self._parsed(search_moments_call(query, video_nos), parse_moments)
+
+    @_redacting
+    def _parsed(self, call: ApiCall, parse: Callable[[Any], _T]) -> Flow[_T]:
+        return parse((yield from self._request_json(call)))
+
+    @_redacting
+    def find_moments(
+        self, query: str, video_nos: list[str] | None, limit: int | None
+    ) -> Flow[list[Moment]]:
+        if video_nos is None:
+            videos = yield from self.search_videos(query)
+            video_nos = [video.video_no for video in videos]
+            if not video_nos:
+                return []
+        return rank_moments((yield from self.search_moments(query, video_nos)), limit)
+
+    def list_videos(
+        self,
+        status: str | None,
+        name: str | None,
+        start_time: datetime | float | None,
+        end_time: datetime | float | None,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> Flow[None]:
+        """Every matching video, as `Video` items."""
+        return self._list(VideoPager(status, name, start_time, end_time, page_size))
+
+    @_redacting
+    def _list(self, pager: VideoPager) -> Flow[None]:
+        while (call := pager.next_call()) is not None:
+            yield from pager.read((yield from self._request_json(call)))
+
+    @_redacting
+    def upload_video(
+        self, source: str | os.PathLike[str], callback_uri: str | None, progress: bool | None
+    ) -> Flow[Video]:
+        bar = upload_progress(source, progress)
+        # An upload is bounded by its size and the per-operation timeout, not the deadline.
+        call = dataclasses.replace(upload_call(source, callback_uri, bar), deadline=False)
+        video = parse_video((yield from self._request_json(call)))
+        bar.finish()
+        return video
+
+    @_redacting
+    def wait_until_parsed(
+        self, video_nos: list[str], timeout: float, poll_interval: float, progress: bool | None
+    ) -> Flow[list[Video]]:
+        watch = ParseWatch(video_nos)
+        deadline = PollDeadline(timeout, self.clock(), poll_interval, "the videos to parse")
+        bar = Progress("Parsing videos", len(watch.video_nos), progress)
+        while True:
+            pager = VideoPager()
+            listed: list[Video] = []
+            while (call := pager.next_call()) is not None:
+                listed += pager.read((yield from self._request_json(call)))
+            watch.update(listed)
+            bar.update(watch.parsed)
+            if watch.done:
+                bar.finish()
+                return watch.result()
+            yield Sleep(deadline.next_delay(self.clock()))
+
+    @_redacting
+    def delete_videos(self, video_nos: list[str]) -> Flow[None]:
+        for call in delete_calls(video_nos):
+            yield from self._request_json(call)
+
+    @_redacting
+    def transcribe(
+        self,
+        video_no: str,
+        kind: Literal["AUDIO", "VIDEO"],
+        timeout: float,
+        poll_interval: float,
+        callback_uri: str | None,
+    ) -> Flow[Transcript]:
+        call = transcription_submit_call(video_no, kind, callback_uri)
+        task_no = parse_task_no((yield from self._request_json(call)))
+        deadline = PollDeadline(timeout, self.clock(), poll_interval, "the transcription")
+        while True:
+            data = yield from self._request_json(transcription_poll_call(task_no))
+            transcript = parse_transcription(data, video_no=video_no, task_no=task_no, kind=kind)
+            if transcript is not None:
+                return transcript
+            yield Sleep(deadline.next_delay(self.clock()))

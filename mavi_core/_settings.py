@@ -1,0 +1,239 @@
+"""`MaviSettings`: how to reach MAVI, resolved once and checked before any request.
+
+Precedence: an explicit argument, then the environment (`MAVI_API_KEY`, `MAVI_BASE_URL`), then
+the defaults of `_constants`. Both clients and both adapters take these options by the same
+names; everything about credentials (what to send, what to mask in messages) is decided here.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from ._auth import MaviTokenAuth
+from ._constants import (
+    API_KEY_ENV,
+    BASE_URL_ENV,
+    DEFAULT_BASE_URL,
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_DEADLINE,
+    DEFAULT_MAX_EVENT_BYTES,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+)
+from ._content import ACCEPT_ENCODING
+from ._exceptions import MaviAuthenticationError, MaviError, MaviValidationError
+from ._secret import Secret, SecretLike, check_credential, redact, reveal
+from ._version import __version__
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["MaviSettings", "check_base_url"]
+
+
+def check_base_url(url: object) -> str:
+    """`url` without a trailing slash; raises `MaviValidationError` for anything that would
+    not reach the API as written."""
+    if not isinstance(url, str):
+        raise MaviValidationError(f"base_url must be a string URL, got {type(url).__name__}.")
+    if any(char.isspace() or not char.isprintable() for char in url):
+        raise MaviValidationError(
+            "base_url holds white space or a control character (a line break at its end?): "
+            "pass e.g. https://mavi-backend.memories.ai."
+        )
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises for a port that is not a number
+    except ValueError as exc:
+        raise MaviValidationError(f"base_url is not a valid URL ({exc}).") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise MaviValidationError(
+            f"base_url must start with http:// or https:// and name a host, got {url!r}."
+        )
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        raise MaviValidationError(
+            f"base_url must not have a query or fragment (requests would not go where "
+            f"intended), got {url!r}: pass only scheme, host, port and any path prefix."
+        )
+    return url.rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _resolve_timeout(timeout: Any) -> httpx.Timeout:
+    import httpx
+
+    if isinstance(timeout, httpx.Timeout):
+        return timeout
+    if timeout is None:
+        return httpx.Timeout(None, connect=DEFAULT_CONNECT_TIMEOUT)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+        raise MaviValidationError(
+            f"timeout must be positive seconds, an httpx.Timeout or None, got {timeout!r}."
+        )
+    return httpx.Timeout(timeout, connect=min(DEFAULT_CONNECT_TIMEOUT, timeout))
+
+
+def _positive(value: Any, name: str, *, optional: bool = False) -> Any:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise MaviValidationError(
+            f"{name} must be a positive number{' or None' if optional else ''}, got {value!r}."
+        )
+    return value
+
+
+@dataclass(frozen=True, repr=False)
+class MaviSettings:
+    """How a client reaches MAVI; build it with `MaviSettings.resolve(...)`.
+
+    `timeout` bounds each network operation (connect capped at 5 s; while streaming, the gap
+    between events); `deadline` bounds a whole call, retries included; `max_response_bytes`
+    bounds a reply read whole and `max_event_bytes` one event of a stream.
+    """
+
+    base_url: str
+    api_key: Secret | None = None
+    auth: MaviTokenAuth | None = None
+    timeout: httpx.Timeout = field(default_factory=lambda: _resolve_timeout(DEFAULT_TIMEOUT))
+    max_retries: int = DEFAULT_MAX_RETRIES
+    default_headers: Mapping[str, str] = field(default_factory=dict)
+    deadline: float | None = DEFAULT_DEADLINE
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+
+    @classmethod
+    def resolve(
+        cls,
+        api_key: str | SecretLike | None = None,
+        *,
+        base_url: str | None = None,
+        auth: MaviTokenAuth | None = None,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        default_headers: Mapping[str, str] | None = None,
+        deadline: float | None = DEFAULT_DEADLINE,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        environ: Mapping[str, str] | None = None,
+    ) -> MaviSettings:
+        """Check every option and read the environment (once) for what is not given."""
+        env = os.environ if environ is None else environ
+        plain = reveal(api_key) or None  # "" (e.g. an unset SecretStr) means not given
+        if plain is not None and auth is not None:
+            raise MaviValidationError("Pass either api_key or auth=MaviTokenAuth(...), not both.")
+        if auth is not None and not isinstance(auth, MaviTokenAuth):
+            raise MaviValidationError(
+                f"auth must be a MaviTokenAuth, got {type(auth).__name__}; pass a plain key as "
+                "api_key=."
+            )
+        key = None
+        if auth is None:
+            source = plain if plain is not None else env.get(API_KEY_ENV) or None
+            what = "API key" if plain is not None else f"API key in {API_KEY_ENV}"
+            key = None if source is None else Secret(check_credential(source, what))
+        url = check_base_url(base_url or env.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise MaviValidationError(f"max_retries must be an integer >= 0, got {max_retries!r}.")
+        headers = dict(default_headers or {})
+        for name, value in headers.items():
+            if not isinstance(name, str) or not isinstance(value, str):
+                raise MaviValidationError("default_headers must map header names to strings.")
+        settings = cls(
+            base_url=url,
+            api_key=key,
+            auth=auth,
+            timeout=_resolve_timeout(timeout),
+            max_retries=max_retries,
+            default_headers=headers,
+            deadline=_positive(deadline, "deadline", optional=True),
+            max_response_bytes=int(_positive(max_response_bytes, "max_response_bytes")),
+            max_event_bytes=int(_positive(max_event_bytes, "max_event_bytes")),
+        )
+        settings._warn_if_exposed()
+        return settings
+
+    def _warn_if_exposed(self) -> None:
+        parts = urlsplit(self.base_url)
+        if (
+            parts.scheme == "http"
+            and self.has_credentials
+            and not _is_loopback(parts.hostname or "")
+        ):
+            warnings.warn(
+                f"base_url {parts.scheme}://{parts.netloc} is plain http to another machine: the "
+                "MAVI key travels unencrypted. Use https:// unless the network is trusted.",
+                UserWarning,
+                stacklevel=4,
+            )
+
+    @property
+    def has_credentials(self) -> bool:
+        return self.api_key is not None or self.auth is not None
+
+    def credential(self) -> str:
+        """The `Authorization` value: the raw key or access token, no "Bearer"."""
+        if self.auth is not None:
+            return self.auth.header_value()
+        if self.api_key is not None:
+            return self.api_key.get_secret_value()
+        raise MaviAuthenticationError(
+            "No MAVI credentials: pass api_key=..., set the MAVI_API_KEY environment variable, "
+            "or pass auth=MaviTokenAuth(...)."
+        )
+
+    def headers(self, authenticate: bool) -> dict[str, str]:
+        headers = {
+            "User-Agent": f"mavi-integrations/{__version__}",
+            "Accept": "text/event-stream, application/json",
+            "Accept-Encoding": ACCEPT_ENCODING,
+            **self.default_headers,
+        }
+        if authenticate:
+            headers["Authorization"] = self.credential()
+        return headers
+
+    def secrets(self) -> list[str]:
+        """Every credential this client knows, to mask wherever a message might quote one."""
+        values: list[Secret | None] = [self.api_key]
+        if self.auth is not None:
+            tokens = self.auth.tokens
+            values += [tokens.access_token, tokens.refresh_token]
+        return [value.get_secret_value() for value in values if value is not None]
+
+    def redact(self, error: MaviError) -> MaviError:
+        """`error` with every credential masked in its message and service text (the server
+        may echo a key back); its cause is dropped when it quoted one."""
+        secrets = self.secrets()
+        message = redact(error.message, secrets)
+        if message != error.message or (error.msg and redact(error.msg, secrets) != error.msg):
+            error.message = message
+            error.args = (message, *error.args[1:])
+            error.msg = None if error.msg is None else redact(error.msg, secrets)
+            error.__cause__ = None
+            error.__suppress_context__ = True
+        elif error.__cause__ is not None and redact(str(error.__cause__), secrets) != str(
+            error.__cause__
+        ):
+            error.__cause__ = None
+            error.__suppress_context__ = True
+        return error
+
+    def __repr__(self) -> str:
+        credentials = "token" if self.auth else ("api_key" if self.api_key else None)
+        return f"MaviSettings(base_url={self.base_url!r}, credentials={credentials!r})"
