@@ -194,7 +194,7 @@ def messages_to_request(
     video_nos: Sequence[str] | None,
     default_video_nos: Sequence[str],
 ) -> MaviChatRequest:
-    """The whole mapping of DESIGN.md; raises `ValueError` saying what to change."""
+    """The whole mapping of docs/ARCHITECTURE.md; raises `ValueError` saying what to change."""
     pairs, block_videos = messages_to_conversation(messages)
     prompt = conversation_to_chat(pairs)
     videos = resolve_video_nos(video_nos, default_video_nos, block_videos)

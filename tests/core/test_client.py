@@ -1,4 +1,4 @@
-"""Client behaviour over a scripted server: every rule of DESIGN.md "Wire behaviour".
+"""Client behaviour over a scripted server: every rule of docs/ARCHITECTURE.md "Wire rules".
 
 Each test runs through `MaviClient` and `AsyncMaviClient` (the `api` fixture).
 """

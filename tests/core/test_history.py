@@ -1,4 +1,4 @@
-"""The shared (role, text) conversation to `message` + `history` rules of DESIGN.md."""
+"""The shared (role, text) conversation to `message` + `history` rules of docs/ARCHITECTURE.md."""
 
 from __future__ import annotations
 
