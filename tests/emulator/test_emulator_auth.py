@@ -34,7 +34,7 @@ def test_missing_authorization_gets_0401_with_http_200(
 ) -> None:
     reply = anon.get(SEARCH_DB)
     assert reply.status_code == 200
-    assert reply.headers["content-type"] == "application/json"
+    assert reply.headers["content-type"] == "application/json;charset=UTF-8"
     assert reply.json()["code"] == "0401"
     assert "data" not in reply.json()
 
