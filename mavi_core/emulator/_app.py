@@ -101,9 +101,9 @@ def _size_text(count: int) -> str:
 def rate_limit_msg(limit: int) -> str:
     """The 0429 message: the service's words, then how to lift the emulator's limit."""
     return (
-        f"{RATE_LIMIT_MSG} The emulator allows {limit} chat requests a minute per key, like the "
-        "service; start it with --rate-limit off, or use MaviEmulator(rate_limit=None), "
-        "to lift the limit."
+        f"{RATE_LIMIT_MSG} The emulator allows {limit} chat request{'s' if limit != 1 else ''} "
+        "a minute per key, like the service; start it with --rate-limit off, or use "
+        "MaviEmulator(rate_limit=None), to lift the limit."
     )
 
 
