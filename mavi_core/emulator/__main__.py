@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         f"API key:   {emulator.api_key}",
         f"Client id: {emulator.client_id}",
         f"Auth code: {emulator.auth_code or 'off (MaviEmulator.authorization_code() only)'}",
-        "  " + emulator.token_flow_help(),
+        *emulator.token_flow_help().splitlines(),
         "Sample videos:",
         *(f"  {video_no}  {names[video_no]}" for video_no in emulator.video_nos),
         "Press Ctrl-C to stop.",

@@ -398,16 +398,20 @@ def _byte_count(name: str, value: int) -> int:
 
 
 def token_flow_help(base_url: str, client_id: str, auth_code: str | None) -> str:
-    """The access-token flow against an emulator, as text for a terminal or a notebook."""
-    code = (
-        f"code {auth_code!r} (always accepted), or a single-use one from emu.authorization_code()"
+    """The access-token flow against an emulator, as lines for a terminal or a notebook."""
+    code = auth_code or "<a code from MaviEmulator.authorization_code()>"
+    reuse = (
+        "the development code is accepted any number of times; "
         if auth_code
-        else "a single-use code from emu.authorization_code()"
+        else "the development code is off; "
     )
-    return (
-        f"Access tokens: POST {base_url}/auth/api/token/getAccessToken with "
-        f'{{"clientId": "{client_id}", "code": ...}}, using {code}; '
-        "in Python: MaviClient(base_url=...).exchange_code(client_id, code)."
+    return "\n".join(
+        [
+            f"Access tokens: POST {base_url}/auth/api/token/getAccessToken",
+            f'  with {{"clientId": "{client_id}", "code": "{code}"}}',
+            f"  ({reuse}MaviEmulator.authorization_code() mints single-use ones)",
+            f'  Python: MaviClient(base_url="{base_url}").exchange_code("{client_id}", "{code}")',
+        ]
     )
 
 

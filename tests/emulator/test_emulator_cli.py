@@ -65,12 +65,13 @@ def test_cli_prints_url_key_auth_code_and_sample_videos(
 ) -> None:
     _, process = served
     assert process.stdout is not None
-    banner = [process.stdout.readline() for _ in range(5)]
+    banner = [process.stdout.readline() for _ in range(8)]
     assert banner[0].split() == ["API", "key:", "sk-mavi-emulator"]
     assert banner[1].split() == ["Client", "id:", "mavi-emulator-client"]
     assert banner[2].split() == ["Auth", "code:", "mavi-emulator-code"]
-    assert "getAccessToken" in banner[3]
-    assert banner[4].strip() == "Sample videos:"
+    assert banner[3].startswith("Access tokens: POST http://127.0.0.1:")
+    assert banner[3].rstrip().endswith("/auth/api/token/getAccessToken")
+    assert "Sample videos:\n" in banner
 
 
 def test_the_printed_auth_code_gets_an_access_token(
