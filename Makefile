@@ -31,7 +31,7 @@ pytest: $(STAMP)
 	$(BIN)/pytest
 
 emulator: $(STAMP)
-	$(BIN)/python -m mavi_core.emulator
+	$(BIN)/python -m mavi_core.emulator $(ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run

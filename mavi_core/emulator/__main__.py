@@ -1,4 +1,7 @@
-"""``python -m mavi_core.emulator`` / ``mavi-emulator``: serve the MAVI emulator until Ctrl-C."""
+"""``python -m mavi_core.emulator`` / ``mavi-emulator``: serve the MAVI emulator until Ctrl-C.
+
+From a checkout, ``make emulator ARGS="--rate-limit off"`` passes options through.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ from collections.abc import Callable
 from types import FrameType
 from typing import TypeVar
 
+from ._auth import DEFAULT_API_KEY, DEFAULT_AUTH_CODE, DEFAULT_CLIENT_ID
+from ._extra import emulator_class
 from ._faults import (
     FAULT_SPEC_HELP,
     FRAMING_SPEC_HELP,
@@ -18,11 +23,21 @@ from ._faults import (
     parse_framing_spec,
     set_framing,
 )
-from ._server import DEFAULT_API_KEY, MaviEmulator
 
 _N = TypeVar("_N", int, float)
 
 DEFAULT_PORT = 8808
+MIB = 1024 * 1024
+TOKEN_FLOW_HELP = f"""\
+access tokens (the v1.0 token flow):
+  POST /auth/api/token/getAccessToken with {{"clientId": "{DEFAULT_CLIENT_ID}", "code": CODE}}
+  where CODE is the development code (default {DEFAULT_AUTH_CODE!r}, see --auth-code),
+  accepted any number of times; in Python, MaviEmulator().authorization_code() also mints
+  single-use codes like the service's. The reply holds accessToken and refreshToken; send the
+  access token in the Authorization header, renew it at /auth/api/token/refreshAccessToken.
+
+from a checkout: make emulator ARGS="--rate-limit off --port 9000"
+"""
 
 
 def _at_least(convert: Callable[[str], _N], minimum: _N, what: str) -> Callable[[str], _N]:
@@ -43,16 +58,23 @@ def _at_least(convert: Callable[[str], _N], minimum: _N, what: str) -> Callable[
 _non_negative = _at_least(float, 0.0, "a number of seconds")
 _positive_int = _at_least(int, 1, "an integer")
 _count = _at_least(int, 0, "an integer or 'off'")
+_mib = _at_least(float, 0.001, "a size in MiB")
 
 
 def _rate_limit(text: str) -> int | None:
     return None if text.strip().lower() in ("0", "off", "none") else _count(text)
 
 
+def _auth_code(text: str) -> str | None:
+    return None if text.strip().lower() in ("", "off", "none") else text.strip()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mavi-emulator",
         description="A local MAVI-compatible HTTP server (v1.0 API) with fictional sample videos.",
+        epilog=TOKEN_FLOW_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     parser.add_argument(
@@ -75,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--rate-limit",
         type=_rate_limit,
         default=10,
-        help="chat requests per minute per key, or off",
+        help="chat requests per minute per key, like the service (default 10), or off",
     )
     parser.add_argument(
         "--parse-delay", type=_non_negative, default=1.0, help="seconds an upload stays UNPARSE"
@@ -88,6 +110,36 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         default=None,
         help="pad every answer to this many words",
+    )
+    parser.add_argument(
+        "--auth-code",
+        type=_auth_code,
+        default=DEFAULT_AUTH_CODE,
+        help=f"development code getAccessToken always accepts (default {DEFAULT_AUTH_CODE}), "
+        "or off",
+    )
+    parser.add_argument(
+        "--fragment-scores",
+        action="store_true",
+        help="add a score to moment search results (the live service sends none)",
+    )
+    parser.add_argument(
+        "--max-body-mib",
+        type=_mib,
+        default=8.0,
+        help="largest request body read, in MiB (default 8); larger ones get HTTP 413",
+    )
+    parser.add_argument(
+        "--max-upload-mib",
+        type=_mib,
+        default=256.0,
+        help="largest upload read, in MiB (default 256)",
+    )
+    parser.add_argument(
+        "--log-size",
+        type=_positive_int,
+        default=1000,
+        help="requests kept in the request log (default 1000)",
     )
     parser.add_argument(
         "--fault",
@@ -106,7 +158,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    emulator = MaviEmulator(
+    try:
+        emulator_type = emulator_class()
+    except ImportError as error:
+        print(f"mavi-emulator: {error}", file=sys.stderr)
+        return 1
+    emulator = emulator_type(
         host=args.host,
         port=args.port,
         api_key=args.api_key,
@@ -117,6 +174,11 @@ def main(argv: list[str] | None = None) -> int:
         parse_delay=args.parse_delay,
         token_ttl=args.token_ttl,
         answer_words=args.answer_words,
+        auth_code=args.auth_code,
+        fragment_scores=args.fragment_scores,
+        max_body_bytes=max(1, int(args.max_body_mib * MIB)),
+        max_upload_bytes=max(1, int(args.max_upload_mib * MIB)),
+        log_size=args.log_size,
     )
     try:
         for spec in args.fault:
@@ -144,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
         f"MAVI emulator listening on {emulator.base_url}",
         f"API key:   {emulator.api_key}",
         f"Client id: {emulator.client_id}",
+        f"Auth code: {emulator.auth_code or 'off (MaviEmulator.authorization_code() only)'}",
+        *emulator.token_flow_help().splitlines(),
         "Sample videos:",
         *(f"  {video_no}  {names[video_no]}" for video_no in emulator.video_nos),
         "Press Ctrl-C to stop.",

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ._library import Moment, Video
-from ._text import mmss, parse_mmss, terms, words
+from ._text import mmss, parse_mmss, stem, terms, words
 
 MAX_CITED = 3
 MAX_FRAGMENTS = 10
@@ -26,6 +26,9 @@ _FOLLOW_UP_FILLER = _FOLLOW_UP_CUES | frozenset(
     {"and", "so", "what", "happens", "happen", "happened", "that", "this", "it", "comes", "come",
      "on", "go", "keep", "going", "the", "what's", "ok", "okay", "please", "right"}
 )  # fmt: skip
+# Stemmed, as `terms` gives them: a question whose terms are all here names nothing new.
+_FOLLOW_UP_TERMS = frozenset(stem(word) for word in _FOLLOW_UP_FILLER)
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,14 +68,21 @@ def rank_moments(videos: Sequence[Video], query: frozenset[str]) -> list[Hit]:
     return [item[4] for item in hits]
 
 
+def question_of(message: str) -> str:
+    """The last paragraph of a message: the question after any system text put in front of it."""
+    paragraphs = [part for part in _PARAGRAPH_BREAK.split(message) if part.strip()]
+    return paragraphs[-1] if paragraphs else message
+
+
 def is_follow_up(message: str) -> bool:
-    """'what happens after that?', 'and then?', 'next': asks to continue, names nothing new."""
-    tokens = words(message)
-    return (
-        bool(tokens)
-        and any(t in _FOLLOW_UP_CUES for t in tokens)
-        and all(t in _FOLLOW_UP_FILLER for t in tokens)
-    )
+    """'what happens after that?', 'What do they do next?': asks to continue, names nothing new.
+
+    Only the question (the last paragraph) counts, so system text in front of it changes nothing.
+    """
+    question = question_of(message)
+    if not any(token in _FOLLOW_UP_CUES for token in words(question)):
+        return False
+    return not (terms(question) - _FOLLOW_UP_TERMS)
 
 
 def _continue_after(videos: Sequence[Video], history: Sequence[Turn]) -> str | None:
@@ -118,7 +128,10 @@ def compose_answer(videos: Sequence[Video], message: str, history: Sequence[Turn
             return continued
     hits = rank_moments(videos, terms(message))[:MAX_CITED]
     if not hits:
-        return _summary(videos)
+        # Within a conversation, a question that matches nothing continues the story rather
+        # than starting it over.
+        continued = _continue_after(videos, history) if history else None
+        return continued if continued is not None else _summary(videos)
     order = {video.video_no: index for index, video in enumerate(videos)}
     hits.sort(key=lambda hit: (order[hit.video.video_no], hit.moment.start, hit.moment.end))
     return " ".join(_cite(hit.video, hit.moment) for hit in hits)
@@ -137,19 +150,30 @@ def search_videos(videos: Sequence[Video], search_value: str) -> list[Video]:
     return [video for _, _, video in scored]
 
 
-def search_fragments(videos: Sequence[Video], search_value: str) -> list[dict[str, object]]:
-    """searchVideoFragment: the best matching moments, with a score in (0, 1]."""
+def search_fragments(
+    videos: Sequence[Video], search_value: str, *, with_score: bool = False
+) -> list[dict[str, object]]:
+    """searchVideoFragment: the best matching moments, best first.
+
+    The live service sends no score, only the order; `with_score` adds one in (0, 1], as some
+    deployments might.
+    """
     query = terms(search_value)
     if not query:
         return []
-    return [
-        {
-            "videoNo": hit.video.video_no,
-            "videoName": hit.video.name,
+    fragments: list[dict[str, object]] = []
+    for hit in rank_moments(videos, query)[:MAX_FRAGMENTS]:
+        summary = hit.video.summary()
+        fragment: dict[str, object] = {
+            "videoNo": summary["videoNo"],
+            "videoName": summary["videoName"],
+            "videoStatus": summary["videoStatus"],
+            "uploadTime": summary["uploadTime"],
             "fragmentStartTime": str(hit.moment.start),
             "fragmentEndTime": str(hit.moment.end),
-            "duration": str(hit.video.duration),
-            "score": round(min(1.0, hit.score / len(query)), 3),
+            "duration": summary["duration"],
         }
-        for hit in rank_moments(videos, query)[:MAX_FRAGMENTS]
-    ]
+        if with_score:
+            fragment["score"] = round(min(1.0, hit.score / len(query)), 3)
+        fragments.append(fragment)
+    return fragments

@@ -1,13 +1,16 @@
 """The ASGI application: routing, auth, validation, faults and the MAVI v1.0 endpoints.
 
-Every request is recorded first, then delayed (latency, slow first byte), then possibly
-replaced by an injected error, then routed. Business errors are HTTP 200 envelopes.
+The key is checked before the body is read, so a request without a valid key never has its
+body buffered; a body is read only up to its size limit (HTTP 413 beyond it). Every request is
+then recorded, delayed (latency, slow first byte), possibly replaced by an injected error, and
+routed. Business errors are HTTP 200 envelopes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import math
 import secrets
 import threading
 import time
@@ -23,14 +26,18 @@ from starlette.types import Receive, Scope, Send
 
 from ._answers import Turn, compose_answer, search_fragments, search_videos
 from ._auth import AuthError, RateLimiter, TokenStore, bearer_value
-from ._faults import CHAT_PATH, EVENT_STREAM, RATE_LIMIT_MSG, Faults, StreamFault
+from ._faults import CHAT_PATH, EVENT_STREAM, JSON_TYPE, RATE_LIMIT_MSG, Faults, StreamFault
 from ._library import PARSE, Library, Video, synthetic_video
-from ._log import RecordedRequest, RequestLog, describe_body, masked_headers
+from ._log import RecordedRequest, RequestLog, describe_body, is_truncated, masked_headers
 from ._text import repeat_to_words, split_deltas
 from ._wire import SUCCESS_CODE, SUCCESS_MSG, ChatEncoder, dumps, envelope, parse_multipart
 
-MAX_PAGE_SIZE = 200
+MAX_PAGE_SIZE = 200  # a larger pageSize is capped, as public clients send 1000
 MAX_DELETE = 500
+MIB = 1024 * 1024
+DEFAULT_MAX_BODY_BYTES = 8 * MIB
+DEFAULT_MAX_UPLOAD_BYTES = 256 * MIB
+UPLOAD_PATH = "/api/serve/video/upload"
 # With no delta delay, yield to the loop this often so a vanished client is noticed before
 # asyncio starts warning about writes to a dead socket (it warns from the fifth).
 _YIELD_EVERY = 4
@@ -79,6 +86,27 @@ def _bad(msg: str) -> Reject:
     return Reject("0001", msg)
 
 
+class _TooLarge(Exception):
+    def __init__(self, size: int, limit: int, *, upload: bool) -> None:
+        super().__init__(f"{size} > {limit}")
+        self.size = size
+        self.limit = limit
+        self.upload = upload
+
+
+def _size_text(count: int) -> str:
+    return f"{count / MIB:g} MiB" if count >= MIB else f"{count} bytes"
+
+
+def rate_limit_msg(limit: int) -> str:
+    """The 0429 message: the service's words, then how to lift the emulator's limit."""
+    return (
+        f"{RATE_LIMIT_MSG} The emulator allows {limit} chat request{'s' if limit != 1 else ''} "
+        "a minute per key, like the service; start it with --rate-limit off, or use "
+        "MaviEmulator(rate_limit=None), to lift the limit."
+    )
+
+
 @dataclass(slots=True)
 class Settings:
     """Knobs read on every request, so they can be changed while the emulator runs."""
@@ -89,6 +117,9 @@ class Settings:
     rate_limit: int | None = 10
     parse_delay: float = 1.0
     answer_words: int | None = None
+    fragment_scores: bool = False
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +142,8 @@ class _Route:
 def _json_response(
     payload: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
-    return Response(dumps(payload).encode(), status, headers, media_type="application/json")
+    all_headers = {"content-type": JSON_TYPE, **(headers or {})}
+    return Response(dumps(payload).encode(), status, all_headers)
 
 
 def _ok(data: Any) -> Response:
@@ -123,6 +155,8 @@ def _json_body(body: bytes) -> Any:
         return json.loads(body)
     except ValueError:
         raise _bad("The request body must be JSON.") from None
+    except RecursionError:
+        raise _bad("The request body is JSON nested too deeply to read.") from None
 
 
 def _json_object(body: bytes) -> dict[str, Any]:
@@ -155,6 +189,19 @@ def _query_int(
     return value
 
 
+def _too_large(error: _TooLarge) -> Response:
+    if error.upload:
+        what, option, flag = "an upload", "max_upload_bytes", "--max-upload-mib"
+    else:
+        what, option, flag = "a request body", "max_body_bytes", "--max-body-mib"
+    msg = (
+        f"The request body is larger than the {_size_text(error.limit)} the emulator accepts "
+        f"for {what}; send less, or raise the limit with MaviEmulator({option}=...) or {flag}."
+    )
+    # The rest of the body is never read, so the connection cannot carry another request.
+    return _json_response(envelope("0001", msg), 413, {"connection": "close"})
+
+
 class EmulatorApp:
     """One emulator's ASGI app; its state objects are shared with the MaviEmulator facade."""
 
@@ -180,7 +227,7 @@ class EmulatorApp:
             "/auth/api/token/getAccessToken": _Route("POST", self._get_access_token, False),
             "/auth/api/token/refreshAccessToken": _Route("POST", self._refresh_access_token, False),
             CHAT_PATH: _Route("POST", self._chat),
-            "/api/serve/video/upload": _Route("POST", self._upload),
+            UPLOAD_PATH: _Route("POST", self._upload),
             "/api/serve/video/uploadUrl": _Route("POST", self._upload_url),
             "/api/serve/video/searchDB": _Route("GET", self._search_db),
             "/api/serve/video/searchAI": _Route("POST", self._search_ai),
@@ -202,20 +249,69 @@ class EmulatorApp:
             return
         request = Request(scope, receive)
         try:
-            body = await request.body()
-            self.log.add(
-                RecordedRequest(
-                    method=request.method,
-                    path=request.url.path,
-                    query=dict(request.query_params),
-                    headers=masked_headers(scope["headers"]),
-                    body=describe_body(request.headers.get("content-type", ""), body),
-                )
-            )
-            response = await self._respond(request, body)
+            response = await self._handle(request)
             await response(scope, receive, send)
         except ClientDisconnect:
             return
+
+    async def _handle(self, request: Request) -> Response:
+        route = self._routes.get(request.url.path)
+        credential, refusal = self._authenticate(request, route)
+        body = b""
+        too_large: _TooLarge | None = None
+        if not refusal:  # a request without a valid key never has its body read
+            try:
+                body = await self._read_body(request)
+            except _TooLarge as error:
+                too_large = error
+        self._record(request, body, read=not refusal and too_large is None)
+        if too_large is not None:
+            return _too_large(too_large)
+        return await self._respond(request, route, body, credential, refusal)
+
+    def _authenticate(self, request: Request, route: _Route | None) -> tuple[str | None, str]:
+        """The credential, and why it was refused ("" when it was not, or none is needed)."""
+        if route is None or not route.needs_auth or request.method != route.method:
+            return None, ""
+        credential = bearer_value(request.headers.get("authorization"))
+        try:
+            self.tokens.check(credential)
+        except AuthError as error:
+            return None, str(error)
+        return credential, ""
+
+    async def _read_body(self, request: Request) -> bytes:
+        """The whole body, or _TooLarge as soon as it is known to exceed the path's limit."""
+        settings = self.settings
+        is_upload = request.url.path == UPLOAD_PATH
+        limit = settings.max_upload_bytes if is_upload else settings.max_body_bytes
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise _TooLarge(int(declared), limit, upload=is_upload)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _TooLarge(size, limit, upload=is_upload)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _record(self, request: Request, body: bytes, *, read: bool) -> None:
+        content_type = request.headers.get("content-type", "")
+        limit = self.log.body_bytes
+        self.log.add(
+            RecordedRequest(
+                method=request.method,
+                path=request.url.path,
+                query=dict(request.query_params),
+                headers=masked_headers(request.scope["headers"]),
+                body=describe_body(content_type, body, limit),
+                body_size=len(body),
+                truncated=is_truncated(content_type, body, limit),
+                body_read=read,
+            )
+        )
 
     async def pause(self, seconds: float) -> None:
         """Sleep, but give up at once (dropping the connection) when the emulator stops."""
@@ -232,7 +328,14 @@ class EmulatorApp:
             return
         raise Abort("the emulator is stopping")
 
-    async def _respond(self, request: Request, body: bytes) -> Response:
+    async def _respond(
+        self,
+        request: Request,
+        route: _Route | None,
+        body: bytes,
+        credential: str | None,
+        refusal: str,
+    ) -> Response:
         path = request.url.path
         await self.pause(self.settings.latency)
         await self.pause(self.faults.take_first_byte_delay(path))
@@ -241,17 +344,14 @@ class EmulatorApp:
             # Exact content type: Starlette would append a charset to text/html.
             headers = {"content-type": canned.content_type, **dict(canned.headers)}
             return Response(canned.body, canned.status, headers)
-        route = self._routes.get(path)
         if route is None:
             return _json_response(envelope("0404", f"No such endpoint: {path}"), 404)
         if request.method != route.method:
             msg = f"{path} accepts {route.method}, not {request.method}."
             return _json_response(envelope("0405", msg), 405, {"allow": route.method})
+        if refusal:
+            return _json_response(envelope("0401", refusal))
         try:
-            credential = None
-            if route.needs_auth:
-                credential = bearer_value(request.headers.get("authorization"))
-                self.tokens.check(credential)
             return await route.handler(request, body, credential)
         except AuthError as error:
             return _json_response(envelope("0401", str(error)))
@@ -317,8 +417,11 @@ class EmulatorApp:
 
     async def _chat(self, request: Request, body: bytes, credential: str | None) -> Response:
         settings = self.settings
-        if not self.rate_limiter.allow(credential or "", settings.rate_limit):
-            return _json_response(envelope("0429", RATE_LIMIT_MSG))
+        limit = settings.rate_limit
+        wait = self.rate_limiter.wait(credential or "", limit)
+        if wait is not None and limit is not None:
+            retry_after = {"retry-after": str(max(1, math.ceil(wait)))}
+            return _json_response(envelope("0429", rate_limit_msg(limit)), 200, retry_after)
         payload = _json_object(body)
         videos = self._parsed_videos(payload.get("videoNos"))
         message = _required_str(payload, "message")
@@ -338,7 +441,7 @@ class EmulatorApp:
             events = [dumps(envelope(SUCCESS_CODE, SUCCESS_MSG, {"msg": answer})).encode()]
             prologue = epilogue = b""
             if content_type == EVENT_STREAM:
-                content_type = "application/json"
+                content_type = JSON_TYPE
         else:
             pieces = split_deltas(answer, settings.delta_size) if stream else [answer]
             events = encoder.pieces(pieces)
@@ -427,7 +530,7 @@ class EmulatorApp:
 
     async def _search_db(self, request: Request, body: bytes, _: str | None) -> Response:
         page = _query_int(request, "page", 1, 1) or 1
-        page_size = _query_int(request, "pageSize", 20, 1, MAX_PAGE_SIZE) or 20
+        page_size = min(MAX_PAGE_SIZE, _query_int(request, "pageSize", 20, 1) or 20)
         start_time = _query_int(request, "startTime", None, 0)
         end_time = _query_int(request, "endTime", None, 0)
         status = request.query_params.get("videoStatus") or None
@@ -466,7 +569,8 @@ class EmulatorApp:
         payload = _json_object(body)
         videos = self._parsed_videos(payload.get("videoNos"))
         search_value = _required_str(payload, "searchValue")
-        return _ok({"videos": search_fragments(videos, search_value)})
+        scored = self.settings.fragment_scores
+        return _ok({"videos": search_fragments(videos, search_value, with_score=scored)})
 
     # -- transcription ------------------------------------------------------------------------
 
@@ -493,13 +597,20 @@ class EmulatorApp:
             task = self._tasks.get(task_no)
         if task is None:
             raise _bad(f"taskNo: task {task_no} does not exist.")
-        if time.monotonic() < task.ready_at:
-            return _ok({"status": "UNFINISHED", "transcriptions": []})
-        moments = task.video.transcript if task.kind == "AUDIO" else task.video.scenes
-        lines = [
-            {"startTime": str(m.start), "endTime": str(m.end), "content": m.text} for m in moments
-        ]
-        return _ok({"status": "FINISH", "transcriptions": lines})
+        reply: dict[str, Any] = {
+            "status": "UNFINISHED",
+            "type": task.kind,
+            "videoNo": task.video.video_no,
+            "taskNo": task_no,
+            "transcriptions": [],
+        }
+        if time.monotonic() >= task.ready_at:
+            moments = task.video.transcript if task.kind == "AUDIO" else task.video.scenes
+            reply["status"] = "FINISH"
+            reply["transcriptions"] = [
+                {"startTime": m.start, "endTime": m.end, "content": m.text} for m in moments
+            ]
+        return _ok(reply)
 
     # -- delete -------------------------------------------------------------------------------
 

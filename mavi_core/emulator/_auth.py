@@ -10,6 +10,10 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
+DEFAULT_API_KEY = "sk-mavi-emulator"
+DEFAULT_CLIENT_ID = "mavi-emulator-client"
+# A development authorization code the emulator always accepts (minted codes are single use).
+DEFAULT_AUTH_CODE = "mavi-emulator-code"
 REFRESH_TTL = 60 * 24 * 3600.0  # about two months, as documented
 RATE_WINDOW = 60.0
 
@@ -40,10 +44,13 @@ def bearer_value(header: str | None) -> str | None:
 class TokenStore:
     """Thread-safe issuer and checker of the emulator's credentials."""
 
-    def __init__(self, *, api_key: str, client_id: str, token_ttl: float) -> None:
+    def __init__(
+        self, *, api_key: str, client_id: str, token_ttl: float, auth_code: str | None = None
+    ) -> None:
         self.api_key = api_key
         self.client_id = client_id
         self.token_ttl = token_ttl
+        self.auth_code = auth_code
         self._lock = threading.Lock()
         self._codes: set[str] = set()
         self._access: dict[str, float] = {}  # token -> monotonic expiry
@@ -67,6 +74,9 @@ class TokenStore:
     def exchange_code(self, client_id: str, code: str) -> IssuedTokens:
         if not hmac.compare_digest(client_id.encode(), self.client_id.encode()):
             raise AuthError("clientId is not a registered client of this developer account.")
+        fixed = self.auth_code
+        if fixed is not None and hmac.compare_digest(code.encode(), fixed.encode()):
+            return self.issue()
         with self._lock:
             if code not in self._codes:
                 raise AuthError("code is invalid or has already been used.")
@@ -118,18 +128,19 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._calls: dict[str, deque[float]] = {}
 
-    def allow(self, credential: str, limit: int | None) -> bool:
+    def wait(self, credential: str, limit: int | None) -> float | None:
+        """Count a call and return None, or the seconds until a slot frees if over `limit`."""
         if limit is None:
-            return True
+            return None
         now = time.monotonic()
         with self._lock:
             calls = self._calls.setdefault(credential, deque())
             while calls and calls[0] <= now - RATE_WINDOW:
                 calls.popleft()
             if len(calls) >= limit:
-                return False
+                return max(0.0, calls[len(calls) - limit] + RATE_WINDOW - now)
             calls.append(now)
-            return True
+            return None
 
     def reset(self) -> None:
         with self._lock:

@@ -22,7 +22,9 @@ from typing import Any, Generic, Literal, TypeVar
 
 CHAT_PATH = "/api/serve/video/chat"
 RATE_LIMIT_MSG = "Request has exceeded the limit."
-EVENT_STREAM = "text/event-stream"
+# The live service declares UTF-8; without a charset, clients built on requests read Latin-1.
+EVENT_STREAM = "text/event-stream;charset=UTF-8"
+JSON_TYPE = "application/json;charset=UTF-8"
 
 EndMarker = Literal["Done", "[DONE]"]
 _T = TypeVar("_T")
@@ -116,7 +118,7 @@ class Faults:
         path: str | None = None,
     ) -> None:
         """Answer HTTP 200 with ``{"code": code, "msg": msg}`` and no data."""
-        reply = ErrorReply(200, _envelope(code, msg), "application/json")
+        reply = ErrorReply(200, _envelope(code, msg), JSON_TYPE)
         self._push(self._errors, reply, times, path, f"error_envelope({code!r})")
 
     def http_error(
@@ -136,7 +138,7 @@ class Faults:
             reply = ErrorReply(status, _proxy_page(status), "text/html", headers)
         else:
             body = _envelope(f"{status:04d}", HTTPStatus(status).phrase)
-            reply = ErrorReply(status, body, "application/json", headers)
+            reply = ErrorReply(status, body, JSON_TYPE, headers)
         self._push(self._errors, reply, times, path, f"http_error({status})")
 
     def rate_limit_http(
@@ -146,7 +148,7 @@ class Faults:
         reply = ErrorReply(
             429,
             _envelope("0429", RATE_LIMIT_MSG),
-            "application/json",
+            JSON_TYPE,
             (("retry-after", str(retry_after)),),
         )
         self._push(self._errors, reply, times, path, f"rate_limit_http({retry_after!r})")
@@ -291,6 +293,12 @@ def _int_or_text(text: str) -> int | str:
 
 
 _Converter = Callable[[str], object]
+_EXPECTED: dict[_Converter, str] = {
+    int: "an integer",
+    float: "a number",
+    _flag: "true or false",
+    _int_or_text: "a number of seconds or an HTTP date",
+}
 _FAULT_FORMS: dict[str, tuple[tuple[str, ...], dict[str, _Converter]]] = {
     "error_envelope": (("code", "msg"), {"code": str, "msg": str, "times": int, "path": str}),
     "http_error": (
@@ -327,13 +335,26 @@ def apply_fault_spec(faults: Faults, spec: str) -> None:
     if form is None:
         raise ValueError(f"unknown fault {name!r}; expected one of {', '.join(_FAULT_FORMS)}")
     positional_names, converters = form
+
+    def convert(key: str, value: str) -> object:
+        converter = converters[key]
+        try:
+            return converter(value)
+        except ValueError:
+            expected = _EXPECTED.get(converter, "a valid value")
+            usage = ",".join(positional_names) or "no arguments"
+            raise ValueError(
+                f"fault {name}: {key} must be {expected}, got {value!r} "
+                f"(the form is {name}:{usage}[,key=value])"
+            ) from None
+
     kwargs: dict[str, object] = {}
     positional: list[str] = []
     for arg in (part for part in rest.split(",") if part.strip()) if rest else ():
         key, has_value, value = arg.partition("=")
         key = key.strip()
         if has_value and key in converters:
-            kwargs[key] = converters[key](value.strip())
+            kwargs[key] = convert(key, value.strip())
         elif not has_value and converters.get(key) is _flag:
             kwargs[key] = True
         else:
@@ -341,7 +362,7 @@ def apply_fault_spec(faults: Faults, spec: str) -> None:
     if len(positional) > len(positional_names):
         raise ValueError(f"too many arguments for {name}: {spec!r}")
     for key, value in zip(positional_names, positional, strict=False):
-        kwargs[key] = converters[key](value)
+        kwargs[key] = convert(key, value)
     getattr(faults, name)(**kwargs)
 
 

@@ -1,8 +1,10 @@
 """The emulator's video library: the built-in fictional samples plus uploaded videos.
 
-The samples live in ``data/library.json`` (package data). Uploaded videos get generated,
-clearly synthetic scenes and transcript lines derived from their file name, and move from
-``UNPARSE`` to ``PARSE`` once ``parse_delay`` seconds have passed.
+The samples live in ``data/library.json`` (package data); their upload times are counted back
+from the moment the library is loaded, so a "last 7 days" listing finds them. Uploaded videos
+get numbers shaped like the service's (``mavi_video_`` and 18 digits), generated, clearly
+synthetic scenes and transcript lines derived from their file name, and move from ``UNPARSE`` to
+``PARSE`` once ``parse_delay`` seconds have passed.
 """
 
 from __future__ import annotations
@@ -70,13 +72,17 @@ class Video:
         }
 
 
-def _video_from_json(raw: dict[str, Any]) -> Video:
+_HOUR_MS = 3600 * 1000
+UPLOAD_PREFIX = "mavi_video_"
+
+
+def _video_from_json(raw: dict[str, Any], now_ms: int) -> Video:
     name = str(raw["videoName"])
     return Video(
         video_no=str(raw["videoNo"]),
         name=name,
         duration=int(raw["duration"]),
-        upload_time_ms=int(raw["uploadTime"]),
+        upload_time_ms=now_ms - int(raw["uploadedHoursAgo"] * _HOUR_MS),
         scenes=tuple(Moment.of(s["start"], s["end"], s["text"]) for s in raw["scenes"]),
         transcript=tuple(
             Moment.of(t["start"], t["end"], t["text"], t["speaker"]) for t in raw["transcript"]
@@ -89,10 +95,11 @@ def _name_terms(name: str) -> frozenset[str]:
     return terms(PurePosixPath(name).stem.replace("_", " ").replace("-", " "))
 
 
-def load_samples() -> tuple[Video, ...]:
-    """Read the built-in fictional library shipped as package data."""
+def load_samples(now_ms: int | None = None) -> tuple[Video, ...]:
+    """Read the built-in fictional library shipped as package data, uploaded before `now_ms`."""
     text = resources.files(__package__).joinpath("data/library.json").read_text("utf-8")
-    return tuple(_video_from_json(raw) for raw in json.loads(text)["videos"])
+    now = int(time.time() * 1000) if now_ms is None else now_ms
+    return tuple(_video_from_json(raw, now) for raw in json.loads(text)["videos"])
 
 
 _SCENE_TEMPLATES = (
@@ -129,7 +136,8 @@ def synthetic_video(
         for start, template in zip(line_starts, _LINE_TEMPLATES, strict=True)
     )
     now_ms = int(time.time() * 1000)
-    video_no = f"VI{now_ms % 10**13:013d}{next(_upload_counter) % 10**5:05d}"
+    # Eighteen digits like the service's: the upload time, then a counter for the same ms.
+    video_no = f"{UPLOAD_PREFIX}{now_ms % 10**13:013d}{next(_upload_counter) % 10**5:05d}"
     return Video(
         video_no=video_no,
         name=name,

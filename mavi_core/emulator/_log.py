@@ -1,9 +1,15 @@
-"""The request log tests assert on; secrets in headers are masked before they are stored."""
+"""The request log tests assert on: a bounded ring of requests, bodies cut short, secrets masked.
+
+Memory stays bounded however long the emulator runs: at most ``size`` requests are kept (the
+oldest go first), and a body is decoded only when it is at most ``body_bytes`` long; a longer
+one keeps only its first ``body_bytes`` bytes.
+"""
 
 from __future__ import annotations
 
 import json
 import threading
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +17,11 @@ from typing import Any
 from ._wire import parse_multipart
 
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
+# Fields of the token endpoints' bodies that are credentials.
+SECRET_FIELDS = frozenset({"code", "refreshToken", "accessToken", "clientSecret", "apiKey"})
 MASK = "…(masked)"
+DEFAULT_LOG_SIZE = 1000
+DEFAULT_LOG_BODY_BYTES = 8 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,8 +29,12 @@ class RecordedRequest:
     """One request as the emulator received it.
 
     ``headers`` has lower-case names and masked secrets; ``body`` is the decoded JSON if the
-    body was JSON, a description ``{"file": {"filename", "content_type", "size"}}`` (plus any
-    text fields) for multipart uploads, None when empty, and the raw bytes otherwise.
+    body was JSON (credential fields masked), a description
+    ``{"file": {"filename", "content_type", "size"}}`` (plus any text fields) for multipart
+    uploads, None when empty or not read, and the raw bytes otherwise. A body longer than the
+    log's ``body_bytes`` is kept as its first ``body_bytes`` bytes with ``truncated`` set.
+    ``body_size`` is the number of bytes the emulator read; a body refused before it was read
+    (no valid key, or over the size limit) has ``body_read`` False.
     """
 
     method: str
@@ -28,6 +42,9 @@ class RecordedRequest:
     query: dict[str, str]
     headers: dict[str, str]
     body: Any
+    body_size: int = 0
+    truncated: bool = False
+    body_read: bool = True
 
     @property
     def json(self) -> Any:
@@ -53,7 +70,17 @@ def masked_headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
     return headers
 
 
-def describe_body(content_type: str, body: bytes) -> Any:
+def _masked_fields(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    return {
+        key: mask_secret(item) if key in SECRET_FIELDS and isinstance(item, str) else item
+        for key, item in value.items()
+    }
+
+
+def describe_body(content_type: str, body: bytes, limit: int = DEFAULT_LOG_BODY_BYTES) -> Any:
+    """What the log keeps of a body (see RecordedRequest.body); never more than about `limit`."""
     if not body:
         return None
     form = parse_multipart(content_type, body)
@@ -61,7 +88,7 @@ def describe_body(content_type: str, body: bytes) -> Any:
         described: dict[str, Any] = {}
         for name, part in form.items():
             if part.filename is None:
-                described[name] = part.data.decode("utf-8", "replace")
+                described[name] = part.data[:limit].decode("utf-8", "replace")
             else:
                 described[name] = {
                     "filename": part.filename,
@@ -69,16 +96,34 @@ def describe_body(content_type: str, body: bytes) -> Any:
                     "size": len(part.data),
                 }
         return described
+    if len(body) > limit:
+        return body[:limit]
     try:
-        return json.loads(body)
-    except ValueError:
+        return _masked_fields(json.loads(body))
+    except (ValueError, RecursionError):  # not JSON, or nested too deeply to decode
         return body
 
 
+def is_truncated(content_type: str, body: bytes, limit: int) -> bool:
+    return len(body) > limit and not content_type.lower().startswith("multipart/form-data")
+
+
 class RequestLog:
-    def __init__(self) -> None:
+    """The last `size` requests, oldest first (thread-safe)."""
+
+    def __init__(self, size: int = DEFAULT_LOG_SIZE, body_bytes: int = DEFAULT_LOG_BODY_BYTES):
         self._lock = threading.Lock()
-        self._entries: list[RecordedRequest] = []
+        self._entries: deque[RecordedRequest] = deque(maxlen=size)
+        self.body_bytes = body_bytes
+
+    @property
+    def size(self) -> int:
+        return self._entries.maxlen or 0
+
+    @size.setter
+    def size(self, size: int) -> None:
+        with self._lock:
+            self._entries = deque(self._entries, maxlen=size)
 
     def add(self, entry: RecordedRequest) -> None:
         with self._lock:

@@ -13,14 +13,19 @@ from typing import Any
 
 import uvicorn
 
-from ._app import Abort, EmulatorApp, Settings
-from ._auth import TokenStore
+from ._app import (
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_UPLOAD_BYTES,
+    Abort,
+    EmulatorApp,
+    Settings,
+)
+from ._auth import DEFAULT_API_KEY, DEFAULT_AUTH_CODE, DEFAULT_CLIENT_ID, TokenStore
 from ._faults import Faults
 from ._library import Library, load_samples
-from ._log import RecordedRequest, RequestLog
+from ._log import DEFAULT_LOG_BODY_BYTES, DEFAULT_LOG_SIZE, RecordedRequest, RequestLog
 
-DEFAULT_API_KEY = "sk-mavi-emulator"
-DEFAULT_CLIENT_ID = "mavi-emulator-client"
+__all__ = ["DEFAULT_API_KEY", "DEFAULT_AUTH_CODE", "DEFAULT_CLIENT_ID", "MaviEmulator"]
 _START_TIMEOUT = 10.0
 _STOP_TIMEOUT = 10.0
 _filter_lock = threading.Lock()
@@ -70,6 +75,15 @@ class MaviEmulator:
 
     Use it as a context manager (or call start() and stop()); it is ready as soon as it is
     entered. The settings below may also be changed while it runs.
+
+    Limits that keep a long-running emulator small: a request body is read only after its key
+    was accepted, and only up to ``max_body_bytes`` (8 MiB; ``max_upload_bytes``, 256 MiB, for
+    uploads), beyond which the reply is HTTP 413; the request log keeps the last ``log_size``
+    requests (1000) with bodies cut to ``log_body_bytes`` (8 KiB).
+
+    ``fragment_scores=True`` adds a ``score`` to moment search results, which the live service
+    does not send. ``auth_code`` is a development authorization code that getAccessToken always
+    accepts (None: only codes from authorization_code()).
     """
 
     def __init__(
@@ -85,15 +99,26 @@ class MaviEmulator:
         parse_delay: float = 1.0,
         token_ttl: float = 7200.0,
         answer_words: int | None = None,
+        fragment_scores: bool = False,
+        auth_code: str | None = DEFAULT_AUTH_CODE,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+        log_size: int = DEFAULT_LOG_SIZE,
+        log_body_bytes: int = DEFAULT_LOG_BODY_BYTES,
     ) -> None:
         if not api_key:
             raise ValueError("api_key must be a non-empty string")
+        for name, value in (("log_size", log_size), ("log_body_bytes", log_body_bytes)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
         self._host = host
         self._requested_port = port
         self._port: int | None = port or None
         self._settings = Settings()
-        self._tokens = TokenStore(api_key=api_key, client_id=DEFAULT_CLIENT_ID, token_ttl=7200.0)
-        self._log = RequestLog()
+        self._tokens = TokenStore(
+            api_key=api_key, client_id=DEFAULT_CLIENT_ID, token_ttl=token_ttl, auth_code=auth_code
+        )
+        self._log = RequestLog(log_size, log_body_bytes)
         self._library = Library(load_samples())
         self._faults = Faults(expire_tokens=self._tokens.expire_all)
         self._app = EmulatorApp(
@@ -110,6 +135,9 @@ class MaviEmulator:
         self.parse_delay = parse_delay
         self.token_ttl = token_ttl
         self.answer_words = answer_words
+        self.fragment_scores = fragment_scores
+        self.max_body_bytes = max_body_bytes
+        self.max_upload_bytes = max_upload_bytes
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -227,9 +255,18 @@ class MaviEmulator:
         """videoNo -> videoName for every video currently in the library."""
         return {video.video_no: video.name for video in self._library.all()}
 
+    @property
+    def auth_code(self) -> str | None:
+        """The development authorization code, accepted any number of times (None: off)."""
+        return self._tokens.auth_code
+
     def authorization_code(self) -> str:
-        """Mint a single-use code for /auth/api/token/getAccessToken."""
+        """Mint a single-use code for /auth/api/token/getAccessToken, like a real callback's."""
         return self._tokens.mint_code()
+
+    def token_flow_help(self) -> str:
+        """How to get an access token from this emulator, with its client id and code."""
+        return token_flow_help(self.base_url, self.client_id, self.auth_code)
 
     def issue_tokens(self) -> dict[str, Any]:
         """Mint an access and refresh token directly: {accessToken, refreshToken, expiresIn}."""
@@ -248,7 +285,7 @@ class MaviEmulator:
 
     @property
     def requests(self) -> list[RecordedRequest]:
-        """Every request received so far, in order (a snapshot)."""
+        """The last `log_size` requests received, oldest first (a snapshot)."""
         return self._log.snapshot()
 
     def clear_requests(self) -> None:
@@ -325,6 +362,57 @@ class MaviEmulator:
         if count is not None and (not isinstance(count, int) or count < 1):
             raise ValueError(f"answer_words must be None or an int >= 1, got {count!r}")
         self._settings.answer_words = count
+
+    @property
+    def fragment_scores(self) -> bool:
+        """If True, moment search results carry a ``score`` (the live service sends none)."""
+        return self._settings.fragment_scores
+
+    @fragment_scores.setter
+    def fragment_scores(self, enabled: bool) -> None:
+        self._settings.fragment_scores = bool(enabled)
+
+    @property
+    def max_body_bytes(self) -> int:
+        """The largest request body read (uploads excepted); larger ones get HTTP 413."""
+        return self._settings.max_body_bytes
+
+    @max_body_bytes.setter
+    def max_body_bytes(self, size: int) -> None:
+        self._settings.max_body_bytes = _byte_count("max_body_bytes", size)
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """The largest upload body read; larger ones get HTTP 413."""
+        return self._settings.max_upload_bytes
+
+    @max_upload_bytes.setter
+    def max_upload_bytes(self, size: int) -> None:
+        self._settings.max_upload_bytes = _byte_count("max_upload_bytes", size)
+
+
+def _byte_count(name: str, value: int) -> int:
+    if not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be an int >= 1 (bytes), got {value!r}")
+    return value
+
+
+def token_flow_help(base_url: str, client_id: str, auth_code: str | None) -> str:
+    """The access-token flow against an emulator, as lines for a terminal or a notebook."""
+    code = auth_code or "<a code from MaviEmulator.authorization_code()>"
+    reuse = (
+        "the development code is accepted any number of times; "
+        if auth_code
+        else "the development code is off; "
+    )
+    return "\n".join(
+        [
+            f"Access tokens: POST {base_url}/auth/api/token/getAccessToken",
+            f'  with {{"clientId": "{client_id}", "code": "{code}"}}',
+            f"  ({reuse}MaviEmulator.authorization_code() mints single-use ones)",
+            f'  Python: MaviClient(base_url="{base_url}").exchange_code("{client_id}", "{code}")',
+        ]
+    )
 
 
 def _non_negative(name: str, value: float) -> float:

@@ -88,6 +88,42 @@ def test_search_moments_in_seconds(api: Api) -> None:
     assert api.server.bodies() == [{"videoNos": ["VI1"], "searchValue": "boat"}]
 
 
+def test_search_moments_without_scores_keep_the_service_order(api: Api) -> None:
+    # The live reply: no score; the order is the service's ranking, best first.
+    def fragment(start: str, end: str) -> dict[str, str]:
+        times = {"fragmentStartTime": start, "fragmentEndTime": end}
+        return {**video("mavi_video_566084575235805184"), **times}
+
+    reply = [fragment("40", "52"), fragment("3", "9"), fragment("120", "130")]
+    api.server.replies = [
+        ok({"videos": reply}),
+        ok({"videos": [video("VI1")]}),
+        ok({"videos": reply}),
+    ]
+    moments = run(api, lambda c: c.search_moments("boat", ["mavi_video_566084575235805184"]))
+    assert [(m.start, m.end) for m in moments] == [(40.0, 52.0), (3.0, 9.0), (120.0, 130.0)]
+    assert all(m.score is None and m.duration == 193.0 for m in moments)
+    found = run(api, lambda c: c.find_moments("boat", limit=2))
+    assert [(m.start, m.score) for m in found] == [(40.0, None), (3.0, None)]
+
+
+def test_transcription_reads_the_live_reply_shape(api: Api) -> None:
+    common = {"type": "AUDIO", "videoNo": "VI1", "taskNo": "TK1"}
+    line = {"startTime": 2, "endTime": 9, "content": "Good morning."}
+    api.server.replies = [
+        ok({"taskNo": "TK1"}),
+        ok({"status": "UNFINISHED", **common, "transcriptions": []}),
+        ok({"status": "FINISH", **common, "transcriptions": [line]}),
+    ]
+    transcript = run(api, lambda c: c.transcribe("VI1", "AUDIO", poll_interval=0.01))
+    assert (transcript.task_no, transcript.kind, transcript.text) == (
+        "TK1",
+        "AUDIO",
+        "Good morning.",
+    )
+    assert (transcript.segments[0].start, transcript.segments[0].end) == (2.0, 9.0)
+
+
 def test_list_videos_walks_every_page(api: Api) -> None:
     api.server.replies = [
         ok({"page": 1, "total": "3", "pageSize": 2, "videoData": [video("VI1"), video("VI2")]}),

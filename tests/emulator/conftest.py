@@ -23,6 +23,9 @@ _SETTINGS = (
     "parse_delay",
     "token_ttl",
     "answer_words",
+    "fragment_scores",
+    "max_body_bytes",
+    "max_upload_bytes",
 )
 
 

@@ -34,7 +34,7 @@ def test_missing_authorization_gets_0401_with_http_200(
 ) -> None:
     reply = anon.get(SEARCH_DB)
     assert reply.status_code == 200
-    assert reply.headers["content-type"] == "application/json"
+    assert reply.headers["content-type"] == "application/json;charset=UTF-8"
     assert reply.json()["code"] == "0401"
     assert "data" not in reply.json()
 
@@ -126,3 +126,33 @@ def test_token_endpoints_need_no_authorization(emu: MaviEmulator) -> None:
         emu.base_url + REFRESH, json={"refreshToken": emu.issue_tokens()["refreshToken"]}
     )
     assert reply.json()["code"] == "0000"
+
+
+def test_development_auth_code_is_accepted_any_number_of_times(
+    emu: MaviEmulator, anon: httpx.Client
+) -> None:
+    body = {"clientId": emu.client_id, "code": emu.auth_code}
+    for _ in range(3):
+        reply = anon.post(GET_TOKEN, json=body).json()
+        assert reply["code"] == "0000"
+        assert (
+            anon.get(SEARCH_DB, headers={"Authorization": reply["data"]["accessToken"]}).json()[
+                "code"
+            ]
+            == "0000"
+        )
+
+
+def test_token_flow_help_names_this_emulator_client_id_and_code(emu: MaviEmulator) -> None:
+    text = emu.token_flow_help()
+    assert f"POST {emu.base_url}/auth/api/token/getAccessToken" in text
+    assert f'"clientId": "{emu.client_id}", "code": "{emu.auth_code}"' in text
+    assert emu.auth_code == "mavi-emulator-code"
+
+
+def test_development_auth_code_can_be_turned_off() -> None:
+    with MaviEmulator(auth_code=None) as off:
+        body = {"clientId": off.client_id, "code": "mavi-emulator-code"}
+        reply = httpx.post(off.base_url + GET_TOKEN, json=body).json()
+    assert reply["code"] == "0401"
+    assert off.auth_code is None

@@ -32,7 +32,7 @@ def test_streamed_reply_is_a_sequence_of_data_events(
     reply = client.post(CHAT, json=chat_body())
     events = decode_events(reply.content)
     assert reply.status_code == 200
-    assert reply.headers["content-type"] == "text/event-stream"
+    assert reply.headers["content-type"] == "text/event-stream;charset=UTF-8"
     assert len(events) > 20
     assert all(event["code"] == "0000" and event["msg"] == "success" for event in events)
     assert reply.content.startswith(
@@ -53,7 +53,7 @@ def test_non_streamed_reply_is_one_event_with_the_whole_answer(
     streamed = _answer(client, chat_body(), decode_events)
     reply = client.post(CHAT, json=chat_body(stream=False))
     events = decode_events(reply.content)
-    assert reply.headers["content-type"] == "text/event-stream"
+    assert reply.headers["content-type"] == "text/event-stream;charset=UTF-8"
     assert len(events) == 1
     assert events[0]["data"]["msg"] == streamed
 
@@ -92,6 +92,44 @@ def test_short_follow_ups_are_recognised(
     history = [{"user": "carrots?", "robot": robot}]
     answer = _answer(client, chat_body(message=message, history=history), decode_events)
     assert answer.startswith("After that, in kitchen_knife_skills_demo.mp4 at 03:56–04:40")
+
+
+def test_follow_up_after_a_system_prompt_continues_the_story(
+    client: httpx.Client, chat_body: Body, decode_events: Decode
+) -> None:
+    # What ChatMavi and MaviChatEngine send: the system text, a blank line, then the question.
+    system = "You are a concise assistant."
+    first_message = f"{system}\n\nWho is in the video?"
+    first = _answer(
+        client, chat_body(videoNos=[HARBOR], message=first_message, stream=False), decode_events
+    )
+    history = [{"user": first_message, "robot": first}]
+    body = chat_body(videoNos=[HARBOR], message=f"{system}\n\nWhat do they do next?")
+    follow_up = _answer(client, {**body, "history": history}, decode_events)
+    assert follow_up.startswith("After that, in harbor_sunrise_timelapse.mp4 at ")
+    assert "00:00–00:18" not in follow_up  # not the first scene again
+    assert follow_up not in first
+
+
+@pytest.mark.parametrize(
+    "question", ["What do they do next?", "And what does she do after that?", "What now?"]
+)
+def test_follow_ups_naming_nothing_new_continue_whatever_the_wording(
+    client: httpx.Client, chat_body: Body, decode_events: Decode, question: str
+) -> None:
+    robot = "In kitchen_knife_skills_demo.mp4 at 03:10–03:56: Carrots are cut into matchsticks."
+    body = chat_body(message=f"Be brief.\n\n{question}", history=[{"user": "", "robot": robot}])
+    answer = _answer(client, body, decode_events)
+    assert answer.startswith("After that, in kitchen_knife_skills_demo.mp4 at 03:56–04:40")
+
+
+def test_a_new_question_in_a_conversation_is_answered_from_the_videos(
+    client: httpx.Client, chat_body: Body, decode_events: Decode
+) -> None:
+    robot = "In kitchen_knife_skills_demo.mp4 at 03:10–03:56: Carrots are cut into matchsticks."
+    body = chat_body(message="How is the onion diced?", history=[{"user": "", "robot": robot}])
+    answer = _answer(client, body, decode_events)
+    assert "kitchen_knife_skills_demo.mp4 at 01:02–01:45" in answer
 
 
 def test_follow_up_at_the_last_scene_says_the_video_ends(
@@ -185,7 +223,7 @@ def test_invalid_chat_parameters_get_0001_naming_the_field(
 ) -> None:
     reply = client.post(CHAT, json=chat_body(**change))
     assert reply.status_code == 200
-    assert reply.headers["content-type"] == "application/json"
+    assert reply.headers["content-type"] == "application/json;charset=UTF-8"
     assert reply.json()["code"] == "0001"
     assert reply.json()["msg"].startswith(field)
     assert "data" not in reply.json()
@@ -204,7 +242,22 @@ def test_rate_limit_answers_0429_after_the_limit(
     over = client.post(CHAT, json=chat_body(stream=False))
     assert all(text.startswith('data:{"code":"0000"') for text in allowed)
     assert over.status_code == 200
-    assert over.json() == {"code": "0429", "msg": "Request has exceeded the limit."}
+    assert over.json()["code"] == "0429"
+    assert over.json()["msg"].startswith("Request has exceeded the limit. ")
+
+
+def test_rate_limited_reply_says_how_to_lift_the_limit_and_when_to_retry(
+    emu: MaviEmulator, client: httpx.Client, chat_body: Body
+) -> None:
+    emu.rate_limit = 2
+    for _ in range(2):
+        client.post(CHAT, json=chat_body(stream=False))
+    over = client.post(CHAT, json=chat_body(stream=False))
+    msg = over.json()["msg"]
+    assert "2 chat requests a minute" in msg
+    assert "--rate-limit off" in msg and "MaviEmulator(rate_limit=None)" in msg
+    assert msg.endswith(".") and not msg.endswith("..")
+    assert 1 <= int(over.headers["retry-after"]) <= 60
 
 
 def test_rate_limit_counts_each_credential_separately(

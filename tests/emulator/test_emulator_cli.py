@@ -60,12 +60,80 @@ def _documented_curl(base_url: str) -> list[str]:
     return [part.replace("http://127.0.0.1:8808", base_url) for part in shlex.split(command)]
 
 
-def test_cli_prints_url_key_and_sample_videos(served: tuple[str, subprocess.Popen[str]]) -> None:
+def test_cli_prints_url_key_auth_code_and_sample_videos(
+    served: tuple[str, subprocess.Popen[str]],
+) -> None:
     _, process = served
     assert process.stdout is not None
-    banner = [process.stdout.readline() for _ in range(3)]
+    banner = [process.stdout.readline() for _ in range(8)]
     assert banner[0].split() == ["API", "key:", "sk-mavi-emulator"]
-    assert banner[2].strip() == "Sample videos:"
+    assert banner[1].split() == ["Client", "id:", "mavi-emulator-client"]
+    assert banner[2].split() == ["Auth", "code:", "mavi-emulator-code"]
+    assert banner[3].startswith("Access tokens: POST http://127.0.0.1:")
+    assert banner[3].rstrip().endswith("/auth/api/token/getAccessToken")
+    assert "Sample videos:\n" in banner
+
+
+def test_the_printed_auth_code_gets_an_access_token(
+    served: tuple[str, subprocess.Popen[str]],
+) -> None:
+    base_url, _ = served
+    body = {"clientId": "mavi-emulator-client", "code": "mavi-emulator-code"}
+    for _ in range(2):  # the development code is not used up
+        reply = httpx.post(base_url + "/auth/api/token/getAccessToken", json=body).json()
+        assert reply["code"] == "0000"
+        token = reply["data"]["accessToken"]
+        listed = httpx.get(
+            base_url + "/api/serve/video/searchDB", headers={"Authorization": token}
+        ).json()
+        assert listed["code"] == "0000"
+
+
+def test_help_explains_the_token_flow_and_make_args() -> None:
+    text = build_parser().format_help()
+    assert "getAccessToken" in text and "mavi-emulator-code" in text
+    assert 'make emulator ARGS="--rate-limit off' in text
+
+
+def test_make_emulator_passes_args_through() -> None:
+    root = Path(__file__).resolve().parents[2]
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    dry_run = subprocess.run(
+        ["make", "-n", "-C", str(root), "emulator", "ARGS=--rate-limit off --port 9000"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "-m mavi_core.emulator --rate-limit off --port 9000" in dry_run
+
+
+def test_missing_emulator_extra_names_the_extra_to_install() -> None:
+    code = (
+        "import sys; sys.modules['uvicorn'] = None\n"
+        "try:\n"
+        "    from mavi_core.emulator import MaviEmulator\n"
+        "except ImportError as error:\n"
+        "    print(type(error).__name__, error)\n"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert output.startswith("ImportError ")
+    assert 'pip install "mavi-integrations[emulator]"' in output
+    assert 'pip install -e ".[emulator]"' in output
+
+
+def test_cli_without_the_emulator_extra_says_what_to_install() -> None:
+    code = (
+        "import sys; sys.modules['starlette'] = None\n"
+        "from mavi_core.emulator.__main__ import main\n"
+        "sys.exit(main([]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 1
+    assert done.stderr.startswith('mavi-emulator: The MAVI emulator needs the "emulator" extra')
+    assert "Traceback" not in done.stderr
 
 
 def test_documented_curl_command_streams_events(served: tuple[str, subprocess.Popen[str]]) -> None:
@@ -127,6 +195,24 @@ def test_cli_refuses_unknown_faults(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["--fault", "explode:3"])
     assert "unknown fault 'explode'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("http_error:abc", "fault http_error: status must be an integer, got 'abc'"),
+        ("stall_after:2,soon", "fault stall_after: seconds must be a number, got 'soon'"),
+        ("disconnect_after:1,times=x", "fault disconnect_after: times must be an integer"),
+    ],
+)
+def test_cli_names_the_fault_argument_that_is_malformed(
+    spec: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["--fault", spec])
+    err = capsys.readouterr().err
+    assert message in err
+    assert "invalid literal" not in err
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import httpx
@@ -13,6 +14,8 @@ V = "/api/serve/video"
 KITCHEN = "VI634021601844219905"
 HARBOR = "VI634021587219364352"
 ROBOTICS = "VI634021668301945278"
+GARDEN = "VI634021622093318146"
+DAY_MS = 24 * 3600 * 1000
 
 
 def _upload(client: httpx.Client, name: str = "family_picnic.mp4") -> dict[str, str]:
@@ -32,7 +35,7 @@ def _status(client: httpx.Client, video_no: str) -> str:
 def test_upload_returns_a_new_unparsed_video(client: httpx.Client) -> None:
     data = _upload(client)
     assert set(data) == {"videoNo", "videoName", "videoStatus", "uploadTime"}
-    assert data["videoNo"].startswith("VI") and len(data["videoNo"]) == 20
+    assert re.fullmatch(r"mavi_video_\d{18}", data["videoNo"]), data["videoNo"]
     assert data["videoName"] == "family_picnic.mp4"
     assert data["videoStatus"] == "UNPARSE"
     assert data["uploadTime"].isdigit()
@@ -119,9 +122,27 @@ def test_search_db_pages_newest_first(client: httpx.Client) -> None:
 
 
 def test_search_db_filters_by_upload_time_range(client: httpx.Client) -> None:
-    params = {"startTime": 1739541600000, "endTime": 1743076800000}
+    listed = client.get(f"{V}/searchDB").json()["data"]["videoData"]
+    uploaded = {v["videoNo"]: int(v["uploadTime"]) for v in listed}
+    params = {"startTime": uploaded[KITCHEN], "endTime": uploaded[GARDEN]}
     videos = client.get(f"{V}/searchDB", params=params).json()["data"]["videoData"]
-    assert {v["videoNo"] for v in videos} == {KITCHEN, "VI634021622093318146"}
+    assert {v["videoNo"] for v in videos} == {KITCHEN, GARDEN}
+
+
+def test_samples_were_uploaded_in_the_last_7_days(emu: MaviEmulator, client: httpx.Client) -> None:
+    now_ms = int(time.time() * 1000)
+    params = {"startTime": now_ms - 7 * DAY_MS, "endTime": now_ms}
+    data = client.get(f"{V}/searchDB", params=params).json()["data"]
+    assert {v["videoNo"] for v in data["videoData"]} == set(emu.video_nos)
+    oldest = min(int(v["uploadTime"]) for v in data["videoData"])
+    assert oldest < now_ms - 2 * DAY_MS  # spread over days, not all uploaded at start-up
+
+
+def test_search_db_caps_a_page_size_above_200(client: httpx.Client) -> None:
+    reply = client.get(f"{V}/searchDB", params={"pageSize": 1000}).json()
+    assert reply["code"] == "0000"
+    assert reply["data"]["pageSize"] == 200
+    assert reply["data"]["total"] == len(reply["data"]["videoData"]) == 7
 
 
 def test_search_db_filters_by_name_substring(client: httpx.Client) -> None:
@@ -137,7 +158,7 @@ def test_search_db_filters_by_status(client: httpx.Client) -> None:
 
 @pytest.mark.parametrize(
     ("params", "field"),
-    [({"pageSize": 201}, "pageSize"), ({"page": 0}, "page"), ({"startTime": "soon"}, "startTime")],
+    [({"pageSize": 0}, "pageSize"), ({"page": 0}, "page"), ({"startTime": "soon"}, "startTime")],
 )
 def test_search_db_rejects_bad_paging(
     client: httpx.Client, params: dict[str, str | int], field: str
@@ -161,18 +182,29 @@ def test_search_ai_requires_a_search_value(client: httpx.Client) -> None:
     assert client.post(f"{V}/searchAI", json={}).json()["code"] == "0001"
 
 
-def test_search_fragment_ranks_moments_with_times_as_strings(client: httpx.Client) -> None:
+def test_search_fragment_sends_moments_best_first_without_a_score(client: httpx.Client) -> None:
     body = {"videoNos": [ROBOTICS, KITCHEN], "searchValue": "battery connector"}
     videos = client.post(f"{V}/searchVideoFragment", json=body).json()["data"]["videos"]
     best = videos[0]
     assert best == {
         "videoNo": ROBOTICS,
         "videoName": "robotics_club_competition.mp4",
+        "videoStatus": "PARSE",
+        "uploadTime": best["uploadTime"],
         "fragmentStartTime": "245",
         "fragmentEndTime": "300",
         "duration": "540",
-        "score": 1.0,
     }
+    assert best["uploadTime"].isdigit()
+
+
+def test_search_fragment_scores_are_opt_in(emu: MaviEmulator, client: httpx.Client) -> None:
+    body = {"videoNos": [ROBOTICS, KITCHEN], "searchValue": "battery connector"}
+    unscored = client.post(f"{V}/searchVideoFragment", json=body).json()["data"]["videos"]
+    emu.fragment_scores = True
+    videos = client.post(f"{V}/searchVideoFragment", json=body).json()["data"]["videos"]
+    assert [{k: v for k, v in video.items() if k != "score"} for video in videos] == unscored
+    assert videos[0]["score"] == 1.0
     assert [v["score"] for v in videos] == sorted((v["score"] for v in videos), reverse=True)
 
 
@@ -198,11 +230,15 @@ def test_transcription_is_unfinished_then_finished(emu: MaviEmulator, client: ht
     pending = client.get(f"{V}/getTranscription", params={"taskNo": task_no}).json()["data"]
     time.sleep(0.25)
     done = client.get(f"{V}/getTranscription", params={"taskNo": task_no}).json()["data"]
-    assert pending == {"status": "UNFINISHED", "transcriptions": []}
-    assert done["status"] == "FINISH"
+    common = {"type": "AUDIO", "videoNo": HARBOR, "taskNo": task_no}
+    assert pending == {"status": "UNFINISHED", **common, "transcriptions": []}
+    assert {k: v for k, v in done.items() if k != "transcriptions"} == {
+        "status": "FINISH",
+        **common,
+    }
     assert done["transcriptions"][0] == {
-        "startTime": "2",
-        "endTime": "9",
+        "startTime": 2,
+        "endTime": 9,
         "content": "It is five in the morning and the harbor is still asleep.",
     }
 

@@ -24,7 +24,7 @@ def test_error_envelope_answers_http_200_with_the_code(
     emu.faults.error_envelope()
     reply = client.post(CHAT, json=chat_body())
     assert reply.status_code == 200
-    assert reply.headers["content-type"] == "application/json"
+    assert reply.headers["content-type"] == "application/json;charset=UTF-8"
     assert reply.json() == {"code": "0429", "msg": "Request has exceeded the limit."}
 
 

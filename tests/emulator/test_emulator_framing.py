@@ -106,7 +106,7 @@ def test_plain_json_makes_a_non_streamed_reply_a_json_envelope(
 ) -> None:
     emu.faults.framing(plain_json=True)
     reply = client.post(CHAT, json=chat_body(stream=False))
-    assert reply.headers["content-type"] == "application/json"
+    assert reply.headers["content-type"] == "application/json;charset=UTF-8"
     assert reply.json() == {"code": "0000", "msg": "success", "data": {"msg": answer}}
 
 
