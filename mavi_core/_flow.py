@@ -33,7 +33,7 @@ from ._constants import (
 )
 from ._content import ContentDecoder, content_decoder
 from ._envelope import error_for_http_status, retry_after_from_headers
-from ._exceptions import MaviError, MaviTimeoutError
+from ._exceptions import MaviError, MaviRateLimitError, MaviTimeoutError
 from ._models import ChatAnswer, ChatDelta
 from ._request import ApiCall, HistoryInput, build_chat_body
 from ._retry import REFRESH, RetryState
@@ -170,6 +170,12 @@ class _Finish:
 
 
 _FINISH: Final = _Finish()
+
+
+def _wait_from_headers(error: MaviError, response: httpx.Response) -> None:
+    """A rate limit sent as an envelope with HTTP 200 still carries the reply's `Retry-After`."""
+    if isinstance(error, MaviRateLimitError) and error.retry_after is None:
+        error.retry_after = retry_after_from_headers(response.headers)
 
 
 def _decoder_for(response: httpx.Response) -> ContentDecoder | None:
@@ -317,6 +323,7 @@ class Operations:
                 deadline.check()
         except MaviError as error:
             yield Close(response)
+            _wait_from_headers(error, response)
             if progress.delivered:
                 partial = "".join(parts) if collect else None
                 raise broken_stream_error(error, progress.delivered, partial) from error
@@ -337,11 +344,13 @@ class Operations:
             try:
                 yield from self._raise_for_status(response, deadline)
                 body = yield from self._read(response, self.settings.max_response_bytes, deadline)
-            except MaviError:
-                yield Close(response)
+                data = parse_json_reply(body)
+            except MaviError as error:
+                yield Close(response)  # not in `finally`: a closed flow may not yield
+                _wait_from_headers(error, response)
                 raise
             yield Close(response)
-            return parse_json_reply(body)
+            return data
 
         return (yield from self._retrying(call, attempt))
 

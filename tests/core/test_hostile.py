@@ -523,3 +523,14 @@ def test_a_nonsense_retry_after_means_normal_backoff(mode: Mode, retry_after: st
         assert mode.chat(server.base_url).text == "ok"
     assert len(mode.sleeps) == 1
     assert 0.3 <= mode.sleeps[0] <= 0.5
+
+
+def test_a_rate_limit_envelope_with_http_200_carries_the_retry_after_header(mode: Mode) -> None:
+    def script(conn: socket.socket, request: Request) -> None:
+        reply(conn, ERROR_0429, "Retry-After: 7")
+
+    with raw_server(script) as server, pytest.raises(MaviRateLimitError) as caught:
+        mode.chat(server.base_url, max_retries=1)
+    assert caught.value.retry_after == 7.0
+    assert mode.sleeps == [7.0]
+    assert "limit.." not in str(caught.value)
