@@ -8,12 +8,26 @@ from typing import TYPE_CHECKING, Any, cast
 from langchain_core.utils import from_env, secret_from_env
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator
 
-from mavi_core import API_KEY_ENV, BASE_URL_ENV, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from mavi_core import (
+    API_KEY_ENV,
+    BASE_URL_ENV,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    normalize_video_nos,
+)
 
 if TYPE_CHECKING:
     from mavi_core import AsyncMaviClient, MaviClient
 
-__all__ = ["MaviConnection"]
+__all__ = ["MaviConnection", "check_video_nos"]
+
+
+def check_video_nos(value: Any) -> Any:
+    """A component's default `video_nos`, checked and explained as every MAVI entry point does
+    (`video_nos="VI..."` says to write a list); None and an empty list mean "none by default"."""
+    if value is None or (isinstance(value, list | tuple) and not value):
+        return value
+    return normalize_video_nos(value)  # a MaviValidationError is a ValueError: pydantic wraps it
 
 
 class MaviConnection(BaseModel):

@@ -8,11 +8,11 @@ from langchain_core.callbacks import (
 )
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from mavi_core import Moment, describe_moment, moment_metadata, moment_scores
 
-from ._connection import MaviConnection
+from ._connection import MaviConnection, check_video_nos
 from ._errors import translate_errors
 
 __all__ = ["MaviVideoRetriever"]
@@ -45,6 +45,8 @@ class MaviVideoRetriever(MaviConnection, BaseRetriever):
     """Search only these videos; None searches the library for matching videos first."""
     k: int | None = Field(default=4, ge=1)
     """At most this many moments, best first; None returns all."""
+
+    _check_video_nos = field_validator("video_nos", mode="before")(check_video_nos)
 
     def _documents(self, query: str, moments: list[Moment]) -> list[Document]:
         return [
