@@ -111,8 +111,9 @@ class _Call:
 class ChatMavi(MaviConnection, BaseChatModel):
     """Memories.ai MAVI video chat: ask questions about uploaded videos.
 
-    Setup: `pip install "mavi-integrations[langchain]"` and set `MAVI_API_KEY` (or pass
-    `api_key=`). The key is only needed when a request is sent.
+    Setup: install with the `langchain` extra (`pip install -e ".[langchain]"` from a checkout
+    until the package is published) and set `MAVI_API_KEY` (or pass `api_key=`; None means the
+    environment). The key is only needed when a request is sent.
 
     ```python
     from langchain_mavi import ChatMavi
