@@ -1,10 +1,15 @@
 """`make demo`: ask questions about videos end to end, on the embedded MAVI emulator.
 
 Without MAVI_API_KEY the demo starts the local emulator (a real HTTP server on 127.0.0.1),
-uploads a small sample file, waits for it to be parsed, then asks about the built-in sample
-videos through every layer: MaviClient, ChatMavi, MaviVideoChatTool inside a LangChain agent,
-and MaviQueryEngine. With MAVI_API_KEY set it talks to the live service instead, about the
-videos in MAVI_VIDEO_NOS (comma-separated; MAVI_DEMO_VIDEO may name a file to upload).
+uploads a small sample file, waits for it to be parsed and asks about it, then asks about the
+built-in sample videos through every layer: MaviClient, ChatMavi, MaviVideoChatTool inside a
+LangChain agent, and MaviQueryEngine.
+
+With MAVI_API_KEY set it talks to the service at MAVI_BASE_URL (default: the live MAVI service)
+about the videos in MAVI_VIDEO_NOS (comma-separated, already parsed), asking general questions;
+MAVI_DEMO_VIDEO may name a file to upload and ask about first.
+
+Headings are bold only on a terminal, and never when NO_COLOR is set (https://no-color.org).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from langchain.agents import create_agent
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
@@ -37,24 +42,56 @@ from llamaindex_mavi import MaviQueryEngine
 from mavi_core import MaviClient, MaviError
 
 
+@dataclass(frozen=True)
+class Questions:
+    """What the demo asks: a story about the emulator's samples, or general questions."""
+
+    first: str
+    follow_up: str
+    agent_request: str
+    agent_question: str
+    engine: str
+    uploaded: str = "What does the camera show?"
+
+
+# The harbor video first and the kitchen video second suit these.
+SAMPLE_QUESTIONS = Questions(
+    first="What do the gulls do?",
+    follow_up="What happens after that?",
+    agent_request="Tell me about the boats in the harbor video.",
+    agent_question="Which boats appear, and when?",
+    engine="How does the chef dice the onion?",
+)
+# Questions that suit any video of the user's.
+GENERAL_QUESTIONS = Questions(
+    first="What happens at the start of the video?",
+    follow_up="What happens after that?",
+    agent_request="Tell me who or what appears in the video.",
+    agent_question="Which people or objects appear, and when?",
+    engine="Summarise the video in three sentences.",
+)
+
+
 @dataclass
 class Target:
+    """Where the demo sends its requests; None means: from the MAVI_* environment variables."""
+
     base_url: str | None
     api_key: str | None
     video_nos: list[str]
     upload: Path | None
+    questions: Questions
 
 
 @contextmanager
 def mavi_target() -> Iterator[Target]:
-    """The live service if MAVI_API_KEY is set, else a fresh emulator and a sample file."""
+    """The service named by MAVI_* if MAVI_API_KEY is set, else a fresh emulator and a file."""
     if os.environ.get("MAVI_API_KEY"):
-        videos = [v for v in os.environ.get("MAVI_VIDEO_NOS", "").split(",") if v]
+        videos = [v.strip() for v in os.environ.get("MAVI_VIDEO_NOS", "").split(",") if v.strip()]
         if not videos:
             sys.exit("Set MAVI_VIDEO_NOS=VI...,VI... to the parsed videos to ask about.")
         upload = os.environ.get("MAVI_DEMO_VIDEO")
-        print("Using the live MAVI service.")
-        yield Target(None, None, videos, Path(upload) if upload else None)
+        yield Target(None, None, videos, Path(upload) if upload else None, GENERAL_QUESTIONS)
         return
     from mavi_core.emulator import MaviEmulator
 
@@ -69,9 +106,8 @@ def mavi_target() -> Iterator[Target]:
         sample = Path(folder) / "city_cycling_tour.mp4"
         sample.write_bytes(os.urandom(3 * 1024 * 1024))  # the emulator makes up its content
         print(f"Started the MAVI emulator on {emulator.base_url} (no key needed).")
-        # The harbor video first and the kitchen video second suit the questions below.
         order = sorted(emulator.video_nos, key=rank)
-        yield Target(emulator.base_url, emulator.api_key, order, sample)
+        yield Target(emulator.base_url, emulator.api_key, order, sample, SAMPLE_QUESTIONS)
 
 
 class ScriptedPlanner(BaseChatModel):
@@ -99,40 +135,56 @@ class ScriptedPlanner(BaseChatModel):
         return ChatResult(generations=[ChatGeneration(message=reply)])
 
 
+def color_enabled(stream: TextIO) -> bool:
+    """Terminal codes only on a terminal, and not when NO_COLOR is set to anything."""
+    return not os.environ.get("NO_COLOR") and stream.isatty()
+
+
 def heading(text: str) -> None:
-    print(f"\n\033[1m== {text}\033[0m", flush=True)
+    line = f"== {text}"
+    if color_enabled(sys.stdout):
+        line = f"\033[1m{line}\033[0m"
+    print(f"\n{line}", flush=True)
+
+
+def stream_answer(client: MaviClient, video_nos: list[str], question: str) -> None:
+    for delta in client.stream_chat(video_nos=video_nos, message=question):
+        print(delta.text, end="", flush=True)
+    print()
 
 
 def main() -> int:
     with mavi_target() as target:
         video = target.video_nos[:1]
+        questions = target.questions
         with MaviClient(target.api_key, base_url=target.base_url) as client:
+            if target.api_key is None:
+                print(f"Using the MAVI service at {client.base_url}.")
             if target.upload is not None:
-                heading(f"Upload {target.upload.name} and wait until MAVI has parsed it")
-                uploaded = client.upload_video(target.upload, progress=True)
-                client.wait_until_parsed([uploaded.video_no], poll_interval=0.5, progress=True)
-                print(f"{uploaded.video_no} is ready.")
+                name = target.upload.name
+                heading(f"Upload {name}, wait until MAVI has parsed it, then ask about it")
+                uploaded = client.upload_video(target.upload)  # progress bars on a tty only
+                client.wait_until_parsed([uploaded.video_no], poll_interval=0.5)
+                print(f"{uploaded.video_no} is ready. {questions.uploaded}")
+                stream_answer(client, [uploaded.video_no], questions.uploaded)
 
-            question = "What do the gulls do?"
-            heading(f"MaviClient.stream_chat: {question!r}")
-            for delta in client.stream_chat(video_nos=video, message=question):
-                print(delta.text, end="", flush=True)
-            print()
+            heading(f"MaviClient.stream_chat: {questions.first!r}")
+            stream_answer(client, video, questions.first)
 
         heading("ChatMavi.stream, with the conversation so far as history")
         llm = ChatMavi(video_nos=video, api_key=target.api_key, base_url=target.base_url)
-        conversation: list[BaseMessage] = [HumanMessage(question)]
+        conversation: list[BaseMessage] = [HumanMessage(questions.first)]
         conversation.append(AIMessage(llm.invoke(conversation).text))
-        conversation.append(HumanMessage("What happens after that?"))
+        conversation.append(HumanMessage(questions.follow_up))
         for chunk in llm.stream(conversation):
             print(chunk.text, end="", flush=True)
         print()
 
         heading("MaviVideoChatTool inside a LangChain agent (planner: SCRIPTED, no LLM key)")
         tool = MaviVideoChatTool(api_key=target.api_key, base_url=target.base_url)
-        planner = ScriptedPlanner(question="Which boats appear, and when?", video_nos=video)
+        planner = ScriptedPlanner(question=questions.agent_question, video_nos=video)
         agent = create_agent(planner, [tool])
-        request = {"messages": [HumanMessage("Tell me about the boats in the harbor video.")]}
+        request = {"messages": [HumanMessage(questions.agent_request)]}
         for token, metadata in agent.stream(request, stream_mode="messages"):  # type: ignore[call-overload]
             if metadata.get("langgraph_node") == "tools" and isinstance(token, AIMessageChunk):
                 print(token.text, end="", flush=True)  # the tool's answer, token by token
@@ -147,7 +199,7 @@ def main() -> int:
         )
 
         async def ask() -> None:
-            response = await engine.aquery("How does the chef dice the onion?")
+            response = await engine.aquery(questions.engine)
             assert isinstance(response, AsyncStreamingResponse)
             async for delta in response.async_response_gen():
                 print(delta, end="", flush=True)

@@ -11,6 +11,19 @@ Errors raised through `ChatMavi` are both the `mavi_core` error and the matching
 `langchain_core.exceptions` class (see `langchain_mavi._errors`).
 """
 
+from mavi_core._extras import missing_extra
+
+try:
+    import langchain_core  # noqa: F401  (the "langchain" extra)
+except ModuleNotFoundError as error:
+    raise missing_extra(
+        error,
+        package="langchain_mavi",
+        framework="LangChain (langchain-core)",
+        root="langchain_core",
+        extra="langchain",
+    ) from error
+
 from ._errors import (
     ChatMaviAPIError,
     ChatMaviAuthenticationError,

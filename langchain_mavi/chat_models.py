@@ -8,7 +8,7 @@ turns the answer into LangChain outputs. HTTP, retries, stream decoding and erro
 from __future__ import annotations
 
 import warnings
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -19,17 +19,20 @@ from langchain_core.callbacks import (
 from langchain_core.language_models import (
     BaseChatModel,
     LangSmithParams,
+    LanguageModelInput,
     ModelProfile,
 )
 from langchain_core.language_models.chat_models import generate_from_stream
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.tools import BaseTool
 from langchain_core.utils.utils import _build_model_kwargs, get_pydantic_field_names
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mavi_core import API_KEY_ENV
 
-from ._connection import MaviConnection
+from ._connection import MaviConnection, check_video_nos
 from ._errors import translate_errors
 from ._messages import MaviChatRequest, messages_to_request
 from ._stop import StopSequences
@@ -40,6 +43,12 @@ DEFAULT_MODEL_NAME: Final = "mavi-video-chat"
 
 # Per-call arguments ChatMavi understands; `temperature` / `max_tokens` are accepted and unused.
 _CALL_OPTIONS: Final = frozenset({"video_nos", "model", "stream", "temperature", "max_tokens"})
+
+_NO_TOOL_CALLING: Final = (
+    "MAVI has no tool calling or structured output: ChatMavi answers questions about videos "
+    "in text. To use MAVI in an agent, give MaviVideoChatTool(video_nos=[...]) (from "
+    "langchain_mavi) as a tool to an agent driven by another, tool-calling chat model."
+)
 
 _PROFILE: Final = ModelProfile(
     name="MAVI video chat",
@@ -102,8 +111,9 @@ class _Call:
 class ChatMavi(MaviConnection, BaseChatModel):
     """Memories.ai MAVI video chat: ask questions about uploaded videos.
 
-    Setup: `pip install "mavi-integrations[langchain]"` and set `MAVI_API_KEY` (or pass
-    `api_key=`). The key is only needed when a request is sent.
+    Setup: install with the `langchain` extra (`pip install -e ".[langchain]"` from a checkout
+    until the package is published) and set `MAVI_API_KEY` (or pass `api_key=`; None means the
+    environment). The key is only needed when a request is sent.
 
     ```python
     from langchain_mavi import ChatMavi
@@ -120,8 +130,9 @@ class ChatMavi(MaviConnection, BaseChatModel):
     `{"type": "video", "file_id": "<videoNo>"}` adds a video to the request.
 
     MAVI has no tool calling, structured output, sampling parameters or usage reporting:
-    `temperature` and `max_tokens` are accepted for compatibility and not sent; stop sequences
-    are applied on the client.
+    `bind_tools` and `with_structured_output` raise `NotImplementedError` (use
+    `MaviVideoChatTool` in an agent driven by another model); `temperature` and `max_tokens`
+    are accepted for compatibility and not sent; stop sequences are applied on the client.
     """
 
     model_name: str = Field(default=DEFAULT_MODEL_NAME, alias="model")
@@ -147,6 +158,33 @@ class ChatMavi(MaviConnection, BaseChatModel):
         if isinstance(values, dict):
             return _build_model_kwargs(values, get_pydantic_field_names(cls))
         return values
+
+    @field_validator("video_nos", mode="before")
+    @classmethod
+    def _check_video_nos(cls, value: Any) -> Any:
+        return [] if value is None else check_video_nos(value)
+
+    # --- what MAVI cannot do -----------------------------------------------------------------
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: str | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Not supported: raises `NotImplementedError` pointing to `MaviVideoChatTool`."""
+        raise NotImplementedError(_NO_TOOL_CALLING)
+
+    def with_structured_output(
+        self,
+        schema: dict[str, Any] | type,
+        *,
+        include_raw: bool = False,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, dict[str, Any] | BaseModel]:
+        """Not supported: raises `NotImplementedError` pointing to `MaviVideoChatTool`."""
+        raise NotImplementedError(_NO_TOOL_CALLING)
 
     # --- LangChain metadata --------------------------------------------------------------
 

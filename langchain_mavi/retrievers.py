@@ -8,11 +8,11 @@ from langchain_core.callbacks import (
 )
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from mavi_core import Moment, describe_moment, moment_metadata
+from mavi_core import Moment, describe_moment, moment_metadata, moment_scores
 
-from ._connection import MaviConnection
+from ._connection import MaviConnection, check_video_nos
 from ._errors import translate_errors
 
 __all__ = ["MaviVideoRetriever"]
@@ -28,12 +28,17 @@ class MaviVideoRetriever(MaviConnection, BaseRetriever):
     retriever = MaviVideoRetriever(video_nos=["VI..."])     # or only these videos
     retriever.invoke("a boat leaves", k=2, video_nos=["VI..."])  # per-call overrides
     for doc in retriever.invoke("a boat leaves the harbor"):
-        doc.metadata  # {"video_no", "video_name", "start", "end", "score"?}, times in seconds
+        doc.metadata  # {"video_no", "video_name", "start", "end", "score"}, times in seconds
     ```
 
     Each Document's text names the video and the stretch (`harbor.mp4 01:12-01:30: moment
     matching '...'`); feed the `video_no`s to `ChatMavi` or `MaviVideoChatTool` to ask about
     exactly those moments.
+
+    Documents come best first, in the service's order. `metadata["score"]` is the service's
+    score when every moment carries one; the live service sends none, and then it is the
+    reciprocal rank `1 / (1 + rank)`: 1.0 for the first document, 0.5 for the second, and so on
+    (`mavi_core.rank_score`), so it only says how the service ordered them.
     """
 
     video_nos: list[str] | None = None
@@ -41,10 +46,15 @@ class MaviVideoRetriever(MaviConnection, BaseRetriever):
     k: int | None = Field(default=4, ge=1)
     """At most this many moments, best first; None returns all."""
 
+    _check_video_nos = field_validator("video_nos", mode="before")(check_video_nos)
+
     def _documents(self, query: str, moments: list[Moment]) -> list[Document]:
         return [
-            Document(page_content=describe_moment(moment, query), metadata=moment_metadata(moment))
-            for moment in moments
+            Document(
+                page_content=describe_moment(moment, query),
+                metadata=moment_metadata(moment, score),
+            )
+            for moment, score in zip(moments, moment_scores(moments), strict=True)
         ]
 
     def _get_relevant_documents(

@@ -20,11 +20,11 @@ from langchain_core.callbacks import (
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import ArgsSchema, BaseTool, ToolException
 from langchain_core.tools.base import ToolExceptionHandlerOutput
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from mavi_core import MaviError
 
-from ._connection import MaviConnection
+from ._connection import MaviConnection, check_video_nos
 from .chat_models import ChatMavi
 
 __all__ = ["MaviVideoChatArtifact", "MaviVideoChatInput", "MaviVideoChatTool"]
@@ -105,6 +105,8 @@ class MaviVideoChatTool(MaviConnection, BaseTool):
     """Videos to ask about when a call names none."""
     llm: ChatMavi | None = Field(default=None, exclude=True, repr=False)
     """The model that answers; built from the connection fields when not given."""
+
+    _check_video_nos = field_validator("video_nos", mode="before")(check_video_nos)
 
     @model_validator(mode="after")
     def _build_llm(self) -> Self:

@@ -15,6 +15,19 @@
 Errors are `mavi_core`'s (`MaviError` and its subclasses), raised unchanged.
 """
 
+from mavi_core._extras import missing_extra
+
+try:
+    import llama_index.core  # noqa: F401  (the "llamaindex" extra)
+except ModuleNotFoundError as error:
+    raise missing_extra(
+        error,
+        package="llamaindex_mavi",
+        framework="LlamaIndex (llama-index-core)",
+        root="llama_index",
+        extra="llamaindex",
+    ) from error
+
 from .chat_engine import MaviChatEngine, messages_to_chat
 from .query_engine import (
     DEFAULT_TOOL_DESCRIPTION,

@@ -16,6 +16,7 @@ from mavi_core import (
     Moment,
     describe_moment,
     moment_metadata,
+    moment_scores,
     normalize_video_nos,
 )
 
@@ -40,6 +41,11 @@ class MaviVideoRetriever(MaviConnection, BaseRetriever):
     A `MaviQueryBundle(query, video_nos=[...])` searches other videos for one query. Hand the
     hits' `video_no`s to `MaviQueryEngine.with_videos(...)` to ask about exactly those moments.
     Errors are `mavi_core`'s, unchanged.
+
+    Hits come best first, in the service's order, and always have a score (also in the node's
+    metadata): the service's when every moment carries one; the live service sends none, and
+    then it is the reciprocal rank `1 / (1 + rank)`: 1.0 for the first hit, 0.5 for the second,
+    and so on (`mavi_core.rank_score`), so it only says how the service ordered them.
     """
 
     def __init__(
@@ -75,11 +81,11 @@ class MaviVideoRetriever(MaviConnection, BaseRetriever):
         return [
             NodeWithScore(
                 node=TextNode(
-                    text=describe_moment(moment, query), metadata=moment_metadata(moment)
+                    text=describe_moment(moment, query), metadata=moment_metadata(moment, score)
                 ),
-                score=moment.score,
+                score=score,
             )
-            for moment in moments
+            for moment, score in zip(moments, moment_scores(moments), strict=True)
         ]
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:

@@ -52,6 +52,8 @@ from ._videos import (
     Video,
     describe_moment,
     moment_metadata,
+    moment_scores,
+    rank_score,
 )
 
 __all__ = [
@@ -93,7 +95,9 @@ __all__ = [
     "conversation_to_chat",
     "describe_moment",
     "moment_metadata",
+    "moment_scores",
     "normalize_video_nos",
+    "rank_score",
 ]
 
 _CLIENT_NAMES = frozenset({"AsyncChatStream", "AsyncMaviClient", "ChatStream", "MaviClient"})

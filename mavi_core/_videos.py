@@ -9,7 +9,7 @@ from __future__ import annotations
 import mimetypes
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,12 +30,14 @@ __all__ = [
     "delete_calls",
     "describe_moment",
     "moment_metadata",
+    "moment_scores",
     "parse_moments",
     "parse_task_no",
     "parse_transcription",
     "parse_video",
     "parse_videos",
     "rank_moments",
+    "rank_score",
     "search_moments_call",
     "search_videos_call",
     "transcription_poll_call",
@@ -127,17 +129,34 @@ def describe_moment(moment: Moment, query: str | None = None) -> str:
     return f"{where}: moment matching {query!r}" if query else where
 
 
-def moment_metadata(moment: Moment) -> dict[str, Any]:
-    """The metadata both retrievers attach: video_no, video_name, start, end, score if known."""
+def moment_metadata(moment: Moment, score: float | None = None) -> dict[str, Any]:
+    """The metadata both retrievers attach: video_no, video_name, start, end, and the score
+    (`score` if given, else the service's if it sent one)."""
     metadata: dict[str, Any] = {
         "video_no": moment.video_no,
         "video_name": moment.video_name,
         "start": moment.start,
         "end": moment.end,
     }
-    if moment.score is not None:
-        metadata["score"] = moment.score
+    if score is None:
+        score = moment.score
+    if score is not None:
+        metadata["score"] = score
     return metadata
+
+
+def rank_score(rank: int) -> float:
+    """The score of the moment at `rank` (0 = best) when the service sends none: 1 / (1 + rank),
+    the reciprocal rank: 1.0, 0.5, 0.333..., the same whatever the number of results."""
+    return 1.0 / (1 + rank)
+
+
+def moment_scores(moments: Sequence[Moment]) -> list[float]:
+    """The score of each moment, best first: the service's when every moment carries one (the
+    live service sends none), else `rank_score` of its place for all, so scores never rise."""
+    if all(moment.score is not None for moment in moments):
+        return [moment.score for moment in moments if moment.score is not None]
+    return [rank_score(rank) for rank in range(len(moments))]
 
 
 def rank_moments(moments: Iterable[Moment], limit: int | None) -> list[Moment]:

@@ -22,7 +22,7 @@ from langchain_core.outputs import ChatGenerationChunk
 from langchain_core.rate_limiters import BaseRateLimiter
 
 import mavi_core
-from langchain_mavi import ChatMavi
+from langchain_mavi import ChatMavi, MaviVideoChatTool, MaviVideoRetriever
 from mavi_core import MaviClient
 
 CALLS = ["invoke", "ainvoke", "stream", "astream"]
@@ -495,3 +495,38 @@ def test_property_streamed_and_whole_answers_agree_under_stop_sequences(
     assert streamed.response_metadata.get("stop_sequence") == whole.response_metadata.get(
         "stop_sequence"
     )
+
+
+@pytest.mark.parametrize("component", [ChatMavi, MaviVideoChatTool, MaviVideoRetriever])
+def test_a_single_video_number_is_explained_like_everywhere_else(component: Any) -> None:
+    with pytest.raises(ValueError, match=r"not a single string; write video_nos=\['VI1'\]"):
+        component(api_key="k", video_nos="VI1")
+
+
+@pytest.mark.parametrize("component", [ChatMavi, MaviVideoChatTool, MaviVideoRetriever])
+def test_an_empty_video_number_is_named(component: Any) -> None:
+    with pytest.raises(ValueError, match=r"video_nos\[1\] must be a non-empty string"):
+        component(api_key="k", video_nos=["VI1", " "])
+
+
+def test_video_nos_may_be_any_sequence_or_none() -> None:
+    assert ChatMavi(api_key="k", video_nos=("VI1", "VI2")).video_nos == ["VI1", "VI2"]
+    assert ChatMavi(api_key="k", video_nos=None).video_nos == []
+    assert ChatMavi(api_key="k", video_nos=[]).video_nos == []
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda llm: llm.bind_tools([MaviVideoChatTool(api_key="k")]),
+        lambda llm: llm.with_structured_output({"title": "Answer", "type": "object"}),
+    ],
+    ids=["bind_tools", "with_structured_output"],
+)
+def test_tool_calling_and_structured_output_point_to_the_tool(call: Any) -> None:
+    with pytest.raises(NotImplementedError) as caught:
+        call(ChatMavi(api_key="k"))
+
+    message = str(caught.value)
+    assert "MAVI has no tool calling or structured output" in message
+    assert "MaviVideoChatTool" in message

@@ -51,14 +51,14 @@ from mavi_core import (
 CALLS = ["invoke", "ainvoke", "stream", "astream"]
 
 
-async def call(llm: Any, how: str) -> Any:
+async def call(llm: Any, how: str, **kwargs: Any) -> Any:
     if how == "invoke":
-        return llm.invoke("q")
+        return llm.invoke("q", **kwargs)
     if how == "ainvoke":
-        return await llm.ainvoke("q")
+        return await llm.ainvoke("q", **kwargs)
     if how == "stream":
-        return list(llm.stream("q"))
-    return [chunk async for chunk in llm.astream("q")]
+        return list(llm.stream("q", **kwargs))
+    return [chunk async for chunk in llm.astream("q", **kwargs)]
 
 
 def envelope(code: str, msg: str) -> bytes:
@@ -164,10 +164,10 @@ async def test_an_error_after_the_first_delta_is_a_stream_error_after_the_delive
 
 @pytest.mark.parametrize("how", CALLS)
 async def test_core_validation_stays_a_value_error_and_sends_nothing(mavi: Any, how: str) -> None:
-    llm = mavi.chat_model(video_nos=["VI1", ""])
+    llm = mavi.chat_model()  # a bad default list fails earlier, when the model is built
 
     with pytest.raises(ChatMaviValidationError, match=r"video_nos\[1\]") as caught:
-        await call(llm, how)
+        await call(llm, how, video_nos=["VI1", ""])
 
     assert isinstance(caught.value, ValueError)
     assert isinstance(caught.value, MaviValidationError)

@@ -1,0 +1,197 @@
+"""Every ```python block of README.md runs as written, against the MAVI emulator.
+
+Each block runs on its own, in a fresh namespace (as a reader who copies one block would run
+it), with `MAVI_API_KEY` / `MAVI_BASE_URL` naming an in-process emulator whose rate limit is
+off, in a folder holding the `clip.mp4` the upload example names. A block with top-level
+`await` runs inside an event loop, as in a notebook or `python -m asyncio`. Blocks may leave
+only the names in `READER_SUPPLIED` undefined (what the README says the reader brings: a
+tool-calling model, a LlamaIndex LLM, an OAuth client id and code); the test supplies them.
+Shell blocks (```bash) are not run.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import builtins
+import contextlib
+import inspect
+import io
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.runnables import Runnable
+from llama_index.core.llms.mock import MockFunctionCallingLLM
+from pydantic import Field
+
+from mavi_core.emulator import MaviEmulator
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+FENCE = re.compile(r"^```python\n(.*?)^```$", re.DOTALL | re.MULTILINE)
+HEADING = re.compile(r"^#+ (.+)$", re.MULTILINE)
+READER_SUPPLIED = frozenset({"model", "llm", "client_id", "code"})
+
+
+@dataclass(frozen=True)
+class Snippet:
+    heading: str
+    line: int  # where the code starts in README.md
+    code: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.heading} (line {self.line})"
+
+
+def readme_snippets() -> list[Snippet]:
+    text = README.read_text(encoding="utf-8")
+    snippets = []
+    for match in FENCE.finditer(text):
+        headings = HEADING.findall(text, 0, match.start())
+        line = text.count("\n", 0, match.start(1)) + 1
+        snippets.append(Snippet(headings[-1] if headings else "top", line, match.group(1)))
+    return snippets
+
+
+SNIPPETS = readme_snippets()
+
+
+def free_names(tree: ast.AST) -> set[str]:
+    """Names a block reads but neither defines nor imports (and that are not builtins)."""
+    loaded: set[str] = set()
+    bound: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (loaded if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, ast.alias):
+            bound.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+    return loaded - bound - set(dir(builtins))
+
+
+def run(snippet: Snippet, supplied: dict[str, Any]) -> str:
+    """Run one block (awaiting it if it has top-level `await`) and return what it printed."""
+    tree = ast.parse(snippet.code, filename=str(README))
+    ast.increment_lineno(tree, snippet.line - 1)  # tracebacks point into README.md
+    missing = free_names(tree)
+    assert missing <= READER_SUPPLIED, f"{snippet.id} uses undefined names {sorted(missing)}"
+    namespace: dict[str, Any] = {"__name__": "__readme__"}
+    namespace.update({name: supplied[name] for name in missing})
+    code = compile(tree, str(README), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        if code.co_flags & inspect.CO_COROUTINE:
+            asyncio.run(eval(code, namespace))
+        else:
+            exec(code, namespace)
+    return out.getvalue()
+
+
+class ToolCallingModel(BaseChatModel):
+    """Stands in for the reader's tool-calling model: it asks `mavi_video_chat` the user's
+    question, then answers with what the tool said. Records the tool's answers."""
+
+    tool_answers: list[str] = Field(default_factory=list)
+
+    @property
+    def _llm_type(self) -> str:
+        return "readme-tool-calling-model"
+
+    def bind_tools(
+        self, tools: Sequence[Any], **kwargs: Any
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        return self
+
+    def _generate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> ChatResult:
+        last = messages[-1]
+        if isinstance(last, ToolMessage):
+            self.tool_answers.append(last.text)
+            reply = AIMessage(f"The video says: {last.text}")
+        else:
+            question = next(m.text for m in reversed(messages) if isinstance(m, HumanMessage))
+            call = {"name": "mavi_video_chat", "args": {"question": question}, "id": "call-1"}
+            reply = AIMessage("", tool_calls=[call])
+        return ChatResult(generations=[ChatGeneration(message=reply)])
+
+
+@pytest.fixture(scope="module")
+def service() -> Iterator[MaviEmulator]:
+    with MaviEmulator(rate_limit=None, parse_delay=0.1) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def supplied(
+    service: MaviEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> dict[str, Any]:
+    """The reader's environment: MAVI_* naming the emulator, a video file, their own objects."""
+    service.reset()
+    monkeypatch.setenv("MAVI_API_KEY", service.api_key)
+    monkeypatch.setenv("MAVI_BASE_URL", service.base_url)
+    monkeypatch.delenv("MAVI_API_VERSION", raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "clip.mp4").write_bytes(b"\0" * 4096)
+    return {
+        "model": ToolCallingModel(),
+        "llm": MockFunctionCallingLLM(),
+        "client_id": service.client_id,
+        "code": service.authorization_code(),
+    }
+
+
+def test_the_readme_has_python_snippets() -> None:
+    assert len(SNIPPETS) >= 8
+    assert all(snippet.code.strip() for snippet in SNIPPETS)
+
+
+@pytest.mark.integration
+@pytest.mark.filterwarnings("ignore::pydantic.warnings.PydanticDeprecationWarning")  # LlamaIndex
+@pytest.mark.parametrize("snippet", SNIPPETS, ids=[s.id for s in SNIPPETS])
+def test_every_python_snippet_runs_as_written(snippet: Snippet, supplied: dict[str, Any]) -> None:
+    run(snippet, supplied)
+
+
+@pytest.mark.integration
+def test_the_agent_snippet_prints_mavis_answer_once(supplied: dict[str, Any]) -> None:
+    (snippet,) = [s for s in SNIPPETS if "create_agent" in s.code]
+
+    printed = run(snippet, supplied)
+
+    (answer,) = supplied["model"].tool_answers
+    assert answer
+    assert printed.count(answer) == 1, printed
+    assert printed.strip() == answer.strip()
+
+
+def test_the_readme_opens_with_the_two_commands() -> None:
+    text = README.read_text(encoding="utf-8")
+    first_block = text[text.index("```bash\n") + len("```bash\n") :]
+    first_block = first_block[: first_block.index("```")]
+    commands = [line.split("#")[0].strip() for line in first_block.splitlines()]
+    assert commands == ["make demo", "make test"]
+    assert text.index("```bash") < text.index("\n## ")
+
+
+def test_the_readme_counts_the_emulators_sample_videos() -> None:
+    with MaviEmulator() as emulator:
+        count = len(emulator.video_nos)
+    words = {6: "six", 7: "seven", 8: "eight"}
+    assert f"library of {words[count]} fictional sample videos" in README.read_text("utf-8")
+
+
+def test_every_video_number_in_the_readme_is_one_the_emulator_knows() -> None:
+    with MaviEmulator() as emulator:
+        known = set(emulator.video_nos)
+    named = set(re.findall(r"\bVI\d{10,}\b", README.read_text(encoding="utf-8")))
+    assert named
+    assert named <= known, sorted(named - known)
