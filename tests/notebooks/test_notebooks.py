@@ -68,7 +68,7 @@ EXPECTED = {
         "rainy_bike_commute.mp4 00:00-00:20: moment matching 'How do people deal with rain?'",
         "asked about: ['VI634021645510072837', 'VI634021622093318146', 'VI634021712566804390']",
         "the rain gets heavier and drops splash the lens",
-        "| 1 | rainy_bike_commute.mp4 | 00:00 | 00:20 | 0.33 | ✓ |",
+        "| 1 | rainy_bike_commute.mp4 | 00:00 | 00:20 | 1.00 | ✓ |",
         "same moments and answer as the LangChain chain: True",
     ],
 }
