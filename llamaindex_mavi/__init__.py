@@ -15,7 +15,9 @@
 Errors are `mavi_core`'s (`MaviError` and its subclasses), raised unchanged.
 """
 
-from .chat_engine import MaviChatEngine, messages_to_chat
+from ._messages import messages_to_chat, video_block
+from .chat_engine import MaviChatEngine
+from .llm import MAVI_CONTEXT_WINDOW, MaviLLM
 from .query_engine import (
     DEFAULT_TOOL_DESCRIPTION,
     DEFAULT_TOOL_NAME,
@@ -27,9 +29,12 @@ from .retriever import MaviVideoRetriever
 __all__ = [
     "DEFAULT_TOOL_DESCRIPTION",
     "DEFAULT_TOOL_NAME",
+    "MAVI_CONTEXT_WINDOW",
     "MaviChatEngine",
+    "MaviLLM",
     "MaviQueryBundle",
     "MaviQueryEngine",
     "MaviVideoRetriever",
     "messages_to_chat",
+    "video_block",
 ]

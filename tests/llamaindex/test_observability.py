@@ -142,18 +142,23 @@ async def test_a_streamed_llm_end_event_fires_when_the_stream_is_exhausted(
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("streaming", [False, True])
-async def test_llm_events_belong_to_the_engines_query_span(
+async def test_llm_events_belong_to_the_llms_span_inside_the_engines_query_span(
     mode, streaming, make_engine, ask_engine, collector, spans
 ):
     await ask_engine(make_engine(streaming=streaming), QUESTION, mode)
 
     method = "_query" if mode == "sync" else "_aquery"
-    span_ids = {span.id_ for span in spans.completed_spans}
+    llm_method = ("a" if mode == "async" else "") + ("stream_complete" if streaming else "complete")
+    completed = {span.id_: span for span in spans.completed_spans}
     llm_events = collector.of(
         LLMCompletionStartEvent, LLMCompletionInProgressEvent, LLMCompletionEndEvent
     )
-    assert {event.span_id.split("-")[0] for event in llm_events} == {f"MaviQueryEngine.{method}"}
-    assert {event.span_id for event in llm_events} <= span_ids
+    [llm_span_id] = {event.span_id for event in llm_events}
+    assert llm_span_id.split("-")[0] == f"MaviLLM.{llm_method}"
+    parent_id = completed[llm_span_id].parent_id
+    assert parent_id is not None
+    assert parent_id.split("-")[0] == f"MaviQueryEngine.{method}"
+    assert parent_id in completed
 
 
 @pytest.mark.parametrize("mode", MODES)
