@@ -1,14 +1,10 @@
-"""What tracing sees: callback events (LlamaDebugHandler) and dispatcher events and spans."""
+"""What tracing sees of the engines: callback events (LlamaDebugHandler), dispatcher events and
+spans. The fixtures `collector`, `spans` and `debug` are in conftest.py."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
-from llama_index.core.callbacks import CallbackManager, CBEventType, EventPayload, LlamaDebugHandler
-from llama_index.core.instrumentation.event_handlers import BaseEventHandler
-from llama_index.core.instrumentation.events import BaseEvent
+from llama_index.core.callbacks import CallbackManager, CBEventType, EventPayload
 from llama_index.core.instrumentation.events.chat_engine import StreamChatDeltaReceivedEvent
 from llama_index.core.instrumentation.events.exception import ExceptionEvent
 from llama_index.core.instrumentation.events.llm import (
@@ -19,53 +15,11 @@ from llama_index.core.instrumentation.events.llm import (
     LLMCompletionStartEvent,
 )
 from llama_index.core.instrumentation.events.query import QueryEndEvent, QueryStartEvent
-from llama_index.core.instrumentation.span_handlers import SimpleSpanHandler
-from llama_index_instrumentation import get_dispatcher
-from pydantic import Field
 
 from mavi_core import MaviInvalidRequestError
 
 MODES = ["sync", "async"]
 QUESTION = "What does the chef cut first?"
-
-
-class EventCollector(BaseEventHandler):
-    """A real dispatcher event handler that keeps every event it is given."""
-
-    events: list[BaseEvent] = Field(default_factory=list)
-
-    @classmethod
-    def class_name(cls) -> str:
-        return "EventCollector"
-
-    def handle(self, event: BaseEvent, **kwargs: Any) -> None:
-        self.events.append(event)
-
-    def of(self, *types: type[BaseEvent]) -> list[Any]:
-        return [event for event in self.events if isinstance(event, types)]
-
-
-@pytest.fixture
-def collector() -> Iterator[EventCollector]:
-    root = get_dispatcher()
-    handler = EventCollector()
-    root.add_event_handler(handler)
-    yield handler
-    root.event_handlers.remove(handler)
-
-
-@pytest.fixture
-def spans() -> Iterator[SimpleSpanHandler]:
-    root = get_dispatcher()
-    handler = SimpleSpanHandler()
-    root.add_span_handler(handler)
-    yield handler
-    root.span_handlers.remove(handler)
-
-
-@pytest.fixture
-def debug() -> LlamaDebugHandler:
-    return LlamaDebugHandler(print_trace_on_end=False)
 
 
 @pytest.mark.parametrize("mode", MODES)
