@@ -30,7 +30,7 @@ from llama_index.core.instrumentation.events.exception import ExceptionEvent
 from llama_index.core.llms import LLM
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index_instrumentation import get_dispatcher
-from pydantic import Field, PrivateAttr, SecretStr, field_serializer
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_serializer, field_validator
 
 from mavi_core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ChatPrompt, normalize_video_nos
 
@@ -96,17 +96,26 @@ class MaviLLM(LLM):
     handlers and the instrumentation dispatcher.
     """
 
+    model_config = ConfigDict(validate_assignment=True)
+
     video_nos: list[str] = Field(
         default_factory=list, description="The MAVI videos (videoNos) asked about by default."
     )
-    api_key: SecretStr | None = Field(default=None, exclude=True, repr=False)
-    base_url: str | None = Field(default=None, description="None: MAVI_BASE_URL, then MAVI's.")
-    timeout: Any = Field(
-        default=DEFAULT_TIMEOUT, description="Seconds or an httpx.Timeout; None: no timeout."
-    )
-    max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0)
-    default_headers: dict[str, str] | None = Field(default=None, exclude=True, repr=False)
     context_window: int = Field(default=MAVI_CONTEXT_WINDOW, gt=0)
+    # The connection is fixed once the clients exist: frozen, so that what is shown is what is used.
+    api_key: SecretStr | None = Field(default=None, exclude=True, repr=False, frozen=True)
+    base_url: str | None = Field(
+        default=None, description="None: MAVI_BASE_URL, then MAVI's.", frozen=True
+    )
+    timeout: Any = Field(
+        default=DEFAULT_TIMEOUT,
+        description="Seconds or an httpx.Timeout; None: no timeout.",
+        frozen=True,
+    )
+    max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0, frozen=True)
+    default_headers: dict[str, str] | None = Field(
+        default=None, exclude=True, repr=False, frozen=True
+    )
 
     _clients: MaviClients = PrivateAttr()
 
@@ -127,7 +136,7 @@ class MaviLLM(LLM):
         if callback_manager is not None:
             kwargs["callback_manager"] = callback_manager
         super().__init__(
-            video_nos=normalize_video_nos(video_nos) if video_nos else [],
+            video_nos=normalize_video_nos(video_nos) if video_nos else [],  # raised as is
             api_key=resolve_api_key(api_key),
             base_url=base_url,
             timeout=timeout,
@@ -162,6 +171,11 @@ class MaviLLM(LLM):
     def to_payload(self) -> dict[str, Any]:
         """What tracing sees of this LLM: its metadata, base URL and videos, never credentials."""
         return {**super().to_payload(), "base_url": self.base_url, "video_nos": self.video_nos}
+
+    @field_validator("video_nos", mode="before")
+    @classmethod
+    def _checked_video_nos(cls, video_nos: Any) -> Any:
+        return normalize_video_nos(video_nos) if video_nos else []
 
     @field_serializer("timeout")
     def _timeout_as_data(self, timeout: Any) -> Any:

@@ -535,3 +535,21 @@ def test_both_engines_can_ask_through_one_llm(make_llm, emulator, videos):
 def test_an_llm_and_connection_options_together_are_refused(engine_class, make_llm, emulator):
     with pytest.raises(ValueError, match="either llm=MaviLLM"):
         engine_class(llm=make_llm(), base_url=emulator.base_url)
+
+
+def test_the_default_videos_can_be_changed_and_are_checked(make_llm, emulator, videos):
+    llm = make_llm()
+
+    llm.video_nos = videos[2:3]
+    llm.complete(QUESTION)
+
+    assert emulator.requests[-1].body["videoNos"] == videos[2:3]
+    with pytest.raises(ValueError, match="not a single string"):
+        llm.video_nos = videos[0]
+
+
+def test_the_connection_is_fixed_once_built(make_llm):
+    llm = make_llm()
+
+    with pytest.raises(ValueError, match="frozen"):
+        llm.base_url = "http://elsewhere.test"
