@@ -1,9 +1,10 @@
 """The streaming paths every benchmark measures, each a generator of the items its user sees.
 
 The floor is raw httpx iterating the lines of the very response the MAVI paths receive (same URL,
-body and headers); the peer is langchain-openai's `ChatOpenAI` on the OpenAI-compatible endpoint
-of the same server, answering with the same deltas. Each path yields what its user's loop gets:
-lines for the floor, delta texts for the others.
+body and headers); the peers are langchain-openai's `ChatOpenAI` (for ChatMavi) and
+llama-index-llms-openai's `OpenAI` (for MaviLLM and MaviQueryEngine) on the OpenAI-compatible
+endpoint of the same server, answering with the same deltas. Each path yields what its user's
+loop gets: lines for the floor, delta texts for the others.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ __all__ = [
 VIDEO_NOS: Final = ["VI-bench-0001"]
 QUESTION: Final = "What happens in the video?"
 API_KEY: Final = "sk-bench"
+# llama-index-llms-openai checks the model name against OpenAI's list; the server ignores it.
+PEER_MODEL: Final = "gpt-4o-mini"
 # The limits mavi_core, openai-python and anthropic-sdk-python use, so that the floor's pool is
 # not the bottleneck of a concurrency run.
 POOL_LIMITS: Final = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
@@ -62,6 +65,13 @@ def floor_request(server: BenchServer, scenario: Scenario, stream: bool) -> dict
     }
 
 
+def _messages() -> list[Any]:
+    """The benchmark question as LlamaIndex chat messages."""
+    from llama_index.core.base.llms.types import ChatMessage
+
+    return [ChatMessage(role="user", content=QUESTION)]
+
+
 def _text(content: str | list[str | dict[str, Any]]) -> str:
     return content if isinstance(content, str) else ""
 
@@ -72,9 +82,10 @@ def sync_paths(
     """Every sync path, with its clients registered on `stack` for closing."""
     from langchain_openai import ChatOpenAI
     from llama_index.core.base.response.schema import StreamingResponse
+    from llama_index.llms.openai import OpenAI
 
     from langchain_mavi import ChatMavi
-    from llamaindex_mavi import MaviQueryEngine
+    from llamaindex_mavi import MaviLLM, MaviQueryEngine
     from mavi_core import MaviClient
 
     url = server.mavi_url(scenario)
@@ -85,6 +96,9 @@ def sync_paths(
     chat_mavi = ChatMavi(video_nos=VIDEO_NOS, api_key=API_KEY, base_url=url)
     engine = MaviQueryEngine(VIDEO_NOS, api_key=API_KEY, base_url=url, streaming=True)
     stack.callback(engine.close)
+    llm = MaviLLM(VIDEO_NOS, api_key=API_KEY, base_url=url)
+    stack.callback(llm.close)
+    messages = _messages()
     request = floor_request(server, scenario, stream=True)
 
     def floor() -> Generator[str, None, None]:
@@ -104,22 +118,33 @@ def sync_paths(
         assert isinstance(response, StreamingResponse)
         yield from response.response_gen
 
+    def llamaindex_llm() -> Generator[str, None, None]:
+        for item in llm.stream_chat(messages):
+            yield item.delta or ""
+
     paths = [
         SyncPath("httpx iter_lines (floor)", "floor", floor),
         SyncPath("MaviClient.stream_chat", "core", core),
         SyncPath("ChatMavi.stream", "adapter", langchain),
         SyncPath("MaviQueryEngine.query stream", "adapter", llamaindex),
+        SyncPath("MaviLLM.stream_chat", "adapter", llamaindex_llm),
     ]
     if peer:
         chat_openai = ChatOpenAI(
             model="bench", api_key=API_KEY, base_url=server.openai_url(scenario)
         )
+        openai_llm = OpenAI(model=PEER_MODEL, api_key=API_KEY, api_base=server.openai_url(scenario))
 
         def openai() -> Generator[str, None, None]:
             for chunk in chat_openai.stream(QUESTION):
                 yield _text(chunk.content)
 
+        def openai_llamaindex() -> Generator[str, None, None]:
+            for item in openai_llm.stream_chat(messages):
+                yield item.delta or ""
+
         paths.append(SyncPath("ChatOpenAI.stream (peer)", "peer", openai))
+        paths.append(SyncPath("OpenAI.stream_chat (LlamaIndex peer)", "peer", openai_llamaindex))
     return paths
 
 
@@ -133,9 +158,10 @@ def async_paths(
     """Every async path; call inside the event loop that will run them."""
     from langchain_openai import ChatOpenAI
     from llama_index.core.base.response.schema import AsyncStreamingResponse
+    from llama_index.llms.openai import OpenAI
 
     from langchain_mavi import ChatMavi
-    from llamaindex_mavi import MaviQueryEngine
+    from llamaindex_mavi import MaviLLM, MaviQueryEngine
     from mavi_core import AsyncMaviClient
 
     url = server.mavi_url(scenario)
@@ -146,6 +172,9 @@ def async_paths(
     chat_mavi = ChatMavi(video_nos=VIDEO_NOS, api_key=API_KEY, base_url=url)
     engine = MaviQueryEngine(VIDEO_NOS, api_key=API_KEY, base_url=url, streaming=True)
     stack.push_async_callback(engine.aclose)
+    llm = MaviLLM(VIDEO_NOS, api_key=API_KEY, base_url=url)
+    stack.push_async_callback(llm.aclose)
+    messages = _messages()
     request = floor_request(server, scenario, stream=True)
 
     async def floor() -> AsyncGenerator[str, None]:
@@ -167,20 +196,31 @@ def async_paths(
         async for text in response.async_response_gen():
             yield text
 
+    async def llamaindex_llm() -> AsyncGenerator[str, None]:
+        async for item in await llm.astream_chat(messages):
+            yield item.delta or ""
+
     paths = [
         AsyncPath("httpx aiter_lines (floor)", "floor", floor),
         AsyncPath("AsyncMaviClient.stream_chat", "core", core),
         AsyncPath("ChatMavi.astream", "adapter", langchain),
         AsyncPath("MaviQueryEngine.aquery stream", "adapter", llamaindex),
+        AsyncPath("MaviLLM.astream_chat", "adapter", llamaindex_llm),
     ]
     if peer:
         chat_openai = ChatOpenAI(
             model="bench", api_key=API_KEY, base_url=server.openai_url(scenario)
         )
+        openai_llm = OpenAI(model=PEER_MODEL, api_key=API_KEY, api_base=server.openai_url(scenario))
 
         async def openai() -> AsyncGenerator[str, None]:
             async for chunk in chat_openai.astream(QUESTION):
                 yield _text(chunk.content)
 
+        async def openai_llamaindex() -> AsyncGenerator[str, None]:
+            async for item in await openai_llm.astream_chat(messages):
+                yield item.delta or ""
+
         paths.append(AsyncPath("ChatOpenAI.astream (peer)", "peer", openai))
+        paths.append(AsyncPath("OpenAI.astream_chat (LlamaIndex peer)", "peer", openai_llamaindex))
     return paths

@@ -96,6 +96,8 @@ def run(server: BenchServer, smoke: bool = False) -> BenchmarkResult:
         target(
             "MaviQueryEngine.aquery stream", ADAPTER_LIMIT_MS, "MaviQueryEngine.aquery adds <= 3 ms"
         ),
+        target("MaviLLM.stream_chat", ADAPTER_LIMIT_MS, "MaviLLM.stream_chat adds <= 3 ms"),
+        target("MaviLLM.astream_chat", ADAPTER_LIMIT_MS, "MaviLLM.astream_chat adds <= 3 ms"),
     ]
     return BenchmarkResult(
         key=KEY,

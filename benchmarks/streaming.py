@@ -2,7 +2,8 @@
 
 Time per delta = wall time of the whole stream (request to exhaustion) / deltas, median of the
 repetitions. Sync paths are compared with the sync floor (httpx `iter_lines`), async paths with
-the async floor (`aiter_lines`); ChatMavi with ChatOpenAI from the same rounds.
+the async floor (`aiter_lines`); ChatMavi with ChatOpenAI, MaviLLM and MaviQueryEngine with
+llama-index-llms-openai's `OpenAI.stream_chat`, from the same rounds.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ __all__ = ["Sizes", "run"]
 KEY = "streaming"
 CORE_LIMIT = 1.3
 PEER_LIMIT = 1.0
+LLAMAINDEX_PEER = "OpenAI.stream_chat (LlamaIndex peer)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +98,7 @@ def run(server: BenchServer, smoke: bool = False) -> BenchmarkResult:
 
     async def async_run() -> dict[str, Samples]:
         async with contextlib.AsyncExitStack() as stack:
-            # The async peer is left out: ChatOpenAI.astream alone would take a minute.
+            # The async peers are left out: ChatOpenAI.astream alone would take a minute.
             paths = async_paths(server, scenario, stack, peer=False)
             return await timed_rounds_async(
                 paths, sizes.repetitions, sizes.warmups, sizes.warmup_items
@@ -133,6 +135,16 @@ def run(server: BenchServer, smoke: bool = False) -> BenchmarkResult:
             PEER_LIMIT,
             "x ChatOpenAI",
             versus("ChatMavi.stream", "ChatOpenAI.stream (peer)") <= PEER_LIMIT,
+        ),
+        *(
+            Target(
+                f"{name} per delta <= LlamaIndex OpenAI.stream_chat",
+                versus(name, LLAMAINDEX_PEER),
+                PEER_LIMIT,
+                "x OpenAI.stream_chat",
+                versus(name, LLAMAINDEX_PEER) <= PEER_LIMIT,
+            )
+            for name in ("MaviLLM.stream_chat", "MaviQueryEngine.query stream")
         ),
     ]
     return BenchmarkResult(

@@ -1,4 +1,4 @@
-"""llamaindex_mavi: Memories.ai MAVI video chat as LlamaIndex query and chat engines.
+"""llamaindex_mavi: Memories.ai MAVI video chat as a LlamaIndex LLM, query and chat engines.
 
     from llamaindex_mavi import MaviQueryEngine, MaviChatEngine
 
@@ -11,6 +11,7 @@
     chat.chat("What do they do next?")                       # earlier turns go as history
 
     retriever = MaviVideoRetriever()                          # matching moments as nodes
+    llm = MaviLLM(video_nos=["VI..."])                        # wherever LlamaIndex takes an LLM
 
 Errors are `mavi_core`'s (`MaviError` and its subclasses), raised unchanged.
 """
@@ -28,7 +29,9 @@ except ModuleNotFoundError as error:
         extra="llamaindex",
     ) from error
 
-from .chat_engine import MaviChatEngine, messages_to_chat
+from ._messages import messages_to_chat, video_block
+from .chat_engine import MaviChatEngine
+from .llm import MAVI_CONTEXT_WINDOW, MaviLLM
 from .query_engine import (
     DEFAULT_TOOL_DESCRIPTION,
     DEFAULT_TOOL_NAME,
@@ -40,9 +43,12 @@ from .retriever import MaviVideoRetriever
 __all__ = [
     "DEFAULT_TOOL_DESCRIPTION",
     "DEFAULT_TOOL_NAME",
+    "MAVI_CONTEXT_WINDOW",
     "MaviChatEngine",
+    "MaviLLM",
     "MaviQueryBundle",
     "MaviQueryEngine",
     "MaviVideoRetriever",
     "messages_to_chat",
+    "video_block",
 ]

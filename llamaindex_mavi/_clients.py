@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
@@ -35,12 +36,14 @@ class MaviClients:
         max_retries: int,
         client: MaviClient | None,
         async_client: AsyncMaviClient | None,
+        default_headers: Mapping[str, str] | None = None,
     ) -> None:
         self._options: dict[str, Any] = {
             "api_key": api_key,
             "base_url": base_url,
             "timeout": timeout,
             "max_retries": max_retries,
+            "default_headers": default_headers,
         }
         self._client = client
         self._owns_client = client is None

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from llama_index.core.base.base_query_engine import BaseQueryEngine
+from llama_index.core.base.llms.types import CompletionResponse
 from llama_index.core.base.response.schema import (
     RESPONSE_TYPE,
     AsyncStreamingResponse,
@@ -24,8 +25,7 @@ from pydantic import SecretStr
 
 from mavi_core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, normalize_video_nos
 
-from ._clients import MaviConnection
-from ._observe import MaviCall
+from .llm import LLMConnection, MaviLLM, aread_ahead, read_ahead
 
 if TYPE_CHECKING:
     import httpx
@@ -56,8 +56,8 @@ class MaviQueryBundle(QueryBundle):
     video_nos: list[str] | None = None
 
 
-class MaviQueryEngine(MaviConnection, BaseQueryEngine):
-    """A LlamaIndex query engine answered by MAVI's video chat (`POST /api/serve/video/chat`).
+class MaviQueryEngine(LLMConnection, BaseQueryEngine):
+    """A LlamaIndex query engine answered by MAVI's video chat, through `MaviLLM`.
 
     >>> engine = MaviQueryEngine(video_nos=["VI123"])          # MAVI_API_KEY from the env
     >>> print(engine.query("What happens in the video?"))      # doctest: +SKIP
@@ -73,9 +73,16 @@ class MaviQueryEngine(MaviConnection, BaseQueryEngine):
         streaming: `query()` returns a `StreamingResponse` (iterate `response_gen`) and
             `aquery()` an `AsyncStreamingResponse` (iterate `async_response_gen()`); each item
             is new text. Otherwise a `Response`.
-        callback_manager: Defaults to `Settings.callback_manager`.
+        default_headers: Extra HTTP headers for every request.
+        callback_manager: Defaults to `Settings.callback_manager`; the engine's own `MaviLLM`
+            reports to it too.
         client / async_client: `mavi_core` clients to use instead of building them (then
             `api_key`, `base_url`, `timeout` and `max_retries` are theirs); never closed here.
+        llm: A `MaviLLM` to ask through instead of building one (its connection and callback
+            manager are used; passing connection options as well is an error).
+
+    The engine is a thin delegate: `query()` calls `llm.complete` (`stream_complete` when
+    streaming), `aquery()` the async twins, so the LLM events come from LlamaIndex itself.
 
     Per-query videos: pass a `MaviQueryBundle(query, video_nos=[...])`, or use
     `engine.with_videos([...])`, a copy of the engine that asks about other videos.
@@ -99,22 +106,31 @@ class MaviQueryEngine(MaviConnection, BaseQueryEngine):
         base_url: str | None = None,
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
+        default_headers: Mapping[str, str] | None = None,
         streaming: bool = False,
         callback_manager: CallbackManager | None = None,
         client: MaviClient | None = None,
         async_client: AsyncMaviClient | None = None,
+        llm: MaviLLM | None = None,
     ) -> None:
-        super().__init__(callback_manager=callback_manager or Settings.callback_manager)
-        self.video_nos: list[str] = normalize_video_nos(video_nos) if video_nos else []
-        self.streaming = streaming
-        self._connect(
+        callback_manager = callback_manager or Settings.callback_manager
+        super().__init__(callback_manager=callback_manager)
+        self._use_llm(
+            llm,
+            callback_manager,
             api_key=api_key,
             base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
+            default_headers=default_headers,
             client=client,
             async_client=async_client,
         )
+        if video_nos:
+            self.video_nos: list[str] = normalize_video_nos(video_nos)
+        else:
+            self.video_nos = list(llm.video_nos) if llm is not None else []
+        self.streaming = streaming
 
     def __repr__(self) -> str:
         return (
@@ -155,20 +171,15 @@ class MaviQueryEngine(MaviConnection, BaseQueryEngine):
         with self.callback_manager.event(
             CBEventType.QUERY, payload={EventPayload.QUERY_STR: question}
         ) as query_event:
-            client = self._clients.sync()
-            call = self._call(question, video_nos)
             response: RESPONSE_TYPE
             if self.streaming:
-                stream = client.stream_chat(video_nos, question)
-                with call.starting():
-                    first = next(stream, None)  # sends the request; early failures raise here
+                stream = read_ahead(self._llm.stream_complete(question, video_nos=video_nos))
                 response = StreamingResponse(
-                    response_gen=call.stream(first, stream), metadata=self._metadata(video_nos)
+                    response_gen=(item.delta or "" for item in stream),
+                    metadata=self._metadata(video_nos),
                 )
             else:
-                with call.starting():
-                    answer = client.chat(video_nos, question)
-                call.end(answer.text)
+                answer = self._llm.complete(question, video_nos=video_nos)
                 response = Response(answer.text, metadata=self._metadata(video_nos))
             query_event.on_end(payload={EventPayload.RESPONSE: response})
         return response
@@ -180,20 +191,15 @@ class MaviQueryEngine(MaviConnection, BaseQueryEngine):
         with self.callback_manager.event(
             CBEventType.QUERY, payload={EventPayload.QUERY_STR: question}
         ) as query_event:
-            client = self._clients.async_()
-            call = self._call(question, video_nos)
             response: RESPONSE_TYPE
             if self.streaming:
-                stream = client.stream_chat(video_nos, question)
-                with call.starting():
-                    first = await anext(stream, None)  # sends the request; early failures raise
+                items = await self._llm.astream_complete(question, video_nos=video_nos)
                 response = AsyncStreamingResponse(
-                    response_gen=call.astream(first, stream), metadata=self._metadata(video_nos)
+                    response_gen=_deltas(await aread_ahead(items)),
+                    metadata=self._metadata(video_nos),
                 )
             else:
-                with call.starting():
-                    answer = await client.chat(video_nos, question)
-                call.end(answer.text)
+                answer = await self._llm.acomplete(question, video_nos=video_nos)
                 response = Response(answer.text, metadata=self._metadata(video_nos))
             query_event.on_end(payload={EventPayload.RESPONSE: response})
         return response
@@ -201,22 +207,6 @@ class MaviQueryEngine(MaviConnection, BaseQueryEngine):
     def _video_nos_for(self, query_bundle: QueryBundle) -> list[str]:
         chosen = getattr(query_bundle, "video_nos", None)
         return normalize_video_nos(self.video_nos if chosen is None else chosen)
-
-    def _call(self, question: str, video_nos: list[str]) -> MaviCall:
-        return MaviCall(
-            self.callback_manager,
-            prompt=question,
-            model_dict=self._model_dict(),
-            additional_kwargs={"video_nos": video_nos},
-        )
-
-    def _model_dict(self) -> dict[str, Any]:
-        return {
-            "class_name": type(self).__name__,
-            "base_url": self.base_url,
-            "video_nos": self.video_nos,
-            "streaming": self.streaming,
-        }
 
     @staticmethod
     def _metadata(video_nos: list[str]) -> dict[str, Any]:
@@ -227,3 +217,11 @@ class MaviQueryEngine(MaviConnection, BaseQueryEngine):
         for name, value in changes.items():
             setattr(engine, name, value)
         return engine
+
+
+async def _deltas(items: AsyncGenerator[CompletionResponse, None]) -> AsyncGenerator[str, None]:
+    try:
+        async for item in items:
+            yield item.delta or ""
+    finally:
+        await items.aclose()  # also when the reader stops early: closes the HTTP response

@@ -15,6 +15,27 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCHMARKS = ("streaming", "first_delta", "concurrency", "memory", "history", "imports")
+# MaviLLM and MaviQueryEngine against llama-index-llms-openai's OpenAI on the same deltas.
+LLAMAINDEX_PATHS = {
+    "streaming": (
+        "MaviLLM.stream_chat",
+        "MaviLLM.astream_chat",
+        "MaviQueryEngine.query stream",
+        "OpenAI.stream_chat (LlamaIndex peer)",
+    ),
+    "first_delta": (
+        "MaviLLM.stream_chat",
+        "MaviLLM.astream_chat",
+        "OpenAI.stream_chat (LlamaIndex peer)",
+        "OpenAI.astream_chat (LlamaIndex peer)",
+    ),
+}
+LLAMAINDEX_TARGETS = (
+    "MaviLLM.stream_chat per delta <= LlamaIndex OpenAI.stream_chat",
+    "MaviQueryEngine.query stream per delta <= LlamaIndex OpenAI.stream_chat",
+    "MaviLLM.stream_chat adds <= 3 ms",
+    "MaviLLM.astream_chat adds <= 3 ms",
+)
 
 
 def _smoke_run(tmp_path: Path) -> tuple[str, dict[str, Any]]:
@@ -53,6 +74,10 @@ def test_every_benchmark_runs_and_reports_its_figures(tmp_path: Path) -> None:
             assert ("MET" if target["met"] else "MISSED") in output
 
     targets = [target for benchmark in report["benchmarks"] for target in benchmark["targets"]]
+    for key, paths in LLAMAINDEX_PATHS.items():
+        [benchmark] = [b for b in report["benchmarks"] if b["key"] == key]
+        assert set(paths) <= {row["name"] for row in benchmark["rows"]}, key
+    assert set(LLAMAINDEX_TARGETS) <= {target["description"] for target in targets}
     summary = report["summary"]
     assert summary["targets"] == len(targets)
     assert summary["met"] == sum(target["met"] for target in targets)

@@ -16,11 +16,17 @@ from llama_index.core.base.response.schema import (
     Response,
     StreamingResponse,
 )
+from llama_index.core.callbacks import LlamaDebugHandler
 from llama_index.core.embeddings import MockEmbedding
+from llama_index.core.instrumentation.event_handlers import BaseEventHandler
+from llama_index.core.instrumentation.events import BaseEvent
+from llama_index.core.instrumentation.span_handlers import SimpleSpanHandler
 from llama_index.core.llms import MockLLM
 from llama_index.core.schema import QueryBundle
+from llama_index_instrumentation import get_dispatcher
+from pydantic import Field
 
-from llamaindex_mavi import MaviChatEngine, MaviQueryEngine
+from llamaindex_mavi import MaviChatEngine, MaviLLM, MaviQueryEngine
 from mavi_core import MaviClient
 from mavi_core.emulator import MaviEmulator
 
@@ -73,6 +79,17 @@ def make_engine(emulator: MaviEmulator) -> Callable[..., MaviQueryEngine]:
 
 
 @pytest.fixture
+def make_llm(emulator: MaviEmulator) -> Callable[..., MaviLLM]:
+    def make(**kwargs: Any) -> MaviLLM:
+        kwargs.setdefault("video_nos", emulator.video_nos[:1])
+        kwargs.setdefault("api_key", emulator.api_key)
+        kwargs.setdefault("base_url", emulator.base_url)
+        return MaviLLM(**kwargs)
+
+    return make
+
+
+@pytest.fixture
 def make_chat_engine(emulator: MaviEmulator) -> Callable[..., MaviChatEngine]:
     def make(**kwargs: Any) -> MaviChatEngine:
         kwargs.setdefault("video_nos", emulator.video_nos[:1])
@@ -117,3 +134,42 @@ Ask = Callable[..., Awaitable[tuple[Any, list[str]]]]
 @pytest.fixture
 def ask_engine() -> Ask:
     return ask
+
+
+class EventCollector(BaseEventHandler):
+    """A real dispatcher event handler that keeps every event it is given."""
+
+    events: list[BaseEvent] = Field(default_factory=list)
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "EventCollector"
+
+    def handle(self, event: BaseEvent, **kwargs: Any) -> None:
+        self.events.append(event)
+
+    def of(self, *types: type[BaseEvent]) -> list[Any]:
+        return [event for event in self.events if isinstance(event, types)]
+
+
+@pytest.fixture
+def collector() -> Iterator[EventCollector]:
+    root = get_dispatcher()
+    handler = EventCollector()
+    root.add_event_handler(handler)
+    yield handler
+    root.event_handlers.remove(handler)
+
+
+@pytest.fixture
+def spans() -> Iterator[SimpleSpanHandler]:
+    root = get_dispatcher()
+    handler = SimpleSpanHandler()
+    root.add_span_handler(handler)
+    yield handler
+    root.span_handlers.remove(handler)
+
+
+@pytest.fixture
+def debug() -> LlamaDebugHandler:
+    return LlamaDebugHandler(print_trace_on_end=False)

@@ -1,14 +1,10 @@
-"""What tracing sees: callback events (LlamaDebugHandler) and dispatcher events and spans."""
+"""What tracing sees of the engines: callback events (LlamaDebugHandler), dispatcher events and
+spans. The fixtures `collector`, `spans` and `debug` are in conftest.py."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
-from llama_index.core.callbacks import CallbackManager, CBEventType, EventPayload, LlamaDebugHandler
-from llama_index.core.instrumentation.event_handlers import BaseEventHandler
-from llama_index.core.instrumentation.events import BaseEvent
+from llama_index.core.callbacks import CallbackManager, CBEventType, EventPayload
 from llama_index.core.instrumentation.events.chat_engine import StreamChatDeltaReceivedEvent
 from llama_index.core.instrumentation.events.exception import ExceptionEvent
 from llama_index.core.instrumentation.events.llm import (
@@ -19,53 +15,11 @@ from llama_index.core.instrumentation.events.llm import (
     LLMCompletionStartEvent,
 )
 from llama_index.core.instrumentation.events.query import QueryEndEvent, QueryStartEvent
-from llama_index.core.instrumentation.span_handlers import SimpleSpanHandler
-from llama_index_instrumentation import get_dispatcher
-from pydantic import Field
 
 from mavi_core import MaviInvalidRequestError
 
 MODES = ["sync", "async"]
 QUESTION = "What does the chef cut first?"
-
-
-class EventCollector(BaseEventHandler):
-    """A real dispatcher event handler that keeps every event it is given."""
-
-    events: list[BaseEvent] = Field(default_factory=list)
-
-    @classmethod
-    def class_name(cls) -> str:
-        return "EventCollector"
-
-    def handle(self, event: BaseEvent, **kwargs: Any) -> None:
-        self.events.append(event)
-
-    def of(self, *types: type[BaseEvent]) -> list[Any]:
-        return [event for event in self.events if isinstance(event, types)]
-
-
-@pytest.fixture
-def collector() -> Iterator[EventCollector]:
-    root = get_dispatcher()
-    handler = EventCollector()
-    root.add_event_handler(handler)
-    yield handler
-    root.event_handlers.remove(handler)
-
-
-@pytest.fixture
-def spans() -> Iterator[SimpleSpanHandler]:
-    root = get_dispatcher()
-    handler = SimpleSpanHandler()
-    root.add_span_handler(handler)
-    yield handler
-    root.span_handlers.remove(handler)
-
-
-@pytest.fixture
-def debug() -> LlamaDebugHandler:
-    return LlamaDebugHandler(print_trace_on_end=False)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -142,18 +96,23 @@ async def test_a_streamed_llm_end_event_fires_when_the_stream_is_exhausted(
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("streaming", [False, True])
-async def test_llm_events_belong_to_the_engines_query_span(
+async def test_llm_events_belong_to_the_llms_span_inside_the_engines_query_span(
     mode, streaming, make_engine, ask_engine, collector, spans
 ):
     await ask_engine(make_engine(streaming=streaming), QUESTION, mode)
 
     method = "_query" if mode == "sync" else "_aquery"
-    span_ids = {span.id_ for span in spans.completed_spans}
+    llm_method = ("a" if mode == "async" else "") + ("stream_complete" if streaming else "complete")
+    completed = {span.id_: span for span in spans.completed_spans}
     llm_events = collector.of(
         LLMCompletionStartEvent, LLMCompletionInProgressEvent, LLMCompletionEndEvent
     )
-    assert {event.span_id.split("-")[0] for event in llm_events} == {f"MaviQueryEngine.{method}"}
-    assert {event.span_id for event in llm_events} <= span_ids
+    [llm_span_id] = {event.span_id for event in llm_events}
+    assert llm_span_id.split("-")[0] == f"MaviLLM.{llm_method}"
+    parent_id = completed[llm_span_id].parent_id
+    assert parent_id is not None
+    assert parent_id.split("-")[0] == f"MaviQueryEngine.{method}"
+    assert parent_id in completed
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -1,0 +1,141 @@
+"""LlamaIndex chat messages to one MAVI chat request: pure, no I/O.
+
+Messages become (role, text) pairs plus the videos their video blocks name; the framework-free
+rules that turn pairs into `message` and `history` live once in `mavi_core.conversation_to_chat`.
+
+- Roles: system and developer are "system", user "user", assistant (chatbot, model)
+  "assistant". Tool and function messages raise: the MAVI chat has no tool calling.
+- Text blocks are joined by a newline, as `ChatMessage.content` joins them.
+- `VideoBlock(url="mavi://<videoNo>")` adds that MAVI video to the request. A user message that
+  holds only video blocks adds no words. Video bytes, paths and other URLs raise: MAVI chats
+  about videos it has parsed, so upload first and use the videoNo.
+- Image, audio, document and citable blocks raise `ValueError` naming the block type. Thinking,
+  tool-call, citation and cache-point blocks of earlier turns carry no conversation text and
+  are skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+
+from llama_index.core.base.llms.types import (
+    CachePoint,
+    ChatMessage,
+    CitationBlock,
+    MessageRole,
+    TextBlock,
+    ThinkingBlock,
+    ToolCallBlock,
+    VideoBlock,
+)
+
+from mavi_core import ChatPrompt, MaviValidationError, Role, conversation_to_chat
+
+__all__ = [
+    "VIDEO_URL_SCHEME",
+    "messages_to_chat",
+    "messages_to_request",
+    "resolve_video_nos",
+    "video_block",
+]
+
+VIDEO_URL_SCHEME = "mavi://"
+"""`VideoBlock(url=VIDEO_URL_SCHEME + video_no)` names a MAVI video in a chat message."""
+
+_ROLES: Mapping[MessageRole, Role] = {
+    MessageRole.SYSTEM: "system",
+    MessageRole.DEVELOPER: "system",
+    MessageRole.USER: "user",
+    MessageRole.ASSISTANT: "assistant",
+    MessageRole.CHATBOT: "assistant",
+    MessageRole.MODEL: "assistant",
+}
+# Parts of earlier turns that are not conversation text: leave them out.
+_NOT_TEXT = (ThinkingBlock, ToolCallBlock, CitationBlock, CachePoint)
+
+
+def video_block(video_no: str) -> VideoBlock:
+    """The block that names the MAVI video `video_no` in a `ChatMessage`."""
+    return VideoBlock(url=VIDEO_URL_SCHEME + video_no)
+
+
+def _video_no_of(block: VideoBlock) -> str:
+    url = str(block.url) if block.url is not None else ""
+    video_no = url.removeprefix(VIDEO_URL_SCHEME).rstrip("/")
+    if block.video is not None or block.path is not None or video_no == url or not video_no:
+        raise ValueError(
+            "A VideoBlock sent to MAVI must name a MAVI video: VideoBlock(url='mavi://<videoNo>') "
+            "(or llamaindex_mavi.video_block('VI123...')); video bytes, file paths "
+            "and other URLs are not supported: upload the video to MAVI first and use its videoNo."
+        )
+    return video_no
+
+
+def _text_of(message: ChatMessage, role: MessageRole, videos: list[str]) -> str | None:
+    """The message's text (None: it only names videos), adding the videos it names."""
+    texts: list[str] = []
+    named_videos = False
+    for block in message.blocks:
+        if isinstance(block, TextBlock):
+            texts.append(block.text)
+        elif isinstance(block, VideoBlock):
+            videos.append(_video_no_of(block))
+            named_videos = True
+        elif not isinstance(block, _NOT_TEXT):
+            raise ValueError(
+                f"MAVI chat cannot send a {type(block).__name__} ({role.value} message): it takes "
+                "text, and videos named by video_nos or VideoBlock(url='mavi://<videoNo>')."
+            )
+    if named_videos and not texts and role == MessageRole.USER:
+        return None
+    return "\n".join(texts)
+
+
+def messages_to_request(messages: Iterable[ChatMessage]) -> tuple[ChatPrompt, list[str]]:
+    """MAVI's `message` and `history` for `messages`, and the videos their blocks name.
+
+    Raises `ValueError` saying what to change (tool turns, unsupported blocks, a conversation
+    that does not end with a user message).
+    """
+    videos: list[str] = []
+
+    def pairs() -> Iterator[tuple[Role, str]]:
+        for message in messages:
+            role = _ROLES.get(message.role)
+            if role is None:
+                raise ValueError(
+                    f"MAVI chat has no {message.role.value!r} turns: keep only system, user and "
+                    "assistant messages in the chat history."
+                )
+            text = _text_of(message, message.role, videos)
+            if text is not None:
+                yield role, text
+
+    return conversation_to_chat(pairs()), videos
+
+
+def messages_to_chat(messages: Iterable[ChatMessage]) -> ChatPrompt:
+    """MAVI's `message` and `history` for `messages` (see `messages_to_request`).
+
+    Video blocks add no text here; `MaviLLM` also sends the videos they name.
+    """
+    return messages_to_request(messages)[0]
+
+
+def resolve_video_nos(
+    chosen: Sequence[str] | None, default: Sequence[str], from_blocks: Sequence[str]
+) -> list[str]:
+    """The per-call videos if given, else the default ones, plus those named by video blocks;
+    in order, without repeats. Raises `MaviValidationError` (a `ValueError`) when none is left."""
+    if isinstance(chosen, str):
+        raise MaviValidationError(
+            f"video_nos must be a list of video numbers, not a single string; "
+            f"write video_nos=[{chosen!r}]."
+        )
+    videos = list(dict.fromkeys([*(default if chosen is None else chosen), *from_blocks]))
+    if not videos:
+        raise MaviValidationError(
+            "video_nos is empty: no video to ask about. Pass video_nos=['VI...'] to MaviLLM(...) "
+            "or to the call, or add VideoBlock(url='mavi://<videoNo>') to a message."
+        )
+    return videos
