@@ -127,3 +127,18 @@ def test_numeric_codes_are_read_as_four_digits(code: int, error_class: type[Mavi
     with pytest.raises(error_class):
         envelope_data({"code": code, "msg": "numeric"})
     assert envelope_data({"code": 0, "data": "ok"}) == "ok"
+
+
+def test_a_message_ending_in_a_period_is_not_given_another() -> None:
+    error = error_for_code("0401", "Token is invalid.")
+    assert ".." not in str(error)
+    assert "Token is invalid. Check the API key" in str(error)
+
+
+@pytest.mark.parametrize(
+    "error", [error_for_code("0404", "not found"), error_for_http_status(404, b"")]
+)
+def test_a_wrong_base_path_says_to_check_base_url(error: MaviError) -> None:
+    assert isinstance(error, MaviInvalidRequestError)
+    assert "base_url" in str(error)
+    assert "try again later" not in str(error)
