@@ -4,8 +4,8 @@ Each class below is both the `mavi_core` error and the matching `langchain_core.
 class, so `except MaviRateLimitError` and `except ModelRateLimitError` both catch a rate limit:
 
 MaviError                      ModelError
+├── ChatMaviValidationError        ModelInvalidRequestError   rejected before sending; ValueError
 ├── ChatMaviInvalidRequestError    ModelInvalidRequestError   0001 / 0003, HTTP 400 / 404 / 422
-│   └── ChatMaviValidationError    (also a ValueError)        rejected before any request
 ├── ChatMaviAuthenticationError    ModelAuthenticationError   0401 / 9009, HTTP 401, no key
 ├── ChatMaviPermissionDeniedError  ModelPermissionDeniedError 0403 / 0402, HTTP 403
 ├── ChatMaviConflictError          ModelInvalidRequestError   0409, HTTP 409
@@ -70,74 +70,108 @@ __all__ = [
 ]
 
 
-class ChatMaviError(MaviError, ModelError):
-    """A `mavi_core` error with no more specific LangChain counterpart."""
-
-
-class ChatMaviInvalidRequestError(MaviInvalidRequestError, ModelInvalidRequestError):
-    """MAVI rejected a parameter (video numbers, message, history); retrying will not help."""
-
-
-class ChatMaviValidationError(MaviValidationError, ChatMaviInvalidRequestError):
-    """The request was rejected locally, before anything was sent (also a `ValueError`)."""
-
-
-class ChatMaviAuthenticationError(MaviAuthenticationError, ModelAuthenticationError):
-    """The key or token is missing, invalid or expired."""
-
-
-class ChatMaviPermissionDeniedError(MaviPermissionDeniedError, ModelPermissionDeniedError):
-    """The account may not do this (disabled, or out of credits)."""
-
-
-class ChatMaviConflictError(MaviConflictError, ModelInvalidRequestError):
-    """The request conflicts with the current state; MAVI says not to retry it."""
-
-
-class ChatMaviRateLimitError(MaviRateLimitError, ModelRateLimitError):
-    """Too many requests, still refused after the client's own retries."""
-
-
-class ChatMaviServerError(MaviServerError, ModelAPIError):
-    """MAVI failed, answered an unknown code, or sent an unreadable reply."""
-
-
-class ChatMaviAPIError(MaviAPIError, ModelAPIError):
-    """MAVI answered with an error that has no more specific class."""
-
-
-class ChatMaviConnectionError(MaviConnectionError, ModelConnectionError):
-    """MAVI could not be reached, or the connection broke before an answer arrived."""
-
-
-class ChatMaviTimeoutError(MaviTimeoutError, ModelTimeoutError):
-    """MAVI did not answer in time."""
-
-
-class ChatMaviStreamError(MaviStreamError, ModelAPIError):
-    """A stream broke after part of the answer was delivered; that part is not repeated."""
-
-
-class ChatMaviStreamTimeoutError(MaviStreamTimeoutError, ModelTimeoutError):
-    """A stream went silent after part of the answer was delivered."""
-
-
-# Most specific first: the first class the error is an instance of decides.
-_TRANSLATIONS: tuple[tuple[type[MaviError], type[MaviError]], ...] = (
-    (MaviValidationError, ChatMaviValidationError),
-    (MaviInvalidRequestError, ChatMaviInvalidRequestError),
-    (MaviAuthenticationError, ChatMaviAuthenticationError),
-    (MaviPermissionDeniedError, ChatMaviPermissionDeniedError),
-    (MaviConflictError, ChatMaviConflictError),
-    (MaviRateLimitError, ChatMaviRateLimitError),
-    (MaviServerError, ChatMaviServerError),
-    (MaviAPIError, ChatMaviAPIError),
-    (MaviStreamTimeoutError, ChatMaviStreamTimeoutError),
-    (MaviStreamError, ChatMaviStreamError),
-    (MaviTimeoutError, ChatMaviTimeoutError),
-    (MaviConnectionError, ChatMaviConnectionError),
-    (MaviError, ChatMaviError),
+# One row per class, most specific first (the first class an error is an instance of decides):
+# name, the mavi_core class, the langchain_core class, what it means.
+_TABLE: tuple[tuple[str, type[MaviError], type[ModelError], str], ...] = (
+    (
+        "ChatMaviValidationError",
+        MaviValidationError,
+        ModelInvalidRequestError,
+        "The input was rejected locally, before anything was sent (also a `ValueError`).",
+    ),
+    (
+        "ChatMaviInvalidRequestError",
+        MaviInvalidRequestError,
+        ModelInvalidRequestError,
+        "MAVI rejected a parameter (video numbers, message, history); retrying will not help.",
+    ),
+    (
+        "ChatMaviAuthenticationError",
+        MaviAuthenticationError,
+        ModelAuthenticationError,
+        "The key or token is missing, invalid or expired.",
+    ),
+    (
+        "ChatMaviPermissionDeniedError",
+        MaviPermissionDeniedError,
+        ModelPermissionDeniedError,
+        "The account may not do this (disabled, or out of credits).",
+    ),
+    (
+        "ChatMaviConflictError",
+        MaviConflictError,
+        ModelInvalidRequestError,
+        "The request conflicts with the current state; MAVI says not to retry it.",
+    ),
+    (
+        "ChatMaviRateLimitError",
+        MaviRateLimitError,
+        ModelRateLimitError,
+        "Too many requests, still refused after the client's own retries.",
+    ),
+    (
+        "ChatMaviServerError",
+        MaviServerError,
+        ModelAPIError,
+        "MAVI failed, answered an unknown code, or sent an unreadable reply.",
+    ),
+    (
+        "ChatMaviAPIError",
+        MaviAPIError,
+        ModelAPIError,
+        "MAVI answered with an error that has no more specific class.",
+    ),
+    (
+        "ChatMaviStreamTimeoutError",
+        MaviStreamTimeoutError,
+        ModelTimeoutError,
+        "A stream went silent after part of the answer was delivered.",
+    ),
+    (
+        "ChatMaviStreamError",
+        MaviStreamError,
+        ModelAPIError,
+        "A stream broke after part of the answer was delivered; that part is not repeated.",
+    ),
+    (
+        "ChatMaviTimeoutError",
+        MaviTimeoutError,
+        ModelTimeoutError,
+        "MAVI did not answer in time.",
+    ),
+    (
+        "ChatMaviConnectionError",
+        MaviConnectionError,
+        ModelConnectionError,
+        "MAVI could not be reached, or the connection broke before an answer arrived.",
+    ),
+    (
+        "ChatMaviError",
+        MaviError,
+        ModelError,
+        "A `mavi_core` error with no more specific LangChain counterpart.",
+    ),
 )
+
+_CLASSES: dict[str, type[MaviError]] = {
+    name: type(name, (mavi_class, langchain_class), {"__doc__": doc, "__module__": __name__})
+    for name, mavi_class, langchain_class, doc in _TABLE
+}
+_TRANSLATIONS = [(mavi_class, _CLASSES[name]) for name, mavi_class, _, _ in _TABLE]
+
+ChatMaviValidationError = _CLASSES["ChatMaviValidationError"]
+ChatMaviInvalidRequestError = _CLASSES["ChatMaviInvalidRequestError"]
+ChatMaviAuthenticationError = _CLASSES["ChatMaviAuthenticationError"]
+ChatMaviPermissionDeniedError = _CLASSES["ChatMaviPermissionDeniedError"]
+ChatMaviConflictError = _CLASSES["ChatMaviConflictError"]
+ChatMaviRateLimitError = _CLASSES["ChatMaviRateLimitError"]
+ChatMaviServerError = _CLASSES["ChatMaviServerError"]
+ChatMaviAPIError = _CLASSES["ChatMaviAPIError"]
+ChatMaviStreamTimeoutError = _CLASSES["ChatMaviStreamTimeoutError"]
+ChatMaviStreamError = _CLASSES["ChatMaviStreamError"]
+ChatMaviTimeoutError = _CLASSES["ChatMaviTimeoutError"]
+ChatMaviConnectionError = _CLASSES["ChatMaviConnectionError"]
+ChatMaviError = _CLASSES["ChatMaviError"]
 
 
 def translate_error(error: MaviError) -> MaviError:

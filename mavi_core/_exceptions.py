@@ -1,21 +1,28 @@
 """Every error `mavi_core` raises, in one place.
 
-MaviError
-├── MaviAPIError                      the service answered with an error code or HTTP status
-│   ├── MaviInvalidRequestError       0001 / 0003, HTTP 400 / 404 / 422
-│   │   └── MaviValidationError       caught before any request was sent (also a ValueError)
-│   ├── MaviAuthenticationError       0401 / 9009, HTTP 401, no credentials configured
-│   ├── MaviPermissionDeniedError     0403 / 0402, HTTP 403
-│   ├── MaviConflictError             0409, HTTP 409
-│   ├── MaviRateLimitError            0429, HTTP 429
-│   └── MaviServerError               HTTP 5xx, unknown codes, unreadable replies
-├── MaviConnectionError               the service could not be reached
-│   └── MaviTimeoutError              connect, read or stream-idle timeout (HTTP 408 too)
-├── MaviVideoError                    a video failed to parse or transcribe, or does not exist
-└── MaviStreamError                   a stream broke or was malformed after it started
-    └── MaviStreamTimeoutError        ... because it went silent (also a MaviTimeoutError)
+Who is at fault decides the branch, as in h11: a local error means the caller's input was wrong
+and nothing was sent; a remote error means the service or the network failed.
 
-Messages say what happened and what to do; they never contain a key or token.
+MaviError
+├── MaviValidationError               local: rejected before any request (also a ValueError)
+└── MaviRemoteError                   remote: the service or the network failed
+    ├── MaviAPIError                  the service answered with an error code or HTTP status
+    │   ├── MaviInvalidRequestError   0001 / 0003 / 0404, HTTP 400 / 404 / 422
+    │   ├── MaviAuthenticationError   0401 / 9009, HTTP 401, no credentials configured
+    │   ├── MaviPermissionDeniedError 0403 / 0402, HTTP 403
+    │   ├── MaviConflictError         0409, HTTP 409
+    │   ├── MaviRateLimitError        0429, HTTP 429
+    │   └── MaviServerError           HTTP 5xx, unknown codes, unreadable or oversized replies
+    ├── MaviConnectionError           the service could not be reached
+    │   └── MaviTimeoutError          connect, read or stream-idle timeout, deadline (HTTP 408 too)
+    ├── MaviVideoError                a video failed to parse or transcribe, or does not exist
+    └── MaviStreamError               a reply broke or carried an error after answer text arrived
+        └── MaviStreamTimeoutError    ... because it went silent (also a MaviTimeoutError)
+
+Every error has `message` (its text), `code` and `msg` (the service's code and its own message),
+`status_code`, `retry_after`, and for remote errors the request's `request_method` and
+`request_url` and the service's `request_id` when a reply header carried one (all `None` where
+they do not apply). Messages say what happened and what to do; they never contain a key or token.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ __all__ = [
     "MaviInvalidRequestError",
     "MaviPermissionDeniedError",
     "MaviRateLimitError",
+    "MaviRemoteError",
     "MaviServerError",
     "MaviStreamError",
     "MaviStreamTimeoutError",
@@ -41,14 +49,20 @@ __all__ = [
 class MaviError(Exception):
     """Base class of every error raised by `mavi_core`.
 
-    `code`, `msg` and `status_code` exist on every instance (``None`` where they do not apply),
-    so handlers can log them without type checks.
+    Every attribute exists on every instance (``None`` where it does not apply), so handlers
+    can log them without type checks.
     """
 
     code: str | None = None
     msg: str | None = None
+    """The service's own message, as it sent it."""
     status_code: int | None = None
     retry_after: float | None = None
+    request_method: str | None = None
+    request_url: str | None = None
+    """The URL the failed request went to (credentials never travel in it)."""
+    request_id: str | None = None
+    """The service's id for the request, when a reply header carried one: quote it to support."""
 
     def __init__(
         self,
@@ -78,16 +92,21 @@ def _rebuild(cls: type[MaviError], message: str, state: dict[str, object]) -> Ma
     return error
 
 
-class MaviAPIError(MaviError):
+class MaviValidationError(MaviError, ValueError):
+    """Local: the input was wrong and the request was rejected before anything was sent."""
+
+
+class MaviRemoteError(MaviError):
+    """Remote: the service or the network failed (the request may have been sent)."""
+
+
+class MaviAPIError(MaviRemoteError):
     """The service answered, with an error code in the envelope or an HTTP error status."""
 
 
 class MaviInvalidRequestError(MaviAPIError):
-    """A parameter was wrong (codes 0001 / 0003): fix the request; retrying will not help."""
-
-
-class MaviValidationError(MaviInvalidRequestError, ValueError):
-    """The request was rejected locally, before anything was sent."""
+    """The service rejected a parameter (codes 0001 / 0003): fix the request; retrying will not
+    help."""
 
 
 class MaviAuthenticationError(MaviAPIError):
@@ -110,7 +129,7 @@ class MaviServerError(MaviAPIError):
     """The service failed (HTTP 5xx), answered with an unknown code, or sent an unreadable reply."""
 
 
-class MaviConnectionError(MaviError):
+class MaviConnectionError(MaviRemoteError):
     """The service could not be reached or the connection broke before an answer arrived."""
 
 
@@ -118,7 +137,7 @@ class MaviTimeoutError(MaviConnectionError):
     """Connecting, reading, or waiting for the next streamed event took longer than allowed."""
 
 
-class MaviStreamError(MaviError):
+class MaviStreamError(MaviRemoteError):
     """A stream broke or carried an error after part of the answer had been delivered.
 
     What was delivered stays valid; it is never repeated. `code` / `msg` hold the service's
@@ -133,7 +152,7 @@ class MaviStreamTimeoutError(MaviStreamError, MaviTimeoutError):
     """A stream went silent longer than the read timeout after part of the answer was delivered."""
 
 
-class MaviVideoError(MaviError):
+class MaviVideoError(MaviRemoteError):
     """A video could not be parsed or transcribed, or is not in the library (`video_nos`)."""
 
     def __init__(self, message: str, *, video_nos: list[str] | None = None) -> None:

@@ -172,10 +172,22 @@ class _Finish:
 _FINISH: Final = _Finish()
 
 
-def _wait_from_headers(error: MaviError, response: httpx.Response) -> None:
-    """A rate limit sent as an envelope with HTTP 200 still carries the reply's `Retry-After`."""
+_REQUEST_ID_HEADERS: Final = ("x-request-id", "request-id", "x-trace-id", "trace-id")
+
+
+def _from_reply(error: MaviError, response: httpx.Response) -> MaviError:
+    """`error` with what the reply's headers tell: the service's request id, and the wait a
+    rate limit sent as an envelope with HTTP 200 asks for."""
+    headers = response.headers
+    if error.request_id is None:
+        for name in _REQUEST_ID_HEADERS:
+            value = headers.get(name)
+            if value and value.isprintable():
+                error.request_id = value[:128]
+                break
     if isinstance(error, MaviRateLimitError) and error.retry_after is None:
-        error.retry_after = retry_after_from_headers(response.headers)
+        error.retry_after = retry_after_from_headers(headers)
+    return error
 
 
 def _decoder_for(response: httpx.Response) -> ContentDecoder | None:
@@ -323,10 +335,11 @@ class Operations:
                 deadline.check()
         except MaviError as error:
             yield Close(response)
-            _wait_from_headers(error, response)
+            _from_reply(error, response)
             if progress.delivered:
                 partial = "".join(parts) if collect else None
-                raise broken_stream_error(error, progress.delivered, partial) from error
+                broken = broken_stream_error(error, progress.delivered, partial)
+                raise _from_reply(broken, response) from error
             raise
         yield Close(response)
         return "".join(parts)
@@ -347,7 +360,7 @@ class Operations:
                 data = parse_json_reply(body)
             except MaviError as error:
                 yield Close(response)  # not in `finally`: a closed flow may not yield
-                _wait_from_headers(error, response)
+                _from_reply(error, response)
                 raise
             yield Close(response)
             return data
@@ -384,6 +397,9 @@ class Operations:
             try:
                 return (yield from attempt(deadline))
             except MaviError as error:
+                if error.request_url is None:
+                    error.request_method = call.method
+                    error.request_url = settings.base_url + call.path
                 action = state.next_action(error)
                 if action is None:
                     raise

@@ -233,3 +233,18 @@ def test_the_error_classes_are_exported() -> None:
         "ChatMaviTimeoutError",
         "ChatMaviValidationError",
     }
+
+
+def test_every_langchain_error_class_is_both_a_mavi_and_a_langchain_error() -> None:
+    from langchain_core.exceptions import ModelError
+
+    import langchain_mavi
+    from langchain_mavi._errors import _TABLE
+
+    for name, mavi_class, langchain_class, doc in _TABLE:
+        cls = getattr(langchain_mavi, name)
+        assert issubclass(cls, mavi_class)
+        assert issubclass(cls, langchain_class)
+        assert issubclass(cls, ModelError)
+        assert cls.__doc__ == doc
+        assert cls.__module__ == "langchain_mavi._errors"
