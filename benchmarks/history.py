@@ -1,7 +1,7 @@
 """5a. Scaling of the history mapping: conversations of 10 to 100,000 messages.
 
 Three mappings, each from its user's message objects to MAVI's `message` and `history`:
-`mavi_core.conversation_to_chat` on (role, text) pairs, ChatMavi's on LangChain messages, and
+`conversation_to_chat` (mavi_core) on (role, text) pairs, ChatMavi's on LangChain messages, and
 MaviChatEngine's on LlamaIndex `ChatMessage`s. A conversation is one system message, then
 alternating user and assistant messages ending with a user one. Linear means the cost per
 message stays flat: at 100,000 messages at most 2 times what it is at 1,000 (a quadratic mapping
@@ -60,7 +60,7 @@ def _mappings() -> dict[str, tuple[Callable[[int], Any], Callable[[Any], object]
 
     from langchain_mavi import messages_to_request
     from llamaindex_mavi import messages_to_chat
-    from mavi_core import conversation_to_chat
+    from mavi_core._adapters import conversation_to_chat
 
     langchain_class = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}
     llamaindex_role = {

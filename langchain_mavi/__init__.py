@@ -11,7 +11,7 @@ Errors raised through `ChatMavi` are both the `mavi_core` error and the matching
 `langchain_core.exceptions` class (see `langchain_mavi._errors`).
 """
 
-from mavi_core._extras import missing_extra
+from mavi_core._adapters import missing_extra
 
 try:
     import langchain_core  # noqa: F401  (the "langchain" extra)

@@ -13,8 +13,8 @@ from mavi_core import (
     BASE_URL_ENV,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
-    normalize_video_nos,
 )
+from mavi_core._adapters import ClientPair, normalize_video_nos
 
 if TYPE_CHECKING:
     from mavi_core import AsyncMaviClient, MaviClient
@@ -41,8 +41,10 @@ class MaviConnection(BaseModel):
     base_url: str | None = Field(default_factory=from_env(BASE_URL_ENV, default=None))
     """API host; read from `MAVI_BASE_URL` when not given or None, else
     `https://mavi-backend.memories.ai`."""
-    timeout: float | None = Field(default=DEFAULT_TIMEOUT, gt=0)
-    """Seconds to wait for the service (per read while streaming); None waits forever."""
+    # Typed Any so that importing the adapter does not load httpx; checked by mavi_core.
+    timeout: Any = DEFAULT_TIMEOUT
+    """Seconds to wait for the service (per read while streaming), or an `httpx.Timeout`;
+    None waits forever."""
     max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0)
     """Retries on connection errors, timeouts, rate limits and 5xx, before any text arrived."""
     default_headers: dict[str, str] | None = None
@@ -53,8 +55,7 @@ class MaviConnection(BaseModel):
     async_client: Any = Field(default=None, exclude=True, repr=False)
     """An existing `mavi_core.AsyncMaviClient` to use instead of one built from the fields."""
 
-    _sync_client: Any = PrivateAttr(default=None)
-    _async_client: Any = PrivateAttr(default=None)
+    _pair: Any = PrivateAttr(default=None)
 
     @field_validator("api_key", mode="before")
     @classmethod
@@ -67,29 +68,47 @@ class MaviConnection(BaseModel):
     def _base_url_from_env(cls, value: Any) -> Any:
         return os.environ.get(BASE_URL_ENV) or None if value is None else value
 
+    @field_validator("timeout")
+    @classmethod
+    def _check_timeout(cls, value: Any) -> Any:
+        if value is None or hasattr(value, "as_dict"):  # None or an httpx.Timeout
+            return value
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise ValueError(
+                f"timeout must be positive seconds, an httpx.Timeout or None: {value!r}"
+            )
+        return float(value)
+
     def _client_options(self) -> dict[str, Any]:
+        """The connection fields, as every component and `ClientPair` take them."""
         return {
             "api_key": self.api_key,
             "base_url": self.base_url,
             "timeout": self.timeout,
             "max_retries": self.max_retries,
             "default_headers": self.default_headers,
+            "client": self.client,
+            "async_client": self.async_client,
         }
 
-    def _get_client(self) -> MaviClient:
-        if self.client is not None:
-            return cast("MaviClient", self.client)
-        if self._sync_client is None:
-            from mavi_core import MaviClient
+    def _clients(self) -> ClientPair:
+        """The clients, built from the fields on first use; injected ones are used as given."""
+        if self._pair is None:
+            self._pair = ClientPair(**self._client_options())
+        return cast("ClientPair", self._pair)
 
-            self._sync_client = MaviClient(**self._client_options())
-        return cast("MaviClient", self._sync_client)
+    def _get_client(self) -> MaviClient:
+        return self._clients().sync()
 
     def _get_async_client(self) -> AsyncMaviClient:
-        if self.async_client is not None:
-            return cast("AsyncMaviClient", self.async_client)
-        if self._async_client is None:  # it keeps one connection pool per event loop
-            from mavi_core import AsyncMaviClient
+        return self._clients().async_()  # it keeps one connection pool per event loop
 
-            self._async_client = AsyncMaviClient(**self._client_options())
-        return cast("AsyncMaviClient", self._async_client)
+    def close(self) -> None:
+        """Close the sync HTTP client built here, if any (injected clients stay open)."""
+        if self._pair is not None:
+            self._clients().close()
+
+    async def aclose(self) -> None:
+        """Close the async HTTP client built for the running event loop, if any."""
+        if self._pair is not None:
+            await self._clients().aclose()

@@ -26,7 +26,8 @@ from langchain_core.messages import (
     SystemMessage,
 )
 
-from mavi_core import ChatTurn, Role, conversation_to_chat
+from mavi_core import ChatTurn
+from mavi_core._adapters import Role, conversation_to_chat
 
 __all__ = [
     "MaviChatRequest",

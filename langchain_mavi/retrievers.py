@@ -10,7 +10,8 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import Field, field_validator
 
-from mavi_core import Moment, describe_moment, moment_metadata, moment_scores
+from mavi_core import Moment
+from mavi_core._adapters import describe_moment, moment_metadata, moment_scores
 
 from ._connection import MaviConnection, check_video_nos
 from ._errors import translate_errors

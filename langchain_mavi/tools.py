@@ -111,9 +111,7 @@ class MaviVideoChatTool(MaviConnection, BaseTool):
     @model_validator(mode="after")
     def _build_llm(self) -> Self:
         if self.llm is None:
-            self.llm = ChatMavi(
-                **self._client_options(), client=self.client, async_client=self.async_client
-            )
+            self.llm = ChatMavi(**self._client_options())
         if (defaults := self._default_video_nos()) and self.description == _DESCRIPTION:
             self.description += f" Default videos: {', '.join(defaults)}."
         return self

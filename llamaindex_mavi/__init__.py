@@ -16,7 +16,7 @@
 Errors are `mavi_core`'s (`MaviError` and its subclasses), raised unchanged.
 """
 
-from mavi_core._extras import missing_extra
+from mavi_core._adapters import missing_extra
 
 try:
     import llama_index.core  # noqa: F401  (the "llamaindex" extra)
@@ -29,7 +29,7 @@ except ModuleNotFoundError as error:
         extra="llamaindex",
     ) from error
 
-from ._messages import messages_to_chat, video_block
+from ._messages import messages_to_chat, messages_to_request, video_block
 from .chat_engine import MaviChatEngine
 from .llm import MAVI_CONTEXT_WINDOW, MaviLLM
 from .query_engine import (
@@ -50,5 +50,6 @@ __all__ = [
     "MaviQueryEngine",
     "MaviVideoRetriever",
     "messages_to_chat",
+    "messages_to_request",
     "video_block",
 ]

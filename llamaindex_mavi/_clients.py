@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
-from mavi_core import API_KEY_ENV
+from mavi_core._adapters import ClientPair
 
 if TYPE_CHECKING:
     import httpx
@@ -19,77 +17,17 @@ if TYPE_CHECKING:
 __all__ = ["MaviClients", "MaviConnection", "resolve_api_key"]
 
 
-class MaviClients:
-    """Holds one `MaviClient` and one `AsyncMaviClient`, built on first use.
-
-    LlamaIndex runs coroutines on fresh loops (`asyncio_run`, sync `SubQuestionQueryEngine` with
-    `use_async=True`); `AsyncMaviClient` keeps a connection pool per loop, so one client serves
-    them all. Injected clients are used as given and never closed here: their owner closes them.
-    """
-
-    def __init__(
-        self,
-        *,
-        api_key: SecretStr | None,
-        base_url: str | None,
-        timeout: float | httpx.Timeout | None,
-        max_retries: int,
-        client: MaviClient | None,
-        async_client: AsyncMaviClient | None,
-        default_headers: Mapping[str, str] | None = None,
-    ) -> None:
-        self._options: dict[str, Any] = {
-            "api_key": api_key,
-            "base_url": base_url,
-            "timeout": timeout,
-            "max_retries": max_retries,
-            "default_headers": default_headers,
-        }
-        self._client = client
-        self._owns_client = client is None
-        self._async_client = async_client
-        self._owns_async_client = async_client is None
-        self._lock = threading.Lock()
-
-    def sync(self) -> MaviClient:
-        """The sync client (created on first use)."""
-        with self._lock:
-            if self._client is None:
-                from mavi_core import MaviClient  # loads httpx on first use, not at import
-
-                self._client = MaviClient(**self._options)
-            return self._client
-
-    def async_(self) -> AsyncMaviClient:
-        """The async client (created on first use)."""
-        with self._lock:
-            if self._async_client is None:
-                from mavi_core import AsyncMaviClient
-
-                self._async_client = AsyncMaviClient(**self._options)
-            return self._async_client
-
-    def close(self) -> None:
-        """Close the sync client if it was created here."""
-        if not self._owns_client:
-            return
-        with self._lock:
-            client, self._client = self._client, None
-        if client is not None:
-            client.close()
-
-    async def aclose(self) -> None:
-        """Close the async client's pool for the running loop, if the client was created here."""
-        if self._owns_async_client and self._async_client is not None:
-            await self._async_client.aclose()
+MaviClients = ClientPair
+"""The `mavi_core` clients behind a component: `mavi_core._adapters.ClientPair`, which both
+adapters use, so every option reaches both clients through one place."""
 
 
 def resolve_api_key(api_key: str | SecretStr | None) -> SecretStr | None:
-    """The explicit key, else `MAVI_API_KEY`, else None (requests then fail with the core error)."""
-    if isinstance(api_key, SecretStr):
-        api_key = api_key.get_secret_value()
-    key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
-    return SecretStr(key) if key else None
+    """The explicit key, else `MAVI_API_KEY`, else None (requests then fail with the core
+    error): read once, by the settings `mavi_core` resolves, and checked there."""
+    settings = ClientPair(api_key=api_key).settings
+    key = settings.api_key
+    return None if key is None else SecretStr(key.get_secret_value())
 
 
 class MaviConnection:
@@ -110,6 +48,7 @@ class MaviConnection:
         max_retries: int,
         client: MaviClient | None,
         async_client: AsyncMaviClient | None,
+        default_headers: Mapping[str, str] | None = None,
     ) -> None:
         self._api_key = resolve_api_key(api_key)
         self._base_url = base_url
@@ -120,6 +59,7 @@ class MaviConnection:
             base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
+            default_headers=default_headers,
             client=client,
             async_client=async_client,
         )

@@ -29,7 +29,8 @@ from llama_index.core.base.llms.types import (
     VideoBlock,
 )
 
-from mavi_core import ChatPrompt, MaviValidationError, Role, conversation_to_chat
+from mavi_core import MaviValidationError
+from mavi_core._adapters import ChatPrompt, Role, conversation_to_chat
 
 __all__ = [
     "VIDEO_URL_SCHEME",

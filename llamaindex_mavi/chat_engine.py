@@ -19,7 +19,8 @@ from llama_index.core.types import Thread
 from llama_index_instrumentation import get_dispatcher
 from pydantic import SecretStr
 
-from mavi_core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, normalize_video_nos
+from mavi_core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from mavi_core._adapters import normalize_video_nos
 
 from .llm import LLMConnection, MaviLLM, aread_ahead, read_ahead
 

@@ -32,7 +32,8 @@ from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_ca
 from llama_index_instrumentation import get_dispatcher
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_serializer, field_validator
 
-from mavi_core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ChatPrompt, normalize_video_nos
+from mavi_core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from mavi_core._adapters import ChatPrompt, normalize_video_nos
 
 from ._clients import MaviClients, resolve_api_key
 from ._messages import messages_to_request, resolve_video_nos

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from llama_index.core.base.base_retriever import BaseRetriever
@@ -10,10 +10,8 @@ from llama_index.core.callbacks import CallbackManager
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from pydantic import SecretStr
 
-from mavi_core import (
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_TIMEOUT,
-    Moment,
+from mavi_core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Moment
+from mavi_core._adapters import (
     describe_moment,
     moment_metadata,
     moment_scores,
@@ -57,6 +55,7 @@ class MaviVideoRetriever(MaviConnection, BaseRetriever):
         base_url: str | None = None,
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
+        default_headers: Mapping[str, str] | None = None,
         callback_manager: CallbackManager | None = None,
         client: MaviClient | None = None,
         async_client: AsyncMaviClient | None = None,
@@ -69,6 +68,7 @@ class MaviVideoRetriever(MaviConnection, BaseRetriever):
             base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
+            default_headers=default_headers,
             client=client,
             async_client=async_client,
         )

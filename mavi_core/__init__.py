@@ -39,9 +39,8 @@ from ._exceptions import (
     MaviValidationError,
     MaviVideoError,
 )
-from ._history import ChatPrompt, Role, conversation_to_chat
 from ._models import ChatAnswer, ChatDelta, ChatTurn
-from ._request import normalize_video_nos
+from ._settings import MaviSettings
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -51,10 +50,6 @@ from ._videos import (
     Transcript,
     TranscriptSegment,
     Video,
-    describe_moment,
-    moment_metadata,
-    moment_scores,
-    rank_score,
 )
 
 __all__ = [
@@ -67,7 +62,6 @@ __all__ = [
     "AsyncMaviClient",
     "ChatAnswer",
     "ChatDelta",
-    "ChatPrompt",
     "ChatStream",
     "ChatTurn",
     "MaviAPIError",
@@ -81,6 +75,7 @@ __all__ = [
     "MaviRateLimitError",
     "MaviRemoteError",
     "MaviServerError",
+    "MaviSettings",
     "MaviStreamError",
     "MaviStreamTimeoutError",
     "MaviTimeoutError",
@@ -89,23 +84,43 @@ __all__ = [
     "MaviValidationError",
     "MaviVideoError",
     "Moment",
-    "Role",
     "Transcript",
     "TranscriptSegment",
     "Video",
     "__version__",
-    "conversation_to_chat",
-    "describe_moment",
-    "moment_metadata",
-    "moment_scores",
-    "normalize_video_nos",
-    "rank_score",
 ]
 
 _CLIENT_NAMES = frozenset({"AsyncChatStream", "AsyncMaviClient", "ChatStream", "MaviClient"})
 
 
+_MOVED = frozenset(
+    {
+        "ChatPrompt",
+        "Role",
+        "conversation_to_chat",
+        "describe_moment",
+        "moment_metadata",
+        "moment_scores",
+        "normalize_video_nos",
+        "rank_score",
+    }
+)
+"""Helpers once exported here only so the adapters could share them; now in `_adapters`."""
+
+
 def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        import warnings
+
+        from . import _adapters
+
+        warnings.warn(
+            f"mavi_core.{name} is internal and will be removed from mavi_core's namespace; it "
+            "was exported only for the adapters (mavi_core._adapters).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(_adapters, name)
     # The clients (and httpx with them) load on first use, keeping `import mavi_core` and the
     # adapters' imports light.
     if name in _CLIENT_NAMES:

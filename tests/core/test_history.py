@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mavi_core import ChatTurn, conversation_to_chat
+from mavi_core import ChatTurn
+from mavi_core._adapters import conversation_to_chat
 from mavi_core._history import Role
 
 

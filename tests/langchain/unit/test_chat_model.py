@@ -21,7 +21,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk
 from langchain_core.rate_limiters import BaseRateLimiter
 
-import mavi_core
+import mavi_core._client
 from langchain_mavi import ChatMavi, MaviVideoChatTool, MaviVideoRetriever
 from mavi_core import MaviClient
 
@@ -380,7 +380,7 @@ def test_clients_are_built_lazily_from_the_fields_and_reused(
         built.append(kwargs)
         return MaviClient(http_client=fake_http, **kwargs)
 
-    monkeypatch.setattr(mavi_core, "MaviClient", build)
+    monkeypatch.setattr(mavi_core._client, "MaviClient", build)
     llm = ChatMavi(
         video_nos=["VI1"],
         api_key="sk-field",
@@ -395,13 +395,12 @@ def test_clients_are_built_lazily_from_the_fields_and_reused(
     llm.invoke("q")
 
     assert len(built) == 1
-    assert built[0]["api_key"].get_secret_value() == "sk-field"
-    assert {k: v for k, v in built[0].items() if k != "api_key"} == {
-        "base_url": "https://mavi.test",
-        "timeout": 12.0,
-        "max_retries": 1,
-        "default_headers": {"X-Team": "video"},
-    }
+    settings = built[0]["settings"]  # every option reaches the client through one object
+    assert settings.api_key.get_secret_value() == "sk-field"
+    assert settings.base_url == "https://mavi.test"
+    assert settings.timeout.read == 12.0
+    assert settings.max_retries == 1
+    assert dict(settings.default_headers) == {"X-Team": "video"}
     assert mavi.requests[0].headers["x-team"] == "video"
 
 
@@ -415,7 +414,7 @@ def test_async_client_is_built_once_for_every_event_loop(
         built.append(kwargs)
         return fake
 
-    monkeypatch.setattr(mavi_core, "AsyncMaviClient", build)
+    monkeypatch.setattr(mavi_core._client, "AsyncMaviClient", build)
     llm = ChatMavi(video_nos=["VI1"], api_key="k")
 
     async def twice() -> None:

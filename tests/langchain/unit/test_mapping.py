@@ -23,7 +23,8 @@ from langchain_core.messages import (
 )
 
 from langchain_mavi import messages_to_conversation, messages_to_request
-from mavi_core import ChatTurn, conversation_to_chat
+from mavi_core import ChatTurn
+from mavi_core._adapters import conversation_to_chat
 
 V = "VI100"
 

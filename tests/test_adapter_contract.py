@@ -1,0 +1,110 @@
+"""One adapter contract: every component of both frameworks takes the same connection options by
+the same names, reaches MAVI through one settings object, and is closed the same way."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from typing import Any
+
+import httpx
+import pytest
+
+import langchain_mavi
+import llamaindex_mavi
+from mavi_core.emulator import MaviEmulator
+
+HARBOR = "VI634021587219364352"  # a sample video of the emulator
+OPTIONS = {
+    "api_key",
+    "base_url",
+    "timeout",
+    "max_retries",
+    "default_headers",
+    "client",
+    "async_client",
+}
+
+LANGCHAIN = [
+    lambda **kw: langchain_mavi.ChatMavi(video_nos=[HARBOR], **kw),
+    lambda **kw: langchain_mavi.MaviVideoChatTool(**kw),
+    lambda **kw: langchain_mavi.MaviVideoRetriever(**kw),
+]
+LLAMAINDEX = [
+    lambda **kw: llamaindex_mavi.MaviLLM(video_nos=[HARBOR], **kw),
+    lambda **kw: llamaindex_mavi.MaviQueryEngine(video_nos=[HARBOR], **kw),
+    lambda **kw: llamaindex_mavi.MaviChatEngine(video_nos=[HARBOR], **kw),
+    lambda **kw: llamaindex_mavi.MaviVideoRetriever(**kw),
+]
+
+
+def _options_of(cls: type) -> set[str]:
+    fields = getattr(cls, "model_fields", {})
+    return set(inspect.signature(cls.__init__).parameters) | set(fields)
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [
+        langchain_mavi.ChatMavi,
+        langchain_mavi.MaviVideoChatTool,
+        langchain_mavi.MaviVideoRetriever,
+        llamaindex_mavi.MaviLLM,
+        llamaindex_mavi.MaviQueryEngine,
+        llamaindex_mavi.MaviChatEngine,
+        llamaindex_mavi.MaviVideoRetriever,
+    ],
+)
+def test_every_component_takes_the_same_connection_options(cls: type) -> None:
+    assert _options_of(cls) >= OPTIONS, OPTIONS - _options_of(cls)
+    assert callable(getattr(cls, "close", None))
+    assert callable(getattr(cls, "aclose", None))
+
+
+@pytest.mark.parametrize("make", LANGCHAIN + LLAMAINDEX)
+def test_a_timeout_object_and_headers_reach_the_wire_and_close_works(make: Any) -> None:
+    with MaviEmulator(rate_limit=None) as emu:
+        component = make(
+            api_key=emu.api_key,
+            base_url=emu.base_url,
+            timeout=httpx.Timeout(5.0, connect=1.0),
+            default_headers={"X-Team": "video"},
+        )
+        _use(component, emu.video_nos[:1])
+        assert emu.requests[-1].headers.get("x-team") == "video"
+        component.close()
+        asyncio.run(component.aclose())
+
+
+def _use(component: Any, video_nos: list[str]) -> None:
+    if hasattr(component, "invoke"):  # LangChain
+        if isinstance(component, langchain_mavi.MaviVideoChatTool):
+            component.invoke({"question": "What happens?", "video_nos": video_nos})
+        elif isinstance(component, langchain_mavi.MaviVideoRetriever):
+            component.invoke("sunrise")
+        else:
+            component.invoke("What happens?")
+    elif isinstance(component, llamaindex_mavi.MaviLLM):
+        component.complete("What happens?")
+    elif isinstance(component, llamaindex_mavi.MaviChatEngine):
+        component.chat("What happens?")
+    elif isinstance(component, llamaindex_mavi.MaviVideoRetriever):
+        component.retrieve("sunrise")
+    else:
+        component.query("What happens?")
+
+
+def test_both_adapters_name_their_mapping_helper_alike() -> None:
+    assert callable(langchain_mavi.messages_to_request)
+    assert callable(llamaindex_mavi.messages_to_request)
+
+
+def test_helpers_that_moved_out_of_mavi_core_still_import_with_a_warning() -> None:
+    import mavi_core
+
+    with pytest.warns(DeprecationWarning, match="internal"):
+        helper = mavi_core.conversation_to_chat
+    from mavi_core._adapters import conversation_to_chat
+
+    assert helper is conversation_to_chat
+    assert "conversation_to_chat" not in mavi_core.__all__
