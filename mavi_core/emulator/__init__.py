@@ -50,13 +50,13 @@ The emulator needs the ``emulator`` extra (starlette and uvicorn): without it, i
 from typing import TYPE_CHECKING, Any
 
 from ._extra import emulator_class
-from ._faults import Faults, Framing
+from ._faults import Faults, Framing, V12Framing
 from ._log import RecordedRequest
 
 if TYPE_CHECKING:
     from ._server import MaviEmulator
 
-__all__ = ["Faults", "Framing", "MaviEmulator", "RecordedRequest"]
+__all__ = ["Faults", "Framing", "MaviEmulator", "RecordedRequest", "V12Framing"]
 
 
 def __getattr__(name: str) -> Any:

@@ -27,6 +27,7 @@ from starlette.types import Receive, Scope, Send
 from ._answers import Turn, compose_answer, search_fragments, search_videos
 from ._auth import AuthError, RateLimiter, TokenStore, bearer_value
 from ._faults import (
+    API_VERSIONS,
     CHAT_PATH,
     CHAT_STREAM_PATH,
     CHAT_V12_PATH,
@@ -61,9 +62,7 @@ UPLOAD_PATH = "/api/serve/video/upload"
 # asyncio starts warning about writes to a dead socket (it warns from the fifth).
 _YIELD_EVERY = 4
 _BATCH = 4  # events to a write under the v1.2 `batched` framing
-V10 = "v1.0"
-V12 = "v1.2"
-API_VERSIONS = (V10, V12)
+V10, V12 = API_VERSIONS
 
 
 class Abort(Exception):

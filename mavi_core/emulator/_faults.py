@@ -28,6 +28,7 @@ CHAT_PATH = "/api/serve/video/chat"
 CHAT_V12_PATH = "/serve/api/v1/chat"
 CHAT_STREAM_PATH = "/serve/api/v1/chat_stream"
 STREAM_PATHS = frozenset({CHAT_PATH, CHAT_STREAM_PATH})
+API_VERSIONS = ("v1.0", "v1.2")  # the chat dialects, by the version of the API they belong to
 RATE_LIMIT_MSG = "Request has exceeded the limit."
 # The live service declares UTF-8; without a charset, clients built on requests read Latin-1.
 EVENT_STREAM = "text/event-stream;charset=UTF-8"

@@ -15,7 +15,6 @@ from typing import Any
 import uvicorn
 
 from ._app import (
-    API_VERSIONS,
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_UPLOAD_BYTES,
     Abort,
@@ -23,7 +22,7 @@ from ._app import (
     Settings,
 )
 from ._auth import DEFAULT_API_KEY, DEFAULT_AUTH_CODE, DEFAULT_CLIENT_ID, TokenStore
-from ._faults import Faults
+from ._faults import API_VERSIONS, Faults
 from ._library import Library, load_samples
 from ._log import DEFAULT_LOG_BODY_BYTES, DEFAULT_LOG_SIZE, RecordedRequest, RequestLog
 from ._sessions import SessionStore
