@@ -1,4 +1,5 @@
-"""The ASGI application: routing, auth, validation, faults and the MAVI v1.0 endpoints.
+"""The ASGI application: routing, auth, validation, faults, the MAVI v1.0 endpoints and the
+v1.2 chat (its wire shapes are in the package docstring).
 
 The key is checked before the body is read, so a request without a valid key never has its
 body buffered; a body is read only up to its size limit (HTTP 413 beyond it). Every request is
