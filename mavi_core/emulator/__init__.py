@@ -1,7 +1,8 @@
 """A local MAVI-compatible HTTP server for offline development, tests and demos.
 
 ``MaviEmulator`` serves the MAVI v1.0 API (chat with real incremental streaming, upload,
-search, transcription, delete, access tokens) on loopback from a background thread, over a
+search, transcription, delete, access tokens) and the v1.2 chat (server-held sessions, refs,
+thinking; see "The v1.2 chat" below) on loopback from a background thread, over a
 built-in library of fictional sample videos. Faults (error envelopes, HTTP errors, expired
 tokens, broken or stalled streams, slow first bytes, framing variants) are programmable through
 ``emu.faults``, and every request is recorded (secrets masked) in ``emu.requests``::
@@ -42,6 +43,78 @@ Safe to leave running: a request body is read only once its key was accepted, an
 is HTTP 413; the request log keeps the last 1000 requests (``log_size``) with bodies cut to
 8 KiB (``log_body_bytes``).
 
+The v1.2 chat
+-------------
+
+Served next to v1.0 by default (``api_versions=("v1.0", "v1.2")``, ``--api-version``; a
+dialect left out answers its chat paths with HTTP 404). Both paths take the body
+``{"video_nos": [str, ...], "prompt": str, "session_id"?: int, "unique_id"?: str}`` and the key
+in ``Authorization`` (raw, ``Bearer`` tolerated). ``session_id`` is a JSON integer, parsed
+exactly however large (a string of digits is accepted too); without it a new session starts.
+``unique_id`` is accepted and does not change the answer. Chat calls of both dialects share one
+rate limit per key.
+
+``POST /serve/api/v1/chat`` answers ``application/json;charset=UTF-8``::
+
+    {"code": "0000", "msg": "success", "data": {
+        "session_id": 7251846039218475520,          # a JSON integer of 19 digits
+        "content": "In kitchen_knife_skills_demo.mp4 at 01:02–01:45: ...",   # the whole answer
+        "thinking": [{"title": "Understanding the question", "content": "..."}, ...],
+        "refs": [{"video_no": "VI...", "video_name": "....mp4", "duration": "412",
+                  "refItems": [{"startTime": 62, "endTime": 105, "type": "visual_ts",
+                                "text": "She halves an onion, ..."}, ...]}]}}
+
+``POST /serve/api/v1/chat_stream`` answers ``text/event-stream;charset=UTF-8``, one JSON value
+per ``data:`` line, each event ended by a blank line, in this order::
+
+    data:{"type":"thinking","title":"...","content":"...","sessionId":7251846039218475520}
+    data:{"type":"ref","video_no":"VI...","video_name":"....mp4","duration":"412",
+          "refItems":[{"startTime":62,"endTime":105,"type":"visual_ts","text":"..."}],
+          "sessionId":7251846039218475520}
+    data:{"type":"content","content":"In ","sessionId":7251846039218475520}
+    data:"Done"
+
+Two thinking events, then one ref event per cited video, then one content event per piece of
+the answer (``delta_size`` words), then ``"Done"``. Every event carries the same ``sessionId``
+(a JSON integer; the ``/chat`` reply's ``session_id`` is the same number). ``duration`` is a
+string of seconds; ``startTime`` / ``endTime`` are integer seconds; ``type`` is ``keyframe``
+(one frame: ``endTime`` is null), ``visual_ts`` (a scene) or ``audio_ts`` (a transcript line);
+``text`` is that scene's description or line. The refs are the moments the answer cites (a
+scene as ``visual_ts``, a line as ``audio_ts``; the first cited scene of each video also as a
+``keyframe`` at its middle), sorted by ``startTime``; ``refs`` in the ``/chat`` reply are the
+ref events without ``type`` and ``sessionId``.
+
+Sessions: the emulator keeps each session's turns (up to 1000 sessions, least recently used
+forgotten first, 50 turns each), so a second turn with the returned ``session_id`` continues
+the first ("What happens next?" goes on from the last moment cited). A turn is kept once its
+answer was sent whole; a stream broken by a fault keeps nothing. Session ids are 19-digit
+integers below 2**63, beyond the 53 bits a JavaScript number keeps.
+
+Errors:
+
+- A malformed body (``video_nos`` missing or not a list of strings, ``prompt`` missing,
+  ``session_id`` not an integer, ``unique_id`` not a string), a missing or wrong key, and the
+  rate limit are HTTP 200 envelopes ``{"code": "0001" | "0401" | "0429", "msg": ...}`` on both
+  paths (``0429`` with ``Retry-After``), sent as plain JSON on the stream path too.
+- A chat the service refuses: an unknown video (``"Video does not exist: <video_no>"``), one
+  not parsed yet (``"Video is not parsed"``), an unknown or forgotten session
+  (``"Session does not exist: <session_id>"``). ``/chat`` answers the envelope
+  ``{"code": "0001", "msg": <message>}``; ``/chat_stream`` answers HTTP 200 with the single
+  event ``data:"<message>"`` and no ``"Done"``.
+- An error in the middle of the stream (the fault ``error_after(k, path=...)`` on the stream
+  path) is, after ``k`` content events, the event ``data:"<message>"``; nothing follows it.
+
+Faults and framing for v1.2: ``error_after``, ``disconnect_after`` and ``stall_after`` take
+``path="/serve/api/v1/chat_stream"`` (or ``path=None`` for either chat stream) and count
+content events; ``error_envelope``, ``http_error``, ``rate_limit_http`` and ``slow_first_byte``
+take either v1.2 path; ``expire_sessions()`` forgets every session. ``emu.faults.framing_v12()``
+(``--framing-v12``) sets the stream's framing: ``space_after_data``, ``crlf``, ``end_marker``
+(``"Done"``, ``"DONE"``, ``"done"``, ``"[DONE]"`` or None), ``batched`` (several events to a
+write, the end marker or an error sharing the last one), ``error_envelopes`` (errors as
+envelopes: a plain JSON reply before the first event, a ``data:`` envelope event after it),
+``done_after_error``, ``string_session_ids`` (session ids as strings of digits, in both
+replies) and ``content_type``.
+
 The emulator needs the ``emulator`` extra (starlette and uvicorn): without it, importing
 ``MaviEmulator`` raises an ImportError that says what to install. It imports nothing else from
 ``mavi_core``.
@@ -50,13 +123,13 @@ The emulator needs the ``emulator`` extra (starlette and uvicorn): without it, i
 from typing import TYPE_CHECKING, Any
 
 from ._extra import emulator_class
-from ._faults import Faults, Framing
+from ._faults import Faults, Framing, V12Framing
 from ._log import RecordedRequest
 
 if TYPE_CHECKING:
     from ._server import MaviEmulator
 
-__all__ = ["Faults", "Framing", "MaviEmulator", "RecordedRequest"]
+__all__ = ["Faults", "Framing", "MaviEmulator", "RecordedRequest", "V12Framing"]
 
 
 def __getattr__(name: str) -> Any:

@@ -17,10 +17,16 @@ from typing import TypeVar
 from ._auth import DEFAULT_API_KEY, DEFAULT_AUTH_CODE, DEFAULT_CLIENT_ID
 from ._extra import emulator_class
 from ._faults import (
+    API_VERSIONS,
+    CHAT_PATH,
+    CHAT_STREAM_PATH,
+    CHAT_V12_PATH,
     FAULT_SPEC_HELP,
     FRAMING_SPEC_HELP,
+    FRAMING_V12_SPEC_HELP,
     apply_fault_spec,
     parse_framing_spec,
+    parse_framing_v12_spec,
     set_framing,
 )
 
@@ -69,10 +75,16 @@ def _auth_code(text: str) -> str | None:
     return None if text.strip().lower() in ("", "off", "none") else text.strip()
 
 
+def _chat_paths(api_versions: tuple[str, ...]) -> list[str]:
+    paths = {"v1.0": [CHAT_PATH], "v1.2": [CHAT_V12_PATH, CHAT_STREAM_PATH]}
+    return [f"{path} ({version})" for version in api_versions for path in paths[version]]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mavi-emulator",
-        description="A local MAVI-compatible HTTP server (v1.0 API) with fictional sample videos.",
+        description="A local MAVI-compatible HTTP server (the v1.0 API and the v1.2 chat) with "
+        "fictional sample videos.",
         epilog=TOKEN_FLOW_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -142,6 +154,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="requests kept in the request log (default 1000)",
     )
     parser.add_argument(
+        "--api-version",
+        choices=(*API_VERSIONS, "all"),
+        default="all",
+        help="the chat dialects to serve: v1.0 (/api/serve/video/chat), v1.2 "
+        "(/serve/api/v1/chat and /serve/api/v1/chat_stream), or all (default)",
+    )
+    parser.add_argument(
         "--fault",
         action="append",
         default=[],
@@ -150,6 +169,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--framing", default=None, metavar="SPEC", help=f"chat framing: {FRAMING_SPEC_HELP}"
+    )
+    parser.add_argument(
+        "--framing-v12",
+        default=None,
+        metavar="SPEC",
+        help=f"v1.2 chat framing: {FRAMING_V12_SPEC_HELP}",
     )
     return parser
 
@@ -179,12 +204,15 @@ def main(argv: list[str] | None = None) -> int:
         max_body_bytes=max(1, int(args.max_body_mib * MIB)),
         max_upload_bytes=max(1, int(args.max_upload_mib * MIB)),
         log_size=args.log_size,
+        api_versions=API_VERSIONS if args.api_version == "all" else (args.api_version,),
     )
     try:
         for spec in args.fault:
             apply_fault_spec(emulator.faults, spec)
         if args.framing is not None:
             set_framing(emulator.faults, parse_framing_spec(args.framing))
+        if args.framing_v12 is not None:
+            set_framing(emulator.faults, parse_framing_v12_spec(args.framing_v12))
     except (ValueError, TypeError) as error:
         parser.error(str(error))
 
@@ -210,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         *emulator.token_flow_help().splitlines(),
         "Sample videos:",
         *(f"  {video_no}  {names[video_no]}" for video_no in emulator.video_nos),
+        f"Chat:      {', '.join(_chat_paths(emulator.api_versions))}",
         "Press Ctrl-C to stop.",
     ]
     print("\n".join(lines), flush=True)

@@ -137,6 +137,24 @@ def compose_answer(videos: Sequence[Video], message: str, history: Sequence[Turn
     return " ".join(_cite(hit.video, hit.moment) for hit in hits)
 
 
+def cited_moments(videos: Sequence[Video], answer: str) -> list[tuple[Video, Moment]]:
+    """The scenes and transcript lines an answer cites, in the order it cites them, once each."""
+    by_name = {video.name: video for video in videos}
+    cited: dict[tuple[str, bool, int, int], tuple[Video, Moment]] = {}
+    for citation in _CITATION.finditer(answer):
+        video = by_name.get(citation["name"])
+        if video is None:
+            continue
+        start, end = parse_mmss(citation["start"]), parse_mmss(citation["end"])
+        # A transcript line is cited as "..., <speaker> says: ...", a scene as "...: <text>".
+        spoken = answer.startswith(",", citation.end())
+        for moment in video.transcript if spoken else video.scenes:
+            if (moment.start, moment.end) == (start, end):
+                cited.setdefault((video.video_no, spoken, start, end), (video, moment))
+                break
+    return list(cited.values())
+
+
 def search_videos(videos: Sequence[Video], search_value: str) -> list[Video]:
     """searchAI: videos sharing words with the query, most matching first."""
     query = terms(search_value)

@@ -1,4 +1,5 @@
-"""The ASGI application: routing, auth, validation, faults and the MAVI v1.0 endpoints.
+"""The ASGI application: routing, auth, validation, faults, the MAVI v1.0 endpoints and the
+v1.2 chat (its wire shapes are in the package docstring).
 
 The key is checked before the body is read, so a request without a valid key never has its
 body buffered; a body is read only up to its size limit (HTTP 413 beyond it). Every request is
@@ -15,7 +16,7 @@ import secrets
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,11 +27,31 @@ from starlette.types import Receive, Scope, Send
 
 from ._answers import Turn, compose_answer, search_fragments, search_videos
 from ._auth import AuthError, RateLimiter, TokenStore, bearer_value
-from ._faults import CHAT_PATH, EVENT_STREAM, JSON_TYPE, RATE_LIMIT_MSG, Faults, StreamFault
+from ._faults import (
+    API_VERSIONS,
+    CHAT_PATH,
+    CHAT_STREAM_PATH,
+    CHAT_V12_PATH,
+    EVENT_STREAM,
+    JSON_TYPE,
+    RATE_LIMIT_MSG,
+    Faults,
+    StreamFault,
+)
 from ._library import PARSE, Library, Video, synthetic_video
 from ._log import RecordedRequest, RequestLog, describe_body, is_truncated, masked_headers
+from ._sessions import SessionStore
 from ._text import repeat_to_words, split_deltas
-from ._wire import SUCCESS_CODE, SUCCESS_MSG, ChatEncoder, dumps, envelope, parse_multipart
+from ._v12 import SESSION_MISSING, VIDEO_MISSING, VIDEO_NOT_PARSED, V12Answer, compose_v12
+from ._wire import (
+    SUCCESS_CODE,
+    SUCCESS_MSG,
+    ChatEncoder,
+    V12Encoder,
+    dumps,
+    envelope,
+    parse_multipart,
+)
 
 MAX_PAGE_SIZE = 200  # a larger pageSize is capped, as public clients send 1000
 MAX_DELETE = 500
@@ -41,6 +62,8 @@ UPLOAD_PATH = "/api/serve/video/upload"
 # With no delta delay, yield to the loop this often so a vanished client is noticed before
 # asyncio starts warning about writes to a dead socket (it warns from the fifth).
 _YIELD_EVERY = 4
+_BATCH = 4  # events to a write under the v1.2 `batched` framing
+V10, V12 = API_VERSIONS
 
 
 class Abort(Exception):
@@ -120,6 +143,27 @@ class Settings:
     fragment_scores: bool = False
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    api_versions: frozenset[str] = frozenset(API_VERSIONS)
+
+
+@dataclass(slots=True)
+class _ChatReply:
+    """A chat reply's events: `lead` ones (not counted by stream faults), the counted
+    `events`, the `epilogue` after them, and `batch` events to a write. `on_complete` runs
+    once every event but the epilogue was written."""
+
+    events: list[bytes]
+    lead: list[bytes] = field(default_factory=list)
+    epilogue: bytes = b""
+    batch: int = 1
+    on_complete: Callable[[], None] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _V12Request:
+    video_nos: list[str]
+    prompt: str
+    session_id: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +181,7 @@ class _Route:
     method: str
     handler: Handler
     needs_auth: bool = True
+    api_version: str | None = None  # a chat endpoint is served only while its dialect is on
 
 
 def _json_response(
@@ -213,8 +258,10 @@ class EmulatorApp:
         tokens: TokenStore,
         faults: Faults,
         log: RequestLog,
+        sessions: SessionStore,
     ) -> None:
         self.settings = settings
+        self.sessions = sessions
         self.library = library
         self.tokens = tokens
         self.faults = faults
@@ -226,7 +273,9 @@ class EmulatorApp:
         self._routes: dict[str, _Route] = {
             "/auth/api/token/getAccessToken": _Route("POST", self._get_access_token, False),
             "/auth/api/token/refreshAccessToken": _Route("POST", self._refresh_access_token, False),
-            CHAT_PATH: _Route("POST", self._chat),
+            CHAT_PATH: _Route("POST", self._chat, api_version=V10),
+            CHAT_V12_PATH: _Route("POST", self._chat_v12, api_version=V12),
+            CHAT_STREAM_PATH: _Route("POST", self._chat_stream_v12, api_version=V12),
             UPLOAD_PATH: _Route("POST", self._upload),
             "/api/serve/video/uploadUrl": _Route("POST", self._upload_url),
             "/api/serve/video/searchDB": _Route("GET", self._search_db),
@@ -239,6 +288,7 @@ class EmulatorApp:
 
     def reset(self) -> None:
         self.rate_limiter.reset()
+        self.sessions.clear()
         with self._tasks_lock:
             self._tasks.clear()
 
@@ -256,6 +306,8 @@ class EmulatorApp:
 
     async def _handle(self, request: Request) -> Response:
         route = self._routes.get(request.url.path)
+        if route is not None and route.api_version not in (None, *self.settings.api_versions):
+            route = None  # a dialect switched off answers like an unknown path
         credential, refusal = self._authenticate(request, route)
         body = b""
         too_large: _TooLarge | None = None
@@ -415,13 +467,23 @@ class EmulatorApp:
             turns.append(Turn(item["user"], item["robot"]))
         return turns
 
-    async def _chat(self, request: Request, body: bytes, credential: str | None) -> Response:
-        settings = self.settings
-        limit = settings.rate_limit
+    def _rate_limited(self, credential: str | None) -> Response | None:
+        """The 0429 reply when this key is over the chat rate limit (shared by both dialects)."""
+        limit = self.settings.rate_limit
         wait = self.rate_limiter.wait(credential or "", limit)
-        if wait is not None and limit is not None:
-            retry_after = {"retry-after": str(max(1, math.ceil(wait)))}
-            return _json_response(envelope("0429", rate_limit_msg(limit)), 200, retry_after)
+        if wait is None or limit is None:
+            return None
+        retry_after = {"retry-after": str(max(1, math.ceil(wait)))}
+        return _json_response(envelope("0429", rate_limit_msg(limit)), 200, retry_after)
+
+    def _answer_text(self, answer: str) -> str:
+        words = self.settings.answer_words
+        return repeat_to_words(answer, words) if words else answer
+
+    async def _chat(self, request: Request, body: bytes, credential: str | None) -> Response:
+        limited = self._rate_limited(credential)
+        if limited is not None:
+            return limited
         payload = _json_object(body)
         videos = self._parsed_videos(payload.get("videoNos"))
         message = _required_str(payload, "message")
@@ -430,63 +492,188 @@ class EmulatorApp:
         if not isinstance(stream, bool):
             raise _bad("stream is required and must be a boolean (true or false).")
 
-        answer = compose_answer(videos, message, history)
-        if settings.answer_words:
-            answer = repeat_to_words(answer, settings.answer_words)
+        answer = self._answer_text(compose_answer(videos, message, history))
         framing = self.faults.current_framing
         fault = self.faults.take_stream_fault(CHAT_PATH)
         encoder = ChatEncoder(framing)
         content_type = framing.content_type
         if framing.plain_json and not stream:
             events = [dumps(envelope(SUCCESS_CODE, SUCCESS_MSG, {"msg": answer})).encode()]
-            prologue = epilogue = b""
+            reply = _ChatReply(events=events)
             if content_type == EVENT_STREAM:
                 content_type = JSON_TYPE
         else:
-            pieces = split_deltas(answer, settings.delta_size) if stream else [answer]
-            events = encoder.pieces(pieces)
-            prologue, epilogue = encoder.prologue(), encoder.epilogue()
+            pieces = split_deltas(answer, self.settings.delta_size) if stream else [answer]
+            prologue = encoder.prologue()
+            reply = _ChatReply(
+                lead=[prologue] if prologue else [],
+                events=encoder.pieces(pieces),
+                epilogue=encoder.epilogue(),
+            )
+        return self._chat_stream(reply, encoder, fault, content_type)
+
+    def _chat_stream(
+        self,
+        reply: _ChatReply,
+        encoder: ChatEncoder | V12Encoder,
+        fault: StreamFault | None,
+        content_type: str | None,
+    ) -> Response:
         headers = {"cache-control": "no-cache"}
         if content_type is not None:
             headers["content-type"] = content_type
         peer = _Peer()
-        chunks = self._chat_chunks(
-            events, prologue, epilogue, encoder, fault, settings.delta_delay, peer
-        )
+        chunks = self._chat_chunks(reply, encoder, fault, self.settings.delta_delay, peer)
         return _ChatStream(chunks, headers, peer)
 
     async def _chat_chunks(
         self,
-        events: list[bytes],
-        prologue: bytes,
-        epilogue: bytes,
-        encoder: ChatEncoder,
+        reply: _ChatReply,
+        encoder: ChatEncoder | V12Encoder,
         fault: StreamFault | None,
         delay: float,
         peer: _Peer,
     ) -> AsyncIterator[bytes]:
-        if prologue:
-            yield prologue
-        fault_at = -1 if fault is None else min(fault.deltas, len(events))
-        for index in range(len(events) + 1):
+        """The reply's events, written `reply.batch` to a write; a fault strikes after the
+        `fault.deltas`-th counted event (the lead events are not counted)."""
+        items = [*reply.lead, *reply.events]
+        fault_at = -1 if fault is None else len(reply.lead) + min(fault.deltas, len(reply.events))
+        batch: list[bytes] = []
+        for index in range(len(items) + 1):
             if fault is not None and index == fault_at:
                 if fault.kind == "error":
-                    yield encoder.error(fault.code, fault.msg)
+                    yield b"".join([*batch, encoder.error(fault.code, fault.msg)])
                     return
+                if batch:
+                    yield b"".join(batch)
+                    batch = []
                 if fault.kind == "disconnect":
                     raise Abort(f"disconnect_after({fault.deltas}) fault")
                 await self.pause(fault.seconds)
-            if index == len(events):
+            if index == len(items):
                 break
-            if index and delay > 0:
+            if not batch and index and delay > 0:
                 await self.pause(delay)
             elif index % _YIELD_EVERY == _YIELD_EVERY - 1:
                 await asyncio.sleep(0)
             if peer.gone:
                 return
-            yield events[index]
-        if epilogue:
-            yield epilogue
+            batch.append(items[index])
+            if len(batch) >= reply.batch and index < len(items) - 1:
+                yield b"".join(batch)
+                batch = []
+        if reply.on_complete is not None:
+            reply.on_complete()
+        # Batched, the end marker shares the last write; otherwise it is a write of its own.
+        if reply.batch == 1:
+            writes = [b"".join(batch), reply.epilogue]
+        else:
+            writes = [b"".join([*batch, reply.epilogue])]
+        for write in writes:
+            if write:
+                yield write
+
+    # -- chat, v1.2 ---------------------------------------------------------------------------
+
+    def _v12_request(self, body: bytes) -> _V12Request:
+        """The v1.2 body's fields; a missing or mistyped one is a 0001 envelope on both paths."""
+        payload = _json_object(body)
+        video_nos = payload.get("video_nos")
+        if not isinstance(video_nos, list) or not video_nos:
+            raise _bad("video_nos is required and must be a non-empty list of video numbers.")
+        if not all(isinstance(video_no, str) and video_no for video_no in video_nos):
+            raise _bad("video_nos must contain only non-empty strings.")
+        prompt = _required_str(payload, "prompt")
+        session_id = payload.get("session_id")
+        if isinstance(session_id, str) and session_id.strip().isdigit():
+            session_id = int(session_id)
+        if session_id is not None and (type(session_id) is not int or session_id < 0):
+            raise _bad("session_id must be an integer (the session_id of an earlier reply).")
+        unique_id = payload.get("unique_id")
+        if unique_id is not None and (type(unique_id) not in (str, int)):
+            raise _bad("unique_id must be a string.")
+        return _V12Request(list(dict.fromkeys(video_nos)), prompt, session_id)
+
+    def _v12_refusal(self, request: _V12Request) -> str | None:
+        """Why the service would refuse this chat (an unknown or unparsed video, an unknown
+        session), in its words; None when it answers."""
+        for video_no in request.video_nos:
+            video = self.library.get(video_no)
+            if video is None:
+                return f"{VIDEO_MISSING}: {video_no}"
+            if video.status() != PARSE:
+                return VIDEO_NOT_PARSED
+        if request.session_id is not None and request.session_id not in self.sessions:
+            return f"{SESSION_MISSING}: {request.session_id}"
+        return None
+
+    def _v12_answer(self, request: _V12Request) -> tuple[int, V12Answer]:
+        """The session (a new one unless the request continues one) and the answer in it."""
+        videos = [video for no in request.video_nos if (video := self.library.get(no))]
+        session_id = request.session_id
+        history = None if session_id is None else self.sessions.history(session_id)
+        if session_id is None or history is None:
+            session_id, history = self.sessions.start(), []
+        answer = compose_v12(videos, request.prompt, history)
+        return session_id, replace(answer, content=self._answer_text(answer.content))
+
+    async def _chat_v12(self, request: Request, body: bytes, credential: str | None) -> Response:
+        limited = self._rate_limited(credential)
+        if limited is not None:
+            return limited
+        chat = self._v12_request(body)
+        refusal = self._v12_refusal(chat)
+        if refusal is not None:
+            raise _bad(refusal)
+        session_id, answer = self._v12_answer(chat)
+        self.sessions.add_turn(session_id, Turn(chat.prompt, answer.content))
+        session: int | str = session_id
+        if self.faults.current_framing_v12.string_session_ids:
+            session = str(session_id)
+        data = {
+            "session_id": session,
+            "content": answer.content,
+            "thinking": [{"title": t.title, "content": t.content} for t in answer.thinking],
+            "refs": list(answer.refs),
+        }
+        return _ok(data)
+
+    async def _chat_stream_v12(
+        self, request: Request, body: bytes, credential: str | None
+    ) -> Response:
+        limited = self._rate_limited(credential)
+        if limited is not None:
+            return limited
+        chat = self._v12_request(body)
+        framing = self.faults.current_framing_v12
+        refusal = self._v12_refusal(chat)
+        if refusal is not None:
+            if framing.error_envelopes:
+                raise _bad(refusal)
+            encoder = V12Encoder(framing, chat.session_id or 0)
+            return self._chat_stream(
+                _ChatReply(events=[encoder.error("0001", refusal)]),
+                encoder,
+                None,
+                framing.content_type,
+            )
+        session_id, answer = self._v12_answer(chat)
+        encoder = V12Encoder(framing, session_id)
+        pieces = split_deltas(answer.content, self.settings.delta_size)
+        reply = _ChatReply(
+            lead=[
+                *(encoder.thinking(step.title, step.content) for step in answer.thinking),
+                *(encoder.ref(video_ref) for video_ref in answer.refs),
+            ],
+            events=[encoder.content(piece) for piece in pieces],
+            epilogue=encoder.end(),
+            batch=_BATCH if framing.batched else 1,
+            on_complete=lambda: self.sessions.add_turn(
+                session_id, Turn(chat.prompt, answer.content)
+            ),
+        )
+        fault = self.faults.take_stream_fault(CHAT_STREAM_PATH)
+        return self._chat_stream(reply, encoder, fault, framing.content_type)
 
     # -- upload -------------------------------------------------------------------------------
 

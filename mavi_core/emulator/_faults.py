@@ -5,10 +5,13 @@ matching requests and then disappear; a request takes at most one error fault an
 stream fault (the first pending one that matches its path). Framing is a persistent setting.
 
     error faults   error_envelope, http_error, rate_limit_http   any path unless `path` is given
-    stream faults  error_after, disconnect_after, stall_after    the chat endpoint only
-    delay          slow_first_byte                               the chat endpoint unless `path`
-    state          expire_tokens                                 immediate
-    format         framing                                       chat replies, until changed
+    stream faults  error_after, disconnect_after, stall_after    the v1.0 chat unless `path`
+    delay          slow_first_byte                               the v1.0 chat unless `path`
+    state          expire_tokens, expire_sessions                immediate
+    format         framing (v1.0), framing_v12 (v1.2 stream)     chat replies, until changed
+
+Stream faults reach the v1.2 dialect with ``path=CHAT_STREAM_PATH`` (or ``path=None``: either
+chat stream); there they count content events, after the thinking and ref events.
 """
 
 from __future__ import annotations
@@ -21,12 +24,19 @@ from http import HTTPStatus
 from typing import Any, Generic, Literal, TypeVar
 
 CHAT_PATH = "/api/serve/video/chat"
+# The v1.2 chat: a JSON reply, and a stream of typed events.
+CHAT_V12_PATH = "/serve/api/v1/chat"
+CHAT_STREAM_PATH = "/serve/api/v1/chat_stream"
+STREAM_PATHS = frozenset({CHAT_PATH, CHAT_STREAM_PATH})
+API_VERSIONS = ("v1.0", "v1.2")  # the chat dialects, by the version of the API they belong to
 RATE_LIMIT_MSG = "Request has exceeded the limit."
 # The live service declares UTF-8; without a charset, clients built on requests read Latin-1.
 EVENT_STREAM = "text/event-stream;charset=UTF-8"
 JSON_TYPE = "application/json;charset=UTF-8"
 
 EndMarker = Literal["Done", "[DONE]"]
+V12EndMarker = Literal["Done", "DONE", "done", "[DONE]"]
+V12_END_MARKERS: tuple[str, ...] = ("Done", "DONE", "done", "[DONE]")
 _T = TypeVar("_T")
 
 
@@ -41,6 +51,27 @@ class Framing:
     plain_json: bool = False
     multiline: bool = False
     comments: bool = False
+    content_type: str | None = EVENT_STREAM
+
+
+@dataclass(frozen=True, slots=True)
+class V12Framing:
+    """How the v1.2 chat stream is written; the defaults are the documented format.
+
+    ``end_marker`` is the payload of the last event (None: the reply just ends); ``batched``
+    writes several events in one chunk; ``error_envelopes`` sends errors as envelopes (a plain
+    JSON reply before the first event, a ``data:`` envelope event after it) instead of bare
+    strings; ``done_after_error`` follows an error string with the end marker;
+    ``string_session_ids`` writes session ids as JSON strings of digits instead of integers.
+    """
+
+    space_after_data: bool = False
+    crlf: bool = False
+    end_marker: V12EndMarker | None = "Done"
+    batched: bool = False
+    error_envelopes: bool = False
+    done_after_error: bool = False
+    string_session_ids: bool = False
     content_type: str | None = EVENT_STREAM
 
 
@@ -99,13 +130,19 @@ def _check_non_negative(name: str, value: float) -> None:
 class Faults:
     """Programmable faults of one emulator (thread-safe); reach it as ``emu.faults``."""
 
-    def __init__(self, expire_tokens: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        expire_tokens: Callable[[], None],
+        expire_sessions: Callable[[], None] = lambda: None,
+    ) -> None:
         self._expire_tokens = expire_tokens
+        self._expire_sessions = expire_sessions
         self._lock = threading.Lock()
         self._errors: list[_Pending[ErrorReply]] = []
         self._streams: list[_Pending[StreamFault]] = []
         self._first_byte: list[_Pending[float]] = []
         self._framing = Framing()
+        self._framing_v12 = V12Framing()
 
     # -- error faults (any path unless `path` is given) --------------------------------------
 
@@ -159,7 +196,11 @@ class Faults:
         """Every access token issued so far is expired from now on (replies 0401)."""
         self._expire_tokens()
 
-    # -- stream faults (chat endpoint) --------------------------------------------------------
+    def expire_sessions(self) -> None:
+        """Forget every v1.2 chat session, as the service does when one expires."""
+        self._expire_sessions()
+
+    # -- stream faults (a chat stream: v1.0 unless `path`) -------------------------------------
 
     def error_after(
         self,
@@ -168,24 +209,33 @@ class Faults:
         msg: str = "The model failed while generating the answer.",
         *,
         times: int = 1,
+        path: str | None = CHAT_PATH,
     ) -> None:
-        """Send `deltas` good deltas, then an error envelope event, then end the reply."""
+        """Send `deltas` good deltas, then an error, then end the reply.
+
+        v1.0 sends an error envelope event; the v1.2 stream sends `msg` as a bare string
+        (``data:"<msg>"``), or an envelope event with `code` under ``error_envelopes`` framing.
+        """
         _check_non_negative("deltas", deltas)
         fault = StreamFault("error", deltas, code=code, msg=msg)
-        self._push(self._streams, fault, times, CHAT_PATH, f"error_after({deltas}, {code!r})")
+        self._push_stream(fault, times, path, f"error_after({deltas}, {code!r})")
 
-    def disconnect_after(self, deltas: int, *, times: int = 1) -> None:
+    def disconnect_after(
+        self, deltas: int, *, times: int = 1, path: str | None = CHAT_PATH
+    ) -> None:
         """Send `deltas` deltas, then drop the connection without ending the chunked body."""
         _check_non_negative("deltas", deltas)
         fault = StreamFault("disconnect", deltas)
-        self._push(self._streams, fault, times, CHAT_PATH, f"disconnect_after({deltas})")
+        self._push_stream(fault, times, path, f"disconnect_after({deltas})")
 
-    def stall_after(self, deltas: int, seconds: float, *, times: int = 1) -> None:
+    def stall_after(
+        self, deltas: int, seconds: float, *, times: int = 1, path: str | None = CHAT_PATH
+    ) -> None:
         """Send `deltas` deltas, go silent for `seconds`, then continue."""
         _check_non_negative("deltas", deltas)
         _check_non_negative("seconds", seconds)
         fault = StreamFault("stall", deltas, seconds=seconds)
-        self._push(self._streams, fault, times, CHAT_PATH, f"stall_after({deltas}, {seconds})")
+        self._push_stream(fault, times, path, f"stall_after({deltas}, {seconds})")
 
     def slow_first_byte(
         self, seconds: float, *, times: int = 1, path: str | None = CHAT_PATH
@@ -229,6 +279,34 @@ class Faults:
         with self._lock:
             return self._framing
 
+    def framing_v12(
+        self,
+        *,
+        space_after_data: bool = False,
+        crlf: bool = False,
+        end_marker: V12EndMarker | None = "Done",
+        batched: bool = False,
+        error_envelopes: bool = False,
+        done_after_error: bool = False,
+        string_session_ids: bool = False,
+        content_type: str | None = EVENT_STREAM,
+    ) -> None:
+        """Set how v1.2 chat replies are written, every option at once (see V12Framing)."""
+        if end_marker is not None and end_marker not in V12_END_MARKERS:
+            expected = ", ".join(f'"{marker}"' for marker in V12_END_MARKERS)
+            raise ValueError(f"end_marker must be None, {expected}, got {end_marker!r}")
+        settings = V12Framing(
+            space_after_data, crlf, end_marker, batched, error_envelopes, done_after_error,
+            string_session_ids, content_type,
+        )  # fmt: skip
+        with self._lock:
+            self._framing_v12 = settings
+
+    @property
+    def current_framing_v12(self) -> V12Framing:
+        with self._lock:
+            return self._framing_v12
+
     def clear(self) -> None:
         """Remove every pending fault and restore the default framing."""
         with self._lock:
@@ -236,6 +314,7 @@ class Faults:
             self._streams.clear()
             self._first_byte.clear()
             self._framing = Framing()
+            self._framing_v12 = V12Framing()
 
     @property
     def pending(self) -> list[str]:
@@ -245,7 +324,10 @@ class Faults:
             return [f"{p.description} x{p.remaining}" for p in waiting]
 
     def __repr__(self) -> str:
-        return f"Faults(pending={self.pending!r}, framing={self.current_framing!r})"
+        return (
+            f"Faults(pending={self.pending!r}, framing={self.current_framing!r}, "
+            f"framing_v12={self.current_framing_v12!r})"
+        )
 
     # -- used by the app -----------------------------------------------------------------------
 
@@ -257,6 +339,16 @@ class Faults:
 
     def take_first_byte_delay(self, path: str) -> float:
         return self._take(self._first_byte, path) or 0.0
+
+    def _push_stream(
+        self, fault: StreamFault, times: int, path: str | None, description: str
+    ) -> None:
+        if path is not None and path not in STREAM_PATHS:
+            expected = " or ".join(sorted(STREAM_PATHS))
+            raise ValueError(f"path must be None, {expected} (a chat stream), got {path!r}")
+        if path is not None and path != CHAT_PATH:
+            description = f"{description} on {path}"
+        self._push(self._streams, fault, times, path, description)
 
     def _push(
         self, queue: list[_Pending[_T]], value: _T, times: int, path: str | None, description: str
@@ -292,12 +384,18 @@ def _int_or_text(text: str) -> int | str:
     return int(text) if text.strip().isdigit() else text
 
 
+def _path(text: str) -> str | None:
+    """A fault's path; "any" (or "none") for every path it can apply to."""
+    return None if text.strip().lower() in ("any", "none") else text.strip()
+
+
 _Converter = Callable[[str], object]
 _EXPECTED: dict[_Converter, str] = {
     int: "an integer",
     float: "a number",
     _flag: "true or false",
     _int_or_text: "a number of seconds or an HTTP date",
+    _path: "a path",
 }
 _FAULT_FORMS: dict[str, tuple[tuple[str, ...], dict[str, _Converter]]] = {
     "error_envelope": (("code", "msg"), {"code": str, "msg": str, "times": int, "path": str}),
@@ -307,24 +405,44 @@ _FAULT_FORMS: dict[str, tuple[tuple[str, ...], dict[str, _Converter]]] = {
     ),
     "rate_limit_http": (("retry_after",), {"retry_after": _int_or_text, "times": int, "path": str}),
     "expire_tokens": ((), {}),
+    "expire_sessions": ((), {}),
     "error_after": (
         ("deltas", "code", "msg"),
-        {"deltas": int, "code": str, "msg": str, "times": int},
+        {"deltas": int, "code": str, "msg": str, "times": int, "path": _path},
     ),
-    "disconnect_after": (("deltas",), {"deltas": int, "times": int}),
-    "stall_after": (("deltas", "seconds"), {"deltas": int, "seconds": float, "times": int}),
+    "disconnect_after": (("deltas",), {"deltas": int, "times": int, "path": _path}),
+    "stall_after": (
+        ("deltas", "seconds"),
+        {"deltas": int, "seconds": float, "times": int, "path": _path},
+    ),
     "slow_first_byte": (("seconds",), {"seconds": float, "times": int, "path": str}),
 }
 
 FAULT_SPEC_HELP = (
     "NAME[:ARG,...,key=value], e.g. error_after:3  disconnect_after:5  stall_after:2,30  "
     "http_error:503,times=2,html  rate_limit_http:2  error_envelope:0403,Account disabled  "
-    "slow_first_byte:3  expire_tokens; NAME is one of " + ", ".join(_FAULT_FORMS)
+    "slow_first_byte:3  expire_tokens  expire_sessions; the v1.2 stream with "
+    f"path={CHAT_STREAM_PATH} (or path=any), e.g. error_after:2,path={CHAT_STREAM_PATH}; "
+    "NAME is one of " + ", ".join(_FAULT_FORMS)
 )
+
+
+def _flag_names(framing: type[Framing] | type[V12Framing]) -> list[str]:
+    return [f.name for f in fields(framing) if f.type == "bool"]
+
+
 FRAMING_SPEC_HELP = (
     "comma-separated: "
-    + ", ".join(f.name for f in fields(Framing) if f.type == "bool")
+    + ", ".join(_flag_names(Framing))
     + ', end_marker=Done|[DONE], content_type=TYPE|none; e.g. "cumulative,crlf,end_marker=Done"'
+)
+FRAMING_V12_SPEC_HELP = (
+    "comma-separated: "
+    + ", ".join(_flag_names(V12Framing))
+    + ", end_marker="
+    + "|".join(V12_END_MARKERS)
+    + "|none, content_type=TYPE|none; "
+    'e.g. "crlf,batched,end_marker=DONE"'
 )
 
 
@@ -366,9 +484,13 @@ def apply_fault_spec(faults: Faults, spec: str) -> None:
     getattr(faults, name)(**kwargs)
 
 
-def parse_framing_spec(spec: str, base: Framing | None = None) -> Framing:
-    """Turn a ``--framing`` value into a Framing (options not named keep `base`'s values)."""
-    flags = {f.name for f in fields(Framing) if f.type == "bool"}
+_AnyFraming = TypeVar("_AnyFraming", Framing, V12Framing)
+
+
+def _parse_framing(
+    spec: str, base: _AnyFraming, markers: tuple[str, ...], usage: str
+) -> _AnyFraming:
+    flags = set(_flag_names(type(base)))
     changes: dict[str, object] = {}
     for part in (p.strip() for p in spec.split(",") if p.strip()):
         key, has_value, value = part.partition("=")
@@ -379,25 +501,31 @@ def parse_framing_spec(spec: str, base: Framing | None = None) -> Framing:
             marker = value.strip()
             if marker.lower() in ("", "none"):
                 changes[key] = None
-            elif marker in ("Done", "[DONE]"):
+            elif marker in markers:
                 changes[key] = marker
             else:
-                raise ValueError(f"end_marker must be Done, [DONE] or none, got {marker!r}")
+                raise ValueError(f"end_marker must be {', '.join(markers)} or none, got {marker!r}")
         elif key == "content_type" and has_value:
             changes[key] = None if value.strip().lower() in ("", "none") else value.strip()
         else:
-            raise ValueError(f"unknown framing option {part!r}; {FRAMING_SPEC_HELP}")
-    return replace(base or Framing(), **changes)  # type: ignore[arg-type]
+            raise ValueError(f"unknown framing option {part!r}; {usage}")
+    return replace(base, **changes)  # type: ignore[arg-type]
 
 
-def set_framing(faults: Faults, framing: Framing) -> None:
-    faults.framing(
-        space_after_data=framing.space_after_data,
-        crlf=framing.crlf,
-        end_marker=framing.end_marker,
-        cumulative=framing.cumulative,
-        plain_json=framing.plain_json,
-        multiline=framing.multiline,
-        comments=framing.comments,
-        content_type=framing.content_type,
-    )
+def parse_framing_spec(spec: str, base: Framing | None = None) -> Framing:
+    """Turn a ``--framing`` value into a Framing (options not named keep `base`'s values)."""
+    return _parse_framing(spec, base or Framing(), ("Done", "[DONE]"), FRAMING_SPEC_HELP)
+
+
+def parse_framing_v12_spec(spec: str, base: V12Framing | None = None) -> V12Framing:
+    """Turn a ``--framing-v12`` value into a V12Framing (others keep `base`'s values)."""
+    return _parse_framing(spec, base or V12Framing(), V12_END_MARKERS, FRAMING_V12_SPEC_HELP)
+
+
+def set_framing(faults: Faults, framing: Framing | V12Framing) -> None:
+    """Make `framing` the current framing of its dialect."""
+    options: dict[str, Any] = {f.name: getattr(framing, f.name) for f in fields(framing)}
+    if isinstance(framing, V12Framing):
+        faults.framing_v12(**options)
+    else:
+        faults.framing(**options)

@@ -8,6 +8,7 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 
@@ -21,9 +22,10 @@ from ._app import (
     Settings,
 )
 from ._auth import DEFAULT_API_KEY, DEFAULT_AUTH_CODE, DEFAULT_CLIENT_ID, TokenStore
-from ._faults import Faults
+from ._faults import API_VERSIONS, Faults
 from ._library import Library, load_samples
 from ._log import DEFAULT_LOG_BODY_BYTES, DEFAULT_LOG_SIZE, RecordedRequest, RequestLog
+from ._sessions import SessionStore
 
 __all__ = ["DEFAULT_API_KEY", "DEFAULT_AUTH_CODE", "DEFAULT_CLIENT_ID", "MaviEmulator"]
 _START_TIMEOUT = 10.0
@@ -84,6 +86,11 @@ class MaviEmulator:
     ``fragment_scores=True`` adds a ``score`` to moment search results, which the live service
     does not send. ``auth_code`` is a development authorization code that getAccessToken always
     accepts (None: only codes from authorization_code()).
+
+    ``api_versions`` names the chat dialects served, both by default: ``"v1.0"``
+    (``/api/serve/video/chat``) and ``"v1.2"`` (``/serve/api/v1/chat`` and
+    ``/serve/api/v1/chat_stream``, with server-held sessions); a dialect left out answers its
+    chat paths with HTTP 404. The other endpoints are always served.
     """
 
     def __init__(
@@ -105,6 +112,7 @@ class MaviEmulator:
         max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
         log_size: int = DEFAULT_LOG_SIZE,
         log_body_bytes: int = DEFAULT_LOG_BODY_BYTES,
+        api_versions: Iterable[str] = API_VERSIONS,
     ) -> None:
         if not api_key:
             raise ValueError("api_key must be a non-empty string")
@@ -120,14 +128,19 @@ class MaviEmulator:
         )
         self._log = RequestLog(log_size, log_body_bytes)
         self._library = Library(load_samples())
-        self._faults = Faults(expire_tokens=self._tokens.expire_all)
+        self._sessions = SessionStore()
+        self._faults = Faults(
+            expire_tokens=self._tokens.expire_all, expire_sessions=self._sessions.clear
+        )
         self._app = EmulatorApp(
             settings=self._settings,
             library=self._library,
             tokens=self._tokens,
             faults=self._faults,
             log=self._log,
+            sessions=self._sessions,
         )
+        self.api_versions = api_versions
         self.latency = latency
         self.delta_delay = delta_delay
         self.delta_size = delta_size
@@ -292,7 +305,8 @@ class MaviEmulator:
         self._log.clear()
 
     def reset(self) -> None:
-        """Clear faults, framing, the request log, rate-limit counters, uploads and deletions."""
+        """Clear faults, framing, the request log, rate-limit counters, v1.2 sessions, uploads
+        and deletions."""
         self._faults.clear()
         self._log.clear()
         self._app.reset()
@@ -371,6 +385,27 @@ class MaviEmulator:
     @fragment_scores.setter
     def fragment_scores(self, enabled: bool) -> None:
         self._settings.fragment_scores = bool(enabled)
+
+    @property
+    def api_versions(self) -> tuple[str, ...]:
+        """The chat dialects served: ``("v1.0", "v1.2")`` unless changed."""
+        return tuple(v for v in API_VERSIONS if v in self._settings.api_versions)
+
+    @api_versions.setter
+    def api_versions(self, versions: Iterable[str]) -> None:
+        chosen = frozenset([versions] if isinstance(versions, str) else versions)
+        unknown = sorted(chosen - set(API_VERSIONS))
+        if unknown or not chosen:
+            raise ValueError(
+                f"api_versions must name one or more of {', '.join(API_VERSIONS)}, "
+                f"got {sorted(chosen)!r}"
+            )
+        self._settings.api_versions = chosen
+
+    @property
+    def session_count(self) -> int:
+        """How many v1.2 chat sessions the emulator holds."""
+        return len(self._sessions)
 
     @property
     def max_body_bytes(self) -> int:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._faults import Framing
+from ._faults import Framing, V12Framing
 
 SUCCESS_CODE = "0000"
 SUCCESS_MSG = "success"
@@ -28,18 +28,27 @@ def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-class ChatEncoder:
-    """Encodes chat answer pieces as ``data:`` events in one framing, each piece in O(piece)."""
+class _EventWriter:
+    """``data:`` lines and the blank line that ends an event, with or without CRLF and space."""
 
-    def __init__(self, framing: Framing) -> None:
-        self.framing = framing
-        self._sep = "\r\n" if framing.crlf else "\n"
-        self._data = "data: " if framing.space_after_data else "data:"
-        self._comment = f": keep-alive{self._sep}" if framing.comments else ""
+    def __init__(self, *, crlf: bool, space_after_data: bool, comment: bool = False) -> None:
+        self._sep = "\r\n" if crlf else "\n"
+        self._data = "data: " if space_after_data else "data:"
+        self._comment = f": keep-alive{self._sep}" if comment else ""
 
     def _event(self, lines: Sequence[str]) -> bytes:
         sep, data = self._sep, self._data
         return (self._comment + "".join(data + line + sep for line in lines) + sep).encode()
+
+
+class ChatEncoder(_EventWriter):
+    """Encodes chat answer pieces as ``data:`` events in one framing, each piece in O(piece)."""
+
+    def __init__(self, framing: Framing) -> None:
+        super().__init__(
+            crlf=framing.crlf, space_after_data=framing.space_after_data, comment=framing.comments
+        )
+        self.framing = framing
 
     def piece(self, text: str) -> bytes:
         lines = [
@@ -75,6 +84,39 @@ class ChatEncoder:
         if marker is None:
             return b""
         return self._event(['"Done"' if marker == "Done" else "[DONE]"])
+
+
+class V12Encoder(_EventWriter):
+    """Encodes v1.2 chat stream events: one JSON object per event, tagged with its session."""
+
+    def __init__(self, framing: V12Framing, session_id: int) -> None:
+        super().__init__(crlf=framing.crlf, space_after_data=framing.space_after_data)
+        self.framing = framing
+        self.session_id: int | str = str(session_id) if framing.string_session_ids else session_id
+
+    def _typed(self, kind: str, fields: dict[str, Any]) -> bytes:
+        return self._event([dumps({"type": kind, **fields, "sessionId": self.session_id})])
+
+    def thinking(self, title: str, content: str) -> bytes:
+        return self._typed("thinking", {"title": title, "content": content})
+
+    def ref(self, video_ref: dict[str, Any]) -> bytes:
+        return self._typed("ref", video_ref)
+
+    def content(self, piece: str) -> bytes:
+        return self._typed("content", {"content": piece})
+
+    def error(self, code: str, msg: str) -> bytes:
+        """An error event: the message as a bare JSON string, or an envelope (and a marker)."""
+        payload = envelope(code, msg) if self.framing.error_envelopes else msg
+        event = self._event([dumps(payload)])
+        return event + self.end() if self.framing.done_after_error else event
+
+    def end(self) -> bytes:
+        marker = self.framing.end_marker
+        if marker is None:
+            return b""
+        return self._event([marker if marker == "[DONE]" else dumps(marker)])
 
 
 @dataclass(frozen=True, slots=True)

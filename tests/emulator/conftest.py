@@ -26,6 +26,7 @@ _SETTINGS = (
     "fragment_scores",
     "max_body_bytes",
     "max_upload_bytes",
+    "api_versions",
 )
 
 

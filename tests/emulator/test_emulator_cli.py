@@ -21,9 +21,14 @@ import pytest
 import mavi_core.emulator
 from mavi_core.emulator import Faults, MaviEmulator
 from mavi_core.emulator.__main__ import build_parser, main
-from mavi_core.emulator._faults import apply_fault_spec, parse_framing_spec
+from mavi_core.emulator._faults import (
+    apply_fault_spec,
+    parse_framing_spec,
+    parse_framing_v12_spec,
+)
 
 CHAT = "/api/serve/video/chat"
+STREAM = "/serve/api/v1/chat_stream"
 
 
 @contextlib.contextmanager
@@ -231,6 +236,65 @@ def test_fault_specs_map_to_fault_calls(spec: str, pending: str) -> None:
     faults = Faults(expire_tokens=lambda: None)
     apply_fault_spec(faults, spec)
     assert faults.pending == [pending]
+
+
+@pytest.mark.parametrize(
+    ("spec", "pending"),
+    [
+        (f"error_after:2,path={STREAM}", f"error_after(2, '0500') on {STREAM} x1"),
+        ("disconnect_after:1,path=any", "disconnect_after(1) x1"),
+        (f"stall_after:0,2,path={STREAM}", f"stall_after(0, 2.0) on {STREAM} x1"),
+    ],
+)
+def test_stream_fault_specs_take_a_path(spec: str, pending: str) -> None:
+    faults = Faults(expire_tokens=lambda: None)
+    apply_fault_spec(faults, spec)
+    assert faults.pending == [pending]
+
+
+def test_expire_sessions_spec_calls_the_emulator() -> None:
+    expired: list[bool] = []
+    apply_fault_spec(
+        Faults(lambda: None, expire_sessions=lambda: expired.append(True)), "expire_sessions"
+    )
+    assert expired == [True]
+
+
+def test_framing_v12_spec_sets_named_options_only() -> None:
+    framing = parse_framing_v12_spec("batched,crlf,end_marker=DONE,string_session_ids")
+    assert framing.batched and framing.crlf and framing.string_session_ids
+    assert not framing.error_envelopes and framing.end_marker == "DONE"
+    assert parse_framing_v12_spec("end_marker=none").end_marker is None
+    with pytest.raises(ValueError, match="end_marker must be Done, DONE, done, \\[DONE\\]"):
+        parse_framing_v12_spec("end_marker=Fin")
+    with pytest.raises(ValueError, match="unknown framing option 'cumulative'"):
+        parse_framing_v12_spec("cumulative")
+
+
+def test_cli_api_version_and_framing_v12() -> None:
+    args = (
+        "--api-version",
+        "v1.2",
+        "--framing-v12",
+        "crlf",
+        "--fault",
+        f"error_after:1,path={STREAM}",
+    )
+    with _serve(*args) as (base_url, _):
+        headers = {"Authorization": "sk-mavi-emulator"}
+        body = {"video_nos": ["VI634021587219364352"], "prompt": "boats"}
+        faulted = httpx.post(base_url + STREAM, json=body, headers=headers).content
+        plain = httpx.post(base_url + STREAM, json=body, headers=headers).content
+        v10 = httpx.post(base_url + CHAT, json={"videoNos": ["x"]}, headers=headers)
+    assert faulted.endswith(b'data:"The model failed while generating the answer."\r\n\r\n')
+    assert plain.endswith(b'data:"Done"\r\n\r\n')
+    assert v10.status_code == 404
+
+
+def test_cli_serves_both_dialects_by_default() -> None:
+    assert build_parser().parse_args([]).api_version == "all"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--api-version", "v2"])
 
 
 def test_framing_spec_sets_named_options_only() -> None:

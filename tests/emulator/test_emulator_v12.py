@@ -1,0 +1,643 @@
+"""The v1.2 chat over real HTTP: its JSON reply, its typed event stream, sessions, faults.
+
+The wire shapes asserted here are the contract the v1.2 client is built on (see the
+``mavi_core.emulator`` module docstring): a change here is a change of that contract.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from mavi_core.emulator import MaviEmulator
+from mavi_core.emulator._library import load_samples
+from mavi_core.emulator._sessions import SessionStore
+
+from .conftest import _decode_events as _events
+
+CHAT = "/serve/api/v1/chat"
+STREAM = "/serve/api/v1/chat_stream"
+V10_CHAT = "/api/serve/video/chat"
+KITCHEN = "VI634021601844219905"  # kitchen_knife_skills_demo.mp4
+HARBOR = "VI634021587219364352"  # harbor_sunrise_timelapse.mp4
+ONION = "How does the chef dice the onion?"
+EVENT_STREAM = "text/event-stream;charset=UTF-8"
+JSON_TYPE = "application/json;charset=UTF-8"
+MODEL_FAILED = "The model failed while generating the answer."
+
+THINKING_KEYS = {"type", "title", "content", "sessionId"}
+REF_KEYS = {"type", "video_no", "video_name", "duration", "refItems", "sessionId"}
+REF_ITEM_KEYS = {"startTime", "endTime", "type", "text"}
+CONTENT_KEYS = {"type", "content", "sessionId"}
+REF_KINDS = {"keyframe", "visual_ts", "audio_ts"}
+
+
+def _body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"video_nos": [KITCHEN], "prompt": ONION}
+    body.update(overrides)
+    return body
+
+
+def _raw_json(body: dict[str, Any]) -> bytes:
+    """A body as bytes, so a session id > 2**53 is written as the exact JSON integer."""
+    return json.dumps(body).encode()
+
+
+def _stream(client: httpx.Client, **overrides: Any) -> list[Any]:
+    reply = client.post(STREAM, json=_body(**overrides))
+    assert reply.status_code == 200
+    assert reply.headers["content-type"] == EVENT_STREAM
+    return _events(reply.content)
+
+
+def _chat(client: httpx.Client, **overrides: Any) -> dict[str, Any]:
+    reply = client.post(CHAT, json=_body(**overrides))
+    assert reply.status_code == 200, reply.text
+    assert reply.headers["content-type"] == JSON_TYPE
+    payload = reply.json()
+    assert (payload["code"], payload["msg"]) == ("0000", "success"), payload
+    data: dict[str, Any] = payload["data"]
+    return data
+
+
+def _text(events: list[Any]) -> str:
+    return "".join(e["content"] for e in events if isinstance(e, dict) and e["type"] == "content")
+
+
+def _session_ids(raw: bytes) -> set[str]:
+    """Every session id in a reply, as the digits written on the wire."""
+    return {digits.decode() for digits in re.findall(rb'"(?:sessionId|session_id)":"?(\d+)', raw)}
+
+
+# -- the JSON reply ---------------------------------------------------------------------------
+
+
+def test_chat_reply_is_an_envelope_holding_the_whole_answer(client: httpx.Client) -> None:
+    data = _chat(client)
+    assert set(data) == {"session_id", "content", "thinking", "refs"}
+    assert "She halves an onion" in data["content"]
+    assert type(data["session_id"]) is int
+    assert all(set(step) == {"title", "content"} for step in data["thinking"])
+    assert [ref["video_no"] for ref in data["refs"]] == [KITCHEN]
+    assert all(set(ref) == REF_KEYS - {"type", "sessionId"} for ref in data["refs"])
+
+
+def test_chat_and_stream_give_the_same_answer(client: httpx.Client) -> None:
+    data = _chat(client)
+    events = _stream(client)
+    assert _text(events) == data["content"]
+    thinking = [{"title": e["title"], "content": e["content"]} for e in events[:2]]
+    assert thinking == data["thinking"]
+    refs = [e for e in events if isinstance(e, dict) and e["type"] == "ref"]
+    assert [
+        {k: v for k, v in e.items() if k in REF_KEYS - {"type", "sessionId"}} for e in refs
+    ] == (data["refs"])
+
+
+# -- the stream -------------------------------------------------------------------------------
+
+
+def test_stream_is_thinking_then_refs_then_content_then_done(client: httpx.Client) -> None:
+    events = _stream(client, video_nos=[KITCHEN, HARBOR], prompt="onion and tugboat")
+    kinds = [e["type"] if isinstance(e, dict) else e for e in events]
+    assert kinds[:4] == ["thinking", "thinking", "ref", "ref"]
+    assert set(kinds[4:-1]) == {"content"}
+    assert kinds[-1] == "Done"
+
+
+def test_every_event_has_its_exact_keys_and_types(client: httpx.Client) -> None:
+    events = _stream(client)
+    assert events[-1] == "Done"
+    for event in events[:-1]:
+        assert type(event["sessionId"]) is int
+        if event["type"] == "thinking":
+            assert set(event) == THINKING_KEYS
+            assert isinstance(event["title"], str) and isinstance(event["content"], str)
+        elif event["type"] == "ref":
+            assert set(event) == REF_KEYS
+            assert isinstance(event["video_no"], str) and isinstance(event["video_name"], str)
+            assert isinstance(event["duration"], str) and event["duration"].isdigit()
+            assert event["refItems"]
+            for item in event["refItems"]:
+                assert set(item) == REF_ITEM_KEYS
+                assert item["type"] in REF_KINDS
+                assert type(item["startTime"]) is int
+                assert (
+                    item["endTime"] is None
+                    if item["type"] == "keyframe"
+                    else (type(item["endTime"]) is int and item["endTime"] > item["startTime"])
+                )
+                assert isinstance(item["text"], str) and item["text"]
+        else:
+            assert set(event) == CONTENT_KEYS
+            assert event["type"] == "content" and isinstance(event["content"], str)
+
+
+def test_every_event_carries_the_same_session_id(client: httpx.Client) -> None:
+    events = _stream(client)
+    assert len({e["sessionId"] for e in events[:-1]}) == 1
+
+
+def test_refs_are_the_real_scenes_and_lines_the_answer_cites(client: httpx.Client) -> None:
+    kitchen = next(v for v in load_samples() if v.video_no == KITCHEN)
+    events = _stream(client)
+    (ref,) = [e for e in events if isinstance(e, dict) and e["type"] == "ref"]
+    assert (ref["video_name"], ref["duration"]) == (kitchen.name, str(kitchen.duration))
+    scenes = {(m.start, m.end): m.text for m in kitchen.scenes}
+    lines = {(m.start, m.end): m.text for m in kitchen.transcript}
+    items = ref["refItems"]
+    assert {item["type"] for item in items} == REF_KINDS
+    for item in items:
+        if item["type"] == "visual_ts":
+            assert scenes[item["startTime"], item["endTime"]] == item["text"]
+        elif item["type"] == "audio_ts":
+            assert lines[item["startTime"], item["endTime"]] == item["text"]
+        else:  # a keyframe: a moment inside a cited scene, with that scene's text
+            assert any(
+                start <= item["startTime"] < end and text == item["text"]
+                for (start, end), text in scenes.items()
+            )
+    answer = _text(events)
+    for item in items:
+        assert item["text"] in answer
+    assert [item["startTime"] for item in items] == sorted(item["startTime"] for item in items)
+
+
+def test_thinking_says_what_was_asked_and_which_moments_were_found(client: httpx.Client) -> None:
+    first, second = _stream(client)[:2]
+    assert first["title"] == "Understanding the question"
+    assert ONION in first["content"] and "kitchen_knife_skills_demo.mp4" in first["content"]
+    assert second["title"] == "Finding the moments"
+    assert "01:02–01:45" in second["content"]
+
+
+def test_content_is_streamed_word_by_word(emu: MaviEmulator, client: httpx.Client) -> None:
+    events = _stream(client)
+    pieces = [e["content"] for e in events if isinstance(e, dict) and e["type"] == "content"]
+    assert len(pieces) == len(_text(events).split())
+    emu.delta_size = 5
+    assert len([e for e in _stream(client) if e != "Done" and e["type"] == "content"]) == (
+        -(-len(pieces) // 5)
+    )
+
+
+def test_content_arrives_incrementally(emu: MaviEmulator, client: httpx.Client) -> None:
+    emu.delta_delay = 0.01
+    with client.stream("POST", STREAM, json=_body()) as reply:
+        reads = [chunk for chunk in reply.iter_raw() if b'"type":"content"' in chunk]
+    assert len(reads) > 10
+
+
+def test_answer_words_pads_the_v12_answer_too(emu: MaviEmulator, client: httpx.Client) -> None:
+    emu.answer_words = 120
+    assert len(_chat(client)["content"].split()) == 120
+
+
+# -- sessions ---------------------------------------------------------------------------------
+
+
+def test_new_session_ids_are_19_digit_integers_beyond_53_bits(client: httpx.Client) -> None:
+    ids = {_chat(client)["session_id"] for _ in range(5)}
+    assert len(ids) == 5
+    assert all(2**53 < i < 2**63 and len(str(i)) == 19 for i in ids)
+
+
+def test_a_second_turn_continues_the_first(client: httpx.Client) -> None:
+    first = _chat(client)
+    assert "01:02–01:45" in first["content"]
+    second = _chat(client, prompt="What happens next?", session_id=first["session_id"])
+    assert second["session_id"] == first["session_id"]
+    assert second["content"].startswith("After that, in kitchen_knife_skills_demo.mp4 at 01:45")
+    assert "1 earlier turn" in second["thinking"][0]["content"]
+
+
+def test_the_same_question_without_the_session_starts_over(client: httpx.Client) -> None:
+    _chat(client)
+    fresh = _chat(client, prompt="What happens next?")
+    assert not fresh["content"].startswith("After that")
+
+
+def test_a_session_continues_across_the_two_endpoints(client: httpx.Client) -> None:
+    session_id = _stream(client)[0]["sessionId"]
+    events = _stream(client, prompt="What happens next?", session_id=session_id)
+    assert {e["sessionId"] for e in events[:-1]} == {session_id}
+    assert _text(events).startswith("After that")
+    third = _chat(client, prompt="And then?", session_id=session_id)
+    assert "3 earlier turn" not in third["thinking"][0]["content"]
+    assert "2 earlier turn" in third["thinking"][0]["content"]
+
+
+def test_big_session_ids_round_trip_exactly(client: httpx.Client) -> None:
+    raw = client.post(CHAT, json=_body()).content
+    (digits,) = _session_ids(raw)
+    # The raw JSON integer, not a float: 19 digits survive only when parsed exactly.
+    body = _raw_json(_body(prompt="What happens next?")).replace(
+        b"}", b', "session_id": ' + digits.encode() + b"}"
+    )
+    headers = {"content-type": "application/json"}
+    reply = client.post(STREAM, content=body, headers=headers)
+    assert _session_ids(reply.content) == {digits}
+    assert _text(_events(reply.content)).startswith("After that")
+    # An id off by one, as a client that read it as a float might send, is another session.
+    neighbour = _raw_json(_body(session_id=int(digits) + 1))
+    refused = client.post(STREAM, content=neighbour, headers=headers)
+    assert refused.content == f'data:"Session does not exist: {int(digits) + 1}"\n\n'.encode()
+
+
+def test_a_session_id_sent_as_a_string_of_digits_is_accepted(client: httpx.Client) -> None:
+    first = _chat(client)
+    second = _chat(client, prompt="What happens next?", session_id=str(first["session_id"]))
+    assert second["session_id"] == first["session_id"]
+
+
+def test_a_failed_turn_is_not_remembered(emu: MaviEmulator, client: httpx.Client) -> None:
+    session_id = _chat(client)["session_id"]
+    emu.faults.error_after(2, path=STREAM)
+    client.post(STREAM, json=_body(prompt="What happens next?", session_id=session_id))
+    later = _chat(client, prompt="Where is the onion?", session_id=session_id)
+    assert "1 earlier turn" in later["thinking"][0]["content"]
+
+
+def test_unknown_session_on_the_stream_is_a_bare_string(client: httpx.Client) -> None:
+    body = _raw_json(_body(session_id=1234567890123456789))
+    reply = client.post(STREAM, content=body, headers={"content-type": "application/json"})
+    assert reply.status_code == 200
+    assert reply.headers["content-type"] == EVENT_STREAM
+    assert reply.content == b'data:"Session does not exist: 1234567890123456789"\n\n'
+
+
+def test_unknown_session_on_the_json_endpoint_is_an_error_envelope(client: httpx.Client) -> None:
+    reply = client.post(CHAT, json=_body(session_id=1234567890123456789))
+    assert reply.status_code == 200
+    assert reply.json() == {"code": "0001", "msg": "Session does not exist: 1234567890123456789"}
+
+
+def test_expire_sessions_forgets_every_session(emu: MaviEmulator, client: httpx.Client) -> None:
+    session_id = _chat(client)["session_id"]
+    assert emu.session_count == 1
+    emu.faults.expire_sessions()
+    assert emu.session_count == 0
+    reply = client.post(CHAT, json=_body(session_id=session_id))
+    assert reply.json() == {"code": "0001", "msg": f"Session does not exist: {session_id}"}
+
+
+def test_reset_forgets_sessions(emu: MaviEmulator, client: httpx.Client) -> None:
+    _chat(client)
+    emu.reset()
+    assert emu.session_count == 0
+
+
+def test_sessions_are_bounded_least_recently_used_first() -> None:
+    store = SessionStore(max_sessions=2, max_turns=3)
+    first, second = store.start(), store.start()
+    assert store.history(first) == []  # used: now the most recent
+    third = store.start()
+    assert (first in store, second in store, third in store) == (True, False, True)
+
+
+# -- refusals -------------------------------------------------------------------------------
+
+
+def _unparsed_upload(client: httpx.Client) -> str:
+    data = client.post(
+        "/api/serve/video/upload", files={"file": ("fresh.mp4", b"\0" * 64, "video/mp4")}
+    ).json()["data"]
+    assert data["videoStatus"] == "UNPARSE"
+    return str(data["videoNo"])
+
+
+def test_unparsed_video_on_the_stream_is_a_bare_string(
+    emu: MaviEmulator, client: httpx.Client
+) -> None:
+    emu.parse_delay = 60
+    video_no = _unparsed_upload(client)
+    reply = client.post(STREAM, json=_body(video_nos=[KITCHEN, video_no]))
+    assert reply.content == b'data:"Video is not parsed"\n\n'
+
+
+def test_unparsed_video_on_the_json_endpoint_is_an_error_envelope(
+    emu: MaviEmulator, client: httpx.Client
+) -> None:
+    emu.parse_delay = 60
+    video_no = _unparsed_upload(client)
+    reply = client.post(CHAT, json=_body(video_nos=[video_no]))
+    assert reply.json() == {"code": "0001", "msg": "Video is not parsed"}
+
+
+def test_an_upload_can_be_asked_once_parsed(emu: MaviEmulator, client: httpx.Client) -> None:
+    emu.parse_delay = 0
+    url = {"url": "https://example.com/garden_tour.mp4"}
+    video_no = client.post("/api/serve/video/uploadUrl", json=url).json()["data"]["videoNo"]
+    data = _chat(client, video_nos=[video_no], prompt="garden")
+    assert data["refs"][0]["video_name"] == "garden_tour.mp4"
+
+
+def test_unknown_video_is_refused_like_an_unparsed_one(client: httpx.Client) -> None:
+    stream = client.post(STREAM, json=_body(video_nos=["VI000"]))
+    assert stream.content == b'data:"Video does not exist: VI000"\n\n'
+    assert client.post(CHAT, json=_body(video_nos=["VI000"])).json() == {
+        "code": "0001",
+        "msg": "Video does not exist: VI000",
+    }
+
+
+@pytest.mark.parametrize("path", [CHAT, STREAM])
+@pytest.mark.parametrize(
+    ("body", "names"),
+    [
+        ({"prompt": ONION}, "video_nos"),
+        ({"video_nos": KITCHEN, "prompt": ONION}, "video_nos"),
+        ({"video_nos": [KITCHEN]}, "prompt"),
+        ({"videoNos": [KITCHEN], "message": ONION}, "video_nos"),
+        (_body(session_id=1.5), "session_id"),
+        (_body(session_id=True), "session_id"),
+        (_body(unique_id=["a"]), "unique_id"),
+    ],
+)
+def test_a_malformed_body_is_a_0001_envelope_on_both_paths(
+    client: httpx.Client, path: str, body: dict[str, Any], names: str
+) -> None:
+    reply = client.post(path, json=body)
+    assert reply.status_code == 200
+    assert reply.headers["content-type"] == JSON_TYPE
+    payload = reply.json()
+    assert payload["code"] == "0001" and names in payload["msg"]
+
+
+def test_unique_id_is_accepted(client: httpx.Client) -> None:
+    assert _chat(client, unique_id="user-42")["content"]
+
+
+# -- auth, rate limit, request log ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", [CHAT, STREAM])
+def test_the_raw_key_or_a_bearer_key_is_accepted(
+    emu: MaviEmulator, anon: httpx.Client, path: str
+) -> None:
+    for value in (emu.api_key, f"Bearer {emu.api_key}"):
+        assert anon.post(path, json=_body(), headers={"Authorization": value}).status_code == 200
+    refused = anon.post(path, json=_body())
+    assert refused.json()["code"] == "0401"
+
+
+@pytest.mark.parametrize("path", [CHAT, STREAM])
+def test_rate_limit_answers_0429_with_retry_after(
+    emu: MaviEmulator, client: httpx.Client, path: str
+) -> None:
+    emu.rate_limit = 2
+    client.post(V10_CHAT, json={"videoNos": [KITCHEN], "message": "onion", "stream": True})
+    client.post(CHAT, json=_body())  # the budget is one per key, across both dialects
+    reply = client.post(path, json=_body())
+    assert reply.status_code == 200
+    assert reply.headers["content-type"] == JSON_TYPE
+    assert reply.json()["code"] == "0429"
+    assert int(reply.headers["retry-after"]) >= 1
+
+
+def test_v12_requests_are_logged_with_secrets_masked(
+    emu: MaviEmulator, client: httpx.Client
+) -> None:
+    body = _raw_json(_body(session_id=1234567890123456789, unique_id="u1"))
+    client.post(STREAM, content=body, headers={"content-type": "application/json"})
+    logged = emu.requests[-1]
+    assert (logged.method, logged.path) == ("POST", STREAM)
+    assert logged.headers["authorization"] == "sk-m…(masked)"
+    assert logged.body == {
+        "video_nos": [KITCHEN],
+        "prompt": ONION,
+        "session_id": 1234567890123456789,
+        "unique_id": "u1",
+    }
+
+
+# -- faults on the v1.2 stream ----------------------------------------------------------------
+
+
+def test_error_after_sends_content_then_a_bare_error_string(
+    emu: MaviEmulator, client: httpx.Client
+) -> None:
+    emu.faults.error_after(3, path=STREAM)
+    events = _stream(client)
+    assert [e["type"] for e in events[:-1]].count("content") == 3
+    assert events[-1] == MODEL_FAILED
+    assert "Done" not in events
+
+
+def test_error_after_with_error_envelopes_sends_an_envelope_event(
+    emu: MaviEmulator, client: httpx.Client
+) -> None:
+    emu.faults.framing_v12(error_envelopes=True)
+    emu.faults.error_after(2, "0500", "boom", path=STREAM)
+    events = _stream(client)
+    assert events[-1] == {"code": "0500", "msg": "boom"}
+    assert [e.get("type") for e in events].count("content") == 2
+
+
+def test_error_after_zero_comes_after_thinking_and_refs(
+    emu: MaviEmulator, client: httpx.Client
+) -> None:
+    emu.faults.error_after(0, path=STREAM)
+    events = _stream(client)
+    assert [e["type"] for e in events[:-1]] == ["thinking", "thinking", "ref"]
+    assert events[-1] == MODEL_FAILED
+
+
+def test_stream_faults_default_to_the_v10_chat(emu: MaviEmulator, client: httpx.Client) -> None:
+    emu.faults.error_after(1)
+    assert _stream(client)[-1] == "Done"
+    assert emu.faults.pending == ["error_after(1, '0500') x1"]
+
+
+def test_a_stream_fault_with_path_none_strikes_either_dialect(
+    emu: MaviEmulator, client: httpx.Client
+) -> None:
+    emu.faults.error_after(1, path=None, times=2)
+    assert _stream(client)[-1] == MODEL_FAILED
+    v10 = client.post(V10_CHAT, json={"videoNos": [KITCHEN], "message": "onion", "stream": True})
+    assert b'"code":"0500"' in v10.content
+    assert emu.faults.pending == []
+
+
+def test_a_stream_fault_on_another_path_is_refused(emu: MaviEmulator) -> None:
+    with pytest.raises(ValueError, match="a chat stream"):
+        emu.faults.disconnect_after(1, path=CHAT)
+
+
+def test_disconnect_after_drops_the_v12_stream(emu: MaviEmulator, client: httpx.Client) -> None:
+    emu.faults.disconnect_after(2, path=STREAM)
+    received: list[bytes] = []
+    with pytest.raises(httpx.RemoteProtocolError):
+        with client.stream("POST", STREAM, json=_body()) as reply:
+            received.extend(reply.iter_raw())
+    assert b"".join(received).count(b'"type":"content"') == 2
+
+
+def test_stall_after_goes_silent_then_resumes(emu: MaviEmulator, client: httpx.Client) -> None:
+    full = client.post(STREAM, json=_body()).content
+    emu.faults.stall_after(1, 0.3, path=STREAM)
+    started = time.monotonic()
+    stalled = client.post(STREAM, json=_body()).content
+    assert time.monotonic() - started >= 0.3
+    assert _text(_events(stalled)) == _text(_events(full))
+
+
+def test_stall_after_times_out_a_reader(emu: MaviEmulator, client: httpx.Client) -> None:
+    emu.faults.stall_after(2, 5.0, path=STREAM)
+    with pytest.raises(httpx.ReadTimeout):
+        client.post(STREAM, json=_body(), timeout=httpx.Timeout(5.0, read=0.3))
+
+
+@pytest.mark.parametrize("path", [CHAT, STREAM])
+def test_error_faults_reach_the_v12_paths(
+    emu: MaviEmulator, client: httpx.Client, path: str
+) -> None:
+    emu.faults.error_envelope("0402", "Not enough credits.", path=path)
+    assert client.post(path, json=_body()).json() == {"code": "0402", "msg": "Not enough credits."}
+    emu.faults.rate_limit_http(3, path=path)
+    limited = client.post(path, json=_body())
+    assert (limited.status_code, limited.headers["retry-after"]) == (429, "3")
+    emu.faults.http_error(502, html=True, path=path)
+    assert client.post(path, json=_body()).status_code == 502
+
+
+def test_slow_first_byte_on_the_v12_stream(emu: MaviEmulator, client: httpx.Client) -> None:
+    emu.faults.slow_first_byte(0.3, path=STREAM)
+    started = time.monotonic()
+    client.post(STREAM, json=_body())
+    assert time.monotonic() - started >= 0.3
+
+
+# -- framing of the v1.2 stream ---------------------------------------------------------------
+
+
+def _unknown_session(client: httpx.Client) -> httpx.Response:
+    return client.post(STREAM, json=_body(session_id=1))
+
+
+def test_crlf_and_space_after_data(emu: MaviEmulator, client: httpx.Client) -> None:
+    emu.faults.framing_v12(crlf=True, space_after_data=True)
+    raw = client.post(STREAM, json=_body()).content
+    assert raw.startswith(b'data: {"type":"thinking"')
+    assert raw.endswith(b'}\r\n\r\ndata: "Done"\r\n\r\n')
+    assert b"\n\n" not in raw.replace(b"\r\n\r\n", b"")
+    assert _unknown_session(client).content == b'data: "Session does not exist: 1"\r\n\r\n'
+
+
+@pytest.mark.parametrize(
+    ("marker", "last"),
+    [("DONE", b'data:"DONE"\n\n'), ("done", b'data:"done"\n\n'), ("[DONE]", b"data:[DONE]\n\n")],
+)
+def test_end_marker_variants(
+    emu: MaviEmulator, client: httpx.Client, marker: Any, last: bytes
+) -> None:
+    emu.faults.framing_v12(end_marker=marker)
+    assert client.post(STREAM, json=_body()).content.endswith(b"}\n\n" + last)
+
+
+def test_no_end_marker_ends_with_the_last_content(emu: MaviEmulator, client: httpx.Client) -> None:
+    emu.faults.framing_v12(end_marker=None)
+    assert _events(client.post(STREAM, json=_body()).content)[-1]["type"] == "content"
+
+
+def test_batched_writes_several_events_at_once(emu: MaviEmulator, client: httpx.Client) -> None:
+    emu.delta_delay = 0.02
+    emu.faults.framing_v12(batched=True)
+    with client.stream("POST", STREAM, json=_body()) as reply:
+        reads = list(reply.iter_raw())
+    assert all(read.count(b"data:") > 1 for read in reads)
+    assert reads[-1].endswith(b'data:"Done"\n\n') and b'"type":"content"' in reads[-1]
+
+
+def test_batched_error_shares_a_write_with_the_content_before_it(
+    emu: MaviEmulator, client: httpx.Client
+) -> None:
+    emu.delta_delay = 0.02
+    emu.faults.framing_v12(batched=True)
+    emu.faults.error_after(6, path=STREAM)
+    with client.stream("POST", STREAM, json=_body()) as reply:
+        reads = list(reply.iter_raw())
+    assert reads[-1].endswith(f'data:"{MODEL_FAILED}"\n\n'.encode())
+    assert b'"type":"content"' in reads[-1]
+
+
+def test_error_envelopes_refuse_with_a_plain_json_envelope(
+    emu: MaviEmulator, client: httpx.Client
+) -> None:
+    emu.faults.framing_v12(error_envelopes=True)
+    reply = _unknown_session(client)
+    assert reply.headers["content-type"] == JSON_TYPE
+    assert reply.json() == {"code": "0001", "msg": "Session does not exist: 1"}
+
+
+def test_done_after_error(emu: MaviEmulator, client: httpx.Client) -> None:
+    emu.faults.framing_v12(done_after_error=True)
+    assert _unknown_session(client).content == (
+        b'data:"Session does not exist: 1"\n\ndata:"Done"\n\n'
+    )
+    emu.faults.error_after(1, path=STREAM)
+    assert _events(client.post(STREAM, json=_body()).content)[-2:] == [MODEL_FAILED, "Done"]
+
+
+def test_string_session_ids(emu: MaviEmulator, client: httpx.Client) -> None:
+    emu.faults.framing_v12(string_session_ids=True)
+    events = _stream(client)
+    session_id = events[0]["sessionId"]
+    assert isinstance(session_id, str) and len(session_id) == 19
+    data = _chat(client, prompt="What happens next?", session_id=session_id)
+    assert data["session_id"] == session_id
+
+
+def test_no_content_type(emu: MaviEmulator, client: httpx.Client) -> None:
+    emu.faults.framing_v12(content_type=None)
+    assert "content-type" not in client.post(STREAM, json=_body()).headers
+
+
+def test_framing_v12_leaves_the_v10_framing_alone(emu: MaviEmulator, client: httpx.Client) -> None:
+    emu.faults.framing_v12(crlf=True, end_marker="DONE")
+    v10 = client.post(V10_CHAT, json={"videoNos": [KITCHEN], "message": "onion", "stream": True})
+    assert b"\r\n" not in v10.content and b"DONE" not in v10.content
+
+
+def test_framing_v12_refuses_an_unknown_end_marker(emu: MaviEmulator) -> None:
+    with pytest.raises(ValueError, match="end_marker"):
+        emu.faults.framing_v12(end_marker="Fin")  # type: ignore[arg-type]
+
+
+# -- dialects ---------------------------------------------------------------------------------
+
+
+def test_both_dialects_are_served_by_default(emu: MaviEmulator) -> None:
+    assert emu.api_versions == ("v1.0", "v1.2")
+
+
+@pytest.mark.parametrize(
+    ("versions", "served", "absent"),
+    [(("v1.0",), [V10_CHAT], [CHAT, STREAM]), (("v1.2",), [CHAT, STREAM], [V10_CHAT])],
+)
+def test_a_dialect_left_out_answers_404(
+    emu: MaviEmulator,
+    client: httpx.Client,
+    versions: tuple[str, ...],
+    served: list[str],
+    absent: list[str],
+) -> None:
+    emu.api_versions = versions
+    v10_body = {"videoNos": [KITCHEN], "message": "onion", "stream": True}
+    for path in served:
+        assert client.post(path, json=v10_body if path == V10_CHAT else _body()).status_code == 200
+    for path in absent:
+        assert client.post(path, json=_body()).status_code == 404
+    assert client.get("/api/serve/video/searchDB").status_code == 200
+
+
+def test_api_versions_must_name_known_dialects() -> None:
+    with pytest.raises(ValueError, match="api_versions"):
+        MaviEmulator(api_versions=("v2",))
+    with pytest.raises(ValueError, match="api_versions"):
+        MaviEmulator(api_versions=())
