@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ._auth import MaviTokenAuth, MaviTokens
 from ._constants import (
     API_KEY_ENV,
+    API_VERSION_ENV,
     BASE_URL_ENV,
     DEFAULT_BASE_URL,
     DEFAULT_MAX_RETRIES,
@@ -39,7 +40,7 @@ from ._exceptions import (
     MaviValidationError,
     MaviVideoError,
 )
-from ._models import ChatAnswer, ChatDelta, ChatTurn
+from ._models import ChatAnswer, ChatDelta, ChatTurn, Thinking, VideoRef
 from ._settings import MaviSettings
 from ._version import __version__
 
@@ -54,6 +55,7 @@ from ._videos import (
 
 __all__ = [
     "API_KEY_ENV",
+    "API_VERSION_ENV",
     "BASE_URL_ENV",
     "DEFAULT_BASE_URL",
     "DEFAULT_MAX_RETRIES",
@@ -84,9 +86,11 @@ __all__ = [
     "MaviValidationError",
     "MaviVideoError",
     "Moment",
+    "Thinking",
     "Transcript",
     "TranscriptSegment",
     "Video",
+    "VideoRef",
     "__version__",
 ]
 

@@ -56,7 +56,7 @@ from ._flow import (
     Wait,
     returning,
 )
-from ._models import ChatAnswer, ChatDelta
+from ._models import ChatAnswer, ChatDelta, Thinking, VideoRef
 from ._request import HistoryInput
 from ._secret import SecretLike
 from ._settings import MaviSettings
@@ -172,6 +172,11 @@ class _ClientBase:
     def max_retries(self) -> int:
         return self.settings.max_retries
 
+    @property
+    def api_version(self) -> str:
+        """The chat dialect this client speaks: "v1.0" or "v1.2"."""
+        return self.settings.api_version
+
     def __repr__(self) -> str:
         credential = "token" if self.auth else ("api_key" if self.settings.api_key else None)
         return f"{type(self).__name__}(base_url={self.base_url!r}, credentials={credential!r})"
@@ -191,6 +196,21 @@ class _Stream:
     def delivered(self) -> int:
         """How many characters of the answer were handed out so far."""
         return self._progress.delivered
+
+    @property
+    def session_id(self) -> str | None:
+        """v1.2: the service's session, once an event named it; send it back to continue."""
+        return self._progress.session_id
+
+    @property
+    def refs(self) -> tuple[VideoRef, ...]:
+        """v1.2: the moments the answer rests on, as far as they arrived."""
+        return tuple(self._progress.refs)
+
+    @property
+    def thinking(self) -> tuple[Thinking, ...]:
+        """v1.2: the reasoning steps that arrived so far."""
+        return tuple(self._progress.thinking)
 
 
 class ChatStream(_Stream, Iterator[ChatDelta]):
@@ -262,6 +282,7 @@ class MaviClient(_ClientBase):
         deadline: float | None = DEFAULT_DEADLINE,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        api_version: str | None = None,
         settings: MaviSettings | None = None,
     ) -> None:
         super().__init__(
@@ -276,6 +297,7 @@ class MaviClient(_ClientBase):
                 deadline=deadline,
                 max_response_bytes=max_response_bytes,
                 max_event_bytes=max_event_bytes,
+                api_version=api_version,
             )
         )
         self._owns_http = http_client is None
@@ -284,16 +306,31 @@ class MaviClient(_ClientBase):
         )
         self._sleep: Callable[[float], None] = time.sleep
 
-    def chat(self, video_nos: list[str], message: str, history: HistoryInput = None) -> ChatAnswer:
-        """Ask about the videos and return the whole answer (`"stream": false`)."""
-        return self._run(self._ops.ask(video_nos, message, history))
+    def chat(
+        self,
+        video_nos: list[str],
+        message: str,
+        history: HistoryInput = None,
+        *,
+        session_id: str | int | None = None,
+        unique_id: str | None = None,
+    ) -> ChatAnswer:
+        """Ask about the videos and return the whole answer. With v1.2, `session_id` continues
+        a conversation the service holds (the answer's own `session_id`)."""
+        return self._run(self._ops.ask(video_nos, message, history, session_id, unique_id))
 
     def stream_chat(
-        self, video_nos: list[str], message: str, history: HistoryInput = None
+        self,
+        video_nos: list[str],
+        message: str,
+        history: HistoryInput = None,
+        *,
+        session_id: str | int | None = None,
+        unique_id: str | None = None,
     ) -> ChatStream:
-        """Ask about the videos and iterate over the answer's deltas (`"stream": true`)."""
+        """Ask about the videos and iterate over the answer's deltas."""
         progress = StreamProgress()
-        flow = self._ops.stream(video_nos, message, history, progress)
+        flow = self._ops.stream(video_nos, message, history, progress, session_id, unique_id)
         return ChatStream(self._iterate(flow), progress)
 
     def exchange_code(
@@ -465,6 +502,7 @@ class AsyncMaviClient(_ClientBase):
         deadline: float | None = DEFAULT_DEADLINE,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        api_version: str | None = None,
         settings: MaviSettings | None = None,
     ) -> None:
         super().__init__(
@@ -479,6 +517,7 @@ class AsyncMaviClient(_ClientBase):
                 deadline=deadline,
                 max_response_bytes=max_response_bytes,
                 max_event_bytes=max_event_bytes,
+                api_version=api_version,
             )
         )
         self._injected_http = http_client
@@ -490,17 +529,31 @@ class AsyncMaviClient(_ClientBase):
         self._sleep: Callable[[float], Awaitable[None]] = _asyncio_sleep
 
     async def chat(
-        self, video_nos: list[str], message: str, history: HistoryInput = None
+        self,
+        video_nos: list[str],
+        message: str,
+        history: HistoryInput = None,
+        *,
+        session_id: str | int | None = None,
+        unique_id: str | None = None,
     ) -> ChatAnswer:
-        """Ask about the videos and return the whole answer (`"stream": false`)."""
-        return await self._run(self._ops.ask(video_nos, message, history))
+        """Ask about the videos and return the whole answer. With v1.2, `session_id` continues
+        a conversation the service holds (the answer's own `session_id`)."""
+        flow = self._ops.ask(video_nos, message, history, session_id, unique_id)
+        return await self._run(flow)
 
     def stream_chat(
-        self, video_nos: list[str], message: str, history: HistoryInput = None
+        self,
+        video_nos: list[str],
+        message: str,
+        history: HistoryInput = None,
+        *,
+        session_id: str | int | None = None,
+        unique_id: str | None = None,
     ) -> AsyncChatStream:
-        """Ask about the videos; `async for` over the answer's deltas (`"stream": true`)."""
+        """Ask about the videos; `async for` over the answer's deltas."""
         progress = StreamProgress()
-        flow = self._ops.stream(video_nos, message, history, progress)
+        flow = self._ops.stream(video_nos, message, history, progress, session_id, unique_id)
         return AsyncChatStream(self._iterate(flow), progress)
 
     async def exchange_code(

@@ -5,8 +5,12 @@ from __future__ import annotations
 from typing import Final
 
 DEFAULT_BASE_URL: Final = "https://mavi-backend.memories.ai"
+DEFAULT_V12_BASE_URL: Final = "https://api.memories.ai"
+"""The current API's host, the default for `api_version="v1.2"`."""
 API_KEY_ENV: Final = "MAVI_API_KEY"
 BASE_URL_ENV: Final = "MAVI_BASE_URL"
+API_VERSION_ENV: Final = "MAVI_API_VERSION"
+API_VERSIONS: Final = ("v1.0", "v1.2")
 
 DEFAULT_TIMEOUT: Final = 60.0
 DEFAULT_CONNECT_TIMEOUT: Final = 5.0
@@ -36,5 +40,7 @@ MAX_KEEPALIVE_CONNECTIONS: Final = 100
 SUCCESS_CODES: Final = frozenset({"0000", "SUCCESS", "success"})
 
 CHAT_PATH: Final = "/api/serve/video/chat"
+V12_CHAT_PATH: Final = "/serve/api/v1/chat"
+V12_CHAT_STREAM_PATH: Final = "/serve/api/v1/chat_stream"
 GET_ACCESS_TOKEN_PATH: Final = "/auth/api/token/getAccessToken"
 REFRESH_ACCESS_TOKEN_PATH: Final = "/auth/api/token/refreshAccessToken"

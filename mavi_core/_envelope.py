@@ -24,6 +24,7 @@ __all__ = [
     "envelope_data",
     "error_for_code",
     "error_for_http_status",
+    "error_for_message",
     "is_success_code",
     "normalize_code",
     "parse_retry_after",
@@ -131,6 +132,30 @@ def error_for_code(
         status_code=status_code,
         retry_after=retry_after,
     )
+
+
+_MESSAGE_CLASSES: tuple[tuple[tuple[str, ...], type[MaviAPIError]], ...] = (
+    (("login", "token", "unauthori", "api key", "apikey"), MaviAuthenticationError),
+    (("credit", "permission", "forbidden", "disabled"), MaviPermissionDeniedError),
+    (("exceeded the limit", "rate limit", "too many"), MaviRateLimitError),
+    (
+        ("not parsed", "not exist", "invalid", "not found", "required", "empty"),
+        MaviInvalidRequestError,
+    ),
+)
+
+
+def error_for_message(text: str) -> MaviAPIError:
+    """The error for a bare string the newer API sends instead of an envelope, classed by what it
+    says ("Video is not parsed" is an invalid request, "user don't login" an auth error)."""
+    lower = text.lower()
+    error_class: type[MaviAPIError] = MaviServerError
+    for words, candidate in _MESSAGE_CLASSES:
+        if any(word in lower for word in words):
+            error_class = candidate
+            break
+    what = f"MAVI answered with an error: {text.strip()[:300] or 'no message'}"
+    return error_class(_describe(what, error_class, None), msg=text)
 
 
 def _http_class(status_code: int) -> type[MaviAPIError]:

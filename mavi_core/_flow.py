@@ -30,15 +30,18 @@ from ._constants import (
     ERROR_BODY_PREFIX,
     GET_ACCESS_TOKEN_PATH,
     REFRESH_ACCESS_TOKEN_PATH,
+    V12_CHAT_PATH,
+    V12_CHAT_STREAM_PATH,
 )
 from ._content import ContentDecoder, content_decoder
 from ._envelope import error_for_http_status, retry_after_from_headers
-from ._exceptions import MaviError, MaviRateLimitError, MaviTimeoutError
-from ._models import ChatAnswer, ChatDelta
+from ._exceptions import MaviError, MaviRateLimitError, MaviTimeoutError, MaviValidationError
+from ._models import ChatAnswer, ChatDelta, Thinking, VideoRef
 from ._request import ApiCall, HistoryInput, build_chat_body
 from ._retry import REFRESH, RetryState
 from ._settings import MaviSettings
 from ._stream import ChatStreamDecoder, broken_stream_error, parse_json_reply, too_large
+from ._v12 import V12StreamDecoder, build_v12_body, parse_v12_answer
 from ._videos import (
     MAX_PAGE_SIZE,
     Moment,
@@ -160,9 +163,25 @@ def returning(flow: Flow[_T]) -> Flow[None]:
 
 @dataclass(slots=True)
 class StreamProgress:
-    """How much of an answer reached the caller; shared by a stream and its operation only."""
+    """What of an answer reached the caller; shared by a stream and its operation only.
+
+    `delivered` counts characters and `items` deltas (a v1.2 thinking or ref event has no text
+    but was handed out all the same); `session_id`, `refs` and `thinking` gather what v1.2 events
+    told so far."""
 
     delivered: int = 0
+    items: int = 0
+    session_id: str | None = None
+    refs: list[VideoRef] = field(default_factory=list)
+    thinking: list[Thinking] = field(default_factory=list)
+
+    def note(self, delta: ChatDelta) -> None:
+        if delta.session_id is not None:
+            self.session_id = delta.session_id
+        if delta.refs:
+            self.refs.extend(delta.refs)
+        if delta.thinking is not None:
+            self.thinking.append(delta.thinking)
 
 
 class _Finish:
@@ -173,6 +192,14 @@ _FINISH: Final = _Finish()
 
 
 _REQUEST_ID_HEADERS: Final = ("x-request-id", "request-id", "x-trace-id", "trace-id")
+
+
+def _v10_only(session_id: object, unique_id: object) -> None:
+    if session_id is not None or unique_id is not None:
+        raise MaviValidationError(
+            "session_id and unique_id belong to the v1.2 chat API: create the client with "
+            "api_version='v1.2' (or set MAVI_API_VERSION=v1.2). With v1.0, pass history= instead."
+        )
 
 
 def _from_reply(error: MaviError, response: httpx.Response) -> MaviError:
@@ -266,8 +293,19 @@ class Operations:
 
     # Chat.
 
-    def ask(self, video_nos: list[str], message: str, history: HistoryInput) -> Flow[ChatAnswer]:
-        """The whole answer (`"stream": false`); checks its input now, before any request."""
+    def ask(
+        self,
+        video_nos: list[str],
+        message: str,
+        history: HistoryInput,
+        session_id: str | int | None = None,
+        unique_id: str | None = None,
+    ) -> Flow[ChatAnswer]:
+        """The whole answer; checks its input now, before any request."""
+        if self.settings.api_version == "v1.2":
+            body = build_v12_body(video_nos, message, history, session_id, unique_id)
+            return self._ask_v12(body)
+        _v10_only(session_id, unique_id)
         body = build_chat_body(video_nos, message, history, stream=False)
         return self._chat(body, None)  # type: ignore[return-value]
 
@@ -277,34 +315,54 @@ class Operations:
         message: str,
         history: HistoryInput,
         progress: StreamProgress,
+        session_id: str | int | None = None,
+        unique_id: str | None = None,
     ) -> Flow[None]:
-        """The answer's deltas as `ChatDelta` items (`"stream": true`); checks its input now."""
+        """The answer's deltas as `ChatDelta` items; checks its input now."""
+        if self.settings.api_version == "v1.2":
+            body = build_v12_body(video_nos, message, history, session_id, unique_id)
+            return self._chat(body, progress, v12=True)  # type: ignore[return-value]
+        _v10_only(session_id, unique_id)
         body = build_chat_body(video_nos, message, history, stream=True)
         return self._chat(body, progress)  # type: ignore[return-value]
 
     @_redacting
+    def _ask_v12(self, body: dict[str, Any]) -> Flow[ChatAnswer]:
+        data = yield from self._request_json(ApiCall("POST", V12_CHAT_PATH, json=body))
+        return parse_v12_answer(data, body["video_nos"])
+
+    @_redacting
     def _chat(
-        self, body: dict[str, Any], progress: StreamProgress | None
+        self, body: dict[str, Any], progress: StreamProgress | None, *, v12: bool = False
     ) -> Flow[ChatAnswer | None]:
-        call = ApiCall("POST", CHAT_PATH, json=body)
+        if v12:
+            call = ApiCall("POST", V12_CHAT_STREAM_PATH, json=body, accept="text/event-stream")
+        else:
+            call = ApiCall("POST", CHAT_PATH, json=body)
         collect = progress is None
         state = StreamProgress() if progress is None else progress
+        decoder = V12StreamDecoder if v12 else ChatStreamDecoder
 
         def attempt(deadline: Deadline) -> Flow[str]:
-            return self._answer(call, deadline, state, collect)
+            return self._answer(call, deadline, state, collect, decoder)
 
         text = yield from self._retrying(call, attempt)
         return ChatAnswer(text=text, video_nos=body["videoNos"]) if collect else None
 
     def _answer(
-        self, call: ApiCall, deadline: Deadline, progress: StreamProgress, collect: bool
+        self,
+        call: ApiCall,
+        deadline: Deadline,
+        progress: StreamProgress,
+        collect: bool,
+        decoder_class: type[ChatStreamDecoder] = ChatStreamDecoder,
     ) -> Flow[str]:
         response = yield self._send(call, deadline)
         parts: list[str] = []
         try:
             yield from self._raise_for_status(response, deadline)
             settings = self.settings
-            decoder = ChatStreamDecoder(settings.max_event_bytes, settings.max_response_bytes)
+            decoder = decoder_class(settings.max_event_bytes, settings.max_response_bytes)
             content = _decoder_for(response)
             chunks = yield Chunks(response)
             size = 0
@@ -320,12 +378,19 @@ class Operations:
                                 limit = settings.max_response_bytes
                                 raise too_large("reply", limit, "max_response_bytes")
                         deltas = decoder.feed(piece)  # type: ignore[arg-type]
-                    for text in deltas:
+                    for item in deltas:
+                        if type(item) is ChatDelta:  # v1.2: text, thinking or refs
+                            delta, text = item, item.text
+                            progress.note(delta)
+                        else:
+                            text = item
+                            delta = None
                         progress.delivered += len(text)
+                        progress.items += 1
                         if collect:
                             parts.append(text)
                         else:
-                            yield ChatDelta(text)
+                            yield delta or ChatDelta(text)
                     if decoder.error is not None:
                         raise decoder.error
                     if decoder.done:
@@ -336,7 +401,7 @@ class Operations:
         except MaviError as error:
             yield Close(response)
             _from_reply(error, response)
-            if progress.delivered:
+            if progress.items:
                 partial = "".join(parts) if collect else None
                 broken = broken_stream_error(error, progress.delivered, partial)
                 raise _from_reply(broken, response) from error
@@ -374,7 +439,7 @@ class Operations:
         return Send(
             call,
             settings.base_url + call.path,
-            settings.headers(call.authenticate),
+            settings.headers(call.authenticate, call.accept),
             deadline.clamp(settings.timeout),
         )
 

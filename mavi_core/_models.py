@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from ._exceptions import MaviValidationError
 
-__all__ = ["ChatAnswer", "ChatDelta", "ChatTurn"]
+__all__ = ["ChatAnswer", "ChatDelta", "ChatTurn", "Thinking", "VideoRef"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,18 +30,68 @@ class ChatTurn:
 
 
 @dataclass(frozen=True, slots=True)
+class VideoRef:
+    """A moment an answer rests on (v1.2): which video, when, what was seen or heard there."""
+
+    video_no: str
+    video_name: str = ""
+    start: float = 0.0
+    """Seconds from the start of the video."""
+    end: float | None = None
+    """Seconds; None for a keyframe (a single instant)."""
+    kind: str = "visual_ts"
+    """"keyframe" (an instant), "visual_ts" (what is shown) or "audio_ts" (what is said)."""
+    text: str = ""
+    duration: float | None = None
+    """The whole video's length in seconds, when the service said."""
+
+    def to_dict(self) -> dict[str, object]:
+        """The fields as a plain dict (what the adapters put in metadata)."""
+        return {
+            "video_no": self.video_no,
+            "video_name": self.video_name,
+            "start": self.start,
+            "end": self.end,
+            "kind": self.kind,
+            "text": self.text,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Thinking:
+    """One step of the model's reasoning (v1.2), shown before the answer."""
+
+    title: str = ""
+    content: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ChatDelta:
-    """New answer text, in order; joining every delta's `text` gives the whole answer."""
+    """New answer text, in order; joining every delta's `text` gives the whole answer.
+
+    With v1.2 a delta may carry no text but a step of thinking or the moments (`refs`) the
+    answer rests on; `session_id` is the service's conversation.
+    """
 
     text: str
+    thinking: Thinking | None = None
+    refs: tuple[VideoRef, ...] = ()
+    session_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ChatAnswer:
-    """A whole answer from the video chat endpoint."""
+    """A whole answer from the video chat endpoint.
+
+    With v1.2, `session_id` continues the conversation, `refs` are the moments the answer
+    rests on and `thinking` the model's reasoning steps.
+    """
 
     text: str
     video_nos: list[str] = field(default_factory=list)
+    session_id: str | None = None
+    refs: tuple[VideoRef, ...] = ()
+    thinking: tuple[Thinking, ...] = ()
 
     def __str__(self) -> str:
         return self.text

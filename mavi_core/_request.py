@@ -13,6 +13,7 @@ __all__ = [
     "ApiCall",
     "HistoryInput",
     "build_chat_body",
+    "check_message",
     "check_text",
     "normalize_history",
     "normalize_video_nos",
@@ -35,6 +36,8 @@ class ApiCall:
     retry: bool = True
     deadline: bool = True
     """Whether the client's `deadline` bounds the call (not for uploads, bounded by size)."""
+    accept: str | None = None
+    """The `Accept` header when the call needs its own (the v1.2 stream)."""
 
 
 def check_text(text: str, name: str) -> str:
@@ -109,19 +112,23 @@ def normalize_history(history: HistoryInput) -> list[dict[str, str]]:
     return turns
 
 
+def check_message(message: object) -> str:
+    """The question to ask, or a `MaviValidationError` saying what is wrong with it."""
+    if not isinstance(message, str):
+        raise MaviValidationError(f"message must be a string, got {type(message).__name__}.")
+    if not message.strip():
+        raise MaviValidationError("message is empty: pass the question to ask about the videos.")
+    return check_text(message, "message")
+
+
 def build_chat_body(
     video_nos: object, message: object, history: HistoryInput, *, stream: bool
 ) -> dict[str, Any]:
     """The JSON body of `POST /api/serve/video/chat`, exactly its four fields."""
     videos = normalize_video_nos(video_nos)
-    if not isinstance(message, str):
-        raise MaviValidationError(f"message must be a string, got {type(message).__name__}.")
-    if not message.strip():
-        raise MaviValidationError("message is empty: pass the question to ask about the videos.")
-    check_text(message, "message")
     return {
         "videoNos": videos,
-        "message": message,
+        "message": check_message(message),
         "history": normalize_history(history),
         "stream": stream,
     }

@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 from ._auth import MaviTokenAuth
 from ._constants import (
     API_KEY_ENV,
+    API_VERSION_ENV,
+    API_VERSIONS,
     BASE_URL_ENV,
     DEFAULT_BASE_URL,
     DEFAULT_CONNECT_TIMEOUT,
@@ -26,6 +28,7 @@ from ._constants import (
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
+    DEFAULT_V12_BASE_URL,
 )
 from ._content import ACCEPT_ENCODING
 from ._exceptions import MaviAuthenticationError, MaviError, MaviValidationError
@@ -63,6 +66,21 @@ def check_base_url(url: object) -> str:
             f"intended), got {url!r}: pass only scheme, host, port and any path prefix."
         )
     return url.rstrip("/")
+
+
+def _check_api_version(explicit: object, from_env: str | None) -> str:
+    """The dialect: an explicit `api_version` wins over `MAVI_API_VERSION`; "v1.0" by default."""
+    value = explicit if explicit is not None else from_env
+    if value is None:
+        return "v1.0"
+    text = str(value).strip().lower()
+    text = text if text.startswith("v") else f"v{text}"
+    if text not in API_VERSIONS:
+        source = "api_version" if explicit is not None else API_VERSION_ENV
+        raise MaviValidationError(
+            f"{source} must be one of {', '.join(API_VERSIONS)}, got {value!r}."
+        )
+    return text
 
 
 def _is_loopback(host: str) -> bool:
@@ -116,6 +134,9 @@ class MaviSettings:
     deadline: float | None = DEFAULT_DEADLINE
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+    api_version: str = "v1.0"
+    """The chat dialect: "v1.0" (`videoNos` + `message` + `history`) or "v1.2" (sessions,
+    thinking and refs); see docs/ARCHITECTURE.md."""
 
     @classmethod
     def resolve(
@@ -130,6 +151,7 @@ class MaviSettings:
         deadline: float | None = DEFAULT_DEADLINE,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        api_version: str | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> MaviSettings:
         """Check every option and read the environment (once) for what is not given."""
@@ -147,7 +169,9 @@ class MaviSettings:
             source = plain if plain is not None else env.get(API_KEY_ENV) or None
             what = "API key" if plain is not None else f"API key in {API_KEY_ENV}"
             key = None if source is None else Secret(check_credential(source, what))
-        url = check_base_url(base_url or env.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
+        version = _check_api_version(api_version, env.get(API_VERSION_ENV) or None)
+        default_url = DEFAULT_V12_BASE_URL if version == "v1.2" else DEFAULT_BASE_URL
+        url = check_base_url(base_url or env.get(BASE_URL_ENV) or default_url)
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise MaviValidationError(f"max_retries must be an integer >= 0, got {max_retries!r}.")
         headers = dict(default_headers or {})
@@ -164,6 +188,7 @@ class MaviSettings:
             deadline=_positive(deadline, "deadline", optional=True),
             max_response_bytes=int(_positive(max_response_bytes, "max_response_bytes")),
             max_event_bytes=int(_positive(max_event_bytes, "max_event_bytes")),
+            api_version=version,
         )
         settings._warn_if_exposed()
         return settings
@@ -197,10 +222,10 @@ class MaviSettings:
             "or pass auth=MaviTokenAuth(...)."
         )
 
-    def headers(self, authenticate: bool) -> dict[str, str]:
+    def headers(self, authenticate: bool, accept: str | None = None) -> dict[str, str]:
         headers = {
             "User-Agent": f"mavi-integrations/{__version__}",
-            "Accept": "text/event-stream, application/json",
+            "Accept": accept or "text/event-stream, application/json",
             "Accept-Encoding": ACCEPT_ENCODING,
             **self.default_headers,
         }
@@ -236,4 +261,7 @@ class MaviSettings:
 
     def __repr__(self) -> str:
         credentials = "token" if self.auth else ("api_key" if self.api_key else None)
-        return f"MaviSettings(base_url={self.base_url!r}, credentials={credentials!r})"
+        return (
+            f"MaviSettings(base_url={self.base_url!r}, api_version={self.api_version!r}, "
+            f"credentials={credentials!r})"
+        )

@@ -14,7 +14,13 @@ from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any, Final
 
 from ._constants import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_RESPONSE_BYTES
-from ._envelope import envelope_data, error_for_code, is_success_code, normalize_code
+from ._envelope import (
+    envelope_data,
+    error_for_code,
+    error_for_message,
+    is_success_code,
+    normalize_code,
+)
 from ._exceptions import (
     MaviAPIError,
     MaviError,
@@ -25,16 +31,24 @@ from ._exceptions import (
 )
 
 __all__ = [
+    "END",
     "ChatStreamDecoder",
     "DeltaTracker",
     "EventDecoder",
     "broken_stream_error",
+    "event_values",
+    "is_end_marker",
     "parse_json_reply",
     "pieces_from_event",
     "too_large",
 ]
 
-_END_MARKERS: Final = frozenset({"[DONE]", "Done", '"Done"', '"[DONE]"', "DONE"})
+_END_MARKERS: Final = frozenset({"DONE", "[DONE]"})
+"""Compared without quotes and case: `data:"Done"`, `data:[DONE]`, `data:done`..."""
+
+
+def is_end_marker(text: str) -> bool:
+    return text.strip().strip('"').upper() in _END_MARKERS
 
 
 class _End:
@@ -164,10 +178,10 @@ def _piece_of(value: Any) -> str | _End | None:
     """The answer text carried by one decoded JSON value, the end marker, or None for an
     event that carries no text (metadata); raises for an error or a value of the wrong shape."""
     if isinstance(value, str):
-        if value.strip() in _END_MARKERS:
+        if is_end_marker(value):
             return END
         # The newer API sends its errors as bare strings ("Video is not parsed").
-        raise MaviServerError(f"MAVI sent an error in the stream: {value}", msg=value)
+        raise error_for_message(value)
     if not isinstance(value, dict):
         raise _malformed(f"a JSON {_kind(value)} where an envelope object belongs")
     if "code" in value:
@@ -215,34 +229,38 @@ def _load(text: str) -> Any:
         raise _malformed("JSON nested too deeply to read") from None
 
 
+def event_values(data: str) -> list[Any]:
+    """The JSON values of one event's data (`END` for an end marker); raises for data that is
+    not JSON."""
+    stripped = data.strip()
+    if not stripped:
+        return []
+    if is_end_marker(stripped):
+        return [END]
+    try:
+        return [_load(stripped)]
+    except ValueError:
+        pass
+    try:  # several envelopes in one event, one per `data:` line
+        return [_load(line) for line in stripped.splitlines() if line.strip()]
+    except ValueError:
+        pass
+    if stripped.startswith("<"):
+        raise MaviServerError(
+            "MAVI answered with an HTML page instead of an answer (a proxy or gateway "
+            "error page). Try again later; check base_url if it persists."
+        )
+    raise _malformed(f"an event that is not JSON: {stripped[:120]!r}")
+
+
 def pieces_from_event(data: str) -> list[str | _End]:
     """The answer pieces in one event's data; raises the mapped error for an error envelope.
 
     A piece is the text of an event that carries a text field ("" included); events that carry
     none (metadata) give no piece."""
-    stripped = data.strip()
-    if not stripped:
-        return []
-    if stripped in _END_MARKERS:
-        return [END]
-    try:
-        values = [_load(stripped)]
-    except ValueError:
-        # Several envelopes in one event, one per `data:` line.
-        try:
-            values = [_load(line) for line in stripped.splitlines() if line.strip()]
-        except ValueError:
-            values = None
-    if values is None:
-        if stripped.startswith("<"):
-            raise MaviServerError(
-                "MAVI answered with an HTML page instead of an answer (a proxy or gateway "
-                "error page). Try again later; check base_url if it persists."
-            )
-        raise _malformed(f"an event that is not JSON: {stripped[:120]!r}")
     pieces: list[str | _End] = []
-    for value in values:
-        piece = _piece_of(value)
+    for value in event_values(data):
+        piece = value if value is END else _piece_of(value)
         if piece is not None:
             pieces.append(piece)
     return pieces
@@ -305,8 +323,9 @@ def _fast_piece(chunk: bytes) -> str | None:
 class ChatStreamDecoder:
     """Bytes of a chat reply in, answer deltas out.
 
-    `feed()` and `finish()` return the new deltas. An error met in the stream (an error
-    envelope, a malformed event, a bound exceeded) never costs the deltas before it: they are
+    `feed()` and `finish()` return the new deltas (strings; `ChatDelta` items for v1.2). An
+    error met in the stream (an error envelope, a malformed event, a bound exceeded) never costs
+    the deltas before it: they are
     returned, the error is kept in `error`, and the next call raises it (a call with no delta
     to return raises at once). After an end marker, everything else is ignored and `done` is
     True. A reply that ends without any answer text is an error too.
@@ -326,7 +345,7 @@ class ChatStreamDecoder:
         self.events_seen = 0
         self.texts_seen = 0
 
-    def feed(self, chunk: bytes) -> list[str]:
+    def feed(self, chunk: bytes) -> list[Any]:
         if self.error is not None:
             raise self.error
         if self.done:
@@ -344,7 +363,7 @@ class ChatStreamDecoder:
             return self._fail(error, [])
         return self._deltas(events)
 
-    def finish(self) -> list[str]:
+    def finish(self) -> list[Any]:
         if self.error is not None:
             raise self.error
         if self.done:
@@ -359,27 +378,32 @@ class ChatStreamDecoder:
             self._check_answered(deltas)
         return deltas
 
-    def _deltas(self, events: list[str]) -> list[str]:
-        deltas: list[str] = []
-        push = self._tracker.push
+    def _deltas(self, events: list[str]) -> list[Any]:
+        deltas: list[Any] = []
         for event in events:
             self.events_seen += 1
             try:
-                pieces = pieces_from_event(event)
+                for value in event_values(event):
+                    if value is END:
+                        self.done = True
+                        self._check_answered(deltas)
+                        return deltas
+                    delta = self._delta_of(value)
+                    if delta:
+                        deltas.append(delta)
             except MaviError as error:
                 return self._fail(error, deltas)
-            for piece in pieces:
-                if piece is END:
-                    self.done = True
-                    self._check_answered(deltas)
-                    return deltas
-                self.texts_seen += 1
-                delta = push(piece)  # type: ignore[arg-type]
-                if delta:
-                    deltas.append(delta)
         return deltas
 
-    def _check_answered(self, deltas: list[str]) -> None:
+    def _delta_of(self, value: Any) -> Any:
+        """What one JSON value adds to the answer: new text, or "" (nothing)."""
+        piece = _piece_of(value)
+        if piece is None:
+            return ""
+        self.texts_seen += 1
+        return self._tracker.push(piece)  # type: ignore[arg-type]
+
+    def _check_answered(self, deltas: list[Any]) -> None:
         if not self.events_seen:
             error: MaviError = MaviServerError(
                 "MAVI closed the reply without sending any event. Try again; if it persists, "
@@ -391,7 +415,7 @@ class ChatStreamDecoder:
             return
         self._fail(error, deltas)
 
-    def _fail(self, error: MaviError, deltas: list[str]) -> list[str]:
+    def _fail(self, error: MaviError, deltas: list[Any]) -> list[Any]:
         self.error = error
         self.done = True
         if not deltas:

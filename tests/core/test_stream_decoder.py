@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from mavi_core import (
     MaviAuthenticationError,
+    MaviInvalidRequestError,
     MaviRateLimitError,
     MaviServerError,
 )
@@ -138,8 +139,8 @@ def test_plain_json_error_envelope_raises() -> None:
         decode(b'{"code":"0401","msg":"token expired"}')
 
 
-def test_bare_string_error_of_the_newer_api_raises() -> None:
-    with pytest.raises(MaviServerError, match="Video is not parsed"):
+def test_bare_string_error_of_the_newer_api_raises_by_what_it_says() -> None:
+    with pytest.raises(MaviInvalidRequestError, match="Video is not parsed"):
         decode(b'data:"Video is not parsed"\n\n')
 
 

@@ -1,0 +1,227 @@
+"""The current chat API (v1.2): request bodies, replies and stream events. Pure, no I/O.
+
+The service holds the conversation: a reply names its `session_id` (a JSON integer beyond 53
+bits, kept as a string here) and the next request sends it back. Stream events are JSON objects
+with a `type`: `thinking` (`title`, `content`), `ref` (a video and its `refItems`: `startTime`,
+`endTime`, `type` keyframe | visual_ts | audio_ts, `text`) or `content` (a piece of the answer),
+each with `sessionId`; `data:"Done"` ends the stream and any other bare string is an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from ._envelope import error_for_code, error_for_message, is_success_code, normalize_code
+from ._exceptions import MaviServerError, MaviValidationError
+from ._models import ChatAnswer, ChatDelta, Thinking, VideoRef
+from ._request import (
+    HistoryInput,
+    check_message,
+    check_text,
+    normalize_history,
+    normalize_video_nos,
+)
+from ._stream import END, ChatStreamDecoder, is_end_marker
+from ._videos import _number
+
+__all__ = [
+    "HISTORY_HEADER",
+    "V12StreamDecoder",
+    "build_v12_body",
+    "fold_history",
+    "normalize_session_id",
+    "parse_refs",
+    "parse_v12_answer",
+]
+
+HISTORY_HEADER: Final = "Conversation so far:"
+"""How earlier turns are folded into `prompt` when no session continues them."""
+_KINDS: Final = frozenset({"keyframe", "visual_ts", "audio_ts"})
+
+
+def normalize_session_id(value: object) -> str | None:
+    """A session id as a string of digits (it exceeds 53 bits: never a float), or None."""
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value)
+    if isinstance(value, str) and value.strip().isdigit() and value.strip().isascii():
+        return value.strip()
+    raise MaviValidationError(
+        f"session_id must be the session id a v1.2 answer returned (digits), got {value!r}."
+    )
+
+
+def fold_history(turns: list[dict[str, str]], message: str) -> str:
+    """`message` after the earlier turns, for a v1.2 request that starts a new session:
+
+    Conversation so far:
+    User: <user>
+    Assistant: <robot>
+
+    <message>
+    """
+    if not turns:
+        return message
+    lines = [HISTORY_HEADER]
+    for turn in turns:
+        if turn["user"]:
+            lines.append(f"User: {turn['user']}")
+        if turn["robot"]:
+            lines.append(f"Assistant: {turn['robot']}")
+    return "\n".join(lines) + "\n\n" + message
+
+
+def build_v12_body(
+    video_nos: object,
+    message: object,
+    history: HistoryInput,
+    session_id: object = None,
+    unique_id: object = None,
+) -> dict[str, Any]:
+    """`{video_nos, prompt}`, plus `session_id` (a JSON integer) and `unique_id` when given.
+    With a session the service holds the history, so `history` is not sent; without one the
+    earlier turns are folded into `prompt` (`fold_history`)."""
+    videos = normalize_video_nos(video_nos)
+    prompt = check_message(message)
+    turns = normalize_history(history)
+    session = normalize_session_id(session_id)
+    body: dict[str, Any] = {
+        "video_nos": videos,
+        "prompt": prompt if session is not None else fold_history(turns, prompt),
+    }
+    if session is not None:
+        body["session_id"] = int(session)
+    if unique_id is not None:
+        if not isinstance(unique_id, str) or not unique_id.strip():
+            raise MaviValidationError(f"unique_id must be a non-empty string, got {unique_id!r}.")
+        body["unique_id"] = check_text(unique_id, "unique_id")
+    return body
+
+
+def _malformed(what: str) -> MaviServerError:
+    return MaviServerError(
+        f"MAVI sent {what}; that is not a reply the v1.2 chat API gives. Check base_url and "
+        "api_version."
+    )
+
+
+def _text(value: object, what: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise _malformed(f"{what} that is a {type(value).__name__}, not a string")
+    return value
+
+
+def _session_of(value: Mapping[str, Any]) -> str | None:
+    raw = value.get("sessionId", value.get("session_id"))
+    if raw is None:
+        return None
+    if isinstance(raw, float | bool):
+        raise _malformed("a session id that is not an integer")
+    try:
+        return normalize_session_id(raw)
+    except MaviValidationError:
+        raise _malformed(f"a session id {str(raw)[:40]!r}") from None
+
+
+def parse_refs(ref: object) -> tuple[VideoRef, ...]:
+    """The moments one `ref` object names: one `VideoRef` per item of its `refItems`."""
+    if not isinstance(ref, Mapping):
+        raise _malformed("a ref that is not an object")
+    video_no = _text(ref.get("video_no", ref.get("videoNo")), "a ref's video_no")
+    if not video_no:
+        raise _malformed("a ref without a video_no")
+    name = _text(ref.get("video_name", ref.get("videoName")), "a ref's video_name")
+    duration = _number(ref.get("duration"))
+    items = ref.get("refItems", ref.get("ref_items")) or []
+    if not isinstance(items, list):
+        raise _malformed("a ref whose refItems is not a list")
+    refs = []
+    for item in items:
+        if not isinstance(item, Mapping):
+            raise _malformed("a ref item that is not an object")
+        kind = _text(item.get("type"), "a ref item's type") or "visual_ts"
+        refs.append(
+            VideoRef(
+                video_no=video_no,
+                video_name=name,
+                start=_number(item.get("startTime", item.get("start_time"))) or 0.0,
+                end=_number(item.get("endTime", item.get("end_time"))),
+                kind=kind if kind in _KINDS else kind.lower(),
+                text=_text(item.get("text"), "a ref item's text"),
+                duration=duration,
+            )
+        )
+    return tuple(refs)
+
+
+def _thinking(value: Mapping[str, Any]) -> Thinking:
+    return Thinking(
+        _text(value.get("title"), "a thinking title"),
+        _text(value.get("content"), "a thinking content"),
+    )
+
+
+def parse_v12_answer(data: object, video_nos: list[str]) -> ChatAnswer:
+    """The `data` of a `/serve/api/v1/chat` reply: `content`, `session_id`, `refs`, `thinking`."""
+    if isinstance(data, str):
+        return ChatAnswer(text=data, video_nos=video_nos)
+    if not isinstance(data, Mapping):
+        raise _malformed(f"an answer whose data is a {type(data).__name__}")
+    content = data.get("content", data.get("msg"))
+    if not isinstance(content, str):
+        raise _malformed("an answer without a 'content' string")
+    refs = data.get("refs") or []
+    thinking = data.get("thinking") or []
+    if not isinstance(refs, list) or not isinstance(thinking, list):
+        raise _malformed("an answer whose refs or thinking is not a list")
+    return ChatAnswer(
+        text=content,
+        video_nos=video_nos,
+        session_id=_session_of(data),
+        refs=tuple(ref for item in refs for ref in parse_refs(item)),
+        thinking=tuple(_thinking(step) for step in thinking if isinstance(step, Mapping)),
+    )
+
+
+class V12StreamDecoder(ChatStreamDecoder):
+    """Bytes of a `/serve/api/v1/chat_stream` reply in, `ChatDelta` items out.
+
+    The same framing tolerance, bounds and error rules as the v1.0 decoder (everything before
+    an error is returned, then the error raised); a bare string other than `Done` is an error.
+    """
+
+    __slots__ = ()
+
+    def _delta_of(self, value: Any) -> Any:
+        if isinstance(value, str):
+            if is_end_marker(value):
+                return END  # pragma: no cover - event_values turns markers into END already
+            raise error_for_message(value)
+        if not isinstance(value, Mapping):
+            raise _malformed(f"a JSON {type(value).__name__} where an event object belongs")
+        if "type" not in value and "code" in value:
+            code = value["code"]
+            if not is_success_code(code):
+                msg = value.get("msg")
+                raise error_for_code(normalize_code(code), None if msg is None else str(msg))
+            inner = value.get("data")
+            value = inner if isinstance(inner, Mapping) else {}
+        kind = value.get("type")
+        session = _session_of(value)
+        if kind == "content":
+            self.texts_seen += 1
+            text = self._tracker.push(_text(value.get("content"), "a content event"))
+            return ChatDelta(text, session_id=session) if text else ""
+        if kind == "thinking":
+            self.texts_seen += 1
+            return ChatDelta("", thinking=_thinking(value), session_id=session)
+        if kind == "ref":
+            self.texts_seen += 1
+            return ChatDelta("", refs=parse_refs(value), session_id=session)
+        if isinstance(kind, str) or session is not None:
+            return ""  # an event type this client does not know: skipped
+        raise _malformed("an event without a 'type'")
