@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,47 +16,9 @@ import httpx
 import pytest
 
 from mavi_core import AsyncMaviClient, ChatAnswer, MaviClient
+from tests.support.wire import Body, event
 
 KEY = "sk-test-secret-key-123"
-
-
-def event(piece: str, code: str = "0000") -> bytes:
-    envelope = {"code": code, "msg": "success", "data": {"msg": piece}}
-    return b"data:" + json.dumps(envelope).encode() + b"\n\n"
-
-
-def error_event(code: str, msg: str = "failed") -> bytes:
-    return b"data:" + json.dumps({"code": code, "msg": msg}).encode() + b"\n\n"
-
-
-class Body(httpx.SyncByteStream, httpx.AsyncByteStream):
-    """A reply body sent chunk by chunk; `fail` is raised after the chunks; records closing."""
-
-    def __init__(self, chunks: list[bytes], fail: Exception | None = None) -> None:
-        self.chunks = chunks
-        self.fail = fail
-        self.sent = 0
-        self.closed = False
-
-    def __iter__(self) -> Iterator[bytes]:
-        for chunk in self.chunks:
-            self.sent += 1
-            yield chunk
-        if self.fail is not None:
-            raise self.fail
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        for chunk in self.chunks:
-            self.sent += 1
-            yield chunk
-        if self.fail is not None:
-            raise self.fail
-
-    def close(self) -> None:
-        self.closed = True
-
-    async def aclose(self) -> None:
-        self.closed = True
 
 
 def stream_reply(

@@ -25,8 +25,9 @@ from mavi_core import (
     MaviValidationError,
     __version__,
 )
+from tests.support.wire import Body, error_event, event
 
-from .conftest import KEY, Api, Body, Server, error_event, event, stream_reply
+from .conftest import KEY, Api, Server, stream_reply
 
 ANSWER = ["The harbor ", "wakes ", "at 00:12."]
 

@@ -28,8 +28,7 @@ from mavi_core import (
     MaviTokenAuth,
     MaviValidationError,
 )
-
-from .rawserver import Request, head, raw_server, reply
+from tests.support.rawserver import Request, head, raw_server, reply
 
 pytestmark = pytest.mark.integration
 

@@ -25,8 +25,8 @@ from mavi_core import (
 from mavi_core._constants import DEFAULT_V12_BASE_URL
 from mavi_core._v12 import HISTORY_HEADER, build_v12_body, fold_history
 from mavi_core.emulator import MaviEmulator
+from tests.support.rawserver import Request, raw_server, reply
 
-from .rawserver import Request, raw_server, reply
 from .test_hostile import Mode
 
 pytestmark = pytest.mark.integration

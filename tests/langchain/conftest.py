@@ -8,7 +8,7 @@ local MAVI server on loopback, one per test session, with the chat rate limit of
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,43 +18,10 @@ import pytest
 from langchain_mavi import ChatMavi
 from mavi_core import AsyncMaviClient, MaviClient
 from mavi_core.emulator import MaviEmulator
+from tests.support.wire import Body, error_event, event
 
 KEY = "sk-langchain-test-secret-0123456789"
 VIDEO = "VI100"
-
-
-def event(piece: str) -> bytes:
-    envelope = {"code": "0000", "msg": "success", "data": {"msg": piece}}
-    return b"data:" + json.dumps(envelope).encode() + b"\n\n"
-
-
-def error_event(code: str, msg: str = "failed") -> bytes:
-    return b"data:" + json.dumps({"code": code, "msg": msg}).encode() + b"\n\n"
-
-
-class Body(httpx.SyncByteStream, httpx.AsyncByteStream):
-    """A reply body handed out event by event; records how many were read and the close."""
-
-    def __init__(self, chunks: list[bytes]) -> None:
-        self.chunks = chunks
-        self.sent = 0
-        self.closed = False
-
-    def __iter__(self) -> Iterator[bytes]:
-        for chunk in self.chunks:
-            self.sent += 1
-            yield chunk
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        for chunk in self.chunks:
-            self.sent += 1
-            yield chunk
-
-    def close(self) -> None:
-        self.closed = True
-
-    async def aclose(self) -> None:
-        self.closed = True
 
 
 @dataclass
