@@ -41,6 +41,16 @@ from ._exceptions import (
 from ._history import ChatPrompt, Role, conversation_to_chat
 from ._models import ChatAnswer, ChatDelta, ChatTurn
 from ._request import normalize_video_nos
+from ._transcripts import (
+    Passage,
+    TranscriptCache,
+    TranscriptKind,
+    VideoTranscript,
+    moment_content,
+    passage_id,
+    time_unit,
+    transcript_passages,
+)
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -87,17 +97,25 @@ __all__ = [
     "MaviValidationError",
     "MaviVideoError",
     "Moment",
+    "Passage",
     "Role",
     "Transcript",
+    "TranscriptCache",
+    "TranscriptKind",
     "TranscriptSegment",
     "Video",
+    "VideoTranscript",
     "__version__",
     "conversation_to_chat",
     "describe_moment",
+    "moment_content",
     "moment_metadata",
     "moment_scores",
     "normalize_video_nos",
+    "passage_id",
     "rank_score",
+    "time_unit",
+    "transcript_passages",
 ]
 
 _CLIENT_NAMES = frozenset({"AsyncChatStream", "AsyncMaviClient", "ChatStream", "MaviClient"})

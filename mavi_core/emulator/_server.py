@@ -82,8 +82,10 @@ class MaviEmulator:
     requests (1000) with bodies cut to ``log_body_bytes`` (8 KiB).
 
     ``fragment_scores=True`` adds a ``score`` to moment search results, which the live service
-    does not send. ``auth_code`` is a development authorization code that getAccessToken always
-    accepts (None: only codes from authorization_code()).
+    does not send. ``transcript_millis=True`` sends transcription times in milliseconds
+    instead of the documented seconds, as some live replies were read. ``auth_code`` is a
+    development authorization code that getAccessToken always accepts (None: only codes from
+    authorization_code()).
     """
 
     def __init__(
@@ -100,6 +102,7 @@ class MaviEmulator:
         token_ttl: float = 7200.0,
         answer_words: int | None = None,
         fragment_scores: bool = False,
+        transcript_millis: bool = False,
         auth_code: str | None = DEFAULT_AUTH_CODE,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
@@ -136,6 +139,7 @@ class MaviEmulator:
         self.token_ttl = token_ttl
         self.answer_words = answer_words
         self.fragment_scores = fragment_scores
+        self.transcript_millis = transcript_millis
         self.max_body_bytes = max_body_bytes
         self.max_upload_bytes = max_upload_bytes
         self._server: Any = None
@@ -371,6 +375,15 @@ class MaviEmulator:
     @fragment_scores.setter
     def fragment_scores(self, enabled: bool) -> None:
         self._settings.fragment_scores = bool(enabled)
+
+    @property
+    def transcript_millis(self) -> bool:
+        """If True, transcription times are milliseconds (the documented unit is seconds)."""
+        return self._settings.transcript_millis
+
+    @transcript_millis.setter
+    def transcript_millis(self, enabled: bool) -> None:
+        self._settings.transcript_millis = bool(enabled)
 
     @property
     def max_body_bytes(self) -> int:
