@@ -720,17 +720,7 @@ class AsyncMaviClient(_ClientBase):
         cache_dir: str | os.PathLike[str] | None = None,
         refresh: bool = False,
     ) -> list[VideoTranscript]:
-        """The transcripts of `video_nos`, each video's `kinds` in turn ("audio": what is
-        said, "visual": what is shown), as time-stamped segments in seconds.
-
-        Transcriptions not cached are all submitted, then polled together for at most
-        `timeout` seconds (`progress`: a bar on stderr, by default only on a terminal); the
-        videos' names and durations come from `videos` (any `Video` you hold) or else from
-        the library (searchDB). A transcript is requested once per process and host: later
-        calls get it from memory, and with `cache_dir` from JSON files there, across
-        processes; `refresh=True` asks again. Raises `MaviVideoError` if a transcription
-        failed, `MaviTimeoutError` after `timeout` (the tasks keep running: the next call
-        polls them instead of submitting new ones)."""
+        """The transcripts of `video_nos`, in seconds: see `MaviClient.get_transcripts`."""
         job = TranscriptJob(
             self.base_url, video_nos, kinds, videos, TranscriptCache.shared(), cache_dir, refresh
         )
