@@ -448,7 +448,7 @@ class MaviClient(_ClientBase):
 
     def get_transcripts(
         self,
-        video_nos: list[str],
+        video_nos: list[str] | None = None,
         kinds: str | Sequence[str] = KINDS,
         *,
         videos: Iterable[Video] = (),
@@ -458,8 +458,9 @@ class MaviClient(_ClientBase):
         cache_dir: str | os.PathLike[str] | None = None,
         refresh: bool = False,
     ) -> list[VideoTranscript]:
-        """The transcripts of `video_nos`, each video's `kinds` in turn ("audio": what is
-        said, "visual": what is shown), as time-stamped segments in seconds.
+        """The transcripts of `video_nos` (None: every parsed video of the library), each
+        video's `kinds` in turn ("audio": what is said, "visual": what is shown), as
+        time-stamped segments in seconds.
 
         Transcriptions not cached are all submitted, then polled together for at most
         `timeout` seconds (`progress`: a bar on stderr, by default only on a terminal); the
@@ -710,7 +711,7 @@ class AsyncMaviClient(_ClientBase):
 
     async def get_transcripts(
         self,
-        video_nos: list[str],
+        video_nos: list[str] | None = None,
         kinds: str | Sequence[str] = KINDS,
         *,
         videos: Iterable[Video] = (),

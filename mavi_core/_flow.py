@@ -42,6 +42,7 @@ from ._stream import ChatStreamDecoder, broken_stream_error, parse_json_reply, t
 from ._transcripts import WIRE_KIND, TranscriptJob, VideoTranscript
 from ._videos import (
     MAX_PAGE_SIZE,
+    PARSED,
     Moment,
     ParseWatch,
     PollDeadline,
@@ -595,6 +596,12 @@ class Operations:
         names and durations looked up (searchDB, until all are found), every transcription
         submitted, then all polled together, the first poll at once, the next after 0.5 s,
         doubling up to `poll_interval`, for at most `timeout` seconds."""
+        if job.whole_library:
+            pager = VideoPager(status=PARSED)
+            listed: list[Video] = []
+            while (call := pager.next_call()) is not None:
+                listed += pager.read((yield from self._request_json(call)))
+            job.use_library(listed)
         if not job.waiting():  # all cached
             return job.result()
         if job.unknown_videos:

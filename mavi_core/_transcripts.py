@@ -17,12 +17,12 @@ import statistics
 import tempfile
 import threading
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal, TypeAlias
 
-from ._exceptions import MaviValidationError
+from ._exceptions import MaviError, MaviValidationError
 from ._request import normalize_video_nos
 from ._videos import (
     Moment,
@@ -41,10 +41,15 @@ __all__ = [
     "TranscriptKind",
     "VideoTranscript",
     "moment_content",
+    "moment_text",
+    "moment_transcripts_request",
+    "moment_videos",
     "normalize_kinds",
     "passage_id",
+    "passages",
     "time_unit",
     "transcript_passages",
+    "without_transcripts",
 ]
 
 logger = logging.getLogger("mavi_core")
@@ -285,7 +290,8 @@ class TranscriptJob:
     """The transcripts one call returns, in the order asked (each video, each kind)."""
 
     base_url: str
-    video_nos: Sequence[str]
+    video_nos: Sequence[str] | None
+    """None: every parsed video of the library (see `use_library`)."""
     kinds: str | Iterable[str] = KINDS
     videos: Iterable[Video] = ()
     """What the caller knows of the videos already (names, durations): no need to look them up."""
@@ -295,14 +301,28 @@ class TranscriptJob:
     """Ask the service again even when a transcript is cached."""
 
     def __post_init__(self) -> None:
-        self.video_nos = normalize_video_nos(self.video_nos)
         self.kinds = normalize_kinds(self.kinds)
         self._directory = None if self.directory is None else Path(self.directory)
         self.known: dict[str, Video] = {video.video_no: video for video in self.videos}
+        self.wanted: list[_Wanted] = []
+        if self.video_nos is not None:
+            self._want(normalize_video_nos(self.video_nos))
+
+    @property
+    def whole_library(self) -> bool:
+        return self.video_nos is None
+
+    def use_library(self, listed: Iterable[Video]) -> None:
+        """The parsed videos of the library, for a job over all of them."""
+        parsed = [video for video in listed if video.is_parsed]
+        self.known.update({video.video_no: video for video in parsed})
+        self.video_nos = [video.video_no for video in parsed]
+        self._want(self.video_nos)
+
+    def _want(self, video_nos: Sequence[str]) -> None:
+        kinds = normalize_kinds(self.kinds)
         self.wanted = [
-            _Wanted((self.base_url, video_no, kind))
-            for video_no in self.video_nos
-            for kind in self.kinds
+            _Wanted((self.base_url, video_no, kind)) for video_no in video_nos for kind in kinds
         ]
         for item in self.wanted:
             if self.refresh:
@@ -445,6 +465,14 @@ def transcript_passages(
     ]
 
 
+def passages(
+    transcripts: Iterable[VideoTranscript], window_seconds: float | None = None
+) -> Iterator[Passage]:
+    """`transcript_passages` of each transcript in turn: what both loaders turn into documents."""
+    for transcript in transcripts:
+        yield from transcript_passages(transcript, window_seconds)
+
+
 _LABEL: Final[Mapping[TranscriptKind, str]] = {"visual": "shown", "audio": "said"}
 _ORDER: Final[Mapping[TranscriptKind, int]] = {"visual": 0, "audio": 1}  # at one time: shown first
 
@@ -472,3 +500,41 @@ def moment_content(moment: Moment, transcripts: Iterable[VideoTranscript]) -> st
         return None
     lines.sort(key=lambda line: line[:2])
     return "\n".join([describe_moment(moment), *(line for _, _, line in lines)])
+
+
+# Moments with content: what the retrievers of both adapters do with transcripts.
+
+
+def moment_videos(moments: Iterable[Moment]) -> list[Video]:
+    """The videos of `moments`, once each, with the names and durations the search sent (so
+    their transcripts need no library lookup)."""
+    videos = {
+        moment.video_no: Video(moment.video_no, moment.video_name, duration=moment.duration)
+        for moment in moments
+    }
+    return list(videos.values())
+
+
+def moment_text(moment: Moment, transcripts: Iterable[VideoTranscript], query: str) -> str:
+    """What a retrieved moment says: the transcript lines overlapping it (`moment_content`),
+    else the line describing it (`describe_moment`)."""
+    return moment_content(moment, transcripts) or describe_moment(moment, query)
+
+
+def without_transcripts(error: MaviError, required: bool | None) -> list[VideoTranscript]:
+    """A retriever whose transcripts failed: `with_transcript=True` raises `error`; the default
+    (None) goes on with the moments' descriptions and says why in a debug log."""
+    if required:
+        raise error
+    logger.debug("MAVI: no transcripts for the moments (%s); describing them instead", error)
+    return []
+
+
+def moment_transcripts_request(
+    moments: Sequence[Moment], with_transcript: bool | None, timeout: float
+) -> dict[str, Any] | None:
+    """The `get_transcripts` arguments a retriever passes for `moments` (None: none to fetch)."""
+    if with_transcript is False or not moments:
+        return None
+    videos = moment_videos(moments)
+    return {"video_nos": [video.video_no for video in videos], "videos": videos, "timeout": timeout}
