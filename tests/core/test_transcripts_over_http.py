@@ -4,7 +4,6 @@ polled, in seconds whatever the reply's unit, requested once per process."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -26,11 +25,7 @@ SUBMIT = "/api/serve/video/subTranscription"
 POLL = "/api/serve/video/getTranscription"
 
 
-@pytest.fixture(autouse=True)
-def empty_cache() -> Iterator[None]:
-    TranscriptCache.shared().clear()
-    yield
-    TranscriptCache.shared().clear()
+pytestmark = pytest.mark.usefixtures("empty_transcript_cache")
 
 
 @pytest.fixture(params=["sync", "async"])

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Iterator
 
 import pytest
 from llama_index.core.ingestion import DocstoreStrategy, IngestionPipeline
@@ -19,11 +18,7 @@ KITCHEN = "VI634021601844219905"
 SUBMIT = "/api/serve/video/subTranscription"
 
 
-@pytest.fixture(autouse=True)
-def empty_cache() -> Iterator[None]:
-    TranscriptCache.shared().clear()
-    yield
-    TranscriptCache.shared().clear()
+pytestmark = pytest.mark.usefixtures("empty_transcript_cache")
 
 
 def reader(emulator: MaviEmulator, *args: object, **kwargs: object) -> MaviTranscriptReader:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Iterator
 
 import pytest
 from langchain_core.embeddings import DeterministicFakeEmbedding
@@ -20,11 +19,7 @@ HARBOR = "VI634021587219364352"
 SUBMIT = "/api/serve/video/subTranscription"
 
 
-@pytest.fixture(autouse=True)
-def empty_cache() -> Iterator[None]:
-    TranscriptCache.shared().clear()
-    yield
-    TranscriptCache.shared().clear()
+pytestmark = pytest.mark.usefixtures("empty_transcript_cache")
 
 
 def loader(emulator: MaviEmulator, *args: object, **kwargs: object) -> MaviTranscriptLoader:
