@@ -99,4 +99,11 @@ class MaviTranscriptReader(MaviConnection, BaseReader):
 
 
 def passage_document(passage: Passage) -> Document:
-    return Document(id_=passage.id, text=passage.text, metadata=passage.metadata)
+    return Document(
+        id_=passage.id,
+        text=passage.text,
+        metadata=passage.metadata,
+        # Embedders and BM25 read the text and the video's name, not numbers and ids.
+        excluded_embed_metadata_keys=["video_no", "start", "end", "kind"],
+        excluded_llm_metadata_keys=["video_no"],
+    )
