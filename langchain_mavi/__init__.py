@@ -6,6 +6,7 @@
     llm.invoke("What happens in the video?")
     tool = MaviVideoChatTool(video_nos=["VI..."])  # for agents: name "mavi_video_chat"
     retriever = MaviVideoRetriever()              # matching moments as Documents
+    loader = MaviTranscriptLoader(["VI..."])      # what was said and shown, as Documents
 
 Errors raised through `ChatMavi` are both the `mavi_core` error and the matching
 `langchain_core.exceptions` class (see `langchain_mavi._errors`).
@@ -41,6 +42,7 @@ from ._errors import (
 )
 from ._messages import messages_to_conversation, messages_to_request
 from .chat_models import DEFAULT_MODEL_NAME, ChatMavi
+from .document_loaders import MaviTranscriptLoader
 from .retrievers import MaviVideoRetriever
 from .tools import MaviVideoChatArtifact, MaviVideoChatInput, MaviVideoChatTool
 
@@ -60,6 +62,7 @@ __all__ = [
     "ChatMaviStreamTimeoutError",
     "ChatMaviTimeoutError",
     "ChatMaviValidationError",
+    "MaviTranscriptLoader",
     "MaviVideoChatArtifact",
     "MaviVideoChatInput",
     "MaviVideoChatTool",

@@ -10,8 +10,9 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import Field, field_validator
 
-from mavi_core import Moment
-from mavi_core._adapters import describe_moment, moment_metadata, moment_scores
+from mavi_core import MaviError, Moment, VideoTranscript
+from mavi_core._adapters import moment_metadata, moment_scores
+from mavi_core._transcripts import moment_text, moment_transcripts_request, without_transcripts
 
 from ._connection import MaviConnection, check_video_nos
 from ._errors import translate_errors
@@ -32,9 +33,15 @@ class MaviVideoRetriever(MaviConnection, BaseRetriever):
         doc.metadata  # {"video_no", "video_name", "start", "end", "score"}, times in seconds
     ```
 
-    Each Document's text names the video and the stretch (`harbor.mp4 01:12-01:30: moment
-    matching '...'`); feed the `video_no`s to `ChatMavi` or `MaviVideoChatTool` to ask about
-    exactly those moments.
+    Each Document's text says what happens in the moment: its line (`harbor.mp4 01:12-01:30`),
+    then the transcript lines that overlap it, each marked `shown` (visual transcript) or
+    `said` (audio transcript). `with_transcript`: None (the default) fetches the transcripts
+    of the moments' videos, waiting at most `transcript_timeout` seconds, and when that fails
+    (no transcript, a timeout, an error) falls back silently, with a debug log on the
+    `mavi_core` logger, to the line alone (`harbor.mp4 01:12-01:30: moment matching '...'`);
+    True raises instead; False never asks for transcripts. A transcript is requested once per
+    process. Feed the `video_no`s to `ChatMavi` or `MaviVideoChatTool` to ask about exactly
+    those moments.
 
     Documents come best first, in the service's order. `metadata["score"]` is the service's
     score when every moment carries one; the live service sends none, and then it is the
@@ -47,16 +54,39 @@ class MaviVideoRetriever(MaviConnection, BaseRetriever):
     k: int | None = Field(default=4, ge=1)
     """At most this many moments, best first; None returns all."""
 
+    with_transcript: bool | None = None
+    """Fill each moment's text with the transcript lines overlapping it: None tries and falls
+    back to the moment's line, True raises when transcripts fail, False never fetches them."""
+    transcript_timeout: float = Field(default=30.0, gt=0)
+    """Seconds to wait for transcripts not fetched yet (the tasks go on after a timeout)."""
+
     _check_video_nos = field_validator("video_nos", mode="before")(check_video_nos)
 
-    def _documents(self, query: str, moments: list[Moment]) -> list[Document]:
+    def _documents(
+        self, query: str, moments: list[Moment], transcripts: list[VideoTranscript]
+    ) -> list[Document]:
         return [
             Document(
-                page_content=describe_moment(moment, query),
+                page_content=moment_text(moment, transcripts, query),
                 metadata=moment_metadata(moment, score),
             )
             for moment, score in zip(moments, moment_scores(moments), strict=True)
         ]
+
+    def _transcripts(self, moments: list[Moment]) -> list[VideoTranscript]:
+        request = moment_transcripts_request(moments, self.with_transcript, self.transcript_timeout)
+        try:
+            return [] if request is None else self._get_client().get_transcripts(**request)
+        except MaviError as error:
+            return without_transcripts(error, self.with_transcript)
+
+    async def _atranscripts(self, moments: list[Moment]) -> list[VideoTranscript]:
+        request = moment_transcripts_request(moments, self.with_transcript, self.transcript_timeout)
+        try:
+            client = self._get_async_client()
+            return [] if request is None else await client.get_transcripts(**request)
+        except MaviError as error:
+            return without_transcripts(error, self.with_transcript)
 
     def _get_relevant_documents(
         self,
@@ -70,7 +100,8 @@ class MaviVideoRetriever(MaviConnection, BaseRetriever):
             moments = self._get_client().find_moments(
                 query, video_nos or self.video_nos, limit=k or self.k
             )
-        return self._documents(query, moments)
+            transcripts = self._transcripts(moments)
+        return self._documents(query, moments, transcripts)
 
     async def _aget_relevant_documents(
         self,
@@ -84,4 +115,5 @@ class MaviVideoRetriever(MaviConnection, BaseRetriever):
             moments = await self._get_async_client().find_moments(
                 query, video_nos or self.video_nos, limit=k or self.k
             )
-        return self._documents(query, moments)
+            transcripts = await self._atranscripts(moments)
+        return self._documents(query, moments, transcripts)

@@ -11,6 +11,7 @@
     chat.chat("What do they do next?")                       # earlier turns go as history
 
     retriever = MaviVideoRetriever()                          # matching moments as nodes
+    reader = MaviTranscriptReader(["VI..."])                  # what was said and shown
     llm = MaviLLM(video_nos=["VI..."])                        # wherever LlamaIndex takes an LLM
 
 Errors are `mavi_core`'s (`MaviError` and its subclasses), raised unchanged.
@@ -38,6 +39,7 @@ from .query_engine import (
     MaviQueryBundle,
     MaviQueryEngine,
 )
+from .readers import MaviTranscriptReader
 from .retriever import MaviVideoRetriever
 
 __all__ = [
@@ -48,6 +50,7 @@ __all__ = [
     "MaviLLM",
     "MaviQueryBundle",
     "MaviQueryEngine",
+    "MaviTranscriptReader",
     "MaviVideoRetriever",
     "messages_to_chat",
     "messages_to_request",

@@ -1,7 +1,7 @@
 """LlamaIndex chat messages to one MAVI chat request: pure, no I/O.
 
 Messages become (role, text) pairs plus the videos their video blocks name; the framework-free
-rules that turn pairs into `message` and `history` live once in `mavi_core.conversation_to_chat`.
+rules that turn pairs into `message` and `history` live once in `mavi_core._history`.
 
 - Roles: system and developer are "system", user "user", assistant (chatbot, model)
   "assistant". Tool and function messages raise: the MAVI chat has no tool calling.

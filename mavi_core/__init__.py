@@ -42,6 +42,16 @@ from ._exceptions import (
 )
 from ._models import ChatAnswer, ChatDelta, ChatTurn, Thinking, VideoRef
 from ._settings import MaviSettings
+from ._transcripts import (
+    Passage,
+    TranscriptCache,
+    TranscriptKind,
+    VideoTranscript,
+    moment_content,
+    passage_id,
+    time_unit,
+    transcript_passages,
+)
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -86,12 +96,20 @@ __all__ = [
     "MaviValidationError",
     "MaviVideoError",
     "Moment",
+    "Passage",
     "Thinking",
     "Transcript",
+    "TranscriptCache",
+    "TranscriptKind",
     "TranscriptSegment",
     "Video",
     "VideoRef",
+    "VideoTranscript",
     "__version__",
+    "moment_content",
+    "passage_id",
+    "time_unit",
+    "transcript_passages",
 ]
 
 _CLIENT_NAMES = frozenset({"AsyncChatStream", "AsyncMaviClient", "ChatStream", "MaviClient"})

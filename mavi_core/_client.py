@@ -20,8 +20,10 @@ from collections.abc import (
     Awaitable,
     Callable,
     Generator,
+    Iterable,
     Iterator,
     Mapping,
+    Sequence,
 )
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from contextlib import ExitStack
@@ -60,6 +62,7 @@ from ._models import ChatAnswer, ChatDelta, Thinking, VideoRef
 from ._request import HistoryInput
 from ._secret import SecretLike
 from ._settings import MaviSettings
+from ._transcripts import KINDS, TranscriptCache, TranscriptJob, VideoTranscript
 from ._transport import ShardedAsyncTransport, shared_ssl_context
 from ._videos import MAX_PAGE_SIZE, Moment, Transcript, Video
 
@@ -480,6 +483,35 @@ class MaviClient(_ClientBase):
         assert isinstance(effect, Wait)
         return effect.future.result(effect.timeout)
 
+    def get_transcripts(
+        self,
+        video_nos: list[str] | None = None,
+        kinds: str | Sequence[str] = KINDS,
+        *,
+        videos: Iterable[Video] = (),
+        timeout: float = 600.0,
+        poll_interval: float = 2.0,
+        progress: bool | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+        refresh: bool = False,
+    ) -> list[VideoTranscript]:
+        """The transcripts of `video_nos` (None: every parsed video of the library), each
+        video's `kinds` in turn ("audio": what is said, "visual": what is shown), as
+        time-stamped segments in seconds.
+
+        Transcriptions not cached are all submitted, then polled together for at most
+        `timeout` seconds (`progress`: a bar on stderr, by default only on a terminal); the
+        videos' names and durations come from `videos` (any `Video` you hold) or else from
+        the library (searchDB). A transcript is requested once per process and host: later
+        calls get it from memory, and with `cache_dir` from JSON files there, across
+        processes; `refresh=True` asks again. Raises `MaviVideoError` if a transcription
+        failed, `MaviTimeoutError` after `timeout` (the tasks keep running: the next call
+        polls them instead of submitting new ones)."""
+        job = TranscriptJob(
+            self.base_url, video_nos, kinds, videos, TranscriptCache.shared(), cache_dir, refresh
+        )
+        return self._run(self._ops.transcripts(job, timeout, poll_interval, progress))
+
 
 class AsyncMaviClient(_ClientBase):
     """Asynchronous client for the MAVI video chat API; the same names as `MaviClient`.
@@ -729,6 +761,24 @@ class AsyncMaviClient(_ClientBase):
         import asyncio
 
         return await asyncio.wait_for(asyncio.wrap_future(effect.future), effect.timeout)
+
+    async def get_transcripts(
+        self,
+        video_nos: list[str] | None = None,
+        kinds: str | Sequence[str] = KINDS,
+        *,
+        videos: Iterable[Video] = (),
+        timeout: float = 600.0,
+        poll_interval: float = 2.0,
+        progress: bool | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+        refresh: bool = False,
+    ) -> list[VideoTranscript]:
+        """The transcripts of `video_nos`, in seconds: see `MaviClient.get_transcripts`."""
+        job = TranscriptJob(
+            self.base_url, video_nos, kinds, videos, TranscriptCache.shared(), cache_dir, refresh
+        )
+        return await self._run(self._ops.transcripts(job, timeout, poll_interval, progress))
 
 
 async def _one(content: bytes) -> AsyncIterator[bytes]:

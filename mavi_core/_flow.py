@@ -41,9 +41,11 @@ from ._request import ApiCall, HistoryInput, build_chat_body
 from ._retry import REFRESH, RetryState
 from ._settings import MaviSettings
 from ._stream import ChatStreamDecoder, broken_stream_error, parse_json_reply, too_large
+from ._transcripts import WIRE_KIND, TranscriptJob, VideoTranscript
 from ._v12 import V12StreamDecoder, build_v12_body, parse_v12_answer
 from ._videos import (
     MAX_PAGE_SIZE,
+    PARSED,
     Moment,
     ParseWatch,
     PollDeadline,
@@ -664,3 +666,43 @@ class Operations:
             if transcript is not None:
                 return transcript
             yield Sleep(deadline.next_delay(self.clock()))
+
+    # Transcripts as documents (issue 14): every (video, kind) asked at once, then polled.
+
+    @_redacting
+    def transcripts(
+        self, job: TranscriptJob, timeout: float, poll_interval: float, progress: bool | None
+    ) -> Flow[list[VideoTranscript]]:
+        """The transcripts `job` wants: cached ones as they are; for the others, the videos'
+        names and durations looked up (searchDB, until all are found), every transcription
+        submitted, then all polled together, the first poll at once, the next after 0.5 s,
+        doubling up to `poll_interval`, for at most `timeout` seconds."""
+        if job.whole_library:
+            pager = VideoPager(status=PARSED)
+            listed: list[Video] = []
+            while (call := pager.next_call()) is not None:
+                listed += pager.read((yield from self._request_json(call)))
+            job.use_library(listed)
+        if not job.waiting():  # all cached
+            return job.result()
+        if job.unknown_videos:
+            pager = VideoPager()
+            while job.unknown_videos and (call := pager.next_call()) is not None:
+                job.learn(pager.read((yield from self._request_json(call))))
+        for item in job.to_submit():
+            call = transcription_submit_call(item.video_no, WIRE_KIND[item.kind])
+            job.submitted(item, parse_task_no((yield from self._request_json(call))))
+        delay = min(0.5, poll_interval)
+        deadline = PollDeadline(timeout, self.clock(), delay, "the transcripts")
+        bar = Progress("Transcribing videos", job.total, progress)
+        while True:
+            for item in job.waiting():
+                assert item.task_no is not None
+                call = transcription_poll_call(item.task_no)
+                job.read(item, (yield from self._request_json(call)))
+            bar.update(job.finished)
+            if job.done:
+                bar.finish()
+                return job.result()
+            yield Sleep(deadline.next_delay(self.clock()))
+            deadline.interval = delay = min(delay * 2, poll_interval)

@@ -136,6 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="add a score to moment search results (the live service sends none)",
     )
     parser.add_argument(
+        "--transcript-millis",
+        action="store_true",
+        help="send transcription times in milliseconds (as some live replies were read)",
+    )
+    parser.add_argument(
         "--max-body-mib",
         type=_mib,
         default=8.0,
@@ -201,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         answer_words=args.answer_words,
         auth_code=args.auth_code,
         fragment_scores=args.fragment_scores,
+        transcript_millis=args.transcript_millis,
         max_body_bytes=max(1, int(args.max_body_mib * MIB)),
         max_upload_bytes=max(1, int(args.max_upload_mib * MIB)),
         log_size=args.log_size,

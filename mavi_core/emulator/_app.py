@@ -141,6 +141,7 @@ class Settings:
     parse_delay: float = 1.0
     answer_words: int | None = None
     fragment_scores: bool = False
+    transcript_millis: bool = False
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     api_versions: frozenset[str] = frozenset(API_VERSIONS)
@@ -794,8 +795,10 @@ class EmulatorApp:
         if time.monotonic() >= task.ready_at:
             moments = task.video.transcript if task.kind == "AUDIO" else task.video.scenes
             reply["status"] = "FINISH"
+            scale = 1000 if self.settings.transcript_millis else 1
             reply["transcriptions"] = [
-                {"startTime": m.start, "endTime": m.end, "content": m.text} for m in moments
+                {"startTime": m.start * scale, "endTime": m.end * scale, "content": m.text}
+                for m in moments
             ]
         return _ok(reply)
 

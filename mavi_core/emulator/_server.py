@@ -84,8 +84,10 @@ class MaviEmulator:
     requests (1000) with bodies cut to ``log_body_bytes`` (8 KiB).
 
     ``fragment_scores=True`` adds a ``score`` to moment search results, which the live service
-    does not send. ``auth_code`` is a development authorization code that getAccessToken always
-    accepts (None: only codes from authorization_code()).
+    does not send. ``transcript_millis=True`` sends transcription times in milliseconds
+    instead of the documented seconds, as some live replies were read. ``auth_code`` is a
+    development authorization code that getAccessToken always accepts (None: only codes from
+    authorization_code()).
 
     ``api_versions`` names the chat dialects served, both by default: ``"v1.0"``
     (``/api/serve/video/chat``) and ``"v1.2"`` (``/serve/api/v1/chat`` and
@@ -107,6 +109,7 @@ class MaviEmulator:
         token_ttl: float = 7200.0,
         answer_words: int | None = None,
         fragment_scores: bool = False,
+        transcript_millis: bool = False,
         auth_code: str | None = DEFAULT_AUTH_CODE,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
@@ -149,6 +152,7 @@ class MaviEmulator:
         self.token_ttl = token_ttl
         self.answer_words = answer_words
         self.fragment_scores = fragment_scores
+        self.transcript_millis = transcript_millis
         self.max_body_bytes = max_body_bytes
         self.max_upload_bytes = max_upload_bytes
         self._server: Any = None
@@ -406,6 +410,15 @@ class MaviEmulator:
     def session_count(self) -> int:
         """How many v1.2 chat sessions the emulator holds."""
         return len(self._sessions)
+
+    @property
+    def transcript_millis(self) -> bool:
+        """If True, transcription times are milliseconds (the documented unit is seconds)."""
+        return self._settings.transcript_millis
+
+    @transcript_millis.setter
+    def transcript_millis(self, enabled: bool) -> None:
+        self._settings.transcript_millis = bool(enabled)
 
     @property
     def max_body_bytes(self) -> int:

@@ -24,6 +24,7 @@ _SETTINGS = (
     "token_ttl",
     "answer_words",
     "fragment_scores",
+    "transcript_millis",
     "max_body_bytes",
     "max_upload_bytes",
     "api_versions",

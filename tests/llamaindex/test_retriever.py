@@ -23,7 +23,7 @@ def retriever(emulator: MaviEmulator, **kwargs: object) -> MaviVideoRetriever:
 
 
 def test_library_search_returns_scored_moments(emulator: MaviEmulator) -> None:
-    hits = retriever(emulator, similarity_top_k=3).retrieve("water")
+    hits = retriever(emulator, similarity_top_k=3, with_transcript=False).retrieve("water")
     assert len(hits) == 3
     scores = [hit.score for hit in hits]
     assert scores == sorted(scores, reverse=True)  # type: ignore[type-var]
@@ -100,6 +100,7 @@ def test_unscored_moments_are_scored_by_rank_in_the_services_order(how: str) -> 
         video_nos=["VI1", "VI2"],
         client=MaviClient(http_client=httpx.Client(transport=transport), **options),
         async_client=AsyncMaviClient(http_client=httpx.AsyncClient(transport=transport), **options),
+        with_transcript=False,  # the search alone: see test_transcripts.py
     )
 
     query = QueryBundle("onion")

@@ -65,11 +65,15 @@ EXPECTED = {
         "After that, in harbor_sunrise_timelapse.mp4 at 01:03",  # chat engine follow-up
     ],
     "04_video_rag.ipynb": [
-        "rainy_bike_commute.mp4 00:00-00:20: moment matching 'How do people deal with rain?'",
-        "asked about: ['VI634021645510072837', 'VI634021622093318146', 'VI634021712566804390']",
-        "the rain gets heavier and drops splash the lens",
-        "| 1 | rainy_bike_commute.mp4 | 00:00 | 00:20 | 1.00 | ✓ |",
-        "same moments and answer as the LangChain chain: True",
+        "111 documents: {'audio': 42, 'visual': 69}",  # MaviTranscriptLoader, whole library
+        " 3.655  rainy_bike_commute.mp4 00:00-00:20 (visual)",  # BM25 over the transcripts
+        " 3.242  community_garden_tour.mp4 03:10-03:17 (audio)",
+        "One good storm fills both rain barrels.",
+        "asked about: ['VI634021645510072837', 'VI634021622093318146']",
+        "| 1 | rainy_bike_commute.mp4 | 00:00 | 00:20 | 3.65 | ✓ |",
+        "same ids as LangChain's documents: True",
+        " 1.480  rainy_bike_commute.mp4 00:00-00:20 (visual)",  # LlamaIndex's BM25
+        "said 00:03-00:10: Eight kilometers to work today",  # MaviVideoRetriever with content
     ],
 }
 
@@ -152,6 +156,26 @@ def test_the_agent_streams_the_tools_tokens(run: Any) -> None:
     chunks = re.search(r"(\d+) streamed chunks from mavi_video_chat", output)
     assert chunks is not None
     assert int(chunks[1]) > 10
+
+
+def test_the_rag_notebooks_moments_differ_in_score_and_content(run: Any) -> None:
+    notebook = run("04_video_rag.ipynb")
+    # Each BM25 list: lines "  3.655  video.mp4 00:00-00:20 (visual)", then the moment's text.
+    lists = []
+    for cell in notebook.cells:
+        text = "".join(
+            o.get("text", "") for o in cell.get("outputs", []) if o.get("name") == "stdout"
+        )
+        moments = re.findall(r"^ *(\d+\.\d{3})  (.+)\n((?: {9}.+\n)+)", text, re.MULTILINE)
+        if moments:
+            lists.append(moments)
+
+    assert len(lists) == 2  # LangChain's and LlamaIndex's
+    for moments in lists:
+        scores = [float(score) for score, _, _ in moments]
+        assert len(set(scores)) == len(scores) >= 3
+        assert scores == sorted(scores, reverse=True)
+        assert len({content for _, _, content in moments}) == len(moments)
 
 
 def test_the_rag_notebook_draws_the_timeline_inline(run: Any) -> None:

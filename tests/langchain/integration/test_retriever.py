@@ -19,7 +19,7 @@ def retriever(emulator: MaviEmulator, **kwargs: object) -> MaviVideoRetriever:
 
 
 def test_library_search_returns_moments_with_metadata(emulator: MaviEmulator) -> None:
-    docs = retriever(emulator, k=3).invoke("dice the onion")
+    docs = retriever(emulator, k=3, with_transcript=False).invoke("dice the onion")
     assert 1 <= len(docs) <= 3
     first = docs[0]
     assert set(first.metadata) >= {"video_no", "video_name", "start", "end"}
@@ -33,7 +33,7 @@ def test_library_search_returns_moments_with_metadata(emulator: MaviEmulator) ->
 
 
 def test_fixed_videos_skip_the_library_search(emulator: MaviEmulator) -> None:
-    docs = retriever(emulator, video_nos=[KITCHEN], k=None).invoke("onion")
+    docs = retriever(emulator, video_nos=[KITCHEN], k=None, with_transcript=False).invoke("onion")
     assert docs
     assert {doc.metadata["video_no"] for doc in docs} == {KITCHEN}
     assert [r.path for r in emulator.requests] == ["/api/serve/video/searchVideoFragment"]

@@ -1,0 +1,100 @@
+"""`MaviTranscriptLoader`: what was said and shown in videos, as LangChain Documents."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from langchain_core.document_loaders import BaseLoader
+from langchain_core.documents import Document
+from pydantic import Field, field_validator
+
+from mavi_core import Passage, TranscriptKind, normalize_video_nos
+from mavi_core._transcripts import KINDS, normalize_kinds, passages
+
+from ._connection import MaviConnection
+from ._errors import translate_errors
+
+__all__ = ["MaviTranscriptLoader"]
+
+
+class MaviTranscriptLoader(MaviConnection, BaseLoader):
+    """Load the audio transcript (what is said) and the visual transcript (what is shown) of
+    videos, one Document per segment, or per time window with `window_seconds`. `kind` in the
+    metadata is "audio" or "visual".
+
+    ```python
+    from langchain_mavi import MaviTranscriptLoader
+
+    loader = MaviTranscriptLoader(["VI..."])             # or no videos: the whole library
+    for doc in loader.lazy_load():                        # or `async for` over alazy_load()
+        doc.id, doc.page_content
+        doc.metadata  # {"video_no", "video_name", "start", "end", "kind"}: in seconds
+    ```
+
+    `window_seconds=60` merges consecutive whole segments of one transcript while they fit in
+    a minute from the first one's start (a segment is never cut). `Document.id` is a UUID
+    derived from `video_no`, `kind`, `start` and `end`: the same in every run, so adding the
+    documents to a vector store again updates them instead of adding copies.
+
+    Transcripts are requested from MAVI once per process (and kept in `cache_dir` if given,
+    across processes); `transcription_timeout` bounds the wait for them. Errors are both the
+    `mavi_core` error and the matching `langchain_core.exceptions` class.
+    """
+
+    video_nos: list[str] | None = None
+    """The videos to load; None loads every parsed video of the library."""
+    kinds: list[TranscriptKind] = Field(default_factory=lambda: list(KINDS))
+    """"audio" (what is said), "visual" (what is shown), or both (the default)."""
+    window_seconds: float | None = Field(default=None, gt=0)
+    """None: one document per segment; else whole segments merged into windows this long."""
+    cache_dir: Path | None = None
+    """Keep finished transcripts as JSON files here, across processes."""
+    transcription_timeout: float = Field(default=600.0, gt=0)
+    """Seconds to wait for MAVI to finish the transcriptions."""
+    poll_interval: float = Field(default=2.0, gt=0)
+    """The longest pause between two polls of a running transcription."""
+    progress: bool | None = None
+    """A progress bar on stderr while waiting (None: only on a terminal)."""
+
+    def __init__(self, video_nos: Sequence[str] | None = None, /, **kwargs: Any) -> None:
+        if video_nos is not None:
+            kwargs["video_nos"] = video_nos
+        super().__init__(**kwargs)
+
+    @field_validator("video_nos", mode="before")
+    @classmethod
+    def _check_video_nos(cls, value: Any) -> Any:
+        return None if value is None else normalize_video_nos(value)
+
+    @field_validator("kinds", mode="before")
+    @classmethod
+    def _check_kinds(cls, value: Any) -> Any:
+        return list(normalize_kinds(value))
+
+    def _options(self) -> dict[str, Any]:
+        return {
+            "video_nos": self.video_nos,
+            "kinds": self.kinds,
+            "timeout": self.transcription_timeout,
+            "poll_interval": self.poll_interval,
+            "progress": self.progress,
+            "cache_dir": self.cache_dir,
+        }
+
+    def lazy_load(self) -> Iterator[Document]:
+        with translate_errors():
+            transcripts = self._get_client().get_transcripts(**self._options())
+        for passage in passages(transcripts, self.window_seconds):
+            yield passage_document(passage)
+
+    async def alazy_load(self) -> AsyncIterator[Document]:
+        with translate_errors():
+            transcripts = await self._get_async_client().get_transcripts(**self._options())
+        for passage in passages(transcripts, self.window_seconds):
+            yield passage_document(passage)
+
+
+def passage_document(passage: Passage) -> Document:
+    return Document(id=passage.id, page_content=passage.text, metadata=passage.metadata)

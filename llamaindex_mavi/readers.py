@@ -1,0 +1,109 @@
+"""`MaviTranscriptReader`: what was said and shown in videos, as LlamaIndex Documents."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from llama_index.core.readers.base import BaseReader
+from llama_index.core.schema import Document
+from pydantic import SecretStr
+
+from mavi_core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Passage, normalize_video_nos
+from mavi_core._transcripts import KINDS, normalize_kinds, passages
+
+from ._clients import MaviConnection
+
+if TYPE_CHECKING:
+    import httpx
+
+    from mavi_core import AsyncMaviClient, MaviClient
+
+__all__ = ["MaviTranscriptReader"]
+
+
+class MaviTranscriptReader(MaviConnection, BaseReader):
+    """Read the audio transcript (what is said) and the visual transcript (what is shown) of
+    videos, one Document per segment, or per time window with `window_seconds`.
+
+    >>> reader = MaviTranscriptReader(["VI..."])          # or no videos: the whole library
+    >>> for doc in reader.lazy_load_data():               # doctest: +SKIP
+    ...     doc.id_, doc.text, doc.metadata  # video_no, video_name, start, end (s), kind
+
+    `kind` is "audio" or "visual". `window_seconds=60` merges consecutive whole segments of one
+    transcript while they fit in a minute from the first one's start (a segment is never cut).
+    `doc.id_` is a UUID derived from `video_no`, `kind`, `start` and `end`: the same in every
+    run, so an ingestion pipeline with a docstore updates instead of adding copies.
+    `load_data`, `lazy_load_data`, and natively async `aload_data`. Transcripts are requested
+    from MAVI once per process (and kept in `cache_dir` if given, across processes);
+    `transcription_timeout` bounds the wait. Errors are `mavi_core`'s, unchanged.
+    """
+
+    def __init__(
+        self,
+        video_nos: Sequence[str] | None = None,
+        *,
+        kinds: str | Sequence[str] = KINDS,
+        window_seconds: float | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+        transcription_timeout: float = 600.0,
+        poll_interval: float = 2.0,
+        progress: bool | None = None,
+        api_key: str | SecretStr | None = None,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        client: MaviClient | None = None,
+        async_client: AsyncMaviClient | None = None,
+    ) -> None:
+        if window_seconds is not None and window_seconds <= 0:
+            raise ValueError(f"window_seconds must be positive, got {window_seconds!r}.")
+        self.video_nos = None if video_nos is None else normalize_video_nos(video_nos)
+        self.kinds = normalize_kinds(kinds)
+        self.window_seconds = window_seconds
+        self.cache_dir = cache_dir
+        self.transcription_timeout = transcription_timeout
+        self.poll_interval = poll_interval
+        self.progress = progress
+        self._connect(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            client=client,
+            async_client=async_client,
+        )
+
+    def _options(self) -> dict[str, Any]:
+        return {
+            "video_nos": self.video_nos,
+            "kinds": self.kinds,
+            "timeout": self.transcription_timeout,
+            "poll_interval": self.poll_interval,
+            "progress": self.progress,
+            "cache_dir": self.cache_dir,
+        }
+
+    def lazy_load_data(self, *args: Any, **load_kwargs: Any) -> Iterator[Document]:
+        transcripts = self._clients.sync().get_transcripts(**self._options())
+        for passage in passages(transcripts, self.window_seconds):
+            yield passage_document(passage)
+
+    async def alazy_load_data(self, *args: Any, **load_kwargs: Any) -> list[Document]:
+        transcripts = await self._clients.async_().get_transcripts(**self._options())
+        return [passage_document(passage) for passage in passages(transcripts, self.window_seconds)]
+
+    async def aload_data(self, *args: Any, **load_kwargs: Any) -> list[Document]:
+        return await self.alazy_load_data()
+
+
+def passage_document(passage: Passage) -> Document:
+    return Document(
+        id_=passage.id,
+        text=passage.text,
+        metadata=passage.metadata,
+        # Embedders and BM25 read the text and the video's name, not numbers and ids.
+        excluded_embed_metadata_keys=["video_no", "start", "end", "kind"],
+        excluded_llm_metadata_keys=["video_no"],
+    )

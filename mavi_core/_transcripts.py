@@ -1,0 +1,540 @@
+"""Transcripts as time-stamped text: what was said (audio) and what was shown (visual).
+
+Pure, apart from the optional cache directory: which transcriptions a call still needs
+(`TranscriptJob`), the rule that turns the reply's times into seconds (`time_unit`), the cache
+that keeps a transcript from being requested twice in a process (`TranscriptCache`), and the
+documents the loaders and retrievers build from transcripts (`transcript_passages`,
+`moment_content`). The flow that asks the service is `_flow.Operations.transcripts`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import statistics
+import tempfile
+import threading
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, Literal, TypeAlias
+
+from ._exceptions import MaviError, MaviValidationError
+from ._request import normalize_video_nos
+from ._videos import (
+    Moment,
+    TranscriptSegment,
+    Video,
+    _clock,
+    describe_moment,
+    parse_transcription,
+)
+
+__all__ = [
+    "KINDS",
+    "Passage",
+    "TranscriptCache",
+    "TranscriptJob",
+    "TranscriptKind",
+    "VideoTranscript",
+    "moment_content",
+    "moment_text",
+    "moment_transcripts_request",
+    "moment_videos",
+    "normalize_kinds",
+    "passage_id",
+    "passages",
+    "time_unit",
+    "transcript_passages",
+    "without_transcripts",
+]
+
+logger = logging.getLogger("mavi_core")
+
+TranscriptKind: TypeAlias = Literal["audio", "visual"]
+KINDS: Final[tuple[TranscriptKind, ...]] = ("audio", "visual")
+WIRE_KIND: Final[Mapping[TranscriptKind, Literal["AUDIO", "VIDEO"]]] = {
+    "audio": "AUDIO",
+    "visual": "VIDEO",
+}
+_KIND_NAMES: Final[Mapping[str, TranscriptKind]] = {
+    "audio": "audio",
+    "visual": "visual",
+    "video": "visual",  # the wire's name for it
+}
+
+MILLISECONDS_BEYOND_DURATION: Final = 10.0
+"""Times reaching past 10x the video's duration cannot be seconds: they are milliseconds."""
+MILLISECONDS_LATEST: Final = 36_000.0
+"""Without a duration: a last time beyond 10 hours, counted in seconds, means milliseconds."""
+MILLISECONDS_MEDIAN_SPAN: Final = 500.0
+"""Without a duration: segments lasting 500 units or more (half of them) mean milliseconds."""
+
+_ID_NAMESPACE: Final = uuid.UUID("6f1c2a4e-9b0d-5e7a-8c3f-2d4b6a8e0c1f")
+_CACHE_FORMAT: Final = 1
+
+
+def normalize_kinds(kinds: str | Iterable[str]) -> tuple[TranscriptKind, ...]:
+    """`"audio"`, `"visual"` (or the wire's `"AUDIO"` / `"VIDEO"`), one or several, deduplicated."""
+    names = [kinds] if isinstance(kinds, str) else list(kinds)
+    chosen: list[TranscriptKind] = []
+    for name in names:
+        kind = _KIND_NAMES.get(str(name).strip().lower())
+        if kind is None:
+            raise MaviValidationError(
+                f"kinds: {name!r} is not a transcript kind; use 'audio' (what is said) or "
+                "'visual' (what is shown)."
+            )
+        if kind not in chosen:
+            chosen.append(kind)
+    if not chosen:
+        raise MaviValidationError("kinds is empty: pass 'audio', 'visual' or both.")
+    return tuple(chosen)
+
+
+def time_unit(segments: Sequence[TranscriptSegment], duration: float | None) -> Literal["s", "ms"]:
+    """Whether a transcript's times are seconds or milliseconds (the service documents seconds,
+    and live replies were read as milliseconds too).
+
+    With the video's duration known, times that reach beyond 10x the duration are milliseconds
+    (seconds cannot pass the end of the video; milliseconds pass it about 1000x). Without it,
+    milliseconds when the last time is beyond 10 hours counted in seconds, or when half of the
+    segments last 500 units or more (8 minutes a line in seconds; half a second in ms).
+    Otherwise seconds.
+    """
+    if not segments:
+        return "s"
+    latest = max(max(segment.start, segment.end) for segment in segments)
+    if duration is not None and duration > 0:
+        return "ms" if latest > duration * MILLISECONDS_BEYOND_DURATION else "s"
+    span = statistics.median(max(0.0, segment.end - segment.start) for segment in segments)
+    return "ms" if latest > MILLISECONDS_LATEST or span >= MILLISECONDS_MEDIAN_SPAN else "s"
+
+
+def _in_seconds(segments: Iterable[TranscriptSegment], unit: str) -> tuple[TranscriptSegment, ...]:
+    scale = 0.001 if unit == "ms" else 1.0
+    ordered = sorted(segments, key=lambda segment: (segment.start, segment.end))
+    return tuple(
+        TranscriptSegment(
+            start=segment.start * scale,
+            end=max(segment.start, segment.end) * scale,  # a missing end is the start
+            text=segment.text.strip(),
+        )
+        for segment in ordered
+        if segment.text.strip()
+    )
+
+
+@dataclass(frozen=True)
+class VideoTranscript:
+    """What was said (`kind` "audio") or shown ("visual") in a video, segment by segment, in
+    seconds whatever unit the service used (`unit` says which it was)."""
+
+    video_no: str
+    kind: TranscriptKind
+    segments: tuple[TranscriptSegment, ...] = ()
+    video_name: str = ""
+    duration: float | None = None
+    """The whole video's, in seconds, when known."""
+    unit: Literal["s", "ms"] = "s"
+    """The unit of the service's reply (the segments are in seconds either way)."""
+
+    @property
+    def text(self) -> str:
+        return "\n".join(segment.text for segment in self.segments)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": _CACHE_FORMAT,
+            "video_no": self.video_no,
+            "kind": self.kind,
+            "video_name": self.video_name,
+            "duration": self.duration,
+            "unit": self.unit,
+            "segments": [[s.start, s.end, s.text] for s in self.segments],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> VideoTranscript:
+        if data.get("format") != _CACHE_FORMAT or data.get("kind") not in KINDS:
+            raise ValueError("not a transcript of this format")
+        return cls(
+            video_no=str(data["video_no"]),
+            kind=data["kind"],
+            video_name=str(data.get("video_name") or ""),
+            duration=None if data.get("duration") is None else float(data["duration"]),
+            unit="ms" if data.get("unit") == "ms" else "s",
+            segments=tuple(
+                TranscriptSegment(float(start), float(end), str(text))
+                for start, end, text in data["segments"]
+            ),
+        )
+
+
+# The cache: finished transcripts, and the tasks still running, per host, video and kind.
+
+_Key: TypeAlias = tuple[str, str, TranscriptKind]
+
+
+class TranscriptCache:
+    """Finished transcripts, and the numbers of transcription tasks still running, per host,
+    video and kind. One instance serves the whole process (`TranscriptCache.shared`): a
+    transcript is requested once, and a task that outlived a call's wait is polled again by
+    the next call rather than submitted twice. With a `directory`, finished transcripts are
+    also kept there as JSON, across processes."""
+
+    _shared: TranscriptCache | None = None
+    _shared_lock: Final = threading.Lock()
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._transcripts: dict[_Key, VideoTranscript] = {}
+        self._tasks: dict[_Key, str] = {}
+
+    @classmethod
+    def shared(cls) -> TranscriptCache:
+        with cls._shared_lock:
+            if cls._shared is None:
+                cls._shared = cls()
+            return cls._shared
+
+    def get(self, key: _Key, directory: Path | None) -> VideoTranscript | None:
+        with self._lock:
+            found = self._transcripts.get(key)
+        if found is None and directory is not None:
+            found = _read_file(_cache_path(directory, key))
+            if found is not None:
+                with self._lock:
+                    self._transcripts[key] = found
+        return found
+
+    def put(self, key: _Key, transcript: VideoTranscript, directory: Path | None) -> None:
+        with self._lock:
+            self._transcripts[key] = transcript
+            self._tasks.pop(key, None)
+        if directory is not None:
+            _write_file(_cache_path(directory, key), transcript)
+
+    def task(self, key: _Key) -> str | None:
+        with self._lock:
+            return self._tasks.get(key)
+
+    def remember_task(self, key: _Key, task_no: str) -> None:
+        with self._lock:
+            self._tasks[key] = task_no
+
+    def forget(self, key: _Key) -> None:
+        """Drop what is known of `key` (in memory; files stay)."""
+        with self._lock:
+            self._transcripts.pop(key, None)
+            self._tasks.pop(key, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._transcripts.clear()
+            self._tasks.clear()
+
+
+def _cache_path(directory: Path, key: _Key) -> Path:
+    # Video numbers are opaque strings: hashed, they make safe file names.
+    digest = hashlib.sha256("\0".join(key).encode("utf-8")).hexdigest()[:40]
+    return directory / f"{key[2]}-{digest}.json"
+
+
+def _read_file(path: Path) -> VideoTranscript | None:
+    try:
+        return VideoTranscript.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        logger.debug("MAVI: ignoring the unreadable transcript cache file %s (%s)", path, error)
+        return None
+
+
+def _write_file(path: Path, transcript: VideoTranscript) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Written whole then renamed: a reader never sees half a file.
+    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            json.dump(transcript.to_json(), file, ensure_ascii=False)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+# One call's transcriptions: which are cached, which to submit, which to poll.
+
+
+@dataclass
+class _Wanted:
+    key: _Key
+    task_no: str | None = None
+    transcript: VideoTranscript | None = None
+
+    @property
+    def video_no(self) -> str:
+        return self.key[1]
+
+    @property
+    def kind(self) -> TranscriptKind:
+        return self.key[2]
+
+
+@dataclass
+class TranscriptJob:
+    """The transcripts one call returns, in the order asked (each video, each kind)."""
+
+    base_url: str
+    video_nos: Sequence[str] | None
+    """None: every parsed video of the library (see `use_library`)."""
+    kinds: str | Iterable[str] = KINDS
+    videos: Iterable[Video] = ()
+    """What the caller knows of the videos already (names, durations): no need to look them up."""
+    cache: TranscriptCache = field(default_factory=TranscriptCache.shared)
+    directory: str | os.PathLike[str] | None = None
+    refresh: bool = False
+    """Ask the service again even when a transcript is cached."""
+
+    def __post_init__(self) -> None:
+        self.kinds = normalize_kinds(self.kinds)
+        self._directory = None if self.directory is None else Path(self.directory)
+        self.known: dict[str, Video] = {video.video_no: video for video in self.videos}
+        self.wanted: list[_Wanted] = []
+        if self.video_nos is not None:
+            self._want(normalize_video_nos(self.video_nos))
+
+    @property
+    def whole_library(self) -> bool:
+        return self.video_nos is None
+
+    def use_library(self, listed: Iterable[Video]) -> None:
+        """The parsed videos of the library, for a job over all of them."""
+        parsed = [video for video in listed if video.is_parsed]
+        self.known.update({video.video_no: video for video in parsed})
+        self.video_nos = [video.video_no for video in parsed]
+        self._want(self.video_nos)
+
+    def _want(self, video_nos: Sequence[str]) -> None:
+        kinds = normalize_kinds(self.kinds)
+        self.wanted = [
+            _Wanted((self.base_url, video_no, kind)) for video_no in video_nos for kind in kinds
+        ]
+        for item in self.wanted:
+            if self.refresh:
+                self.cache.forget(item.key)
+                continue
+            item.transcript = self.cache.get(item.key, self._directory)
+            item.task_no = self.cache.task(item.key)
+
+    @property
+    def unknown_videos(self) -> set[str]:
+        """Videos whose name and duration must be looked up before their transcripts are read."""
+        return {
+            item.video_no
+            for item in self.wanted
+            if item.transcript is None and item.video_no not in self.known
+        }
+
+    def learn(self, listed: Iterable[Video]) -> None:
+        wanted = self.unknown_videos
+        self.known.update({video.video_no: video for video in listed if video.video_no in wanted})
+
+    def to_submit(self) -> list[_Wanted]:
+        return [item for item in self.wanted if item.transcript is None and item.task_no is None]
+
+    def submitted(self, item: _Wanted, task_no: str) -> None:
+        item.task_no = task_no
+        self.cache.remember_task(item.key, task_no)
+
+    def waiting(self) -> list[_Wanted]:
+        return [item for item in self.wanted if item.transcript is None]
+
+    @property
+    def total(self) -> int:
+        return len(self.wanted)
+
+    @property
+    def finished(self) -> int:
+        return sum(item.transcript is not None for item in self.wanted)
+
+    @property
+    def done(self) -> bool:
+        return self.finished == self.total
+
+    def read(self, item: _Wanted, data: object) -> None:
+        """A getTranscription reply for `item`: stored once FINISH; a failed task is forgotten
+        (so the next call submits a new one) and raised."""
+        assert item.task_no is not None
+        wire = WIRE_KIND[item.kind]
+        try:
+            reply = parse_transcription(
+                data, video_no=item.video_no, task_no=item.task_no, kind=wire
+            )
+        except Exception:
+            self.cache.forget(item.key)
+            raise
+        if reply is None:
+            return
+        video = self.known.get(item.video_no)
+        duration = video.duration if video is not None else None
+        unit = time_unit(reply.segments, duration)
+        item.transcript = VideoTranscript(
+            video_no=item.video_no,
+            kind=item.kind,
+            segments=_in_seconds(reply.segments, unit),
+            video_name=video.video_name if video is not None else "",
+            duration=duration,
+            unit=unit,
+        )
+        self.cache.put(item.key, item.transcript, self._directory)
+
+    def result(self) -> list[VideoTranscript]:
+        return [item.transcript for item in self.wanted if item.transcript is not None]
+
+
+# What the loaders and retrievers make of transcripts.
+
+
+def passage_id(video_no: str, kind: str, start: float, end: float) -> str:
+    """A document id that is the same in every run for the same stretch of the same transcript
+    (a UUID, as most vector stores want): re-ingesting updates instead of duplicating."""
+    name = f"{video_no}\0{kind}\0{start:.3f}\0{end:.3f}"
+    return str(uuid.uuid5(_ID_NAMESPACE, name))
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """One document's worth of a transcript: a segment, or whole segments within a window."""
+
+    video_no: str
+    video_name: str
+    kind: TranscriptKind
+    start: float
+    end: float
+    text: str
+
+    @property
+    def id(self) -> str:
+        return passage_id(self.video_no, self.kind, self.start, self.end)
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "video_no": self.video_no,
+            "video_name": self.video_name,
+            "start": self.start,
+            "end": self.end,
+            "kind": self.kind,
+        }
+
+
+def transcript_passages(
+    transcript: VideoTranscript, window_seconds: float | None = None
+) -> list[Passage]:
+    """One passage per segment, or (`window_seconds`) consecutive whole segments merged while
+    they fit in a window of that many seconds from the first one's start. A segment is never
+    cut: one longer than the window is a passage of its own."""
+    if window_seconds is not None and window_seconds <= 0:
+        raise MaviValidationError(f"window_seconds must be positive, got {window_seconds!r}.")
+    groups: list[list[TranscriptSegment]] = []
+    for segment in transcript.segments:
+        group = groups[-1] if groups else None
+        if (
+            group is not None
+            and window_seconds is not None
+            and segment.end - group[0].start <= window_seconds
+        ):
+            group.append(segment)
+        else:
+            groups.append([segment])
+    return [
+        Passage(
+            video_no=transcript.video_no,
+            video_name=transcript.video_name,
+            kind=transcript.kind,
+            start=group[0].start,
+            end=max(segment.end for segment in group),
+            text="\n".join(segment.text for segment in group),
+        )
+        for group in groups
+    ]
+
+
+def passages(
+    transcripts: Iterable[VideoTranscript], window_seconds: float | None = None
+) -> Iterator[Passage]:
+    """`transcript_passages` of each transcript in turn: what both loaders turn into documents."""
+    for transcript in transcripts:
+        yield from transcript_passages(transcript, window_seconds)
+
+
+_LABEL: Final[Mapping[TranscriptKind, str]] = {"visual": "shown", "audio": "said"}
+_ORDER: Final[Mapping[TranscriptKind, int]] = {"visual": 0, "audio": 1}  # at one time: shown first
+
+
+def _overlaps(segment: TranscriptSegment, moment: Moment) -> bool:
+    if moment.end <= moment.start:  # a moment without length: the segments around it
+        return segment.start <= moment.start <= segment.end
+    return segment.start < moment.end and segment.end > moment.start
+
+
+def moment_content(moment: Moment, transcripts: Iterable[VideoTranscript]) -> str | None:
+    """The moment's line (`video 01:10-01:32`), then every transcript line overlapping it, in
+    time order, each marked shown (visual) or said (audio); None when no line overlaps."""
+    lines: list[tuple[float, int, str]] = []
+    for transcript in transcripts:
+        if transcript.video_no != moment.video_no:
+            continue
+        order = _ORDER[transcript.kind]
+        label = _LABEL[transcript.kind]
+        for segment in transcript.segments:
+            if _overlaps(segment, moment):
+                where = f"{_clock(segment.start)}-{_clock(segment.end)}"
+                lines.append((segment.start, order, f"{label} {where}: {segment.text}"))
+    if not lines:
+        return None
+    lines.sort(key=lambda line: line[:2])
+    return "\n".join([describe_moment(moment), *(line for _, _, line in lines)])
+
+
+# Moments with content: what the retrievers of both adapters do with transcripts.
+
+
+def moment_videos(moments: Iterable[Moment]) -> list[Video]:
+    """The videos of `moments`, once each, with the names and durations the search sent (so
+    their transcripts need no library lookup)."""
+    videos = {
+        moment.video_no: Video(moment.video_no, moment.video_name, duration=moment.duration)
+        for moment in moments
+    }
+    return list(videos.values())
+
+
+def moment_text(moment: Moment, transcripts: Iterable[VideoTranscript], query: str) -> str:
+    """What a retrieved moment says: the transcript lines overlapping it (`moment_content`),
+    else the line describing it (`describe_moment`)."""
+    return moment_content(moment, transcripts) or describe_moment(moment, query)
+
+
+def without_transcripts(error: MaviError, required: bool | None) -> list[VideoTranscript]:
+    """A retriever whose transcripts failed: `with_transcript=True` raises `error`; the default
+    (None) goes on with the moments' descriptions and says why in a debug log."""
+    if required:
+        raise error
+    logger.debug("MAVI: no transcripts for the moments (%s); describing them instead", error)
+    return []
+
+
+def moment_transcripts_request(
+    moments: Sequence[Moment], with_transcript: bool | None, timeout: float
+) -> dict[str, Any] | None:
+    """The `get_transcripts` arguments a retriever passes for `moments` (None: none to fetch)."""
+    if with_transcript is False or not moments:
+        return None
+    videos = moment_videos(moments)
+    return {"video_nos": [video.video_no for video in videos], "videos": videos, "timeout": timeout}

@@ -1,0 +1,162 @@
+"""Transcripts as documents, the pure part: the unit rule, passages and their ids, moments with
+content, kinds, the cache (see mavi_core/_transcripts.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mavi_core import (
+    MaviValidationError,
+    Moment,
+    TranscriptKind,
+    TranscriptSegment,
+    VideoTranscript,
+    moment_content,
+    passage_id,
+    time_unit,
+    transcript_passages,
+)
+from mavi_core._transcripts import TranscriptCache, TranscriptJob, normalize_kinds
+
+Seg = TranscriptSegment
+
+
+def transcript(kind: TranscriptKind = "audio", *segments: Seg) -> VideoTranscript:
+    return VideoTranscript("VI1", kind, tuple(segments), video_name="harbor.mp4", duration=193)
+
+
+SPEECH = [
+    Seg(2, 9, "Five in the morning."),
+    Seg(20, 27, "Watch the breakwater."),
+    Seg(45, 52, "Tug departing."),
+]
+
+
+# The unit rule: seconds unless the times cannot be seconds.
+
+
+def test_times_within_the_videos_duration_are_seconds() -> None:
+    assert time_unit(SPEECH, duration=193) == "s"
+
+
+def test_times_far_beyond_the_duration_are_milliseconds() -> None:
+    millis = [Seg(s.start * 1000, s.end * 1000, s.text) for s in SPEECH]
+    assert time_unit(millis, duration=193) == "ms"
+
+
+def test_times_slightly_past_the_duration_stay_seconds() -> None:
+    assert time_unit([Seg(180, 200, "late end")], duration=193) == "s"
+
+
+def test_without_a_duration_long_segments_mean_milliseconds() -> None:
+    millis = [Seg(s.start * 1000, s.end * 1000, s.text) for s in SPEECH]
+    assert time_unit(millis, duration=None) == "ms"
+    assert time_unit(SPEECH, duration=None) == "s"
+
+
+def test_without_a_duration_times_past_ten_hours_mean_milliseconds() -> None:
+    assert time_unit([Seg(40_000, 40_100, "x"), Seg(40_100, 40_200, "y")], None) == "ms"
+
+
+def test_no_segments_is_seconds() -> None:
+    assert time_unit([], duration=None) == "s"
+
+
+# Passages: one per segment, or whole segments per window; ids stable.
+
+
+def test_one_passage_per_segment_with_metadata() -> None:
+    passages = transcript_passages(transcript("audio", *SPEECH))
+    assert [(p.start, p.end, p.text) for p in passages] == [
+        (s.start, s.end, s.text) for s in SPEECH
+    ]
+    assert passages[0].metadata == {
+        "video_no": "VI1",
+        "video_name": "harbor.mp4",
+        "start": 2,
+        "end": 9,
+        "kind": "audio",
+    }
+
+
+def test_windows_merge_whole_segments_and_never_cut_one() -> None:
+    long = Seg(60, 150, "A very long scene.")
+    passages = transcript_passages(transcript("visual", *SPEECH, long), window_seconds=30)
+    assert [(p.start, p.end) for p in passages] == [(2, 27), (45, 52), (60, 150)]
+    assert passages[0].text == "Five in the morning.\nWatch the breakwater."
+
+
+def test_window_seconds_must_be_positive() -> None:
+    with pytest.raises(MaviValidationError):
+        transcript_passages(transcript("audio", *SPEECH), window_seconds=0)
+
+
+def test_ids_are_stable_and_distinct_per_video_kind_and_stretch() -> None:
+    first = [p.id for p in transcript_passages(transcript("audio", *SPEECH))]
+    again = [p.id for p in transcript_passages(transcript("audio", *SPEECH))]
+    visual = [p.id for p in transcript_passages(transcript("visual", *SPEECH))]
+    assert first == again
+    assert len(set(first + visual)) == 6
+    assert first[0] == passage_id("VI1", "audio", 2.0, 9.0)
+    assert first[0] == "8397aca2-40c3-58b0-9d13-d119f09176cc"  # the same in every run
+
+
+# Moments with content.
+
+
+def test_a_moment_holds_the_lines_that_overlap_it_shown_before_said() -> None:
+    moment = Moment("VI1", "harbor.mp4", 18, 41)
+    scenes = transcript("visual", Seg(0, 18, "Blue light."), Seg(18, 41, "The sky turns orange."))
+    text = moment_content(moment, [transcript("audio", *SPEECH), scenes])
+    assert text == (
+        "harbor.mp4 00:18-00:41\n"
+        "shown 00:18-00:41: The sky turns orange.\n"
+        "said 00:20-00:27: Watch the breakwater."
+    )
+
+
+def test_a_moment_without_length_holds_the_lines_around_it() -> None:
+    text = moment_content(Moment("VI1", "harbor.mp4", 5, 5), [transcript("audio", *SPEECH)])
+    assert text is not None and "Five in the morning." in text
+
+
+def test_a_moment_no_line_overlaps_has_no_content() -> None:
+    other = Moment("VI2", "kitchen.mp4", 0, 100)
+    assert moment_content(other, [transcript("audio", *SPEECH)]) is None
+
+
+# Kinds and the cache.
+
+
+def test_kinds_take_the_wires_names_too() -> None:
+    assert normalize_kinds(["AUDIO", "VIDEO", "visual"]) == ("audio", "visual")
+    with pytest.raises(MaviValidationError, match="'audio'"):
+        normalize_kinds("subtitles")
+
+
+def test_a_cache_directory_serves_a_new_process(tmp_path: Path) -> None:
+    saved = transcript("audio", *SPEECH)
+    key = ("http://mavi.test", "VI1", "audio")
+    TranscriptCache().put(key, saved, tmp_path)  # type: ignore[arg-type]
+
+    job = TranscriptJob(
+        "http://mavi.test", ["VI1"], "audio", cache=TranscriptCache(), directory=tmp_path
+    )
+
+    assert job.done
+    assert job.result() == [saved]
+
+
+def test_an_unreadable_cache_file_is_ignored(tmp_path: Path) -> None:
+    key = ("http://mavi.test", "VI1", "audio")
+    TranscriptCache().put(key, transcript("audio", *SPEECH), tmp_path)  # type: ignore[arg-type]
+    for path in tmp_path.iterdir():
+        path.write_text("{not json")
+
+    job = TranscriptJob(
+        "http://mavi.test", ["VI1"], "audio", cache=TranscriptCache(), directory=tmp_path
+    )
+
+    assert not job.done

@@ -1,0 +1,149 @@
+"""`get_transcripts` over HTTP against the emulator, through both clients: submitted together,
+polled, in seconds whatever the reply's unit, requested once per process."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+
+from mavi_core import (
+    AsyncMaviClient,
+    MaviClient,
+    MaviInvalidRequestError,
+    MaviTimeoutError,
+    MaviVideoError,
+    TranscriptCache,
+    VideoTranscript,
+)
+from mavi_core.emulator import MaviEmulator
+
+HARBOR = "VI634021587219364352"
+SUBMIT = "/api/serve/video/subTranscription"
+POLL = "/api/serve/video/getTranscription"
+
+
+pytestmark = pytest.mark.usefixtures("empty_transcript_cache")
+
+
+@pytest.fixture(params=["sync", "async"])
+def transcripts(request: pytest.FixtureRequest, emu: MaviEmulator) -> Any:
+    """`get_transcripts` through the sync or the async client."""
+
+    def call(*args: Any, **kwargs: Any) -> list[VideoTranscript]:
+        kwargs.setdefault("poll_interval", 0.1)
+        if request.param == "sync":
+            with MaviClient(emu.api_key, base_url=emu.base_url) as client:
+                return client.get_transcripts(*args, **kwargs)
+
+        async def go() -> list[VideoTranscript]:
+            async with AsyncMaviClient(emu.api_key, base_url=emu.base_url) as client:
+                return await client.get_transcripts(*args, **kwargs)
+
+        return asyncio.run(go())
+
+    return call
+
+
+def paths(emu: MaviEmulator) -> list[str]:
+    return [request.path for request in emu.requests]
+
+
+def test_both_kinds_are_submitted_together_then_polled(transcripts: Any, emu: MaviEmulator) -> None:
+    audio, visual = transcripts([HARBOR])
+
+    assert (audio.kind, visual.kind) == ("audio", "visual")
+    assert audio.video_name == "harbor_sunrise_timelapse.mp4"
+    assert audio.duration == 193
+    assert audio.segments[0].text == "It is five in the morning and the harbor is still asleep."
+    assert (audio.segments[0].start, audio.segments[0].end) == (2.0, 9.0)
+    assert visual.segments[0].text.startswith("Pre-dawn blue light")
+    assert paths(emu)[:3] == ["/api/serve/video/searchDB", SUBMIT, SUBMIT]
+    assert set(paths(emu)[3:]) == {POLL}
+    assert [r.body for r in emu.requests if r.path == SUBMIT] == [
+        {"videoNo": HARBOR, "type": "AUDIO"},
+        {"videoNo": HARBOR, "type": "VIDEO"},
+    ]
+
+
+def test_milliseconds_in_the_reply_become_seconds(transcripts: Any, emu: MaviEmulator) -> None:
+    emu.transcript_millis = True
+    try:
+        (audio,) = transcripts([HARBOR], "audio")
+    finally:
+        emu.transcript_millis = False
+
+    assert audio.unit == "ms"
+    assert (audio.segments[0].start, audio.segments[0].end) == (2.0, 9.0)
+
+
+def test_a_transcript_is_requested_once_per_process(transcripts: Any, emu: MaviEmulator) -> None:
+    first = transcripts([HARBOR], "visual")
+    emu.clear_requests()
+
+    again = transcripts([HARBOR], ["visual"])
+
+    assert again == first
+    assert emu.requests == []
+
+
+def test_refresh_asks_again(transcripts: Any, emu: MaviEmulator) -> None:
+    transcripts([HARBOR], "audio")
+    emu.clear_requests()
+
+    transcripts([HARBOR], "audio", refresh=True)
+
+    assert SUBMIT in paths(emu)
+
+
+def test_known_videos_need_no_library_lookup(transcripts: Any, emu: MaviEmulator) -> None:
+    from mavi_core import Video
+
+    (audio,) = transcripts([HARBOR], "audio", videos=[Video(HARBOR, "my_name.mp4", duration=193)])
+
+    assert audio.video_name == "my_name.mp4"
+    assert "/api/serve/video/searchDB" not in paths(emu)
+
+
+def test_no_videos_means_the_whole_library(transcripts: Any, emu: MaviEmulator) -> None:
+    found = transcripts(None, "audio")
+
+    assert sorted(t.video_no for t in found) == sorted(emu.video_nos)
+
+
+def test_a_timeout_leaves_the_task_to_the_next_call(transcripts: Any, emu: MaviEmulator) -> None:
+    emu.parse_delay = 1.0
+    try:
+        with pytest.raises(MaviTimeoutError, match="transcripts"):
+            transcripts([HARBOR], "audio", timeout=0.2)
+        (audio,) = transcripts([HARBOR], "audio", timeout=10)
+    finally:
+        emu.parse_delay = 0.2
+
+    assert audio.segments
+    assert paths(emu).count(SUBMIT) == 1
+
+
+def test_an_unknown_video_is_the_services_error(transcripts: Any, emu: MaviEmulator) -> None:
+    with pytest.raises(MaviInvalidRequestError, match="does not exist"):
+        transcripts(["VI-nope"], "audio")
+
+
+def test_a_failed_transcription_raises_and_is_not_cached() -> None:
+    replies = {
+        "/api/serve/video/searchDB": {"videoData": [], "total": 0},
+        SUBMIT: {"taskNo": "TK1"},
+        POLL: {"status": "FAIL", "taskNo": "TK1", "transcriptions": []},
+    }
+
+    def server(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"code": "0000", "data": replies[request.url.path]})
+
+    http = httpx.Client(transport=httpx.MockTransport(server))
+    client = MaviClient("sk-test", base_url="https://mavi.test", http_client=http)
+
+    with pytest.raises(MaviVideoError, match="could not transcribe VI1"):
+        client.get_transcripts(["VI1"], "audio")
+    assert TranscriptCache.shared().task(("https://mavi.test", "VI1", "audio")) is None

@@ -1,0 +1,124 @@
+"""`MaviTranscriptReader` over the emulator, and `MaviVideoRetriever` moments with content:
+load_data, lazy_load_data, native aload_data, metadata, ids stable across runs."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+
+import pytest
+from llama_index.core.ingestion import DocstoreStrategy, IngestionPipeline
+from llama_index.core.storage.docstore import SimpleDocumentStore
+
+from llamaindex_mavi import MaviTranscriptReader, MaviVideoRetriever
+from mavi_core import MaviAuthenticationError, MaviInvalidRequestError, TranscriptCache
+from mavi_core.emulator import MaviEmulator
+
+KITCHEN = "VI634021601844219905"
+SUBMIT = "/api/serve/video/subTranscription"
+
+
+pytestmark = pytest.mark.usefixtures("empty_transcript_cache")
+
+
+def reader(emulator: MaviEmulator, *args: object, **kwargs: object) -> MaviTranscriptReader:
+    kwargs.setdefault("poll_interval", 0.1)
+    return MaviTranscriptReader(
+        *args,  # type: ignore[arg-type]
+        api_key=emulator.api_key,
+        base_url=emulator.base_url,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def test_load_data_gives_one_document_per_segment(emulator: MaviEmulator) -> None:
+    docs = reader(emulator, [KITCHEN], kinds="audio").load_data()
+
+    assert docs[0].text == "Today we cover the only three knives most home cooks need."
+    assert docs[0].metadata == {
+        "video_no": KITCHEN,
+        "video_name": "kitchen_knife_skills_demo.mp4",
+        "start": 5.0,
+        "end": 14.0,
+        "kind": "audio",
+    }
+    assert {doc.metadata["kind"] for doc in docs} == {"audio"}
+
+
+def test_lazy_load_data_is_lazy_and_aload_data_matches(emulator: MaviEmulator) -> None:
+    source = reader(emulator, [KITCHEN], window_seconds=60)
+
+    lazy = source.lazy_load_data()
+    assert inspect.isgenerator(lazy)
+    docs = list(lazy)
+    again = asyncio.run(source.aload_data())
+
+    assert [(d.id_, d.text, d.metadata) for d in again] == [
+        (d.id_, d.text, d.metadata) for d in docs
+    ]
+    assert {doc.metadata["kind"] for doc in docs} == {"audio", "visual"}
+    assert all(d.metadata["end"] - d.metadata["start"] <= 60 for d in docs)
+
+
+def test_ids_are_stable_across_runs_and_match_langchains(emulator: MaviEmulator) -> None:
+    first = reader(emulator, [KITCHEN]).load_data()
+    TranscriptCache.shared().clear()
+
+    second = reader(emulator, [KITCHEN]).load_data()
+
+    assert [doc.id_ for doc in second] == [doc.id_ for doc in first]
+    assert len({doc.id_ for doc in first}) == len(first)
+
+
+def test_ingesting_again_adds_nothing(emulator: MaviEmulator) -> None:
+    pipeline = IngestionPipeline(
+        transformations=[],
+        docstore=SimpleDocumentStore(),
+        docstore_strategy=DocstoreStrategy.DUPLICATES_ONLY,  # by id and content hash
+    )
+    docs = reader(emulator, [KITCHEN]).load_data()
+
+    assert len(pipeline.run(documents=docs)) == len(docs)
+    assert pipeline.run(documents=reader(emulator, [KITCHEN]).load_data()) == []
+
+
+def test_errors_are_mavi_core_errors(emulator: MaviEmulator) -> None:
+    bad = MaviTranscriptReader([KITCHEN], api_key="sk-wrong", base_url=emulator.base_url)
+    with pytest.raises(MaviAuthenticationError):
+        bad.load_data()
+    with pytest.raises(ValueError, match="window_seconds"):
+        reader(emulator, [KITCHEN], window_seconds=0)
+
+
+def retriever(emulator: MaviEmulator, **kwargs: object) -> MaviVideoRetriever:
+    return MaviVideoRetriever(api_key=emulator.api_key, base_url=emulator.base_url, **kwargs)  # type: ignore[arg-type]
+
+
+def test_moments_say_what_is_shown_and_said_in_them(emulator: MaviEmulator) -> None:
+    hits = retriever(emulator, video_nos=[KITCHEN], similarity_top_k=1).retrieve("onion")
+
+    assert hits[0].node.get_content() == (
+        "kitchen_knife_skills_demo.mp4 01:02-01:45\n"
+        "shown 01:02-01:45: She halves an onion, keeps the root end on, and makes horizontal "
+        "and vertical cuts to dice it.\n"
+        "said 01:10-01:19: Leave the root on the onion, it holds everything together while "
+        "you dice."
+    )
+    assert hits[0].score == 1.0
+
+
+def test_async_moments_have_the_same_content(emulator: MaviEmulator) -> None:
+    search = retriever(emulator, similarity_top_k=3)
+    hits = asyncio.run(search.aretrieve("onion"))
+    assert [h.node.get_content() for h in hits] == [
+        h.node.get_content() for h in search.retrieve("onion")
+    ]
+
+
+def test_failed_transcripts_fall_back_or_raise(emulator: MaviEmulator) -> None:
+    emulator.faults.error_envelope("0001", "transcription is off", path=SUBMIT, times=2)
+
+    hits = retriever(emulator, video_nos=[KITCHEN], similarity_top_k=1).retrieve("onion")
+    assert hits[0].node.get_content().endswith("moment matching 'onion'")
+    with pytest.raises(MaviInvalidRequestError, match="transcription is off"):
+        retriever(emulator, video_nos=[KITCHEN], with_transcript=True).retrieve("onion")
