@@ -59,6 +59,7 @@ from ._flow import (
     returning,
 )
 from ._models import ChatAnswer, ChatDelta, Thinking, VideoRef
+from ._progress import CountingReader, ProgressCallback
 from ._request import HistoryInput
 from ._secret import SecretLike
 from ._settings import MaviSettings
@@ -105,20 +106,20 @@ def transport_error(exc: Exception) -> MaviError:
 
 
 def _request(http: httpx.Client | httpx.AsyncClient, send: Send, stack: ExitStack) -> httpx.Request:
-    """The request `send` describes; an upload's files are opened for this attempt only and
+    """The request `send` describes; an upload's file is opened for this attempt only and
     closed by `stack` once it is sent."""
+    call = send.call
     files = None
-    if send.call.files is not None:
-        files = send.call.files()
-        for value in files.values():
-            handle = value[1] if isinstance(value, tuple) else value
-            if hasattr(handle, "close"):
-                stack.callback(handle.close)
+    if call.upload is not None:
+        handle: Any = stack.enter_context(call.upload.path.open("rb"))
+        if call.on_sent is not None:
+            handle = CountingReader(handle, call.on_sent)
+        files = {"file": (call.upload.path.name, handle, call.upload.mime)}
     return http.build_request(
-        send.call.method,
+        call.method,
         send.url,
-        json=send.call.json,
-        params=send.call.params,
+        json=call.json,
+        params=call.params,
         files=files,
         headers=send.headers,
         timeout=send.timeout,
@@ -377,11 +378,13 @@ class MaviClient(_ClientBase):
         *,
         callback_uri: str | None = None,
         progress: bool | None = None,
+        on_progress: ProgressCallback | None = None,
     ) -> Video:
         """Upload a local file, or a video at an http(s) URL; it starts UNPARSE.
 
-        `progress`: a progress bar on stderr (default: only when stderr is a terminal)."""
-        return self._run(self._ops.upload_video(source, callback_uri, progress))
+        `progress`: a tqdm bar (default: when stderr is a terminal or in a notebook);
+        `on_progress(sent, total)`: your own report of the bytes sent, instead of the bar."""
+        return self._run(self._ops.upload_video(source, callback_uri, progress, on_progress))
 
     def wait_until_parsed(
         self,
@@ -629,11 +632,13 @@ class AsyncMaviClient(_ClientBase):
         *,
         callback_uri: str | None = None,
         progress: bool | None = None,
+        on_progress: ProgressCallback | None = None,
     ) -> Video:
         """Upload a local file, or a video at an http(s) URL; it starts UNPARSE.
 
-        `progress`: a progress bar on stderr (default: only when stderr is a terminal)."""
-        return await self._run(self._ops.upload_video(source, callback_uri, progress))
+        `progress`: a tqdm bar (default: when stderr is a terminal or in a notebook);
+        `on_progress(sent, total)`: your own report of the bytes sent, instead of the bar."""
+        return await self._run(self._ops.upload_video(source, callback_uri, progress, on_progress))
 
     async def wait_until_parsed(
         self,

@@ -37,6 +37,7 @@ from ._content import ContentDecoder, content_decoder
 from ._envelope import error_for_http_status, retry_after_from_headers
 from ._exceptions import MaviError, MaviRateLimitError, MaviTimeoutError, MaviValidationError
 from ._models import ChatAnswer, ChatDelta, Thinking, VideoRef
+from ._progress import ProgressBar, ProgressCallback, progress_bar, upload_bar
 from ._request import ApiCall, HistoryInput, build_chat_body
 from ._retry import REFRESH, RetryState
 from ._settings import MaviSettings
@@ -49,7 +50,6 @@ from ._videos import (
     Moment,
     ParseWatch,
     PollDeadline,
-    Progress,
     Transcript,
     Video,
     VideoPager,
@@ -65,7 +65,6 @@ from ._videos import (
     transcription_poll_call,
     transcription_submit_call,
     upload_call,
-    upload_progress,
 )
 
 if TYPE_CHECKING:
@@ -292,6 +291,8 @@ class Operations:
     settings: MaviSettings
     clock: Callable[[], float] = field(default=time.monotonic)
     random: Callable[[], float] = field(default=random.random)
+    progress_bar: Callable[[str, float, bool | None], ProgressBar] = field(default=progress_bar)
+    """Draws the bars of polling operations (injected: the only output a flow makes)."""
 
     # Chat.
 
@@ -615,13 +616,20 @@ class Operations:
 
     @_redacting
     def upload_video(
-        self, source: str | os.PathLike[str], callback_uri: str | None, progress: bool | None
+        self,
+        source: str | os.PathLike[str],
+        callback_uri: str | None,
+        progress: bool | None,
+        on_progress: ProgressCallback | None = None,
     ) -> Flow[Video]:
-        bar = upload_progress(source, progress)
-        # An upload is bounded by its size and the per-operation timeout, not the deadline.
-        call = dataclasses.replace(upload_call(source, callback_uri, bar), deadline=False)
+        call, upload = upload_call(source, callback_uri)
+        if upload is not None:
+            bar = upload_bar(upload.path.name, upload.size, progress, on_progress)
+            # An upload is bounded by its size and the per-operation timeout, not the deadline.
+            call = dataclasses.replace(call, upload=upload, on_sent=bar.update, deadline=False)
         video = parse_video((yield from self._request_json(call)))
-        bar.finish()
+        if upload is not None:
+            bar.finish()
         return video
 
     @_redacting
@@ -630,7 +638,7 @@ class Operations:
     ) -> Flow[list[Video]]:
         watch = ParseWatch(video_nos)
         deadline = PollDeadline(timeout, self.clock(), poll_interval, "the videos to parse")
-        bar = Progress("Parsing videos", len(watch.video_nos), progress)
+        bar = self.progress_bar("Parsing videos", len(watch.video_nos), progress)
         while True:
             pager = VideoPager()
             listed: list[Video] = []
@@ -694,7 +702,7 @@ class Operations:
             job.submitted(item, parse_task_no((yield from self._request_json(call))))
         delay = min(0.5, poll_interval)
         deadline = PollDeadline(timeout, self.clock(), delay, "the transcripts")
-        bar = Progress("Transcribing videos", job.total, progress)
+        bar = self.progress_bar("Transcribing videos", job.total, progress)
         while True:
             for item in job.waiting():
                 assert item.task_no is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeAlias
 
 from ._exceptions import MaviValidationError
@@ -12,6 +13,7 @@ from ._models import ChatTurn
 __all__ = [
     "ApiCall",
     "HistoryInput",
+    "UploadFile",
     "build_chat_body",
     "check_message",
     "check_text",
@@ -22,6 +24,15 @@ __all__ = [
 HistoryInput: TypeAlias = Iterable[ChatTurn | Mapping[str, Any]] | None
 
 
+@dataclass(frozen=True, slots=True)
+class UploadFile:
+    """A local file to upload; the client opens it per attempt and closes it after."""
+
+    path: Path
+    mime: str
+    size: int
+
+
 @dataclass(frozen=True)
 class ApiCall:
     """One JSON endpoint call, described without doing it; the clients send it."""
@@ -30,8 +41,10 @@ class ApiCall:
     path: str
     json: Any = None
     params: Mapping[str, Any] | None = None
-    files: Callable[[], Mapping[str, Any]] | None = None
-    """Makes the multipart files afresh for each attempt (a retry re-reads them)."""
+    upload: UploadFile | None = None
+    """A local file sent as the multipart part `file`, opened afresh for each attempt."""
+    on_sent: Callable[[float], None] | None = None
+    """Told how many bytes of `upload` were sent so far."""
     authenticate: bool = True
     retry: bool = True
     deadline: bool = True

@@ -1,30 +1,30 @@
 """The v1.0 video endpoints (search, list, upload, delete, transcription): calls and replies.
 
 Pure: each function describes a call as an `ApiCall` or reads a reply's `data`; the polling
-states decide when to ask again. The clients do the I/O.
+states decide when to ask again. The clients do the I/O (opening an upload's file, sending it);
+progress bars live in `_progress`.
 """
 
 from __future__ import annotations
 
 import mimetypes
 import os
-import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, Final, Literal
+from typing import Any, Final, Literal
 
 from ._exceptions import MaviServerError, MaviTimeoutError, MaviValidationError, MaviVideoError
-from ._request import ApiCall, normalize_video_nos
+from ._request import ApiCall, UploadFile, normalize_video_nos
 
 __all__ = [
     "Moment",
     "ParseWatch",
     "PollDeadline",
-    "Progress",
     "Transcript",
     "TranscriptSegment",
+    "UploadFile",
     "Video",
     "VideoPager",
     "delete_calls",
@@ -43,7 +43,6 @@ __all__ = [
     "transcription_poll_call",
     "transcription_submit_call",
     "upload_call",
-    "upload_progress",
 ]
 
 SEARCH_AI_PATH: Final = "/api/serve/video/searchAI"
@@ -293,56 +292,21 @@ def _is_url(source: str | os.PathLike[str]) -> bool:
     return isinstance(source, str) and source.startswith(("http://", "https://"))
 
 
-def upload_progress(source: str | os.PathLike[str], enabled: bool | None) -> Progress:
-    """The progress bar of a file upload (never shown for a URL, which the service fetches)."""
-    if _is_url(source):
-        return Progress("", 1, enabled=False)
-    path = Path(source)
-    size = path.stat().st_size if path.is_file() else 1
-    return Progress(f"Uploading {path.name}", size, enabled)
-
-
 def upload_call(
-    source: str | os.PathLike[str],
-    callback_uri: str | None = None,
-    progress: Progress | None = None,
-) -> ApiCall:
+    source: str | os.PathLike[str], callback_uri: str | None = None
+) -> tuple[ApiCall, UploadFile | None]:
     """Upload from a URL (uploadUrl) or from a local file (multipart `file`)."""
     params = {"callBackUri": callback_uri} if callback_uri else None
     if _is_url(source):
-        return ApiCall("POST", UPLOAD_URL_PATH, json={"url": source}, params=params)
+        return ApiCall("POST", UPLOAD_URL_PATH, json={"url": source}, params=params), None
     path = Path(source)
     if not path.is_file():
         raise MaviValidationError(
             f"No file at {str(path)!r}: pass the path of a video file, or an http(s) URL."
         )
     mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-
-    def files() -> dict[str, Any]:
-        handle: IO[bytes] = path.open("rb")
-        if progress is not None and progress.enabled:
-            handle = _CountingReader(handle, progress.update)  # type: ignore[assignment]
-        return {"file": (path.name, handle, mime)}
-
-    return ApiCall("POST", UPLOAD_PATH, params=params, files=files)
-
-
-class _CountingReader:
-    """A binary file that reports how many bytes were read so far."""
-
-    def __init__(self, handle: IO[bytes], on_progress: Callable[[float], None]) -> None:
-        self._handle = handle
-        self._on_progress = on_progress
-        self._count = 0
-
-    def read(self, size: int = -1) -> bytes:
-        chunk = self._handle.read(size)
-        self._count += len(chunk)
-        self._on_progress(self._count)
-        return chunk
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._handle, name)
+    upload = UploadFile(path, mime, path.stat().st_size)
+    return ApiCall("POST", UPLOAD_PATH, params=params), upload
 
 
 def delete_calls(video_nos: Iterable[str]) -> list[ApiCall]:
@@ -451,30 +415,3 @@ class ParseWatch:
 
     def result(self) -> list[Video]:
         return [self.videos[video_no] for video_no in self.video_nos]
-
-
-class Progress:
-    """A one-line progress bar on a terminal's stderr; silent elsewhere or when disabled."""
-
-    def __init__(self, label: str, total: float, enabled: bool | None = None) -> None:
-        stream = sys.stderr
-        self.enabled = stream.isatty() if enabled is None else enabled
-        self.label = label
-        self.total = max(total, 1)
-        self._stream = stream
-        self._shown = -1  # the percentage on screen; redrawn only when it changes
-
-    def update(self, done: float) -> None:
-        percent = int(min(done / self.total, 1.0) * 100)
-        if not self.enabled or percent == self._shown:
-            return
-        self._shown = percent
-        bar = "#" * (percent * 30 // 100)
-        self._stream.write(f"\r{self.label} [{bar:<30}] {percent:3d}%")
-        self._stream.flush()
-
-    def finish(self) -> None:
-        if self.enabled:
-            self.update(self.total)
-            self._stream.write("\n")
-            self._stream.flush()

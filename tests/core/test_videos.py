@@ -22,7 +22,8 @@ from mavi_core import (
     describe_moment,
     moment_metadata,
 )
-from mavi_core._videos import Progress, VideoPager
+from mavi_core._progress import progress_bar
+from mavi_core._videos import VideoPager
 
 from .conftest import Api
 
@@ -257,18 +258,46 @@ def test_transcription_kind_is_checked(api: Api) -> None:
 
 
 def test_progress_is_silent_off_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
-    bar = Progress("Uploading", 10)
+    bar = progress_bar("Uploading", 10)
     bar.update(5)
     bar.finish()
     assert capsys.readouterr().err == ""
 
 
-def test_progress_draws_when_enabled(capsys: pytest.CaptureFixture[str]) -> None:
-    bar = Progress("Uploading", 10, enabled=True)
+def test_progress_draws_a_tqdm_bar_when_enabled(capsys: pytest.CaptureFixture[str]) -> None:
+    bar = progress_bar("Parsing videos", 10, enabled=True)
     bar.update(5)
     bar.finish()
     err = capsys.readouterr().err
-    assert "Uploading [###############" in err and "50%" in err and "100%" in err
+    assert "Parsing videos" in err and "100%" in err and "10/10" in err
+
+
+def test_upload_reports_bytes_sent_to_on_progress_and_closes_the_file(
+    api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"x" * 100_000)
+    opened: list[Any] = []
+    real_open = Path.open
+
+    def tracking_open(self: Path, *args: Any, **kwargs: Any) -> Any:
+        handle = real_open(self, *args, **kwargs)
+        opened.append(handle)
+        return handle
+
+    monkeypatch.setattr(Path, "open", tracking_open)
+    reports: list[tuple[int, int]] = []
+    api.server.replies = [ok(video("VI9", status="UNPARSE"))]
+    run(
+        api,
+        lambda c: c.upload_video(
+            clip, on_progress=lambda sent, total: reports.append((sent, total))
+        ),
+    )
+    assert reports[-1] == (100_000, 100_000)
+    assert all(total == 100_000 for _, total in reports)
+    assert [sent for sent, _ in reports] == sorted(sent for sent, _ in reports)
+    assert opened and all(handle.closed for handle in opened)
 
 
 def test_find_moments_searches_videos_then_moments_best_first(api: Api) -> None:
