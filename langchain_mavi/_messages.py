@@ -227,8 +227,8 @@ def messages_to_request(
     if session_id is None:
         prompt = conversation_to_chat(pairs)
         return MaviChatRequest(video_nos=videos, message=prompt.message, history=prompt.history)
-    after, _ = messages_to_conversation(messages[start + 1 :])
-    if after and after[-1][0] != "assistant":  # else conversation_to_chat says what is wrong
+    after, _ = messages_to_conversation(messages[start:])  # from the session's own answer
+    if after[-1][0] != "assistant":  # else conversation_to_chat says it ends with one
         after = [pair for pair in after if pair[0] != "assistant"]
     prompt = conversation_to_chat(after)
     return MaviChatRequest(videos, prompt.message, [], session_id=session_id)
