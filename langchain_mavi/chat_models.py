@@ -44,18 +44,19 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from mavi_core import API_KEY_ENV, ChatAnswer, ChatDelta, Thinking, VideoRef
 
 from ._connection import MaviConnection, check_video_nos
-
-if TYPE_CHECKING:
-    from mavi_core import AsyncMaviClient, MaviClient
 from ._errors import translate_errors
 from ._messages import MaviChatRequest, messages_to_request
 from ._stop import StopSequences
+
+if TYPE_CHECKING:
+    from mavi_core import AsyncMaviClient, MaviClient
 
 __all__ = ["DEFAULT_MODEL_NAME", "ChatMavi"]
 
 DEFAULT_MODEL_NAME: Final = "mavi-video-chat"
 
 PROVIDER: Final = "mavi"
+"""`response_metadata["model_provider"]`; its content translator is registered below."""
 # Per-call arguments ChatMavi understands; `temperature` / `max_tokens` are accepted and unused.
 _CALL_OPTIONS: Final = frozenset({"video_nos", "model", "stream", "temperature", "max_tokens"})
 
