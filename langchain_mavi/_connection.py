@@ -6,10 +6,19 @@ import os
 from typing import TYPE_CHECKING, Any, cast
 
 from langchain_core.utils import from_env, secret_from_env
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+)
 
 from mavi_core import (
     API_KEY_ENV,
+    API_VERSION_ENV,
     BASE_URL_ENV,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
@@ -20,6 +29,9 @@ if TYPE_CHECKING:
     from mavi_core import AsyncMaviClient, MaviClient
 
 __all__ = ["MaviConnection", "check_video_nos"]
+
+# The text fields read from the environment when not given or None.
+_ENV_OF = {"base_url": BASE_URL_ENV, "api_version": API_VERSION_ENV}
 
 
 def check_video_nos(value: Any) -> Any:
@@ -40,7 +52,11 @@ class MaviConnection(BaseModel):
     requests then fail with `MaviAuthenticationError`."""
     base_url: str | None = Field(default_factory=from_env(BASE_URL_ENV, default=None))
     """API host; read from `MAVI_BASE_URL` when not given or None, else
-    `https://mavi-backend.memories.ai`."""
+    `https://mavi-backend.memories.ai` (`https://api.memories.ai` with `api_version="v1.2"`)."""
+    api_version: str | None = Field(default_factory=from_env(API_VERSION_ENV, default=None))
+    """The chat dialect: "v1.0" (the default) or "v1.2" (sessions held by the service, thinking,
+    and the moments an answer rests on); read from `MAVI_API_VERSION` when not given or None.
+    Checked when the first request is sent, like `base_url`."""
     # Typed Any so that importing the adapter does not load httpx; checked by mavi_core.
     timeout: Any = DEFAULT_TIMEOUT
     """Seconds to wait for the service (per read while streaming), or an `httpx.Timeout`;
@@ -63,10 +79,10 @@ class MaviConnection(BaseModel):
         # None means "from the environment", as for `MaviClient(api_key=None)`.
         return os.environ.get(API_KEY_ENV) or None if value is None else value
 
-    @field_validator("base_url", mode="before")
+    @field_validator("base_url", "api_version", mode="before")
     @classmethod
-    def _base_url_from_env(cls, value: Any) -> Any:
-        return os.environ.get(BASE_URL_ENV) or None if value is None else value
+    def _text_from_env(cls, value: Any, info: ValidationInfo) -> Any:
+        return os.environ.get(_ENV_OF[info.field_name or ""]) or None if value is None else value
 
     @field_validator("timeout")
     @classmethod
@@ -89,6 +105,7 @@ class MaviConnection(BaseModel):
             "default_headers": self.default_headers,
             "client": self.client,
             "async_client": self.async_client,
+            "api_version": self.api_version,
         }
 
     def _clients(self) -> ClientPair:

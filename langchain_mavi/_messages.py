@@ -10,6 +10,12 @@ rules that turn pairs into `message` and `history` live once in `mavi_core.conve
   `ValueError` naming the type. Reasoning and tool-call blocks of earlier AI turns are skipped.
 - A human message holding only video blocks adds its videos and no text.
 - `name` is not sent: the v1.0 chat has no field for speakers.
+- v1.2 sessions (`continue_session=True`): when an AI message carries a `session_id` in its
+  `response_metadata`, the service holds the conversation up to it, so the request continues
+  that session and sends only the human text after it. System messages before it are not sent
+  again (the first turn sent them); system messages after it go in front of the new question.
+  AI messages after it (not from the session, e.g. written by hand) are not sent: a session
+  cannot take them. Videos are still gathered from the whole conversation.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ __all__ = [
     "messages_to_conversation",
     "messages_to_request",
     "resolve_video_nos",
+    "session_of",
 ]
 
 _CHAT_ROLES: Mapping[str, Role] = {
@@ -87,6 +94,8 @@ class MaviChatRequest:
     video_nos: list[str]
     message: str
     history: list[ChatTurn]
+    session_id: str | None = None
+    """v1.2: the session this request continues (the history is then the service's)."""
 
 
 def _role_of(message: BaseMessage) -> Role:
@@ -190,13 +199,36 @@ def resolve_video_nos(
     return resolved
 
 
+def session_of(message: BaseMessage) -> str | None:
+    """The v1.2 session an AI message's answer belongs to, if it says."""
+    if _role_of(message) != "assistant":
+        return None
+    session_id = message.response_metadata.get("session_id")
+    return str(session_id) if session_id else None
+
+
 def messages_to_request(
     messages: Iterable[BaseMessage],
     video_nos: Sequence[str] | None,
     default_video_nos: Sequence[str],
+    *,
+    continue_session: bool = False,
 ) -> MaviChatRequest:
-    """The whole mapping of docs/ARCHITECTURE.md; raises `ValueError` saying what to change."""
+    """The whole mapping of docs/ARCHITECTURE.md; raises `ValueError` saying what to change.
+
+    With `continue_session` (the v1.2 dialect), the last AI message that names a session is
+    where the service's conversation ends: only what follows it is sent, with that session.
+    """
+    messages = list(messages)
     pairs, block_videos = messages_to_conversation(messages)
-    prompt = conversation_to_chat(pairs)
     videos = resolve_video_nos(video_nos, default_video_nos, block_videos)
-    return MaviChatRequest(video_nos=videos, message=prompt.message, history=prompt.history)
+    sessions = [(i, session_of(m)) for i, m in enumerate(messages)] if continue_session else []
+    start, session_id = next(((i, s) for i, s in reversed(sessions) if s), (-1, None))
+    if session_id is None:
+        prompt = conversation_to_chat(pairs)
+        return MaviChatRequest(video_nos=videos, message=prompt.message, history=prompt.history)
+    after, _ = messages_to_conversation(messages[start:])  # from the session's own answer
+    if after[-1][0] != "assistant":  # else conversation_to_chat says it ends with one
+        after = [pair for pair in after if pair[0] != "assistant"]
+    prompt = conversation_to_chat(after)
+    return MaviChatRequest(videos, prompt.message, [], session_id=session_id)

@@ -3,14 +3,23 @@
 The model turns messages into one MAVI request (`_messages.py`), calls a `mavi_core` client, and
 turns the answer into LangChain outputs. HTTP, retries, stream decoding and error codes belong to
 `mavi_core`; its errors become LangChain errors at one boundary (`_errors.translate_errors`).
+
+With the v1.2 dialect an answer also carries the service's `session_id`, the moments it rests on
+(`refs`) and thinking steps. They become LangChain's own forms: `response_metadata["session_id"]`
+and `["refs"]`; reasoning (`additional_kwargs["reasoning_content"]`, or a standard reasoning block
+with `output_version="v1"`); and with `output_version="v1"` a `Citation` annotation per ref on the
+text block. A translator registered for the provider "mavi" gives the same standard blocks from
+`content_blocks` of a message in the default format. In a stream, thinking arrives as chunks with
+reasoning and no text, and the refs and session come once, on the last chunk, so that merging the
+chunks neither repeats nor concatenates them.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from langchain_core.callbacks import (
     AsyncCallbackManagerForLLMRun,
@@ -24,23 +33,30 @@ from langchain_core.language_models import (
 )
 from langchain_core.language_models.chat_models import generate_from_stream
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages import content as types
+from langchain_core.messages.block_translators import register_translator
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils.utils import _build_model_kwargs, get_pydantic_field_names
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from mavi_core import API_KEY_ENV
+from mavi_core import API_KEY_ENV, ChatAnswer, ChatDelta, Thinking, VideoRef
 
 from ._connection import MaviConnection, check_video_nos
 from ._errors import translate_errors
 from ._messages import MaviChatRequest, messages_to_request
 from ._stop import StopSequences
 
+if TYPE_CHECKING:
+    from mavi_core import AsyncMaviClient, MaviClient
+
 __all__ = ["DEFAULT_MODEL_NAME", "ChatMavi"]
 
 DEFAULT_MODEL_NAME: Final = "mavi-video-chat"
 
+PROVIDER: Final = "mavi"
+"""`response_metadata["model_provider"]`; its content translator is registered below."""
 # Per-call arguments ChatMavi understands; `temperature` / `max_tokens` are accepted and unused.
 _CALL_OPTIONS: Final = frozenset({"video_nos", "model", "stream", "temperature", "max_tokens"})
 
@@ -65,9 +81,60 @@ _PROFILE: Final = ModelProfile(
     tool_calling=False,
     tool_choice=False,
     structured_output=False,
-    reasoning_output=False,
     temperature=False,
 )
+
+
+def _step_text(step: Thinking) -> str:
+    """One thinking step as reasoning text: its title in bold, then its content."""
+    return "\n\n".join(part for part in (step.title and f"**{step.title}**", step.content) if part)
+
+
+def _citation(ref: Mapping[str, Any]) -> types.Citation:
+    """A ref (`VideoRef.to_dict()`) as a standard citation; there is no URL to give."""
+    return types.Citation(
+        type="citation",
+        title=str(ref.get("video_name") or ref.get("video_no") or ""),
+        cited_text=str(ref.get("text") or ""),
+        extras={key: ref.get(key) for key in ("video_no", "start", "end", "kind")},
+    )
+
+
+def _blocks(
+    text: str, reasoning: str, refs: Iterable[Mapping[str, Any]], *, indexed: bool = False
+) -> list[types.ContentBlock]:
+    """Standard content: reasoning, then the text with a citation per ref. `indexed` numbers
+    the blocks of a chunk, so that a stream's chunks merge into one reasoning and one text."""
+    blocks: list[types.ContentBlock] = []
+    if reasoning:
+        blocks.append(types.ReasoningContentBlock(type="reasoning", reasoning=reasoning))
+    citations: list[types.Annotation] = [_citation(ref) for ref in refs]
+    if text or citations:
+        block = types.TextContentBlock(type="text", text=text)
+        if citations:
+            block["annotations"] = citations
+        blocks.append(block)
+    if indexed:
+        for block_ in blocks:
+            block_["index"] = 0 if block_["type"] == "reasoning" else 1
+    return blocks
+
+
+def _translate(message: AIMessage) -> list[types.ContentBlock]:
+    """`content_blocks` of a ChatMavi message in the default format (text content, reasoning in
+    `additional_kwargs`, refs in `response_metadata`); lists are left to langchain-core."""
+    if not isinstance(message.content, str):
+        raise NotImplementedError  # already content blocks (output_version="v1")
+    reasoning = message.additional_kwargs.get("reasoning_content")
+    refs = message.response_metadata.get("refs")
+    return _blocks(
+        message.content,
+        reasoning if isinstance(reasoning, str) else "",
+        [ref for ref in refs if isinstance(ref, Mapping)] if isinstance(refs, list) else [],
+    )
+
+
+register_translator(PROVIDER, _translate, _translate)
 
 
 @dataclass(slots=True)
@@ -77,34 +144,71 @@ class _Call:
     request: MaviChatRequest
     model_name: str
     stops: StopSequences
+    v12: bool = False
+    """The v1.2 dialect: metadata holds the session and the refs."""
+    blocks: bool = False
+    """output_version="v1": content is standard content blocks."""
+    reasoned: bool = False
+    """A thinking step was streamed already (the next one is set apart by a blank line)."""
 
-    def response_metadata(self) -> dict[str, Any]:
+    def response_metadata(
+        self, session_id: str | None = None, refs: Sequence[VideoRef] = ()
+    ) -> dict[str, Any]:
         metadata: dict[str, Any] = {
             "model_name": self.model_name,
-            "model_provider": "mavi",
+            "model_provider": PROVIDER,
             "video_nos": list(self.request.video_nos),
             "finish_reason": "stop",
         }
         if self.stops.matched is not None:
             metadata["stop_sequence"] = self.stops.matched
+        if self.v12:
+            if session_id is not None:
+                metadata["session_id"] = session_id
+            metadata["refs"] = [ref.to_dict() for ref in refs]
         return metadata
 
-    def chunk(self, text: str) -> ChatGenerationChunk:
-        return ChatGenerationChunk(message=AIMessageChunk(content=text))
+    def _fields(
+        self, text: str, reasoning: str = "", refs: Sequence[VideoRef] = (), *, chunk: bool
+    ) -> dict[str, Any]:
+        """`content` and `additional_kwargs` in the model's output format."""
+        if self.blocks:
+            dicts = [ref.to_dict() for ref in refs]
+            return {"content": _blocks(text, reasoning, dicts, indexed=chunk)}
+        extra = {"reasoning_content": reasoning} if reasoning else {}
+        return {"content": text, "additional_kwargs": extra}
 
-    def last_chunk(self) -> ChatGenerationChunk:
-        """The held-back text (if any) with the metadata; closes the message."""
+    def chunks(self, delta: ChatDelta) -> Iterator[ChatGenerationChunk]:
+        """The chunks one delta makes: its thinking step as reasoning, then its new text."""
+        if delta.thinking is not None:
+            piece = ("\n\n" if self.reasoned else "") + _step_text(delta.thinking)
+            self.reasoned = True
+            fields = self._fields("", piece, chunk=True)
+            yield ChatGenerationChunk(message=AIMessageChunk(**fields))
+        if text := self.stops.feed(delta.text):
+            yield ChatGenerationChunk(message=AIMessageChunk(**self._fields(text, chunk=True)))
+
+    def last_chunk(
+        self, session_id: str | None = None, refs: Sequence[VideoRef] = ()
+    ) -> ChatGenerationChunk:
+        """The held-back text (if any) with the metadata, the refs and the session (once, so
+        that merging the chunks does not repeat them); closes the message."""
+        fields = self._fields(self.stops.finish(), refs=refs, chunk=True)
         return ChatGenerationChunk(
             message=AIMessageChunk(
-                content=self.stops.finish(),
+                **fields,
                 chunk_position="last",
-                response_metadata=self.response_metadata(),
+                response_metadata=self.response_metadata(session_id, refs),
             )
         )
 
-    def result(self, answer: str) -> ChatResult:
-        text = self.stops.feed(answer) + self.stops.finish()
-        message = AIMessage(content=text, response_metadata=self.response_metadata())
+    def result(self, answer: ChatAnswer) -> ChatResult:
+        text = self.stops.feed(answer.text) + self.stops.finish()
+        reasoning = "\n\n".join(_step_text(step) for step in answer.thinking)
+        message = AIMessage(
+            **self._fields(text, reasoning, answer.refs, chunk=False),
+            response_metadata=self.response_metadata(answer.session_id, answer.refs),
+        )
         return ChatResult(generations=[ChatGeneration(message=message)])
 
 
@@ -128,6 +232,19 @@ class ChatMavi(MaviConnection, BaseChatModel):
     Messages map to MAVI's `message` and `history` (system text goes in front of the question,
     consecutive messages of one side merge into one turn), and a content block
     `{"type": "video", "file_id": "<videoNo>"}` adds a video to the request.
+
+    `api_version="v1.2"` (or `MAVI_API_VERSION=v1.2`) speaks the current chat API: the answer's
+    `response_metadata` holds `session_id` and `refs` (the moments it rests on, as dicts with
+    `video_no, video_name, start, end, kind, text`), thinking is reported as reasoning, and a
+    conversation holding an AI message with a `session_id` continues that session, sending only
+    what follows it:
+
+    ```python
+    llm = ChatMavi(video_nos=["VI..."], api_version="v1.2", output_version="v1")
+    first = llm.invoke("Where is this?")
+    first.response_metadata["refs"], first.content_blocks  # reasoning, text with citations
+    llm.invoke([HumanMessage("Where is this?"), first, HumanMessage("What happens next?")])
+    ```
 
     MAVI has no tool calling, structured output, sampling parameters or usage reporting:
     `bind_tools` and `with_structured_output` raise `NotImplementedError` (use
@@ -202,6 +319,7 @@ class ChatMavi(MaviConnection, BaseChatModel):
             "max_retries": self.max_retries,
             "streaming": self.streaming,
             "stop": self.stop,
+            "api_version": self.api_version,
         }
 
     @property
@@ -217,7 +335,8 @@ class ChatMavi(MaviConnection, BaseChatModel):
         return ["langchain_mavi", "chat_models"]
 
     def _resolve_model_profile(self) -> ModelProfile | None:
-        return ModelProfile(**_PROFILE)
+        version = str(self.api_version or "").strip().lower().lstrip("v")
+        return ModelProfile(**_PROFILE, reasoning_output=version == "1.2")
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         params = LangSmithParams(
@@ -236,7 +355,11 @@ class ChatMavi(MaviConnection, BaseChatModel):
     # --- requests --------------------------------------------------------------------------
 
     def _prepare(
-        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        kwargs: dict[str, Any],
+        client: MaviClient | AsyncMaviClient,
     ) -> _Call:
         unknown = sorted(set(kwargs) - _CALL_OPTIONS)
         if unknown:
@@ -245,11 +368,16 @@ class ChatMavi(MaviConnection, BaseChatModel):
                 "only video_nos= (and stop=).",
                 stacklevel=4,
             )
-        request = messages_to_request(messages, kwargs.get("video_nos"), self.video_nos)
+        v12 = client.api_version == "v1.2"  # the client's: an injected one decides
+        request = messages_to_request(
+            messages, kwargs.get("video_nos"), self.video_nos, continue_session=v12
+        )
         return _Call(
             request=request,
             model_name=kwargs.get("model") or self.model_name,
             stops=StopSequences(stop if stop is not None else self.stop),
+            v12=v12,
+            blocks=self.output_version == "v1",
         )
 
     def _wants_stream(self, kwargs: dict[str, Any]) -> bool:
@@ -267,11 +395,15 @@ class ChatMavi(MaviConnection, BaseChatModel):
             return generate_from_stream(
                 self._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
             )
-        call = self._prepare(messages, stop, kwargs)
+        with translate_errors():
+            client = self._get_client()
+        call = self._prepare(messages, stop, kwargs, client)
         request = call.request
         with translate_errors():
-            answer = self._get_client().chat(request.video_nos, request.message, request.history)
-        return call.result(answer.text)
+            answer = client.chat(
+                request.video_nos, request.message, request.history, session_id=request.session_id
+            )
+        return call.result(answer)
 
     async def _agenerate(
         self,
@@ -284,13 +416,15 @@ class ChatMavi(MaviConnection, BaseChatModel):
             # Chunks are merged here, not through agenerate_from_stream's worker thread.
             chunks = self._astream(messages, stop=stop, run_manager=run_manager, **kwargs)
             return generate_from_stream(iter([chunk async for chunk in chunks]))
-        call = self._prepare(messages, stop, kwargs)
+        with translate_errors():
+            client = self._get_async_client()
+        call = self._prepare(messages, stop, kwargs, client)
         request = call.request
         with translate_errors():
-            answer = await self._get_async_client().chat(
-                request.video_nos, request.message, request.history
+            answer = await client.chat(
+                request.video_nos, request.message, request.history, session_id=request.session_id
             )
-        return call.result(answer.text)
+        return call.result(answer)
 
     def _stream(
         self,
@@ -300,23 +434,24 @@ class ChatMavi(MaviConnection, BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         kwargs.pop("stream", None)
-        call = self._prepare(messages, stop, kwargs)
+        with translate_errors():
+            client = self._get_client()
+        call = self._prepare(messages, stop, kwargs, client)
         request = call.request
         with (
             translate_errors(),
-            self._get_client().stream_chat(
-                request.video_nos, request.message, request.history
+            client.stream_chat(
+                request.video_nos, request.message, request.history, session_id=request.session_id
             ) as deltas,
         ):
             for delta in deltas:
-                if text := call.stops.feed(delta.text):
-                    chunk = call.chunk(text)
+                for chunk in call.chunks(delta):
                     if run_manager:
-                        run_manager.on_llm_new_token(text, chunk=chunk)
+                        run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                     yield chunk
                 if call.stops.stopped:
                     break  # leaving the block closes the HTTP response
-        chunk = call.last_chunk()
+        chunk = call.last_chunk(deltas.session_id, deltas.refs)
         if run_manager:
             run_manager.on_llm_new_token(chunk.text, chunk=chunk)
         yield chunk
@@ -329,21 +464,22 @@ class ChatMavi(MaviConnection, BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         kwargs.pop("stream", None)
-        call = self._prepare(messages, stop, kwargs)
+        with translate_errors():
+            client = self._get_async_client()
+        call = self._prepare(messages, stop, kwargs, client)
         request = call.request
         with translate_errors():
-            async with self._get_async_client().stream_chat(
-                request.video_nos, request.message, request.history
+            async with client.stream_chat(
+                request.video_nos, request.message, request.history, session_id=request.session_id
             ) as deltas:
                 async for delta in deltas:
-                    if text := call.stops.feed(delta.text):
-                        chunk = call.chunk(text)
+                    for chunk in call.chunks(delta):
                         if run_manager:
-                            await run_manager.on_llm_new_token(text, chunk=chunk)
+                            await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                         yield chunk
                     if call.stops.stopped:
                         break  # leaving the block closes the HTTP response
-        chunk = call.last_chunk()
+        chunk = call.last_chunk(deltas.session_id, deltas.refs)
         if run_manager:
             await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
         yield chunk

@@ -5,18 +5,24 @@ shows token by token in `astream_events` and in LangGraph's `messages` stream mo
 the tool run. Every failure (bad arguments, MAVI errors) is a `ToolException` whose message says
 what to change; `handle_tool_error=True` hands that message to the agent as the tool's result
 instead of ending the run. Set `handle_tool_error=False` to have it raised.
+
+With the v1.2 dialect the artifact also holds the moments the answer rests on (`refs`) and the
+service's `session_id`. A tool call is one self-contained question, so the tool keeps no session
+between calls: a tool is shared by every conversation an agent runs, and a session carried from
+one call to the next would let one conversation's context leak into another's answers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Literal, Self, TypedDict
+from typing import Any, Literal, NotRequired, Self, TypedDict
 
 from langchain_core.callbacks import (
     AsyncCallbackManagerForToolRun,
     CallbackManagerForToolRun,
 )
+from langchain_core.messages import BaseMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import ArgsSchema, BaseTool, ToolException
 from langchain_core.tools.base import ToolExceptionHandlerOutput
@@ -58,11 +64,16 @@ class MaviVideoChatInput(BaseModel):
 
 
 class MaviVideoChatArtifact(TypedDict):
-    """The tool's artifact: what was asked, about which videos, and the answer."""
+    """The tool's artifact: what was asked, about which videos, and the answer; with v1.2 also
+    the moments it rests on and the service's session."""
 
     question: str
     video_nos: list[str]
     answer: str
+    refs: NotRequired[list[dict[str, Any]]]
+    """v1.2: `video_no, video_name, start, end, kind, text` per moment (start/end in seconds)."""
+    session_id: NotRequired[str]
+    """v1.2: the service's session for this one question (the tool does not continue it)."""
 
 
 @contextmanager
@@ -89,7 +100,8 @@ class MaviVideoChatTool(MaviConnection, BaseTool):
 
     Pass `llm=ChatMavi(...)` to reuse a configured model (its videos are the last fallback).
     Tool calls return a `ToolMessage` whose content is the answer and whose artifact is
-    `{"question", "video_nos", "answer"}`.
+    `{"question", "video_nos", "answer"}`, plus `refs` and `session_id` with
+    `api_version="v1.2"`. Each call is a new question: no session is kept between calls.
     """
 
     name: str = "mavi_video_chat"
@@ -147,7 +159,7 @@ class MaviVideoChatTool(MaviConnection, BaseTool):
         config = RunnableConfig(callbacks=run_manager.get_child() if run_manager else None)
         with _as_tool_exception():
             answer = self._chat_model().invoke(question, config, video_nos=videos, stream=True)
-        return _output(question, videos, answer.text)
+        return _output(question, videos, answer)
 
     async def _arun(
         self,
@@ -161,9 +173,19 @@ class MaviVideoChatTool(MaviConnection, BaseTool):
             answer = await self._chat_model().ainvoke(
                 question, config, video_nos=videos, stream=True
             )
-        return _output(question, videos, answer.text)
+        return _output(question, videos, answer)
 
 
-def _output(question: str, video_nos: list[str], answer: str) -> tuple[str, MaviVideoChatArtifact]:
-    """The tool's (content, artifact): the answer, and what was asked about which videos."""
-    return answer, MaviVideoChatArtifact(question=question, video_nos=video_nos, answer=answer)
+def _output(
+    question: str, video_nos: list[str], answer: BaseMessage
+) -> tuple[str, MaviVideoChatArtifact]:
+    """The tool's (content, artifact): the answer, and what was asked about which videos; with
+    v1.2 the refs and the session from the answer's metadata."""
+    text = answer.text
+    artifact = MaviVideoChatArtifact(question=question, video_nos=video_nos, answer=text)
+    metadata = answer.response_metadata
+    if "refs" in metadata:
+        artifact["refs"] = list(metadata["refs"])
+    if metadata.get("session_id"):
+        artifact["session_id"] = str(metadata["session_id"])
+    return text, artifact

@@ -67,6 +67,14 @@ class TestChatMaviIntegration(EmulatorParams, ChatModelIntegrationTests):
         return False  # with_structured_output likewise only explains that MAVI has none
 
 
+class TestChatMaviV12Integration(TestChatMaviIntegration):
+    """The same suite with the v1.2 dialect: sessions, thinking and refs on every answer."""
+
+    @property
+    def chat_model_params(self) -> dict[str, Any]:
+        return {**self.connection(), "api_version": "v1.2"}
+
+
 class TestMaviVideoChatToolIntegration(EmulatorParams, ToolsIntegrationTests):
     @property
     def tool_constructor(self) -> type[BaseTool]:
