@@ -53,8 +53,11 @@ class ClientPair:
         default_headers: Mapping[str, str] | None = None,
         client: MaviClient | None = None,
         async_client: AsyncMaviClient | None = None,
+        api_version: str | None = None,
     ) -> None:
         options: dict[str, Any] = {"base_url": base_url, "default_headers": default_headers}
+        if api_version is not None:
+            options["api_version"] = api_version
         if timeout is not None:
             options["timeout"] = timeout
         if max_retries is not None:
