@@ -16,7 +16,7 @@ from typing import Any, Final, Literal
 
 import httpx
 
-from ._server import MAVI_CHAT_PATH, BenchServer, Scenario
+from ._server import MAVI_CHAT_PATH, V12_STREAM_PATH, BenchServer, Scenario
 
 __all__ = [
     "API_KEY",
@@ -26,6 +26,8 @@ __all__ = [
     "SyncPath",
     "async_paths",
     "sync_paths",
+    "v12_async_paths",
+    "v12_sync_paths",
 ]
 
 VIDEO_NOS: Final = ["VI-bench-0001"]
@@ -65,6 +67,85 @@ def floor_request(server: BenchServer, scenario: Scenario, stream: bool) -> dict
     }
 
 
+def v12_floor_request(server: BenchServer, scenario: Scenario) -> dict[str, Any]:
+    """What `MaviClient(api_version="v1.2").stream_chat` sends, as `httpx` arguments."""
+    return {
+        "method": "POST",
+        "url": server.mavi_url(scenario) + V12_STREAM_PATH,
+        "json": {"video_nos": VIDEO_NOS, "prompt": QUESTION},
+        "headers": {"Authorization": API_KEY, "Accept": "text/event-stream"},
+    }
+
+
+def _floor(http: httpx.Client, request: dict[str, Any]) -> Callable[[], Generator[str, None, None]]:
+    def floor() -> Generator[str, None, None]:
+        with http.stream(**request) as response:
+            yield from response.iter_lines()
+
+    return floor
+
+
+def _core(client: Any) -> Callable[[], Generator[str, None, None]]:
+    def core() -> Generator[str, None, None]:
+        for delta in client.stream_chat(VIDEO_NOS, QUESTION):
+            yield delta.text
+
+    return core
+
+
+def _afloor(
+    http: httpx.AsyncClient, request: dict[str, Any]
+) -> Callable[[], AsyncGenerator[str, None]]:
+    async def floor() -> AsyncGenerator[str, None]:
+        async with http.stream(**request) as response:
+            async for line in response.aiter_lines():
+                yield line
+
+    return floor
+
+
+def _acore(client: Any) -> Callable[[], AsyncGenerator[str, None]]:
+    async def core() -> AsyncGenerator[str, None]:
+        async for delta in client.stream_chat(VIDEO_NOS, QUESTION):
+            yield delta.text
+
+    return core
+
+
+def v12_sync_paths(
+    server: BenchServer, scenario: Scenario, stack: contextlib.ExitStack
+) -> list[SyncPath]:
+    """The v1.2 stream: raw httpx on its own events (its floor), and `MaviClient`."""
+    from mavi_core import MaviClient
+
+    url = server.mavi_url(scenario)
+    http = stack.enter_context(httpx.Client(limits=POOL_LIMITS))
+    client = stack.enter_context(MaviClient(API_KEY, base_url=url, api_version="v1.2"))
+    request = v12_floor_request(server, scenario)
+    return [
+        SyncPath("httpx iter_lines, v1.2 events (floor)", "floor", _floor(http, request)),
+        SyncPath("MaviClient.stream_chat v1.2", "core", _core(client)),
+    ]
+
+
+def v12_async_paths(
+    server: BenchServer, scenario: Scenario, stack: contextlib.AsyncExitStack
+) -> list[AsyncPath]:
+    """The async twins of `v12_sync_paths`; call inside the event loop that will run them."""
+    from mavi_core import AsyncMaviClient
+
+    url = server.mavi_url(scenario)
+    http = httpx.AsyncClient(limits=POOL_LIMITS)
+    stack.push_async_callback(http.aclose)
+    client = AsyncMaviClient(API_KEY, base_url=url, api_version="v1.2")
+    stack.push_async_callback(client.aclose)
+    request = v12_floor_request(server, scenario)
+    return [
+        AsyncPath("httpx aiter_lines, v1.2 events (floor)", "floor", _afloor(http, request)),
+        AsyncPath("AsyncMaviClient.stream_chat v1.2", "core", _acore(client)),
+    ]
+
+
 def _messages() -> list[Any]:
     """The benchmark question as LlamaIndex chat messages."""
     from llama_index.core.base.llms.types import ChatMessage
@@ -101,14 +182,6 @@ def sync_paths(
     messages = _messages()
     request = floor_request(server, scenario, stream=True)
 
-    def floor() -> Generator[str, None, None]:
-        with http.stream(**request) as response:
-            yield from response.iter_lines()
-
-    def core() -> Generator[str, None, None]:
-        for delta in client.stream_chat(VIDEO_NOS, QUESTION):
-            yield delta.text
-
     def langchain() -> Generator[str, None, None]:
         for chunk in chat_mavi.stream(QUESTION):
             yield _text(chunk.content)
@@ -123,8 +196,8 @@ def sync_paths(
             yield item.delta or ""
 
     paths = [
-        SyncPath("httpx iter_lines (floor)", "floor", floor),
-        SyncPath("MaviClient.stream_chat", "core", core),
+        SyncPath("httpx iter_lines (floor)", "floor", _floor(http, request)),
+        SyncPath("MaviClient.stream_chat", "core", _core(client)),
         SyncPath("ChatMavi.stream", "adapter", langchain),
         SyncPath("MaviQueryEngine.query stream", "adapter", llamaindex),
         SyncPath("MaviLLM.stream_chat", "adapter", llamaindex_llm),
@@ -177,15 +250,6 @@ def async_paths(
     messages = _messages()
     request = floor_request(server, scenario, stream=True)
 
-    async def floor() -> AsyncGenerator[str, None]:
-        async with http.stream(**request) as response:
-            async for line in response.aiter_lines():
-                yield line
-
-    async def core() -> AsyncGenerator[str, None]:
-        async for delta in client.stream_chat(VIDEO_NOS, QUESTION):
-            yield delta.text
-
     async def langchain() -> AsyncGenerator[str, None]:
         async for chunk in chat_mavi.astream(QUESTION):
             yield _text(chunk.content)
@@ -201,8 +265,8 @@ def async_paths(
             yield item.delta or ""
 
     paths = [
-        AsyncPath("httpx aiter_lines (floor)", "floor", floor),
-        AsyncPath("AsyncMaviClient.stream_chat", "core", core),
+        AsyncPath("httpx aiter_lines (floor)", "floor", _afloor(http, request)),
+        AsyncPath("AsyncMaviClient.stream_chat", "core", _acore(client)),
         AsyncPath("ChatMavi.astream", "adapter", langchain),
         AsyncPath("MaviQueryEngine.aquery stream", "adapter", llamaindex),
         AsyncPath("MaviLLM.astream_chat", "adapter", llamaindex_llm),

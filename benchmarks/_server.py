@@ -9,6 +9,9 @@ same text, one HTTP chunk per event as an SSE server that flushes each event wou
 The scenario is in the URL path, so any client reaches it through its `base_url`:
 
     /n{deltas}/s{size}/l{latency_ms}/api/serve/video/chat   MAVI `data:{"code":"0000",...}` events
+    /n{deltas}/s{size}/l{latency_ms}/serve/api/v1/chat_stream  MAVI v1.2 events: one `thinking`,
+        one `ref`, then a `content` event per delta, then `data:"Done"` (`/serve/api/v1/chat`:
+        the v1.2 JSON reply)
     /n{deltas}/s{size}/l{latency_ms}/v1/chat/completions     OpenAI `chat.completion.chunk` events
     /stats                                                    {"connections": .., "requests": ..}
 
@@ -25,12 +28,18 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from types import TracebackType
 from typing import Final, Self
 
 MAVI_CHAT_PATH: Final = "/api/serve/video/chat"
+V12_CHAT_PATH: Final = "/serve/api/v1/chat"
+V12_STREAM_PATH: Final = "/serve/api/v1/chat_stream"
+V12_EXTRA_EVENTS: Final = 3
+"""v1.2 events besides the content ones: a thinking event, a ref event and `data:"Done"`."""
+V12_SESSION: Final = 7251846039218475520
 OPENAI_CHAT_PATH: Final = "/v1/chat/completions"
 # A prime length, so the pieces of an answer do not repeat in a short cycle.
 _TEXT: Final = "the chef dices an onion while the pan heats and the oil shines "[:61]
@@ -82,6 +91,44 @@ def _openai_event(delta: dict[str, str], finish_reason: str | None = None) -> by
     return b"data: %s\n\n" % json.dumps(chunk, separators=(",", ":")).encode()
 
 
+def _v12_event(event: Mapping[str, object]) -> bytes:
+    return (
+        b"data:%s\n\n"
+        % json.dumps({**event, "sessionId": V12_SESSION}, separators=(",", ":")).encode()
+    )
+
+
+_V12_THINKING: Final[Mapping[str, object]] = {
+    "type": "thinking",
+    "title": "Watching",
+    "content": "The kitchen scene.",
+}
+_V12_REF: Final[Mapping[str, object]] = {
+    "type": "ref",
+    "video_no": "VI-bench-0001",
+    "video_name": "bench.mp4",
+    "duration": "412",
+    "refItems": [{"startTime": 62, "endTime": 105, "type": "visual_ts", "text": "An onion."}],
+}
+
+
+def _v12(pieces: list[str], stream: bool) -> bytes:
+    """The v1.2 reply: events (thinking, ref, content per piece, Done) or the JSON answer."""
+    if not stream:
+        data = {
+            "session_id": V12_SESSION,
+            "content": "".join(pieces),
+            "thinking": [{k: v for k, v in _V12_THINKING.items() if k != "type"}],
+            "refs": [{k: v for k, v in _V12_REF.items() if k != "type"}],
+        }
+        body = json.dumps({"code": "0000", "msg": "success", "data": data}).encode()
+        return _whole(b"application/json;charset=UTF-8", body)
+    events = [_v12_event(_V12_THINKING), _v12_event(_V12_REF)]
+    events += [_v12_event({"type": "content", "content": piece}) for piece in pieces]
+    events.append(b'data:"Done"\n\n')
+    return _STREAM_HEAD + b"".join(_chunk(event) for event in events) + b"0\r\n\r\n"
+
+
 _STREAM_HEAD: Final = (
     b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
     b"cache-control: no-cache\r\ntransfer-encoding: chunked\r\n\r\n"
@@ -98,8 +145,10 @@ def _whole(content_type: bytes, body: bytes) -> bytes:
 
 @cache
 def render(scenario: Scenario, api: str, stream: bool) -> bytes:
-    """The whole HTTP response for one scenario, endpoint ("mavi" / "openai") and mode."""
+    """The whole HTTP response for one scenario, endpoint ("mavi" / "v12" / "openai") and mode."""
     pieces = answer_pieces(scenario)
+    if api == "v12":
+        return _v12(pieces, stream)
     if api == "mavi":
         if not stream:  # v1.0 frames the whole answer as one `data:` event
             return _whole(b"text/event-stream", _mavi_event("".join(pieces)))
@@ -130,7 +179,7 @@ def render(scenario: Scenario, api: str, stream: bool) -> bytes:
 
 
 def parse_path(path: str) -> tuple[Scenario, str] | None:
-    """The scenario and endpoint ("mavi" / "openai") a request path asks for, or None."""
+    """The scenario and endpoint ("mavi" / "v12" / "openai") a request path asks for, or None."""
     parts = path.split("?", 1)[0].split("/", 4)
     if len(parts) < 5 or (parts[1][:1], parts[2][:1], parts[3][:1]) != ("n", "s", "l"):
         return None
@@ -141,6 +190,8 @@ def parse_path(path: str) -> tuple[Scenario, str] | None:
     rest = "/" + parts[4]
     if rest.endswith(MAVI_CHAT_PATH):
         return scenario, "mavi"
+    if rest.endswith((V12_CHAT_PATH, V12_STREAM_PATH)):
+        return scenario, "v12"
     if rest.endswith(OPENAI_CHAT_PATH):
         return scenario, "openai"
     return None
@@ -207,7 +258,10 @@ class _Connection(asyncio.Protocol):
             self._counters.connections += 1
         self._counters.requests += 1
         scenario, api = route
-        stream = bool(json.loads(body or b"{}").get("stream", False))
+        if api == "v12":  # the path says whether to stream
+            stream = path.split("?", 1)[0].endswith(V12_STREAM_PATH)
+        else:
+            stream = bool(json.loads(body or b"{}").get("stream", False))
         response = render(scenario, api, stream)
         if scenario.latency_ms:
             self._busy = True

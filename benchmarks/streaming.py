@@ -13,9 +13,9 @@ import contextlib
 import time
 from dataclasses import dataclass
 
-from ._paths import Kind, async_paths, sync_paths
+from ._paths import Kind, async_paths, sync_paths, v12_async_paths, v12_sync_paths
 from ._report import BenchmarkResult, Row, Target, median
-from ._server import BenchServer, Scenario
+from ._server import V12_EXTRA_EVENTS, BenchServer, Scenario
 from ._timing import Samples, timed_rounds, timed_rounds_async
 
 __all__ = ["Sizes", "run"]
@@ -53,9 +53,11 @@ SMOKE = Sizes(
 
 
 def _check(name: str, samples: Samples, scenario: Scenario, floor: bool) -> None:
+    # Two lines per event (`data:...` and the blank line); v1.2 has 3 more events.
+    lines = 2 * (scenario.deltas + (V12_EXTRA_EVENTS if "v1.2" in name else 0))
     for run in samples.runs:
-        if floor and run.items != 2 * scenario.deltas:
-            raise RuntimeError(f"{name}: {run.items} lines, expected {2 * scenario.deltas}")
+        if floor and run.items != lines:
+            raise RuntimeError(f"{name}: {run.items} lines, expected {lines}")
         if not floor and run.chars != scenario.answer_chars:
             raise RuntimeError(f"{name}: {run.chars} characters, expected {scenario.answer_chars}")
 
@@ -93,13 +95,14 @@ def run(server: BenchServer, smoke: bool = False) -> BenchmarkResult:
     scenario = Scenario(sizes.deltas, sizes.delta_chars)
     started = time.perf_counter()
     with contextlib.ExitStack() as stack:
-        paths = sync_paths(server, scenario, stack)
+        paths = sync_paths(server, scenario, stack) + v12_sync_paths(server, scenario, stack)
         sync_samples = timed_rounds(paths, sizes.repetitions, sizes.warmups, sizes.warmup_items)
 
     async def async_run() -> dict[str, Samples]:
         async with contextlib.AsyncExitStack() as stack:
             # The async peers are left out: ChatOpenAI.astream alone would take a minute.
             paths = async_paths(server, scenario, stack, peer=False)
+            paths += v12_async_paths(server, scenario, stack)
             return await timed_rounds_async(
                 paths, sizes.repetitions, sizes.warmups, sizes.warmup_items
             )
@@ -115,6 +118,16 @@ def run(server: BenchServer, smoke: bool = False) -> BenchmarkResult:
         return by_name[name].value / by_name[peer].value
 
     targets = [
+        *(
+            Target(
+                f"{name} v1.2 per delta <= 1.3 x its own floor",
+                ratio(f"{name} v1.2"),
+                CORE_LIMIT,
+                f"x v1.2 floor; v1.0: {ratio(name):.2f} x its floor",
+                ratio(f"{name} v1.2") <= CORE_LIMIT,
+            )
+            for name in ("MaviClient.stream_chat", "AsyncMaviClient.stream_chat")
+        ),
         Target(
             "MaviClient.stream_chat per delta <= 1.3 x floor",
             ratio("MaviClient.stream_chat"),

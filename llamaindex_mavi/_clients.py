@@ -37,6 +37,7 @@ class MaviConnection:
     _base_url: str | None
     _timeout: float | httpx.Timeout | None
     _max_retries: int
+    _api_version: str | None
     _clients: MaviClients
 
     def _connect(
@@ -49,6 +50,7 @@ class MaviConnection:
         client: MaviClient | None,
         async_client: AsyncMaviClient | None,
         default_headers: Mapping[str, str] | None = None,
+        api_version: str | None = None,
     ) -> None:
         self._api_key = resolve_api_key(api_key)
         self._base_url = base_url
@@ -62,7 +64,9 @@ class MaviConnection:
             default_headers=default_headers,
             client=client,
             async_client=async_client,
+            api_version=api_version,
         )
+        self._api_version = api_version
 
     @property
     def api_key(self) -> SecretStr | None:
@@ -81,6 +85,11 @@ class MaviConnection:
     @property
     def max_retries(self) -> int:
         return self._max_retries
+
+    @property
+    def api_version(self) -> str | None:
+        """The dialect given (None: `MAVI_API_VERSION`, then "v1.0")."""
+        return self._api_version
 
     def close(self) -> None:
         """Close the sync HTTP client built here (shared with copies), if any."""

@@ -12,6 +12,9 @@ rules that turn pairs into `message` and `history` live once in `mavi_core._hist
 - Image, audio, document and citable blocks raise `ValueError` naming the block type. Thinking,
   tool-call, citation and cache-point blocks of earlier turns carry no conversation text and
   are skipped.
+- v1.2 sessions (`continued_session`): when the last assistant message carries
+  `additional_kwargs["session_id"]` (every `MaviLLM` answer in v1.2 does), the request continues
+  that session and sends only what follows that message; the videos of every message still go.
 """
 
 from __future__ import annotations
@@ -33,15 +36,20 @@ from mavi_core import MaviValidationError
 from mavi_core._adapters import ChatPrompt, Role, conversation_to_chat
 
 __all__ = [
+    "SESSION_KEY",
     "VIDEO_URL_SCHEME",
+    "continued_session",
     "messages_to_chat",
     "messages_to_request",
     "resolve_video_nos",
     "video_block",
+    "videos_named",
 ]
 
 VIDEO_URL_SCHEME = "mavi://"
 """`VideoBlock(url=VIDEO_URL_SCHEME + video_no)` names a MAVI video in a chat message."""
+SESSION_KEY = "session_id"
+"""The `ChatMessage.additional_kwargs` key of a v1.2 answer's session id."""
 
 _ROLES: Mapping[MessageRole, Role] = {
     MessageRole.SYSTEM: "system",
@@ -113,6 +121,33 @@ def messages_to_request(messages: Iterable[ChatMessage]) -> tuple[ChatPrompt, li
                 yield role, text
 
     return conversation_to_chat(pairs()), videos
+
+
+def continued_session(messages: Sequence[ChatMessage]) -> tuple[str | None, int]:
+    """The v1.2 session a conversation continues, and where its new messages start.
+
+    The rule: find the last assistant message. If its `additional_kwargs["session_id"]` is set,
+    the service holds everything up to it, so the session continues and only the messages after
+    it are sent (system text among them still goes in front of the question). Otherwise, or with
+    no assistant message, there is no session: `(None, 0)`, and the whole conversation is sent
+    (earlier turns folded into the prompt).
+    """
+    for index in range(len(messages) - 1, -1, -1):
+        message = messages[index]
+        if _ROLES.get(message.role) == "assistant":
+            session = message.additional_kwargs.get(SESSION_KEY)
+            return (None, 0) if session is None else (str(session), index + 1)
+    return None, 0
+
+
+def videos_named(messages: Iterable[ChatMessage]) -> list[str]:
+    """The MAVI videos the messages' video blocks name, in order."""
+    return [
+        _video_no_of(block)
+        for message in messages
+        for block in message.blocks
+        if isinstance(block, VideoBlock)
+    ]
 
 
 def messages_to_chat(messages: Iterable[ChatMessage]) -> ChatPrompt:

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from llama_index.core.base.llms.types import ChatMessage, MessageRole
+from llama_index.core.base.llms.types import ChatMessage, ChatResponse, MessageRole
 from llama_index.core.callbacks import CallbackManager, trace_method
 from llama_index.core.chat_engine.types import (
     AgentChatResponse,
@@ -14,14 +14,17 @@ from llama_index.core.chat_engine.types import (
     StreamingAgentChatResponse,
 )
 from llama_index.core.memory import BaseMemory, ChatMemoryBuffer
+from llama_index.core.schema import NodeWithScore
 from llama_index.core.settings import Settings
 from llama_index.core.types import Thread
 from llama_index_instrumentation import get_dispatcher
 from pydantic import SecretStr
 
-from mavi_core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from mavi_core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ChatAnswer
 from mavi_core._adapters import normalize_video_nos
 
+from ._messages import SESSION_KEY, continued_session
+from ._refs import Sources, ref_nodes
 from .llm import LLMConnection, MaviLLM, aread_ahead, read_ahead
 
 if TYPE_CHECKING:
@@ -41,10 +44,20 @@ class MaviChatEngine(LLMConnection, BaseChatEngine):
     >>> print(chat.chat("Who is in the video?"))               # doctest: +SKIP
     >>> print(chat.chat("What do they do next?"))              # earlier turns sent as history
 
-    MAVI keeps no session, so each request sends the conversation: the system prompt, the
+    v1.0 keeps no session, so each request sends the conversation: the system prompt, the
     memory's messages and the new one go to `MaviLLM.chat` (or `stream_chat`), which sends them
     as `message` and `history` (`{user, robot}` turns); the system prompt goes in front of the
     message. Video blocks in the memory's messages add their videos, as with `MaviLLM`.
+
+    v1.2 (`api_version="v1.2"`): the service holds the conversation. The answers the memory
+    keeps carry their session id (`additional_kwargs["session_id"]`), so by `MaviLLM`'s rule
+    each later turn sends that session id and only the new message (the first turn sends the
+    system prompt); `session_id` shows it, and `reset()` forgets it with the memory. A failed
+    request changes neither. Responses hold the cited moments in `source_nodes` (as
+    `MaviQueryEngine`'s; a streaming response once its stream has ended) and the session in
+    `metadata["session_id"]` (a `StreamingAgentChatResponse` has no metadata: read
+    `session_id`). The answers in memory hold thinking and citation blocks (a streamed answer
+    enters it as its text, with its session id).
 
     Args:
         video_nos: The videos the conversation is about (default with `llm`: the LLM's).
@@ -52,7 +65,7 @@ class MaviChatEngine(LLMConnection, BaseChatEngine):
         chat_history: Messages to start the default memory with.
         system_prompt: Instructions sent in front of every message (not stored in memory).
         api_key, base_url, timeout, max_retries, default_headers, callback_manager, client,
-            async_client, llm: as for `MaviQueryEngine`.
+            async_client, llm, api_version: as for `MaviQueryEngine`.
 
     `chat()` / `achat()` return an `AgentChatResponse`; `stream_chat()` / `astream_chat()` a
     `StreamingAgentChatResponse` (iterate `response_gen` / `async_response_gen()`); the answer
@@ -78,6 +91,7 @@ class MaviChatEngine(LLMConnection, BaseChatEngine):
         client: MaviClient | None = None,
         async_client: AsyncMaviClient | None = None,
         llm: MaviLLM | None = None,
+        api_version: str | None = None,
     ) -> None:
         if memory is not None and chat_history is not None:
             raise ValueError("Pass either memory or chat_history, not both.")
@@ -99,6 +113,7 @@ class MaviChatEngine(LLMConnection, BaseChatEngine):
             default_headers=default_headers,
             client=client,
             async_client=async_client,
+            api_version=api_version,
         )
 
     def __repr__(self) -> str:
@@ -113,8 +128,13 @@ class MaviChatEngine(LLMConnection, BaseChatEngine):
         """Every message in the memory, oldest first."""
         return self._memory.get_all()
 
+    @property
+    def session_id(self) -> str | None:
+        """The v1.2 session the next turn continues (the last answer's), or None."""
+        return continued_session(self._memory.get_all())[0]
+
     def reset(self) -> None:
-        """Forget the conversation."""
+        """Forget the conversation (and with it the v1.2 session)."""
         self._memory.reset()
 
     @dispatcher.span
@@ -128,7 +148,7 @@ class MaviChatEngine(LLMConnection, BaseChatEngine):
         answer = self._llm.chat(self._messages(question, self._memory.get()), **self._options())
         self._memory.put(question)
         self._memory.put(answer.message)
-        return AgentChatResponse(response=answer.message.content or "", metadata=self._metadata())
+        return self._response(answer)
 
     @dispatcher.span
     @trace_method("chat")
@@ -142,7 +162,7 @@ class MaviChatEngine(LLMConnection, BaseChatEngine):
         answer = await self._llm.achat(messages, **self._options())
         await self._memory.aput(question)
         await self._memory.aput(answer.message)
-        return AgentChatResponse(response=answer.message.content or "", metadata=self._metadata())
+        return self._response(answer)
 
     @dispatcher.span
     @trace_method("chat")
@@ -155,7 +175,10 @@ class MaviChatEngine(LLMConnection, BaseChatEngine):
         messages = self._messages(question, self._memory.get())
         stream = read_ahead(self._llm.stream_chat(messages, **self._options()))
         self._memory.put(question)
-        response = StreamingAgentChatResponse(chat_stream=stream)
+        sources = Sources()
+        response = StreamingAgentChatResponse(
+            chat_stream=sources.through(stream, _item), source_nodes=sources.nodes
+        )
         # As SimpleChatEngine does: a thread drains the stream into the response's queue and
         # puts the answer into memory when the stream ends.
         thread = Thread(target=response.write_response_to_history, args=(self._memory,))
@@ -174,7 +197,10 @@ class MaviChatEngine(LLMConnection, BaseChatEngine):
         messages = self._messages(question, await self._memory.aget())
         stream = await aread_ahead(await self._llm.astream_chat(messages, **self._options()))
         await self._memory.aput(question)
-        response = StreamingAgentChatResponse(achat_stream=stream)
+        sources = Sources()
+        response = StreamingAgentChatResponse(
+            achat_stream=sources.athrough(stream, _item), source_nodes=sources.nodes
+        )
         response.awrite_response_to_history_task = asyncio.create_task(
             response.awrite_response_to_history(self._memory)
         )
@@ -196,6 +222,21 @@ class MaviChatEngine(LLMConnection, BaseChatEngine):
 
     def _metadata(self) -> dict[str, Any]:
         return {"video_nos": list(self.video_nos)}
+
+    def _response(self, answer: ChatResponse) -> AgentChatResponse:
+        metadata = self._metadata()
+        raw = answer.raw
+        nodes: list[NodeWithScore] = []
+        if isinstance(raw, ChatAnswer) and raw.session_id is not None:
+            metadata[SESSION_KEY] = raw.session_id
+            nodes = ref_nodes(raw.refs)
+        return AgentChatResponse(
+            response=answer.message.content or "", source_nodes=nodes, metadata=metadata
+        )
+
+
+def _item(item: ChatResponse, silent: bool) -> ChatResponse:
+    return item  # thinking and ref items too: agents read their `thinking_delta`
 
 
 def _user(message: str) -> ChatMessage:

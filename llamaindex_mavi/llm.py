@@ -18,11 +18,14 @@ from llama_index.core.base.llms.types import (
     ChatResponse,
     ChatResponseAsyncGen,
     ChatResponseGen,
+    CitationBlock,
     CompletionResponse,
     CompletionResponseAsyncGen,
     CompletionResponseGen,
     LLMMetadata,
     MessageRole,
+    TextBlock,
+    ThinkingBlock,
 )
 from llama_index.core.callbacks import CallbackManager
 from llama_index.core.constants import DEFAULT_CONTEXT_WINDOW, DEFAULT_NUM_OUTPUTS
@@ -32,11 +35,18 @@ from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_ca
 from llama_index_instrumentation import get_dispatcher
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_serializer, field_validator
 
-from mavi_core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from mavi_core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ChatAnswer, ChatDelta, Thinking
 from mavi_core._adapters import ChatPrompt, normalize_video_nos
 
 from ._clients import MaviClients, resolve_api_key
-from ._messages import messages_to_request, resolve_video_nos
+from ._messages import (
+    SESSION_KEY,
+    continued_session,
+    messages_to_request,
+    resolve_video_nos,
+    videos_named,
+)
+from ._refs import citation_block, thinking_block
 
 if TYPE_CHECKING:
     import httpx
@@ -58,7 +68,8 @@ _NOTHING: Any = object()
 
 
 class MaviLLM(LLM):
-    """MAVI's video chat (`POST /api/serve/video/chat`) as a LlamaIndex chat LLM.
+    """MAVI's video chat as a LlamaIndex chat LLM (v1.0 `POST /api/serve/video/chat`, or the v1.2
+    chat with `api_version="v1.2"`).
 
     >>> llm = MaviLLM(video_nos=["VI123"])                  # MAVI_API_KEY from the environment
     >>> llm.complete("What happens in the video?").text     # doctest: +SKIP
@@ -77,6 +88,20 @@ class MaviLLM(LLM):
     sampling options. Streams yield items holding the text so far (`.text` / `.message.content`)
     and the new piece (`.delta`); the request is sent when iteration starts.
 
+    v1.2 (`api_version="v1.2"` or `MAVI_API_VERSION=v1.2`): the service holds the conversation.
+    An answer's message carries the session in `additional_kwargs["session_id"]`, the model's
+    reasoning as `ThinkingBlock`s (before the text; the step's title in
+    `additional_information["title"]`) and the moments it rests on as `CitationBlock`s (after
+    the text; see `llamaindex_mavi._refs`). `chat` continues a session by one rule: if the last
+    assistant message passed in carries `additional_kwargs["session_id"]`, that session id is
+    sent with only the messages after it; otherwise the whole conversation is sent and a new
+    session starts (`complete` always starts one). So appending the answer message and the next
+    question continues the conversation; leaving the answer out starts over. Stream items carry
+    the session in `message.additional_kwargs`, new thinking in `additional_kwargs
+    ["thinking_delta"]` (LlamaIndex's convention; `delta` is then ""), the blocks so far in
+    `message.blocks`; every item's `raw` is the `mavi_core.ChatDelta` it came from, and a whole
+    answer's `raw` the `mavi_core.ChatAnswer`.
+
     Args:
         video_nos: The videos asked about by default.
         api_key: Defaults to `MAVI_API_KEY`; a `SecretStr`, left out of `repr()` and of every
@@ -90,6 +115,8 @@ class MaviLLM(LLM):
         context_window: What `metadata` reports; see `MAVI_CONTEXT_WINDOW`.
         client / async_client: `mavi_core` clients to use instead of building them (then the
             connection options are theirs); never closed here.
+        api_version: "v1.0" or "v1.2"; None: `MAVI_API_VERSION`, then "v1.0". v1.2's default
+            host is `https://api.memories.ai`.
 
     Errors are `mavi_core`'s, unchanged (`MaviAuthenticationError`, `MaviRateLimitError`,
     `MaviServerError`, ...; a stream that breaks after its first delta raises `MaviStreamError`).
@@ -114,6 +141,9 @@ class MaviLLM(LLM):
         frozen=True,
     )
     max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0, frozen=True)
+    api_version: str | None = Field(
+        default=None, description='"v1.0" or "v1.2"; None: MAVI_API_VERSION.', frozen=True
+    )
     default_headers: dict[str, str] | None = Field(
         default=None, exclude=True, repr=False, frozen=True
     )
@@ -132,6 +162,7 @@ class MaviLLM(LLM):
         callback_manager: CallbackManager | None = None,
         client: MaviClient | None = None,
         async_client: AsyncMaviClient | None = None,
+        api_version: str | None = None,
         **kwargs: Any,
     ) -> None:
         if callback_manager is not None:
@@ -143,6 +174,7 @@ class MaviLLM(LLM):
             timeout=timeout,
             max_retries=max_retries,
             default_headers=dict(default_headers) if default_headers is not None else None,
+            api_version=api_version,
             **kwargs,
         )
         self._clients = MaviClients(
@@ -153,6 +185,7 @@ class MaviLLM(LLM):
             default_headers=self.default_headers,
             client=client,
             async_client=async_client,
+            api_version=api_version,
         )
 
     @classmethod
@@ -193,38 +226,48 @@ class MaviLLM(LLM):
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         with _reported():
-            video_nos, prompt = self._request(messages, kwargs)
-            answer = self._clients.sync().chat(video_nos, prompt.message, prompt.history)
-        return _chat_response(answer.text, None)
+            client = self._clients.sync()
+            video_nos, prompt, session = self._request(messages, kwargs, client.api_version)
+            answer = client.chat(video_nos, prompt.message, prompt.history, session_id=session)
+        return _chat_answer(answer)
 
     @llm_chat_callback()
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         with _reported():
-            video_nos, prompt = self._request(messages, kwargs)
-            answer = await self._clients.async_().chat(video_nos, prompt.message, prompt.history)
-        return _chat_response(answer.text, None)
+            client = self._clients.async_()
+            video_nos, prompt, session = self._request(messages, kwargs, client.api_version)
+            answer = await client.chat(
+                video_nos, prompt.message, prompt.history, session_id=session
+            )
+        return _chat_answer(answer)
 
     @llm_chat_callback()
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
         with _reported():
-            video_nos, prompt = self._request(messages, kwargs)
-            stream = self._clients.sync().stream_chat(video_nos, prompt.message, prompt.history)
-        return _responses(stream, _chat_response)
+            client = self._clients.sync()
+            video_nos, prompt, session = self._request(messages, kwargs, client.api_version)
+            stream = client.stream_chat(
+                video_nos, prompt.message, prompt.history, session_id=session
+            )
+        return _responses(stream, _chat_item)
 
     @llm_chat_callback()
     async def astream_chat(
         self, messages: Sequence[ChatMessage], **kwargs: Any
     ) -> ChatResponseAsyncGen:
         with _reported():
-            video_nos, prompt = self._request(messages, kwargs)
-            stream = self._clients.async_().stream_chat(video_nos, prompt.message, prompt.history)
-        return _aresponses(stream, _chat_response)
+            client = self._clients.async_()
+            video_nos, prompt, session = self._request(messages, kwargs, client.api_version)
+            stream = client.stream_chat(
+                video_nos, prompt.message, prompt.history, session_id=session
+            )
+        return _aresponses(stream, _chat_item)
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
         with _reported():
             answer = self._clients.sync().chat(self._videos(kwargs), prompt)
-        return CompletionResponse(text=answer.text)
+        return _completion_answer(answer)
 
     @llm_completion_callback()
     async def acomplete(
@@ -232,7 +275,7 @@ class MaviLLM(LLM):
     ) -> CompletionResponse:
         with _reported():
             answer = await self._clients.async_().chat(self._videos(kwargs), prompt)
-        return CompletionResponse(text=answer.text)
+        return _completion_answer(answer)
 
     @llm_completion_callback()
     def stream_complete(
@@ -240,7 +283,7 @@ class MaviLLM(LLM):
     ) -> CompletionResponseGen:
         with _reported():
             stream = self._clients.sync().stream_chat(self._videos(kwargs), prompt)
-        return _responses(stream, _completion)
+        return _responses(stream, _completion_item)
 
     @llm_completion_callback()
     async def astream_complete(
@@ -248,16 +291,20 @@ class MaviLLM(LLM):
     ) -> CompletionResponseAsyncGen:
         with _reported():
             stream = self._clients.async_().stream_chat(self._videos(kwargs), prompt)
-        return _aresponses(stream, _completion)
+        return _aresponses(stream, _completion_item)
 
     def _videos(self, kwargs: Mapping[str, Any], from_blocks: Sequence[str] = ()) -> list[str]:
         return resolve_video_nos(kwargs.get("video_nos"), self.video_nos, from_blocks)
 
     def _request(
-        self, messages: Sequence[ChatMessage], kwargs: Mapping[str, Any]
-    ) -> tuple[list[str], ChatPrompt]:
-        prompt, from_blocks = messages_to_request(messages)
-        return self._videos(kwargs, from_blocks), prompt
+        self, messages: Sequence[ChatMessage], kwargs: Mapping[str, Any], api_version: str
+    ) -> tuple[list[str], ChatPrompt, str | None]:
+        """The videos, the prompt and the v1.2 session to continue (`continued_session`)."""
+        session, start = continued_session(messages) if api_version == "v1.2" else (None, 0)
+        prompt, from_blocks = messages_to_request(messages[start:])
+        if start:
+            from_blocks = [*videos_named(messages[:start]), *from_blocks]
+        return self._videos(kwargs, from_blocks), prompt, session
 
 
 @contextmanager
@@ -271,39 +318,121 @@ def _reported() -> Iterator[None]:
         raise
 
 
-def _chat_response(text: str, delta: str | None) -> ChatResponse:
-    return ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=text), delta=delta)
+class _Reply:
+    """What a stream has said so far: text, thinking and citation blocks (each built once, when
+    its event arrives), and the session."""
+
+    __slots__ = ("citations", "session_id", "text", "thinking")
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.thinking: list[ThinkingBlock] = []
+        self.citations: list[CitationBlock] = []
+        self.session_id: str | None = None
+
+    def add(self, delta: ChatDelta) -> None:
+        self.text += delta.text
+        if delta.thinking is not None:
+            self.thinking.append(thinking_block(delta.thinking))
+        if delta.refs:
+            self.citations.extend(map(citation_block, delta.refs))
+        if delta.session_id is not None:
+            self.session_id = delta.session_id
+
+    def message(self) -> ChatMessage:
+        return _message(self.text, self.thinking, self.citations, self.session_id)
 
 
-def _completion(text: str, delta: str) -> CompletionResponse:
-    return CompletionResponse(text=text, delta=delta)
+def _message(
+    text: str,
+    thinking: Sequence[ThinkingBlock],
+    citations: Sequence[CitationBlock],
+    session_id: str | None,
+) -> ChatMessage:
+    """The assistant message: thinking blocks, the text, citation blocks; the session id in
+    `additional_kwargs`. A v1.0 answer is a plain text message."""
+    if not thinking and not citations and session_id is None:
+        return ChatMessage(role=MessageRole.ASSISTANT, content=text)
+    return ChatMessage(
+        role=MessageRole.ASSISTANT,
+        blocks=[*thinking, TextBlock(text=text), *citations],
+        additional_kwargs={SESSION_KEY: session_id} if session_id is not None else {},
+    )
+
+
+def _extra(session_id: str | None, thinking: Thinking | None = None) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    if session_id is not None:
+        extra[SESSION_KEY] = session_id
+    if thinking is not None:
+        extra["thinking_delta"] = thinking.content
+    return extra
+
+
+def _chat_answer(answer: ChatAnswer) -> ChatResponse:
+    message = _message(
+        answer.text,
+        list(map(thinking_block, answer.thinking)),
+        list(map(citation_block, answer.refs)),
+        answer.session_id,
+    )
+    return ChatResponse(message=message, raw=answer)
+
+
+def _completion_answer(answer: ChatAnswer) -> CompletionResponse:
+    return CompletionResponse(
+        text=answer.text, raw=answer, additional_kwargs=_extra(answer.session_id)
+    )
+
+
+def _chat_item(reply: _Reply, delta: ChatDelta | None) -> ChatResponse:
+    if delta is None:
+        return ChatResponse(message=reply.message(), delta="")
+    return ChatResponse(
+        message=reply.message(),
+        delta=delta.text,
+        raw=delta,
+        additional_kwargs=_extra(None, delta.thinking) if delta.thinking is not None else {},
+    )
+
+
+def _completion_item(reply: _Reply, delta: ChatDelta | None) -> CompletionResponse:
+    if delta is None:
+        return CompletionResponse(text="", delta="")
+    return CompletionResponse(
+        text=reply.text,
+        delta=delta.text,
+        raw=delta,
+        additional_kwargs=_extra(reply.session_id, delta.thinking),
+    )
 
 
 def _responses(
-    stream: ChatStream, make: Callable[[str, str], _Item]
+    stream: ChatStream, make: Callable[[_Reply, ChatDelta | None], _Item]
 ) -> Generator[_Item, None, None]:
-    """LlamaIndex stream items (text so far and delta) from MAVI deltas; at least one item."""
-    text = ""
+    """LlamaIndex stream items (what was said so far and the delta) from MAVI deltas; at least
+    one item."""
+    reply = _Reply()
     delta = None
     with stream:  # closing the generator early closes the HTTP response
         for delta in stream:
-            text += delta.text
-            yield make(text, delta.text)
+            reply.add(delta)
+            yield make(reply, delta)
     if delta is None:
-        yield make("", "")  # an empty answer still ends as an answer, e.g. in a chat memory
+        yield make(reply, None)  # an empty answer still ends as an answer, e.g. in a chat memory
 
 
 async def _aresponses(
-    stream: AsyncChatStream, make: Callable[[str, str], _Item]
+    stream: AsyncChatStream, make: Callable[[_Reply, ChatDelta | None], _Item]
 ) -> AsyncGenerator[_Item, None]:
-    text = ""
+    reply = _Reply()
     delta = None
     async with stream:
         async for delta in stream:
-            text += delta.text
-            yield make(text, delta.text)
+            reply.add(delta)
+            yield make(reply, delta)
     if delta is None:
-        yield make("", "")
+        yield make(reply, None)
 
 
 def read_ahead(stream: Generator[_Item, None, None]) -> Generator[_Item, None, None]:
@@ -352,6 +481,7 @@ class LLMConnection:
         default_headers: Mapping[str, str] | None,
         client: MaviClient | None,
         async_client: AsyncMaviClient | None,
+        api_version: str | None = None,
     ) -> None:
         """Ask through `llm`, or through a new `MaviLLM` built from the connection options."""
         options: dict[str, Any] = {
@@ -360,6 +490,7 @@ class LLMConnection:
             "default_headers": default_headers,
             "client": client,
             "async_client": async_client,
+            "api_version": api_version,
         }
         if llm is not None:
             given = [name for name, value in options.items() if value is not None]
@@ -398,6 +529,11 @@ class LLMConnection:
     @property
     def max_retries(self) -> int:
         return self._llm.max_retries
+
+    @property
+    def api_version(self) -> str | None:
+        """The dialect given (None: `MAVI_API_VERSION`, then "v1.0")."""
+        return self._llm.api_version
 
     def close(self) -> None:
         """Close the sync HTTP client built here (shared with copies), if any."""

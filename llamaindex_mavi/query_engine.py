@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -23,9 +23,11 @@ from llama_index.core.tools import QueryEngineTool
 from llama_index_instrumentation import get_dispatcher
 from pydantic import SecretStr
 
-from mavi_core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from mavi_core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ChatAnswer
 from mavi_core._adapters import normalize_video_nos
 
+from ._messages import SESSION_KEY
+from ._refs import Sources, ref_nodes
 from .llm import LLMConnection, MaviLLM, aread_ahead, read_ahead
 
 if TYPE_CHECKING:
@@ -79,6 +81,7 @@ class MaviQueryEngine(LLMConnection, BaseQueryEngine):
             reports to it too.
         client / async_client: `mavi_core` clients to use instead of building them (then
             `api_key`, `base_url`, `timeout` and `max_retries` are theirs); never closed here.
+        api_version: "v1.0" or "v1.2" (None: `MAVI_API_VERSION`, then "v1.0").
         llm: A `MaviLLM` to ask through instead of building one (its connection and callback
             manager are used; passing connection options as well is an error).
 
@@ -89,6 +92,16 @@ class MaviQueryEngine(LLMConnection, BaseQueryEngine):
     `engine.with_videos([...])`, a copy of the engine that asks about other videos.
 
     Every response's `metadata` is a mutable dict holding `video_nos`, the videos asked.
+
+    v1.2 (`api_version="v1.2"`): answers you can check. `response.source_nodes` holds one
+    `NodeWithScore` per moment the answer cites (node metadata `video_no`, `video_name`, `start`,
+    `end` in seconds, `kind`; node text what was seen or heard there, or a description of the
+    moment; score `1 / (1 + rank)` in the order cited, see `llamaindex_mavi._refs`), so
+    `response.get_formatted_sources()` and LlamaIndex's evaluators work on video answers, and
+    `response.metadata["session_id"]` names the service's session. Each query starts a new
+    session (use `MaviChatEngine` to continue one). A streaming response fills `source_nodes`
+    and `metadata["session_id"]` once its stream has ended; its text deltas leave out the
+    thinking and ref events.
 
     Errors are `mavi_core`'s, unchanged: `MaviValidationError` (also a `ValueError`: no
     videos, empty question) before any request; `MaviAuthenticationError`,
@@ -113,6 +126,7 @@ class MaviQueryEngine(LLMConnection, BaseQueryEngine):
         client: MaviClient | None = None,
         async_client: AsyncMaviClient | None = None,
         llm: MaviLLM | None = None,
+        api_version: str | None = None,
     ) -> None:
         callback_manager = callback_manager or Settings.callback_manager
         super().__init__(callback_manager=callback_manager)
@@ -126,6 +140,7 @@ class MaviQueryEngine(LLMConnection, BaseQueryEngine):
             default_headers=default_headers,
             client=client,
             async_client=async_client,
+            api_version=api_version,
         )
         if video_nos:
             self.video_nos: list[str] = normalize_video_nos(video_nos)
@@ -175,13 +190,15 @@ class MaviQueryEngine(LLMConnection, BaseQueryEngine):
             response: RESPONSE_TYPE
             if self.streaming:
                 stream = read_ahead(self._llm.stream_complete(question, video_nos=video_nos))
+                sources = Sources(self._metadata(video_nos))
                 response = StreamingResponse(
-                    response_gen=(item.delta or "" for item in stream),
-                    metadata=self._metadata(video_nos),
+                    response_gen=sources.through(stream, _text),
+                    source_nodes=sources.nodes,
+                    metadata=sources.metadata,
                 )
             else:
                 answer = self._llm.complete(question, video_nos=video_nos)
-                response = Response(answer.text, metadata=self._metadata(video_nos))
+                response = _response(answer, self._metadata(video_nos))
             query_event.on_end(payload={EventPayload.RESPONSE: response})
         return response
 
@@ -195,13 +212,15 @@ class MaviQueryEngine(LLMConnection, BaseQueryEngine):
             response: RESPONSE_TYPE
             if self.streaming:
                 items = await self._llm.astream_complete(question, video_nos=video_nos)
+                sources = Sources(self._metadata(video_nos))
                 response = AsyncStreamingResponse(
-                    response_gen=_deltas(await aread_ahead(items)),
-                    metadata=self._metadata(video_nos),
+                    response_gen=sources.athrough(await aread_ahead(items), _text),
+                    source_nodes=sources.nodes,
+                    metadata=sources.metadata,
                 )
             else:
                 answer = await self._llm.acomplete(question, video_nos=video_nos)
-                response = Response(answer.text, metadata=self._metadata(video_nos))
+                response = _response(answer, self._metadata(video_nos))
             query_event.on_end(payload={EventPayload.RESPONSE: response})
         return response
 
@@ -220,9 +239,15 @@ class MaviQueryEngine(LLMConnection, BaseQueryEngine):
         return engine
 
 
-async def _deltas(items: AsyncGenerator[CompletionResponse, None]) -> AsyncGenerator[str, None]:
-    try:
-        async for item in items:
-            yield item.delta or ""
-    finally:
-        await items.aclose()  # also when the reader stops early: closes the HTTP response
+def _response(answer: CompletionResponse, metadata: dict[str, Any]) -> Response:
+    """A whole answer as a `Response`; a v1.2 one with its cited moments and session."""
+    raw = answer.raw
+    if not isinstance(raw, ChatAnswer) or raw.session_id is None:
+        return Response(answer.text, metadata=metadata)
+    metadata[SESSION_KEY] = raw.session_id
+    return Response(answer.text, source_nodes=ref_nodes(raw.refs), metadata=metadata)
+
+
+def _text(item: CompletionResponse, silent: bool) -> str | None:
+    """The new text a streaming response hands on; None for a thinking or ref event."""
+    return None if silent else item.delta or ""

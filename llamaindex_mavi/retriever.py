@@ -51,6 +51,9 @@ class MaviVideoRetriever(MaviConnection, BaseRetriever):
     metadata): the service's when every moment carries one; the live service sends none, and
     then it is the reciprocal rank `1 / (1 + rank)`: 1.0 for the first hit, 0.5 for the second,
     and so on (`mavi_core._adapters.rank_score`), so it only says how the service ordered them.
+
+    `api_version` ("v1.0" / "v1.2"; None: `MAVI_API_VERSION`) is accepted as by every component;
+    search is the same call in both dialects, and v1.2 only changes the default host.
     """
 
     def __init__(
@@ -68,6 +71,7 @@ class MaviVideoRetriever(MaviConnection, BaseRetriever):
         async_client: AsyncMaviClient | None = None,
         with_transcript: bool | None = None,
         transcript_timeout: float = 30.0,
+        api_version: str | None = None,
     ) -> None:
         super().__init__(callback_manager=callback_manager)
         self.video_nos = normalize_video_nos(video_nos) if video_nos else None
@@ -82,6 +86,7 @@ class MaviVideoRetriever(MaviConnection, BaseRetriever):
             default_headers=default_headers,
             client=client,
             async_client=async_client,
+            api_version=api_version,
         )
 
     def _videos(self, query_bundle: QueryBundle) -> list[str] | None:

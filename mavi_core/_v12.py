@@ -10,6 +10,7 @@ each with `sessionId`; `data:"Done"` ends the stream and any other bare string i
 from __future__ import annotations
 
 from collections.abc import Mapping
+from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any, Final
 
 from ._envelope import error_for_code, error_for_message, is_success_code, normalize_code
@@ -35,6 +36,9 @@ __all__ = [
     "parse_v12_answer",
 ]
 
+_FAST_HEAD: Final = b'data:{"type":"content","content":"'
+_FAST_SESSION: Final = ',"sessionId":'
+_FAST_TAIL: Final = b"}\n\n"
 HISTORY_HEADER: Final = "Conversation so far:"
 """How earlier turns are folded into `prompt` when no session continues them."""
 _KINDS: Final = frozenset({"keyframe", "visual_ts", "audio_ts"})
@@ -196,6 +200,27 @@ class V12StreamDecoder(ChatStreamDecoder):
 
     __slots__ = ()
 
+    def feed(self, chunk: bytes) -> list[Any]:
+        # A fast path for the shape the service streams, one network chunk per event: exactly
+        # one compact content event with an integer session id. Anything else (and any state
+        # but a clean start, an error or the end) takes the general path, which agrees with it.
+        if (
+            chunk.startswith(_FAST_HEAD)
+            and chunk.endswith(_FAST_TAIL)
+            and self.error is None
+            and not self.done
+            and self._events.idle
+        ):
+            delta = _fast_content(chunk)
+            if delta is not None:
+                self.events_seen += 1
+                self.texts_seen += 1
+                text = self._tracker.push(delta.text)
+                if text is delta.text:
+                    return [delta] if text else []
+                return [ChatDelta(text, session_id=delta.session_id)] if text else []
+        return super().feed(chunk)
+
     def _delta_of(self, value: Any) -> Any:
         if isinstance(value, str):
             if is_end_marker(value):
@@ -225,3 +250,20 @@ class V12StreamDecoder(ChatStreamDecoder):
         if isinstance(kind, str) or session is not None:
             return ""  # an event type this client does not know: skipped
         raise _malformed("an event without a 'type'")
+
+
+def _fast_content(chunk: bytes) -> ChatDelta | None:
+    """`data:{"type":"content","content":"...","sessionId":<digits>}` and its blank line as a
+    delta (the piece as sent: not yet checked for a cumulative body); None for anything else."""
+    text = chunk.decode("utf-8", "replace")
+    try:
+        piece, end = scanstring(text, len(_FAST_HEAD))
+    except ValueError:
+        return None
+    rest = text[end : len(text) - len(_FAST_TAIL)]
+    if not rest.startswith(_FAST_SESSION):
+        return None
+    session = rest[len(_FAST_SESSION) :]
+    if not (session.isdigit() and session.isascii() and session[0] != "0"):
+        return None
+    return ChatDelta(piece, session_id=session)

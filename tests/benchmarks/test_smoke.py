@@ -30,6 +30,17 @@ LLAMAINDEX_PATHS = {
         "OpenAI.astream_chat (LlamaIndex peer)",
     ),
 }
+# The v1.2 stream (thinking, ref and content events) against its own raw-httpx floor.
+V12_PATHS = (
+    "httpx iter_lines, v1.2 events (floor)",
+    "MaviClient.stream_chat v1.2",
+    "httpx aiter_lines, v1.2 events (floor)",
+    "AsyncMaviClient.stream_chat v1.2",
+)
+V12_TARGETS = (
+    "MaviClient.stream_chat v1.2 per delta <= 1.3 x its own floor",
+    "AsyncMaviClient.stream_chat v1.2 per delta <= 1.3 x its own floor",
+)
 LLAMAINDEX_TARGETS = (
     "MaviLLM.stream_chat per delta <= LlamaIndex OpenAI.stream_chat",
     "MaviQueryEngine.query stream per delta <= LlamaIndex OpenAI.stream_chat",
@@ -78,6 +89,12 @@ def test_every_benchmark_runs_and_reports_its_figures(tmp_path: Path) -> None:
         [benchmark] = [b for b in report["benchmarks"] if b["key"] == key]
         assert set(paths) <= {row["name"] for row in benchmark["rows"]}, key
     assert set(LLAMAINDEX_TARGETS) <= {target["description"] for target in targets}
+    [streaming] = [b for b in report["benchmarks"] if b["key"] == "streaming"]
+    v12_rows = {row["name"]: row for row in streaming["rows"] if row["name"] in V12_PATHS}
+    assert set(v12_rows) == set(V12_PATHS)
+    assert v12_rows["MaviClient.stream_chat v1.2"]["floor_ratio"] is not None
+    assert set(V12_TARGETS) <= {target["description"] for target in targets}
+    assert "v1.0: " in output  # each v1.2 target shows v1.0's ratio next to it
     summary = report["summary"]
     assert summary["targets"] == len(targets)
     assert summary["met"] == sum(target["met"] for target in targets)

@@ -28,6 +28,7 @@ NOTEBOOKS = [
     "02_langchain_agent.ipynb",
     "03_llamaindex.ipynb",
     "04_video_rag.ipynb",
+    "05_answers_you_can_check.ipynb",
 ]
 
 # Text each notebook must print: answers grounded in the sample videos, and the steps shown.
@@ -74,6 +75,25 @@ EXPECTED = {
         "same ids as LangChain's documents: True",
         " 1.480  rainy_bike_commute.mp4 00:00-00:20 (visual)",  # LlamaIndex's BM25
         "said 00:03-00:10: Eight kilometers to work today",  # MaviVideoRetriever with content
+    ],
+    "05_answers_you_can_check.ipynb": [
+        "[thinking] Understanding the question: The question is",
+        "She halves an onion, keeps the root end on",
+        "4 cited moments; session id: 19 digits",
+        # the refs as a table: a line that was said, a keyframe with no end
+        "| 1 | kitchen_knife_skills_demo.mp4 | audio_ts | 01:10 | 01:19 | Leave the root on",
+        "| 1 | kitchen_knife_skills_demo.mp4 | keyframe | 00:12 |  |",
+        # the session continued: only the new question sent, moments further on
+        "same session: True",
+        "'prompt': 'What happens next?'} + session_id",
+        "| 2 | kitchen_knife_skills_demo.mp4 | visual_ts | 01:45 | 02:28 | Tomatoes are sliced",
+        # LlamaIndex: source nodes scored by rank, formatted sources, streamed, chat engine
+        "0.25  audio_ts   01:10-01:19  Leave the root on the onion",
+        "> Source (Doc id: VI634021601844219905:visual_ts:62-105): She halves an onion",
+        "sources while streaming: 0\nsources once ended: 4",
+        "sent: What happens next? + session_id",
+        "moments: ['01:45 visual_ts', '02:06 keyframe', '02:28 visual_ts']",
+        "answer blocks: ['ThinkingBlock', 'ThinkingBlock', 'TextBlock', 'CitationBlock',",
     ],
 }
 
@@ -178,8 +198,9 @@ def test_the_rag_notebooks_moments_differ_in_score_and_content(run: Any) -> None
         assert len({content for _, _, content in moments}) == len(moments)
 
 
-def test_the_rag_notebook_draws_the_timeline_inline(run: Any) -> None:
-    notebook = run("04_video_rag.ipynb")
+@pytest.mark.parametrize("name", ["04_video_rag.ipynb", "05_answers_you_can_check.ipynb"])
+def test_the_notebook_draws_its_timeline_inline(name: str, run: Any) -> None:
+    notebook = run(name)
 
     images = [
         output
