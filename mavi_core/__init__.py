@@ -40,6 +40,7 @@ from ._exceptions import (
 )
 from ._history import ChatPrompt, Role, conversation_to_chat
 from ._models import ChatAnswer, ChatDelta, ChatTurn
+from ._quota import DEFAULT_BUDGETS, Budget, RateLimit, RateLimitWait
 from ._request import normalize_video_nos
 from ._version import __version__
 
@@ -60,10 +61,12 @@ __all__ = [
     "API_KEY_ENV",
     "BASE_URL_ENV",
     "DEFAULT_BASE_URL",
+    "DEFAULT_BUDGETS",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
     "AsyncChatStream",
     "AsyncMaviClient",
+    "Budget",
     "ChatAnswer",
     "ChatDelta",
     "ChatPrompt",
@@ -87,6 +90,8 @@ __all__ = [
     "MaviValidationError",
     "MaviVideoError",
     "Moment",
+    "RateLimit",
+    "RateLimitWait",
     "Role",
     "Transcript",
     "TranscriptSegment",

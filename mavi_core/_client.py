@@ -43,6 +43,7 @@ from ._constants import (
 )
 from ._exceptions import MaviConnectionError, MaviError, MaviTimeoutError
 from ._flow import (
+    Acquire,
     Chunks,
     Close,
     Effect,
@@ -57,6 +58,7 @@ from ._flow import (
     returning,
 )
 from ._models import ChatAnswer, ChatDelta
+from ._quota import AUTO, RateLimitOption, resolve_rate_limit
 from ._request import HistoryInput
 from ._secret import SecretLike
 from ._settings import MaviSettings
@@ -152,9 +154,11 @@ def _close_all(responses: list[httpx.Response]) -> None:
 class _ClientBase:
     """What both clients hold: the settings and the operations over them (no I/O)."""
 
-    def __init__(self, settings: MaviSettings) -> None:
+    def __init__(self, settings: MaviSettings, rate_limit: RateLimitOption = AUTO) -> None:
         self.settings = settings
-        self._ops = Operations(settings)
+        self._ops = Operations(
+            settings, rate_limit=resolve_rate_limit(rate_limit, settings.base_url)
+        )
 
     @property
     def base_url(self) -> str:
@@ -263,6 +267,7 @@ class MaviClient(_ClientBase):
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
         settings: MaviSettings | None = None,
+        rate_limit: RateLimitOption = AUTO,
     ) -> None:
         super().__init__(
             settings
@@ -276,7 +281,8 @@ class MaviClient(_ClientBase):
                 deadline=deadline,
                 max_response_bytes=max_response_bytes,
                 max_event_bytes=max_event_bytes,
-            )
+            ),
+            rate_limit,
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
@@ -440,6 +446,14 @@ class MaviClient(_ClientBase):
         if isinstance(effect, Sleep):
             self._sleep(effect.seconds)
             return None
+        if isinstance(effect, Acquire):
+            return effect.limit.acquire(
+                effect.endpoint,
+                account=effect.account,
+                timeout=effect.timeout,
+                pause=effect.pause,
+                sleep=self._sleep,
+            )
         assert isinstance(effect, Wait)
         return effect.future.result(effect.timeout)
 
@@ -466,6 +480,7 @@ class AsyncMaviClient(_ClientBase):
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
         settings: MaviSettings | None = None,
+        rate_limit: RateLimitOption = AUTO,
     ) -> None:
         super().__init__(
             settings
@@ -479,7 +494,8 @@ class AsyncMaviClient(_ClientBase):
                 deadline=deadline,
                 max_response_bytes=max_response_bytes,
                 max_event_bytes=max_event_bytes,
-            )
+            ),
+            rate_limit,
         )
         self._injected_http = http_client
         # An httpx pool only works on the event loop that opened its connections: an owned
@@ -672,6 +688,14 @@ class AsyncMaviClient(_ClientBase):
         if isinstance(effect, Sleep):
             await self._sleep(effect.seconds)
             return None
+        if isinstance(effect, Acquire):
+            return await effect.limit.aacquire(
+                effect.endpoint,
+                account=effect.account,
+                timeout=effect.timeout,
+                pause=effect.pause,
+                sleep=self._sleep,
+            )
         assert isinstance(effect, Wait)
         import asyncio
 
