@@ -90,7 +90,6 @@ _ENDPOINTS: Final[Mapping[str, str]] = {
     "/api/serve/video/searchAI": "search",
     "/api/serve/video/searchDB": "list",
     "/api/serve/video/subTranscription": "transcription",
-    "/api/serve/video/getTranscription": "transcription",
 }
 
 _SERVICE_HOSTS: Final = ("memories.ai", "openinterx.com")
