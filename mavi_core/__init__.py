@@ -15,6 +15,7 @@ MAVI-compatible server for offline work and tests.
 from typing import TYPE_CHECKING, Any
 
 from ._auth import MaviTokenAuth, MaviTokens
+from ._bulk import BulkAnswer
 from ._constants import (
     API_KEY_ENV,
     BASE_URL_ENV,
@@ -67,6 +68,7 @@ __all__ = [
     "AsyncChatStream",
     "AsyncMaviClient",
     "Budget",
+    "BulkAnswer",
     "ChatAnswer",
     "ChatDelta",
     "ChatPrompt",

@@ -22,7 +22,9 @@ from collections.abc import (
     Generator,
     Iterator,
     Mapping,
+    Sequence,
 )
+from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from contextlib import ExitStack
 from datetime import datetime
@@ -32,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, Self, TypeVar
 import httpx
 
 from ._auth import MaviTokenAuth, MaviTokens
+from ._bulk import Batch, BulkAnswer, questions_of
 from ._constants import (
     DEFAULT_DEADLINE,
     DEFAULT_MAX_EVENT_BYTES,
@@ -302,6 +305,44 @@ class MaviClient(_ClientBase):
         flow = self._ops.stream(video_nos, message, history, progress)
         return ChatStream(self._iterate(flow), progress)
 
+    def ask_many(
+        self,
+        questions: str | Sequence[str],
+        video_nos: Sequence[str],
+        *,
+        checkpoint: str | os.PathLike[str] | None = None,
+        progress: bool | None = None,
+        concurrency: int = 4,
+    ) -> list[BulkAnswer]:
+        """Ask one question of each video in `video_nos` (or each of many questions of all of
+        them), `concurrency` chats at a time, each waiting its turn in the key's budget.
+
+        Returns a `BulkAnswer` per question, in order: `.text`, or `.error` for one that
+        failed (the others go on). `checkpoint`: a JSONL file that gets every answer as it
+        arrives; run again with it after an interruption and only the rest are asked.
+        `progress`: a bar on stderr (default: only when stderr is a terminal)."""
+        batch = Batch(
+            questions_of(questions, video_nos),
+            checkpoint=checkpoint,
+            progress=progress,
+            concurrency=concurrency,
+        )
+
+        def ask(index: int) -> None:
+            video_nos, message = batch.job(index)
+            try:
+                batch.record(index, self.chat(video_nos, message).text, None)
+            except MaviError as error:
+                batch.record(index, None, error)
+
+        pool = ThreadPoolExecutor(batch.concurrency, thread_name_prefix="mavi-ask-many")
+        try:
+            list(pool.map(ask, batch.pending()))
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)  # Ctrl-C: nothing more is asked
+            batch.close()
+        return batch.finish()
+
     def exchange_code(
         self, client_id: str, code: str, *, on_refresh: Callable[[MaviTokens], Any] | None = None
     ) -> MaviTokenAuth:
@@ -518,6 +559,40 @@ class AsyncMaviClient(_ClientBase):
         progress = StreamProgress()
         flow = self._ops.stream(video_nos, message, history, progress)
         return AsyncChatStream(self._iterate(flow), progress)
+
+    async def ask_many(
+        self,
+        questions: str | Sequence[str],
+        video_nos: Sequence[str],
+        *,
+        checkpoint: str | os.PathLike[str] | None = None,
+        progress: bool | None = None,
+        concurrency: int = 4,
+    ) -> list[BulkAnswer]:
+        """`MaviClient.ask_many`, as a coroutine: `concurrency` chats in flight at a time."""
+        import asyncio
+
+        batch = Batch(
+            questions_of(questions, video_nos),
+            checkpoint=checkpoint,
+            progress=progress,
+            concurrency=concurrency,
+        )
+        slots = asyncio.Semaphore(batch.concurrency)
+
+        async def ask(index: int) -> None:
+            video_nos, message = batch.job(index)
+            async with slots:
+                try:
+                    batch.record(index, (await self.chat(video_nos, message)).text, None)
+                except MaviError as error:
+                    batch.record(index, None, error)
+
+        try:
+            await asyncio.gather(*(ask(index) for index in batch.pending()))
+        finally:
+            batch.close()
+        return batch.finish()
 
     async def exchange_code(
         self, client_id: str, code: str, *, on_refresh: Callable[[MaviTokens], Any] | None = None

@@ -284,7 +284,8 @@ class RateLimit:
     that must all hold, or None for no limit. `margin` (default 2 % of each window, at most 1 s)
     lengthens every window a little, so that requests admitted at a window's edge still reach
     the service inside the next one. `on_wait` is called with a `RateLimitWait` whenever a call
-    has to wait.
+    has to wait. `time_scale` multiplies every window: `time_scale=1/60` turns "10 a minute"
+    into "10 a second", to match an emulator started with `rate_window=1`.
     """
 
     def __init__(
@@ -294,6 +295,7 @@ class RateLimit:
         budgets: Mapping[str, BudgetSpec] | None = None,
         margin: float | None = None,
         on_wait: Callable[[RateLimitWait], Any] | None = None,
+        time_scale: float = 1.0,
     ) -> None:
         scheme = urlsplit(backend).scheme if isinstance(backend, str) else ""
         store = _STORES.get(scheme)
@@ -302,7 +304,12 @@ class RateLimit:
                 f"rate_limit backend must be memory://, sqlite:///path/to/file.db or "
                 f"redis://host:port/db, got {backend!r}."
             )
-        self.budgets = _budgets(budgets)
+        if not isinstance(time_scale, int | float) or not time_scale > 0:
+            raise MaviValidationError(f"time_scale must be positive, got {time_scale!r}.")
+        self.budgets = {
+            endpoint: tuple(Budget(budget.calls, budget.per * time_scale) for budget in spec)
+            for endpoint, spec in _budgets(budgets).items()
+        }
         self.margin = margin
         self.on_wait = on_wait
         self._store = store(backend)
