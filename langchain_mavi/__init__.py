@@ -41,6 +41,7 @@ from ._errors import (
 )
 from ._messages import messages_to_conversation, messages_to_request
 from .chat_models import DEFAULT_MODEL_NAME, ChatMavi
+from .rate_limiters import MaviRateLimiter
 from .retrievers import MaviVideoRetriever
 from .tools import MaviVideoChatArtifact, MaviVideoChatInput, MaviVideoChatTool
 
@@ -60,6 +61,7 @@ __all__ = [
     "ChatMaviStreamTimeoutError",
     "ChatMaviTimeoutError",
     "ChatMaviValidationError",
+    "MaviRateLimiter",
     "MaviVideoChatArtifact",
     "MaviVideoChatInput",
     "MaviVideoChatTool",

@@ -52,6 +52,9 @@ class MaviConnection(BaseModel):
     """An existing `mavi_core.MaviClient` to use instead of one built from the fields above."""
     async_client: Any = Field(default=None, exclude=True, repr=False)
     """An existing `mavi_core.AsyncMaviClient` to use instead of one built from the fields."""
+    rate_limit: Any = Field(default="auto", exclude=True)
+    """The key's shared budget (`mavi_core.RateLimit`, a backend URL, "auto" or None); see
+    `mavi_core.MaviClient`."""
 
     _sync_client: Any = PrivateAttr(default=None)
     _async_client: Any = PrivateAttr(default=None)
@@ -74,6 +77,7 @@ class MaviConnection(BaseModel):
             "timeout": self.timeout,
             "max_retries": self.max_retries,
             "default_headers": self.default_headers,
+            "rate_limit": self.rate_limit,
         }
 
     def _get_client(self) -> MaviClient:

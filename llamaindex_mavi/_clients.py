@@ -14,7 +14,7 @@ from mavi_core import API_KEY_ENV
 if TYPE_CHECKING:
     import httpx
 
-    from mavi_core import AsyncMaviClient, MaviClient
+    from mavi_core import AsyncMaviClient, MaviClient, RateLimit
 
 __all__ = ["MaviClients", "MaviConnection", "resolve_api_key"]
 
@@ -37,6 +37,7 @@ class MaviClients:
         client: MaviClient | None,
         async_client: AsyncMaviClient | None,
         default_headers: Mapping[str, str] | None = None,
+        rate_limit: RateLimit | str | None = "auto",
     ) -> None:
         self._options: dict[str, Any] = {
             "api_key": api_key,
@@ -44,6 +45,7 @@ class MaviClients:
             "timeout": timeout,
             "max_retries": max_retries,
             "default_headers": default_headers,
+            "rate_limit": rate_limit,
         }
         self._client = client
         self._owns_client = client is None
@@ -110,6 +112,7 @@ class MaviConnection:
         max_retries: int,
         client: MaviClient | None,
         async_client: AsyncMaviClient | None,
+        rate_limit: RateLimit | str | None = "auto",
     ) -> None:
         self._api_key = resolve_api_key(api_key)
         self._base_url = base_url
@@ -122,6 +125,7 @@ class MaviConnection:
             max_retries=max_retries,
             client=client,
             async_client=async_client,
+            rate_limit=rate_limit,
         )
 
     @property

@@ -26,7 +26,7 @@ from .llm import LLMConnection, MaviLLM, aread_ahead, read_ahead
 if TYPE_CHECKING:
     import httpx
 
-    from mavi_core import AsyncMaviClient, MaviClient
+    from mavi_core import AsyncMaviClient, MaviClient, RateLimit
 
 __all__ = ["MaviChatEngine"]
 
@@ -77,6 +77,7 @@ class MaviChatEngine(LLMConnection, BaseChatEngine):
         client: MaviClient | None = None,
         async_client: AsyncMaviClient | None = None,
         llm: MaviLLM | None = None,
+        rate_limit: RateLimit | str | None = "auto",
     ) -> None:
         if memory is not None and chat_history is not None:
             raise ValueError("Pass either memory or chat_history, not both.")
@@ -98,6 +99,7 @@ class MaviChatEngine(LLMConnection, BaseChatEngine):
             default_headers=default_headers,
             client=client,
             async_client=async_client,
+            rate_limit=rate_limit,
         )
 
     def __repr__(self) -> str:

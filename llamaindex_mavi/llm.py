@@ -40,7 +40,7 @@ from ._messages import messages_to_request, resolve_video_nos
 if TYPE_CHECKING:
     import httpx
 
-    from mavi_core import AsyncChatStream, AsyncMaviClient, ChatStream, MaviClient
+    from mavi_core import AsyncChatStream, AsyncMaviClient, ChatStream, MaviClient, RateLimit
 
 __all__ = ["MAVI_CONTEXT_WINDOW", "MAVI_MODEL_NAME", "MaviLLM", "aread_ahead", "read_ahead"]
 
@@ -87,6 +87,7 @@ class MaviLLM(LLM):
         default_headers: Extra HTTP headers for every request (left out of dumps: they may hold
             credentials).
         context_window: What `metadata` reports; see `MAVI_CONTEXT_WINDOW`.
+        rate_limit: The key's shared budget, as for `MaviQueryEngine`.
         client / async_client: `mavi_core` clients to use instead of building them (then the
             connection options are theirs); never closed here.
 
@@ -131,6 +132,7 @@ class MaviLLM(LLM):
         callback_manager: CallbackManager | None = None,
         client: MaviClient | None = None,
         async_client: AsyncMaviClient | None = None,
+        rate_limit: RateLimit | str | None = "auto",
         **kwargs: Any,
     ) -> None:
         if callback_manager is not None:
@@ -152,6 +154,7 @@ class MaviLLM(LLM):
             default_headers=self.default_headers,
             client=client,
             async_client=async_client,
+            rate_limit=rate_limit,
         )
 
     @classmethod
@@ -351,6 +354,7 @@ class LLMConnection:
         default_headers: Mapping[str, str] | None,
         client: MaviClient | None,
         async_client: AsyncMaviClient | None,
+        rate_limit: RateLimit | str | None = "auto",
     ) -> None:
         """Ask through `llm`, or through a new `MaviLLM` built from the connection options."""
         options: dict[str, Any] = {
@@ -364,6 +368,7 @@ class LLMConnection:
             given = [name for name, value in options.items() if value is not None]
             given += ["timeout"] * (timeout != DEFAULT_TIMEOUT)
             given += ["max_retries"] * (max_retries != DEFAULT_MAX_RETRIES)
+            given += ["rate_limit"] * (rate_limit != "auto")
             if given:
                 raise ValueError(
                     f"Pass either llm=MaviLLM(...) or connection options, not both (got "
@@ -372,7 +377,11 @@ class LLMConnection:
             self._llm = llm
             return
         self._llm = MaviLLM(
-            timeout=timeout, max_retries=max_retries, callback_manager=callback_manager, **options
+            timeout=timeout,
+            max_retries=max_retries,
+            callback_manager=callback_manager,
+            rate_limit=rate_limit,
+            **options,
         )
 
     @property

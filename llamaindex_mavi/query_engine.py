@@ -30,7 +30,7 @@ from .llm import LLMConnection, MaviLLM, aread_ahead, read_ahead
 if TYPE_CHECKING:
     import httpx
 
-    from mavi_core import AsyncMaviClient, MaviClient
+    from mavi_core import AsyncMaviClient, MaviClient, RateLimit
 
 __all__ = ["DEFAULT_TOOL_DESCRIPTION", "DEFAULT_TOOL_NAME", "MaviQueryBundle", "MaviQueryEngine"]
 
@@ -80,6 +80,8 @@ class MaviQueryEngine(LLMConnection, BaseQueryEngine):
             `api_key`, `base_url`, `timeout` and `max_retries` are theirs); never closed here.
         llm: A `MaviLLM` to ask through instead of building one (its connection and callback
             manager are used; passing connection options as well is an error).
+        rate_limit: The key's shared budget: a `mavi_core.RateLimit`, a backend URL, "auto"
+            (MAVI's budgets in this process when talking to MAVI itself) or None (off).
 
     The engine is a thin delegate: `query()` calls `llm.complete` (`stream_complete` when
     streaming), `aquery()` the async twins, so the LLM events come from LlamaIndex itself.
@@ -112,6 +114,7 @@ class MaviQueryEngine(LLMConnection, BaseQueryEngine):
         client: MaviClient | None = None,
         async_client: AsyncMaviClient | None = None,
         llm: MaviLLM | None = None,
+        rate_limit: RateLimit | str | None = "auto",
     ) -> None:
         callback_manager = callback_manager or Settings.callback_manager
         super().__init__(callback_manager=callback_manager)
@@ -125,6 +128,7 @@ class MaviQueryEngine(LLMConnection, BaseQueryEngine):
             default_headers=default_headers,
             client=client,
             async_client=async_client,
+            rate_limit=rate_limit,
         )
         if video_nos:
             self.video_nos: list[str] = normalize_video_nos(video_nos)

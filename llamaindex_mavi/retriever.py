@@ -25,7 +25,7 @@ from ._clients import MaviConnection
 if TYPE_CHECKING:
     import httpx
 
-    from mavi_core import AsyncMaviClient, MaviClient
+    from mavi_core import AsyncMaviClient, MaviClient, RateLimit
 
 __all__ = ["MaviVideoRetriever"]
 
@@ -60,6 +60,7 @@ class MaviVideoRetriever(MaviConnection, BaseRetriever):
         callback_manager: CallbackManager | None = None,
         client: MaviClient | None = None,
         async_client: AsyncMaviClient | None = None,
+        rate_limit: RateLimit | str | None = "auto",
     ) -> None:
         super().__init__(callback_manager=callback_manager)
         self.video_nos = normalize_video_nos(video_nos) if video_nos else None
@@ -71,6 +72,7 @@ class MaviVideoRetriever(MaviConnection, BaseRetriever):
             max_retries=max_retries,
             client=client,
             async_client=async_client,
+            rate_limit=rate_limit,
         )
 
     def _videos(self, query_bundle: QueryBundle) -> list[str] | None:

@@ -25,6 +25,7 @@ import math
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, TypeAlias
 from urllib.parse import urlsplit
@@ -109,6 +110,15 @@ class RateLimitWait:
     seconds: float
     reason: str
     """"budget": the endpoint's budget was spent; "paused": the service asked to wait."""
+
+
+PREPAID_FOR: Final = 10.0
+"""Seconds a turn taken ahead (`prepay=True`) stays good for the request that follows."""
+
+_prepaid: ContextVar[tuple[int, str, float] | None] = ContextVar("mavi_prepaid_turn", default=None)
+"""A turn taken ahead in this context by a framework's limiter (LangChain's `rate_limiter`
+acquires before the model sends): (limit, endpoint, when). The next request uses it instead of
+taking a second turn, so a call is counted once."""
 
 
 def _budgets(spec: Mapping[str, BudgetSpec] | None) -> dict[str, tuple[Budget, ...]]:
@@ -333,6 +343,7 @@ class RateLimit:
         timeout: float | None = None,
         pause: float = 0.0,
         sleep: Callable[[float], Any] = time.sleep,
+        prepay: bool = False,
     ) -> float:
         """Wait (blocking) until `endpoint` has room, take a turn, return the seconds waited.
 
@@ -355,6 +366,7 @@ class RateLimit:
         timeout: float | None = None,
         pause: float = 0.0,
         sleep: Callable[[float], Awaitable[Any]] | None = None,
+        prepay: bool = False,
     ) -> float:
         """`acquire`, awaiting; a store on disk or over the network is asked from a thread."""
         import asyncio
@@ -362,10 +374,13 @@ class RateLimit:
         sleep = sleep or asyncio.sleep
         if pause > 0:
             await self._call(self.pause, endpoint, pause, account=account)
+        elif not prepay and self._use_prepaid(endpoint):
+            return 0.0
         waited = 0.0
         while (wait := await self._call(self.try_acquire, endpoint, account=account)) > 0:
             waited += self._before_sleep(endpoint, account, wait, waited, timeout)
             await sleep(wait)
+        self._prepay(endpoint, prepay)
         return waited
 
     def try_acquire(self, endpoint: str, *, account: str = "") -> float:
@@ -406,6 +421,17 @@ class RateLimit:
         self._store.close()
 
     # -- internals -------------------------------------------------------------------------------
+
+    def _prepay(self, endpoint: str, prepay: bool) -> None:
+        if prepay:
+            _prepaid.set((id(self), endpoint, time.monotonic()))
+
+    def _use_prepaid(self, endpoint: str) -> bool:
+        turn = _prepaid.get()
+        if turn is None or turn[:2] != (id(self), endpoint):
+            return False
+        _prepaid.set(None)
+        return time.monotonic() - turn[2] < PREPAID_FOR
 
     async def _call(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if not self._store.shared:
@@ -496,9 +522,12 @@ def resolve_rate_limit(option: RateLimitOption, base_url: str) -> RateLimit | No
     )
 
 
+def key_account(key: str | None) -> str:
+    """Which key's budget a call draws on, without the key itself: a short hash of it."""
+    return hashlib.sha256(key.encode()).hexdigest()[:16] if key else "anonymous"
+
+
 def account_of(settings: MaviSettings) -> str:
-    """Which key's budget a client draws on, without the key itself: a short hash of it."""
     if settings.api_key is not None:
-        secret = settings.api_key.get_secret_value()
-        return hashlib.sha256(secret.encode()).hexdigest()[:16]
-    return "token" if settings.auth is not None else "anonymous"
+        return key_account(settings.api_key.get_secret_value())
+    return "token" if settings.auth is not None else key_account(None)
