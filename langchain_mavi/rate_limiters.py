@@ -47,16 +47,20 @@ class MaviRateLimiter(BaseRateLimiter):
         self._account = key_account(api_key or os.environ.get(API_KEY_ENV))
 
     def acquire(self, *, blocking: bool = True) -> bool:
-        if not blocking and self.rate_limit.try_acquire(self.endpoint, account=self._account):
-            return False
+        if not blocking:
+            return self._try_now()
         self.rate_limit.acquire(self.endpoint, account=self._account, prepay=True)
         return True
 
     async def aacquire(self, *, blocking: bool = True) -> bool:
-        if not blocking and self.rate_limit.try_acquire(self.endpoint, account=self._account):
-            return False
+        if not blocking:
+            return self._try_now()
         await self.rate_limit.aacquire(self.endpoint, account=self._account, prepay=True)
         return True
+
+    def _try_now(self) -> bool:
+        wait = self.rate_limit.try_acquire(self.endpoint, account=self._account, prepay=True)
+        return wait == 0.0
 
     def __repr__(self) -> str:
         return f"MaviRateLimiter({self.rate_limit!r}, endpoint={self.endpoint!r})"

@@ -97,7 +97,11 @@ class Batch:
                     self._answers[index] = BulkAnswer(
                         question.video_nos, question.message, text, resumed=True
                     )
-            self._file = Path(checkpoint).open("a", encoding="utf-8")  # noqa: SIM115 - closed in finish
+            path = Path(checkpoint)
+            torn = path.exists() and not path.read_bytes().endswith(b"\n")
+            self._file = path.open("a", encoding="utf-8")
+            if torn and path.stat().st_size:
+                self._file.write("\n")  # end the line an interruption left unfinished
         self._done = sum(answer is not None for answer in self._answers)
         self._bar = Progress("Asking", len(questions), progress)
         self._bar.update(self._done)

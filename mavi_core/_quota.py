@@ -291,7 +291,7 @@ class RateLimit:
 
     `budgets` overrides the documented ones per endpoint (`chat`, `upload`, `moments`, `search`,
     `list`, `transcription`): calls a minute, `Budget(calls, per_seconds)`, a list of budgets
-    that must all hold, or None for no limit. `margin` (default 2 % of each window, at most 1 s)
+    that must all hold, or None for no limit. `margin` (default 2 % of each window, 0.05 s to 1 s)
     lengthens every window a little, so that requests admitted at a window's edge still reach
     the service inside the next one. `on_wait` is called with a `RateLimitWait` whenever a call
     has to wait. `time_scale` multiplies every window: `time_scale=1/60` turns "10 a minute"
@@ -349,13 +349,18 @@ class RateLimit:
 
         `pause`: the service asked to wait this long (a 0429's `Retry-After`): every holder of
         the budget waits that long first. Raises `MaviRateLimitError` if the turn would come
-        after `timeout` seconds."""
+        after `timeout` seconds. `prepay`: the turn is for the next request of this thread or
+        task (a framework's limiter acquires before the request is made); that request then
+        takes no second one."""
         if pause > 0:
             self.pause(endpoint, pause, account=account)
+        elif not prepay and self._use_prepaid(endpoint):
+            return 0.0
         waited = 0.0
         while (wait := self.try_acquire(endpoint, account=account)) > 0:
             waited += self._before_sleep(endpoint, account, wait, waited, timeout)
             sleep(wait)
+        self._prepay(endpoint, prepay)
         return waited
 
     async def aacquire(
@@ -383,8 +388,14 @@ class RateLimit:
         self._prepay(endpoint, prepay)
         return waited
 
-    def try_acquire(self, endpoint: str, *, account: str = "") -> float:
+    def try_acquire(self, endpoint: str, *, account: str = "", prepay: bool = False) -> float:
         """Take a turn now and return 0.0, or return the seconds until one may be free."""
+        wait = self._try(endpoint, account)
+        if wait == 0.0:
+            self._prepay(endpoint, prepay)
+        return wait
+
+    def _try(self, endpoint: str, account: str) -> float:
         slot = self._slot(endpoint, account)
         if slot is None:
             return 0.0
@@ -480,7 +491,7 @@ class RateLimit:
         return slot
 
     def _window_ms(self, budget: Budget) -> int:
-        margin = min(1.0, budget.per * 0.02) if self.margin is None else self.margin
+        margin = min(1.0, max(0.05, budget.per * 0.02)) if self.margin is None else self.margin
         return math.ceil((budget.per + margin) * 1000)
 
 

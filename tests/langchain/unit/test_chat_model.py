@@ -401,6 +401,7 @@ def test_clients_are_built_lazily_from_the_fields_and_reused(
         "timeout": 12.0,
         "max_retries": 1,
         "default_headers": {"X-Team": "video"},
+        "rate_limit": "auto",
     }
     assert mavi.requests[0].headers["x-team"] == "video"
 
