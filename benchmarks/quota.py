@@ -1,12 +1,12 @@
 """7. Quota: several processes on one key against an emulator enforcing a limit.
 
 The emulator allows LIMIT chats per key per two seconds (MAVI's per-minute limits, scaled to
-seconds so a run takes seconds) and refuses the rest with 0429 and `Retry-After`. Three OS processes ask as
-fast as they can (four chats in flight each) for DURATION seconds, sharing the budget through
-a SQLite file, then through a real `redis-server` on loopback; then the same without a limiter,
-each process retrying after the `Retry-After` it was given. Figures: calls the emulator refused
-(target 0) and chats answered as a fraction of what the limit allows over the run (target at
-least 90 %).
+seconds so a run takes seconds) and refuses the rest with 0429 and `Retry-After`. Three OS
+processes ask as fast as they can (two chats in flight each) for DURATION seconds, sharing the
+budget through a SQLite file, then through a real `redis-server` on loopback; then the same
+without a limiter, each process retrying after the `Retry-After` it was given. Figures: calls
+the emulator refused (target 0) and chats answered as a fraction of what the limit allows over
+the run (target at least 90 %).
 """
 
 from __future__ import annotations
