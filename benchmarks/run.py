@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import concurrency, first_delta, history, imports, memory, streaming
+from . import concurrency, first_delta, history, imports, memory, quota, streaming
 from ._report import BenchmarkResult, environment, render_table
 from ._server import BenchServer
 
@@ -34,6 +34,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     memory.KEY: memory.run,
     history.KEY: history.run,
     imports.KEY: imports.run,
+    quota.KEY: quota.run,
 }
 RESULTS = Path(__file__).resolve().parent / "results"
 JSON_SCHEMA = 1

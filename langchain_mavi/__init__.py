@@ -43,6 +43,7 @@ from ._errors import (
 from ._messages import messages_to_conversation, messages_to_request
 from .chat_models import DEFAULT_MODEL_NAME, ChatMavi
 from .document_loaders import MaviTranscriptLoader
+from .rate_limiters import MaviRateLimiter
 from .retrievers import MaviVideoRetriever
 from .tools import MaviVideoChatArtifact, MaviVideoChatInput, MaviVideoChatTool
 
@@ -62,6 +63,7 @@ __all__ = [
     "ChatMaviStreamTimeoutError",
     "ChatMaviTimeoutError",
     "ChatMaviValidationError",
+    "MaviRateLimiter",
     "MaviTranscriptLoader",
     "MaviVideoChatArtifact",
     "MaviVideoChatInput",

@@ -70,6 +70,9 @@ class MaviConnection(BaseModel):
     """An existing `mavi_core.MaviClient` to use instead of one built from the fields above."""
     async_client: Any = Field(default=None, exclude=True, repr=False)
     """An existing `mavi_core.AsyncMaviClient` to use instead of one built from the fields."""
+    rate_limit: Any = Field(default="auto", exclude=True)
+    """The key's shared budget (`mavi_core.RateLimit`, a backend URL, "auto" or None); see
+    `mavi_core.MaviClient`."""
 
     _pair: Any = PrivateAttr(default=None)
 
@@ -106,6 +109,7 @@ class MaviConnection(BaseModel):
             "client": self.client,
             "async_client": self.async_client,
             "api_version": self.api_version,
+            "rate_limit": self.rate_limit,
         }
 
     def _clients(self) -> ClientPair:

@@ -47,6 +47,7 @@ from ._connection import MaviConnection, check_video_nos
 from ._errors import translate_errors
 from ._messages import MaviChatRequest, messages_to_request
 from ._stop import StopSequences
+from .rate_limiters import MaviRateLimiter
 
 if TYPE_CHECKING:
     from mavi_core import AsyncMaviClient, MaviClient
@@ -268,6 +269,13 @@ class ChatMavi(MaviConnection, BaseChatModel):
     """Unknown constructor arguments land here with a warning; MAVI takes no extra parameters,
     so they are kept for inspection and not sent."""
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+
+    def _client_options(self) -> dict[str, Any]:
+        # A MaviRateLimiter's budget is the one the requests draw on: each call counted once.
+        options = super()._client_options()
+        if isinstance(self.rate_limiter, MaviRateLimiter):
+            options["rate_limit"] = self.rate_limiter.rate_limit
+        return options
 
     @model_validator(mode="before")
     @classmethod

@@ -12,7 +12,7 @@ from mavi_core._adapters import ClientPair
 if TYPE_CHECKING:
     import httpx
 
-    from mavi_core import AsyncMaviClient, MaviClient
+    from mavi_core import AsyncMaviClient, MaviClient, RateLimit
 
 __all__ = ["MaviClients", "MaviConnection", "resolve_api_key"]
 
@@ -51,6 +51,7 @@ class MaviConnection:
         async_client: AsyncMaviClient | None,
         default_headers: Mapping[str, str] | None = None,
         api_version: str | None = None,
+        rate_limit: RateLimit | str | None = "auto",
     ) -> None:
         self._api_key = resolve_api_key(api_key)
         self._base_url = base_url
@@ -65,6 +66,7 @@ class MaviConnection:
             client=client,
             async_client=async_client,
             api_version=api_version,
+            rate_limit=rate_limit,
         )
         self._api_version = api_version
 

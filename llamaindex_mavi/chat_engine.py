@@ -30,7 +30,7 @@ from .llm import LLMConnection, MaviLLM, aread_ahead, read_ahead
 if TYPE_CHECKING:
     import httpx
 
-    from mavi_core import AsyncMaviClient, MaviClient
+    from mavi_core import AsyncMaviClient, MaviClient, RateLimit
 
 __all__ = ["MaviChatEngine"]
 
@@ -92,6 +92,7 @@ class MaviChatEngine(LLMConnection, BaseChatEngine):
         async_client: AsyncMaviClient | None = None,
         llm: MaviLLM | None = None,
         api_version: str | None = None,
+        rate_limit: RateLimit | str | None = "auto",
     ) -> None:
         if memory is not None and chat_history is not None:
             raise ValueError("Pass either memory or chat_history, not both.")
@@ -114,6 +115,7 @@ class MaviChatEngine(LLMConnection, BaseChatEngine):
             client=client,
             async_client=async_client,
             api_version=api_version,
+            rate_limit=rate_limit,
         )
 
     def __repr__(self) -> str:

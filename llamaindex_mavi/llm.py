@@ -51,7 +51,7 @@ from ._refs import citation_block, thinking_block
 if TYPE_CHECKING:
     import httpx
 
-    from mavi_core import AsyncChatStream, AsyncMaviClient, ChatStream, MaviClient
+    from mavi_core import AsyncChatStream, AsyncMaviClient, ChatStream, MaviClient, RateLimit
 
 __all__ = ["MAVI_CONTEXT_WINDOW", "MAVI_MODEL_NAME", "MaviLLM", "aread_ahead", "read_ahead"]
 
@@ -113,6 +113,7 @@ class MaviLLM(LLM):
         default_headers: Extra HTTP headers for every request (left out of dumps: they may hold
             credentials).
         context_window: What `metadata` reports; see `MAVI_CONTEXT_WINDOW`.
+        rate_limit: The key's shared budget, as for `MaviQueryEngine`.
         client / async_client: `mavi_core` clients to use instead of building them (then the
             connection options are theirs); never closed here.
         api_version: "v1.0" or "v1.2"; None: `MAVI_API_VERSION`, then "v1.0". v1.2's default
@@ -163,6 +164,7 @@ class MaviLLM(LLM):
         client: MaviClient | None = None,
         async_client: AsyncMaviClient | None = None,
         api_version: str | None = None,
+        rate_limit: RateLimit | str | None = "auto",
         **kwargs: Any,
     ) -> None:
         if callback_manager is not None:
@@ -186,6 +188,7 @@ class MaviLLM(LLM):
             client=client,
             async_client=async_client,
             api_version=api_version,
+            rate_limit=rate_limit,
         )
 
     @classmethod
@@ -482,6 +485,7 @@ class LLMConnection:
         client: MaviClient | None,
         async_client: AsyncMaviClient | None,
         api_version: str | None = None,
+        rate_limit: RateLimit | str | None = "auto",
     ) -> None:
         """Ask through `llm`, or through a new `MaviLLM` built from the connection options."""
         options: dict[str, Any] = {
@@ -496,6 +500,7 @@ class LLMConnection:
             given = [name for name, value in options.items() if value is not None]
             given += ["timeout"] * (timeout != DEFAULT_TIMEOUT)
             given += ["max_retries"] * (max_retries != DEFAULT_MAX_RETRIES)
+            given += ["rate_limit"] * (rate_limit != "auto")
             if given:
                 raise ValueError(
                     f"Pass either llm=MaviLLM(...) or connection options, not both (got "
@@ -504,7 +509,11 @@ class LLMConnection:
             self._llm = llm
             return
         self._llm = MaviLLM(
-            timeout=timeout, max_retries=max_retries, callback_manager=callback_manager, **options
+            timeout=timeout,
+            max_retries=max_retries,
+            callback_manager=callback_manager,
+            rate_limit=rate_limit,
+            **options,
         )
 
     @property

@@ -33,7 +33,7 @@ from .llm import LLMConnection, MaviLLM, aread_ahead, read_ahead
 if TYPE_CHECKING:
     import httpx
 
-    from mavi_core import AsyncMaviClient, MaviClient
+    from mavi_core import AsyncMaviClient, MaviClient, RateLimit
 
 __all__ = ["DEFAULT_TOOL_DESCRIPTION", "DEFAULT_TOOL_NAME", "MaviQueryBundle", "MaviQueryEngine"]
 
@@ -84,6 +84,8 @@ class MaviQueryEngine(LLMConnection, BaseQueryEngine):
         api_version: "v1.0" or "v1.2" (None: `MAVI_API_VERSION`, then "v1.0").
         llm: A `MaviLLM` to ask through instead of building one (its connection and callback
             manager are used; passing connection options as well is an error).
+        rate_limit: The key's shared budget: a `mavi_core.RateLimit`, a backend URL, "auto"
+            (MAVI's budgets in this process when talking to MAVI itself) or None (off).
 
     The engine is a thin delegate: `query()` calls `llm.complete` (`stream_complete` when
     streaming), `aquery()` the async twins, so the LLM events come from LlamaIndex itself.
@@ -127,6 +129,7 @@ class MaviQueryEngine(LLMConnection, BaseQueryEngine):
         async_client: AsyncMaviClient | None = None,
         llm: MaviLLM | None = None,
         api_version: str | None = None,
+        rate_limit: RateLimit | str | None = "auto",
     ) -> None:
         callback_manager = callback_manager or Settings.callback_manager
         super().__init__(callback_manager=callback_manager)
@@ -141,6 +144,7 @@ class MaviQueryEngine(LLMConnection, BaseQueryEngine):
             client=client,
             async_client=async_client,
             api_version=api_version,
+            rate_limit=rate_limit,
         )
         if video_nos:
             self.video_nos: list[str] = normalize_video_nos(video_nos)

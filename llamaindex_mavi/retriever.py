@@ -23,7 +23,7 @@ from ._clients import MaviConnection
 if TYPE_CHECKING:
     import httpx
 
-    from mavi_core import AsyncMaviClient, MaviClient
+    from mavi_core import AsyncMaviClient, MaviClient, RateLimit
 
 __all__ = ["MaviVideoRetriever"]
 
@@ -72,6 +72,7 @@ class MaviVideoRetriever(MaviConnection, BaseRetriever):
         with_transcript: bool | None = None,
         transcript_timeout: float = 30.0,
         api_version: str | None = None,
+        rate_limit: RateLimit | str | None = "auto",
     ) -> None:
         super().__init__(callback_manager=callback_manager)
         self.video_nos = normalize_video_nos(video_nos) if video_nos else None
@@ -87,6 +88,7 @@ class MaviVideoRetriever(MaviConnection, BaseRetriever):
             client=client,
             async_client=async_client,
             api_version=api_version,
+            rate_limit=rate_limit,
         )
 
     def _videos(self, query_bundle: QueryBundle) -> list[str] | None:

@@ -15,6 +15,7 @@ MAVI-compatible server for offline work and tests.
 from typing import TYPE_CHECKING, Any
 
 from ._auth import MaviTokenAuth, MaviTokens
+from ._bulk import BulkAnswer
 from ._constants import (
     API_KEY_ENV,
     API_VERSION_ENV,
@@ -41,6 +42,7 @@ from ._exceptions import (
     MaviVideoError,
 )
 from ._models import ChatAnswer, ChatDelta, ChatTurn, Thinking, VideoRef
+from ._quota import DEFAULT_BUDGETS, Budget, RateLimit, RateLimitWait
 from ._settings import MaviSettings
 from ._transcripts import (
     Passage,
@@ -68,10 +70,13 @@ __all__ = [
     "API_VERSION_ENV",
     "BASE_URL_ENV",
     "DEFAULT_BASE_URL",
+    "DEFAULT_BUDGETS",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
     "AsyncChatStream",
     "AsyncMaviClient",
+    "Budget",
+    "BulkAnswer",
     "ChatAnswer",
     "ChatDelta",
     "ChatStream",
@@ -97,6 +102,8 @@ __all__ = [
     "MaviVideoError",
     "Moment",
     "Passage",
+    "RateLimit",
+    "RateLimitWait",
     "Thinking",
     "Transcript",
     "TranscriptCache",

@@ -54,6 +54,7 @@ class ClientPair:
         client: MaviClient | None = None,
         async_client: AsyncMaviClient | None = None,
         api_version: str | None = None,
+        rate_limit: Any = "auto",
     ) -> None:
         options: dict[str, Any] = {"base_url": base_url, "default_headers": default_headers}
         if api_version is not None:  # else MAVI_API_VERSION, then "v1.0"
@@ -64,6 +65,7 @@ class ClientPair:
             options["max_retries"] = max_retries
         self._api_key = api_key
         self._options = options
+        self._rate_limit = rate_limit
         self._settings: MaviSettings | None = None
         self._client = client
         self._owns_client = client is None
@@ -84,7 +86,7 @@ class ClientPair:
             if self._client is None:
                 from ._client import MaviClient  # loads httpx on first use, not at import
 
-                self._client = MaviClient(settings=self.settings)
+                self._client = MaviClient(settings=self.settings, rate_limit=self._rate_limit)
             return self._client
 
     def async_(self) -> AsyncMaviClient:
@@ -93,7 +95,9 @@ class ClientPair:
             if self._async_client is None:
                 from ._client import AsyncMaviClient
 
-                self._async_client = AsyncMaviClient(settings=self.settings)
+                self._async_client = AsyncMaviClient(
+                    settings=self.settings, rate_limit=self._rate_limit
+                )
             return self._async_client
 
     def close(self) -> None:

@@ -25,6 +25,7 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
+from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from contextlib import ExitStack
 from datetime import datetime
@@ -34,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, Self, TypeVar
 import httpx
 
 from ._auth import MaviTokenAuth, MaviTokens
+from ._bulk import Batch, BulkAnswer, questions_of
 from ._constants import (
     DEFAULT_DEADLINE,
     DEFAULT_MAX_EVENT_BYTES,
@@ -45,6 +47,7 @@ from ._constants import (
 )
 from ._exceptions import MaviConnectionError, MaviError, MaviTimeoutError
 from ._flow import (
+    Acquire,
     Chunks,
     Close,
     Effect,
@@ -60,6 +63,7 @@ from ._flow import (
 )
 from ._models import ChatAnswer, ChatDelta, Thinking, VideoRef
 from ._progress import CountingReader, ProgressCallback
+from ._quota import AUTO, RateLimitOption, resolve_rate_limit
 from ._request import HistoryInput
 from ._secret import SecretLike
 from ._settings import MaviSettings
@@ -156,9 +160,11 @@ def _close_all(responses: list[httpx.Response]) -> None:
 class _ClientBase:
     """What both clients hold: the settings and the operations over them (no I/O)."""
 
-    def __init__(self, settings: MaviSettings) -> None:
+    def __init__(self, settings: MaviSettings, rate_limit: RateLimitOption = AUTO) -> None:
         self.settings = settings
-        self._ops = Operations(settings)
+        self._ops = Operations(
+            settings, rate_limit=resolve_rate_limit(rate_limit, settings.base_url)
+        )
 
     @property
     def base_url(self) -> str:
@@ -288,6 +294,7 @@ class MaviClient(_ClientBase):
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
         api_version: str | None = None,
         settings: MaviSettings | None = None,
+        rate_limit: RateLimitOption = AUTO,
     ) -> None:
         super().__init__(
             settings
@@ -302,7 +309,8 @@ class MaviClient(_ClientBase):
                 max_response_bytes=max_response_bytes,
                 max_event_bytes=max_event_bytes,
                 api_version=api_version,
-            )
+            ),
+            rate_limit,
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
@@ -336,6 +344,44 @@ class MaviClient(_ClientBase):
         progress = StreamProgress()
         flow = self._ops.stream(video_nos, message, history, progress, session_id, unique_id)
         return ChatStream(self._iterate(flow), progress)
+
+    def ask_many(
+        self,
+        questions: str | Sequence[str],
+        video_nos: Sequence[str],
+        *,
+        checkpoint: str | os.PathLike[str] | None = None,
+        progress: bool | None = None,
+        concurrency: int = 4,
+    ) -> list[BulkAnswer]:
+        """Ask one question of each video in `video_nos` (or each of many questions of all of
+        them), `concurrency` chats at a time, each waiting its turn in the key's budget.
+
+        Returns a `BulkAnswer` per question, in order: `.text`, or `.error` for one that
+        failed (the others go on). `checkpoint`: a JSONL file that gets every answer as it
+        arrives; run again with it after an interruption and only the rest are asked.
+        `progress`: a bar on stderr (default: only when stderr is a terminal)."""
+        batch = Batch(
+            questions_of(questions, video_nos),
+            checkpoint=checkpoint,
+            progress=progress,
+            concurrency=concurrency,
+        )
+
+        def ask(index: int) -> None:
+            video_nos, message = batch.job(index)
+            try:
+                batch.record(index, self.chat(video_nos, message).text, None)
+            except MaviError as error:
+                batch.record(index, None, error)
+
+        pool = ThreadPoolExecutor(batch.concurrency, thread_name_prefix="mavi-ask-many")
+        try:
+            list(pool.map(ask, batch.pending()))
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)  # Ctrl-C: nothing more is asked
+            batch.close()
+        return batch.finish()
 
     def exchange_code(
         self, client_id: str, code: str, *, on_refresh: Callable[[MaviTokens], Any] | None = None
@@ -483,6 +529,14 @@ class MaviClient(_ClientBase):
         if isinstance(effect, Sleep):
             self._sleep(effect.seconds)
             return None
+        if isinstance(effect, Acquire):
+            return effect.limit.acquire(
+                effect.endpoint,
+                account=effect.account,
+                timeout=effect.timeout,
+                pause=effect.pause,
+                sleep=self._sleep,
+            )
         assert isinstance(effect, Wait)
         return effect.future.result(effect.timeout)
 
@@ -539,6 +593,7 @@ class AsyncMaviClient(_ClientBase):
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
         api_version: str | None = None,
         settings: MaviSettings | None = None,
+        rate_limit: RateLimitOption = AUTO,
     ) -> None:
         super().__init__(
             settings
@@ -553,7 +608,8 @@ class AsyncMaviClient(_ClientBase):
                 max_response_bytes=max_response_bytes,
                 max_event_bytes=max_event_bytes,
                 api_version=api_version,
-            )
+            ),
+            rate_limit,
         )
         self._injected_http = http_client
         # An httpx pool only works on the event loop that opened its connections: an owned
@@ -590,6 +646,40 @@ class AsyncMaviClient(_ClientBase):
         progress = StreamProgress()
         flow = self._ops.stream(video_nos, message, history, progress, session_id, unique_id)
         return AsyncChatStream(self._iterate(flow), progress)
+
+    async def ask_many(
+        self,
+        questions: str | Sequence[str],
+        video_nos: Sequence[str],
+        *,
+        checkpoint: str | os.PathLike[str] | None = None,
+        progress: bool | None = None,
+        concurrency: int = 4,
+    ) -> list[BulkAnswer]:
+        """`MaviClient.ask_many`, as a coroutine: `concurrency` chats in flight at a time."""
+        import asyncio
+
+        batch = Batch(
+            questions_of(questions, video_nos),
+            checkpoint=checkpoint,
+            progress=progress,
+            concurrency=concurrency,
+        )
+        slots = asyncio.Semaphore(batch.concurrency)
+
+        async def ask(index: int) -> None:
+            video_nos, message = batch.job(index)
+            async with slots:
+                try:
+                    batch.record(index, (await self.chat(video_nos, message)).text, None)
+                except MaviError as error:
+                    batch.record(index, None, error)
+
+        try:
+            await asyncio.gather(*(ask(index) for index in batch.pending()))
+        finally:
+            batch.close()
+        return batch.finish()
 
     async def exchange_code(
         self, client_id: str, code: str, *, on_refresh: Callable[[MaviTokens], Any] | None = None
@@ -762,6 +852,14 @@ class AsyncMaviClient(_ClientBase):
         if isinstance(effect, Sleep):
             await self._sleep(effect.seconds)
             return None
+        if isinstance(effect, Acquire):
+            return await effect.limit.aacquire(
+                effect.endpoint,
+                account=effect.account,
+                timeout=effect.timeout,
+                pause=effect.pause,
+                sleep=self._sleep,
+            )
         assert isinstance(effect, Wait)
         import asyncio
 

@@ -38,6 +38,7 @@ from ._envelope import error_for_http_status, retry_after_from_headers
 from ._exceptions import MaviError, MaviRateLimitError, MaviTimeoutError, MaviValidationError
 from ._models import ChatAnswer, ChatDelta, Thinking, VideoRef
 from ._progress import ProgressBar, ProgressCallback, progress_bar, upload_bar
+from ._quota import RateLimit, account_of, endpoint_of
 from ._request import ApiCall, HistoryInput, build_chat_body
 from ._retry import REFRESH, RetryState
 from ._settings import MaviSettings
@@ -73,6 +74,7 @@ if TYPE_CHECKING:
     import httpx
 
 __all__ = [
+    "Acquire",
     "Chunks",
     "Close",
     "Effect",
@@ -144,6 +146,18 @@ class Wait(Effect):
 
     future: Future[MaviTokens]
     timeout: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Acquire(Effect):
+    """Wait for a turn in the key's budget at `endpoint` (`_quota.RateLimit`); `pause`: the
+    service asked every caller to wait this long first. The result is the seconds waited."""
+
+    limit: RateLimit
+    endpoint: str
+    account: str
+    timeout: float | None
+    pause: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,6 +307,8 @@ class Operations:
     random: Callable[[], float] = field(default=random.random)
     progress_bar: Callable[[str, float, bool | None], ProgressBar] = field(default=progress_bar)
     """Draws the bars of polling operations (injected: the only output a flow makes)."""
+    rate_limit: RateLimit | None = None
+    """The key's shared budget, or None: requests go out without waiting their turn."""
 
     # Chat.
 
@@ -456,12 +472,19 @@ class Operations:
             settings.max_retries if call.retry else 0, can_refresh=can_refresh, random=self.random
         )
         deadline = Deadline(settings.deadline if call.deadline else None, self.clock)
+        limit = self.rate_limit
+        endpoint = endpoint_of(call.path) if limit is not None else None
+        pause = 0.0
         while True:
             generation = 0
             if auth is not None:
                 if auth.needs_refresh():
                     yield from self._refresh(auth, auth.generation, deadline, early=True)
                 generation = auth.generation
+            if endpoint is not None:
+                assert limit is not None
+                account = account_of(settings)
+                yield Acquire(limit, endpoint, account, deadline.remaining(), pause)
             try:
                 return (yield from attempt(deadline))
             except MaviError as error:
@@ -480,6 +503,9 @@ class Operations:
                 if not deadline.allows(action):
                     raise
                 logger.debug("MAVI request failed (%s); retrying in %.2f s", error, action)
+                if endpoint is not None and isinstance(error, MaviRateLimitError):
+                    pause = action  # the next Acquire holds every holder of the budget
+                    continue
                 yield Sleep(action)
 
     def _refresh(

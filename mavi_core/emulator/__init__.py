@@ -23,8 +23,11 @@ event::
       -d '{"videoNos": ["VI634021601844219905"], "stream": true, "history": [],
            "message": "How does the chef dice the onion?"}'
 
-Like the service, chat is limited to 10 calls a minute per key (answered ``0429`` with a
-``Retry-After`` header); ``--rate-limit off`` or ``MaviEmulator(rate_limit=None)`` lifts it.
+Like the service, every endpoint is limited per key (chat 10 calls a minute, uploads 10, moment
+searches 10, whole-video searches 20, listings 200, transcriptions 20; answered ``0429`` with a
+``Retry-After`` header); ``rate_limits={...}`` sets single endpoints, ``rate_window=1.0`` counts
+per second instead of per minute, and ``--rate-limit off`` or ``MaviEmulator(rate_limit=None)``
+lifts them all.
 
 Access tokens (the v1.0 token flow): besides the API key, the emulator accepts access tokens
 from ``POST /auth/api/token/getAccessToken`` with ``{"clientId": emu.client_id, "code": ...}``.

@@ -109,7 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--rate-limit",
         type=_rate_limit,
         default=10,
-        help="chat requests per minute per key, like the service (default 10), or off",
+        help="chat requests per minute per key, like the service (default 10), or off (no "
+        "endpoint limited)",
+    )
+    parser.add_argument(
+        "--rate-window",
+        type=_non_negative,
+        default=60.0,
+        help="seconds every limit counts over (default 60; e.g. 1 scales a minute to a second)",
     )
     parser.add_argument(
         "--parse-delay", type=_non_negative, default=1.0, help="seconds an upload stays UNPARSE"
@@ -201,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         delta_delay=args.delta_delay,
         delta_size=args.delta_size,
         rate_limit=args.rate_limit,
+        rate_window=args.rate_window or 60.0,
         parse_delay=args.parse_delay,
         token_ttl=args.token_ttl,
         answer_words=args.answer_words,

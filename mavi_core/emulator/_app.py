@@ -121,12 +121,36 @@ def _size_text(count: int) -> str:
     return f"{count / MIB:g} MiB" if count >= MIB else f"{count} bytes"
 
 
-def rate_limit_msg(limit: int) -> str:
+DEFAULT_RATE_LIMITS: dict[str, int] = {
+    "chat": 10,
+    "upload": 10,
+    "moments": 10,
+    "search": 20,
+    "list": 200,
+    "transcription": 20,
+}
+"""The service's per-key limits, calls per minute (per `rate_window` seconds in the emulator)."""
+
+LIMITED_PATHS: dict[str, str] = {
+    CHAT_PATH: "chat",
+    UPLOAD_PATH: "upload",
+    "/api/serve/video/uploadUrl": "upload",
+    "/api/serve/video/searchVideoFragment": "moments",
+    "/api/serve/video/searchAI": "search",
+    "/api/serve/video/searchDB": "list",
+    "/api/serve/video/subTranscription": "transcription",
+    "/serve/api/v1/chat": "chat",  # v1.2 chat shares the chat budget of v1.0
+    "/serve/api/v1/chat_stream": "chat",
+}
+
+
+def rate_limit_msg(limit: int, endpoint: str = "chat", window: float = 60.0) -> str:
     """The 0429 message: the service's words, then how to lift the emulator's limit."""
+    per = "a minute" if window == 60.0 else f"per {window:g} s"
     return (
-        f"{RATE_LIMIT_MSG} The emulator allows {limit} chat request{'s' if limit != 1 else ''} "
-        "a minute per key, like the service; start it with --rate-limit off, or use "
-        "MaviEmulator(rate_limit=None), to lift the limit."
+        f"{RATE_LIMIT_MSG} The emulator allows {limit} {endpoint} request"
+        f"{'s' if limit != 1 else ''} {per} per key, like the service; start it with "
+        "--rate-limit off, or use MaviEmulator(rate_limit=None), to lift the limit."
     )
 
 
@@ -137,7 +161,9 @@ class Settings:
     latency: float = 0.0
     delta_delay: float = 0.0
     delta_size: int = 1
-    rate_limit: int | None = 10
+    rate_limits: dict[str, int] | None = None
+    """Calls per `rate_window` per key and endpoint (see DEFAULT_RATE_LIMITS); None: no limit."""
+    rate_window: float = 60.0
     parse_delay: float = 1.0
     answer_words: int | None = None
     fragment_scores: bool = False
@@ -404,12 +430,31 @@ class EmulatorApp:
             return _json_response(envelope("0405", msg), 405, {"allow": route.method})
         if refusal:
             return _json_response(envelope("0401", refusal))
+        refused = self._over_limit(path, credential)
+        if refused is not None:
+            return refused
         try:
             return await route.handler(request, body, credential)
         except AuthError as error:
             return _json_response(envelope("0401", str(error)))
         except Reject as error:
             return _json_response(envelope(error.code, error.msg))
+
+    def _over_limit(self, path: str, credential: str | None) -> Response | None:
+        """The 0429 reply (HTTP 200, as the service sends it) with `Retry-After`, or None."""
+        settings = self.settings
+        endpoint = LIMITED_PATHS.get(path)
+        limit = None if endpoint is None else (settings.rate_limits or {}).get(endpoint)
+        if endpoint is None or limit is None:
+            return None
+        window = settings.rate_window
+        wait = self.rate_limiter.wait(credential or "", limit, window, endpoint)
+        if wait is None:
+            return None
+        retry_after = {"retry-after": str(max(1, math.ceil(wait)))}
+        return _json_response(
+            envelope("0429", rate_limit_msg(limit, endpoint, window)), 200, retry_after
+        )
 
     # -- tokens -------------------------------------------------------------------------------
 
@@ -468,23 +513,11 @@ class EmulatorApp:
             turns.append(Turn(item["user"], item["robot"]))
         return turns
 
-    def _rate_limited(self, credential: str | None) -> Response | None:
-        """The 0429 reply when this key is over the chat rate limit (shared by both dialects)."""
-        limit = self.settings.rate_limit
-        wait = self.rate_limiter.wait(credential or "", limit)
-        if wait is None or limit is None:
-            return None
-        retry_after = {"retry-after": str(max(1, math.ceil(wait)))}
-        return _json_response(envelope("0429", rate_limit_msg(limit)), 200, retry_after)
-
     def _answer_text(self, answer: str) -> str:
         words = self.settings.answer_words
         return repeat_to_words(answer, words) if words else answer
 
     async def _chat(self, request: Request, body: bytes, credential: str | None) -> Response:
-        limited = self._rate_limited(credential)
-        if limited is not None:
-            return limited
         payload = _json_object(body)
         videos = self._parsed_videos(payload.get("videoNos"))
         message = _required_str(payload, "message")
@@ -619,9 +652,6 @@ class EmulatorApp:
         return session_id, replace(answer, content=self._answer_text(answer.content))
 
     async def _chat_v12(self, request: Request, body: bytes, credential: str | None) -> Response:
-        limited = self._rate_limited(credential)
-        if limited is not None:
-            return limited
         chat = self._v12_request(body)
         refusal = self._v12_refusal(chat)
         if refusal is not None:
@@ -642,9 +672,6 @@ class EmulatorApp:
     async def _chat_stream_v12(
         self, request: Request, body: bytes, credential: str | None
     ) -> Response:
-        limited = self._rate_limited(credential)
-        if limited is not None:
-            return limited
         chat = self._v12_request(body)
         framing = self.faults.current_framing_v12
         refusal = self._v12_refusal(chat)

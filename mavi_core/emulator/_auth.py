@@ -122,23 +122,25 @@ class TokenStore:
 
 
 class RateLimiter:
-    """At most `limit` calls per credential in any rolling minute."""
+    """At most `limit` calls per credential and endpoint in any rolling `window` seconds."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._calls: dict[str, deque[float]] = {}
+        self._calls: dict[tuple[str, str], deque[float]] = {}
 
-    def wait(self, credential: str, limit: int | None) -> float | None:
+    def wait(
+        self, credential: str, limit: int | None, window: float = RATE_WINDOW, endpoint: str = ""
+    ) -> float | None:
         """Count a call and return None, or the seconds until a slot frees if over `limit`."""
         if limit is None:
             return None
         now = time.monotonic()
         with self._lock:
-            calls = self._calls.setdefault(credential, deque())
-            while calls and calls[0] <= now - RATE_WINDOW:
+            calls = self._calls.setdefault((credential, endpoint), deque())
+            while calls and calls[0] <= now - window:
                 calls.popleft()
             if len(calls) >= limit:
-                return max(0.0, calls[len(calls) - limit] + RATE_WINDOW - now)
+                return max(0.0, calls[len(calls) - limit] + window - now)
             calls.append(now)
             return None
 

@@ -8,7 +8,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -17,6 +17,7 @@ import uvicorn
 from ._app import (
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_UPLOAD_BYTES,
+    DEFAULT_RATE_LIMITS,
     Abort,
     EmulatorApp,
     Settings,
@@ -105,6 +106,8 @@ class MaviEmulator:
         delta_delay: float = 0.0,
         delta_size: int = 1,
         rate_limit: int | None = 10,
+        rate_limits: Mapping[str, int | None] | None = None,
+        rate_window: float = 60.0,
         parse_delay: float = 1.0,
         token_ttl: float = 7200.0,
         answer_words: int | None = None,
@@ -147,7 +150,10 @@ class MaviEmulator:
         self.latency = latency
         self.delta_delay = delta_delay
         self.delta_size = delta_size
+        self.rate_window = rate_window
         self.rate_limit = rate_limit
+        if rate_limits is not None:
+            self.rate_limits = rate_limits
         self.parse_delay = parse_delay
         self.token_ttl = token_ttl
         self.answer_words = answer_words
@@ -346,13 +352,60 @@ class MaviEmulator:
 
     @property
     def rate_limit(self) -> int | None:
-        return self._settings.rate_limit
+        """Chat calls per key per `rate_window` (60 s); None: no endpoint is limited."""
+        limits = self._settings.rate_limits
+        return None if limits is None else limits.get("chat")
 
     @rate_limit.setter
     def rate_limit(self, per_minute: int | None) -> None:
         if per_minute is not None and (not isinstance(per_minute, int) or per_minute < 0):
             raise ValueError(f"rate_limit must be None or an int >= 0, got {per_minute!r}")
-        self._settings.rate_limit = per_minute or None  # 0 means off, like the CLI
+        if not per_minute:  # 0 means off, like the CLI: every endpoint unlimited
+            self._settings.rate_limits = None
+            return
+        self._settings.rate_limits = {
+            **(self.rate_limits or DEFAULT_RATE_LIMITS),
+            "chat": per_minute,
+        }
+
+    @property
+    def rate_limits(self) -> dict[str, int] | None:
+        """Calls per key per `rate_window`, by endpoint (chat, upload, moments, search, list,
+        transcription); the service's by default. None: nothing is limited. Setting it merges
+        into the current limits; an endpoint set to None is unlimited."""
+        limits = self._settings.rate_limits
+        return None if limits is None else dict(limits)
+
+    @rate_limits.setter
+    def rate_limits(self, limits: Mapping[str, int | None] | None) -> None:
+        if limits is None:
+            self._settings.rate_limits = None
+            return
+        merged: dict[str, int] = dict(self._settings.rate_limits or DEFAULT_RATE_LIMITS)
+        for endpoint, value in limits.items():
+            if endpoint not in DEFAULT_RATE_LIMITS:
+                raise ValueError(
+                    f"unknown endpoint {endpoint!r}: one of {sorted(DEFAULT_RATE_LIMITS)}"
+                )
+            if value is None:
+                merged.pop(endpoint, None)
+            elif not isinstance(value, int) or value < 1:
+                raise ValueError(f"rate_limits[{endpoint!r}] must be None or an int >= 1")
+            else:
+                merged[endpoint] = value
+        self._settings.rate_limits = merged
+
+    @property
+    def rate_window(self) -> float:
+        """The seconds every rate limit counts over: 60, like the service; shorter scales the
+        limits down to seconds (benchmarks, quick demos)."""
+        return self._settings.rate_window
+
+    @rate_window.setter
+    def rate_window(self, seconds: float) -> None:
+        if not seconds > 0:
+            raise ValueError(f"rate_window must be > 0 seconds, got {seconds!r}")
+        self._settings.rate_window = float(seconds)
 
     @property
     def parse_delay(self) -> float:

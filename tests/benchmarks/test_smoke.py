@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-BENCHMARKS = ("streaming", "first_delta", "concurrency", "memory", "history", "imports")
+BENCHMARKS = (
+    "streaming",
+    "first_delta",
+    "concurrency",
+    "memory",
+    "history",
+    "imports",
+    "quota",
+)
 # MaviLLM and MaviQueryEngine against llama-index-llms-openai's OpenAI on the same deltas.
 LLAMAINDEX_PATHS = {
     "streaming": (

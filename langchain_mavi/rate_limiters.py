@@ -1,0 +1,66 @@
+"""`MaviRateLimiter`: MAVI's per-key chat budget as a LangChain rate limiter.
+
+LangChain chat models take `rate_limiter=` and acquire it before every request. This one draws
+on a `mavi_core.RateLimit`, the same budget the clients use, so `ChatMavi`, `MaviVideoChatTool`,
+the retrievers and the LlamaIndex classes of every process sharing the store wait in one queue:
+
+    limiter = MaviRateLimiter("redis://127.0.0.1:6379/0")      # or "sqlite:///...", "memory://"
+    llm = ChatMavi(video_nos=[...], rate_limiter=limiter)
+
+`ChatMavi` sends its requests through the same budget; the turn LangChain acquired is used by
+the request that follows, so each call is counted once. Retries take a turn of their own.
+"""
+
+from __future__ import annotations
+
+import os
+
+from langchain_core.rate_limiters import BaseRateLimiter
+
+from mavi_core import API_KEY_ENV, RateLimit
+from mavi_core._quota import key_account, shared_rate_limit
+
+__all__ = ["MaviRateLimiter"]
+
+
+class MaviRateLimiter(BaseRateLimiter):
+    """Waits for a turn in the key's MAVI budget at `endpoint` (default: chat).
+
+    Args:
+        rate_limit: A `mavi_core.RateLimit`, or a backend URL (`memory://`, `sqlite:///path`,
+            `redis://host:port/db`) for the process's shared limiter with MAVI's budgets.
+        api_key: The key whose budget this is; defaults to `MAVI_API_KEY`. Use the key of the
+            models it paces.
+    """
+
+    def __init__(
+        self,
+        rate_limit: RateLimit | str = "memory://",
+        *,
+        api_key: str | None = None,
+        endpoint: str = "chat",
+    ) -> None:
+        self.rate_limit = (
+            rate_limit if isinstance(rate_limit, RateLimit) else shared_rate_limit(rate_limit)
+        )
+        self.endpoint = endpoint
+        self._account = key_account(api_key or os.environ.get(API_KEY_ENV))
+
+    def acquire(self, *, blocking: bool = True) -> bool:
+        if not blocking:
+            return self._try_now()
+        self.rate_limit.acquire(self.endpoint, account=self._account, prepay=True)
+        return True
+
+    async def aacquire(self, *, blocking: bool = True) -> bool:
+        if not blocking:
+            return self._try_now()
+        await self.rate_limit.aacquire(self.endpoint, account=self._account, prepay=True)
+        return True
+
+    def _try_now(self) -> bool:
+        wait = self.rate_limit.try_acquire(self.endpoint, account=self._account, prepay=True)
+        return wait == 0.0
+
+    def __repr__(self) -> str:
+        return f"MaviRateLimiter({self.rate_limit!r}, endpoint={self.endpoint!r})"

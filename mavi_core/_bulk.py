@@ -1,0 +1,155 @@
+"""Bulk questions: one question of many videos, or many questions of the same videos.
+
+`MaviClient.ask_many` and `AsyncMaviClient.ask_many` run the chats a few at a time, each
+waiting its turn in the client's `rate_limit`, so a batch paces itself within the key's quota.
+A failed question does not stop the batch: its answer holds the error. Answers come back in the
+order asked. With `checkpoint=`, every finished answer is appended to a JSONL file as it
+arrives, and a later run with the same file asks only what is missing there.
+
+The bookkeeping (jobs, checkpoint, progress, results) is `Batch`, shared by both clients; each
+client only runs the pending jobs in its own world.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from ._exceptions import MaviError, MaviValidationError
+from ._progress import progress_bar
+from ._request import normalize_video_nos
+
+__all__ = ["Batch", "BulkAnswer", "Question", "questions_of"]
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """One chat of a batch: `message` about `video_nos`."""
+
+    video_nos: tuple[str, ...]
+    message: str
+
+    @property
+    def key(self) -> str:
+        """What identifies it in a checkpoint file."""
+        return json.dumps([list(self.video_nos), self.message], ensure_ascii=False)
+
+
+@dataclass(frozen=True, slots=True)
+class BulkAnswer:
+    """The outcome of one question: `text`, or the `error` it failed with (never both)."""
+
+    video_nos: tuple[str, ...]
+    question: str
+    text: str | None = None
+    error: MaviError | None = None
+    resumed: bool = False
+    """True when the answer was read from the checkpoint file instead of asked again."""
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def questions_of(questions: str | Sequence[str], video_nos: Sequence[str]) -> list[Question]:
+    """One question (a str) asked of each video in turn, or each of many questions asked of
+    all of `video_nos` together."""
+    videos = tuple(normalize_video_nos(list(video_nos)))
+    if isinstance(questions, str):
+        return [Question((video_no,), questions) for video_no in videos]
+    if not questions or not all(isinstance(question, str) for question in questions):
+        raise MaviValidationError("questions must be a string or a non-empty list of strings.")
+    return [Question(videos, question) for question in questions]
+
+
+def _positive_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise MaviValidationError(f"{name} must be an int >= 1, got {value!r}.")
+    return value
+
+
+class Batch:
+    """The state of one `ask_many` call; thread-safe."""
+
+    def __init__(
+        self,
+        questions: list[Question],
+        *,
+        checkpoint: str | os.PathLike[str] | None,
+        progress: bool | None,
+        concurrency: int,
+    ) -> None:
+        self.questions = questions
+        self.concurrency = _positive_int(concurrency, "concurrency")
+        self._answers: list[BulkAnswer | None] = [None] * len(questions)
+        self._lock = threading.Lock()
+        self._file: IO[str] | None = None
+        if checkpoint is not None:
+            finished = _read_checkpoint(Path(checkpoint))
+            for index, question in enumerate(questions):
+                text = finished.get(question.key)
+                if text is not None:
+                    self._answers[index] = BulkAnswer(
+                        question.video_nos, question.message, text, resumed=True
+                    )
+            path = Path(checkpoint)
+            torn = path.exists() and not path.read_bytes().endswith(b"\n")
+            self._file = path.open("a", encoding="utf-8")
+            if torn and path.stat().st_size:
+                self._file.write("\n")  # end the line an interruption left unfinished
+        self._done = sum(answer is not None for answer in self._answers)
+        self._bar = progress_bar("Asking", len(questions), progress)
+        self._bar.update(self._done)
+
+    def job(self, index: int) -> tuple[list[str], str]:
+        """The `video_nos` and `message` of question `index`, for `chat()`."""
+        question = self.questions[index]
+        return list(question.video_nos), question.message
+
+    def pending(self) -> list[int]:
+        """The indexes still to ask, in order."""
+        return [index for index, answer in enumerate(self._answers) if answer is None]
+
+    def record(self, index: int, text: str | None, error: MaviError | None) -> None:
+        question = self.questions[index]
+        answer = BulkAnswer(question.video_nos, question.message, text, error)
+        with self._lock:
+            self._answers[index] = answer
+            self._done += 1
+            if self._file is not None and error is None:
+                line = {"video_nos": list(question.video_nos), "question": question.message}
+                self._file.write(json.dumps({**line, "text": text}, ensure_ascii=False) + "\n")
+                self._file.flush()  # an interruption loses no finished answer
+            self._bar.update(self._done)
+
+    def finish(self) -> list[BulkAnswer]:
+        self.close()
+        self._bar.finish()
+        return [answer for answer in self._answers if answer is not None]
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def _read_checkpoint(path: Path) -> dict[str, str]:
+    """The answers a checkpoint file holds, by question key; a torn last line is skipped."""
+    if not path.exists():
+        return {}
+    finished: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            item = json.loads(line)
+            question = Question(tuple(item["video_nos"]), item["question"])
+            text = item["text"]
+        except (ValueError, KeyError, TypeError):
+            continue  # an interrupted write, or a line that is not ours
+        if isinstance(text, str):
+            finished[question.key] = text
+    return finished

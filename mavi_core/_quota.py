@@ -1,0 +1,544 @@
+"""The per-key quota: every request waits for its turn in a budget shared by every client.
+
+MAVI limits each key per endpoint (chat: 10 a minute and 1,500 a day; uploads and moment
+searches 10, whole-video searches 20, listings 200 a minute). A `RateLimit` holds those budgets
+in one of three stores, named by one URL:
+
+    memory://                  this process (the default; no dependency)
+    sqlite:///path/to/file.db  every process of this machine that names the same file
+    redis://host:6379/0        every machine that reaches the same Redis
+
+The counting is pyrate-limiter's (a sliding-window log per key and endpoint, with its in-memory,
+SQLite and Redis buckets); this module only maps requests to budgets, waits, and remembers a
+pause the service asked for (`Retry-After` on a 0429 that arrived anyway) in the same store, so
+every process sharing the budget slows down, not only the one that was refused.
+
+`_flow` yields an `Acquire` effect before each attempt; the drivers call `acquire` (blocking)
+or `aacquire` (awaiting). Waiting is logged at debug level and reported to `on_wait`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import threading
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final, TypeAlias
+from urllib.parse import urlsplit
+
+from ._exceptions import MaviRateLimitError, MaviValidationError
+
+if TYPE_CHECKING:
+    from pyrate_limiter import AbstractBucket, Rate
+
+    from ._settings import MaviSettings
+
+__all__ = [
+    "DEFAULT_BUDGETS",
+    "Budget",
+    "BudgetSpec",
+    "RateLimit",
+    "RateLimitOption",
+    "RateLimitWait",
+    "endpoint_of",
+    "resolve_rate_limit",
+]
+
+logger = logging.getLogger("mavi_core")
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """At most `calls` requests in any `per` seconds."""
+
+    calls: int
+    per: float = 60.0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.calls, bool) or not isinstance(self.calls, int) or self.calls < 1:
+            raise MaviValidationError(f"Budget calls must be an int >= 1, got {self.calls!r}.")
+        if not isinstance(self.per, int | float) or not self.per > 0:
+            raise MaviValidationError(f"Budget per must be positive seconds, got {self.per!r}.")
+
+    def __str__(self) -> str:
+        return f"{self.calls} per {self.per:g} s"
+
+
+BudgetSpec: TypeAlias = "int | Budget | Sequence[Budget] | None"
+"""An endpoint's budget: calls a minute, one `Budget`, several (all must hold), or None (none)."""
+
+DEFAULT_BUDGETS: Final[Mapping[str, tuple[Budget, ...]]] = {
+    "chat": (Budget(10, 60.0), Budget(1500, 86400.0)),
+    "upload": (Budget(10, 60.0),),
+    "moments": (Budget(10, 60.0),),
+    "search": (Budget(20, 60.0),),
+    "list": (Budget(200, 60.0),),
+    "transcription": (Budget(20, 60.0),),
+}
+"""MAVI's documented per-key limits (v1.0 API reference)."""
+
+_ENDPOINTS: Final[Mapping[str, str]] = {
+    "/api/serve/video/chat": "chat",
+    "/serve/api/v1/chat": "chat",
+    "/serve/api/v1/chat_stream": "chat",
+    "/api/serve/video/upload": "upload",
+    "/api/serve/video/uploadUrl": "upload",
+    "/api/serve/video/searchVideoFragment": "moments",
+    "/api/serve/video/searchAI": "search",
+    "/api/serve/video/searchDB": "list",
+    "/api/serve/video/subTranscription": "transcription",
+}
+
+_SERVICE_HOSTS: Final = ("memories.ai", "openinterx.com")
+"""The hosts whose limits the default protects against (see `resolve_rate_limit`)."""
+
+
+def endpoint_of(path: str) -> str | None:
+    """The budget a request path draws on; None for endpoints MAVI does not limit per minute."""
+    return _ENDPOINTS.get(path)
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitWait:
+    """What `on_wait` receives: a call waited `seconds` for its turn at `endpoint`."""
+
+    endpoint: str
+    seconds: float
+    reason: str
+    """"budget": the endpoint's budget was spent; "paused": the service asked to wait."""
+
+
+PREPAID_FOR: Final = 10.0
+"""Seconds a turn taken ahead (`prepay=True`) stays good for the request that follows."""
+
+_prepaid: ContextVar[tuple[int, str, float] | None] = ContextVar("mavi_prepaid_turn", default=None)
+"""A turn taken ahead in this context by a framework's limiter (LangChain's `rate_limiter`
+acquires before the model sends): (limit, endpoint, when). The next request uses it instead of
+taking a second turn, so a call is counted once."""
+
+
+def _budgets(spec: Mapping[str, BudgetSpec] | None) -> dict[str, tuple[Budget, ...]]:
+    budgets = dict(DEFAULT_BUDGETS)
+    for endpoint, value in (spec or {}).items():
+        if endpoint not in DEFAULT_BUDGETS:
+            raise MaviValidationError(
+                f"Unknown rate-limit endpoint {endpoint!r}; use one of {sorted(DEFAULT_BUDGETS)}."
+            )
+        if value is None:
+            budgets[endpoint] = ()
+        elif isinstance(value, Budget):
+            budgets[endpoint] = (value,)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            budgets[endpoint] = (Budget(value, 60.0),)
+        else:
+            budgets[endpoint] = tuple(value)  # type: ignore[arg-type]
+    return budgets
+
+
+class _Store:
+    """Where the counts and pauses live; one of three, named by the backend URL."""
+
+    shared = True
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def now_ms(self) -> int:
+        return time.time_ns() // 1_000_000  # shared by processes: wall-clock time
+
+    def bucket(self, name: str, rates: list[Rate]) -> AbstractBucket:
+        raise NotImplementedError
+
+    def pause(self, name: str, until_ms: int) -> None:
+        raise NotImplementedError
+
+    def paused_until(self, name: str) -> int:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+class _MemoryStore(_Store):
+    shared = False
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self._pauses: dict[str, int] = {}
+
+    def now_ms(self) -> int:
+        return time.monotonic_ns() // 1_000_000
+
+    def bucket(self, name: str, rates: list[Rate]) -> AbstractBucket:
+        from pyrate_limiter import InMemoryBucket
+
+        return InMemoryBucket(rates)
+
+    def pause(self, name: str, until_ms: int) -> None:
+        self._pauses[name] = max(until_ms, self._pauses.get(name, 0))
+
+    def paused_until(self, name: str) -> int:
+        return self._pauses.get(name, 0)
+
+
+class _SQLiteStore(_Store):
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        import sqlite3
+
+        from filelock import FileLock
+
+        # sqlite:///abs/path.db (three slashes and the absolute path), or sqlite://relative.db
+        self.path = url.removeprefix("sqlite://")
+        if self.path.startswith("//"):
+            self.path = self.path[1:]
+        if not self.path.strip("/"):
+            raise MaviValidationError(f"A sqlite rate limit names its file: {url!r}.")
+        self._lock = FileLock(self.path + ".lock")
+        with self._lock:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS mavi_pause (name TEXT PRIMARY KEY, until_ms INTEGER)"
+            )
+            self._db.commit()
+        self._thread_lock = threading.Lock()
+
+    def bucket(self, name: str, rates: list[Rate]) -> AbstractBucket:
+        from pyrate_limiter import SQLiteBucket
+
+        table = "mavi_" + hashlib.sha256(name.encode()).hexdigest()[:24]
+        return SQLiteBucket.init_from_file(
+            rates, table=table, db_path=self.path, use_file_lock=True
+        )
+
+    def pause(self, name: str, until_ms: int) -> None:
+        with self._thread_lock, self._lock:
+            self._db.execute(
+                "INSERT INTO mavi_pause VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET "
+                "until_ms = max(until_ms, excluded.until_ms)",
+                (name, until_ms),
+            )
+            self._db.commit()
+
+    def paused_until(self, name: str) -> int:
+        with self._thread_lock:
+            row = self._db.execute(
+                "SELECT until_ms FROM mavi_pause WHERE name = ?", (name,)
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class _RedisStore(_Store):
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        from redis import Redis
+
+        self._redis = Redis.from_url(url)
+
+    def bucket(self, name: str, rates: list[Rate]) -> AbstractBucket:
+        from pyrate_limiter import RedisBucket
+
+        bucket: AbstractBucket = RedisBucket.init(rates, self._redis, f"mavi:quota:{name}")
+        return bucket
+
+    def pause(self, name: str, until_ms: int) -> None:
+        key = f"mavi:pause:{name}"
+        ttl = max(1, until_ms - self.now_ms())
+        if int(self._redis.pttl(key)) < ttl:
+            self._redis.set(key, until_ms, px=ttl)
+
+    def paused_until(self, name: str) -> int:
+        value = self._redis.get(f"mavi:pause:{name}")
+        return int(value) if value is not None else 0
+
+    def close(self) -> None:
+        self._redis.close()
+
+
+_STORES: Final[Mapping[str, type[_Store]]] = {
+    "memory": _MemoryStore,
+    "sqlite": _SQLiteStore,
+    "redis": _RedisStore,
+    "rediss": _RedisStore,
+    "unix": _RedisStore,
+}
+
+
+class _Slot:
+    """One key's budget at one endpoint: a pyrate-limiter bucket, used by one thread at a time
+    (a bucket reports the wait of its last refusal)."""
+
+    def __init__(self, bucket: AbstractBucket, budgets: tuple[Budget, ...]) -> None:
+        self.bucket = bucket
+        self.budgets = budgets
+        self.lock = threading.Lock()
+        self.puts = 0
+
+
+class RateLimit:
+    """The per-key budgets of MAVI's endpoints, shared by every client that holds this object
+    (and, with `sqlite:` or `redis:`, by every process that names the same store).
+
+    >>> limit = RateLimit("redis://127.0.0.1:6379/0")                 # doctest: +SKIP
+    >>> MaviClient(rate_limit=limit); ChatMavi(rate_limit=limit)       # doctest: +SKIP
+
+    `budgets` overrides the documented ones per endpoint (`chat`, `upload`, `moments`, `search`,
+    `list`, `transcription`): calls a minute, `Budget(calls, per_seconds)`, a list of budgets
+    that must all hold, or None for no limit. `margin` (default 2 % of each window, 0.05 s to 1 s)
+    lengthens every window a little, so that requests admitted at a window's edge still reach
+    the service inside the next one. `on_wait` is called with a `RateLimitWait` whenever a call
+    has to wait. `time_scale` multiplies every window: `time_scale=1/60` turns "10 a minute"
+    into "10 a second", to match an emulator started with `rate_window=1`.
+    """
+
+    def __init__(
+        self,
+        backend: str = "memory://",
+        *,
+        budgets: Mapping[str, BudgetSpec] | None = None,
+        margin: float | None = None,
+        on_wait: Callable[[RateLimitWait], Any] | None = None,
+        time_scale: float = 1.0,
+    ) -> None:
+        scheme = urlsplit(backend).scheme if isinstance(backend, str) else ""
+        store = _STORES.get(scheme)
+        if store is None:
+            raise MaviValidationError(
+                f"rate_limit backend must be memory://, sqlite:///path/to/file.db or "
+                f"redis://host:port/db, got {backend!r}."
+            )
+        if not isinstance(time_scale, int | float) or not time_scale > 0:
+            raise MaviValidationError(f"time_scale must be positive, got {time_scale!r}.")
+        self.budgets = {
+            endpoint: tuple(Budget(budget.calls, budget.per * time_scale) for budget in spec)
+            for endpoint, spec in _budgets(budgets).items()
+        }
+        self.margin = margin
+        self.on_wait = on_wait
+        self._store = store(backend)
+        self._slots: dict[str, _Slot] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def backend(self) -> str:
+        return self._store.url
+
+    def __repr__(self) -> str:
+        return f"RateLimit({self.backend!r})"
+
+    # -- what a driver calls -------------------------------------------------------------------
+
+    def acquire(
+        self,
+        endpoint: str,
+        *,
+        account: str = "",
+        timeout: float | None = None,
+        pause: float = 0.0,
+        sleep: Callable[[float], Any] = time.sleep,
+        prepay: bool = False,
+    ) -> float:
+        """Wait (blocking) until `endpoint` has room, take a turn, return the seconds waited.
+
+        `pause`: the service asked to wait this long (a 0429's `Retry-After`): every holder of
+        the budget waits that long first. Raises `MaviRateLimitError` if the turn would come
+        after `timeout` seconds. `prepay`: the turn is for the next request of this thread or
+        task (a framework's limiter acquires before the request is made); that request then
+        takes no second one."""
+        if pause > 0:
+            self.pause(endpoint, pause, account=account)
+        elif not prepay and self._use_prepaid(endpoint):
+            return 0.0
+        waited = 0.0
+        while (wait := self.try_acquire(endpoint, account=account)) > 0:
+            waited += self._before_sleep(endpoint, account, wait, waited, timeout)
+            sleep(wait)
+        self._prepay(endpoint, prepay)
+        return waited
+
+    async def aacquire(
+        self,
+        endpoint: str,
+        *,
+        account: str = "",
+        timeout: float | None = None,
+        pause: float = 0.0,
+        sleep: Callable[[float], Awaitable[Any]] | None = None,
+        prepay: bool = False,
+    ) -> float:
+        """`acquire`, awaiting; a store on disk or over the network is asked from a thread."""
+        import asyncio
+
+        sleep = sleep or asyncio.sleep
+        if pause > 0:
+            await self._call(self.pause, endpoint, pause, account=account)
+        elif not prepay and self._use_prepaid(endpoint):
+            return 0.0
+        waited = 0.0
+        while (wait := await self._call(self.try_acquire, endpoint, account=account)) > 0:
+            waited += self._before_sleep(endpoint, account, wait, waited, timeout)
+            await sleep(wait)
+        self._prepay(endpoint, prepay)
+        return waited
+
+    def try_acquire(self, endpoint: str, *, account: str = "", prepay: bool = False) -> float:
+        """Take a turn now and return 0.0, or return the seconds until one may be free."""
+        wait = self._try(endpoint, account)
+        if wait == 0.0:
+            self._prepay(endpoint, prepay)
+        return wait
+
+    def _try(self, endpoint: str, account: str) -> float:
+        slot = self._slot(endpoint, account)
+        if slot is None:
+            return 0.0
+        from pyrate_limiter import RateItem
+
+        store = self._store
+        name = f"{account}:{endpoint}"
+        now = store.now_ms()
+        paused = store.paused_until(name) - now
+        if paused > 0:
+            return paused / 1000
+        with slot.lock:
+            item = RateItem(name, now)
+            if slot.bucket.put(item):
+                slot.puts += 1
+                if slot.puts % 256 == 0:  # drop counts older than every window
+                    slot.bucket.leak(now)
+                return 0.0
+            wait = slot.bucket.waiting(item)
+        assert isinstance(wait, int)
+        return max(wait, 1) / 1000
+
+    def pause(self, endpoint: str, seconds: float, *, account: str = "") -> None:
+        """Hold every turn at `endpoint` for `seconds` (the service said to wait)."""
+        if self._slot(endpoint, account) is None or not math.isfinite(seconds) or seconds <= 0:
+            return
+        name = f"{account}:{endpoint}"
+        logger.debug(
+            "MAVI rate limit: pausing %s for %.2f s (the service asked)", endpoint, seconds
+        )
+        self._store.pause(name, self._store.now_ms() + math.ceil(seconds * 1000))
+
+    def close(self) -> None:
+        self._store.close()
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _prepay(self, endpoint: str, prepay: bool) -> None:
+        if prepay:
+            _prepaid.set((id(self), endpoint, time.monotonic()))
+
+    def _use_prepaid(self, endpoint: str) -> bool:
+        turn = _prepaid.get()
+        if turn is None or turn[:2] != (id(self), endpoint):
+            return False
+        _prepaid.set(None)
+        return time.monotonic() - turn[2] < PREPAID_FOR
+
+    async def _call(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if not self._store.shared:
+            return function(*args, **kwargs)
+        import asyncio
+
+        return await asyncio.to_thread(function, *args, **kwargs)
+
+    def _before_sleep(
+        self, endpoint: str, account: str, wait: float, waited: float, timeout: float | None
+    ) -> float:
+        if timeout is not None and waited + wait > timeout:
+            raise MaviRateLimitError(
+                f"The {endpoint} budget of this key ({self._describe(endpoint)}) has no turn "
+                f"free for {wait:.1f} s, beyond the call's deadline. Try again later, or raise "
+                "the client's `deadline`.",
+                retry_after=wait,
+            )
+        name = f"{account}:{endpoint}"
+        reason = "paused" if self._store.paused_until(name) > self._store.now_ms() else "budget"
+        logger.debug(
+            "MAVI rate limit: waiting %.2f s for a turn at %s (%s)", wait, endpoint, reason
+        )
+        if self.on_wait is not None:
+            self.on_wait(RateLimitWait(endpoint, wait, reason))
+        return wait
+
+    def _describe(self, endpoint: str) -> str:
+        return ", ".join(str(budget) for budget in self.budgets.get(endpoint, ()))
+
+    def _slot(self, endpoint: str, account: str) -> _Slot | None:
+        name = f"{account}:{endpoint}"
+        slot = self._slots.get(name)
+        if slot is not None:
+            return slot
+        budgets = self.budgets.get(endpoint, ())
+        if not budgets:
+            return None
+        from pyrate_limiter import Rate
+
+        rates = [Rate(budget.calls, self._window_ms(budget)) for budget in budgets]
+        with self._lock:
+            slot = self._slots.get(name)
+            if slot is None:
+                slot = self._slots[name] = _Slot(self._store.bucket(name, rates), budgets)
+        return slot
+
+    def _window_ms(self, budget: Budget) -> int:
+        margin = min(1.0, max(0.05, budget.per * 0.02)) if self.margin is None else self.margin
+        return math.ceil((budget.per + margin) * 1000)
+
+
+RateLimitOption: TypeAlias = "RateLimit | str | None"
+"""A client's `rate_limit=`: a `RateLimit`, a backend URL, "auto" (the default), or None (off)."""
+
+AUTO: Final = "auto"
+_shared: dict[str, RateLimit] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_rate_limit(backend: str = "memory://") -> RateLimit:
+    """The process's one `RateLimit` for `backend` with the documented budgets: what clients
+    given a URL (or the default) share, so that all of them draw on one budget."""
+    with _shared_lock:
+        limit = _shared.get(backend)
+        if limit is None:
+            limit = _shared[backend] = RateLimit(backend)
+        return limit
+
+
+def _is_service_host(base_url: str) -> bool:
+    host = (urlsplit(base_url).hostname or "").lower()
+    return any(host == name or host.endswith("." + name) for name in _SERVICE_HOSTS)
+
+
+def resolve_rate_limit(option: RateLimitOption, base_url: str) -> RateLimit | None:
+    """What a client's `rate_limit=` means: "auto" is the in-process limiter with the documented
+    budgets when `base_url` is MAVI's own service, and no limiter for any other host (the
+    emulator, a test server), whose limits are not MAVI's."""
+    if option is None or isinstance(option, RateLimit):
+        return option
+    if option == AUTO:
+        return shared_rate_limit() if _is_service_host(base_url) else None
+    if isinstance(option, str):
+        return shared_rate_limit(option)
+    raise MaviValidationError(
+        f"rate_limit must be a RateLimit, a backend URL, 'auto' or None, got {option!r}."
+    )
+
+
+def key_account(key: str | None) -> str:
+    """Which key's budget a call draws on, without the key itself: a short hash of it."""
+    return hashlib.sha256(key.encode()).hexdigest()[:16] if key else "anonymous"
+
+
+def account_of(settings: MaviSettings) -> str:
+    if settings.api_key is not None:
+        return key_account(settings.api_key.get_secret_value())
+    return "token" if settings.auth is not None else key_account(None)

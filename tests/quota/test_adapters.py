@@ -1,0 +1,97 @@
+"""LangChain and LlamaIndex draw on the same shared budget."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from langchain_core.rate_limiters import BaseRateLimiter
+
+from langchain_mavi import ChatMavi, MaviRateLimiter, MaviVideoChatTool, MaviVideoRetriever
+from llamaindex_mavi import MaviChatEngine, MaviLLM, MaviQueryEngine
+from llamaindex_mavi import MaviVideoRetriever as LlamaRetriever
+from mavi_core import Budget, RateLimit
+from mavi_core.emulator import MaviEmulator
+
+HARBOR = "VI634021587219364352"
+
+
+@pytest.fixture
+def emu() -> Iterator[MaviEmulator]:
+    with MaviEmulator(rate_limit=None) as emulator:
+        yield emulator
+
+
+def _budget_left(limit: RateLimit, emu: MaviEmulator) -> bool:
+    from mavi_core._quota import key_account
+
+    return limit.try_acquire("chat", account=key_account(emu.api_key)) == 0.0
+
+
+def test_mavi_rate_limiter_is_a_langchain_rate_limiter() -> None:
+    assert isinstance(MaviRateLimiter(), BaseRateLimiter)
+
+
+@pytest.mark.parametrize("how", ["invoke", "ainvoke", "stream"])
+def test_chat_mavi_with_a_mavi_rate_limiter_counts_each_call_once(
+    emu: MaviEmulator, how: str
+) -> None:
+    limit = RateLimit(budgets={"chat": Budget(3, 60.0)})
+    limiter = MaviRateLimiter(limit, api_key=emu.api_key)
+    llm = ChatMavi(
+        video_nos=[HARBOR], api_key=emu.api_key, base_url=emu.base_url, rate_limiter=limiter
+    )
+    for _ in range(2):  # were a call counted twice, the second would wait a minute
+        if how == "invoke":
+            llm.invoke("What happens?")
+        elif how == "ainvoke":
+            asyncio.run(llm.ainvoke("What happens?"))
+        else:
+            list(llm.stream("What happens?"))
+    assert _budget_left(limit, emu)  # the third of three
+    assert not _budget_left(limit, emu)
+
+
+def test_a_non_blocking_acquire_says_no_when_the_budget_is_spent(emu: MaviEmulator) -> None:
+    limiter = MaviRateLimiter(RateLimit(budgets={"chat": Budget(1, 60.0)}), api_key="sk-x")
+    assert limiter.acquire(blocking=False) is True
+    assert limiter.acquire(blocking=False) is False
+    assert asyncio.run(limiter.aacquire(blocking=False)) is False
+
+
+def _uses(component: Any, limit: RateLimit) -> bool:
+    clients = component._clients if hasattr(component, "_clients") else component.llm._clients
+    return clients.sync()._ops.rate_limit is limit and clients.async_()._ops.rate_limit is limit
+
+
+def test_every_llamaindex_class_takes_the_budget(emu: MaviEmulator) -> None:
+    limit = RateLimit()
+    options = {"api_key": emu.api_key, "base_url": emu.base_url, "rate_limit": limit}
+    for component in (
+        MaviLLM([HARBOR], **options),
+        MaviQueryEngine([HARBOR], **options),
+        MaviChatEngine([HARBOR], **options),
+        LlamaRetriever(**options),
+    ):
+        assert _uses(component, limit), type(component).__name__
+
+
+def test_langchain_components_take_the_budget(emu: MaviEmulator) -> None:
+    limit = RateLimit()
+    options = {"api_key": emu.api_key, "base_url": emu.base_url, "rate_limit": limit}
+    for component in (
+        ChatMavi(video_nos=[HARBOR], **options),
+        MaviVideoChatTool(video_nos=[HARBOR], **options),
+        MaviVideoRetriever(**options),
+    ):
+        assert component._get_client()._ops.rate_limit is limit
+        assert component._get_async_client()._ops.rate_limit is limit
+
+
+def test_a_llamaindex_engine_waits_its_turn(emu: MaviEmulator) -> None:
+    limit = RateLimit(budgets={"chat": Budget(1, 60.0)})
+    engine = MaviQueryEngine([HARBOR], api_key=emu.api_key, base_url=emu.base_url, rate_limit=limit)
+    engine.query("What happens?")
+    assert not _budget_left(limit, emu)
