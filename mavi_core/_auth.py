@@ -35,6 +35,21 @@ def _secret(value: str | SecretLike | None, what: str) -> Secret | None:
     return None if plain is None else Secret(check_credential(plain, what))
 
 
+def _settle(
+    future: Future[MaviTokens], result: MaviTokens | None = None, error: BaseException | None = None
+) -> None:
+    """Hand the refresh's outcome to its waiters; a future someone cancelled takes nothing."""
+    from concurrent.futures import InvalidStateError
+
+    try:
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)  # type: ignore[arg-type]
+    except InvalidStateError:
+        pass
+
+
 class RefreshAbandoned(Exception):
     """The caller leading a refresh gave up (cancelled): a waiter should claim it again."""
 
@@ -212,13 +227,14 @@ class MaviTokenAuth:
                     error, malformed = exc, True
             if isinstance(error, MaviError):
                 self._failure = (self.generation, time.time(), error)
+        future = ticket.future
         if tokens is not None:
-            ticket.future.set_result(tokens)
+            _settle(future, result=tokens)
             if self.on_refresh is not None:
-                self.on_refresh(tokens)
+                self.on_refresh(tokens)  # the new tokens are in use: the caller must keep them
             return
         assert error is not None
-        ticket.future.set_exception(error)
+        _settle(future, error=error)
         if malformed:
             raise error
 

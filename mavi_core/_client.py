@@ -8,6 +8,7 @@ worlds. Transport exceptions become `MaviError`s in one place, `transport_error`
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import os
@@ -25,7 +26,8 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import CancelledError as FutureCancelledError
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from contextlib import ExitStack
 from datetime import datetime
@@ -34,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, Self, TypeVar
 
 import httpx
 
-from ._auth import MaviTokenAuth, MaviTokens
+from ._auth import MaviTokenAuth, MaviTokens, RefreshAbandoned
 from ._bulk import Batch, BulkAnswer, questions_of
 from ._constants import (
     DEFAULT_DEADLINE,
@@ -45,7 +47,7 @@ from ._constants import (
     MAX_CONNECTIONS,
     MAX_KEEPALIVE_CONNECTIONS,
 )
-from ._exceptions import MaviConnectionError, MaviError, MaviTimeoutError
+from ._exceptions import MaviConnectionError, MaviError, MaviStreamError, MaviTimeoutError
 from ._flow import (
     Acquire,
     Chunks,
@@ -257,12 +259,17 @@ class AsyncChatStream(_Stream, AsyncIterator[ChatDelta]):
     _deltas: AsyncGenerator[ChatDelta, None]
 
     def __anext__(self) -> Awaitable[ChatDelta]:
+        if self._deltas.ag_frame is None and not self._progress.ended:  # type: ignore[attr-defined]
+            # Closed before its end, not by the caller: the event loop it was started on ended
+            # (asyncio closes a loop's async generators), so what is left would be lost.
+            return _cut_short(self._progress)
         return self._deltas.__anext__()  # no coroutine frame of our own per delta
 
     def __aiter__(self) -> Self:
         return self
 
     async def aclose(self) -> None:
+        self._progress.closed = True
         await self._deltas.aclose()
 
     async def __aenter__(self) -> Self:
@@ -538,7 +545,10 @@ class MaviClient(_ClientBase):
                 sleep=self._sleep,
             )
         assert isinstance(effect, Wait)
-        return effect.future.result(effect.timeout)
+        try:
+            return effect.future.result(effect.timeout)
+        except FutureCancelledError:
+            raise RefreshAbandoned from None
 
     def get_transcripts(
         self,
@@ -861,9 +871,7 @@ class AsyncMaviClient(_ClientBase):
                 sleep=self._sleep,
             )
         assert isinstance(effect, Wait)
-        import asyncio
-
-        return await asyncio.wait_for(asyncio.wrap_future(effect.future), effect.timeout)
+        return await _wait_shared(effect.future, effect.timeout)
 
     async def get_transcripts(
         self,
@@ -882,6 +890,39 @@ class AsyncMaviClient(_ClientBase):
             self.base_url, video_nos, kinds, videos, TranscriptCache.shared(), cache_dir, refresh
         )
         return await self._run(self._ops.transcripts(job, timeout, poll_interval, progress))
+
+
+async def _cut_short(progress: StreamProgress) -> ChatDelta:
+    if progress.closed:
+        raise StopAsyncIteration
+    raise MaviStreamError(
+        f"The stream was closed after {progress.delivered} characters of the answer, before its "
+        "end: the event loop it started on has ended (asyncio closes a loop's async generators "
+        "when it ends). Read a stream to its end within one event loop."
+    )
+
+
+async def _wait_shared(future: Future[Any], timeout: float | None) -> Any:
+    """The result of a future other callers wait for too: a waiter that is cancelled or times
+    out stops waiting without cancelling it for the others (`asyncio.wrap_future` would)."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    waiter: asyncio.Future[None] = loop.create_future()
+
+    def done(_: object) -> None:
+        if not waiter.done():
+            waiter.set_result(None)
+
+    def wake(_: Future[Any]) -> None:
+        with contextlib.suppress(RuntimeError):  # that waiter's loop ended: nobody to wake
+            loop.call_soon_threadsafe(done, None)
+
+    future.add_done_callback(wake)
+    await asyncio.wait_for(asyncio.shield(waiter), timeout)
+    if future.cancelled():
+        raise RefreshAbandoned
+    return future.result()
 
 
 async def _one(content: bytes) -> AsyncIterator[bytes]:

@@ -44,7 +44,7 @@ from ._retry import REFRESH, RetryState
 from ._settings import MaviSettings
 from ._stream import ChatStreamDecoder, broken_stream_error, parse_json_reply, too_large
 from ._transcripts import WIRE_KIND, TranscriptJob, VideoTranscript
-from ._v12 import V12StreamDecoder, build_v12_body, parse_v12_answer
+from ._v12 import V12StreamDecoder, build_v12_body, parse_v12_reply
 from ._videos import (
     MAX_PAGE_SIZE,
     PARSED,
@@ -186,6 +186,10 @@ class StreamProgress:
 
     delivered: int = 0
     items: int = 0
+    ended: bool = False
+    """The answer arrived whole (the operation returned)."""
+    closed: bool = False
+    """The caller closed the stream."""
     session_id: str | None = None
     refs: list[VideoRef] = field(default_factory=list)
     thinking: list[Thinking] = field(default_factory=list)
@@ -347,8 +351,15 @@ class Operations:
 
     @_redacting
     def _ask_v12(self, body: dict[str, Any]) -> Flow[ChatAnswer]:
-        data = yield from self._request_json(ApiCall("POST", V12_CHAT_PATH, json=body))
-        return parse_v12_answer(data, body["video_nos"])
+        videos = body["video_nos"]
+        settings = self.settings
+
+        def parse(reply: bytes) -> ChatAnswer:
+            return parse_v12_reply(reply, videos, settings.max_event_bytes)
+
+        call = ApiCall("POST", V12_CHAT_PATH, json=body)
+        answer: ChatAnswer = yield from self._request_json(call, parse)
+        return answer
 
     @_redacting
     def _chat(
@@ -366,6 +377,7 @@ class Operations:
             return self._answer(call, deadline, state, collect, decoder)
 
         text = yield from self._retrying(call, attempt)
+        state.ended = True
         return ChatAnswer(text=text, video_nos=body["videoNos"]) if collect else None
 
     def _answer(
@@ -435,13 +447,15 @@ class Operations:
         """The `data` of a JSON endpoint's reply, with retries and refresh."""
         return (yield from self._request_json(call))
 
-    def _request_json(self, call: ApiCall) -> Flow[Any]:
+    def _request_json(
+        self, call: ApiCall, parse: Callable[[bytes], Any] = parse_json_reply
+    ) -> Flow[Any]:
         def attempt(deadline: Deadline) -> Flow[Any]:
             response = yield self._send(call, deadline)
             try:
                 yield from self._raise_for_status(response, deadline)
                 body = yield from self._read(response, self.settings.max_response_bytes, deadline)
-                data = parse_json_reply(body)
+                data = parse(body)
             except MaviError as error:
                 yield Close(response)  # not in `finally`: a closed flow may not yield
                 _from_reply(error, response)
@@ -502,7 +516,9 @@ class Operations:
                 assert isinstance(action, float)
                 if not deadline.allows(action):
                     raise
-                logger.debug("MAVI request failed (%s); retrying in %.2f s", error, action)
+                if logger.isEnabledFor(logging.DEBUG):
+                    reason = settings.redact_text(str(error))
+                    logger.debug("MAVI request failed (%s); retrying in %.2f s", reason, action)
                 if endpoint is not None and isinstance(error, MaviRateLimitError):
                     pause = action  # the next Acquire holds every holder of the budget
                     continue
@@ -545,12 +561,11 @@ class Operations:
             raise
         auth.finish_refresh(ticket, data)
 
-    @staticmethod
-    def _keep_token(error: MaviError) -> None:
+    def _keep_token(self, error: MaviError) -> None:
         logger.warning(
             "MAVI: refreshing the access token early failed (%s); the current token is still "
             "valid and stays in use",
-            error,
+            self.settings.redact_text(str(error)),
         )
 
     def _raise_for_status(self, response: httpx.Response, deadline: Deadline) -> Flow[None]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from typing import Protocol
+from typing import Final, Protocol
 
 __all__ = ["Secret", "SecretLike", "check_credential", "redact", "reveal"]
 
@@ -74,9 +74,30 @@ def check_credential(value: str, what: str) -> str:
     return stripped
 
 
+_PREFIX: Final = 8
+"""A secret cut short (a message quoting a reply's first 200 characters) is still masked from
+this many characters on."""
+
+
 def redact(text: str, secrets: list[str]) -> str:
-    """`text` with every occurrence of each secret masked."""
+    """`text` with every occurrence of each secret masked, whole or cut short at the end."""
     for secret in secrets:
-        if len(secret) >= _MIN_REDACTED and secret in text:
+        if len(secret) < _MIN_REDACTED:
+            continue
+        if secret in text:
             text = text.replace(secret, MASK)
+        if len(secret) > _PREFIX:
+            text = _mask_prefixes(text, secret)
+    return text
+
+
+def _mask_prefixes(text: str, secret: str) -> str:
+    head = secret[:_PREFIX]
+    start = text.find(head)
+    while start >= 0:
+        end = start + _PREFIX
+        while end < len(text) and end - start < len(secret) and text[end] == secret[end - start]:
+            end += 1
+        text = text[:start] + MASK + text[end:]
+        start = text.find(head, start + len(MASK))
     return text

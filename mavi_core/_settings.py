@@ -241,6 +241,10 @@ class MaviSettings:
             values += [tokens.access_token, tokens.refresh_token]
         return [value.get_secret_value() for value in values if value is not None]
 
+    def redact_text(self, text: str) -> str:
+        """`text` with every credential this client knows masked (for logs)."""
+        return redact(text, self.secrets())
+
     def redact(self, error: MaviError) -> MaviError:
         """`error` with every credential masked in its message and service text (the server
         may echo a key back); its cause is dropped when it quoted one."""

@@ -332,6 +332,8 @@ class ChatStreamDecoder:
     """
 
     __slots__ = ("_events", "_tracker", "done", "error", "events_seen", "texts_seen")
+    needs_end_marker = False
+    """v1.0 streams end when the server closes; the v1.2 dialect ends with `data:"Done"`."""
 
     def __init__(
         self,
@@ -375,6 +377,14 @@ class ChatStreamDecoder:
         deltas = self._deltas(events)
         if not self.done:
             self.done = True
+            if self.needs_end_marker and self.events_seen:
+                return self._fail(
+                    MaviServerError(
+                        'MAVI closed the stream without its end marker (data:"Done"): the '
+                        "answer may be cut short. Ask again for a complete answer."
+                    ),
+                    deltas,
+                )
             self._check_answered(deltas)
         return deltas
 
@@ -428,7 +438,11 @@ def parse_json_reply(body: bytes) -> Any:
     events = EventDecoder(max_event_bytes=len(body) + 1, max_body_bytes=len(body) + 1)
     texts = events.feed(body) + events.finish()
     if not texts:
+        if body.strip():
+            raise _malformed(f"a reply that is neither JSON nor events: {body[:80]!r}")
         raise MaviServerError("MAVI answered with an empty body. Try again later.")
+    if len(texts) > 1:
+        raise _malformed(f"{len(texts)} events where one JSON reply belongs")
     try:
         envelope = _load(texts[0])
     except ValueError:

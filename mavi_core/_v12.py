@@ -23,7 +23,7 @@ from ._request import (
     normalize_history,
     normalize_video_nos,
 )
-from ._stream import END, ChatStreamDecoder, is_end_marker
+from ._stream import END, ChatStreamDecoder, EventDecoder, is_end_marker, parse_json_reply
 from ._videos import _number
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "normalize_session_id",
     "parse_refs",
     "parse_v12_answer",
+    "parse_v12_reply",
 ]
 
 _FAST_HEAD: Final = b'data:{"type":"content","content":"'
@@ -191,14 +192,44 @@ def parse_v12_answer(data: object, video_nos: list[str]) -> ChatAnswer:
     )
 
 
+def parse_v12_reply(body: bytes, video_nos: list[str], max_event_bytes: int) -> ChatAnswer:
+    """A `/serve/api/v1/chat` reply: one JSON envelope (bare or `data:`-framed), or, from a
+    server that streams anyway, the events of a stream, put together into one answer."""
+    events = EventDecoder(max_event_bytes, len(body) + 1)
+    texts = events.feed(body) + events.finish()
+    if len(texts) <= 1 and not _is_event(texts):
+        return parse_v12_answer(parse_json_reply(body), video_nos)
+    decoder = V12StreamDecoder(max_event_bytes, len(body) + 1)
+    deltas = [d for d in decoder.feed(body) + decoder.finish() if isinstance(d, ChatDelta)]
+    if decoder.error is not None:
+        raise decoder.error
+    return ChatAnswer(
+        text="".join(delta.text for delta in deltas),
+        video_nos=video_nos,
+        session_id=next((d.session_id for d in reversed(deltas) if d.session_id), None),
+        refs=tuple(ref for delta in deltas for ref in delta.refs),
+        thinking=tuple(d.thinking for d in deltas if d.thinking is not None),
+    )
+
+
+def _is_event(texts: list[str]) -> bool:
+    """Whether a lone `data:` payload is a stream event (`{"type": ...}`) or "Done"."""
+    if not texts:
+        return False
+    text = texts[0].strip()
+    return is_end_marker(text) or text.startswith('{"type"')
+
+
 class V12StreamDecoder(ChatStreamDecoder):
     """Bytes of a `/serve/api/v1/chat_stream` reply in, `ChatDelta` items out.
 
     The same framing tolerance, bounds and error rules as the v1.0 decoder (everything before
-    an error is returned, then the error raised); a bare string other than `Done` is an error.
+    an error is returned, then the error raised); a bare string other than `Done` is an error,
+    and so is a stream closed without `Done` (it may have been cut).
     """
 
     __slots__ = ()
+    needs_end_marker = True
 
     def feed(self, chunk: bytes) -> list[Any]:
         # A fast path for the shape the service streams, one network chunk per event: exactly

@@ -322,3 +322,40 @@ def test_one_auth_shared_by_event_loops_and_a_sync_client_refreshes_once() -> No
     assert endpoint.paths.count(REFRESH_PATH) == 1
     assert set(endpoint.tokens) == {"at-new"}
     assert len(endpoint.tokens) == 4 * 5 + 4
+
+
+def test_a_cancelled_async_waiter_does_not_break_the_refresh_for_the_others() -> None:
+    endpoint = _Counting(refreshed, delay=0.6)
+    seen: list[MaviTokens] = []
+    auth = expired_auth(on_refresh=seen.append)
+    sync_client = _sync_client(auth, endpoint)
+    results: list[object] = []
+
+    def sync_chat() -> None:
+        results.append(sync_client.chat(["VI1"], "q").text)
+
+    def cancelled_async_waiter() -> None:
+        async def go() -> None:
+            http = httpx.AsyncClient(transport=httpx.MockTransport(endpoint))
+            async with AsyncMaviClient(auth=auth, base_url="https://t", http_client=http) as c:
+                task = asyncio.create_task(c.chat(["VI1"], "q"))
+                await asyncio.sleep(0.2)
+                task.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await task
+
+        time.sleep(0.05)  # join while the sync thread leads the refresh
+        asyncio.run(go())
+
+    queue = [sync_chat, cancelled_async_waiter, sync_chat]
+    lock = threading.Lock()
+
+    def work() -> None:
+        with lock:
+            job = queue.pop(0)
+        job()
+
+    assert _threads(3, work) == []
+    assert results == ["ok", "ok"]
+    assert endpoint.paths.count(REFRESH_PATH) == 1
+    assert len(seen) == 1  # on_refresh told, so the caller keeps the new tokens

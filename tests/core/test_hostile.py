@@ -533,3 +533,51 @@ def test_a_rate_limit_envelope_with_http_200_carries_the_retry_after_header(mode
     assert caught.value.retry_after == 7.0
     assert mode.sleeps == [7.0]
     assert "limit.." not in str(caught.value)
+
+
+def test_logs_never_carry_the_key_a_server_echoes(
+    mode: Mode, caplog: pytest.LogCaptureFixture
+) -> None:
+    def script(conn: socket.socket, request: Request) -> None:
+        reply(conn, f"upstream error, your key was {KEY}".encode(), status="503 Unavailable")
+
+    caplog.set_level("DEBUG", logger="mavi_core")
+    with raw_server(script) as server, pytest.raises(MaviServerError):
+        mode.chat(server.base_url, max_retries=1)
+    assert any("retrying" in record.getMessage() for record in caplog.records)
+    assert all(KEY[:10] not in record.getMessage() for record in caplog.records)
+
+
+def test_a_key_cut_short_inside_a_quoted_reply_is_still_masked(mode: Mode) -> None:
+    body = ("z" * 190 + KEY).encode()  # the message quotes the first 200 characters
+
+    def script(conn: socket.socket, request: Request) -> None:
+        reply(conn, body, status="400 Bad Request")
+
+    with raw_server(script) as server, pytest.raises(MaviError) as caught:
+        mode.chat(server.base_url)
+    assert KEY[:8] not in str(caught.value)
+    assert "**********" in str(caught.value)
+
+
+def test_a_json_reply_of_several_events_is_an_error_not_its_first_event(mode: Mode) -> None:
+    def script(conn: socket.socket, request: Request) -> None:
+        reply(conn, b'data:{"code":"0000","data":{"videos":[]}}\n\ndata:{"code":"0000"}\n\n')
+
+    with raw_server(script) as server, pytest.raises(MaviServerError, match="2 events"):
+        mode.call(server.base_url, lambda c: c.search_videos("boat"))
+
+
+def test_an_async_stream_continued_on_another_event_loop_says_it_was_cut(emu: Any) -> None:
+    client = AsyncMaviClient(emu.api_key, base_url=emu.base_url)
+    stream = client.stream_chat(emu.video_nos[:1], "What happens?")
+
+    async def first() -> str:
+        return (await anext(stream)).text
+
+    async def rest() -> str:
+        return "".join([delta.text async for delta in stream])
+
+    assert asyncio.run(first())
+    with pytest.raises(MaviStreamError, match="event loop"):
+        asyncio.run(rest())

@@ -270,3 +270,21 @@ def test_an_unknown_session_is_an_invalid_request(mode: Mode) -> None:
             api_key=emu.api_key,
             api_version="v1.2",
         )
+
+
+def test_a_stream_closed_without_done_is_an_error_after_its_text(mode: Mode) -> None:
+    body = v12_event("content", content="Hello ") + v12_event("content", content="world")
+    with raw_server(lambda conn, request: reply(conn, body)) as server:
+        deltas: list[ChatDelta] = []
+        with pytest.raises(MaviStreamError, match="Done"):
+            v12_stream(mode, server.base_url, deltas)
+    assert [d.text for d in deltas] == ["Hello ", "world"]
+
+
+def test_chat_reads_an_answer_the_server_streamed_instead_of_json(mode: Mode) -> None:
+    with raw_server(lambda conn, request: reply(conn, STREAM)) as server:
+        answer = mode.call(server.base_url, lambda c: c.chat(["VI1"], QUESTION), api_version="v1.2")
+    assert answer.text == "The sun rises."
+    assert answer.session_id == str(SESSION)
+    assert len(answer.refs) == 2
+    assert answer.thinking == (Thinking("Understanding", "The question is about sunrise."),)
