@@ -25,35 +25,50 @@ _IDENTITY: Final = frozenset({"", "identity"})
 class ContentDecoder:
     """Decompresses one gzip or deflate body, chunk by chunk, in steps of `DECODE_STEP`."""
 
-    __slots__ = ("_deflate", "_first", "_z")
+    __slots__ = ("_deflate", "_head", "_z")
 
     def __init__(self, encoding: str) -> None:
         self._deflate = encoding == "deflate"
-        self._first = True
-        # gzip: header and trailer checked; deflate: zlib-wrapped, or raw as some servers send.
-        self._z = zlib.decompressobj(zlib.MAX_WBITS | 16 if not self._deflate else zlib.MAX_WBITS)
+        # deflate may come zlib-wrapped or raw: decided by its first two bytes, however the
+        # body is cut into chunks.
+        self._head = b"" if self._deflate else None
+        self._z = zlib.decompressobj(zlib.MAX_WBITS if self._deflate else zlib.MAX_WBITS | 16)
 
     def decode(self, data: bytes) -> Iterator[bytes]:
+        if self._head is not None:
+            self._head += data
+            if len(self._head) < 2:
+                return
+            data, self._head = self._head, None
+            if not _zlib_header(data):
+                self._z = zlib.decompressobj(-zlib.MAX_WBITS)
         while data:
             try:
                 piece = self._z.decompress(data, DECODE_STEP)
             except zlib.error as exc:
-                if self._deflate and self._first:
-                    self._first = False
-                    self._z = zlib.decompressobj(-zlib.MAX_WBITS)
-                    continue
                 raise _corrupt(exc) from None
-            self._first = False
             data = self._z.unconsumed_tail
             if piece:
                 yield piece
 
     def flush(self) -> Iterator[bytes]:
+        if self._head:
+            yield from self.decode(b"")
         try:
             while piece := self._z.flush(DECODE_STEP):
                 yield piece
         except zlib.error as exc:
             raise _corrupt(exc) from None
+        if not self._z.eof:
+            raise MaviServerError(
+                "MAVI sent a compressed reply that ends before its end (cut short): the answer "
+                "may be incomplete. Try again."
+            )
+
+
+def _zlib_header(data: bytes) -> bool:
+    """A zlib stream starts with a CMF/FLG pair: deflate method and a checksum of 31."""
+    return len(data) >= 2 and data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0
 
 
 def _corrupt(exc: zlib.error) -> MaviServerError:

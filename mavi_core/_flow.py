@@ -54,6 +54,7 @@ from ._videos import (
     Transcript,
     Video,
     VideoPager,
+    check_limit,
     delete_calls,
     parse_moments,
     parse_task_no,
@@ -628,8 +629,14 @@ class Operations:
     def _parsed(self, call: ApiCall, parse: Callable[[Any], _T]) -> Flow[_T]:
         return parse((yield from self._request_json(call)))
 
-    @_redacting
     def find_moments(
+        self, query: str, video_nos: list[str] | None, limit: int | None
+    ) -> Flow[list[Moment]]:
+        check_limit(limit)  # now, before any request
+        return self._find_moments(query, video_nos, limit)
+
+    @_redacting
+    def _find_moments(
         self, query: str, video_nos: list[str] | None, limit: int | None
     ) -> Flow[list[Moment]]:
         if video_nos is None:

@@ -71,10 +71,8 @@ class RetryState:
         retry_after = error.retry_after
         if retry_after is not None and retry_after > MAX_RETRY_AFTER:
             return None
-        delay = (
-            retry_after
-            if retry_after is not None
-            else backoff_delay(self.retries, jitter=self.random())
-        )
+        # A wait of 0 would retry at once: the normal backoff is the least a retry waits.
+        backoff = backoff_delay(self.retries, jitter=self.random())
+        delay = max(retry_after, backoff) if retry_after else backoff
         self.retries += 1
         return delay

@@ -8,6 +8,7 @@ names; everything about credentials (what to send, what to mask in messages) is 
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import warnings
 from collections.abc import Mapping
@@ -106,10 +107,16 @@ def _resolve_timeout(timeout: Any) -> httpx.Timeout:
     return httpx.Timeout(timeout, connect=min(DEFAULT_CONNECT_TIMEOUT, timeout))
 
 
+def _whole(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise MaviValidationError(f"{name} must be a whole number of bytes from 1, got {value!r}.")
+    return value
+
+
 def _positive(value: Any, name: str, *, optional: bool = False) -> Any:
     if value is None and optional:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
         raise MaviValidationError(
             f"{name} must be a positive number{' or None' if optional else ''}, got {value!r}."
         )
@@ -156,6 +163,14 @@ class MaviSettings:
     ) -> MaviSettings:
         """Check every option and read the environment (once) for what is not given."""
         env = os.environ if environ is None else environ
+        if (
+            api_key is not None
+            and not isinstance(api_key, str)
+            and not hasattr(api_key, "get_secret_value")
+        ):
+            raise MaviValidationError(
+                f"api_key must be a string or a SecretStr, got {type(api_key).__name__}."
+            )
         plain = reveal(api_key) or None  # "" (e.g. an unset SecretStr) means not given
         if plain is not None and auth is not None:
             raise MaviValidationError("Pass either api_key or auth=MaviTokenAuth(...), not both.")
@@ -178,6 +193,15 @@ class MaviSettings:
         for name, value in headers.items():
             if not isinstance(name, str) or not isinstance(value, str):
                 raise MaviValidationError("default_headers must map header names to strings.")
+            if not name or not all("!" <= c <= "~" and c != ":" for c in name):
+                raise MaviValidationError(
+                    f"default_headers: {name!r} is not a header name (ASCII, no spaces or ':')."
+                )
+            if not value.isascii() or any(c in "\r\n\0" for c in value):
+                raise MaviValidationError(
+                    f"default_headers: the value of {name!r} holds a line break, NUL or "
+                    "non-ASCII character, which a header cannot carry."
+                )
         settings = cls(
             base_url=url,
             api_key=key,
@@ -186,8 +210,8 @@ class MaviSettings:
             max_retries=max_retries,
             default_headers=headers,
             deadline=_positive(deadline, "deadline", optional=True),
-            max_response_bytes=int(_positive(max_response_bytes, "max_response_bytes")),
-            max_event_bytes=int(_positive(max_event_bytes, "max_event_bytes")),
+            max_response_bytes=_whole(max_response_bytes, "max_response_bytes"),
+            max_event_bytes=_whole(max_event_bytes, "max_event_bytes"),
             api_version=version,
         )
         settings._warn_if_exposed()

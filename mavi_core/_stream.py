@@ -159,8 +159,9 @@ class EventDecoder:
 def too_large(what: str, limit: int, option: str) -> MaviServerError:
     """The error for a reply that exceeds one of the client's bounds."""
     return MaviServerError(
-        f"MAVI sent a {what} larger than {limit} bytes, the client's {option} bound; it was "
-        f"not read further. Check base_url; raise {option} if such replies are expected."
+        f"MAVI sent {'an' if what[0] in 'aeiou' else 'a'} {what} larger than {limit} bytes, the "
+        f"client's {option} bound; it was not read further. Check base_url; raise {option} if "
+        "such replies are expected."
     )
 
 
@@ -266,6 +267,16 @@ def pieces_from_event(data: str) -> list[str | _End]:
     return pieces
 
 
+def sendable(text: str) -> str:
+    """`text` with any lone surrogate (a `\\ud800` escape in the reply's JSON) replaced by
+    U+FFFD, so that the answer can be printed, encoded and sent back as history."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return text
+
+
 class DeltaTracker:
     """Turns pieces into deltas, detecting a cumulative body (each piece repeats all so far).
 
@@ -283,6 +294,8 @@ class DeltaTracker:
         """The new text that `piece` adds ('' when none)."""
         if not piece:
             return ""
+        if not piece.isascii():
+            piece = sendable(piece)
         if self._cumulative is False:
             return piece
         latest = self._latest

@@ -7,6 +7,7 @@ progress bars live in `_progress`.
 
 from __future__ import annotations
 
+import math
 import mimetypes
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -117,6 +118,14 @@ class Moment:
     score: float | None = None
 
 
+def check_limit(limit: object) -> None:
+    """`limit` is None (all) or a whole number from 1."""
+    if limit is None:
+        return
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise MaviValidationError(f"limit must be a whole number from 1, or None, got {limit!r}.")
+
+
 def _clock(seconds: float) -> str:
     whole = int(seconds)
     return f"{whole // 60:02d}:{whole % 60:02d}"
@@ -160,6 +169,7 @@ def moment_scores(moments: Sequence[Moment]) -> list[float]:
 
 def rank_moments(moments: Iterable[Moment], limit: int | None) -> list[Moment]:
     """Best score first (unscored last, in the service's order), at most `limit`."""
+    check_limit(limit)
     ranked = sorted(moments, key=lambda m: -m.score if m.score is not None else float("inf"))
     return ranked if limit is None else ranked[:limit]
 
@@ -369,6 +379,17 @@ class PollDeadline:
     started: float
     interval: float = 2.0
     what: str = "the operation"
+
+    def __post_init__(self) -> None:
+        for name, value, least in (
+            ("timeout", self.timeout, 0),
+            ("poll_interval", self.interval, 1e-9),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise MaviValidationError(f"{name} must be seconds (a number), got {value!r}.")
+            if not math.isfinite(value) or value < least:
+                what = "seconds from 0 (0: look once)" if least == 0 else "positive seconds"
+                raise MaviValidationError(f"{name} must be {what}, got {value!r}.")
 
     def next_delay(self, now: float) -> float:
         left = self.started + self.timeout - now

@@ -581,3 +581,73 @@ def test_an_async_stream_continued_on_another_event_loop_says_it_was_cut(emu: An
     assert asyncio.run(first())
     with pytest.raises(MaviStreamError, match="event loop"):
         asyncio.run(rest())
+
+
+def test_a_gzip_reply_cut_before_its_trailer_is_an_error(mode: Mode) -> None:
+    body = gzip.compress(events("The ", "harbor."))[:-8]
+
+    def script(conn: socket.socket, request: Request) -> None:
+        reply(conn, body, "Content-Encoding: gzip")
+
+    with raw_server(script) as server, pytest.raises(MaviError, match="cut short"):
+        mode.chat(server.base_url, max_retries=0)
+
+
+@pytest.mark.parametrize("wrapped", [True, False])
+def test_deflate_wrapped_or_raw_decodes_however_it_is_cut(mode: Mode, wrapped: bool) -> None:
+    compressor = zlib.compressobj(6, zlib.DEFLATED, zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+    body = compressor.compress(events("The ", "harbor.")) + compressor.flush()
+
+    def script(conn: socket.socket, request: Request) -> None:
+        conn.sendall(head("200 OK", "Content-Encoding: deflate") + body[:1])
+        time.sleep(0.05)
+        conn.sendall(body[1:])
+        conn.shutdown(socket.SHUT_WR)
+
+    with raw_server(script) as server:
+        assert mode.chat(server.base_url).text == "The harbor."
+
+
+def test_a_lone_surrogate_from_the_server_becomes_a_replacement_character(mode: Mode) -> None:
+    body = b'data:{"code":"0000","msg":"success","data":{"msg":"caf\\ud800e"}}\n\n'
+    with raw_server(sse_reply(body)) as server:
+        text = mode.chat(server.base_url).text
+    assert "\ud800" not in text
+    text.encode("utf-8")  # printable, and sendable back as history
+
+
+@pytest.mark.parametrize(
+    ("options", "what"),
+    [
+        ({"default_headers": {"X-A": "a\nb"}}, "default_headers"),
+        ({"default_headers": {"X-é": "b"}}, "default_headers"),
+        ({"api_key": b"sk-bytes-key-123"}, "api_key"),
+        ({"max_response_bytes": 0.5}, "max_response_bytes"),
+        ({"deadline": float("inf")}, "deadline"),
+    ],
+)
+def test_bad_options_are_refused_when_the_client_is_built(
+    options: dict[str, Any], what: str
+) -> None:
+    options.setdefault("api_key", KEY)
+    with pytest.raises(MaviValidationError, match=what):
+        MaviClient(base_url="https://t", **options)
+
+
+@pytest.mark.parametrize(
+    ("call", "what"),
+    [
+        (lambda c: c.find_moments("boat", ["VI1"], limit=-1), "limit"),
+        (lambda c: c.wait_until_parsed(["VI1"], poll_interval=-1), "poll_interval"),
+        (lambda c: c.wait_until_parsed(["VI1"], timeout=float("nan")), "timeout"),
+    ],
+)
+def test_bad_call_options_are_refused_before_any_request(
+    mode: Mode, call: Callable[[Any], Any], what: str
+) -> None:
+    with (
+        raw_server(sse_reply(events("ok"))) as server,
+        pytest.raises(MaviValidationError, match=what),
+    ):
+        mode.call(server.base_url, call)
+    assert server.requests == []
