@@ -494,7 +494,8 @@ def broken_stream_error(
             "`partial_text`. Ask again for a complete answer."
         )
     if isinstance(error, MaviTimeoutError):
-        broken: MaviStreamError = MaviStreamTimeoutError(f"The stream went silent {kept} ({error})")
+        how = "reached its deadline" if "deadline" in error.message else "went silent"
+        broken: MaviStreamError = MaviStreamTimeoutError(f"The stream {how} {kept} ({error})")
     elif isinstance(error, MaviAPIError) and error.code is not None:
         broken = MaviStreamError(
             f"MAVI ended the stream with error code {error.code} ({error.msg}) {kept}",

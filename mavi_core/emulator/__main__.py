@@ -253,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
         "Sample videos:",
         *(f"  {video_no}  {names[video_no]}" for video_no in emulator.video_nos),
         f"Chat:      {', '.join(_chat_paths(emulator.api_versions))}",
+        "To point the README's quickstarts here, in another terminal:",
+        f"  export MAVI_API_KEY={emulator.api_key} MAVI_BASE_URL={emulator.base_url}",
         "Press Ctrl-C to stop.",
     ]
     print("\n".join(lines), flush=True)
