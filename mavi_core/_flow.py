@@ -250,25 +250,25 @@ def _pieces(raw: bytes | None, content: ContentDecoder | None) -> Iterable[bytes
 class Deadline:
     """The end of one call's time, retries included; None: no deadline."""
 
-    __slots__ = ("_clock", "at", "seconds")
+    __slots__ = ("at", "clock", "seconds")
 
     def __init__(self, seconds: float | None, clock: Callable[[], float]) -> None:
-        self._clock = clock
+        self.clock = clock
         self.seconds = seconds
         self.at = None if seconds is None else clock() + seconds
 
     def remaining(self) -> float | None:
-        return None if self.at is None else self.at - self._clock()
+        return None if self.at is None else self.at - self.clock()
 
     def check(self) -> None:
-        if self.at is not None and self._clock() > self.at:
+        if self.at is not None and self.clock() > self.at:
             raise MaviTimeoutError(
                 f"The call took longer than its deadline of {self.seconds:g} s (retries "
                 "included). Try again, or raise the client's `deadline` for long answers."
             )
 
     def allows(self, wait: float) -> bool:
-        return self.at is None or self._clock() + wait < self.at
+        return self.at is None or self.clock() + wait < self.at
 
     def clamp(self, timeout: httpx.Timeout) -> httpx.Timeout:
         """`timeout` with no part longer than the time left."""
@@ -397,10 +397,13 @@ class Operations:
             decoder = decoder_class(settings.max_event_bytes, settings.max_response_bytes)
             content = _decoder_for(response)
             chunks = yield Chunks(response)
+            step = Next(chunks)  # one effect for every read: no allocation per chunk
             size = 0
+            due, clock = deadline.at, deadline.clock
             while True:
-                raw = yield Next(chunks)
-                for piece in _pieces(raw, content):
+                raw = yield step
+                pieces = (raw,) if content is None and raw is not None else _pieces(raw, content)
+                for piece in pieces:
                     if piece is _FINISH:
                         deltas = decoder.finish()
                     else:
@@ -422,14 +425,15 @@ class Operations:
                         if collect:
                             parts.append(text)
                         else:
-                            yield delta or ChatDelta(text)
+                            yield delta if delta is not None else ChatDelta(text)
                     if decoder.error is not None:
                         raise decoder.error
                     if decoder.done:
                         break
                 if raw is None or decoder.done:
                     break
-                deadline.check()
+                if due is not None and clock() > due:
+                    deadline.check()
         except MaviError as error:
             yield Close(response)
             _from_reply(error, response)

@@ -65,12 +65,12 @@ class Thinking:
     content: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass costs a microsecond per delta to build
 class ChatDelta:
     """New answer text, in order; joining every delta's `text` gives the whole answer.
 
     With v1.2 a delta may carry no text but a step of thinking or the moments (`refs`) the
-    answer rests on; `session_id` is the service's conversation.
+    answer rests on; `session_id` is the service's conversation. Treat it as read-only.
     """
 
     text: str

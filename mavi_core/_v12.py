@@ -242,14 +242,13 @@ class V12StreamDecoder(ChatStreamDecoder):
             and not self.done
             and self._events.idle
         ):
-            delta = _fast_content(chunk)
-            if delta is not None:
+            found = _fast_content(chunk)
+            if found is not None:
+                piece, session = found
                 self.events_seen += 1
                 self.texts_seen += 1
-                text = self._tracker.push(delta.text)
-                if text is delta.text:
-                    return [delta] if text else []
-                return [ChatDelta(text, session_id=delta.session_id)] if text else []
+                text = self._tracker.push(piece)
+                return [ChatDelta(text, None, (), session)] if text else []
         return super().feed(chunk)
 
     def _delta_of(self, value: Any) -> Any:
@@ -283,18 +282,18 @@ class V12StreamDecoder(ChatStreamDecoder):
         raise _malformed("an event without a 'type'")
 
 
-def _fast_content(chunk: bytes) -> ChatDelta | None:
-    """`data:{"type":"content","content":"...","sessionId":<digits>}` and its blank line as a
-    delta (the piece as sent: not yet checked for a cumulative body); None for anything else."""
+def _fast_content(chunk: bytes) -> tuple[str, str] | None:
+    """The piece and session id of `data:{"type":"content","content":"...","sessionId":<digits>}`
+    and its blank line (the piece as sent: not yet checked for a cumulative body); None for
+    anything else."""
     text = chunk.decode("utf-8", "replace")
     try:
         piece, end = scanstring(text, len(_FAST_HEAD))
     except ValueError:
         return None
-    rest = text[end : len(text) - len(_FAST_TAIL)]
-    if not rest.startswith(_FAST_SESSION):
+    if not text.startswith(_FAST_SESSION, end):
         return None
-    session = rest[len(_FAST_SESSION) :]
+    session = text[end + len(_FAST_SESSION) : len(text) - len(_FAST_TAIL)]
     if not (session.isdigit() and session.isascii() and session[0] != "0"):
         return None
-    return ChatDelta(piece, session_id=session)
+    return piece, session
