@@ -14,7 +14,10 @@ from mavi_core import Budget, MaviClient, MaviRateLimitError, RateLimit
 
 
 def main(backend: str, chats: int, per_second: int) -> None:
-    limit = RateLimit(backend, budgets={"chat": Budget(per_second, 1.0)}) if backend else None
+    # A wide margin: on a loaded 2-core CI machine a turn taken now may reach the server late,
+    # bunching with the next window's; the test is about sharing, not about the margin.
+    budgets = {"chat": Budget(per_second, 1.0)}
+    limit = RateLimit(backend, budgets=budgets, margin=0.3) if backend else None
     ok = refused = 0
     with MaviClient(max_retries=0, rate_limit=limit) as client:
         for _ in range(chats):
