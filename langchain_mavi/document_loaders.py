@@ -11,6 +11,7 @@ from langchain_core.documents import Document
 from pydantic import Field, field_validator
 
 from mavi_core import Passage, TranscriptKind, normalize_video_nos
+from mavi_core._adapters import transcript_options
 from mavi_core._transcripts import KINDS, normalize_kinds, passages
 
 from ._connection import MaviConnection
@@ -74,14 +75,7 @@ class MaviTranscriptLoader(MaviConnection, BaseLoader):
         return list(normalize_kinds(value))
 
     def _options(self) -> dict[str, Any]:
-        return {
-            "video_nos": self.video_nos,
-            "kinds": self.kinds,
-            "timeout": self.transcription_timeout,
-            "poll_interval": self.poll_interval,
-            "progress": self.progress,
-            "cache_dir": self.cache_dir,
-        }
+        return transcript_options(self)
 
     def lazy_load(self) -> Iterator[Document]:
         with translate_errors():

@@ -11,6 +11,7 @@ from llama_index.core.schema import Document
 from pydantic import SecretStr
 
 from mavi_core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Passage, normalize_video_nos
+from mavi_core._adapters import transcript_options
 from mavi_core._transcripts import KINDS, normalize_kinds, passages
 
 from ._clients import MaviConnection
@@ -76,14 +77,7 @@ class MaviTranscriptReader(MaviConnection, BaseReader):
         )
 
     def _options(self) -> dict[str, Any]:
-        return {
-            "video_nos": self.video_nos,
-            "kinds": self.kinds,
-            "timeout": self.transcription_timeout,
-            "poll_interval": self.poll_interval,
-            "progress": self.progress,
-            "cache_dir": self.cache_dir,
-        }
+        return transcript_options(self)
 
     def lazy_load_data(self, *args: Any, **load_kwargs: Any) -> Iterator[Document]:
         transcripts = self._clients.sync().get_transcripts(**self._options())

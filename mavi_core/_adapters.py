@@ -30,7 +30,21 @@ __all__ = [
     "moment_scores",
     "normalize_video_nos",
     "rank_score",
+    "transcript_options",
 ]
+
+
+def transcript_options(source: Any) -> dict[str, Any]:
+    """The `get_transcripts` arguments of a transcript loader (LangChain) or reader (LlamaIndex),
+    which name their options alike."""
+    return {
+        "video_nos": source.video_nos,
+        "kinds": source.kinds,
+        "timeout": source.transcription_timeout,
+        "poll_interval": source.poll_interval,
+        "progress": source.progress,
+        "cache_dir": source.cache_dir,
+    }
 
 
 class ClientPair:
