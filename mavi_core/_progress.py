@@ -36,7 +36,7 @@ class _Tqdm:
     """A tqdm bar moved to an absolute position (`done`), closed by `finish()`."""
 
     def __init__(self, label: str, total: float, unit: str) -> None:
-        from tqdm.auto import tqdm
+        tqdm = _tqdm_class()
 
         scale = unit == "B"
         self._bar = tqdm(
@@ -53,6 +53,17 @@ class _Tqdm:
     def finish(self) -> None:
         self.update(self._bar.total or self._done)
         self._bar.close()
+
+
+def _tqdm_class() -> Any:
+    """tqdm's notebook widget when ipywidgets can draw it, else its text bar."""
+    import importlib.util
+
+    if "ipykernel" in sys.modules and importlib.util.find_spec("ipywidgets") is not None:
+        from tqdm.auto import tqdm
+    else:
+        from tqdm.std import tqdm
+    return tqdm
 
 
 def _shown_by_default() -> bool:
