@@ -32,7 +32,7 @@ from concurrent.futures import TimeoutError as FutureTimeoutError
 from contextlib import ExitStack
 from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Literal, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, Literal, Self, TypeVar
 
 import httpx
 
@@ -81,6 +81,7 @@ __all__ = ["AsyncChatStream", "AsyncMaviClient", "ChatStream", "MaviClient", "tr
 logger = logging.getLogger("mavi_core")
 
 _T = TypeVar("_T")
+_Http = TypeVar("_Http", httpx.Client, httpx.AsyncClient)
 
 _LIMITS: Final = httpx.Limits(
     max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_KEEPALIVE_CONNECTIONS
@@ -159,14 +160,46 @@ def _close_all(responses: list[httpx.Response]) -> None:
             logger.debug("MAVI: closing a response failed", exc_info=True)
 
 
-class _ClientBase:
-    """What both clients hold: the settings and the operations over them (no I/O)."""
+class _ClientBase(Generic[_Http]):
+    """What both clients hold: the settings and the operations over them (no I/O). The one
+    constructor of both; each client only connects its own kind of httpx client."""
 
-    def __init__(self, settings: MaviSettings, rate_limit: RateLimitOption = AUTO) -> None:
-        self.settings = settings
-        self._ops = Operations(
-            settings, rate_limit=resolve_rate_limit(rate_limit, settings.base_url)
+    def __init__(
+        self,
+        api_key: str | SecretLike | None = None,
+        *,
+        base_url: str | None = None,
+        auth: MaviTokenAuth | None = None,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        default_headers: Mapping[str, str] | None = None,
+        http_client: _Http | None = None,
+        deadline: float | None = DEFAULT_DEADLINE,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        api_version: str | None = None,
+        settings: MaviSettings | None = None,
+        rate_limit: RateLimitOption = AUTO,
+    ) -> None:
+        self.settings = settings or MaviSettings.resolve(
+            api_key,
+            base_url=base_url,
+            auth=auth,
+            timeout=timeout,
+            max_retries=max_retries,
+            default_headers=default_headers,
+            deadline=deadline,
+            max_response_bytes=max_response_bytes,
+            max_event_bytes=max_event_bytes,
+            api_version=api_version,
         )
+        self._ops = Operations(
+            self.settings, rate_limit=resolve_rate_limit(rate_limit, self.settings.base_url)
+        )
+        self._connect(http_client)
+
+    def _connect(self, http_client: _Http | None) -> None:
+        raise NotImplementedError
 
     @property
     def base_url(self) -> str:
@@ -279,46 +312,14 @@ class AsyncChatStream(_Stream, AsyncIterator[ChatDelta]):
         await self.aclose()
 
 
-class MaviClient(_ClientBase):
+class MaviClient(_ClientBase[httpx.Client]):
     """Synchronous client for the MAVI video chat API.
 
     >>> with MaviClient(api_key="sk-...") as client:  # doctest: +SKIP
     ...     print(client.chat(video_nos=["VI..."], message="What happens?").text)
     """
 
-    def __init__(
-        self,
-        api_key: str | SecretLike | None = None,
-        *,
-        base_url: str | None = None,
-        auth: MaviTokenAuth | None = None,
-        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        default_headers: Mapping[str, str] | None = None,
-        http_client: httpx.Client | None = None,
-        deadline: float | None = DEFAULT_DEADLINE,
-        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
-        api_version: str | None = None,
-        settings: MaviSettings | None = None,
-        rate_limit: RateLimitOption = AUTO,
-    ) -> None:
-        super().__init__(
-            settings
-            or MaviSettings.resolve(
-                api_key,
-                base_url=base_url,
-                auth=auth,
-                timeout=timeout,
-                max_retries=max_retries,
-                default_headers=default_headers,
-                deadline=deadline,
-                max_response_bytes=max_response_bytes,
-                max_event_bytes=max_event_bytes,
-                api_version=api_version,
-            ),
-            rate_limit,
-        )
+    def _connect(self, http_client: httpx.Client | None) -> None:
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
             timeout=self.timeout, limits=_LIMITS, verify=shared_ssl_context()
@@ -580,7 +581,7 @@ class MaviClient(_ClientBase):
         return self._run(self._ops.transcripts(job, timeout, poll_interval, progress))
 
 
-class AsyncMaviClient(_ClientBase):
+class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
     """Asynchronous client for the MAVI video chat API; the same names as `MaviClient`.
 
     >>> async with AsyncMaviClient(api_key="sk-...") as client:  # doctest: +SKIP
@@ -588,39 +589,7 @@ class AsyncMaviClient(_ClientBase):
     ...         print(delta.text, end="")
     """
 
-    def __init__(
-        self,
-        api_key: str | SecretLike | None = None,
-        *,
-        base_url: str | None = None,
-        auth: MaviTokenAuth | None = None,
-        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        default_headers: Mapping[str, str] | None = None,
-        http_client: httpx.AsyncClient | None = None,
-        deadline: float | None = DEFAULT_DEADLINE,
-        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
-        api_version: str | None = None,
-        settings: MaviSettings | None = None,
-        rate_limit: RateLimitOption = AUTO,
-    ) -> None:
-        super().__init__(
-            settings
-            or MaviSettings.resolve(
-                api_key,
-                base_url=base_url,
-                auth=auth,
-                timeout=timeout,
-                max_retries=max_retries,
-                default_headers=default_headers,
-                deadline=deadline,
-                max_response_bytes=max_response_bytes,
-                max_event_bytes=max_event_bytes,
-                api_version=api_version,
-            ),
-            rate_limit,
-        )
+    def _connect(self, http_client: httpx.AsyncClient | None) -> None:
         self._injected_http = http_client
         # An httpx pool only works on the event loop that opened its connections: an owned
         # client keeps one pool per loop, so it survives `asyncio.run` being called again.

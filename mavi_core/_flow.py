@@ -447,11 +447,6 @@ class Operations:
 
     # Every other endpoint: a JSON reply.
 
-    @_redacting
-    def request_json(self, call: ApiCall) -> Flow[Any]:
-        """The `data` of a JSON endpoint's reply, with retries and refresh."""
-        return (yield from self._request_json(call))
-
     def _request_json(
         self, call: ApiCall, parse: Callable[[bytes], Any] = parse_json_reply
     ) -> Flow[Any]:

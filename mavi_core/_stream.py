@@ -39,7 +39,6 @@ __all__ = [
     "event_values",
     "is_end_marker",
     "parse_json_reply",
-    "pieces_from_event",
     "too_large",
 ]
 
@@ -252,19 +251,6 @@ def event_values(data: str) -> list[Any]:
             "error page). Try again later; check base_url if it persists."
         )
     raise _malformed(f"an event that is not JSON: {stripped[:120]!r}")
-
-
-def pieces_from_event(data: str) -> list[str | _End]:
-    """The answer pieces in one event's data; raises the mapped error for an error envelope.
-
-    A piece is the text of an event that carries a text field ("" included); events that carry
-    none (metadata) give no piece."""
-    pieces: list[str | _End] = []
-    for value in event_values(data):
-        piece = value if value is END else _piece_of(value)
-        if piece is not None:
-            pieces.append(piece)
-    return pieces
 
 
 def sendable(text: str) -> str:

@@ -13,10 +13,7 @@ import hashlib
 import json
 import logging
 import os
-import statistics
-import tempfile
 import threading
-import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,7 +70,9 @@ MILLISECONDS_LATEST: Final = 36_000.0
 MILLISECONDS_MEDIAN_SPAN: Final = 500.0
 """Without a duration: segments lasting 500 units or more (half of them) mean milliseconds."""
 
-_ID_NAMESPACE: Final = uuid.UUID("6f1c2a4e-9b0d-5e7a-8c3f-2d4b6a8e0c1f")
+_ID_NAMESPACE: Final = "6f1c2a4e-9b0d-5e7a-8c3f-2d4b6a8e0c1f"
+"""The uuid5 namespace of passage ids (statistics, tempfile and uuid load on first use: they
+would cost `import mavi_core` several milliseconds)."""
 _CACHE_FORMAT: Final = 1
 
 
@@ -110,6 +109,8 @@ def time_unit(segments: Sequence[TranscriptSegment], duration: float | None) -> 
     latest = max(max(segment.start, segment.end) for segment in segments)
     if duration is not None and duration > 0:
         return "ms" if latest > duration * MILLISECONDS_BEYOND_DURATION else "s"
+    import statistics
+
     span = statistics.median(max(0.0, segment.end - segment.start) for segment in segments)
     return "ms" if latest > MILLISECONDS_LATEST or span >= MILLISECONDS_MEDIAN_SPAN else "s"
 
@@ -257,6 +258,8 @@ def _read_file(path: Path) -> VideoTranscript | None:
 def _write_file(path: Path, transcript: VideoTranscript) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     # Written whole then renamed: a reader never sees half a file.
+    import tempfile
+
     handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
@@ -404,7 +407,9 @@ def passage_id(video_no: str, kind: str, start: float, end: float) -> str:
     """A document id that is the same in every run for the same stretch of the same transcript
     (a UUID, as most vector stores want): re-ingesting updates instead of duplicating."""
     name = f"{video_no}\0{kind}\0{start:.3f}\0{end:.3f}"
-    return str(uuid.uuid5(_ID_NAMESPACE, name))
+    import uuid
+
+    return str(uuid.uuid5(uuid.UUID(_ID_NAMESPACE), name))
 
 
 @dataclass(frozen=True, slots=True)
