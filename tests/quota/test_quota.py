@@ -86,7 +86,7 @@ def test_a_sync_call_waits_its_turn_and_callbacks_see_it(
 async def test_concurrent_async_calls_wait_their_turn(emu: MaviEmulator) -> None:
     emu.rate_limits = {"chat": 3}
     emu.rate_window = 0.5
-    limit = RateLimit(budgets={"chat": Budget(3, 0.5)})
+    limit = RateLimit(budgets={"chat": Budget(3, 0.5)}, margin=0.3)  # see worker.py
     client = AsyncMaviClient(emu.api_key, base_url=emu.base_url, max_retries=0, rate_limit=limit)
     started = time.monotonic()
     answers = await asyncio.gather(*(client.chat([HARBOR], "Hi?") for _ in range(7)))
