@@ -10,8 +10,8 @@ from langchain_core.document_loaders import BaseLoader
 from langchain_core.documents import Document
 from pydantic import Field, field_validator
 
-from mavi_core import Passage, TranscriptKind, normalize_video_nos
-from mavi_core._adapters import transcript_options
+from mavi_core import Passage, TranscriptKind
+from mavi_core._adapters import normalize_video_nos, transcript_options
 from mavi_core._transcripts import KINDS, normalize_kinds, passages
 
 from ._connection import MaviConnection

@@ -10,8 +10,8 @@ from llama_index.core.readers.base import BaseReader
 from llama_index.core.schema import Document
 from pydantic import SecretStr
 
-from mavi_core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Passage, normalize_video_nos
-from mavi_core._adapters import transcript_options
+from mavi_core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Passage
+from mavi_core._adapters import normalize_video_nos, transcript_options
 from mavi_core._transcripts import KINDS, normalize_kinds, passages
 
 from ._clients import MaviConnection

@@ -24,13 +24,15 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
 from urllib.parse import urlsplit
 
-from ._exceptions import MaviRateLimitError, MaviValidationError
+from ._exceptions import MaviConnectionError, MaviError, MaviRateLimitError, MaviValidationError
+from ._secret import redact_url
 
 if TYPE_CHECKING:
     from pyrate_limiter import AbstractBucket, Rate
@@ -49,6 +51,7 @@ __all__ = [
 ]
 
 logger = logging.getLogger("mavi_core")
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +153,12 @@ class _Store:
     def now_ms(self) -> int:
         return time.time_ns() // 1_000_000  # shared by processes: wall-clock time
 
+    @contextmanager
+    def turn(self, name: str) -> Iterator[int]:
+        """Hold `name`'s turn-taking (check the pause, stamp, count) to this caller; give the
+        time to stamp the turn with."""
+        yield self.now_ms()
+
     def bucket(self, name: str, rates: list[Rate]) -> AbstractBucket:
         raise NotImplementedError
 
@@ -236,11 +245,47 @@ class _SQLiteStore(_Store):
 
 
 class _RedisStore(_Store):
+    """Redis, for every machine that reaches it. Two rules keep the count exact across
+    processes and machines (see docs/ARCHITECTURE.md, "Rate limits"):
+
+    - Turns are stamped with the Redis server's clock (`TIME`), not each machine's own, so
+      that machines whose clocks differ still agree on which turns fall in a window.
+    - A turn is stamped and counted under a short Redis lock per budget. pyrate-limiter's Redis
+      bucket counts the turns stamped up to the new turn's own time; without the lock a turn
+      stamped just before another's, but counted just after it, would not see it.
+    """
+
+    LOCK_SECONDS: Final = 5.0
+    """How long a lock outlives a holder that died holding it."""
+    LOCK_WAIT: Final = 30.0
+    """How long a caller waits for the lock before reporting the store as unreachable."""
+
     def __init__(self, url: str) -> None:
         super().__init__(url)
         from redis import Redis
 
-        self._redis = Redis.from_url(url)
+        # Every read bounded: a Redis server that stops answering must not hang the caller.
+        self._redis = Redis.from_url(url, socket_timeout=10.0, socket_connect_timeout=10.0)
+
+    def now_ms(self) -> int:
+        seconds, micros = self._redis.time()
+        return int(seconds) * 1000 + int(micros) // 1000
+
+    @contextmanager
+    def turn(self, name: str) -> Iterator[int]:
+        lock = self._redis.lock(
+            f"mavi:lock:{name}",
+            timeout=self.LOCK_SECONDS,
+            sleep=0.001,
+            blocking_timeout=self.LOCK_WAIT,
+            thread_local=False,
+        )
+        if not lock.acquire():
+            raise TimeoutError(f"the budget's lock was held for over {self.LOCK_WAIT:g} s")
+        try:
+            yield self.now_ms()
+        finally:
+            lock.release()
 
     def bucket(self, name: str, rates: list[Rate]) -> AbstractBucket:
         from pyrate_limiter import RedisBucket
@@ -328,7 +373,8 @@ class RateLimit:
 
     @property
     def backend(self) -> str:
-        return self._store.url
+        """The store's URL, its password masked."""
+        return redact_url(self._store.url)
 
     def __repr__(self) -> str:
         return f"RateLimit({self.backend!r})"
@@ -357,9 +403,9 @@ class RateLimit:
         elif not prepay and self._use_prepaid(endpoint):
             return 0.0
         waited = 0.0
-        while (wait := self.try_acquire(endpoint, account=account)) > 0:
-            waited += self._before_sleep(endpoint, account, wait, waited, timeout)
-            sleep(wait)
+        while (turn := self._try(endpoint, account))[0] > 0:
+            waited += self._before_sleep(endpoint, *turn, waited, timeout)
+            sleep(turn[0])
         self._prepay(endpoint, prepay)
         return waited
 
@@ -382,56 +428,75 @@ class RateLimit:
         elif not prepay and self._use_prepaid(endpoint):
             return 0.0
         waited = 0.0
-        while (wait := await self._call(self.try_acquire, endpoint, account=account)) > 0:
-            waited += self._before_sleep(endpoint, account, wait, waited, timeout)
-            await sleep(wait)
+        while (turn := await self._call(self._try, endpoint, account))[0] > 0:
+            waited += self._before_sleep(endpoint, *turn, waited, timeout)
+            await sleep(turn[0])
         self._prepay(endpoint, prepay)
         return waited
 
     def try_acquire(self, endpoint: str, *, account: str = "", prepay: bool = False) -> float:
         """Take a turn now and return 0.0, or return the seconds until one may be free."""
-        wait = self._try(endpoint, account)
+        wait = self._try(endpoint, account)[0]
         if wait == 0.0:
             self._prepay(endpoint, prepay)
         return wait
 
-    def _try(self, endpoint: str, account: str) -> float:
-        slot = self._slot(endpoint, account)
+    def _try(self, endpoint: str, account: str) -> tuple[float, str]:
+        """(0.0, "") with a turn taken, or the seconds until one may be free and why: "budget"
+        (the endpoint's budget is spent) or "paused" (the service asked to wait)."""
+        with self._reaching_store():
+            slot = self._slot(endpoint, account)
         if slot is None:
-            return 0.0
+            return 0.0, ""
         from pyrate_limiter import RateItem
 
-        store = self._store
         name = f"{account}:{endpoint}"
-        now = store.now_ms()
-        paused = store.paused_until(name) - now
-        if paused > 0:
-            return paused / 1000
-        with slot.lock:
+        with self._reaching_store(), slot.lock, self._store.turn(name) as now:
+            paused = self._store.paused_until(name) - now
+            if paused > 0:
+                return paused / 1000, "paused"
             item = RateItem(name, now)
             if slot.bucket.put(item):
                 slot.puts += 1
                 if slot.puts % 256 == 0:  # drop counts older than every window
                     slot.bucket.leak(now)
-                return 0.0
+                return 0.0, ""
             wait = slot.bucket.waiting(item)
         assert isinstance(wait, int)
-        return max(wait, 1) / 1000
+        return max(wait, 1) / 1000, "budget"
 
     def pause(self, endpoint: str, seconds: float, *, account: str = "") -> None:
         """Hold every turn at `endpoint` for `seconds` (the service said to wait)."""
-        if self._slot(endpoint, account) is None or not math.isfinite(seconds) or seconds <= 0:
+        if not math.isfinite(seconds) or seconds <= 0:
             return
-        name = f"{account}:{endpoint}"
-        logger.debug(
-            "MAVI rate limit: pausing %s for %.2f s (the service asked)", endpoint, seconds
-        )
-        self._store.pause(name, self._store.now_ms() + math.ceil(seconds * 1000))
+        with self._reaching_store():
+            if self._slot(endpoint, account) is None:
+                return
+            logger.debug(
+                "MAVI rate limit: pausing %s for %.2f s (the service asked)", endpoint, seconds
+            )
+            name = f"{account}:{endpoint}"
+            self._store.pause(name, self._store.now_ms() + math.ceil(seconds * 1000))
 
     def close(self) -> None:
         self._store.close()
 
     # -- internals -------------------------------------------------------------------------------
+
+    @contextmanager
+    def _reaching_store(self) -> Iterator[None]:
+        """A store that cannot be reached (Redis down, a locked or unwritable SQLite file) is
+        a `MaviConnectionError` that names it, its credentials masked."""
+        try:
+            yield
+        except MaviError:
+            raise
+        except Exception as exc:
+            raise MaviConnectionError(
+                f"The rate-limit store {self.backend} could not be used "
+                f"({type(exc).__name__}: {redact_url(str(exc))}). Check that it is running and "
+                "reachable, or pass rate_limit='memory://' to count in this process only."
+            ) from exc
 
     def _prepay(self, endpoint: str, prepay: bool) -> None:
         if prepay:
@@ -444,7 +509,7 @@ class RateLimit:
         _prepaid.set(None)
         return time.monotonic() - turn[2] < PREPAID_FOR
 
-    async def _call(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    async def _call(self, function: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
         if not self._store.shared:
             return function(*args, **kwargs)
         import asyncio
@@ -452,7 +517,7 @@ class RateLimit:
         return await asyncio.to_thread(function, *args, **kwargs)
 
     def _before_sleep(
-        self, endpoint: str, account: str, wait: float, waited: float, timeout: float | None
+        self, endpoint: str, wait: float, reason: str, waited: float, timeout: float | None
     ) -> float:
         if timeout is not None and waited + wait > timeout:
             raise MaviRateLimitError(
@@ -461,8 +526,6 @@ class RateLimit:
                 "the client's `deadline`.",
                 retry_after=wait,
             )
-        name = f"{account}:{endpoint}"
-        reason = "paused" if self._store.paused_until(name) > self._store.now_ms() else "budget"
         logger.debug(
             "MAVI rate limit: waiting %.2f s for a turn at %s (%s)", wait, endpoint, reason
         )

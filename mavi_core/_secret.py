@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hmac
+import re
 from typing import Final, Protocol
 
-__all__ = ["Secret", "SecretLike", "check_credential", "redact", "reveal"]
+__all__ = ["Secret", "SecretLike", "check_credential", "redact", "redact_url", "reveal"]
 
 MASK = "**********"
 _MIN_REDACTED = 4
@@ -101,3 +102,11 @@ def _mask_prefixes(text: str, secret: str) -> str:
         text = text[:start] + MASK + text[end:]
         start = text.find(head, start + len(MASK))
     return text
+
+
+_USERINFO: Final = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/@\s:]*:)[^/@\s]*@")
+
+
+def redact_url(text: str) -> str:
+    """`text` with the password of every `scheme://user:password@host` URL in it masked."""
+    return _USERINFO.sub(lambda match: f"{match['head']}{MASK}@", text)
