@@ -56,6 +56,7 @@ from ._flow import (
     Flow,
     Next,
     Operations,
+    Pump,
     Result,
     Send,
     Sleep,
@@ -511,7 +512,11 @@ class MaviClient(_ClientBase[httpx.Client]):
                     yield item
                     continue
                 try:
-                    if type(item) is Next:
+                    if type(item) is Pump:
+                        step, chunks = item.step, item.chunks
+                        while not item.ended:
+                            yield from step(next(chunks, None))
+                    elif type(item) is Next:
                         value = next(item.chunks, None)
                     else:
                         value = self._perform(item, opened)
@@ -800,7 +805,12 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
                     yield item
                     continue
                 try:
-                    if type(item) is Next:
+                    if type(item) is Pump:
+                        step, chunks = item.step, item.chunks
+                        while not item.ended:
+                            for delta in step(await anext(chunks, None)):
+                                yield delta
+                    elif type(item) is Next:
                         value = await anext(item.chunks, None)
                     else:
                         value = await self._perform(item, opened)

@@ -82,6 +82,7 @@ __all__ = [
     "Flow",
     "Next",
     "Operations",
+    "Pump",
     "Result",
     "Send",
     "Sleep",
@@ -127,6 +128,18 @@ class Next(Effect):
     """The next raw chunk from `Chunks`' iterator, or None at the end of the body."""
 
     chunks: Any
+
+
+@dataclass(slots=True)
+class Pump(Effect):
+    """Read every raw chunk from `Chunks`' iterator (then None at the end of the body), hand
+    each to `step`, and hand out the items it returns, until `step` sets `ended`. The stream's
+    hot loop: the operation resumes once a reply, not once a chunk. The result is None; a failed
+    read, or an error `step` raises, is thrown into the operation."""
+
+    chunks: Any
+    step: Callable[[bytes | None], list[Any]]
+    ended: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,12 +409,16 @@ class Operations:
             settings = self.settings
             decoder = decoder_class(settings.max_event_bytes, settings.max_response_bytes)
             content = _decoder_for(response)
-            chunks = yield Chunks(response)
-            step = Next(chunks)  # one effect for every read: no allocation per chunk
-            size = 0
             due, clock = deadline.at, deadline.clock
-            while True:
-                raw = yield step
+            size = 0
+
+            def step(raw: bytes | None) -> list[Any]:
+                """One chunk in, the deltas it completes out (every one, even when an error
+                follows them: the operation raises it once they are handed out)."""
+                nonlocal size
+                if raw is not None and due is not None and clock() > due:
+                    deadline.check()
+                out: list[Any] = []
                 pieces = (raw,) if content is None and raw is not None else _pieces(raw, content)
                 for piece in pieces:
                     if piece is _FINISH:
@@ -425,15 +442,18 @@ class Operations:
                         if collect:
                             parts.append(text)
                         else:
-                            yield delta if delta is not None else ChatDelta(text)
-                    if decoder.error is not None:
-                        raise decoder.error
-                    if decoder.done:
-                        break
-                if raw is None or decoder.done:
-                    break
-                if due is not None and clock() > due:
-                    deadline.check()
+                            out.append(delta if delta is not None else ChatDelta(text))
+                    if decoder.error is not None or decoder.done:
+                        pump.ended = True
+                        return out
+                if raw is None:
+                    pump.ended = True
+                return out
+
+            pump = Pump((yield Chunks(response)), step)
+            yield pump
+            if decoder.error is not None:
+                raise decoder.error
         except MaviError as error:
             yield Close(response)
             _from_reply(error, response)

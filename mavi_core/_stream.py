@@ -293,6 +293,12 @@ class DeltaTracker:
                 self._cumulative = False  # "\n" then "\n": two pieces of text, not a repeat
                 self._latest = None
                 return piece
+            if self._cumulative is None and not any(char.isalnum() for char in latest):
+                # "**" then "**Summary": markdown opens many answers, so a first piece with no
+                # letter or digit decides nothing; the next piece does (it repeats this one
+                # only if the body is cumulative). Text is never dropped on a guess.
+                self._latest = piece
+                return piece
             self._cumulative = True
             self._latest = piece
             return piece[len(latest) :]

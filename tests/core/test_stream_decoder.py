@@ -96,6 +96,18 @@ def test_cumulative_repeat_adds_nothing() -> None:
     assert decode(body) == ["The", " harbor", " wakes"]
 
 
+def test_markdown_that_opens_an_answer_is_not_taken_for_a_cumulative_body() -> None:
+    body = sse(["**", "**Summary**", " of the harbor", "\n- ", "- tug leaves"])
+    assert decode(body) == ["**", "**Summary**", " of the harbor", "\n- ", "- tug leaves"]
+
+
+def test_a_cumulative_body_that_opens_with_markup_is_still_detected() -> None:
+    # ARCHITECTURE.md, "Wire rules": the opening markup decides nothing, so it is delivered
+    # twice; everything after it is turned into deltas.
+    body = sse(["## ", "## Harbor", "## Harbor wakes", "## Harbor wakes."])
+    assert decode(body) == ["## ", "## Harbor", " wakes", "."]
+
+
 def test_delta_pieces_that_repeat_are_kept() -> None:
     assert decode(sse(["\n", "\n", "ok"])) == ["\n", "\n", "ok"]
 
