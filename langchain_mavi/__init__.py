@@ -12,7 +12,9 @@ Errors raised through `ChatMavi` are both the `mavi_core` error and the matching
 `langchain_core.exceptions` class (see `langchain_mavi._errors`).
 """
 
-from mavi_core._adapters import missing_extra
+from typing import TYPE_CHECKING, Any
+
+from mavi_core._extras import load_lazily, missing_extra
 
 try:
     import langchain_core  # noqa: F401  (the "langchain" extra)
@@ -42,10 +44,12 @@ from ._errors import (
 )
 from ._messages import messages_to_conversation, messages_to_request
 from .chat_models import DEFAULT_MODEL_NAME, ChatMavi
-from .document_loaders import MaviTranscriptLoader
-from .rate_limiters import MaviRateLimiter
-from .retrievers import MaviVideoRetriever
 from .tools import MaviVideoChatArtifact, MaviVideoChatInput, MaviVideoChatTool
+
+if TYPE_CHECKING:
+    from .document_loaders import MaviTranscriptLoader
+    from .rate_limiters import MaviRateLimiter
+    from .retrievers import MaviVideoRetriever
 
 __all__ = [
     "DEFAULT_MODEL_NAME",
@@ -72,3 +76,15 @@ __all__ = [
     "messages_to_conversation",
     "messages_to_request",
 ]
+
+
+_LAZY: dict[str, str] = {
+    "MaviRateLimiter": "rate_limiters",
+    "MaviTranscriptLoader": "document_loaders",
+    "MaviVideoRetriever": "retrievers",
+}
+"""Components whose modules (and the parts of mavi_core they need) load on first use."""
+
+
+def __getattr__(name: str) -> Any:
+    return load_lazily(__name__, _LAZY, name, globals())

@@ -47,7 +47,6 @@ from ._connection import MaviConnection, check_video_nos
 from ._errors import translate_errors
 from ._messages import MaviChatRequest, messages_to_request
 from ._stop import StopSequences
-from .rate_limiters import MaviRateLimiter
 
 if TYPE_CHECKING:
     from mavi_core import AsyncMaviClient, MaviClient
@@ -273,8 +272,11 @@ class ChatMavi(MaviConnection, BaseChatModel):
     def _client_options(self) -> dict[str, Any]:
         # A MaviRateLimiter's budget is the one the requests draw on: each call counted once.
         options = super()._client_options()
-        if isinstance(self.rate_limiter, MaviRateLimiter):
-            options["rate_limit"] = self.rate_limiter.rate_limit
+        if self.rate_limiter is not None:
+            from .rate_limiters import MaviRateLimiter  # with the budget it names, on first use
+
+            if isinstance(self.rate_limiter, MaviRateLimiter):
+                options["rate_limit"] = self.rate_limiter.rate_limit
         return options
 
     @model_validator(mode="before")

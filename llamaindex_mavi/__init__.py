@@ -17,7 +17,9 @@
 Errors are `mavi_core`'s (`MaviError` and its subclasses), raised unchanged.
 """
 
-from mavi_core._adapters import missing_extra
+from typing import TYPE_CHECKING, Any
+
+from mavi_core._extras import load_lazily, missing_extra
 
 try:
     import llama_index.core  # noqa: F401  (the "llamaindex" extra)
@@ -39,8 +41,10 @@ from .query_engine import (
     MaviQueryBundle,
     MaviQueryEngine,
 )
-from .readers import MaviTranscriptReader
-from .retriever import MaviVideoRetriever
+
+if TYPE_CHECKING:
+    from .readers import MaviTranscriptReader
+    from .retriever import MaviVideoRetriever
 
 __all__ = [
     "DEFAULT_TOOL_DESCRIPTION",
@@ -56,3 +60,10 @@ __all__ = [
     "messages_to_request",
     "video_block",
 ]
+
+_LAZY: dict[str, str] = {"MaviTranscriptReader": "readers", "MaviVideoRetriever": "retriever"}
+"""Components whose modules (and the parts of mavi_core they need) load on first use."""
+
+
+def __getattr__(name: str) -> Any:
+    return load_lazily(__name__, _LAZY, name, globals())

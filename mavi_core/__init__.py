@@ -15,7 +15,6 @@ MAVI-compatible server for offline work and tests.
 from typing import TYPE_CHECKING, Any
 
 from ._auth import MaviTokenAuth, MaviTokens
-from ._bulk import BulkAnswer
 from ._constants import (
     API_KEY_ENV,
     API_VERSION_ENV,
@@ -41,29 +40,26 @@ from ._exceptions import (
     MaviValidationError,
     MaviVideoError,
 )
+from ._extras import load_lazily
 from ._models import ChatAnswer, ChatDelta, ChatTurn, Thinking, VideoRef
-from ._quota import DEFAULT_BUDGETS, Budget, RateLimit, RateLimitWait
 from ._settings import MaviSettings
-from ._transcripts import (
-    Passage,
-    TranscriptCache,
-    TranscriptKind,
-    VideoTranscript,
-    moment_content,
-    passage_id,
-    time_unit,
-    transcript_passages,
-)
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._bulk import BulkAnswer
     from ._client import AsyncChatStream, AsyncMaviClient, ChatStream, MaviClient
-from ._videos import (
-    Moment,
-    Transcript,
-    TranscriptSegment,
-    Video,
-)
+    from ._quota import DEFAULT_BUDGETS, Budget, RateLimit, RateLimitWait
+    from ._transcripts import (
+        Passage,
+        TranscriptCache,
+        TranscriptKind,
+        VideoTranscript,
+        moment_content,
+        passage_id,
+        time_unit,
+        transcript_passages,
+    )
+    from ._videos import Moment, Transcript, TranscriptSegment, Video
 
 __all__ = [
     "API_KEY_ENV",
@@ -119,7 +115,27 @@ __all__ = [
     "transcript_passages",
 ]
 
-_CLIENT_NAMES = frozenset({"AsyncChatStream", "AsyncMaviClient", "ChatStream", "MaviClient"})
+_LAZY: dict[str, str] = {
+    **dict.fromkeys(("AsyncChatStream", "AsyncMaviClient", "ChatStream", "MaviClient"), "_client"),
+    **dict.fromkeys(("DEFAULT_BUDGETS", "Budget", "RateLimit", "RateLimitWait"), "_quota"),
+    "BulkAnswer": "_bulk",
+    **dict.fromkeys(("Moment", "Transcript", "TranscriptSegment", "Video"), "_videos"),
+    **dict.fromkeys(
+        (
+            "Passage",
+            "TranscriptCache",
+            "TranscriptKind",
+            "VideoTranscript",
+            "moment_content",
+            "passage_id",
+            "time_unit",
+            "transcript_passages",
+        ),
+        "_transcripts",
+    ),
+}
+"""Names whose modules load on first use (the clients with httpx, rate limits, bulk questions,
+transcripts), keeping `import mavi_core` and the adapters' imports light."""
 
 
 _MOVED = frozenset(
@@ -150,12 +166,4 @@ def __getattr__(name: str) -> Any:
             stacklevel=2,
         )
         return getattr(_adapters, name)
-    # The clients (and httpx with them) load on first use, keeping `import mavi_core` and the
-    # adapters' imports light.
-    if name in _CLIENT_NAMES:
-        from . import _client
-
-        value = getattr(_client, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'mavi_core' has no attribute {name!r}")
+    return load_lazily(__name__, _LAZY, name, globals())

@@ -12,12 +12,12 @@ from ._extras import missing_extra
 from ._history import ChatPrompt, Role, conversation_to_chat
 from ._request import normalize_video_nos
 from ._settings import MaviSettings
-from ._videos import describe_moment, moment_metadata, moment_scores, rank_score
 
 if TYPE_CHECKING:
     import httpx
 
     from ._client import AsyncMaviClient, MaviClient
+    from ._videos import describe_moment, moment_metadata, moment_scores, rank_score
 
 __all__ = [
     "ChatPrompt",
@@ -32,6 +32,18 @@ __all__ = [
     "rank_score",
     "transcript_options",
 ]
+
+
+_FROM_VIDEOS = frozenset({"describe_moment", "moment_metadata", "moment_scores", "rank_score"})
+
+
+def __getattr__(name: str) -> Any:
+    # The moment helpers load with the retrievers that use them, not with every adapter.
+    if name in _FROM_VIDEOS:
+        from . import _videos
+
+        return getattr(_videos, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def transcript_options(source: Any) -> dict[str, Any]:

@@ -1,8 +1,26 @@
-"""The message an adapter raises when its framework (an optional extra) is not installed."""
+"""What a package needs at import time: the message an adapter raises when its framework (an
+optional extra) is not installed, and names whose modules load on first use."""
 
 from __future__ import annotations
 
-__all__ = ["missing_extra"]
+import importlib
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["load_lazily", "missing_extra"]
+
+
+def load_lazily(
+    package: str, modules: Mapping[str, str], name: str, namespace: dict[str, Any]
+) -> Any:
+    """A package's `__getattr__`: `name` from the submodule of `package` that `modules` names,
+    kept in `namespace` (the package's globals) once loaded, so it loads once."""
+    module = modules.get(name)
+    if module is None:
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{package}.{module}"), name)
+    namespace[name] = value
+    return value
 
 
 def missing_extra(
