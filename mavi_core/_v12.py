@@ -9,6 +9,7 @@ each with `sessionId`; `data:"Done"` ends the stream and any other bare string i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any, Final
@@ -38,8 +39,10 @@ __all__ = [
 ]
 
 _FAST_HEAD: Final = b'data:{"type":"content","content":"'
-_FAST_SESSION: Final = ',"sessionId":'
+_FAST_SESSION: Final = b'","sessionId":'
 _FAST_TAIL: Final = b"}\n\n"
+_PLAIN: Final = re.compile(rb'[^\x00-\x1f"\\]*')
+"""A JSON string's body with nothing to unescape (and nothing a strict decoder refuses)."""
 HISTORY_HEADER: Final = "Conversation so far:"
 """How earlier turns are folded into `prompt` when no session continues them."""
 _KINDS: Final = frozenset({"keyframe", "visual_ts", "audio_ts"})
@@ -286,14 +289,16 @@ def _fast_content(chunk: bytes) -> tuple[str, str] | None:
     """The piece and session id of `data:{"type":"content","content":"...","sessionId":<digits>}`
     and its blank line (the piece as sent: not yet checked for a cumulative body); None for
     anything else."""
-    text = chunk.decode("utf-8", "replace")
+    end = chunk.rfind(_FAST_SESSION)
+    session = chunk[end + len(_FAST_SESSION) : len(chunk) - len(_FAST_TAIL)]
+    if end < len(_FAST_HEAD) or not (session.isdigit() and session[0] != 0x30):  # "0"
+        return None
+    if _PLAIN.fullmatch(chunk, len(_FAST_HEAD), end):
+        return chunk[len(_FAST_HEAD) : end].decode("utf-8", "replace"), session.decode()
+    # Escapes: JSON's own reader. The piece must end exactly where the session id begins.
+    text = chunk[: end + 1].decode("utf-8", "replace")
     try:
-        piece, end = scanstring(text, len(_FAST_HEAD))
+        piece, stop = scanstring(text, len(_FAST_HEAD))
     except ValueError:
         return None
-    if not text.startswith(_FAST_SESSION, end):
-        return None
-    session = text[end + len(_FAST_SESSION) : len(text) - len(_FAST_TAIL)]
-    if not (session.isdigit() and session.isascii() and session[0] != "0"):
-        return None
-    return piece, session
+    return (piece, session.decode()) if stop == len(text) else None
