@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from mavi_core import AsyncMaviClient, MaviClient, RateLimit
 
-__all__ = ["MaviClients", "MaviConnection", "resolve_api_key"]
+__all__ = ["MaviClients", "MaviConnection", "api_key_of"]
 
 
 MaviClients = ClientPair
@@ -22,11 +22,11 @@ MaviClients = ClientPair
 adapters use, so every option reaches both clients through one place."""
 
 
-def resolve_api_key(api_key: str | SecretStr | None) -> SecretStr | None:
-    """The explicit key, else `MAVI_API_KEY`, else None (requests then fail with the core
-    error): read once, by the settings `mavi_core` resolves, and checked there."""
-    settings = ClientPair(api_key=api_key).settings
-    key = settings.api_key
+def api_key_of(clients: ClientPair) -> SecretStr | None:
+    """The key `clients` use: the explicit one, else `MAVI_API_KEY`, else None (requests then
+    fail with the core error); read once, by the settings `mavi_core` resolved, and checked
+    there."""
+    key = clients.settings.api_key
     return None if key is None else SecretStr(key.get_secret_value())
 
 
@@ -53,12 +53,11 @@ class MaviConnection:
         api_version: str | None = None,
         rate_limit: RateLimit | str | None = "auto",
     ) -> None:
-        self._api_key = resolve_api_key(api_key)
         self._base_url = base_url
         self._timeout = timeout
         self._max_retries = max_retries
         self._clients = MaviClients(
-            api_key=self._api_key,
+            api_key=api_key,
             base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
@@ -69,6 +68,7 @@ class MaviConnection:
             rate_limit=rate_limit,
         )
         self._api_version = api_version
+        self._api_key = api_key_of(self._clients)
 
     @property
     def api_key(self) -> SecretStr | None:

@@ -38,7 +38,7 @@ from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_serializer
 from mavi_core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ChatAnswer, ChatDelta, Thinking
 from mavi_core._adapters import ChatPrompt, normalize_video_nos
 
-from ._clients import MaviClients, resolve_api_key
+from ._clients import MaviClients, api_key_of
 from ._messages import (
     SESSION_KEY,
     continued_session,
@@ -169,27 +169,29 @@ class MaviLLM(LLM):
     ) -> None:
         if callback_manager is not None:
             kwargs["callback_manager"] = callback_manager
-        super().__init__(
-            video_nos=normalize_video_nos(video_nos) if video_nos else [],  # raised as is
-            api_key=resolve_api_key(api_key),
+        headers = dict(default_headers) if default_headers is not None else None
+        clients = MaviClients(
+            api_key=api_key,
             base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
-            default_headers=dict(default_headers) if default_headers is not None else None,
-            api_version=api_version,
-            **kwargs,
-        )
-        self._clients = MaviClients(
-            api_key=self.api_key,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            default_headers=self.default_headers,
+            default_headers=headers,
             client=client,
             async_client=async_client,
             api_version=api_version,
             rate_limit=rate_limit,
         )
+        super().__init__(
+            video_nos=normalize_video_nos(video_nos) if video_nos else [],  # raised as is
+            api_key=api_key_of(clients),
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            default_headers=headers,
+            api_version=api_version,
+            **kwargs,
+        )
+        self._clients = clients
 
     @classmethod
     def class_name(cls) -> str:

@@ -244,14 +244,6 @@ class MaviTokenAuth:
             raise ValueError("no refresh token is known")
         return {"refreshToken": refresh_token.get_secret_value()}
 
-    def apply_refresh(self, data: object, *, now: float | None = None) -> MaviTokens:
-        """Take the reply of refreshAccessToken, bump `generation`, tell `on_refresh`."""
-        with self._lock:
-            tokens = self._apply(data, now=now)
-        if self.on_refresh is not None:
-            self.on_refresh(tokens)
-        return tokens
-
     def _apply(self, data: object, *, now: float | None = None) -> MaviTokens:
         tokens = MaviTokens.from_reply(
             data,
