@@ -19,9 +19,8 @@ from mavi_core import (
     MaviVideoError,
     Moment,
     Video,
-    describe_moment,
-    moment_metadata,
 )
+from mavi_core._adapters import describe_moment, moment_metadata
 from mavi_core._progress import progress_bar
 from mavi_core._videos import VideoPager
 
