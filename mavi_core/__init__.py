@@ -41,7 +41,7 @@ from ._exceptions import (
     MaviValidationError,
     MaviVideoError,
 )
-from ._models import ChatAnswer, ChatDelta, ChatTurn, Thinking, VideoRef
+from ._models import ChatAnswer, ChatDelta, ChatSession, ChatTurn, Thinking, VideoRef
 from ._quota import DEFAULT_BUDGETS, Budget, RateLimit, RateLimitWait
 from ._settings import MaviSettings
 from ._transcripts import (
@@ -79,6 +79,7 @@ __all__ = [
     "BulkAnswer",
     "ChatAnswer",
     "ChatDelta",
+    "ChatSession",
     "ChatStream",
     "ChatTurn",
     "MaviAPIError",

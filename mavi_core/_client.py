@@ -63,7 +63,7 @@ from ._flow import (
     Wait,
     returning,
 )
-from ._models import ChatAnswer, ChatDelta, Thinking, VideoRef
+from ._models import ChatAnswer, ChatDelta, ChatSession, Thinking, VideoRef
 from ._progress import CountingReader, ProgressCallback
 from ._quota import AUTO, RateLimitOption, resolve_rate_limit
 from ._request import HistoryInput
@@ -126,6 +126,7 @@ def _request(http: httpx.Client | httpx.AsyncClient, send: Send, stack: ExitStac
         call.method,
         send.url,
         json=call.json,
+        data=call.form,
         params=call.params,
         files=files,
         headers=send.headers,
@@ -426,6 +427,11 @@ class MaviClient(_ClientBase[httpx.Client]):
         """Every video of the library matching the filters (searchDB, all pages)."""
         return self._iterate(self._ops.list_videos(status, name, start_time, end_time, page_size))
 
+    def list_sessions(self, *, unique_id: str | None = None) -> Iterator[ChatSession]:
+        """Every chat session of the key, all pages (v1.2 only: `MaviValidationError` with
+        v1.0); `unique_id`: the namespace the chats named ("default" when they named none)."""
+        return self._iterate(self._ops.list_sessions(unique_id))
+
     def upload_video(
         self,
         source: str | os.PathLike[str],
@@ -694,6 +700,10 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
     ) -> AsyncIterator[Video]:
         """Every video of the library matching the filters (searchDB, all pages)."""
         return self._iterate(self._ops.list_videos(status, name, start_time, end_time, page_size))
+
+    def list_sessions(self, *, unique_id: str | None = None) -> AsyncIterator[ChatSession]:
+        """Every chat session of the key, all pages: see `MaviClient.list_sessions`."""
+        return self._iterate(self._ops.list_sessions(unique_id))
 
     async def upload_video(
         self,
