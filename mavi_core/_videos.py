@@ -448,7 +448,7 @@ def upload_call(
             "source must be the path of a video file (a str or pathlib.Path) or an http(s) "
             f"URL, got {type(source).__name__}."
         )
-    if callback_uri is not None and (not isinstance(callback_uri, str) or not callback_uri):
+    if callback_uri is not None and not isinstance(callback_uri, str):
         raise MaviValidationError(f"callback_uri must be a URL string, got {callback_uri!r}.")
     if v12:
         form = {"callback": callback_uri} if callback_uri else None

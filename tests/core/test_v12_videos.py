@@ -457,6 +457,14 @@ def test_a_bad_upload_source_is_refused_before_any_request(
     assert server.requests == []
 
 
+@pytest.mark.parametrize("version", ["v1.0", "v1.2"])
+def test_a_callback_that_is_not_a_string_is_refused(api: Api, server: Server, version: str) -> None:
+    url = "https://example.com/clip.mp4"
+    with pytest.raises(MaviValidationError, match="callback_uri must be a URL string"):
+        _run(api, lambda c: c.upload_video(url, callback_uri=5), api_version=version)
+    assert server.requests == []
+
+
 def test_validation_errors_are_value_errors() -> None:
     with pytest.raises(ValueError, match="status"):
         MaviClient("k", base_url="https://mavi.test").list_videos(status=5)
