@@ -54,8 +54,9 @@ class MaviConnection(BaseModel):
     """API host; read from `MAVI_BASE_URL` when not given or None, else
     `https://mavi-backend.memories.ai` (`https://api.memories.ai` with `api_version="v1.2"`)."""
     api_version: str | None = Field(default_factory=from_env(API_VERSION_ENV, default=None))
-    """The chat dialect: "v1.0" (the default) or "v1.2" (sessions held by the service, thinking,
-    and the moments an answer rests on); read from `MAVI_API_VERSION` when not given or None.
+    """The dialect: "v1.0" (the default) or "v1.2" (sessions held by the service, thinking,
+    and the moments an answer rests on; search, listing and transcripts over the v1.2
+    endpoints); read from `MAVI_API_VERSION` when not given or None.
     Checked when the first request is sent, like `base_url`."""
     # Typed Any so that importing the adapter does not load httpx; checked by mavi_core.
     timeout: Any = DEFAULT_TIMEOUT

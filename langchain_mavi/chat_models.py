@@ -42,6 +42,7 @@ from langchain_core.utils.utils import _build_model_kwargs, get_pydantic_field_n
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mavi_core import API_KEY_ENV, ChatAnswer, ChatDelta, Thinking, VideoRef
+from mavi_core._settings import chat_endpoint, check_api_version
 
 from ._connection import MaviConnection, check_video_nos
 from ._errors import translate_errors
@@ -290,6 +291,24 @@ class ChatMavi(MaviConnection, BaseChatModel):
     @classmethod
     def _check_video_nos(cls, value: Any) -> Any:
         return [] if value is None else check_video_nos(value)
+
+    @model_validator(mode="after")
+    def _check_rate_limiter(self) -> ChatMavi:
+        # A MaviRateLimiter's turn is used by the request that follows: it must be a turn of
+        # the budget that request draws on, or each call would be counted twice.
+        if self.rate_limiter is None:
+            return self
+        from .rate_limiters import MaviRateLimiter
+
+        if isinstance(self.rate_limiter, MaviRateLimiter):
+            expected = chat_endpoint(check_api_version(self.api_version, None))
+            if self.rate_limiter.endpoint != expected:
+                raise ValueError(
+                    f"rate_limiter draws on the {self.rate_limiter.endpoint!r} budget, but this "
+                    f"model's chats draw on {expected!r}: pass MaviRateLimiter(..., "
+                    f"api_version={self.api_version or 'v1.0'!r})."
+                )
+        return self
 
     # --- what MAVI cannot do -----------------------------------------------------------------
 

@@ -17,20 +17,25 @@ import os
 
 from langchain_core.rate_limiters import BaseRateLimiter
 
-from mavi_core import API_KEY_ENV, RateLimit
+from mavi_core import API_KEY_ENV, API_VERSION_ENV, RateLimit
 from mavi_core._quota import key_account, shared_rate_limit
+from mavi_core._settings import chat_endpoint, check_api_version
 
 __all__ = ["MaviRateLimiter"]
 
 
 class MaviRateLimiter(BaseRateLimiter):
-    """Waits for a turn in the key's MAVI budget at `endpoint` (default: chat).
+    """Waits for a turn in the key's MAVI budget at `endpoint`: by default the chat budget of
+    the dialect (`chat`, 10 a minute, for v1.0; `chat_v12`, 1 a second, for v1.2).
 
     Args:
         rate_limit: A `mavi_core.RateLimit`, or a backend URL (`memory://`, `sqlite:///path`,
             `redis://host:port/db`) for the process's shared limiter with MAVI's budgets.
         api_key: The key whose budget this is; defaults to `MAVI_API_KEY`. Use the key of the
             models it paces.
+        api_version: The dialect of the models it paces; defaults to `MAVI_API_VERSION`, then
+            "v1.0", as `ChatMavi` does. `ChatMavi` refuses a limiter of another dialect.
+        endpoint: The budget to draw on, when not the dialect's chat budget.
     """
 
     def __init__(
@@ -38,12 +43,14 @@ class MaviRateLimiter(BaseRateLimiter):
         rate_limit: RateLimit | str = "memory://",
         *,
         api_key: str | None = None,
-        endpoint: str = "chat",
+        api_version: str | None = None,
+        endpoint: str | None = None,
     ) -> None:
         self.rate_limit = (
             rate_limit if isinstance(rate_limit, RateLimit) else shared_rate_limit(rate_limit)
         )
-        self.endpoint = endpoint
+        version = check_api_version(api_version, os.environ.get(API_VERSION_ENV) or None)
+        self.endpoint = chat_endpoint(version) if endpoint is None else endpoint
         self._account = key_account(api_key or os.environ.get(API_KEY_ENV))
 
     def acquire(self, *, blocking: bool = True) -> bool:

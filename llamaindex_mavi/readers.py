@@ -39,6 +39,7 @@ class MaviTranscriptReader(MaviConnection, BaseReader):
     `load_data`, `lazy_load_data`, and natively async `aload_data`. Transcripts are requested
     from MAVI once per process (and kept in `cache_dir` if given, across processes);
     `transcription_timeout` bounds the wait. Errors are `mavi_core`'s, unchanged.
+    `api_version="v1.2"` (or `MAVI_API_VERSION=v1.2`) reads them from the v1.2 endpoints.
     """
 
     def __init__(
@@ -57,6 +58,7 @@ class MaviTranscriptReader(MaviConnection, BaseReader):
         max_retries: int = DEFAULT_MAX_RETRIES,
         client: MaviClient | None = None,
         async_client: AsyncMaviClient | None = None,
+        api_version: str | None = None,
     ) -> None:
         if window_seconds is not None and window_seconds <= 0:
             raise ValueError(f"window_seconds must be positive, got {window_seconds!r}.")
@@ -74,6 +76,7 @@ class MaviTranscriptReader(MaviConnection, BaseReader):
             max_retries=max_retries,
             client=client,
             async_client=async_client,
+            api_version=api_version,
         )
 
     def _options(self) -> dict[str, Any]:

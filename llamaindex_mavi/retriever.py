@@ -53,7 +53,8 @@ class MaviVideoRetriever(MaviConnection, BaseRetriever):
     and so on (`mavi_core._adapters.rank_score`), so it only says how the service ordered them.
 
     `api_version` ("v1.0" / "v1.2"; None: `MAVI_API_VERSION`) is accepted as by every component;
-    search is the same call in both dialects, and v1.2 only changes the default host.
+    with v1.2 the search and the transcripts speak the v1.2 wire (one search of the library or
+    of `video_nos`, transcripts read without a task), with the same nodes as a result.
     """
 
     def __init__(

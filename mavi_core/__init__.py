@@ -41,7 +41,7 @@ from ._exceptions import (
     MaviVideoError,
 )
 from ._extras import load_lazily
-from ._models import ChatAnswer, ChatDelta, ChatTurn, Thinking, VideoRef
+from ._models import ChatAnswer, ChatDelta, ChatSession, ChatTurn, Thinking, VideoRef
 from ._settings import MaviSettings
 from ._version import __version__
 
@@ -75,6 +75,7 @@ __all__ = [
     "BulkAnswer",
     "ChatAnswer",
     "ChatDelta",
+    "ChatSession",
     "ChatStream",
     "ChatTurn",
     "MaviAPIError",

@@ -64,7 +64,7 @@ from ._flow import (
     Wait,
     returning,
 )
-from ._models import ChatAnswer, ChatDelta, Thinking, VideoRef
+from ._models import ChatAnswer, ChatDelta, ChatSession, Thinking, VideoRef
 from ._progress import CountingReader, ProgressCallback
 from ._quota import AUTO, RateLimitOption, resolve_rate_limit
 from ._request import HistoryInput
@@ -127,6 +127,7 @@ def _request(http: httpx.Client | httpx.AsyncClient, send: Send, stack: ExitStac
         call.method,
         send.url,
         json=call.json,
+        data=call.form,
         params=call.params,
         files=files,
         headers=send.headers,
@@ -401,11 +402,13 @@ class MaviClient(_ClientBase[httpx.Client]):
         return MaviTokenAuth.from_tokens(tokens, on_refresh)
 
     def search_videos(self, query: str) -> list[Video]:
-        """Whole videos matching `query` (searchAI; unranked)."""
+        """Whole videos matching `query` (searchAI; unranked. v1.2: the videos of the clips its
+        search finds, in the order of their best clip)."""
         return self._run(self._ops.search_videos(query))
 
     def search_moments(self, query: str, video_nos: list[str]) -> list[Moment]:
-        """Moments of `video_nos` matching `query` (searchVideoFragment), start/end in seconds."""
+        """Moments of `video_nos` matching `query` (searchVideoFragment; v1.2: search, scored),
+        start/end in seconds."""
         return self._run(self._ops.search_moments(query, video_nos))
 
     def find_moments(
@@ -424,8 +427,14 @@ class MaviClient(_ClientBase[httpx.Client]):
         end_time: datetime | float | None = None,
         page_size: int = MAX_PAGE_SIZE,
     ) -> Iterator[Video]:
-        """Every video of the library matching the filters (searchDB, all pages)."""
+        """Every video of the library matching the filters (searchDB, all pages; v1.2:
+        list_videos, with the time filters applied here)."""
         return self._iterate(self._ops.list_videos(status, name, start_time, end_time, page_size))
+
+    def list_sessions(self, *, unique_id: str | None = None) -> Iterator[ChatSession]:
+        """Every chat session of the key, all pages (v1.2 only: `MaviValidationError` with
+        v1.0); `unique_id`: the namespace the chats named ("default" when they named none)."""
+        return self._iterate(self._ops.list_sessions(unique_id))
 
     def upload_video(
         self,
@@ -454,7 +463,8 @@ class MaviClient(_ClientBase[httpx.Client]):
         return self._run(self._ops.wait_until_parsed(video_nos, timeout, poll_interval, progress))
 
     def delete_videos(self, video_nos: list[str]) -> None:
-        """Delete videos, 500 per request; deleting one twice raises `MaviConflictError`."""
+        """Delete videos, 500 per request (v1.2: 100); deleting one twice raises
+        `MaviConflictError`."""
         self._run(self._ops.delete_videos(video_nos))
 
     def transcribe(
@@ -466,7 +476,8 @@ class MaviClient(_ClientBase[httpx.Client]):
         poll_interval: float = 2.0,
         callback_uri: str | None = None,
     ) -> Transcript:
-        """Submit a transcription (AUDIO: speech, VIDEO: what is seen) and wait for it."""
+        """Submit a transcription (AUDIO: speech, VIDEO: what is seen) and wait for it (v1.2: no
+        task; the transcript is read at once, and `callback_uri` is refused)."""
         flow = self._ops.transcribe(video_no, kind, timeout, poll_interval, callback_uri)
         return self._run(flow)
 
@@ -674,11 +685,13 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
         return MaviTokenAuth.from_tokens(tokens, on_refresh)
 
     async def search_videos(self, query: str) -> list[Video]:
-        """Whole videos matching `query` (searchAI; unranked)."""
+        """Whole videos matching `query` (searchAI; unranked. v1.2: the videos of the clips its
+        search finds, in the order of their best clip)."""
         return await self._run(self._ops.search_videos(query))
 
     async def search_moments(self, query: str, video_nos: list[str]) -> list[Moment]:
-        """Moments of `video_nos` matching `query` (searchVideoFragment), start/end in seconds."""
+        """Moments of `video_nos` matching `query` (searchVideoFragment; v1.2: search, scored),
+        start/end in seconds."""
         return await self._run(self._ops.search_moments(query, video_nos))
 
     async def find_moments(
@@ -697,8 +710,13 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
         end_time: datetime | float | None = None,
         page_size: int = MAX_PAGE_SIZE,
     ) -> AsyncIterator[Video]:
-        """Every video of the library matching the filters (searchDB, all pages)."""
+        """Every video of the library matching the filters (searchDB, all pages; v1.2:
+        list_videos, with the time filters applied here)."""
         return self._iterate(self._ops.list_videos(status, name, start_time, end_time, page_size))
+
+    def list_sessions(self, *, unique_id: str | None = None) -> AsyncIterator[ChatSession]:
+        """Every chat session of the key, all pages: see `MaviClient.list_sessions`."""
+        return self._iterate(self._ops.list_sessions(unique_id))
 
     async def upload_video(
         self,
@@ -728,7 +746,8 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
         return await self._run(flow)
 
     async def delete_videos(self, video_nos: list[str]) -> None:
-        """Delete videos, 500 per request; deleting one twice raises `MaviConflictError`."""
+        """Delete videos, 500 per request (v1.2: 100); deleting one twice raises
+        `MaviConflictError`."""
         await self._run(self._ops.delete_videos(video_nos))
 
     async def transcribe(
@@ -740,7 +759,8 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
         poll_interval: float = 2.0,
         callback_uri: str | None = None,
     ) -> Transcript:
-        """Submit a transcription (AUDIO: speech, VIDEO: what is seen) and wait for it."""
+        """Submit a transcription (AUDIO: speech, VIDEO: what is seen) and wait for it (v1.2: no
+        task; the transcript is read at once, and `callback_uri` is refused)."""
         flow = self._ops.transcribe(video_no, kind, timeout, poll_interval, callback_uri)
         return await self._run(flow)
 

@@ -39,12 +39,12 @@ from ._exceptions import MaviError, MaviRateLimitError, MaviTimeoutError, MaviVa
 from ._models import ChatAnswer, ChatDelta, Thinking, VideoRef
 from ._progress import ProgressBar, ProgressCallback, progress_bar, upload_bar
 from ._quota import RateLimit, account_of, endpoint_of
-from ._request import ApiCall, HistoryInput, build_chat_body
+from ._request import ApiCall, HistoryInput, build_chat_body, normalize_video_nos
 from ._retry import REFRESH, RetryState
 from ._settings import MaviSettings
 from ._stream import ChatStreamDecoder, broken_stream_error, parse_json_reply, too_large
 from ._transcripts import WIRE_KIND, TranscriptJob, VideoTranscript
-from ._v12 import V12StreamDecoder, build_v12_body, parse_v12_reply
+from ._v12 import SessionPager, V12StreamDecoder, build_v12_body, parse_v12_reply
 from ._videos import (
     MAX_PAGE_SIZE,
     PARSED,
@@ -57,6 +57,7 @@ from ._videos import (
     check_limit,
     delete_calls,
     parse_moments,
+    parse_search_videos,
     parse_task_no,
     parse_transcription,
     parse_video,
@@ -67,6 +68,9 @@ from ._videos import (
     transcription_poll_call,
     transcription_submit_call,
     upload_call,
+    v12_search_call,
+    v12_transcription_call,
+    within,
 )
 
 if TYPE_CHECKING:
@@ -638,10 +642,22 @@ class Operations:
         data = yield from self._request_json(call)
         return MaviTokens.from_reply(data, now=time.time())
 
+    @property
+    def v12(self) -> bool:
+        """Whether the video endpoints speak the v1.2 wire (see `_videos`)."""
+        return self.settings.api_version == "v1.2"
+
     def search_videos(self, query: str) -> Flow[list[Video]]:
+        if self.v12:  # no whole-video search in v1.2: the videos of the clips found
+            return self._parsed(v12_search_call(query), parse_search_videos)
         return self._parsed(search_videos_call(query), parse_videos)
 
     def search_moments(self, query: str, video_nos: list[str]) -> Flow[list[Moment]]:
+        if self.v12:  # v1.2 search takes no video filter: the clips of `video_nos` are kept
+            videos = normalize_video_nos(video_nos)
+            return self._parsed(
+                v12_search_call(query), lambda data: within(parse_moments(data), videos)
+            )
         return self._parsed(search_moments_call(query, video_nos), parse_moments)
 
     @_redacting
@@ -658,6 +674,9 @@ class Operations:
     def _find_moments(
         self, query: str, video_nos: list[str] | None, limit: int | None
     ) -> Flow[list[Moment]]:
+        if video_nos is None and self.v12:  # one search finds the clips in the whole library
+            found = yield from self._parsed(v12_search_call(query, limit), parse_moments)
+            return rank_moments(found, limit)
         if video_nos is None:
             videos = yield from self.search_videos(query)
             video_nos = [video.video_no for video in videos]
@@ -674,10 +693,21 @@ class Operations:
         page_size: int = MAX_PAGE_SIZE,
     ) -> Flow[None]:
         """Every matching video, as `Video` items."""
-        return self._list(VideoPager(status, name, start_time, end_time, page_size))
+        pager = VideoPager(status, name, start_time, end_time, page_size, v12=self.v12)
+        return self._list(pager)
+
+    def list_sessions(self, unique_id: str | None) -> Flow[None]:
+        """Every chat session of the key (v1.2 only), as `ChatSession` items."""
+        if not self.v12:
+            raise MaviValidationError(
+                "list_sessions() belongs to the v1.2 API (v1.0 keeps no sessions: the client "
+                "sends history): create the client with api_version='v1.2' (or set "
+                "MAVI_API_VERSION=v1.2)."
+            )
+        return self._list(SessionPager(unique_id))
 
     @_redacting
-    def _list(self, pager: VideoPager) -> Flow[None]:
+    def _list(self, pager: VideoPager | SessionPager) -> Flow[None]:
         while (call := pager.next_call()) is not None:
             yield from pager.read((yield from self._request_json(call)))
 
@@ -689,7 +719,7 @@ class Operations:
         progress: bool | None,
         on_progress: ProgressCallback | None = None,
     ) -> Flow[Video]:
-        call, upload = upload_call(source, callback_uri)
+        call, upload = upload_call(source, callback_uri, v12=self.v12)
         if upload is not None:
             bar = upload_bar(upload.path.name, upload.size, progress, on_progress)
             # An upload is bounded by its size and the per-operation timeout, not the deadline.
@@ -707,7 +737,7 @@ class Operations:
         deadline = PollDeadline(timeout, self.clock(), poll_interval, "the videos to parse")
         bar = self.progress_bar("Parsing videos", len(watch.video_nos), progress)
         while True:
-            pager = VideoPager()
+            pager = VideoPager(v12=self.v12)
             listed: list[Video] = []
             while (call := pager.next_call()) is not None:
                 listed += pager.read((yield from self._request_json(call)))
@@ -720,7 +750,7 @@ class Operations:
 
     @_redacting
     def delete_videos(self, video_nos: list[str]) -> Flow[None]:
-        for call in delete_calls(video_nos):
+        for call in delete_calls(video_nos, v12=self.v12):
             yield from self._request_json(call)
 
     @_redacting
@@ -732,12 +762,27 @@ class Operations:
         poll_interval: float,
         callback_uri: str | None,
     ) -> Flow[Transcript]:
-        call = transcription_submit_call(video_no, kind, callback_uri)
-        task_no = parse_task_no((yield from self._request_json(call)))
+        """v1.0: a task submitted, then polled until FINISH. v1.2: no task; the transcript is
+        read (`get_audio_transcription` / `get_video_transcription`), and read again only while
+        a reply says it is unfinished."""
+        v12 = self.v12
+        if v12:
+            if callback_uri is not None:
+                raise MaviValidationError(
+                    "callback_uri has no v1.2 equivalent: a v1.2 transcript is read at once, "
+                    "with no task to wait for. Leave callback_uri out."
+                )
+            call, task_no = v12_transcription_call(video_no, kind), ""
+        else:
+            submit = transcription_submit_call(video_no, kind, callback_uri)
+            task_no = parse_task_no((yield from self._request_json(submit)))
+            call = transcription_poll_call(task_no)
         deadline = PollDeadline(timeout, self.clock(), poll_interval, "the transcription")
         while True:
-            data = yield from self._request_json(transcription_poll_call(task_no))
-            transcript = parse_transcription(data, video_no=video_no, task_no=task_no, kind=kind)
+            data = yield from self._request_json(call)
+            transcript = parse_transcription(
+                data, video_no=video_no, task_no=task_no, kind=kind, v12=v12
+            )
             if transcript is not None:
                 return transcript
             yield Sleep(deadline.next_delay(self.clock()))
@@ -752,8 +797,9 @@ class Operations:
         names and durations looked up (searchDB, until all are found), every transcription
         submitted, then all polled together, the first poll at once, the next after 0.5 s,
         doubling up to `poll_interval`, for at most `timeout` seconds."""
+        v12 = self.v12
         if job.whole_library:
-            pager = VideoPager(status=PARSED)
+            pager = VideoPager(status=PARSED, v12=v12)
             listed: list[Video] = []
             while (call := pager.next_call()) is not None:
                 listed += pager.read((yield from self._request_json(call)))
@@ -761,10 +807,10 @@ class Operations:
         if not job.waiting():  # all cached
             return job.result()
         if job.unknown_videos:
-            pager = VideoPager()
+            pager = VideoPager(v12=v12)
             while job.unknown_videos and (call := pager.next_call()) is not None:
                 job.learn(pager.read((yield from self._request_json(call))))
-        for item in job.to_submit():
+        for item in [] if v12 else job.to_submit():  # v1.2: nothing to submit, only to read
             call = transcription_submit_call(item.video_no, WIRE_KIND[item.kind])
             job.submitted(item, parse_task_no((yield from self._request_json(call))))
         delay = min(0.5, poll_interval)
@@ -772,9 +818,12 @@ class Operations:
         bar = self.progress_bar("Transcribing videos", job.total, progress)
         while True:
             for item in job.waiting():
-                assert item.task_no is not None
-                call = transcription_poll_call(item.task_no)
-                job.read(item, (yield from self._request_json(call)))
+                if v12:
+                    call = v12_transcription_call(item.video_no, WIRE_KIND[item.kind])
+                else:
+                    assert item.task_no is not None
+                    call = transcription_poll_call(item.task_no)
+                job.read(item, (yield from self._request_json(call)), v12=v12)
             bar.update(job.finished)
             if job.done:
                 bar.finish()

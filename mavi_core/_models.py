@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from ._exceptions import MaviValidationError
 
-__all__ = ["ChatAnswer", "ChatDelta", "ChatTurn", "Thinking", "VideoRef"]
+__all__ = ["ChatAnswer", "ChatDelta", "ChatSession", "ChatTurn", "Thinking", "VideoRef"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +28,19 @@ class ChatTurn:
     def to_dict(self) -> dict[str, str]:
         """The turn as the API's `{"user": ..., "robot": ...}`."""
         return {"user": self.user, "robot": self.robot}
+
+
+@dataclass(frozen=True, slots=True)
+class ChatSession:
+    """A v1.2 chat session of the key (`list_sessions()`): pass `session_id` to `chat()` to
+    continue it."""
+
+    session_id: str
+    """Digits (the service's ids exceed 53 bits: never a float)."""
+    title: str = ""
+    """What the service calls the session: its first question."""
+    video_nos: tuple[str, ...] = ()
+    created_time: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

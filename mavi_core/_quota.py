@@ -81,19 +81,36 @@ DEFAULT_BUDGETS: Final[Mapping[str, tuple[Budget, ...]]] = {
     "search": (Budget(20, 60.0),),
     "list": (Budget(200, 60.0),),
     "transcription": (Budget(20, 60.0),),
+    "chat_v12": (Budget(1, 1.0),),
+    "upload_v12": (Budget(1, 1.0),),
+    "search_v12": (Budget(10, 1.0),),
+    "list_v12": (Budget(5, 1.0),),
+    "sessions_v12": (Budget(5, 1.0),),
+    "delete_v12": (Budget(5, 1.0),),
+    "transcription_v12": (Budget(5, 1.0),),
 }
-"""MAVI's documented per-key limits (v1.0 API reference)."""
+"""MAVI's documented per-key limits: the v1.0 API reference's a minute (and a day for chat);
+the v1.2 endpoints' per second from the v1.2 rate-limit table (chat 1 QPS, upload from a file
+or URL 1, search 10, list videos, list sessions, delete and each transcription 5)."""
 
 _ENDPOINTS: Final[Mapping[str, str]] = {
     "/api/serve/video/chat": "chat",
-    "/serve/api/v1/chat": "chat",
-    "/serve/api/v1/chat_stream": "chat",
+    "/serve/api/v1/chat": "chat_v12",
+    "/serve/api/v1/chat_stream": "chat_v12",
     "/api/serve/video/upload": "upload",
     "/api/serve/video/uploadUrl": "upload",
     "/api/serve/video/searchVideoFragment": "moments",
     "/api/serve/video/searchAI": "search",
     "/api/serve/video/searchDB": "list",
     "/api/serve/video/subTranscription": "transcription",
+    "/serve/api/v1/upload": "upload_v12",
+    "/serve/api/v1/upload_url": "upload_v12",
+    "/serve/api/v1/search": "search_v12",
+    "/serve/api/v1/list_videos": "list_v12",
+    "/serve/api/v1/list_sessions": "sessions_v12",
+    "/serve/api/v1/delete_videos": "delete_v12",
+    "/serve/api/v1/get_video_transcription": "transcription_v12",
+    "/serve/api/v1/get_audio_transcription": "transcription_v12",
 }
 
 _SERVICE_HOSTS: Final = ("memories.ai", "openinterx.com")
@@ -335,12 +352,14 @@ class RateLimit:
     >>> MaviClient(rate_limit=limit); ChatMavi(rate_limit=limit)       # doctest: +SKIP
 
     `budgets` overrides the documented ones per endpoint (`chat`, `upload`, `moments`, `search`,
-    `list`, `transcription`): calls a minute, `Budget(calls, per_seconds)`, a list of budgets
-    that must all hold, or None for no limit. `margin` (default 2 % of each window, 0.05 s to 1 s)
-    lengthens every window a little, so that requests admitted at a window's edge still reach
-    the service inside the next one. `on_wait` is called with a `RateLimitWait` whenever a call
-    has to wait. `time_scale` multiplies every window: `time_scale=1/60` turns "10 a minute"
-    into "10 a second", to match an emulator started with `rate_window=1`.
+    `list`, `transcription`; for the v1.2 video endpoints `upload_v12`, `search_v12`,
+    `list_v12`, `sessions_v12`, `delete_v12`, `transcription_v12`): calls a minute,
+    `Budget(calls, per_seconds)`, a list of budgets that must all hold, or None for no limit.
+    `margin` (default 2 % of each window, 0.05 s to 1 s) lengthens every window a little, so
+    that requests admitted at a window's edge still reach the service inside the next one.
+    `on_wait` is called with a `RateLimitWait` whenever a call has to wait. `time_scale`
+    multiplies every window: `time_scale=1/60` turns "10 a minute" into "10 a second", to match
+    an emulator started with `rate_window=1`.
     """
 
     def __init__(

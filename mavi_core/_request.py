@@ -41,6 +41,8 @@ class ApiCall:
     path: str
     json: Any = None
     params: Mapping[str, Any] | None = None
+    form: Mapping[str, str] | None = None
+    """Form fields: multipart fields beside `upload`, else an urlencoded body (v1.2 uploads)."""
     upload: UploadFile | None = None
     """A local file sent as the multipart part `file`, opened afresh for each attempt."""
     on_sent: Callable[[float], None] | None = None

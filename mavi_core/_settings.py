@@ -69,7 +69,7 @@ def check_base_url(url: object) -> str:
     return url.rstrip("/")
 
 
-def _check_api_version(explicit: object, from_env: str | None) -> str:
+def check_api_version(explicit: object, from_env: str | None) -> str:
     """The dialect: an explicit `api_version` wins over `MAVI_API_VERSION`; "v1.0" by default."""
     value = explicit if explicit is not None else from_env
     if value is None:
@@ -82,6 +82,11 @@ def _check_api_version(explicit: object, from_env: str | None) -> str:
             f"{source} must be one of {', '.join(API_VERSIONS)}, got {value!r}."
         )
     return text
+
+
+def chat_endpoint(api_version: str) -> str:
+    """The rate budget (`_quota`) a dialect's chats draw on, for a resolved `api_version`."""
+    return "chat_v12" if api_version == "v1.2" else "chat"
 
 
 def _is_loopback(host: str) -> bool:
@@ -184,7 +189,7 @@ class MaviSettings:
             source = plain if plain is not None else env.get(API_KEY_ENV) or None
             what = "API key" if plain is not None else f"API key in {API_KEY_ENV}"
             key = None if source is None else Secret(check_credential(source, what))
-        version = _check_api_version(api_version, env.get(API_VERSION_ENV) or None)
+        version = check_api_version(api_version, env.get(API_VERSION_ENV) or None)
         default_url = DEFAULT_V12_BASE_URL if version == "v1.2" else DEFAULT_BASE_URL
         url = check_base_url(base_url or env.get(BASE_URL_ENV) or default_url)
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:

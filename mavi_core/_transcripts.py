@@ -369,14 +369,15 @@ class TranscriptJob:
     def done(self) -> bool:
         return self.finished == self.total
 
-    def read(self, item: _Wanted, data: object) -> None:
-        """A getTranscription reply for `item`: stored once FINISH; a failed task is forgotten
-        (so the next call submits a new one) and raised."""
-        assert item.task_no is not None
+    def read(self, item: _Wanted, data: object, *, v12: bool = False) -> None:
+        """A getTranscription reply for `item` (v1.2: a get_*_transcription reply, no task):
+        stored once FINISH; a failed task is forgotten (so the next call submits a new one)
+        and raised."""
+        assert v12 or item.task_no is not None
         wire = WIRE_KIND[item.kind]
         try:
             reply = parse_transcription(
-                data, video_no=item.video_no, task_no=item.task_no, kind=wire
+                data, video_no=item.video_no, task_no=item.task_no or "", kind=wire, v12=v12
             )
         except Exception:
             self.cache.forget(item.key)

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any, Final
 
 from ._envelope import error_for_code, error_for_message, is_success_code, normalize_code
 from ._exceptions import MaviServerError, MaviValidationError
-from ._models import ChatAnswer, ChatDelta, Thinking, VideoRef
+from ._models import ChatAnswer, ChatDelta, ChatSession, Thinking, VideoRef
 from ._request import (
+    ApiCall,
     HistoryInput,
     check_message,
     check_text,
@@ -25,10 +27,12 @@ from ._request import (
     normalize_video_nos,
 )
 from ._stream import END, ChatStreamDecoder, EventDecoder, is_end_marker, parse_json_reply
-from ._videos import _number
+from ._videos import _field, _items, _millis_to_datetime, _number
 
 __all__ = [
     "HISTORY_HEADER",
+    "LIST_SESSIONS_PATH",
+    "SessionPager",
     "V12StreamDecoder",
     "build_v12_body",
     "fold_history",
@@ -46,6 +50,9 @@ _PLAIN: Final = re.compile(rb'[^\x00-\x1f"\\]*')
 HISTORY_HEADER: Final = "Conversation so far:"
 """How earlier turns are folded into `prompt` when no session continues them."""
 _KINDS: Final = frozenset({"keyframe", "visual_ts", "audio_ts"})
+LIST_SESSIONS_PATH: Final = "/serve/api/v1/list_sessions"
+DEFAULT_UNIQUE_ID: Final = "default"
+"""The namespace the service assumes when a request names none."""
 
 
 def normalize_session_id(value: object) -> str | None:
@@ -102,9 +109,7 @@ def build_v12_body(
     if session is not None:
         body["session_id"] = int(session)
     if unique_id is not None:
-        if not isinstance(unique_id, str) or not unique_id.strip():
-            raise MaviValidationError(f"unique_id must be a non-empty string, got {unique_id!r}.")
-        body["unique_id"] = check_text(unique_id, "unique_id")
+        body["unique_id"] = check_unique_id(unique_id)
     return body
 
 
@@ -302,3 +307,66 @@ def _fast_content(chunk: bytes) -> tuple[str, str] | None:
     except ValueError:
         return None
     return (piece, session.decode()) if stop == len(text) else None
+
+
+def check_unique_id(unique_id: object) -> str:
+    """A namespace (`unique_id`) to send: a non-empty string; None means "default"."""
+    if unique_id is None:
+        return DEFAULT_UNIQUE_ID
+    if not isinstance(unique_id, str) or not unique_id.strip():
+        raise MaviValidationError(f"unique_id must be a non-empty string, got {unique_id!r}.")
+    return check_text(unique_id, "unique_id")
+
+
+def parse_session(item: Mapping[str, Any]) -> ChatSession:
+    """A session as the service lists it: `sessionId` (or `session_id`) and `title`; the
+    video and creation time when it sends them."""
+    session_id = _session_of(item)
+    if session_id is None:
+        raise _malformed("a session without a sessionId")
+    videos = _field(item, "video_nos", "videoNos", "video_no", "videoNo")
+    if isinstance(videos, str):
+        videos = [videos]
+    video_nos = tuple(str(v) for v in videos) if isinstance(videos, list) else ()
+    created = _field(item, "created_time", "create_time", "createTime", "createdTime")
+    return ChatSession(
+        session_id=session_id,
+        title=str(_field(item, "title", "name") or ""),
+        video_nos=video_nos,
+        created_time=_millis_to_datetime(created),
+    )
+
+
+@dataclass
+class SessionPager:
+    """Walks `GET /serve/api/v1/list_sessions` page by page (query `page` from 1 and
+    `unique_id`, which the documentation marks required: "default" unless given)."""
+
+    unique_id: str | None = None
+    page: int = 1
+    seen: int = 0
+    done: bool = False
+
+    def __post_init__(self) -> None:
+        self.unique_id = check_unique_id(self.unique_id)
+
+    def next_call(self) -> ApiCall | None:
+        if self.done:
+            return None
+        params = {"page": self.page, "unique_id": self.unique_id}
+        return ApiCall("GET", LIST_SESSIONS_PATH, params=params)
+
+    def read(self, data: object) -> list[ChatSession]:
+        sessions = [parse_session(item) for item in _items(data, "sessions", "items")]
+        self.seen += len(sessions)
+        total = page_size = None
+        if isinstance(data, Mapping):
+            total = _number(_field(data, "total_count", "totalCount", "total"))
+            page_size = _number(_field(data, "page_size", "pageSize", "size"))
+        self.page += 1
+        self.done = (
+            not sessions
+            or (total is not None and self.seen >= total)
+            or (page_size is not None and len(sessions) < page_size)
+        )
+        return sessions

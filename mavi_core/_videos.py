@@ -1,8 +1,12 @@
-"""The v1.0 video endpoints (search, list, upload, delete, transcription): calls and replies.
+"""The video endpoints (search, list, upload, delete, transcription) of both dialects: calls
+and replies.
 
 Pure: each function describes a call as an `ApiCall` or reads a reply's `data`; the polling
 states decide when to ask again. The clients do the I/O (opening an upload's file, sending it);
-progress bars live in `_progress`.
+progress bars live in `_progress`. A builder takes `v12=True` for the v1.2 wire (host
+`api.memories.ai`, paths `/serve/api/v1/...`, snake_case fields); the readers accept the
+spellings of both dialects, so one parser serves both where the shapes agree (see "The v1.2
+dialect" in docs/ARCHITECTURE.md).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ __all__ = [
     "moment_metadata",
     "moment_scores",
     "parse_moments",
+    "parse_search_videos",
     "parse_task_no",
     "parse_transcription",
     "parse_video",
@@ -44,6 +49,9 @@ __all__ = [
     "transcription_poll_call",
     "transcription_submit_call",
     "upload_call",
+    "v12_search_call",
+    "v12_transcription_call",
+    "within",
 ]
 
 SEARCH_AI_PATH: Final = "/api/serve/video/searchAI"
@@ -55,10 +63,23 @@ DELETE_PATH: Final = "/api/serve/video/delete"
 SUBMIT_TRANSCRIPTION_PATH: Final = "/api/serve/video/subTranscription"
 GET_TRANSCRIPTION_PATH: Final = "/api/serve/video/getTranscription"
 
+V12_UPLOAD_PATH: Final = "/serve/api/v1/upload"
+V12_UPLOAD_URL_PATH: Final = "/serve/api/v1/upload_url"
+V12_SEARCH_PATH: Final = "/serve/api/v1/search"
+V12_LIST_VIDEOS_PATH: Final = "/serve/api/v1/list_videos"
+V12_DELETE_PATH: Final = "/serve/api/v1/delete_videos"
+V12_VIDEO_TRANSCRIPTION_PATH: Final = "/serve/api/v1/get_video_transcription"
+V12_AUDIO_TRANSCRIPTION_PATH: Final = "/serve/api/v1/get_audio_transcription"
+V12_SEARCH_TYPE: Final = "BY_VIDEO"
+"""v1.2 search: `BY_VIDEO` finds clips by what is seen and said (BY_AUDIO: speech only)."""
+V12_MAX_DELETE_BATCH: Final = 100
+
 MAX_PAGE_SIZE: Final = 200
 MAX_DELETE_BATCH: Final = 500
 PARSED: Final = "PARSE"
 FAILED_STATUSES: Final = frozenset({"FAIL", "FAILED", "PARSE_ERROR", "ERROR"})
+STATUSES: Final = frozenset({PARSED, "UNPARSE", *FAILED_STATUSES})
+"""The statuses a listing can filter on."""
 
 
 def _number(value: object) -> float | None:
@@ -76,13 +97,26 @@ def _millis_to_datetime(value: object) -> datetime | None:
     return None if millis is None else datetime.fromtimestamp(millis / 1000.0, tz=UTC)
 
 
-def _items(data: object, key: str) -> list[Mapping[str, Any]]:
-    items = data.get(key) if isinstance(data, Mapping) else data
+def _items(data: object, *keys: str) -> list[Mapping[str, Any]]:
+    """The list under the first of `keys` the reply holds, or the reply itself if a list."""
+    items = data
+    if isinstance(data, Mapping):
+        items = next((data[key] for key in keys if data.get(key) is not None), None)
     if items is None:
         return []
     if not isinstance(items, list):
-        raise MaviServerError(f"MAVI answered without a list of {key}; cannot read the reply.")
+        raise MaviServerError(f"MAVI answered without a list of {keys[0]}; cannot read the reply.")
     return [item for item in items if isinstance(item, Mapping)]
+
+
+def _field(item: Mapping[str, Any], *names: str) -> Any:
+    """The first of `names` the item holds with a value: the dialects spell fields
+    differently (videoNo, video_no), and a field may be the string "null"."""
+    for name in names:
+        value = item.get(name)
+        if value is not None and value != "" and value != "null":
+            return value
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,14 +229,27 @@ class Transcript:
         return "\n".join(segment.text for segment in self.segments)
 
 
+_VIDEO_NO: Final = ("videoNo", "video_no")
+_VIDEO_NAME: Final = ("videoName", "video_name")
+_START: Final = ("fragmentStartTime", "startTime", "start_time", "start")
+_END: Final = ("fragmentEndTime", "endTime", "end_time", "end")
+_MOMENT_LISTS: Final = ("videos", "items", "item", "results", "data")
+"""Where a search reply's list may sit (v1.0: `data.videos`; v1.2: `data` itself)."""
+
+
 def parse_video(item: object) -> Video:
-    if not isinstance(item, Mapping) or not item.get("videoNo"):
+    """A video as either dialect writes it (v1.0 `videoNo`, `videoStatus`, `uploadTime`;
+    v1.2 `video_no`, `status`, `create_time`), numbers as numbers or strings."""
+    video_no = _field(item, *_VIDEO_NO) if isinstance(item, Mapping) else None
+    if video_no is None:
         raise MaviServerError("MAVI answered without a videoNo; cannot read the video.")
+    assert isinstance(item, Mapping)
+    uploaded = _field(item, "uploadTime", "upload_time", "create_time", "createTime")
     return Video(
-        video_no=str(item["videoNo"]),
-        video_name=str(item.get("videoName") or ""),
-        status=str(item.get("videoStatus") or ""),
-        upload_time=_millis_to_datetime(item.get("uploadTime")),
+        video_no=str(video_no),
+        video_name=str(_field(item, *_VIDEO_NAME) or ""),
+        status=str(_field(item, "videoStatus", "video_status", "status") or ""),
+        upload_time=_millis_to_datetime(uploaded),
         duration=_number(item.get("duration")),
     )
 
@@ -212,14 +259,16 @@ def parse_videos(data: object) -> list[Video]:
 
 
 def parse_moments(data: object) -> list[Moment]:
+    """Search hits: v1.0 `fragmentStartTime` / `fragmentEndTime` under `data.videos`, v1.2
+    `startTime` / `endTime` and `score` in `data` itself; seconds, as numbers or strings."""
     moments = []
-    for item in _items(data, "videos"):
-        start = _number(item.get("fragmentStartTime")) or 0.0
-        end = _number(item.get("fragmentEndTime"))
+    for item in _items(data, *_MOMENT_LISTS):
+        start = _number(_field(item, *_START)) or 0.0
+        end = _number(_field(item, *_END))
         moments.append(
             Moment(
-                video_no=str(item.get("videoNo") or ""),
-                video_name=str(item.get("videoName") or ""),
+                video_no=str(_field(item, *_VIDEO_NO) or ""),
+                video_name=str(_field(item, *_VIDEO_NAME) or ""),
                 start=start,
                 end=start if end is None else end,
                 duration=_number(item.get("duration")),
@@ -227,6 +276,22 @@ def parse_moments(data: object) -> list[Moment]:
             )
         )
     return moments
+
+
+def parse_search_videos(data: object) -> list[Video]:
+    """v1.2 has no whole-video search: the videos of its clips, each once, in the order of
+    their best clip."""
+    videos: dict[str, Video] = {}
+    for item in _items(data, *_MOMENT_LISTS):
+        video = parse_video(item)
+        videos.setdefault(video.video_no, video)
+    return list(videos.values())
+
+
+def within(moments: Iterable[Moment], video_nos: Iterable[str]) -> list[Moment]:
+    """The moments of `video_nos` only (v1.2 search takes no video filter)."""
+    wanted = set(video_nos)
+    return [moment for moment in moments if moment.video_no in wanted]
 
 
 def _query(query: object) -> str:
@@ -244,17 +309,51 @@ def search_moments_call(query: str, video_nos: Iterable[str]) -> ApiCall:
     return ApiCall("POST", SEARCH_FRAGMENT_PATH, json=body)
 
 
-def _millis(value: datetime | float | None) -> int | None:
+def v12_search_call(query: str, top_k: int | None = None) -> ApiCall:
+    """v1.2 `POST /serve/api/v1/search`: exactly `search_param`, `search_type` BY_VIDEO, and
+    `top_k` only when given (the service's own default otherwise)."""
+    body: dict[str, Any] = {"search_param": _query(query), "search_type": V12_SEARCH_TYPE}
+    if top_k is not None:
+        check_limit(top_k)
+        body["top_k"] = top_k
+    return ApiCall("POST", V12_SEARCH_PATH, json=body)
+
+
+def _seconds(value: object, name: str) -> float | None:
+    """A time filter as Unix seconds: None, a datetime (naive means local time) or a number."""
     if value is None:
         return None
     if isinstance(value, datetime):
-        value = value.timestamp()
-    return int(value * 1000)
+        return value.timestamp()
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise MaviValidationError(
+            f"{name} must be a datetime or Unix seconds (a number), got {value!r}; e.g. "
+            f"{name}=datetime.now(UTC) - timedelta(days=1)."
+        )
+    return float(value)
+
+
+def _millis(seconds: float | None) -> int | None:
+    return None if seconds is None else int(seconds * 1000)
+
+
+def check_status(status: object) -> str | None:
+    """A listing's status filter, upper case: one of `STATUSES`, or None (any)."""
+    if status is None:
+        return None
+    if not isinstance(status, str) or status.strip().upper() not in STATUSES:
+        raise MaviValidationError(
+            f"status must be one of {', '.join(sorted(STATUSES))} (or None for any), "
+            f"got {status!r}."
+        )
+    return status.strip().upper()
 
 
 @dataclass
 class VideoPager:
-    """Walks searchDB page by page until every video was read."""
+    """Walks the library listing page by page until every video was read: v1.0 searchDB, or
+    with `v12` `POST /serve/api/v1/list_videos` (which has no time filter: the times are
+    checked here on each video's upload time instead)."""
 
     status: str | None = None
     name: str | None = None
@@ -262,40 +361,70 @@ class VideoPager:
     """Unix seconds or a datetime; sent in milliseconds."""
     end_time: datetime | float | None = None
     page_size: int = MAX_PAGE_SIZE
+    v12: bool = False
     page: int = 1
     seen: int = 0
     done: bool = False
 
     def __post_init__(self) -> None:
-        if not 1 <= self.page_size <= MAX_PAGE_SIZE:
+        size = self.page_size
+        if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_PAGE_SIZE:
+            raise MaviValidationError(f"page_size must be from 1 to {MAX_PAGE_SIZE}, got {size!r}.")
+        self.status = check_status(self.status)
+        if self.name is not None and (not isinstance(self.name, str) or not self.name.strip()):
             raise MaviValidationError(
-                f"page_size must be from 1 to {MAX_PAGE_SIZE}, got {self.page_size}."
+                f"name must be a non-empty string (part of the video's name), got {self.name!r}."
+            )
+        self._start = _seconds(self.start_time, "start_time")
+        self._end = _seconds(self.end_time, "end_time")
+        if self._start is not None and self._end is not None and self._start > self._end:
+            raise MaviValidationError(
+                "start_time is after end_time: no video can match; swap them."
             )
 
     def next_call(self) -> ApiCall | None:
         if self.done:
             return None
+        if self.v12:
+            body = {"page": self.page, "size": self.page_size, "video_name": self.name,
+                    "status": self.status}  # fmt: skip
+            json = {k: v for k, v in body.items() if v is not None}
+            return ApiCall("POST", V12_LIST_VIDEOS_PATH, json=json)
         params = {
             "page": self.page,
             "pageSize": self.page_size,
             "videoStatus": self.status,
             "videoName": self.name,
-            "startTime": _millis(self.start_time),
-            "endTime": _millis(self.end_time),
+            "startTime": _millis(self._start),
+            "endTime": _millis(self._end),
         }
         return ApiCall(
             "GET", SEARCH_DB_PATH, params={k: v for k, v in params.items() if v is not None}
         )
 
     def read(self, data: object) -> list[Video]:
-        videos = [parse_video(item) for item in _items(data, "videoData")]
+        videos = [parse_video(item) for item in _items(data, "videoData", "videos")]
         self.seen += len(videos)
-        total = _number(data.get("total")) if isinstance(data, Mapping) else None
+        total = None
+        if isinstance(data, Mapping):
+            total = _number(_field(data, "total", "total_count", "totalCount"))
         self.page += 1
         self.done = (
             not videos or len(videos) < self.page_size or (total is not None and self.seen >= total)
         )
+        if self.v12:
+            videos = [video for video in videos if self._in_time(video)]
         return videos
+
+    def _in_time(self, video: Video) -> bool:
+        if self._start is None and self._end is None:
+            return True
+        if video.upload_time is None:
+            return False
+        when = video.upload_time.timestamp()
+        return (self._start is None or when >= self._start) and (
+            self._end is None or when <= self._end
+        )
 
 
 def _is_url(source: str | os.PathLike[str]) -> bool:
@@ -303,36 +432,77 @@ def _is_url(source: str | os.PathLike[str]) -> bool:
 
 
 def upload_call(
-    source: str | os.PathLike[str], callback_uri: str | None = None
+    source: str | os.PathLike[str], callback_uri: str | None = None, *, v12: bool = False
 ) -> tuple[ApiCall, UploadFile | None]:
-    """Upload from a URL (uploadUrl) or from a local file (multipart `file`)."""
+    """Upload from a URL (uploadUrl) or from a local file (multipart `file`).
+
+    v1.2: `upload_url` takes the form field `url`, `upload` the part `file`; a callback is the
+    form field `callback` (as the documentation's examples send it), never a query."""
+    if isinstance(source, str):
+        if not source.strip():
+            raise MaviValidationError(
+                "source is empty: pass the path of a video file, or an http(s) URL."
+            )
+    elif not isinstance(source, os.PathLike):
+        raise MaviValidationError(
+            "source must be the path of a video file (a str or pathlib.Path) or an http(s) "
+            f"URL, got {type(source).__name__}."
+        )
+    if callback_uri is not None and not isinstance(callback_uri, str):
+        raise MaviValidationError(f"callback_uri must be a URL string, got {callback_uri!r}.")
+    if v12:
+        form = {"callback": callback_uri} if callback_uri else None
+        if _is_url(source):
+            call = ApiCall("POST", V12_UPLOAD_URL_PATH, form={"url": str(source), **(form or {})})
+            return call, None
+        upload = _upload_file(source)
+        return ApiCall("POST", V12_UPLOAD_PATH, form=form), upload
     params = {"callBackUri": callback_uri} if callback_uri else None
     if _is_url(source):
         return ApiCall("POST", UPLOAD_URL_PATH, json={"url": source}, params=params), None
+    return ApiCall("POST", UPLOAD_PATH, params=params), _upload_file(source)
+
+
+def _upload_file(source: str | os.PathLike[str]) -> UploadFile:
     path = Path(source)
     if not path.is_file():
         raise MaviValidationError(
             f"No file at {str(path)!r}: pass the path of a video file, or an http(s) URL."
         )
     mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    upload = UploadFile(path, mime, path.stat().st_size)
-    return ApiCall("POST", UPLOAD_PATH, params=params), upload
+    return UploadFile(path, mime, path.stat().st_size)
 
 
-def delete_calls(video_nos: Iterable[str]) -> list[ApiCall]:
-    """DELETE takes a bare JSON array of at most 500 video numbers: one call per batch."""
+def delete_calls(video_nos: Iterable[str], *, v12: bool = False) -> list[ApiCall]:
+    """A bare JSON array of video numbers per call: v1.0 `DELETE` with at most 500, v1.2
+    `POST /serve/api/v1/delete_videos` with at most 100."""
     videos = normalize_video_nos(video_nos)
+    method, path, batch = ("POST", V12_DELETE_PATH, V12_MAX_DELETE_BATCH) if v12 else (
+        "DELETE", DELETE_PATH, MAX_DELETE_BATCH)  # fmt: skip
     return [
-        ApiCall("DELETE", DELETE_PATH, json=videos[start : start + MAX_DELETE_BATCH])
-        for start in range(0, len(videos), MAX_DELETE_BATCH)
+        ApiCall(method, path, json=videos[start : start + batch])
+        for start in range(0, len(videos), batch)
     ]
+
+
+def _check_kind(kind: object) -> None:
+    if kind not in ("AUDIO", "VIDEO"):
+        raise MaviValidationError(f"kind must be 'AUDIO' or 'VIDEO', got {kind!r}.")
+
+
+def v12_transcription_call(video_no: str, kind: Literal["AUDIO", "VIDEO"] = "AUDIO") -> ApiCall:
+    """v1.2 has no transcription task: `GET get_audio_transcription` (AUDIO) or
+    `get_video_transcription` (VIDEO) with the query `video_no` reads the transcript."""
+    _check_kind(kind)
+    (video,) = normalize_video_nos([video_no], name="video_no")
+    path = V12_AUDIO_TRANSCRIPTION_PATH if kind == "AUDIO" else V12_VIDEO_TRANSCRIPTION_PATH
+    return ApiCall("GET", path, params={"video_no": video})
 
 
 def transcription_submit_call(
     video_no: str, kind: Literal["AUDIO", "VIDEO"] = "AUDIO", callback_uri: str | None = None
 ) -> ApiCall:
-    if kind not in ("AUDIO", "VIDEO"):
-        raise MaviValidationError(f"kind must be 'AUDIO' or 'VIDEO', got {kind!r}.")
+    _check_kind(kind)
     (video,) = normalize_video_nos([video_no], name="video_no")
     body: dict[str, Any] = {"videoNo": video, "type": kind}
     if callback_uri:
@@ -352,21 +522,25 @@ def transcription_poll_call(task_no: str) -> ApiCall:
 
 
 def parse_transcription(
-    data: object, *, video_no: str, task_no: str, kind: str
+    data: object, *, video_no: str, task_no: str, kind: str, v12: bool = False
 ) -> Transcript | None:
-    """The transcript once FINISH, None while UNFINISHED."""
-    status = str(data.get("status", "")).upper() if isinstance(data, Mapping) else ""
+    """The transcript once FINISH, None while UNFINISHED. A v1.2 reply has no status: it is
+    the finished transcript (`transcriptions` or `transcription`, each item `startTime` /
+    `endTime` / `content` or `start` / `end` / `text`)."""
+    if not isinstance(data, Mapping):
+        return None
+    status = str(data.get("status") or ("FINISH" if v12 else "")).upper()
     if status in FAILED_STATUSES:
         raise MaviVideoError(f"MAVI could not transcribe {video_no} (status {status}).")
     if status != "FINISH":
         return None
     segments = [
         TranscriptSegment(
-            start=_number(item.get("startTime")) or 0.0,
-            end=_number(item.get("endTime")) or 0.0,
-            text=str(item.get("content") or ""),
+            start=_number(_field(item, "startTime", "start_time", "start")) or 0.0,
+            end=_number(_field(item, "endTime", "end_time", "end")) or 0.0,
+            text=str(_field(item, "content", "text") or ""),
         )
-        for item in _items(data, "transcriptions")
+        for item in _items(data, "transcriptions", "transcription")
     ]
     return Transcript(video_no=video_no, task_no=task_no, kind=kind, segments=segments)
 

@@ -50,7 +50,8 @@ The v1.2 chat
 -------------
 
 Served next to v1.0 by default (``api_versions=("v1.0", "v1.2")``, ``--api-version``; a
-dialect left out answers its chat paths with HTTP 404). Both paths take the body
+dialect left out answers its chat paths, and v1.2 its video and session paths, with HTTP 404).
+Both chat paths take the body
 ``{"video_nos": [str, ...], "prompt": str, "session_id"?: int, "unique_id"?: str}`` and the key
 in ``Authorization`` (raw, ``Bearer`` tolerated). ``session_id`` is a JSON integer, parsed
 exactly however large (a string of digits is accepted too); without it a new session starts.
@@ -117,6 +118,47 @@ write, the end marker or an error sharing the last one), ``error_envelopes`` (er
 envelopes: a plain JSON reply before the first event, a ``data:`` envelope event after it),
 ``done_after_error``, ``string_session_ids`` (session ids as strings of digits, in both
 replies) and ``content_type``.
+
+The v1.2 video endpoints and session list
+-----------------------------------------
+
+Served with the v1.2 dialect, over the same library as v1.0 (a video uploaded through one is
+listed, searched and deleted through the other) and the same sessions as the v1.2 chat; the key
+as for the chat; each path shares the rate limit of its v1.0 equivalent (uploads ``upload``,
+search ``search``, both listings ``list``, transcriptions ``transcription``; deletes are not
+limited) and takes every fault by path. Errors are ``0001`` envelopes (an unknown video:
+``"Video does not exist: <video_no>"``; a transcript of one not parsed yet:
+``"Video is not parsed"``), deleting an unknown video ``0409``. Replies, as the documentation
+shows them (``success`` / ``failed`` where it shows them)::
+
+    POST /serve/api/v1/upload         multipart part "file" (+ form field "callback")
+    POST /serve/api/v1/upload_url     form (or JSON) "url" (+ "callback")
+        {"code": "0000", "msg": "success", "data": {"videoNo": "mavi_video_...",
+         "videoName": "clip.mp4", "videoStatus": "UNPARSE", "uploadTime": "1744905509814"}}
+    POST /serve/api/v1/list_videos    JSON {"page"?, "size"? (20; at most 200), "video_name"?,
+                                            "video_no"?, "status"?, "unique_id"?}
+        {"code", "msg", "data": {"videos": [{"duration": "412", "size": "103000000",
+         "status": "PARSE", "cause": "null", "video_no": "VI...", "video_name": "....mp4",
+         "create_time": "1754037217992"}], "current_page": 1, "page_size": 20,
+         "total_count": "7"}, "success": true, "failed": false}
+    POST /serve/api/v1/search         JSON {"search_param", "search_type": "BY_VIDEO" |
+                                            "BY_AUDIO" | "BY_IMAGE", "top_k"? (10)}
+        {"code", "msg", "data": [{"videoNo", "videoName", "startTime": "62",
+         "endTime": "105", "score": 0.667}, ...]}      best first; BY_AUDIO: spoken lines
+                                                       only; BY_IMAGE: [] (no images here)
+    POST /serve/api/v1/delete_videos  a bare JSON array of at most 100 video numbers
+        {"code", "msg", "data": null, "success": true, "failed": false}
+    GET  /serve/api/v1/get_audio_transcription?video_no=    (what is said)
+    GET  /serve/api/v1/get_video_transcription?video_no=    (what is shown)
+        {"code", "msg", "data": {"videoNo", "transcriptions": [{"index": 0,
+         "content": "...", "startTime": "2", "endTime": "9"}]}, "success", "failed"}
+    GET  /serve/api/v1/list_sessions?page=&unique_id=
+        {"code", "msg", "data": {"sessions": [{"sessionId": "7251846039218475520",
+         "title": "<the session's first prompt>"}], "current_page": 1, "page_size": 20,
+         "total_count": "1"}, "success", "failed"}      newest first
+
+Times are strings of whole seconds (milliseconds with ``transcript_millis``); sizes of videos
+uploaded without bytes (samples, URLs) are made up from their duration.
 
 The emulator needs the ``emulator`` extra (starlette and uvicorn): without it, importing
 ``MaviEmulator`` raises an ImportError that says what to install. It imports nothing else from

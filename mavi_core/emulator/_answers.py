@@ -168,6 +168,32 @@ def search_videos(videos: Sequence[Video], search_value: str) -> list[Video]:
     return [video for _, _, video in scored]
 
 
+def _score(hit: Hit, query: frozenset[str]) -> float:
+    """A hit's score in (0, 1]: the share of the query's words it matched (plus the name's)."""
+    return round(min(1.0, hit.score / len(query)), 3)
+
+
+def search_clips(
+    videos: Sequence[Video], search_param: str, *, top_k: int, audio_only: bool = False
+) -> list[dict[str, object]]:
+    """The v1.2 search: the best matching clips, best first, scored, times as strings of
+    seconds (BY_AUDIO: transcript lines only)."""
+    query = terms(search_param)
+    if not query:
+        return []
+    hits = [hit for hit in rank_moments(videos, query) if hit.moment.speaker or not audio_only]
+    return [
+        {
+            "videoNo": hit.video.video_no,
+            "videoName": hit.video.name,
+            "startTime": str(hit.moment.start),
+            "endTime": str(hit.moment.end),
+            "score": _score(hit, query),
+        }
+        for hit in hits[:top_k]
+    ]
+
+
 def search_fragments(
     videos: Sequence[Video], search_value: str, *, with_score: bool = False
 ) -> list[dict[str, object]]:
@@ -192,6 +218,6 @@ def search_fragments(
             "duration": summary["duration"],
         }
         if with_score:
-            fragment["score"] = round(min(1.0, hit.score / len(query)), 3)
+            fragment["score"] = _score(hit, query)
         fragments.append(fragment)
     return fragments

@@ -19,13 +19,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from ._answers import Turn, compose_answer, search_fragments, search_videos
+from ._answers import Turn, compose_answer, search_clips, search_fragments, search_videos
 from ._auth import AuthError, RateLimiter, TokenStore, bearer_value
 from ._faults import (
     API_VERSIONS,
@@ -59,6 +59,19 @@ MIB = 1024 * 1024
 DEFAULT_MAX_BODY_BYTES = 8 * MIB
 DEFAULT_MAX_UPLOAD_BYTES = 256 * MIB
 UPLOAD_PATH = "/api/serve/video/upload"
+V12_UPLOAD_PATH = "/serve/api/v1/upload"
+V12_UPLOAD_URL_PATH = "/serve/api/v1/upload_url"
+V12_SEARCH_PATH = "/serve/api/v1/search"
+V12_LIST_VIDEOS_PATH = "/serve/api/v1/list_videos"
+V12_DELETE_PATH = "/serve/api/v1/delete_videos"
+V12_VIDEO_TRANSCRIPTION_PATH = "/serve/api/v1/get_video_transcription"
+V12_AUDIO_TRANSCRIPTION_PATH = "/serve/api/v1/get_audio_transcription"
+V12_LIST_SESSIONS_PATH = "/serve/api/v1/list_sessions"
+UPLOAD_PATHS = frozenset({UPLOAD_PATH, V12_UPLOAD_PATH})
+V12_MAX_DELETE = 100
+V12_DEFAULT_PAGE_SIZE = 20
+V12_SEARCH_TYPES = ("BY_VIDEO", "BY_AUDIO", "BY_IMAGE")
+V12_DEFAULT_TOP_K = 10
 # With no delta delay, yield to the loop this often so a vanished client is noticed before
 # asyncio starts warning about writes to a dead socket (it warns from the fifth).
 _YIELD_EVERY = 4
@@ -141,6 +154,14 @@ LIMITED_PATHS: dict[str, str] = {
     "/api/serve/video/subTranscription": "transcription",
     "/serve/api/v1/chat": "chat",  # v1.2 chat shares the chat budget of v1.0
     "/serve/api/v1/chat_stream": "chat",
+    # The v1.2 video endpoints share the budgets of their v1.0 equivalents.
+    V12_UPLOAD_PATH: "upload",
+    V12_UPLOAD_URL_PATH: "upload",
+    V12_SEARCH_PATH: "search",
+    V12_LIST_VIDEOS_PATH: "list",
+    V12_LIST_SESSIONS_PATH: "list",
+    V12_VIDEO_TRANSCRIPTION_PATH: "transcription",
+    V12_AUDIO_TRANSCRIPTION_PATH: "transcription",
 }
 
 
@@ -220,6 +241,13 @@ def _json_response(
 
 def _ok(data: Any) -> Response:
     return _json_response({"code": SUCCESS_CODE, "msg": SUCCESS_MSG, "data": data})
+
+
+def _ok_flagged(data: Any) -> Response:
+    """A v1.2 success as the documentation shows it for listings, transcriptions and deletes:
+    the envelope plus `success: true` and `failed: false`."""
+    reply = {"code": SUCCESS_CODE, "msg": SUCCESS_MSG, "data": data, "success": True}
+    return _json_response({**reply, "failed": False})
 
 
 def _json_body(body: bytes) -> Any:
@@ -311,6 +339,14 @@ class EmulatorApp:
             "/api/serve/video/subTranscription": _Route("POST", self._sub_transcription),
             "/api/serve/video/getTranscription": _Route("GET", self._get_transcription),
             "/api/serve/video/delete": _Route("DELETE", self._delete),
+            V12_UPLOAD_PATH: _Route("POST", self._upload_v12, api_version=V12),
+            V12_UPLOAD_URL_PATH: _Route("POST", self._upload_url_v12, api_version=V12),
+            V12_SEARCH_PATH: _Route("POST", self._search_v12, api_version=V12),
+            V12_LIST_VIDEOS_PATH: _Route("POST", self._list_videos_v12, api_version=V12),
+            V12_DELETE_PATH: _Route("POST", self._delete_v12, api_version=V12),
+            V12_VIDEO_TRANSCRIPTION_PATH: _Route("GET", self._transcription_v12, api_version=V12),
+            V12_AUDIO_TRANSCRIPTION_PATH: _Route("GET", self._transcription_v12, api_version=V12),
+            V12_LIST_SESSIONS_PATH: _Route("GET", self._list_sessions_v12, api_version=V12),
         }
 
     def reset(self) -> None:
@@ -362,7 +398,7 @@ class EmulatorApp:
     async def _read_body(self, request: Request) -> bytes:
         """The whole body, or _TooLarge as soon as it is known to exceed the path's limit."""
         settings = self.settings
-        is_upload = request.url.path == UPLOAD_PATH
+        is_upload = request.url.path in UPLOAD_PATHS
         limit = settings.max_upload_bytes if is_upload else settings.max_body_bytes
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
@@ -647,7 +683,7 @@ class EmulatorApp:
         session_id = request.session_id
         history = None if session_id is None else self.sessions.history(session_id)
         if session_id is None or history is None:
-            session_id, history = self.sessions.start(), []
+            session_id, history = self.sessions.start(request.prompt), []
         answer = compose_v12(videos, request.prompt, history)
         return session_id, replace(answer, content=self._answer_text(answer.content))
 
@@ -705,15 +741,23 @@ class EmulatorApp:
 
     # -- upload -------------------------------------------------------------------------------
 
-    def _register_upload(self, name: str, seed: bytes, callback_uri: str | None) -> Response:
+    def _register_upload(
+        self, name: str, seed: bytes, callback_uri: str | None, size: int = 0
+    ) -> Response:
         ready_at = time.monotonic() + self.settings.parse_delay
         video = synthetic_video(name, seed, ready_at=ready_at, callback_uri=callback_uri)
+        if size:
+            video = replace(video, size=size)
         self.library.add(video)
         summary = video.summary()
         del summary["duration"]
         return _ok(summary)
 
     async def _upload(self, request: Request, body: bytes, _: str | None) -> Response:
+        return self._upload_file(request, body, request.query_params.get("callBackUri"))
+
+    def _upload_file(self, request: Request, body: bytes, callback_uri: str | None) -> Response:
+        """The multipart part `file` (both dialects), registered as a new video."""
         form = parse_multipart(request.headers.get("content-type", ""), body)
         part = None if form is None else form.get("file")
         if part is None:
@@ -725,18 +769,20 @@ class EmulatorApp:
             raise _bad("file must carry a file name.")
         if not part.data:
             raise _bad("file is empty.")
-        return self._register_upload(
-            name, part.data[:4096], request.query_params.get("callBackUri")
-        )
+        return self._register_upload(name, part.data[:4096], callback_uri, len(part.data))
 
     async def _upload_url(self, request: Request, body: bytes, _: str | None) -> Response:
         payload = _json_object(body)
+        callback = request.query_params.get("callBackUri") or payload.get("callBackUri")
+        return self._register_url(payload, callback)
+
+    def _register_url(self, payload: dict[str, Any], callback: object) -> Response:
+        """The video at `payload["url"]` (both dialects), registered as a new upload."""
         url = _required_str(payload, "url")
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise _bad("url must be an http or https URL.")
         name = PurePosixPath(parts.path).name or "video_from_url.mp4"
-        callback = request.query_params.get("callBackUri") or payload.get("callBackUri")
         return self._register_upload(
             name, url.encode(), callback if isinstance(callback, str) else None
         )
@@ -832,11 +878,16 @@ class EmulatorApp:
     # -- delete -------------------------------------------------------------------------------
 
     async def _delete(self, request: Request, body: bytes, _: str | None) -> Response:
+        return self._delete_batch(body, MAX_DELETE) or _ok(None)
+
+    def _delete_batch(self, body: bytes, limit: int) -> Response | None:
+        """Delete the videos of a bare JSON array of at most `limit` (both dialects): None when
+        done, the 0409 reply when one is unknown (then none is deleted)."""
         video_nos = _json_body(body)
         if not isinstance(video_nos, list) or not video_nos:
             raise _bad("The body must be a non-empty JSON array of video numbers.")
-        if len(video_nos) > MAX_DELETE:
-            raise _bad(f"At most {MAX_DELETE} videos can be deleted at once, got {len(video_nos)}.")
+        if len(video_nos) > limit:
+            raise _bad(f"At most {limit} videos can be deleted at once, got {len(video_nos)}.")
         if not all(isinstance(video_no, str) for video_no in video_nos):
             raise _bad("The body must contain only video number strings.")
         unknown = self.library.delete(video_nos)
@@ -844,4 +895,131 @@ class EmulatorApp:
             return _json_response(
                 envelope("0409", f"Not found or already deleted: {', '.join(unknown)}.")
             )
-        return _ok(None)
+        return None
+
+    # -- the v1.2 video endpoints and session list (over the same library and sessions) --------
+
+    async def _upload_v12(self, request: Request, body: bytes, _: str | None) -> Response:
+        form = parse_multipart(request.headers.get("content-type", ""), body) or {}
+        callback = form.get("callback")
+        callback_uri = callback.data.decode("utf-8", "replace") if callback else None
+        return self._upload_file(
+            request, body, callback_uri or request.query_params.get("callback")
+        )
+
+    async def _upload_url_v12(self, request: Request, body: bytes, _: str | None) -> Response:
+        """The documentation's example sends a form (`url`, `callback`); JSON is accepted too."""
+        content_type = request.headers.get("content-type", "").lower()
+        if content_type.startswith("application/x-www-form-urlencoded"):
+            fields = parse_qs(body.decode("utf-8", "replace"))
+            payload: dict[str, Any] = {name: values[-1] for name, values in fields.items()}
+        else:
+            payload = _json_object(body)
+        callback = payload.get("callback") or request.query_params.get("callback")
+        return self._register_url(payload, callback)
+
+    async def _search_v12(self, request: Request, body: bytes, _: str | None) -> Response:
+        payload = _json_object(body)
+        search_param = _required_str(payload, "search_param")
+        search_type = payload.get("search_type")
+        if search_type not in V12_SEARCH_TYPES:
+            raise _bad(f"search_type must be one of {', '.join(V12_SEARCH_TYPES)}.")
+        top_k = payload.get("top_k", V12_DEFAULT_TOP_K)
+        if type(top_k) is not int or top_k < 1:
+            raise _bad("top_k must be an integer from 1.")
+        if search_type == "BY_IMAGE":  # the emulator holds no images
+            return _ok([])
+        audio_only = search_type == "BY_AUDIO"
+        clips = search_clips(self._parsed_ready(), search_param, top_k=top_k, audio_only=audio_only)
+        return _ok(clips)
+
+    async def _list_videos_v12(self, request: Request, body: bytes, _: str | None) -> Response:
+        payload = _json_object(body) if body.strip() else {}
+        page = _body_int(payload, "page", 1)
+        size = min(MAX_PAGE_SIZE, _body_int(payload, "size", V12_DEFAULT_PAGE_SIZE))
+        name = payload.get("video_name") or ""
+        video_no = payload.get("video_no") or None
+        status = payload.get("status") or None
+        for field_name, value in (("video_name", name), ("video_no", video_no), ("status", status)):
+            if value is not None and not isinstance(value, str):
+                raise _bad(f"{field_name} must be a string.")
+        now = time.monotonic()
+        matching = [
+            video
+            for video in self.library.all()
+            if (status is None or video.status(now) == status)
+            and (video_no is None or video.video_no == video_no)
+            and name.lower() in video.name.lower()
+        ]
+        matching.sort(key=lambda video: -video.upload_time_ms)
+        shown = matching[(page - 1) * size : page * size]
+        return _ok_flagged(
+            {
+                "videos": [_v12_video(video, now) for video in shown],
+                "current_page": page,
+                "page_size": size,
+                "total_count": str(len(matching)),
+            }
+        )
+
+    async def _delete_v12(self, request: Request, body: bytes, _: str | None) -> Response:
+        return self._delete_batch(body, V12_MAX_DELETE) or _ok_flagged(None)
+
+    async def _transcription_v12(self, request: Request, body: bytes, _: str | None) -> Response:
+        video_no = request.query_params.get("video_no")
+        if not video_no:
+            raise _bad("video_no is required.")
+        video = self.library.get(video_no)
+        if video is None:
+            raise _bad(f"{VIDEO_MISSING}: {video_no}")
+        if video.status() != PARSE:
+            raise _bad(VIDEO_NOT_PARSED)
+        audio = request.url.path == V12_AUDIO_TRANSCRIPTION_PATH
+        moments = video.transcript if audio else video.scenes
+        scale = 1000 if self.settings.transcript_millis else 1
+        items = [
+            {"index": index, "content": moment.text, "startTime": str(moment.start * scale),
+             "endTime": str(moment.end * scale)}
+            for index, moment in enumerate(moments)
+        ]  # fmt: skip
+        return _ok_flagged({"videoNo": video.video_no, "transcriptions": items})
+
+    async def _list_sessions_v12(self, request: Request, body: bytes, _: str | None) -> Response:
+        page = _query_int(request, "page", 1, 1) or 1
+        size = V12_DEFAULT_PAGE_SIZE
+        sessions = self.sessions.listing()
+        shown = sessions[(page - 1) * size : page * size]
+        return _ok_flagged(
+            {
+                "sessions": [{"sessionId": str(sid), "title": title} for sid, title in shown],
+                "current_page": page,
+                "page_size": size,
+                "total_count": str(len(sessions)),
+            }
+        )
+
+
+_BYTES_A_SECOND = 250_000
+"""The size a video that came with no bytes (a sample, a URL) is listed with."""
+
+
+def _body_int(payload: dict[str, Any], name: str, default: int) -> int:
+    value = payload.get(name, default)
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if type(value) is not int or value < 1:
+        raise _bad(f"{name} must be an integer from 1, got {value!r}.")
+    return value
+
+
+def _v12_video(video: Video, now: float) -> dict[str, str]:
+    """A video as v1.2 `list_videos` writes it: snake_case, every value a string."""
+    return {
+        "duration": str(video.duration),
+        "size": str(video.size or video.duration * _BYTES_A_SECOND),
+        "status": video.status(now),
+        "cause": "null",
+        "video_no": video.video_no,
+        "video_name": video.name,
+        "create_time": str(video.upload_time_ms),
+    }

@@ -51,6 +51,8 @@ class Video:
     transcript: tuple[Moment, ...]
     ready_at: float = 0.0  # time.monotonic() from which the status is PARSE
     callback_uri: str | None = None
+    size: int = 0
+    """Bytes uploaded (0: none, a sample or a URL)."""
     name_terms: frozenset[str] = field(default=frozenset(), compare=False)
 
     def status(self, now: float | None = None) -> str:

@@ -18,6 +18,7 @@ _LOWEST_ID = 10**18
 _ID_SPAN = 2**63 - _LOWEST_ID
 DEFAULT_MAX_SESSIONS = 1000
 DEFAULT_MAX_TURNS = 50
+TITLE_CHARS = 200
 
 
 def new_session_id() -> int:
@@ -32,19 +33,27 @@ class SessionStore:
     ) -> None:
         self._lock = threading.Lock()
         self._sessions: OrderedDict[int, list[Turn]] = OrderedDict()
+        self._titles: dict[int, str] = {}
         self.max_sessions = max_sessions
         self.max_turns = max_turns
 
-    def start(self) -> int:
-        """A new, empty session."""
+    def start(self, title: str = "") -> int:
+        """A new, empty session; `title`: what the session list calls it (its first prompt)."""
         with self._lock:
             session_id = new_session_id()
             while session_id in self._sessions:
                 session_id = new_session_id()
             self._sessions[session_id] = []
+            self._titles[session_id] = " ".join(title.split())[:TITLE_CHARS]
             while len(self._sessions) > self.max_sessions:
-                self._sessions.popitem(last=False)
+                forgotten, _ = self._sessions.popitem(last=False)
+                del self._titles[forgotten]
             return session_id
+
+    def listing(self) -> list[tuple[int, str]]:
+        """Every session kept, newest first, with its title (the v1.2 session list)."""
+        with self._lock:
+            return [(session_id, self._titles[session_id]) for session_id in reversed(self._titles)]
 
     def history(self, session_id: int) -> list[Turn] | None:
         """The turns of a session so far, or None if it does not exist (or was forgotten)."""
@@ -74,3 +83,4 @@ class SessionStore:
     def clear(self) -> None:
         with self._lock:
             self._sessions.clear()
+            self._titles.clear()

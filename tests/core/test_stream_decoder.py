@@ -1,4 +1,5 @@
-"""The `data:` reply decoder: every framing variant of MAVI-API.md, bytes in, deltas out."""
+"""The `data:` reply decoder: every framing variant of docs/ARCHITECTURE.md ("Wire rules"),
+bytes in, deltas out."""
 
 from __future__ import annotations
 

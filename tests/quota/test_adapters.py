@@ -24,24 +24,45 @@ def emu() -> Iterator[MaviEmulator]:
         yield emulator
 
 
-def _budget_left(limit: RateLimit, emu: MaviEmulator) -> bool:
+def _budget_left(limit: RateLimit, emu: MaviEmulator, endpoint: str = "chat") -> bool:
     from mavi_core._quota import key_account
 
-    return limit.try_acquire("chat", account=key_account(emu.api_key)) == 0.0
+    return limit.try_acquire(endpoint, account=key_account(emu.api_key)) == 0.0
 
 
 def test_mavi_rate_limiter_is_a_langchain_rate_limiter() -> None:
     assert isinstance(MaviRateLimiter(), BaseRateLimiter)
 
 
+def test_the_limiter_draws_on_the_chat_budget_of_its_dialect(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert MaviRateLimiter().endpoint == "chat"
+    assert MaviRateLimiter(api_version="v1.2").endpoint == "chat_v12"
+    assert MaviRateLimiter(endpoint="list").endpoint == "list"
+    monkeypatch.setenv("MAVI_API_VERSION", "v1.2")
+    assert MaviRateLimiter().endpoint == "chat_v12"  # the model's default too
+
+
+def test_a_model_refuses_a_limiter_of_another_dialect() -> None:
+    with pytest.raises(ValueError, match=r"draws on the 'chat' budget.*api_version='v1.2'"):
+        ChatMavi(video_nos=[HARBOR], api_version="v1.2", rate_limiter=MaviRateLimiter())
+
+
+@pytest.mark.parametrize("api_version", ["v1.0", "v1.2"])
 @pytest.mark.parametrize("how", ["invoke", "ainvoke", "stream"])
 def test_chat_mavi_with_a_mavi_rate_limiter_counts_each_call_once(
-    emu: MaviEmulator, how: str
+    emu: MaviEmulator, how: str, api_version: str
 ) -> None:
-    limit = RateLimit(budgets={"chat": Budget(3, 60.0)})
-    limiter = MaviRateLimiter(limit, api_key=emu.api_key)
+    endpoint = "chat_v12" if api_version == "v1.2" else "chat"
+    limit = RateLimit(budgets={endpoint: Budget(3, 60.0)})
+    limiter = MaviRateLimiter(limit, api_key=emu.api_key, api_version=api_version)
     llm = ChatMavi(
-        video_nos=[HARBOR], api_key=emu.api_key, base_url=emu.base_url, rate_limiter=limiter
+        video_nos=[HARBOR],
+        api_key=emu.api_key,
+        base_url=emu.base_url,
+        api_version=api_version,
+        rate_limiter=limiter,
     )
     for _ in range(2):  # were a call counted twice, the second would wait a minute
         if how == "invoke":
@@ -50,8 +71,8 @@ def test_chat_mavi_with_a_mavi_rate_limiter_counts_each_call_once(
             asyncio.run(llm.ainvoke("What happens?"))
         else:
             list(llm.stream("What happens?"))
-    assert _budget_left(limit, emu)  # the third of three
-    assert not _budget_left(limit, emu)
+    assert _budget_left(limit, emu, endpoint)  # the third of three
+    assert not _budget_left(limit, emu, endpoint)
 
 
 def test_a_non_blocking_acquire_says_no_when_the_budget_is_spent(emu: MaviEmulator) -> None:

@@ -1,0 +1,37 @@
+"""What the adapters' v1.2 tests share: the requests a v1.2 transcript read makes, and the
+check that a loader gives the same documents in both dialects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from mavi_core import TranscriptCache
+from mavi_core.emulator import MaviEmulator
+
+HARBOR = "VI634021587219364352"  # harbor_sunrise_timelapse.mp4: 7 spoken lines, 9 scenes
+V12 = "/serve/api/v1"
+TRANSCRIPT_READS = [
+    f"{V12}/list_videos",  # the video's name and duration
+    f"{V12}/get_audio_transcription",
+    f"{V12}/get_video_transcription",
+]
+"""The requests a v1.2 client makes for both transcripts of HARBOR: no task is submitted."""
+
+
+def v12_options(emulator: MaviEmulator) -> dict[str, Any]:
+    """The connection options of an adapter component speaking v1.2 to `emulator`."""
+    return {"api_key": emulator.api_key, "base_url": emulator.base_url, "api_version": "v1.2"}
+
+
+def same_in_both_dialects(emulator: MaviEmulator, load: Callable[[str], Sequence[Any]]) -> None:
+    """`load(api_version)` gives the same documents with v1.0 and v1.2 (each from an empty
+    transcript cache), and with v1.2 reads them from the v1.2 endpoints only."""
+    TranscriptCache.shared().clear()
+    v10 = list(load("v1.0"))
+    emulator.reset()
+    TranscriptCache.shared().clear()
+    v12 = list(load("v1.2"))
+    assert v12 == v10
+    assert len(v12) == 7 + 9
+    assert [request.path for request in emulator.requests] == TRANSCRIPT_READS
