@@ -36,11 +36,19 @@ from llama_index_instrumentation import get_dispatcher
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_serializer, field_validator
 
 from mavi_core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ChatAnswer, ChatDelta, Thinking
-from mavi_core._adapters import ChatPrompt, continue_conversation, normalize_video_nos
+from mavi_core._adapters import (
+    AsyncWatched,
+    ChatPrompt,
+    Watched,
+    continue_conversation,
+    normalize_video_nos,
+    watching_waits,
+)
 
 from ._clients import MaviClients, api_key_of
 from ._messages import SESSION_KEY, conversation_of, resolve_video_nos
 from ._refs import citation_block, thinking_block
+from .events import report_wait
 
 if TYPE_CHECKING:
     import httpx
@@ -113,6 +121,9 @@ class MaviLLM(LLM):
             connection options are theirs); never closed here.
         api_version: "v1.0" or "v1.2"; None: `MAVI_API_VERSION`, then "v1.0". v1.2's default
             host is `https://api.memories.ai`.
+
+    A wait for a turn in the key's budget (`rate_limit=`) is dispatched as a
+    `llamaindex_mavi.MaviRateLimitWaitEvent` through the instrumentation dispatcher.
 
     Errors are `mavi_core`'s, unchanged (`MaviAuthenticationError`, `MaviRateLimitError`,
     `MaviServerError`, ...; a stream that breaks after its first delta raises `MaviStreamError`).
@@ -310,9 +321,11 @@ class MaviLLM(LLM):
 @contextmanager
 def _reported() -> Iterator[None]:
     # The framework's decorators report a failed stream with an `ExceptionEvent` but a failed
-    # call only to callbacks: report both alike.
+    # call only to callbacks: report both alike. A rate-limit wait is an instrumentation event
+    # (`MaviRateLimitWaitEvent`; a stream's wait is reported by `_responses`).
     try:
-        yield
+        with watching_waits(report_wait):
+            yield
     except Exception as error:
         dispatcher.event(ExceptionEvent(exception=error))
         raise
@@ -415,7 +428,7 @@ def _responses(
     reply = _Reply()
     delta = None
     with stream:  # closing the generator early closes the HTTP response
-        for delta in stream:
+        for delta in Watched(stream, report_wait):  # the request goes out here
             reply.add(delta)
             yield make(reply, delta)
     if delta is None:
@@ -428,7 +441,7 @@ async def _aresponses(
     reply = _Reply()
     delta = None
     async with stream:
-        async for delta in stream:
+        async for delta in AsyncWatched(stream, report_wait):
             reply.add(delta)
             yield make(reply, delta)
     if delta is None:
