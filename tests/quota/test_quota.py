@@ -23,9 +23,8 @@ from mavi_core._quota import (
     endpoint_of,
     resolve_rate_limit,
     shared_rate_limit,
-    wait_watcher,
-    watching_waits,
 )
+from mavi_core._watch import wait_watcher, watching_waits
 from mavi_core.emulator import MaviEmulator
 
 HARBOR = "VI634021587219364352"
