@@ -42,6 +42,7 @@ from ._errors import (
     ChatMaviTimeoutError,
     ChatMaviValidationError,
 )
+from ._events import RATE_LIMIT_WAIT_EVENT
 from ._messages import messages_to_conversation, messages_to_request
 from .chat_models import DEFAULT_MODEL_NAME, ChatMavi
 from .tools import MaviVideoChatArtifact, MaviVideoChatInput, MaviVideoChatTool
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_MODEL_NAME",
+    "RATE_LIMIT_WAIT_EVENT",
     "ChatMavi",
     "ChatMaviAPIError",
     "ChatMaviAuthenticationError",

@@ -10,12 +10,10 @@ rules that turn pairs into `message` and `history` live once in `mavi_core.conve
   `ValueError` naming the type. Reasoning and tool-call blocks of earlier AI turns are skipped.
 - A human message holding only video blocks adds its videos and no text.
 - `name` is not sent: the v1.0 chat has no field for speakers.
-- v1.2 sessions (`continue_session=True`): when an AI message carries a `session_id` in its
-  `response_metadata`, the service holds the conversation up to it, so the request continues
-  that session and sends only the human text after it. System messages before it are not sent
-  again (the first turn sent them); system messages after it go in front of the new question.
-  AI messages after it (not from the session, e.g. written by hand) are not sent: a session
-  cannot take them. Videos are still gathered from the whole conversation.
+- v1.2 sessions (`continue_session=True`): the rule both adapters keep,
+  `mavi_core._adapters.continue_conversation`, reading an AI message's session from
+  `response_metadata["session_id"]`: the latest AI message carrying one is continued, and only
+  what follows it is sent. Videos are still gathered from the whole conversation.
 """
 
 from __future__ import annotations
@@ -33,7 +31,7 @@ from langchain_core.messages import (
 )
 
 from mavi_core import ChatTurn
-from mavi_core._adapters import Role, conversation_to_chat
+from mavi_core._adapters import Role, SessionMessage, continue_conversation
 
 __all__ = [
     "MaviChatRequest",
@@ -162,11 +160,9 @@ def _text_and_videos(content: str | list[str | dict[str, Any]]) -> tuple[str, li
     return "".join(texts), videos
 
 
-def messages_to_conversation(
-    messages: Iterable[BaseMessage],
-) -> tuple[list[tuple[Role, str]], list[str]]:
-    """The (role, text) pairs of `messages` and the videos named in their video blocks."""
-    pairs: list[tuple[Role, str]] = []
+def _conversation(messages: Iterable[BaseMessage]) -> tuple[list[SessionMessage], list[str]]:
+    """Each message as (role, text, session id), and the videos named in their video blocks."""
+    conversation: list[SessionMessage] = []
     videos: list[str] = []
     for message in messages:
         role = _role_of(message)
@@ -174,8 +170,16 @@ def messages_to_conversation(
         videos.extend(message_videos)
         if role == "user" and message_videos and not text:
             continue  # a message that only points at videos adds no words
-        pairs.append((role, text))
-    return pairs, videos
+        conversation.append((role, text, session_of(message)))
+    return conversation, videos
+
+
+def messages_to_conversation(
+    messages: Iterable[BaseMessage],
+) -> tuple[list[tuple[Role, str]], list[str]]:
+    """The (role, text) pairs of `messages` and the videos named in their video blocks."""
+    conversation, videos = _conversation(messages)
+    return [(role, text) for role, text, _ in conversation], videos
 
 
 def resolve_video_nos(
@@ -216,19 +220,12 @@ def messages_to_request(
 ) -> MaviChatRequest:
     """The whole mapping of docs/ARCHITECTURE.md; raises `ValueError` saying what to change.
 
-    With `continue_session` (the v1.2 dialect), the last AI message that names a session is
-    where the service's conversation ends: only what follows it is sent, with that session.
+    With `continue_session` (the v1.2 dialect), the session rule decides what is sent
+    (`mavi_core._adapters.continue_conversation`); else every message is, as in v1.0.
     """
-    messages = list(messages)
-    pairs, block_videos = messages_to_conversation(messages)
+    conversation, block_videos = _conversation(messages)
     videos = resolve_video_nos(video_nos, default_video_nos, block_videos)
-    sessions = [(i, session_of(m)) for i, m in enumerate(messages)] if continue_session else []
-    start, session_id = next(((i, s) for i, s in reversed(sessions) if s), (-1, None))
-    if session_id is None:
-        prompt = conversation_to_chat(pairs)
-        return MaviChatRequest(video_nos=videos, message=prompt.message, history=prompt.history)
-    after, _ = messages_to_conversation(messages[start:])  # from the session's own answer
-    if after[-1][0] != "assistant":  # else conversation_to_chat says it ends with one
-        after = [pair for pair in after if pair[0] != "assistant"]
-    prompt = conversation_to_chat(after)
-    return MaviChatRequest(videos, prompt.message, [], session_id=session_id)
+    if not continue_session:
+        conversation = [(role, text, None) for role, text, _ in conversation]
+    prompt, session_id = continue_conversation(conversation)
+    return MaviChatRequest(videos, prompt.message, prompt.history, session_id=session_id)

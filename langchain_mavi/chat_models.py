@@ -36,16 +36,18 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages import content as types
 from langchain_core.messages.block_translators import register_translator
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable
+from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.tools import BaseTool
 from langchain_core.utils.utils import _build_model_kwargs, get_pydantic_field_names
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mavi_core import API_KEY_ENV, ChatAnswer, ChatDelta, Thinking, VideoRef
+from mavi_core._adapters import AsyncWatched, Watched, watching_waits
 from mavi_core._settings import chat_endpoint, check_api_version
 
 from ._connection import MaviConnection, check_video_nos
 from ._errors import translate_errors
+from ._events import model_run, run_watcher
 from ._messages import MaviChatRequest, messages_to_request
 from ._stop import StopSequences
 
@@ -247,6 +249,10 @@ class ChatMavi(MaviConnection, BaseChatModel):
     llm.invoke([HumanMessage("Where is this?"), first, HumanMessage("What happens next?")])
     ```
 
+    A wait for a turn in the key's budget (`rate_limit=`, `rate_limiter=`) is dispatched as
+    the custom event `mavi_rate_limit_wait` (`{"seconds", "endpoint", "reason"}`) of the
+    model's run, so callback handlers and `astream_events` see it (`langchain_mavi._events`).
+
     MAVI has no tool calling, structured output, sampling parameters or usage reporting:
     `bind_tools` and `with_structured_output` raise `NotImplementedError` (use
     `MaviVideoChatTool` in an agent driven by another model); `temperature` and `max_tokens`
@@ -413,6 +419,56 @@ class ChatMavi(MaviConnection, BaseChatModel):
         stream = kwargs.pop("stream", None)
         return self.streaming if stream is None else bool(stream)
 
+    # LangChain hands `_stream` no run manager when it streams (`stream`, `streaming=True`,
+    # `astream_events`), and acquires `rate_limiter` outside `_generate`: each entry point
+    # names its run, so that a rate-limit wait is reported to that run (langchain_mavi._events).
+
+    def invoke(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AIMessage:
+        config, watcher = model_run(config, self, asynchronous=False)
+        with watching_waits(watcher):
+            return super().invoke(input, config, stop=stop, **kwargs)
+
+    async def ainvoke(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AIMessage:
+        config, watcher = model_run(config, self, asynchronous=True)
+        with watching_waits(watcher):
+            return await super().ainvoke(input, config, stop=stop, **kwargs)
+
+    def stream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> Iterator[AIMessageChunk]:
+        config, watcher = model_run(config, self, asynchronous=False)
+        return Watched(super().stream(input, config, stop=stop, **kwargs), watcher)
+
+    def astream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[AIMessageChunk]:
+        config, watcher = model_run(config, self, asynchronous=True)
+        return AsyncWatched(super().astream(input, config, stop=stop, **kwargs), watcher)
+
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -428,7 +484,7 @@ class ChatMavi(MaviConnection, BaseChatModel):
             client = self._get_client()
         call = self._prepare(messages, stop, kwargs, client)
         request = call.request
-        with translate_errors():
+        with translate_errors(), watching_waits(run_watcher(run_manager, asynchronous=False)):
             answer = client.chat(
                 request.video_nos, request.message, request.history, session_id=request.session_id
             )
@@ -449,7 +505,7 @@ class ChatMavi(MaviConnection, BaseChatModel):
             client = self._get_async_client()
         call = self._prepare(messages, stop, kwargs, client)
         request = call.request
-        with translate_errors():
+        with translate_errors(), watching_waits(run_watcher(run_manager, asynchronous=True)):
             answer = await client.chat(
                 request.video_nos, request.message, request.history, session_id=request.session_id
             )
@@ -473,7 +529,7 @@ class ChatMavi(MaviConnection, BaseChatModel):
                 request.video_nos, request.message, request.history, session_id=request.session_id
             ) as deltas,
         ):
-            for delta in deltas:
+            for delta in Watched(deltas, run_watcher(run_manager, asynchronous=False)):
                 for chunk in call.chunks(delta):
                     if run_manager:
                         run_manager.on_llm_new_token(chunk.text, chunk=chunk)
@@ -501,7 +557,9 @@ class ChatMavi(MaviConnection, BaseChatModel):
             async with client.stream_chat(
                 request.video_nos, request.message, request.history, session_id=request.session_id
             ) as deltas:
-                async for delta in deltas:
+                async for delta in AsyncWatched(
+                    deltas, run_watcher(run_manager, asynchronous=True)
+                ):
                     for chunk in call.chunks(delta):
                         if run_manager:
                             await run_manager.on_llm_new_token(chunk.text, chunk=chunk)

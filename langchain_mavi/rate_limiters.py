@@ -18,8 +18,11 @@ import os
 from langchain_core.rate_limiters import BaseRateLimiter
 
 from mavi_core import API_KEY_ENV, API_VERSION_ENV, RateLimit
+from mavi_core._adapters import watching_waits
 from mavi_core._quota import key_account, shared_rate_limit
 from mavi_core._settings import chat_endpoint, check_api_version
+
+from ._events import run_watcher
 
 __all__ = ["MaviRateLimiter"]
 
@@ -56,13 +59,16 @@ class MaviRateLimiter(BaseRateLimiter):
     def acquire(self, *, blocking: bool = True) -> bool:
         if not blocking:
             return self._try_now()
-        self.rate_limit.acquire(self.endpoint, account=self._account, prepay=True)
+        # A wait is an event of the run this happens in (ChatMavi's own, see _events), if any.
+        with watching_waits(run_watcher(None, asynchronous=False)):
+            self.rate_limit.acquire(self.endpoint, account=self._account, prepay=True)
         return True
 
     async def aacquire(self, *, blocking: bool = True) -> bool:
         if not blocking:
             return self._try_now()
-        await self.rate_limit.aacquire(self.endpoint, account=self._account, prepay=True)
+        with watching_waits(run_watcher(None, asynchronous=True)):
+            await self.rate_limit.aacquire(self.endpoint, account=self._account, prepay=True)
         return True
 
     def _try_now(self) -> bool:

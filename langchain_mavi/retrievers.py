@@ -11,11 +11,12 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import Field, field_validator
 
 from mavi_core import MaviError, Moment, VideoTranscript
-from mavi_core._adapters import moment_metadata, moment_scores
+from mavi_core._adapters import moment_metadata, moment_scores, watching_waits
 from mavi_core._transcripts import moment_text, moment_transcripts_request, without_transcripts
 
 from ._connection import MaviConnection, check_video_nos
 from ._errors import translate_errors
+from ._events import run_watcher
 
 __all__ = ["MaviVideoRetriever"]
 
@@ -96,7 +97,7 @@ class MaviVideoRetriever(MaviConnection, BaseRetriever):
         k: int | None = None,
         video_nos: list[str] | None = None,
     ) -> list[Document]:
-        with translate_errors():
+        with translate_errors(), watching_waits(run_watcher(run_manager, asynchronous=False)):
             moments = self._get_client().find_moments(
                 query, video_nos or self.video_nos, limit=k or self.k
             )
@@ -111,7 +112,7 @@ class MaviVideoRetriever(MaviConnection, BaseRetriever):
         k: int | None = None,
         video_nos: list[str] | None = None,
     ) -> list[Document]:
-        with translate_errors():
+        with translate_errors(), watching_waits(run_watcher(run_manager, asynchronous=True)):
             moments = await self._get_async_client().find_moments(
                 query, video_nos or self.video_nos, limit=k or self.k
             )

@@ -34,6 +34,7 @@ except ModuleNotFoundError as error:
 
 from ._messages import messages_to_chat, messages_to_request, video_block
 from .chat_engine import MaviChatEngine
+from .events import MaviRateLimitWaitEvent
 from .llm import MAVI_CONTEXT_WINDOW, MaviLLM
 from .query_engine import (
     DEFAULT_TOOL_DESCRIPTION,
@@ -54,6 +55,7 @@ __all__ = [
     "MaviLLM",
     "MaviQueryBundle",
     "MaviQueryEngine",
+    "MaviRateLimitWaitEvent",
     "MaviTranscriptReader",
     "MaviVideoRetriever",
     "messages_to_chat",

@@ -12,14 +12,15 @@ rules that turn pairs into `message` and `history` live once in `mavi_core._hist
 - Image, audio, document and citable blocks raise `ValueError` naming the block type. Thinking,
   tool-call, citation and cache-point blocks of earlier turns carry no conversation text and
   are skipped.
-- v1.2 sessions (`continued_session`): when the last assistant message carries
-  `additional_kwargs["session_id"]` (every `MaviLLM` answer in v1.2 does), the request continues
-  that session and sends only what follows that message; the videos of every message still go.
+- v1.2 sessions: an assistant message's session is its `additional_kwargs["session_id"]`
+  (every `MaviLLM` answer in v1.2 carries one). `MaviLLM` applies the rule both adapters keep,
+  `mavi_core._adapters.continue_conversation`: the latest assistant message carrying a session
+  is continued, with only what follows it; the videos of every message still go.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from llama_index.core.base.llms.types import (
     CachePoint,
@@ -33,17 +34,24 @@ from llama_index.core.base.llms.types import (
 )
 
 from mavi_core import MaviValidationError
-from mavi_core._adapters import ChatPrompt, Role, conversation_to_chat
+from mavi_core._adapters import (
+    ChatPrompt,
+    Role,
+    SessionMessage,
+    conversation_to_chat,
+    latest_session,
+)
 
 __all__ = [
     "SESSION_KEY",
     "VIDEO_URL_SCHEME",
-    "continued_session",
+    "conversation_of",
     "messages_to_chat",
     "messages_to_request",
     "resolve_video_nos",
+    "session_of",
+    "session_to_continue",
     "video_block",
-    "videos_named",
 ]
 
 VIDEO_URL_SCHEME = "mavi://"
@@ -100,54 +108,50 @@ def _text_of(message: ChatMessage, role: MessageRole, videos: list[str]) -> str 
     return "\n".join(texts)
 
 
+def session_of(message: ChatMessage) -> str | None:
+    """The v1.2 session an assistant message's answer belongs to, if it says."""
+    if _ROLES.get(message.role) != "assistant":
+        return None
+    session = message.additional_kwargs.get(SESSION_KEY)
+    return str(session) if session else None
+
+
+def conversation_of(
+    messages: Iterable[ChatMessage],
+) -> tuple[list[SessionMessage], list[str]]:
+    """Each message as (role, text, session id), and the videos their blocks name; a user
+    message that only names videos adds no text. Raises `ValueError` for tool turns and
+    unsupported blocks."""
+    videos: list[str] = []
+    conversation: list[SessionMessage] = []
+    for message in messages:
+        role = _ROLES.get(message.role)
+        if role is None:
+            raise ValueError(
+                f"MAVI chat has no {message.role.value!r} turns: keep only system, user and "
+                "assistant messages in the chat history."
+            )
+        text = _text_of(message, message.role, videos)
+        if text is not None:
+            conversation.append((role, text, session_of(message)))
+    return conversation, videos
+
+
 def messages_to_request(messages: Iterable[ChatMessage]) -> tuple[ChatPrompt, list[str]]:
-    """MAVI's `message` and `history` for `messages`, and the videos their blocks name.
+    """MAVI's `message` and `history` for `messages` (the v1.0 mapping), and the videos their
+    blocks name.
 
     Raises `ValueError` saying what to change (tool turns, unsupported blocks, a conversation
     that does not end with a user message).
     """
-    videos: list[str] = []
-
-    def pairs() -> Iterator[tuple[Role, str]]:
-        for message in messages:
-            role = _ROLES.get(message.role)
-            if role is None:
-                raise ValueError(
-                    f"MAVI chat has no {message.role.value!r} turns: keep only system, user and "
-                    "assistant messages in the chat history."
-                )
-            text = _text_of(message, message.role, videos)
-            if text is not None:
-                yield role, text
-
-    return conversation_to_chat(pairs()), videos
+    conversation, videos = conversation_of(messages)
+    return conversation_to_chat((role, text) for role, text, _ in conversation), videos
 
 
-def continued_session(messages: Sequence[ChatMessage]) -> tuple[str | None, int]:
-    """The v1.2 session a conversation continues, and where its new messages start.
-
-    The rule: find the last assistant message. If its `additional_kwargs["session_id"]` is set,
-    the service holds everything up to it, so the session continues and only the messages after
-    it are sent (system text among them still goes in front of the question). Otherwise, or with
-    no assistant message, there is no session: `(None, 0)`, and the whole conversation is sent
-    (earlier turns folded into the prompt).
-    """
-    for index in range(len(messages) - 1, -1, -1):
-        message = messages[index]
-        if _ROLES.get(message.role) == "assistant":
-            session = message.additional_kwargs.get(SESSION_KEY)
-            return (None, 0) if session is None else (str(session), index + 1)
-    return None, 0
-
-
-def videos_named(messages: Iterable[ChatMessage]) -> list[str]:
-    """The MAVI videos the messages' video blocks name, in order."""
-    return [
-        _video_no_of(block)
-        for message in messages
-        for block in message.blocks
-        if isinstance(block, VideoBlock)
-    ]
+def session_to_continue(messages: Sequence[ChatMessage]) -> str | None:
+    """The v1.2 session the next request after `messages` continues (the latest assistant
+    message's that carries one), or None."""
+    return latest_session([session_of(message) for message in messages])[0]
 
 
 def messages_to_chat(messages: Iterable[ChatMessage]) -> ChatPrompt:

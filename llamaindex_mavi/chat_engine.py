@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncGenerator, Generator, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse, MessageRole
 from llama_index.core.callbacks import CallbackManager, trace_method
@@ -23,7 +23,7 @@ from pydantic import SecretStr
 from mavi_core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ChatAnswer
 from mavi_core._adapters import normalize_video_nos
 
-from ._messages import SESSION_KEY, continued_session
+from ._messages import SESSION_KEY, session_to_continue
 from ._refs import Sources, ref_nodes
 from .llm import LLMConnection, MaviLLM, aread_ahead, read_ahead
 
@@ -56,8 +56,8 @@ class MaviChatEngine(LLMConnection, BaseChatEngine):
     request changes neither. Responses hold the cited moments in `source_nodes` (as
     `MaviQueryEngine`'s; a streaming response once its stream has ended) and the session in
     `metadata["session_id"]` (a `StreamingAgentChatResponse` has no metadata: read
-    `session_id`). The answers in memory hold thinking and citation blocks (a streamed answer
-    enters it as its text, with its session id).
+    `session_id`). The answers in memory hold thinking and citation blocks and the session id,
+    streamed or not: a turn stores exactly the answer message `MaviLLM` returns.
 
     Args:
         video_nos: The videos the conversation is about (default with `llm`: the LLM's).
@@ -69,9 +69,9 @@ class MaviChatEngine(LLMConnection, BaseChatEngine):
 
     `chat()` / `achat()` return an `AgentChatResponse`; `stream_chat()` / `astream_chat()` a
     `StreamingAgentChatResponse` (iterate `response_gen` / `async_response_gen()`); the answer
-    enters the memory when its stream is exhausted. A request that fails before its first delta
-    leaves the memory as it was: the question enters it only with the answer (or, when
-    streaming, once the first delta has arrived). Errors are `mavi_core`'s, unchanged (see
+    enters the memory when its stream is exhausted. A turn enters the memory whole: the question
+    goes in with the answer, so a request that fails, or a stream that breaks, leaves the
+    memory as it was. Errors are `mavi_core`'s, unchanged (see
     `MaviQueryEngine`); a history the mapping cannot send raises `ValueError`.
     """
 
@@ -133,7 +133,7 @@ class MaviChatEngine(LLMConnection, BaseChatEngine):
     @property
     def session_id(self) -> str | None:
         """The v1.2 session the next turn continues (the last answer's), or None."""
-        return continued_session(self._memory.get_all())[0]
+        return session_to_continue(self._memory.get_all())
 
     def reset(self) -> None:
         """Forget the conversation (and with it the v1.2 session)."""
@@ -175,15 +175,15 @@ class MaviChatEngine(LLMConnection, BaseChatEngine):
             self._memory.set(chat_history)
         question = _user(message)
         messages = self._messages(question, self._memory.get())
+        turn = _Turn(self._memory, question)
         stream = read_ahead(self._llm.stream_chat(messages, **self._options()))
-        self._memory.put(question)
         sources = Sources()
         response = StreamingAgentChatResponse(
-            chat_stream=sources.through(stream, _item), source_nodes=sources.nodes
+            chat_stream=sources.through(turn.keep(stream), _item), source_nodes=sources.nodes
         )
         # As SimpleChatEngine does: a thread drains the stream into the response's queue and
-        # puts the answer into memory when the stream ends.
-        thread = Thread(target=response.write_response_to_history, args=(self._memory,))
+        # puts the answer into memory when the stream ends (here: the whole turn, see _Turn).
+        thread = Thread(target=response.write_response_to_history, args=(turn.memory(),))
         response.write_response_to_history_thread = thread
         thread.start()
         return response
@@ -197,14 +197,14 @@ class MaviChatEngine(LLMConnection, BaseChatEngine):
             await self._memory.aset(chat_history)
         question = _user(message)
         messages = self._messages(question, await self._memory.aget())
+        turn = _Turn(self._memory, question)
         stream = await aread_ahead(await self._llm.astream_chat(messages, **self._options()))
-        await self._memory.aput(question)
         sources = Sources()
         response = StreamingAgentChatResponse(
-            achat_stream=sources.athrough(stream, _item), source_nodes=sources.nodes
+            achat_stream=sources.athrough(turn.akeep(stream), _item), source_nodes=sources.nodes
         )
         response.awrite_response_to_history_task = asyncio.create_task(
-            response.awrite_response_to_history(self._memory)
+            response.awrite_response_to_history(turn.memory())
         )
         return response
 
@@ -235,6 +235,59 @@ class MaviChatEngine(LLMConnection, BaseChatEngine):
         return AgentChatResponse(
             response=answer.message.content or "", source_nodes=nodes, metadata=metadata
         )
+
+
+class _Turn:
+    """One streamed exchange, entering the memory whole when its stream has ended.
+
+    LlamaIndex's `write_response_to_history` puts the last item's message into the memory after
+    replacing its blocks with the stripped text, which would drop the thinking and citation
+    blocks a non-streamed turn keeps. So the stream is read through `keep` / `akeep`, which
+    copy the complete answer message as the stream ends, and the response writes to `memory()`,
+    which puts the question and that copy into the real memory instead of what it is given. A
+    stream that breaks never reaches the end: nothing enters the memory, as when `chat` fails.
+    """
+
+    __slots__ = ("_answer", "_memory", "_question")
+
+    def __init__(self, memory: BaseMemory, question: ChatMessage) -> None:
+        self._memory = memory
+        self._question = question
+        self._answer: ChatMessage | None = None
+
+    def keep(self, items: Iterator[ChatResponse]) -> Generator[ChatResponse, None, None]:
+        item = None
+        for item in items:
+            yield item
+        if item is not None:
+            self._answer = item.message.model_copy()
+
+    async def akeep(
+        self, items: AsyncGenerator[ChatResponse, None]
+    ) -> AsyncGenerator[ChatResponse]:
+        item = None
+        try:
+            async for item in items:
+                yield item
+            if item is not None:
+                self._answer = item.message.model_copy()
+        finally:
+            await items.aclose()  # also when the reader stops early: closes the HTTP response
+
+    def _exchange(self, written: ChatMessage) -> list[ChatMessage]:
+        return [self._question, self._answer if self._answer is not None else written]
+
+    def put(self, message: ChatMessage) -> None:
+        for turn_message in self._exchange(message):
+            self._memory.put(turn_message)
+
+    async def aput(self, message: ChatMessage) -> None:
+        for turn_message in self._exchange(message):
+            await self._memory.aput(turn_message)
+
+    def memory(self) -> BaseMemory:
+        """What the response writes the answer to (it calls `put` / `aput` only)."""
+        return cast("BaseMemory", self)
 
 
 def _item(item: ChatResponse, silent: bool) -> ChatResponse:

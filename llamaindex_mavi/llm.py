@@ -36,17 +36,19 @@ from llama_index_instrumentation import get_dispatcher
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_serializer, field_validator
 
 from mavi_core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ChatAnswer, ChatDelta, Thinking
-from mavi_core._adapters import ChatPrompt, normalize_video_nos
+from mavi_core._adapters import (
+    AsyncWatched,
+    ChatPrompt,
+    Watched,
+    continue_conversation,
+    normalize_video_nos,
+    watching_waits,
+)
 
 from ._clients import MaviClients, api_key_of
-from ._messages import (
-    SESSION_KEY,
-    continued_session,
-    messages_to_request,
-    resolve_video_nos,
-    videos_named,
-)
+from ._messages import SESSION_KEY, conversation_of, resolve_video_nos
 from ._refs import citation_block, thinking_block
+from .events import report_wait
 
 if TYPE_CHECKING:
     import httpx
@@ -92,11 +94,12 @@ class MaviLLM(LLM):
     An answer's message carries the session in `additional_kwargs["session_id"]`, the model's
     reasoning as `ThinkingBlock`s (before the text; the step's title in
     `additional_information["title"]`) and the moments it rests on as `CitationBlock`s (after
-    the text; see `llamaindex_mavi._refs`). `chat` continues a session by one rule: if the last
-    assistant message passed in carries `additional_kwargs["session_id"]`, that session id is
-    sent with only the messages after it; otherwise the whole conversation is sent and a new
-    session starts (`complete` always starts one). So appending the answer message and the next
-    question continues the conversation; leaving the answer out starts over. Stream items carry
+    the text; see `llamaindex_mavi._refs`). `chat` continues a session by the rule `ChatMavi`
+    keeps too (`mavi_core._adapters.continue_conversation`): the latest assistant message
+    carrying `additional_kwargs["session_id"]` is continued, and only the messages after it are
+    sent (turns after it answered elsewhere folded into the prompt); with none, the whole
+    conversation is sent and a new session starts (`complete` always starts one). So appending
+    the answer message and the next question continues the conversation. Stream items carry
     the session in `message.additional_kwargs`, new thinking in `additional_kwargs
     ["thinking_delta"]` (LlamaIndex's convention; `delta` is then ""), the blocks so far in
     `message.blocks`; every item's `raw` is the `mavi_core.ChatDelta` it came from, and a whole
@@ -118,6 +121,9 @@ class MaviLLM(LLM):
             connection options are theirs); never closed here.
         api_version: "v1.0" or "v1.2"; None: `MAVI_API_VERSION`, then "v1.0". v1.2's default
             host is `https://api.memories.ai`.
+
+    A wait for a turn in the key's budget (`rate_limit=`) is dispatched as a
+    `llamaindex_mavi.MaviRateLimitWaitEvent` through the instrumentation dispatcher.
 
     Errors are `mavi_core`'s, unchanged (`MaviAuthenticationError`, `MaviRateLimitError`,
     `MaviServerError`, ...; a stream that breaks after its first delta raises `MaviStreamError`).
@@ -304,20 +310,22 @@ class MaviLLM(LLM):
     def _request(
         self, messages: Sequence[ChatMessage], kwargs: Mapping[str, Any], api_version: str
     ) -> tuple[list[str], ChatPrompt, str | None]:
-        """The videos, the prompt and the v1.2 session to continue (`continued_session`)."""
-        session, start = continued_session(messages) if api_version == "v1.2" else (None, 0)
-        prompt, from_blocks = messages_to_request(messages[start:])
-        if start:
-            from_blocks = [*videos_named(messages[:start]), *from_blocks]
+        """The videos, the prompt and the v1.2 session to continue (`continue_conversation`)."""
+        conversation, from_blocks = conversation_of(messages)
+        if api_version != "v1.2":
+            conversation = [(role, text, None) for role, text, _ in conversation]
+        prompt, session = continue_conversation(conversation)
         return self._videos(kwargs, from_blocks), prompt, session
 
 
 @contextmanager
 def _reported() -> Iterator[None]:
     # The framework's decorators report a failed stream with an `ExceptionEvent` but a failed
-    # call only to callbacks: report both alike.
+    # call only to callbacks: report both alike. A rate-limit wait is an instrumentation event
+    # (`MaviRateLimitWaitEvent`; a stream's wait is reported by `_responses`).
     try:
-        yield
+        with watching_waits(report_wait):
+            yield
     except Exception as error:
         dispatcher.event(ExceptionEvent(exception=error))
         raise
@@ -420,7 +428,7 @@ def _responses(
     reply = _Reply()
     delta = None
     with stream:  # closing the generator early closes the HTTP response
-        for delta in stream:
+        for delta in Watched(stream, report_wait):  # the request goes out here
             reply.add(delta)
             yield make(reply, delta)
     if delta is None:
@@ -433,7 +441,7 @@ async def _aresponses(
     reply = _Reply()
     delta = None
     async with stream:
-        async for delta in stream:
+        async for delta in AsyncWatched(stream, report_wait):
             reply.add(delta)
             yield make(reply, delta)
     if delta is None:

@@ -15,10 +15,12 @@ from mavi_core._adapters import (
     moment_metadata,
     moment_scores,
     normalize_video_nos,
+    watching_waits,
 )
 from mavi_core._transcripts import moment_text, moment_transcripts_request, without_transcripts
 
 from ._clients import MaviConnection
+from .events import report_wait
 
 if TYPE_CHECKING:
     import httpx
@@ -128,15 +130,17 @@ class MaviVideoRetriever(MaviConnection, BaseRetriever):
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         query = query_bundle.query_str
         client = self._clients.sync()
-        moments = client.find_moments(
-            query, self._videos(query_bundle), limit=self.similarity_top_k
-        )
-        return self._nodes(query, moments, self._transcripts(moments))
+        with watching_waits(report_wait):  # a rate-limit wait: a MaviRateLimitWaitEvent
+            moments = client.find_moments(
+                query, self._videos(query_bundle), limit=self.similarity_top_k
+            )
+            return self._nodes(query, moments, self._transcripts(moments))
 
     async def _aretrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         query = query_bundle.query_str
         client = self._clients.async_()
-        moments = await client.find_moments(
-            query, self._videos(query_bundle), limit=self.similarity_top_k
-        )
-        return self._nodes(query, moments, await self._atranscripts(moments))
+        with watching_waits(report_wait):
+            moments = await client.find_moments(
+                query, self._videos(query_bundle), limit=self.similarity_top_k
+            )
+            return self._nodes(query, moments, await self._atranscripts(moments))

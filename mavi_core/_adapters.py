@@ -5,13 +5,14 @@ helpers both map with. Not public API: the names users rely on are exported by `
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
 
 from ._extras import missing_extra
 from ._history import ChatPrompt, Role, conversation_to_chat
 from ._request import normalize_video_nos
 from ._settings import MaviSettings
+from ._watch import WaitWatcher, wait_watcher, watching_waits
 
 if TYPE_CHECKING:
     import httpx
@@ -20,18 +21,122 @@ if TYPE_CHECKING:
     from ._videos import describe_moment, moment_metadata, moment_scores, rank_score
 
 __all__ = [
+    "AsyncWatched",
     "ChatPrompt",
     "ClientPair",
     "Role",
+    "SessionMessage",
+    "WaitWatcher",
+    "Watched",
+    "continue_conversation",
     "conversation_to_chat",
     "describe_moment",
+    "latest_session",
     "missing_extra",
     "moment_metadata",
     "moment_scores",
     "normalize_video_nos",
     "rank_score",
     "transcript_options",
+    "wait_watcher",
+    "watching_waits",
 ]
+
+_T = TypeVar("_T")
+
+SessionMessage: TypeAlias = tuple[Role, str, "str | None"]
+"""One message as the v1.2 session rule reads it: role, text, and the session id an assistant
+message carries (None for every other message)."""
+
+
+def latest_session(sessions: Sequence[str | None]) -> tuple[str | None, int]:
+    """The session a v1.2 request continues and where the messages it sends start.
+
+    `sessions` holds each message's session id (None where it carries none). The latest message
+    carrying one wins: the service holds the conversation up to it, so the request sends that
+    id and only what follows it. With none, `(None, 0)`: everything is sent, no session."""
+    for index in range(len(sessions) - 1, -1, -1):
+        if sessions[index]:
+            return sessions[index], index + 1
+    return None, 0
+
+
+def continue_conversation(conversation: Sequence[SessionMessage]) -> tuple[ChatPrompt, str | None]:
+    """The v1.2 request for a conversation, by the one session rule both adapters keep
+    (docs/ARCHITECTURE.md, "The v1.2 dialect"):
+
+    - No assistant message carries a session: the whole conversation is mapped as in v1.0
+      (`conversation_to_chat`) and a new session starts (earlier turns are folded into the
+      prompt by the client).
+    - Else the latest one that does is where the service's conversation ends: that session is
+      continued, and what comes before it (system messages included) is not sent again. What
+      follows it is mapped as in v1.0: system texts in front of the question, the trailing user
+      texts joined by a blank line. Turns after it that the service did not write (an assistant
+      message without a session: it was answered elsewhere) are folded into the prompt in the
+      format of a conversation without a session, so the service reads them without losing the
+      session that holds the rest.
+
+    Returns the prompt (its history already folded into `message` when a session continues)
+    and the session id. Raises `ValueError` as `conversation_to_chat` does, e.g. when the
+    conversation ends with an assistant message."""
+    session_id, start = latest_session([session for _, _, session in conversation])
+    if session_id is None:
+        return conversation_to_chat((role, text) for role, text, _ in conversation), None
+    if start == len(conversation):  # the session's answer is the last message: no question
+        conversation_to_chat([("assistant", "")])  # raises the usual error
+    prompt = conversation_to_chat((role, text) for role, text, _ in conversation[start:])
+    from ._v12 import fold_history  # with the v1.2 code that folds history without a session
+
+    turns = [{"user": turn.user, "robot": turn.robot} for turn in prompt.history]
+    return ChatPrompt(message=fold_history(turns, prompt.message), history=[]), session_id
+
+
+class Watched(Iterator[_T], Generic[_T]):
+    """An iterator whose every step runs under `watching_waits(watcher)`: a stream sends its
+    request (and waits for its turn) when iteration starts, after the call that made it has
+    returned. The watcher is set for the step only, never across the caller's code."""
+
+    __slots__ = ("_items", "_watcher")
+
+    def __init__(self, items: Iterator[_T], watcher: WaitWatcher | None) -> None:
+        self._items = items
+        self._watcher = watcher
+
+    def __iter__(self) -> Watched[_T]:
+        return self
+
+    def __next__(self) -> _T:
+        with watching_waits(self._watcher):
+            return next(self._items)
+
+    def close(self) -> None:
+        """Close the iterator wrapped (a generator, a stream), as a generator's `close()`."""
+        close = getattr(self._items, "close", None)
+        if close is not None:
+            close()
+
+
+class AsyncWatched(AsyncIterator[_T], Generic[_T]):
+    """The async twin of `Watched`."""
+
+    __slots__ = ("_items", "_watcher")
+
+    def __init__(self, items: AsyncIterator[_T], watcher: WaitWatcher | None) -> None:
+        self._items = items
+        self._watcher = watcher
+
+    def __aiter__(self) -> AsyncWatched[_T]:
+        return self
+
+    async def __anext__(self) -> _T:
+        with watching_waits(self._watcher):
+            return await anext(self._items)
+
+    async def aclose(self) -> None:
+        """Close the iterator wrapped, as an async generator's `aclose()`."""
+        aclose = getattr(self._items, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 _FROM_VIDEOS = frozenset({"describe_moment", "moment_metadata", "moment_scores", "rank_score"})

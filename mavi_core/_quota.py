@@ -14,7 +14,9 @@ pause the service asked for (`Retry-After` on a 0429 that arrived anyway) in the
 every process sharing the budget slows down, not only the one that was refused.
 
 `_flow` yields an `Acquire` effect before each attempt; the drivers call `acquire` (blocking)
-or `aacquire` (awaiting). Waiting is logged at debug level and reported to `on_wait`.
+or `aacquire` (awaiting). Waiting is logged at debug level and reported to `on_wait`, and to
+the watcher of the thread or task that waits (`_watch.watching_waits`), which the adapters use
+to show waits to their frameworks' observers.
 """
 
 from __future__ import annotations
@@ -28,11 +30,13 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from types import CoroutineType
 from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
 from urllib.parse import urlsplit
 
 from ._exceptions import MaviConnectionError, MaviError, MaviRateLimitError, MaviValidationError
 from ._secret import redact_url
+from ._watch import current_watcher
 
 if TYPE_CHECKING:
     from pyrate_limiter import AbstractBucket, Rate
@@ -423,7 +427,10 @@ class RateLimit:
             return 0.0
         waited = 0.0
         while (turn := self._try(endpoint, account))[0] > 0:
-            waited += self._before_sleep(endpoint, *turn, waited, timeout)
+            told = self._before_sleep(endpoint, *turn, waited, timeout)
+            if isinstance(told, CoroutineType):
+                told.close()  # an async watcher under a blocking wait: nobody to await it
+            waited += turn[0]
             sleep(turn[0])
         self._prepay(endpoint, prepay)
         return waited
@@ -448,7 +455,10 @@ class RateLimit:
             return 0.0
         waited = 0.0
         while (turn := await self._call(self._try, endpoint, account))[0] > 0:
-            waited += self._before_sleep(endpoint, *turn, waited, timeout)
+            told = self._before_sleep(endpoint, *turn, waited, timeout)
+            if isinstance(told, Awaitable):
+                await told
+            waited += turn[0]
             await sleep(turn[0])
         self._prepay(endpoint, prepay)
         return waited
@@ -537,7 +547,9 @@ class RateLimit:
 
     def _before_sleep(
         self, endpoint: str, wait: float, reason: str, waited: float, timeout: float | None
-    ) -> float:
+    ) -> object:
+        """Check the deadline, then report the wait: the log, `on_wait`, and the watcher (what
+        the watcher returns is returned)."""
         if timeout is not None and waited + wait > timeout:
             raise MaviRateLimitError(
                 f"The {endpoint} budget of this key ({self._describe(endpoint)}) has no turn "
@@ -548,9 +560,11 @@ class RateLimit:
         logger.debug(
             "MAVI rate limit: waiting %.2f s for a turn at %s (%s)", wait, endpoint, reason
         )
+        event = RateLimitWait(endpoint, wait, reason)
         if self.on_wait is not None:
-            self.on_wait(RateLimitWait(endpoint, wait, reason))
-        return wait
+            self.on_wait(event)
+        watcher = current_watcher.get()
+        return None if watcher is None else watcher(event)
 
     def _describe(self, endpoint: str) -> str:
         return ", ".join(str(budget) for budget in self.budgets.get(endpoint, ()))

@@ -18,7 +18,7 @@ from llama_index.core.base.response.schema import AsyncStreamingResponse, Stream
 
 from llamaindex_mavi import MaviChatEngine, MaviLLM, MaviQueryEngine, MaviVideoRetriever
 from llamaindex_mavi._refs import describe_ref, ref_nodes
-from mavi_core import ChatAnswer, MaviClient, MaviInvalidRequestError, VideoRef
+from mavi_core import ChatAnswer, MaviClient, MaviError, MaviInvalidRequestError, VideoRef
 from mavi_core.emulator import MaviEmulator
 
 MODES = ["sync", "async"]
@@ -205,19 +205,46 @@ async def test_llm_continues_the_session_of_the_last_answer_with_only_the_new_te
     }
 
 
-def test_llm_without_a_session_on_the_last_answer_sends_the_whole_conversation(
+@pytest.mark.parametrize("mode", MODES)
+async def test_llm_continues_the_latest_answer_with_a_session_and_folds_later_turns(
+    mode: str, v12: dict[str, Any], emulator: MaviEmulator
+) -> None:
+    # The rule LangChain's ChatMavi keeps too (mavi_core._adapters.continue_conversation): the
+    # latest assistant message with a session, not the last assistant message, is continued;
+    # an answer written elsewhere after it is folded into the prompt; user texts are joined.
+    llm = MaviLLM(**v12)
+    question = [ChatMessage(role="system", content="Be brief."), ChatMessage(content=QUESTION)]
+    answer = llm.chat(question) if mode == "sync" else await llm.achat(question)
+    session = answer.message.additional_kwargs["session_id"]
+    messages = [
+        *question,
+        answer.message,
+        ChatMessage(role="user", content="Where to?"),
+        ChatMessage(role=MessageRole.ASSISTANT, content="It leaves its berth."),
+        ChatMessage(role="user", content="And then?"),
+        ChatMessage(role="user", content="Briefly."),
+    ]
+
+    if mode == "sync":
+        llm.chat(messages)
+    else:
+        await llm.achat(messages)
+
+    assert emulator.requests[-1].body == {
+        "video_nos": v12["video_nos"],
+        "prompt": "Conversation so far:\nUser: Where to?\nAssistant: It leaves its berth."
+        "\n\nAnd then?\n\nBriefly.",
+        "session_id": int(session),
+    }
+
+
+def test_llm_without_any_session_sends_the_whole_conversation(
     v12: dict[str, Any], emulator: MaviEmulator
 ) -> None:
     llm = MaviLLM(**v12)
-    earlier = ChatMessage(
-        role=MessageRole.ASSISTANT, content="It leaves.", additional_kwargs={"session_id": "12"}
-    )
-    written = ChatMessage(role=MessageRole.ASSISTANT, content="It leaves its berth.")
     messages = [
         ChatMessage(role="user", content=QUESTION),
-        earlier,
-        ChatMessage(role="user", content="Where to?"),
-        written,
+        ChatMessage(role=MessageRole.ASSISTANT, content="It leaves its berth."),
         ChatMessage(role="user", content="And then?"),
     ]
 
@@ -225,8 +252,9 @@ def test_llm_without_a_session_on_the_last_answer_sends_the_whole_conversation(
 
     body = emulator.requests[-1].body
     assert "session_id" not in body
-    assert body["prompt"].startswith("Conversation so far:\nUser: " + QUESTION)
-    assert body["prompt"].endswith("Assistant: It leaves its berth.\n\nAnd then?")
+    assert body["prompt"] == (
+        f"Conversation so far:\nUser: {QUESTION}\nAssistant: It leaves its berth.\n\nAnd then?"
+    )
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -284,4 +312,56 @@ def test_a_failed_turn_leaves_the_memory_and_the_session_untouched(
 
     assert (chat.session_id, chat.chat_history) == (session, history)
     chat.chat("What happens next?")
+    assert emulator.requests[-1].body["session_id"] == int(session or 0)
+
+
+async def _streamed_turn(chat: MaviChatEngine, message: str, mode: str) -> str:
+    if mode == "sync":
+        return "".join(chat.stream_chat(message).response_gen)
+    response = await chat.astream_chat(message)
+    return "".join([delta async for delta in response.async_response_gen()])
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_streamed_turn_stores_what_a_non_streamed_turn_stores(
+    mode: str, v12: dict[str, Any]
+) -> None:
+    invoked, streamed = MaviChatEngine(**v12), MaviChatEngine(**v12)
+    invoked.chat(QUESTION)
+    await _streamed_turn(streamed, QUESTION, mode)
+
+    stored = invoked.chat_history
+    assert [m.role for m in streamed.chat_history] == [m.role for m in stored]
+    question, answer = streamed.chat_history
+    assert question == stored[0]
+    # Thinking blocks, the text (unstripped) and citation blocks, as chat() stores them.
+    assert answer.blocks == stored[1].blocks
+    assert [type(block) for block in answer.blocks] == [
+        *[ThinkingBlock] * sum(isinstance(b, ThinkingBlock) for b in answer.blocks),
+        TextBlock,
+        *[CitationBlock] * sum(isinstance(b, CitationBlock) for b in answer.blocks),
+    ]
+    assert any(isinstance(b, ThinkingBlock) for b in answer.blocks)
+    assert any(isinstance(b, CitationBlock) for b in answer.blocks)
+    assert answer.additional_kwargs == {"session_id": streamed.session_id}
+    assert stored[1].additional_kwargs == {"session_id": invoked.session_id}
+
+
+# LlamaIndex's thread that drains a sync stream re-raises the failure after storing it.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_broken_stream_leaves_the_memory_and_the_session_untouched(
+    mode: str, v12: dict[str, Any], emulator: MaviEmulator
+) -> None:
+    chat = MaviChatEngine(**v12)
+    await _streamed_turn(chat, QUESTION, mode)
+    session, history = chat.session_id, chat.chat_history
+    emulator.faults.error_after(2, path=CHAT_STREAM)
+
+    with pytest.raises(MaviError):
+        await _streamed_turn(chat, "What happens next?", mode)
+
+    assert (chat.session_id, chat.chat_history) == (session, history)
+    await _streamed_turn(chat, "What happens next?", mode)
+    assert emulator.requests[-1].body["prompt"] == "What happens next?"
     assert emulator.requests[-1].body["session_id"] == int(session or 0)

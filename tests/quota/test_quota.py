@@ -19,7 +19,12 @@ from mavi_core import (
     RateLimit,
     RateLimitWait,
 )
-from mavi_core._quota import endpoint_of, resolve_rate_limit, shared_rate_limit
+from mavi_core._quota import (
+    endpoint_of,
+    resolve_rate_limit,
+    shared_rate_limit,
+)
+from mavi_core._watch import wait_watcher, watching_waits
 from mavi_core.emulator import MaviEmulator
 
 HARBOR = "VI634021587219364352"
@@ -138,3 +143,36 @@ def test_endpoints_without_a_budget_never_wait(emu: MaviEmulator) -> None:
     client = MaviClient(emu.api_key, base_url=emu.base_url, rate_limit=limit, deadline=1.0)
     for _ in range(5):
         client.search_videos("harbor")
+
+
+def test_the_watcher_of_the_waiting_thread_hears_each_wait_and_only_waits(
+    emu: MaviEmulator,
+) -> None:
+    # How the adapters report waits to their frameworks (docs/ARCHITECTURE.md, "Rate limits").
+    heard: list[RateLimitWait] = []
+    limit = RateLimit(budgets={"chat": Budget(1, 0.3)})
+    client = MaviClient(emu.api_key, base_url=emu.base_url, rate_limit=limit)
+    with watching_waits(heard.append):
+        client.chat([HARBOR], "1")
+        assert heard == []
+        client.chat([HARBOR], "2")
+    client.chat([HARBOR], "3")  # outside the block: nobody is told
+    assert [(wait.endpoint, wait.reason) for wait in heard] == [("chat", "budget")]
+    assert wait_watcher() is None
+
+
+async def test_an_async_watcher_is_awaited_before_the_wait(emu: MaviEmulator) -> None:
+    told: list[float] = []
+
+    async def watcher(wait: RateLimitWait) -> None:
+        await asyncio.sleep(0)
+        told.append(time.monotonic())
+
+    limit = RateLimit(budgets={"chat": Budget(1, 0.3)})
+    client = AsyncMaviClient(emu.api_key, base_url=emu.base_url, rate_limit=limit)
+    await client.chat([HARBOR], "1")
+    with watching_waits(watcher):
+        await client.chat([HARBOR], "2")
+    finished = time.monotonic()
+    assert len(told) == 1 and finished - told[0] >= 0.2  # told, then the wait
+    await client.aclose()

@@ -8,7 +8,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from langchain_core.messages import AIMessageChunk, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+)
 
 from langchain_mavi import ChatMavi, ChatMaviInvalidRequestError, MaviVideoChatTool
 from mavi_core.emulator import MaviEmulator
@@ -69,6 +75,35 @@ async def test_a_conversation_continues_the_session_the_service_holds(
         assert blocks[0]["reasoning"].startswith("**")
         assert [c["cited_text"] for c in blocks[1]["annotations"]] == [r["text"] for r in refs]
         assert blocks[1]["text"] == message.text and message.text
+
+
+@pytest.mark.parametrize("how", ["invoke", "ainvoke", "stream", "astream"])
+async def test_the_latest_answer_with_a_session_continues_and_later_turns_are_folded(
+    emulator: MaviEmulator, emulator_llm: Build, how: str
+) -> None:
+    # The rule MaviLLM keeps too (mavi_core._adapters.continue_conversation).
+    llm = emulator_llm(api_version="v1.2")
+    conversation: list[BaseMessage] = [
+        SystemMessage("Answer briefly."),
+        HumanMessage("How does the tugboat leave?"),
+    ]
+    first = await reply(llm, how, conversation)
+    session_id = first.response_metadata["session_id"]
+    conversation += [
+        first,
+        HumanMessage("Where to?"),
+        AIMessage("It leaves its berth."),  # answered elsewhere: the session never saw it
+        HumanMessage("And then?"),
+        HumanMessage("Briefly."),
+    ]
+    await reply(llm, how, conversation)
+
+    assert sent(emulator)[-1] == {
+        "video_nos": emulator.video_nos[:1],
+        "prompt": "Conversation so far:\nUser: Where to?\nAssistant: It leaves its berth."
+        "\n\nAnd then?\n\nBriefly.",
+        "session_id": int(session_id),
+    }
 
 
 async def test_streamed_and_invoked_answers_report_the_same_reasoning_and_refs(

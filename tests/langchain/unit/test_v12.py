@@ -160,7 +160,7 @@ def test_a_system_message_after_the_session_goes_in_front_of_the_new_question() 
     assert (sent.session_id, sent.message) == ("123", "Be brief.\n\nQ")
 
 
-def test_ai_messages_after_the_session_are_not_sent_and_videos_come_from_all_messages() -> None:
+def test_turns_after_the_session_answered_elsewhere_are_folded_and_videos_come_from_all() -> None:
     sent = request(
         [
             HumanMessage(["Compare.", {"type": "video", "file_id": "VI2"}]),
@@ -170,7 +170,11 @@ def test_ai_messages_after_the_session_are_not_sent_and_videos_come_from_all_mes
             HumanMessage("Really?"),
         ]
     )
-    assert (sent.session_id, sent.message) == ("123", "Why?\n\nReally?")
+    assert (sent.session_id, sent.history) == ("123", [])
+    assert sent.message == (
+        "Conversation so far:\nUser: Why?\nAssistant: Written by hand, not by the service."
+        "\n\nReally?"
+    )
     assert sent.video_nos == ["VI1", "VI2"]
 
 
