@@ -8,11 +8,12 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from ._constants import SUCCESS_CODES
+from ._constants import MAX_RETRY_AFTER, SUCCESS_CODES
 from ._exceptions import (
     MaviAPIError,
     MaviAuthenticationError,
     MaviConflictError,
+    MaviError,
     MaviInvalidRequestError,
     MaviPermissionDeniedError,
     MaviRateLimitError,
@@ -29,6 +30,9 @@ __all__ = [
     "normalize_code",
     "parse_retry_after",
     "retry_after_from_headers",
+    "unwaited",
+    "wait_text",
+    "with_retry_after",
 ]
 
 _ADVICE: dict[type[MaviAPIError], str] = {
@@ -102,11 +106,75 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
+def wait_text(seconds: float) -> str:
+    """A wait for a message, never shorter than `seconds` (waiting less than the service asked
+    earns another 429): "60.4 seconds", then minutes, hours or days, rounded up."""
+    for limit, size, digits, unit in (
+        (600.0, 1.0, 1, "seconds"),
+        (7200.0, 60.0, 0, "minutes"),
+        (172800.0, 3600.0, 1, "hours"),
+    ):
+        if seconds < limit:
+            return f"{_up(seconds / size, digits)} {unit}"
+    return f"{_up(seconds / 86400.0, 0)} days"
+
+
+def _up(value: float, digits: int) -> str:
+    """`value` rounded up to `digits` decimals (a float's last bits do not count), as text."""
+    scale = 10**digits
+    tenths = math.ceil(round(value * scale, 6))
+    whole, part = divmod(tenths, scale)
+    return f"{whole}.{part}" if part else str(whole)
+
+
+def _retry_advice(error_class: type[MaviAPIError], retry_after: float | None) -> str:
+    if retry_after is None:
+        return _ADVICE.get(error_class, "")
+    if error_class is MaviRateLimitError:
+        return f"Retry after {wait_text(retry_after)}."
+    return f"{_ADVICE.get(error_class, '')} MAVI asked to retry after {wait_text(retry_after)}."
+
+
 def _describe(message: str, error_class: type[MaviAPIError], retry_after: float | None) -> str:
-    advice = _ADVICE.get(error_class, "")
-    if error_class is MaviRateLimitError and retry_after is not None:
-        advice = f"Retry after {retry_after:.0f} seconds."
-    return f"{_sentence(message)} {advice}".strip()
+    return f"{_sentence(message)} {_retry_advice(error_class, retry_after)}".strip()
+
+
+def with_retry_after(error: MaviError, retry_after: float | None) -> MaviError:
+    """`error` (made without the reply's headers: a `0429` envelope sent with HTTP 200) with
+    the wait those headers ask for, in `retry_after` and in its advice."""
+    if retry_after is None or error.retry_after is not None:
+        return error
+    error.retry_after = float(retry_after)
+    if isinstance(error, MaviAPIError):
+        old = _ADVICE.get(type(error), "")
+        new = _retry_advice(type(error), retry_after)
+        base = error.message.removesuffix(old).rstrip() if old else error.message
+        _set_message(error, f"{base} {new}")
+    return error
+
+
+def unwaited(error: MaviError, longest: float, deadline: float | None) -> MaviError:
+    """`error`, raised instead of waiting the `retry_after` it carries, which is longer than
+    this client waits: `longest` (what is left of the call's `deadline`, at most the 60 s a
+    `Retry-After` is honoured up to). Its message says so, and when to try again."""
+    retry_after = error.retry_after
+    if retry_after is None:
+        return error
+    asked = wait_text(retry_after)
+    message = error.message
+    if asked not in message:
+        message += f" MAVI asked to retry after {asked}."
+    if deadline is not None and longest < MAX_RETRY_AFTER:
+        why = f"the {wait_text(max(longest, 0.0))} left of the call's deadline of {deadline:g} s"
+    else:
+        why = f"at most {wait_text(MAX_RETRY_AFTER)}, the longest Retry-After it honours"
+    _set_message(error, f"{message} The client did not wait that long ({why}).")
+    return error
+
+
+def _set_message(error: MaviError, message: str) -> None:
+    error.message = message
+    error.args = (message, *error.args[1:])
 
 
 def error_for_code(

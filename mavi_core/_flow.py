@@ -29,12 +29,13 @@ from ._constants import (
     CHAT_PATH,
     ERROR_BODY_PREFIX,
     GET_ACCESS_TOKEN_PATH,
+    MAX_RETRY_AFTER,
     REFRESH_ACCESS_TOKEN_PATH,
     V12_CHAT_PATH,
     V12_CHAT_STREAM_PATH,
 )
 from ._content import ContentDecoder, content_decoder
-from ._envelope import error_for_http_status, retry_after_from_headers
+from ._envelope import error_for_http_status, retry_after_from_headers, unwaited, with_retry_after
 from ._exceptions import MaviError, MaviRateLimitError, MaviTimeoutError, MaviValidationError
 from ._models import ChatAnswer, ChatDelta, Thinking, VideoRef
 from ._progress import ProgressBar, ProgressCallback, progress_bar, upload_bar
@@ -250,7 +251,7 @@ def _from_reply(error: MaviError, response: httpx.Response) -> MaviError:
                 error.request_id = value[:128]
                 break
     if isinstance(error, MaviRateLimitError) and error.retry_after is None:
-        error.retry_after = retry_after_from_headers(headers)
+        with_retry_after(error, retry_after_from_headers(headers))
     return error
 
 
@@ -531,6 +532,8 @@ class Operations:
                     error.request_url = settings.base_url + call.path
                 action = state.next_action(error)
                 if action is None:
+                    if state.refused_wait:
+                        raise self._unwaited(error, deadline)  # noqa: B904 - the same error
                     raise
                 if action is REFRESH:
                     logger.debug("MAVI rejected the access token; refreshing it and retrying")
@@ -539,6 +542,8 @@ class Operations:
                     continue
                 assert isinstance(action, float)
                 if not deadline.allows(action):
+                    if error.retry_after is not None and action <= error.retry_after:
+                        raise self._unwaited(error, deadline)  # noqa: B904 - the same error
                     raise
                 if logger.isEnabledFor(logging.DEBUG):
                     reason = settings.redact_text(str(error))
@@ -547,6 +552,12 @@ class Operations:
                     pause = action  # the next Acquire holds every holder of the budget
                     continue
                 yield Sleep(action)
+
+    def _unwaited(self, error: MaviError, deadline: Deadline) -> MaviError:
+        """`error`, whose `Retry-After` is longer than the client waits, saying so."""
+        left = deadline.remaining()
+        longest = MAX_RETRY_AFTER if left is None else min(MAX_RETRY_AFTER, left)
+        return unwaited(error, longest, deadline.seconds)
 
     def _refresh(
         self, auth: MaviTokenAuth, generation: int, deadline: Deadline, *, early: bool
