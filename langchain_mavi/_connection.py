@@ -24,6 +24,7 @@ from mavi_core import (
     DEFAULT_TIMEOUT,
 )
 from mavi_core._adapters import ClientPair, normalize_video_nos
+from mavi_core._settings import check_client, check_timeout
 
 if TYPE_CHECKING:
     from mavi_core import AsyncMaviClient, MaviClient
@@ -91,13 +92,17 @@ class MaviConnection(BaseModel):
     @field_validator("timeout")
     @classmethod
     def _check_timeout(cls, value: Any) -> Any:
-        if value is None or hasattr(value, "as_dict"):  # None or an httpx.Timeout
+        if value is None:
             return value
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise ValueError(
-                f"timeout must be positive seconds, an httpx.Timeout or None: {value!r}"
-            )
-        return float(value)
+        check_timeout(value)  # mavi_core's check: the same rule and message as the clients'
+        return value if hasattr(value, "as_dict") else float(value)  # an httpx.Timeout, or s
+
+    @field_validator("client", "async_client")
+    @classmethod
+    def _check_client(cls, value: Any, info: ValidationInfo) -> Any:
+        name = info.field_name or "client"
+        check_client(value, name, asynchronous=name == "async_client")
+        return value
 
     def _client_options(self) -> dict[str, Any]:
         """The connection fields, as every component and `ClientPair` take them."""

@@ -47,7 +47,13 @@ from ._constants import (
     MAX_CONNECTIONS,
     MAX_KEEPALIVE_CONNECTIONS,
 )
-from ._exceptions import MaviConnectionError, MaviError, MaviStreamError, MaviTimeoutError
+from ._exceptions import (
+    MaviConnectionError,
+    MaviError,
+    MaviStreamError,
+    MaviTimeoutError,
+    MaviValidationError,
+)
 from ._flow import (
     Acquire,
     Chunks,
@@ -68,8 +74,8 @@ from ._models import ChatAnswer, ChatDelta, ChatSession, Thinking, VideoRef
 from ._progress import CountingReader, ProgressCallback
 from ._quota import AUTO, RateLimitOption, resolve_rate_limit
 from ._request import HistoryInput
-from ._secret import SecretLike
-from ._settings import MaviSettings
+from ._secret import SecretLike, given
+from ._settings import MaviSettings, check_http_client
 from ._transcripts import KINDS, TranscriptCache, TranscriptJob, VideoTranscript
 from ._transport import ShardedAsyncTransport, shared_ssl_context
 from ._videos import MAX_PAGE_SIZE, Moment, Transcript, Video
@@ -183,6 +189,12 @@ class _ClientBase(Generic[_Http]):
         settings: MaviSettings | None = None,
         rate_limit: RateLimitOption = AUTO,
     ) -> None:
+        if settings is not None and not isinstance(settings, MaviSettings):
+            raise MaviValidationError(
+                f"settings must be a MaviSettings (from MaviSettings.resolve(...)) or None, got "
+                f"{given(settings)}."
+            )
+        check_http_client(http_client, asynchronous=self._asynchronous)
         self.settings = settings or MaviSettings.resolve(
             api_key,
             base_url=base_url,
@@ -199,6 +211,9 @@ class _ClientBase(Generic[_Http]):
             self.settings, rate_limit=resolve_rate_limit(rate_limit, self.settings.base_url)
         )
         self._connect(http_client)
+
+    _asynchronous = False
+    """Which httpx client this client drives: `httpx.AsyncClient` when True."""
 
     def _connect(self, http_client: _Http | None) -> None:
         raise NotImplementedError
@@ -604,6 +619,8 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
     ...     async for delta in client.stream_chat(video_nos=["VI..."], message="What happens?"):
     ...         print(delta.text, end="")
     """
+
+    _asynchronous = True
 
     def _connect(self, http_client: httpx.AsyncClient | None) -> None:
         self._injected_http = http_client
