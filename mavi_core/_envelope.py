@@ -6,7 +6,7 @@ import json
 import math
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from ._constants import MAX_RETRY_AFTER, SUCCESS_CODES
 from ._exceptions import (
@@ -30,6 +30,7 @@ __all__ = [
     "normalize_code",
     "parse_retry_after",
     "retry_after_from_headers",
+    "token_advice",
     "unwaited",
     "wait_text",
     "with_retry_after",
@@ -38,7 +39,7 @@ __all__ = [
 _ADVICE: dict[type[MaviAPIError], str] = {
     MaviInvalidRequestError: "Check the request parameters (video numbers, message, history).",
     MaviAuthenticationError: (
-        "Check the API key (MAVI_API_KEY or api_key=) or re-authorize to get a new access token."
+        "Check the API key (MAVI_API_KEY or api_key=): copy it again from the MAVI console."
     ),
     MaviPermissionDeniedError: "The account may not do this: check its status and credits.",
     MaviConflictError: "The request conflicts with the current state (e.g. it was already done).",
@@ -169,6 +170,43 @@ def unwaited(error: MaviError, longest: float, deadline: float | None) -> MaviEr
     else:
         why = f"at most {wait_text(MAX_RETRY_AFTER)}, the longest Retry-After it honours"
     _set_message(error, f"{message} The client did not wait that long ({why}).")
+    return error
+
+
+_EXCHANGE: Final = (
+    "re-run the code exchange: get a new code at your callback URL and call "
+    '`client.exchange_code(client_id, code)` (README, "Access tokens")'
+)
+_TOKEN_ADVICE: Final[Mapping[str, str]] = {
+    "expired": (
+        "The access token was rejected (expired or revoked) and no refresh_token is known to "
+        f"renew it: {_EXCHANGE}, and pass MaviTokenAuth(..., refresh_token=...) so the client "
+        "renews it itself."
+    ),
+    "refreshed": (
+        "The access token was rejected even after it was refreshed: the authorization may have "
+        f"been revoked; {_EXCHANGE}."
+    ),
+    "refresh": (
+        "Refreshing the access token failed (the refresh token expired, about two months after "
+        f"the code exchange, or was revoked): {_EXCHANGE}."
+    ),
+    "exchange": (
+        "The authorization code was refused: a code is single-use and short-lived, so get a new "
+        'one at your callback URL and call `client.exchange_code(...)` again (README, "Access '
+        'tokens").'
+    ),
+}
+
+
+def token_advice(error: MaviError, stage: str) -> MaviError:
+    """`error`, raised while using access tokens, with advice that fits them instead of the
+    API key's: `stage` is "expired" (rejected, no refresh token), "refreshed" (rejected after
+    a refresh), "refresh" (the refresh call failed) or "exchange" (the code was refused)."""
+    key_advice = _ADVICE[MaviAuthenticationError]
+    base = error.message.removesuffix(key_advice).rstrip()
+    base = base.removesuffix(_ADVICE[MaviInvalidRequestError]).rstrip()
+    _set_message(error, f"{_sentence(base)} {_TOKEN_ADVICE[stage]}")
     return error
 
 

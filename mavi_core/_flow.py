@@ -35,8 +35,21 @@ from ._constants import (
     V12_CHAT_STREAM_PATH,
 )
 from ._content import ContentDecoder, content_decoder
-from ._envelope import error_for_http_status, retry_after_from_headers, unwaited, with_retry_after
-from ._exceptions import MaviError, MaviRateLimitError, MaviTimeoutError, MaviValidationError
+from ._envelope import (
+    error_for_http_status,
+    retry_after_from_headers,
+    token_advice,
+    unwaited,
+    with_retry_after,
+)
+from ._exceptions import (
+    MaviAuthenticationError,
+    MaviError,
+    MaviInvalidRequestError,
+    MaviRateLimitError,
+    MaviTimeoutError,
+    MaviValidationError,
+)
 from ._models import ChatAnswer, ChatDelta, Thinking, VideoRef
 from ._progress import ProgressBar, ProgressCallback, progress_bar, upload_bar
 from ._quota import RateLimit, account_of, endpoint_of
@@ -532,6 +545,9 @@ class Operations:
                     error.request_url = settings.base_url + call.path
                 action = state.next_action(error)
                 if action is None:
+                    if auth is not None and isinstance(error, MaviAuthenticationError):
+                        stage = "refreshed" if state.refreshed else "expired"
+                        raise token_advice(error, stage)  # noqa: B904 - the same error
                     if state.refused_wait:
                         raise self._unwaited(error, deadline)  # noqa: B904 - the same error
                     raise
@@ -587,6 +603,8 @@ class Operations:
                 )
             )
         except MaviError as error:
+            if isinstance(error, MaviAuthenticationError | MaviInvalidRequestError):
+                token_advice(error, "refresh")  # shared with every waiter
             auth.finish_refresh(ticket, error=error)
             if early and auth.is_valid():
                 return self._keep_token(error)
@@ -650,7 +668,10 @@ class Operations:
             authenticate=False,
             retry=False,
         )
-        data = yield from self._request_json(call)
+        try:
+            data = yield from self._request_json(call)
+        except (MaviAuthenticationError, MaviInvalidRequestError) as error:
+            raise token_advice(error, "exchange")  # noqa: B904 - the same error
         return MaviTokens.from_reply(data, now=time.time())
 
     @property
