@@ -239,6 +239,25 @@ class _ClientBase(Generic[_Http]):
         """The chat dialect this client speaks: "v1.0" or "v1.2"."""
         return self.settings.api_version
 
+    def _transcript_job(
+        self,
+        video_nos: list[str] | None,
+        kinds: str | Sequence[str],
+        videos: Iterable[Video],
+        cache_dir: str | os.PathLike[str] | None,
+        refresh: bool,
+    ) -> TranscriptJob:
+        return TranscriptJob(
+            self.base_url,
+            video_nos,
+            kinds,
+            videos,
+            TranscriptCache.shared(),
+            cache_dir,
+            refresh,
+            account=self.settings.fingerprint(),
+        )
+
     def __repr__(self) -> str:
         credential = "token" if self.auth else ("api_key" if self.settings.api_key else None)
         return f"{type(self).__name__}(base_url={self.base_url!r}, credentials={credential!r})"
@@ -601,14 +620,13 @@ class MaviClient(_ClientBase[httpx.Client]):
         Transcriptions not cached are all submitted, then polled together for at most
         `timeout` seconds (`progress`: a bar on stderr, by default only on a terminal); the
         videos' names and durations come from `videos` (any `Video` you hold) or else from
-        the library (searchDB). A transcript is requested once per process and host: later
-        calls get it from memory, and with `cache_dir` from JSON files there, across
-        processes; `refresh=True` asks again. Raises `MaviVideoError` if a transcription
+        the library (searchDB). A transcript is requested once per process, host and
+        credentials (keyed by a hash of them, never the key): later calls get it from
+        memory, and with `cache_dir` from JSON files there, across processes; `refresh=True`
+        asks again. Raises `MaviVideoError` if a transcription
         failed, `MaviTimeoutError` after `timeout` (the tasks keep running: the next call
         polls them instead of submitting new ones)."""
-        job = TranscriptJob(
-            self.base_url, video_nos, kinds, videos, TranscriptCache.shared(), cache_dir, refresh
-        )
+        job = self._transcript_job(video_nos, kinds, videos, cache_dir, refresh)
         return self._run(self._ops.transcripts(job, timeout, poll_interval, progress))
 
 
@@ -902,9 +920,7 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
         refresh: bool = False,
     ) -> list[VideoTranscript]:
         """The transcripts of `video_nos`, in seconds: see `MaviClient.get_transcripts`."""
-        job = TranscriptJob(
-            self.base_url, video_nos, kinds, videos, TranscriptCache.shared(), cache_dir, refresh
-        )
+        job = self._transcript_job(video_nos, kinds, videos, cache_dir, refresh)
         return await self._run(self._ops.transcripts(job, timeout, poll_interval, progress))
 
 

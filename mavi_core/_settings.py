@@ -7,6 +7,7 @@ names; everything about credentials (what to send, what to mask in messages) is 
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import math
 import os
@@ -338,6 +339,20 @@ class MaviSettings:
         if authenticate:
             headers["Authorization"] = self.credential()
         return headers
+
+    def fingerprint(self) -> str:
+        """Whose credentials these are, without them: a SHA-256 of the key (or of the refresh
+        token, else the access token), to key what is kept per account (the transcript cache,
+        in memory and in `cache_dir`). Not reversible; "anonymous" without credentials."""
+        if self.auth is not None:
+            tokens = self.auth.tokens
+            secret, kind = tokens.refresh_token or tokens.access_token, "token"
+        elif self.api_key is not None:
+            secret, kind = self.api_key, "key"
+        else:
+            return "anonymous"
+        text = f"mavi-integrations {kind}\0{secret.get_secret_value()}"
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
     def secrets(self) -> list[str]:
         """Every credential this client knows, to mask wherever a message might quote one."""
