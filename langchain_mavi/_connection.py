@@ -136,6 +136,6 @@ class MaviConnection(BaseModel):
             self._clients().close()
 
     async def aclose(self) -> None:
-        """Close the async HTTP client built for the running event loop, if any."""
+        """Close the async HTTP client built here, if any: its pools of every event loop."""
         if self._pair is not None:
             await self._clients().aclose()

@@ -141,6 +141,6 @@ class ClientPair:
             client.close()
 
     async def aclose(self) -> None:
-        """Close the async client's pool for the running loop, if the client was created here."""
+        """Close the async client's pools (every event loop's), if the client was created here."""
         if self._owns_async_client and self._async_client is not None:
             await self._async_client.aclose()

@@ -9,6 +9,7 @@ worlds. Transport exceptions become `MaviError`s in one place, `transport_error`
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import logging
 import os
@@ -644,9 +645,10 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
         self._injected_http = http_client
         # An httpx pool only works on the event loop that opened its connections: an owned
         # client keeps one pool per loop, so it survives `asyncio.run` being called again.
-        self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+        self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopPool] = (
             weakref.WeakKeyDictionary()
         )
+        self._pools_lock = threading.Lock()  # loops in several threads may share the client
         self._sleep: Callable[[float], Awaitable[None]] = _asyncio_sleep
 
     async def chat(
@@ -806,17 +808,35 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
         loop = _running_loop()
         pool = self._pools.get(loop)
         if pool is None:
-            pool = self._pools[loop] = httpx.AsyncClient(
-                timeout=self.timeout, transport=ShardedAsyncTransport()
-            )
-        return pool
+            with self._pools_lock:
+                ended = [(old, p) for old, p in self._pools.items() if old.is_closed()]
+                for old, _ in ended:
+                    del self._pools[old]
+                transport = ShardedAsyncTransport()
+                http = httpx.AsyncClient(timeout=self.timeout, transport=transport)
+                pool = self._pools[loop] = _LoopPool(http, transport)
+            for _, gone in ended:  # `asyncio.run` ended without aclose(): its sockets are open
+                gone.transport.abandon()
+        return pool.http
 
     async def aclose(self) -> None:
-        """Close the connection pool of the running loop (pools of ended loops died with them)."""
-        pool = self._pools.pop(_running_loop(), None)
-        self._pools.clear()
-        if pool is not None:
-            await pool.aclose()
+        """Close every connection pool the client opened: the running loop's here, and each
+        other loop's on that loop (scheduled when it runs in another thread; waited for up to
+        `OTHER_LOOP_CLOSE_WAIT` seconds), or, when that loop has ended, by closing its sockets.
+        An injected `http_client` stays open: it is yours."""
+        import asyncio
+
+        current = _running_loop()
+        with self._pools_lock:
+            pools = list(self._pools.items())
+            self._pools.clear()
+        scheduled = [_close_on_its_loop(pool, loop) for loop, pool in pools if loop is not current]
+        waiting = [asyncio.wrap_future(future) for future in scheduled if future is not None]
+        for loop, pool in pools:
+            if loop is current:
+                await pool.http.aclose()
+        if waiting:
+            await asyncio.wait(waiting, timeout=OTHER_LOOP_CLOSE_WAIT)
 
     async def close(self) -> None:
         """Alias of `aclose()`."""
@@ -922,6 +942,35 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
         """The transcripts of `video_nos`, in seconds: see `MaviClient.get_transcripts`."""
         job = self._transcript_job(video_nos, kinds, videos, cache_dir, refresh)
         return await self._run(self._ops.transcripts(job, timeout, poll_interval, progress))
+
+
+OTHER_LOOP_CLOSE_WAIT: Final = 5.0
+"""How long `AsyncMaviClient.aclose()` waits for pools it asked other running loops to close."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _LoopPool:
+    """One event loop's connection pool of an `AsyncMaviClient`, and its transport."""
+
+    http: httpx.AsyncClient
+    transport: ShardedAsyncTransport
+
+
+def _close_on_its_loop(pool: _LoopPool, loop: asyncio.AbstractEventLoop) -> Future[None] | None:
+    """Close `pool` on `loop`, the only loop that can: scheduled there while it is open (it
+    runs in another thread, or runs next); once it has ended, its sockets are closed. Returns
+    what to wait for: the close scheduled on a running loop."""
+    import asyncio
+
+    if not loop.is_closed():
+        try:
+            future = asyncio.run_coroutine_threadsafe(pool.http.aclose(), loop)
+        except RuntimeError:  # closed in the meantime
+            pass
+        else:
+            return future if loop.is_running() else None  # a stopped loop closes it when it runs
+    pool.transport.abandon()
+    return None
 
 
 async def _cut_short(progress: StreamProgress) -> ChatDelta:
