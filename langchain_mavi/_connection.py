@@ -24,7 +24,7 @@ from mavi_core import (
     DEFAULT_TIMEOUT,
 )
 from mavi_core._adapters import ClientPair, normalize_video_nos
-from mavi_core._settings import check_client, check_timeout
+from mavi_core._settings import check_client, check_key_type, check_timeout
 
 if TYPE_CHECKING:
     from mavi_core import AsyncMaviClient, MaviClient
@@ -46,7 +46,10 @@ def check_video_nos(value: Any) -> Any:
 class MaviConnection(BaseModel):
     """Key, host, timeout and retries; the clients are built from them on first use."""
 
-    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+    # A wrong argument may hold a key: pydantic's errors must not quote what was given.
+    model_config = ConfigDict(
+        populate_by_name=True, arbitrary_types_allowed=True, hide_input_in_errors=True
+    )
 
     api_key: SecretStr | None = Field(default_factory=secret_from_env(API_KEY_ENV, default=None))
     """MAVI API key; read from `MAVI_API_KEY` when not given or None. None when neither is set:
@@ -82,7 +85,10 @@ class MaviConnection(BaseModel):
     @classmethod
     def _api_key_from_env(cls, value: Any) -> Any:
         # None means "from the environment", as for `MaviClient(api_key=None)`.
-        return os.environ.get(API_KEY_ENV) or None if value is None else value
+        if value is None:
+            return os.environ.get(API_KEY_ENV) or None
+        check_key_type(value)  # the clients' check: the type is named, never the value
+        return value
 
     @field_validator("base_url", "api_version", mode="before")
     @classmethod

@@ -40,7 +40,14 @@ from ._version import __version__
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["MaviSettings", "check_base_url", "check_client", "check_http_client", "check_timeout"]
+__all__ = [
+    "MaviSettings",
+    "check_base_url",
+    "check_client",
+    "check_http_client",
+    "check_key_type",
+    "check_timeout",
+]
 
 
 def check_base_url(url: object) -> str:
@@ -153,6 +160,17 @@ def check_http_client(http_client: object, *, asynchronous: bool) -> None:
     )
 
 
+def check_key_type(api_key: object) -> None:
+    """`MaviValidationError`, naming only its type, unless `api_key` is None, a string or a
+    secret (`get_secret_value()`, as pydantic's `SecretStr`)."""
+    if api_key is None or isinstance(api_key, str) or hasattr(api_key, "get_secret_value"):
+        return
+    raise MaviValidationError(
+        f"api_key must be a string or a SecretStr, got {given(api_key, secret=True)}: pass the "
+        "key from the MAVI console."
+    )
+
+
 def check_client(client: object, name: str, *, asynchronous: bool) -> None:
     """`MaviValidationError` unless an adapter's injected `client` / `async_client` is None or
     a `MaviClient` / `AsyncMaviClient` as `asynchronous` says."""
@@ -234,16 +252,7 @@ class MaviSettings:
     ) -> MaviSettings:
         """Check every option and read the environment (once) for what is not given."""
         env = os.environ if environ is None else environ
-        if (
-            api_key is not None
-            and not isinstance(api_key, str)
-            and not hasattr(api_key, "get_secret_value")
-        ):
-            raise MaviValidationError(
-                f"api_key must be a string or a SecretStr, got {given(api_key, secret=True)}: pass "
-                "the key "
-                "from the MAVI console."
-            )
+        check_key_type(api_key)
         plain = reveal(api_key) or None  # "" (e.g. an unset SecretStr) means not given
         if plain is not None and auth is not None:
             raise MaviValidationError("Pass either api_key or auth=MaviTokenAuth(...), not both.")

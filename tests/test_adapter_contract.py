@@ -97,6 +97,13 @@ def test_wrong_types_fail_when_built_with_mavi_cores_message(
         make(api_key="sk-test", base_url="http://127.0.0.1:9", **options)
 
 
+@pytest.mark.parametrize("make", LANGCHAIN + LLAMAINDEX)
+def test_a_key_of_the_wrong_type_is_named_by_its_type_only(make: Any) -> None:
+    with pytest.raises(ValueError, match="SecretStr, got a list") as caught:
+        make(api_key=["sk-pasted-into-a-list-123"], base_url="http://127.0.0.1:9")
+    assert "sk-pasted-into-a-list-123" not in str(caught.value)
+
+
 def _use(component: Any, video_nos: list[str]) -> None:
     if hasattr(component, "invoke"):  # LangChain
         if isinstance(component, langchain_mavi.MaviVideoChatTool):
