@@ -24,6 +24,7 @@ from mavi_core import (
     DEFAULT_TIMEOUT,
 )
 from mavi_core._adapters import ClientPair, normalize_video_nos
+from mavi_core._settings import check_client, check_key_type, check_timeout
 
 if TYPE_CHECKING:
     from mavi_core import AsyncMaviClient, MaviClient
@@ -45,7 +46,10 @@ def check_video_nos(value: Any) -> Any:
 class MaviConnection(BaseModel):
     """Key, host, timeout and retries; the clients are built from them on first use."""
 
-    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+    # A wrong argument may hold a key: pydantic's errors must not quote what was given.
+    model_config = ConfigDict(
+        populate_by_name=True, arbitrary_types_allowed=True, hide_input_in_errors=True
+    )
 
     api_key: SecretStr | None = Field(default_factory=secret_from_env(API_KEY_ENV, default=None))
     """MAVI API key; read from `MAVI_API_KEY` when not given or None. None when neither is set:
@@ -81,7 +85,10 @@ class MaviConnection(BaseModel):
     @classmethod
     def _api_key_from_env(cls, value: Any) -> Any:
         # None means "from the environment", as for `MaviClient(api_key=None)`.
-        return os.environ.get(API_KEY_ENV) or None if value is None else value
+        if value is None:
+            return os.environ.get(API_KEY_ENV) or None
+        check_key_type(value)  # the clients' check: the type is named, never the value
+        return value
 
     @field_validator("base_url", "api_version", mode="before")
     @classmethod
@@ -91,13 +98,17 @@ class MaviConnection(BaseModel):
     @field_validator("timeout")
     @classmethod
     def _check_timeout(cls, value: Any) -> Any:
-        if value is None or hasattr(value, "as_dict"):  # None or an httpx.Timeout
+        if value is None:
             return value
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise ValueError(
-                f"timeout must be positive seconds, an httpx.Timeout or None: {value!r}"
-            )
-        return float(value)
+        check_timeout(value)  # mavi_core's check: the same rule and message as the clients'
+        return value if hasattr(value, "as_dict") else float(value)  # an httpx.Timeout, or s
+
+    @field_validator("client", "async_client")
+    @classmethod
+    def _check_client(cls, value: Any, info: ValidationInfo) -> Any:
+        name = info.field_name or "client"
+        check_client(value, name, asynchronous=name == "async_client")
+        return value
 
     def _client_options(self) -> dict[str, Any]:
         """The connection fields, as every component and `ClientPair` take them."""
@@ -131,6 +142,6 @@ class MaviConnection(BaseModel):
             self._clients().close()
 
     async def aclose(self) -> None:
-        """Close the async HTTP client built for the running event loop, if any."""
+        """Close the async HTTP client built here, if any: its pools of every event loop."""
         if self._pair is not None:
             await self._clients().aclose()

@@ -14,6 +14,7 @@ one call to the next would let one conversation's context leak into another's an
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Literal, NotRequired, Self, TypedDict
@@ -26,9 +27,11 @@ from langchain_core.messages import BaseMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import ArgsSchema, BaseTool, ToolException
 from langchain_core.tools.base import ToolExceptionHandlerOutput
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic.v1 import ValidationError as ValidationErrorV1
 
 from mavi_core import MaviError
+from mavi_core._secret import given
 
 from ._connection import MaviConnection, check_video_nos
 from .chat_models import ChatMavi
@@ -57,10 +60,32 @@ class MaviVideoChatInput(BaseModel):
     video_nos: list[str] | None = Field(
         default=None,
         description=(
-            "MAVI video numbers (videoNo, e.g. 'VI634021587219364352') to ask about. Omit to "
-            "use the tool's default videos."
+            "MAVI video numbers (videoNo, e.g. 'VI634021587219364352') to ask about, as a list. "
+            "Omit to use the tool's default videos."
         ),
     )
+
+    @field_validator("video_nos", mode="before")
+    @classmethod
+    def _video_nos_from_text(cls, value: Any) -> Any:
+        """Models often pass one string where a list belongs: `"VI1"` is one video, `"VI1,VI2"`
+        (or a JSON array written as text) several; a blank string means the defaults."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    value = json.loads(text)
+                except ValueError:
+                    value = text.strip("[]")
+            if isinstance(value, str):
+                value = [part.strip(" '\"") for part in value.split(",")]
+                value = [part for part in value if part] or None
+        if value is not None and not isinstance(value, list | tuple):
+            raise ValueError(
+                f"video_nos must be a list of MAVI video numbers, got {given(value)}: pass "
+                """e.g. ["VI634021587219364352"], or leave it out for the tool's videos."""
+            )
+        return value
 
 
 class MaviVideoChatArtifact(TypedDict):
@@ -74,6 +99,21 @@ class MaviVideoChatArtifact(TypedDict):
     """v1.2: `video_no, video_name, start, end, kind, text` per moment (start/end in seconds)."""
     session_id: NotRequired[str]
     """v1.2: the service's session for this one question (the tool does not continue it)."""
+
+
+def _arguments_error(error: ValidationError | ValidationErrorV1) -> str:
+    """What an agent reads when its arguments do not fit the schema: each wrong argument, why,
+    and the shape to send instead (never the values it sent)."""
+    problems = "; ".join(
+        f"{'.'.join(str(part) for part in item['loc']) or 'arguments'}: "
+        f"{str(item['msg']).removeprefix('Value error, ')}"
+        for item in error.errors()
+    )
+    return (
+        f"The arguments of mavi_video_chat were not valid ({problems}). Call it with "
+        """{"question": "<one self-contained question>", "video_nos": ["<videoNo>", ...]}; """
+        "video_nos is a list of MAVI video numbers and may be left out."
+    )
 
 
 @contextmanager
@@ -112,6 +152,10 @@ class MaviVideoChatTool(MaviConnection, BaseTool):
         True
     )
     """True: a failure's message becomes the tool result, so an agent can react to it."""
+    handle_validation_error: (
+        bool | str | Callable[[ValidationError | ValidationErrorV1], str] | None
+    ) = _arguments_error
+    """Arguments the schema rejects become a tool result saying what to pass (False: raise)."""
 
     video_nos: list[str] | None = None
     """Videos to ask about when a call names none."""

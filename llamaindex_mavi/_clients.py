@@ -98,5 +98,5 @@ class MaviConnection:
         self._clients.close()
 
     async def aclose(self) -> None:
-        """Close the async HTTP client built for the running event loop, if any."""
+        """Close the async HTTP client built here, if any: its pools of every event loop."""
         await self._clients.aclose()

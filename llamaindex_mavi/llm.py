@@ -231,7 +231,7 @@ class MaviLLM(LLM):
         self._clients.close()
 
     async def aclose(self) -> None:
-        """Close the async HTTP client built for the running event loop, if any."""
+        """Close the async HTTP client built here, if any: its pools of every event loop."""
         await self._clients.aclose()
 
     @llm_chat_callback()
@@ -559,5 +559,5 @@ class LLMConnection:
         self._llm.close()
 
     async def aclose(self) -> None:
-        """Close the async HTTP client built for the running event loop, if any."""
+        """Close the async HTTP client built here, if any: its pools of every event loop."""
         await self._llm.aclose()

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
 from ._extras import missing_extra
 from ._history import ChatPrompt, Role, conversation_to_chat
 from ._request import normalize_video_nos
-from ._settings import MaviSettings
+from ._settings import MaviSettings, check_client, check_timeout
 from ._watch import WaitWatcher, wait_watcher, watching_waits
 
 if TYPE_CHECKING:
@@ -187,6 +187,11 @@ class ClientPair:
         api_version: str | None = None,
         rate_limit: Any = "auto",
     ) -> None:
+        # Wrong types fail here, when the component is built, not at its first request.
+        check_client(client, "client", asynchronous=False)
+        check_client(async_client, "async_client", asynchronous=True)
+        if timeout is not None:
+            check_timeout(timeout)
         options: dict[str, Any] = {"base_url": base_url, "default_headers": default_headers}
         if api_version is not None:  # else MAVI_API_VERSION, then "v1.0"
             options["api_version"] = api_version
@@ -241,6 +246,6 @@ class ClientPair:
             client.close()
 
     async def aclose(self) -> None:
-        """Close the async client's pool for the running loop, if the client was created here."""
+        """Close the async client's pools (every event loop's), if the client was created here."""
         if self._owns_async_client and self._async_client is not None:
             await self._async_client.aclose()

@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from ._constants import TOKEN_REFRESH_MARGIN
-from ._exceptions import MaviError, MaviServerError
-from ._secret import Secret, SecretLike, check_credential, reveal
+from ._exceptions import MaviError, MaviServerError, MaviValidationError
+from ._secret import Secret, SecretLike, check_credential, given, reveal
 
 __all__ = ["MaviTokenAuth", "MaviTokens", "RefreshAbandoned", "RefreshTicket"]
 
@@ -30,8 +30,25 @@ _ACCESS_TOKEN_MAX_SECONDS = 7 * 24 * 3600
 _REFRESH_TOKEN_MAX_SECONDS = 3 * 365 * 24 * 3600
 
 
-def _secret(value: str | SecretLike | None, what: str) -> Secret | None:
+_TOKEN_ADVICE: Final = (
+    "pass the {reply} that getAccessToken answered: `client.exchange_code(client_id, code)` "
+    'returns the credentials (README, "Access tokens")'
+)
+
+
+def _secret(value: object, what: str, reply: str) -> Secret | None:
+    """A token given as a string or a SecretStr (None: not given), checked; never quoted."""
+    if value is not None and not isinstance(value, str) and not hasattr(value, "get_secret_value"):
+        raise MaviValidationError(
+            f"MaviTokenAuth: {what} must be a string or a SecretStr, got "
+            f"{given(value, secret=True)}: {_TOKEN_ADVICE.format(reply=reply)}."
+        )
     plain = reveal(value)
+    if plain is not None and not isinstance(plain, str):
+        raise MaviValidationError(
+            f"MaviTokenAuth: {what}.get_secret_value() gave {given(plain, secret=True)}, not "
+            "a string."
+        )
     return None if plain is None else Secret(check_credential(plain, what))
 
 
@@ -142,12 +159,27 @@ class MaviTokenAuth:
         expires_at: float | datetime | None = None,
         on_refresh: Callable[[MaviTokens], Any] | None = None,
     ) -> None:
-        token = _secret(access_token, "access_token")
+        token = _secret(access_token, "access_token", "accessToken")
         if token is None:
-            raise ValueError("access_token is empty: pass the accessToken from getAccessToken.")
+            raise MaviValidationError(
+                "MaviTokenAuth: access_token must be a string or a SecretStr, got None: "
+                f"{_TOKEN_ADVICE.format(reply='accessToken')}."
+            )
+        if expires_at is not None and (
+            isinstance(expires_at, bool) or not isinstance(expires_at, int | float | datetime)
+        ):
+            raise MaviValidationError(
+                "MaviTokenAuth: expires_at must be Unix time in seconds (a number), a datetime "
+                f"or None, got {given(expires_at)}."
+            )
+        if on_refresh is not None and not callable(on_refresh):
+            raise MaviValidationError(
+                "MaviTokenAuth: on_refresh must be a function taking the new MaviTokens, or "
+                f"None, got {given(on_refresh)}."
+            )
         self._tokens = MaviTokens(
             access_token=token,
-            refresh_token=_secret(refresh_token, "refresh_token"),
+            refresh_token=_secret(refresh_token, "refresh_token", "refreshToken"),
             expires_at=_to_epoch(expires_at),
         )
         self.on_refresh = on_refresh

@@ -9,6 +9,7 @@ worlds. Transport exceptions become `MaviError`s in one place, `transport_error`
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import logging
 import os
@@ -47,7 +48,13 @@ from ._constants import (
     MAX_CONNECTIONS,
     MAX_KEEPALIVE_CONNECTIONS,
 )
-from ._exceptions import MaviConnectionError, MaviError, MaviStreamError, MaviTimeoutError
+from ._exceptions import (
+    MaviConnectionError,
+    MaviError,
+    MaviStreamError,
+    MaviTimeoutError,
+    MaviValidationError,
+)
 from ._flow import (
     Acquire,
     Chunks,
@@ -68,8 +75,8 @@ from ._models import ChatAnswer, ChatDelta, ChatSession, Thinking, VideoRef
 from ._progress import CountingReader, ProgressCallback
 from ._quota import AUTO, RateLimitOption, resolve_rate_limit
 from ._request import HistoryInput
-from ._secret import SecretLike
-from ._settings import MaviSettings
+from ._secret import SecretLike, given
+from ._settings import MaviSettings, check_http_client
 from ._transcripts import KINDS, TranscriptCache, TranscriptJob, VideoTranscript
 from ._transport import ShardedAsyncTransport, shared_ssl_context
 from ._videos import MAX_PAGE_SIZE, Moment, Transcript, Video
@@ -183,6 +190,12 @@ class _ClientBase(Generic[_Http]):
         settings: MaviSettings | None = None,
         rate_limit: RateLimitOption = AUTO,
     ) -> None:
+        if settings is not None and not isinstance(settings, MaviSettings):
+            raise MaviValidationError(
+                f"settings must be a MaviSettings (from MaviSettings.resolve(...)) or None, got "
+                f"{given(settings)}."
+            )
+        check_http_client(http_client, asynchronous=self._asynchronous)
         self.settings = settings or MaviSettings.resolve(
             api_key,
             base_url=base_url,
@@ -199,6 +212,9 @@ class _ClientBase(Generic[_Http]):
             self.settings, rate_limit=resolve_rate_limit(rate_limit, self.settings.base_url)
         )
         self._connect(http_client)
+
+    _asynchronous = False
+    """Which httpx client this client drives: `httpx.AsyncClient` when True."""
 
     def _connect(self, http_client: _Http | None) -> None:
         raise NotImplementedError
@@ -223,6 +239,25 @@ class _ClientBase(Generic[_Http]):
     def api_version(self) -> str:
         """The chat dialect this client speaks: "v1.0" or "v1.2"."""
         return self.settings.api_version
+
+    def _transcript_job(
+        self,
+        video_nos: list[str] | None,
+        kinds: str | Sequence[str],
+        videos: Iterable[Video],
+        cache_dir: str | os.PathLike[str] | None,
+        refresh: bool,
+    ) -> TranscriptJob:
+        return TranscriptJob(
+            self.base_url,
+            video_nos,
+            kinds,
+            videos,
+            TranscriptCache.shared(),
+            cache_dir,
+            refresh,
+            account=self.settings.fingerprint(),
+        )
 
     def __repr__(self) -> str:
         credential = "token" if self.auth else ("api_key" if self.settings.api_key else None)
@@ -586,14 +621,13 @@ class MaviClient(_ClientBase[httpx.Client]):
         Transcriptions not cached are all submitted, then polled together for at most
         `timeout` seconds (`progress`: a bar on stderr, by default only on a terminal); the
         videos' names and durations come from `videos` (any `Video` you hold) or else from
-        the library (searchDB). A transcript is requested once per process and host: later
-        calls get it from memory, and with `cache_dir` from JSON files there, across
-        processes; `refresh=True` asks again. Raises `MaviVideoError` if a transcription
+        the library (searchDB). A transcript is requested once per process, host and
+        credentials (keyed by a hash of them, never the key): later calls get it from
+        memory, and with `cache_dir` from JSON files there, across processes; `refresh=True`
+        asks again. Raises `MaviVideoError` if a transcription
         failed, `MaviTimeoutError` after `timeout` (the tasks keep running: the next call
         polls them instead of submitting new ones)."""
-        job = TranscriptJob(
-            self.base_url, video_nos, kinds, videos, TranscriptCache.shared(), cache_dir, refresh
-        )
+        job = self._transcript_job(video_nos, kinds, videos, cache_dir, refresh)
         return self._run(self._ops.transcripts(job, timeout, poll_interval, progress))
 
 
@@ -605,13 +639,16 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
     ...         print(delta.text, end="")
     """
 
+    _asynchronous = True
+
     def _connect(self, http_client: httpx.AsyncClient | None) -> None:
         self._injected_http = http_client
         # An httpx pool only works on the event loop that opened its connections: an owned
         # client keeps one pool per loop, so it survives `asyncio.run` being called again.
-        self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+        self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopPool] = (
             weakref.WeakKeyDictionary()
         )
+        self._pools_lock = threading.Lock()  # loops in several threads may share the client
         self._sleep: Callable[[float], Awaitable[None]] = _asyncio_sleep
 
     async def chat(
@@ -771,17 +808,35 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
         loop = _running_loop()
         pool = self._pools.get(loop)
         if pool is None:
-            pool = self._pools[loop] = httpx.AsyncClient(
-                timeout=self.timeout, transport=ShardedAsyncTransport()
-            )
-        return pool
+            with self._pools_lock:
+                ended = [(old, p) for old, p in self._pools.items() if old.is_closed()]
+                for old, _ in ended:
+                    del self._pools[old]
+                transport = ShardedAsyncTransport()
+                http = httpx.AsyncClient(timeout=self.timeout, transport=transport)
+                pool = self._pools[loop] = _LoopPool(http, transport)
+            for _, gone in ended:  # `asyncio.run` ended without aclose(): its sockets are open
+                gone.transport.abandon()
+        return pool.http
 
     async def aclose(self) -> None:
-        """Close the connection pool of the running loop (pools of ended loops died with them)."""
-        pool = self._pools.pop(_running_loop(), None)
-        self._pools.clear()
-        if pool is not None:
-            await pool.aclose()
+        """Close every connection pool the client opened: the running loop's here, and each
+        other loop's on that loop (scheduled when it runs in another thread; waited for up to
+        `OTHER_LOOP_CLOSE_WAIT` seconds), or, when that loop has ended, by closing its sockets.
+        An injected `http_client` stays open: it is yours."""
+        import asyncio
+
+        current = _running_loop()
+        with self._pools_lock:
+            pools = list(self._pools.items())
+            self._pools.clear()
+        scheduled = [_close_on_its_loop(pool, loop) for loop, pool in pools if loop is not current]
+        waiting = [asyncio.wrap_future(future) for future in scheduled if future is not None]
+        for loop, pool in pools:
+            if loop is current:
+                await pool.http.aclose()
+        if waiting:
+            await asyncio.wait(waiting, timeout=OTHER_LOOP_CLOSE_WAIT)
 
     async def close(self) -> None:
         """Alias of `aclose()`."""
@@ -885,10 +940,37 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
         refresh: bool = False,
     ) -> list[VideoTranscript]:
         """The transcripts of `video_nos`, in seconds: see `MaviClient.get_transcripts`."""
-        job = TranscriptJob(
-            self.base_url, video_nos, kinds, videos, TranscriptCache.shared(), cache_dir, refresh
-        )
+        job = self._transcript_job(video_nos, kinds, videos, cache_dir, refresh)
         return await self._run(self._ops.transcripts(job, timeout, poll_interval, progress))
+
+
+OTHER_LOOP_CLOSE_WAIT: Final = 5.0
+"""How long `AsyncMaviClient.aclose()` waits for pools it asked other running loops to close."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _LoopPool:
+    """One event loop's connection pool of an `AsyncMaviClient`, and its transport."""
+
+    http: httpx.AsyncClient
+    transport: ShardedAsyncTransport
+
+
+def _close_on_its_loop(pool: _LoopPool, loop: asyncio.AbstractEventLoop) -> Future[None] | None:
+    """Close `pool` on `loop`, the only loop that can: scheduled there while it is open (it
+    runs in another thread, or runs next); once it has ended, its sockets are closed. Returns
+    what to wait for: the close scheduled on a running loop."""
+    import asyncio
+
+    if not loop.is_closed():
+        try:
+            future = asyncio.run_coroutine_threadsafe(pool.http.aclose(), loop)
+        except RuntimeError:  # closed in the meantime
+            pass
+        else:
+            return future if loop.is_running() else None  # a stopped loop closes it when it runs
+    pool.transport.abandon()
+    return None
 
 
 async def _cut_short(progress: StreamProgress) -> ChatDelta:

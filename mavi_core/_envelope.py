@@ -6,13 +6,14 @@ import json
 import math
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
-from ._constants import SUCCESS_CODES
+from ._constants import MAX_RETRY_AFTER, SUCCESS_CODES
 from ._exceptions import (
     MaviAPIError,
     MaviAuthenticationError,
     MaviConflictError,
+    MaviError,
     MaviInvalidRequestError,
     MaviPermissionDeniedError,
     MaviRateLimitError,
@@ -29,12 +30,16 @@ __all__ = [
     "normalize_code",
     "parse_retry_after",
     "retry_after_from_headers",
+    "token_advice",
+    "unwaited",
+    "wait_text",
+    "with_retry_after",
 ]
 
 _ADVICE: dict[type[MaviAPIError], str] = {
     MaviInvalidRequestError: "Check the request parameters (video numbers, message, history).",
     MaviAuthenticationError: (
-        "Check the API key (MAVI_API_KEY or api_key=) or re-authorize to get a new access token."
+        "Check the API key (MAVI_API_KEY or api_key=): copy it again from the MAVI console."
     ),
     MaviPermissionDeniedError: "The account may not do this: check its status and credits.",
     MaviConflictError: "The request conflicts with the current state (e.g. it was already done).",
@@ -102,11 +107,112 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
+def wait_text(seconds: float) -> str:
+    """A wait for a message, never shorter than `seconds` (waiting less than the service asked
+    earns another 429): "60.4 seconds", then minutes, hours or days, rounded up."""
+    for limit, size, digits, unit in (
+        (600.0, 1.0, 1, "seconds"),
+        (7200.0, 60.0, 0, "minutes"),
+        (172800.0, 3600.0, 1, "hours"),
+    ):
+        if seconds < limit:
+            return f"{_up(seconds / size, digits)} {unit}"
+    return f"{_up(seconds / 86400.0, 0)} days"
+
+
+def _up(value: float, digits: int) -> str:
+    """`value` rounded up to `digits` decimals (a float's last bits do not count), as text."""
+    scale = 10**digits
+    tenths = math.ceil(round(value * scale, 6))
+    whole, part = divmod(tenths, scale)
+    return f"{whole}.{part}" if part else str(whole)
+
+
+def _retry_advice(error_class: type[MaviAPIError], retry_after: float | None) -> str:
+    if retry_after is None:
+        return _ADVICE.get(error_class, "")
+    if error_class is MaviRateLimitError:
+        return f"Retry after {wait_text(retry_after)}."
+    return f"{_ADVICE.get(error_class, '')} MAVI asked to retry after {wait_text(retry_after)}."
+
+
 def _describe(message: str, error_class: type[MaviAPIError], retry_after: float | None) -> str:
-    advice = _ADVICE.get(error_class, "")
-    if error_class is MaviRateLimitError and retry_after is not None:
-        advice = f"Retry after {retry_after:.0f} seconds."
-    return f"{_sentence(message)} {advice}".strip()
+    return f"{_sentence(message)} {_retry_advice(error_class, retry_after)}".strip()
+
+
+def with_retry_after(error: MaviError, retry_after: float | None) -> MaviError:
+    """`error` (made without the reply's headers: a `0429` envelope sent with HTTP 200) with
+    the wait those headers ask for, in `retry_after` and in its advice."""
+    if retry_after is None or error.retry_after is not None:
+        return error
+    error.retry_after = float(retry_after)
+    if isinstance(error, MaviAPIError):
+        old = _ADVICE.get(type(error), "")
+        new = _retry_advice(type(error), retry_after)
+        base = error.message.removesuffix(old).rstrip() if old else error.message
+        _set_message(error, f"{base} {new}")
+    return error
+
+
+def unwaited(error: MaviError, longest: float, deadline: float | None) -> MaviError:
+    """`error`, raised instead of waiting the `retry_after` it carries, which is longer than
+    this client waits: `longest` (what is left of the call's `deadline`, at most the 60 s a
+    `Retry-After` is honoured up to). Its message says so, and when to try again."""
+    retry_after = error.retry_after
+    if retry_after is None:
+        return error
+    asked = wait_text(retry_after)
+    message = error.message
+    if asked not in message:
+        message += f" MAVI asked to retry after {asked}."
+    if deadline is not None and longest < MAX_RETRY_AFTER:
+        why = f"the {wait_text(max(longest, 0.0))} left of the call's deadline of {deadline:g} s"
+    else:
+        why = f"at most {wait_text(MAX_RETRY_AFTER)}, the longest Retry-After it honours"
+    _set_message(error, f"{message} The client did not wait that long ({why}).")
+    return error
+
+
+_EXCHANGE: Final = (
+    "re-run the code exchange: get a new code at your callback URL and call "
+    '`client.exchange_code(client_id, code)` (README, "Access tokens")'
+)
+_TOKEN_ADVICE: Final[Mapping[str, str]] = {
+    "expired": (
+        "The access token was rejected (expired or revoked) and no refresh_token is known to "
+        f"renew it: {_EXCHANGE}, and pass MaviTokenAuth(..., refresh_token=...) so the client "
+        "renews it itself."
+    ),
+    "refreshed": (
+        "The access token was rejected even after it was refreshed: the authorization may have "
+        f"been revoked; {_EXCHANGE}."
+    ),
+    "refresh": (
+        "Refreshing the access token failed (the refresh token expired, about two months after "
+        f"the code exchange, or was revoked): {_EXCHANGE}."
+    ),
+    "exchange": (
+        "The authorization code was refused: a code is single-use and short-lived, so get a new "
+        'one at your callback URL and call `client.exchange_code(...)` again (README, "Access '
+        'tokens").'
+    ),
+}
+
+
+def token_advice(error: MaviError, stage: str) -> MaviError:
+    """`error`, raised while using access tokens, with advice that fits them instead of the
+    API key's: `stage` is "expired" (rejected, no refresh token), "refreshed" (rejected after
+    a refresh), "refresh" (the refresh call failed) or "exchange" (the code was refused)."""
+    key_advice = _ADVICE[MaviAuthenticationError]
+    base = error.message.removesuffix(key_advice).rstrip()
+    base = base.removesuffix(_ADVICE[MaviInvalidRequestError]).rstrip()
+    _set_message(error, f"{_sentence(base)} {_TOKEN_ADVICE[stage]}")
+    return error
+
+
+def _set_message(error: MaviError, message: str) -> None:
+    error.message = message
+    error.args = (message, *error.args[1:])
 
 
 def error_for_code(

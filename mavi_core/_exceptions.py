@@ -78,7 +78,7 @@ class MaviError(Exception):
         self.code = code
         self.msg = msg
         self.status_code = status_code
-        self.retry_after = retry_after
+        self.retry_after = None if retry_after is None else float(retry_after)
 
     def __reduce__(self) -> tuple[object, ...]:
         # Keeps the keyword-only attributes through pickling (multiprocessing, some tracers).

@@ -29,13 +29,27 @@ from ._constants import (
     CHAT_PATH,
     ERROR_BODY_PREFIX,
     GET_ACCESS_TOKEN_PATH,
+    MAX_RETRY_AFTER,
     REFRESH_ACCESS_TOKEN_PATH,
     V12_CHAT_PATH,
     V12_CHAT_STREAM_PATH,
 )
 from ._content import ContentDecoder, content_decoder
-from ._envelope import error_for_http_status, retry_after_from_headers
-from ._exceptions import MaviError, MaviRateLimitError, MaviTimeoutError, MaviValidationError
+from ._envelope import (
+    error_for_http_status,
+    retry_after_from_headers,
+    token_advice,
+    unwaited,
+    with_retry_after,
+)
+from ._exceptions import (
+    MaviAuthenticationError,
+    MaviError,
+    MaviInvalidRequestError,
+    MaviRateLimitError,
+    MaviTimeoutError,
+    MaviValidationError,
+)
 from ._models import ChatAnswer, ChatDelta, Thinking, VideoRef
 from ._progress import ProgressBar, ProgressCallback, progress_bar, upload_bar
 from ._quota import RateLimit, account_of, endpoint_of
@@ -250,7 +264,7 @@ def _from_reply(error: MaviError, response: httpx.Response) -> MaviError:
                 error.request_id = value[:128]
                 break
     if isinstance(error, MaviRateLimitError) and error.retry_after is None:
-        error.retry_after = retry_after_from_headers(headers)
+        with_retry_after(error, retry_after_from_headers(headers))
     return error
 
 
@@ -531,6 +545,11 @@ class Operations:
                     error.request_url = settings.base_url + call.path
                 action = state.next_action(error)
                 if action is None:
+                    if auth is not None and isinstance(error, MaviAuthenticationError):
+                        stage = "refreshed" if state.refreshed else "expired"
+                        raise token_advice(error, stage)  # noqa: B904 - the same error
+                    if state.refused_wait:
+                        raise self._unwaited(error, deadline)  # noqa: B904 - the same error
                     raise
                 if action is REFRESH:
                     logger.debug("MAVI rejected the access token; refreshing it and retrying")
@@ -539,6 +558,8 @@ class Operations:
                     continue
                 assert isinstance(action, float)
                 if not deadline.allows(action):
+                    if error.retry_after is not None and action <= error.retry_after:
+                        raise self._unwaited(error, deadline)  # noqa: B904 - the same error
                     raise
                 if logger.isEnabledFor(logging.DEBUG):
                     reason = settings.redact_text(str(error))
@@ -547,6 +568,12 @@ class Operations:
                     pause = action  # the next Acquire holds every holder of the budget
                     continue
                 yield Sleep(action)
+
+    def _unwaited(self, error: MaviError, deadline: Deadline) -> MaviError:
+        """`error`, whose `Retry-After` is longer than the client waits, saying so."""
+        left = deadline.remaining()
+        longest = MAX_RETRY_AFTER if left is None else min(MAX_RETRY_AFTER, left)
+        return unwaited(error, longest, deadline.seconds)
 
     def _refresh(
         self, auth: MaviTokenAuth, generation: int, deadline: Deadline, *, early: bool
@@ -576,6 +603,8 @@ class Operations:
                 )
             )
         except MaviError as error:
+            if isinstance(error, MaviAuthenticationError | MaviInvalidRequestError):
+                token_advice(error, "refresh")  # shared with every waiter
             auth.finish_refresh(ticket, error=error)
             if early and auth.is_valid():
                 return self._keep_token(error)
@@ -639,7 +668,10 @@ class Operations:
             authenticate=False,
             retry=False,
         )
-        data = yield from self._request_json(call)
+        try:
+            data = yield from self._request_json(call)
+        except (MaviAuthenticationError, MaviInvalidRequestError) as error:
+            raise token_advice(error, "exchange")  # noqa: B904 - the same error
         return MaviTokens.from_reply(data, now=time.time())
 
     @property

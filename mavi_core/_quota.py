@@ -34,6 +34,7 @@ from types import CoroutineType
 from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
 from urllib.parse import urlsplit
 
+from ._envelope import wait_text
 from ._exceptions import MaviConnectionError, MaviError, MaviRateLimitError, MaviValidationError
 from ._secret import redact_url
 from ._watch import current_watcher
@@ -553,8 +554,8 @@ class RateLimit:
         if timeout is not None and waited + wait > timeout:
             raise MaviRateLimitError(
                 f"The {endpoint} budget of this key ({self._describe(endpoint)}) has no turn "
-                f"free for {wait:.1f} s, beyond the call's deadline. Try again later, or raise "
-                "the client's `deadline`.",
+                f"free for {wait_text(wait)}, beyond the call's deadline. Try again later, or "
+                "raise the client's `deadline`.",
                 retry_after=wait,
             )
         logger.debug(

@@ -51,7 +51,7 @@ class RetryState:
 
     `next_action(error)` answers what to do about a failed attempt: a delay in seconds before
     trying again, `REFRESH` (refresh the token, then try again at once), or None (give up and
-    raise). A `Retry-After` up to 60 s is honoured; a longer one is not slept.
+    raise). A `Retry-After` up to 60 s is honoured; a longer one is not slept (`refused_wait`).
     """
 
     max_retries: int
@@ -59,6 +59,8 @@ class RetryState:
     random: Callable[[], float] = field(default=random.random, repr=False)
     retries: int = 0
     refreshed: bool = False
+    refused_wait: bool = False
+    """The last error asked for a wait longer than `MAX_RETRY_AFTER`, so it was not retried."""
 
     def next_action(self, error: MaviError) -> float | _Refresh | None:
         if isinstance(error, MaviAuthenticationError):
@@ -70,6 +72,7 @@ class RetryState:
             return None
         retry_after = error.retry_after
         if retry_after is not None and retry_after > MAX_RETRY_AFTER:
+            self.refused_wait = True  # the error must say so: see `_envelope.unwaited`
             return None
         # A wait of 0 would retry at once: the normal backoff is the least a retry waits.
         backoff = backoff_delay(self.retries, jitter=self.random())

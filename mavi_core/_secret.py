@@ -6,7 +6,15 @@ import hmac
 import re
 from typing import Final, Protocol
 
-__all__ = ["Secret", "SecretLike", "check_credential", "redact", "redact_url", "reveal"]
+__all__ = [
+    "Secret",
+    "SecretLike",
+    "check_credential",
+    "given",
+    "redact",
+    "redact_url",
+    "reveal",
+]
 
 MASK = "**********"
 _MIN_REDACTED = 4
@@ -47,6 +55,15 @@ class Secret:
 
     def __hash__(self) -> int:
         return hash(self._value)
+
+
+def given(value: object, *, secret: bool = False) -> str:
+    """What a caller passed, for an error message: a number as it is, anything else (and
+    anything where a credential was expected: `secret`) by its type only."""
+    if not secret and (value is None or isinstance(value, bool | int | float)):
+        return repr(value)
+    name = type(value).__name__
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
 
 
 def reveal(value: str | SecretLike | None) -> str | None:

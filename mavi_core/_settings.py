@@ -7,6 +7,7 @@ names; everything about credentials (what to send, what to mask in messages) is 
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import math
 import os
@@ -33,13 +34,20 @@ from ._constants import (
 )
 from ._content import ACCEPT_ENCODING
 from ._exceptions import MaviAuthenticationError, MaviError, MaviValidationError
-from ._secret import Secret, SecretLike, check_credential, redact, reveal
+from ._secret import Secret, SecretLike, check_credential, given, redact, reveal
 from ._version import __version__
 
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["MaviSettings", "check_base_url"]
+__all__ = [
+    "MaviSettings",
+    "check_base_url",
+    "check_client",
+    "check_http_client",
+    "check_key_type",
+    "check_timeout",
+]
 
 
 def check_base_url(url: object) -> str:
@@ -98,32 +106,108 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _resolve_timeout(timeout: Any) -> httpx.Timeout:
+def _is_seconds(value: object) -> bool:
+    """A positive, finite number of seconds."""
+    return not isinstance(value, bool) and isinstance(value, int | float) and 0 < value < math.inf
+
+
+def check_timeout(timeout: Any) -> httpx.Timeout:
+    """`timeout` as the clients use it: positive seconds, an `httpx.Timeout` whose every part is
+    positive seconds or None, or None (no limit but a 5 s connect); `MaviValidationError` for
+    anything else, before a request would fail deep inside httpx."""
     import httpx
 
     if isinstance(timeout, httpx.Timeout):
+        for part in ("connect", "read", "write", "pool"):
+            value = getattr(timeout, part)
+            if value is not None and not _is_seconds(value):
+                raise MaviValidationError(
+                    f"timeout: the httpx.Timeout's {part} must be positive seconds or None, got "
+                    f"{given(value)}: build it as e.g. httpx.Timeout(60.0, connect=5.0)."
+                )
         return timeout
     if timeout is None:
         return httpx.Timeout(None, connect=DEFAULT_CONNECT_TIMEOUT)
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+    if not _is_seconds(timeout):
         raise MaviValidationError(
-            f"timeout must be positive seconds, an httpx.Timeout or None, got {timeout!r}."
+            f"timeout must be positive seconds (e.g. 60.0), an httpx.Timeout or None for no "
+            f"limit, got {given(timeout)}."
         )
     return httpx.Timeout(timeout, connect=min(DEFAULT_CONNECT_TIMEOUT, timeout))
 
 
+def check_http_client(http_client: object, *, asynchronous: bool) -> None:
+    """`MaviValidationError` unless `http_client` is None or the httpx client the client of that
+    kind drives (`httpx.Client` for `MaviClient`, `httpx.AsyncClient` for `AsyncMaviClient`)."""
+    if http_client is None:
+        return
+    import httpx
+
+    expected, other = (
+        (httpx.AsyncClient, httpx.Client) if asynchronous else (httpx.Client, httpx.AsyncClient)
+    )
+    if isinstance(http_client, expected):
+        return
+    ours, theirs = (
+        ("AsyncMaviClient", "MaviClient") if asynchronous else ("MaviClient", "AsyncMaviClient")
+    )
+    advice = f"pass an httpx.{expected.__name__} or leave http_client out"
+    if isinstance(http_client, other):
+        advice += f", or give this httpx.{other.__name__} to {theirs}"
+    raise MaviValidationError(
+        f"http_client of {ours} must be an httpx.{expected.__name__}, got "
+        f"{given(http_client)}: {advice}."
+    )
+
+
+def check_key_type(api_key: object) -> None:
+    """`MaviValidationError`, naming only its type, unless `api_key` is None, a string or a
+    secret (`get_secret_value()`, as pydantic's `SecretStr`)."""
+    if api_key is None or isinstance(api_key, str) or hasattr(api_key, "get_secret_value"):
+        return
+    raise MaviValidationError(
+        f"api_key must be a string or a SecretStr, got {given(api_key, secret=True)}: pass the "
+        "key from the MAVI console."
+    )
+
+
+def check_client(client: object, name: str, *, asynchronous: bool) -> None:
+    """`MaviValidationError` unless an adapter's injected `client` / `async_client` is None or
+    a `MaviClient` / `AsyncMaviClient` as `asynchronous` says."""
+    if client is None:
+        return
+    from ._client import AsyncMaviClient, MaviClient
+
+    expected: type = AsyncMaviClient if asynchronous else MaviClient
+    if isinstance(client, expected):
+        return
+    advice = f"pass mavi_core.{expected.__name__}(...) or leave {name} out"
+    import httpx
+
+    if isinstance(client, httpx.Client | httpx.AsyncClient):
+        advice = (
+            f"wrap it: {name}=mavi_core.{expected.__name__}(http_client=...), with an "
+            f"httpx.{'AsyncClient' if asynchronous else 'Client'}"
+        )
+    raise MaviValidationError(
+        f"{name} must be a mavi_core.{expected.__name__}, got {given(client)}: {advice}."
+    )
+
+
 def _whole(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise MaviValidationError(f"{name} must be a whole number of bytes from 1, got {value!r}.")
+        raise MaviValidationError(
+            f"{name} must be a whole number of bytes from 1, got {given(value)}."
+        )
     return value
 
 
 def _positive(value: Any, name: str, *, optional: bool = False) -> Any:
     if value is None and optional:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
+    if not _is_seconds(value):
         raise MaviValidationError(
-            f"{name} must be a positive number{' or None' if optional else ''}, got {value!r}."
+            f"{name} must be a positive number{' or None' if optional else ''}, got {given(value)}."
         )
     return value
 
@@ -140,7 +224,7 @@ class MaviSettings:
     base_url: str
     api_key: Secret | None = None
     auth: MaviTokenAuth | None = None
-    timeout: httpx.Timeout = field(default_factory=lambda: _resolve_timeout(DEFAULT_TIMEOUT))
+    timeout: httpx.Timeout = field(default_factory=lambda: check_timeout(DEFAULT_TIMEOUT))
     max_retries: int = DEFAULT_MAX_RETRIES
     default_headers: Mapping[str, str] = field(default_factory=dict)
     deadline: float | None = DEFAULT_DEADLINE
@@ -168,21 +252,14 @@ class MaviSettings:
     ) -> MaviSettings:
         """Check every option and read the environment (once) for what is not given."""
         env = os.environ if environ is None else environ
-        if (
-            api_key is not None
-            and not isinstance(api_key, str)
-            and not hasattr(api_key, "get_secret_value")
-        ):
-            raise MaviValidationError(
-                f"api_key must be a string or a SecretStr, got {type(api_key).__name__}."
-            )
+        check_key_type(api_key)
         plain = reveal(api_key) or None  # "" (e.g. an unset SecretStr) means not given
         if plain is not None and auth is not None:
             raise MaviValidationError("Pass either api_key or auth=MaviTokenAuth(...), not both.")
         if auth is not None and not isinstance(auth, MaviTokenAuth):
             raise MaviValidationError(
-                f"auth must be a MaviTokenAuth, got {type(auth).__name__}; pass a plain key as "
-                "api_key=."
+                f"auth must be a MaviTokenAuth, got {given(auth, secret=True)}: pass "
+                "auth=MaviTokenAuth(access_token, refresh_token=...), or a plain key as api_key=."
             )
         key = None
         if auth is None:
@@ -193,11 +270,21 @@ class MaviSettings:
         default_url = DEFAULT_V12_BASE_URL if version == "v1.2" else DEFAULT_BASE_URL
         url = check_base_url(base_url or env.get(BASE_URL_ENV) or default_url)
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise MaviValidationError(f"max_retries must be an integer >= 0, got {max_retries!r}.")
+            raise MaviValidationError(
+                f"max_retries must be a whole number from 0, got {given(max_retries)}."
+            )
+        if default_headers is not None and not isinstance(default_headers, Mapping):
+            raise MaviValidationError(
+                f"default_headers must be a dict of header names to strings, got "
+                f"{given(default_headers)}."
+            )
         headers = dict(default_headers or {})
         for name, value in headers.items():
             if not isinstance(name, str) or not isinstance(value, str):
-                raise MaviValidationError("default_headers must map header names to strings.")
+                raise MaviValidationError(
+                    f"default_headers must map header names to strings, got {given(name)} "
+                    f"mapped to {given(value)}."
+                )
             if not name or not all("!" <= c <= "~" and c != ":" for c in name):
                 raise MaviValidationError(
                     f"default_headers: {name!r} is not a header name (ASCII, no spaces or ':')."
@@ -211,7 +298,7 @@ class MaviSettings:
             base_url=url,
             api_key=key,
             auth=auth,
-            timeout=_resolve_timeout(timeout),
+            timeout=check_timeout(timeout),
             max_retries=max_retries,
             default_headers=headers,
             deadline=_positive(deadline, "deadline", optional=True),
@@ -261,6 +348,20 @@ class MaviSettings:
         if authenticate:
             headers["Authorization"] = self.credential()
         return headers
+
+    def fingerprint(self) -> str:
+        """Whose credentials these are, without them: a SHA-256 of the key (or of the refresh
+        token, else the access token), to key what is kept per account (the transcript cache,
+        in memory and in `cache_dir`). Not reversible; "anonymous" without credentials."""
+        if self.auth is not None:
+            tokens = self.auth.tokens
+            secret, kind = tokens.refresh_token or tokens.access_token, "token"
+        elif self.api_key is not None:
+            secret, kind = self.api_key, "key"
+        else:
+            return "anonymous"
+        text = f"mavi-integrations {kind}\0{secret.get_secret_value()}"
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
     def secrets(self) -> list[str]:
         """Every credential this client knows, to mask wherever a message might quote one."""

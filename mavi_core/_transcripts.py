@@ -177,12 +177,14 @@ class VideoTranscript:
 
 # The cache: finished transcripts, and the tasks still running, per host, video and kind.
 
-_Key: TypeAlias = tuple[str, str, TranscriptKind]
+_Key: TypeAlias = tuple[str, str, str, TranscriptKind]
+"""Host, credential fingerprint (`MaviSettings.fingerprint`, never the credential), video, kind:
+a library belongs to an account, so one key's transcripts never serve another's."""
 
 
 class TranscriptCache:
     """Finished transcripts, and the numbers of transcription tasks still running, per host,
-    video and kind. One instance serves the whole process (`TranscriptCache.shared`): a
+    credentials, video and kind. One instance serves the whole process (`TranscriptCache.shared`): a
     transcript is requested once, and a task that outlived a call's wait is polled again by
     the next call rather than submitted twice. With a `directory`, finished transcripts are
     also kept there as JSON, across processes."""
@@ -240,9 +242,10 @@ class TranscriptCache:
 
 
 def _cache_path(directory: Path, key: _Key) -> Path:
-    # Video numbers are opaque strings: hashed, they make safe file names.
+    # Video numbers are opaque strings: hashed, they make safe file names (and the file's name
+    # tells nothing of the host or the account).
     digest = hashlib.sha256("\0".join(key).encode("utf-8")).hexdigest()[:40]
-    return directory / f"{key[2]}-{digest}.json"
+    return directory / f"{key[3]}-{digest}.json"
 
 
 def _read_file(path: Path) -> VideoTranscript | None:
@@ -281,11 +284,11 @@ class _Wanted:
 
     @property
     def video_no(self) -> str:
-        return self.key[1]
+        return self.key[2]
 
     @property
     def kind(self) -> TranscriptKind:
-        return self.key[2]
+        return self.key[3]
 
 
 @dataclass
@@ -302,6 +305,8 @@ class TranscriptJob:
     directory: str | os.PathLike[str] | None = None
     refresh: bool = False
     """Ask the service again even when a transcript is cached."""
+    account: str = field(kw_only=True)
+    """Whose library: `MaviSettings.fingerprint()`, a hash of the credentials (never them)."""
 
     def __post_init__(self) -> None:
         self.kinds = normalize_kinds(self.kinds)
@@ -325,7 +330,9 @@ class TranscriptJob:
     def _want(self, video_nos: Sequence[str]) -> None:
         kinds = normalize_kinds(self.kinds)
         self.wanted = [
-            _Wanted((self.base_url, video_no, kind)) for video_no in video_nos for kind in kinds
+            _Wanted((self.base_url, self.account, video_no, kind))
+            for video_no in video_nos
+            for kind in kinds
         ]
         for item in self.wanted:
             if self.refresh:

@@ -9,10 +9,13 @@ sequential use stays on one pool and reuses one connection.
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import socket
 import ssl
 from collections.abc import AsyncIterator, Sequence
 from functools import cache
-from typing import Final
+from typing import Any, Final
 
 import httpx
 
@@ -21,6 +24,8 @@ from ._constants import MAX_CONNECTIONS, MAX_KEEPALIVE_CONNECTIONS
 __all__ = ["ShardedAsyncTransport", "shared_ssl_context"]
 
 SHARDS: Final = 16
+
+logger = logging.getLogger("mavi_core")
 
 
 @cache
@@ -64,6 +69,8 @@ class ShardedAsyncTransport(httpx.AsyncBaseTransport):
         self._shards = list(shards)
         self.in_flight = [0] * len(self._shards)
         """Requests sent through each pool whose response is not closed yet."""
+        self._sockets: dict[int, Any] = {}
+        """The sockets of the connections opened, by id: what `abandon` closes."""
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         in_flight = self.in_flight
@@ -76,8 +83,38 @@ class ShardedAsyncTransport(httpx.AsyncBaseTransport):
             raise
         assert isinstance(response.stream, httpx.AsyncByteStream)
         response.stream = _CountedStream(response.stream, in_flight, shard)
+        stream = response.extensions.get("network_stream")
+        if stream is not None:
+            self._remember(stream.get_extra_info("socket"))
         return response
+
+    def _remember(self, sock: Any) -> None:
+        if sock is None or id(sock) in self._sockets:
+            return
+        if len(self._sockets) >= 2 * MAX_CONNECTIONS:  # forget the sockets closed already
+            self._sockets = {key: s for key, s in self._sockets.items() if s.fileno() != -1}
+        self._sockets[id(sock)] = sock
 
     async def aclose(self) -> None:
         for shard in self._shards:
             await shard.aclose()
+
+    def abandon(self) -> int:
+        """Close the sockets of every connection opened, without the event loop they belong
+        to: for pools whose loop has ended (a closed loop can no longer close its transports,
+        so their connections would stay open until the garbage collector finds them). Returns
+        how many were open. Never use it on a pool whose loop still runs."""
+        sockets, self._sockets = list(self._sockets.values()), {}
+        closed = 0
+        for sock in sockets:
+            raw = getattr(sock, "_sock", sock)  # asyncio lends a TransportSocket without close()
+            if raw.fileno() == -1:
+                continue
+            with contextlib.suppress(OSError):  # the peer went away first
+                raw.shutdown(socket.SHUT_RDWR)
+            try:
+                raw.close()
+                closed += 1
+            except OSError:
+                logger.debug("MAVI: closing a connection of an ended loop failed", exc_info=True)
+        return closed

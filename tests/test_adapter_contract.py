@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import re
 from typing import Any
 
 import httpx
@@ -74,6 +75,33 @@ def test_a_timeout_object_and_headers_reach_the_wire_and_close_works(make: Any) 
         assert emu.requests[-1].headers.get("x-team") == "video"
         component.close()
         asyncio.run(component.aclose())
+
+
+@pytest.mark.parametrize("make", LANGCHAIN + LLAMAINDEX)
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"timeout": "10"}, "timeout must be positive seconds (e.g. 60.0), an httpx.Timeout"),
+        ({"timeout": httpx.Timeout(-2.0)}, "the httpx.Timeout's connect must be positive"),
+        ({"client": httpx.Client()}, "client=mavi_core.MaviClient(http_client=...)"),
+        ({"async_client": "x"}, "async_client must be a mavi_core.AsyncMaviClient, got a str"),
+    ],
+)
+def test_wrong_types_fail_when_built_with_mavi_cores_message(
+    make: Any, options: dict[str, Any], message: str
+) -> None:
+    """The clients' own check and message (`mavi_core._settings`), when the component is built:
+    a `MaviValidationError`, which pydantic-built LangChain components wrap in their
+    `ValidationError` (both are `ValueError`s)."""
+    with pytest.raises(ValueError, match=re.escape(message)):
+        make(api_key="sk-test", base_url="http://127.0.0.1:9", **options)
+
+
+@pytest.mark.parametrize("make", LANGCHAIN + LLAMAINDEX)
+def test_a_key_of_the_wrong_type_is_named_by_its_type_only(make: Any) -> None:
+    with pytest.raises(ValueError, match="SecretStr, got a list") as caught:
+        make(api_key=["sk-pasted-into-a-list-123"], base_url="http://127.0.0.1:9")
+    assert "sk-pasted-into-a-list-123" not in str(caught.value)
 
 
 def _use(component: Any, video_nos: list[str]) -> None:

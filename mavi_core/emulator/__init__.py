@@ -23,6 +23,10 @@ event::
       -d '{"videoNos": ["VI634021601844219905"], "stream": true, "history": [],
            "message": "How does the chef dice the onion?"}'
 
+The searches take the fields public clients send: ``searchAI`` ``{"searchValue", "limit"?}``
+and ``searchVideoFragment`` ``{"videoNos", "searchValue", "limit"?}``, where ``limit`` (sent by
+the vendor's SDK; null or absent for the default, 10 moments) caps the results, best first.
+
 Like the service, every endpoint is limited per key (chat 10 calls a minute, uploads 10, moment
 searches 10, whole-video searches 20, listings 200, transcriptions 20; answered ``0429`` with a
 ``Retry-After`` header); ``rate_limits={...}`` sets single endpoints, ``rate_window=1.0`` counts

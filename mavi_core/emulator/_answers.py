@@ -195,9 +195,14 @@ def search_clips(
 
 
 def search_fragments(
-    videos: Sequence[Video], search_value: str, *, with_score: bool = False
+    videos: Sequence[Video],
+    search_value: str,
+    *,
+    with_score: bool = False,
+    limit: int | None = None,
 ) -> list[dict[str, object]]:
-    """searchVideoFragment: the best matching moments, best first.
+    """searchVideoFragment: the best matching moments, best first: `limit` of them (the field
+    the vendor's SDK sends), else `MAX_FRAGMENTS`.
 
     The live service sends no score, only the order; `with_score` adds one in (0, 1], as some
     deployments might.
@@ -206,7 +211,7 @@ def search_fragments(
     if not query:
         return []
     fragments: list[dict[str, object]] = []
-    for hit in rank_moments(videos, query)[:MAX_FRAGMENTS]:
+    for hit in rank_moments(videos, query)[: limit or MAX_FRAGMENTS]:
         summary = hit.video.summary()
         fragment: dict[str, object] = {
             "videoNo": summary["videoNo"],

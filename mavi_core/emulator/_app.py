@@ -273,6 +273,19 @@ def _required_str(payload: dict[str, Any], name: str) -> str:
     return value
 
 
+def _limit(payload: dict[str, Any]) -> int | None:
+    """The `limit` of searchAI / searchVideoFragment (the vendor's SDK sends it: the most results
+    to return; null or absent for the default): a whole number from 1, as a number or digits."""
+    value = payload.get("limit")
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise _bad("limit must be a whole number from 1 (the most results to return), or null.")
+    return value
+
+
 def _query_int(
     request: Request, name: str, default: int | None, low: int, high: int | None = None
 ) -> int | None:
@@ -822,8 +835,9 @@ class EmulatorApp:
         return [video for video in self.library.all() if video.status(now) == PARSE]
 
     async def _search_ai(self, request: Request, body: bytes, _: str | None) -> Response:
-        search_value = _required_str(_json_object(body), "searchValue")
-        found = search_videos(self._parsed_ready(), search_value)
+        payload = _json_object(body)
+        search_value = _required_str(payload, "searchValue")
+        found = search_videos(self._parsed_ready(), search_value)[: _limit(payload)]
         return _ok({"videos": [video.summary() for video in found]})
 
     async def _search_fragment(self, request: Request, body: bytes, _: str | None) -> Response:
@@ -831,7 +845,8 @@ class EmulatorApp:
         videos = self._parsed_videos(payload.get("videoNos"))
         search_value = _required_str(payload, "searchValue")
         scored = self.settings.fragment_scores
-        return _ok({"videos": search_fragments(videos, search_value, with_score=scored)})
+        found = search_fragments(videos, search_value, with_score=scored, limit=_limit(payload))
+        return _ok({"videos": found})
 
     # -- transcription ------------------------------------------------------------------------
 

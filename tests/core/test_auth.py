@@ -17,6 +17,7 @@ from mavi_core import (
     AsyncMaviClient,
     MaviAuthenticationError,
     MaviClient,
+    MaviError,
     MaviServerError,
     MaviTokenAuth,
     MaviTokens,
@@ -94,9 +95,57 @@ def test_rejection_without_refresh_token_is_final(api: Api) -> None:
 
 def test_rejected_refresh_token_raises_authentication_error(api: Api) -> None:
     api.server.replies = [httpx.Response(200, json={"code": "0401", "msg": "refresh expired"})]
-    with pytest.raises(MaviAuthenticationError, match="re-authorize"):
+    with pytest.raises(MaviAuthenticationError, match="Refreshing the access token failed"):
         api.chat(auth=expired_auth())
     assert api.server.paths() == [REFRESH_PATH]
+
+
+def _envelope(code: str, msg: str) -> Callable[[httpx.Request], httpx.Response]:
+    return lambda request: httpx.Response(200, json={"code": code, "msg": msg})
+
+
+@pytest.mark.parametrize(
+    ("auth", "replies", "advice"),
+    [
+        (lambda: MaviTokenAuth("at-old"), ["0401"], "no refresh_token"),
+        (
+            lambda: MaviTokenAuth("at-old", refresh_token="rt-1"),
+            ["0401", "refreshed", "0401"],
+            "even after it was refreshed",
+        ),
+        (expired_auth, ["0401"], "Refreshing the access token failed"),
+        (expired_auth, ["0001"], "Refreshing the access token failed"),
+    ],
+)
+def test_token_errors_advise_the_code_exchange_not_the_api_key(
+    api: Api, auth: Callable[[], MaviTokenAuth], replies: list[str], advice: str
+) -> None:
+    api.server.replies = [
+        refreshed() if reply == "refreshed" else _envelope(reply, "token is bad")
+        for reply in replies
+    ]
+    with pytest.raises(MaviError) as caught:
+        api.chat(auth=auth())
+    message = str(caught.value)
+    assert advice in message and "client.exchange_code(" in message, message
+    assert 'README, "Access tokens"' in message
+    assert "MAVI_API_KEY" not in message and "API key" not in message
+
+
+def test_a_refused_code_exchange_says_to_get_a_new_code(api: Api, server: Server) -> None:
+    server.replies = [httpx.Response(200, json={"code": "0401", "msg": "code is invalid"})]
+    with pytest.raises(MaviAuthenticationError) as caught:
+        api.sync_client(api_key=None).exchange_code("client-1", "code-1")
+    message = str(caught.value)
+    assert "single-use" in message and "exchange_code(" in message
+    assert "MAVI_API_KEY" not in message
+
+
+def test_a_rejected_api_key_still_advises_the_api_key(api: Api) -> None:
+    api.server.replies = [_envelope("0401", "apikey invalid")]
+    with pytest.raises(MaviAuthenticationError, match="MAVI_API_KEY") as caught:
+        api.chat()
+    assert "exchange_code" not in str(caught.value)
 
 
 def test_one_refresh_for_many_concurrent_tasks(server: Server) -> None:

@@ -6,7 +6,10 @@ Each test runs through `MaviClient` and `AsyncMaviClient` (the `api` fixture).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 import httpx
 import pytest
@@ -271,3 +274,53 @@ def test_own_http_client_is_closed_and_pooled() -> None:
     with MaviClient("k") as client:
         pool = client._http
     assert pool.is_closed
+
+
+# Retry-After in messages: never rounded down, absurd dates capped, 5xx saying when
+# (docs/ARCHITECTURE.md, "Wire rules": retries).
+
+
+def test_retry_after_with_a_fraction_is_not_rounded_down(api: Api) -> None:
+    api.server.replies = [httpx.Response(429, headers={"Retry-After": "60.4"})]
+    with pytest.raises(MaviRateLimitError) as caught:
+        api.chat(deadline=30.0)
+    message = str(caught.value)
+    assert "Retry after 60.4 seconds" in message
+    assert "60 seconds" not in message.replace("60.4 seconds", "")
+    assert type(caught.value.retry_after) is float and caught.value.retry_after == 60.4
+    assert "left of the call's deadline of 30 s" in message
+    assert api.sleeps == []
+
+
+def test_retry_after_date_far_away_is_capped_and_said_plainly(api: Api) -> None:
+    far = format_datetime(datetime.now(UTC) + timedelta(days=3650), usegmt=True)
+    api.server.replies = [httpx.Response(429, headers={"Retry-After": far})]
+    with pytest.raises(MaviRateLimitError) as caught:
+        api.chat()
+    message = str(caught.value)
+    assert re.search(r"Retry after 36\d\d days\.", message), message
+    assert "did not wait that long (at most 60 seconds" in message
+    assert not re.search(r"\d{6,}", message)  # no absurd count of seconds
+    assert type(caught.value.retry_after) is float
+    assert api.sleeps == [] and len(api.server.requests) == 1
+
+
+def test_server_error_with_a_long_retry_after_says_when_to_retry(api: Api) -> None:
+    api.server.replies = [httpx.Response(503, headers={"Retry-After": "7200"})]
+    with pytest.raises(MaviServerError) as caught:
+        api.chat()
+    message = str(caught.value)
+    assert "MAVI asked to retry after 2 hours" in message
+    assert "did not wait that long" in message
+    assert caught.value.retry_after == 7200.0
+    assert api.sleeps == [] and len(api.server.requests) == 1
+
+
+def test_rate_limit_envelope_with_http_200_names_the_header_wait(api: Api) -> None:
+    envelope = {"code": "0429", "msg": "Request has exceeded the limit."}
+    api.server.replies = [httpx.Response(200, json=envelope, headers={"Retry-After": "90.2"})]
+    with pytest.raises(MaviRateLimitError) as caught:
+        api.chat()
+    assert "Retry after 90.2 seconds" in str(caught.value)
+    assert "Slow down" not in str(caught.value)
+    assert caught.value.retry_after == 90.2

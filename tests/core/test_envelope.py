@@ -23,6 +23,7 @@ from mavi_core._envelope import (
     error_for_http_status,
     parse_retry_after,
     retry_after_from_headers,
+    wait_text,
 )
 
 
@@ -142,3 +143,25 @@ def test_a_wrong_base_path_says_to_check_base_url(error: MaviError) -> None:
     assert isinstance(error, MaviInvalidRequestError)
     assert "base_url" in str(error)
     assert "try again later" not in str(error)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (60.4, "60.4 seconds"),
+        (60.41, "60.5 seconds"),
+        (0.25, "0.3 seconds"),
+        (120, "120 seconds"),
+        (601, "11 minutes"),
+        (9000, "2.5 hours"),
+        (10 * 86400 + 1, "11 days"),
+    ],
+)
+def test_waits_in_messages_are_rounded_up(seconds: float, text: str) -> None:
+    assert wait_text(seconds) == text
+
+
+def test_retry_after_stays_a_float_of_seconds() -> None:
+    error = error_for_http_status(429, b"", retry_after=120)
+    assert type(error.retry_after) is float
+    assert type(MaviRateLimitError("x", retry_after=3).retry_after) is float

@@ -136,27 +136,42 @@ def test_kinds_take_the_wires_names_too() -> None:
         normalize_kinds("subtitles")
 
 
+def _new_process_job(directory: Path, account: str = "acct-1") -> TranscriptJob:
+    """A job for VI1's audio in a process whose cache in memory is empty."""
+    return TranscriptJob(
+        "http://mavi.test",
+        ["VI1"],
+        "audio",
+        cache=TranscriptCache(),
+        directory=directory,
+        account=account,
+    )
+
+
 def test_a_cache_directory_serves_a_new_process(tmp_path: Path) -> None:
     saved = transcript("audio", *SPEECH)
-    key = ("http://mavi.test", "VI1", "audio")
+    key = ("http://mavi.test", "acct-1", "VI1", "audio")
     TranscriptCache().put(key, saved, tmp_path)  # type: ignore[arg-type]
 
-    job = TranscriptJob(
-        "http://mavi.test", ["VI1"], "audio", cache=TranscriptCache(), directory=tmp_path
-    )
+    job = _new_process_job(tmp_path)
 
     assert job.done
     assert job.result() == [saved]
 
 
+def test_a_cache_directory_serves_only_the_same_credentials(tmp_path: Path) -> None:
+    key = ("http://mavi.test", "acct-1", "VI1", "audio")
+    TranscriptCache().put(key, transcript("audio", *SPEECH), tmp_path)  # type: ignore[arg-type]
+
+    assert not _new_process_job(tmp_path, account="acct-2").done
+
+
 def test_an_unreadable_cache_file_is_ignored(tmp_path: Path) -> None:
-    key = ("http://mavi.test", "VI1", "audio")
+    key = ("http://mavi.test", "acct-1", "VI1", "audio")
     TranscriptCache().put(key, transcript("audio", *SPEECH), tmp_path)  # type: ignore[arg-type]
     for path in tmp_path.iterdir():
         path.write_text("{not json")
 
-    job = TranscriptJob(
-        "http://mavi.test", ["VI1"], "audio", cache=TranscriptCache(), directory=tmp_path
-    )
+    job = _new_process_job(tmp_path)
 
     assert not job.done

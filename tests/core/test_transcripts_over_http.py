@@ -11,6 +11,7 @@ import pytest
 
 from mavi_core import (
     AsyncMaviClient,
+    MaviAuthenticationError,
     MaviClient,
     MaviInvalidRequestError,
     MaviTimeoutError,
@@ -146,4 +147,42 @@ def test_a_failed_transcription_raises_and_is_not_cached() -> None:
 
     with pytest.raises(MaviVideoError, match="could not transcribe VI1"):
         client.get_transcripts(["VI1"], "audio")
-    assert TranscriptCache.shared().task(("https://mavi.test", "VI1", "audio")) is None
+    key = ("https://mavi.test", client.settings.fingerprint(), "VI1", "audio")
+    assert TranscriptCache.shared().task(key) is None
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("on_disk", [False, True])
+def test_another_key_does_not_get_the_first_keys_transcripts(
+    emu: MaviEmulator, tmp_path: Any, mode: str, on_disk: bool
+) -> None:
+    """The cache is keyed by host and a hash of the credentials: a client with another key (here
+    one the service refuses) asks the service instead of reading the first key's transcript,
+    from memory or from `cache_dir`, whose files never hold a key."""
+    cache_dir = tmp_path if on_disk else None
+    other_key = "sk-another-account-key-456"
+
+    def get(key: str) -> list[VideoTranscript]:
+        if mode == "sync":
+            with MaviClient(key, base_url=emu.base_url, max_retries=0) as client:
+                return client.get_transcripts([HARBOR], "audio", cache_dir=cache_dir)
+
+        async def go() -> list[VideoTranscript]:
+            async with AsyncMaviClient(key, base_url=emu.base_url, max_retries=0) as client:
+                return await client.get_transcripts([HARBOR], "audio", cache_dir=cache_dir)
+
+        return asyncio.run(go())
+
+    assert get(emu.api_key)[0].segments
+    if on_disk:
+        TranscriptCache.shared().clear()  # a new process: only the files are left
+    emu.clear_requests()
+    assert get(emu.api_key)[0].segments  # the same key: from the cache
+    assert emu.requests == []
+
+    with pytest.raises(MaviAuthenticationError):
+        get(other_key)
+    assert emu.requests, "the second key was served the first key's cached transcript"
+    for path in tmp_path.rglob("*"):
+        text = path.name + (path.read_text() if path.is_file() else "")
+        assert emu.api_key not in text and other_key not in text

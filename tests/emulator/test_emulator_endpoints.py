@@ -220,6 +220,31 @@ def test_search_fragment_validates_video_nos(client: httpx.Client) -> None:
     assert reply["msg"].startswith("videoNos")
 
 
+@pytest.mark.parametrize("path", ["searchVideoFragment", "searchAI"])
+def test_search_honours_the_limit_the_vendors_sdk_sends(client: httpx.Client, path: str) -> None:
+    """The vendor's SDK sends `limit` (null for "all") on both searches, next to the
+    documented fields: at most that many results, the best first, the rest unchanged."""
+    body: dict[str, object] = {"searchValue": "the light water boats onion battery garden"}
+    if path == "searchVideoFragment":
+        body["videoNos"] = [ROBOTICS, KITCHEN, HARBOR, GARDEN]
+    unlimited = client.post(f"{V}/{path}", json=body).json()["data"]["videos"]
+    assert len(unlimited) >= 3
+    for limit, expected in [(2, unlimited[:2]), ("1", unlimited[:1]), (None, unlimited)]:
+        reply = client.post(f"{V}/{path}", json={**body, "limit": limit}).json()
+        assert reply["code"] == "0000", reply
+        assert reply["data"]["videos"] == expected
+
+
+@pytest.mark.parametrize("limit", [0, -1, "ten", True, 2.5])
+def test_a_limit_that_is_not_a_whole_number_from_one_is_refused(
+    client: httpx.Client, limit: object
+) -> None:
+    body = {"videoNos": [ROBOTICS], "searchValue": "battery", "limit": limit}
+    reply = client.post(f"{V}/searchVideoFragment", json=body).json()
+    assert reply["code"] == "0001"
+    assert reply["msg"].startswith("limit must be a whole number from 1")
+
+
 # -- transcription --------------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -38,9 +39,12 @@ class RawServer:
     script: Script
     requests: list[Request] = field(default_factory=list)
     connections: int = 0
+    open: int = 0
+    """Connections accepted and not closed yet (by either side)."""
     base_url: str = ""
     bytes_sent: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def serve(self, listener: socket.socket) -> None:
         listener.settimeout(0.1)
@@ -53,6 +57,8 @@ class RawServer:
             threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
 
     def _handle(self, conn: socket.socket) -> None:
+        with self._lock:
+            self.open += 1
         with conn:
             conn.settimeout(10)
             try:
@@ -64,6 +70,16 @@ class RawServer:
                     self.script(conn, request)
             except OSError:
                 return
+            finally:
+                with self._lock:
+                    self.open -= 1
+
+    def wait_open(self, count: int, timeout: float = 10.0) -> int:
+        """The connections open, once they are `count` (or after `timeout`)."""
+        end = time.monotonic() + timeout
+        while self.open != count and time.monotonic() < end:
+            time.sleep(0.02)
+        return self.open
 
 
 def _read_request(conn: socket.socket) -> Request | None:

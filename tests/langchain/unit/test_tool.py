@@ -248,3 +248,42 @@ async def test_the_tool_hands_its_run_managers_child_callbacks_to_the_model(
 
     assert recorder.model_parents == [run_id]
     assert recorder.tokens == ["The harbor ", "wakes ", "at dawn.", ""]
+
+
+@pytest.mark.parametrize("how", ["invoke", "ainvoke"])
+@pytest.mark.parametrize(
+    ("video_nos", "sent"),
+    [
+        pytest.param("VI123", ["VI123"], id="one string is one video"),
+        pytest.param("VI1,VI2", ["VI1", "VI2"], id="comma-separated"),
+        pytest.param(" VI1 , VI2 ", ["VI1", "VI2"], id="with spaces"),
+        pytest.param('["VI1", "VI2"]', ["VI1", "VI2"], id="a JSON array as text"),
+        pytest.param("", ["VI0"], id="blank means the defaults"),
+    ],
+)
+async def test_an_agent_passing_video_nos_as_one_string_is_understood(
+    mavi: Any, how: str, video_nos: str, sent: list[str]
+) -> None:
+    tool = MaviVideoChatTool(llm=mavi.chat_model(video_nos=["VI0"]))
+
+    message = await run(tool, how, tool_call(question="q", video_nos=video_nos))
+
+    assert message.status == "success", message.content
+    assert mavi.sent[0]["videoNos"] == sent
+    assert message.artifact["video_nos"] == sent
+
+
+@pytest.mark.parametrize("how", ["invoke", "ainvoke"])
+@pytest.mark.parametrize("video_nos", [123, {"id": "VI1"}, [7]])
+async def test_video_nos_of_another_shape_is_a_result_saying_to_pass_a_list(
+    mavi: Any, how: str, video_nos: Any
+) -> None:
+    tool = MaviVideoChatTool(llm=mavi.chat_model(video_nos=["VI0"]))
+
+    message = await run(tool, how, tool_call(question="q", video_nos=video_nos))
+
+    assert isinstance(message, ToolMessage) and message.status == "error"
+    assert "The arguments of mavi_video_chat were not valid (video_nos" in message.content
+    assert '"video_nos": ["<videoNo>", ...]' in message.content
+    assert "pydantic" not in message.content and "errors.pydantic.dev" not in message.content
+    assert mavi.requests == []
