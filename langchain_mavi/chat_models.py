@@ -181,15 +181,19 @@ class _Call:
         extra = {"reasoning_content": reasoning} if reasoning else {}
         return {"content": text, "additional_kwargs": extra}
 
-    def chunks(self, delta: ChatDelta) -> Iterator[ChatGenerationChunk]:
+    def chunks(self, delta: ChatDelta) -> list[ChatGenerationChunk]:
         """The chunks one delta makes: its thinking step as reasoning, then its new text."""
+        made = []
         if delta.thinking is not None:
             piece = ("\n\n" if self.reasoned else "") + _step_text(delta.thinking)
             self.reasoned = True
             fields = self._fields("", piece, chunk=True)
-            yield ChatGenerationChunk(message=AIMessageChunk(**fields))
+            made.append(ChatGenerationChunk(message=AIMessageChunk(**fields)))
         if text := self.stops.feed(delta.text):
-            yield ChatGenerationChunk(message=AIMessageChunk(**self._fields(text, chunk=True)))
+            made.append(
+                ChatGenerationChunk(message=AIMessageChunk(**self._fields(text, chunk=True)))
+            )
+        return made
 
     def last_chunk(
         self, session_id: str | None = None, refs: Sequence[VideoRef] = ()

@@ -92,9 +92,11 @@ def continue_conversation(conversation: Sequence[SessionMessage]) -> tuple[ChatP
 
 
 class Watched(Iterator[_T], Generic[_T]):
-    """An iterator whose every step runs under `watching_waits(watcher)`: a stream sends its
-    request (and waits for its turn) when iteration starts, after the call that made it has
-    returned. The watcher is set for the step only, never across the caller's code."""
+    """An iterator whose steps run under `watching_waits(watcher)` until the first item: a
+    stream sends its request (and waits for its turn) when iteration starts, after the call that
+    made it has returned. The watcher is set for the step only, never across the caller's code.
+    Once an item has arrived no request is sent again (a stream is never retried after it has
+    delivered), so no wait can follow: later steps go straight to the stream."""
 
     __slots__ = ("_items", "_watcher")
 
@@ -106,8 +108,13 @@ class Watched(Iterator[_T], Generic[_T]):
         return self
 
     def __next__(self) -> _T:
-        with watching_waits(self._watcher):
+        watcher = self._watcher
+        if watcher is None:
             return next(self._items)
+        with watching_waits(watcher):
+            item = next(self._items)
+        self._watcher = None
+        return item
 
     def close(self) -> None:
         """Close the iterator wrapped (a generator, a stream), as a generator's `close()`."""
@@ -129,8 +136,13 @@ class AsyncWatched(AsyncIterator[_T], Generic[_T]):
         return self
 
     async def __anext__(self) -> _T:
-        with watching_waits(self._watcher):
+        watcher = self._watcher
+        if watcher is None:
             return await anext(self._items)
+        with watching_waits(watcher):
+            item = await anext(self._items)
+        self._watcher = None
+        return item
 
     async def aclose(self) -> None:
         """Close the iterator wrapped, as an async generator's `aclose()`."""

@@ -428,45 +428,42 @@ class Operations:
             decoder = decoder_class(settings.max_event_bytes, settings.max_response_bytes)
             content = _decoder_for(response)
             due, clock = deadline.at, deadline.clock
+            v12 = isinstance(decoder, V12StreamDecoder)  # events may carry a session, refs
+            limit = settings.max_response_bytes
             size = 0
 
-            def step(raw: bytes | None) -> list[Any]:
+            def feed(piece: bytes) -> list[ChatDelta]:
+                nonlocal size
+                if collect:  # chat(): the whole answer is held, so bound it
+                    size += len(piece)
+                    if size > limit:
+                        raise too_large("reply", limit, "max_response_bytes")
+                return decoder.feed(piece)
+
+            def step(raw: bytes | None) -> list[ChatDelta]:
                 """One chunk in, the deltas it completes out (every one, even when an error
                 follows them: the operation raises it once they are handed out)."""
-                nonlocal size
                 if raw is not None and due is not None and clock() > due:
                     deadline.check()
-                out: list[Any] = []
-                pieces = (raw,) if content is None and raw is not None else _pieces(raw, content)
-                for piece in pieces:
-                    if piece is _FINISH:
-                        deltas = decoder.finish()
-                    else:
-                        if collect:
-                            size += len(piece)  # type: ignore[arg-type]
-                            if size > settings.max_response_bytes:
-                                limit = settings.max_response_bytes
-                                raise too_large("reply", limit, "max_response_bytes")
-                        deltas = decoder.feed(piece)  # type: ignore[arg-type]
-                    for item in deltas:
-                        if type(item) is ChatDelta:  # v1.2: text, thinking or refs
-                            delta, text = item, item.text
-                            progress.note(delta)
-                        else:
-                            text = item
-                            delta = None
-                        progress.delivered += len(text)
-                        progress.items += 1
-                        if collect:
-                            parts.append(text)
-                        else:
-                            out.append(delta if delta is not None else ChatDelta(text))
-                    if decoder.error is not None or decoder.done:
-                        pump.ended = True
-                        return out
-                if raw is None:
+                if raw is not None and content is None:
+                    deltas = feed(raw)  # the common case: one event, as it came
+                else:
+                    deltas = []
+                    for piece in _pieces(raw, content):
+                        deltas += decoder.finish() if piece is _FINISH else feed(piece)  # type: ignore[arg-type]
+                        if decoder.error is not None or decoder.done:
+                            break
+                for delta in deltas:
+                    progress.delivered += len(delta.text)
+                    if v12:
+                        progress.note(delta)
+                progress.items += len(deltas)
+                if raw is None or decoder.done or decoder.error is not None:
                     pump.ended = True
-                return out
+                if collect:
+                    parts.extend([delta.text for delta in deltas])
+                    return []
+                return deltas
 
             pump = Pump((yield Chunks(response)), step)
             yield pump

@@ -29,6 +29,7 @@ from ._exceptions import (
     MaviStreamTimeoutError,
     MaviTimeoutError,
 )
+from ._models import ChatDelta
 
 __all__ = [
     "END",
@@ -328,7 +329,7 @@ def _fast_piece(chunk: bytes) -> str | None:
 class ChatStreamDecoder:
     """Bytes of a chat reply in, answer deltas out.
 
-    `feed()` and `finish()` return the new deltas (strings; `ChatDelta` items for v1.2). An
+    `feed()` and `finish()` return the new deltas (`ChatDelta` items, never empty ones). An
     error met in the stream (an error envelope, a malformed event, a bound exceeded) never costs
     the deltas before it: they are
     returned, the error is kept in `error`, and the next call raises it (a call with no delta
@@ -352,7 +353,7 @@ class ChatStreamDecoder:
         self.events_seen = 0
         self.texts_seen = 0
 
-    def feed(self, chunk: bytes) -> list[Any]:
+    def feed(self, chunk: bytes) -> list[ChatDelta]:
         if self.error is not None:
             raise self.error
         if self.done:
@@ -362,15 +363,15 @@ class ChatStreamDecoder:
             if piece is not None:
                 self.events_seen += 1
                 self.texts_seen += 1
-                delta = self._tracker.push(piece)
-                return [delta] if delta else []
+                text = self._tracker.push(piece)
+                return [ChatDelta(text)] if text else []
         try:
             events = self._events.feed(chunk)
         except MaviError as error:
             return self._fail(error, [])
         return self._deltas(events)
 
-    def finish(self) -> list[Any]:
+    def finish(self) -> list[ChatDelta]:
         if self.error is not None:
             raise self.error
         if self.done:
@@ -393,8 +394,8 @@ class ChatStreamDecoder:
             self._check_answered(deltas)
         return deltas
 
-    def _deltas(self, events: list[str]) -> list[Any]:
-        deltas: list[Any] = []
+    def _deltas(self, events: list[str]) -> list[ChatDelta]:
+        deltas: list[ChatDelta] = []
         for event in events:
             self.events_seen += 1
             try:
@@ -404,21 +405,22 @@ class ChatStreamDecoder:
                         self._check_answered(deltas)
                         return deltas
                     delta = self._delta_of(value)
-                    if delta:
+                    if delta is not None:
                         deltas.append(delta)
             except MaviError as error:
                 return self._fail(error, deltas)
         return deltas
 
-    def _delta_of(self, value: Any) -> Any:
-        """What one JSON value adds to the answer: new text, or "" (nothing)."""
+    def _delta_of(self, value: Any) -> ChatDelta | None:
+        """What one JSON value adds to the answer: a delta, or None (nothing)."""
         piece = _piece_of(value)
         if piece is None:
-            return ""
+            return None
         self.texts_seen += 1
-        return self._tracker.push(piece)  # type: ignore[arg-type]
+        text = self._tracker.push(piece)  # type: ignore[arg-type]
+        return ChatDelta(text) if text else None
 
-    def _check_answered(self, deltas: list[Any]) -> None:
+    def _check_answered(self, deltas: list[ChatDelta]) -> None:
         if not self.events_seen:
             error: MaviError = MaviServerError(
                 "MAVI closed the reply without sending any event. Try again; if it persists, "
@@ -430,7 +432,7 @@ class ChatStreamDecoder:
             return
         self._fail(error, deltas)
 
-    def _fail(self, error: MaviError, deltas: list[Any]) -> list[Any]:
+    def _fail(self, error: MaviError, deltas: list[ChatDelta]) -> list[ChatDelta]:
         self.error = error
         self.done = True
         if not deltas:

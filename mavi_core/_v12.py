@@ -26,7 +26,7 @@ from ._request import (
     normalize_history,
     normalize_video_nos,
 )
-from ._stream import END, ChatStreamDecoder, EventDecoder, is_end_marker, parse_json_reply
+from ._stream import ChatStreamDecoder, EventDecoder, is_end_marker, parse_json_reply
 from ._videos import _field, _items, _millis_to_datetime, _number
 
 __all__ = [
@@ -239,7 +239,7 @@ class V12StreamDecoder(ChatStreamDecoder):
     __slots__ = ()
     needs_end_marker = True
 
-    def feed(self, chunk: bytes) -> list[Any]:
+    def feed(self, chunk: bytes) -> list[ChatDelta]:
         # A fast path for the shape the service streams, one network chunk per event: exactly
         # one compact content event with an integer session id. Anything else (and any state
         # but a clean start, an error or the end) takes the general path, which agrees with it.
@@ -259,10 +259,10 @@ class V12StreamDecoder(ChatStreamDecoder):
                 return [ChatDelta(text, None, (), session)] if text else []
         return super().feed(chunk)
 
-    def _delta_of(self, value: Any) -> Any:
+    def _delta_of(self, value: Any) -> ChatDelta | None:
         if isinstance(value, str):
             if is_end_marker(value):
-                return END  # pragma: no cover - event_values turns markers into END already
+                return None  # pragma: no cover - event_values turns markers into END already
             raise error_for_message(value)
         if not isinstance(value, Mapping):
             raise _malformed(f"a JSON {type(value).__name__} where an event object belongs")
@@ -278,7 +278,7 @@ class V12StreamDecoder(ChatStreamDecoder):
         if kind == "content":
             self.texts_seen += 1
             text = self._tracker.push(_text(value.get("content"), "a content event"))
-            return ChatDelta(text, session_id=session) if text else ""
+            return ChatDelta(text, session_id=session) if text else None
         if kind == "thinking":
             self.texts_seen += 1
             return ChatDelta("", thinking=_thinking(value), session_id=session)
@@ -286,7 +286,7 @@ class V12StreamDecoder(ChatStreamDecoder):
             self.texts_seen += 1
             return ChatDelta("", refs=parse_refs(value), session_id=session)
         if isinstance(kind, str) or session is not None:
-            return ""  # an event type this client does not know: skipped
+            return None  # an event type this client does not know: skipped
         raise _malformed("an event without a 'type'")
 
 

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mavi_core import (
+    ChatDelta,
     MaviAuthenticationError,
     MaviInvalidRequestError,
     MaviRateLimitError,
@@ -29,13 +30,18 @@ def sse(pieces: list[str], *, sep: str = "\n", space: str = "", end: str | None 
     return "".join(events).encode()
 
 
+def texts(deltas: list[ChatDelta]) -> list[str]:
+    assert all(delta.text for delta in deltas)  # a delta always brings text
+    return [delta.text for delta in deltas]
+
+
 def decode(body: bytes, chunk_size: int | None = None) -> list[str]:
     decoder = ChatStreamDecoder()
     deltas: list[str] = []
     size = chunk_size or max(len(body), 1)
     for start in range(0, len(body), size):
-        deltas += decoder.feed(body[start : start + size])
-    return deltas + decoder.finish()
+        deltas += texts(decoder.feed(body[start : start + size]))
+    return deltas + texts(decoder.finish())
 
 
 PIECES = ["The ", "harbor ", "wakes ", "at 00:12."]
@@ -116,7 +122,7 @@ def test_delta_pieces_that_repeat_are_kept() -> None:
 def test_text_after_end_marker_is_ignored() -> None:
     body = sse(["a"], end='"Done"') + sse(["ignored"])
     decoder = ChatStreamDecoder()
-    assert decoder.feed(body) == ["a"]
+    assert texts(decoder.feed(body)) == ["a"]
     assert decoder.done
     assert decoder.finish() == []
 
@@ -139,7 +145,7 @@ def test_pieces_before_an_error_in_the_same_chunk_are_returned_then_it_is_raised
         sse(["a", "b", "c"]) + b'data:{"code":"0429","msg":"Request has exceeded the limit."}\n\n'
     )
     decoder = ChatStreamDecoder()
-    assert decoder.feed(body) == ["a", "b", "c"]
+    assert texts(decoder.feed(body)) == ["a", "b", "c"]
     assert isinstance(decoder.error, MaviRateLimitError)
     with pytest.raises(MaviRateLimitError):
         decoder.feed(b"")
@@ -216,9 +222,9 @@ def test_any_chunking_decodes_to_the_same_deltas(
     chunked: list[str] = []
     previous = 0
     for cut in [*sorted({c % (len(body) + 1) for c in cuts}), len(body)]:
-        chunked += decoder.feed(body[previous:cut])
+        chunked += texts(decoder.feed(body[previous:cut]))
         previous = cut
-    chunked += decoder.finish()
+    chunked += texts(decoder.finish())
     assert chunked == whole
     assert "".join(chunked) == "".join(whole)
 
@@ -234,10 +240,10 @@ def test_one_event_per_chunk_decodes_like_the_whole_body(pieces: list[str]) -> N
     chunks = [compact_event(piece) for piece in pieces]
     decoder = ChatStreamDecoder()
     one_by_one = [delta for chunk in chunks for delta in decoder.feed(chunk)] + decoder.finish()
-    assert one_by_one == decode(b"".join(chunks))
+    assert texts(one_by_one) == decode(b"".join(chunks))
 
 
 def test_a_chunk_with_two_compact_events_is_not_taken_for_one() -> None:
     decoder = ChatStreamDecoder()
     assert decoder.feed(b"data:" + b"\n\n") == []  # starts the body as events
-    assert decoder.feed(compact_event('a"}}') + compact_event("b")) == ['a"}}', "b"]
+    assert texts(decoder.feed(compact_event('a"}}') + compact_event("b"))) == ['a"}}', "b"]
