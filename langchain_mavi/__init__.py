@@ -90,3 +90,7 @@ _LAZY: dict[str, str] = {
 
 def __getattr__(name: str) -> Any:
     return load_lazily(__name__, _LAZY, name, globals())
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})  # the names that load on first use too

@@ -168,3 +168,7 @@ def __getattr__(name: str) -> Any:
         )
         return getattr(_adapters, name)
     return load_lazily(__name__, _LAZY, name, globals())
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})  # the names that load on first use too

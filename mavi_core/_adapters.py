@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
 
 from ._extras import missing_extra
 from ._history import ChatPrompt, Role, conversation_to_chat
+from ._models import rank_score
 from ._request import normalize_video_nos
 from ._settings import MaviSettings, check_client, check_timeout
 from ._watch import WaitWatcher, wait_watcher, watching_waits
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     import httpx
 
     from ._client import AsyncMaviClient, MaviClient
-    from ._videos import describe_moment, moment_metadata, moment_scores, rank_score
+    from ._videos import describe_moment, moment_metadata, moment_scores
 
 __all__ = [
     "AsyncWatched",
@@ -151,7 +152,7 @@ class AsyncWatched(AsyncIterator[_T], Generic[_T]):
             await aclose()
 
 
-_FROM_VIDEOS = frozenset({"describe_moment", "moment_metadata", "moment_scores", "rank_score"})
+_FROM_VIDEOS = frozenset({"describe_moment", "moment_metadata", "moment_scores"})
 
 
 def __getattr__(name: str) -> Any:

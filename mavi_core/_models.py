@@ -109,3 +109,9 @@ class ChatAnswer:
 
     def __str__(self) -> str:
         return self.text
+
+
+def rank_score(rank: int) -> float:
+    """The score of the moment at `rank` (0 = best) when the service sends none: 1 / (1 + rank),
+    the reciprocal rank: 1.0, 0.5, 0.333..., the same whatever the number of results."""
+    return 1.0 / (1 + rank)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from ._exceptions import MaviServerError, MaviTimeoutError, MaviValidationError, MaviVideoError
+from ._models import rank_score
 from ._request import ApiCall, UploadFile, normalize_video_nos
 
 __all__ = [
@@ -185,12 +186,6 @@ def moment_metadata(moment: Moment, score: float | None = None) -> dict[str, Any
     if score is not None:
         metadata["score"] = score
     return metadata
-
-
-def rank_score(rank: int) -> float:
-    """The score of the moment at `rank` (0 = best) when the service sends none: 1 / (1 + rank),
-    the reciprocal rank: 1.0, 0.5, 0.333..., the same whatever the number of results."""
-    return 1.0 / (1 + rank)
 
 
 def moment_scores(moments: Sequence[Moment]) -> list[float]:
