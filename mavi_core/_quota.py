@@ -381,7 +381,7 @@ class RateLimit:
         if store is None:
             raise MaviValidationError(
                 f"rate_limit backend must be memory://, sqlite:///path/to/file.db or "
-                f"redis://host:port/db, got {backend!r}."
+                f"redis://host:port/db, got {redact_url(repr(backend))}."
             )
         if not isinstance(time_scale, int | float) or not time_scale > 0:
             raise MaviValidationError(f"time_scale must be positive, got {time_scale!r}.")
@@ -626,7 +626,8 @@ def resolve_rate_limit(option: RateLimitOption, base_url: str) -> RateLimit | No
     if isinstance(option, str):
         return shared_rate_limit(option)
     raise MaviValidationError(
-        f"rate_limit must be a RateLimit, a backend URL, 'auto' or None, got {option!r}."
+        "rate_limit must be a RateLimit, a backend URL ('memory://', 'sqlite:///file.db', "
+        f"'redis://host:6379/0'), 'auto' or None; got a {type(option).__name__}."
     )
 
 

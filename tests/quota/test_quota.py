@@ -64,6 +64,13 @@ def test_a_wrong_backend_or_endpoint_says_what_is_accepted() -> None:
         RateLimit("postgres://x")
     with pytest.raises(MaviValidationError, match="chat"):
         RateLimit(budgets={"chats": 1})
+    with pytest.raises(MaviValidationError) as caught:
+        RateLimit("postgres://quota:hunter2-secret@db/0")
+    assert "hunter2" not in str(caught.value)
+    with pytest.raises(
+        MaviValidationError, match=r"redis://host:6379/0'\), 'auto' or None; got a dict"
+    ):
+        MaviClient("sk-x", rate_limit={"redis": "localhost"})  # type: ignore[arg-type]
 
 
 def test_every_limited_endpoint_maps_to_a_budget() -> None:
