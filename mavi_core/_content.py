@@ -43,11 +43,17 @@ class ContentDecoder:
             if not _zlib_header(data):
                 self._z = zlib.decompressobj(-zlib.MAX_WBITS)
         while data:
+            if self._z.eof:
+                if self._deflate:
+                    return  # bytes after the end of a deflate stream: nothing of the body
+                # gzip allows several members one after another (one per event, from a
+                # server that compresses as it flushes): each is read in turn.
+                self._z = zlib.decompressobj(zlib.MAX_WBITS | 16)
             try:
                 piece = self._z.decompress(data, DECODE_STEP)
             except zlib.error as exc:
                 raise _corrupt(exc) from None
-            data = self._z.unconsumed_tail
+            data = self._z.unused_data if self._z.eof else self._z.unconsumed_tail
             if piece:
                 yield piece
 

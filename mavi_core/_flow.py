@@ -408,7 +408,11 @@ class Operations:
         def attempt(deadline: Deadline) -> Flow[str]:
             return self._answer(call, deadline, state, collect, decoder)
 
-        text = yield from self._retrying(call, attempt)
+        try:
+            text = yield from self._retrying(call, attempt)
+        except MaviError:
+            state.ended = True  # ended by its error: read again, the stream is exhausted
+            raise
         state.ended = True
         return ChatAnswer(text=text, video_nos=body["videoNos"]) if collect else None
 

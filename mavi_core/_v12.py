@@ -26,7 +26,13 @@ from ._request import (
     normalize_history,
     normalize_video_nos,
 )
-from ._stream import ChatStreamDecoder, EventDecoder, is_end_marker, parse_json_reply
+from ._stream import (
+    ChatStreamDecoder,
+    EventDecoder,
+    broken_stream_error,
+    is_end_marker,
+    parse_json_reply,
+)
 from ._videos import _field, _items, _millis_to_datetime, _number
 
 __all__ = [
@@ -208,11 +214,16 @@ def parse_v12_reply(body: bytes, video_nos: list[str], max_event_bytes: int) -> 
     if len(texts) <= 1 and not _is_event(texts):
         return parse_v12_answer(parse_json_reply(body), video_nos)
     decoder = V12StreamDecoder(max_event_bytes, len(body) + 1)
-    deltas = [d for d in decoder.feed(body) + decoder.finish() if isinstance(d, ChatDelta)]
+    deltas = decoder.feed(body)
+    if decoder.error is None:
+        deltas += decoder.finish()
+    text = "".join(delta.text for delta in deltas)
     if decoder.error is not None:
-        raise decoder.error
+        # Text arrived before the error: as for a stream, it is not asked for again, and the
+        # error carries it (docs/ARCHITECTURE.md, "Wire rules").
+        raise broken_stream_error(decoder.error, len(text), text) from decoder.error
     return ChatAnswer(
-        text="".join(delta.text for delta in deltas),
+        text=text,
         video_nos=video_nos,
         session_id=next((d.session_id for d in reversed(deltas) if d.session_id), None),
         refs=tuple(ref for delta in deltas for ref in delta.refs),
