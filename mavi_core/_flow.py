@@ -51,7 +51,7 @@ from ._exceptions import (
     MaviValidationError,
 )
 from ._models import ChatAnswer, ChatDelta, Thinking, VideoRef
-from ._progress import ProgressBar, ProgressCallback, progress_bar, upload_bar
+from ._progress import ProgressBar, ProgressCallback, check_progress, progress_bar, upload_bar
 from ._quota import RateLimit, account_of, endpoint_of
 from ._request import ApiCall, HistoryInput, build_chat_body, normalize_video_nos
 from ._retry import REFRESH, RetryState
@@ -741,8 +741,37 @@ class Operations:
 
     @_redacting
     def _list(self, pager: VideoPager | SessionPager) -> Flow[None]:
-        while (call := pager.next_call()) is not None:
-            yield from pager.read((yield from self._request_json(call)))
+        check = self._between_pages()
+        while (page := (yield from self._page(pager, check))) is not None:
+            yield from page
+
+    def _between_pages(self, poll: PollDeadline | None = None) -> Callable[[], None]:
+        """What a walk of a listing checks before each page after the first: the client's
+        `deadline` (one walk is one call) and, while polling, the poll's `timeout`."""
+        walk = Deadline(self.settings.deadline, self.clock)
+
+        def check() -> None:
+            walk.check()
+            if poll is not None:
+                poll.check(self.clock())
+
+        return check
+
+    def _page(self, pager: VideoPager | SessionPager, check: Callable[[], None]) -> Flow[Any]:
+        """The next page's items (a list), or None once the listing ended (`_videos.Pages`)."""
+        call = pager.next_call()
+        if call is None:
+            return None
+        if pager.page > 1:
+            check()
+        return pager.read((yield from self._request_json(call)))
+
+    def _all_pages(self, pager: VideoPager, poll: PollDeadline) -> Flow[list[Video]]:
+        check = self._between_pages(poll)
+        listed: list[Video] = []
+        while (page := (yield from self._page(pager, check))) is not None:
+            listed += page
+        return listed
 
     @_redacting
     def upload_video(
@@ -752,6 +781,7 @@ class Operations:
         progress: bool | None,
         on_progress: ProgressCallback | None = None,
     ) -> Flow[Video]:
+        check_progress(progress, on_progress)
         call, upload = upload_call(source, callback_uri, v12=self.v12)
         if upload is not None:
             bar = upload_bar(upload.path.name, upload.size, progress, on_progress)
@@ -768,13 +798,10 @@ class Operations:
     ) -> Flow[list[Video]]:
         watch = ParseWatch(video_nos)
         deadline = PollDeadline(timeout, self.clock(), poll_interval, "the videos to parse")
+        check_progress(progress)
         bar = self.progress_bar("Parsing videos", len(watch.video_nos), progress)
         while True:
-            pager = VideoPager(v12=self.v12)
-            listed: list[Video] = []
-            while (call := pager.next_call()) is not None:
-                listed += pager.read((yield from self._request_json(call)))
-            watch.update(listed)
+            watch.update((yield from self._all_pages(VideoPager(v12=self.v12), deadline)))
             bar.update(watch.parsed)
             if watch.done:
                 bar.finish()
@@ -799,6 +826,7 @@ class Operations:
         read (`get_audio_transcription` / `get_video_transcription`), and read again only while
         a reply says it is unfinished."""
         v12 = self.v12
+        deadline = PollDeadline(timeout, self.clock(), poll_interval, "the transcription")
         if v12:
             if callback_uri is not None:
                 raise MaviValidationError(
@@ -810,7 +838,6 @@ class Operations:
             submit = transcription_submit_call(video_no, kind, callback_uri)
             task_no = parse_task_no((yield from self._request_json(submit)))
             call = transcription_poll_call(task_no)
-        deadline = PollDeadline(timeout, self.clock(), poll_interval, "the transcription")
         while True:
             data = yield from self._request_json(call)
             transcript = parse_transcription(
@@ -831,23 +858,24 @@ class Operations:
         submitted, then all polled together, the first poll at once, the next after 0.5 s,
         doubling up to `poll_interval`, for at most `timeout` seconds."""
         v12 = self.v12
+        deadline = PollDeadline(timeout, self.clock(), poll_interval, "the transcripts")
+        deadline.interval = delay = min(0.5, poll_interval)
+        check_progress(progress)
         if job.whole_library:
-            pager = VideoPager(status=PARSED, v12=v12)
-            listed: list[Video] = []
-            while (call := pager.next_call()) is not None:
-                listed += pager.read((yield from self._request_json(call)))
-            job.use_library(listed)
+            job.use_library(
+                (yield from self._all_pages(VideoPager(status=PARSED, v12=v12), deadline))
+            )
         if not job.waiting():  # all cached
             return job.result()
         if job.unknown_videos:
-            pager = VideoPager(v12=v12)
-            while job.unknown_videos and (call := pager.next_call()) is not None:
-                job.learn(pager.read((yield from self._request_json(call))))
+            pager, check = VideoPager(v12=v12), self._between_pages(deadline)
+            while (
+                job.unknown_videos and (page := (yield from self._page(pager, check))) is not None
+            ):
+                job.learn(page)
         for item in [] if v12 else job.to_submit():  # v1.2: nothing to submit, only to read
             call = transcription_submit_call(item.video_no, WIRE_KIND[item.kind])
             job.submitted(item, parse_task_no((yield from self._request_json(call))))
-        delay = min(0.5, poll_interval)
-        deadline = PollDeadline(timeout, self.clock(), delay, "the transcripts")
         bar = self.progress_bar("Transcribing videos", job.total, progress)
         while True:
             for item in job.waiting():

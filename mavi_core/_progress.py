@@ -12,7 +12,9 @@ import sys
 from collections.abc import Callable
 from typing import IO, Any, Protocol
 
-__all__ = ["CountingReader", "ProgressBar", "ProgressCallback", "progress_bar"]
+from ._exceptions import MaviValidationError
+
+__all__ = ["CountingReader", "ProgressBar", "ProgressCallback", "check_progress", "progress_bar"]
 
 ProgressCallback = Callable[[int, int], None]
 """Called with (done, total): bytes sent for an upload."""
@@ -68,6 +70,21 @@ def _tqdm_class() -> Any:
 
 def _shown_by_default() -> bool:
     return sys.stderr.isatty() or "ipykernel" in sys.modules
+
+
+def check_progress(progress: object, on_progress: object = None) -> None:
+    """`progress` True, False or None (a bar only on a terminal or in a notebook);
+    `on_progress` None or a callable of (done, total). Checked before any request."""
+    if progress is not None and not isinstance(progress, bool):
+        raise MaviValidationError(
+            f"progress must be True, False or None (a bar only on a terminal or in a "
+            f"notebook), got {progress!r}."
+        )
+    if on_progress is not None and not callable(on_progress):
+        raise MaviValidationError(
+            f"on_progress must be a function called with (bytes sent, total bytes), or None, "
+            f"got {type(on_progress).__name__}; e.g. on_progress=lambda sent, total: None."
+        )
 
 
 def progress_bar(

@@ -33,7 +33,7 @@ from ._stream import (
     is_end_marker,
     parse_json_reply,
 )
-from ._videos import _field, _items, _millis_to_datetime, _number
+from ._videos import Pages, _field, _items, _millis_to_datetime, _number, _readable
 
 __all__ = [
     "HISTORY_HEADER",
@@ -56,6 +56,8 @@ _PLAIN: Final = re.compile(rb'[^\x00-\x1f"\\]*')
 HISTORY_HEADER: Final = "Conversation so far:"
 """How earlier turns are folded into `prompt` when no session continues them."""
 _KINDS: Final = frozenset({"keyframe", "visual_ts", "audio_ts"})
+_REF_START: Final = ("startTime", "start_time")
+_REF_END: Final = ("endTime", "end_time")
 LIST_SESSIONS_PATH: Final = "/serve/api/v1/list_sessions"
 DEFAULT_UNIQUE_ID: Final = "default"
 """The namespace the service assumes when a request names none."""
@@ -147,7 +149,8 @@ def _session_of(value: Mapping[str, Any]) -> str | None:
 
 
 def parse_refs(ref: object) -> tuple[VideoRef, ...]:
-    """The moments one `ref` object names: one `VideoRef` per item of its `refItems`."""
+    """The moments one `ref` object names: one `VideoRef` per item of its `refItems` (an item
+    whose time is not a finite number is dropped)."""
     if not isinstance(ref, Mapping):
         raise _malformed("a ref that is not an object")
     video_no = _text(ref.get("video_no", ref.get("videoNo")), "a ref's video_no")
@@ -163,12 +166,15 @@ def parse_refs(ref: object) -> tuple[VideoRef, ...]:
         if not isinstance(item, Mapping):
             raise _malformed("a ref item that is not an object")
         kind = _text(item.get("type"), "a ref item's type") or "visual_ts"
+        start, end = _field(item, *_REF_START), _field(item, *_REF_END)
+        if not _readable(start, end):
+            continue  # a time that is not a finite number ("NaN"): no moment to point at
         refs.append(
             VideoRef(
                 video_no=video_no,
                 video_name=name,
-                start=_number(item.get("startTime", item.get("start_time"))) or 0.0,
-                end=_number(item.get("endTime", item.get("end_time"))),
+                start=_number(start) or 0.0,
+                end=_number(end),
                 kind=kind if kind in _KINDS else kind.lower(),
                 text=_text(item.get("text"), "a ref item's text"),
                 duration=duration,
@@ -349,14 +355,12 @@ def parse_session(item: Mapping[str, Any]) -> ChatSession:
 
 
 @dataclass
-class SessionPager:
+class SessionPager(Pages):
     """Walks `GET /serve/api/v1/list_sessions` page by page (query `page` from 1 and
-    `unique_id`, which the documentation marks required: "default" unless given)."""
+    `unique_id`, which the documentation marks required: "default" unless given), until the
+    rules of `Pages` end it."""
 
     unique_id: str | None = None
-    page: int = 1
-    seen: int = 0
-    done: bool = False
 
     def __post_init__(self) -> None:
         self.unique_id = check_unique_id(self.unique_id)
@@ -369,15 +373,9 @@ class SessionPager:
 
     def read(self, data: object) -> list[ChatSession]:
         sessions = [parse_session(item) for item in _items(data, "sessions", "items")]
-        self.seen += len(sessions)
         total = page_size = None
         if isinstance(data, Mapping):
             total = _number(_field(data, "total_count", "totalCount", "total"))
             page_size = _number(_field(data, "page_size", "pageSize", "size"))
-        self.page += 1
-        self.done = (
-            not sessions
-            or (total is not None and self.seen >= total)
-            or (page_size is not None and len(sessions) < page_size)
-        )
-        return sessions
+        keys = [session.session_id for session in sessions]
+        return sessions if self.turn(keys, total, page_size) else []

@@ -26,6 +26,7 @@ from ._request import ApiCall, UploadFile, normalize_video_nos
 
 __all__ = [
     "Moment",
+    "Pages",
     "ParseWatch",
     "PollDeadline",
     "Transcript",
@@ -33,6 +34,7 @@ __all__ = [
     "UploadFile",
     "Video",
     "VideoPager",
+    "check_callback",
     "delete_calls",
     "describe_moment",
     "moment_metadata",
@@ -84,18 +86,32 @@ STATUSES: Final = frozenset({PARSED, "UNPARSE", *FAILED_STATUSES})
 
 
 def _number(value: object) -> float | None:
-    """Numbers arrive as numbers or as strings ("193")."""
+    """Numbers arrive as numbers or as strings ("193"); only a finite one is a number ("NaN",
+    "Infinity" and 1e400 are None)."""
     if value is None or value == "":
         return None
     try:
-        return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
         return None
+    return number if math.isfinite(number) else None
+
+
+def _readable(*values: object) -> bool:
+    """Whether every value is absent or a finite number: a clip or ref whose time is there but
+    unreadable ("NaN", "Infinity") is dropped, never handed out with a made-up time."""
+    return all(value is None or _number(value) is not None for value in values)
 
 
 def _millis_to_datetime(value: object) -> datetime | None:
+    """Milliseconds since the epoch; None when absent or out of `datetime`'s range."""
     millis = _number(value)
-    return None if millis is None else datetime.fromtimestamp(millis / 1000.0, tz=UTC)
+    if millis is None:
+        return None
+    try:
+        return datetime.fromtimestamp(millis / 1000.0, tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 def _items(data: object, *keys: str) -> list[Mapping[str, Any]]:
@@ -255,14 +271,18 @@ def parse_videos(data: object) -> list[Video]:
 
 def parse_moments(data: object) -> list[Moment]:
     """Search hits: v1.0 `fragmentStartTime` / `fragmentEndTime` under `data.videos`, v1.2
-    `startTime` / `endTime` and `score` in `data` itself; seconds, as numbers or strings."""
+    `startTime` / `endTime` and `score` in `data` itself; seconds, as numbers or strings. A
+    clip without a video number, or whose time is not a finite number, is skipped."""
     moments = []
     for item in _items(data, *_MOMENT_LISTS):
-        start = _number(_field(item, *_START)) or 0.0
-        end = _number(_field(item, *_END))
+        video_no, raw_start, raw_end = (_field(item, *names) for names in (_VIDEO_NO, _START, _END))
+        if video_no is None or not _readable(raw_start, raw_end):
+            continue  # a clip of no video, or at no readable time: nothing to point at
+        start = _number(raw_start) or 0.0
+        end = _number(raw_end)
         moments.append(
             Moment(
-                video_no=str(_field(item, *_VIDEO_NO) or ""),
+                video_no=str(video_no),
                 video_name=str(_field(item, *_VIDEO_NAME) or ""),
                 start=start,
                 end=start if end is None else end,
@@ -344,8 +364,46 @@ def check_status(status: object) -> str | None:
     return status.strip().upper()
 
 
+MAX_PAGES: Final = 100_000
+"""The most pages one listing reads (20 million videos at 200 a page)."""
+
+
+@dataclass(kw_only=True)
+class Pages:
+    """Where a paged listing stands and when it ends; both dialects' pagers (`VideoPager`,
+    `SessionPager` in `_v12`) keep these rules. A listing ends on an empty page; when the reply
+    gives a total, once that many items were read (a page short of the size asked does not end
+    it then: a service may cap its pages); without a total, on a short page; and when a page
+    repeats the page before (a server that ignores `page`), whose items are not handed out
+    again. More than `MAX_PAGES` pages is a `MaviServerError`. The flows check their deadline
+    between pages."""
+
+    page: int = 1
+    seen: int = 0
+    done: bool = False
+    last: tuple[str, ...] = ()
+
+    def turn(self, keys: Sequence[str], total: float | None, size: float | None) -> bool:
+        """Count a page whose items are `keys`; False when it repeats the page before."""
+        page = tuple(keys)
+        self.page += 1
+        if page and page == self.last:
+            self.done = True
+            return False
+        self.last = page
+        self.seen += len(page)
+        more = self.seen < total if total is not None else size is None or len(page) >= size
+        self.done = not page or not more
+        if not self.done and self.page > MAX_PAGES:
+            raise MaviServerError(
+                f"MAVI listed more than {MAX_PAGES} pages without an end; stopped reading. "
+                "Narrow the listing (status=, name=)."
+            )
+        return True
+
+
 @dataclass
-class VideoPager:
+class VideoPager(Pages):
     """Walks the library listing page by page until every video was read: v1.0 searchDB, or
     with `v12` `POST /serve/api/v1/list_videos` (which has no time filter: the times are
     checked here on each video's upload time instead)."""
@@ -357,9 +415,6 @@ class VideoPager:
     end_time: datetime | float | None = None
     page_size: int = MAX_PAGE_SIZE
     v12: bool = False
-    page: int = 1
-    seen: int = 0
-    done: bool = False
 
     def __post_init__(self) -> None:
         size = self.page_size
@@ -399,14 +454,11 @@ class VideoPager:
 
     def read(self, data: object) -> list[Video]:
         videos = [parse_video(item) for item in _items(data, "videoData", "videos")]
-        self.seen += len(videos)
         total = None
         if isinstance(data, Mapping):
             total = _number(_field(data, "total", "total_count", "totalCount"))
-        self.page += 1
-        self.done = (
-            not videos or len(videos) < self.page_size or (total is not None and self.seen >= total)
-        )
+        if not self.turn([video.video_no for video in videos], total, self.page_size):
+            return []
         if self.v12:
             videos = [video for video in videos if self._in_time(video)]
         return videos
@@ -443,8 +495,7 @@ def upload_call(
             "source must be the path of a video file (a str or pathlib.Path) or an http(s) "
             f"URL, got {type(source).__name__}."
         )
-    if callback_uri is not None and not isinstance(callback_uri, str):
-        raise MaviValidationError(f"callback_uri must be a URL string, got {callback_uri!r}.")
+    check_callback(callback_uri)
     if v12:
         form = {"callback": callback_uri} if callback_uri else None
         if _is_url(source):
@@ -456,6 +507,15 @@ def upload_call(
     if _is_url(source):
         return ApiCall("POST", UPLOAD_URL_PATH, json={"url": source}, params=params), None
     return ApiCall("POST", UPLOAD_PATH, params=params), _upload_file(source)
+
+
+def check_callback(callback_uri: object) -> None:
+    """`callback_uri`: None or a URL string."""
+    if callback_uri is not None and not isinstance(callback_uri, str):
+        raise MaviValidationError(
+            f"callback_uri must be a URL string (or None), got {callback_uri!r}; e.g. "
+            "callback_uri='https://example.com/mavi-callback'."
+        )
 
 
 def _upload_file(source: str | os.PathLike[str]) -> UploadFile:
@@ -498,6 +558,7 @@ def transcription_submit_call(
     video_no: str, kind: Literal["AUDIO", "VIDEO"] = "AUDIO", callback_uri: str | None = None
 ) -> ApiCall:
     _check_kind(kind)
+    check_callback(callback_uri)
     (video,) = normalize_video_nos([video_no], name="video_no")
     body: dict[str, Any] = {"videoNo": video, "type": kind}
     if callback_uri:
@@ -523,6 +584,12 @@ def parse_transcription(
     the finished transcript (`transcriptions` or `transcription`, each item `startTime` /
     `endTime` / `content` or `start` / `end` / `text`)."""
     if not isinstance(data, Mapping):
+        if v12:  # no task to wait for: a reply without a transcript object is unreadable
+            raise MaviServerError(
+                f"MAVI answered the transcript of {video_no} with data that is "
+                f"{type(data).__name__ if data is not None else 'null'}, not an object; cannot "
+                "read the transcript."
+            )
         return None
     status = str(data.get("status") or ("FINISH" if v12 else "")).upper()
     if status in FAILED_STATUSES:
@@ -555,7 +622,9 @@ class PollDeadline:
             ("poll_interval", self.interval, 1e-9),
         ):
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise MaviValidationError(f"{name} must be seconds (a number), got {value!r}.")
+                raise MaviValidationError(
+                    f"{name} must be seconds (a number), got {value!r}; e.g. {name}=30."
+                )
             if not math.isfinite(value) or value < least:
                 what = "seconds from 0 (0: look once)" if least == 0 else "positive seconds"
                 raise MaviValidationError(f"{name} must be {what}, got {value!r}.")
@@ -563,11 +632,20 @@ class PollDeadline:
     def next_delay(self, now: float) -> float:
         left = self.started + self.timeout - now
         if left <= 0:
-            raise MaviTimeoutError(
-                f"Timed out after {self.timeout:.0f} s waiting for {self.what}. "
-                "Call again with a larger timeout, or check the videos' status."
-            )
+            raise self._timed_out()
         return min(self.interval, left)
+
+    def check(self, now: float) -> None:
+        """Between the pages of one look: past the timeout is a `MaviTimeoutError`, except
+        with timeout 0 ("look once"), whose one look is whole."""
+        if self.timeout and now > self.started + self.timeout:
+            raise self._timed_out()
+
+    def _timed_out(self) -> MaviTimeoutError:
+        return MaviTimeoutError(
+            f"Timed out after {self.timeout:g} s waiting for {self.what}. "
+            "Call again with a larger timeout, or check the videos' status."
+        )
 
 
 class ParseWatch:

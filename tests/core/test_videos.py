@@ -14,6 +14,7 @@ import pytest
 
 from mavi_core import (
     MaviConflictError,
+    MaviServerError,
     MaviTimeoutError,
     MaviValidationError,
     MaviVideoError,
@@ -335,3 +336,48 @@ def test_moment_description_and_metadata() -> None:
         "score": 0.5,
     }
     assert "score" not in moment_metadata(Moment("VI1", "k.mp4", 0.0, 1.0))
+
+
+def test_pages_end_on_a_repeat_on_the_total_or_a_short_page_without_one() -> None:
+    """`_videos.Pages`, the rules both listings keep (docs/ARCHITECTURE.md, "Wire rules")."""
+    from mavi_core._videos import MAX_PAGES, Pages
+
+    repeat = Pages()
+    assert repeat.turn(["VI1", "VI2"], None, 2) and not repeat.done
+    assert not repeat.turn(["VI1", "VI2"], None, 2) and repeat.done  # not handed out twice
+    assert repeat.seen == 2
+    capped = Pages()  # a service that caps pages at 1: the total says more
+    assert capped.turn(["VI1"], 3, 2) and not capped.done
+    assert capped.turn(["VI2"], 3, 2) and not capped.done
+    assert capped.turn(["VI3"], 3, 2) and capped.done
+    short = Pages()
+    assert short.turn(["VI1"], None, 2) and short.done
+    endless = Pages(page=MAX_PAGES)
+    with pytest.raises(MaviServerError, match="more than 100000 pages"):
+        endless.turn(["VI1"], None, None)
+
+
+def test_list_videos_and_the_library_walk_end_when_the_server_ignores_page(api: Api) -> None:
+    full = ok({"videoData": [video("VI1"), video("VI2")]})
+    api.server.replies = [full, full]
+    videos = run(api, lambda c: c.list_videos(page_size=2))
+    assert [v.video_no for v in videos] == ["VI1", "VI2"]
+    assert len(api.server.requests) == 2
+
+
+def test_a_poll_deadline_is_checked_between_pages_except_for_one_look() -> None:
+    from mavi_core._videos import PollDeadline
+
+    PollDeadline(0, started=0.0).check(5.0)  # timeout 0: the one look is whole
+    PollDeadline(1.0, started=0.0).check(0.5)
+    with pytest.raises(MaviTimeoutError, match=r"after 0\.5 s"):
+        PollDeadline(0.5, started=0.0).check(0.6)
+
+
+@pytest.mark.parametrize("millis", ["NaN", "Infinity", "1e300", "-1e20", 1e400])
+def test_absurd_times_read_as_no_time(millis: Any) -> None:
+    from mavi_core._videos import _millis_to_datetime, _number
+
+    if millis in ("NaN", "Infinity", 1e400):
+        assert _number(millis) is None  # only finite numbers are numbers
+    assert _millis_to_datetime(millis) is None  # out of datetime's range: no time
