@@ -1,0 +1,27 @@
+"""Hostile JSON servers for the review tests: each path answers what a test chooses."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Callable
+from typing import Any
+
+from tests.support.rawserver import Request, reply
+
+KEY = "sk-review-key-0123456789abcdef"
+
+
+def json_server(answer: Callable[[Request], Any]) -> Callable[[socket.socket, Request], None]:
+    """A script answering each request with `answer(request)` as a JSON body (bytes as is)."""
+
+    def script(conn: socket.socket, request: Request) -> None:
+        body = answer(request)
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        reply(conn, raw, "Content-Type: application/json")
+
+    return script
+
+
+def ok(data: Any) -> dict[str, Any]:
+    return {"code": "0000", "msg": "success", "data": data}
