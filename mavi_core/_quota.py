@@ -52,6 +52,7 @@ __all__ = [
     "RateLimit",
     "RateLimitOption",
     "RateLimitWait",
+    "check_rate_limit",
     "endpoint_of",
     "resolve_rate_limit",
 ]
@@ -800,15 +801,24 @@ def resolve_rate_limit(option: RateLimitOption, base_url: str) -> RateLimit | No
     """What a client's `rate_limit=` means: "auto" is the in-process limiter with the documented
     budgets when `base_url` is MAVI's own service, and no limiter for any other host (the
     emulator, a test server), whose limits are not MAVI's."""
-    if option is None or isinstance(option, RateLimit):
-        return option
-    if option == AUTO:
+    limit = check_rate_limit(option)
+    if limit == AUTO:
         return shared_rate_limit() if _is_service_host(base_url) else None
+    return limit  # type: ignore[return-value]
+
+
+def check_rate_limit(option: object) -> RateLimit | str | None:
+    """`rate_limit=` as far as it is known without the client's `base_url`: a backend URL is
+    the process's `RateLimit` for it (its store opened, so an unusable one fails here, when
+    the client or component is built); "auto" stays "auto". Raises `MaviValidationError` for
+    anything else."""
+    if option is None or isinstance(option, RateLimit) or option == AUTO:
+        return option
     if isinstance(option, str):
         return shared_rate_limit(option)
     raise MaviValidationError(
         "rate_limit must be a RateLimit, a backend URL ('memory://', 'sqlite:///file.db', "
-        f"'redis://host:6379/0'), 'auto' or None; got a {type(option).__name__}."
+        f"'redis://host:6379/0'), 'auto' or None; got {given(option)}."
     )
 
 
