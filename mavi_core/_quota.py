@@ -321,7 +321,7 @@ class _SQLiteStore(_Store):
         return bucket
 
     def pause(self, name: str, until_ms: int) -> None:
-        with self._thread_lock, self._locked():
+        with self._locked(), self._thread_lock:  # in turn()'s order: the file lock first
             self._db.execute(
                 "INSERT INTO mavi_pause VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET "
                 "until_ms = max(until_ms, excluded.until_ms)",
