@@ -14,6 +14,7 @@ from pydantic import (
     SecretStr,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from mavi_core import (
@@ -109,6 +110,14 @@ class MaviConnection(BaseModel):
         name = info.field_name or "client"
         check_client(value, name, asynchronous=name == "async_client")
         return value
+
+    @model_validator(mode="after")
+    def _check_connection(self) -> Any:
+        # The clients' own checks (rate_limit, api_version, default_headers), when the component
+        # is built, not at its first request; the pair is built again, on first use, from the
+        # fields as they are then.
+        ClientPair(**self._client_options())
+        return self
 
     def _client_options(self) -> dict[str, Any]:
         """The connection fields, as every component and `ClientPair` take them."""

@@ -16,11 +16,13 @@ from __future__ import annotations
 import os
 
 from langchain_core.rate_limiters import BaseRateLimiter
+from pydantic import SecretStr
 
 from mavi_core import API_KEY_ENV, API_VERSION_ENV, RateLimit
 from mavi_core._adapters import watching_waits
 from mavi_core._quota import key_account, shared_rate_limit
-from mavi_core._settings import chat_endpoint, check_api_version
+from mavi_core._secret import reveal
+from mavi_core._settings import chat_endpoint, check_api_version, check_key_type
 
 from ._events import run_watcher
 
@@ -45,16 +47,17 @@ class MaviRateLimiter(BaseRateLimiter):
         self,
         rate_limit: RateLimit | str = "memory://",
         *,
-        api_key: str | None = None,
+        api_key: str | SecretStr | None = None,
         api_version: str | None = None,
         endpoint: str | None = None,
     ) -> None:
+        check_key_type(api_key)  # the clients' check: its type is named, never its value
         self.rate_limit = (
             rate_limit if isinstance(rate_limit, RateLimit) else shared_rate_limit(rate_limit)
         )
         version = check_api_version(api_version, os.environ.get(API_VERSION_ENV) or None)
         self.endpoint = chat_endpoint(version) if endpoint is None else endpoint
-        self._account = key_account(api_key or os.environ.get(API_KEY_ENV))
+        self._account = key_account(reveal(api_key) or os.environ.get(API_KEY_ENV))
 
     def acquire(self, *, blocking: bool = True) -> bool:
         if not blocking:

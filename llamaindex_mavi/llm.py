@@ -44,6 +44,7 @@ from mavi_core._adapters import (
     normalize_video_nos,
     watching_waits,
 )
+from mavi_core._settings import check_default_headers
 
 from ._clients import MaviClients, api_key_of
 from ._messages import SESSION_KEY, conversation_of, resolve_video_nos
@@ -175,7 +176,8 @@ class MaviLLM(LLM):
     ) -> None:
         if callback_manager is not None:
             kwargs["callback_manager"] = callback_manager
-        headers = dict(default_headers) if default_headers is not None else None
+        # A dict (a list of pairs is refused as by the clients), checked before it is kept.
+        headers = None if default_headers is None else check_default_headers(default_headers)
         clients = MaviClients(
             api_key=api_key,
             base_url=base_url,

@@ -12,7 +12,13 @@ from ._extras import missing_extra
 from ._history import ChatPrompt, Role, conversation_to_chat
 from ._models import rank_score
 from ._request import normalize_video_nos
-from ._settings import MaviSettings, check_client, check_timeout
+from ._settings import (
+    MaviSettings,
+    check_api_version,
+    check_client,
+    check_default_headers,
+    check_timeout,
+)
 from ._watch import WaitWatcher, wait_watcher, watching_waits
 
 if TYPE_CHECKING:
@@ -205,16 +211,20 @@ class ClientPair:
         check_client(async_client, "async_client", asynchronous=True)
         if timeout is not None:
             check_timeout(timeout)
+        check_default_headers(default_headers)
         options: dict[str, Any] = {"base_url": base_url, "default_headers": default_headers}
-        if api_version is not None:  # else MAVI_API_VERSION, then "v1.0"
-            options["api_version"] = api_version
+        if api_version is not None:  # else MAVI_API_VERSION (checked with the settings)
+            options["api_version"] = check_api_version(api_version, None)
         if timeout is not None:
             options["timeout"] = timeout
         if max_retries is not None:
             options["max_retries"] = max_retries
         self._api_key = api_key
         self._options = options
-        self._rate_limit = rate_limit
+        # A backend URL opens its store here ("auto" waits for the base URL, with the settings).
+        from ._quota import check_rate_limit  # with the first component, not at import
+
+        self._rate_limit = check_rate_limit(rate_limit)
         self._settings: MaviSettings | None = None
         self._client = client
         self._owns_client = client is None

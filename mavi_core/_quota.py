@@ -36,7 +36,8 @@ from urllib.parse import urlsplit
 
 from ._envelope import wait_text
 from ._exceptions import MaviConnectionError, MaviError, MaviRateLimitError, MaviValidationError
-from ._secret import redact_url
+from ._extras import missing_extra
+from ._secret import given, redact_url
 from ._watch import current_watcher
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ __all__ = [
     "RateLimit",
     "RateLimitOption",
     "RateLimitWait",
+    "check_rate_limit",
     "endpoint_of",
     "resolve_rate_limit",
 ]
@@ -159,18 +161,70 @@ def _budgets(spec: Mapping[str, BudgetSpec] | None) -> dict[str, tuple[Budget, .
             budgets[endpoint] = (value,)
         elif isinstance(value, int) and not isinstance(value, bool):
             budgets[endpoint] = (Budget(value, 60.0),)
+        elif isinstance(value, list | tuple) and all(isinstance(item, Budget) for item in value):
+            budgets[endpoint] = tuple(value)
         else:
-            budgets[endpoint] = tuple(value)  # type: ignore[arg-type]
+            raise MaviValidationError(
+                f"budgets[{endpoint!r}] must be calls a minute (an int), a Budget, a list of "
+                f"Budgets or None, got {given(value)}."
+            )
     return budgets
+
+
+def _check_backend(backend: object) -> type[_Store]:
+    """The store a backend URL names; `MaviValidationError` (quoting at most the scheme, never
+    the password) for anything its store could not use as written."""
+    shapes = "memory://, sqlite:///path/to/file.db or redis://[:password@]host:port/db"
+    if not isinstance(backend, str):
+        raise MaviValidationError(f"rate_limit backend must be {shapes}, got {given(backend)}.")
+    scheme, separator, _ = backend.partition("://")
+    store = _STORES.get(scheme) if separator else None
+    if store is None:
+        if not separator or not scheme.replace("+", "").replace(".", "").isalnum():
+            got = "a URL without a scheme (scheme://...)"
+        elif scheme.lower() in _STORES:
+            got = f"the scheme {scheme!r}: write it in lower case"
+        else:
+            got = f"the unknown scheme {scheme!r}"
+        raise MaviValidationError(f"rate_limit backend must be {shapes}, got {got}.")
+    if store is _RedisStore:
+        try:
+            urlsplit(backend).port  # noqa: B018 - raises for a port that is not a number
+        except ValueError:
+            raise MaviValidationError(
+                f"rate_limit backend {scheme}://... has a port that is not a number 0-65535: "
+                f"pass {shapes}."
+            ) from None
+    return store
 
 
 class _Store:
     """Where the counts and pauses live; one of three, named by the backend URL."""
 
     shared = True
+    MIN_WAIT: Final = 1.0
+    """A step's least time, however little of the call's time is left."""
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self._bound = threading.local()
+
+    @contextmanager
+    def bounded(self, seconds: float | None) -> Iterator[None]:
+        """Each step of the store in this block (in this thread) may take what is left of the
+        call's time, `seconds` (None: the call has no deadline), within the store's cap."""
+        previous = getattr(self._bound, "seconds", None)
+        self._bound.seconds = seconds
+        try:
+            yield
+        finally:
+            self._bound.seconds = previous
+
+    def step_timeout(self, cap: float) -> float:
+        """The seconds a step may take now: what `bounded` gave, at least `MIN_WAIT`, at most
+        `cap`."""
+        seconds = getattr(self._bound, "seconds", None)
+        return cap if seconds is None else min(cap, max(seconds, self.MIN_WAIT))
 
     def now_ms(self) -> int:
         return time.time_ns() // 1_000_000  # shared by processes: wall-clock time
@@ -217,6 +271,12 @@ class _MemoryStore(_Store):
 
 
 class _SQLiteStore(_Store):
+    """A SQLite file, for the processes of one machine. Every turn is taken under one file
+    lock (`<file>.lock`), waited for at most what is left of the call's time (`LOCK_WAIT` at
+    most): a process holding it too long is a `MaviConnectionError`, not a hung call."""
+
+    LOCK_WAIT: Final = 30.0
+
     def __init__(self, url: str) -> None:
         super().__init__(url)
         import sqlite3
@@ -229,7 +289,9 @@ class _SQLiteStore(_Store):
             self.path = self.path[1:]
         if not self.path.strip("/"):
             raise MaviValidationError(f"A sqlite rate limit names its file: {url!r}.")
-        self._lock = FileLock(self.path + ".lock")
+        # One lock object for the store and its buckets: filelock refuses (as a deadlock) a second
+        # object for the same file in one process, and this one is re-entrant.
+        self._lock = FileLock(self.path + ".lock", timeout=self.LOCK_WAIT)
         with self._lock:
             self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
             self._db.execute(
@@ -238,16 +300,28 @@ class _SQLiteStore(_Store):
             self._db.commit()
         self._thread_lock = threading.Lock()
 
+    def _locked(self) -> Any:
+        return self._lock.acquire(timeout=self.step_timeout(self.LOCK_WAIT))
+
+    @contextmanager
+    def turn(self, name: str) -> Iterator[int]:
+        with self._locked():
+            yield self.now_ms()
+
     def bucket(self, name: str, rates: list[Rate]) -> AbstractBucket:
         from pyrate_limiter import SQLiteBucket
 
         table = "mavi_" + hashlib.sha256(name.encode()).hexdigest()[:24]
-        return SQLiteBucket.init_from_file(
-            rates, table=table, db_path=self.path, use_file_lock=True
-        )
+        with self._locked():  # what pyrate-limiter's use_file_lock=True does, with a timeout
+            bucket = SQLiteBucket.init_from_file(rates, table=table, db_path=self.path)
+            bucket.conn.execute("PRAGMA journal_mode=WAL;")
+            bucket.conn.execute("PRAGMA synchronous=NORMAL;")
+        bucket.lock = self._lock  # type: ignore[assignment]  # its steps run under turn()'s hold
+        bucket.use_limiter_lock = True
+        return bucket
 
     def pause(self, name: str, until_ms: int) -> None:
-        with self._thread_lock, self._lock:
+        with self._locked(), self._thread_lock:  # in turn()'s order: the file lock first
             self._db.execute(
                 "INSERT INTO mavi_pause VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET "
                 "until_ms = max(until_ms, excluded.until_ms)",
@@ -281,13 +355,43 @@ class _RedisStore(_Store):
     """How long a lock outlives a holder that died holding it."""
     LOCK_WAIT: Final = 30.0
     """How long a caller waits for the lock before reporting the store as unreachable."""
+    SOCKET_TIMEOUT: Final = 10.0
+    """The longest a connect or a read may take (less when the call has less time left)."""
 
     def __init__(self, url: str) -> None:
         super().__init__(url)
-        from redis import Redis
+        from redis import Redis  # noqa: F401 - a missing extra is reported here, when built
 
-        # Every read bounded: a Redis server that stops answering must not hang the caller.
-        self._redis = Redis.from_url(url, socket_timeout=10.0, socket_connect_timeout=10.0)
+        self._clients: dict[float, Any] = {}
+        self._clients_lock = threading.Lock()
+        self._redis: Any = _TimedRedis(self)  # a Redis to the bucket, bounded per step
+        self.client(self.SOCKET_TIMEOUT)  # the URL is read (and refused) when the store is built
+
+    def client(self, seconds: float) -> Any:
+        """The client whose connects and reads time out after `seconds` (one per whole second
+        up to `SOCKET_TIMEOUT`, each with its pool). redis-py's retries are off: a retried read
+        would outlast the call's time; the caller's own retries decide."""
+        seconds = float(math.ceil(seconds))
+        client = self._clients.get(seconds)
+        if client is None:
+            from redis import Redis
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
+
+            with self._clients_lock:
+                client = self._clients.get(seconds)
+                if client is None:
+                    client = self._clients[seconds] = Redis.from_url(
+                        self.url,
+                        socket_timeout=seconds,
+                        socket_connect_timeout=seconds,
+                        retry=Retry(NoBackoff(), 0),
+                    )
+        return client
+
+    def current(self) -> Any:
+        """The client for the step at hand (see `_Store.bounded`)."""
+        return self.client(self.step_timeout(self.SOCKET_TIMEOUT))
 
     def now_ms(self) -> int:
         seconds, micros = self._redis.time()
@@ -295,15 +399,16 @@ class _RedisStore(_Store):
 
     @contextmanager
     def turn(self, name: str) -> Iterator[int]:
-        lock = self._redis.lock(
+        wait = self.step_timeout(self.LOCK_WAIT)
+        lock = self.current().lock(
             f"mavi:lock:{name}",
             timeout=self.LOCK_SECONDS,
             sleep=0.001,
-            blocking_timeout=self.LOCK_WAIT,
+            blocking_timeout=wait,
             thread_local=False,
         )
         if not lock.acquire():
-            raise TimeoutError(f"the budget's lock was held for over {self.LOCK_WAIT:g} s")
+            raise TimeoutError(f"the budget's lock was held for over {wait:g} s")
         try:
             yield self.now_ms()
         finally:
@@ -326,7 +431,23 @@ class _RedisStore(_Store):
         return int(value) if value is not None else 0
 
     def close(self) -> None:
-        self._redis.close()
+        with self._clients_lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
+
+
+class _TimedRedis:
+    """What a pyrate-limiter Redis bucket holds as its client: each command goes to the
+    store's client for the step at hand, so a bucket's reads are bounded like the store's."""
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: _RedisStore) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store.current(), name)
 
 
 _STORES: Final[Mapping[str, type[_Store]]] = {
@@ -376,22 +497,26 @@ class RateLimit:
         on_wait: Callable[[RateLimitWait], Any] | None = None,
         time_scale: float = 1.0,
     ) -> None:
-        scheme = urlsplit(backend).scheme if isinstance(backend, str) else ""
-        store = _STORES.get(scheme)
-        if store is None:
+        store = _check_backend(backend)
+        if not _is_number(time_scale) or not 0 < time_scale < math.inf:
             raise MaviValidationError(
-                f"rate_limit backend must be memory://, sqlite:///path/to/file.db or "
-                f"redis://host:port/db, got {redact_url(repr(backend))}."
+                f"time_scale must be a finite positive number, got {given(time_scale)}."
             )
-        if not isinstance(time_scale, int | float) or not time_scale > 0:
-            raise MaviValidationError(f"time_scale must be positive, got {time_scale!r}.")
+        if margin is not None and (not _is_number(margin) or not 0 <= margin < math.inf):
+            raise MaviValidationError(
+                f"margin must be seconds (a finite number >= 0) or None, got {given(margin)}."
+            )
+        if on_wait is not None and not callable(on_wait):
+            raise MaviValidationError(
+                f"on_wait must be a function taking a RateLimitWait, got {given(on_wait)}."
+            )
         self.budgets = {
             endpoint: tuple(Budget(budget.calls, budget.per * time_scale) for budget in spec)
             for endpoint, spec in _budgets(budgets).items()
         }
         self.margin = margin
         self.on_wait = on_wait
-        self._store = store(backend)
+        self._store = _open_store(store, backend)
         self._slots: dict[str, _Slot] = {}
         self._lock = threading.Lock()
 
@@ -427,7 +552,7 @@ class RateLimit:
         elif not prepay and self._use_prepaid(endpoint):
             return 0.0
         waited = 0.0
-        while (turn := self._try(endpoint, account))[0] > 0:
+        while (turn := self._try(endpoint, account, _left(timeout, waited)))[0] > 0:
             told = self._before_sleep(endpoint, *turn, waited, timeout)
             if isinstance(told, CoroutineType):
                 told.close()  # an async watcher under a blocking wait: nobody to await it
@@ -455,7 +580,9 @@ class RateLimit:
         elif not prepay and self._use_prepaid(endpoint):
             return 0.0
         waited = 0.0
-        while (turn := await self._call(self._try, endpoint, account))[0] > 0:
+        while (turn := await self._call(self._try, endpoint, account, _left(timeout, waited)))[
+            0
+        ] > 0:
             told = self._before_sleep(endpoint, *turn, waited, timeout)
             if isinstance(told, Awaitable):
                 await told
@@ -471,17 +598,23 @@ class RateLimit:
             self._prepay(endpoint, prepay)
         return wait
 
-    def _try(self, endpoint: str, account: str) -> tuple[float, str]:
+    def _try(self, endpoint: str, account: str, timeout: float | None = None) -> tuple[float, str]:
         """(0.0, "") with a turn taken, or the seconds until one may be free and why: "budget"
-        (the endpoint's budget is spent) or "paused" (the service asked to wait)."""
-        with self._reaching_store():
+        (the endpoint's budget is spent) or "paused" (the service asked to wait). The store is
+        given `timeout` seconds (capped) for each step: a silent or locked store fails in time."""
+        with self._reaching_store(), self._store.bounded(timeout):
             slot = self._slot(endpoint, account)
         if slot is None:
             return 0.0, ""
         from pyrate_limiter import RateItem
 
         name = f"{account}:{endpoint}"
-        with self._reaching_store(), slot.lock, self._store.turn(name) as now:
+        with (
+            self._reaching_store(),
+            self._store.bounded(timeout),
+            slot.lock,
+            self._store.turn(name) as now,
+        ):
             paused = self._store.paused_until(name) - now
             if paused > 0:
                 return paused / 1000, "paused"
@@ -497,9 +630,11 @@ class RateLimit:
 
     def pause(self, endpoint: str, seconds: float, *, account: str = "") -> None:
         """Hold every turn at `endpoint` for `seconds` (the service said to wait)."""
+        if not _is_number(seconds):
+            raise MaviValidationError(f"pause takes seconds as a number, got {given(seconds)}.")
         if not math.isfinite(seconds) or seconds <= 0:
             return
-        with self._reaching_store():
+        with self._reaching_store(), self._store.bounded(None):
             if self._slot(endpoint, account) is None:
                 return
             logger.debug(
@@ -592,6 +727,53 @@ class RateLimit:
         return math.ceil((budget.per + margin) * 1000)
 
 
+def _left(timeout: float | None, waited: float) -> float | None:
+    """What is left of a call's `timeout` after it `waited`; None: no deadline."""
+    return None if timeout is None else max(timeout - waited, 0.0)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+_EXTRAS: Final[Mapping[type[_Store], tuple[str, str]]] = {
+    _SQLiteStore: ("sqlite", "filelock"),
+    _RedisStore: ("redis", "redis"),
+}
+"""The extra a store needs installed, and the module it brings."""
+
+
+def _open_store(store: type[_Store], backend: str) -> _Store:
+    """`store(backend)`; a missing extra names the extra to install, a file that cannot be
+    created is a `MaviConnectionError` naming the store (its password masked)."""
+    try:
+        return store(backend)
+    except ModuleNotFoundError as exc:
+        extra, module = _EXTRAS.get(store, ("", ""))
+        raise missing_extra(
+            exc,
+            package=f"A {extra} rate_limit backend",
+            framework=module,
+            root=module,
+            extra=extra,
+        ) from None
+    except MaviError:
+        raise
+    except ValueError:  # the store's own URL parser refused it: the caller's mistake
+        scheme = backend.partition("://")[0]
+        raise MaviValidationError(
+            f"rate_limit backend {scheme}://... could not be read by its store: pass "
+            "memory://, sqlite:///path/to/file.db or redis://[:password@]host:port/db."
+        ) from None
+    except OSError as exc:
+        raise MaviConnectionError(
+            f"The rate-limit store {redact_url(backend)} could not be opened "
+            f"({type(exc).__name__}: {redact_url(str(exc))}). Check that it is reachable, and "
+            "that a file's directory exists and is writable, or pass rate_limit='memory://' to "
+            "count in this process only."
+        ) from exc
+
+
 RateLimitOption: TypeAlias = "RateLimit | str | None"
 """A client's `rate_limit=`: a `RateLimit`, a backend URL, "auto" (the default), or None (off)."""
 
@@ -619,15 +801,24 @@ def resolve_rate_limit(option: RateLimitOption, base_url: str) -> RateLimit | No
     """What a client's `rate_limit=` means: "auto" is the in-process limiter with the documented
     budgets when `base_url` is MAVI's own service, and no limiter for any other host (the
     emulator, a test server), whose limits are not MAVI's."""
-    if option is None or isinstance(option, RateLimit):
-        return option
-    if option == AUTO:
+    limit = check_rate_limit(option)
+    if limit == AUTO:
         return shared_rate_limit() if _is_service_host(base_url) else None
+    return limit  # type: ignore[return-value]
+
+
+def check_rate_limit(option: object) -> RateLimit | str | None:
+    """`rate_limit=` as far as it is known without the client's `base_url`: a backend URL is
+    the process's `RateLimit` for it (its store opened, so an unusable one fails here, when
+    the client or component is built); "auto" stays "auto". Raises `MaviValidationError` for
+    anything else."""
+    if option is None or isinstance(option, RateLimit) or option == AUTO:
+        return option
     if isinstance(option, str):
         return shared_rate_limit(option)
     raise MaviValidationError(
         "rate_limit must be a RateLimit, a backend URL ('memory://', 'sqlite:///file.db', "
-        f"'redis://host:6379/0'), 'auto' or None; got a {type(option).__name__}."
+        f"'redis://host:6379/0'), 'auto' or None; got {given(option)}."
     )
 
 

@@ -121,9 +121,12 @@ def _mask_prefixes(text: str, secret: str) -> str:
     return text
 
 
-_USERINFO: Final = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/@\s:]*:)[^/@\s]*@")
+_USERINFO: Final = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/?#\s:]*:)[^/?#\s]*@")
+"""The password runs from the first `:` of the userinfo to its LAST `@` before the host (as
+redis-py and `urllib.parse` read it): `redis://:p@ss@host` has the password `p@ss`."""
 
 
 def redact_url(text: str) -> str:
-    """`text` with the password of every `scheme://user:password@host` URL in it masked."""
+    """`text` with the password of every `scheme://user:password@host` URL in it masked (a
+    password holding `@` whole)."""
     return _USERINFO.sub(lambda match: f"{match['head']}{MASK}@", text)

@@ -44,10 +44,16 @@ __all__ = [
     "MaviSettings",
     "check_base_url",
     "check_client",
+    "check_default_headers",
     "check_http_client",
     "check_key_type",
     "check_timeout",
 ]
+
+
+def _shown(url: str) -> str:
+    """`url` as an error quotes it: not at all if it may hold a password."""
+    return "a URL holding '@' (not shown: it may hold a password)" if "@" in url else repr(url)
 
 
 def check_base_url(url: object) -> str:
@@ -65,14 +71,20 @@ def check_base_url(url: object) -> str:
         parts.port  # noqa: B018 - raises for a port that is not a number
     except ValueError as exc:
         raise MaviValidationError(f"base_url is not a valid URL ({exc}).") from None
+    if "@" in parts.netloc:  # before any message that quotes the URL
+        raise MaviValidationError(
+            "base_url must not hold credentials (user:password@host): they would be sent "
+            "and shown as part of every request's URL. Pass the MAVI key as api_key= (or "
+            "MAVI_API_KEY), and a gateway's own credentials as default_headers."
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise MaviValidationError(
-            f"base_url must start with http:// or https:// and name a host, got {url!r}."
+            f"base_url must start with http:// or https:// and name a host, got {_shown(url)}."
         )
     if parts.query or parts.fragment or url.endswith(("?", "#")):
         raise MaviValidationError(
             f"base_url must not have a query or fragment (requests would not go where "
-            f"intended), got {url!r}: pass only scheme, host, port and any path prefix."
+            f"intended), got {_shown(url)}: pass only scheme, host, port and any path prefix."
         )
     return url.rstrip("/")
 
@@ -169,6 +181,33 @@ def check_key_type(api_key: object) -> None:
         f"api_key must be a string or a SecretStr, got {given(api_key, secret=True)}: pass the "
         "key from the MAVI console."
     )
+
+
+def check_default_headers(default_headers: object) -> dict[str, str]:
+    """`default_headers` as a dict; raises `MaviValidationError` unless it maps header names
+    to values a header can carry (None: no headers)."""
+    if default_headers is not None and not isinstance(default_headers, Mapping):
+        raise MaviValidationError(
+            f"default_headers must be a dict of header names to strings, got "
+            f"{given(default_headers)}."
+        )
+    headers = dict(default_headers or {})
+    for name, value in headers.items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise MaviValidationError(
+                f"default_headers must map header names to strings, got {given(name)} "
+                f"mapped to {given(value)}."
+            )
+        if not name or not all("!" <= c <= "~" and c != ":" for c in name):
+            raise MaviValidationError(
+                f"default_headers: {name!r} is not a header name (ASCII, no spaces or ':')."
+            )
+        if not value.isascii() or any(c in "\r\n\0" for c in value):
+            raise MaviValidationError(
+                f"default_headers: the value of {name!r} holds a line break, NUL or "
+                "non-ASCII character, which a header cannot carry."
+            )
+    return headers
 
 
 def check_client(client: object, name: str, *, asynchronous: bool) -> None:
@@ -273,27 +312,7 @@ class MaviSettings:
             raise MaviValidationError(
                 f"max_retries must be a whole number from 0, got {given(max_retries)}."
             )
-        if default_headers is not None and not isinstance(default_headers, Mapping):
-            raise MaviValidationError(
-                f"default_headers must be a dict of header names to strings, got "
-                f"{given(default_headers)}."
-            )
-        headers = dict(default_headers or {})
-        for name, value in headers.items():
-            if not isinstance(name, str) or not isinstance(value, str):
-                raise MaviValidationError(
-                    f"default_headers must map header names to strings, got {given(name)} "
-                    f"mapped to {given(value)}."
-                )
-            if not name or not all("!" <= c <= "~" and c != ":" for c in name):
-                raise MaviValidationError(
-                    f"default_headers: {name!r} is not a header name (ASCII, no spaces or ':')."
-                )
-            if not value.isascii() or any(c in "\r\n\0" for c in value):
-                raise MaviValidationError(
-                    f"default_headers: the value of {name!r} holds a line break, NUL or "
-                    "non-ASCII character, which a header cannot carry."
-                )
+        headers = check_default_headers(default_headers)
         settings = cls(
             base_url=url,
             api_key=key,
