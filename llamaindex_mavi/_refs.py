@@ -67,13 +67,7 @@ def ref_nodes(refs: Iterable[VideoRef]) -> list[NodeWithScore]:
             node=TextNode(
                 id_=_node_id(ref),
                 text=_text(ref),
-                metadata={
-                    "video_no": ref.video_no,
-                    "video_name": ref.video_name,
-                    "start": ref.start,
-                    "end": ref.end,
-                    "kind": ref.kind,
-                },
+                metadata=ref.metadata,
             ),
             score=rank_score(rank),
         )

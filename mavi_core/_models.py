@@ -59,16 +59,20 @@ class VideoRef:
     duration: float | None = None
     """The whole video's length in seconds, when the service said."""
 
-    def to_dict(self) -> dict[str, object]:
-        """The fields as a plain dict (what the adapters put in metadata)."""
+    @property
+    def metadata(self) -> dict[str, object]:
+        """Where and what the moment is, without its text (a source node's metadata)."""
         return {
             "video_no": self.video_no,
             "video_name": self.video_name,
             "start": self.start,
             "end": self.end,
             "kind": self.kind,
-            "text": self.text,
         }
+
+    def to_dict(self) -> dict[str, object]:
+        """The fields as a plain dict (what the adapters put in metadata)."""
+        return {**self.metadata, "text": self.text}
 
 
 @dataclass(frozen=True, slots=True)
