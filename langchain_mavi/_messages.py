@@ -31,7 +31,7 @@ from langchain_core.messages import (
 )
 
 from mavi_core import ChatTurn
-from mavi_core._adapters import Role, SessionMessage, continue_conversation
+from mavi_core._adapters import Role, SessionMessage, continue_conversation, conversation_to_chat
 
 __all__ = [
     "MaviChatRequest",
@@ -226,6 +226,7 @@ def messages_to_request(
     conversation, block_videos = _conversation(messages)
     videos = resolve_video_nos(video_nos, default_video_nos, block_videos)
     if not continue_session:
-        conversation = [(role, text, None) for role, text, _ in conversation]
+        prompt = conversation_to_chat((role, text) for role, text, _ in conversation)
+        return MaviChatRequest(videos, prompt.message, prompt.history)
     prompt, session_id = continue_conversation(conversation)
     return MaviChatRequest(videos, prompt.message, prompt.history, session_id=session_id)

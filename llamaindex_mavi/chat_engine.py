@@ -25,6 +25,7 @@ from mavi_core._adapters import normalize_video_nos
 
 from ._messages import SESSION_KEY, session_to_continue
 from ._refs import Sources, ref_nodes
+from ._spans import presigned
 from .llm import LLMConnection, MaviLLM, aread_ahead, read_ahead
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ __all__ = ["MaviChatEngine"]
 dispatcher = get_dispatcher(__name__)
 
 
+@presigned
 class MaviChatEngine(LLMConnection, BaseChatEngine):
     """Chat with MAVI about videos over several turns; the memory holds the conversation.
 

@@ -49,6 +49,7 @@ from mavi_core._settings import check_default_headers
 from ._clients import MaviClients, api_key_of
 from ._messages import SESSION_KEY, conversation_of, resolve_video_nos
 from ._refs import citation_block, thinking_block
+from ._spans import presigned
 from .events import report_wait
 
 if TYPE_CHECKING:
@@ -70,6 +71,7 @@ _Item = TypeVar("_Item")
 _NOTHING: Any = object()
 
 
+@presigned
 class MaviLLM(LLM):
     """MAVI's video chat as a LlamaIndex chat LLM (v1.0 `POST /api/serve/video/chat`, or the v1.2
     chat with `api_version="v1.2"`).

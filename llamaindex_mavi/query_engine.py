@@ -28,6 +28,7 @@ from mavi_core._adapters import normalize_video_nos
 
 from ._messages import SESSION_KEY
 from ._refs import Sources, ref_nodes
+from ._spans import presigned
 from .llm import LLMConnection, MaviLLM, aread_ahead, read_ahead
 
 if TYPE_CHECKING:
@@ -59,6 +60,7 @@ class MaviQueryBundle(QueryBundle):
     video_nos: list[str] | None = None
 
 
+@presigned
 class MaviQueryEngine(LLMConnection, BaseQueryEngine):
     """A LlamaIndex query engine answered by MAVI's video chat, through `MaviLLM`.
 

@@ -20,6 +20,7 @@ from mavi_core._adapters import (
 from mavi_core._transcripts import moment_text, moment_transcripts_request, without_transcripts
 
 from ._clients import MaviConnection
+from ._spans import presigned
 from .events import report_wait
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["MaviVideoRetriever"]
 
 
+@presigned
 class MaviVideoRetriever(MaviConnection, BaseRetriever):
     """Find the video moments that match a query (MAVI searchAI + searchVideoFragment).
 

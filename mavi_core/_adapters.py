@@ -241,6 +241,8 @@ class ClientPair:
 
     def sync(self) -> MaviClient:
         """The sync client (created on first use)."""
+        if self._client is not None:
+            return self._client
         with self._lock:
             if self._client is None:
                 from ._client import MaviClient  # loads httpx on first use, not at import
@@ -250,6 +252,8 @@ class ClientPair:
 
     def async_(self) -> AsyncMaviClient:
         """The async client (created on first use)."""
+        if self._async_client is not None:
+            return self._async_client
         with self._lock:
             if self._async_client is None:
                 from ._client import AsyncMaviClient

@@ -6,9 +6,8 @@ import it, and the adapters load without loading the rate limits.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable
+from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING, TypeAlias
 
 if TYPE_CHECKING:
@@ -22,20 +21,26 @@ current_watcher: ContextVar[WaitWatcher | None] = ContextVar("mavi_wait_watcher"
 """The watcher of this thread or task (`watching_waits`); `RateLimit` tells it of each wait."""
 
 
-@contextmanager
-def watching_waits(watcher: WaitWatcher | None) -> Iterator[None]:
+class watching_waits:
     """Within the block, every wait of this thread or task is also reported to `watcher` (the
     innermost block's; None leaves the current one). `aacquire` awaits what it returns when that
     is awaitable, so an async framework's observer is told before the sleep; `acquire` ignores
-    it."""
-    if watcher is None:
-        yield
-        return
-    token = current_watcher.set(watcher)
-    try:
-        yield
-    finally:
-        current_watcher.reset(token)
+    it. (A class rather than a generator: every streamed request enters one.)"""
+
+    __slots__ = ("_token", "_watcher")
+
+    def __init__(self, watcher: WaitWatcher | None) -> None:
+        self._watcher = watcher
+        self._token: Token[WaitWatcher | None] | None = None
+
+    def __enter__(self) -> None:
+        if self._watcher is not None:
+            self._token = current_watcher.set(self._watcher)
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._token is not None:
+            current_watcher.reset(self._token)
+            self._token = None
 
 
 def wait_watcher() -> WaitWatcher | None:
