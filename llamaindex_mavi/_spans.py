@@ -25,8 +25,9 @@ def presigned(cls: _C) -> _C:
     wrapped it in (a span, an LLM callback), to the signature `inspect` computes for it, and
     returns `cls`."""
     for value in vars(cls).values():
-        layer = value
-        while layer is not None:  # through spans, callbacks, classmethod, staticmethod
+        layer, seen = value, set()
+        while layer is not None and id(layer) not in seen:  # through spans, callbacks, ...
+            seen.add(id(layer))
             if isinstance(layer, types.FunctionType) and "__signature__" not in vars(layer):
                 layer.__signature__ = inspect.signature(layer)  # type: ignore[attr-defined]
             layer = getattr(layer, "__wrapped__", None)
