@@ -843,7 +843,19 @@ def key_account(key: str | None) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:16] if key else "anonymous"
 
 
+def token_account(identity: str) -> str:
+    """Which token user's budget a call draws on: a short keyed hash of the token auth's
+    `identity` (its refresh token, else its access token), never the token itself; apart from
+    every key's account (`key_account`)."""
+    digest = hashlib.sha256(f"mavi-integrations token\0{identity}".encode()).hexdigest()
+    return "token-" + digest[:16]
+
+
 def account_of(settings: MaviSettings) -> str:
+    """The account of a client's credentials in a shared store: one per key, one per token
+    user (two users with token auth never share a budget)."""
     if settings.api_key is not None:
         return key_account(settings.api_key.get_secret_value())
-    return "token" if settings.auth is not None else key_account(None)
+    if settings.auth is not None:
+        return token_account(settings.auth.identity.get_secret_value())
+    return key_account(None)
