@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -160,19 +161,43 @@ class VideoTranscript:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> VideoTranscript:
+        """A transcript as `to_json` wrote it; `ValueError` for anything else (a cache file
+        that was cut, edited or corrupted is a miss, never trusted): times and the duration
+        must be finite numbers from 0 (not strings, NaN or infinity), each end not before its
+        start, texts strings."""
+        if not isinstance(data, Mapping):
+            raise ValueError("not a transcript of this format")
         if data.get("format") != _CACHE_FORMAT or data.get("kind") not in KINDS:
             raise ValueError("not a transcript of this format")
+        duration = data.get("duration")
+        segments = data["segments"]
+        if not isinstance(segments, list) or not isinstance(data["video_no"], str):
+            raise ValueError("not a transcript of this format")
+        read: list[TranscriptSegment] = []
+        for segment in segments:
+            if not isinstance(segment, list) or len(segment) != 3:
+                raise ValueError("a segment is not [start, end, text]")
+            start, end, text = segment
+            if not isinstance(text, str) or _cached_time(end) < _cached_time(start):
+                raise ValueError("a segment is not [start, end, text] in order")
+            read.append(TranscriptSegment(float(start), float(end), text))
         return cls(
-            video_no=str(data["video_no"]),
+            video_no=data["video_no"],
             kind=data["kind"],
             video_name=str(data.get("video_name") or ""),
-            duration=None if data.get("duration") is None else float(data["duration"]),
+            duration=None if duration is None else _cached_time(duration),
             unit="ms" if data.get("unit") == "ms" else "s",
-            segments=tuple(
-                TranscriptSegment(float(start), float(end), str(text))
-                for start, end, text in data["segments"]
-            ),
+            segments=tuple(read),
         )
+
+
+def _cached_time(value: object) -> float:
+    """Seconds as the cache wrote them: a finite number from 0, else `ValueError`."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"a time is {type(value).__name__}, not a number")
+    if not 0 <= value < math.inf:  # False for NaN too
+        raise ValueError(f"a time is {value!r}, not a finite number from 0")
+    return float(value)
 
 
 # The cache: finished transcripts, and the tasks still running, per host, video and kind.
@@ -253,7 +278,7 @@ def _read_file(path: Path) -> VideoTranscript | None:
         return VideoTranscript.from_json(json.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, KeyError, TypeError) as error:
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as error:
         logger.debug("MAVI: ignoring the unreadable transcript cache file %s (%s)", path, error)
         return None
 

@@ -175,3 +175,54 @@ def test_an_unreadable_cache_file_is_ignored(tmp_path: Path) -> None:
     job = _new_process_job(tmp_path)
 
     assert not job.done
+
+
+def _corrupt_cache(tmp_path: Path, edit: object) -> None:
+    """VI1's audio in the cache directory, then its file rewritten by `edit(data)`."""
+    import json
+
+    key = ("http://mavi.test", "acct-1", "VI1", "audio")
+    TranscriptCache().put(key, transcript("audio", *SPEECH), tmp_path)  # type: ignore[arg-type]
+    (path,) = tmp_path.iterdir()
+    data = json.loads(path.read_text())
+    edited = edit(data)  # type: ignore[operator]
+    path.write_text(edited if isinstance(edited, str) else json.dumps(data))
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda data: data["segments"][0].__setitem__(0, "two"),  # not a number
+        lambda data: data["segments"][0].__setitem__(0, "2"),  # a string of digits
+        lambda data: data["segments"][1].__setitem__(1, float("nan")),
+        lambda data: data["segments"][1].__setitem__(1, float("inf")),
+        lambda data: data["segments"][2].__setitem__(0, -45),
+        lambda data: data["segments"][2].__setitem__(1, 1.0),  # ends before it starts
+        lambda data: data["segments"][0].__setitem__(0, True),
+        lambda data: data["segments"][0].__setitem__(2, None),  # no text
+        lambda data: data["segments"].append([1, 2]),
+        lambda data: data.__setitem__("segments", {"0": [2, 9, "x"]}),
+        lambda data: data.__setitem__("duration", float("nan")),
+        lambda data: data.__setitem__("duration", -193),
+        lambda data: data.__setitem__("duration", "193"),
+        lambda data: data.__setitem__("video_no", 1),
+        lambda data: "[1, 2, 3]",  # JSON, not an object
+        lambda data: '{"format": 1, "segments": [[1e400, 1e400, "x"]]}',
+        lambda data: "[" * 100_000 + "]" * 100_000,  # too deep to read
+    ],
+)
+def test_a_corrupt_cache_entry_is_a_miss(tmp_path: Path, edit: object) -> None:
+    """docs/ARCHITECTURE.md (module table, `_transcripts.py`: the cache): a cache file that was
+    cut, edited or corrupted is asked again, never read as NaN, infinite or negative times
+    and never a crash."""
+    _corrupt_cache(tmp_path, edit)
+
+    job = _new_process_job(tmp_path)
+
+    assert not job.done
+
+
+def test_a_sound_cache_entry_written_by_hand_is_still_read(tmp_path: Path) -> None:
+    _corrupt_cache(tmp_path, lambda data: data["segments"][0].__setitem__(1, 9))  # int end
+
+    assert _new_process_job(tmp_path).done
