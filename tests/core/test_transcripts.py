@@ -226,3 +226,46 @@ def test_a_sound_cache_entry_written_by_hand_is_still_read(tmp_path: Path) -> No
     _corrupt_cache(tmp_path, lambda data: data["segments"][0].__setitem__(1, 9))  # int end
 
     assert _new_process_job(tmp_path).done
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"videoNo": "VI1", "transcriptions": []},
+        {"videoNo": "VI1", "status": "FINISH", "transcriptions": []},
+        {"videoNo": "VI1", "transcriptions": [{"startTime": 1, "endTime": 2, "content": " "}]},
+    ],
+)
+def test_an_empty_v12_transcript_answers_the_call_but_is_not_cached(
+    tmp_path: Path, data: dict[str, object]
+) -> None:
+    """v1.2 has no task that says a transcript is finished: an empty one may not be made yet.
+    It is this call's answer, and the next call asks again (memory and cache_dir alike)."""
+    cache = TranscriptCache()
+    job = TranscriptJob("http://mavi.test", ["VI1"], "audio", cache=cache, directory=tmp_path,
+                        account="acct-1")  # fmt: skip
+    (item,) = job.waiting()
+    job.read(item, data, v12=True)
+
+    assert job.done and [t.segments for t in job.result()] == [()]
+    again = TranscriptJob("http://mavi.test", ["VI1"], "audio", cache=cache, directory=tmp_path,
+                          account="acct-1")  # fmt: skip
+    assert not again.done
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_v12_transcript_with_lines_and_an_empty_v10_one_are_cached(tmp_path: Path) -> None:
+    """What is kept: a v1.2 transcript with text; a v1.0 task's FINISH with no lines (the task
+    said it is finished: a video with nothing said)."""
+    cache = TranscriptCache()
+    v12 = TranscriptJob("http://mavi.test", ["VI1"], "audio", cache=cache, account="acct-1")
+    (item,) = v12.waiting()
+    v12.read(item, {"transcriptions": [{"startTime": 1, "endTime": 2, "content": "hi"}]}, v12=True)
+    v10 = TranscriptJob("http://mavi.test", ["VI2"], "audio", cache=cache, account="acct-1")
+    (task,) = v10.to_submit()
+    v10.submitted(task, "TK1")
+    v10.read(task, {"status": "FINISH", "transcriptions": []})
+
+    for video_no in ("VI1", "VI2"):
+        job = TranscriptJob("http://mavi.test", [video_no], "audio", cache=cache, account="acct-1")
+        assert job.done
