@@ -1,7 +1,7 @@
 """Transcripts as time-stamped text: what was said (audio) and what was shown (visual).
 
 Pure, apart from the optional cache directory: which transcriptions a call still needs
-(`TranscriptJob`), the rule that turns the reply's times into seconds (`time_unit`), the cache
+(`TranscriptJob`; the reply's times reach it in seconds, by `_videos.time_unit`), the cache
 that keeps a transcript from being requested twice in a process (`TranscriptCache`), and the
 documents the loaders and retrievers build from transcripts (`transcript_passages`,
 `moment_content`). The flow that asks the service is `_flow.Operations.transcripts`.
@@ -29,6 +29,7 @@ from ._videos import (
     _clock,
     describe_moment,
     parse_transcription,
+    time_unit,
 )
 
 __all__ = [
@@ -64,13 +65,6 @@ _KIND_NAMES: Final[Mapping[str, TranscriptKind]] = {
     "video": "visual",  # the wire's name for it
 }
 
-MILLISECONDS_BEYOND_DURATION: Final = 10.0
-"""Times reaching past 10x the video's duration cannot be seconds: they are milliseconds."""
-MILLISECONDS_LATEST: Final = 36_000.0
-"""Without a duration: a last time beyond 10 hours, counted in seconds, means milliseconds."""
-MILLISECONDS_MEDIAN_SPAN: Final = 500.0
-"""Without a duration: segments lasting 500 units or more (half of them) mean milliseconds."""
-
 _ID_NAMESPACE: Final = "6f1c2a4e-9b0d-5e7a-8c3f-2d4b6a8e0c1f"
 """The uuid5 namespace of passage ids (statistics, tempfile and uuid load on first use: they
 would cost `import mavi_core` several milliseconds)."""
@@ -95,34 +89,13 @@ def normalize_kinds(kinds: str | Iterable[str]) -> tuple[TranscriptKind, ...]:
     return tuple(chosen)
 
 
-def time_unit(segments: Sequence[TranscriptSegment], duration: float | None) -> Literal["s", "ms"]:
-    """Whether a transcript's times are seconds or milliseconds (the service documents seconds,
-    and live replies were read as milliseconds too).
-
-    With the video's duration known, times that reach beyond 10x the duration are milliseconds
-    (seconds cannot pass the end of the video; milliseconds pass it about 1000x). Without it,
-    milliseconds when the last time is beyond 10 hours counted in seconds, or when half of the
-    segments last 500 units or more (8 minutes a line in seconds; half a second in ms).
-    Otherwise seconds.
-    """
-    if not segments:
-        return "s"
-    latest = max(max(segment.start, segment.end) for segment in segments)
-    if duration is not None and duration > 0:
-        return "ms" if latest > duration * MILLISECONDS_BEYOND_DURATION else "s"
-    import statistics
-
-    span = statistics.median(max(0.0, segment.end - segment.start) for segment in segments)
-    return "ms" if latest > MILLISECONDS_LATEST or span >= MILLISECONDS_MEDIAN_SPAN else "s"
-
-
-def _in_seconds(segments: Iterable[TranscriptSegment], unit: str) -> tuple[TranscriptSegment, ...]:
-    scale = 0.001 if unit == "ms" else 1.0
+def _in_order(segments: Iterable[TranscriptSegment]) -> tuple[TranscriptSegment, ...]:
+    """Segments (in seconds) in time order, a missing end read as the start, empty lines out."""
     ordered = sorted(segments, key=lambda segment: (segment.start, segment.end))
     return tuple(
         TranscriptSegment(
-            start=segment.start * scale,
-            end=max(segment.start, segment.end) * scale,  # a missing end is the start
+            start=segment.start,
+            end=max(segment.start, segment.end),  # a missing end is the start
             text=segment.text.strip(),
         )
         for segment in ordered
@@ -407,25 +380,29 @@ class TranscriptJob:
         and raised."""
         assert v12 or item.task_no is not None
         wire = WIRE_KIND[item.kind]
+        video = self.known.get(item.video_no)
+        duration = video.duration if video is not None else None
         try:
             reply = parse_transcription(
-                data, video_no=item.video_no, task_no=item.task_no or "", kind=wire, v12=v12
+                data,
+                video_no=item.video_no,
+                task_no=item.task_no or "",
+                kind=wire,
+                v12=v12,
+                duration=duration,
             )
         except Exception:
             self.cache.forget(item.key)
             raise
         if reply is None:
             return
-        video = self.known.get(item.video_no)
-        duration = video.duration if video is not None else None
-        unit = time_unit(reply.segments, duration)
         item.transcript = VideoTranscript(
             video_no=item.video_no,
             kind=item.kind,
-            segments=_in_seconds(reply.segments, unit),
+            segments=_in_order(reply.segments),
             video_name=video.video_name if video is not None else "",
             duration=duration,
-            unit=unit,
+            unit=reply.unit,
         )
         if v12 and not item.transcript.segments:
             # A v1.2 transcript is read with no task to say it is finished: an empty one may

@@ -49,6 +49,7 @@ __all__ = [
     "rank_score",
     "search_moments_call",
     "search_videos_call",
+    "time_unit",
     "transcription_poll_call",
     "transcription_submit_call",
     "upload_call",
@@ -226,6 +227,35 @@ class TranscriptSegment:
     text: str
 
 
+MILLISECONDS_BEYOND_DURATION: Final = 10.0
+"""Times reaching past 10x the video's duration cannot be seconds: they are milliseconds."""
+MILLISECONDS_LATEST: Final = 36_000.0
+"""Without a duration: a last time beyond 10 hours, counted in seconds, means milliseconds."""
+MILLISECONDS_MEDIAN_SPAN: Final = 500.0
+"""Without a duration: segments lasting 500 units or more (half of them) mean milliseconds."""
+
+
+def time_unit(segments: Sequence[TranscriptSegment], duration: float | None) -> Literal["s", "ms"]:
+    """Whether a transcript's times are seconds or milliseconds (the service documents seconds,
+    and live replies were read as milliseconds too).
+
+    With the video's duration known, times that reach beyond 10x the duration are milliseconds
+    (seconds cannot pass the end of the video; milliseconds pass it about 1000x). Without it,
+    milliseconds when the last time is beyond 10 hours counted in seconds, or when half of the
+    segments last 500 units or more (8 minutes a line in seconds; half a second in ms).
+    Otherwise seconds.
+    """
+    if not segments:
+        return "s"
+    latest = max(max(segment.start, segment.end) for segment in segments)
+    if duration is not None and duration > 0:
+        return "ms" if latest > duration * MILLISECONDS_BEYOND_DURATION else "s"
+    import statistics
+
+    span = statistics.median(max(0.0, segment.end - segment.start) for segment in segments)
+    return "ms" if latest > MILLISECONDS_LATEST or span >= MILLISECONDS_MEDIAN_SPAN else "s"
+
+
 @dataclass(frozen=True)
 class Transcript:
     """A finished transcription (`kind` AUDIO: speech; VIDEO: what is seen)."""
@@ -234,6 +264,9 @@ class Transcript:
     task_no: str
     kind: str
     segments: list[TranscriptSegment] = field(default_factory=list)
+    """In seconds, whatever unit the service used (`time_unit`; `unit` says which it was)."""
+    unit: Literal["s", "ms"] = "s"
+    """The unit of the service's reply."""
 
     @property
     def text(self) -> str:
@@ -578,11 +611,18 @@ def transcription_poll_call(task_no: str) -> ApiCall:
 
 
 def parse_transcription(
-    data: object, *, video_no: str, task_no: str, kind: str, v12: bool = False
+    data: object,
+    *,
+    video_no: str,
+    task_no: str,
+    kind: str,
+    v12: bool = False,
+    duration: float | None = None,
 ) -> Transcript | None:
     """The transcript once FINISH, None while UNFINISHED. A v1.2 reply has no status: it is
     the finished transcript (`transcriptions` or `transcription`, each item `startTime` /
-    `endTime` / `content` or `start` / `end` / `text`)."""
+    `endTime` / `content` or `start` / `end` / `text`). Times in seconds, read as
+    milliseconds when `time_unit` says so (`duration`: the video's, when known)."""
     if not isinstance(data, Mapping):
         if v12:  # no task to wait for: a reply without a transcript object is unreadable
             raise MaviServerError(
@@ -604,7 +644,10 @@ def parse_transcription(
         )
         for item in _items(data, "transcriptions", "transcription")
     ]
-    return Transcript(video_no=video_no, task_no=task_no, kind=kind, segments=segments)
+    unit = time_unit(segments, duration)
+    if unit == "ms":
+        segments = [TranscriptSegment(s.start / 1000, s.end / 1000, s.text) for s in segments]
+    return Transcript(video_no, task_no, kind, segments, unit)
 
 
 @dataclass

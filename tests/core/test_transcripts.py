@@ -269,3 +269,43 @@ def test_a_v12_transcript_with_lines_and_an_empty_v10_one_are_cached(tmp_path: P
     for video_no in ("VI1", "VI2"):
         job = TranscriptJob("http://mavi.test", [video_no], "audio", cache=cache, account="acct-1")
         assert job.done
+
+
+# The rule in the pure reader every path shares (`parse_transcription`).
+
+
+def _reply(*times: tuple[object, object]) -> dict[str, object]:
+    items = [
+        {"startTime": s, "endTime": e, "content": f"line {i}"} for i, (s, e) in enumerate(times)
+    ]
+    return {"status": "FINISH", "transcriptions": items}
+
+
+@pytest.mark.parametrize(
+    ("times", "duration", "unit", "first"),
+    [
+        (((2, 9), (20, 27)), None, "s", (2.0, 9.0)),
+        ((("2", "9"), ("20", "27")), 193, "s", (2.0, 9.0)),  # numbers as strings
+        (((2000, 9000), (20000, 27000)), None, "ms", (2.0, 9.0)),  # lines of 7000 units
+        ((("2000", "9000"), ("20000", "27000")), None, "ms", (2.0, 9.0)),
+        (((2000, 2300), (2300, 2600), (2600, 2900)), 193, "ms", (2.0, 2.3)),  # past 10x 193 s
+        (((2000, 2300), (2300, 2600), (2600, 2900)), 3600, "s", (2000.0, 2300.0)),  # an hour
+        (((40_000, 40_100), (40_100, 40_200)), None, "ms", (40.0, 40.1)),  # beyond 10 hours
+    ],
+)
+def test_parse_transcription_gives_seconds_and_the_unit(
+    times: tuple[tuple[object, object], ...],
+    duration: float | None,
+    unit: str,
+    first: tuple[float, float],
+) -> None:
+    from mavi_core._videos import parse_transcription
+
+    for v12 in (False, True):
+        read = parse_transcription(
+            _reply(*times), video_no="VI1", task_no="", kind="AUDIO", v12=v12, duration=duration
+        )
+        assert read is not None
+        assert read.unit == unit
+        assert (read.segments[0].start, read.segments[0].end) == first
+        assert [segment.text for segment in read.segments][:1] == ["line 0"]
