@@ -54,12 +54,16 @@ The v1.2 chat
 -------------
 
 Served next to v1.0 by default (``api_versions=("v1.0", "v1.2")``, ``--api-version``; a
-dialect left out answers its chat paths, and v1.2 its video and session paths, with HTTP 404).
+dialect left out answers its chat and video paths, and v1.2 its session list too, with HTTP 404,
+as an unknown path; the token endpoints are always served).
 Both chat paths take the body
 ``{"video_nos": [str, ...], "prompt": str, "session_id"?: int, "unique_id"?: str}`` and the key
 in ``Authorization`` (raw, ``Bearer`` tolerated). ``session_id`` is a JSON integer, parsed
 exactly however large (a string of digits is accepted too); without it a new session starts.
-``unique_id`` is accepted and does not change the answer. Chat calls of both dialects share one
+``unique_id`` is accepted and does not change the answer. A session belongs to whoever started
+it (the API key, or the user of one authorization code, whose refreshed tokens stay theirs):
+another credential that sends its id is answered as for an unknown session, and the session
+list shows the caller's sessions only. Chat calls of both dialects share one
 rate limit per key.
 
 ``POST /serve/api/v1/chat`` answers ``application/json;charset=UTF-8``::
