@@ -305,8 +305,13 @@ class TranscriptJob:
     """Ask the service again even when a transcript is cached."""
     account: str = field(kw_only=True)
     """Whose library: `MaviSettings.fingerprint()`, a hash of the credentials (never them)."""
+    unique_id: str | None = field(default=None, kw_only=True)
+    """v1.2: the end user whose library it is (checked by the caller: `Operations.scope`);
+    their transcripts are cached apart from the key's others."""
 
     def __post_init__(self) -> None:
+        if self.unique_id is not None:
+            self.account = f"{self.account}\0{self.unique_id}"
         self.kinds = normalize_kinds(self.kinds)
         self._directory = None if self.directory is None else Path(self.directory)
         self.known: dict[str, Video] = {video.video_no: video for video in self.videos}

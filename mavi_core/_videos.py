@@ -357,13 +357,17 @@ def search_moments_call(query: str, video_nos: Iterable[str]) -> ApiCall:
     return ApiCall("POST", SEARCH_FRAGMENT_PATH, json=body)
 
 
-def v12_search_call(query: str, top_k: int | None = None) -> ApiCall:
+def v12_search_call(
+    query: str, top_k: int | None = None, *, unique_id: str | None = None
+) -> ApiCall:
     """v1.2 `POST /serve/api/v1/search`: exactly `search_param`, `search_type` BY_VIDEO, and
-    `top_k` only when given (the service's own default otherwise)."""
+    `top_k` and `unique_id` only when given (the service's own defaults otherwise)."""
     body: dict[str, Any] = {"search_param": _query(query), "search_type": V12_SEARCH_TYPE}
     if top_k is not None:
         check_limit(top_k)
         body["top_k"] = top_k
+    if unique_id is not None:
+        body["unique_id"] = unique_id
     return ApiCall("POST", V12_SEARCH_PATH, json=body)
 
 
@@ -448,6 +452,8 @@ class VideoPager(Pages):
     end_time: datetime | float | None = None
     page_size: int = MAX_PAGE_SIZE
     v12: bool = False
+    unique_id: str | None = None
+    """v1.2: the end user whose library this is (checked by the caller); None: "default"."""
 
     def __post_init__(self) -> None:
         size = self.page_size
@@ -470,7 +476,7 @@ class VideoPager(Pages):
             return None
         if self.v12:
             body = {"page": self.page, "size": self.page_size, "video_name": self.name,
-                    "status": self.status}  # fmt: skip
+                    "status": self.status, "unique_id": self.unique_id}  # fmt: skip
             json = {k: v for k, v in body.items() if v is not None}
             return ApiCall("POST", V12_LIST_VIDEOS_PATH, json=json)
         params = {
@@ -512,12 +518,17 @@ def _is_url(source: str | os.PathLike[str]) -> bool:
 
 
 def upload_call(
-    source: str | os.PathLike[str], callback_uri: str | None = None, *, v12: bool = False
+    source: str | os.PathLike[str],
+    callback_uri: str | None = None,
+    *,
+    v12: bool = False,
+    unique_id: str | None = None,
 ) -> tuple[ApiCall, UploadFile | None]:
     """Upload from a URL (uploadUrl) or from a local file (multipart `file`).
 
     v1.2: `upload_url` takes the form field `url`, `upload` the part `file`; a callback is the
-    form field `callback` (as the documentation's examples send it), never a query."""
+    form field `callback`, `unique_id` the form field `unique_id` (as the documentation's
+    examples send them), never a query."""
     if isinstance(source, str):
         if not source.strip():
             raise MaviValidationError(
@@ -530,7 +541,8 @@ def upload_call(
         )
     check_callback(callback_uri)
     if v12:
-        form = {"callback": callback_uri} if callback_uri else None
+        fields = {"callback": callback_uri or None, "unique_id": unique_id}
+        form = {name: value for name, value in fields.items() if value is not None} or None
         if _is_url(source):
             call = ApiCall("POST", V12_UPLOAD_URL_PATH, form={"url": str(source), **(form or {})})
             return call, None
@@ -561,14 +573,18 @@ def _upload_file(source: str | os.PathLike[str]) -> UploadFile:
     return UploadFile(path, mime, path.stat().st_size)
 
 
-def delete_calls(video_nos: Iterable[str], *, v12: bool = False) -> list[ApiCall]:
+def delete_calls(
+    video_nos: Iterable[str], *, v12: bool = False, unique_id: str | None = None
+) -> list[ApiCall]:
     """A bare JSON array of video numbers per call: v1.0 `DELETE` with at most 500, v1.2
-    `POST /serve/api/v1/delete_videos` with at most 100."""
+    `POST /serve/api/v1/delete_videos` with at most 100 (and the query `unique_id` when
+    given: the body is the array)."""
     videos = normalize_video_nos(video_nos)
     method, path, batch = ("POST", V12_DELETE_PATH, V12_MAX_DELETE_BATCH) if v12 else (
         "DELETE", DELETE_PATH, MAX_DELETE_BATCH)  # fmt: skip
+    params = None if unique_id is None else {"unique_id": unique_id}
     return [
-        ApiCall(method, path, json=videos[start : start + batch])
+        ApiCall(method, path, json=videos[start : start + batch], params=params)
         for start in range(0, len(videos), batch)
     ]
 
@@ -578,13 +594,19 @@ def _check_kind(kind: object) -> None:
         raise MaviValidationError(f"kind must be 'AUDIO' or 'VIDEO', got {kind!r}.")
 
 
-def v12_transcription_call(video_no: str, kind: Literal["AUDIO", "VIDEO"] = "AUDIO") -> ApiCall:
+def v12_transcription_call(
+    video_no: str, kind: Literal["AUDIO", "VIDEO"] = "AUDIO", *, unique_id: str | None = None
+) -> ApiCall:
     """v1.2 has no transcription task: `GET get_audio_transcription` (AUDIO) or
-    `get_video_transcription` (VIDEO) with the query `video_no` reads the transcript."""
+    `get_video_transcription` (VIDEO) with the query `video_no` (and `unique_id` when given)
+    reads the transcript."""
     _check_kind(kind)
     (video,) = normalize_video_nos([video_no], name="video_no")
     path = V12_AUDIO_TRANSCRIPTION_PATH if kind == "AUDIO" else V12_VIDEO_TRANSCRIPTION_PATH
-    return ApiCall("GET", path, params={"video_no": video})
+    params = (
+        {"video_no": video} if unique_id is None else {"video_no": video, "unique_id": unique_id}
+    )
+    return ApiCall("GET", path, params=params)
 
 
 def transcription_submit_call(

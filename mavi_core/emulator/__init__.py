@@ -139,8 +139,8 @@ limited) and takes every fault by path. Errors are ``0001`` envelopes (an unknow
 ``"Video is not parsed"``), deleting an unknown video ``0409``. Replies, as the documentation
 shows them (``success`` / ``failed`` where it shows them)::
 
-    POST /serve/api/v1/upload         multipart part "file" (+ form field "callback")
-    POST /serve/api/v1/upload_url     form (or JSON) "url" (+ "callback")
+    POST /serve/api/v1/upload         multipart part "file" (+ form fields "callback", "unique_id")
+    POST /serve/api/v1/upload_url     form (or JSON) "url" (+ "callback", "unique_id")
         {"code": "0000", "msg": "success", "data": {"videoNo": "mavi_video_...",
          "videoName": "clip.mp4", "videoStatus": "UNPARSE", "uploadTime": "1744905509814"}}
     POST /serve/api/v1/list_videos    JSON {"page"?, "size"? (20; at most 200), "video_name"?,
@@ -150,14 +150,16 @@ shows them (``success`` / ``failed`` where it shows them)::
          "create_time": "1754037217992"}], "current_page": 1, "page_size": 20,
          "total_count": "7"}, "success": true, "failed": false}
     POST /serve/api/v1/search         JSON {"search_param", "search_type": "BY_VIDEO" |
-                                            "BY_AUDIO" | "BY_IMAGE", "top_k"? (10)}
+                                            "BY_AUDIO" | "BY_IMAGE", "top_k"? (10),
+                                            "unique_id"?}
         {"code", "msg", "data": [{"videoNo", "videoName", "startTime": "62",
          "endTime": "105", "score": 0.667}, ...]}      best first; BY_AUDIO: spoken lines
                                                        only; BY_IMAGE: [] (no images here)
     POST /serve/api/v1/delete_videos  a bare JSON array of at most 100 video numbers
+                                      (+ query "unique_id")
         {"code", "msg", "data": null, "success": true, "failed": false}
-    GET  /serve/api/v1/get_audio_transcription?video_no=    (what is said)
-    GET  /serve/api/v1/get_video_transcription?video_no=    (what is shown)
+    GET  /serve/api/v1/get_audio_transcription?video_no=&unique_id=   (what is said)
+    GET  /serve/api/v1/get_video_transcription?video_no=&unique_id=   (what is shown)
         {"code", "msg", "data": {"videoNo", "transcriptions": [{"index": 0,
          "content": "...", "startTime": "2", "endTime": "9"}]}, "success", "failed"}
     GET  /serve/api/v1/list_sessions?page=&unique_id=
@@ -165,6 +167,8 @@ shows them (``success`` / ``failed`` where it shows them)::
          "title": "<the session's first prompt>"}], "current_page": 1, "page_size": 20,
          "total_count": "1"}, "success", "failed"}      newest first
 
+``unique_id`` (the end user) is accepted everywhere it is shown and changes no answer (one
+library serves every user); sent in a JSON body, it must be a string (a ``0001`` otherwise).
 Times are strings of whole seconds (milliseconds with ``transcript_millis``); sizes of videos
 uploaded without bytes (samples, URLs) are made up from their duration.
 

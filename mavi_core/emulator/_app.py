@@ -15,7 +15,7 @@ import math
 import secrets
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Any
@@ -271,6 +271,14 @@ def _required_str(payload: dict[str, Any], name: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise _bad(f"{name} is required and must be a non-empty string.")
     return value
+
+
+def _check_unique_id(fields: Mapping[str, Any]) -> None:
+    """A v1.2 request's optional `unique_id` (the end user; JSON body, form or query): a string
+    (a number is tolerated) when sent; it does not change what the emulator answers."""
+    unique_id = fields.get("unique_id")
+    if unique_id is not None and (type(unique_id) not in (str, int)):
+        raise _bad("unique_id must be a string.")
 
 
 def _limit(payload: dict[str, Any]) -> int | None:
@@ -678,9 +686,7 @@ class EmulatorApp:
             session_id = int(session_id)
         if session_id is not None and (type(session_id) is not int or session_id < 0):
             raise _bad("session_id must be an integer (the session_id of an earlier reply).")
-        unique_id = payload.get("unique_id")
-        if unique_id is not None and (type(unique_id) not in (str, int)):
-            raise _bad("unique_id must be a string.")
+        _check_unique_id(payload)
         return _V12Request(list(dict.fromkeys(video_nos)), prompt, session_id)
 
     def _v12_refusal(self, request: _V12Request, owner: str) -> str | None:
@@ -939,12 +945,14 @@ class EmulatorApp:
             payload: dict[str, Any] = {name: values[-1] for name, values in fields.items()}
         else:
             payload = _json_object(body)
+        _check_unique_id(payload)
         callback = payload.get("callback") or request.query_params.get("callback")
         return self._register_url(payload, callback)
 
     async def _search_v12(self, request: Request, body: bytes, _: str | None) -> Response:
         payload = _json_object(body)
         search_param = _required_str(payload, "search_param")
+        _check_unique_id(payload)
         search_type = payload.get("search_type")
         if search_type not in V12_SEARCH_TYPES:
             raise _bad(f"search_type must be one of {', '.join(V12_SEARCH_TYPES)}.")
@@ -964,6 +972,7 @@ class EmulatorApp:
         name = payload.get("video_name") or ""
         video_no = payload.get("video_no") or None
         status = payload.get("status") or None
+        _check_unique_id(payload)
         for field_name, value in (("video_name", name), ("video_no", video_no), ("status", status)):
             if value is not None and not isinstance(value, str):
                 raise _bad(f"{field_name} must be a string.")
