@@ -25,6 +25,7 @@ from mavi_core import (
     DEFAULT_TIMEOUT,
 )
 from mavi_core._adapters import ClientPair, normalize_video_nos
+from mavi_core._secret import redact_url_secrets
 from mavi_core._settings import check_client, check_key_type, check_timeout
 
 if TYPE_CHECKING:
@@ -118,6 +119,14 @@ class MaviConnection(BaseModel):
         # fields as they are then.
         ClientPair(**self._client_options())
         return self
+
+    def __repr_args__(self) -> Any:
+        # A store URL's password is never shown (README, "Access tokens"): repr, str, and what
+        # LangChain serializes of a component it cannot serialize (its repr).
+        for name, value in super().__repr_args__():
+            if name == "rate_limit" and isinstance(value, str):
+                value = redact_url_secrets(value, value)
+            yield name, value
 
     def _client_options(self) -> dict[str, Any]:
         """The connection fields, as every component and `ClientPair` take them."""

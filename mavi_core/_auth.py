@@ -183,6 +183,7 @@ class MaviTokenAuth:
             expires_at=_to_epoch(expires_at),
         )
         self.on_refresh = on_refresh
+        self._identity = self._tokens.refresh_token or self._tokens.access_token
         self.generation = 0
         """Increases with every refresh; a request remembers it to tell whether it is stale."""
         self._lock = threading.Lock()
@@ -199,6 +200,14 @@ class MaviTokenAuth:
     @property
     def tokens(self) -> MaviTokens:
         return self._tokens
+
+    @property
+    def identity(self) -> Secret:
+        """Whose tokens these are, for what is kept per account (the quota's budget, the
+        transcript cache; only ever hashed): the refresh token given, else the access token.
+        Fixed when built, so a refresh (a new access token, perhaps a new refresh token) does
+        not move the account elsewhere."""
+        return self._identity
 
     @property
     def expires_at(self) -> float | None:

@@ -267,6 +267,7 @@ class _ClientBase(Generic[_Http]):
         videos: Iterable[Video],
         cache_dir: str | os.PathLike[str] | None,
         refresh: bool,
+        unique_id: str | None = None,
     ) -> TranscriptJob:
         return TranscriptJob(
             self.base_url,
@@ -277,6 +278,7 @@ class _ClientBase(Generic[_Http]):
             cache_dir,
             refresh,
             account=self.settings.fingerprint(),
+            unique_id=self._ops.scope(unique_id),
         )
 
     def __repr__(self) -> str:
@@ -459,22 +461,31 @@ class MaviClient(_ClientBase[httpx.Client]):
         tokens = self._run(self._ops.exchange_code(client_id, code))
         return MaviTokenAuth.from_tokens(tokens, on_refresh)
 
-    def search_videos(self, query: str) -> list[Video]:
+    def search_videos(self, query: str, *, unique_id: str | None = None) -> list[Video]:
         """Whole videos matching `query` (searchAI; unranked. v1.2: the videos of the clips its
-        search finds, in the order of their best clip)."""
-        return self._run(self._ops.search_videos(query))
+        search finds, in the order of their best clip). `unique_id` (v1.2 only): the end
+        user whose library it is (README, "Videos"); None: the service's "default"."""
+        return self._run(self._ops.search_videos(query, unique_id))
 
-    def search_moments(self, query: str, video_nos: list[str]) -> list[Moment]:
+    def search_moments(
+        self, query: str, video_nos: list[str], *, unique_id: str | None = None
+    ) -> list[Moment]:
         """Moments of `video_nos` matching `query` (searchVideoFragment; v1.2: search, scored),
-        start/end in seconds."""
-        return self._run(self._ops.search_moments(query, video_nos))
+        start/end in seconds; `unique_id` as for `search_videos`."""
+        return self._run(self._ops.search_moments(query, video_nos, unique_id))
 
     def find_moments(
-        self, query: str, video_nos: list[str] | None = None, *, limit: int | None = None
+        self,
+        query: str,
+        video_nos: list[str] | None = None,
+        *,
+        limit: int | None = None,
+        unique_id: str | None = None,
     ) -> list[Moment]:
         """The moments that match `query`, best first: within `video_nos`, or else within the
-        videos that searchAI finds for it. What both frameworks' retrievers return."""
-        return self._run(self._ops.find_moments(query, video_nos, limit))
+        videos that searchAI finds for it. What both frameworks' retrievers return.
+        `unique_id` as for `search_videos`."""
+        return self._run(self._ops.find_moments(query, video_nos, limit, unique_id))
 
     def list_videos(
         self,
@@ -484,10 +495,12 @@ class MaviClient(_ClientBase[httpx.Client]):
         start_time: datetime | float | None = None,
         end_time: datetime | float | None = None,
         page_size: int = MAX_PAGE_SIZE,
+        unique_id: str | None = None,
     ) -> Iterator[Video]:
         """Every video of the library matching the filters (searchDB, all pages; v1.2:
-        list_videos, with the time filters applied here)."""
-        return self._iterate(self._ops.list_videos(status, name, start_time, end_time, page_size))
+        list_videos, with the time filters applied here). `unique_id` as for `search_videos`."""
+        flow = self._ops.list_videos(status, name, start_time, end_time, page_size, unique_id)
+        return self._iterate(flow)
 
     def list_sessions(self, *, unique_id: str | None = None) -> Iterator[ChatSession]:
         """Every chat session of the key, all pages (v1.2 only: `MaviValidationError` with
@@ -501,12 +514,15 @@ class MaviClient(_ClientBase[httpx.Client]):
         callback_uri: str | None = None,
         progress: bool | None = None,
         on_progress: ProgressCallback | None = None,
+        unique_id: str | None = None,
     ) -> Video:
         """Upload a local file, or a video at an http(s) URL; it starts UNPARSE.
 
         `progress`: a tqdm bar (default: when stderr is a terminal or in a notebook);
-        `on_progress(sent, total)`: your own report of the bytes sent, instead of the bar."""
-        return self._run(self._ops.upload_video(source, callback_uri, progress, on_progress))
+        `on_progress(sent, total)`: your own report of the bytes sent, instead of the bar;
+        `unique_id` as for `search_videos`."""
+        flow = self._ops.upload_video(source, callback_uri, progress, on_progress, unique_id)
+        return self._run(flow)
 
     def wait_until_parsed(
         self,
@@ -515,15 +531,17 @@ class MaviClient(_ClientBase[httpx.Client]):
         *,
         poll_interval: float = 2.0,
         progress: bool | None = None,
+        unique_id: str | None = None,
     ) -> list[Video]:
         """Poll until every video is PARSE; raises `MaviVideoError` if one failed, and
-        `MaviTimeoutError` after `timeout` seconds."""
-        return self._run(self._ops.wait_until_parsed(video_nos, timeout, poll_interval, progress))
+        `MaviTimeoutError` after `timeout` seconds. `unique_id` as for `search_videos`."""
+        flow = self._ops.wait_until_parsed(video_nos, timeout, poll_interval, progress, unique_id)
+        return self._run(flow)
 
-    def delete_videos(self, video_nos: list[str]) -> None:
+    def delete_videos(self, video_nos: list[str], *, unique_id: str | None = None) -> None:
         """Delete videos, 500 per request (v1.2: 100); deleting one twice raises
-        `MaviConflictError`."""
-        self._run(self._ops.delete_videos(video_nos))
+        `MaviConflictError`. `unique_id` as for `search_videos`."""
+        self._run(self._ops.delete_videos(video_nos, unique_id))
 
     def transcribe(
         self,
@@ -533,10 +551,12 @@ class MaviClient(_ClientBase[httpx.Client]):
         timeout: float = 600.0,
         poll_interval: float = 2.0,
         callback_uri: str | None = None,
+        unique_id: str | None = None,
     ) -> Transcript:
         """Submit a transcription (AUDIO: speech, VIDEO: what is seen) and wait for it (v1.2: no
-        task; the transcript is read at once, and `callback_uri` is refused)."""
-        flow = self._ops.transcribe(video_no, kind, timeout, poll_interval, callback_uri)
+        task; the transcript is read at once, and `callback_uri` is refused). Times in seconds
+        (`Transcript.unit`: the reply's unit). `unique_id` as for `search_videos`."""
+        flow = self._ops.transcribe(video_no, kind, timeout, poll_interval, callback_uri, unique_id)
         return self._run(flow)
 
     def close(self) -> None:
@@ -637,6 +657,7 @@ class MaviClient(_ClientBase[httpx.Client]):
         progress: bool | None = None,
         cache_dir: str | os.PathLike[str] | None = None,
         refresh: bool = False,
+        unique_id: str | None = None,
     ) -> list[VideoTranscript]:
         """The transcripts of `video_nos` (None: every parsed video of the library), each
         video's `kinds` in turn ("audio": what is said, "visual": what is shown), as
@@ -648,10 +669,11 @@ class MaviClient(_ClientBase[httpx.Client]):
         the library (searchDB). A transcript is requested once per process, host and
         credentials (keyed by a hash of them, never the key): later calls get it from
         memory, and with `cache_dir` from JSON files there, across processes; `refresh=True`
-        asks again. Raises `MaviVideoError` if a transcription
+        asks again; `unique_id` as for `search_videos` (its transcripts are cached apart).
+        Raises `MaviVideoError` if a transcription
         failed, `MaviTimeoutError` after `timeout` (the tasks keep running: the next call
         polls them instead of submitting new ones)."""
-        job = self._transcript_job(video_nos, kinds, videos, cache_dir, refresh)
+        job = self._transcript_job(video_nos, kinds, videos, cache_dir, refresh, unique_id)
         return self._run(self._ops.transcripts(job, timeout, poll_interval, progress))
 
 
@@ -745,22 +767,31 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
         tokens = await self._run(self._ops.exchange_code(client_id, code))
         return MaviTokenAuth.from_tokens(tokens, on_refresh)
 
-    async def search_videos(self, query: str) -> list[Video]:
+    async def search_videos(self, query: str, *, unique_id: str | None = None) -> list[Video]:
         """Whole videos matching `query` (searchAI; unranked. v1.2: the videos of the clips its
-        search finds, in the order of their best clip)."""
-        return await self._run(self._ops.search_videos(query))
+        search finds, in the order of their best clip). `unique_id` (v1.2 only): the end
+        user whose library it is (README, "Videos"); None: the service's "default"."""
+        return await self._run(self._ops.search_videos(query, unique_id))
 
-    async def search_moments(self, query: str, video_nos: list[str]) -> list[Moment]:
+    async def search_moments(
+        self, query: str, video_nos: list[str], *, unique_id: str | None = None
+    ) -> list[Moment]:
         """Moments of `video_nos` matching `query` (searchVideoFragment; v1.2: search, scored),
-        start/end in seconds."""
-        return await self._run(self._ops.search_moments(query, video_nos))
+        start/end in seconds; `unique_id` as for `search_videos`."""
+        return await self._run(self._ops.search_moments(query, video_nos, unique_id))
 
     async def find_moments(
-        self, query: str, video_nos: list[str] | None = None, *, limit: int | None = None
+        self,
+        query: str,
+        video_nos: list[str] | None = None,
+        *,
+        limit: int | None = None,
+        unique_id: str | None = None,
     ) -> list[Moment]:
         """The moments that match `query`, best first: within `video_nos`, or else within the
-        videos that searchAI finds for it. What both frameworks' retrievers return."""
-        return await self._run(self._ops.find_moments(query, video_nos, limit))
+        videos that searchAI finds for it. What both frameworks' retrievers return.
+        `unique_id` as for `search_videos`."""
+        return await self._run(self._ops.find_moments(query, video_nos, limit, unique_id))
 
     def list_videos(
         self,
@@ -770,10 +801,12 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
         start_time: datetime | float | None = None,
         end_time: datetime | float | None = None,
         page_size: int = MAX_PAGE_SIZE,
+        unique_id: str | None = None,
     ) -> AsyncIterator[Video]:
         """Every video of the library matching the filters (searchDB, all pages; v1.2:
-        list_videos, with the time filters applied here)."""
-        return self._iterate(self._ops.list_videos(status, name, start_time, end_time, page_size))
+        list_videos, with the time filters applied here). `unique_id` as for `search_videos`."""
+        flow = self._ops.list_videos(status, name, start_time, end_time, page_size, unique_id)
+        return self._iterate(flow)
 
     def list_sessions(self, *, unique_id: str | None = None) -> AsyncIterator[ChatSession]:
         """Every chat session of the key, all pages: see `MaviClient.list_sessions`."""
@@ -786,12 +819,15 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
         callback_uri: str | None = None,
         progress: bool | None = None,
         on_progress: ProgressCallback | None = None,
+        unique_id: str | None = None,
     ) -> Video:
         """Upload a local file, or a video at an http(s) URL; it starts UNPARSE.
 
         `progress`: a tqdm bar (default: when stderr is a terminal or in a notebook);
-        `on_progress(sent, total)`: your own report of the bytes sent, instead of the bar."""
-        return await self._run(self._ops.upload_video(source, callback_uri, progress, on_progress))
+        `on_progress(sent, total)`: your own report of the bytes sent, instead of the bar;
+        `unique_id` as for `search_videos`."""
+        flow = self._ops.upload_video(source, callback_uri, progress, on_progress, unique_id)
+        return await self._run(flow)
 
     async def wait_until_parsed(
         self,
@@ -800,16 +836,17 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
         *,
         poll_interval: float = 2.0,
         progress: bool | None = None,
+        unique_id: str | None = None,
     ) -> list[Video]:
         """Poll until every video is PARSE; raises `MaviVideoError` if one failed, and
-        `MaviTimeoutError` after `timeout` seconds."""
-        flow = self._ops.wait_until_parsed(video_nos, timeout, poll_interval, progress)
+        `MaviTimeoutError` after `timeout` seconds. `unique_id` as for `search_videos`."""
+        flow = self._ops.wait_until_parsed(video_nos, timeout, poll_interval, progress, unique_id)
         return await self._run(flow)
 
-    async def delete_videos(self, video_nos: list[str]) -> None:
+    async def delete_videos(self, video_nos: list[str], *, unique_id: str | None = None) -> None:
         """Delete videos, 500 per request (v1.2: 100); deleting one twice raises
-        `MaviConflictError`."""
-        await self._run(self._ops.delete_videos(video_nos))
+        `MaviConflictError`. `unique_id` as for `search_videos`."""
+        await self._run(self._ops.delete_videos(video_nos, unique_id))
 
     async def transcribe(
         self,
@@ -819,10 +856,12 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
         timeout: float = 600.0,
         poll_interval: float = 2.0,
         callback_uri: str | None = None,
+        unique_id: str | None = None,
     ) -> Transcript:
         """Submit a transcription (AUDIO: speech, VIDEO: what is seen) and wait for it (v1.2: no
-        task; the transcript is read at once, and `callback_uri` is refused)."""
-        flow = self._ops.transcribe(video_no, kind, timeout, poll_interval, callback_uri)
+        task; the transcript is read at once, and `callback_uri` is refused). Times in seconds
+        (`Transcript.unit`: the reply's unit). `unique_id` as for `search_videos`."""
+        flow = self._ops.transcribe(video_no, kind, timeout, poll_interval, callback_uri, unique_id)
         return await self._run(flow)
 
     @property
@@ -965,9 +1004,10 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
         progress: bool | None = None,
         cache_dir: str | os.PathLike[str] | None = None,
         refresh: bool = False,
+        unique_id: str | None = None,
     ) -> list[VideoTranscript]:
         """The transcripts of `video_nos`, in seconds: see `MaviClient.get_transcripts`."""
-        job = self._transcript_job(video_nos, kinds, videos, cache_dir, refresh)
+        job = self._transcript_job(video_nos, kinds, videos, cache_dir, refresh, unique_id)
         return await self._run(self._ops.transcripts(job, timeout, poll_interval, progress))
 
 

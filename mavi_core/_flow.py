@@ -58,7 +58,13 @@ from ._retry import REFRESH, RetryState
 from ._settings import MaviSettings
 from ._stream import ChatStreamDecoder, broken_stream_error, parse_json_reply, too_large
 from ._transcripts import WIRE_KIND, TranscriptJob, VideoTranscript
-from ._v12 import SessionPager, V12StreamDecoder, build_v12_body, parse_v12_reply
+from ._v12 import (
+    SessionPager,
+    V12StreamDecoder,
+    build_v12_body,
+    check_unique_id,
+    parse_v12_reply,
+)
 from ._videos import (
     MAX_PAGE_SIZE,
     PARSED,
@@ -680,16 +686,34 @@ class Operations:
         """Whether the video endpoints speak the v1.2 wire (see `_videos`)."""
         return self.settings.api_version == "v1.2"
 
-    def search_videos(self, query: str) -> Flow[list[Video]]:
+    def scope(self, unique_id: object) -> str | None:
+        """The `unique_id` a video method sends (v1.2: the end user whose library it is;
+        None: the service's "default"), checked now, before any request: a non-empty string,
+        and only with v1.2 (v1.0 has no such field)."""
+        if unique_id is None:
+            return None
+        if not self.v12:
+            raise MaviValidationError(
+                "unique_id belongs to the v1.2 API: create the client with api_version='v1.2' "
+                "(or set MAVI_API_VERSION=v1.2), or leave unique_id out."
+            )
+        return check_unique_id(unique_id)
+
+    def search_videos(self, query: str, unique_id: str | None = None) -> Flow[list[Video]]:
+        scope = self.scope(unique_id)
         if self.v12:  # no whole-video search in v1.2: the videos of the clips found
-            return self._parsed(v12_search_call(query), parse_search_videos)
+            return self._parsed(v12_search_call(query, unique_id=scope), parse_search_videos)
         return self._parsed(search_videos_call(query), parse_videos)
 
-    def search_moments(self, query: str, video_nos: list[str]) -> Flow[list[Moment]]:
+    def search_moments(
+        self, query: str, video_nos: list[str], unique_id: str | None = None
+    ) -> Flow[list[Moment]]:
+        scope = self.scope(unique_id)
         if self.v12:  # v1.2 search takes no video filter: the clips of `video_nos` are kept
             videos = normalize_video_nos(video_nos)
             return self._parsed(
-                v12_search_call(query), lambda data: within(parse_moments(data), videos)
+                v12_search_call(query, unique_id=scope),
+                lambda data: within(parse_moments(data), videos),
             )
         return self._parsed(search_moments_call(query, video_nos), parse_moments)
 
@@ -698,24 +722,28 @@ class Operations:
         return parse((yield from self._request_json(call)))
 
     def find_moments(
-        self, query: str, video_nos: list[str] | None, limit: int | None
+        self,
+        query: str,
+        video_nos: list[str] | None,
+        limit: int | None,
+        unique_id: str | None = None,
     ) -> Flow[list[Moment]]:
         check_limit(limit)  # now, before any request
-        return self._find_moments(query, video_nos, limit)
+        return self._find_moments(query, video_nos, limit, self.scope(unique_id))
 
     @_redacting
     def _find_moments(
-        self, query: str, video_nos: list[str] | None, limit: int | None
+        self, query: str, video_nos: list[str] | None, limit: int | None, scope: str | None
     ) -> Flow[list[Moment]]:
         if video_nos is None and self.v12:  # one search finds the clips in the whole library
-            found = yield from self._parsed(v12_search_call(query, limit), parse_moments)
-            return rank_moments(found, limit)
+            call = v12_search_call(query, limit, unique_id=scope)
+            return rank_moments((yield from self._parsed(call, parse_moments)), limit)
         if video_nos is None:
-            videos = yield from self.search_videos(query)
+            videos = yield from self.search_videos(query, scope)
             video_nos = [video.video_no for video in videos]
             if not video_nos:
                 return []
-        return rank_moments((yield from self.search_moments(query, video_nos)), limit)
+        return rank_moments((yield from self.search_moments(query, video_nos, scope)), limit)
 
     def list_videos(
         self,
@@ -724,9 +752,13 @@ class Operations:
         start_time: datetime | float | None,
         end_time: datetime | float | None,
         page_size: int = MAX_PAGE_SIZE,
+        unique_id: str | None = None,
     ) -> Flow[None]:
         """Every matching video, as `Video` items."""
-        pager = VideoPager(status, name, start_time, end_time, page_size, v12=self.v12)
+        scope = self.scope(unique_id)
+        pager = VideoPager(
+            status, name, start_time, end_time, page_size, v12=self.v12, unique_id=scope
+        )
         return self._list(pager)
 
     def list_sessions(self, unique_id: str | None) -> Flow[None]:
@@ -780,9 +812,11 @@ class Operations:
         callback_uri: str | None,
         progress: bool | None,
         on_progress: ProgressCallback | None = None,
+        unique_id: str | None = None,
     ) -> Flow[Video]:
         check_progress(progress, on_progress)
-        call, upload = upload_call(source, callback_uri, v12=self.v12)
+        scope = self.scope(unique_id)
+        call, upload = upload_call(source, callback_uri, v12=self.v12, unique_id=scope)
         if upload is not None:
             bar = upload_bar(upload.path.name, upload.size, progress, on_progress)
             # An upload is bounded by its size and the per-operation timeout, not the deadline.
@@ -794,14 +828,21 @@ class Operations:
 
     @_redacting
     def wait_until_parsed(
-        self, video_nos: list[str], timeout: float, poll_interval: float, progress: bool | None
+        self,
+        video_nos: list[str],
+        timeout: float,
+        poll_interval: float,
+        progress: bool | None,
+        unique_id: str | None = None,
     ) -> Flow[list[Video]]:
+        scope = self.scope(unique_id)
         watch = ParseWatch(video_nos)
         deadline = PollDeadline(timeout, self.clock(), poll_interval, "the videos to parse")
         check_progress(progress)
         bar = self.progress_bar("Parsing videos", len(watch.video_nos), progress)
         while True:
-            watch.update((yield from self._all_pages(VideoPager(v12=self.v12), deadline)))
+            pager = VideoPager(v12=self.v12, unique_id=scope)
+            watch.update((yield from self._all_pages(pager, deadline)))
             bar.update(watch.parsed)
             if watch.done:
                 bar.finish()
@@ -809,8 +850,9 @@ class Operations:
             yield Sleep(deadline.next_delay(self.clock()))
 
     @_redacting
-    def delete_videos(self, video_nos: list[str]) -> Flow[None]:
-        for call in delete_calls(video_nos, v12=self.v12):
+    def delete_videos(self, video_nos: list[str], unique_id: str | None = None) -> Flow[None]:
+        scope = self.scope(unique_id)
+        for call in delete_calls(video_nos, v12=self.v12, unique_id=scope):
             yield from self._request_json(call)
 
     @_redacting
@@ -821,11 +863,13 @@ class Operations:
         timeout: float,
         poll_interval: float,
         callback_uri: str | None,
+        unique_id: str | None = None,
     ) -> Flow[Transcript]:
         """v1.0: a task submitted, then polled until FINISH. v1.2: no task; the transcript is
         read (`get_audio_transcription` / `get_video_transcription`), and read again only while
         a reply says it is unfinished."""
         v12 = self.v12
+        scope = self.scope(unique_id)
         deadline = PollDeadline(timeout, self.clock(), poll_interval, "the transcription")
         if v12:
             if callback_uri is not None:
@@ -833,7 +877,7 @@ class Operations:
                     "callback_uri has no v1.2 equivalent: a v1.2 transcript is read at once, "
                     "with no task to wait for. Leave callback_uri out."
                 )
-            call, task_no = v12_transcription_call(video_no, kind), ""
+            call, task_no = v12_transcription_call(video_no, kind, unique_id=scope), ""
         else:
             submit = transcription_submit_call(video_no, kind, callback_uri)
             task_no = parse_task_no((yield from self._request_json(submit)))
@@ -862,13 +906,13 @@ class Operations:
         deadline.interval = delay = min(0.5, poll_interval)
         check_progress(progress)
         if job.whole_library:
-            job.use_library(
-                (yield from self._all_pages(VideoPager(status=PARSED, v12=v12), deadline))
-            )
+            library = VideoPager(status=PARSED, v12=v12, unique_id=job.unique_id)
+            job.use_library((yield from self._all_pages(library, deadline)))
         if not job.waiting():  # all cached
             return job.result()
         if job.unknown_videos:
-            pager, check = VideoPager(v12=v12), self._between_pages(deadline)
+            pager = VideoPager(v12=v12, unique_id=job.unique_id)
+            check = self._between_pages(deadline)
             while (
                 job.unknown_videos and (page := (yield from self._page(pager, check))) is not None
             ):
@@ -880,7 +924,8 @@ class Operations:
         while True:
             for item in job.waiting():
                 if v12:
-                    call = v12_transcription_call(item.video_no, WIRE_KIND[item.kind])
+                    kind = WIRE_KIND[item.kind]
+                    call = v12_transcription_call(item.video_no, kind, unique_id=job.unique_id)
                 else:
                     assert item.task_no is not None
                     call = transcription_poll_call(item.task_no)

@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 from ._envelope import wait_text
 from ._exceptions import MaviConnectionError, MaviError, MaviRateLimitError, MaviValidationError
 from ._extras import missing_extra
-from ._secret import given, redact_url
+from ._secret import given, redact_url_secrets
 from ._watch import current_watcher
 
 if TYPE_CHECKING:
@@ -188,6 +188,13 @@ def _check_backend(backend: object) -> type[_Store]:
             got = f"the unknown scheme {scheme!r}"
         raise MaviValidationError(f"rate_limit backend must be {shapes}, got {got}.")
     if store is _RedisStore:
+        authority, reserved, rest = _split_authority(backend.partition("://")[2])
+        if "@" not in authority and "@" in rest:
+            raise MaviValidationError(
+                f"rate_limit backend {scheme}://... holds an '@' after a raw {reserved!r}: a "
+                "password (or user name) holding '/', '?' or '#' must be percent-encoded "
+                "(%2F, %3F, %23; an '@' elsewhere: %40), else the URL names another host."
+            )
         try:
             urlsplit(backend).port  # noqa: B018 - raises for a port that is not a number
         except ValueError:
@@ -196,6 +203,13 @@ def _check_backend(backend: object) -> type[_Store]:
                 f"pass {shapes}."
             ) from None
     return store
+
+
+def _split_authority(rest: str) -> tuple[str, str, str]:
+    """`rest` (what follows `scheme://`) cut at its first `/`, `?` or `#`: before, the
+    character, after."""
+    cut = min((rest.find(char) for char in "/?#" if char in rest), default=len(rest))
+    return rest[:cut], rest[cut : cut + 1], rest[cut + 1 :]
 
 
 class _Store:
@@ -523,7 +537,7 @@ class RateLimit:
     @property
     def backend(self) -> str:
         """The store's URL, its password masked."""
-        return redact_url(self._store.url)
+        return redact_url_secrets(self._store.url, self._store.url)
 
     def __repr__(self) -> str:
         return f"RateLimit({self.backend!r})"
@@ -657,10 +671,11 @@ class RateLimit:
         except MaviError:
             raise
         except Exception as exc:
+            said = redact_url_secrets(str(exc), self._store.url)
             raise MaviConnectionError(
                 f"The rate-limit store {self.backend} could not be used "
-                f"({type(exc).__name__}: {redact_url(str(exc))}). Check that it is running and "
-                "reachable, or pass rate_limit='memory://' to count in this process only."
+                f"({type(exc).__name__}: {said}). Check that it is running and reachable, or "
+                "pass rate_limit='memory://' to count in this process only."
             ) from exc
 
     def _prepay(self, endpoint: str, prepay: bool) -> None:
@@ -766,9 +781,10 @@ def _open_store(store: type[_Store], backend: str) -> _Store:
             "memory://, sqlite:///path/to/file.db or redis://[:password@]host:port/db."
         ) from None
     except OSError as exc:
+        said = redact_url_secrets(str(exc), backend)
         raise MaviConnectionError(
-            f"The rate-limit store {redact_url(backend)} could not be opened "
-            f"({type(exc).__name__}: {redact_url(str(exc))}). Check that it is reachable, and "
+            f"The rate-limit store {redact_url_secrets(backend, backend)} could not be opened "
+            f"({type(exc).__name__}: {said}). Check that it is reachable, and "
             "that a file's directory exists and is writable, or pass rate_limit='memory://' to "
             "count in this process only."
         ) from exc
@@ -827,7 +843,19 @@ def key_account(key: str | None) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:16] if key else "anonymous"
 
 
+def token_account(identity: str) -> str:
+    """Which token user's budget a call draws on: a short keyed hash of the token auth's
+    `identity` (its refresh token, else its access token), never the token itself; apart from
+    every key's account (`key_account`)."""
+    digest = hashlib.sha256(f"mavi-integrations token\0{identity}".encode()).hexdigest()
+    return "token-" + digest[:16]
+
+
 def account_of(settings: MaviSettings) -> str:
+    """The account of a client's credentials in a shared store: one per key, one per token
+    user (two users with token auth never share a budget)."""
     if settings.api_key is not None:
         return key_account(settings.api_key.get_secret_value())
-    return "token" if settings.auth is not None else key_account(None)
+    if settings.auth is not None:
+        return token_account(settings.auth.identity.get_secret_value())
+    return key_account(None)

@@ -13,7 +13,9 @@ __all__ = [
     "given",
     "redact",
     "redact_url",
+    "redact_url_secrets",
     "reveal",
+    "url_secrets",
 ]
 
 MASK = "**********"
@@ -121,12 +123,44 @@ def _mask_prefixes(text: str, secret: str) -> str:
     return text
 
 
-_USERINFO: Final = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/?#\s:]*:)[^/?#\s]*@")
-"""The password runs from the first `:` of the userinfo to its LAST `@` before the host (as
-redis-py and `urllib.parse` read it): `redis://:p@ss@host` has the password `p@ss`."""
+_USERINFO: Final = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^\s:]*:)\S*@")
+"""The password runs from the first `:` after `scheme://` to the LAST `@` of the URL (redis-py
+and `urllib.parse` end the userinfo at its last `@`: `redis://:p@ss@host` has the password
+`p@ss`). A password written with a raw `/`, `?` or `#` (`redis://:pa/ss@host`) is masked whole
+too: the mask never stops at a character a password may hold. The price: a URL without a
+password whose path or query holds `@` after a `:` is masked from that `:` (the safe side)."""
+
+_QUERY_PASSWORD: Final = re.compile(r"(?P<head>[?&;]password=)[^&;#\s]*", re.IGNORECASE)
+"""redis-py reads any query parameter as a connection option: `?password=...` is one."""
 
 
 def redact_url(text: str) -> str:
     """`text` with the password of every `scheme://user:password@host` URL in it masked (a
-    password holding `@` whole)."""
-    return _USERINFO.sub(lambda match: f"{match['head']}{MASK}@", text)
+    password holding `@`, `/`, `?` or `#` whole), and every `password=` query parameter."""
+    text = _USERINFO.sub(lambda match: f"{match['head']}{MASK}@", text)
+    return _QUERY_PASSWORD.sub(lambda match: f"{match['head']}{MASK}", text)
+
+
+def url_secrets(url: str) -> list[str]:
+    """The passwords `url` carries, as written and percent-decoded (what a library that read
+    the URL may quote in its own errors): for `redact`, after `redact_url`."""
+    from urllib.parse import parse_qsl, unquote
+
+    found: list[str] = []
+    match = _USERINFO.match(url)
+    if match is not None:
+        found.append(url[match.end("head") : match.end() - 1])
+    query = url.partition("?")[2].partition("#")[0]
+    found += [
+        value
+        for name, value in parse_qsl(query, keep_blank_values=False, errors="replace")
+        if name.lower() == "password"
+    ]
+    found += [unquote(value) for value in found]
+    return sorted({value for value in found if value}, key=len, reverse=True)
+
+
+def redact_url_secrets(text: str, url: str) -> str:
+    """`text` (a URL, or what a library that read it said) without `url`'s passwords, in
+    URL form or quoted on their own."""
+    return redact(redact_url(text), url_secrets(url))

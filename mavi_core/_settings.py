@@ -369,12 +369,12 @@ class MaviSettings:
         return headers
 
     def fingerprint(self) -> str:
-        """Whose credentials these are, without them: a SHA-256 of the key (or of the refresh
-        token, else the access token), to key what is kept per account (the transcript cache,
-        in memory and in `cache_dir`). Not reversible; "anonymous" without credentials."""
+        """Whose credentials these are, without them: a SHA-256 of the key (or of the token
+        auth's `identity`: its refresh token, else its access token), to key what is kept per
+        account (the transcript cache, in memory and in `cache_dir`). Not reversible;
+        "anonymous" without credentials."""
         if self.auth is not None:
-            tokens = self.auth.tokens
-            secret, kind = tokens.refresh_token or tokens.access_token, "token"
+            secret, kind = self.auth.identity, "token"
         elif self.api_key is not None:
             secret, kind = self.api_key, "key"
         else:

@@ -1,7 +1,7 @@
 """Transcripts as time-stamped text: what was said (audio) and what was shown (visual).
 
 Pure, apart from the optional cache directory: which transcriptions a call still needs
-(`TranscriptJob`), the rule that turns the reply's times into seconds (`time_unit`), the cache
+(`TranscriptJob`; the reply's times reach it in seconds, by `_videos.time_unit`), the cache
 that keeps a transcript from being requested twice in a process (`TranscriptCache`), and the
 documents the loaders and retrievers build from transcripts (`transcript_passages`,
 `moment_content`). The flow that asks the service is `_flow.Operations.transcripts`.
@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -28,6 +29,7 @@ from ._videos import (
     _clock,
     describe_moment,
     parse_transcription,
+    time_unit,
 )
 
 __all__ = [
@@ -63,13 +65,6 @@ _KIND_NAMES: Final[Mapping[str, TranscriptKind]] = {
     "video": "visual",  # the wire's name for it
 }
 
-MILLISECONDS_BEYOND_DURATION: Final = 10.0
-"""Times reaching past 10x the video's duration cannot be seconds: they are milliseconds."""
-MILLISECONDS_LATEST: Final = 36_000.0
-"""Without a duration: a last time beyond 10 hours, counted in seconds, means milliseconds."""
-MILLISECONDS_MEDIAN_SPAN: Final = 500.0
-"""Without a duration: segments lasting 500 units or more (half of them) mean milliseconds."""
-
 _ID_NAMESPACE: Final = "6f1c2a4e-9b0d-5e7a-8c3f-2d4b6a8e0c1f"
 """The uuid5 namespace of passage ids (statistics, tempfile and uuid load on first use: they
 would cost `import mavi_core` several milliseconds)."""
@@ -94,34 +89,13 @@ def normalize_kinds(kinds: str | Iterable[str]) -> tuple[TranscriptKind, ...]:
     return tuple(chosen)
 
 
-def time_unit(segments: Sequence[TranscriptSegment], duration: float | None) -> Literal["s", "ms"]:
-    """Whether a transcript's times are seconds or milliseconds (the service documents seconds,
-    and live replies were read as milliseconds too).
-
-    With the video's duration known, times that reach beyond 10x the duration are milliseconds
-    (seconds cannot pass the end of the video; milliseconds pass it about 1000x). Without it,
-    milliseconds when the last time is beyond 10 hours counted in seconds, or when half of the
-    segments last 500 units or more (8 minutes a line in seconds; half a second in ms).
-    Otherwise seconds.
-    """
-    if not segments:
-        return "s"
-    latest = max(max(segment.start, segment.end) for segment in segments)
-    if duration is not None and duration > 0:
-        return "ms" if latest > duration * MILLISECONDS_BEYOND_DURATION else "s"
-    import statistics
-
-    span = statistics.median(max(0.0, segment.end - segment.start) for segment in segments)
-    return "ms" if latest > MILLISECONDS_LATEST or span >= MILLISECONDS_MEDIAN_SPAN else "s"
-
-
-def _in_seconds(segments: Iterable[TranscriptSegment], unit: str) -> tuple[TranscriptSegment, ...]:
-    scale = 0.001 if unit == "ms" else 1.0
+def _in_order(segments: Iterable[TranscriptSegment]) -> tuple[TranscriptSegment, ...]:
+    """Segments (in seconds) in time order, a missing end read as the start, empty lines out."""
     ordered = sorted(segments, key=lambda segment: (segment.start, segment.end))
     return tuple(
         TranscriptSegment(
-            start=segment.start * scale,
-            end=max(segment.start, segment.end) * scale,  # a missing end is the start
+            start=segment.start,
+            end=max(segment.start, segment.end),  # a missing end is the start
             text=segment.text.strip(),
         )
         for segment in ordered
@@ -160,19 +134,43 @@ class VideoTranscript:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> VideoTranscript:
+        """A transcript as `to_json` wrote it; `ValueError` for anything else (a cache file
+        that was cut, edited or corrupted is a miss, never trusted): times and the duration
+        must be finite numbers from 0 (not strings, NaN or infinity), each end not before its
+        start, texts strings."""
+        if not isinstance(data, Mapping):
+            raise ValueError("not a transcript of this format")
         if data.get("format") != _CACHE_FORMAT or data.get("kind") not in KINDS:
             raise ValueError("not a transcript of this format")
+        duration = data.get("duration")
+        segments = data["segments"]
+        if not isinstance(segments, list) or not isinstance(data["video_no"], str):
+            raise ValueError("not a transcript of this format")
+        read: list[TranscriptSegment] = []
+        for segment in segments:
+            if not isinstance(segment, list) or len(segment) != 3:
+                raise ValueError("a segment is not [start, end, text]")
+            start, end, text = segment
+            if not isinstance(text, str) or _cached_time(end) < _cached_time(start):
+                raise ValueError("a segment is not [start, end, text] in order")
+            read.append(TranscriptSegment(float(start), float(end), text))
         return cls(
-            video_no=str(data["video_no"]),
+            video_no=data["video_no"],
             kind=data["kind"],
             video_name=str(data.get("video_name") or ""),
-            duration=None if data.get("duration") is None else float(data["duration"]),
+            duration=None if duration is None else _cached_time(duration),
             unit="ms" if data.get("unit") == "ms" else "s",
-            segments=tuple(
-                TranscriptSegment(float(start), float(end), str(text))
-                for start, end, text in data["segments"]
-            ),
+            segments=tuple(read),
         )
+
+
+def _cached_time(value: object) -> float:
+    """Seconds as the cache wrote them: a finite number from 0, else `ValueError`."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"a time is {type(value).__name__}, not a number")
+    if not 0 <= value < math.inf:  # False for NaN too
+        raise ValueError(f"a time is {value!r}, not a finite number from 0")
+    return float(value)
 
 
 # The cache: finished transcripts, and the tasks still running, per host, video and kind.
@@ -253,7 +251,7 @@ def _read_file(path: Path) -> VideoTranscript | None:
         return VideoTranscript.from_json(json.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, KeyError, TypeError) as error:
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as error:
         logger.debug("MAVI: ignoring the unreadable transcript cache file %s (%s)", path, error)
         return None
 
@@ -307,8 +305,13 @@ class TranscriptJob:
     """Ask the service again even when a transcript is cached."""
     account: str = field(kw_only=True)
     """Whose library: `MaviSettings.fingerprint()`, a hash of the credentials (never them)."""
+    unique_id: str | None = field(default=None, kw_only=True)
+    """v1.2: the end user whose library it is (checked by the caller: `Operations.scope`);
+    their transcripts are cached apart from the key's others."""
 
     def __post_init__(self) -> None:
+        if self.unique_id is not None:
+            self.account = f"{self.account}\0{self.unique_id}"
         self.kinds = normalize_kinds(self.kinds)
         self._directory = None if self.directory is None else Path(self.directory)
         self.known: dict[str, Video] = {video.video_no: video for video in self.videos}
@@ -382,26 +385,35 @@ class TranscriptJob:
         and raised."""
         assert v12 or item.task_no is not None
         wire = WIRE_KIND[item.kind]
+        video = self.known.get(item.video_no)
+        duration = video.duration if video is not None else None
         try:
             reply = parse_transcription(
-                data, video_no=item.video_no, task_no=item.task_no or "", kind=wire, v12=v12
+                data,
+                video_no=item.video_no,
+                task_no=item.task_no or "",
+                kind=wire,
+                v12=v12,
+                duration=duration,
             )
         except Exception:
             self.cache.forget(item.key)
             raise
         if reply is None:
             return
-        video = self.known.get(item.video_no)
-        duration = video.duration if video is not None else None
-        unit = time_unit(reply.segments, duration)
         item.transcript = VideoTranscript(
             video_no=item.video_no,
             kind=item.kind,
-            segments=_in_seconds(reply.segments, unit),
+            segments=_in_order(reply.segments),
             video_name=video.video_name if video is not None else "",
             duration=duration,
-            unit=unit,
+            unit=reply.unit,
         )
+        if v12 and not item.transcript.segments:
+            # A v1.2 transcript is read with no task to say it is finished: an empty one may
+            # not be made yet, so it answers this call only (docs/ARCHITECTURE.md, "Videos and
+            # sessions (v1.2)"); the next call reads it again.
+            return
         self.cache.put(item.key, item.transcript, self._directory)
 
     def result(self) -> list[VideoTranscript]:

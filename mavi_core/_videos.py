@@ -49,6 +49,7 @@ __all__ = [
     "rank_score",
     "search_moments_call",
     "search_videos_call",
+    "time_unit",
     "transcription_poll_call",
     "transcription_submit_call",
     "upload_call",
@@ -226,6 +227,35 @@ class TranscriptSegment:
     text: str
 
 
+MILLISECONDS_BEYOND_DURATION: Final = 10.0
+"""Times reaching past 10x the video's duration cannot be seconds: they are milliseconds."""
+MILLISECONDS_LATEST: Final = 36_000.0
+"""Without a duration: a last time beyond 10 hours, counted in seconds, means milliseconds."""
+MILLISECONDS_MEDIAN_SPAN: Final = 500.0
+"""Without a duration: segments lasting 500 units or more (half of them) mean milliseconds."""
+
+
+def time_unit(segments: Sequence[TranscriptSegment], duration: float | None) -> Literal["s", "ms"]:
+    """Whether a transcript's times are seconds or milliseconds (the service documents seconds,
+    and live replies were read as milliseconds too).
+
+    With the video's duration known, times that reach beyond 10x the duration are milliseconds
+    (seconds cannot pass the end of the video; milliseconds pass it about 1000x). Without it,
+    milliseconds when the last time is beyond 10 hours counted in seconds, or when half of the
+    segments last 500 units or more (8 minutes a line in seconds; half a second in ms).
+    Otherwise seconds.
+    """
+    if not segments:
+        return "s"
+    latest = max(max(segment.start, segment.end) for segment in segments)
+    if duration is not None and duration > 0:
+        return "ms" if latest > duration * MILLISECONDS_BEYOND_DURATION else "s"
+    import statistics
+
+    span = statistics.median(max(0.0, segment.end - segment.start) for segment in segments)
+    return "ms" if latest > MILLISECONDS_LATEST or span >= MILLISECONDS_MEDIAN_SPAN else "s"
+
+
 @dataclass(frozen=True)
 class Transcript:
     """A finished transcription (`kind` AUDIO: speech; VIDEO: what is seen)."""
@@ -234,6 +264,9 @@ class Transcript:
     task_no: str
     kind: str
     segments: list[TranscriptSegment] = field(default_factory=list)
+    """In seconds, whatever unit the service used (`time_unit`; `unit` says which it was)."""
+    unit: Literal["s", "ms"] = "s"
+    """The unit of the service's reply."""
 
     @property
     def text(self) -> str:
@@ -324,13 +357,17 @@ def search_moments_call(query: str, video_nos: Iterable[str]) -> ApiCall:
     return ApiCall("POST", SEARCH_FRAGMENT_PATH, json=body)
 
 
-def v12_search_call(query: str, top_k: int | None = None) -> ApiCall:
+def v12_search_call(
+    query: str, top_k: int | None = None, *, unique_id: str | None = None
+) -> ApiCall:
     """v1.2 `POST /serve/api/v1/search`: exactly `search_param`, `search_type` BY_VIDEO, and
-    `top_k` only when given (the service's own default otherwise)."""
+    `top_k` and `unique_id` only when given (the service's own defaults otherwise)."""
     body: dict[str, Any] = {"search_param": _query(query), "search_type": V12_SEARCH_TYPE}
     if top_k is not None:
         check_limit(top_k)
         body["top_k"] = top_k
+    if unique_id is not None:
+        body["unique_id"] = unique_id
     return ApiCall("POST", V12_SEARCH_PATH, json=body)
 
 
@@ -415,6 +452,8 @@ class VideoPager(Pages):
     end_time: datetime | float | None = None
     page_size: int = MAX_PAGE_SIZE
     v12: bool = False
+    unique_id: str | None = None
+    """v1.2: the end user whose library this is (checked by the caller); None: "default"."""
 
     def __post_init__(self) -> None:
         size = self.page_size
@@ -437,7 +476,7 @@ class VideoPager(Pages):
             return None
         if self.v12:
             body = {"page": self.page, "size": self.page_size, "video_name": self.name,
-                    "status": self.status}  # fmt: skip
+                    "status": self.status, "unique_id": self.unique_id}  # fmt: skip
             json = {k: v for k, v in body.items() if v is not None}
             return ApiCall("POST", V12_LIST_VIDEOS_PATH, json=json)
         params = {
@@ -479,12 +518,17 @@ def _is_url(source: str | os.PathLike[str]) -> bool:
 
 
 def upload_call(
-    source: str | os.PathLike[str], callback_uri: str | None = None, *, v12: bool = False
+    source: str | os.PathLike[str],
+    callback_uri: str | None = None,
+    *,
+    v12: bool = False,
+    unique_id: str | None = None,
 ) -> tuple[ApiCall, UploadFile | None]:
     """Upload from a URL (uploadUrl) or from a local file (multipart `file`).
 
     v1.2: `upload_url` takes the form field `url`, `upload` the part `file`; a callback is the
-    form field `callback` (as the documentation's examples send it), never a query."""
+    form field `callback`, `unique_id` the form field `unique_id` (as the documentation's
+    examples send them), never a query."""
     if isinstance(source, str):
         if not source.strip():
             raise MaviValidationError(
@@ -497,7 +541,8 @@ def upload_call(
         )
     check_callback(callback_uri)
     if v12:
-        form = {"callback": callback_uri} if callback_uri else None
+        fields = {"callback": callback_uri or None, "unique_id": unique_id}
+        form = {name: value for name, value in fields.items() if value is not None} or None
         if _is_url(source):
             call = ApiCall("POST", V12_UPLOAD_URL_PATH, form={"url": str(source), **(form or {})})
             return call, None
@@ -528,14 +573,18 @@ def _upload_file(source: str | os.PathLike[str]) -> UploadFile:
     return UploadFile(path, mime, path.stat().st_size)
 
 
-def delete_calls(video_nos: Iterable[str], *, v12: bool = False) -> list[ApiCall]:
+def delete_calls(
+    video_nos: Iterable[str], *, v12: bool = False, unique_id: str | None = None
+) -> list[ApiCall]:
     """A bare JSON array of video numbers per call: v1.0 `DELETE` with at most 500, v1.2
-    `POST /serve/api/v1/delete_videos` with at most 100."""
+    `POST /serve/api/v1/delete_videos` with at most 100 (and the query `unique_id` when
+    given: the body is the array)."""
     videos = normalize_video_nos(video_nos)
     method, path, batch = ("POST", V12_DELETE_PATH, V12_MAX_DELETE_BATCH) if v12 else (
         "DELETE", DELETE_PATH, MAX_DELETE_BATCH)  # fmt: skip
+    params = None if unique_id is None else {"unique_id": unique_id}
     return [
-        ApiCall(method, path, json=videos[start : start + batch])
+        ApiCall(method, path, json=videos[start : start + batch], params=params)
         for start in range(0, len(videos), batch)
     ]
 
@@ -545,13 +594,19 @@ def _check_kind(kind: object) -> None:
         raise MaviValidationError(f"kind must be 'AUDIO' or 'VIDEO', got {kind!r}.")
 
 
-def v12_transcription_call(video_no: str, kind: Literal["AUDIO", "VIDEO"] = "AUDIO") -> ApiCall:
+def v12_transcription_call(
+    video_no: str, kind: Literal["AUDIO", "VIDEO"] = "AUDIO", *, unique_id: str | None = None
+) -> ApiCall:
     """v1.2 has no transcription task: `GET get_audio_transcription` (AUDIO) or
-    `get_video_transcription` (VIDEO) with the query `video_no` reads the transcript."""
+    `get_video_transcription` (VIDEO) with the query `video_no` (and `unique_id` when given)
+    reads the transcript."""
     _check_kind(kind)
     (video,) = normalize_video_nos([video_no], name="video_no")
     path = V12_AUDIO_TRANSCRIPTION_PATH if kind == "AUDIO" else V12_VIDEO_TRANSCRIPTION_PATH
-    return ApiCall("GET", path, params={"video_no": video})
+    params = (
+        {"video_no": video} if unique_id is None else {"video_no": video, "unique_id": unique_id}
+    )
+    return ApiCall("GET", path, params=params)
 
 
 def transcription_submit_call(
@@ -578,11 +633,18 @@ def transcription_poll_call(task_no: str) -> ApiCall:
 
 
 def parse_transcription(
-    data: object, *, video_no: str, task_no: str, kind: str, v12: bool = False
+    data: object,
+    *,
+    video_no: str,
+    task_no: str,
+    kind: str,
+    v12: bool = False,
+    duration: float | None = None,
 ) -> Transcript | None:
     """The transcript once FINISH, None while UNFINISHED. A v1.2 reply has no status: it is
     the finished transcript (`transcriptions` or `transcription`, each item `startTime` /
-    `endTime` / `content` or `start` / `end` / `text`)."""
+    `endTime` / `content` or `start` / `end` / `text`). Times in seconds, read as
+    milliseconds when `time_unit` says so (`duration`: the video's, when known)."""
     if not isinstance(data, Mapping):
         if v12:  # no task to wait for: a reply without a transcript object is unreadable
             raise MaviServerError(
@@ -604,7 +666,10 @@ def parse_transcription(
         )
         for item in _items(data, "transcriptions", "transcription")
     ]
-    return Transcript(video_no=video_no, task_no=task_no, kind=kind, segments=segments)
+    unit = time_unit(segments, duration)
+    if unit == "ms":
+        segments = [TranscriptSegment(s.start / 1000, s.end / 1000, s.text) for s in segments]
+    return Transcript(video_no, task_no, kind, segments, unit)
 
 
 @dataclass

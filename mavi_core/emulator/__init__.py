@@ -54,12 +54,16 @@ The v1.2 chat
 -------------
 
 Served next to v1.0 by default (``api_versions=("v1.0", "v1.2")``, ``--api-version``; a
-dialect left out answers its chat paths, and v1.2 its video and session paths, with HTTP 404).
+dialect left out answers its chat and video paths, and v1.2 its session list too, with HTTP 404,
+as an unknown path; the token endpoints are always served).
 Both chat paths take the body
 ``{"video_nos": [str, ...], "prompt": str, "session_id"?: int, "unique_id"?: str}`` and the key
 in ``Authorization`` (raw, ``Bearer`` tolerated). ``session_id`` is a JSON integer, parsed
 exactly however large (a string of digits is accepted too); without it a new session starts.
-``unique_id`` is accepted and does not change the answer. Chat calls of both dialects share one
+``unique_id`` is accepted and does not change the answer. A session belongs to whoever started
+it (the API key, or the user of one authorization code, whose refreshed tokens stay theirs):
+another credential that sends its id is answered as for an unknown session, and the session
+list shows the caller's sessions only. Chat calls of both dialects share one
 rate limit per key.
 
 ``POST /serve/api/v1/chat`` answers ``application/json;charset=UTF-8``::
@@ -135,8 +139,8 @@ limited) and takes every fault by path. Errors are ``0001`` envelopes (an unknow
 ``"Video is not parsed"``), deleting an unknown video ``0409``. Replies, as the documentation
 shows them (``success`` / ``failed`` where it shows them)::
 
-    POST /serve/api/v1/upload         multipart part "file" (+ form field "callback")
-    POST /serve/api/v1/upload_url     form (or JSON) "url" (+ "callback")
+    POST /serve/api/v1/upload         multipart part "file" (+ form fields "callback", "unique_id")
+    POST /serve/api/v1/upload_url     form (or JSON) "url" (+ "callback", "unique_id")
         {"code": "0000", "msg": "success", "data": {"videoNo": "mavi_video_...",
          "videoName": "clip.mp4", "videoStatus": "UNPARSE", "uploadTime": "1744905509814"}}
     POST /serve/api/v1/list_videos    JSON {"page"?, "size"? (20; at most 200), "video_name"?,
@@ -146,14 +150,16 @@ shows them (``success`` / ``failed`` where it shows them)::
          "create_time": "1754037217992"}], "current_page": 1, "page_size": 20,
          "total_count": "7"}, "success": true, "failed": false}
     POST /serve/api/v1/search         JSON {"search_param", "search_type": "BY_VIDEO" |
-                                            "BY_AUDIO" | "BY_IMAGE", "top_k"? (10)}
+                                            "BY_AUDIO" | "BY_IMAGE", "top_k"? (10),
+                                            "unique_id"?}
         {"code", "msg", "data": [{"videoNo", "videoName", "startTime": "62",
          "endTime": "105", "score": 0.667}, ...]}      best first; BY_AUDIO: spoken lines
                                                        only; BY_IMAGE: [] (no images here)
     POST /serve/api/v1/delete_videos  a bare JSON array of at most 100 video numbers
+                                      (+ query "unique_id")
         {"code", "msg", "data": null, "success": true, "failed": false}
-    GET  /serve/api/v1/get_audio_transcription?video_no=    (what is said)
-    GET  /serve/api/v1/get_video_transcription?video_no=    (what is shown)
+    GET  /serve/api/v1/get_audio_transcription?video_no=&unique_id=   (what is said)
+    GET  /serve/api/v1/get_video_transcription?video_no=&unique_id=   (what is shown)
         {"code", "msg", "data": {"videoNo", "transcriptions": [{"index": 0,
          "content": "...", "startTime": "2", "endTime": "9"}]}, "success", "failed"}
     GET  /serve/api/v1/list_sessions?page=&unique_id=
@@ -161,6 +167,8 @@ shows them (``success`` / ``failed`` where it shows them)::
          "title": "<the session's first prompt>"}], "current_page": 1, "page_size": 20,
          "total_count": "1"}, "success", "failed"}      newest first
 
+``unique_id`` (the end user) is accepted everywhere it is shown and changes no answer (one
+library serves every user); sent in a JSON body, it must be a string (a ``0001`` otherwise).
 Times are strings of whole seconds (milliseconds with ``transcript_millis``); sizes of videos
 uploaded without bytes (samples, URLs) are made up from their duration.
 

@@ -169,8 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--api-version",
         choices=(*API_VERSIONS, "all"),
         default="all",
-        help="the chat dialects to serve: v1.0 (/api/serve/video/chat), v1.2 "
-        "(/serve/api/v1/chat and /serve/api/v1/chat_stream), or all (default)",
+        help="the dialects to serve, their chat and video endpoints: v1.0 (/api/serve/video/...), "
+        "v1.2 (/serve/api/v1/...), or all (default)",
     )
     parser.add_argument(
         "--fault",

@@ -15,7 +15,7 @@ import math
 import secrets
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Any
@@ -229,7 +229,7 @@ class _Route:
     method: str
     handler: Handler
     needs_auth: bool = True
-    api_version: str | None = None  # a chat endpoint is served only while its dialect is on
+    api_version: str | None = None  # a dialect's chat and video paths: served while it is on
 
 
 def _json_response(
@@ -271,6 +271,14 @@ def _required_str(payload: dict[str, Any], name: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise _bad(f"{name} is required and must be a non-empty string.")
     return value
+
+
+def _check_unique_id(fields: Mapping[str, Any]) -> None:
+    """A v1.2 request's optional `unique_id` (the end user; JSON body, form or query): a string
+    (a number is tolerated) when sent; it does not change what the emulator answers."""
+    unique_id = fields.get("unique_id")
+    if unique_id is not None and (type(unique_id) not in (str, int)):
+        raise _bad("unique_id must be a string.")
 
 
 def _limit(payload: dict[str, Any]) -> int | None:
@@ -344,14 +352,20 @@ class EmulatorApp:
             CHAT_PATH: _Route("POST", self._chat, api_version=V10),
             CHAT_V12_PATH: _Route("POST", self._chat_v12, api_version=V12),
             CHAT_STREAM_PATH: _Route("POST", self._chat_stream_v12, api_version=V12),
-            UPLOAD_PATH: _Route("POST", self._upload),
-            "/api/serve/video/uploadUrl": _Route("POST", self._upload_url),
-            "/api/serve/video/searchDB": _Route("GET", self._search_db),
-            "/api/serve/video/searchAI": _Route("POST", self._search_ai),
-            "/api/serve/video/searchVideoFragment": _Route("POST", self._search_fragment),
-            "/api/serve/video/subTranscription": _Route("POST", self._sub_transcription),
-            "/api/serve/video/getTranscription": _Route("GET", self._get_transcription),
-            "/api/serve/video/delete": _Route("DELETE", self._delete),
+            UPLOAD_PATH: _Route("POST", self._upload, api_version=V10),
+            "/api/serve/video/uploadUrl": _Route("POST", self._upload_url, api_version=V10),
+            "/api/serve/video/searchDB": _Route("GET", self._search_db, api_version=V10),
+            "/api/serve/video/searchAI": _Route("POST", self._search_ai, api_version=V10),
+            "/api/serve/video/searchVideoFragment": _Route(
+                "POST", self._search_fragment, api_version=V10
+            ),
+            "/api/serve/video/subTranscription": _Route(
+                "POST", self._sub_transcription, api_version=V10
+            ),
+            "/api/serve/video/getTranscription": _Route(
+                "GET", self._get_transcription, api_version=V10
+            ),
+            "/api/serve/video/delete": _Route("DELETE", self._delete, api_version=V10),
             V12_UPLOAD_PATH: _Route("POST", self._upload_v12, api_version=V12),
             V12_UPLOAD_URL_PATH: _Route("POST", self._upload_url_v12, api_version=V12),
             V12_SEARCH_PATH: _Route("POST", self._search_v12, api_version=V12),
@@ -672,40 +686,40 @@ class EmulatorApp:
             session_id = int(session_id)
         if session_id is not None and (type(session_id) is not int or session_id < 0):
             raise _bad("session_id must be an integer (the session_id of an earlier reply).")
-        unique_id = payload.get("unique_id")
-        if unique_id is not None and (type(unique_id) not in (str, int)):
-            raise _bad("unique_id must be a string.")
+        _check_unique_id(payload)
         return _V12Request(list(dict.fromkeys(video_nos)), prompt, session_id)
 
-    def _v12_refusal(self, request: _V12Request) -> str | None:
+    def _v12_refusal(self, request: _V12Request, owner: str) -> str | None:
         """Why the service would refuse this chat (an unknown or unparsed video, an unknown
-        session), in its words; None when it answers."""
+        session: another key's or user's is unknown to this one), in its words; None when it
+        answers."""
         for video_no in request.video_nos:
             video = self.library.get(video_no)
             if video is None:
                 return f"{VIDEO_MISSING}: {video_no}"
             if video.status() != PARSE:
                 return VIDEO_NOT_PARSED
-        if request.session_id is not None and request.session_id not in self.sessions:
+        if request.session_id is not None and not self.sessions.owns(request.session_id, owner):
             return f"{SESSION_MISSING}: {request.session_id}"
         return None
 
-    def _v12_answer(self, request: _V12Request) -> tuple[int, V12Answer]:
+    def _v12_answer(self, request: _V12Request, owner: str) -> tuple[int, V12Answer]:
         """The session (a new one unless the request continues one) and the answer in it."""
         videos = [video for no in request.video_nos if (video := self.library.get(no))]
         session_id = request.session_id
-        history = None if session_id is None else self.sessions.history(session_id)
+        history = None if session_id is None else self.sessions.history(session_id, owner)
         if session_id is None or history is None:
-            session_id, history = self.sessions.start(request.prompt), []
+            session_id, history = self.sessions.start(request.prompt, owner), []
         answer = compose_v12(videos, request.prompt, history)
         return session_id, replace(answer, content=self._answer_text(answer.content))
 
     async def _chat_v12(self, request: Request, body: bytes, credential: str | None) -> Response:
         chat = self._v12_request(body)
-        refusal = self._v12_refusal(chat)
+        owner = self.tokens.owner(credential)
+        refusal = self._v12_refusal(chat, owner)
         if refusal is not None:
             raise _bad(refusal)
-        session_id, answer = self._v12_answer(chat)
+        session_id, answer = self._v12_answer(chat, owner)
         self.sessions.add_turn(session_id, Turn(chat.prompt, answer.content))
         session: int | str = session_id
         if self.faults.current_framing_v12.string_session_ids:
@@ -723,7 +737,8 @@ class EmulatorApp:
     ) -> Response:
         chat = self._v12_request(body)
         framing = self.faults.current_framing_v12
-        refusal = self._v12_refusal(chat)
+        owner = self.tokens.owner(credential)
+        refusal = self._v12_refusal(chat, owner)
         if refusal is not None:
             if framing.error_envelopes:
                 raise _bad(refusal)
@@ -734,7 +749,7 @@ class EmulatorApp:
                 None,
                 framing.content_type,
             )
-        session_id, answer = self._v12_answer(chat)
+        session_id, answer = self._v12_answer(chat, owner)
         encoder = V12Encoder(framing, session_id)
         pieces = split_deltas(answer.content, self.settings.delta_size)
         reply = _ChatReply(
@@ -930,12 +945,14 @@ class EmulatorApp:
             payload: dict[str, Any] = {name: values[-1] for name, values in fields.items()}
         else:
             payload = _json_object(body)
+        _check_unique_id(payload)
         callback = payload.get("callback") or request.query_params.get("callback")
         return self._register_url(payload, callback)
 
     async def _search_v12(self, request: Request, body: bytes, _: str | None) -> Response:
         payload = _json_object(body)
         search_param = _required_str(payload, "search_param")
+        _check_unique_id(payload)
         search_type = payload.get("search_type")
         if search_type not in V12_SEARCH_TYPES:
             raise _bad(f"search_type must be one of {', '.join(V12_SEARCH_TYPES)}.")
@@ -955,6 +972,7 @@ class EmulatorApp:
         name = payload.get("video_name") or ""
         video_no = payload.get("video_no") or None
         status = payload.get("status") or None
+        _check_unique_id(payload)
         for field_name, value in (("video_name", name), ("video_no", video_no), ("status", status)):
             if value is not None and not isinstance(value, str):
                 raise _bad(f"{field_name} must be a string.")
@@ -999,10 +1017,12 @@ class EmulatorApp:
         ]  # fmt: skip
         return _ok_flagged({"videoNo": video.video_no, "transcriptions": items})
 
-    async def _list_sessions_v12(self, request: Request, body: bytes, _: str | None) -> Response:
+    async def _list_sessions_v12(
+        self, request: Request, body: bytes, credential: str | None
+    ) -> Response:
         page = _query_int(request, "page", 1, 1) or 1
         size = V12_DEFAULT_PAGE_SIZE
-        sessions = self.sessions.listing()
+        sessions = self.sessions.listing(self.tokens.owner(credential))
         shown = sessions[(page - 1) * size : page * size]
         return _ok_flagged(
             {

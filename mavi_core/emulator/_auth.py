@@ -55,6 +55,7 @@ class TokenStore:
         self._codes: set[str] = set()
         self._access: dict[str, float] = {}  # token -> monotonic expiry
         self._refresh: dict[str, float] = {}
+        self._grants: dict[str, str] = {}  # access or refresh token -> the grant it belongs to
 
     def mint_code(self) -> str:
         code = "mavi-code-" + secrets.token_hex(12)
@@ -66,9 +67,11 @@ class TokenStore:
         now = time.monotonic()
         access = "mavi-at-" + secrets.token_hex(16)
         refresh = "mavi-rt-" + secrets.token_hex(16)
+        grant = "grant-" + secrets.token_hex(8)
         with self._lock:
             self._access[access] = now + self.token_ttl
             self._refresh[refresh] = now + REFRESH_TTL
+            self._grants[access] = self._grants[refresh] = grant
         return IssuedTokens(access, refresh, self._expires_in(), int(REFRESH_TTL))
 
     def exchange_code(self, client_id: str, code: str) -> IssuedTokens:
@@ -93,7 +96,19 @@ class TokenStore:
                 )
             access = "mavi-at-" + secrets.token_hex(16)
             self._access[access] = now + self.token_ttl
+            self._grants[access] = self._grants[refresh_token]
         return access, self._expires_in()
+
+    def owner(self, credential: str | None) -> str:
+        """Whose a request is, for what is kept per user (the v1.2 sessions): the API key's
+        developer account, or the user of one authorization (a code exchanged; its refreshed
+        tokens stay that user's). Call after `check`."""
+        if credential is None:
+            return ""
+        if hmac.compare_digest(credential.encode(), self.api_key.encode()):
+            return "api-key"
+        with self._lock:
+            return self._grants.get(credential, "")
 
     def check(self, credential: str | None) -> None:
         """Raise AuthError unless `credential` is the API key or an unexpired access token."""

@@ -93,7 +93,8 @@ class MaviEmulator:
     ``api_versions`` names the chat dialects served, both by default: ``"v1.0"``
     (``/api/serve/video/chat``) and ``"v1.2"`` (``/serve/api/v1/chat`` and
     ``/serve/api/v1/chat_stream``, with server-held sessions); a dialect left out answers its
-    chat paths with HTTP 404. The other endpoints are always served.
+    chat and video paths (v1.2: its session list too) with HTTP 404, as an unknown path. The
+    token endpoints are always served.
     """
 
     def __init__(
@@ -445,7 +446,7 @@ class MaviEmulator:
 
     @property
     def api_versions(self) -> tuple[str, ...]:
-        """The chat dialects served: ``("v1.0", "v1.2")`` unless changed."""
+        """The dialects served (chat and video paths): ``("v1.0", "v1.2")`` unless changed."""
         return tuple(v for v in API_VERSIONS if v in self._settings.api_versions)
 
     @api_versions.setter

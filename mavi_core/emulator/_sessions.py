@@ -34,32 +34,46 @@ class SessionStore:
         self._lock = threading.Lock()
         self._sessions: OrderedDict[int, list[Turn]] = OrderedDict()
         self._titles: dict[int, str] = {}
+        self._owners: dict[int, str] = {}
         self.max_sessions = max_sessions
         self.max_turns = max_turns
 
-    def start(self, title: str = "") -> int:
-        """A new, empty session; `title`: what the session list calls it (its first prompt)."""
+    def start(self, title: str = "", owner: str = "") -> int:
+        """A new, empty session; `title`: what the session list calls it (its first prompt);
+        `owner`: whose it is (only they may continue or list it)."""
         with self._lock:
             session_id = new_session_id()
             while session_id in self._sessions:
                 session_id = new_session_id()
             self._sessions[session_id] = []
             self._titles[session_id] = " ".join(title.split())[:TITLE_CHARS]
+            self._owners[session_id] = owner
             while len(self._sessions) > self.max_sessions:
                 forgotten, _ = self._sessions.popitem(last=False)
                 del self._titles[forgotten]
+                del self._owners[forgotten]
             return session_id
 
-    def listing(self) -> list[tuple[int, str]]:
-        """Every session kept, newest first, with its title (the v1.2 session list)."""
+    def listing(self, owner: str = "") -> list[tuple[int, str]]:
+        """`owner`'s sessions kept, newest first, with their titles (the v1.2 session list)."""
         with self._lock:
-            return [(session_id, self._titles[session_id]) for session_id in reversed(self._titles)]
+            return [
+                (session_id, self._titles[session_id])
+                for session_id in reversed(self._titles)
+                if self._owners[session_id] == owner
+            ]
 
-    def history(self, session_id: int) -> list[Turn] | None:
-        """The turns of a session so far, or None if it does not exist (or was forgotten)."""
+    def owns(self, session_id: int, owner: str = "") -> bool:
+        """Whether `session_id` is kept and `owner`'s: another user's is as good as unknown."""
+        with self._lock:
+            return self._owners.get(session_id) == owner and session_id in self._sessions
+
+    def history(self, session_id: int, owner: str = "") -> list[Turn] | None:
+        """The turns of `owner`'s session so far, or None if it does not exist (or was
+        forgotten, or is another user's)."""
         with self._lock:
             turns = self._sessions.get(session_id)
-            if turns is None:
+            if turns is None or self._owners.get(session_id) != owner:
                 return None
             self._sessions.move_to_end(session_id)
             return list(turns)
@@ -84,3 +98,4 @@ class SessionStore:
         with self._lock:
             self._sessions.clear()
             self._titles.clear()
+            self._owners.clear()

@@ -175,3 +175,137 @@ def test_an_unreadable_cache_file_is_ignored(tmp_path: Path) -> None:
     job = _new_process_job(tmp_path)
 
     assert not job.done
+
+
+def _corrupt_cache(tmp_path: Path, edit: object) -> None:
+    """VI1's audio in the cache directory, then its file rewritten by `edit(data)`."""
+    import json
+
+    key = ("http://mavi.test", "acct-1", "VI1", "audio")
+    TranscriptCache().put(key, transcript("audio", *SPEECH), tmp_path)  # type: ignore[arg-type]
+    (path,) = tmp_path.iterdir()
+    data = json.loads(path.read_text())
+    edited = edit(data)  # type: ignore[operator]
+    path.write_text(edited if isinstance(edited, str) else json.dumps(data))
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda data: data["segments"][0].__setitem__(0, "two"),  # not a number
+        lambda data: data["segments"][0].__setitem__(0, "2"),  # a string of digits
+        lambda data: data["segments"][1].__setitem__(1, float("nan")),
+        lambda data: data["segments"][1].__setitem__(1, float("inf")),
+        lambda data: data["segments"][2].__setitem__(0, -45),
+        lambda data: data["segments"][2].__setitem__(1, 1.0),  # ends before it starts
+        lambda data: data["segments"][0].__setitem__(0, True),
+        lambda data: data["segments"][0].__setitem__(2, None),  # no text
+        lambda data: data["segments"].append([1, 2]),
+        lambda data: data.__setitem__("segments", {"0": [2, 9, "x"]}),
+        lambda data: data.__setitem__("duration", float("nan")),
+        lambda data: data.__setitem__("duration", -193),
+        lambda data: data.__setitem__("duration", "193"),
+        lambda data: data.__setitem__("video_no", 1),
+        lambda data: "[1, 2, 3]",  # JSON, not an object
+        lambda data: '{"format": 1, "segments": [[1e400, 1e400, "x"]]}',
+        lambda data: "[" * 100_000 + "]" * 100_000,  # too deep to read
+    ],
+)
+def test_a_corrupt_cache_entry_is_a_miss(tmp_path: Path, edit: object) -> None:
+    """docs/ARCHITECTURE.md (module table, `_transcripts.py`: the cache): a cache file that was
+    cut, edited or corrupted is asked again, never read as NaN, infinite or negative times
+    and never a crash."""
+    _corrupt_cache(tmp_path, edit)
+
+    job = _new_process_job(tmp_path)
+
+    assert not job.done
+
+
+def test_a_sound_cache_entry_written_by_hand_is_still_read(tmp_path: Path) -> None:
+    _corrupt_cache(tmp_path, lambda data: data["segments"][0].__setitem__(1, 9))  # int end
+
+    assert _new_process_job(tmp_path).done
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"videoNo": "VI1", "transcriptions": []},
+        {"videoNo": "VI1", "status": "FINISH", "transcriptions": []},
+        {"videoNo": "VI1", "transcriptions": [{"startTime": 1, "endTime": 2, "content": " "}]},
+    ],
+)
+def test_an_empty_v12_transcript_answers_the_call_but_is_not_cached(
+    tmp_path: Path, data: dict[str, object]
+) -> None:
+    """v1.2 has no task that says a transcript is finished: an empty one may not be made yet.
+    It is this call's answer, and the next call asks again (memory and cache_dir alike)."""
+    cache = TranscriptCache()
+    job = TranscriptJob("http://mavi.test", ["VI1"], "audio", cache=cache, directory=tmp_path,
+                        account="acct-1")  # fmt: skip
+    (item,) = job.waiting()
+    job.read(item, data, v12=True)
+
+    assert job.done and [t.segments for t in job.result()] == [()]
+    again = TranscriptJob("http://mavi.test", ["VI1"], "audio", cache=cache, directory=tmp_path,
+                          account="acct-1")  # fmt: skip
+    assert not again.done
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_v12_transcript_with_lines_and_an_empty_v10_one_are_cached(tmp_path: Path) -> None:
+    """What is kept: a v1.2 transcript with text; a v1.0 task's FINISH with no lines (the task
+    said it is finished: a video with nothing said)."""
+    cache = TranscriptCache()
+    v12 = TranscriptJob("http://mavi.test", ["VI1"], "audio", cache=cache, account="acct-1")
+    (item,) = v12.waiting()
+    v12.read(item, {"transcriptions": [{"startTime": 1, "endTime": 2, "content": "hi"}]}, v12=True)
+    v10 = TranscriptJob("http://mavi.test", ["VI2"], "audio", cache=cache, account="acct-1")
+    (task,) = v10.to_submit()
+    v10.submitted(task, "TK1")
+    v10.read(task, {"status": "FINISH", "transcriptions": []})
+
+    for video_no in ("VI1", "VI2"):
+        job = TranscriptJob("http://mavi.test", [video_no], "audio", cache=cache, account="acct-1")
+        assert job.done
+
+
+# The rule in the pure reader every path shares (`parse_transcription`).
+
+
+def _reply(*times: tuple[object, object]) -> dict[str, object]:
+    items = [
+        {"startTime": s, "endTime": e, "content": f"line {i}"} for i, (s, e) in enumerate(times)
+    ]
+    return {"status": "FINISH", "transcriptions": items}
+
+
+@pytest.mark.parametrize(
+    ("times", "duration", "unit", "first"),
+    [
+        (((2, 9), (20, 27)), None, "s", (2.0, 9.0)),
+        ((("2", "9"), ("20", "27")), 193, "s", (2.0, 9.0)),  # numbers as strings
+        (((2000, 9000), (20000, 27000)), None, "ms", (2.0, 9.0)),  # lines of 7000 units
+        ((("2000", "9000"), ("20000", "27000")), None, "ms", (2.0, 9.0)),
+        (((2000, 2300), (2300, 2600), (2600, 2900)), 193, "ms", (2.0, 2.3)),  # past 10x 193 s
+        (((2000, 2300), (2300, 2600), (2600, 2900)), 3600, "s", (2000.0, 2300.0)),  # an hour
+        (((40_000, 40_100), (40_100, 40_200)), None, "ms", (40.0, 40.1)),  # beyond 10 hours
+    ],
+)
+def test_parse_transcription_gives_seconds_and_the_unit(
+    times: tuple[tuple[object, object], ...],
+    duration: float | None,
+    unit: str,
+    first: tuple[float, float],
+) -> None:
+    from mavi_core._videos import parse_transcription
+
+    for v12 in (False, True):
+        read = parse_transcription(
+            _reply(*times), video_no="VI1", task_no="", kind="AUDIO", v12=v12, duration=duration
+        )
+        assert read is not None
+        assert read.unit == unit
+        assert (read.segments[0].start, read.segments[0].end) == first
+        assert [segment.text for segment in read.segments][:1] == ["line 0"]

@@ -186,3 +186,34 @@ def test_another_key_does_not_get_the_first_keys_transcripts(
     for path in tmp_path.rglob("*"):
         text = path.name + (path.read_text() if path.is_file() else "")
         assert emu.api_key not in text and other_key not in text
+
+
+@pytest.mark.parametrize("api_version", ["v1.0", "v1.2"])
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("millis", [False, True])
+def test_transcribe_reads_seconds_or_milliseconds_as_seconds(
+    emu: MaviEmulator, api_version: str, mode: str, millis: bool
+) -> None:
+    """README, "Seconds, always": `transcribe` follows the rule of `get_transcripts` (here
+    without the video's duration: the reply alone decides), in both clients and dialects."""
+    delay, emu.parse_delay = emu.parse_delay, 0
+    emu.transcript_millis = millis
+    options: dict[str, Any] = {"base_url": emu.base_url, "api_version": api_version}
+
+    async def go() -> Any:
+        async with AsyncMaviClient(emu.api_key, **options) as client:
+            return await client.transcribe(HARBOR, "AUDIO", poll_interval=0.05)
+
+    try:
+        if mode == "sync":
+            with MaviClient(emu.api_key, **options) as client:
+                transcript = client.transcribe(HARBOR, "AUDIO", poll_interval=0.05)
+        else:
+            transcript = asyncio.run(go())
+    finally:
+        emu.transcript_millis = False
+        emu.parse_delay = delay
+
+    assert transcript.unit == ("ms" if millis else "s")
+    assert (transcript.segments[0].start, transcript.segments[0].end) == (2.0, 9.0)
+    assert max(segment.end for segment in transcript.segments) <= 193

@@ -633,7 +633,111 @@ def test_a_dialect_left_out_answers_404(
         assert client.post(path, json=v10_body if path == V10_CHAT else _body()).status_code == 200
     for path in absent:
         assert client.post(path, json=_body()).status_code == 404
-    assert client.get("/api/serve/video/searchDB").status_code == 200
+    searchdb = client.get("/api/serve/video/searchDB").status_code
+    assert searchdb == (200 if "v1.0" in versions else 404)
+
+
+V10_VIDEO_ROUTES = [
+    ("POST", "/api/serve/video/upload"),
+    ("POST", "/api/serve/video/uploadUrl"),
+    ("GET", "/api/serve/video/searchDB"),
+    ("POST", "/api/serve/video/searchAI"),
+    ("POST", "/api/serve/video/searchVideoFragment"),
+    ("POST", "/api/serve/video/subTranscription"),
+    ("GET", "/api/serve/video/getTranscription"),
+    ("DELETE", "/api/serve/video/delete"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), V10_VIDEO_ROUTES)
+def test_the_v10_video_routes_are_off_with_the_v10_dialect(
+    emu: MaviEmulator, client: httpx.Client, method: str, path: str
+) -> None:
+    """A dialect left out answers its video paths as it answers its chat path: HTTP 404, as an
+    unknown path (the v1.2 video paths do the same, test_emulator_v12_videos.py)."""
+    emu.api_versions = ("v1.2",)
+    off = client.request(method, path)
+    unknown = client.request(method, "/api/serve/video/noSuchPath")
+    assert off.status_code == unknown.status_code == 404
+    assert off.content == unknown.content.replace(b"/api/serve/video/noSuchPath", path.encode())
+    assert client.post(V10_CHAT, json={"videoNos": [KITCHEN], "message": "x"}).status_code == 404
+    emu.api_versions = ("v1.0",)
+    assert client.request(method, path).status_code != 404
+
+
+# -- sessions belong to whoever started them ----------------------------------------------------
+
+
+def _token_client(emu: MaviEmulator) -> httpx.Client:
+    """An httpx client for a user of the token flow (one code exchanged: one user)."""
+    reply = httpx.post(
+        f"{emu.base_url}/auth/api/token/getAccessToken",
+        json={"clientId": emu.client_id, "code": emu.authorization_code()},
+    )
+    token = reply.json()["data"]["accessToken"]
+    return httpx.Client(base_url=emu.base_url, headers={"Authorization": token}, timeout=5.0)
+
+
+@pytest.mark.parametrize("path", [CHAT, STREAM])
+def test_a_session_cannot_be_continued_with_another_credential(
+    emu: MaviEmulator, client: httpx.Client, path: str
+) -> None:
+    """The service holds a conversation for whoever started it: another key's (or another
+    user's) session id is answered as an unknown session."""
+    session_id = _chat(client)["session_id"]
+    with _token_client(emu) as user, _token_client(emu) as other_user:
+        body = _raw_json(_body(prompt="What happens next?", session_id=session_id))
+        headers = {"content-type": "application/json"}
+        refused = user.post(path, content=body, headers=headers)
+        unknown = user.post(path, content=_raw_json(_body(session_id=1)), headers=headers)
+        if path == CHAT:
+            assert refused.json() == {
+                "code": "0001",
+                "msg": f"Session does not exist: {session_id}",
+            }
+        else:
+            assert refused.content == f'data:"Session does not exist: {session_id}"\n\n'.encode()
+        assert refused.content == unknown.content.replace(b": 1", f": {session_id}".encode())
+
+        own = _chat(user)["session_id"]
+        assert _chat(user, prompt="What happens next?", session_id=own)["session_id"] == own
+        for stranger in (client, other_user):
+            reply = stranger.post(CHAT, content=_raw_json(_body(session_id=own)), headers=headers)
+            assert reply.json()["msg"] == f"Session does not exist: {own}"
+    # The key's own session is unharmed by the attempts.
+    later = _chat(client, prompt="Where is the onion?", session_id=session_id)
+    assert later["session_id"] == session_id
+    assert "1 earlier turn" in later["thinking"][0]["content"]
+
+
+def test_a_refreshed_token_keeps_its_users_sessions(emu: MaviEmulator) -> None:
+    reply = httpx.post(
+        f"{emu.base_url}/auth/api/token/getAccessToken",
+        json={"clientId": emu.client_id, "code": emu.authorization_code()},
+    ).json()["data"]
+    first = httpx.Client(base_url=emu.base_url, headers={"Authorization": reply["accessToken"]})
+    with first:
+        session_id = _chat(first)["session_id"]
+    refreshed = httpx.post(
+        f"{emu.base_url}/auth/api/token/refreshAccessToken",
+        json={"refreshToken": reply["refreshToken"]},
+    ).json()["data"]["accessToken"]
+    with httpx.Client(base_url=emu.base_url, headers={"Authorization": refreshed}) as second:
+        again = _chat(second, prompt="What happens next?", session_id=session_id)
+    assert again["session_id"] == session_id
+
+
+def test_the_session_list_holds_only_the_callers_sessions(
+    emu: MaviEmulator, client: httpx.Client
+) -> None:
+    mine = _chat(client)["session_id"]
+    with _token_client(emu) as user:
+        theirs = _chat(user, prompt="Where is the onion?")["session_id"]
+        listed = user.get("/serve/api/v1/list_sessions").json()["data"]
+    assert [item["sessionId"] for item in listed["sessions"]] == [str(theirs)]
+    assert listed["total_count"] == "1"
+    own = client.get("/serve/api/v1/list_sessions").json()["data"]
+    assert [item["sessionId"] for item in own["sessions"]] == [str(mine)]
 
 
 def test_api_versions_must_name_known_dialects() -> None:

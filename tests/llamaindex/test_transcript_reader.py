@@ -122,3 +122,21 @@ def test_failed_transcripts_fall_back_or_raise(emulator: MaviEmulator) -> None:
     assert hits[0].node.get_content().endswith("moment matching 'onion'")
     with pytest.raises(MaviInvalidRequestError, match="transcription is off"):
         retriever(emulator, video_nos=[KITCHEN], with_transcript=True).retrieve("onion")
+
+
+@pytest.mark.parametrize("api_version", ["v1.0", "v1.2"])
+def test_milliseconds_in_the_reply_are_read_as_seconds(
+    emulator: MaviEmulator, api_version: str
+) -> None:
+    """README, "Seconds, always": replies in milliseconds give the same nodes (metadata in
+    seconds, ids) as replies in seconds, in both dialects."""
+    seconds = reader(emulator, [KITCHEN], kinds="audio", api_version=api_version).load_data()
+    TranscriptCache.shared().clear()
+    emulator.transcript_millis = True
+    try:
+        millis = reader(emulator, [KITCHEN], kinds="audio", api_version=api_version).load_data()
+    finally:
+        emulator.transcript_millis = False
+
+    assert [(d.id_, d.metadata) for d in millis] == [(d.id_, d.metadata) for d in seconds]
+    assert (millis[0].metadata["start"], millis[0].metadata["end"]) == (5.0, 14.0)

@@ -163,3 +163,21 @@ def test_with_transcript_false_asks_for_no_transcript(emulator: MaviEmulator) ->
     retriever(emulator, k=1, with_transcript=False).invoke("tugboat")
 
     assert SUBMIT not in [request.path for request in emulator.requests]
+
+
+@pytest.mark.parametrize("api_version", ["v1.0", "v1.2"])
+def test_milliseconds_in_the_reply_are_loaded_as_seconds(
+    emulator: MaviEmulator, api_version: str
+) -> None:
+    """README, "Seconds, always": the service's replies in milliseconds give the same
+    documents (metadata in seconds, ids) as replies in seconds, in both dialects."""
+    seconds = loader(emulator, [HARBOR], kinds="audio", api_version=api_version).load()
+    TranscriptCache.shared().clear()
+    emulator.transcript_millis = True
+    try:
+        millis = loader(emulator, [HARBOR], kinds="audio", api_version=api_version).load()
+    finally:
+        emulator.transcript_millis = False
+
+    assert [(d.id, d.metadata) for d in millis] == [(d.id, d.metadata) for d in seconds]
+    assert (millis[0].metadata["start"], millis[0].metadata["end"]) == (2.0, 9.0)
