@@ -11,11 +11,12 @@ from langchain_core.documents import Document
 from pydantic import Field, field_validator
 
 from mavi_core import Passage, TranscriptKind
-from mavi_core._adapters import normalize_video_nos, transcript_options
+from mavi_core._adapters import normalize_video_nos, transcript_options, watching_waits
 from mavi_core._transcripts import KINDS, normalize_kinds, passages
 
 from ._connection import MaviConnection
 from ._errors import translate_errors
+from ._events import run_watcher
 
 __all__ = ["MaviTranscriptLoader"]
 
@@ -77,14 +78,17 @@ class MaviTranscriptLoader(MaviConnection, BaseLoader):
     def _options(self) -> dict[str, Any]:
         return transcript_options(self)
 
+    # A loader has no run of its own: a rate-limit wait is reported to the run it is called in
+    # (a tool's, a chain's), as `mavi_rate_limit_wait` (langchain_mavi._events).
+
     def lazy_load(self) -> Iterator[Document]:
-        with translate_errors():
+        with translate_errors(), watching_waits(run_watcher(None, asynchronous=False)):
             transcripts = self._get_client().get_transcripts(**self._options())
         for passage in passages(transcripts, self.window_seconds):
             yield passage_document(passage)
 
     async def alazy_load(self) -> AsyncIterator[Document]:
-        with translate_errors():
+        with translate_errors(), watching_waits(run_watcher(None, asynchronous=True)):
             transcripts = await self._get_async_client().get_transcripts(**self._options())
         for passage in passages(transcripts, self.window_seconds):
             yield passage_document(passage)

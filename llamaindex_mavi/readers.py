@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from llama_index.core.readers.base import BaseReader
@@ -11,15 +11,16 @@ from llama_index.core.schema import Document
 from pydantic import SecretStr
 
 from mavi_core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Passage
-from mavi_core._adapters import normalize_video_nos, transcript_options
+from mavi_core._adapters import normalize_video_nos, transcript_options, watching_waits
 from mavi_core._transcripts import KINDS, normalize_kinds, passages
 
 from ._clients import MaviConnection
+from .events import report_wait
 
 if TYPE_CHECKING:
     import httpx
 
-    from mavi_core import AsyncMaviClient, MaviClient
+    from mavi_core import AsyncMaviClient, MaviClient, RateLimit
 
 __all__ = ["MaviTranscriptReader"]
 
@@ -56,9 +57,11 @@ class MaviTranscriptReader(MaviConnection, BaseReader):
         base_url: str | None = None,
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
+        default_headers: Mapping[str, str] | None = None,
         client: MaviClient | None = None,
         async_client: AsyncMaviClient | None = None,
         api_version: str | None = None,
+        rate_limit: RateLimit | str | None = "auto",
     ) -> None:
         if window_seconds is not None and window_seconds <= 0:
             raise ValueError(f"window_seconds must be positive, got {window_seconds!r}.")
@@ -74,21 +77,25 @@ class MaviTranscriptReader(MaviConnection, BaseReader):
             base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
+            default_headers=default_headers,
             client=client,
             async_client=async_client,
             api_version=api_version,
+            rate_limit=rate_limit,
         )
 
     def _options(self) -> dict[str, Any]:
         return transcript_options(self)
 
     def lazy_load_data(self, *args: Any, **load_kwargs: Any) -> Iterator[Document]:
-        transcripts = self._clients.sync().get_transcripts(**self._options())
+        with watching_waits(report_wait):  # a rate-limit wait: a MaviRateLimitWaitEvent
+            transcripts = self._clients.sync().get_transcripts(**self._options())
         for passage in passages(transcripts, self.window_seconds):
             yield passage_document(passage)
 
     async def alazy_load_data(self, *args: Any, **load_kwargs: Any) -> list[Document]:
-        transcripts = await self._clients.async_().get_transcripts(**self._options())
+        with watching_waits(report_wait):
+            transcripts = await self._clients.async_().get_transcripts(**self._options())
         return [passage_document(passage) for passage in passages(transcripts, self.window_seconds)]
 
     async def aload_data(self, *args: Any, **load_kwargs: Any) -> list[Document]:

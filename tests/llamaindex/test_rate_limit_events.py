@@ -15,6 +15,7 @@ from llamaindex_mavi import (
     MaviLLM,
     MaviQueryEngine,
     MaviRateLimitWaitEvent,
+    MaviTranscriptReader,
     MaviVideoRetriever,
 )
 from mavi_core import Budget, RateLimit
@@ -131,3 +132,22 @@ async def test_the_retriever_dispatches_the_wait_event_of_its_search(
             assert await retriever.aretrieve("a boat")
 
     assert_one_wait(collector, "moments")
+
+
+@pytest.mark.parametrize("how", ["load_data", "aload_data"])
+async def test_the_transcript_reader_dispatches_a_wait_event(
+    how: str,
+    options: dict[str, Any],
+    videos: list[str],
+    collector: EventCollector,
+    empty_transcript_cache: None,
+) -> None:
+    # Both kinds of one video: two transcriptions submitted, the second waits for its turn.
+    reader = MaviTranscriptReader(
+        videos[:1], rate_limit=tight("transcription"), poll_interval=0.05, **options
+    )
+
+    docs = reader.load_data() if how == "load_data" else await reader.aload_data()
+
+    assert docs
+    assert_one_wait(collector, "transcription")

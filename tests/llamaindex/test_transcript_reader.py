@@ -140,3 +140,15 @@ def test_milliseconds_in_the_reply_are_read_as_seconds(
 
     assert [(d.id_, d.metadata) for d in millis] == [(d.id_, d.metadata) for d in seconds]
     assert (millis[0].metadata["start"], millis[0].metadata["end"]) == (5.0, 14.0)
+
+
+def test_the_reader_takes_every_connection_option_of_the_other_components(
+    emulator: MaviEmulator,
+) -> None:
+    """`default_headers` and `rate_limit`, as `MaviLLM`, the engines and the retriever take them."""
+    source = reader(
+        emulator, [KITCHEN], kinds="audio", default_headers={"X-Team": "ingest"}, rate_limit=None
+    )
+    assert source.load_data()
+    submitted = [r for r in emulator.requests if r.path == SUBMIT]
+    assert submitted and all(r.headers["x-team"] == "ingest" for r in submitted)

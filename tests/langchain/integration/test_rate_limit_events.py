@@ -17,6 +17,7 @@ from langchain_mavi import (
     RATE_LIMIT_WAIT_EVENT,
     ChatMavi,
     MaviRateLimiter,
+    MaviTranscriptLoader,
     MaviVideoChatTool,
     MaviVideoRetriever,
 )
@@ -211,3 +212,33 @@ async def test_the_retriever_reports_a_wait_of_its_search(emulator: MaviEmulator
 
     assert first.events == []
     assert_one_wait(second, "moments", "retriever")
+
+
+@pytest.mark.parametrize("how", ["invoke", "ainvoke"])
+async def test_the_transcript_loader_reports_a_wait_to_the_run_it_is_called_in(
+    emulator: MaviEmulator, how: str, empty_transcript_cache: None
+) -> None:
+    # Both kinds of one video: two transcriptions submitted, the second waits for its turn.
+    loader = MaviTranscriptLoader(
+        emulator.video_nos[:1],
+        api_key=emulator.api_key,
+        base_url=emulator.base_url,
+        rate_limit=tight("transcription"),
+        poll_interval=0.05,
+    )
+    recorder = Recorder()
+    config: RunnableConfig = {"callbacks": [recorder]}
+
+    if how == "invoke":
+        docs = RunnableLambda(lambda _: loader.load()).invoke(None, config)
+    else:
+
+        async def load(_: object) -> list[Any]:
+            return [doc async for doc in loader.alazy_load()]
+
+        docs = await RunnableLambda(load).ainvoke(None, config)
+
+    assert docs
+    [(name, data, _)] = recorder.events
+    assert name == RATE_LIMIT_WAIT_EVENT
+    assert (data["endpoint"], data["reason"]) == ("transcription", "budget")
