@@ -24,6 +24,8 @@ OPTIONS = {
     "default_headers",
     "client",
     "async_client",
+    "api_version",
+    "rate_limit",
 }
 
 LANGCHAIN = [
@@ -54,6 +56,8 @@ def _options_of(cls: type) -> set[str]:
         llamaindex_mavi.MaviQueryEngine,
         llamaindex_mavi.MaviChatEngine,
         llamaindex_mavi.MaviVideoRetriever,
+        langchain_mavi.MaviTranscriptLoader,
+        llamaindex_mavi.MaviTranscriptReader,
     ],
 )
 def test_every_component_takes_the_same_connection_options(cls: type) -> None:
