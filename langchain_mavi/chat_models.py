@@ -41,7 +41,7 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.utils import _build_model_kwargs, get_pydantic_field_names
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from mavi_core import API_KEY_ENV, ChatAnswer, ChatDelta, Thinking, VideoRef
+from mavi_core import API_KEY_ENV, ChatAnswer, ChatDelta, MaviValidationError, Thinking, VideoRef
 from mavi_core._adapters import AsyncWatched, Watched, watching_waits
 from mavi_core._settings import chat_endpoint, check_api_version
 
@@ -313,7 +313,7 @@ class ChatMavi(MaviConnection, BaseChatModel):
         if isinstance(self.rate_limiter, MaviRateLimiter):
             expected = chat_endpoint(check_api_version(self.api_version, None))
             if self.rate_limiter.endpoint != expected:
-                raise ValueError(
+                raise MaviValidationError(
                     f"rate_limiter draws on the {self.rate_limiter.endpoint!r} budget, but this "
                     f"model's chats draw on {expected!r}: pass MaviRateLimiter(..., "
                     f"api_version={self.api_version or 'v1.0'!r})."
@@ -408,9 +408,10 @@ class ChatMavi(MaviConnection, BaseChatModel):
                 stacklevel=4,
             )
         v12 = client.api_version == "v1.2"  # the client's: an injected one decides
-        request = messages_to_request(
-            messages, kwargs.get("video_nos"), self.video_nos, continue_session=v12
-        )
+        with translate_errors():  # bad messages or videos: ChatMaviValidationError
+            request = messages_to_request(
+                messages, kwargs.get("video_nos"), self.video_nos, continue_session=v12
+            )
         return _Call(
             request=request,
             model_name=kwargs.get("model") or self.model_name,
