@@ -574,6 +574,14 @@ class MaviClient(_ClientBase[httpx.Client]):
 
     def _perform(self, effect: Effect, opened: list[httpx.Response]) -> Any:
         if isinstance(effect, Send):
+            if self._http.is_closed:  # httpx's bare RuntimeError is no MaviError
+                raise MaviValidationError(
+                    "This MaviClient is closed (close() or the end of its `with` block), so "
+                    "nothing was sent: create a new MaviClient, or ask inside the block."
+                    if self._owns_http
+                    else "The http_client given to this MaviClient is closed, so nothing was "
+                    "sent: pass an open httpx.Client."
+                )
             logger.debug("MAVI request: %s %s", effect.call.method, effect.url)
             with ExitStack() as stack:
                 response = self._http.send(_request(self._http, effect, stack), stream=True)
