@@ -254,6 +254,7 @@ class MaviLLM(LLM):
     def __getstate__(self) -> dict[Any, Any]:
         # Pickled without the key (README, "Errors"); the clients pickle as their options
         # (mavi_core._adapters.ClientPair), so nothing is dropped with a warning.
+        self._clients.__getstate__()  # injected clients: a TypeError saying why, not dropped
         state = super().__getstate__()
         return {**state, "__dict__": {**state["__dict__"], "api_key": None}}
 
