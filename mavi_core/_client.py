@@ -520,6 +520,22 @@ class MaviClient(_ClientBase[httpx.Client]):
         if self._owns_http:
             self._http.close()
 
+    def __del__(self) -> None:
+        # Dropped without close(): its pooled connections are closed now, as openai's client
+        # does, not left to a ResourceWarning at exit. In a cyclic collection httpcore's pool
+        # lock may be held by this very thread, so the close then runs in another (see
+        # docs/ARCHITECTURE.md, "Flows and drivers").
+        http = self.__dict__.get("_http")
+        if http is None or not self.__dict__.get("_owns_http") or http.is_closed:
+            return
+        try:
+            if _collecting_thread == threading.get_ident():
+                threading.Thread(target=http.close, daemon=True).start()
+            else:
+                http.close()
+        except Exception:  # at interpreter exit, modules may be gone already
+            pass
+
     def __enter__(self) -> Self:
         return self
 

@@ -216,3 +216,23 @@ def test_the_readers_window_is_checked_as_a_validation_error(window: Any) -> Non
 
     with pytest.raises(MaviValidationError, match="window_seconds must be positive"):
         MaviTranscriptReader(["VI1"], window_seconds=window)
+
+
+def test_a_client_dropped_without_close_leaves_no_open_socket(emu: MaviEmulator) -> None:
+    """A used MaviClient (or a ChatMavi) dropped without close() left its pooled connection
+    open: a ResourceWarning 'unclosed socket' when collected, or at exit. openai's client
+    closes itself when collected."""
+    import gc
+    import warnings
+
+    def use_and_drop() -> None:
+        client = MaviClient(emu.api_key, base_url=emu.base_url)
+        client.chat(emu.video_nos[:1], "What happens?")
+        chat = ChatMavi(video_nos=emu.video_nos[:1], api_key=emu.api_key, base_url=emu.base_url)
+        chat.invoke("What happens?")
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        use_and_drop()
+        gc.collect()
+    assert [str(w.message) for w in caught if w.category is ResourceWarning] == []
