@@ -236,3 +236,19 @@ def test_a_client_dropped_without_close_leaves_no_open_socket(emu: MaviEmulator)
         use_and_drop()
         gc.collect()
     assert [str(w.message) for w in caught if w.category is ResourceWarning] == []
+
+
+def test_token_counts_need_no_tokenizer_package(emu: MaviEmulator) -> None:
+    """llm.get_num_tokens(...) (and trim_messages(token_counter=llm)) raised ImportError asking
+    for `transformers` (GPT-2's tokenizer, unrelated to MAVI). MAVI publishes no tokenizer:
+    the count is LangChain's approximate one, and custom_get_token_ids still wins."""
+    from langchain_core.messages import SystemMessage, trim_messages
+
+    llm = ChatMavi(video_nos=emu.video_nos[:1], api_key=emu.api_key, base_url=emu.base_url)
+    assert llm.get_num_tokens("What happens in the video?") == 7
+    conversation = [SystemMessage("Be brief."), HumanMessage("q" * 400), AIMessage("a" * 400)]
+    assert llm.get_num_tokens_from_messages(conversation) > 200
+    kept = trim_messages(conversation, max_tokens=120, token_counter=llm, strategy="last")
+    assert kept == conversation[-1:]  # about 103 tokens fit, the two messages do not
+    counted = ChatMavi(video_nos=["VI1"], custom_get_token_ids=lambda text: [0] * len(text))
+    assert counted.get_num_tokens("four") == 4
