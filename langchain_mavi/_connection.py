@@ -69,8 +69,9 @@ class MaviConnection(BaseModel):
     None waits forever."""
     max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0)
     """Retries on connection errors, timeouts, rate limits and 5xx, before any text arrived."""
-    default_headers: dict[str, str] | None = None
-    """Extra HTTP headers for every request."""
+    default_headers: dict[str, str] | None = Field(default=None, exclude=True, repr=False)
+    """Extra HTTP headers for every request; left out of `repr`, `model_dump` and `dumpd`, as
+    `MaviLLM` leaves them out of its dumps: they may hold a gateway's credentials."""
     # Typed Any (as langchain-openai does) so that importing the adapter does not load httpx.
     client: Any = Field(default=None, exclude=True, repr=False)
     """An existing `mavi_core.MaviClient` to use instead of one built from the fields above."""

@@ -252,3 +252,17 @@ def test_token_counts_need_no_tokenizer_package(emu: MaviEmulator) -> None:
     assert kept == conversation[-1:]  # about 103 tokens fit, the two messages do not
     counted = ChatMavi(video_nos=["VI1"], custom_get_token_ids=lambda text: [0] * len(text))
     assert counted.get_num_tokens("four") == 4
+
+
+@pytest.mark.parametrize("name", ["ChatMavi", "MaviVideoChatTool", "LangChain MaviVideoRetriever"])
+def test_langchain_components_keep_default_headers_out_of_repr_and_dumps(name: str) -> None:
+    """ChatMavi showed default_headers (where README puts a gateway's credentials) in repr,
+    model_dump and dumpd; MaviLLM leaves them out."""
+    from langchain_core.load import dumps
+
+    component = COMPONENTS[name](["VI1"], default_headers={"X-Gateway-Key": "gw-s3cret"})
+    shown = [repr(component), str(component), str(component.model_dump())]
+    if isinstance(component, ChatMavi):
+        shown.append(dumps(component))
+    assert not [text for text in shown if "gw-s3cret" in text]
+    assert component.default_headers == {"X-Gateway-Key": "gw-s3cret"}  # still sent
