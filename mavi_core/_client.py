@@ -13,6 +13,7 @@ import dataclasses
 import gc
 import logging
 import os
+import sys
 import threading
 import time
 import weakref
@@ -160,7 +161,8 @@ def _close_all(responses: list[httpx.Response]) -> None:
     if not open_responses:
         return
     if _collecting_thread == threading.get_ident():
-        threading.Thread(target=_close_all, args=(open_responses,), daemon=True).start()
+        if not sys.is_finalizing():  # a thread started then would never run: start() hangs
+            threading.Thread(target=_close_all, args=(open_responses,), daemon=True).start()
         return
     for response in open_responses:
         try:
@@ -527,6 +529,8 @@ class MaviClient(_ClientBase[httpx.Client]):
         # docs/ARCHITECTURE.md, "Flows and drivers").
         http = self.__dict__.get("_http")
         if http is None or not self.__dict__.get("_owns_http") or http.is_closed:
+            return
+        if sys.is_finalizing():  # no thread starts any more: the process is ending anyway
             return
         try:
             if _collecting_thread == threading.get_ident():

@@ -266,3 +266,36 @@ def test_langchain_components_keep_default_headers_out_of_repr_and_dumps(name: s
         shown.append(dumps(component))
     assert not [text for text in shown if "gw-s3cret" in text]
     assert component.default_headers == {"X-Gateway-Key": "gw-s3cret"}  # still sent
+
+
+def test_a_process_exits_with_used_clients_in_a_reference_cycle(emu: MaviEmulator) -> None:
+    """Closing a dropped client from the collector must not hang the interpreter's last
+    collection (a thread started then never runs): examples/demo.py hung at exit."""
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    script = textwrap.dedent(
+        f"""
+        from mavi_core import MaviClient
+
+        class Holder:
+            pass
+
+        holder = Holder()
+        holder.me = holder  # a cycle: only the collector frees it, at exit
+        holder.client = MaviClient({emu.api_key!r}, base_url={emu.base_url!r})
+        holder.client.chat({emu.video_nos[:1]!r}, "What happens?")
+        del holder  # garbage, left to the collector's run at exit
+        """
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env={"PYTHONPATH": str(root), "PATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
