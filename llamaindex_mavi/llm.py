@@ -11,7 +11,7 @@ from collections.abc import (
     Sequence,
 )
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
 
 from llama_index.core.base.llms.types import (
     ChatMessage,
@@ -83,6 +83,12 @@ small; pass `context_window=` if you know better."""
 
 _Item = TypeVar("_Item")
 _NOTHING: Any = object()
+
+
+_CONNECTION: Final = frozenset(
+    {"api_key", "base_url", "timeout", "max_retries", "api_version", "default_headers"}
+)
+"""MaviLLM's fields its clients are built from."""
 
 
 class MaviLLM(LLM):
@@ -250,6 +256,16 @@ class MaviLLM(LLM):
     async def aclose(self) -> None:
         """Close the async HTTP client built here, if any: its pools of every event loop."""
         await self._clients.aclose()
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy; one given other connection fields (`base_url`, `api_key`, ...) gets clients
+        of its own that use them, as LangChain components do: what is shown is what is used."""
+        copied = super().model_copy(update=update, deep=deep)
+        changed = {name: value for name, value in (update or {}).items() if name in _CONNECTION}
+        if changed:
+            copied._clients = self._clients.replaced(**changed)
+            copied.__dict__["api_key"] = api_key_of(copied._clients)
+        return copied
 
     def __getstate__(self) -> dict[Any, Any]:
         # Pickled without the key (README, "Errors"); the clients pickle as their options

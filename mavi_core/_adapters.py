@@ -263,6 +263,18 @@ class ClientPair:
             api_key=None, rate_limit=state["rate_limit"], **state["options"]
         )
 
+    def replaced(self, **changes: Any) -> ClientPair:
+        """A pair with some connection options changed (a component's copy given another
+        `base_url` or key); the quota and injected clients are kept."""
+        options = {**self._options, **changes}
+        return ClientPair(
+            api_key=options.pop("api_key", self._api_key),
+            client=None if self._owns_client else self._client,
+            async_client=None if self._owns_async_client else self._async_client,
+            rate_limit=self._rate_limit_option,
+            **options,
+        )
+
     def __copy__(self) -> ClientPair:
         return self  # copies of a component share its clients (they are closed once)
 

@@ -121,7 +121,9 @@ def test_a_component_with_an_injected_client_says_why_it_cannot_be_pickled(
                 pickle.dumps(component)
 
 
-@pytest.mark.parametrize("name", ["ChatMavi", "MaviVideoChatTool", "LangChain MaviVideoRetriever"])
+@pytest.mark.parametrize(
+    "name", ["ChatMavi", "MaviVideoChatTool", "LangChain MaviVideoRetriever", "MaviLLM"]
+)
 def test_model_copy_with_another_base_url_asks_that_host(
     name: str, emu: MaviEmulator, other: MaviEmulator
 ) -> None:
