@@ -26,7 +26,7 @@ from mavi_core import (
 )
 from mavi_core._adapters import ClientPair, normalize_video_nos
 from mavi_core._secret import redact_url_secrets
-from mavi_core._settings import check_client, check_key_type, check_timeout
+from mavi_core._settings import check_client, check_key_type, check_max_retries, check_timeout
 
 if TYPE_CHECKING:
     from mavi_core import AsyncMaviClient, MaviClient
@@ -63,15 +63,16 @@ class MaviConnection(BaseModel):
     """The dialect: "v1.0" (the default) or "v1.2" (sessions held by the service, thinking,
     and the moments an answer rests on; search, listing and transcripts over the v1.2
     endpoints); read from `MAVI_API_VERSION` when not given or None.
-    Checked when the first request is sent, like `base_url`."""
+    Checked when the component is built, like `base_url`."""
     # Typed Any so that importing the adapter does not load httpx; checked by mavi_core.
     timeout: Any = DEFAULT_TIMEOUT
     """Seconds to wait for the service (per read while streaming), or an `httpx.Timeout`;
     None waits forever."""
     max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0)
     """Retries on connection errors, timeouts, rate limits and 5xx, before any text arrived."""
-    default_headers: dict[str, str] | None = None
-    """Extra HTTP headers for every request."""
+    default_headers: dict[str, str] | None = Field(default=None, exclude=True, repr=False)
+    """Extra HTTP headers for every request; left out of `repr`, `model_dump` and `dumpd`, as
+    `MaviLLM` leaves them out of its dumps: they may hold a gateway's credentials."""
     # Typed Any (as langchain-openai does) so that importing the adapter does not load httpx.
     client: Any = Field(default=None, exclude=True, repr=False)
     """An existing `mavi_core.MaviClient` to use instead of one built from the fields above."""
@@ -82,6 +83,7 @@ class MaviConnection(BaseModel):
     `mavi_core.MaviClient`."""
 
     _pair: Any = PrivateAttr(default=None)
+    _pair_options: Any = PrivateAttr(default=None)
 
     @field_validator("api_key", mode="before")
     @classmethod
@@ -105,6 +107,11 @@ class MaviConnection(BaseModel):
         check_timeout(value)  # mavi_core's check: the same rule and message as the clients'
         return value if hasattr(value, "as_dict") else float(value)  # an httpx.Timeout, or s
 
+    @field_validator("max_retries", mode="before")
+    @classmethod
+    def _check_max_retries(cls, value: Any) -> Any:
+        return check_max_retries(value)  # the clients' rule: True or 1.5 is no count
+
     @field_validator("client", "async_client")
     @classmethod
     def _check_client(cls, value: Any, info: ValidationInfo) -> Any:
@@ -114,10 +121,11 @@ class MaviConnection(BaseModel):
 
     @model_validator(mode="after")
     def _check_connection(self) -> Any:
-        # The clients' own checks (rate_limit, api_version, default_headers), when the component
-        # is built, not at its first request; the pair is built again, on first use, from the
-        # fields as they are then.
-        ClientPair(**self._client_options())
+        # The clients' own checks (rate_limit, api_version, default_headers, and with the
+        # settings base_url, the key's characters and max_retries), when the component is
+        # built, not at its first request: a base_url holding a password never reaches repr.
+        # The pair is built again, on first use, from the fields as they are then.
+        ClientPair(**self._client_options()).settings  # noqa: B018 - resolving checks
         return self
 
     def __repr_args__(self) -> Any:
@@ -143,10 +151,41 @@ class MaviConnection(BaseModel):
         }
 
     def _clients(self) -> ClientPair:
-        """The clients, built from the fields on first use; injected ones are used as given."""
-        if self._pair is None:
-            self._pair = ClientPair(**self._client_options())
+        """The clients, built from the fields on first use; injected ones are used as given.
+
+        Built again when the fields changed since (`model_copy(update={"base_url": ...})`, an
+        assignment): what the component shows is what it uses."""
+        options = self._client_options()
+        if self._pair is None or options != self._pair_options:
+            self._pair = ClientPair(**options)
+            self._pair_options = options
         return cast("ClientPair", self._pair)
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Any:
+        # Clients and the quota are resources: a copy shares them rather than copying locks.
+        memo = {} if memo is None else memo
+        for name in ("client", "async_client", "rate_limit"):
+            value = self.__dict__.get(name)
+            memo.setdefault(id(value), value)
+        return super().__deepcopy__(memo)
+
+    def __getstate__(self) -> dict[Any, Any]:
+        # Pickled without the key (README, "Errors"): the copy reads MAVI_API_KEY where it is
+        # unpickled, as LangChain's `loads` does; injected clients are refused by ClientPair.
+        self._clients().__getstate__()
+        state = super().__getstate__()
+        private = state.get("__pydantic_private__") or {}
+        return {
+            **state,
+            "__dict__": {**state["__dict__"], "api_key": None},
+            "__pydantic_private__": {**private, "_pair": None, "_pair_options": None},
+        }
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        super().__setstate__(state)
+        if self.api_key is None:
+            key = os.environ.get(API_KEY_ENV) or None
+            self.__dict__["api_key"] = None if key is None else SecretStr(key)
 
     def _get_client(self) -> MaviClient:
         return self._clients().sync()

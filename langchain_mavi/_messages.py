@@ -30,8 +30,14 @@ from langchain_core.messages import (
     SystemMessage,
 )
 
-from mavi_core import ChatTurn
-from mavi_core._adapters import Role, SessionMessage, continue_conversation, conversation_to_chat
+from mavi_core import ChatTurn, MaviValidationError
+from mavi_core._adapters import (
+    Role,
+    SessionMessage,
+    call_video_nos,
+    continue_conversation,
+    conversation_to_chat,
+)
 
 __all__ = [
     "MaviChatRequest",
@@ -106,12 +112,12 @@ def _role_of(message: BaseMessage) -> Role:
     if isinstance(message, ChatMessage):
         role = _CHAT_ROLES.get(message.role.lower())
         if role is None:
-            raise ValueError(
+            raise MaviValidationError(
                 f"ChatMessage role {message.role!r} is not supported by ChatMavi: use 'system', "
                 "'user' or 'assistant'."
             )
         return role
-    raise ValueError(
+    raise MaviValidationError(
         f"ChatMavi cannot send a {type(message).__name__} ({message.type!r}): the MAVI video chat "
         "takes system, human and AI messages only and has no tool calling. To let an agent ask "
         "about videos, give it MaviVideoChatTool and a tool-calling model."
@@ -123,7 +129,7 @@ def _video_no_of(block: Mapping[str, Any]) -> str:
     if video_no is None and block.get("source_type") == "id":
         video_no = block.get("id")  # the v0 form {"type": "video", "source_type": "id", "id": ...}
     if not isinstance(video_no, str) or not video_no.strip():
-        raise ValueError(
+        raise MaviValidationError(
             "A video content block needs file_id set to a MAVI video number, e.g. "
             "{'type': 'video', 'file_id': 'VI123...'}; URLs and base64 video are not supported: "
             "upload the video to MAVI first and pass its videoNo."
@@ -148,12 +154,12 @@ def _text_and_videos(content: str | list[str | dict[str, Any]]) -> tuple[str, li
         elif kind in _NOT_TEXT:
             continue
         elif kind in _UNSUPPORTED_MEDIA:
-            raise ValueError(
+            raise MaviValidationError(
                 f"ChatMavi cannot send a {kind!r} content block: MAVI chats about videos only. "
                 "Send text, and name videos with {'type': 'video', 'file_id': '<videoNo>'}."
             )
         else:
-            raise ValueError(
+            raise MaviValidationError(
                 f"ChatMavi does not understand a {kind!r} content block: send text blocks and "
                 "video blocks {'type': 'video', 'file_id': '<videoNo>'}."
             )
@@ -186,16 +192,12 @@ def resolve_video_nos(
     video_nos: Sequence[str] | None, default: Sequence[str], from_blocks: Sequence[str]
 ) -> list[str]:
     """Per-call videos if given, else the default ones, plus those from video blocks; in order,
-    without repeats. Raises `ValueError` when nothing is left."""
-    if isinstance(video_nos, str):
-        raise ValueError(
-            f"video_nos must be a list of video numbers, not a single string; "
-            f"write video_nos=[{video_nos!r}]."
-        )
-    chosen = list(video_nos) if video_nos is not None else list(default)
+    without repeats. Raises `MaviValidationError` (a `ValueError`) when nothing is left."""
+    given = call_video_nos(video_nos)
+    chosen = given if given is not None else list(default)
     resolved = list(dict.fromkeys([*chosen, *from_blocks]))
     if not resolved:
-        raise ValueError(
+        raise MaviValidationError(
             "No video to ask about: pass video_nos=['VI...'] to ChatMavi(...) or to "
             "invoke(..., video_nos=[...]), or add a {'type': 'video', 'file_id': '<videoNo>'} "
             "content block."

@@ -35,13 +35,14 @@ from langchain_core.language_models.chat_models import generate_from_stream
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages import content as types
 from langchain_core.messages.block_translators import register_translator
+from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.tools import BaseTool
 from langchain_core.utils.utils import _build_model_kwargs, get_pydantic_field_names
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from mavi_core import API_KEY_ENV, ChatAnswer, ChatDelta, Thinking, VideoRef
+from mavi_core import API_KEY_ENV, ChatAnswer, ChatDelta, MaviValidationError, Thinking, VideoRef
 from mavi_core._adapters import AsyncWatched, Watched, watching_waits
 from mavi_core._settings import chat_endpoint, check_api_version
 
@@ -313,7 +314,7 @@ class ChatMavi(MaviConnection, BaseChatModel):
         if isinstance(self.rate_limiter, MaviRateLimiter):
             expected = chat_endpoint(check_api_version(self.api_version, None))
             if self.rate_limiter.endpoint != expected:
-                raise ValueError(
+                raise MaviValidationError(
                     f"rate_limiter draws on the {self.rate_limiter.endpoint!r} budget, but this "
                     f"model's chats draw on {expected!r}: pass MaviRateLimiter(..., "
                     f"api_version={self.api_version or 'v1.0'!r})."
@@ -373,6 +374,22 @@ class ChatMavi(MaviConnection, BaseChatModel):
     def get_lc_namespace(cls) -> list[str]:
         return ["langchain_mavi", "chat_models"]
 
+    def get_num_tokens(self, text: str) -> int:
+        """An estimate: MAVI publishes no tokenizer, so about four characters a token (the rule
+        of LangChain's `count_tokens_approximately`), not GPT-2's tokenizer (which needs
+        `transformers`). `custom_get_token_ids=` counts with yours instead."""
+        if self.custom_get_token_ids is not None:
+            return len(self.custom_get_token_ids(text))
+        return -(-len(text) // 4)
+
+    def get_num_tokens_from_messages(
+        self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
+    ) -> int:
+        """An estimate, as `get_num_tokens` (LangChain's `count_tokens_approximately`)."""
+        if self.custom_get_token_ids is not None:
+            return super().get_num_tokens_from_messages(messages, tools)
+        return count_tokens_approximately(messages)
+
     def _resolve_model_profile(self) -> ModelProfile | None:
         version = str(self.api_version or "").strip().lower().lstrip("v")
         return ModelProfile(**_PROFILE, reasoning_output=version == "1.2")
@@ -408,9 +425,10 @@ class ChatMavi(MaviConnection, BaseChatModel):
                 stacklevel=4,
             )
         v12 = client.api_version == "v1.2"  # the client's: an injected one decides
-        request = messages_to_request(
-            messages, kwargs.get("video_nos"), self.video_nos, continue_session=v12
-        )
+        with translate_errors():  # bad messages or videos: ChatMaviValidationError
+            request = messages_to_request(
+                messages, kwargs.get("video_nos"), self.video_nos, continue_session=v12
+            )
         return _Call(
             request=request,
             model_name=kwargs.get("model") or self.model_name,

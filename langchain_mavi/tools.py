@@ -27,7 +27,14 @@ from langchain_core.messages import BaseMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import ArgsSchema, BaseTool, ToolException
 from langchain_core.tools.base import ToolExceptionHandlerOutput
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.v1 import ValidationError as ValidationErrorV1
 
 from mavi_core import MaviError
@@ -164,16 +171,23 @@ class MaviVideoChatTool(MaviConnection, BaseTool):
 
     _check_video_nos = field_validator("video_nos", mode="before")(check_video_nos)
 
+    _owns_llm: bool = PrivateAttr(default=False)
+
     @model_validator(mode="after")
     def _build_llm(self) -> Self:
         if self.llm is None:
             self.llm = ChatMavi(**self._client_options())
+            self._owns_llm = True
         if (defaults := self._default_video_nos()) and self.description == _DESCRIPTION:
             self.description += f" Default videos: {', '.join(defaults)}."
         return self
 
     def _chat_model(self) -> ChatMavi:
         assert self.llm is not None  # set by the validator
+        if self._owns_llm and self.llm._client_options() != (options := self._client_options()):
+            # The connection fields changed since (model_copy(update=...), an assignment): the
+            # model built from them follows, as a component's clients do.
+            self.llm = self.llm.model_copy(update=options)
         return self.llm
 
     def _default_video_nos(self) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
@@ -92,6 +92,14 @@ class MaviConnection:
     def api_version(self) -> str | None:
         """The dialect given (None: `MAVI_API_VERSION`, then "v1.0")."""
         return self._api_version
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Pickled without the key (README, "Errors"); the clients pickle as their options.
+        return {**self.__dict__, "_api_key": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._api_key = api_key_of(self._clients)  # MAVI_API_KEY where unpickled
 
     def close(self) -> None:
         """Close the sync HTTP client built here (shared with copies), if any."""

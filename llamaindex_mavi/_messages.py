@@ -38,6 +38,7 @@ from mavi_core._adapters import (
     ChatPrompt,
     Role,
     SessionMessage,
+    call_video_nos,
     conversation_to_chat,
     latest_session,
 )
@@ -80,7 +81,7 @@ def _video_no_of(block: VideoBlock) -> str:
     url = str(block.url) if block.url is not None else ""
     video_no = url.removeprefix(VIDEO_URL_SCHEME).rstrip("/")
     if block.video is not None or block.path is not None or video_no == url or not video_no:
-        raise ValueError(
+        raise MaviValidationError(
             "A VideoBlock sent to MAVI must name a MAVI video: VideoBlock(url='mavi://<videoNo>') "
             "(or llamaindex_mavi.video_block('VI123...')); video bytes, file paths "
             "and other URLs are not supported: upload the video to MAVI first and use its videoNo."
@@ -99,7 +100,7 @@ def _text_of(message: ChatMessage, role: MessageRole, videos: list[str]) -> str 
             videos.append(_video_no_of(block))
             named_videos = True
         elif not isinstance(block, _NOT_TEXT):
-            raise ValueError(
+            raise MaviValidationError(
                 f"MAVI chat cannot send a {type(block).__name__} ({role.value} message): it takes "
                 "text, and videos named by video_nos or VideoBlock(url='mavi://<videoNo>')."
             )
@@ -127,7 +128,7 @@ def conversation_of(
     for message in messages:
         role = _ROLES.get(message.role)
         if role is None:
-            raise ValueError(
+            raise MaviValidationError(
                 f"MAVI chat has no {message.role.value!r} turns: keep only system, user and "
                 "assistant messages in the chat history."
             )
@@ -167,12 +168,8 @@ def resolve_video_nos(
 ) -> list[str]:
     """The per-call videos if given, else the default ones, plus those named by video blocks;
     in order, without repeats. Raises `MaviValidationError` (a `ValueError`) when none is left."""
-    if isinstance(chosen, str):
-        raise MaviValidationError(
-            f"video_nos must be a list of video numbers, not a single string; "
-            f"write video_nos=[{chosen!r}]."
-        )
-    videos = list(dict.fromkeys([*(default if chosen is None else chosen), *from_blocks]))
+    given = call_video_nos(chosen)
+    videos = list(dict.fromkeys([*(default if given is None else given), *from_blocks]))
     if not videos:
         raise MaviValidationError(
             "video_nos is empty: no video to ask about. Pass video_nos=['VI...'] to MaviLLM(...) "

@@ -20,7 +20,7 @@ from llama_index.core.types import Thread
 from llama_index_instrumentation import get_dispatcher
 from pydantic import SecretStr
 
-from mavi_core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ChatAnswer
+from mavi_core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ChatAnswer, MaviValidationError
 from mavi_core._adapters import normalize_video_nos
 
 from ._messages import SESSION_KEY, session_to_continue
@@ -97,7 +97,7 @@ class MaviChatEngine(LLMConnection, BaseChatEngine):
         rate_limit: RateLimit | str | None = "auto",
     ) -> None:
         if memory is not None and chat_history is not None:
-            raise ValueError("Pass either memory or chat_history, not both.")
+            raise MaviValidationError("Pass either memory or chat_history, not both.")
         self.video_nos: list[str] = normalize_video_nos(
             video_nos if video_nos is not None or llm is None else llm.video_nos
         )

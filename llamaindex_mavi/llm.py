@@ -11,7 +11,7 @@ from collections.abc import (
     Sequence,
 )
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
 
 from llama_index.core.base.llms.types import (
     ChatMessage,
@@ -33,9 +33,24 @@ from llama_index.core.instrumentation.events.exception import ExceptionEvent
 from llama_index.core.llms import LLM
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index_instrumentation import get_dispatcher
-from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_serializer, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_serializer,
+    field_validator,
+)
 
-from mavi_core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ChatAnswer, ChatDelta, Thinking
+from mavi_core import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    ChatAnswer,
+    ChatDelta,
+    MaviValidationError,
+    Thinking,
+)
 from mavi_core._adapters import (
     AsyncWatched,
     ChatPrompt,
@@ -69,6 +84,12 @@ small; pass `context_window=` if you know better."""
 
 _Item = TypeVar("_Item")
 _NOTHING: Any = object()
+
+
+_CONNECTION: Final = frozenset(
+    {"api_key", "base_url", "timeout", "max_retries", "api_version", "default_headers"}
+)
+"""MaviLLM's fields its clients are built from."""
 
 
 @presigned
@@ -237,6 +258,27 @@ class MaviLLM(LLM):
     async def aclose(self) -> None:
         """Close the async HTTP client built here, if any: its pools of every event loop."""
         await self._clients.aclose()
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy; one given other connection fields (`base_url`, `api_key`, ...) gets clients
+        of its own that use them, as LangChain components do: what is shown is what is used."""
+        copied = super().model_copy(update=update, deep=deep)
+        changed = {name: value for name, value in (update or {}).items() if name in _CONNECTION}
+        if changed:
+            copied._clients = self._clients.replaced(**changed)
+            copied.__dict__["api_key"] = api_key_of(copied._clients)
+        return copied
+
+    def __getstate__(self) -> dict[Any, Any]:
+        # Pickled without the key (README, "Errors"); the clients pickle as their options
+        # (mavi_core._adapters.ClientPair), so nothing is dropped with a warning.
+        self._clients.__getstate__()  # injected clients: a TypeError saying why, not dropped
+        state = super().__getstate__()
+        return {**state, "__dict__": {**state["__dict__"], "api_key": None}}
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        BaseModel.__setstate__(self, state)  # not LlamaIndex's __init__ path: clients kept
+        self.__dict__["api_key"] = api_key_of(self._clients)  # MAVI_API_KEY where unpickled
 
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
@@ -516,7 +558,7 @@ class LLMConnection:
             given += ["max_retries"] * (max_retries != DEFAULT_MAX_RETRIES)
             given += ["rate_limit"] * (rate_limit != "auto")
             if given:
-                raise ValueError(
+                raise MaviValidationError(
                     f"Pass either llm=MaviLLM(...) or connection options, not both (got "
                     f"{', '.join(given)}): the LLM's own connection is used."
                 )

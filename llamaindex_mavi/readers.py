@@ -10,7 +10,7 @@ from llama_index.core.readers.base import BaseReader
 from llama_index.core.schema import Document
 from pydantic import SecretStr
 
-from mavi_core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Passage
+from mavi_core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, MaviValidationError, Passage
 from mavi_core._adapters import normalize_video_nos, transcript_options, watching_waits
 from mavi_core._transcripts import KINDS, normalize_kinds, passages
 
@@ -63,8 +63,15 @@ class MaviTranscriptReader(MaviConnection, BaseReader):
         api_version: str | None = None,
         rate_limit: RateLimit | str | None = "auto",
     ) -> None:
-        if window_seconds is not None and window_seconds <= 0:
-            raise ValueError(f"window_seconds must be positive, got {window_seconds!r}.")
+        if window_seconds is not None and (
+            isinstance(window_seconds, bool)
+            or not isinstance(window_seconds, int | float)
+            or not window_seconds > 0
+        ):
+            raise MaviValidationError(
+                f"window_seconds must be positive seconds (e.g. 60) or None, got "
+                f"{window_seconds!r}."
+            )
         self.video_nos = None if video_nos is None else normalize_video_nos(video_nos)
         self.kinds = normalize_kinds(kinds)
         self.window_seconds = window_seconds

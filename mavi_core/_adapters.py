@@ -35,6 +35,7 @@ __all__ = [
     "SessionMessage",
     "WaitWatcher",
     "Watched",
+    "call_video_nos",
     "continue_conversation",
     "conversation_to_chat",
     "describe_moment",
@@ -54,6 +55,17 @@ _T = TypeVar("_T")
 SessionMessage: TypeAlias = tuple[Role, str, "str | None"]
 """One message as the v1.2 session rule reads it: role, text, and the session id an assistant
 message carries (None for every other message)."""
+
+
+def call_video_nos(video_nos: object) -> list[str] | None:
+    """A call's `video_nos=` as both adapters take it: None (not given: the component's), [] (the
+    adapter says there is no video), else the list checked as every entry point checks it, so
+    `video_nos=5` or `"VI1"` is a `MaviValidationError` before any request."""
+    if video_nos is None:
+        return None
+    if isinstance(video_nos, list | tuple) and not video_nos:
+        return []
+    return normalize_video_nos(video_nos)
 
 
 def latest_session(sessions: Sequence[str | None]) -> tuple[str | None, int]:
@@ -224,6 +236,7 @@ class ClientPair:
         # A backend URL opens its store here ("auto" waits for the base URL, with the settings).
         from ._quota import check_rate_limit  # with the first component, not at import
 
+        self._rate_limit_option = rate_limit  # a URL is pickled as the URL
         self._rate_limit = check_rate_limit(rate_limit)
         self._settings: MaviSettings | None = None
         self._client = client
@@ -231,6 +244,42 @@ class ClientPair:
         self._async_client = async_client
         self._owns_async_client = async_client is None
         self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What a pickled component carries: its options, never its key, clients or locks.
+
+        The copy reads `MAVI_API_KEY` where it is unpickled, as LangChain's `loads` reads
+        secrets from the environment (README, "Errors": secrets never in a pickle)."""
+        if not (self._owns_client and self._owns_async_client):
+            raise TypeError(
+                "A MAVI component given client= or async_client= cannot be pickled (an HTTP "
+                "client cannot): build it with its connection options (base_url=, timeout=, ...) "
+                "instead, and set MAVI_API_KEY where it is unpickled."
+            )
+        return {"options": self._options, "rate_limit": self._rate_limit_option}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(  # type: ignore[misc]
+            api_key=None, rate_limit=state["rate_limit"], **state["options"]
+        )
+
+    def replaced(self, **changes: Any) -> ClientPair:
+        """A pair with some connection options changed (a component's copy given another
+        `base_url` or key); the quota and injected clients are kept."""
+        options = {**self._options, **changes}
+        return ClientPair(
+            api_key=options.pop("api_key", self._api_key),
+            client=None if self._owns_client else self._client,
+            async_client=None if self._owns_async_client else self._async_client,
+            rate_limit=self._rate_limit_option,
+            **options,
+        )
+
+    def __copy__(self) -> ClientPair:
+        return self  # copies of a component share its clients (they are closed once)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ClientPair:
+        return self
 
     @property
     def settings(self) -> MaviSettings:

@@ -13,6 +13,7 @@ import dataclasses
 import gc
 import logging
 import os
+import sys
 import threading
 import time
 import weakref
@@ -178,7 +179,8 @@ def _close_all(responses: list[httpx.Response]) -> None:
     if not open_responses:
         return
     if _collecting_thread == threading.get_ident():
-        threading.Thread(target=_close_all, args=(open_responses,), daemon=True).start()
+        if not sys.is_finalizing():  # a thread started then would never run: start() hangs
+            threading.Thread(target=_close_all, args=(open_responses,), daemon=True).start()
         return
     for response in open_responses:
         try:
@@ -563,6 +565,24 @@ class MaviClient(_ClientBase[httpx.Client]):
         if self._owns_http:
             self._http.close()
 
+    def __del__(self) -> None:
+        # Dropped without close(): its pooled connections are closed now, as openai's client
+        # does, not left to a ResourceWarning at exit. In a cyclic collection httpcore's pool
+        # lock may be held by this very thread, so the close then runs in another (see
+        # docs/ARCHITECTURE.md, "Flows and drivers").
+        http = self.__dict__.get("_http")
+        if http is None or not self.__dict__.get("_owns_http") or http.is_closed:
+            return
+        if sys.is_finalizing():  # no thread starts any more: the process is ending anyway
+            return
+        try:
+            if _collecting_thread == threading.get_ident():
+                threading.Thread(target=http.close, daemon=True).start()
+            else:
+                http.close()
+        except Exception:  # at interpreter exit, modules may be gone already
+            pass
+
     def __enter__(self) -> Self:
         return self
 
@@ -617,6 +637,14 @@ class MaviClient(_ClientBase[httpx.Client]):
 
     def _perform(self, effect: Effect, opened: list[httpx.Response]) -> Any:
         if isinstance(effect, Send):
+            if self._http.is_closed:  # httpx's bare RuntimeError is no MaviError
+                raise MaviValidationError(
+                    "This MaviClient is closed (close() or the end of its `with` block), so "
+                    "nothing was sent: create a new MaviClient, or ask inside the block."
+                    if self._owns_http
+                    else "The http_client given to this MaviClient is closed, so nothing was "
+                    "sent: pass an open httpx.Client."
+                )
             logger.debug("MAVI request: %s %s", effect.call.method, effect.url)
             with ExitStack() as stack:
                 request = _request(self._http, effect, stack, self._client_headers)

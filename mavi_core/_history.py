@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
+from ._exceptions import MaviValidationError
 from ._models import ChatTurn
 
 __all__ = ["ChatPrompt", "Role", "conversation_to_chat"]
@@ -54,17 +55,21 @@ def conversation_to_chat(conversation: Iterable[tuple[Role, str]]) -> ChatPrompt
         elif role == "assistant":
             robots.append(text)
         else:
-            raise ValueError(f"unknown role {role!r}: use 'system', 'user' or 'assistant'.")
+            raise MaviValidationError(
+                f"unknown role {role!r}: use 'system', 'user' or 'assistant'."
+            )
     if robots:
-        raise ValueError(
+        raise MaviValidationError(
             "The conversation ends with an assistant message, so there is no question to send. "
             "End it with a user (human) message."
         )
     if not users:
-        raise ValueError("The conversation has no user (human) message to send as the question.")
+        raise MaviValidationError(
+            "The conversation has no user (human) message to send as the question."
+        )
     message = _join(users)
     if not message.strip():
-        raise ValueError("The last user (human) message is empty: put the question in it.")
+        raise MaviValidationError("The last user (human) message is empty: put the question in it.")
     instructions = _join(system)
     if instructions:
         message = instructions + _SEPARATOR + message

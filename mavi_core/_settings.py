@@ -47,6 +47,7 @@ __all__ = [
     "check_default_headers",
     "check_http_client",
     "check_key_type",
+    "check_max_retries",
     "check_timeout",
 ]
 
@@ -87,6 +88,16 @@ def check_base_url(url: object) -> str:
             f"intended), got {_shown(url)}: pass only scheme, host, port and any path prefix."
         )
     return url.rstrip("/")
+
+
+def check_max_retries(max_retries: object) -> int:
+    """`max_retries` as a whole number from 0; a bool (`True`), a float or a string is a
+    `MaviValidationError`, not a number of retries."""
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise MaviValidationError(
+            f"max_retries must be a whole number from 0, got {given(max_retries)}."
+        )
+    return max_retries
 
 
 def check_api_version(explicit: object, from_env: str | None) -> str:
@@ -308,10 +319,7 @@ class MaviSettings:
         version = check_api_version(api_version, env.get(API_VERSION_ENV) or None)
         default_url = DEFAULT_V12_BASE_URL if version == "v1.2" else DEFAULT_BASE_URL
         url = check_base_url(base_url or env.get(BASE_URL_ENV) or default_url)
-        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise MaviValidationError(
-                f"max_retries must be a whole number from 0, got {given(max_retries)}."
-            )
+        check_max_retries(max_retries)
         headers = check_default_headers(default_headers)
         settings = cls(
             base_url=url,
