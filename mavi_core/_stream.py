@@ -43,6 +43,7 @@ __all__ = [
     "too_large",
 ]
 
+_BOM: Final = b"\xef\xbb\xbf"
 _END_MARKERS: Final = frozenset({"DONE", "[DONE]"})
 """Compared without quotes and case: `data:"Done"`, `data:[DONE]`, `data:done`..."""
 
@@ -69,7 +70,16 @@ class EventDecoder:
     number of times however the stream is cut; blank lines before the first event are dropped.
     """
 
-    __slots__ = ("_data", "_data_size", "_partial", "_raw", "_started", "max_body", "max_event")
+    __slots__ = (
+        "_data",
+        "_data_size",
+        "_lf_pending",
+        "_partial",
+        "_raw",
+        "_started",
+        "max_body",
+        "max_event",
+    )
 
     def __init__(
         self,
@@ -81,6 +91,7 @@ class EventDecoder:
         self._data_size = 0
         self._raw: bytearray | None = None
         self._started = False
+        self._lf_pending = False  # the last chunk ended with CR: a LF opening the next is its pair
         self.max_event = max_event_bytes
         self.max_body = max_body_bytes
 
@@ -91,15 +102,32 @@ class EventDecoder:
                 raise too_large("reply", self.max_body, "max_response_bytes")
             return []
         if not self._started:
+            if self._partial:  # the start of a byte order mark, held
+                chunk = bytes(self._partial) + chunk
+                self._partial.clear()
             chunk = chunk.lstrip()
+            # A body may open with a UTF-8 byte order mark (SSE allows it; some servers and
+            # proxies write one): dropped, or held while it is cut across chunks.
+            if chunk.startswith(_BOM):
+                chunk = chunk[len(_BOM) :].lstrip()
+            elif chunk and _BOM.startswith(chunk):
+                self._partial += chunk
+                return []
             if not chunk:
                 return []  # blank lines before the first event carry nothing
             self._started = True
             if chunk[:1] in (b"{", b"[", b"<"):
                 self._raw = bytearray()
                 return self.feed(chunk)
-        # A trailing CR may be the first half of a CRLF split across chunks: keep it for later.
-        cut = max(chunk.rfind(b"\n"), chunk.rfind(b"\r", 0, len(chunk) - 1))
+        if self._lf_pending and chunk:
+            # A CR ended the last chunk and its line (at once: a CR-only stream must not wait
+            # for the next chunk); a LF here is the rest of that CRLF, not a blank line.
+            self._lf_pending = False
+            if chunk[:1] == b"\n":
+                chunk = chunk[1:]
+        if chunk[-1:] == b"\r":
+            self._lf_pending = True
+        cut = max(chunk.rfind(b"\n"), chunk.rfind(b"\r"))
         partial = self._partial
         if cut < 0:
             partial += chunk
@@ -117,7 +145,13 @@ class EventDecoder:
     @property
     def idle(self) -> bool:
         """Between events: nothing buffered, and the body is known to be events."""
-        return self._started and self._raw is None and not self._partial and not self._data
+        return (
+            self._started
+            and self._raw is None
+            and not self._partial
+            and not self._data
+            and not self._lf_pending
+        )
 
     def finish(self) -> list[str]:
         if self._raw is not None:
