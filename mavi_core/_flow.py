@@ -626,7 +626,14 @@ class Operations:
         status = response.status_code
         if 200 <= status < 300:
             return
-        body = yield from self._read(response, ERROR_BODY_PREFIX, deadline, truncate=True)
+        body: bytes | None
+        try:
+            body = yield from self._read(response, ERROR_BODY_PREFIX, deadline, truncate=True)
+        except MaviError:
+            # An error page that cannot be read (an encoding the client did not ask for, such
+            # as a proxy's brotli; corrupt gzip; a connection cut): the status still says what
+            # happened, and decides the class and whether to retry.
+            body = None
         headers = response.headers
         raise error_for_http_status(
             status,
