@@ -1,0 +1,218 @@
+"""Review, third hostile wave: servers written independently of MAVI's own (docs/ARCHITECTURE.md,
+"Wire rules": framing tolerance, nothing lost, every reply an answer or a typed error). Each
+network scenario runs through `MaviClient` and `AsyncMaviClient`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from mavi_core import (
+    AsyncMaviClient,
+    MaviClient,
+    MaviError,
+    MaviRateLimitError,
+    MaviServerError,
+)
+from mavi_core._stream import ChatStreamDecoder, parse_json_reply
+from mavi_core._v12 import V12StreamDecoder
+from tests.review._servers import KEY
+from tests.support.rawserver import Request, head, raw_server, reply
+
+pytestmark = pytest.mark.integration
+
+BOM = b"\xef\xbb\xbf"
+Script = Callable[[socket.socket, Request], None]
+
+
+def v10_event(piece: str) -> bytes:
+    payload = {"code": "0000", "msg": "success", "data": {"msg": piece}}
+    return b"data:" + json.dumps(payload, ensure_ascii=False).encode()
+
+
+def v12_event(piece: str) -> bytes:
+    payload = {"type": "content", "content": piece, "sessionId": 7}
+    return b"data:" + json.dumps(payload, ensure_ascii=False).encode()
+
+
+def _client(base_url: str, asynchronous: bool, **options: Any) -> Any:
+    options.setdefault("max_retries", 1)
+    client: Any = (AsyncMaviClient if asynchronous else MaviClient)(
+        KEY, base_url=base_url, **options
+    )
+    if asynchronous:
+
+        async def no_sleep(seconds: float) -> None:
+            pass
+
+        client._sleep = no_sleep
+    else:
+        client._sleep = lambda seconds: None
+    return client
+
+
+def stream(base_url: str, asynchronous: bool, into: list[str], **options: Any) -> None:
+    """Reads one streamed answer into `into`; raises what the stream raises."""
+    client = _client(base_url, asynchronous, **options)
+    if not asynchronous:
+        with client:
+            for delta in client.stream_chat(["VI1"], "What happens?"):
+                into.append(delta.text)
+        return
+
+    async def go() -> None:
+        async with client:
+            async for delta in client.stream_chat(["VI1"], "What happens?"):
+                into.append(delta.text)
+
+    asyncio.run(asyncio.wait_for(go(), 60))
+
+
+def chat(base_url: str, asynchronous: bool, **options: Any) -> Any:
+    client = _client(base_url, asynchronous, **options)
+    if not asynchronous:
+        with client:
+            return client.chat(["VI1"], "What happens?")
+
+    async def go() -> Any:
+        async with client:
+            return await client.chat(["VI1"], "What happens?")
+
+    return asyncio.run(asyncio.wait_for(go(), 60))
+
+
+both = pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+
+
+# 1. A body opening with a UTF-8 byte order mark: its first event was silently dropped (the
+#    line did not start with `data`), and a plain JSON reply was refused.
+
+
+@pytest.mark.parametrize("cut", [0, 1, 2, 3, 4])
+def test_a_byte_order_mark_before_the_first_event_loses_no_text(cut: int) -> None:
+    body = BOM + v10_event("Hello ") + b"\n\n" + v10_event("world") + b"\n\n"
+    decoder = ChatStreamDecoder()
+    deltas = decoder.feed(body[:cut]) + decoder.feed(body[cut:]) + decoder.finish()
+    assert [delta.text for delta in deltas] == ["Hello ", "world"]
+
+
+def test_a_json_reply_with_a_byte_order_mark_is_read() -> None:
+    assert parse_json_reply(BOM + b'{"code":"0000","msg":"ok","data":{"a":1}}') == {"a": 1}
+
+
+@both
+def test_a_streamed_reply_with_a_byte_order_mark_hands_out_every_piece(asynchronous: bool) -> None:
+    body = BOM + v10_event("Hello ") + b"\n\n" + v10_event("world") + b"\n\n"
+
+    def script(conn: socket.socket, request: Request) -> None:
+        reply(conn, body, "Content-Type: text/event-stream; charset=utf-8")
+
+    received: list[str] = []
+    with raw_server(script) as server:
+        stream(server.base_url, asynchronous, received)
+    assert received == ["Hello ", "world"]
+
+
+@both
+def test_a_whole_answer_with_a_byte_order_mark_is_read(asynchronous: bool) -> None:
+    def script(conn: socket.socket, request: Request) -> None:
+        body = BOM + b'{"code":"0000","msg":"success","data":{"msg":"Hello world"}}'
+        reply(conn, body, "Content-Type: application/json")
+
+    with raw_server(script) as server:
+        assert chat(server.base_url, asynchronous).text == "Hello world"
+
+
+# 2. CR-only line ends: a CR ending a chunk was held as maybe the first half of a CRLF, so an
+#    event's closing blank line waited for the next chunk. Cut at every byte, nothing was handed
+#    out before the body ended; a v1.2 stream whose `data:"Done"` ended a chunk waited for the
+#    server to close, and a server holding the connection open made a whole answer a timeout.
+
+
+@pytest.mark.parametrize("end", [b"\r", b"\n", b"\r\n"], ids=["cr", "lf", "crlf"])
+@pytest.mark.parametrize("size", [1, 2, 3, 5])
+def test_each_event_is_handed_out_once_its_blank_line_arrived(end: bytes, size: int) -> None:
+    pieces = ["héllo ", "wörld ", "日本"]
+    events = [v10_event(piece) + end + end for piece in pieces]
+    decoder = ChatStreamDecoder()
+    received: list[str] = []
+    body = b"".join(events)
+    done_at = [sum(len(e) for e in events[: i + 1]) for i in range(len(events))]
+    for start in range(0, len(body), size):
+        received += [delta.text for delta in decoder.feed(body[start : start + size])]
+        # Every event whose blank line is in is handed out: none waits for the next chunk (a
+        # CRLF's blank line is complete at its CR, so an event may come one byte early).
+        arrived = sum(1 for at in done_at if at <= start + size)
+        assert received in (pieces[:arrived], pieces[: arrived + 1])
+    assert decoder.finish() == []
+    assert "".join(received) == "".join(pieces)
+
+
+def test_a_crlf_cut_between_its_cr_and_lf_is_one_line_end() -> None:
+    decoder = ChatStreamDecoder()
+    first = decoder.feed(v10_event("a") + b"\r")
+    # The LF completes the CRLF (not a blank line); the next CRLF ends the event.
+    assert first == []
+    assert [d.text for d in decoder.feed(b"\n") + decoder.feed(b"\r\n")] == ["a"]
+    second = decoder.feed(v10_event("b") + b"\r\n\r") + decoder.feed(b"\n")
+    assert [d.text for d in second] == ["b"]
+
+
+def test_a_v12_stream_ending_with_cr_ends_at_its_done() -> None:
+    decoder = V12StreamDecoder()
+    deltas = decoder.feed(v12_event("Hi") + b"\r\r") + decoder.feed(b'data:"Done"\r\r')
+    assert [delta.text for delta in deltas] == ["Hi"]
+    assert decoder.done and decoder.error is None
+
+
+@both
+def test_a_cr_framed_v12_stream_is_whole_though_the_server_keeps_the_connection(
+    asynchronous: bool,
+) -> None:
+    def script(conn: socket.socket, request: Request) -> None:
+        conn.sendall(head("200 OK", "Content-Type: text/event-stream") + v12_event("Hi") + b"\r\r")
+        time.sleep(0.1)
+        conn.sendall(b'data:"Done"\r\r')
+        time.sleep(8)  # keeps the connection open; the answer is whole already
+
+    received: list[str] = []
+    with raw_server(script) as server:
+        stream(server.base_url, asynchronous, received, api_version="v1.2", timeout=4)
+    assert received == ["Hi"]
+
+
+# 3. An HTTP error whose body the client cannot read (a proxy's brotli page, corrupt gzip): the
+#    decoding error replaced the status, so a 429 lost its class and its Retry-After and a 503
+#    was not retried.
+
+
+@both
+@pytest.mark.parametrize(
+    ("status", "encoding", "body", "error_class"),
+    [
+        ("429 Too Many Requests", "br", b"\x0b\x02\x80<html>slow down</html>", MaviRateLimitError),
+        ("503 Service Unavailable", "gzip", b"\x1f\x8b\x08\x00garbage", MaviServerError),
+        ("502 Bad Gateway", "deflate", b"\x78\x9cgarbage!", MaviServerError),
+    ],
+    ids=["429-br", "503-corrupt-gzip", "502-corrupt-deflate"],
+)
+def test_an_error_page_that_cannot_be_decoded_keeps_its_status(
+    asynchronous: bool, status: str, encoding: str, body: bytes, error_class: type[MaviError]
+) -> None:
+    def script(conn: socket.socket, request: Request) -> None:
+        reply(conn, body, f"Content-Encoding: {encoding}", "Retry-After: 1", status=status)
+
+    with raw_server(script) as server:
+        with pytest.raises(error_class) as caught:
+            chat(server.base_url, asynchronous)
+        assert len(server.requests) == 2  # retried once, as its status asks
+    assert caught.value.status_code == int(status[:3])
+    assert "could not read" in str(caught.value)
+    if error_class is MaviRateLimitError:
+        assert caught.value.retry_after == 1
