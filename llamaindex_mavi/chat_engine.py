@@ -21,7 +21,7 @@ from llama_index_instrumentation import get_dispatcher
 from pydantic import SecretStr
 
 from mavi_core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ChatAnswer
-from mavi_core._adapters import normalize_video_nos
+from mavi_core._adapters import ClosedAfter, normalize_video_nos
 
 from ._messages import SESSION_KEY, session_to_continue
 from ._refs import Sources, ref_nodes
@@ -266,13 +266,11 @@ class _Turn:
         self, items: AsyncGenerator[ChatResponse, None]
     ) -> AsyncGenerator[ChatResponse]:
         item = None
-        try:
+        async with ClosedAfter(items):  # closes the HTTP response when the reader stops early
             async for item in items:
                 yield item
             if item is not None:
                 self._answer = item.message.model_copy()
-        finally:
-            await items.aclose()  # also when the reader stops early: closes the HTTP response
 
     def _exchange(self, written: ChatMessage) -> list[ChatMessage]:
         return [self._question, self._answer if self._answer is not None else written]

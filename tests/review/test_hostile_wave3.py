@@ -216,3 +216,71 @@ def test_an_error_page_that_cannot_be_decoded_keeps_its_status(
     assert "could not read" in str(caught.value)
     if error_class is MaviRateLimitError:
         assert caught.value.retry_after == 1
+
+
+# 4. An async adapter stream left after its first item when `asyncio.run` ends: asyncio closes
+#    every async generator still open at once, and the adapter's generator, closing the stream
+#    it reads, closed the client's generator a second time while asyncio's own close of it ran:
+#    "aclose(): asynchronous generator is already running", logged by asyncio.
+
+
+def _slow_answer(conn: socket.socket, request: Request) -> None:
+    conn.sendall(head("200 OK", "Content-Type: text/event-stream") + v10_event("Hello") + b"\n\n")
+    for _ in range(30):
+        time.sleep(0.1)
+        conn.sendall(v10_event(" more") + b"\n\n")
+
+
+async def _first_of_llm_chat(base_url: str) -> Any:
+    from llama_index.core.llms import ChatMessage
+
+    from llamaindex_mavi import MaviLLM
+
+    llm = MaviLLM(video_nos=["VI1"], api_key=KEY, base_url=base_url)
+    async for item in await llm.astream_chat([ChatMessage(role="user", content="What?")]):
+        return item.delta
+
+
+async def _first_of_llm_complete(base_url: str) -> Any:
+    from llamaindex_mavi import MaviLLM
+
+    llm = MaviLLM(video_nos=["VI1"], api_key=KEY, base_url=base_url)
+    async for item in await llm.astream_complete("What happens?"):
+        return item.delta
+
+
+async def _first_of_query_engine(base_url: str) -> Any:
+    from llamaindex_mavi import MaviQueryEngine
+
+    engine = MaviQueryEngine(video_nos=["VI1"], api_key=KEY, base_url=base_url, streaming=True)
+    response: Any = await engine.aquery("What happens?")
+    async for text in response.async_response_gen():
+        return text
+
+
+async def _first_of_chat_mavi(base_url: str) -> Any:
+    from langchain_mavi import ChatMavi
+
+    async for chunk in ChatMavi(video_nos=["VI1"], api_key=KEY, base_url=base_url).astream("Hi"):
+        return chunk.text
+
+
+@pytest.mark.parametrize(
+    "first",
+    [_first_of_llm_chat, _first_of_llm_complete, _first_of_query_engine, _first_of_chat_mavi],
+    ids=["MaviLLM.astream_chat", "MaviLLM.astream_complete", "MaviQueryEngine", "ChatMavi"],
+)
+def test_an_async_adapter_stream_left_as_its_loop_ends_closes_without_errors(
+    first: Callable[[str], Any],
+) -> None:
+    logged: list[object] = []
+
+    async def go(base_url: str) -> Any:
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(lambda _, context: logged.append(context.get("exception")))
+        return await first(base_url)
+
+    with raw_server(_slow_answer) as server:
+        assert asyncio.run(go(server.base_url)) == "Hello"
+        assert server.wait_open(0) == 0  # the reply was closed
+    assert logged == []
