@@ -78,7 +78,12 @@ from ._request import HistoryInput
 from ._secret import SecretLike, given
 from ._settings import MaviSettings, check_http_client
 from ._transcripts import KINDS, TranscriptCache, TranscriptJob, VideoTranscript
-from ._transport import ShardedAsyncTransport, shared_ssl_context
+from ._transport import (
+    ShardedAsyncTransport,
+    bounded_by_deadline,
+    sending_within,
+    shared_ssl_context,
+)
 from ._videos import MAX_PAGE_SIZE, Moment, Transcript, Video
 
 if TYPE_CHECKING:
@@ -359,7 +364,10 @@ class MaviClient(_ClientBase[httpx.Client]):
     def _connect(self, http_client: httpx.Client | None) -> None:
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
-            timeout=self.timeout, limits=_LIMITS, verify=shared_ssl_context()
+            timeout=self.timeout,
+            transport=bounded_by_deadline(
+                httpx.HTTPTransport(limits=_LIMITS, verify=shared_ssl_context())
+            ),
         )
         self._sleep: Callable[[float], None] = time.sleep
 
@@ -575,7 +583,7 @@ class MaviClient(_ClientBase[httpx.Client]):
     def _perform(self, effect: Effect, opened: list[httpx.Response]) -> Any:
         if isinstance(effect, Send):
             logger.debug("MAVI request: %s %s", effect.call.method, effect.url)
-            with ExitStack() as stack:
+            with ExitStack() as stack, sending_within(effect.within):
                 response = self._http.send(_request(self._http, effect, stack), stream=True)
             opened.append(response)
             return response
@@ -902,7 +910,12 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
             logger.debug("MAVI request: %s %s", effect.call.method, effect.url)
             http = self._http
             with ExitStack() as stack:
-                response = await http.send(_request(http, effect, stack), stream=True)
+                request = _request(http, effect, stack)
+                if effect.within is None:
+                    response = await http.send(request, stream=True)
+                else:  # a reply's head trickled a byte at a time is cut at the deadline
+                    async with _asyncio_timeout(effect.within):
+                        response = await http.send(request, stream=True)
             opened.append(response)
             return response
         if isinstance(effect, Chunks):
@@ -1008,6 +1021,12 @@ async def _wait_shared(future: Future[Any], timeout: float | None) -> Any:
 
 async def _one(content: bytes) -> AsyncIterator[bytes]:
     yield content
+
+
+def _asyncio_timeout(seconds: float) -> Any:
+    import asyncio
+
+    return asyncio.timeout(seconds)
 
 
 async def _asyncio_sleep(seconds: float) -> None:

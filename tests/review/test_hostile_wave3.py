@@ -239,6 +239,7 @@ async def _first_of_llm_chat(base_url: str) -> Any:
     llm = MaviLLM(video_nos=["VI1"], api_key=KEY, base_url=base_url)
     async for item in await llm.astream_chat([ChatMessage(role="user", content="What?")]):
         return item.delta
+    return None
 
 
 async def _first_of_llm_complete(base_url: str) -> Any:
@@ -247,6 +248,7 @@ async def _first_of_llm_complete(base_url: str) -> Any:
     llm = MaviLLM(video_nos=["VI1"], api_key=KEY, base_url=base_url)
     async for item in await llm.astream_complete("What happens?"):
         return item.delta
+    return None
 
 
 async def _first_of_query_engine(base_url: str) -> Any:
@@ -256,6 +258,7 @@ async def _first_of_query_engine(base_url: str) -> Any:
     response: Any = await engine.aquery("What happens?")
     async for text in response.async_response_gen():
         return text
+    return None
 
 
 async def _first_of_chat_mavi(base_url: str) -> Any:
@@ -263,6 +266,7 @@ async def _first_of_chat_mavi(base_url: str) -> Any:
 
     async for chunk in ChatMavi(video_nos=["VI1"], api_key=KEY, base_url=base_url).astream("Hi"):
         return chunk.text
+    return None
 
 
 @pytest.mark.parametrize(
@@ -365,3 +369,51 @@ def test_chat_engine_streams_still_end_with_the_whole_answer(asynchronous: bool)
         "What happens?",
         "".join(PIECES),
     ]
+
+
+# 6. A server trickling a reply's head (its status line and headers) a byte at a time: httpx's
+#    read timeout restarts with every byte and the deadline was checked only between reads of
+#    the body, so the call lasted as long as the server liked, far past its `deadline`.
+
+
+def _trickled_head(conn: socket.socket, request: Request) -> None:
+    if b"fast" in request.body:
+        body = v10_event("ok") + b"\n\n"
+        conn.sendall(head("200 OK", length=len(body)) + body)
+        return
+    conn.sendall(b"HTTP/1.1 200 OK\r\n")
+    for _ in range(400):  # 100 s: far longer than the deadline
+        conn.sendall(b"X")
+        time.sleep(0.25)
+
+
+@both
+@pytest.mark.timeout(60)
+def test_a_reply_head_trickled_a_byte_at_a_time_ends_at_the_deadline(asynchronous: bool) -> None:
+    from mavi_core import MaviTimeoutError
+
+    with raw_server(_trickled_head) as server:
+        client = _client(server.base_url, asynchronous, deadline=1.5, timeout=1)
+        started = time.monotonic()
+
+        async def both_calls() -> tuple[BaseException | None, str]:
+            async with client:
+                try:
+                    await client.chat(["VI1"], "slow")
+                except MaviError as error:
+                    failed: BaseException | None = error
+                else:
+                    failed = None
+                return failed, (await client.chat(["VI1"], "fast")).text
+
+        if asynchronous:
+            failed, after = asyncio.run(asyncio.wait_for(both_calls(), 50))
+        else:
+            with client:
+                with pytest.raises(MaviError) as caught:
+                    client.chat(["VI1"], "slow")
+                failed, after = caught.value, client.chat(["VI1"], "fast").text
+        assert time.monotonic() - started < 20  # not the 100 s the server trickles for
+    assert isinstance(failed, MaviTimeoutError)
+    assert "deadline of 1.5 s" in str(failed)
+    assert after == "ok"  # the pool still works
