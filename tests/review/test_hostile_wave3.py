@@ -417,3 +417,23 @@ def test_a_reply_head_trickled_a_byte_at_a_time_ends_at_the_deadline(asynchronou
     assert isinstance(failed, MaviTimeoutError)
     assert "deadline of 1.5 s" in str(failed)
     assert after == "ok"  # the pool still works
+
+
+# 7. A server echoing the key in a request-id header: the error's `request_id` carried it
+#    unmasked (messages and the service's text were masked, that attribute was not).
+
+
+@both
+@pytest.mark.parametrize("status", ["400 Bad Request", "200 OK"])
+def test_a_key_echoed_in_the_request_id_header_is_masked(asynchronous: bool, status: str) -> None:
+    def script(conn: socket.socket, request: Request) -> None:
+        echoed = request.header("authorization")
+        body = b'{"code":"0003","msg":"bad request"}'
+        reply(conn, body, f"X-Request-Id: req-{echoed}", status=status)
+
+    with raw_server(script) as server:
+        with pytest.raises(MaviError) as caught:
+            chat(server.base_url, asynchronous)
+    error = caught.value
+    assert error.request_id is not None and error.request_id.startswith("req-")
+    assert KEY not in repr(vars(error)) and KEY[:8] not in str(error.request_id)
