@@ -901,9 +901,7 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
                     error = transport_error(exc)
         finally:
             flow.close()
-            for response in opened:
-                if not response.is_closed:
-                    await response.aclose()
+            await _aclose_all(opened)
 
     async def _perform(self, effect: Effect, opened: list[httpx.Response]) -> Any:
         if isinstance(effect, Send):
@@ -1017,6 +1015,43 @@ async def _wait_shared(future: Future[Any], timeout: float | None) -> Any:
     if future.cancelled():
         raise RefreshAbandoned
     return future.result()
+
+
+async def _aclose_all(responses: list[httpx.Response]) -> None:
+    """Close the responses still open. A close that is interrupted (`asyncio.run` ending
+    cancels, then drops, the task asyncio gave to close a stream its reader abandoned) leaves
+    no connection open: each is dropped without awaiting (`_drop`), then the interruption goes
+    on."""
+    for index, response in enumerate(responses):
+        if response.is_closed:
+            continue
+        try:
+            await response.aclose()
+        except BaseException:
+            for left in responses[index:]:
+                _drop(left)
+            raise
+
+
+def _drop(response: httpx.Response) -> None:
+    """Close `response`'s connection now, without awaiting: its network stream's close is run
+    to its first suspension (asyncio's transport is closed by then); on an event loop that has
+    ended, the socket is closed instead."""
+    stream = response.extensions.get("network_stream")
+    if stream is None:
+        return
+    closing = stream.aclose()
+    try:
+        closing.send(None)
+    except StopIteration:
+        return
+    except Exception:  # the loop has ended: its transports can no longer close
+        sock = stream.get_extra_info("socket")
+        raw = getattr(sock, "_sock", sock)  # asyncio lends a TransportSocket without close()
+        with contextlib.suppress(OSError, AttributeError):
+            raw.close()
+    finally:
+        closing.close()
 
 
 async def _one(content: bytes) -> AsyncIterator[bytes]:

@@ -282,7 +282,7 @@ def test_an_async_adapter_stream_left_as_its_loop_ends_closes_without_errors(
     async def go(base_url: str) -> Any:
         loop = asyncio.get_running_loop()
         loop.set_exception_handler(lambda _, context: logged.append(context.get("exception")))
-        return await first(base_url)
+        return await asyncio.wait_for(first(base_url), 30)
 
     with raw_server(_slow_answer) as server:
         assert asyncio.run(go(server.base_url)) == "Hello"
@@ -437,3 +437,33 @@ def test_a_key_echoed_in_the_request_id_header_is_masked(asynchronous: bool, sta
     error = caught.value
     assert error.request_id is not None and error.request_id.startswith("req-")
     assert KEY not in repr(vars(error)) and KEY[:8] not in str(error.request_id)
+
+
+# 8. An async stream abandoned (`return` from inside `async for`) just as `asyncio.run` ends,
+#    its client never closed, as short scripts do: asyncio gives the stream's generator a task
+#    to close it, then cancels or drops that task as the loop ends, so the close stopped half
+#    way and the connection stayed open ("ResourceWarning: unclosed transport" at exit).
+
+
+@pytest.mark.parametrize("in_a_task", [False, True], ids=["in-main", "in-a-task"])
+def test_an_async_stream_abandoned_as_its_loop_ends_closes_its_connection(in_a_task: bool) -> None:
+    import gc
+    import warnings
+
+    with raw_server(_slow_answer) as server:
+        client = AsyncMaviClient(KEY, base_url=server.base_url)
+
+        async def first() -> str:
+            async for delta in client.stream_chat(["VI1"], "What happens?"):
+                return delta.text
+            return ""
+
+        async def go() -> str:
+            return await (asyncio.wait_for(first(), 30) if in_a_task else first())
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ResourceWarning)
+            assert asyncio.run(go()) == "Hello"
+            assert server.wait_open(0) == 0
+            gc.collect()
+    assert [str(w.message) for w in caught if w.category is ResourceWarning] == []
