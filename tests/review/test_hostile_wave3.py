@@ -461,9 +461,12 @@ def test_an_async_stream_abandoned_as_its_loop_ends_closes_its_connection(in_a_t
         async def go() -> str:
             return await (asyncio.wait_for(first(), 30) if in_a_task else first())
 
+        gc.collect()  # what earlier tests left is not this test's
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ResourceWarning)
             assert asyncio.run(go()) == "Hello"
             assert server.wait_open(0) == 0
             gc.collect()
-    assert [str(w.message) for w in caught if w.category is ResourceWarning] == []
+        port = server.base_url.rsplit(":", 1)[1]
+    unclosed = [str(w.message) for w in caught if w.category is ResourceWarning]
+    assert [text for text in unclosed if f"{port})" in text or "transport" in text] == []
