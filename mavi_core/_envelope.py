@@ -377,7 +377,7 @@ def envelope_data(envelope: Mapping[str, Any], *, status_code: int = 200) -> Any
 
 def _try_envelope(body: bytes) -> dict[str, Any] | None:
     try:
-        value = json.loads(body)
+        value = json.loads(body, strict=False)  # raw control characters in strings: text
     except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     return value if isinstance(value, dict) and "code" in value else None

@@ -259,7 +259,9 @@ def _kind(value: object) -> str:
 
 def _load(text: str) -> Any:
     try:
-        return json.loads(text)
+        # strict=False: a raw tab or newline inside a string (a server that does not escape
+        # them, or a piece split over `data:` lines) is text, not a reason to lose the answer.
+        return json.loads(text, strict=False)
     except RecursionError:
         raise _malformed("JSON nested too deeply to read") from None
 

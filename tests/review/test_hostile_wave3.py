@@ -470,3 +470,29 @@ def test_an_async_stream_abandoned_as_its_loop_ends_closes_its_connection(in_a_t
         port = server.base_url.rsplit(":", 1)[1]
     unclosed = [str(w.message) for w in caught if w.category is ResourceWarning]
     assert [text for text in unclosed if f"{port})" in text or "transport" in text] == []
+
+
+# 9. A raw control character inside a JSON string (a tab in a table-like answer, from a server
+#    that does not escape it; a piece split over `data:` lines): strict JSON refused the event,
+#    and the whole answer was lost to "MAVI sent an event that is not JSON".
+
+
+def test_a_raw_tab_inside_a_v10_piece_is_text() -> None:
+    decoder = ChatStreamDecoder()
+    body = b'data:{"code":"0000","msg":"success","data":{"msg":"col1\tcol2"}}\n\n'
+    assert [delta.text for delta in decoder.feed(body) + decoder.finish()] == ["col1\tcol2"]
+
+
+def test_a_v12_piece_split_over_data_lines_keeps_its_line_break() -> None:
+    decoder = V12StreamDecoder()
+    body = (
+        b'data:{"type":"content","content":"a\tb","sessionId":1}\n\n'
+        b'data:{"type":"content","content":"line1\ndata:line2","sessionId":1}\n\n'
+        b'data:"Done"\n\n'
+    )
+    deltas = decoder.feed(body) + decoder.finish()
+    assert [delta.text for delta in deltas] == ["a\tb", "line1\nline2"]
+
+
+def test_a_json_reply_with_a_raw_tab_is_read() -> None:
+    assert parse_json_reply(b'{"code":"0000","data":{"name":"a\tb"}}') == {"name": "a\tb"}
