@@ -496,3 +496,35 @@ def test_a_v12_piece_split_over_data_lines_keeps_its_line_break() -> None:
 
 def test_a_json_reply_with_a_raw_tab_is_read() -> None:
     assert parse_json_reply(b'{"code":"0000","data":{"name":"a\tb"}}') == {"name": "a\tb"}
+
+
+# 10. A session id of thousands of digits from the server was kept (as it is digits), and the
+#     next turn, sending it back, raised a bare ValueError (Python converts at most 4300 digits
+#     to an integer) instead of a MaviError.
+
+
+@pytest.mark.parametrize("quoted", [False, True], ids=["number", "string"])
+@pytest.mark.parametrize("split", [False, True], ids=["one-chunk", "split"])
+def test_a_session_id_of_thousands_of_digits_is_a_typed_error(quoted: bool, split: bool) -> None:
+    session = "9" * (5000 if quoted else 4000)  # JSON numbers: Python reads up to 4300 digits
+    value = f'"{session}"' if quoted else session
+    event = b'data:{"type":"content","content":"Hi","sessionId":' + value.encode() + b"}\n\n"
+    decoder = V12StreamDecoder()
+    with pytest.raises(MaviServerError, match="session id"):
+        if split:
+            decoder.feed(event[:100])
+            decoder.feed(event[100:])
+        else:
+            decoder.feed(event)
+        decoder.finish()
+
+
+@pytest.mark.parametrize("as_int", [False, True], ids=["string", "int"])
+def test_a_session_id_too_long_to_send_is_refused_before_any_request(as_int: bool) -> None:
+    from mavi_core import MaviValidationError
+    from mavi_core._v12 import build_v12_body
+
+    session_id: Any = 10**5000 if as_int else "9" * 5000
+
+    with pytest.raises(MaviValidationError, match="session_id"):
+        build_v12_body(["VI1"], "And then?", None, session_id)
