@@ -363,11 +363,8 @@ class MaviClient(_ClientBase[httpx.Client]):
 
     def _connect(self, http_client: httpx.Client | None) -> None:
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(
-            timeout=self.timeout,
-            transport=bounded_by_deadline(
-                httpx.HTTPTransport(limits=_LIMITS, verify=shared_ssl_context())
-            ),
+        self._http = http_client or bounded_by_deadline(
+            httpx.Client(timeout=self.timeout, limits=_LIMITS, verify=shared_ssl_context())
         )
         self._sleep: Callable[[float], None] = time.sleep
 

@@ -115,14 +115,17 @@ class _BoundedBackend(httpcore.NetworkBackend):
         self._backend.sleep(seconds)
 
 
-def bounded_by_deadline(transport: httpx.HTTPTransport) -> httpx.HTTPTransport:
-    """`transport`, its connections bounded by `sending_within` (httpx offers no total timeout;
-    its per-read timeout restarts with every byte). Left as it is if httpx's layout changed."""
-    pool = getattr(transport, "_pool", None)
-    backend = getattr(pool, "_network_backend", None)
-    if isinstance(backend, httpcore.NetworkBackend):
-        pool._network_backend = _BoundedBackend(backend)  # type: ignore[union-attr]
-    return transport
+def bounded_by_deadline(client: httpx.Client) -> httpx.Client:
+    """`client`, the connections of its transports (the proxies' from the environment too)
+    bounded by `sending_within` (httpx offers no total timeout; its per-read timeout restarts
+    with every byte). A transport of another layout is left as it is."""
+    mounts = getattr(client, "_mounts", {})
+    for transport in [getattr(client, "_transport", None), *mounts.values()]:
+        pool = getattr(transport, "_pool", None)
+        backend = getattr(pool, "_network_backend", None)
+        if isinstance(backend, httpcore.NetworkBackend):
+            pool._network_backend = _BoundedBackend(backend)  # type: ignore[union-attr]
+    return client
 
 
 @cache

@@ -528,3 +528,18 @@ def test_a_session_id_too_long_to_send_is_refused_before_any_request(as_int: boo
 
     with pytest.raises(MaviValidationError, match="session_id"):
         build_v12_body(["VI1"], "And then?", None, session_id)
+
+
+def test_the_sync_client_still_goes_through_a_proxy_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Bounding the connections (6.) keeps httpx's own client, so HTTP_PROXY still applies."""
+    with raw_server(lambda conn, request: reply(conn, v10_event("via proxy") + b"\n\n")) as proxy:
+        for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", proxy.base_url)
+        with pytest.warns(UserWarning, match="plain http"):
+            client = MaviClient(KEY, base_url="http://mavi.example", max_retries=0)
+        with client:
+            assert client.chat(["VI1"], "What happens?").text == "via proxy"
+        assert proxy.requests[0].path == "http://mavi.example/api/serve/video/chat"
