@@ -21,6 +21,7 @@ from collections.abc import (
     AsyncIterator,
     Awaitable,
     Callable,
+    Coroutine,
     Generator,
     Iterable,
     Iterator,
@@ -1035,15 +1036,15 @@ def _drop(response: httpx.Response) -> None:
     to its first suspension (asyncio's transport is closed by then); on an event loop that has
     ended, the socket is closed instead."""
     stream = response.extensions.get("network_stream")
-    if stream is None:
-        return
-    closing = stream.aclose()
+    closing = getattr(stream, "aclose", lambda: None)()
+    if not isinstance(closing, Coroutine):
+        return  # not httpcore's network stream: nothing known to close
     try:
         closing.send(None)
     except StopIteration:
         return
     except Exception:  # the loop has ended: its transports can no longer close
-        sock = stream.get_extra_info("socket")
+        sock = stream.get_extra_info("socket")  # type: ignore[union-attr]
         raw = getattr(sock, "_sock", sock)  # asyncio lends a TransportSocket without close()
         with contextlib.suppress(OSError, AttributeError):
             raw.close()
