@@ -40,6 +40,7 @@ __all__ = [
     "event_values",
     "is_end_marker",
     "parse_json_reply",
+    "reply_payloads",
     "too_large",
 ]
 
@@ -476,13 +477,22 @@ class ChatStreamDecoder:
         return deltas
 
 
-def parse_json_reply(body: bytes) -> Any:
-    """The `data` of a non-chat reply: a JSON envelope, bare or framed as a `data:` event."""
-    events = EventDecoder(max_event_bytes=len(body) + 1, max_body_bytes=len(body) + 1)
+def reply_payloads(body: bytes, max_event_bytes: int | None = None) -> list[str]:
+    """The `data` of each event of a reply read whole (the body itself when it is plain JSON),
+    end markers left out."""
+    limit = len(body) + 1
+    events = EventDecoder(max_event_bytes or limit, limit)
     texts = events.feed(body) + events.finish()
+    return [text for text in texts if not is_end_marker(text)]
+
+
+def parse_json_reply(body: bytes) -> Any:
+    """The `data` of a non-chat reply: a JSON envelope, bare or framed as a `data:` event (an
+    end marker after it, as a server that frames every reply as a stream sends, ends it)."""
+    texts = reply_payloads(body)
     if not texts:
         if body.strip():
-            raise _malformed(f"a reply that is neither JSON nor events: {body[:80]!r}")
+            raise _malformed(f"a reply without any JSON envelope: {body[:80]!r}")
         raise MaviServerError("MAVI answered with an empty body. Try again later.")
     if len(texts) > 1:
         raise _malformed(f"{len(texts)} events where one JSON reply belongs")

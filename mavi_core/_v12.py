@@ -28,10 +28,10 @@ from ._request import (
 )
 from ._stream import (
     ChatStreamDecoder,
-    EventDecoder,
     broken_stream_error,
     is_end_marker,
     parse_json_reply,
+    reply_payloads,
 )
 from ._videos import Pages, _field, _items, _millis_to_datetime, _number, _readable
 
@@ -228,8 +228,7 @@ def parse_v12_answer(data: object, video_nos: list[str]) -> ChatAnswer:
 def parse_v12_reply(body: bytes, video_nos: list[str], max_event_bytes: int) -> ChatAnswer:
     """A `/serve/api/v1/chat` reply: one JSON envelope (bare or `data:`-framed), or, from a
     server that streams anyway, the events of a stream, put together into one answer."""
-    events = EventDecoder(max_event_bytes, len(body) + 1)
-    texts = events.feed(body) + events.finish()
+    texts = reply_payloads(body, max_event_bytes)
     if len(texts) <= 1 and not _is_event(texts):
         return parse_v12_answer(parse_json_reply(body), video_nos)
     decoder = V12StreamDecoder(max_event_bytes, len(body) + 1)

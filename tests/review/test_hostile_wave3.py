@@ -543,3 +543,49 @@ def test_the_sync_client_still_goes_through_a_proxy_from_the_environment(
         with client:
             assert client.chat(["VI1"], "What happens?").text == "via proxy"
         assert proxy.requests[0].path == "http://mavi.example/api/serve/video/chat"
+
+
+# 11. A reply read whole, framed as an event and followed by an end marker (a server that frames
+#     every reply as a stream): v1.2's chat() said "a reply without any answer text", and every
+#     JSON endpoint "2 events where one JSON reply belongs".
+
+V12_ANSWER = {
+    "code": "0000",
+    "msg": "success",
+    "data": {"content": "The harbor wakes.", "session_id": "123", "refs": [], "thinking": []},
+}
+
+
+@pytest.mark.parametrize("end", [b'data:"Done"\n\n', b"data:[DONE]\r\n\r\n"], ids=["Done", "DONE"])
+def test_a_v12_answer_framed_as_an_event_then_an_end_marker_is_read(end: bytes) -> None:
+    from mavi_core._v12 import parse_v12_reply
+
+    body = b"data: " + json.dumps(V12_ANSWER).encode() + b"\n\n" + end
+    answer = parse_v12_reply(body, ["VI1"], 1 << 20)
+    assert (answer.text, answer.session_id) == ("The harbor wakes.", "123")
+
+
+@both
+def test_a_json_endpoint_framed_as_an_event_then_an_end_marker_is_read(asynchronous: bool) -> None:
+    def script(conn: socket.socket, request: Request) -> None:
+        envelope = {"code": "0000", "msg": "success", "data": {"videos": [], "total": 0}}
+        body = b"data:" + json.dumps(envelope).encode() + b"\n\ndata:[DONE]\n\n"
+        reply(conn, body, "Content-Type: text/event-stream")
+
+    with raw_server(script) as server:
+        client = _client(server.base_url, asynchronous)
+        if asynchronous:
+
+            async def go() -> Any:
+                async with client:
+                    return await client.search_videos("harbor")
+
+            assert asyncio.run(go()) == []
+        else:
+            with client:
+                assert client.search_videos("harbor") == []
+
+
+def test_an_end_marker_alone_is_still_no_reply() -> None:
+    with pytest.raises(MaviServerError, match="without any JSON envelope"):
+        parse_json_reply(b'data:"Done"\n\n')
