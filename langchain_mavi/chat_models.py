@@ -43,7 +43,7 @@ from langchain_core.utils.utils import _build_model_kwargs, get_pydantic_field_n
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mavi_core import API_KEY_ENV, ChatAnswer, ChatDelta, MaviValidationError, Thinking, VideoRef
-from mavi_core._adapters import AsyncWatched, Watched, watching_waits
+from mavi_core._adapters import AsyncWatched, ClosedAfter, Watched, watching_waits
 from mavi_core._settings import chat_endpoint, check_api_version
 
 from ._connection import MaviConnection, check_video_nos
@@ -576,9 +576,10 @@ class ChatMavi(MaviConnection, BaseChatModel):
         call = self._prepare(messages, stop, kwargs, client)
         request = call.request
         with translate_errors():
-            async with client.stream_chat(
+            deltas = client.stream_chat(
                 request.video_nos, request.message, request.history, session_id=request.session_id
-            ) as deltas:
+            )
+            async with ClosedAfter(deltas):
                 async for delta in AsyncWatched(
                     deltas, run_watcher(run_manager, asynchronous=True)
                 ):

@@ -30,7 +30,7 @@ from llama_index.core.base.llms.types import (
 from llama_index.core.schema import NodeWithScore, TextNode
 
 from mavi_core import ChatDelta, Thinking, VideoRef
-from mavi_core._adapters import rank_score
+from mavi_core._adapters import ClosedAfter, rank_score
 
 from ._messages import SESSION_KEY, VIDEO_URL_SCHEME
 
@@ -135,11 +135,9 @@ class Sources:
         self, items: AsyncGenerator[_Item, None], emit: Callable[[_Item, bool], _Out | None]
     ) -> AsyncGenerator[_Out, None]:
         """The async twin of `through`; closing the result closes `items`."""
-        try:
+        async with ClosedAfter(items):  # closes the HTTP response when the reader stops early
             async for item in items:
                 out = emit(item, self.see(item.raw))
                 if out is not None:
                     yield out
             self.finish()
-        finally:
-            await items.aclose()  # also when the reader stops early: closes the HTTP response

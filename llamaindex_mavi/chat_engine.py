@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncGenerator, Generator, Iterator, Mapping, Sequence
+from queue import Empty
 from typing import TYPE_CHECKING, Any, cast
 
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse, MessageRole
@@ -21,7 +23,7 @@ from llama_index_instrumentation import get_dispatcher
 from pydantic import SecretStr
 
 from mavi_core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ChatAnswer, MaviValidationError
-from mavi_core._adapters import normalize_video_nos
+from mavi_core._adapters import ClosedAfter, normalize_video_nos
 
 from ._messages import SESSION_KEY, session_to_continue
 from ._refs import Sources, ref_nodes
@@ -180,7 +182,7 @@ class MaviChatEngine(LLMConnection, BaseChatEngine):
         turn = _Turn(self._memory, question)
         stream = read_ahead(self._llm.stream_chat(messages, **self._options()))
         sources = Sources()
-        response = StreamingAgentChatResponse(
+        response = _StreamingResponse(
             chat_stream=sources.through(turn.keep(stream), _item), source_nodes=sources.nodes
         )
         # As SimpleChatEngine does: a thread drains the stream into the response's queue and
@@ -202,7 +204,7 @@ class MaviChatEngine(LLMConnection, BaseChatEngine):
         turn = _Turn(self._memory, question)
         stream = await aread_ahead(await self._llm.astream_chat(messages, **self._options()))
         sources = Sources()
-        response = StreamingAgentChatResponse(
+        response = _StreamingResponse(
             achat_stream=sources.athrough(turn.akeep(stream), _item), source_nodes=sources.nodes
         )
         response.awrite_response_to_history_task = asyncio.create_task(
@@ -268,13 +270,11 @@ class _Turn:
         self, items: AsyncGenerator[ChatResponse, None]
     ) -> AsyncGenerator[ChatResponse]:
         item = None
-        try:
+        async with ClosedAfter(items):  # closes the HTTP response when the reader stops early
             async for item in items:
                 yield item
             if item is not None:
                 self._answer = item.message.model_copy()
-        finally:
-            await items.aclose()  # also when the reader stops early: closes the HTTP response
 
     def _exchange(self, written: ChatMessage) -> list[ChatMessage]:
         return [self._question, self._answer if self._answer is not None else written]
@@ -290,6 +290,89 @@ class _Turn:
     def memory(self) -> BaseMemory:
         """What the response writes the answer to (it calls `put` / `aput` only)."""
         return cast("BaseMemory", self)
+
+
+class _StreamingResponse(StreamingAgentChatResponse):
+    """LlamaIndex's streaming response, whose reader hands out every delta that arrived before
+    a stream's error, then raises it (docs/ARCHITECTURE.md, "Wire rules": nothing lost).
+
+    LlamaIndex's readers check for the writer's error before taking the next delta from the
+    queue, so the deltas the writer queued before the error were lost, some or all of them as
+    the thread or task happened to run; and the writing thread or task ended with the error
+    unhandled ("Exception in thread ..." printed) although the reader raises it."""
+
+    def write_response_to_history(self, memory: BaseMemory, *args: Any, **kwargs: Any) -> None:
+        with contextlib.suppress(Exception):  # kept in `exception`: the reader raises it
+            super().write_response_to_history(memory, *args, **kwargs)
+
+    async def awrite_response_to_history(
+        self, memory: BaseMemory, *args: Any, **kwargs: Any
+    ) -> None:
+        with contextlib.suppress(Exception):  # kept in `exception`: the reader raises it
+            await super().awrite_response_to_history(memory, *args, **kwargs)
+
+    @property
+    def response_gen(self) -> Generator[str, None, None]:
+        thread = self.write_response_to_history_thread
+        try:
+            handed = False
+            while True:
+                ended = self.is_done or self.exception is not None  # before the last deltas
+                try:
+                    delta = self.queue.get(block=not ended, timeout=_QUEUE_WAIT)
+                except Empty:
+                    if ended:
+                        break
+                    continue
+                if delta:
+                    self.unformatted_response += delta
+                    handed = True
+                    yield delta
+            if self.exception is not None:
+                raise self.exception
+            self.response = self.unformatted_response.strip()
+            if not handed:
+                yield self.response
+        finally:
+            if thread is not None:
+                thread.join()
+                self.write_response_to_history_thread = None
+
+    async def async_response_gen(self) -> AsyncGenerator[str, None]:
+        self._ensure_async_setup()
+        queue = self.aqueue
+        assert queue is not None
+        try:
+            handed = False
+            while True:
+                ended = self.is_done or self.exception is not None  # before the last deltas
+                try:
+                    if ended:
+                        delta = queue.get_nowait()
+                    else:
+                        delta = await asyncio.wait_for(queue.get(), _QUEUE_WAIT)
+                except (TimeoutError, asyncio.QueueEmpty):
+                    if ended:
+                        break
+                    continue
+                if delta:
+                    self.unformatted_response += delta
+                    handed = True
+                    yield delta
+            if self.exception is not None:
+                raise self.exception
+            self.response = self.unformatted_response.strip()
+            if not handed:
+                yield self.response
+        finally:
+            task = self.awrite_response_to_history_task
+            if task is not None:
+                await task  # it ended or ends with the stream; it raises nothing
+                self.awrite_response_to_history_task = None
+
+
+_QUEUE_WAIT = 0.05
+"""Seconds a reader waits for the next delta before looking whether the writer has ended."""
 
 
 def _item(item: ChatResponse, silent: bool) -> ChatResponse:

@@ -54,6 +54,7 @@ from mavi_core import (
 from mavi_core._adapters import (
     AsyncWatched,
     ChatPrompt,
+    ClosedAfter,
     Watched,
     continue_conversation,
     normalize_video_nos,
@@ -486,7 +487,7 @@ async def _aresponses(
 ) -> AsyncGenerator[_Item, None]:
     reply = _Reply()
     delta = None
-    async with stream:
+    async with ClosedAfter(stream):
         async for delta in AsyncWatched(stream, report_wait):
             reply.add(delta)
             yield make(reply, delta)
@@ -512,13 +513,11 @@ async def aread_ahead(stream: AsyncGenerator[_Item, None]) -> AsyncGenerator[_It
     first = await anext(stream, _NOTHING)
 
     async def items() -> AsyncGenerator[_Item, None]:
-        try:
+        async with ClosedAfter(stream):
             if first is not _NOTHING:
                 yield first
             async for item in stream:
                 yield item
-        finally:
-            await stream.aclose()
 
     return items()
 

@@ -5,8 +5,8 @@ helpers both map with. Not public API: the names users rely on are exported by `
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias, TypeVar
 
 from ._extras import missing_extra
 from ._history import ChatPrompt, Role, conversation_to_chat
@@ -31,6 +31,7 @@ __all__ = [
     "AsyncWatched",
     "ChatPrompt",
     "ClientPair",
+    "ClosedAfter",
     "Role",
     "SessionMessage",
     "WaitWatcher",
@@ -168,6 +169,34 @@ class AsyncWatched(AsyncIterator[_T], Generic[_T]):
         aclose = getattr(self._items, "aclose", None)
         if aclose is not None:
             await aclose()
+
+
+class _AsyncClosable(Protocol):
+    def aclose(self) -> Awaitable[None]: ...
+
+
+class ClosedAfter:
+    """`async with ClosedAfter(items):` in an async generator closes `items` (an async
+    generator or a stream it reads) when the block ends, except when the generator itself is
+    being closed early (`GeneratorExit`: its reader dropped it, or its event loop is ending).
+
+    Then `items` is left to close itself once freed, as asyncio closes every async generator
+    it finalizes. Awaiting its close here would close it twice at once when a loop ends:
+    `asyncio.run` closes all the async generators still open together, the outer one's close
+    would close the inner one while asyncio's own close of it runs, and one of the two fails
+    ("aclose(): asynchronous generator is already running", logged by asyncio)."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: _AsyncClosable) -> None:
+        self._items = items
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        if kind is None or not issubclass(kind, GeneratorExit):
+            await self._items.aclose()
 
 
 _FROM_VIDEOS = frozenset({"describe_moment", "moment_metadata", "moment_scores"})

@@ -123,7 +123,9 @@ class MaviTokens:
                     check_credential(value, key)
                 except ValueError:
                     raise MaviServerError(
-                        f"The token endpoint answered a {key} that cannot be sent in a header; "
+                        f"The token endpoint answered with {key} set to a value that cannot be "
+                        "sent in a header (empty, or holding white space, a control character or "
+                        "non-ASCII); "
                         "cannot authenticate. Re-authorize, or use an API key."
                     ) from None
         expires_in = _seconds(data.get("expiresIn"), _ACCESS_TOKEN_MAX_SECONDS)

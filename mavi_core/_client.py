@@ -22,6 +22,7 @@ from collections.abc import (
     AsyncIterator,
     Awaitable,
     Callable,
+    Coroutine,
     Generator,
     Iterable,
     Iterator,
@@ -80,7 +81,12 @@ from ._request import HistoryInput
 from ._secret import SecretLike, given
 from ._settings import MaviSettings, check_http_client
 from ._transcripts import KINDS, TranscriptCache, TranscriptJob, VideoTranscript
-from ._transport import ShardedAsyncTransport, shared_ssl_context
+from ._transport import (
+    ShardedAsyncTransport,
+    bounded_by_deadline,
+    sending_within,
+    shared_ssl_context,
+)
 from ._videos import MAX_PAGE_SIZE, Moment, Transcript, Video
 
 if TYPE_CHECKING:
@@ -382,11 +388,13 @@ class MaviClient(_ClientBase[httpx.Client]):
 
     def _connect(self, http_client: httpx.Client | None) -> None:
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(
-            timeout=self.timeout,
-            headers=self._client_headers,
-            limits=_LIMITS,
-            verify=shared_ssl_context(),
+        self._http = http_client or bounded_by_deadline(
+            httpx.Client(
+                timeout=self.timeout,
+                headers=self._client_headers,
+                limits=_LIMITS,
+                verify=shared_ssl_context(),
+            )
         )
         self._sleep: Callable[[float], None] = time.sleep
 
@@ -646,7 +654,7 @@ class MaviClient(_ClientBase[httpx.Client]):
                     "sent: pass an open httpx.Client."
                 )
             logger.debug("MAVI request: %s %s", effect.call.method, effect.url)
-            with ExitStack() as stack:
+            with ExitStack() as stack, sending_within(effect.within):
                 request = _request(self._http, effect, stack, self._client_headers)
                 response = self._http.send(request, stream=True)
             opened.append(response)
@@ -986,9 +994,7 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
                     error = transport_error(exc)
         finally:
             flow.close()
-            for response in opened:
-                if not response.is_closed:
-                    await response.aclose()
+            await _aclose_all(opened)
 
     async def _perform(self, effect: Effect, opened: list[httpx.Response]) -> Any:
         if isinstance(effect, Send):
@@ -996,7 +1002,11 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
             http = self._http
             with ExitStack() as stack:
                 request = _request(http, effect, stack, self._client_headers)
-                response = await http.send(request, stream=True)
+                if effect.within is None:
+                    response = await http.send(request, stream=True)
+                else:  # a reply's head trickled a byte at a time is cut at the deadline
+                    async with _asyncio_timeout(effect.within):
+                        response = await http.send(request, stream=True)
             opened.append(response)
             return response
         if isinstance(effect, Chunks):
@@ -1101,8 +1111,51 @@ async def _wait_shared(future: Future[Any], timeout: float | None) -> Any:
     return future.result()
 
 
+async def _aclose_all(responses: list[httpx.Response]) -> None:
+    """Close the responses still open. A close that is interrupted (`asyncio.run` ending
+    cancels, then drops, the task asyncio gave to close a stream its reader abandoned) leaves
+    no connection open: each is dropped without awaiting (`_drop`), then the interruption goes
+    on."""
+    for index, response in enumerate(responses):
+        if response.is_closed:
+            continue
+        try:
+            await response.aclose()
+        except BaseException:
+            for left in responses[index:]:
+                _drop(left)
+            raise
+
+
+def _drop(response: httpx.Response) -> None:
+    """Close `response`'s connection now, without awaiting: its network stream's close is run
+    to its first suspension (asyncio's transport is closed by then); on an event loop that has
+    ended, the socket is closed instead."""
+    stream = response.extensions.get("network_stream")
+    closing = getattr(stream, "aclose", lambda: None)()
+    if not isinstance(closing, Coroutine):
+        return  # not httpcore's network stream: nothing known to close
+    try:
+        closing.send(None)
+    except StopIteration:
+        return
+    except Exception:  # the loop has ended: its transports can no longer close
+        sock = stream.get_extra_info("socket")  # type: ignore[union-attr]
+        raw = getattr(sock, "_sock", sock)  # asyncio lends a TransportSocket without close()
+        with contextlib.suppress(OSError, AttributeError):
+            raw.close()
+    finally:
+        closing.close()
+
+
 async def _one(content: bytes) -> AsyncIterator[bytes]:
     yield content
+
+
+def _asyncio_timeout(seconds: float) -> Any:
+    import asyncio
+
+    return asyncio.timeout(seconds)
 
 
 async def _asyncio_sleep(seconds: float) -> None:

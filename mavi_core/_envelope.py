@@ -284,7 +284,7 @@ def _http_class(status_code: int) -> type[MaviAPIError]:
 
 def error_for_http_status(
     status_code: int,
-    body: bytes,
+    body: bytes | None,
     *,
     retry_after: float | None = None,
     location: str | None = None,
@@ -293,9 +293,11 @@ def error_for_http_status(
 
     A known envelope code in the body decides the class; otherwise the HTTP status does (an
     unknown code with HTTP 429 is still a rate limit, with HTTP 401 still an auth error).
-    `body` is at most a short prefix of the reply; `location` is a redirect's target.
+    `body` is at most a short prefix of the reply, None when it could not be read (an
+    encoding not asked for, corrupt gzip): the status decides; `location` is a redirect's
+    target.
     """
-    envelope = _try_envelope(body)
+    envelope = None if body is None else _try_envelope(body)
     code = None if envelope is None else envelope.get("code")
     if code is not None and not is_success_code(code):
         normalized = normalize_code(code)
@@ -319,8 +321,10 @@ def error_for_http_status(
             status_code=status_code,
         )
     error_class = _http_class(status_code)
-    snippet = body[:200].decode("utf-8", "replace").strip()
-    if snippet.lower().startswith(("<!doctype", "<html")):
+    snippet = "" if body is None else body[:200].decode("utf-8", "replace").strip()
+    if body is None:
+        what = f"MAVI answered HTTP {status_code} with a body the client could not read."
+    elif snippet.lower().startswith(("<!doctype", "<html")):
         what = f"MAVI answered HTTP {status_code} with an HTML page (a proxy or gateway error)."
     elif snippet:
         what = f"MAVI answered HTTP {status_code}: {snippet}"
@@ -373,7 +377,7 @@ def envelope_data(envelope: Mapping[str, Any], *, status_code: int = 200) -> Any
 
 def _try_envelope(body: bytes) -> dict[str, Any] | None:
     try:
-        value = json.loads(body)
+        value = json.loads(body, strict=False)  # raw control characters in strings: text
     except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     return value if isinstance(value, dict) and "code" in value else None

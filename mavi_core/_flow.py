@@ -47,6 +47,7 @@ from ._exceptions import (
     MaviError,
     MaviInvalidRequestError,
     MaviRateLimitError,
+    MaviStreamError,
     MaviTimeoutError,
     MaviValidationError,
 )
@@ -135,6 +136,9 @@ class Send(Effect):
     url: str
     headers: dict[str, str]
     timeout: httpx.Timeout
+    within: float | None = None
+    """The call's deadline left: the reply's head must have arrived by then (None: no bound
+    but `timeout`'s, which restarts with every byte a server trickles)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +288,11 @@ def _pieces(raw: bytes | None, content: ContentDecoder | None) -> Iterable[bytes
     return (raw,) if content is None else content.decode(raw)
 
 
+_DEADLINE_SLACK: Final = 0.05
+"""Seconds: a timeout this close to the deadline is the deadline's (the driver bounds a reply's
+head by its own clock, started a moment after the deadline's)."""
+
+
 class Deadline:
     """The end of one call's time, retries included; None: no deadline."""
 
@@ -299,10 +308,27 @@ class Deadline:
 
     def check(self) -> None:
         if self.at is not None and self.clock() > self.at:
-            raise MaviTimeoutError(
-                f"The call took longer than its deadline of {self.seconds:g} s (retries "
-                "included). Try again, or raise the client's `deadline` for long answers."
-            )
+            raise self._error()
+
+    def _error(self) -> MaviTimeoutError:
+        return MaviTimeoutError(
+            f"The call took longer than its deadline of {self.seconds:g} s (retries "
+            "included). Try again, or raise the client's `deadline` for long answers."
+        )
+
+    def passed(self, error: MaviError) -> MaviError:
+        """`error`, or, for a timeout once the deadline has passed (the driver stopped a reply
+        trickled past it), the deadline's own error."""
+        if (
+            isinstance(error, MaviTimeoutError)
+            and not isinstance(error, MaviStreamError)
+            and self.at is not None
+            and self.clock() >= self.at - _DEADLINE_SLACK  # the driver's clock ran the bound
+        ):
+            passed = self._error()
+            passed.__cause__ = error
+            return passed
+        return error
 
     def allows(self, wait: float) -> bool:
         return self.at is None or self.clock() + wait < self.at
@@ -519,6 +545,7 @@ class Operations:
             settings.base_url + call.path,
             settings.headers(call.authenticate, call.accept),
             deadline.clamp(settings.timeout),
+            deadline.remaining(),
         )
 
     def _retrying(self, call: ApiCall, attempt: Callable[[Deadline], Flow[_T]]) -> Flow[_T]:
@@ -546,7 +573,8 @@ class Operations:
                 yield Acquire(limit, endpoint, account, deadline.remaining(), pause)
             try:
                 return (yield from attempt(deadline))
-            except MaviError as error:
+            except MaviError as caught:
+                error = deadline.passed(caught)
                 if error.request_url is None:
                     error.request_method = call.method
                     error.request_url = settings.base_url + call.path
@@ -557,7 +585,7 @@ class Operations:
                         raise token_advice(error, stage)  # noqa: B904 - the same error
                     if state.refused_wait:
                         raise self._unwaited(error, deadline)  # noqa: B904 - the same error
-                    raise
+                    raise error  # noqa: B904 - the same error (or the deadline's, from it)
                 if action is REFRESH:
                     logger.debug("MAVI rejected the access token; refreshing it and retrying")
                     assert auth is not None
@@ -567,7 +595,7 @@ class Operations:
                 if not deadline.allows(action):
                     if error.retry_after is not None and action <= error.retry_after:
                         raise self._unwaited(error, deadline)  # noqa: B904 - the same error
-                    raise
+                    raise error  # noqa: B904 - the same error (or the deadline's, from it)
                 if logger.isEnabledFor(logging.DEBUG):
                     reason = settings.redact_text(str(error))
                     logger.debug("MAVI request failed (%s); retrying in %.2f s", reason, action)
@@ -632,7 +660,14 @@ class Operations:
         status = response.status_code
         if 200 <= status < 300:
             return
-        body = yield from self._read(response, ERROR_BODY_PREFIX, deadline, truncate=True)
+        body: bytes | None
+        try:
+            body = yield from self._read(response, ERROR_BODY_PREFIX, deadline, truncate=True)
+        except MaviError:
+            # An error page that cannot be read (an encoding the client did not ask for, such
+            # as a proxy's brotli; corrupt gzip; a connection cut): the status still says what
+            # happened, and decides the class and whether to retry.
+            body = None
         headers = response.headers
         raise error_for_http_status(
             status,

@@ -403,9 +403,11 @@ class MaviSettings:
         return redact(text, self.secrets())
 
     def redact(self, error: MaviError) -> MaviError:
-        """`error` with every credential masked in its message and service text (the server
-        may echo a key back); its cause is dropped when it quoted one."""
+        """`error` with every credential masked in its message, service text and request id
+        (the server may echo a key back); its cause is dropped when it quoted one."""
         secrets = self.secrets()
+        if error.request_id is not None:  # a reply header: the server may echo a key there too
+            error.request_id = redact(error.request_id, secrets)
         message = redact(error.message, secrets)
         if message != error.message or (error.msg and redact(error.msg, secrets) != error.msg):
             error.message = message

@@ -40,9 +40,11 @@ __all__ = [
     "event_values",
     "is_end_marker",
     "parse_json_reply",
+    "reply_payloads",
     "too_large",
 ]
 
+_BOM: Final = b"\xef\xbb\xbf"
 _END_MARKERS: Final = frozenset({"DONE", "[DONE]"})
 """Compared without quotes and case: `data:"Done"`, `data:[DONE]`, `data:done`..."""
 
@@ -69,7 +71,16 @@ class EventDecoder:
     number of times however the stream is cut; blank lines before the first event are dropped.
     """
 
-    __slots__ = ("_data", "_data_size", "_partial", "_raw", "_started", "max_body", "max_event")
+    __slots__ = (
+        "_data",
+        "_data_size",
+        "_lf_pending",
+        "_partial",
+        "_raw",
+        "_started",
+        "max_body",
+        "max_event",
+    )
 
     def __init__(
         self,
@@ -81,6 +92,7 @@ class EventDecoder:
         self._data_size = 0
         self._raw: bytearray | None = None
         self._started = False
+        self._lf_pending = False  # the last chunk ended with CR: a LF opening the next is its pair
         self.max_event = max_event_bytes
         self.max_body = max_body_bytes
 
@@ -91,15 +103,32 @@ class EventDecoder:
                 raise too_large("reply", self.max_body, "max_response_bytes")
             return []
         if not self._started:
+            if self._partial:  # the start of a byte order mark, held
+                chunk = bytes(self._partial) + chunk
+                self._partial.clear()
             chunk = chunk.lstrip()
+            # A body may open with a UTF-8 byte order mark (SSE allows it; some servers and
+            # proxies write one): dropped, or held while it is cut across chunks.
+            if chunk.startswith(_BOM):
+                chunk = chunk[len(_BOM) :].lstrip()
+            elif chunk and _BOM.startswith(chunk):
+                self._partial += chunk
+                return []
             if not chunk:
                 return []  # blank lines before the first event carry nothing
             self._started = True
             if chunk[:1] in (b"{", b"[", b"<"):
                 self._raw = bytearray()
                 return self.feed(chunk)
-        # A trailing CR may be the first half of a CRLF split across chunks: keep it for later.
-        cut = max(chunk.rfind(b"\n"), chunk.rfind(b"\r", 0, len(chunk) - 1))
+        if self._lf_pending and chunk:
+            # A CR ended the last chunk and its line (at once: a CR-only stream must not wait
+            # for the next chunk); a LF here is the rest of that CRLF, not a blank line.
+            self._lf_pending = False
+            if chunk[:1] == b"\n":
+                chunk = chunk[1:]
+        if chunk[-1:] == b"\r":
+            self._lf_pending = True
+        cut = max(chunk.rfind(b"\n"), chunk.rfind(b"\r"))
         partial = self._partial
         if cut < 0:
             partial += chunk
@@ -117,7 +146,13 @@ class EventDecoder:
     @property
     def idle(self) -> bool:
         """Between events: nothing buffered, and the body is known to be events."""
-        return self._started and self._raw is None and not self._partial and not self._data
+        return (
+            self._started
+            and self._raw is None
+            and not self._partial
+            and not self._data
+            and not self._lf_pending
+        )
 
     def finish(self) -> list[str]:
         if self._raw is not None:
@@ -225,7 +260,9 @@ def _kind(value: object) -> str:
 
 def _load(text: str) -> Any:
     try:
-        return json.loads(text)
+        # strict=False: a raw tab or newline inside a string (a server that does not escape
+        # them, or a piece split over `data:` lines) is text, not a reason to lose the answer.
+        return json.loads(text, strict=False)
     except RecursionError:
         raise _malformed("JSON nested too deeply to read") from None
 
@@ -440,13 +477,22 @@ class ChatStreamDecoder:
         return deltas
 
 
-def parse_json_reply(body: bytes) -> Any:
-    """The `data` of a non-chat reply: a JSON envelope, bare or framed as a `data:` event."""
-    events = EventDecoder(max_event_bytes=len(body) + 1, max_body_bytes=len(body) + 1)
+def reply_payloads(body: bytes, max_event_bytes: int | None = None) -> list[str]:
+    """The `data` of each event of a reply read whole (the body itself when it is plain JSON),
+    end markers left out."""
+    limit = len(body) + 1
+    events = EventDecoder(max_event_bytes or limit, limit)
     texts = events.feed(body) + events.finish()
+    return [text for text in texts if not is_end_marker(text)]
+
+
+def parse_json_reply(body: bytes) -> Any:
+    """The `data` of a non-chat reply: a JSON envelope, bare or framed as a `data:` event (an
+    end marker after it, as a server that frames every reply as a stream sends, ends it)."""
+    texts = reply_payloads(body)
     if not texts:
         if body.strip():
-            raise _malformed(f"a reply that is neither JSON nor events: {body[:80]!r}")
+            raise _malformed(f"a reply without any JSON envelope: {body[:80]!r}")
         raise MaviServerError("MAVI answered with an empty body. Try again later.")
     if len(texts) > 1:
         raise _malformed(f"{len(texts)} events where one JSON reply belongs")

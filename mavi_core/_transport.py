@@ -13,19 +13,121 @@ import contextlib
 import logging
 import socket
 import ssl
-from collections.abc import AsyncIterator, Sequence
+import time
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from typing import Any, Final
 
+import httpcore
 import httpx
 
 from ._constants import MAX_CONNECTIONS, MAX_KEEPALIVE_CONNECTIONS
 
-__all__ = ["ShardedAsyncTransport", "shared_ssl_context"]
+__all__ = ["ShardedAsyncTransport", "bounded_by_deadline", "sending_within", "shared_ssl_context"]
 
 SHARDS: Final = 16
 
 logger = logging.getLogger("mavi_core")
+
+
+_SEND_ENDS: ContextVar[float | None] = ContextVar("mavi_send_ends", default=None)
+"""When the request the calling thread sends must have its reply's head (`time.monotonic()`)."""
+
+
+@contextmanager
+def sending_within(seconds: float | None) -> Iterator[None]:
+    """Reads and writes of the sync client's connections in this block end within `seconds`
+    (None: each as long as its own timeout): a server that trickles a reply's head a byte at a
+    time cannot hold a call past its deadline (docs/ARCHITECTURE.md, "Wire rules": bounds)."""
+    token = _SEND_ENDS.set(None if seconds is None else time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _SEND_ENDS.reset(token)
+
+
+def _within(timeout: float | None) -> float | None:
+    ends = _SEND_ENDS.get()
+    if ends is None:
+        return timeout
+    left = ends - time.monotonic()
+    if left <= 0:
+        raise httpcore.ReadTimeout("the call's deadline passed while MAVI sent its reply")
+    return left if timeout is None else min(timeout, left)
+
+
+class _BoundedStream(httpcore.NetworkStream):
+    """A connection whose every read and write ends by the time `sending_within` set."""
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        if _SEND_ENDS.get() is None:  # a body being read (every delta): no bound but its own
+            return self._stream.read(max_bytes, timeout)
+        return self._stream.read(max_bytes, _within(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _within(timeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        tls = self._stream.start_tls(ssl_context, server_hostname, _within(timeout))
+        return _BoundedStream(tls)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _BoundedBackend(httpcore.NetworkBackend):
+    """Opens `_BoundedStream` connections."""
+
+    def __init__(self, backend: httpcore.NetworkBackend) -> None:
+        self._backend = backend
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._backend.connect_tcp(
+            host, port, _within(timeout), local_address, socket_options
+        )
+        return _BoundedStream(stream)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
+        stream = self._backend.connect_unix_socket(path, _within(timeout), socket_options)
+        return _BoundedStream(stream)
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+def bounded_by_deadline(client: httpx.Client) -> httpx.Client:
+    """`client`, the connections of its transports (the proxies' from the environment too)
+    bounded by `sending_within` (httpx offers no total timeout; its per-read timeout restarts
+    with every byte). A transport of another layout is left as it is."""
+    mounts = getattr(client, "_mounts", {})
+    for transport in [getattr(client, "_transport", None), *mounts.values()]:
+        pool = getattr(transport, "_pool", None)
+        backend = getattr(pool, "_network_backend", None)
+        if isinstance(backend, httpcore.NetworkBackend):
+            pool._network_backend = _BoundedBackend(backend)  # type: ignore[union-attr]
+    return client
 
 
 @cache

@@ -28,10 +28,10 @@ from ._request import (
 )
 from ._stream import (
     ChatStreamDecoder,
-    EventDecoder,
     broken_stream_error,
     is_end_marker,
     parse_json_reply,
+    reply_payloads,
 )
 from ._videos import Pages, _field, _items, _millis_to_datetime, _number, _readable
 
@@ -63,17 +63,30 @@ DEFAULT_UNIQUE_ID: Final = "default"
 """The namespace the service assumes when a request names none."""
 
 
+_MAX_SESSION_DIGITS: Final = 40
+"""A session id is a 19-digit number; one far longer (a hostile server's) could not be sent
+back: Python converts at most 4300 digits to an integer."""
+
+
 def normalize_session_id(value: object) -> str | None:
     """A session id as a string of digits (it exceeds 53 bits: never a float), or None."""
     if value is None:
         return None
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return str(value)
-    if isinstance(value, str) and value.strip().isdigit() and value.strip().isascii():
-        return value.strip()
-    raise MaviValidationError(
-        f"session_id must be the session id a v1.2 answer returned (digits), got {value!r}."
-    )
+        # Longer than any session id: not turned into digits (Python refuses beyond 4300).
+        digits = str(value) if value.bit_length() <= 4 * _MAX_SESSION_DIGITS else None
+    elif isinstance(value, str) and value.strip().isdigit() and value.strip().isascii():
+        digits = value.strip()
+    else:
+        raise MaviValidationError(
+            f"session_id must be the session id a v1.2 answer returned (digits), got {value!r}."
+        )
+    if digits is None or len(digits) > _MAX_SESSION_DIGITS:
+        raise MaviValidationError(
+            "session_id must be the session id a v1.2 answer returned (a 19-digit number), got "
+            f"a number longer than {_MAX_SESSION_DIGITS} digits."
+        )
+    return digits
 
 
 def fold_history(turns: list[dict[str, str]], message: str) -> str:
@@ -215,8 +228,7 @@ def parse_v12_answer(data: object, video_nos: list[str]) -> ChatAnswer:
 def parse_v12_reply(body: bytes, video_nos: list[str], max_event_bytes: int) -> ChatAnswer:
     """A `/serve/api/v1/chat` reply: one JSON envelope (bare or `data:`-framed), or, from a
     server that streams anyway, the events of a stream, put together into one answer."""
-    events = EventDecoder(max_event_bytes, len(body) + 1)
-    texts = events.feed(body) + events.finish()
+    texts = reply_payloads(body, max_event_bytes)
     if len(texts) <= 1 and not _is_event(texts):
         return parse_v12_answer(parse_json_reply(body), video_nos)
     decoder = V12StreamDecoder(max_event_bytes, len(body) + 1)
@@ -315,6 +327,8 @@ def _fast_content(chunk: bytes) -> tuple[str, str] | None:
     session = chunk[end + len(_FAST_SESSION) : len(chunk) - len(_FAST_TAIL)]
     if end < len(_FAST_HEAD) or not (session.isdigit() and session[0] != 0x30):  # "0"
         return None
+    if len(session) > _MAX_SESSION_DIGITS:
+        return None  # the general path says what is wrong
     if _PLAIN.fullmatch(chunk, len(_FAST_HEAD), end):
         return chunk[len(_FAST_HEAD) : end].decode("utf-8", "replace"), session.decode()
     # Escapes: JSON's own reader. The piece must end exactly where the session id begins.
