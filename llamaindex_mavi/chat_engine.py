@@ -311,6 +311,18 @@ class _StreamingResponse(StreamingAgentChatResponse):
         with contextlib.suppress(Exception):  # kept in `exception`: the reader raises it
             await super().awrite_response_to_history(memory, *args, **kwargs)
 
+    def _recorded(self, delta: str) -> str:
+        self.unformatted_response += delta
+        return delta
+
+    def _ended(self, handed: bool) -> str | None:
+        """Once the writer has ended: its error raised, else the whole answer kept, and returned
+        to hand out when no delta was."""
+        if self.exception is not None:
+            raise self.exception
+        self.response = self.unformatted_response.strip()
+        return None if handed else self.response
+
     @property
     def response_gen(self) -> Generator[str, None, None]:
         thread = self.write_response_to_history_thread
@@ -325,14 +337,10 @@ class _StreamingResponse(StreamingAgentChatResponse):
                         break
                     continue
                 if delta:
-                    self.unformatted_response += delta
                     handed = True
-                    yield delta
-            if self.exception is not None:
-                raise self.exception
-            self.response = self.unformatted_response.strip()
-            if not handed:
-                yield self.response
+                    yield self._recorded(delta)
+            if (whole := self._ended(handed)) is not None:
+                yield whole
         finally:
             if thread is not None:
                 thread.join()
@@ -356,14 +364,10 @@ class _StreamingResponse(StreamingAgentChatResponse):
                         break
                     continue
                 if delta:
-                    self.unformatted_response += delta
                     handed = True
-                    yield delta
-            if self.exception is not None:
-                raise self.exception
-            self.response = self.unformatted_response.strip()
-            if not handed:
-                yield self.response
+                    yield self._recorded(delta)
+            if (whole := self._ended(handed)) is not None:
+                yield whole
         finally:
             task = self.awrite_response_to_history_task
             if task is not None:

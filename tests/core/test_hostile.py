@@ -29,6 +29,7 @@ from mavi_core import (
     MaviValidationError,
 )
 from tests.support.rawserver import Request, head, raw_server, reply
+from tests.support.wire import read_stream
 
 pytestmark = pytest.mark.integration
 
@@ -70,19 +71,7 @@ class Mode:
         return client
 
     def stream(self, base_url: str, into: list[str], **options: Any) -> None:
-        client = self.client(base_url, **options)
-        if self.name == "sync":
-            with client:
-                for delta in client.stream_chat(["VI1"], "What happens?"):
-                    into.append(delta.text)
-            return
-
-        async def go() -> None:
-            async with client:
-                async for delta in client.stream_chat(["VI1"], "What happens?"):
-                    into.append(delta.text)
-
-        asyncio.run(go())
+        read_stream(self.client(base_url, **options), into)
 
     def call(self, base_url: str, do: Callable[[Any], Any], **options: Any) -> Any:
         client = self.client(base_url, **options)

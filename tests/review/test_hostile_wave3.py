@@ -24,6 +24,7 @@ from mavi_core._stream import ChatStreamDecoder, parse_json_reply
 from mavi_core._v12 import V12StreamDecoder
 from tests.review._servers import KEY
 from tests.support.rawserver import Request, head, raw_server, reply
+from tests.support.wire import read_stream
 
 pytestmark = pytest.mark.integration
 
@@ -59,19 +60,7 @@ def _client(base_url: str, asynchronous: bool, **options: Any) -> Any:
 
 def stream(base_url: str, asynchronous: bool, into: list[str], **options: Any) -> None:
     """Reads one streamed answer into `into`; raises what the stream raises."""
-    client = _client(base_url, asynchronous, **options)
-    if not asynchronous:
-        with client:
-            for delta in client.stream_chat(["VI1"], "What happens?"):
-                into.append(delta.text)
-        return
-
-    async def go() -> None:
-        async with client:
-            async for delta in client.stream_chat(["VI1"], "What happens?"):
-                into.append(delta.text)
-
-    asyncio.run(asyncio.wait_for(go(), 60))
+    read_stream(_client(base_url, asynchronous, **options), into, timeout=60)
 
 
 def chat(base_url: str, asynchronous: bool, **options: Any) -> Any:

@@ -3,12 +3,14 @@ core and adapter tests."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx
 
-__all__ = ["Body", "error_event", "event"]
+__all__ = ["Body", "error_event", "event", "read_stream"]
 
 
 def event(piece: str, code: str = "0000") -> bytes:
@@ -50,3 +52,21 @@ class Body(httpx.SyncByteStream, httpx.AsyncByteStream):
 
     async def aclose(self) -> None:
         self.closed = True
+
+
+def read_stream(client: Any, into: list[str], timeout: float | None = None) -> None:
+    """Reads one streamed answer of `client` (a `MaviClient` or an `AsyncMaviClient`, closed
+    afterwards) into `into`, as it comes; raises what the stream raises (an async one fails
+    after `timeout` seconds rather than hanging)."""
+    if not hasattr(client, "aclose"):
+        with client:
+            for delta in client.stream_chat(["VI1"], "What happens?"):
+                into.append(delta.text)
+        return
+
+    async def read() -> None:
+        async with client:
+            async for delta in client.stream_chat(["VI1"], "What happens?"):
+                into.append(delta.text)
+
+    asyncio.run(asyncio.wait_for(read(), timeout))
