@@ -43,7 +43,13 @@ from langchain_core.utils.utils import _build_model_kwargs, get_pydantic_field_n
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mavi_core import API_KEY_ENV, ChatAnswer, ChatDelta, MaviValidationError, Thinking, VideoRef
-from mavi_core._adapters import AsyncWatched, ClosedAfter, Watched, watching_waits
+from mavi_core._adapters import (
+    AsyncWatched,
+    ClosedAfter,
+    Watched,
+    wait_watcher,
+    watching_waits,
+)
 from mavi_core._settings import chat_endpoint, check_api_version
 
 from ._connection import MaviConnection, check_video_nos
@@ -184,6 +190,9 @@ class _Call:
 
     def chunks(self, delta: ChatDelta) -> list[ChatGenerationChunk]:
         """The chunks one delta makes: its thinking step as reasoning, then its new text."""
+        if delta.thinking is None and not self.blocks:  # text only, as every v1.0 delta
+            text = self.stops.feed(delta.text)
+            return [ChatGenerationChunk(message=AIMessageChunk(content=text))] if text else []
         made = []
         if delta.thinking is not None:
             piece = ("\n\n" if self.reasoned else "") + _step_text(delta.thinking)
@@ -551,7 +560,8 @@ class ChatMavi(MaviConnection, BaseChatModel):
                 request.video_nos, request.message, request.history, session_id=request.session_id
             ) as deltas,
         ):
-            for delta in Watched(deltas, run_watcher(run_manager, asynchronous=False)):
+            watcher = run_watcher(run_manager, asynchronous=False)  # `stream`'s, if it set one
+            for delta in deltas if watcher is wait_watcher() else Watched(deltas, watcher):
                 for chunk in call.chunks(delta):
                     if run_manager:
                         run_manager.on_llm_new_token(chunk.text, chunk=chunk)
@@ -580,8 +590,9 @@ class ChatMavi(MaviConnection, BaseChatModel):
                 request.video_nos, request.message, request.history, session_id=request.session_id
             )
             async with ClosedAfter(deltas):
-                async for delta in AsyncWatched(
-                    deltas, run_watcher(run_manager, asynchronous=True)
+                watcher = run_watcher(run_manager, asynchronous=True)
+                async for delta in (
+                    deltas if watcher is wait_watcher() else AsyncWatched(deltas, watcher)
                 ):
                     for chunk in call.chunks(delta):
                         if run_manager:

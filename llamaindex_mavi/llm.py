@@ -52,10 +52,8 @@ from mavi_core import (
     Thinking,
 )
 from mavi_core._adapters import (
-    AsyncWatched,
     ChatPrompt,
     ClosedAfter,
-    Watched,
     continue_conversation,
     normalize_video_nos,
     watching_waits,
@@ -459,6 +457,8 @@ def _chat_item(reply: _Reply, delta: ChatDelta | None) -> ChatResponse:
 def _completion_item(reply: _Reply, delta: ChatDelta | None) -> CompletionResponse:
     if delta is None:
         return CompletionResponse(text="", delta="")
+    if reply.session_id is None and delta.thinking is None:  # every v1.0 delta
+        return CompletionResponse(text=reply.text, delta=delta.text, raw=delta)
     return CompletionResponse(
         text=reply.text,
         delta=delta.text,
@@ -473,26 +473,34 @@ def _responses(
     """LlamaIndex stream items (what was said so far and the delta) from MAVI deltas; at least
     one item."""
     reply = _Reply()
-    delta = None
     with stream:  # closing the generator early closes the HTTP response
-        for delta in Watched(stream, report_wait):  # the request goes out here
+        with watching_waits(report_wait):  # the request goes out (and may wait) here, once
+            first = next(stream, None)
+        if first is None:
+            yield make(reply, None)  # an empty answer still ends as an answer (a chat memory)
+            return
+        reply.add(first)
+        yield make(reply, first)
+        for delta in stream:
             reply.add(delta)
             yield make(reply, delta)
-    if delta is None:
-        yield make(reply, None)  # an empty answer still ends as an answer, e.g. in a chat memory
 
 
 async def _aresponses(
     stream: AsyncChatStream, make: Callable[[_Reply, ChatDelta | None], _Item]
 ) -> AsyncGenerator[_Item, None]:
     reply = _Reply()
-    delta = None
     async with ClosedAfter(stream):
-        async for delta in AsyncWatched(stream, report_wait):
+        with watching_waits(report_wait):
+            first = await anext(stream, None)
+        if first is None:
+            yield make(reply, None)
+            return
+        reply.add(first)
+        yield make(reply, first)
+        async for delta in stream:
             reply.add(delta)
             yield make(reply, delta)
-    if delta is None:
-        yield make(reply, None)
 
 
 def read_ahead(stream: Generator[_Item, None, None]) -> Generator[_Item, None, None]:

@@ -465,6 +465,7 @@ class Operations:
             content = _decoder_for(response)
             due, clock = deadline.at, deadline.clock
             v12 = isinstance(decoder, V12StreamDecoder)  # events may carry a session, refs
+            plain = content is None and not collect  # chunks go straight to the decoder
             limit = settings.max_response_bytes
             size = 0
 
@@ -481,8 +482,10 @@ class Operations:
                 follows them: the operation raises it once they are handed out)."""
                 if raw is not None and due is not None and clock() > due:
                     deadline.check()
-                if raw is not None and content is None:
-                    deltas = feed(raw)  # the common case: one event, as it came
+                if raw is not None and plain:
+                    deltas = decoder.feed(raw)  # the common case: one event, as it came
+                elif raw is not None and content is None:
+                    deltas = feed(raw)
                 else:
                     deltas = []
                     for piece in _pieces(raw, content):
