@@ -494,7 +494,11 @@ class Operations:
                             break
                 for delta in deltas:
                     progress.delivered += len(delta.text)
-                    if v12:
+                    if v12 and (
+                        delta.session_id != progress.session_id
+                        or delta.refs
+                        or delta.thinking is not None
+                    ):  # a content event repeats the session it belongs to: nothing new
                         progress.note(delta)
                 progress.items += len(deltas)
                 if raw is None or decoder.done or decoder.error is not None:
