@@ -132,10 +132,18 @@ class Sources:
         self.finish()
 
     async def athrough(
-        self, items: AsyncGenerator[_Item, None], emit: Callable[[_Item, bool], _Out | None]
+        self,
+        items: AsyncGenerator[_Item, None],
+        emit: Callable[[_Item, bool], _Out | None],
+        ahead: Iterable[_Item] = (),
     ) -> AsyncGenerator[_Out, None]:
-        """The async twin of `through`; closing the result closes `items`."""
+        """The async twin of `through`, after the items read `ahead` of `items` (no async
+        generator of its own per item for them); closing the result closes `items`."""
         async with ClosedAfter(items):  # closes the HTTP response when the reader stops early
+            for item in ahead:
+                out = emit(item, self.see(item.raw))
+                if out is not None:
+                    yield out
             async for item in items:
                 out = emit(item, self.see(item.raw))
                 if out is not None:

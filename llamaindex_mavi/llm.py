@@ -71,7 +71,14 @@ if TYPE_CHECKING:
 
     from mavi_core import AsyncChatStream, AsyncMaviClient, ChatStream, MaviClient, RateLimit
 
-__all__ = ["MAVI_CONTEXT_WINDOW", "MAVI_MODEL_NAME", "MaviLLM", "aread_ahead", "read_ahead"]
+__all__ = [
+    "MAVI_CONTEXT_WINDOW",
+    "MAVI_MODEL_NAME",
+    "MaviLLM",
+    "afirst",
+    "aread_ahead",
+    "read_ahead",
+]
 
 dispatcher = get_dispatcher(__name__)
 
@@ -516,14 +523,21 @@ def read_ahead(stream: Generator[_Item, None, None]) -> Generator[_Item, None, N
     return items()
 
 
+async def afirst(stream: AsyncGenerator[_Item, None]) -> list[_Item]:
+    """The first item of `stream`, read now (sending the request, so early failures raise
+    here), in a list: empty when the stream ended without one."""
+    first = await anext(stream, _NOTHING)
+    return [] if first is _NOTHING else [first]
+
+
 async def aread_ahead(stream: AsyncGenerator[_Item, None]) -> AsyncGenerator[_Item, None]:
     """The async twin of `read_ahead`; closing the result closes `stream`."""
-    first = await anext(stream, _NOTHING)
+    ahead = await afirst(stream)
 
     async def items() -> AsyncGenerator[_Item, None]:
         async with ClosedAfter(stream):
-            if first is not _NOTHING:
-                yield first
+            for item in ahead:
+                yield item
             async for item in stream:
                 yield item
 

@@ -29,7 +29,7 @@ from mavi_core._adapters import normalize_video_nos
 from ._messages import SESSION_KEY
 from ._refs import Sources, ref_nodes
 from ._spans import presigned
-from .llm import LLMConnection, MaviLLM, aread_ahead, read_ahead
+from .llm import LLMConnection, MaviLLM, afirst, read_ahead
 
 if TYPE_CHECKING:
     import httpx
@@ -220,7 +220,7 @@ class MaviQueryEngine(LLMConnection, BaseQueryEngine):
                 items = await self._llm.astream_complete(question, video_nos=video_nos)
                 sources = Sources(self._metadata(video_nos))
                 response = AsyncStreamingResponse(
-                    response_gen=sources.athrough(await aread_ahead(items), _text),
+                    response_gen=sources.athrough(items, _text, ahead=await afirst(items)),
                     source_nodes=sources.nodes,
                     metadata=sources.metadata,
                 )
