@@ -84,6 +84,7 @@ from ._transcripts import KINDS, TranscriptCache, TranscriptJob, VideoTranscript
 from ._transport import (
     ShardedAsyncTransport,
     bounded_by_deadline,
+    environment_proxy_mounts,
     sending_within,
     shared_ssl_context,
 )
@@ -913,7 +914,10 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
                     del self._pools[old]
                 transport = ShardedAsyncTransport()
                 http = httpx.AsyncClient(
-                    timeout=self.timeout, headers=self._client_headers, transport=transport
+                    timeout=self.timeout,
+                    headers=self._client_headers,
+                    transport=transport,
+                    mounts=environment_proxy_mounts(),
                 )
                 pool = self._pools[loop] = _LoopPool(http, transport)
             for _, gone in ended:  # `asyncio.run` ended without aclose(): its sockets are open

@@ -130,6 +130,22 @@ def bounded_by_deadline(client: httpx.Client) -> httpx.Client:
     return client
 
 
+def environment_proxy_mounts() -> dict[str, httpx.AsyncBaseTransport | None]:
+    """The async client's mounts for the proxies the environment names (`HTTP_PROXY`,
+    `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`), read as httpx reads them for a client without a
+    transport of its own: httpx ignores them once a transport is given, and the async client
+    gives its sharded one. A proxied URL goes through httpx's own transport to that proxy; a
+    `NO_PROXY` host (a None mount) through the sharded pools."""
+    from httpx._utils import get_environment_proxies  # the environment as httpx reads it
+
+    return {
+        pattern: None
+        if url is None
+        else httpx.AsyncHTTPTransport(proxy=url, verify=shared_ssl_context())
+        for pattern, url in get_environment_proxies().items()
+    }
+
+
 @cache
 def shared_ssl_context() -> ssl.SSLContext:
     """One verifying context for every pool: loading the CA bundle costs tens of ms each time."""

@@ -534,6 +534,48 @@ def test_the_sync_client_still_goes_through_a_proxy_from_the_environment(
         assert proxy.requests[0].path == "http://mavi.example/api/serve/video/chat"
 
 
+@pytest.mark.parametrize("stream", [False, True], ids=["chat", "stream_chat"])
+def test_the_async_client_goes_through_a_proxy_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, stream: bool
+) -> None:
+    """The async client gives httpx its sharded pools, which made httpx ignore HTTP_PROXY: the
+    environment's proxies are mounted as httpx would (NO_PROXY hosts stay on the pools)."""
+    with raw_server(lambda conn, request: reply(conn, v10_event("via proxy") + b"\n\n")) as proxy:
+        for name in ("ALL_PROXY", "all_proxy", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", proxy.base_url)
+        monkeypatch.setenv("NO_PROXY", "mavi.internal")
+        with pytest.warns(UserWarning, match="plain http"):
+            client = AsyncMaviClient(KEY, base_url="http://mavi.example", max_retries=0)
+
+        async def ask() -> str:
+            async with client:
+                if stream:
+                    return "".join([d.text async for d in client.stream_chat(["VI1"], "Hi")])
+                return (await client.chat(["VI1"], "Hi")).text
+
+        assert asyncio.run(ask()) == "via proxy"
+        assert proxy.requests[0].path == "http://mavi.example/api/serve/video/chat"
+
+
+def test_a_no_proxy_host_is_asked_directly_by_the_async_client(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with raw_server(lambda conn, request: reply(conn, v10_event("direct") + b"\n\n")) as server:
+        for name in ("ALL_PROXY", "all_proxy", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        client = AsyncMaviClient(KEY, base_url=server.base_url, max_retries=0)
+
+        async def ask() -> str:
+            async with client:
+                return (await client.chat(["VI1"], "Hi")).text
+
+        assert asyncio.run(ask()) == "direct"
+        assert server.requests[0].path == "/api/serve/video/chat"
+
+
 # 11. A reply read whole, framed as an event and followed by an end marker (a server that frames
 #     every reply as a stream): v1.2's chat() said "a reply without any answer text", and every
 #     JSON endpoint "2 events where one JSON reply belongs".
