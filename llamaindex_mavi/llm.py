@@ -11,6 +11,7 @@ from collections.abc import (
     Sequence,
 )
 from contextlib import contextmanager
+from itertools import chain
 from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
 
 from llama_index.core.base.llms.types import (
@@ -486,9 +487,7 @@ def _responses(
         if first is None:
             yield make(reply, None)  # an empty answer still ends as an answer (a chat memory)
             return
-        reply.add(first)
-        yield make(reply, first)
-        for delta in stream:
+        for delta in chain((first,), stream):  # no step of ours between the deltas
             reply.add(delta)
             yield make(reply, delta)
 
