@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from langchain_core.messages import (
     AIMessage,
@@ -34,16 +34,15 @@ from mavi_core import ChatTurn, MaviValidationError
 from mavi_core._adapters import (
     Role,
     SessionMessage,
-    call_video_nos,
     continue_conversation,
     conversation_to_chat,
+    resolve_video_nos,
 )
 
 __all__ = [
     "MaviChatRequest",
     "messages_to_conversation",
     "messages_to_request",
-    "resolve_video_nos",
     "session_of",
 ]
 
@@ -188,21 +187,11 @@ def messages_to_conversation(
     return [(role, text) for role, text, _ in conversation], videos
 
 
-def resolve_video_nos(
-    video_nos: Sequence[str] | None, default: Sequence[str], from_blocks: Sequence[str]
-) -> list[str]:
-    """Per-call videos if given, else the default ones, plus those from video blocks; in order,
-    without repeats. Raises `MaviValidationError` (a `ValueError`) when nothing is left."""
-    given = call_video_nos(video_nos)
-    chosen = given if given is not None else list(default)
-    resolved = list(dict.fromkeys([*chosen, *from_blocks]))
-    if not resolved:
-        raise MaviValidationError(
-            "No video to ask about: pass video_nos=['VI...'] to ChatMavi(...) or to "
-            "invoke(..., video_nos=[...]), or add a {'type': 'video', 'file_id': '<videoNo>'} "
-            "content block."
-        )
-    return resolved
+_NO_VIDEO: Final = (
+    "No video to ask about: pass video_nos=['VI...'] to ChatMavi(...) or to "
+    "invoke(..., video_nos=[...]), or add a {'type': 'video', 'file_id': '<videoNo>'} "
+    "content block."
+)
 
 
 def session_of(message: BaseMessage) -> str | None:
@@ -226,7 +215,7 @@ def messages_to_request(
     (`mavi_core._adapters.continue_conversation`); else every message is, as in v1.0.
     """
     conversation, block_videos = _conversation(messages)
-    videos = resolve_video_nos(video_nos, default_video_nos, block_videos)
+    videos = resolve_video_nos(video_nos, default_video_nos, block_videos, empty=_NO_VIDEO)
     if not continue_session:
         prompt = conversation_to_chat((role, text) for role, text, _ in conversation)
         return MaviChatRequest(videos, prompt.message, prompt.history)

@@ -21,6 +21,7 @@ rules that turn pairs into `message` and `history` live once in `mavi_core._hist
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Final
 
 from llama_index.core.base.llms.types import (
     CachePoint,
@@ -38,18 +39,17 @@ from mavi_core._adapters import (
     ChatPrompt,
     Role,
     SessionMessage,
-    call_video_nos,
     conversation_to_chat,
     latest_session,
 )
 
 __all__ = [
+    "NO_VIDEO",
     "SESSION_KEY",
     "VIDEO_URL_SCHEME",
     "conversation_of",
     "messages_to_chat",
     "messages_to_request",
-    "resolve_video_nos",
     "session_of",
     "session_to_continue",
     "video_block",
@@ -163,16 +163,7 @@ def messages_to_chat(messages: Iterable[ChatMessage]) -> ChatPrompt:
     return messages_to_request(messages)[0]
 
 
-def resolve_video_nos(
-    chosen: Sequence[str] | None, default: Sequence[str], from_blocks: Sequence[str]
-) -> list[str]:
-    """The per-call videos if given, else the default ones, plus those named by video blocks;
-    in order, without repeats. Raises `MaviValidationError` (a `ValueError`) when none is left."""
-    given = call_video_nos(chosen)
-    videos = list(dict.fromkeys([*(default if given is None else given), *from_blocks]))
-    if not videos:
-        raise MaviValidationError(
-            "video_nos is empty: no video to ask about. Pass video_nos=['VI...'] to MaviLLM(...) "
-            "or to the call, or add VideoBlock(url='mavi://<videoNo>') to a message."
-        )
-    return videos
+NO_VIDEO: Final = (
+    "video_nos is empty: no video to ask about. Pass video_nos=['VI...'] to MaviLLM(...) "
+    "or to the call, or add VideoBlock(url='mavi://<videoNo>') to a message."
+)

@@ -57,12 +57,13 @@ from mavi_core._adapters import (
     ClosedAfter,
     continue_conversation,
     normalize_video_nos,
+    resolve_video_nos,
     watching_waits,
 )
 from mavi_core._settings import check_default_headers
 
 from ._clients import MaviClients, api_key_of
-from ._messages import SESSION_KEY, conversation_of, resolve_video_nos
+from ._messages import NO_VIDEO, SESSION_KEY, conversation_of
 from ._refs import citation_block, thinking_block
 from ._spans import presigned
 from .events import report_wait
@@ -358,7 +359,8 @@ class MaviLLM(LLM):
         return _aresponses(stream, _completion_item)
 
     def _videos(self, kwargs: Mapping[str, Any], from_blocks: Sequence[str] = ()) -> list[str]:
-        return resolve_video_nos(kwargs.get("video_nos"), self.video_nos, from_blocks)
+        videos = kwargs.get("video_nos")
+        return resolve_video_nos(videos, self.video_nos, from_blocks, empty=NO_VIDEO)
 
     def _request(
         self, messages: Sequence[ChatMessage], kwargs: Mapping[str, Any], api_version: str

@@ -8,6 +8,7 @@ import threading
 from collections.abc import AsyncIterator, Awaitable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias, TypeVar
 
+from ._exceptions import MaviValidationError
 from ._extras import missing_extra
 from ._history import ChatPrompt, Role, conversation_to_chat
 from ._models import rank_score
@@ -46,6 +47,7 @@ __all__ = [
     "moment_scores",
     "normalize_video_nos",
     "rank_score",
+    "resolve_video_nos",
     "transcript_options",
     "wait_watcher",
     "watching_waits",
@@ -67,6 +69,20 @@ def call_video_nos(video_nos: object) -> list[str] | None:
     if isinstance(video_nos, list | tuple) and not video_nos:
         return []
     return normalize_video_nos(video_nos)
+
+
+def resolve_video_nos(
+    video_nos: object, default: Sequence[str], from_blocks: Sequence[str], *, empty: str
+) -> list[str]:
+    """Both adapters' rule: the call's videos if given (`call_video_nos`), else the component's,
+    plus those named by video blocks; in order, without repeats. Raises `MaviValidationError`
+    (a `ValueError`) with the adapter's message `empty` (how to name a video) when none is
+    left."""
+    given = call_video_nos(video_nos)
+    videos = list(dict.fromkeys([*(default if given is None else given), *from_blocks]))
+    if not videos:
+        raise MaviValidationError(empty)
+    return videos
 
 
 def latest_session(sessions: Sequence[str | None]) -> tuple[str | None, int]:

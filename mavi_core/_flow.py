@@ -389,7 +389,7 @@ class Operations:
         unique_id: str | None = None,
     ) -> Flow[ChatAnswer]:
         """The whole answer; checks its input now, before any request."""
-        if self.settings.api_version == "v1.2":
+        if self.v12:
             body = build_v12_body(video_nos, message, history, session_id, unique_id)
             return self._ask_v12(body)
         _v10_only(session_id, unique_id)
@@ -406,7 +406,7 @@ class Operations:
         unique_id: str | None = None,
     ) -> Flow[None]:
         """The answer's deltas as `ChatDelta` items; checks its input now."""
-        if self.settings.api_version == "v1.2":
+        if self.v12:
             body = build_v12_body(video_nos, message, history, session_id, unique_id)
             return self._chat(body, progress, v12=True)  # type: ignore[return-value]
         _v10_only(session_id, unique_id)
@@ -567,6 +567,7 @@ class Operations:
         deadline = Deadline(settings.deadline if call.deadline else None, self.clock)
         limit = self.rate_limit
         endpoint = endpoint_of(call.path) if limit is not None else None
+        account = account_of(settings) if endpoint is not None else ""  # fixed with the settings
         pause = 0.0
         while True:
             generation = 0
@@ -576,7 +577,6 @@ class Operations:
                 generation = auth.generation
             if endpoint is not None:
                 assert limit is not None
-                account = account_of(settings)
                 yield Acquire(limit, endpoint, account, deadline.remaining(), pause)
             try:
                 return (yield from attempt(deadline))
@@ -725,7 +725,7 @@ class Operations:
 
     @property
     def v12(self) -> bool:
-        """Whether the video endpoints speak the v1.2 wire (see `_videos`)."""
+        """Whether this client speaks the v1.2 dialect (chat, and the video calls: `_videos`)."""
         return self.settings.api_version == "v1.2"
 
     def scope(self, unique_id: object) -> str | None:

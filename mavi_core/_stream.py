@@ -37,6 +37,7 @@ __all__ = [
     "DeltaTracker",
     "EventDecoder",
     "broken_stream_error",
+    "envelope_of",
     "event_values",
     "is_end_marker",
     "parse_json_reply",
@@ -489,7 +490,11 @@ def reply_payloads(body: bytes, max_event_bytes: int | None = None) -> list[str]
 def parse_json_reply(body: bytes) -> Any:
     """The `data` of a non-chat reply: a JSON envelope, bare or framed as a `data:` event (an
     end marker after it, as a server that frames every reply as a stream sends, ends it)."""
-    texts = reply_payloads(body)
+    return envelope_of(reply_payloads(body), body)
+
+
+def envelope_of(texts: list[str], body: bytes) -> Any:
+    """The `data` of the one envelope `texts` (`reply_payloads(body)`) must hold."""
     if not texts:
         if body.strip():
             raise _malformed(f"a reply without any JSON envelope: {body[:80]!r}")

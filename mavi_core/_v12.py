@@ -29,8 +29,8 @@ from ._request import (
 from ._stream import (
     ChatStreamDecoder,
     broken_stream_error,
+    envelope_of,
     is_end_marker,
-    parse_json_reply,
     reply_payloads,
 )
 from ._videos import Pages, _field, _items, _millis_to_datetime, _number, _readable
@@ -230,7 +230,7 @@ def parse_v12_reply(body: bytes, video_nos: list[str], max_event_bytes: int) -> 
     server that streams anyway, the events of a stream, put together into one answer."""
     texts = reply_payloads(body, max_event_bytes)
     if len(texts) <= 1 and not _is_event(texts):
-        return parse_v12_answer(parse_json_reply(body), video_nos)
+        return parse_v12_answer(envelope_of(texts, body), video_nos)  # decoded once
     decoder = V12StreamDecoder(max_event_bytes, len(body) + 1)
     deltas = decoder.feed(body)
     if decoder.error is None:

@@ -97,23 +97,32 @@ def test_an_unwritable_sqlite_store_is_a_typed_error(tmp_path: Any) -> None:
         RateLimit(url)
 
 
-def test_a_silent_redis_does_not_outlast_the_calls_timeout(silent_port: int) -> None:
-    """acquire(timeout=1) against a Redis that accepts and never answers: the call's time is
-    1 s, but the store's fixed 10 s socket timeout holds it 10 s (a client's `deadline` is not
-    honoured either)."""
-    limit = RateLimit(f"redis://:{PASSWORD}@127.0.0.1:{silent_port}/0")
+def _acquire_within(
+    limit: RateLimit, endpoint: str, account: str, seconds: float
+) -> list[BaseException | float]:
+    """What `acquire(timeout=1.0)` gave (its wait, or its error) if it ended within `seconds`
+    in a thread of its own; empty if it was still waiting."""
     outcome: list[BaseException | float] = []
 
     def run() -> None:
         try:
-            outcome.append(limit.acquire("chat_v12", account="a", timeout=1.0))
+            outcome.append(limit.acquire(endpoint, account=account, timeout=1.0))
         except BaseException as error:
             outcome.append(error)
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    thread.join(3.0)
-    assert not thread.is_alive(), "acquire(timeout=1.0) still waiting on the store after 3 s"
+    thread.join(seconds)
+    return [] if thread.is_alive() else outcome
+
+
+def test_a_silent_redis_does_not_outlast_the_calls_timeout(silent_port: int) -> None:
+    """acquire(timeout=1) against a Redis that accepts and never answers: the call's time is
+    1 s, but the store's fixed 10 s socket timeout holds it 10 s (a client's `deadline` is not
+    honoured either)."""
+    limit = RateLimit(f"redis://:{PASSWORD}@127.0.0.1:{silent_port}/0")
+    outcome = _acquire_within(limit, "chat_v12", "a", seconds=3.0)
+    assert outcome, "acquire(timeout=1.0) still waiting on the store after 3 s"
     assert isinstance(outcome[0], MaviConnectionError | MaviError)
 
 
@@ -135,18 +144,8 @@ def test_a_sqlite_store_locked_by_another_process_does_not_hang(tmp_path: Any) -
     holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        outcome: list[Any] = []
-
-        def run() -> None:
-            try:
-                outcome.append(limit.acquire("chat", account="b", timeout=1.0))
-            except BaseException as error:
-                outcome.append(error)
-
-        thread = threading.Thread(target=run, daemon=True)
-        thread.start()
-        thread.join(3.0)
-        assert not thread.is_alive(), "acquire(timeout=1.0) blocked on another process's lock"
+        outcome = _acquire_within(limit, "chat", "b", seconds=3.0)
+        assert outcome, "acquire(timeout=1.0) blocked on another process's lock"
         assert isinstance(outcome[0], MaviError)
     finally:
         holder.kill()
