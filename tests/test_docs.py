@@ -43,6 +43,7 @@ FENCE = re.compile(r"^```python\n(.*?)^```$", re.DOTALL | re.MULTILINE)
 HEADING = re.compile(r"^#+ (.+)$", re.MULTILINE)
 NOT_RUN = re.compile(r"<!-- not run: (.*?) -->\n$")
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+ANCHORED = re.compile(r"\]\(([^)#\s]*)#([^)\s]+)\)")
 READER_SUPPLIED = frozenset({"model", "llm", "client_id", "code"})
 OTHER_BRANCHES_PAGES = frozenset(
     {"langchain-message-history.md", "langchain-vlm-chat-model.md", "llamaindex-vlm.md"}
@@ -244,6 +245,21 @@ def test_every_relative_link_leads_to_a_file() -> None:
                 continue
             path = (page.parent / target).resolve()
             assert path.exists() or path.name in OTHER_BRANCHES_PAGES, f"{page.name}: {target}"
+
+
+def slug(heading: str) -> str:
+    """The anchor GitHub gives a heading."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_every_anchor_names_a_heading_of_its_page() -> None:
+    for page in PAGES:
+        for target, anchor in ANCHORED.findall(page.read_text(encoding="utf-8")):
+            linked = (page.parent / target).resolve() if target else page
+            if linked.name in OTHER_BRANCHES_PAGES or "://" in target:
+                continue
+            anchors = {slug(h) for h in HEADING.findall(linked.read_text(encoding="utf-8"))}
+            assert anchor in anchors, f"{page.name}: {target}#{anchor}"
 
 
 def test_the_docs_count_the_emulators_sample_videos() -> None:
