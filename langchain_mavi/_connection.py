@@ -129,7 +129,7 @@ class MaviConnection(BaseModel):
         return self
 
     def __repr_args__(self) -> Any:
-        # A store URL's password is never shown (README, "Access tokens"): repr, str, and what
+        # A store URL's password is never shown (docs/rate-limits-and-bulk.md): repr, str, and what
         # LangChain serializes of a component it cannot serialize (its repr).
         for name, value in super().__repr_args__():
             if name == "rate_limit" and isinstance(value, str):
@@ -170,8 +170,8 @@ class MaviConnection(BaseModel):
         return super().__deepcopy__(memo)
 
     def __getstate__(self) -> dict[Any, Any]:
-        # Pickled without the key (README, "Errors"): the copy reads MAVI_API_KEY where it is
-        # unpickled, as LangChain's `loads` does; injected clients are refused by ClientPair.
+        # Pickled without the key (docs/client.md, "Secrets"): the copy reads MAVI_API_KEY where
+        # it is unpickled, as LangChain's `loads` does; injected clients are refused by ClientPair.
         self._clients().__getstate__()
         state = super().__getstate__()
         private = state.get("__pydantic_private__") or {}

@@ -1,20 +1,11 @@
 """LangChain messages to one MAVI chat request: pure, no I/O.
 
-Messages become (role, text) pairs plus the videos named in video blocks; the framework-free
-rules that turn pairs into `message` and `history` live once in `mavi_core.conversation_to_chat`.
-
-- `SystemMessage` is "system", `HumanMessage` "user", `AIMessage` "assistant" (a `ChatMessage`
-  by its role). Tool and function messages raise: the MAVI chat has no tool calling.
-- Content: strings and text blocks are concatenated; a video block
-  `{"type": "video", "file_id": "<videoNo>"}` adds that video; image, audio and file blocks raise
-  `ValueError` naming the type. Reasoning and tool-call blocks of earlier AI turns are skipped.
-- A human message holding only video blocks adds its videos and no text.
-- `name` is not sent: the v1.0 chat has no field for speakers.
-- v1.2 sessions (`continue_session=True`): the rule both adapters keep,
-  `mavi_core._adapters.continue_conversation`, reading an AI message's session from
-  `response_metadata["session_id"]`: the latest AI message carrying one is continued, and only
-  what follows it is sent. Videos are still gathered from the whole conversation.
-"""
+Messages become (role, text) pairs plus the videos their video blocks name; the rule that turns
+pairs into `message` and `history` lives once in `mavi_core._history`, and the v1.2 session rule
+once in `mavi_core._adapters.continue_conversation` (docs/errors-and-wire.md, "Conversations";
+docs/v1.2.md, "Sessions"). Here: `SystemMessage` is "system", `HumanMessage` "user",
+`AIMessage` "assistant" (a `ChatMessage` by its role), and an AI message's session is its
+`response_metadata["session_id"]`."""
 
 from __future__ import annotations
 
@@ -209,7 +200,7 @@ def messages_to_request(
     *,
     continue_session: bool = False,
 ) -> MaviChatRequest:
-    """The whole mapping of docs/ARCHITECTURE.md; raises `ValueError` saying what to change.
+    """The whole mapping of docs/errors-and-wire.md; raises `ValueError` saying what to change.
 
     With `continue_session` (the v1.2 dialect), the session rule decides what is sent
     (`mavi_core._adapters.continue_conversation`); else every message is, as in v1.0.

@@ -230,47 +230,22 @@ class _Call:
 
 
 class ChatMavi(MaviConnection, BaseChatModel):
-    """Memories.ai MAVI video chat: ask questions about uploaded videos.
-
-    Setup: install with the `langchain` extra (`pip install -e ".[langchain]"` from a checkout
-    until the package is published) and set `MAVI_API_KEY` (or pass `api_key=`; None means the
-    environment). The key is only needed when a request is sent.
+    """Memories.ai MAVI video chat: ask questions about uploaded videos
+    (docs/langchain-chat-model.md).
 
     ```python
-    from langchain_mavi import ChatMavi
-
-    llm = ChatMavi(video_nos=["VI634021587219364352"])
+    llm = ChatMavi(video_nos=["VI634021587219364352"])  # MAVI_API_KEY, needed at the request
     llm.invoke("What happens in the video?").text
-    for chunk in llm.stream("Describe the first minute."):
-        print(chunk.text, end="")
     llm.invoke("And in this one?", video_nos=["VI..."])  # per-call videos
     ```
 
-    Messages map to MAVI's `message` and `history` (system text goes in front of the question,
-    consecutive messages of one side merge into one turn), and a content block
-    `{"type": "video", "file_id": "<videoNo>"}` adds a video to the request.
-
-    `api_version="v1.2"` (or `MAVI_API_VERSION=v1.2`) speaks the current chat API: the answer's
-    `response_metadata` holds `session_id` and `refs` (the moments it rests on, as dicts with
-    `video_no, video_name, start, end, kind, text`), thinking is reported as reasoning, and a
-    conversation holding an AI message with a `session_id` continues that session, sending only
-    what follows it:
-
-    ```python
-    llm = ChatMavi(video_nos=["VI..."], api_version="v1.2", output_version="v1")
-    first = llm.invoke("Where is this?")
-    first.response_metadata["refs"], first.content_blocks  # reasoning, text with citations
-    llm.invoke([HumanMessage("Where is this?"), first, HumanMessage("What happens next?")])
-    ```
-
-    A wait for a turn in the key's budget (`rate_limit=`, `rate_limiter=`) is dispatched as
-    the custom event `mavi_rate_limit_wait` (`{"seconds", "endpoint", "reason"}`) of the
-    model's run, so callback handlers and `astream_events` see it (`langchain_mavi._events`).
-
-    MAVI has no tool calling, structured output, sampling parameters or usage reporting:
-    `bind_tools` and `with_structured_output` raise `NotImplementedError` (use
-    `MaviVideoChatTool` in an agent driven by another model); `temperature` and `max_tokens`
-    are accepted for compatibility and not sent; stop sequences are applied on the client.
+    Messages map to MAVI's `message` and `history` by the rule both adapters keep
+    (docs/errors-and-wire.md, "Conversations"); a `{"type": "video", "file_id": ...}` block
+    adds a video. With `api_version="v1.2"` the answer carries `session_id`, `refs` and
+    reasoning, and a conversation continues its latest session (docs/v1.2.md, "Sessions").
+    MAVI has no tool calling, structured output, sampling parameters or usage: `bind_tools`
+    and `with_structured_output` raise (use `MaviVideoChatTool`), `temperature` and
+    `max_tokens` are not sent, stop sequences are applied here.
     """
 
     model_name: str = Field(default=DEFAULT_MODEL_NAME, alias="model")

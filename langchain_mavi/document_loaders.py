@@ -22,27 +22,18 @@ __all__ = ["MaviTranscriptLoader"]
 
 
 class MaviTranscriptLoader(MaviConnection, BaseLoader):
-    """Load the audio transcript (what is said) and the visual transcript (what is shown) of
-    videos, one Document per segment, or per time window with `window_seconds`. `kind` in the
-    metadata is "audio" or "visual".
+    """Load what is said (audio transcript) and shown (visual transcript) in videos, one Document
+    per segment or per `window_seconds` window (docs/langchain-document-loader.md).
 
     ```python
-    from langchain_mavi import MaviTranscriptLoader
-
     loader = MaviTranscriptLoader(["VI..."])             # or no videos: the whole library
     for doc in loader.lazy_load():                        # or `async for` over alazy_load()
-        doc.id, doc.page_content
         doc.metadata  # {"video_no", "video_name", "start", "end", "kind"}: in seconds
     ```
 
-    `window_seconds=60` merges consecutive whole segments of one transcript while they fit in
-    a minute from the first one's start (a segment is never cut). `Document.id` is a UUID
-    derived from `video_no`, `kind`, `start` and `end`: the same in every run, so adding the
-    documents to a vector store again updates them instead of adding copies.
-
-    Transcripts are requested from MAVI once per process (and kept in `cache_dir` if given,
-    across processes); `transcription_timeout` bounds the wait for them. Errors are both the
-    `mavi_core` error and the matching `langchain_core.exceptions` class.
+    `Document.id` is stable across runs, so ingesting again updates a vector store; transcripts
+    are asked once per process. One rule with LlamaIndex's reader (docs/client.md,
+    "Transcripts"). Errors are both the `mavi_core` and the `langchain_core.exceptions` class.
     """
 
     video_nos: list[str] | None = None

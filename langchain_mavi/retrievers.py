@@ -22,32 +22,18 @@ __all__ = ["MaviVideoRetriever"]
 
 
 class MaviVideoRetriever(MaviConnection, BaseRetriever):
-    """Find the video moments that match a query (MAVI searchAI + searchVideoFragment).
+    """Find the video moments that match a query, as Documents, best first
+    (docs/langchain-retriever.md).
 
     ```python
-    from langchain_mavi import MaviVideoRetriever
-
-    retriever = MaviVideoRetriever(k=5)                     # search the whole library
-    retriever = MaviVideoRetriever(video_nos=["VI..."])     # or only these videos
-    retriever.invoke("a boat leaves", k=2, video_nos=["VI..."])  # per-call overrides
+    retriever = MaviVideoRetriever(k=5)                     # or video_nos=["VI..."]
     for doc in retriever.invoke("a boat leaves the harbor"):
         doc.metadata  # {"video_no", "video_name", "start", "end", "score"}, times in seconds
     ```
 
-    Each Document's text says what happens in the moment: its line (`harbor.mp4 01:12-01:30`),
-    then the transcript lines that overlap it, each marked `shown` (visual transcript) or
-    `said` (audio transcript). `with_transcript`: None (the default) fetches the transcripts
-    of the moments' videos, waiting at most `transcript_timeout` seconds, and when that fails
-    (no transcript, a timeout, an error) falls back silently, with a debug log on the
-    `mavi_core` logger, to the line alone (`harbor.mp4 01:12-01:30: moment matching '...'`);
-    True raises instead; False never asks for transcripts. A transcript is requested once per
-    process. Feed the `video_no`s to `ChatMavi` or `MaviVideoChatTool` to ask about exactly
-    those moments.
-
-    Documents come best first, in the service's order. `metadata["score"]` is the service's
-    score when every moment carries one; the live service sends none, and then it is the
-    reciprocal rank `1 / (1 + rank)`: 1.0 for the first document, 0.5 for the second, and so on
-    (`mavi_core.rank_score`), so it only says how the service ordered them.
+    A document's text is the moment's line and, when transcripts are available
+    (`with_transcript`), what is shown and said in it; `score` is the service's, else the rank
+    score. Both are one rule with LlamaIndex's retriever (docs/client.md, "Moments with content").
     """
 
     video_nos: list[str] | None = None

@@ -94,7 +94,7 @@ class MaviConnection:
         return self._api_version
 
     def __getstate__(self) -> dict[str, Any]:
-        # Pickled without the key (README, "Errors"); the clients pickle as their options.
+        # Pickled without the key (docs/client.md, "Secrets"); the clients pickle as their options.
         return {**self.__dict__, "_api_key": None}
 
     def __setstate__(self, state: dict[str, Any]) -> None:

@@ -1,22 +1,12 @@
 """LlamaIndex chat messages to one MAVI chat request: pure, no I/O.
 
-Messages become (role, text) pairs plus the videos their video blocks name; the framework-free
-rules that turn pairs into `message` and `history` live once in `mavi_core._history`.
-
-- Roles: system and developer are "system", user "user", assistant (chatbot, model)
-  "assistant". Tool and function messages raise: the MAVI chat has no tool calling.
-- Text blocks are joined by a newline, as `ChatMessage.content` joins them.
-- `VideoBlock(url="mavi://<videoNo>")` adds that MAVI video to the request. A user message that
-  holds only video blocks adds no words. Video bytes, paths and other URLs raise: MAVI chats
-  about videos it has parsed, so upload first and use the videoNo.
-- Image, audio, document and citable blocks raise `ValueError` naming the block type. Thinking,
-  tool-call, citation and cache-point blocks of earlier turns carry no conversation text and
-  are skipped.
-- v1.2 sessions: an assistant message's session is its `additional_kwargs["session_id"]`
-  (every `MaviLLM` answer in v1.2 carries one). `MaviLLM` applies the rule both adapters keep,
-  `mavi_core._adapters.continue_conversation`: the latest assistant message carrying a session
-  is continued, with only what follows it; the videos of every message still go.
-"""
+Messages become (role, text) pairs plus the videos their video blocks name; the rule that turns
+pairs into `message` and `history` lives once in `mavi_core._history`, and the v1.2 session rule
+once in `mavi_core._adapters.continue_conversation` (docs/errors-and-wire.md, "Conversations";
+docs/v1.2.md, "Sessions"). Here: system and developer are "system", user "user", assistant
+(chatbot, model) "assistant"; text blocks are joined by a newline, as `ChatMessage.content`
+joins them; `VideoBlock(url="mavi://<videoNo>")` names a video; an assistant message's session
+is its `additional_kwargs["session_id"]`."""
 
 from __future__ import annotations
 

@@ -42,41 +42,17 @@ dispatcher = get_dispatcher(__name__)
 
 @presigned
 class MaviChatEngine(LLMConnection, BaseChatEngine):
-    """Chat with MAVI about videos over several turns; the memory holds the conversation.
+    """Chat with MAVI about videos over several turns; the memory holds the conversation
+    (docs/llamaindex-chat-engine.md).
 
     >>> chat = MaviChatEngine(video_nos=["VI123"], system_prompt="Answer briefly.")
     >>> print(chat.chat("Who is in the video?"))               # doctest: +SKIP
-    >>> print(chat.chat("What do they do next?"))              # earlier turns sent as history
 
-    v1.0 keeps no session, so each request sends the conversation: the system prompt, the
-    memory's messages and the new one go to `MaviLLM.chat` (or `stream_chat`), which sends them
-    as `message` and `history` (`{user, robot}` turns); the system prompt goes in front of the
-    message. Video blocks in the memory's messages add their videos, as with `MaviLLM`.
-
-    v1.2 (`api_version="v1.2"`): the service holds the conversation. The answers the memory
-    keeps carry their session id (`additional_kwargs["session_id"]`), so by `MaviLLM`'s rule
-    each later turn sends that session id and only the new message (the first turn sends the
-    system prompt); `session_id` shows it, and `reset()` forgets it with the memory. A failed
-    request changes neither. Responses hold the cited moments in `source_nodes` (as
-    `MaviQueryEngine`'s; a streaming response once its stream has ended) and the session in
-    `metadata["session_id"]` (a `StreamingAgentChatResponse` has no metadata: read
-    `session_id`). The answers in memory hold thinking and citation blocks and the session id,
-    streamed or not: a turn stores exactly the answer message `MaviLLM` returns.
-
-    Args:
-        video_nos: The videos the conversation is about (default with `llm`: the LLM's).
-        memory: Where the conversation lives; default `ChatMemoryBuffer.from_defaults(...)`.
-        chat_history: Messages to start the default memory with.
-        system_prompt: Instructions sent in front of every message (not stored in memory).
-        api_key, base_url, timeout, max_retries, default_headers, callback_manager, client,
-            async_client, llm, api_version: as for `MaviQueryEngine`.
-
-    `chat()` / `achat()` return an `AgentChatResponse`; `stream_chat()` / `astream_chat()` a
-    `StreamingAgentChatResponse` (iterate `response_gen` / `async_response_gen()`); the answer
-    enters the memory when its stream is exhausted. A turn enters the memory whole: the question
-    goes in with the answer, so a request that fails, or a stream that breaks, leaves the
-    memory as it was. Errors are `mavi_core`'s, unchanged (see
-    `MaviQueryEngine`); a history the mapping cannot send raises `ValueError`.
+    Each turn asks `MaviLLM` with the system prompt, the memory's messages and the new one (v1.0
+    sends them as history; v1.2 continues the session of the last answer, `session_id`). A turn
+    enters the memory whole once its answer is complete, so a failed request or a broken stream
+    leaves memory and session as they were. `memory` or `chat_history` start the conversation;
+    `llm` and the connection options are as for `MaviQueryEngine`.
     """
 
     def __init__(
@@ -294,7 +270,7 @@ class _Turn:
 
 class _StreamingResponse(StreamingAgentChatResponse):
     """LlamaIndex's streaming response, whose reader hands out every delta that arrived before
-    a stream's error, then raises it (docs/ARCHITECTURE.md, "Wire rules": nothing lost).
+    a stream's error, then raises it (docs/errors-and-wire.md, "Nothing lost").
 
     LlamaIndex's readers check for the writer's error before taking the next delta from the
     queue, so the deltas the writer queued before the error were lost, some or all of them as

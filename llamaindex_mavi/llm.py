@@ -102,65 +102,18 @@ _CONNECTION: Final = frozenset(
 
 @presigned
 class MaviLLM(LLM):
-    """MAVI's video chat as a LlamaIndex chat LLM (v1.0 `POST /api/serve/video/chat`, or the v1.2
-    chat with `api_version="v1.2"`).
+    """MAVI's video chat as a LlamaIndex chat LLM over the videos it holds (docs/llamaindex-llm.md).
 
     >>> llm = MaviLLM(video_nos=["VI123"])                  # MAVI_API_KEY from the environment
     >>> llm.complete("What happens in the video?").text     # doctest: +SKIP
-    >>> for item in llm.stream_chat([ChatMessage(role="user", content="Who speaks?")]):
-    ...     print(item.delta, end="")                        # doctest: +SKIP
 
-    Every answer is about videos. They are the per-call `video_nos=[...]` keyword if given, else
-    the LLM's `video_nos`, plus any video a message names with `VideoBlock(url="mavi://<videoNo>")`
-    (`llamaindex_mavi.video_block(video_no)` builds one). No video at all raises
-    `MaviValidationError` (a `ValueError`) before any request.
-
-    `chat` / `stream_chat` map the messages to MAVI's `message` and `history` (`{user, robot}`
-    turns): system texts go in front of the last user text; tool messages and image, audio or
-    document blocks raise `ValueError` naming what to change. `complete` sends the prompt as the
-    message, with no history. Other keyword arguments are accepted and not sent: MAVI has no
-    sampling options. Streams yield items holding the text so far (`.text` / `.message.content`)
-    and the new piece (`.delta`); the request is sent when iteration starts.
-
-    v1.2 (`api_version="v1.2"` or `MAVI_API_VERSION=v1.2`): the service holds the conversation.
-    An answer's message carries the session in `additional_kwargs["session_id"]`, the model's
-    reasoning as `ThinkingBlock`s (before the text; the step's title in
-    `additional_information["title"]`) and the moments it rests on as `CitationBlock`s (after
-    the text; see `llamaindex_mavi._refs`). `chat` continues a session by the rule `ChatMavi`
-    keeps too (`mavi_core._adapters.continue_conversation`): the latest assistant message
-    carrying `additional_kwargs["session_id"]` is continued, and only the messages after it are
-    sent (turns after it answered elsewhere folded into the prompt); with none, the whole
-    conversation is sent and a new session starts (`complete` always starts one). So appending
-    the answer message and the next question continues the conversation. Stream items carry
-    the session in `message.additional_kwargs`, new thinking in `additional_kwargs
-    ["thinking_delta"]` (LlamaIndex's convention; `delta` is then ""), the blocks so far in
-    `message.blocks`; every item's `raw` is the `mavi_core.ChatDelta` it came from, and a whole
-    answer's `raw` the `mavi_core.ChatAnswer`.
-
-    Args:
-        video_nos: The videos asked about by default.
-        api_key: Defaults to `MAVI_API_KEY`; a `SecretStr`, left out of `repr()` and of every
-            dump (`model_dump`, `to_dict`, `to_json`) and event payload. A missing key fails at
-            the first request with `MaviAuthenticationError`.
-        base_url: Defaults to `MAVI_BASE_URL`, then `https://mavi-backend.memories.ai`.
-        timeout: Seconds (or an `httpx.Timeout`) per request and per silent gap in a stream.
-        max_retries: Retries on connection errors, timeouts, 429 and 5xx, before any delta.
-        default_headers: Extra HTTP headers for every request (left out of dumps: they may hold
-            credentials).
-        context_window: What `metadata` reports; see `MAVI_CONTEXT_WINDOW`.
-        rate_limit: The key's shared budget, as for `MaviQueryEngine`.
-        client / async_client: `mavi_core` clients to use instead of building them (then the
-            connection options are theirs); never closed here.
-        api_version: "v1.0" or "v1.2"; None: `MAVI_API_VERSION`, then "v1.0". v1.2's default
-            host is `https://api.memories.ai`.
-
-    A wait for a turn in the key's budget (`rate_limit=`) is dispatched as a
-    `llamaindex_mavi.MaviRateLimitWaitEvent` through the instrumentation dispatcher.
-
-    Errors are `mavi_core`'s, unchanged (`MaviAuthenticationError`, `MaviRateLimitError`,
-    `MaviServerError`, ...; a stream that breaks after its first delta raises `MaviStreamError`).
-    LlamaIndex's `llm_chat_callback` / `llm_completion_callback` report every call to callback
-    handlers and the instrumentation dispatcher.
+    Every answer is about videos: the per-call `video_nos=[...]`, else the LLM's, plus any
+    `VideoBlock(url="mavi://<videoNo>")` (`video_block(video_no)`); none is a
+    `MaviValidationError` before any request. `chat` maps the messages by the one rule both
+    adapters keep (docs/errors-and-wire.md, "Conversations"); `complete` sends the prompt alone.
+    With v1.2 an answer carries its session id, `ThinkingBlock`s and `CitationBlock`s, and
+    `chat` continues the latest session in the messages (docs/v1.2.md, "Sessions"). Connection
+    options are those of every component (docs/client.md); errors are `mavi_core`'s, unchanged.
     """
 
     model_config = ConfigDict(validate_assignment=True)
@@ -278,7 +231,7 @@ class MaviLLM(LLM):
         return copied
 
     def __getstate__(self) -> dict[Any, Any]:
-        # Pickled without the key (README, "Errors"); the clients pickle as their options
+        # Pickled without the key (docs/client.md, "Secrets"); the clients pickle as their options
         # (mavi_core._adapters.ClientPair), so nothing is dropped with a warning.
         self._clients.__getstate__()  # injected clients: a TypeError saying why, not dropped
         state = super().__getstate__()

@@ -62,58 +62,18 @@ class MaviQueryBundle(QueryBundle):
 
 @presigned
 class MaviQueryEngine(LLMConnection, BaseQueryEngine):
-    """A LlamaIndex query engine answered by MAVI's video chat, through `MaviLLM`.
+    """A LlamaIndex query engine answered by MAVI's video chat, through `MaviLLM`
+    (docs/llamaindex-query-engine.md).
 
     >>> engine = MaviQueryEngine(video_nos=["VI123"])          # MAVI_API_KEY from the env
     >>> print(engine.query("What happens in the video?"))      # doctest: +SKIP
 
-    Args:
-        video_nos: The videos every query asks about. May be empty if each query names its own.
-        api_key: The MAVI key; defaults to `MAVI_API_KEY`. Kept as a `SecretStr`, never shown in
-            `repr()`. A missing key does not fail here: the first request raises
-            `mavi_core.MaviAuthenticationError`.
-        base_url: Defaults to `MAVI_BASE_URL`, then `https://mavi-backend.memories.ai`.
-        timeout: Seconds (or an `httpx.Timeout`) per request and per silent gap in a stream.
-        max_retries: Retries on connection errors, timeouts, 429 and 5xx, before any delta.
-        streaming: `query()` returns a `StreamingResponse` (iterate `response_gen`) and
-            `aquery()` an `AsyncStreamingResponse` (iterate `async_response_gen()`); each item
-            is new text. Otherwise a `Response`.
-        default_headers: Extra HTTP headers for every request.
-        callback_manager: Defaults to `Settings.callback_manager`; the engine's own `MaviLLM`
-            reports to it too.
-        client / async_client: `mavi_core` clients to use instead of building them (then
-            `api_key`, `base_url`, `timeout` and `max_retries` are theirs); never closed here.
-        api_version: "v1.0" or "v1.2" (None: `MAVI_API_VERSION`, then "v1.0").
-        llm: A `MaviLLM` to ask through instead of building one (its connection and callback
-            manager are used; passing connection options as well is an error).
-        rate_limit: The key's shared budget: a `mavi_core.RateLimit`, a backend URL, "auto"
-            (MAVI's budgets in this process when talking to MAVI itself) or None (off).
-
-    The engine is a thin delegate: `query()` calls `llm.complete` (`stream_complete` when
-    streaming), `aquery()` the async twins, so the LLM events come from LlamaIndex itself.
-
-    Per-query videos: pass a `MaviQueryBundle(query, video_nos=[...])`, or use
-    `engine.with_videos([...])`, a copy of the engine that asks about other videos.
-
-    Every response's `metadata` is a mutable dict holding `video_nos`, the videos asked.
-
-    v1.2 (`api_version="v1.2"`): answers you can check. `response.source_nodes` holds one
-    `NodeWithScore` per moment the answer cites (node metadata `video_no`, `video_name`, `start`,
-    `end` in seconds, `kind`; node text what was seen or heard there, or a description of the
-    moment; score `1 / (1 + rank)` in the order cited, see `llamaindex_mavi._refs`), so
-    `response.get_formatted_sources()` and LlamaIndex's evaluators work on video answers, and
-    `response.metadata["session_id"]` names the service's session. Each query starts a new
-    session (use `MaviChatEngine` to continue one). A streaming response fills `source_nodes`
-    and `metadata["session_id"]` once its stream has ended; its text deltas leave out the
-    thinking and ref events.
-
-    Errors are `mavi_core`'s, unchanged: `MaviValidationError` (also a `ValueError`: no
-    videos, empty question) before any request; `MaviAuthenticationError`,
-    `MaviPermissionDeniedError`, `MaviInvalidRequestError`, `MaviRateLimitError`,
-    `MaviServerError`, `MaviConnectionError`, `MaviTimeoutError` from `query()` / `aquery()`
-    (when streaming, failures before the first delta are raised there too); a stream that
-    breaks later raises `MaviStreamError` while iterating, after the text already delivered.
-    All subclass `mavi_core.MaviError`.
+    A thin delegate: `query()` calls `llm.complete` (`stream_complete` with `streaming=True`),
+    `aquery()` the async twins, so the LLM events come from LlamaIndex itself. Per-query videos:
+    a `MaviQueryBundle` or `with_videos(...)`; `as_tool()` always answers whole, since
+    `QueryEngineTool.acall` would deadlock on an `AsyncStreamingResponse`. With v1.2 the cited
+    moments are `source_nodes`. `llm=` asks through a given `MaviLLM` (then no connection
+    options); the others are those of every component. Errors are `mavi_core`'s, unchanged.
     """
 
     def __init__(

@@ -26,21 +26,16 @@ __all__ = ["MaviTranscriptReader"]
 
 
 class MaviTranscriptReader(MaviConnection, BaseReader):
-    """Read the audio transcript (what is said) and the visual transcript (what is shown) of
-    videos, one Document per segment, or per time window with `window_seconds`.
+    """Read what is said (audio transcript) and shown (visual transcript) in videos, one Document
+    per segment or per `window_seconds` window (docs/llamaindex-reader.md).
 
     >>> reader = MaviTranscriptReader(["VI..."])          # or no videos: the whole library
     >>> for doc in reader.lazy_load_data():               # doctest: +SKIP
     ...     doc.id_, doc.text, doc.metadata  # video_no, video_name, start, end (s), kind
 
-    `kind` is "audio" or "visual". `window_seconds=60` merges consecutive whole segments of one
-    transcript while they fit in a minute from the first one's start (a segment is never cut).
-    `doc.id_` is a UUID derived from `video_no`, `kind`, `start` and `end`: the same in every
-    run, so an ingestion pipeline with a docstore updates instead of adding copies.
-    `load_data`, `lazy_load_data`, and natively async `aload_data`. Transcripts are requested
-    from MAVI once per process (and kept in `cache_dir` if given, across processes);
-    `transcription_timeout` bounds the wait. Errors are `mavi_core`'s, unchanged.
-    `api_version="v1.2"` (or `MAVI_API_VERSION=v1.2`) reads them from the v1.2 endpoints.
+    `doc.id_` is stable across runs, so a docstore updates instead of adding copies; transcripts
+    are asked once per process. One rule with LangChain's loader (docs/client.md,
+    "Transcripts"). Errors are `mavi_core`'s, unchanged.
     """
 
     def __init__(

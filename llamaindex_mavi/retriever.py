@@ -33,32 +33,17 @@ __all__ = ["MaviVideoRetriever"]
 
 @presigned
 class MaviVideoRetriever(MaviConnection, BaseRetriever):
-    """Find the video moments that match a query (MAVI searchAI + searchVideoFragment).
+    """Find the video moments that match a query, as scored nodes, best first
+    (docs/llamaindex-retriever.md).
 
-    >>> retriever = MaviVideoRetriever(similarity_top_k=5)       # search the whole library
-    >>> retriever = MaviVideoRetriever(video_nos=["VI..."])      # or only these videos
+    >>> retriever = MaviVideoRetriever(similarity_top_k=5)       # or video_nos=["VI..."]
     >>> for hit in retriever.retrieve("a boat leaves the harbor"):  # doctest: +SKIP
     ...     hit.score, hit.node.metadata  # video_no, video_name, start, end (seconds), score
 
-    Each node's text says what happens in the moment: its line (`harbor.mp4 01:12-01:30`),
-    then the transcript lines that overlap it, marked `shown` (visual) or `said` (audio).
-    `with_transcript`: None (the default) fetches the moments' transcripts, waiting at most
-    `transcript_timeout` seconds, and when that fails falls back silently, with a debug log on
-    the `mavi_core` logger, to the line alone (`...: moment matching '...'`); True raises
-    instead; False never asks. A transcript is requested once per process.
-
-    A `MaviQueryBundle(query, video_nos=[...])` searches other videos for one query. Hand the
-    hits' `video_no`s to `MaviQueryEngine.with_videos(...)` to ask about exactly those moments.
-    Errors are `mavi_core`'s, unchanged.
-
-    Hits come best first, in the service's order, and always have a score (also in the node's
-    metadata): the service's when every moment carries one; the live service sends none, and
-    then it is the reciprocal rank `1 / (1 + rank)`: 1.0 for the first hit, 0.5 for the second,
-    and so on (`mavi_core._adapters.rank_score`), so it only says how the service ordered them.
-
-    `api_version` ("v1.0" / "v1.2"; None: `MAVI_API_VERSION`) is accepted as by every component;
-    with v1.2 the search and the transcripts speak the v1.2 wire (one search of the library or
-    of `video_nos`, transcripts read without a task), with the same nodes as a result.
+    A node's text is the moment's line and, when transcripts are available (`with_transcript`),
+    what is shown and said in it; the score is the service's, else the rank score. Both are one
+    rule with LangChain's retriever (docs/client.md, "Moments with content"). A
+    `MaviQueryBundle(query, video_nos=[...])` searches other videos for one query.
     """
 
     def __init__(

@@ -99,22 +99,12 @@ def latest_session(sessions: Sequence[str | None]) -> tuple[str | None, int]:
 
 def continue_conversation(conversation: Sequence[SessionMessage]) -> tuple[ChatPrompt, str | None]:
     """The v1.2 request for a conversation, by the one session rule both adapters keep
-    (docs/ARCHITECTURE.md, "The v1.2 dialect"):
+    (docs/v1.2.md, "Sessions"): the latest assistant message carrying a session is continued
+    and only what follows it is sent (turns answered elsewhere folded into the prompt); with
+    none, the whole conversation goes and a new session starts.
 
-    - No assistant message carries a session: the whole conversation is mapped as in v1.0
-      (`conversation_to_chat`) and a new session starts (earlier turns are folded into the
-      prompt by the client).
-    - Else the latest one that does is where the service's conversation ends: that session is
-      continued, and what comes before it (system messages included) is not sent again. What
-      follows it is mapped as in v1.0: system texts in front of the question, the trailing user
-      texts joined by a blank line. Turns after it that the service did not write (an assistant
-      message without a session: it was answered elsewhere) are folded into the prompt in the
-      format of a conversation without a session, so the service reads them without losing the
-      session that holds the rest.
-
-    Returns the prompt (its history already folded into `message` when a session continues)
-    and the session id. Raises `ValueError` as `conversation_to_chat` does, e.g. when the
-    conversation ends with an assistant message."""
+    Returns the prompt and the session id. Raises `ValueError` as `conversation_to_chat` does,
+    e.g. when the conversation ends with an assistant message."""
     session_id, start = latest_session([session for _, _, session in conversation])
     if session_id is None:
         return conversation_to_chat((role, text) for role, text, _ in conversation), None
@@ -294,7 +284,7 @@ class ClientPair:
         """What a pickled component carries: its options, never its key, clients or locks.
 
         The copy reads `MAVI_API_KEY` where it is unpickled, as LangChain's `loads` reads
-        secrets from the environment (README, "Errors": secrets never in a pickle)."""
+        secrets from the environment (docs/client.md, "Secrets, copies and pickles")."""
         if not (self._owns_client and self._owns_async_client):
             raise TypeError(
                 "A MAVI component given client= or async_client= cannot be pickled (an HTTP "

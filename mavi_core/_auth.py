@@ -32,7 +32,7 @@ _REFRESH_TOKEN_MAX_SECONDS = 3 * 365 * 24 * 3600
 
 _TOKEN_ADVICE: Final = (
     "pass the {reply} that getAccessToken answered: `client.exchange_code(client_id, code)` "
-    'returns the credentials (README, "Access tokens")'
+    'returns the credentials (docs/client.md, "Access tokens")'
 )
 
 

@@ -475,7 +475,7 @@ class MaviClient(_ClientBase[httpx.Client]):
     def search_videos(self, query: str, *, unique_id: str | None = None) -> list[Video]:
         """Whole videos matching `query` (searchAI; unranked. v1.2: the videos of the clips its
         search finds, in the order of their best clip). `unique_id` (v1.2 only): the end
-        user whose library it is (README, "Videos"); None: the service's "default"."""
+        user whose library it is (docs/v1.2.md); None: the service's "default"."""
         return self._run(self._ops.search_videos(query, unique_id))
 
     def search_moments(
@@ -807,7 +807,7 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
     async def search_videos(self, query: str, *, unique_id: str | None = None) -> list[Video]:
         """Whole videos matching `query` (searchAI; unranked. v1.2: the videos of the clips its
         search finds, in the order of their best clip). `unique_id` (v1.2 only): the end
-        user whose library it is (README, "Videos"); None: the service's "default"."""
+        user whose library it is (docs/v1.2.md); None: the service's "default"."""
         return await self._run(self._ops.search_videos(query, unique_id))
 
     async def search_moments(

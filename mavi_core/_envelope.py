@@ -45,7 +45,7 @@ _ADVICE: dict[type[MaviAPIError], str] = {
     MaviConflictError: "The request conflicts with the current state (e.g. it was already done).",
     MaviRateLimitError: (
         "Slow down: MAVI limits each key per endpoint (chat: 10 a minute with v1.0, 1 a second "
-        'with v1.2); the client waits its turn with rate_limit= (README, "Rate limits").'
+        "with v1.2); the client waits its turn with rate_limit= (docs/rate-limits-and-bulk.md)."
     ),
     MaviServerError: "The service failed; try again later.",
 }
@@ -178,7 +178,7 @@ def unwaited(error: MaviError, longest: float, deadline: float | None) -> MaviEr
 
 _EXCHANGE: Final = (
     "re-run the code exchange: get a new code at your callback URL and call "
-    '`client.exchange_code(client_id, code)` (README, "Access tokens")'
+    '`client.exchange_code(client_id, code)` (docs/client.md, "Access tokens")'
 )
 _TOKEN_ADVICE: Final[Mapping[str, str]] = {
     "expired": (
@@ -196,8 +196,8 @@ _TOKEN_ADVICE: Final[Mapping[str, str]] = {
     ),
     "exchange": (
         "The authorization code was refused: a code is single-use and short-lived, so get a new "
-        'one at your callback URL and call `client.exchange_code(...)` again (README, "Access '
-        'tokens").'
+        "one at your callback URL and call `client.exchange_code(...)` again "
+        '(docs/client.md, "Access tokens").'
     ),
 }
 

@@ -1,14 +1,7 @@
 """A conversation as (role, text) pairs to the v1.0 chat's `message` and `history`: pure.
 
 Both adapters convert their framework's messages to pairs and call `conversation_to_chat`, so the
-rules live here once:
-
-1. System texts, in order, joined by a blank line, go in front of the outgoing message.
-2. The trailing run of user texts (after the last assistant text) is the message, joined by a
-   blank line; a conversation that ends with the assistant is an error.
-3. Before that, consecutive user texts merge into one `user`, consecutive assistant texts into one
-   `robot`; each pair is one turn, and an assistant run with no user before it gets `user: ""`.
-"""
+rule lives here once; it is written out in docs/errors-and-wire.md, "Conversations"."""
 
 from __future__ import annotations
 

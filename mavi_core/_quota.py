@@ -356,7 +356,7 @@ class _SQLiteStore(_Store):
 
 class _RedisStore(_Store):
     """Redis, for every machine that reaches it. Two rules keep the count exact across
-    processes and machines (see docs/ARCHITECTURE.md, "Rate limits"):
+    processes and machines (see docs/rate-limits-and-bulk.md):
 
     - Turns are stamped with the Redis server's clock (`TIME`), not each machine's own, so
       that machines whose clocks differ still agree on which turns fall in a window.

@@ -282,7 +282,7 @@ class MaviSettings:
     max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
     api_version: str = "v1.0"
     """The chat dialect: "v1.0" (`videoNos` + `message` + `history`) or "v1.2" (sessions,
-    thinking and refs); see docs/ARCHITECTURE.md."""
+    thinking and refs); see docs/v1.2.md."""
 
     @classmethod
     def resolve(

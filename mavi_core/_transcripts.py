@@ -411,8 +411,8 @@ class TranscriptJob:
         )
         if v12 and not item.transcript.segments:
             # A v1.2 transcript is read with no task to say it is finished: an empty one may
-            # not be made yet, so it answers this call only (docs/ARCHITECTURE.md, "Videos and
-            # sessions (v1.2)"); the next call reads it again.
+            # not be made yet, so it answers this call only (docs/v1.2.md, "Videos and
+            # sessions"); the next call reads it again.
             return
         self.cache.put(item.key, item.transcript, self._directory)
 

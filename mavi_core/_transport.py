@@ -40,7 +40,7 @@ _SEND_ENDS: ContextVar[float | None] = ContextVar("mavi_send_ends", default=None
 def sending_within(seconds: float | None) -> Iterator[None]:
     """Reads and writes of the sync client's connections in this block end within `seconds`
     (None: each as long as its own timeout): a server that trickles a reply's head a byte at a
-    time cannot hold a call past its deadline (docs/ARCHITECTURE.md, "Wire rules": bounds)."""
+    time cannot hold a call past its deadline (docs/errors-and-wire.md, "Bounds")."""
     token = _SEND_ENDS.set(None if seconds is None else time.monotonic() + seconds)
     try:
         yield

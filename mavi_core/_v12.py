@@ -238,7 +238,7 @@ def parse_v12_reply(body: bytes, video_nos: list[str], max_event_bytes: int) -> 
     text = "".join(delta.text for delta in deltas)
     if decoder.error is not None:
         # Text arrived before the error: as for a stream, it is not asked for again, and the
-        # error carries it (docs/ARCHITECTURE.md, "Wire rules").
+        # error carries it (docs/errors-and-wire.md, "Nothing lost").
         raise broken_stream_error(decoder.error, len(text), text) from decoder.error
     return ChatAnswer(
         text=text,

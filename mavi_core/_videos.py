@@ -5,8 +5,8 @@ Pure: each function describes a call as an `ApiCall` or reads a reply's `data`; 
 states decide when to ask again. The clients do the I/O (opening an upload's file, sending it);
 progress bars live in `_progress`. A builder takes `v12=True` for the v1.2 wire (host
 `api.memories.ai`, paths `/serve/api/v1/...`, snake_case fields); the readers accept the
-spellings of both dialects, so one parser serves both where the shapes agree (see "The v1.2
-dialect" in docs/ARCHITECTURE.md).
+spellings of both dialects, so one parser serves both where the shapes agree (see "Videos and
+sessions" in docs/v1.2.md).
 """
 
 from __future__ import annotations

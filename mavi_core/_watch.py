@@ -1,6 +1,6 @@
 """Who hears of a rate-limit wait besides `RateLimit(on_wait=...)`: the watcher of the thread or
 task that waits. The adapters set one around each call to report waits to their framework's
-observers (docs/ARCHITECTURE.md, "Rate limits"). Pure and light: `_quota` and `_adapters` both
+observers (docs/rate-limits-and-bulk.md, "Waits"). Pure and light: `_quota` and `_adapters` both
 import it, and the adapters load without loading the rate limits.
 """
 

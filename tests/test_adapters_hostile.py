@@ -1,6 +1,6 @@
 """Nothing lost through the adapters either: when one network read holds answer pieces and then
 an error, every piece reaches the caller, once and in order, before the error; nothing is retried
-(docs/ARCHITECTURE.md, "Wire rules")."""
+(docs/errors-and-wire.md)."""
 
 from __future__ import annotations
 

@@ -128,7 +128,7 @@ def test_token_errors_advise_the_code_exchange_not_the_api_key(
         api.chat(auth=auth())
     message = str(caught.value)
     assert advice in message and "client.exchange_code(" in message, message
-    assert 'README, "Access tokens"' in message
+    assert 'docs/client.md, "Access tokens"' in message
     assert "MAVI_API_KEY" not in message and "API key" not in message
 
 

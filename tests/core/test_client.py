@@ -1,4 +1,4 @@
-"""Client behaviour over a scripted server: every rule of docs/ARCHITECTURE.md "Wire rules".
+"""Client behaviour over a scripted server: every rule of docs/errors-and-wire.md.
 
 Each test runs through `MaviClient` and `AsyncMaviClient` (the `api` fixture).
 """
@@ -150,7 +150,7 @@ def test_timeouts_end_as_typed_errors(api: Api) -> None:
 
 
 def test_chat_that_broke_after_text_raises_with_the_text_and_is_not_retried(api: Api) -> None:
-    # Once answer text arrived nothing is retried (docs/ARCHITECTURE.md, "Wire rules").
+    # Once answer text arrived nothing is retried (docs/errors-and-wire.md, "Nothing lost").
     broken = stream_reply(["The harbor "], fail=httpx.RemoteProtocolError("peer closed"))
     api.server.replies = [broken, stream_reply(ANSWER)]
     with pytest.raises(MaviStreamError) as caught:
@@ -277,7 +277,7 @@ def test_own_http_client_is_closed_and_pooled() -> None:
 
 
 # Retry-After in messages: never rounded down, absurd dates capped, 5xx saying when
-# (docs/ARCHITECTURE.md, "Wire rules": retries).
+# (docs/errors-and-wire.md, "Retries").
 
 
 def test_retry_after_with_a_fraction_is_not_rounded_down(api: Api) -> None:

@@ -1,4 +1,4 @@
-"""The shared (role, text) conversation to `message` + `history` rules of docs/ARCHITECTURE.md."""
+"""The shared (role, text) conversation to `message` + `history` rules (docs/errors-and-wire.md)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""The client against servers that write exact bytes, some of them hostile (docs/ARCHITECTURE.md,
-"Wire rules"): nothing delivered is lost or repeated, nothing leaks, nothing hangs, every read
-is bounded. Each scenario runs through `MaviClient` and `AsyncMaviClient`."""
+"""The client against servers that write exact bytes, some of them hostile
+(docs/errors-and-wire.md): nothing delivered is lost or repeated, nothing leaks, nothing hangs,
+every read is bounded. Each scenario runs through `MaviClient` and `AsyncMaviClient`."""
 
 from __future__ import annotations
 
@@ -174,7 +174,7 @@ def test_a_thousand_abandoned_streams_complete_with_flat_descriptors(emu: Any) -
             before = _open_fds()
             for index in range(1000):
                 for _delta in client.stream_chat(emu.video_nos[:1], "What happens?"):
-                    break  # no `with`, no close(): the README says this is fine
+                    break  # no `with`, no close(): docs/client.md says this is fine
                 cycle: list[Any] = [index]
                 cycle.append(cycle)  # garbage with cycles, so the collector runs often
                 garbage.append(cycle)

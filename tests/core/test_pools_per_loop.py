@@ -1,5 +1,5 @@
-"""`AsyncMaviClient` keeps a connection pool per event loop (docs/ARCHITECTURE.md, "mavi_core":
-`_transport.py`); `aclose()` closes all of them: the running loop's directly, a loop running in
+"""`AsyncMaviClient` keeps a connection pool per event loop (docs/ARCHITECTURE.md, "Flows and
+drivers"); `aclose()` closes all of them: the running loop's directly, a loop running in
 another thread on that loop, and a loop that has ended by closing its sockets. Checked against a
 loopback server that counts the connections still open."""
 

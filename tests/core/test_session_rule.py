@@ -1,5 +1,5 @@
 """The v1.2 session rule both adapters call (`mavi_core._adapters.continue_conversation`;
-docs/ARCHITECTURE.md, "The v1.2 dialect"): pure, no I/O."""
+docs/v1.2.md, "Sessions"): pure, no I/O."""
 
 from __future__ import annotations
 

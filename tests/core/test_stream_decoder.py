@@ -1,4 +1,4 @@
-"""The `data:` reply decoder: every framing variant of docs/ARCHITECTURE.md ("Wire rules"),
+"""The `data:` reply decoder: every framing variant of docs/errors-and-wire.md,
 bytes in, deltas out."""
 
 from __future__ import annotations
@@ -109,8 +109,8 @@ def test_markdown_that_opens_an_answer_is_not_taken_for_a_cumulative_body() -> N
 
 
 def test_a_cumulative_body_that_opens_with_markup_is_still_detected() -> None:
-    # ARCHITECTURE.md, "Wire rules": the opening markup decides nothing, so it is delivered
-    # twice; everything after it is turned into deltas.
+    # docs/errors-and-wire.md, "The stream decoder": the opening markup decides nothing, so it
+    # is delivered twice; everything after it is turned into deltas.
     body = sse(["## ", "## Harbor", "## Harbor wakes", "## Harbor wakes."])
     assert decode(body) == ["## ", "## Harbor", " wakes", "."]
 

@@ -212,7 +212,7 @@ def _corrupt_cache(tmp_path: Path, edit: object) -> None:
     ],
 )
 def test_a_corrupt_cache_entry_is_a_miss(tmp_path: Path, edit: object) -> None:
-    """docs/ARCHITECTURE.md (module table, `_transcripts.py`: the cache): a cache file that was
+    """docs/client.md ("Transcripts": the cache): a cache file that was
     cut, edited or corrupted is asked again, never read as NaN, infinite or negative times
     and never a crash."""
     _corrupt_cache(tmp_path, edit)

@@ -194,7 +194,7 @@ def test_another_key_does_not_get_the_first_keys_transcripts(
 def test_transcribe_reads_seconds_or_milliseconds_as_seconds(
     emu: MaviEmulator, api_version: str, mode: str, millis: bool
 ) -> None:
-    """README, "Seconds, always": `transcribe` follows the rule of `get_transcripts` (here
+    """docs/client.md, "Seconds, always": `transcribe` follows the rule of `get_transcripts` (here
     without the video's duration: the reply alone decides), in both clients and dialects."""
     delay, emu.parse_delay = emu.parse_delay, 0
     emu.transcript_millis = millis

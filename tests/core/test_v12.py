@@ -1,4 +1,4 @@
-"""The v1.2 chat dialect through both clients (docs/ARCHITECTURE.md, "The v1.2 dialect"): the
+"""The v1.2 chat dialect through both clients (docs/v1.2.md, "The chat on the wire"): the
 wire (paths, exact bodies, big session ids), sessions, thinking and refs, and every v1.0 rule
 kept: nothing delivered lost or repeated, retries only before the first delta, typed errors."""
 

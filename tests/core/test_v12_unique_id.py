@@ -1,5 +1,5 @@
-"""`unique_id` on the v1.2 video methods of both clients (README, "Videos"; docs/ARCHITECTURE.md,
-"Videos and sessions (v1.2)"): sent only when given, where each endpoint takes it; checked
+"""`unique_id` on the v1.2 video methods of both clients (docs/v1.2.md,
+"Videos and sessions"): sent only when given, where each endpoint takes it; checked
 before any request as the chat's is; refused with v1.0; accepted by the emulator."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The video endpoints and the session list with `api_version="v1.2"` (docs/ARCHITECTURE.md,
-"The v1.2 dialect"): through both clients against the emulator over loopback HTTP; the exact
+"""The video endpoints and the session list with `api_version="v1.2"` (docs/v1.2.md,
+"Videos and sessions"): through both clients against the emulator over loopback HTTP; the exact
 requests sent and the tolerant reading of the replies' variants on a scripted transport; and
 input checked before any request, in both dialects."""
 

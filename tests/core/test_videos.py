@@ -339,7 +339,7 @@ def test_moment_description_and_metadata() -> None:
 
 
 def test_pages_end_on_a_repeat_on_the_total_or_a_short_page_without_one() -> None:
-    """`_videos.Pages`, the rules both listings keep (docs/ARCHITECTURE.md, "Wire rules")."""
+    """`_videos.Pages`, the rules both listings keep (docs/errors-and-wire.md, "Listings")."""
     from mavi_core._videos import MAX_PAGES, Pages
 
     repeat = Pages()

@@ -1,7 +1,7 @@
 """Arguments of the wrong type are `MaviValidationError`s that name the argument, what was given
 (its type only: a wrong argument may hold a key) and what to pass, raised when the client or
 the credentials are built, never an AttributeError or TypeError from deep inside httpx
-(docs/ARCHITECTURE.md, "Errors")."""
+(docs/errors-and-wire.md, "Errors")."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The emulator's v1.2 video endpoints and session list as a contract: the exact key sets and
-JSON types of every reply, over the same library and sessions as v1.0 (docs/ARCHITECTURE.md,
-"The v1.2 dialect"), with the same rate limits and faults."""
+JSON types of every reply, over the same library and sessions as v1.0 (docs/v1.2.md,
+"Videos and sessions"), with the same rate limits and faults."""
 
 from __future__ import annotations
 

@@ -128,7 +128,7 @@ def test_failed_transcripts_fall_back_or_raise(emulator: MaviEmulator) -> None:
 def test_milliseconds_in_the_reply_are_read_as_seconds(
     emulator: MaviEmulator, api_version: str
 ) -> None:
-    """README, "Seconds, always": replies in milliseconds give the same nodes (metadata in
+    """docs/client.md, "Seconds, always": replies in milliseconds give the same nodes (metadata in
     seconds, ids) as replies in seconds, in both dialects."""
     seconds = reader(emulator, [KITCHEN], kinds="audio", api_version=api_version).load_data()
     TranscriptCache.shared().clear()

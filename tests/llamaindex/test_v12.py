@@ -1,6 +1,6 @@
 """The v1.2 dialect through LlamaIndex, over the emulator: answers with their cited moments as
-source nodes, sessions the service holds, thinking and citation blocks (docs/ARCHITECTURE.md,
-"The v1.2 dialect")."""
+source nodes, sessions the service holds, thinking and citation blocks (docs/v1.2.md;
+docs/llamaindex-query-engine.md)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """LlamaIndex's retriever and transcript reader with `api_version="v1.2"`, over the emulator:
-the same nodes and Documents as with v1.0, from the v1.2 endpoints (docs/ARCHITECTURE.md,
-"The v1.2 dialect")."""
+the same nodes and Documents as with v1.0, from the v1.2 endpoints (docs/v1.2.md,
+"Videos and sessions")."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The per-key quota in `mavi_core`: defaults, waiting instead of failing, the service's pause,
-the deadline, and callbacks (docs/ARCHITECTURE.md, "Rate limits")."""
+the deadline, and callbacks (docs/rate-limits-and-bulk.md)."""
 
 from __future__ import annotations
 
@@ -155,7 +155,7 @@ def test_endpoints_without_a_budget_never_wait(emu: MaviEmulator) -> None:
 def test_the_watcher_of_the_waiting_thread_hears_each_wait_and_only_waits(
     emu: MaviEmulator,
 ) -> None:
-    # How the adapters report waits to their frameworks (docs/ARCHITECTURE.md, "Rate limits").
+    # How the adapters report waits to their frameworks (docs/rate-limits-and-bulk.md, "Waits").
     heard: list[RateLimitWait] = []
     limit = RateLimit(budgets={"chat": Budget(1, 0.3)})
     client = MaviClient(emu.api_key, base_url=emu.base_url, rate_limit=limit)

@@ -1,6 +1,6 @@
 """The Redis store against a real redis-server on loopback: the count stays exact when callers
 race and when their machines' clocks differ, a store that cannot be reached is a clear error,
-and the store's password never shows (docs/ARCHITECTURE.md, "Rate limits")."""
+and the store's password never shows (docs/rate-limits-and-bulk.md)."""
 
 from __future__ import annotations
 

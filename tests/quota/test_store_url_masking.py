@@ -1,5 +1,5 @@
-"""A store URL's password never shows (README, "Access tokens": secrets never appear in repr,
-logs or messages; docs/ARCHITECTURE.md, "Rate limits": a store is named with its password
+"""A store URL's password never shows (docs/rate-limits-and-bulk.md: secrets never appear in repr,
+logs or messages; docs/rate-limits-and-bulk.md: a store is named with its password
 masked), whatever characters the password holds and however it is written."""
 
 from __future__ import annotations

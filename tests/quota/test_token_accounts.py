@@ -1,4 +1,4 @@
-"""Token users' budgets in a shared store (docs/ARCHITECTURE.md, "Rate limits": `account` is a
+"""Token users' budgets in a shared store (docs/rate-limits-and-bulk.md: `account` is a
 hash of the credentials, so one store serves several users): each `MaviTokenAuth` user has an
 account of its own, stable across refreshes, that never holds the token."""
 

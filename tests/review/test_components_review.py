@@ -1,4 +1,5 @@
-"""Review: adapter components' options are checked when the component is built (README "Errors":
+"""Review: adapter components' options are checked when the component is built
+(docs/errors-and-wire.md "Errors":
 "An argument of the wrong type fails when the client, the credentials or the component is
 built, not at the first request"), and no message quotes a secret."""
 

@@ -1,6 +1,6 @@
 """Review, a first hour as a new user (wave 3): what a LangChain or LlamaIndex user does with a
 component beyond asking (pickle it, copy it, change it with `model_copy`), against the emulator
-over HTTP. README "Errors": secrets never in a pickle."""
+over HTTP. docs/client.md: secrets never in a pickle."""
 
 from __future__ import annotations
 
@@ -179,7 +179,7 @@ def test_a_calls_video_nos_of_the_wrong_type_is_a_validation_error(
 
 def test_a_bad_conversation_is_a_mavi_validation_error(emu: MaviEmulator) -> None:
     """An empty question or a conversation ending on an AI message was a bare ValueError:
-    `except MaviValidationError` (README, "Errors": every error is a MaviError) missed it,
+    `except MaviValidationError` (docs/errors-and-wire.md: every error is a MaviError) missed it,
     and ChatMavi's was not its ChatMaviValidationError twin."""
     chat = ChatMavi(video_nos=emu.video_nos[:1], api_key=emu.api_key, base_url=emu.base_url)
     with pytest.raises(ChatMaviValidationError, match="empty"):
@@ -262,7 +262,7 @@ def test_token_counts_need_no_tokenizer_package(emu: MaviEmulator) -> None:
 
 @pytest.mark.parametrize("name", ["ChatMavi", "MaviVideoChatTool", "LangChain MaviVideoRetriever"])
 def test_langchain_components_keep_default_headers_out_of_repr_and_dumps(name: str) -> None:
-    """ChatMavi showed default_headers (where README puts a gateway's credentials) in repr,
+    """ChatMavi showed default_headers (where docs/client.md puts a gateway's credentials) in repr,
     model_dump and dumpd; MaviLLM leaves them out."""
     from langchain_core.load import dumps
 

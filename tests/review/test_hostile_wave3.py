@@ -1,5 +1,5 @@
-"""Review, third hostile wave: servers written independently of MAVI's own (docs/ARCHITECTURE.md,
-"Wire rules": framing tolerance, nothing lost, every reply an answer or a typed error). Each
+"""Review, third hostile wave: servers written independently of MAVI's own (docs/errors-and-wire.md:
+the stream decoder, nothing lost, every reply an answer or a typed error). Each
 network scenario runs through `MaviClient` and `AsyncMaviClient`."""
 
 from __future__ import annotations

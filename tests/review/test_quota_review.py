@@ -1,6 +1,6 @@
-"""Review: the shared quota's stores (docs/ARCHITECTURE.md, "Rate limits": an unreachable store
+"""Review: the shared quota's stores (docs/rate-limits-and-bulk.md: an unreachable store
 is a MaviConnectionError naming it with its password masked; a silent Redis never hangs a call;
-README: keys and secrets never appear in repr, logs or messages)."""
+docs/client.md: keys and secrets never appear in repr, logs or messages)."""
 
 from __future__ import annotations
 
@@ -127,8 +127,8 @@ def test_a_silent_redis_does_not_outlast_the_calls_timeout(silent_port: int) -> 
 
 
 def test_a_sqlite_store_locked_by_another_process_does_not_hang(tmp_path: Any) -> None:
-    """docs/ARCHITECTURE.md: "a SQLite file locked too long" is a MaviConnectionError. Today a
-    process holding the store's file lock holds acquire(timeout=1.0) for as long as it
+    """docs/rate-limits-and-bulk.md: "a SQLite file locked too long" is a MaviConnectionError.
+    Today a process holding the store's file lock holds acquire(timeout=1.0) for as long as it
     likes (pyrate-limiter's file lock waits without a timeout)."""
     import subprocess
     import sys

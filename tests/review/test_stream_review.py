@@ -1,4 +1,4 @@
-"""Review: the streaming hot path (docs/ARCHITECTURE.md, "Wire rules": nothing lost, nothing
+"""Review: the streaming hot path (docs/errors-and-wire.md: nothing lost, nothing
 repeated, every read bounded; gzip or deflate accepted)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Review: v1.2 chat() against a server that streams anyway (docs/ARCHITECTURE.md "Wire rules":
+"""Review: v1.2 chat() against a server that streams anyway (docs/errors-and-wire.md:
 nothing lost, nothing repeated; a request is retried only until answer text has arrived, and
 chat() carries the text that arrived in the error's partial_text)."""
 
@@ -53,7 +53,7 @@ def test_v12_chat_error_after_text_carries_partial_text() -> None:
 
 
 def test_a_v12_rate_limit_error_quotes_the_v12_budget() -> None:
-    """v1.2 allows 1 chat a second (README, "Rate limits"); the error of a v1.2 client still
+    """v1.2 allows 1 chat a second (docs/rate-limits-and-bulk.md); the error of a v1.2 client still
     advises v1.0's '10 requests a minute'."""
     body = b'{"code":"0429","msg":"Request has exceeded the limit."}'
 

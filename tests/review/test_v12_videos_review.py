@@ -1,5 +1,6 @@
-"""Review: the v1.2 video endpoints against a hostile server (docs/ARCHITECTURE.md, "Videos and
-sessions (v1.2)", "Wire rules": every reply is an answer or a typed error, every read bounded)."""
+"""Review: the v1.2 video endpoints against a hostile server (docs/v1.2.md, "Videos and
+sessions"; docs/errors-and-wire.md: every reply is an answer or a typed error, every read
+bounded)."""
 
 from __future__ import annotations
 

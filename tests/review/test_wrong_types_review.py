@@ -1,5 +1,5 @@
 """Review: wrong-type inputs must be a MaviValidationError (a ValueError) naming what was wrong
-and what to pass, before any request (README "Errors"; docs/ARCHITECTURE.md "Errors")."""
+and what to pass, before any request (docs/errors-and-wire.md, "Errors")."""
 
 from __future__ import annotations
 

@@ -169,7 +169,7 @@ def test_with_transcript_false_asks_for_no_transcript(emulator: MaviEmulator) ->
 def test_milliseconds_in_the_reply_are_loaded_as_seconds(
     emulator: MaviEmulator, api_version: str
 ) -> None:
-    """README, "Seconds, always": the service's replies in milliseconds give the same
+    """docs/client.md, "Seconds, always": the service's replies in milliseconds give the same
     documents (metadata in seconds, ids) as replies in seconds, in both dialects."""
     seconds = loader(emulator, [HARBOR], kinds="audio", api_version=api_version).load()
     TranscriptCache.shared().clear()

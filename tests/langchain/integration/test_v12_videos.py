@@ -1,6 +1,6 @@
 """LangChain's retriever and transcript loader with `api_version="v1.2"`, over the emulator:
-the same Documents as with v1.0, from the v1.2 endpoints (docs/ARCHITECTURE.md, "The v1.2
-dialect")."""
+the same Documents as with v1.0, from the v1.2 endpoints (docs/v1.2.md, "Videos
+and sessions")."""
 
 from __future__ import annotations
 

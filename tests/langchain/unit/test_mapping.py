@@ -1,4 +1,4 @@
-"""Messages to one MAVI request: the rules of docs/ARCHITECTURE.md, as tables and as properties.
+"""Messages to one MAVI request: the rules of docs/errors-and-wire.md, as tables and as properties.
 
 Each table row is checked twice: directly (`messages_to_request`) and through `ChatMavi`, by
 reading the body the (fake) server received.

@@ -1,12 +1,14 @@
-"""Every ```python block of README.md runs as written, against the MAVI emulator.
+"""Every ```python block of README.md and docs/*.md runs as written, against the MAVI emulator;
+and the README stays a front door (the two commands first, both quickstarts early, short).
 
 Each block runs on its own, in a fresh namespace (as a reader who copies one block would run
 it), with `MAVI_API_KEY` / `MAVI_BASE_URL` naming an in-process emulator whose rate limit is
-off, in a folder holding the `clip.mp4` the upload example names. A block with top-level
+off, in a folder holding the `clip.mp4` the upload examples name. A block with top-level
 `await` runs inside an event loop, as in a notebook or `python -m asyncio`. Blocks may leave
-only the names in `READER_SUPPLIED` undefined (what the README says the reader brings: a
+only the names in `READER_SUPPLIED` undefined (what the pages say the reader brings: a
 tool-calling model, a LlamaIndex LLM, an OAuth client id and code); the test supplies them.
-Shell blocks (```bash) are not run.
+Shell blocks (```bash) are not run. A python block that must not run is preceded by the line
+`<!-- not run: <reason> -->`; it is still parsed, and the reason must be given.
 """
 
 from __future__ import annotations
@@ -33,34 +35,50 @@ from pydantic import Field
 
 from mavi_core.emulator import MaviEmulator
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+ARCHITECTURE = ROOT / "docs" / "ARCHITECTURE.md"
+PAGES = [README, *sorted((ROOT / "docs").glob("*.md"))]
 FENCE = re.compile(r"^```python\n(.*?)^```$", re.DOTALL | re.MULTILINE)
 HEADING = re.compile(r"^#+ (.+)$", re.MULTILINE)
+NOT_RUN = re.compile(r"<!-- not run: (.*?) -->\n$")
+LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+ANCHORED = re.compile(r"\]\(([^)#\s]*)#([^)\s]+)\)")
 READER_SUPPLIED = frozenset({"model", "llm", "client_id", "code"})
+OTHER_BRANCHES_PAGES = frozenset(
+    {"langchain-message-history.md", "langchain-vlm-chat-model.md", "llamaindex-vlm.md"}
+)
+"""Pages the README links that other branches add; remove each here once it is merged."""
 
 
 @dataclass(frozen=True)
 class Snippet:
+    page: Path
     heading: str
-    line: int  # where the code starts in README.md
+    line: int  # where the code starts in the page
     code: str
+    not_run: str | None  # the reason given, for a block marked not to run
 
     @property
     def id(self) -> str:
-        return f"{self.heading} (line {self.line})"
+        return f"{self.page.name}:{self.line} ({self.heading})"
 
 
-def readme_snippets() -> list[Snippet]:
-    text = README.read_text(encoding="utf-8")
+def snippets_of(page: Path) -> list[Snippet]:
+    text = page.read_text(encoding="utf-8")
     snippets = []
     for match in FENCE.finditer(text):
         headings = HEADING.findall(text, 0, match.start())
         line = text.count("\n", 0, match.start(1)) + 1
-        snippets.append(Snippet(headings[-1] if headings else "top", line, match.group(1)))
+        marker = NOT_RUN.search(text, 0, match.start())
+        reason = marker.group(1).strip() if marker and marker.end() == match.start() else None
+        heading = headings[-1] if headings else "top"
+        snippets.append(Snippet(page, heading, line, match.group(1), reason))
     return snippets
 
 
-SNIPPETS = readme_snippets()
+SNIPPETS = [snippet for page in PAGES for snippet in snippets_of(page)]
+RUN = [snippet for snippet in SNIPPETS if snippet.not_run is None]
 
 
 def free_names(tree: ast.AST) -> set[str]:
@@ -76,18 +94,25 @@ def free_names(tree: ast.AST) -> set[str]:
             bound.add(node.name)
         elif isinstance(node, ast.arg):
             bound.add(node.arg)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
     return loaded - bound - set(dir(builtins))
+
+
+def parse(snippet: Snippet) -> ast.Module:
+    tree = ast.parse(snippet.code, filename=str(snippet.page))
+    ast.increment_lineno(tree, snippet.line - 1)  # tracebacks point into the page
+    return tree
 
 
 def run(snippet: Snippet, supplied: dict[str, Any]) -> str:
     """Run one block (awaiting it if it has top-level `await`) and return what it printed."""
-    tree = ast.parse(snippet.code, filename=str(README))
-    ast.increment_lineno(tree, snippet.line - 1)  # tracebacks point into README.md
+    tree = parse(snippet)
     missing = free_names(tree)
     assert missing <= READER_SUPPLIED, f"{snippet.id} uses undefined names {sorted(missing)}"
-    namespace: dict[str, Any] = {"__name__": "__readme__"}
+    namespace: dict[str, Any] = {"__name__": "__docs__"}
     namespace.update({name: supplied[name] for name in missing})
-    code = compile(tree, str(README), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    code = compile(tree, str(snippet.page), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         if code.co_flags & inspect.CO_COROUTINE:
@@ -105,7 +130,7 @@ class ToolCallingModel(BaseChatModel):
 
     @property
     def _llm_type(self) -> str:
-        return "readme-tool-calling-model"
+        return "docs-tool-calling-model"
 
     def bind_tools(
         self, tools: Sequence[Any], **kwargs: Any
@@ -149,21 +174,30 @@ def supplied(
     }
 
 
-def test_the_readme_has_python_snippets() -> None:
-    assert len(SNIPPETS) >= 8
+def test_every_page_but_the_design_has_python_snippets() -> None:
+    pages = {snippet.page for snippet in RUN}
+    assert set(PAGES) - pages == {ARCHITECTURE}
+    assert len(RUN) >= 8
     assert all(snippet.code.strip() for snippet in SNIPPETS)
+
+
+def test_a_snippet_that_does_not_run_says_why_and_parses() -> None:
+    for snippet in SNIPPETS:
+        if snippet.not_run is not None:
+            assert len(snippet.not_run) > 10, f"{snippet.id}: say why it does not run"
+            parse(snippet)
 
 
 @pytest.mark.integration
 @pytest.mark.filterwarnings("ignore::pydantic.warnings.PydanticDeprecationWarning")  # LlamaIndex
-@pytest.mark.parametrize("snippet", SNIPPETS, ids=[s.id for s in SNIPPETS])
+@pytest.mark.parametrize("snippet", RUN, ids=[s.id for s in RUN])
 def test_every_python_snippet_runs_as_written(snippet: Snippet, supplied: dict[str, Any]) -> None:
     run(snippet, supplied)
 
 
 @pytest.mark.integration
 def test_the_agent_snippet_prints_mavis_answer_once(supplied: dict[str, Any]) -> None:
-    (snippet,) = [s for s in SNIPPETS if "create_agent" in s.code]
+    (snippet,) = [s for s in RUN if "create_agent" in s.code]
 
     printed = run(snippet, supplied)
 
@@ -180,18 +214,66 @@ def test_the_readme_opens_with_the_two_commands() -> None:
     commands = [line.split("#")[0].strip() for line in first_block.splitlines()]
     assert commands == ["make demo", "make test"]
     assert text.index("```bash") < text.index("\n## ")
+    head = "\n".join(text.splitlines()[:40])
+    assert "make demo" in head
+    assert "make test" in head
 
 
-def test_the_readme_counts_the_emulators_sample_videos() -> None:
+def test_the_readme_is_a_front_door() -> None:
+    """Short, and a new user reaches a LangChain and a LlamaIndex call in its first 150 lines."""
+    assert len(README.read_text(encoding="utf-8").splitlines()) <= 300
+    readme = [snippet for snippet in RUN if snippet.page == README]
+    for package in ("langchain_mavi", "llamaindex_mavi"):
+        first = next(s for s in readme if f"from {package} import" in s.code)
+        assert first.line + first.code.count("\n") <= 150, f"{package}'s quickstart ends late"
+
+
+def test_the_architecture_is_a_design_of_at_most_200_lines() -> None:
+    assert len(ARCHITECTURE.read_text(encoding="utf-8").splitlines()) <= 200
+
+
+def test_the_readme_links_every_docs_page() -> None:
+    linked = set(LINK.findall(README.read_text(encoding="utf-8")))
+    pages = {f"docs/{page.name}" for page in PAGES if page.parent.name == "docs"}
+    assert pages <= linked, sorted(pages - linked)
+
+
+def test_every_relative_link_leads_to_a_file() -> None:
+    for page in PAGES:
+        for target in LINK.findall(page.read_text(encoding="utf-8")):
+            if "://" in target or target.startswith("mailto:"):
+                continue
+            path = (page.parent / target).resolve()
+            assert path.exists() or path.name in OTHER_BRANCHES_PAGES, f"{page.name}: {target}"
+
+
+def slug(heading: str) -> str:
+    """The anchor GitHub gives a heading."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_every_anchor_names_a_heading_of_its_page() -> None:
+    for page in PAGES:
+        for target, anchor in ANCHORED.findall(page.read_text(encoding="utf-8")):
+            linked = (page.parent / target).resolve() if target else page
+            if linked.name in OTHER_BRANCHES_PAGES or "://" in target:
+                continue
+            anchors = {slug(h) for h in HEADING.findall(linked.read_text(encoding="utf-8"))}
+            assert anchor in anchors, f"{page.name}: {target}#{anchor}"
+
+
+def test_the_docs_count_the_emulators_sample_videos() -> None:
     with MaviEmulator() as emulator:
         count = len(emulator.video_nos)
     words = {6: "six", 7: "seven", 8: "eight"}
-    assert f"library of {words[count]} fictional sample videos" in README.read_text("utf-8")
+    text = "".join(page.read_text("utf-8") for page in PAGES)
+    assert f"library of {words[count]} fictional sample videos" in text
 
 
-def test_every_video_number_in_the_readme_is_one_the_emulator_knows() -> None:
+def test_every_video_number_in_the_docs_is_one_the_emulator_knows() -> None:
     with MaviEmulator() as emulator:
         known = set(emulator.video_nos)
-    named = set(re.findall(r"\bVI\d{10,}\b", README.read_text(encoding="utf-8")))
+    text = "".join(page.read_text("utf-8") for page in PAGES)
+    named = set(re.findall(r"\bVI\d{10,}\b", text))
     assert named
     assert named <= known, sorted(named - known)
