@@ -40,7 +40,8 @@ class MaviTranscriptReader(MaviConnection, BaseReader):
     `load_data`, `lazy_load_data`, and natively async `aload_data`. Transcripts are requested
     from MAVI once per process (and kept in `cache_dir` if given, across processes);
     `transcription_timeout` bounds the wait. Errors are `mavi_core`'s, unchanged.
-    `api_version="v1.2"` (or `MAVI_API_VERSION=v1.2`) reads them from the v1.2 endpoints.
+    `api_version="v1.2"` (or `MAVI_API_VERSION=v1.2`) reads them from the v1.2 endpoints, in
+    the namespace `unique_id` (the end user's library; None: "default").
     """
 
     def __init__(
@@ -62,6 +63,7 @@ class MaviTranscriptReader(MaviConnection, BaseReader):
         async_client: AsyncMaviClient | None = None,
         api_version: str | None = None,
         rate_limit: RateLimit | str | None = "auto",
+        unique_id: str | None = None,
     ) -> None:
         if window_seconds is not None and (
             isinstance(window_seconds, bool)
@@ -79,6 +81,7 @@ class MaviTranscriptReader(MaviConnection, BaseReader):
         self.transcription_timeout = transcription_timeout
         self.poll_interval = poll_interval
         self.progress = progress
+        self.unique_id = unique_id
         self._connect(
             api_key=api_key,
             base_url=base_url,
