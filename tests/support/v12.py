@@ -35,3 +35,12 @@ def same_in_both_dialects(emulator: MaviEmulator, load: Callable[[str], Sequence
     assert v12 == v10
     assert len(v12) == 7 + 9
     assert [request.path for request in emulator.requests] == TRANSCRIPT_READS
+
+
+def namespaces(emulator: MaviEmulator) -> list[object]:
+    """The `unique_id` each request to `emulator` carried (JSON body, else query), in order."""
+    found = []
+    for request in emulator.requests:
+        body = request.body if isinstance(request.body, dict) else {}
+        found.append(body.get("unique_id", request.query.get("unique_id")))
+    return found
