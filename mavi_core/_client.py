@@ -849,12 +849,7 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
         unique_id: str | None = None,
         search_type: SearchType = "BY_CLIP",
     ) -> list[Moment]:
-        """The moments that match `query`, best first, at most `limit`: within `video_nos`, or
-        else within the videos that searchAI finds for it. What both frameworks' retrievers
-        return. v1.2: one search sending `video_nos` (100 a request; more are merged by score)
-        and `limit` as `top_k` (at most 1000; 200 for BY_CAPTION); `search_type` BY_CLIP (the
-        default: what is seen), BY_AUDIO (what is said: `Moment.text`), BY_VIDEO, BY_IMAGE or
-        BY_CAPTION, v1.2 only. `unique_id` as for `search_videos`."""
+        """The moments that match `query`, best first: see `MaviClient.find_moments`."""
         flow = self._ops.find_moments(query, video_nos, limit, unique_id, search_type)
         return await self._run(flow)
 

@@ -7,7 +7,6 @@ nesting and value types at every level."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
 from collections.abc import Callable, Iterator
@@ -17,10 +16,11 @@ from typing import Any
 import httpx
 import pytest
 
-from mavi_core import AsyncMaviClient, MaviClient, MaviTimeoutError, TranscriptCache, Video
+from mavi_core import MaviTimeoutError, TranscriptCache, Video
 from mavi_core._videos import parse_transcription
 from mavi_core.emulator import MaviEmulator
 from tests.support.rawserver import Request, raw_server, reply
+from tests.support.v12 import on_loopback
 
 SAMPLES = Path(__file__).parents[1] / "data" / "wire_samples" / "v1.2"
 SAMPLE = SAMPLES / "transcription_not_ready.json"
@@ -45,20 +45,6 @@ def shape(value: Any) -> Any:
 
 def _sample(conn: socket.socket, request: Request) -> None:
     reply(conn, SAMPLE.read_bytes(), "Content-Type: application/json")
-
-
-def _on_loopback(mode: str, base_url: str, call: Callable[[Any], Any]) -> Any:
-    options: dict[str, Any] = {"api_key": "sk-conformance", "base_url": base_url,
-                               "api_version": "v1.2", "rate_limit": None}  # fmt: skip
-    if mode == "sync":
-        with MaviClient(**options) as client:
-            return call(client)
-
-    async def go() -> Any:
-        async with AsyncMaviClient(**options) as client:
-            return await call(client)
-
-    return asyncio.run(go())
 
 
 @pytest.fixture(autouse=True)
@@ -88,7 +74,7 @@ def test_the_sample_decodes_as_no_transcript_yet() -> None:
 def test_both_clients_read_the_sample_as_not_ready(mode: str, read: Callable[[Any], Any]) -> None:
     with raw_server(_sample) as server:
         with pytest.raises(MaviTimeoutError, match=r"data: null"):
-            _on_loopback(mode, server.base_url, read)
+            on_loopback(mode, server.base_url, read)
     assert len(server.requests) >= 2  # read again, not taken as final
     assert {request.path for request in server.requests} == {f"{PATH}?video_no=VI9"}
 

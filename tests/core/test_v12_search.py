@@ -6,7 +6,6 @@ before any request."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
 from collections.abc import Callable
@@ -14,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from mavi_core import AsyncMaviClient, MaviClient, MaviValidationError
+from mavi_core import MaviValidationError
 from mavi_core.emulator import MaviEmulator
 from tests.support.rawserver import Request, raw_server, reply
+from tests.support.v12 import on_loopback
 
 from .conftest import Api, Server
 from .test_v12_videos import HARBOR, KITCHEN, V12, V12Http, _reply, _run
@@ -25,21 +25,6 @@ from .test_v12_videos import HARBOR, KITCHEN, V12, V12Http, _reply, _run
 @pytest.fixture(params=["sync", "async"])
 def v12(request: pytest.FixtureRequest, emu: MaviEmulator, sleeps: list[float]) -> V12Http:
     return V12Http(request.param, emu, sleeps)
-
-
-def on_loopback(mode: str, base_url: str, call: Callable[[Any], Any]) -> Any:
-    """`call(client)` with the sync or the async v1.2 client of `base_url` (awaited)."""
-    options: dict[str, Any] = {"api_key": "sk-loopback", "base_url": base_url,
-                               "api_version": "v1.2", "rate_limit": None}  # fmt: skip
-    if mode == "sync":
-        with MaviClient(**options) as client:
-            return call(client)
-
-    async def go() -> Any:
-        async with AsyncMaviClient(**options) as client:
-            return await call(client)
-
-    return asyncio.run(go())
 
 
 # Against the emulator.

@@ -16,8 +16,8 @@ import pytest
 from mavi_core import MaviTimeoutError, TranscriptCache, Video
 from mavi_core.emulator import MaviEmulator
 from tests.support.rawserver import Request, raw_server, reply
+from tests.support.v12 import on_loopback
 
-from .test_v12_search import on_loopback
 from .test_v12_videos import V12, V12Http, _clip
 
 SAMPLES = Path(__file__).parents[1] / "data" / "wire_samples" / "v1.2"

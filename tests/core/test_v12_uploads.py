@@ -34,23 +34,17 @@ def test_a_file_of_another_type_is_refused_before_any_request(
     assert server.requests == []
 
 
-def test_an_empty_file_is_refused_before_any_request(
-    api: Api, server: Server, tmp_path: Path
+@pytest.mark.parametrize(
+    ("name", "size", "words"),
+    [("empty.mp4", 0, "empty"), ("huge.mov", V12_MAX_UPLOAD_BYTES + 1, "at most 3 GB")],
+)
+def test_an_empty_file_or_one_over_3_gb_is_refused_before_any_request(
+    api: Api, server: Server, tmp_path: Path, name: str, size: int, words: str
 ) -> None:
-    clip = tmp_path / "empty.mp4"
-    clip.write_bytes(b"")
-    with pytest.raises(MaviValidationError, match="empty"):
-        _run(api, lambda c: c.upload_video(clip))
-    assert server.requests == []
-
-
-def test_a_file_over_3_gb_is_refused_before_any_request(
-    api: Api, server: Server, tmp_path: Path
-) -> None:
-    clip = tmp_path / "huge.mov"
+    clip = tmp_path / name
     with clip.open("wb") as file:
-        file.truncate(V12_MAX_UPLOAD_BYTES + 1)  # sparse: no disk used
-    with pytest.raises(MaviValidationError, match="at most 3 GB"):
+        file.truncate(size)  # sparse: no disk used
+    with pytest.raises(MaviValidationError, match=words):
         _run(api, lambda c: c.upload_video(clip))
     assert server.requests == []
 

@@ -3,10 +3,11 @@ check that a loader gives the same documents in both dialects."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from mavi_core import TranscriptCache
+from mavi_core import AsyncMaviClient, MaviClient, TranscriptCache
 from mavi_core.emulator import MaviEmulator
 
 HARBOR = "VI634021587219364352"  # harbor_sunrise_timelapse.mp4: 7 spoken lines, 9 scenes
@@ -44,3 +45,19 @@ def namespaces(emulator: MaviEmulator) -> list[object]:
         body = request.body if isinstance(request.body, dict) else {}
         found.append(body.get("unique_id", request.query.get("unique_id")))
     return found
+
+
+def on_loopback(mode: str, base_url: str, call: Callable[[Any], Any]) -> Any:
+    """`call(client)` with the sync or the async v1.2 client of a loopback server at
+    `base_url` (a coroutine is awaited), no rate limit."""
+    options: dict[str, Any] = {"api_key": "sk-loopback", "base_url": base_url,
+                               "api_version": "v1.2", "rate_limit": None}  # fmt: skip
+    if mode == "sync":
+        with MaviClient(**options) as client:
+            return call(client)
+
+    async def go() -> Any:
+        async with AsyncMaviClient(**options) as client:
+            return await call(client)
+
+    return asyncio.run(go())
