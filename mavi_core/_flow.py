@@ -80,7 +80,6 @@ from ._videos import (
     check_limit,
     check_search_type,
     delete_calls,
-    merge_searches,
     parse_moments,
     parse_search_videos,
     parse_task_no,
@@ -784,11 +783,12 @@ class Operations:
 
     @_redacting
     def _searched(self, calls: list[ApiCall], limit: int | None) -> Flow[list[Moment]]:
-        """v1.2: the hits of every request of one search (100 videos each), merged by score."""
-        replies = []
+        """v1.2: the hits of every request of one search (100 videos each), best score first,
+        at most `limit`."""
+        moments: list[Moment] = []
         for call in calls:
-            replies.append(parse_moments((yield from self._request_json(call))))
-        return merge_searches(replies, limit)
+            moments += parse_moments((yield from self._request_json(call)))
+        return rank_moments(moments, limit)
 
     @_redacting
     def _parsed(self, call: ApiCall, parse: Callable[[Any], _T]) -> Flow[_T]:

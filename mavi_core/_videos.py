@@ -39,7 +39,6 @@ __all__ = [
     "check_search_type",
     "delete_calls",
     "describe_moment",
-    "merge_searches",
     "moment_metadata",
     "moment_scores",
     "parse_moments",
@@ -414,8 +413,8 @@ def v12_search_calls(
 ) -> list[ApiCall]:
     """v1.2 `POST /serve/api/v1/search`: `search_param`, `search_type`, and `top_k`,
     `video_nos` and `unique_id` only when given (the service's own defaults otherwise). More
-    than 100 videos are searched 100 at a time, one request each (`merge_searches` ranks their
-    hits together). Checked here, before any request."""
+    than 100 videos are searched 100 at a time, one request each (their hits are ranked
+    together by score: `rank_moments`). Checked here, before any request."""
     kind = check_search_type(search_type)
     check_top_k(top_k, kind)
     body: dict[str, Any] = {"search_param": _query(query), "search_type": kind}
@@ -425,20 +424,11 @@ def v12_search_calls(
         body["unique_id"] = unique_id
     if video_nos is None:
         return [ApiCall("POST", V12_SEARCH_PATH, json=body)]
-    videos = normalize_video_nos(video_nos)
+    videos, step = normalize_video_nos(video_nos), V12_MAX_SEARCH_VIDEOS
     return [
         ApiCall("POST", V12_SEARCH_PATH, json={**body, "video_nos": videos[start : start + step]})
-        for step in (V12_MAX_SEARCH_VIDEOS,)
         for start in range(0, len(videos), step)
     ]
-
-
-def merge_searches(replies: Sequence[list[Moment]], limit: int | None) -> list[Moment]:
-    """The hits of one search's requests: one reply as the service ordered it, several ranked
-    together by score (`rank_moments`); at most `limit`."""
-    if len(replies) == 1:
-        return replies[0] if limit is None else replies[0][:limit]
-    return rank_moments([moment for reply in replies for moment in reply], limit)
 
 
 def _seconds(value: object, name: str) -> float | None:
