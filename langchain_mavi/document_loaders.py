@@ -50,6 +50,9 @@ class MaviTranscriptLoader(MaviConnection, BaseLoader):
     """The longest pause between two polls of a running transcription."""
     progress: bool | None = None
     """A progress bar on stderr while waiting (None: only on a terminal)."""
+    unique_id: str | None = None
+    """v1.2: the namespace inside the account (the end user's library) the videos are in;
+    None: "default". Its transcripts are cached apart."""
 
     def __init__(self, video_nos: Sequence[str] | None = None, /, **kwargs: Any) -> None:
         if video_nos is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from langchain_core.callbacks import (
     AsyncCallbackManagerForRetrieverRun,
     CallbackManagerForRetrieverRun,
@@ -10,8 +12,8 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import Field, field_validator
 
-from mavi_core import MaviError, Moment, VideoTranscript
-from mavi_core._adapters import moment_metadata, moment_scores, watching_waits
+from mavi_core import MaviError, Moment, SearchType, VideoTranscript
+from mavi_core._adapters import check_search_type, moment_metadata, moment_scores, watching_waits
 from mavi_core._transcripts import moment_text, moment_transcripts_request, without_transcripts
 
 from ._connection import MaviConnection, check_video_nos
@@ -34,6 +36,8 @@ class MaviVideoRetriever(MaviConnection, BaseRetriever):
     A document's text is the moment's line and, when transcripts are available
     (`with_transcript`), what is shown and said in it; `score` is the service's, else the rank
     score. Both are one rule with LlamaIndex's retriever (docs/client.md, "Moments with content").
+    With v1.2, `search_type="BY_AUDIO"` finds what is said (the text then holds the words
+    heard) and `unique_id` names the namespace the search and transcripts read (docs/v1.2.md).
     """
 
     video_nos: list[str] | None = None
@@ -47,7 +51,14 @@ class MaviVideoRetriever(MaviConnection, BaseRetriever):
     transcript_timeout: float = Field(default=30.0, gt=0)
     """Seconds to wait for transcripts not fetched yet (the tasks go on after a timeout)."""
 
+    search_type: SearchType = "BY_CLIP"
+    """v1.2: BY_CLIP (what is seen; the default), BY_AUDIO (what is said), BY_VIDEO,
+    BY_IMAGE or BY_CAPTION."""
+    unique_id: str | None = None
+    """v1.2: the namespace inside the account (the end user's library); None: "default"."""
+
     _check_video_nos = field_validator("video_nos", mode="before")(check_video_nos)
+    _check_search_type = field_validator("search_type", mode="before")(check_search_type)
 
     def _documents(
         self, query: str, moments: list[Moment], transcripts: list[VideoTranscript]
@@ -60,15 +71,28 @@ class MaviVideoRetriever(MaviConnection, BaseRetriever):
             for moment, score in zip(moments, moment_scores(moments), strict=True)
         ]
 
+    def _transcripts_request(self, moments: list[Moment]) -> dict[str, Any] | None:
+        timeout = self.transcript_timeout
+        return moment_transcripts_request(moments, self.with_transcript, timeout, self.unique_id)
+
+    def _search(self, k: int | None, video_nos: list[str] | None) -> dict[str, Any]:
+        """The `find_moments` options of one call (its overrides, else the retriever's)."""
+        return {
+            "video_nos": video_nos or self.video_nos,
+            "limit": k or self.k,
+            "unique_id": self.unique_id,
+            "search_type": self.search_type,
+        }
+
     def _transcripts(self, moments: list[Moment]) -> list[VideoTranscript]:
-        request = moment_transcripts_request(moments, self.with_transcript, self.transcript_timeout)
+        request = self._transcripts_request(moments)
         try:
             return [] if request is None else self._get_client().get_transcripts(**request)
         except MaviError as error:
             return without_transcripts(error, self.with_transcript)
 
     async def _atranscripts(self, moments: list[Moment]) -> list[VideoTranscript]:
-        request = moment_transcripts_request(moments, self.with_transcript, self.transcript_timeout)
+        request = self._transcripts_request(moments)
         try:
             client = self._get_async_client()
             return [] if request is None else await client.get_transcripts(**request)
@@ -84,9 +108,7 @@ class MaviVideoRetriever(MaviConnection, BaseRetriever):
         video_nos: list[str] | None = None,
     ) -> list[Document]:
         with translate_errors(), watching_waits(run_watcher(run_manager, asynchronous=False)):
-            moments = self._get_client().find_moments(
-                query, video_nos or self.video_nos, limit=k or self.k
-            )
+            moments = self._get_client().find_moments(query, **self._search(k, video_nos))
             transcripts = self._transcripts(moments)
         return self._documents(query, moments, transcripts)
 
@@ -99,8 +121,7 @@ class MaviVideoRetriever(MaviConnection, BaseRetriever):
         video_nos: list[str] | None = None,
     ) -> list[Document]:
         with translate_errors(), watching_waits(run_watcher(run_manager, asynchronous=True)):
-            moments = await self._get_async_client().find_moments(
-                query, video_nos or self.video_nos, limit=k or self.k
-            )
+            client = self._get_async_client()
+            moments = await client.find_moments(query, **self._search(k, video_nos))
             transcripts = await self._atranscripts(moments)
         return self._documents(query, moments, transcripts)

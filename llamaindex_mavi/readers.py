@@ -36,6 +36,7 @@ class MaviTranscriptReader(MaviConnection, BaseReader):
     `doc.id_` is stable across runs, so a docstore updates instead of adding copies; transcripts
     are asked once per process. One rule with LangChain's loader (docs/client.md,
     "Transcripts"). Errors are `mavi_core`'s, unchanged.
+    With v1.2, `unique_id` names the namespace (the end user's library) read; None: "default".
     """
 
     def __init__(
@@ -57,6 +58,7 @@ class MaviTranscriptReader(MaviConnection, BaseReader):
         async_client: AsyncMaviClient | None = None,
         api_version: str | None = None,
         rate_limit: RateLimit | str | None = "auto",
+        unique_id: str | None = None,
     ) -> None:
         if window_seconds is not None and (
             isinstance(window_seconds, bool)
@@ -74,6 +76,7 @@ class MaviTranscriptReader(MaviConnection, BaseReader):
         self.transcription_timeout = transcription_timeout
         self.poll_interval = poll_interval
         self.progress = progress
+        self.unique_id = unique_id
         self._connect(
             api_key=api_key,
             base_url=base_url,

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.callbacks import CallbackManager
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from pydantic import SecretStr
 
-from mavi_core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, MaviError, Moment, VideoTranscript
+from mavi_core import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    MaviError,
+    Moment,
+    SearchType,
+    VideoTranscript,
+)
 from mavi_core._adapters import (
+    check_search_type,
     moment_metadata,
     moment_scores,
     normalize_video_nos,
@@ -44,6 +52,8 @@ class MaviVideoRetriever(MaviConnection, BaseRetriever):
     what is shown and said in it; the score is the service's, else the rank score. Both are one
     rule with LangChain's retriever (docs/client.md, "Moments with content"). A
     `MaviQueryBundle(query, video_nos=[...])` searches other videos for one query.
+    With v1.2, `search_type="BY_AUDIO"` finds what is said (the text then holds the words
+    heard) and `unique_id` names the namespace the search and transcripts read (docs/v1.2.md).
     """
 
     def __init__(
@@ -63,8 +73,12 @@ class MaviVideoRetriever(MaviConnection, BaseRetriever):
         transcript_timeout: float = 30.0,
         api_version: str | None = None,
         rate_limit: RateLimit | str | None = "auto",
+        search_type: SearchType = "BY_CLIP",
+        unique_id: str | None = None,
     ) -> None:
         super().__init__(callback_manager=callback_manager)
+        self.search_type = check_search_type(search_type)
+        self.unique_id = unique_id
         self.video_nos = normalize_video_nos(video_nos) if video_nos else None
         self.similarity_top_k = similarity_top_k
         self.with_transcript = with_transcript
@@ -99,15 +113,28 @@ class MaviVideoRetriever(MaviConnection, BaseRetriever):
             for moment, score in zip(moments, moment_scores(moments), strict=True)
         ]
 
+    def _transcripts_request(self, moments: list[Moment]) -> dict[str, Any] | None:
+        timeout = self.transcript_timeout
+        return moment_transcripts_request(moments, self.with_transcript, timeout, self.unique_id)
+
+    def _search(self, query_bundle: QueryBundle) -> dict[str, Any]:
+        """The `find_moments` options of one query."""
+        return {
+            "video_nos": self._videos(query_bundle),
+            "limit": self.similarity_top_k,
+            "unique_id": self.unique_id,
+            "search_type": self.search_type,
+        }
+
     def _transcripts(self, moments: list[Moment]) -> list[VideoTranscript]:
-        request = moment_transcripts_request(moments, self.with_transcript, self.transcript_timeout)
+        request = self._transcripts_request(moments)
         try:
             return [] if request is None else self._clients.sync().get_transcripts(**request)
         except MaviError as error:
             return without_transcripts(error, self.with_transcript)
 
     async def _atranscripts(self, moments: list[Moment]) -> list[VideoTranscript]:
-        request = moment_transcripts_request(moments, self.with_transcript, self.transcript_timeout)
+        request = self._transcripts_request(moments)
         try:
             client = self._clients.async_()
             return [] if request is None else await client.get_transcripts(**request)
@@ -118,16 +145,12 @@ class MaviVideoRetriever(MaviConnection, BaseRetriever):
         query = query_bundle.query_str
         client = self._clients.sync()
         with watching_waits(report_wait):  # a rate-limit wait: a MaviRateLimitWaitEvent
-            moments = client.find_moments(
-                query, self._videos(query_bundle), limit=self.similarity_top_k
-            )
+            moments = client.find_moments(query, **self._search(query_bundle))
             return self._nodes(query, moments, self._transcripts(moments))
 
     async def _aretrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         query = query_bundle.query_str
         client = self._clients.async_()
         with watching_waits(report_wait):
-            moments = await client.find_moments(
-                query, self._videos(query_bundle), limit=self.similarity_top_k
-            )
+            moments = await client.find_moments(query, **self._search(query_bundle))
             return self._nodes(query, moments, await self._atranscripts(moments))

@@ -59,7 +59,7 @@ if TYPE_CHECKING:
         time_unit,
         transcript_passages,
     )
-    from ._videos import Moment, Transcript, TranscriptSegment, Video
+    from ._videos import Moment, SearchType, Transcript, TranscriptSegment, Video
 
 __all__ = [
     "API_KEY_ENV",
@@ -101,6 +101,7 @@ __all__ = [
     "Passage",
     "RateLimit",
     "RateLimitWait",
+    "SearchType",
     "Thinking",
     "Transcript",
     "TranscriptCache",
@@ -120,7 +121,9 @@ _LAZY: dict[str, str] = {
     **dict.fromkeys(("AsyncChatStream", "AsyncMaviClient", "ChatStream", "MaviClient"), "_client"),
     **dict.fromkeys(("DEFAULT_BUDGETS", "Budget", "RateLimit", "RateLimitWait"), "_quota"),
     "BulkAnswer": "_bulk",
-    **dict.fromkeys(("Moment", "Transcript", "TranscriptSegment", "Video"), "_videos"),
+    **dict.fromkeys(
+        ("Moment", "SearchType", "Transcript", "TranscriptSegment", "Video"), "_videos"
+    ),
     **dict.fromkeys(
         (
             "Passage",

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     import httpx
 
     from ._client import AsyncMaviClient, MaviClient
-    from ._videos import describe_moment, moment_metadata, moment_scores
+    from ._videos import check_search_type, describe_moment, moment_metadata, moment_scores
 
 __all__ = [
     "AsyncWatched",
@@ -38,6 +38,7 @@ __all__ = [
     "WaitWatcher",
     "Watched",
     "call_video_nos",
+    "check_search_type",
     "continue_conversation",
     "conversation_to_chat",
     "describe_moment",
@@ -205,7 +206,9 @@ class ClosedAfter:
             await self._items.aclose()
 
 
-_FROM_VIDEOS = frozenset({"describe_moment", "moment_metadata", "moment_scores"})
+_FROM_VIDEOS = frozenset(
+    {"check_search_type", "describe_moment", "moment_metadata", "moment_scores"}
+)
 
 
 def __getattr__(name: str) -> Any:
@@ -227,6 +230,7 @@ def transcript_options(source: Any) -> dict[str, Any]:
         "poll_interval": source.poll_interval,
         "progress": source.progress,
         "cache_dir": source.cache_dir,
+        "unique_id": source.unique_id,
     }
 
 

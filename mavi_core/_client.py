@@ -88,7 +88,7 @@ from ._transport import (
     sending_within,
     shared_ssl_context,
 )
-from ._videos import MAX_PAGE_SIZE, Moment, Transcript, Video
+from ._videos import MAX_PAGE_SIZE, Moment, SearchType, Transcript, Video
 
 if TYPE_CHECKING:
     import asyncio
@@ -472,18 +472,27 @@ class MaviClient(_ClientBase[httpx.Client]):
         tokens = self._run(self._ops.exchange_code(client_id, code))
         return MaviTokenAuth.from_tokens(tokens, on_refresh)
 
-    def search_videos(self, query: str, *, unique_id: str | None = None) -> list[Video]:
+    def search_videos(
+        self, query: str, *, unique_id: str | None = None, search_type: SearchType = "BY_CLIP"
+    ) -> list[Video]:
         """Whole videos matching `query` (searchAI; unranked. v1.2: the videos of the clips its
         search finds, in the order of their best clip). `unique_id` (v1.2 only): the end
-        user whose library it is (docs/v1.2.md); None: the service's "default"."""
-        return self._run(self._ops.search_videos(query, unique_id))
+        user whose library it is (docs/v1.2.md); None: the service's "default".
+        `search_type` as for `find_moments`."""
+        return self._run(self._ops.search_videos(query, unique_id, search_type))
 
     def search_moments(
-        self, query: str, video_nos: list[str], *, unique_id: str | None = None
+        self,
+        query: str,
+        video_nos: list[str],
+        *,
+        unique_id: str | None = None,
+        search_type: SearchType = "BY_CLIP",
     ) -> list[Moment]:
-        """Moments of `video_nos` matching `query` (searchVideoFragment; v1.2: search, scored),
-        start/end in seconds; `unique_id` as for `search_videos`."""
-        return self._run(self._ops.search_moments(query, video_nos, unique_id))
+        """Moments of `video_nos` matching `query` (searchVideoFragment; v1.2: search, scored,
+        the videos sent as for `find_moments`), start/end in seconds; `unique_id` and
+        `search_type` as for `find_moments`."""
+        return self._run(self._ops.search_moments(query, video_nos, unique_id, search_type))
 
     def find_moments(
         self,
@@ -492,11 +501,16 @@ class MaviClient(_ClientBase[httpx.Client]):
         *,
         limit: int | None = None,
         unique_id: str | None = None,
+        search_type: SearchType = "BY_CLIP",
     ) -> list[Moment]:
-        """The moments that match `query`, best first: within `video_nos`, or else within the
-        videos that searchAI finds for it. What both frameworks' retrievers return.
-        `unique_id` as for `search_videos`."""
-        return self._run(self._ops.find_moments(query, video_nos, limit, unique_id))
+        """The moments that match `query`, best first, at most `limit`: within `video_nos`, or
+        else within the videos that searchAI finds for it. What both frameworks' retrievers
+        return. v1.2: one search sending `video_nos` (100 a request; more are merged by score)
+        and `limit` as `top_k` (at most 1000; 200 for BY_CAPTION); `search_type` BY_CLIP (the
+        default: what is seen), BY_AUDIO (what is said: `Moment.text`), BY_VIDEO, BY_IMAGE or
+        BY_CAPTION, v1.2 only. `unique_id` as for `search_videos`."""
+        flow = self._ops.find_moments(query, video_nos, limit, unique_id, search_type)
+        return self._run(flow)
 
     def list_videos(
         self,
@@ -804,18 +818,27 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
         tokens = await self._run(self._ops.exchange_code(client_id, code))
         return MaviTokenAuth.from_tokens(tokens, on_refresh)
 
-    async def search_videos(self, query: str, *, unique_id: str | None = None) -> list[Video]:
+    async def search_videos(
+        self, query: str, *, unique_id: str | None = None, search_type: SearchType = "BY_CLIP"
+    ) -> list[Video]:
         """Whole videos matching `query` (searchAI; unranked. v1.2: the videos of the clips its
         search finds, in the order of their best clip). `unique_id` (v1.2 only): the end
-        user whose library it is (docs/v1.2.md); None: the service's "default"."""
-        return await self._run(self._ops.search_videos(query, unique_id))
+        user whose library it is (docs/v1.2.md); None: the service's "default".
+        `search_type` as for `find_moments`."""
+        return await self._run(self._ops.search_videos(query, unique_id, search_type))
 
     async def search_moments(
-        self, query: str, video_nos: list[str], *, unique_id: str | None = None
+        self,
+        query: str,
+        video_nos: list[str],
+        *,
+        unique_id: str | None = None,
+        search_type: SearchType = "BY_CLIP",
     ) -> list[Moment]:
-        """Moments of `video_nos` matching `query` (searchVideoFragment; v1.2: search, scored),
-        start/end in seconds; `unique_id` as for `search_videos`."""
-        return await self._run(self._ops.search_moments(query, video_nos, unique_id))
+        """Moments of `video_nos` matching `query` (searchVideoFragment; v1.2: search, scored,
+        the videos sent as for `find_moments`), start/end in seconds; `unique_id` and
+        `search_type` as for `find_moments`."""
+        return await self._run(self._ops.search_moments(query, video_nos, unique_id, search_type))
 
     async def find_moments(
         self,
@@ -824,11 +847,11 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
         *,
         limit: int | None = None,
         unique_id: str | None = None,
+        search_type: SearchType = "BY_CLIP",
     ) -> list[Moment]:
-        """The moments that match `query`, best first: within `video_nos`, or else within the
-        videos that searchAI finds for it. What both frameworks' retrievers return.
-        `unique_id` as for `search_videos`."""
-        return await self._run(self._ops.find_moments(query, video_nos, limit, unique_id))
+        """The moments that match `query`, best first: see `MaviClient.find_moments`."""
+        flow = self._ops.find_moments(query, video_nos, limit, unique_id, search_type)
+        return await self._run(flow)
 
     def list_videos(
         self,

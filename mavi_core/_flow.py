@@ -54,7 +54,7 @@ from ._exceptions import (
 from ._models import ChatAnswer, ChatDelta, Thinking, VideoRef
 from ._progress import ProgressBar, ProgressCallback, check_progress, progress_bar, upload_bar
 from ._quota import RateLimit, account_of, endpoint_of
-from ._request import ApiCall, HistoryInput, build_chat_body, normalize_video_nos
+from ._request import ApiCall, HistoryInput, build_chat_body
 from ._retry import REFRESH, RetryState
 from ._settings import MaviSettings
 from ._stream import ChatStreamDecoder, broken_stream_error, parse_json_reply, too_large
@@ -67,15 +67,18 @@ from ._v12 import (
     parse_v12_reply,
 )
 from ._videos import (
+    DEFAULT_SEARCH_TYPE,
     MAX_PAGE_SIZE,
     PARSED,
     Moment,
     ParseWatch,
     PollDeadline,
+    SearchType,
     Transcript,
     Video,
     VideoPager,
     check_limit,
+    check_search_type,
     delete_calls,
     parse_moments,
     parse_search_videos,
@@ -89,9 +92,8 @@ from ._videos import (
     transcription_poll_call,
     transcription_submit_call,
     upload_call,
-    v12_search_call,
+    v12_search_calls,
     v12_transcription_call,
-    within,
 )
 
 if TYPE_CHECKING:
@@ -251,6 +253,11 @@ class _Finish:
 
 _FINISH: Final = _Finish()
 
+
+_NO_TRANSCRIPT_YET: Final = (
+    " (MAVI answered `data: null`: no transcript yet; a video without sound never has one)"
+)
+"""What a v1.2 transcript read that timed out was told."""
 
 _REQUEST_ID_HEADERS: Final = ("x-request-id", "request-id", "x-trace-id", "trace-id")
 
@@ -741,23 +748,47 @@ class Operations:
             )
         return check_unique_id(unique_id)
 
-    def search_videos(self, query: str, unique_id: str | None = None) -> Flow[list[Video]]:
-        scope = self.scope(unique_id)
+    def search_type(self, search_type: object) -> SearchType:
+        """The `search_type` a search sends, checked now: any of `SEARCH_TYPES` with v1.2; v1.0
+        has only its own search (the default, BY_CLIP, stands for it)."""
+        kind = check_search_type(search_type)
+        if kind != DEFAULT_SEARCH_TYPE and not self.v12:
+            raise MaviValidationError(
+                "search_type belongs to the v1.2 API: create the client with "
+                "api_version='v1.2' (or set MAVI_API_VERSION=v1.2), or leave search_type out."
+            )
+        return kind
+
+    def search_videos(
+        self, query: str, unique_id: str | None = None, search_type: object = DEFAULT_SEARCH_TYPE
+    ) -> Flow[list[Video]]:
+        scope, kind = self.scope(unique_id), self.search_type(search_type)
         if self.v12:  # no whole-video search in v1.2: the videos of the clips found
-            return self._parsed(v12_search_call(query, unique_id=scope), parse_search_videos)
+            (call,) = v12_search_calls(query, search_type=kind, unique_id=scope)
+            return self._parsed(call, parse_search_videos)
         return self._parsed(search_videos_call(query), parse_videos)
 
     def search_moments(
-        self, query: str, video_nos: list[str], unique_id: str | None = None
+        self,
+        query: str,
+        video_nos: list[str],
+        unique_id: str | None = None,
+        search_type: object = DEFAULT_SEARCH_TYPE,
     ) -> Flow[list[Moment]]:
-        scope = self.scope(unique_id)
-        if self.v12:  # v1.2 search takes no video filter: the clips of `video_nos` are kept
-            videos = normalize_video_nos(video_nos)
-            return self._parsed(
-                v12_search_call(query, unique_id=scope),
-                lambda data: within(parse_moments(data), videos),
-            )
+        scope, kind = self.scope(unique_id), self.search_type(search_type)
+        if self.v12:
+            calls = v12_search_calls(query, search_type=kind, video_nos=video_nos, unique_id=scope)
+            return self._searched(calls, None)
         return self._parsed(search_moments_call(query, video_nos), parse_moments)
+
+    @_redacting
+    def _searched(self, calls: list[ApiCall], limit: int | None) -> Flow[list[Moment]]:
+        """v1.2: the hits of every request of one search (100 videos each), best score first,
+        at most `limit`."""
+        moments: list[Moment] = []
+        for call in calls:
+            moments += parse_moments((yield from self._request_json(call)))
+        return rank_moments(moments, limit)
 
     @_redacting
     def _parsed(self, call: ApiCall, parse: Callable[[Any], _T]) -> Flow[_T]:
@@ -769,23 +800,27 @@ class Operations:
         video_nos: list[str] | None,
         limit: int | None,
         unique_id: str | None = None,
+        search_type: object = DEFAULT_SEARCH_TYPE,
     ) -> Flow[list[Moment]]:
         check_limit(limit)  # now, before any request
-        return self._find_moments(query, video_nos, limit, self.scope(unique_id))
+        scope, kind = self.scope(unique_id), self.search_type(search_type)
+        if self.v12:  # the service searches only `video_nos` (or the library), `limit` at most
+            calls = v12_search_calls(
+                query, search_type=kind, top_k=limit, video_nos=video_nos, unique_id=scope
+            )
+            return self._searched(calls, limit)
+        return self._find_moments(query, video_nos, limit)
 
     @_redacting
     def _find_moments(
-        self, query: str, video_nos: list[str] | None, limit: int | None, scope: str | None
+        self, query: str, video_nos: list[str] | None, limit: int | None
     ) -> Flow[list[Moment]]:
-        if video_nos is None and self.v12:  # one search finds the clips in the whole library
-            call = v12_search_call(query, limit, unique_id=scope)
-            return rank_moments((yield from self._parsed(call, parse_moments)), limit)
         if video_nos is None:
-            videos = yield from self.search_videos(query, scope)
+            videos = yield from self.search_videos(query)
             video_nos = [video.video_no for video in videos]
             if not video_nos:
                 return []
-        return rank_moments((yield from self.search_moments(query, video_nos, scope)), limit)
+        return rank_moments((yield from self.search_moments(query, video_nos)), limit)
 
     def list_videos(
         self,
@@ -908,11 +943,12 @@ class Operations:
         unique_id: str | None = None,
     ) -> Flow[Transcript]:
         """v1.0: a task submitted, then polled until FINISH. v1.2: no task; the transcript is
-        read (`get_audio_transcription` / `get_video_transcription`), and read again only while
-        a reply says it is unfinished."""
+        read (`get_audio_transcription` / `get_video_transcription`), and read again while the
+        reply is `data: null` (no transcript yet), until `timeout`."""
         v12 = self.v12
         scope = self.scope(unique_id)
-        deadline = PollDeadline(timeout, self.clock(), poll_interval, "the transcription")
+        what = f"the transcript of {video_no}{_NO_TRANSCRIPT_YET}" if v12 else "the transcription"
+        deadline = PollDeadline(timeout, self.clock(), poll_interval, what)
         if v12:
             if callback_uri is not None:
                 raise MaviValidationError(
@@ -944,7 +980,8 @@ class Operations:
         submitted, then all polled together, the first poll at once, the next after 0.5 s,
         doubling up to `poll_interval`, for at most `timeout` seconds."""
         v12 = self.v12
-        deadline = PollDeadline(timeout, self.clock(), poll_interval, "the transcripts")
+        what = f"the transcripts{_NO_TRANSCRIPT_YET if v12 else ''}"
+        deadline = PollDeadline(timeout, self.clock(), poll_interval, what)
         deadline.interval = delay = min(0.5, poll_interval)
         check_progress(progress)
         if job.whole_library:

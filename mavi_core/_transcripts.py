@@ -510,8 +510,11 @@ def _overlaps(segment: TranscriptSegment, moment: Moment) -> bool:
 
 def moment_content(moment: Moment, transcripts: Iterable[VideoTranscript]) -> str | None:
     """The moment's line (`video 01:10-01:32`), then every transcript line overlapping it, in
-    time order, each marked shown (visual) or said (audio); None when no line overlaps."""
+    time order, each marked shown (visual) or said (audio), and what the search heard said in
+    it (`Moment.text`, a BY_AUDIO hit) unless a line says it already; None when there is no
+    line."""
     lines: list[tuple[float, int, str]] = []
+    said: set[str] = set()
     for transcript in transcripts:
         if transcript.video_no != moment.video_no:
             continue
@@ -521,6 +524,10 @@ def moment_content(moment: Moment, transcripts: Iterable[VideoTranscript]) -> st
             if _overlaps(segment, moment):
                 where = f"{_clock(segment.start)}-{_clock(segment.end)}"
                 lines.append((segment.start, order, f"{label} {where}: {segment.text}"))
+                said.update([segment.text] if transcript.kind == "audio" else [])
+    if moment.text and moment.text not in said:
+        where = f"{_clock(moment.start)}-{_clock(moment.end)}"
+        lines.append((moment.start, _ORDER["audio"], f"said {where}: {moment.text}"))
     if not lines:
         return None
     lines.sort(key=lambda line: line[:2])
@@ -541,8 +548,8 @@ def moment_videos(moments: Iterable[Moment]) -> list[Video]:
 
 
 def moment_text(moment: Moment, transcripts: Iterable[VideoTranscript], query: str) -> str:
-    """What a retrieved moment says: the transcript lines overlapping it (`moment_content`),
-    else the line describing it (`describe_moment`)."""
+    """What a retrieved moment says: the transcript lines overlapping it and what the search
+    heard said in it (`moment_content`), else the line describing it (`describe_moment`)."""
     return moment_content(moment, transcripts) or describe_moment(moment, query)
 
 
@@ -556,10 +563,15 @@ def without_transcripts(error: MaviError, required: bool | None) -> list[VideoTr
 
 
 def moment_transcripts_request(
-    moments: Sequence[Moment], with_transcript: bool | None, timeout: float
+    moments: Sequence[Moment],
+    with_transcript: bool | None,
+    timeout: float,
+    unique_id: str | None = None,
 ) -> dict[str, Any] | None:
-    """The `get_transcripts` arguments a retriever passes for `moments` (None: none to fetch)."""
+    """The `get_transcripts` arguments a retriever passes for `moments` (None: none to fetch),
+    in the namespace (`unique_id`) it searched."""
     if with_transcript is False or not moments:
         return None
     videos = moment_videos(moments)
-    return {"video_nos": [video.video_no for video in videos], "videos": videos, "timeout": timeout}
+    video_nos = [video.video_no for video in videos]
+    return {"video_nos": video_nos, "videos": videos, "timeout": timeout, "unique_id": unique_id}

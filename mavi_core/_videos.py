@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeAlias
 
 from ._exceptions import MaviServerError, MaviTimeoutError, MaviValidationError, MaviVideoError
 from ._models import rank_score
@@ -29,12 +29,14 @@ __all__ = [
     "Pages",
     "ParseWatch",
     "PollDeadline",
+    "SearchType",
     "Transcript",
     "TranscriptSegment",
     "UploadFile",
     "Video",
     "VideoPager",
     "check_callback",
+    "check_search_type",
     "delete_calls",
     "describe_moment",
     "moment_metadata",
@@ -53,9 +55,8 @@ __all__ = [
     "transcription_poll_call",
     "transcription_submit_call",
     "upload_call",
-    "v12_search_call",
+    "v12_search_calls",
     "v12_transcription_call",
-    "within",
 ]
 
 SEARCH_AI_PATH: Final = "/api/serve/video/searchAI"
@@ -74,9 +75,28 @@ V12_LIST_VIDEOS_PATH: Final = "/serve/api/v1/list_videos"
 V12_DELETE_PATH: Final = "/serve/api/v1/delete_videos"
 V12_VIDEO_TRANSCRIPTION_PATH: Final = "/serve/api/v1/get_video_transcription"
 V12_AUDIO_TRANSCRIPTION_PATH: Final = "/serve/api/v1/get_audio_transcription"
-V12_SEARCH_TYPE: Final = "BY_VIDEO"
-"""v1.2 search: `BY_VIDEO` finds clips by what is seen and said (BY_AUDIO: speech only)."""
+SearchType: TypeAlias = Literal["BY_CLIP", "BY_VIDEO", "BY_AUDIO", "BY_IMAGE", "BY_CAPTION"]
+SEARCH_TYPES: Final[tuple[SearchType, ...]] = (
+    "BY_CLIP", "BY_VIDEO", "BY_AUDIO", "BY_IMAGE", "BY_CAPTION")  # fmt: skip
+"""v1.2 search: BY_CLIP (the service's default) finds clips by what is seen, BY_VIDEO is its
+alias, BY_AUDIO finds spoken lines (each hit's `audio_ts`), BY_IMAGE searches the image
+library, BY_CAPTION the captions."""
+DEFAULT_SEARCH_TYPE: Final[SearchType] = "BY_CLIP"
+V12_MAX_TOP_K: Final = 1000
+V12_MAX_CAPTION_TOP_K: Final = 200
+"""BY_CAPTION returns at most 200 results a search, the other types 1000."""
+V12_MAX_SEARCH_VIDEOS: Final = 100
+"""The most `video_nos` one v1.2 search takes: more are searched in several requests."""
 V12_MAX_DELETE_BATCH: Final = 100
+V12_UPLOAD_TYPES: Final = {
+    ".mp4": "video/mp4",
+    ".avi": "video/x-msvideo",
+    ".mkv": "video/x-matroska",
+    ".mov": "video/quicktime",
+}
+"""The file types a v1.2 upload takes, and the `video/*` content type each is sent with."""
+V12_MAX_UPLOAD_BYTES: Final = 3 * 1024**3
+"""A v1.2 upload is at most 3 GB."""
 
 MAX_PAGE_SIZE: Final = 200
 MAX_DELETE_BATCH: Final = 500
@@ -168,6 +188,8 @@ class Moment:
     end: float
     duration: float | None = None
     score: float | None = None
+    text: str = ""
+    """What is said in the moment, when the search sent it (a BY_AUDIO hit's `audio_ts`)."""
 
 
 def check_limit(limit: object) -> None:
@@ -304,8 +326,9 @@ def parse_videos(data: object) -> list[Video]:
 
 def parse_moments(data: object) -> list[Moment]:
     """Search hits: v1.0 `fragmentStartTime` / `fragmentEndTime` under `data.videos`, v1.2
-    `startTime` / `endTime` and `score` in `data` itself; seconds, as numbers or strings. A
-    clip without a video number, or whose time is not a finite number, is skipped."""
+    `startTime` / `endTime`, `score` and `audio_ts` (the words said) in `data` itself; seconds,
+    as numbers or strings. A clip without a video number, or whose time is not a finite number,
+    is skipped."""
     moments = []
     for item in _items(data, *_MOMENT_LISTS):
         video_no, raw_start, raw_end = (_field(item, *names) for names in (_VIDEO_NO, _START, _END))
@@ -321,9 +344,15 @@ def parse_moments(data: object) -> list[Moment]:
                 end=start if end is None else end,
                 duration=_number(item.get("duration")),
                 score=_number(item.get("score")),
+                text=_spoken(item.get("audio_ts")),
             )
         )
     return moments
+
+
+def _spoken(value: object) -> str:
+    """A hit's `audio_ts` (the words said in it), or "" when it has none."""
+    return value.strip() if isinstance(value, str) and value != "null" else ""
 
 
 def parse_search_videos(data: object) -> list[Video]:
@@ -334,12 +363,6 @@ def parse_search_videos(data: object) -> list[Video]:
         video = parse_video(item)
         videos.setdefault(video.video_no, video)
     return list(videos.values())
-
-
-def within(moments: Iterable[Moment], video_nos: Iterable[str]) -> list[Moment]:
-    """The moments of `video_nos` only (v1.2 search takes no video filter)."""
-    wanted = set(video_nos)
-    return [moment for moment in moments if moment.video_no in wanted]
 
 
 def _query(query: object) -> str:
@@ -357,18 +380,55 @@ def search_moments_call(query: str, video_nos: Iterable[str]) -> ApiCall:
     return ApiCall("POST", SEARCH_FRAGMENT_PATH, json=body)
 
 
-def v12_search_call(
-    query: str, top_k: int | None = None, *, unique_id: str | None = None
-) -> ApiCall:
-    """v1.2 `POST /serve/api/v1/search`: exactly `search_param`, `search_type` BY_VIDEO, and
-    `top_k` and `unique_id` only when given (the service's own defaults otherwise)."""
-    body: dict[str, Any] = {"search_param": _query(query), "search_type": V12_SEARCH_TYPE}
+def check_search_type(search_type: object) -> SearchType:
+    """A v1.2 `search_type`: one of `SEARCH_TYPES` (upper case, as the service spells them)."""
+    if search_type not in SEARCH_TYPES:
+        raise MaviValidationError(
+            f"search_type must be one of {', '.join(SEARCH_TYPES)}, got {search_type!r}; "
+            f"e.g. search_type='BY_AUDIO' to search what is said."
+        )
+    return search_type
+
+
+def check_top_k(top_k: object, search_type: SearchType) -> None:
+    """A v1.2 `top_k`: None (the service's default) or a whole number from 1 to 1000 (200 for
+    BY_CAPTION), as the service accepts."""
+    if top_k is None:
+        return
+    most = V12_MAX_CAPTION_TOP_K if search_type == "BY_CAPTION" else V12_MAX_TOP_K
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= most:
+        raise MaviValidationError(
+            f"A v1.2 {search_type} search returns 1 to {most} results: limit (top_k) must be a "
+            f"whole number in that range, got {top_k!r}."
+        )
+
+
+def v12_search_calls(
+    query: str,
+    *,
+    search_type: object = DEFAULT_SEARCH_TYPE,
+    top_k: int | None = None,
+    video_nos: Iterable[str] | None = None,
+    unique_id: str | None = None,
+) -> list[ApiCall]:
+    """v1.2 `POST /serve/api/v1/search`: `search_param`, `search_type`, and `top_k`,
+    `video_nos` and `unique_id` only when given (the service's own defaults otherwise). More
+    than 100 videos are searched 100 at a time, one request each (their hits are ranked
+    together by score: `rank_moments`). Checked here, before any request."""
+    kind = check_search_type(search_type)
+    check_top_k(top_k, kind)
+    body: dict[str, Any] = {"search_param": _query(query), "search_type": kind}
     if top_k is not None:
-        check_limit(top_k)
         body["top_k"] = top_k
     if unique_id is not None:
         body["unique_id"] = unique_id
-    return ApiCall("POST", V12_SEARCH_PATH, json=body)
+    if video_nos is None:
+        return [ApiCall("POST", V12_SEARCH_PATH, json=body)]
+    videos, step = normalize_video_nos(video_nos), V12_MAX_SEARCH_VIDEOS
+    return [
+        ApiCall("POST", V12_SEARCH_PATH, json={**body, "video_nos": videos[start : start + step]})
+        for start in range(0, len(videos), step)
+    ]
 
 
 def _seconds(value: object, name: str) -> float | None:
@@ -546,7 +606,7 @@ def upload_call(
         if _is_url(source):
             call = ApiCall("POST", V12_UPLOAD_URL_PATH, form={"url": str(source), **(form or {})})
             return call, None
-        upload = _upload_file(source)
+        upload = _upload_file(source, v12=True)
         return ApiCall("POST", V12_UPLOAD_PATH, form=form), upload
     params = {"callBackUri": callback_uri} if callback_uri else None
     if _is_url(source):
@@ -563,14 +623,32 @@ def check_callback(callback_uri: object) -> None:
         )
 
 
-def _upload_file(source: str | os.PathLike[str]) -> UploadFile:
+def _upload_file(source: str | os.PathLike[str], *, v12: bool = False) -> UploadFile:
+    """The file to send; v1.2 takes only `V12_UPLOAD_TYPES` (sent with their `video/*` type)
+    of at most 3 GB, checked here so that nothing is sent the service would refuse."""
     path = Path(source)
     if not path.is_file():
         raise MaviValidationError(
             f"No file at {str(path)!r}: pass the path of a video file, or an http(s) URL."
         )
-    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return UploadFile(path, mime, path.stat().st_size)
+    size = path.stat().st_size
+    if not v12:
+        guessed = mimetypes.guess_type(path.name)[0]
+        return UploadFile(path, guessed or "application/octet-stream", size)
+    mime = V12_UPLOAD_TYPES.get(path.suffix.lower())
+    if mime is None:
+        raise MaviValidationError(
+            f"MAVI takes {', '.join(V12_UPLOAD_TYPES)} videos, not {path.name!r}: convert the "
+            "file to one of them (e.g. MP4), or upload it from a URL."
+        )
+    if size == 0:
+        raise MaviValidationError(f"{path.name!r} is empty: pass a video file.")
+    if size > V12_MAX_UPLOAD_BYTES:
+        raise MaviValidationError(
+            f"{path.name!r} has {size} bytes; MAVI takes videos of at most 3 GB "
+            f"({V12_MAX_UPLOAD_BYTES} bytes): cut or compress it, or upload it from a URL."
+        )
+    return UploadFile(path, mime, size)
 
 
 def delete_calls(
@@ -641,16 +719,18 @@ def parse_transcription(
     v12: bool = False,
     duration: float | None = None,
 ) -> Transcript | None:
-    """The transcript once FINISH, None while UNFINISHED. A v1.2 reply has no status: it is
-    the finished transcript (`transcriptions` or `transcription`, each item `startTime` /
-    `endTime` / `content` or `start` / `end` / `text`). Times in seconds, read as
-    milliseconds when `time_unit` says so (`duration`: the video's, when known)."""
+    """The transcript once FINISH, None while UNFINISHED. A v1.2 reply has no status: `data:
+    null` means no transcript yet (not ready, or a video without sound: None), else it is the
+    transcript (`transcriptions` or `transcription`, each item `startTime` / `endTime` /
+    `content` or `start` / `end` / `text`). Times in seconds, read as milliseconds when
+    `time_unit` says so (`duration`: the video's, when known)."""
+    if data is None:
+        return None
     if not isinstance(data, Mapping):
         if v12:  # no task to wait for: a reply without a transcript object is unreadable
             raise MaviServerError(
                 f"MAVI answered the transcript of {video_no} with data that is "
-                f"{type(data).__name__ if data is not None else 'null'}, not an object; cannot "
-                "read the transcript."
+                f"{type(data).__name__}, not an object; cannot read the transcript."
             )
         return None
     status = str(data.get("status") or ("FINISH" if v12 else "")).upper()

@@ -130,14 +130,19 @@ replies) and ``content_type``.
 The v1.2 video endpoints and session list
 -----------------------------------------
 
-Served with the v1.2 dialect, over the same library as v1.0 (a video uploaded through one is
-listed, searched and deleted through the other) and the same sessions as the v1.2 chat; the key
-as for the chat; each path shares the rate limit of its v1.0 equivalent (uploads ``upload``,
-search ``search``, both listings ``list``, transcriptions ``transcription``; deletes are not
-limited) and takes every fault by path. Errors are ``0001`` envelopes (an unknown video:
-``"Video does not exist: <video_no>"``; a transcript of one not parsed yet:
-``"Video is not parsed"``), deleting an unknown video ``0409``. Replies, as the documentation
-shows them (``success`` / ``failed`` where it shows them)::
+Served with the v1.2 dialect. A video uploaded through v1.2 belongs to one library: the key's
+(its owner: the API key's account, or the user of an authorization) and the namespace
+``unique_id`` (``"default"`` when none is sent; one uploaded through v1.0 is the key's
+``"default"``); listing, search, transcriptions and deletes see that library only. The samples
+are in every library, and deleting one hides it from that library only; the v1.0 paths see
+every video. The key as for the chat; each path shares the rate limit of its v1.0 equivalent
+(uploads ``upload``, search ``search``, both listings ``list``, transcriptions
+``transcription``; deletes are not limited) and takes every fault by path. Errors are ``0001``
+envelopes (an unknown video, or one of another library: ``"Video does not exist: <video_no>"``;
+a transcript of one not parsed yet: ``"Video is not parsed"``; an upload that is not ``.mp4
+.avi .mkv .mov`` with a ``video/*`` file part of at most 3 GB), an unknown ``search_type``
+``0003``, deleting an unknown video ``0409``. Replies, as the documentation shows them
+(``success`` / ``failed`` where it shows them)::
 
     POST /serve/api/v1/upload         multipart part "file" (+ form fields "callback", "unique_id")
     POST /serve/api/v1/upload_url     form (or JSON) "url" (+ "callback", "unique_id")
@@ -149,12 +154,17 @@ shows them (``success`` / ``failed`` where it shows them)::
          "status": "PARSE", "cause": "null", "video_no": "VI...", "video_name": "....mp4",
          "create_time": "1754037217992"}], "current_page": 1, "page_size": 20,
          "total_count": "7"}, "success": true, "failed": false}
-    POST /serve/api/v1/search         JSON {"search_param", "search_type": "BY_VIDEO" |
-                                            "BY_AUDIO" | "BY_IMAGE", "top_k"? (10),
+    POST /serve/api/v1/search         JSON {"search_param", "search_type"? ("BY_CLIP", its
+                                            alias "BY_VIDEO", "BY_AUDIO", "BY_IMAGE",
+                                            "BY_CAPTION"), "top_k"? (10; 1 to 1000, 200 for
+                                            BY_CAPTION), "video_nos"? (at most 100),
                                             "unique_id"?}
         {"code", "msg", "data": [{"videoNo", "videoName", "startTime": "62",
-         "endTime": "105", "score": 0.667}, ...]}      best first; BY_AUDIO: spoken lines
-                                                       only; BY_IMAGE: [] (no images here)
+         "endTime": "105", "score": 0.667}, ...]}      best first; only "video_nos" when sent;
+                                                       BY_AUDIO: spoken lines only, each with
+                                                       "audio_ts" (its words) before "score";
+                                                       BY_CAPTION: scenes only; BY_IMAGE: []
+                                                       (no images here)
     POST /serve/api/v1/delete_videos  a bare JSON array of at most 100 video numbers
                                       (+ query "unique_id")
         {"code", "msg", "data": null, "success": true, "failed": false}
@@ -162,13 +172,19 @@ shows them (``success`` / ``failed`` where it shows them)::
     GET  /serve/api/v1/get_video_transcription?video_no=&unique_id=   (what is shown)
         {"code", "msg", "data": {"videoNo", "transcriptions": [{"index": 0,
          "content": "...", "startTime": "2", "endTime": "9"}]}, "success", "failed"}
+        {"code", "msg", "data": null, "success": true, "failed": false}   while there is no
+                                                       transcript: a video without sound (an
+                                                       upload whose name says "silent" or
+                                                       "muted"), or an upload's transcript in
+                                                       the ``parse_delay`` seconds after it
+                                                       was parsed
     GET  /serve/api/v1/list_sessions?page=&unique_id=
         {"code", "msg", "data": {"sessions": [{"sessionId": "7251846039218475520",
          "title": "<the session's first prompt>"}], "current_page": 1, "page_size": 20,
          "total_count": "1"}, "success", "failed"}      newest first
 
-``unique_id`` (the end user) is accepted everywhere it is shown and changes no answer (one
-library serves every user); sent in a JSON body, it must be a string (a ``0001`` otherwise).
+``unique_id`` is accepted everywhere it is shown; sent, it must be a non-empty string (a number
+is tolerated; a ``0001`` otherwise).
 Times are strings of whole seconds (milliseconds with ``transcript_millis``); sizes of videos
 uploaded without bytes (samples, URLs) are made up from their duration.
 

@@ -174,24 +174,34 @@ def _score(hit: Hit, query: frozenset[str]) -> float:
 
 
 def search_clips(
-    videos: Sequence[Video], search_param: str, *, top_k: int, audio_only: bool = False
+    videos: Sequence[Video], search_param: str, *, top_k: int, search_type: str = "BY_CLIP"
 ) -> list[dict[str, object]]:
     """The v1.2 search: the best matching clips, best first, scored, times as strings of
-    seconds (BY_AUDIO: transcript lines only)."""
+    seconds. BY_AUDIO: spoken lines only, each with its words (`audio_ts`); BY_CAPTION: scenes
+    only; BY_CLIP and BY_VIDEO: both."""
     query = terms(search_param)
     if not query:
         return []
-    hits = [hit for hit in rank_moments(videos, query) if hit.moment.speaker or not audio_only]
-    return [
-        {
+    audio = search_type == "BY_AUDIO"
+    wanted = {"BY_AUDIO": True, "BY_CAPTION": False}.get(search_type)
+    hits = [
+        hit
+        for hit in rank_moments(videos, query)
+        if wanted is None or (hit.moment.speaker is not None) == wanted
+    ]
+    clips: list[dict[str, object]] = []
+    for hit in hits[:top_k]:
+        clip: dict[str, object] = {
             "videoNo": hit.video.video_no,
             "videoName": hit.video.name,
             "startTime": str(hit.moment.start),
             "endTime": str(hit.moment.end),
-            "score": _score(hit, query),
         }
-        for hit in hits[:top_k]
-    ]
+        if audio:
+            clip["audio_ts"] = hit.moment.text
+        clip["score"] = _score(hit, query)
+        clips.append(clip)
+    return clips
 
 
 def search_fragments(

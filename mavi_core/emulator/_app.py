@@ -38,7 +38,7 @@ from ._faults import (
     Faults,
     StreamFault,
 )
-from ._library import PARSE, Library, Video, synthetic_video
+from ._library import DEFAULT_NAMESPACE, PARSE, Library, LibraryKey, Video, synthetic_video
 from ._log import RecordedRequest, RequestLog, describe_body, is_truncated, masked_headers
 from ._sessions import SessionStore
 from ._text import repeat_to_words, split_deltas
@@ -70,8 +70,14 @@ V12_LIST_SESSIONS_PATH = "/serve/api/v1/list_sessions"
 UPLOAD_PATHS = frozenset({UPLOAD_PATH, V12_UPLOAD_PATH})
 V12_MAX_DELETE = 100
 V12_DEFAULT_PAGE_SIZE = 20
-V12_SEARCH_TYPES = ("BY_VIDEO", "BY_AUDIO", "BY_IMAGE")
+V12_SEARCH_TYPES = ("BY_CLIP", "BY_VIDEO", "BY_AUDIO", "BY_IMAGE", "BY_CAPTION")
+V12_DEFAULT_SEARCH_TYPE = "BY_CLIP"
 V12_DEFAULT_TOP_K = 10
+V12_MAX_TOP_K = 1000
+V12_MAX_CAPTION_TOP_K = 200
+V12_MAX_SEARCH_VIDEOS = 100
+V12_UPLOAD_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov")
+V12_MAX_UPLOAD_BYTES = 3 * 1024**3  # the service's 3 GB
 # With no delta delay, yield to the loop this often so a vanished client is noticed before
 # asyncio starts warning about writes to a dead socket (it warns from the fifth).
 _YIELD_EVERY = 4
@@ -275,10 +281,21 @@ def _required_str(payload: dict[str, Any], name: str) -> str:
 
 def _check_unique_id(fields: Mapping[str, Any]) -> None:
     """A v1.2 request's optional `unique_id` (the end user; JSON body, form or query): a string
-    (a number is tolerated) when sent; it does not change what the emulator answers."""
+    (a number is tolerated) when sent."""
+    _namespace(fields)
+
+
+def _namespace(fields: Mapping[str, Any]) -> str:
+    """The namespace a v1.2 request names (`unique_id`, checked as `_check_unique_id` says;
+    not empty when sent, as the service asks), "default" when it names none."""
     unique_id = fields.get("unique_id")
-    if unique_id is not None and (type(unique_id) not in (str, int)):
+    if unique_id is None:
+        return DEFAULT_NAMESPACE
+    if type(unique_id) not in (str, int):
         raise _bad("unique_id must be a string.")
+    if not str(unique_id).strip():
+        raise _bad("unique_id must not be empty: leave it out for the default namespace.")
+    return str(unique_id)
 
 
 def _limit(payload: dict[str, Any]) -> int | None:
@@ -770,22 +787,34 @@ class EmulatorApp:
     # -- upload -------------------------------------------------------------------------------
 
     def _register_upload(
-        self, name: str, seed: bytes, callback_uri: str | None, size: int = 0
+        self, name: str, seed: bytes, callback_uri: str | None, where: LibraryKey, size: int = 0
     ) -> Response:
         ready_at = time.monotonic() + self.settings.parse_delay
         video = synthetic_video(name, seed, ready_at=ready_at, callback_uri=callback_uri)
-        if size:
-            video = replace(video, size=size)
-        self.library.add(video)
+        self.library.add(replace(video, size=size, library=where))
         summary = video.summary()
         del summary["duration"]
         return _ok(summary)
 
-    async def _upload(self, request: Request, body: bytes, _: str | None) -> Response:
-        return self._upload_file(request, body, request.query_params.get("callBackUri"))
+    def _library_of(self, credential: str | None, fields: Mapping[str, Any]) -> LibraryKey:
+        """The library a request reads: its key's owner's, in the namespace it names."""
+        return self.tokens.owner(credential), _namespace(fields)
 
-    def _upload_file(self, request: Request, body: bytes, callback_uri: str | None) -> Response:
-        """The multipart part `file` (both dialects), registered as a new video."""
+    async def _upload(self, request: Request, body: bytes, credential: str | None) -> Response:
+        where = self._library_of(credential, {})
+        return self._upload_file(request, body, request.query_params.get("callBackUri"), where)
+
+    def _upload_file(
+        self,
+        request: Request,
+        body: bytes,
+        callback_uri: str | None,
+        where: LibraryKey,
+        *,
+        v12: bool = False,
+    ) -> Response:
+        """The multipart part `file` (both dialects), registered as a new video; v1.2 checks
+        its type and size as the service does."""
         form = parse_multipart(request.headers.get("content-type", ""), body)
         part = None if form is None else form.get("file")
         if part is None:
@@ -797,14 +826,18 @@ class EmulatorApp:
             raise _bad("file must carry a file name.")
         if not part.data:
             raise _bad("file is empty.")
-        return self._register_upload(name, part.data[:4096], callback_uri, len(part.data))
+        if v12:
+            _check_v12_file(name, part.content_type, len(part.data))
+        return self._register_upload(name, part.data[:4096], callback_uri, where, len(part.data))
 
-    async def _upload_url(self, request: Request, body: bytes, _: str | None) -> Response:
+    async def _upload_url(self, request: Request, body: bytes, credential: str | None) -> Response:
         payload = _json_object(body)
         callback = request.query_params.get("callBackUri") or payload.get("callBackUri")
-        return self._register_url(payload, callback)
+        return self._register_url(payload, callback, self._library_of(credential, {}))
 
-    def _register_url(self, payload: dict[str, Any], callback: object) -> Response:
+    def _register_url(
+        self, payload: dict[str, Any], callback: object, where: LibraryKey
+    ) -> Response:
         """The video at `payload["url"]` (both dialects), registered as a new upload."""
         url = _required_str(payload, "url")
         parts = urlsplit(url)
@@ -812,7 +845,7 @@ class EmulatorApp:
             raise _bad("url must be an http or https URL.")
         name = PurePosixPath(parts.path).name or "video_from_url.mp4"
         return self._register_upload(
-            name, url.encode(), callback if isinstance(callback, str) else None
+            name, url.encode(), callback if isinstance(callback, str) else None, where
         )
 
     # -- search -------------------------------------------------------------------------------
@@ -910,9 +943,12 @@ class EmulatorApp:
     async def _delete(self, request: Request, body: bytes, _: str | None) -> Response:
         return self._delete_batch(body, MAX_DELETE) or _ok(None)
 
-    def _delete_batch(self, body: bytes, limit: int) -> Response | None:
-        """Delete the videos of a bare JSON array of at most `limit` (both dialects): None when
-        done, the 0409 reply when one is unknown (then none is deleted)."""
+    def _delete_batch(
+        self, body: bytes, limit: int, where: LibraryKey | None = None
+    ) -> Response | None:
+        """Delete the videos of a bare JSON array of at most `limit` (both dialects; v1.2 from
+        the library of `where`): None when done, the 0409 reply when one is unknown (then none
+        is deleted)."""
         video_nos = _json_body(body)
         if not isinstance(video_nos, list) or not video_nos:
             raise _bad("The body must be a non-empty JSON array of video numbers.")
@@ -920,7 +956,10 @@ class EmulatorApp:
             raise _bad(f"At most {limit} videos can be deleted at once, got {len(video_nos)}.")
         if not all(isinstance(video_no, str) for video_no in video_nos):
             raise _bad("The body must contain only video number strings.")
-        unknown = self.library.delete(video_nos)
+        if where is None:
+            unknown = self.library.delete(video_nos)
+        else:
+            unknown = self.library.delete_in(video_nos, where)
         if unknown:
             return _json_response(
                 envelope("0409", f"Not found or already deleted: {', '.join(unknown)}.")
@@ -929,15 +968,17 @@ class EmulatorApp:
 
     # -- the v1.2 video endpoints and session list (over the same library and sessions) --------
 
-    async def _upload_v12(self, request: Request, body: bytes, _: str | None) -> Response:
+    async def _upload_v12(self, request: Request, body: bytes, credential: str | None) -> Response:
         form = parse_multipart(request.headers.get("content-type", ""), body) or {}
-        callback = form.get("callback")
-        callback_uri = callback.data.decode("utf-8", "replace") if callback else None
-        return self._upload_file(
-            request, body, callback_uri or request.query_params.get("callback")
-        )
+        fields = {name: part.data.decode("utf-8", "replace") for name, part in form.items()
+                  if part.filename is None}  # fmt: skip
+        callback_uri = fields.get("callback") or request.query_params.get("callback")
+        where = self._library_of(credential, fields)
+        return self._upload_file(request, body, callback_uri, where, v12=True)
 
-    async def _upload_url_v12(self, request: Request, body: bytes, _: str | None) -> Response:
+    async def _upload_url_v12(
+        self, request: Request, body: bytes, credential: str | None
+    ) -> Response:
         """The documentation's example sends a form (`url`, `callback`); JSON is accepted too."""
         content_type = request.headers.get("content-type", "").lower()
         if content_type.startswith("application/x-www-form-urlencoded"):
@@ -945,41 +986,57 @@ class EmulatorApp:
             payload: dict[str, Any] = {name: values[-1] for name, values in fields.items()}
         else:
             payload = _json_object(body)
-        _check_unique_id(payload)
+        where = self._library_of(credential, payload)
         callback = payload.get("callback") or request.query_params.get("callback")
-        return self._register_url(payload, callback)
+        return self._register_url(payload, callback, where)
 
-    async def _search_v12(self, request: Request, body: bytes, _: str | None) -> Response:
+    async def _search_v12(self, request: Request, body: bytes, credential: str | None) -> Response:
+        """Moment search as documented: `search_type` BY_CLIP by default (an unknown one is a
+        0003), `top_k` 1 to 1000 (200 for BY_CAPTION), only `video_nos` when sent (at most 100),
+        in the library of the key and `unique_id`."""
         payload = _json_object(body)
         search_param = _required_str(payload, "search_param")
-        _check_unique_id(payload)
-        search_type = payload.get("search_type")
+        where = self._library_of(credential, payload)
+        search_type = payload.get("search_type", V12_DEFAULT_SEARCH_TYPE)
         if search_type not in V12_SEARCH_TYPES:
-            raise _bad(f"search_type must be one of {', '.join(V12_SEARCH_TYPES)}.")
+            raise Reject(
+                "0003",
+                f"search_type: cannot deserialize {search_type!r}: not one of the values "
+                f"accepted for the enum: [{', '.join(V12_SEARCH_TYPES)}]",
+            )
+        most = V12_MAX_CAPTION_TOP_K if search_type == "BY_CAPTION" else V12_MAX_TOP_K
         top_k = payload.get("top_k", V12_DEFAULT_TOP_K)
-        if type(top_k) is not int or top_k < 1:
-            raise _bad("top_k must be an integer from 1.")
+        if type(top_k) is not int or not 1 <= top_k <= most:
+            raise _bad(f"top_k must be an integer from 1 to {most} for {search_type}.")
+        videos = [video for video in self.library.all_in(where) if video.status() == PARSE]
+        wanted = payload.get("video_nos")
+        if wanted is not None:
+            if not isinstance(wanted, list) or not all(isinstance(no, str) for no in wanted):
+                raise _bad("video_nos must be a list of video numbers.")
+            if len(wanted) > V12_MAX_SEARCH_VIDEOS:
+                raise _bad(f"video_nos takes at most {V12_MAX_SEARCH_VIDEOS} videos.")
+            videos = [video for video in videos if video.video_no in set(wanted)]
         if search_type == "BY_IMAGE":  # the emulator holds no images
             return _ok([])
-        audio_only = search_type == "BY_AUDIO"
-        clips = search_clips(self._parsed_ready(), search_param, top_k=top_k, audio_only=audio_only)
-        return _ok(clips)
+        return _ok(search_clips(videos, search_param, top_k=top_k, search_type=search_type))
 
-    async def _list_videos_v12(self, request: Request, body: bytes, _: str | None) -> Response:
+    async def _list_videos_v12(
+        self, request: Request, body: bytes, credential: str | None
+    ) -> Response:
         payload = _json_object(body) if body.strip() else {}
         page = _body_int(payload, "page", 1)
         size = min(MAX_PAGE_SIZE, _body_int(payload, "size", V12_DEFAULT_PAGE_SIZE))
         name = payload.get("video_name") or ""
         video_no = payload.get("video_no") or None
         status = payload.get("status") or None
-        _check_unique_id(payload)
+        where = self._library_of(credential, payload)
         for field_name, value in (("video_name", name), ("video_no", video_no), ("status", status)):
             if value is not None and not isinstance(value, str):
                 raise _bad(f"{field_name} must be a string.")
         now = time.monotonic()
         matching = [
             video
-            for video in self.library.all()
+            for video in self.library.all_in(where)
             if (status is None or video.status(now) == status)
             and (video_no is None or video.video_no == video_no)
             and name.lower() in video.name.lower()
@@ -995,20 +1052,29 @@ class EmulatorApp:
             }
         )
 
-    async def _delete_v12(self, request: Request, body: bytes, _: str | None) -> Response:
-        return self._delete_batch(body, V12_MAX_DELETE) or _ok_flagged(None)
+    async def _delete_v12(self, request: Request, body: bytes, credential: str | None) -> Response:
+        where = self._library_of(credential, request.query_params)
+        return self._delete_batch(body, V12_MAX_DELETE, where) or _ok_flagged(None)
 
-    async def _transcription_v12(self, request: Request, body: bytes, _: str | None) -> Response:
+    async def _transcription_v12(
+        self, request: Request, body: bytes, credential: str | None
+    ) -> Response:
+        """The transcript of a parsed video of the key's library; `data: null` while there is
+        none: a video without sound, or a transcript not ready yet (it is made `parse_delay`
+        seconds after the video was parsed)."""
         video_no = request.query_params.get("video_no")
         if not video_no:
             raise _bad("video_no is required.")
-        video = self.library.get(video_no)
+        video = self.library.get_in(video_no, self._library_of(credential, request.query_params))
         if video is None:
             raise _bad(f"{VIDEO_MISSING}: {video_no}")
-        if video.status() != PARSE:
+        now = time.monotonic()
+        if video.status(now) != PARSE:
             raise _bad(VIDEO_NOT_PARSED)
         audio = request.url.path == V12_AUDIO_TRANSCRIPTION_PATH
         moments = video.transcript if audio else video.scenes
+        if not moments or (video.ready_at and now < video.ready_at + self.settings.parse_delay):
+            return _ok_flagged(None)
         scale = 1000 if self.settings.transcript_millis else 1
         items = [
             {"index": index, "content": moment.text, "startTime": str(moment.start * scale),
@@ -1045,6 +1111,17 @@ def _body_int(payload: dict[str, Any], name: str, default: int) -> int:
     if type(value) is not int or value < 1:
         raise _bad(f"{name} must be an integer from 1, got {value!r}.")
     return value
+
+
+def _check_v12_file(name: str, content_type: str | None, size: int) -> None:
+    """A v1.2 upload's file part as the service takes it: a `V12_UPLOAD_SUFFIXES` name, a
+    `video/*` content type, at most 3 GB."""
+    if not name.lower().endswith(V12_UPLOAD_SUFFIXES):
+        raise _bad(f"file must be one of {', '.join(V12_UPLOAD_SUFFIXES)}, got {name!r}.")
+    if not (content_type or "").lower().startswith("video/"):
+        raise _bad(f"file's Content-Type must start with video/, got {content_type!r}.")
+    if size > V12_MAX_UPLOAD_BYTES:
+        raise _bad(f"file is larger than 3 GB ({size} bytes).")
 
 
 def _v12_video(video: Video, now: float) -> dict[str, str]:

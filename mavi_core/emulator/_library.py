@@ -3,8 +3,13 @@
 The samples live in ``data/library.json`` (package data); their upload times are counted back
 from the moment the library is loaded, so a "last 7 days" listing finds them. Uploaded videos
 get numbers shaped like the service's (``mavi_video_`` and 18 digits), generated, clearly
-synthetic scenes and transcript lines derived from their file name, and move from ``UNPARSE`` to
+synthetic scenes and transcript lines derived from their file name (none spoken when the name
+says the file is ``silent`` or ``muted``: a video without sound), and move from ``UNPARSE`` to
 ``PARSE`` once ``parse_delay`` seconds have passed.
+
+A video uploaded belongs to the library of one key and namespace (its `LibraryKey`: the owner of the
+key and the v1.2 ``unique_id``, "default" for v1.0 uploads); the samples are in every library,
+and deleting one hides it from that library only. The v1.0 paths see every video.
 """
 
 from __future__ import annotations
@@ -18,9 +23,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, TypeAlias
 
 from ._text import terms
+
+LibraryKey: TypeAlias = tuple[str, str]
+"""Whose library: the owner of the key (`TokenStore.owner`) and the namespace (``unique_id``)."""
+DEFAULT_NAMESPACE = "default"
 
 PARSE = "PARSE"
 UNPARSE = "UNPARSE"
@@ -53,6 +62,8 @@ class Video:
     callback_uri: str | None = None
     size: int = 0
     """Bytes uploaded (0: none, a sample or a URL)."""
+    library: LibraryKey | None = None
+    """The library it was uploaded to; None: a sample, in every library."""
     name_terms: frozenset[str] = field(default=frozenset(), compare=False)
 
     def status(self, now: float | None = None) -> str:
@@ -118,6 +129,8 @@ _LINE_TEMPLATES = (
     "[synthetic] Nearly done with {topic}, thanks for watching.",
 )
 _upload_counter = itertools.count(1)
+_SILENT = frozenset({"silent", "muted"})
+"""A file whose name holds one of these words is a video without sound: nothing is said in it."""
 
 
 def synthetic_video(
@@ -136,6 +149,7 @@ def synthetic_video(
     transcript = tuple(
         Moment.of(start, min(duration, start + 6), template.format(topic=topic), "the narrator")
         for start, template in zip(line_starts, _LINE_TEMPLATES, strict=True)
+        if not _SILENT & _name_terms(name)
     )
     now_ms = int(time.time() * 1000)
     # Eighteen digits like the service's: the upload time, then a counter for the same ms.
@@ -160,6 +174,7 @@ class Library:
         self._samples = tuple(samples)
         self._lock = threading.Lock()
         self._videos: dict[str, Video] = {}
+        self._hidden: dict[LibraryKey, set[str]] = {}
         self.reset()
 
     @property
@@ -170,6 +185,7 @@ class Library:
         """Forget uploads and bring deleted samples back."""
         with self._lock:
             self._videos = {video.video_no: video for video in self._samples}
+            self._hidden = {}
 
     def get(self, video_no: str) -> Video | None:
         with self._lock:
@@ -192,3 +208,36 @@ class Library:
                 for video_no in wanted:
                     del self._videos[video_no]
             return unknown
+
+    def _in(self, video: Video | None, where: LibraryKey) -> bool:
+        if video is None:
+            return False
+        if video.library is None:
+            return video.video_no not in self._hidden.get(where, ())
+        return video.library == where
+
+    def get_in(self, video_no: str, where: LibraryKey) -> Video | None:
+        """The video, if it is in the library of `where`."""
+        with self._lock:
+            video = self._videos.get(video_no)
+            return video if self._in(video, where) else None
+
+    def all_in(self, where: LibraryKey) -> list[Video]:
+        """The videos of the library of `where`: its uploads and the samples it kept."""
+        with self._lock:
+            return [video for video in self._videos.values() if self._in(video, where)]
+
+    def delete_in(self, video_nos: Iterable[str], where: LibraryKey) -> list[str]:
+        """Delete all of `video_nos` from the library of `where`, or none: returns the ones not
+        in it (then nothing changed). Its uploads are deleted, samples hidden from it only."""
+        wanted = list(dict.fromkeys(video_nos))
+        with self._lock:
+            unknown = [no for no in wanted if not self._in(self._videos.get(no), where)]
+            if unknown:
+                return unknown
+            for video_no in wanted:
+                if self._videos[video_no].library is None:
+                    self._hidden.setdefault(where, set()).add(video_no)
+                else:
+                    del self._videos[video_no]
+            return []

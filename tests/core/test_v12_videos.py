@@ -125,7 +125,7 @@ def test_search_videos_are_the_videos_of_the_clips_found(v12: V12Http) -> None:
     assert found and found[0].video_no == KITCHEN
     assert len({video.video_no for video in found}) == len(found)
     assert v12.emu.requests[0].path == f"{V12}/search"
-    assert v12.emu.requests[0].body == {"search_param": "onion", "search_type": "BY_VIDEO"}
+    assert v12.emu.requests[0].body == {"search_param": "onion", "search_type": "BY_CLIP"}
 
 
 @pytest.mark.integration
@@ -144,7 +144,7 @@ def test_find_moments_asks_one_search_for_the_whole_library_best_first(v12: V12H
     scores = [moment.score for moment in moments]
     assert scores == sorted(scores, reverse=True)  # type: ignore[type-var]
     (request,) = v12.emu.requests
-    assert request.body == {"search_param": "onion", "search_type": "BY_VIDEO", "top_k": 3}
+    assert request.body == {"search_param": "onion", "search_type": "BY_CLIP", "top_k": 3}
 
 
 @pytest.mark.integration
@@ -307,7 +307,9 @@ def test_search_replies_are_read_in_every_spelling(api: Api, server: Server, dat
     server.default = lambda request: _reply(data)
     moments = _run(api, lambda c: c.search_moments("boat", ["VI1", "VI2"]))
     assert moments == [Moment("VI1", "a.mp4", 13.0, 18.0, None, 0.52)]
-    assert server.bodies() == [{"search_param": "boat", "search_type": "BY_VIDEO"}]
+    assert server.bodies() == [
+        {"search_param": "boat", "search_type": "BY_CLIP", "video_nos": ["VI1", "VI2"]}
+    ]
 
 
 def test_search_videos_lists_each_video_once_in_the_order_of_its_best_clip(
@@ -322,7 +324,9 @@ def test_search_videos_lists_each_video_once_in_the_order_of_its_best_clip(
     found = _run(api, lambda c: c.search_videos("boat"))
     assert [video.video_no for video in found] == ["VI2", "VI1"]
     moments = _run(api, lambda c: c.find_moments("boat", ["VI2"]))
-    assert [moment.score for moment in moments] == [0.9, 0.7]
+    assert [moment.score for moment in moments] == [0.9, 0.8, 0.7]  # the service's cut
+    assert server.bodies()[-1] == {"search_param": "boat", "search_type": "BY_CLIP",
+                                   "video_nos": ["VI2"]}  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -152,16 +152,17 @@ def test_search_by_audio_finds_only_spoken_lines(client: httpx.Client) -> None:
 
 
 @pytest.mark.parametrize(
-    ("body", "field"),
+    ("body", "field", "code"),
     [
-        ({"search_type": "BY_VIDEO"}, "search_param"),
-        ({"search_param": "onion"}, "search_type"),
-        ({"search_param": "onion", "search_type": "BY_SMELL"}, "search_type"),
-        ({"search_param": "onion", "search_type": "BY_VIDEO", "top_k": 0}, "top_k"),
+        ({"search_type": "BY_VIDEO"}, "search_param", "0001"),
+        ({"search_param": "onion", "search_type": "BY_SMELL"}, "search_type", "0003"),
+        ({"search_param": "onion", "search_type": "BY_VIDEO", "top_k": 0}, "top_k", "0001"),
     ],
 )
-def test_a_bad_search_is_refused(client: httpx.Client, body: dict[str, Any], field: str) -> None:
-    assert field in _error(client.post(f"{V12}/search", json=body))
+def test_a_bad_search_is_refused(
+    client: httpx.Client, body: dict[str, Any], field: str, code: str
+) -> None:
+    assert field in _error(client.post(f"{V12}/search", json=body), code)
 
 
 # Transcriptions.

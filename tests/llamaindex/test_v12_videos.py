@@ -28,7 +28,9 @@ def test_the_retriever_searches_and_reads_transcripts_over_v12(emulator: MaviEmu
     assert paths[0] == f"{V12}/search"
     assert emulator.requests[0].body == {
         "search_param": "harbor breakwater color",
-        "search_type": "BY_VIDEO",
+        "search_type": "BY_CLIP",
+        "top_k": 2,
+        "video_nos": [HARBOR],
     }
     assert f"{V12}/get_audio_transcription" in paths
     assert not [path for path in paths if path.startswith("/api/serve/")]

@@ -158,10 +158,11 @@ def test_a_moment_with_a_non_finite_time_is_not_handed_out(start: Any) -> None:
     assert all(math.isfinite(m.start) and math.isfinite(m.end) for m in moments), moments
 
 
-def test_a_v12_transcript_reply_without_data_is_an_error_not_a_poll_until_timeout() -> None:
-    """v1.2 has no task: a reply whose `data` is null (or not an object) is unreadable, not
-    'unfinished'. Today it is polled until `timeout` and reported as a timeout."""
-    with raw_server(json_server(lambda request: ok(None))) as server:
+def test_a_v12_transcript_reply_whose_data_is_no_object_is_an_error_not_a_poll() -> None:
+    """v1.2 has no task: a reply whose `data` is not an object (a list) is unreadable, not
+    'unfinished'. (`data: null` is the documented "no transcript yet", read again until the
+    timeout: tests/core/test_v12_transcripts_not_ready.py.)"""
+    with raw_server(json_server(lambda request: ok([]))) as server:
         with MaviClient(KEY, base_url=server.base_url, api_version="v1.2") as client:
             client._sleep = lambda seconds: None  # type: ignore[attr-defined]
             with pytest.raises(MaviError) as caught:

@@ -3,10 +3,11 @@ check that a loader gives the same documents in both dialects."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from mavi_core import TranscriptCache
+from mavi_core import AsyncMaviClient, MaviClient, TranscriptCache
 from mavi_core.emulator import MaviEmulator
 
 HARBOR = "VI634021587219364352"  # harbor_sunrise_timelapse.mp4: 7 spoken lines, 9 scenes
@@ -35,3 +36,28 @@ def same_in_both_dialects(emulator: MaviEmulator, load: Callable[[str], Sequence
     assert v12 == v10
     assert len(v12) == 7 + 9
     assert [request.path for request in emulator.requests] == TRANSCRIPT_READS
+
+
+def namespaces(emulator: MaviEmulator) -> list[object]:
+    """The `unique_id` each request to `emulator` carried (JSON body, else query), in order."""
+    found = []
+    for request in emulator.requests:
+        body = request.body if isinstance(request.body, dict) else {}
+        found.append(body.get("unique_id", request.query.get("unique_id")))
+    return found
+
+
+def on_loopback(mode: str, base_url: str, call: Callable[[Any], Any]) -> Any:
+    """`call(client)` with the sync or the async v1.2 client of a loopback server at
+    `base_url` (a coroutine is awaited), no rate limit."""
+    options: dict[str, Any] = {"api_key": "sk-loopback", "base_url": base_url,
+                               "api_version": "v1.2", "rate_limit": None}  # fmt: skip
+    if mode == "sync":
+        with MaviClient(**options) as client:
+            return call(client)
+
+    async def go() -> Any:
+        async with AsyncMaviClient(**options) as client:
+            return await call(client)
+
+    return asyncio.run(go())
