@@ -17,8 +17,9 @@ pytest.importorskip("llama_index.core")
 from langchain_core.messages import AIMessage, HumanMessage
 from llama_index.core.llms import ChatMessage
 
-from langchain_mavi import ChatMavi, ChatMaviValidationError, MaviVideoChatTool
+from langchain_mavi import ChatMavi, MaviVideoChatTool
 from langchain_mavi import MaviVideoRetriever as LangChainRetriever
+from langchain_mavi.errors import ChatMaviValidationError
 from llamaindex_mavi import MaviChatEngine, MaviLLM, MaviQueryEngine
 from llamaindex_mavi import MaviVideoRetriever as LlamaIndexRetriever
 from mavi_core import MaviClient, MaviValidationError
