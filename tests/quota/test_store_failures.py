@@ -1,4 +1,4 @@
-"""Review: the shared quota's stores (docs/ARCHITECTURE.md, "Rate limits": an unreachable store
+"""The shared quota's stores failing (docs/ARCHITECTURE.md, "Rate limits": an unreachable store
 is a MaviConnectionError naming it with its password masked; a silent Redis never hangs a call;
 README: keys and secrets never appear in repr, logs or messages)."""
 

@@ -1,4 +1,5 @@
-"""Hostile JSON servers for the review tests: each path answers what a test chooses."""
+"""Hostile servers for the loopback tests: JSON replies a test chooses, and SSE events of both
+dialects as a server writes them."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Review: a base_url carrying a password (a gateway with basic auth in front of MAVI) is
-quoted whole by repr, error.request_url and the debug log, where the rate-limit store's URL
-password is masked (README: credentials never appear in repr, logs or messages)."""
+"""A base_url carrying a password (a gateway with basic auth in front of MAVI) is masked in
+repr, error.request_url and the debug log, as the rate-limit store's URL password is (README:
+credentials never appear in repr, logs or messages)."""
 
 from __future__ import annotations
 

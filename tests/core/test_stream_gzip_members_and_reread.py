@@ -1,5 +1,6 @@
-"""Review: the streaming hot path (docs/ARCHITECTURE.md, "Wire rules": nothing lost, nothing
-repeated, every read bounded; gzip or deflate accepted)."""
+"""The streaming hot path (docs/ARCHITECTURE.md, "Wire rules": nothing lost, nothing repeated,
+every read bounded; gzip or deflate accepted): a gzip body of several members, and an async
+stream read again after its error."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from typing import Any
 import pytest
 
 from mavi_core import AsyncMaviClient, MaviClient, MaviError
-from tests.review._servers import KEY
 from tests.support.rawserver import Request, head, raw_server
+from tests.support.servers import KEY
 
 pytestmark = pytest.mark.integration
 

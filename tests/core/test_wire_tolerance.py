@@ -1,6 +1,6 @@
-"""Review, third hostile wave: servers written independently of MAVI's own (docs/ARCHITECTURE.md,
-"Wire rules": framing tolerance, nothing lost, every reply an answer or a typed error). Each
-network scenario runs through `MaviClient` and `AsyncMaviClient`."""
+"""Servers written independently of MAVI's own (docs/ARCHITECTURE.md, "Wire rules": framing
+tolerance, nothing lost, every reply an answer or a typed error). Each network scenario runs
+through `MaviClient` and `AsyncMaviClient`."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ from mavi_core import (
 )
 from mavi_core._stream import ChatStreamDecoder, parse_json_reply
 from mavi_core._v12 import V12StreamDecoder
-from tests.review._servers import KEY
 from tests.support.rawserver import Request, head, raw_server, reply
+from tests.support.servers import KEY
 from tests.support.wire import read_stream
 
 pytestmark = pytest.mark.integration

@@ -1,6 +1,6 @@
-"""Review, a first hour as a new user (wave 3): what a LangChain or LlamaIndex user does with a
-component beyond asking (pickle it, copy it, change it with `model_copy`), against the emulator
-over HTTP. README "Errors": secrets never in a pickle."""
+"""What a LangChain or LlamaIndex user does with a component beyond asking (pickle it, copy it,
+change it with `model_copy`), against the emulator over HTTP. README "Errors": secrets never in a
+pickle."""
 
 from __future__ import annotations
 
@@ -297,7 +297,7 @@ def test_a_process_exits_with_used_clients_in_a_reference_cycle(emu: MaviEmulato
         del holder  # garbage, left to the collector's run at exit
         """
     )
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[1]
     done = subprocess.run(
         [sys.executable, "-c", script],
         env={"PYTHONPATH": str(root), "PATH": ""},

@@ -1,4 +1,4 @@
-"""Review: adapter components' options are checked when the component is built (README "Errors":
+"""Adapter components' options are checked when the component is built (README "Errors":
 "An argument of the wrong type fails when the client, the credentials or the component is
 built, not at the first request"), and no message quotes a secret."""
 
