@@ -26,3 +26,13 @@ def json_server(answer: Callable[[Request], Any]) -> Callable[[socket.socket, Re
 
 def ok(data: Any) -> dict[str, Any]:
     return {"code": "0000", "msg": "success", "data": data}
+
+
+def v10_event(piece: str) -> bytes:
+    payload = {"code": "0000", "msg": "success", "data": {"msg": piece}}
+    return b"data:" + json.dumps(payload, ensure_ascii=False).encode()
+
+
+def v12_event(piece: str) -> bytes:
+    payload = {"type": "content", "content": piece, "sessionId": 7}
+    return b"data:" + json.dumps(payload, ensure_ascii=False).encode()
