@@ -9,7 +9,7 @@
     loader = MaviTranscriptLoader(["VI..."])      # what was said and shown, as Documents
 
 Errors raised through `ChatMavi` are both the `mavi_core` error and the matching
-`langchain_core.exceptions` class (see `langchain_mavi._errors`).
+`langchain_core.exceptions` class: `langchain_mavi.errors`.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -27,21 +27,7 @@ except ModuleNotFoundError as error:
         extra="langchain",
     ) from error
 
-from ._errors import (
-    ChatMaviAPIError,
-    ChatMaviAuthenticationError,
-    ChatMaviConflictError,
-    ChatMaviConnectionError,
-    ChatMaviError,
-    ChatMaviInvalidRequestError,
-    ChatMaviPermissionDeniedError,
-    ChatMaviRateLimitError,
-    ChatMaviServerError,
-    ChatMaviStreamError,
-    ChatMaviStreamTimeoutError,
-    ChatMaviTimeoutError,
-    ChatMaviValidationError,
-)
+from . import errors
 from ._events import RATE_LIMIT_WAIT_EVENT
 from ._messages import messages_to_conversation, messages_to_request
 from .chat_models import DEFAULT_MODEL_NAME, ChatMavi
@@ -56,19 +42,6 @@ __all__ = [
     "DEFAULT_MODEL_NAME",
     "RATE_LIMIT_WAIT_EVENT",
     "ChatMavi",
-    "ChatMaviAPIError",
-    "ChatMaviAuthenticationError",
-    "ChatMaviConflictError",
-    "ChatMaviConnectionError",
-    "ChatMaviError",
-    "ChatMaviInvalidRequestError",
-    "ChatMaviPermissionDeniedError",
-    "ChatMaviRateLimitError",
-    "ChatMaviServerError",
-    "ChatMaviStreamError",
-    "ChatMaviStreamTimeoutError",
-    "ChatMaviTimeoutError",
-    "ChatMaviValidationError",
     "MaviRateLimiter",
     "MaviTranscriptLoader",
     "MaviVideoChatArtifact",
@@ -84,6 +57,7 @@ _LAZY: dict[str, str] = {
     "MaviRateLimiter": "rate_limiters",
     "MaviTranscriptLoader": "document_loaders",
     "MaviVideoRetriever": "retrievers",
+    **dict.fromkeys(errors.__all__, "errors"),  # importable from here too, as they once were
 }
 """Components whose modules (and the parts of mavi_core they need) load on first use."""
 

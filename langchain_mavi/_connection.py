@@ -17,16 +17,16 @@ from pydantic import (
     model_validator,
 )
 
-from mavi_core import (
+from mavi_core._adapters import ClientPair, normalize_video_nos
+from mavi_core._secret import redact_url_secrets
+from mavi_core._settings import check_client, check_key_type, check_max_retries, check_timeout
+from mavi_core.constants import (
     API_KEY_ENV,
     API_VERSION_ENV,
     BASE_URL_ENV,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
 )
-from mavi_core._adapters import ClientPair, normalize_video_nos
-from mavi_core._secret import redact_url_secrets
-from mavi_core._settings import check_client, check_key_type, check_max_retries, check_timeout
 
 if TYPE_CHECKING:
     from mavi_core import AsyncMaviClient, MaviClient

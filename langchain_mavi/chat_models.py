@@ -42,7 +42,7 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.utils import _build_model_kwargs, get_pydantic_field_names
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from mavi_core import API_KEY_ENV, ChatAnswer, ChatDelta, MaviValidationError, Thinking, VideoRef
+from mavi_core import ChatAnswer, ChatDelta, MaviValidationError, Thinking, VideoRef
 from mavi_core._adapters import (
     AsyncWatched,
     ClosedAfter,
@@ -51,12 +51,13 @@ from mavi_core._adapters import (
     watching_waits,
 )
 from mavi_core._settings import chat_endpoint, check_api_version
+from mavi_core.constants import API_KEY_ENV
 
 from ._connection import MaviConnection, check_video_nos
-from ._errors import translate_errors
 from ._events import model_run, run_watcher
 from ._messages import MaviChatRequest, messages_to_request
 from ._stop import StopSequences
+from .errors import translate_errors
 
 if TYPE_CHECKING:
     from mavi_core import AsyncMaviClient, MaviClient

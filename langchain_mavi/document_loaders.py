@@ -10,13 +10,13 @@ from langchain_core.document_loaders import BaseLoader
 from langchain_core.documents import Document
 from pydantic import Field, field_validator
 
-from mavi_core import Passage, TranscriptKind
 from mavi_core._adapters import normalize_video_nos, transcript_options, watching_waits
 from mavi_core._transcripts import KINDS, normalize_kinds, passages
+from mavi_core.transcripts import Passage, TranscriptKind
 
 from ._connection import MaviConnection
-from ._errors import translate_errors
 from ._events import run_watcher
+from .errors import translate_errors
 
 __all__ = ["MaviTranscriptLoader"]
 

@@ -17,8 +17,8 @@ from mavi_core._adapters import check_search_type, moment_metadata, moment_score
 from mavi_core._transcripts import moment_text, moment_transcripts_request, without_transcripts
 
 from ._connection import MaviConnection, check_video_nos
-from ._errors import translate_errors
 from ._events import run_watcher
+from .errors import translate_errors
 
 __all__ = ["MaviVideoRetriever"]
 

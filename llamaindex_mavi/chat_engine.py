@@ -22,8 +22,9 @@ from llama_index.core.types import Thread
 from llama_index_instrumentation import get_dispatcher
 from pydantic import SecretStr
 
-from mavi_core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ChatAnswer, MaviValidationError
+from mavi_core import ChatAnswer, MaviValidationError
 from mavi_core._adapters import ClosedAfter, normalize_video_nos
+from mavi_core.constants import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 
 from ._messages import SESSION_KEY, session_to_continue
 from ._refs import Sources, ref_nodes

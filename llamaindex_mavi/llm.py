@@ -44,14 +44,7 @@ from pydantic import (
     field_validator,
 )
 
-from mavi_core import (
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_TIMEOUT,
-    ChatAnswer,
-    ChatDelta,
-    MaviValidationError,
-    Thinking,
-)
+from mavi_core import ChatAnswer, ChatDelta, MaviValidationError, Thinking
 from mavi_core._adapters import (
     ChatPrompt,
     ClosedAfter,
@@ -61,6 +54,7 @@ from mavi_core._adapters import (
     watching_waits,
 )
 from mavi_core._settings import check_default_headers
+from mavi_core.constants import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 
 from ._clients import MaviClients, api_key_of
 from ._messages import NO_VIDEO, SESSION_KEY, conversation_of

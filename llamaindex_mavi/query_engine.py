@@ -23,8 +23,9 @@ from llama_index.core.tools import QueryEngineTool
 from llama_index_instrumentation import get_dispatcher
 from pydantic import SecretStr
 
-from mavi_core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ChatAnswer
+from mavi_core import ChatAnswer
 from mavi_core._adapters import normalize_video_nos
+from mavi_core.constants import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 
 from ._messages import SESSION_KEY
 from ._refs import Sources, ref_nodes

@@ -10,9 +10,11 @@ from llama_index.core.readers.base import BaseReader
 from llama_index.core.schema import Document
 from pydantic import SecretStr
 
-from mavi_core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, MaviValidationError, Passage
+from mavi_core import MaviValidationError
 from mavi_core._adapters import normalize_video_nos, transcript_options, watching_waits
 from mavi_core._transcripts import KINDS, normalize_kinds, passages
+from mavi_core.constants import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from mavi_core.transcripts import Passage
 
 from ._clients import MaviConnection
 from .events import report_wait

@@ -10,14 +10,7 @@ from llama_index.core.callbacks import CallbackManager
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from pydantic import SecretStr
 
-from mavi_core import (
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_TIMEOUT,
-    MaviError,
-    Moment,
-    SearchType,
-    VideoTranscript,
-)
+from mavi_core import MaviError, Moment, SearchType, VideoTranscript
 from mavi_core._adapters import (
     check_search_type,
     moment_metadata,
@@ -26,6 +19,7 @@ from mavi_core._adapters import (
     watching_waits,
 )
 from mavi_core._transcripts import moment_text, moment_transcripts_request, without_transcripts
+from mavi_core.constants import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 
 from ._clients import MaviConnection
 from ._spans import presigned

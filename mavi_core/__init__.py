@@ -2,8 +2,9 @@
 
 Sync and async clients, authentication (API key, or access tokens that refresh themselves),
 the reply envelope and its error codes, a tolerant decoder for the `data:`-framed stream,
-retries with backoff, timeouts and typed errors. `mavi_core.emulator` holds a local
-MAVI-compatible server for offline work and tests.
+retries with backoff, timeouts and typed errors. `mavi_core.constants` holds the defaults and
+the environment variables' names, `mavi_core.transcripts` the transcript helpers, and
+`mavi_core.emulator` a local MAVI-compatible server for offline work and tests.
 
     from mavi_core import MaviClient
 
@@ -15,14 +16,6 @@ MAVI-compatible server for offline work and tests.
 from typing import TYPE_CHECKING, Any
 
 from ._auth import MaviTokenAuth, MaviTokens
-from ._constants import (
-    API_KEY_ENV,
-    API_VERSION_ENV,
-    BASE_URL_ENV,
-    DEFAULT_BASE_URL,
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_TIMEOUT,
-)
 from ._exceptions import (
     MaviAPIError,
     MaviAuthenticationError,
@@ -48,27 +41,11 @@ from ._version import __version__
 if TYPE_CHECKING:
     from ._bulk import BulkAnswer
     from ._client import AsyncChatStream, AsyncMaviClient, ChatStream, MaviClient
-    from ._quota import DEFAULT_BUDGETS, Budget, RateLimit, RateLimitWait
-    from ._transcripts import (
-        Passage,
-        TranscriptCache,
-        TranscriptKind,
-        VideoTranscript,
-        moment_content,
-        passage_id,
-        time_unit,
-        transcript_passages,
-    )
+    from ._quota import Budget, RateLimit, RateLimitWait
+    from ._transcripts import VideoTranscript
     from ._videos import Moment, SearchType, Transcript, TranscriptSegment, Video
 
 __all__ = [
-    "API_KEY_ENV",
-    "API_VERSION_ENV",
-    "BASE_URL_ENV",
-    "DEFAULT_BASE_URL",
-    "DEFAULT_BUDGETS",
-    "DEFAULT_MAX_RETRIES",
-    "DEFAULT_TIMEOUT",
     "AsyncChatStream",
     "AsyncMaviClient",
     "Budget",
@@ -98,78 +75,32 @@ __all__ = [
     "MaviValidationError",
     "MaviVideoError",
     "Moment",
-    "Passage",
     "RateLimit",
     "RateLimitWait",
     "SearchType",
     "Thinking",
     "Transcript",
-    "TranscriptCache",
-    "TranscriptKind",
     "TranscriptSegment",
     "Video",
     "VideoRef",
     "VideoTranscript",
     "__version__",
-    "moment_content",
-    "passage_id",
-    "time_unit",
-    "transcript_passages",
 ]
 
 _LAZY: dict[str, str] = {
     **dict.fromkeys(("AsyncChatStream", "AsyncMaviClient", "ChatStream", "MaviClient"), "_client"),
-    **dict.fromkeys(("DEFAULT_BUDGETS", "Budget", "RateLimit", "RateLimitWait"), "_quota"),
+    **dict.fromkeys(("Budget", "RateLimit", "RateLimitWait"), "_quota"),
     "BulkAnswer": "_bulk",
     **dict.fromkeys(
         ("Moment", "SearchType", "Transcript", "TranscriptSegment", "Video"), "_videos"
     ),
-    **dict.fromkeys(
-        (
-            "Passage",
-            "TranscriptCache",
-            "TranscriptKind",
-            "VideoTranscript",
-            "moment_content",
-            "passage_id",
-            "time_unit",
-            "transcript_passages",
-        ),
-        "_transcripts",
-    ),
+    "VideoTranscript": "_transcripts",
 }
 """Names whose modules load on first use (the clients with httpx, rate limits, bulk questions,
 transcripts), keeping `import mavi_core` and the adapters' imports light."""
 
 
-_MOVED = frozenset(
-    {
-        "ChatPrompt",
-        "Role",
-        "conversation_to_chat",
-        "describe_moment",
-        "moment_metadata",
-        "moment_scores",
-        "normalize_video_nos",
-        "rank_score",
-    }
-)
-"""Helpers once exported here only so the adapters could share them; now in `_adapters`."""
-
-
 def __getattr__(name: str) -> Any:
-    if name in _MOVED:
-        import warnings
-
-        from . import _adapters
-
-        warnings.warn(
-            f"mavi_core.{name} is internal and will be removed from mavi_core's namespace; it "
-            "was exported only for the adapters (mavi_core._adapters).",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return getattr(_adapters, name)
     return load_lazily(__name__, _LAZY, name, globals())
 
 

@@ -9,20 +9,14 @@ worlds. Transport exceptions become `MaviError`s in one place, `transport_error`
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import gc
 import logging
 import os
-import sys
-import threading
 import time
-import weakref
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
     Awaitable,
     Callable,
-    Coroutine,
     Generator,
     Iterable,
     Iterator,
@@ -82,9 +76,11 @@ from ._secret import SecretLike, given
 from ._settings import MaviSettings, check_http_client
 from ._transcripts import KINDS, TranscriptCache, TranscriptJob, VideoTranscript
 from ._transport import (
-    ShardedAsyncTransport,
+    LoopPools,
+    aclose_responses,
     bounded_by_deadline,
-    environment_proxy_mounts,
+    close_outside_collection,
+    close_responses,
     sending_within,
     shared_ssl_context,
 )
@@ -166,34 +162,6 @@ def _request(
         headers=headers,
         timeout=send.timeout,
     )
-
-
-# A finalizer run by the cyclic garbage collector may interrupt httpcore inside its pool lock;
-# closing a response there would wait on that lock forever. Such closes go to another thread.
-_collecting_thread: int | None = None
-
-
-def _track_collection(phase: str, info: dict[str, int]) -> None:
-    global _collecting_thread
-    _collecting_thread = threading.get_ident() if phase == "start" else None
-
-
-gc.callbacks.append(_track_collection)
-
-
-def _close_all(responses: list[httpx.Response]) -> None:
-    open_responses = [response for response in responses if not response.is_closed]
-    if not open_responses:
-        return
-    if _collecting_thread == threading.get_ident():
-        if not sys.is_finalizing():  # a thread started then would never run: start() hangs
-            threading.Thread(target=_close_all, args=(open_responses,), daemon=True).start()
-        return
-    for response in open_responses:
-        try:
-            response.close()
-        except Exception:
-            logger.debug("MAVI: closing a response failed", exc_info=True)
 
 
 class _ClientBase(Generic[_Http]):
@@ -596,15 +564,8 @@ class MaviClient(_ClientBase[httpx.Client]):
         http = self.__dict__.get("_http")
         if http is None or not self.__dict__.get("_owns_http") or http.is_closed:
             return
-        if sys.is_finalizing():  # no thread starts any more: the process is ending anyway
-            return
-        try:
-            if _collecting_thread == threading.get_ident():
-                threading.Thread(target=http.close, daemon=True).start()
-            else:
-                http.close()
-        except Exception:  # at interpreter exit, modules may be gone already
-            pass
+        with contextlib.suppress(Exception):  # at interpreter exit, modules may be gone already
+            close_outside_collection(http.close)
 
     def __enter__(self) -> Self:
         return self
@@ -656,7 +617,7 @@ class MaviClient(_ClientBase[httpx.Client]):
                     error = transport_error(exc)
         finally:
             flow.close()
-            _close_all(opened)
+            close_responses(opened)
 
     def _perform(self, effect: Effect, opened: list[httpx.Response]) -> Any:
         if isinstance(effect, Send):
@@ -678,7 +639,7 @@ class MaviClient(_ClientBase[httpx.Client]):
             response = effect.response
             return iter((response.content,)) if response.is_stream_consumed else response.iter_raw()
         if isinstance(effect, Close):
-            _close_all([effect.response])
+            close_responses([effect.response])
             return None
         if isinstance(effect, Sleep):
             self._sleep(effect.seconds)
@@ -739,13 +700,7 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
     _asynchronous = True
 
     def _connect(self, http_client: httpx.AsyncClient | None) -> None:
-        self._injected_http = http_client
-        # An httpx pool only works on the event loop that opened its connections: an owned
-        # client keeps one pool per loop, so it survives `asyncio.run` being called again.
-        self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopPool] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._pools_lock = threading.Lock()  # loops in several threads may share the client
+        self._pools = LoopPools(self.timeout, self._client_headers, http_client)
         self._sleep: Callable[[float], Awaitable[None]] = _asyncio_sleep
 
     async def chat(
@@ -926,45 +881,14 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
 
     @property
     def _http(self) -> httpx.AsyncClient:
-        if self._injected_http is not None:
-            return self._injected_http
-        loop = _running_loop()
-        pool = self._pools.get(loop)
-        if pool is None:
-            with self._pools_lock:
-                ended = [(old, p) for old, p in self._pools.items() if old.is_closed()]
-                for old, _ in ended:
-                    del self._pools[old]
-                transport = ShardedAsyncTransport()
-                http = httpx.AsyncClient(
-                    timeout=self.timeout,
-                    headers=self._client_headers,
-                    transport=transport,
-                    mounts=environment_proxy_mounts(),
-                )
-                pool = self._pools[loop] = _LoopPool(http, transport)
-            for _, gone in ended:  # `asyncio.run` ended without aclose(): its sockets are open
-                gone.transport.abandon()
-        return pool.http
+        return self._pools.current()
 
     async def aclose(self) -> None:
         """Close every connection pool the client opened: the running loop's here, and each
         other loop's on that loop (scheduled when it runs in another thread; waited for up to
-        `OTHER_LOOP_CLOSE_WAIT` seconds), or, when that loop has ended, by closing its sockets.
-        An injected `http_client` stays open: it is yours."""
-        import asyncio
-
-        current = _running_loop()
-        with self._pools_lock:
-            pools = list(self._pools.items())
-            self._pools.clear()
-        scheduled = [_close_on_its_loop(pool, loop) for loop, pool in pools if loop is not current]
-        waiting = [asyncio.wrap_future(future) for future in scheduled if future is not None]
-        for loop, pool in pools:
-            if loop is current:
-                await pool.http.aclose()
-        if waiting:
-            await asyncio.wait(waiting, timeout=OTHER_LOOP_CLOSE_WAIT)
+        five seconds), or, when that loop has ended, by closing its sockets. An injected
+        `http_client` stays open: it is yours."""
+        await self._pools.aclose()
 
     async def close(self) -> None:
         """Alias of `aclose()`."""
@@ -1021,7 +945,7 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
                     error = transport_error(exc)
         finally:
             flow.close()
-            await _aclose_all(opened)
+            await aclose_responses(opened)
 
     async def _perform(self, effect: Effect, opened: list[httpx.Response]) -> Any:
         if isinstance(effect, Send):
@@ -1076,35 +1000,6 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
         return await self._run(self._ops.transcripts(job, timeout, poll_interval, progress))
 
 
-OTHER_LOOP_CLOSE_WAIT: Final = 5.0
-"""How long `AsyncMaviClient.aclose()` waits for pools it asked other running loops to close."""
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class _LoopPool:
-    """One event loop's connection pool of an `AsyncMaviClient`, and its transport."""
-
-    http: httpx.AsyncClient
-    transport: ShardedAsyncTransport
-
-
-def _close_on_its_loop(pool: _LoopPool, loop: asyncio.AbstractEventLoop) -> Future[None] | None:
-    """Close `pool` on `loop`, the only loop that can: scheduled there while it is open (it
-    runs in another thread, or runs next); once it has ended, its sockets are closed. Returns
-    what to wait for: the close scheduled on a running loop."""
-    import asyncio
-
-    if not loop.is_closed():
-        try:
-            future = asyncio.run_coroutine_threadsafe(pool.http.aclose(), loop)
-        except RuntimeError:  # closed in the meantime
-            pass
-        else:
-            return future if loop.is_running() else None  # a stopped loop closes it when it runs
-    pool.transport.abandon()
-    return None
-
-
 async def _cut_short(progress: StreamProgress) -> ChatDelta:
     if progress.closed:
         raise StopAsyncIteration
@@ -1138,43 +1033,6 @@ async def _wait_shared(future: Future[Any], timeout: float | None) -> Any:
     return future.result()
 
 
-async def _aclose_all(responses: list[httpx.Response]) -> None:
-    """Close the responses still open. A close that is interrupted (`asyncio.run` ending
-    cancels, then drops, the task asyncio gave to close a stream its reader abandoned) leaves
-    no connection open: each is dropped without awaiting (`_drop`), then the interruption goes
-    on."""
-    for index, response in enumerate(responses):
-        if response.is_closed:
-            continue
-        try:
-            await response.aclose()
-        except BaseException:
-            for left in responses[index:]:
-                _drop(left)
-            raise
-
-
-def _drop(response: httpx.Response) -> None:
-    """Close `response`'s connection now, without awaiting: its network stream's close is run
-    to its first suspension (asyncio's transport is closed by then); on an event loop that has
-    ended, the socket is closed instead."""
-    stream = response.extensions.get("network_stream")
-    closing = getattr(stream, "aclose", lambda: None)()
-    if not isinstance(closing, Coroutine):
-        return  # not httpcore's network stream: nothing known to close
-    try:
-        closing.send(None)
-    except StopIteration:
-        return
-    except Exception:  # the loop has ended: its transports can no longer close
-        sock = stream.get_extra_info("socket")  # type: ignore[union-attr]
-        raw = getattr(sock, "_sock", sock)  # asyncio lends a TransportSocket without close()
-        with contextlib.suppress(OSError, AttributeError):
-            raw.close()
-    finally:
-        closing.close()
-
-
 async def _one(content: bytes) -> AsyncIterator[bytes]:
     yield content
 
@@ -1189,9 +1047,3 @@ async def _asyncio_sleep(seconds: float) -> None:
     import asyncio  # imported by the first async retry, not by `import mavi_core`
 
     await asyncio.sleep(seconds)
-
-
-def _running_loop() -> asyncio.AbstractEventLoop:
-    import asyncio
-
-    return asyncio.get_running_loop()

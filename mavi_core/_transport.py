@@ -1,4 +1,5 @@
-"""An async transport that spreads requests over several small connection pools.
+"""The clients' connections: the async client's pools, one per event loop, and how every
+connection is closed, however its user leaves it; the sync client's reads bounded by the deadline.
 
 httpcore's pool rescans every connection for every queued request each time a request starts or
 ends, so its cost grows with the square of the concurrency: 200 concurrent calls on one pool spend
@@ -10,22 +11,38 @@ sequential use stays on one pool and reuses one connection.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import socket
 import ssl
+import sys
+import threading
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import httpcore
 import httpx
 
 from ._constants import MAX_CONNECTIONS, MAX_KEEPALIVE_CONNECTIONS
 
-__all__ = ["ShardedAsyncTransport", "bounded_by_deadline", "sending_within", "shared_ssl_context"]
+if TYPE_CHECKING:
+    import asyncio
+    from collections.abc import Mapping
+
+__all__ = [
+    "LoopPools",
+    "ShardedAsyncTransport",
+    "aclose_responses",
+    "bounded_by_deadline",
+    "close_outside_collection",
+    "close_responses",
+    "sending_within",
+    "shared_ssl_context",
+]
 
 SHARDS: Final = 16
 
@@ -217,22 +234,175 @@ class ShardedAsyncTransport(httpx.AsyncBaseTransport):
         for shard in self._shards:
             await shard.aclose()
 
-    def abandon(self) -> int:
+    def abandon(self) -> None:
         """Close the sockets of every connection opened, without the event loop they belong
         to: for pools whose loop has ended (a closed loop can no longer close its transports,
-        so their connections would stay open until the garbage collector finds them). Returns
-        how many were open. Never use it on a pool whose loop still runs."""
+        so their connections would stay open until the garbage collector finds them). Never
+        use it on a pool whose loop still runs."""
         sockets, self._sockets = list(self._sockets.values()), {}
-        closed = 0
         for sock in sockets:
-            raw = getattr(sock, "_sock", sock)  # asyncio lends a TransportSocket without close()
-            if raw.fileno() == -1:
-                continue
-            with contextlib.suppress(OSError):  # the peer went away first
-                raw.shutdown(socket.SHUT_RDWR)
-            try:
-                raw.close()
-                closed += 1
-            except OSError:
-                logger.debug("MAVI: closing a connection of an ended loop failed", exc_info=True)
-        return closed
+            _close_socket(sock)
+
+
+def _close_socket(sock: Any) -> None:
+    """Close `sock` without its event loop (one whose loop has ended)."""
+    raw = getattr(sock, "_sock", sock)  # asyncio lends a TransportSocket without close()
+    if raw is not None and raw.fileno() != -1:
+        with contextlib.suppress(OSError):  # the peer went away first
+            raw.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):
+            raw.close()
+
+
+OTHER_LOOP_CLOSE_WAIT: Final = 5.0
+"""How long `LoopPools.aclose()` waits for pools it asked other running loops to close."""
+
+
+class LoopPools:
+    """The async client's connection pools, one per event loop: an httpx pool only works on the
+    loop that opened its connections, so a client survives `asyncio.run` being called again.
+    Each pool is closed on its own loop; a pool whose loop has ended, by closing its sockets.
+    An injected client serves every loop and is never closed here: it is its owner's."""
+
+    def __init__(
+        self,
+        timeout: httpx.Timeout,
+        headers: Mapping[str, str],
+        injected: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._timeout = timeout
+        self._headers = headers
+        self._injected = injected
+        # An ended loop's pool stays until the next loop opens one or `aclose()`: both close it.
+        self._pools: dict[
+            asyncio.AbstractEventLoop, tuple[httpx.AsyncClient, ShardedAsyncTransport]
+        ] = {}
+        self._lock = threading.Lock()  # loops in several threads may share the client
+
+    def __len__(self) -> int:
+        return len(self._pools)
+
+    def current(self) -> httpx.AsyncClient:
+        """The running loop's client, opened on first use."""
+        if self._injected is not None:
+            return self._injected
+        import asyncio  # loaded by the first async request, not by `import mavi_core`
+
+        loop = asyncio.get_running_loop()
+        pool = self._pools.get(loop)
+        if pool is not None:
+            return pool[0]
+        with self._lock:
+            ended = [old for old in self._pools if old.is_closed()]
+            gone = [self._pools.pop(old)[1] for old in ended]
+            transport = ShardedAsyncTransport()
+            http = httpx.AsyncClient(
+                timeout=self._timeout,
+                headers=self._headers,
+                transport=transport,
+                mounts=environment_proxy_mounts(),
+            )
+            self._pools[loop] = (http, transport)
+        for left in gone:  # `asyncio.run` ended without aclose(): its sockets are open
+            left.abandon()
+        return http
+
+    async def aclose(self) -> None:
+        """Close every pool: the running loop's here, and each other loop's on that loop
+        (scheduled when it runs in another thread; waited for up to `OTHER_LOOP_CLOSE_WAIT`
+        seconds), or, when that loop has ended, by closing its sockets."""
+        import asyncio
+
+        current = asyncio.get_running_loop()
+        with self._lock:
+            mine = self._pools.pop(current, None)
+            others = list(self._pools.items())
+            self._pools.clear()
+        waiting = []
+        for loop, (http, transport) in others:
+            closing = http.aclose()
+            try:  # on its own loop, the only one that can
+                future = asyncio.run_coroutine_threadsafe(closing, loop)
+            except RuntimeError:  # that loop has ended: its sockets are closed here
+                closing.close()
+                transport.abandon()
+            else:
+                if loop.is_running():  # a stopped loop closes it when it runs again
+                    waiting.append(asyncio.wrap_future(future))
+        if mine is not None:
+            await mine[0].aclose()
+        if waiting:
+            await asyncio.wait(waiting, timeout=OTHER_LOOP_CLOSE_WAIT)
+
+
+async def aclose_responses(responses: list[httpx.Response]) -> None:
+    """Close the responses still open. A close that is interrupted (`asyncio.run` ending
+    cancels, then drops, the task asyncio gave to close a stream its reader abandoned) leaves
+    no connection open: each is dropped without awaiting (`_drop`), then the interruption goes
+    on."""
+    for index, response in enumerate(responses):
+        if response.is_closed:
+            continue
+        try:
+            await response.aclose()
+        except BaseException:
+            for left in responses[index:]:
+                _drop(left)
+            raise
+
+
+def _drop(response: httpx.Response) -> None:
+    """Close `response`'s connection now, without awaiting: its network stream's close is run
+    to its first suspension (asyncio's transport is closed by then); on an event loop that has
+    ended, the socket is closed instead."""
+    stream = response.extensions.get("network_stream")
+    closing = getattr(stream, "aclose", lambda: None)()
+    if not isinstance(closing, Coroutine):
+        return  # not httpcore's network stream: nothing known to close
+    try:
+        closing.send(None)
+    except StopIteration:
+        return
+    except Exception:  # the loop has ended: its transports can no longer close
+        with contextlib.suppress(AttributeError):
+            _close_socket(stream.get_extra_info("socket"))  # type: ignore[union-attr]
+    finally:
+        closing.close()
+
+
+# A finalizer run by the cyclic garbage collector may interrupt httpcore inside its pool lock;
+# closing a response or a client there would wait on that lock forever. Such closes go to
+# another thread.
+_collecting_thread: int | None = None
+
+
+def _track_collection(phase: str, info: dict[str, int]) -> None:
+    global _collecting_thread
+    _collecting_thread = threading.get_ident() if phase == "start" else None
+
+
+gc.callbacks.append(_track_collection)
+
+
+def close_outside_collection(close: Callable[[], None]) -> None:
+    """Run `close` now, or in another thread when the cyclic collector runs in this one (not
+    at interpreter exit: a thread started then never runs, and `start()` hangs)."""
+    if _collecting_thread != threading.get_ident():
+        close()
+    elif not sys.is_finalizing():
+        threading.Thread(target=close, daemon=True).start()
+
+
+def close_responses(responses: list[httpx.Response]) -> None:
+    """Close the sync responses still open; a failed close is logged, not raised."""
+    open_responses = [response for response in responses if not response.is_closed]
+    if open_responses:
+        close_outside_collection(lambda: _close_each(open_responses))
+
+
+def _close_each(responses: list[httpx.Response]) -> None:
+    for response in responses:
+        try:
+            response.close()
+        except Exception:
+            logger.debug("MAVI: closing a response failed", exc_info=True)

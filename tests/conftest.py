@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from mavi_core import TranscriptCache
+from mavi_core.transcripts import TranscriptCache
 
 
 @pytest.fixture

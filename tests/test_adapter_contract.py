@@ -131,12 +131,11 @@ def test_both_adapters_name_their_mapping_helper_alike() -> None:
     assert callable(llamaindex_mavi.messages_to_request)
 
 
-def test_helpers_that_moved_out_of_mavi_core_still_import_with_a_warning() -> None:
+def test_the_adapters_helpers_are_not_in_mavi_cores_namespace() -> None:
     import mavi_core
-
-    with pytest.warns(DeprecationWarning, match="internal"):
-        helper = mavi_core.conversation_to_chat
     from mavi_core._adapters import conversation_to_chat
 
-    assert helper is conversation_to_chat
+    with pytest.raises(AttributeError, match="conversation_to_chat"):
+        mavi_core.conversation_to_chat  # noqa: B018  (never published: no shim)
+    assert callable(conversation_to_chat)
     assert "conversation_to_chat" not in mavi_core.__all__

@@ -43,3 +43,55 @@ def test_every_public_name_is_there_and_listed() -> None:
 def test_a_name_that_does_not_exist_is_an_attribute_error(package: object) -> None:
     with pytest.raises(AttributeError, match="NoSuchThing"):
         package.NoSuchThing  # type: ignore[attr-defined]  # noqa: B018
+
+
+def test_mavi_core_lists_at_most_forty_names() -> None:
+    assert len(mavi_core.__all__) <= 40, sorted(mavi_core.__all__)
+
+
+@pytest.mark.parametrize(
+    ("module", "names"),
+    [
+        (
+            "mavi_core.constants",
+            [
+                "API_KEY_ENV",
+                "API_VERSION_ENV",
+                "BASE_URL_ENV",
+                "DEFAULT_BASE_URL",
+                "DEFAULT_BUDGETS",
+                "DEFAULT_MAX_RETRIES",
+                "DEFAULT_TIMEOUT",
+            ],
+        ),
+        (
+            "mavi_core.transcripts",
+            [
+                "Passage",
+                "TranscriptCache",
+                "TranscriptKind",
+                "VideoTranscript",
+                "moment_content",
+                "passage_id",
+                "time_unit",
+                "transcript_passages",
+            ],
+        ),
+    ],
+)
+def test_names_out_of_mavi_core_import_from_their_submodule(module: str, names: list[str]) -> None:
+    """In a fresh interpreter, as a user's `from mavi_core.constants import ...` runs."""
+    statement = f"from {module} import {', '.join(names)}; import {module} as m; print(m.__all__)"
+    result = subprocess.run([sys.executable, "-c", statement], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert sorted(json.loads(result.stdout.replace("'", '"'))) == sorted(names)
+    assert (set(names) - {"VideoTranscript"}) & set(mavi_core.__all__) == set()
+
+
+def test_the_constants_load_no_heavy_module() -> None:
+    loaded = _loaded_after("import mavi_core.constants")
+    assert not [m for m in LOADED_LATER if f"mavi_core.{m}" in loaded], loaded
+    from mavi_core._quota import DEFAULT_BUDGETS as table
+    from mavi_core.constants import DEFAULT_BUDGETS  # the rate limits' table, loaded on first use
+
+    assert DEFAULT_BUDGETS is table

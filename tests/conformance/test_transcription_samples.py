@@ -16,9 +16,10 @@ from typing import Any
 import httpx
 import pytest
 
-from mavi_core import MaviTimeoutError, TranscriptCache, Video
+from mavi_core import MaviTimeoutError, Video
 from mavi_core._videos import parse_transcription
 from mavi_core.emulator import MaviEmulator
+from mavi_core.transcripts import TranscriptCache
 from tests.support.rawserver import Request, raw_server, reply
 from tests.support.v12 import on_loopback
 

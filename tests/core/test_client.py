@@ -15,7 +15,6 @@ import httpx
 import pytest
 
 from mavi_core import (
-    DEFAULT_BASE_URL,
     ChatTurn,
     MaviAuthenticationError,
     MaviClient,
@@ -28,6 +27,7 @@ from mavi_core import (
     MaviValidationError,
     __version__,
 )
+from mavi_core.constants import DEFAULT_BASE_URL
 from tests.support.wire import Body, error_event, event
 
 from .conftest import KEY, Api, Server, stream_reply

@@ -7,18 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from mavi_core import (
-    MaviValidationError,
-    Moment,
+from mavi_core import MaviValidationError, Moment, TranscriptSegment, VideoTranscript
+from mavi_core._transcripts import TranscriptCache, TranscriptJob, normalize_kinds
+from mavi_core.transcripts import (
     TranscriptKind,
-    TranscriptSegment,
-    VideoTranscript,
     moment_content,
     passage_id,
     time_unit,
     transcript_passages,
 )
-from mavi_core._transcripts import TranscriptCache, TranscriptJob, normalize_kinds
 
 Seg = TranscriptSegment
 

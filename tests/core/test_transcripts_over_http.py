@@ -16,10 +16,10 @@ from mavi_core import (
     MaviInvalidRequestError,
     MaviTimeoutError,
     MaviVideoError,
-    TranscriptCache,
     VideoTranscript,
 )
 from mavi_core.emulator import MaviEmulator
+from mavi_core.transcripts import TranscriptCache
 
 HARBOR = "VI634021587219364352"
 SUBMIT = "/api/serve/video/subTranscription"

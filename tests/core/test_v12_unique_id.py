@@ -12,8 +12,9 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from mavi_core import MaviValidationError, TranscriptCache
+from mavi_core import MaviValidationError
 from mavi_core.emulator import MaviEmulator
+from mavi_core.transcripts import TranscriptCache
 
 from .conftest import Api, Server
 from .test_v12_videos import V12, V12Http, _clip, _reply, _run

@@ -11,8 +11,9 @@ from llama_index.core.ingestion import DocstoreStrategy, IngestionPipeline
 from llama_index.core.storage.docstore import SimpleDocumentStore
 
 from llamaindex_mavi import MaviTranscriptReader, MaviVideoRetriever
-from mavi_core import MaviAuthenticationError, MaviInvalidRequestError, TranscriptCache
+from mavi_core import MaviAuthenticationError, MaviInvalidRequestError
 from mavi_core.emulator import MaviEmulator
+from mavi_core.transcripts import TranscriptCache
 
 KITCHEN = "VI634021601844219905"
 SUBMIT = "/api/serve/video/subTranscription"

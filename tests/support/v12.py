@@ -7,8 +7,9 @@ import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from mavi_core import AsyncMaviClient, MaviClient, TranscriptCache
+from mavi_core import AsyncMaviClient, MaviClient
 from mavi_core.emulator import MaviEmulator
+from mavi_core.transcripts import TranscriptCache
 
 HARBOR = "VI634021587219364352"  # harbor_sunrise_timelapse.mp4: 7 spoken lines, 9 scenes
 V12 = "/serve/api/v1"

@@ -11,8 +11,8 @@ import pytest
 from langchain_core.exceptions import ModelTimeoutError
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
-from langchain_mavi import (
-    ChatMavi,
+from langchain_mavi import ChatMavi
+from langchain_mavi.errors import (
     ChatMaviAuthenticationError,
     ChatMaviRateLimitError,
     ChatMaviServerError,

@@ -12,8 +12,8 @@ from langchain_core.exceptions import ModelAuthenticationError, ModelInvalidRequ
 from langchain_core.vectorstores import InMemoryVectorStore
 
 from langchain_mavi import MaviTranscriptLoader, MaviVideoRetriever
-from mavi_core import TranscriptCache
 from mavi_core.emulator import MaviEmulator
+from mavi_core.transcripts import TranscriptCache
 
 HARBOR = "VI634021587219364352"
 SUBMIT = "/api/serve/video/subTranscription"

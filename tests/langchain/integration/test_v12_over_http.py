@@ -16,7 +16,8 @@ from langchain_core.messages import (
     SystemMessage,
 )
 
-from langchain_mavi import ChatMavi, ChatMaviInvalidRequestError, MaviVideoChatTool
+from langchain_mavi import ChatMavi, MaviVideoChatTool
+from langchain_mavi.errors import ChatMaviInvalidRequestError
 from mavi_core.emulator import MaviEmulator
 
 pytestmark = pytest.mark.integration

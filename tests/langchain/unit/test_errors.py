@@ -20,7 +20,7 @@ from langchain_core.exceptions import (
 )
 
 import langchain_mavi
-from langchain_mavi import (
+from langchain_mavi.errors import (
     ChatMaviAuthenticationError,
     ChatMaviConflictError,
     ChatMaviConnectionError,
@@ -31,8 +31,8 @@ from langchain_mavi import (
     ChatMaviStreamError,
     ChatMaviTimeoutError,
     ChatMaviValidationError,
+    translate_error,
 )
-from langchain_mavi._errors import translate_error
 from mavi_core import (
     MaviAuthenticationError,
     MaviConflictError,
@@ -218,8 +218,10 @@ def test_translated_errors_survive_pickling() -> None:
     assert (restored.code, restored.retry_after) == ("0429", 3.0)
 
 
-def test_the_error_classes_are_exported() -> None:
-    exported = {name for name in langchain_mavi.__all__ if name.startswith("ChatMavi")}
+def test_the_error_classes_are_exported_from_the_errors_module() -> None:
+    from langchain_mavi import errors
+
+    exported = {name for name in errors.__all__ if name.startswith("ChatMavi")}
     assert exported >= {
         "ChatMaviAPIError",
         "ChatMaviAuthenticationError",
@@ -233,18 +235,21 @@ def test_the_error_classes_are_exported() -> None:
         "ChatMaviTimeoutError",
         "ChatMaviValidationError",
     }
+    # Out of the package's own list, yet `from langchain_mavi import ChatMavi...Error` still works.
+    assert not [name for name in langchain_mavi.__all__ if name.endswith("Error")]
+    assert all(getattr(langchain_mavi, name) is getattr(errors, name) for name in exported)
 
 
 def test_every_langchain_error_class_is_both_a_mavi_and_a_langchain_error() -> None:
     from langchain_core.exceptions import ModelError
 
-    import langchain_mavi
-    from langchain_mavi._errors import _TABLE
+    from langchain_mavi import errors
+    from langchain_mavi.errors import _TABLE
 
     for name, mavi_class, langchain_class, doc in _TABLE:
-        cls = getattr(langchain_mavi, name)
+        cls = getattr(errors, name)
         assert issubclass(cls, mavi_class)
         assert issubclass(cls, langchain_class)
         assert issubclass(cls, ModelError)
         assert cls.__doc__ == doc
-        assert cls.__module__ == "langchain_mavi._errors"
+        assert cls.__module__ == "langchain_mavi.errors"

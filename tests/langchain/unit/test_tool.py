@@ -16,7 +16,8 @@ from langchain_core.load import dumps
 from langchain_core.messages import ToolMessage
 from langchain_core.tools import ToolException
 
-from langchain_mavi import ChatMaviRateLimitError, MaviVideoChatTool
+from langchain_mavi import MaviVideoChatTool
+from langchain_mavi.errors import ChatMaviRateLimitError
 
 ANSWER = "The harbor wakes at dawn."
 

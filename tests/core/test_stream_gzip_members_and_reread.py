@@ -1,4 +1,4 @@
-"""Review: the streaming hot path (docs/errors-and-wire.md: nothing lost, nothing
+"""The streaming hot path (docs/errors-and-wire.md: nothing lost, nothing
 repeated, every read bounded; gzip or deflate accepted)."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from mavi_core import AsyncMaviClient, MaviClient, MaviError
-from tests.review._servers import KEY
 from tests.support.rawserver import Request, head, raw_server
+from tests.support.servers import KEY
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""Review: the v1.2 video endpoints against a hostile server (docs/v1.2.md, "Videos and
+"""The v1.2 video endpoints against a hostile server (docs/v1.2.md, "Videos and
 sessions"; docs/errors-and-wire.md: every reply is an answer or a typed error, every read
 bounded)."""
 
@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from mavi_core import MaviClient, MaviError
-from tests.review._servers import KEY, json_server, ok
 from tests.support.rawserver import Request, raw_server
+from tests.support.servers import KEY, json_server, ok
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""Review: wrong-type inputs must be a MaviValidationError (a ValueError) naming what was wrong
+"""Wrong-type inputs must be a MaviValidationError (a ValueError) naming what was wrong
 and what to pass, before any request (docs/errors-and-wire.md, "Errors")."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from mavi_core import MaviClient, MaviValidationError, RateLimit
-from tests.review._servers import KEY, json_server, ok
 from tests.support.rawserver import RawServer, raw_server
+from tests.support.servers import KEY, json_server, ok
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""Review: adapter components' options are checked when the component is built
+"""Adapter components' options are checked when the component is built
 (docs/errors-and-wire.md "Errors":
 "An argument of the wrong type fails when the client, the credentials or the component is
 built, not at the first request"), and no message quotes a secret."""
@@ -75,3 +75,38 @@ def test_mavi_rate_limiter_api_key_of_the_wrong_type_is_a_validation_error() -> 
         warnings.simplefilter("ignore")
         with pytest.raises(ValueError, match="api_key"):
             MaviRateLimiter(api_key=["sk-pasted-into-a-list"])  # type: ignore[arg-type]
+
+
+def test_chatmavi_refuses_a_base_url_with_credentials_when_built() -> None:
+    """ChatMavi accepted base_url='http://user:password@host' and showed the password in its
+    repr, model_dump and dumpd until the first request (MaviClient and MaviLLM refuse it)."""
+    with pytest.raises(ValueError, match="must not hold credentials") as caught:
+        ChatMavi(video_nos=["VI1"], base_url="http://user:pa55word@127.0.0.1:1")
+    assert "pa55word" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: ChatMavi(video_nos=["VI1"], max_retries=True),
+        lambda: MaviVideoChatTool(max_retries=True),
+        lambda: LangChainRetriever(max_retries=True),
+    ],
+    ids=["ChatMavi", "MaviVideoChatTool", "LangChain MaviVideoRetriever"],
+)
+def test_max_retries_true_is_refused_as_by_the_clients(build: Callable[[], Any]) -> None:
+    """MaviClient(max_retries=True) is a MaviValidationError; LangChain components read it as 1."""
+    with pytest.raises(ValueError, match="max_retries must be a whole number from 0, got True"):
+        build()
+
+
+@pytest.mark.parametrize(
+    "window", [-1, 0, "60", float("nan")], ids=["negative", "zero", "str", "nan"]
+)
+def test_the_readers_window_is_checked_as_a_validation_error(window: Any) -> None:
+    """MaviTranscriptReader(window_seconds="60") raised TypeError "'<=' not supported", and
+    NaN passed; the LangChain loader refuses them through pydantic."""
+    from llamaindex_mavi import MaviTranscriptReader
+
+    with pytest.raises(MaviValidationError, match="window_seconds must be positive"):
+        MaviTranscriptReader(["VI1"], window_seconds=window)

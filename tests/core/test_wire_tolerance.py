@@ -1,4 +1,4 @@
-"""Review, third hostile wave: servers written independently of MAVI's own (docs/errors-and-wire.md:
+"""Servers written independently of MAVI's own (docs/errors-and-wire.md:
 the stream decoder, nothing lost, every reply an answer or a typed error). Each
 network scenario runs through `MaviClient` and `AsyncMaviClient`."""
 
@@ -22,24 +22,14 @@ from mavi_core import (
 )
 from mavi_core._stream import ChatStreamDecoder, parse_json_reply
 from mavi_core._v12 import V12StreamDecoder
-from tests.review._servers import KEY
 from tests.support.rawserver import Request, head, raw_server, reply
+from tests.support.servers import KEY, v10_event, v12_event
 from tests.support.wire import read_stream
 
 pytestmark = pytest.mark.integration
 
 BOM = b"\xef\xbb\xbf"
 Script = Callable[[socket.socket, Request], None]
-
-
-def v10_event(piece: str) -> bytes:
-    payload = {"code": "0000", "msg": "success", "data": {"msg": piece}}
-    return b"data:" + json.dumps(payload, ensure_ascii=False).encode()
-
-
-def v12_event(piece: str) -> bytes:
-    payload = {"type": "content", "content": piece, "sessionId": 7}
-    return b"data:" + json.dumps(payload, ensure_ascii=False).encode()
 
 
 def _client(base_url: str, asynchronous: bool, **options: Any) -> Any:
@@ -207,160 +197,7 @@ def test_an_error_page_that_cannot_be_decoded_keeps_its_status(
         assert caught.value.retry_after == 1
 
 
-# 4. An async adapter stream left after its first item when `asyncio.run` ends: asyncio closes
-#    every async generator still open at once, and the adapter's generator, closing the stream
-#    it reads, closed the client's generator a second time while asyncio's own close of it ran:
-#    "aclose(): asynchronous generator is already running", logged by asyncio.
-
-
-def _slow_answer(conn: socket.socket, request: Request) -> None:
-    conn.sendall(head("200 OK", "Content-Type: text/event-stream") + v10_event("Hello") + b"\n\n")
-    for _ in range(30):
-        time.sleep(0.1)
-        conn.sendall(v10_event(" more") + b"\n\n")
-
-
-async def _first_of_llm_chat(base_url: str) -> Any:
-    from llama_index.core.llms import ChatMessage
-
-    from llamaindex_mavi import MaviLLM
-
-    llm = MaviLLM(video_nos=["VI1"], api_key=KEY, base_url=base_url)
-    async for item in await llm.astream_chat([ChatMessage(role="user", content="What?")]):
-        return item.delta
-    return None
-
-
-async def _first_of_llm_complete(base_url: str) -> Any:
-    from llamaindex_mavi import MaviLLM
-
-    llm = MaviLLM(video_nos=["VI1"], api_key=KEY, base_url=base_url)
-    async for item in await llm.astream_complete("What happens?"):
-        return item.delta
-    return None
-
-
-async def _first_of_query_engine(base_url: str) -> Any:
-    from llamaindex_mavi import MaviQueryEngine
-
-    engine = MaviQueryEngine(video_nos=["VI1"], api_key=KEY, base_url=base_url, streaming=True)
-    response: Any = await engine.aquery("What happens?")
-    async for text in response.async_response_gen():
-        return text
-    return None
-
-
-async def _first_of_chat_mavi(base_url: str) -> Any:
-    from langchain_mavi import ChatMavi
-
-    async for chunk in ChatMavi(video_nos=["VI1"], api_key=KEY, base_url=base_url).astream("Hi"):
-        return chunk.text
-    return None
-
-
-@pytest.mark.parametrize(
-    "first",
-    [_first_of_llm_chat, _first_of_llm_complete, _first_of_query_engine, _first_of_chat_mavi],
-    ids=["MaviLLM.astream_chat", "MaviLLM.astream_complete", "MaviQueryEngine", "ChatMavi"],
-)
-def test_an_async_adapter_stream_left_as_its_loop_ends_closes_without_errors(
-    first: Callable[[str], Any],
-) -> None:
-    logged: list[object] = []
-
-    async def go(base_url: str) -> Any:
-        loop = asyncio.get_running_loop()
-        loop.set_exception_handler(lambda _, context: logged.append(context.get("exception")))
-        return await asyncio.wait_for(first(base_url), 30)
-
-    with raw_server(_slow_answer) as server:
-        assert asyncio.run(go(server.base_url)) == "Hello"
-        assert server.wait_open(0) == 0  # the reply was closed
-    assert logged == []
-
-
-# 5. MaviChatEngine's streams, on a stream that breaks after text: LlamaIndex's readers looked
-#    for the writer's error before taking the next delta from the queue, so the deltas queued
-#    before it were lost (all but the first with astream_chat; some or all with stream_chat,
-#    as the thread ran), and the writing thread ended with the error unhandled.
-
-PIECES = ["The ", "harbor ", "wakes."]
-
-
-def _pieces_then_an_error(conn: socket.socket, request: Request) -> None:
-    events = b"".join(v10_event(piece) + b"\n\n" for piece in PIECES)
-    reply(conn, events + b'data:{"code":"0429","msg":"Request has exceeded the limit."}\n\n')
-
-
-def test_chat_engine_stream_chat_hands_out_every_piece_then_raises(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import threading
-
-    from llamaindex_mavi import MaviChatEngine
-    from mavi_core import MaviStreamError
-
-    unhandled: list[BaseException | None] = []
-    monkeypatch.setattr(threading, "excepthook", lambda args: unhandled.append(args.exc_value))
-    with raw_server(_pieces_then_an_error) as server:
-        engine = MaviChatEngine(video_nos=["VI1"], api_key=KEY, base_url=server.base_url)
-        for _ in range(5):  # the loss depended on how the writing thread ran
-            received: list[str] = []
-            response = engine.stream_chat("What happens?")
-            with pytest.raises(MaviStreamError):
-                for delta in response.response_gen:
-                    received.append(delta)
-            assert received == PIECES
-        assert len(server.requests) == 5
-    assert unhandled == []
-    assert engine.chat_history == []  # a failed turn leaves the memory as it was
-
-
-def test_chat_engine_astream_chat_hands_out_every_piece_then_raises() -> None:
-    from llamaindex_mavi import MaviChatEngine
-    from mavi_core import MaviStreamError
-
-    async def go(base_url: str) -> list[str]:
-        engine = MaviChatEngine(video_nos=["VI1"], api_key=KEY, base_url=base_url)
-        received: list[str] = []
-        response = await engine.astream_chat("What happens?")
-        with pytest.raises(MaviStreamError):
-            async for delta in response.async_response_gen():
-                received.append(delta)
-        assert engine.chat_history == []
-        return received
-
-    with raw_server(_pieces_then_an_error) as server:
-        assert asyncio.run(go(server.base_url)) == PIECES
-        assert len(server.requests) == 1
-
-
-@both
-def test_chat_engine_streams_still_end_with_the_whole_answer(asynchronous: bool) -> None:
-    from llamaindex_mavi import MaviChatEngine
-
-    def script(conn: socket.socket, request: Request) -> None:
-        reply(conn, b"".join(v10_event(piece) + b"\n\n" for piece in PIECES))
-
-    with raw_server(script) as server:
-        engine = MaviChatEngine(video_nos=["VI1"], api_key=KEY, base_url=server.base_url)
-        if asynchronous:
-
-            async def go() -> list[str]:
-                response = await engine.astream_chat("What happens?")
-                return [delta async for delta in response.async_response_gen()]
-
-            received = asyncio.run(go())
-        else:
-            received = list(engine.stream_chat("What happens?").response_gen)
-    assert received == PIECES
-    assert [message.content for message in engine.chat_history] == [
-        "What happens?",
-        "".join(PIECES),
-    ]
-
-
-# 6. A server trickling a reply's head (its status line and headers) a byte at a time: httpx's
+# 4. A server trickling a reply's head (its status line and headers) a byte at a time: httpx's
 #    read timeout restarts with every byte and the deadline was checked only between reads of
 #    the body, so the call lasted as long as the server liked, far past its `deadline`.
 
@@ -408,7 +245,7 @@ def test_a_reply_head_trickled_a_byte_at_a_time_ends_at_the_deadline(asynchronou
     assert after == "ok"  # the pool still works
 
 
-# 7. A server echoing the key in a request-id header: the error's `request_id` carried it
+# 5. A server echoing the key in a request-id header: the error's `request_id` carried it
 #    unmasked (messages and the service's text were masked, that attribute was not).
 
 
@@ -428,40 +265,7 @@ def test_a_key_echoed_in_the_request_id_header_is_masked(asynchronous: bool, sta
     assert KEY not in repr(vars(error)) and KEY[:8] not in str(error.request_id)
 
 
-# 8. An async stream abandoned (`return` from inside `async for`) just as `asyncio.run` ends,
-#    its client never closed, as short scripts do: asyncio gives the stream's generator a task
-#    to close it, then cancels or drops that task as the loop ends, so the close stopped half
-#    way and the connection stayed open ("ResourceWarning: unclosed transport" at exit).
-
-
-@pytest.mark.parametrize("in_a_task", [False, True], ids=["in-main", "in-a-task"])
-def test_an_async_stream_abandoned_as_its_loop_ends_closes_its_connection(in_a_task: bool) -> None:
-    import gc
-    import warnings
-
-    with raw_server(_slow_answer) as server:
-        client = AsyncMaviClient(KEY, base_url=server.base_url)
-
-        async def first() -> str:
-            async for delta in client.stream_chat(["VI1"], "What happens?"):
-                return delta.text
-            return ""
-
-        async def go() -> str:
-            return await (asyncio.wait_for(first(), 30) if in_a_task else first())
-
-        gc.collect()  # what earlier tests left is not this test's
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ResourceWarning)
-            assert asyncio.run(go()) == "Hello"
-            assert server.wait_open(0) == 0
-            gc.collect()
-        port = server.base_url.rsplit(":", 1)[1]
-    unclosed = [str(w.message) for w in caught if w.category is ResourceWarning]
-    assert [text for text in unclosed if f"{port})" in text or "transport" in text] == []
-
-
-# 9. A raw control character inside a JSON string (a tab in a table-like answer, from a server
+# 6. A raw control character inside a JSON string (a tab in a table-like answer, from a server
 #    that does not escape it; a piece split over `data:` lines): strict JSON refused the event,
 #    and the whole answer was lost to "MAVI sent an event that is not JSON".
 
@@ -487,9 +291,9 @@ def test_a_json_reply_with_a_raw_tab_is_read() -> None:
     assert parse_json_reply(b'{"code":"0000","data":{"name":"a\tb"}}') == {"name": "a\tb"}
 
 
-# 10. A session id of thousands of digits from the server was kept (as it is digits), and the
-#     next turn, sending it back, raised a bare ValueError (Python converts at most 4300 digits
-#     to an integer) instead of a MaviError.
+# 7. A session id of thousands of digits from the server was kept (as it is digits), and the
+#    next turn, sending it back, raised a bare ValueError (Python converts at most 4300 digits
+#    to an integer) instead of a MaviError.
 
 
 @pytest.mark.parametrize("quoted", [False, True], ids=["number", "string"])
@@ -519,66 +323,9 @@ def test_a_session_id_too_long_to_send_is_refused_before_any_request(as_int: boo
         build_v12_body(["VI1"], "And then?", None, session_id)
 
 
-def test_the_sync_client_still_goes_through_a_proxy_from_the_environment(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Bounding the connections (6.) keeps httpx's own client, so HTTP_PROXY still applies."""
-    with raw_server(lambda conn, request: reply(conn, v10_event("via proxy") + b"\n\n")) as proxy:
-        for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
-            monkeypatch.delenv(name, raising=False)
-        monkeypatch.setenv("HTTP_PROXY", proxy.base_url)
-        with pytest.warns(UserWarning, match="plain http"):
-            client = MaviClient(KEY, base_url="http://mavi.example", max_retries=0)
-        with client:
-            assert client.chat(["VI1"], "What happens?").text == "via proxy"
-        assert proxy.requests[0].path == "http://mavi.example/api/serve/video/chat"
-
-
-@pytest.mark.parametrize("stream", [False, True], ids=["chat", "stream_chat"])
-def test_the_async_client_goes_through_a_proxy_from_the_environment(
-    monkeypatch: pytest.MonkeyPatch, stream: bool
-) -> None:
-    """The async client gives httpx its sharded pools, which made httpx ignore HTTP_PROXY: the
-    environment's proxies are mounted as httpx would (NO_PROXY hosts stay on the pools)."""
-    with raw_server(lambda conn, request: reply(conn, v10_event("via proxy") + b"\n\n")) as proxy:
-        for name in ("ALL_PROXY", "all_proxy", "no_proxy"):
-            monkeypatch.delenv(name, raising=False)
-        monkeypatch.setenv("HTTP_PROXY", proxy.base_url)
-        monkeypatch.setenv("NO_PROXY", "mavi.internal")
-        with pytest.warns(UserWarning, match="plain http"):
-            client = AsyncMaviClient(KEY, base_url="http://mavi.example", max_retries=0)
-
-        async def ask() -> str:
-            async with client:
-                if stream:
-                    return "".join([d.text async for d in client.stream_chat(["VI1"], "Hi")])
-                return (await client.chat(["VI1"], "Hi")).text
-
-        assert asyncio.run(ask()) == "via proxy"
-        assert proxy.requests[0].path == "http://mavi.example/api/serve/video/chat"
-
-
-def test_a_no_proxy_host_is_asked_directly_by_the_async_client(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    with raw_server(lambda conn, request: reply(conn, v10_event("direct") + b"\n\n")) as server:
-        for name in ("ALL_PROXY", "all_proxy", "no_proxy"):
-            monkeypatch.delenv(name, raising=False)
-        monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
-        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-        client = AsyncMaviClient(KEY, base_url=server.base_url, max_retries=0)
-
-        async def ask() -> str:
-            async with client:
-                return (await client.chat(["VI1"], "Hi")).text
-
-        assert asyncio.run(ask()) == "direct"
-        assert server.requests[0].path == "/api/serve/video/chat"
-
-
-# 11. A reply read whole, framed as an event and followed by an end marker (a server that frames
-#     every reply as a stream): v1.2's chat() said "a reply without any answer text", and every
-#     JSON endpoint "2 events where one JSON reply belongs".
+# 8. A reply read whole, framed as an event and followed by an end marker (a server that frames
+#    every reply as a stream): v1.2's chat() said "a reply without any answer text", and every
+#    JSON endpoint "2 events where one JSON reply belongs".
 
 V12_ANSWER = {
     "code": "0000",

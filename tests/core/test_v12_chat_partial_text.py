@@ -1,4 +1,4 @@
-"""Review: v1.2 chat() against a server that streams anyway (docs/errors-and-wire.md:
+"""V1.2 chat() against a server that streams anyway (docs/errors-and-wire.md:
 nothing lost, nothing repeated; a request is retried only until answer text has arrived, and
 chat() carries the text that arrived in the error's partial_text)."""
 
@@ -9,8 +9,8 @@ import socket
 import pytest
 
 from mavi_core import MaviClient, MaviError, MaviStreamError
-from tests.review._servers import KEY
 from tests.support.rawserver import Request, raw_server, reply
+from tests.support.servers import KEY
 
 pytestmark = pytest.mark.integration
 

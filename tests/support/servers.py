@@ -1,4 +1,5 @@
-"""Hostile JSON servers for the review tests: each path answers what a test chooses."""
+"""Hostile servers for the loopback tests: JSON replies a test chooses, and SSE events of both
+dialects as a server writes them."""
 
 from __future__ import annotations
 
@@ -25,3 +26,13 @@ def json_server(answer: Callable[[Request], Any]) -> Callable[[socket.socket, Re
 
 def ok(data: Any) -> dict[str, Any]:
     return {"code": "0000", "msg": "success", "data": data}
+
+
+def v10_event(piece: str) -> bytes:
+    payload = {"code": "0000", "msg": "success", "data": {"msg": piece}}
+    return b"data:" + json.dumps(payload, ensure_ascii=False).encode()
+
+
+def v12_event(piece: str) -> bytes:
+    payload = {"type": "content", "content": piece, "sessionId": 7}
+    return b"data:" + json.dumps(payload, ensure_ascii=False).encode()

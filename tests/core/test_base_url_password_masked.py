@@ -1,4 +1,4 @@
-"""Review: a base_url carrying a password (a gateway with basic auth in front of MAVI) is
+"""A base_url carrying a password (a gateway with basic auth in front of MAVI) is
 quoted whole by repr, error.request_url and the debug log, where the rate-limit store's URL
 password is masked (docs/client.md: credentials never appear in repr, logs or messages)."""
 

@@ -1,4 +1,4 @@
-"""Review: the shared quota's stores (docs/rate-limits-and-bulk.md: an unreachable store
+"""The shared quota's stores (docs/rate-limits-and-bulk.md: an unreachable store
 is a MaviConnectionError naming it with its password masked; a silent Redis never hangs a call;
 docs/client.md: keys and secrets never appear in repr, logs or messages)."""
 

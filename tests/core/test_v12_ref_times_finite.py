@@ -1,4 +1,4 @@
-"""Review: a v1.2 answer whose ref times are not finite numbers ("NaN", "Infinity", 1e400 all
+"""A v1.2 answer whose ref times are not finite numbers ("NaN", "Infinity", 1e400 all
 read by `_number`) must be a typed error or dropped, not handed to the adapters, which crash
 with a bare ValueError/OverflowError (LlamaIndex's `round(start * 1000)`)."""
 
@@ -12,8 +12,8 @@ import socket
 import pytest
 
 from mavi_core import MaviClient, MaviError
-from tests.review._servers import KEY
 from tests.support.rawserver import Request, raw_server, reply
+from tests.support.servers import KEY
 
 pytestmark = pytest.mark.integration
 

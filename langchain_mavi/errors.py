@@ -1,5 +1,7 @@
 """`mavi_core` errors as LangChain errors, translated at one boundary: `translate_errors()`.
 
+    from langchain_mavi.errors import ChatMaviRateLimitError
+
 Each class below is both the `mavi_core` error and the matching `langchain_core.exceptions`
 class, so `except MaviRateLimitError` and `except ModelRateLimitError` both catch a rate limit:
 
@@ -65,8 +67,6 @@ __all__ = [
     "ChatMaviStreamTimeoutError",
     "ChatMaviTimeoutError",
     "ChatMaviValidationError",
-    "translate_error",
-    "translate_errors",
 ]
 
 
