@@ -41,7 +41,16 @@ from ._exceptions import (
     MaviVideoError,
 )
 from ._extras import load_lazily
-from ._models import ChatAnswer, ChatDelta, ChatSession, ChatTurn, Thinking, VideoRef
+from ._models import (
+    ChatAnswer,
+    ChatDelta,
+    ChatSession,
+    ChatTurn,
+    SessionDetail,
+    StoredMessage,
+    Thinking,
+    VideoRef,
+)
 from ._settings import MaviSettings
 from ._version import __version__
 
@@ -101,6 +110,8 @@ __all__ = [
     "Passage",
     "RateLimit",
     "RateLimitWait",
+    "SessionDetail",
+    "StoredMessage",
     "Thinking",
     "Transcript",
     "TranscriptCache",

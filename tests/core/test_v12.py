@@ -41,21 +41,24 @@ def mode(request: pytest.FixtureRequest) -> Mode:
 
 
 def v12_event(kind: str, **fields: Any) -> bytes:
-    return b"data:" + json.dumps({"type": kind, **fields, "sessionId": SESSION}).encode() + b"\n\n"
+    """One event as documented (tests/data/wire_samples/v1.2/chat_stream.sse): the session id
+    a string of digits, content events with their role."""
+    role = {"role": "assistant"} if kind == "content" else {}
+    event = {"type": kind, **role, **fields, "sessionId": str(SESSION)}
+    return b"data:" + json.dumps(event).encode() + b"\n\n"
 
 
-REF = {
-    "video_no": "VI1",
-    "video_name": "harbor.mp4",
-    "duration": "193",
+REF = {  # one video and its moments, nested as the service sends them
+    "video": {"video_no": "VI1", "video_name": "harbor.mp4", "duration": "193"},
     "refItems": [
-        {"startTime": 66, "endTime": 73, "type": "audio_ts", "text": "Sunrise today"},
-        {"startTime": 99, "endTime": None, "type": "keyframe", "text": "Dock workers"},
+        {"videoNo": "VI1", "startTime": 66, "endTime": 73, "type": "audio_ts",
+         "text": "Sunrise today"},
+        {"videoNo": "VI1", "startTime": "99", "type": "keyframe"},
     ],
-}
+}  # fmt: skip
 STREAM = (
     v12_event("thinking", title="Understanding", content="The question is about sunrise.")
-    + v12_event("ref", **REF)
+    + v12_event("ref", ref=[REF])
     + v12_event("content", content="The sun ")
     + v12_event("content", content="rises.")
     + b'data:"Done"\n\n'
@@ -131,8 +134,8 @@ def test_api_version_chooses_the_host_and_explicit_wins_over_the_environment(
 
 
 def test_chat_posts_to_the_json_path_and_reads_the_whole_answer(mode: Mode) -> None:
-    data = {"session_id": SESSION, "content": "The sun rises.", "refs": [REF]}
-    data["thinking"] = [{"title": "t", "content": "c"}]
+    data = {"role": "ASSISTANT", "content": "The sun rises.", "refs": [REF]}
+    data |= {"thinkings": [{"title": "t", "content": "c"}], "session_id": str(SESSION)}
 
     def script(conn: socket.socket, request: Request) -> None:
         reply(conn, json.dumps({"code": "0000", "msg": "success", "data": data}).encode())
@@ -147,7 +150,7 @@ def test_chat_posts_to_the_json_path_and_reads_the_whole_answer(mode: Mode) -> N
     assert answer.session_id == str(SESSION)
     assert answer.refs == (
         VideoRef("VI1", "harbor.mp4", 66.0, 73.0, "audio_ts", "Sunrise today", 193.0),
-        VideoRef("VI1", "harbor.mp4", 99.0, None, "keyframe", "Dock workers", 193.0),
+        VideoRef("VI1", "harbor.mp4", 99.0, None, "keyframe", "", 193.0),
     )
     assert answer.thinking == (Thinking("t", "c"),)
 
