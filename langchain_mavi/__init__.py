@@ -48,6 +48,7 @@ from .chat_models import DEFAULT_MODEL_NAME, ChatMavi
 from .tools import MaviVideoChatArtifact, MaviVideoChatInput, MaviVideoChatTool
 
 if TYPE_CHECKING:
+    from .chat_message_histories import MaviChatMessageHistory
     from .document_loaders import MaviTranscriptLoader
     from .rate_limiters import MaviRateLimiter
     from .retrievers import MaviVideoRetriever
@@ -69,6 +70,7 @@ __all__ = [
     "ChatMaviStreamTimeoutError",
     "ChatMaviTimeoutError",
     "ChatMaviValidationError",
+    "MaviChatMessageHistory",
     "MaviRateLimiter",
     "MaviTranscriptLoader",
     "MaviVideoChatArtifact",
@@ -81,6 +83,7 @@ __all__ = [
 
 
 _LAZY: dict[str, str] = {
+    "MaviChatMessageHistory": "chat_message_histories",
     "MaviRateLimiter": "rate_limiters",
     "MaviTranscriptLoader": "document_loaders",
     "MaviVideoRetriever": "retrievers",

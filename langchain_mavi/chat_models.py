@@ -229,6 +229,24 @@ class _Call:
         return ChatResult(generations=[ChatGeneration(message=message)])
 
 
+def answer_message(
+    answer: ChatAnswer, *, model_name: str = DEFAULT_MODEL_NAME, output_version: str = "v0"
+) -> AIMessage:
+    """The `AIMessage` `ChatMavi` returns for a v1.2 `answer` (without stop sequences):
+    `session_id` and `refs` in `response_metadata`, reasoning and citations in the model's
+    output format. The one mapping, shared by `MaviChatMessageHistory`."""
+    call = _Call(
+        request=MaviChatRequest(list(answer.video_nos), "", []),
+        model_name=model_name,
+        stops=StopSequences(None),
+        v12=True,
+        blocks=output_version == "v1",
+    )
+    message = call.result(answer).generations[0].message
+    assert isinstance(message, AIMessage)
+    return message
+
+
 class ChatMavi(MaviConnection, BaseChatModel):
     """Memories.ai MAVI video chat: ask questions about uploaded videos.
 
