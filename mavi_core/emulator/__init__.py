@@ -135,7 +135,8 @@ Faults and framing for v1.2: ``error_after``, ``disconnect_after`` and ``stall_a
 content events; ``error_envelope``, ``http_error``, ``rate_limit_http`` and ``slow_first_byte``
 take either v1.2 path; ``expire_sessions()`` forgets every session. ``emu.faults.framing_v12()``
 (``--framing-v12``) sets the stream's framing: ``space_after_data``, ``crlf``, ``end_marker``
-(``"Done"``, ``"DONE"``, ``"done"``, ``"[DONE]"`` or None), ``batched`` (several events to a
+(``"Done"``, ``"DONE"``, ``"done"``, ``"[DONE]"``, ``"envelope"`` for
+``{"code":"SUCCESS","data":"Done"}``, or None), ``batched`` (several events to a
 write, the end marker or an error sharing the last one), ``error_envelopes`` (errors as
 envelopes: a plain JSON reply before the first event, a ``data:`` envelope event after it),
 ``done_after_error`` and ``content_type``. Replies take the documented shapes

@@ -35,8 +35,9 @@ EVENT_STREAM = "text/event-stream;charset=UTF-8"
 JSON_TYPE = "application/json;charset=UTF-8"
 
 EndMarker = Literal["Done", "[DONE]"]
-V12EndMarker = Literal["Done", "DONE", "done", "[DONE]"]
-V12_END_MARKERS: tuple[str, ...] = ("Done", "DONE", "done", "[DONE]")
+V12EndMarker = Literal["Done", "DONE", "done", "[DONE]", "envelope"]
+V12_END_MARKERS: tuple[str, ...] = ("Done", "DONE", "done", "[DONE]", "envelope")
+"""``envelope`` ends with ``{"code":"SUCCESS","data":"Done"}``, as the service's table shows."""
 _T = TypeVar("_T")
 
 

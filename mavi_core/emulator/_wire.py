@@ -122,6 +122,8 @@ class V12Encoder(_EventWriter):
         marker = self.framing.end_marker
         if marker is None:
             return b""
+        if marker == "envelope":
+            return self._event([dumps({"code": "SUCCESS", "data": "Done"})])
         return self._event([marker if marker == "[DONE]" else dumps(marker)])
 
 
