@@ -53,22 +53,37 @@ def _merge(shapes: list[Shape]) -> Shape:
     return shapes[0]
 
 
-def differences(reply: Shape, sample: Shape, where: str = "$") -> list[str]:
-    """Where `reply` (a shape) does not conform to `sample` (a shape)."""
+def optional_keys(value: Shape) -> frozenset[str]:
+    """The keys a shape marks optional anywhere (e.g. a keyframe's `endTime` and `text`)."""
+    if isinstance(value, dict):
+        found = {key[1:] for key in value if key.startswith("?")}
+        return frozenset(found).union(*(optional_keys(item) for item in value.values()))
+    if isinstance(value, list):
+        return frozenset().union(*(optional_keys(item) for item in value))
+    return frozenset()
+
+
+def differences(
+    reply: Shape, sample: Shape, where: str = "$", optional: frozenset[str] = frozenset()
+) -> list[str]:
+    """Where `reply` (a shape) does not conform to `sample` (a shape); a key in `optional` may
+    be absent wherever it is."""
     if isinstance(sample, dict):
         if not isinstance(reply, dict):
             return [f"{where}: {_name(reply)} where the sample has an object"]
         found: list[str] = []
         sample_keys = {_plain(key): key for key in sample}
         reply_keys = {_plain(key): key for key in reply}
-        for key, marked in sample_keys.items():
+        for key, original in sample_keys.items():
+            always = not original.startswith("?") and key not in optional
             if key not in reply_keys:
-                if not marked.startswith("?"):
+                if always:
                     found.append(f"{where}.{key}: missing")
                 continue
-            if reply_keys[key].startswith("?") and not marked.startswith("?"):
+            if reply_keys[key].startswith("?") and always:
                 found.append(f"{where}.{key}: absent from some items, always in the sample")
-            found += differences(reply[reply_keys[key]], sample[marked], f"{where}.{key}")
+            inner = f"{where}.{key}"
+            found += differences(reply[reply_keys[key]], sample[original], inner, optional)
         found += [f"{where}.{key}: not in the sample" for key in reply_keys.keys() - sample_keys]
         return found
     if isinstance(sample, list):
@@ -76,7 +91,7 @@ def differences(reply: Shape, sample: Shape, where: str = "$") -> list[str]:
             return [f"{where}: {_name(reply)} where the sample has a list"]
         if not sample or not reply:
             return []  # an empty list says nothing about its items
-        return differences(reply[0], sample[0], where + "[]")
+        return differences(reply[0], sample[0], where + "[]", optional)
     if reply != sample:
         return [f"{where}: {_name(reply)} where the sample has {_name(sample)}"]
     return []
@@ -90,8 +105,9 @@ def _name(item: Shape) -> str:
     return f"a {item}"
 
 
-def check_conforms(reply: Any, *samples: Any) -> None:
+def check_conforms(reply: Any, *samples: Any, optional: frozenset[str] = frozenset()) -> None:
     """Assert that the JSON value `reply` has the shape of the JSON values `samples` (several
-    samples of one reply: a key that one of them lacks is optional)."""
-    found = differences(shape(reply), shape(list(samples))[0])
+    samples of one reply: a key that one of them lacks is optional; so is a key of
+    `optional`, see `optional_keys`)."""
+    found = differences(shape(reply), shape(list(samples))[0], optional=optional)
     assert not found, "the reply's shape differs from the sample's:\n" + "\n".join(found)
