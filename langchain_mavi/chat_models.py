@@ -244,6 +244,8 @@ def answer_message(
     )
     message = call.result(answer).generations[0].message
     assert isinstance(message, AIMessage)
+    if call.blocks:  # what BaseChatModel adds to the answers of output_version="v1"
+        message.response_metadata["output_version"] = "v1"
     return message
 
 
