@@ -69,7 +69,7 @@ async def test_a_conversation_continues_after_a_restart(
 
 def test_an_unknown_session_is_an_invalid_request(emulator: MaviEmulator) -> None:
     with pytest.raises(MaviInvalidRequestError, match="Session does not exist"):
-        history(emulator, "1234567890123456789").messages
+        _ = history(emulator, "1234567890123456789").messages
 
 
 def test_add_messages_takes_the_turn_the_service_answered_and_refuses_others(
