@@ -759,3 +759,43 @@ def test_api_versions_must_name_known_dialects() -> None:
         MaviEmulator(api_versions=("v2",))
     with pytest.raises(ValueError, match="api_versions"):
         MaviEmulator(api_versions=())
+
+
+# -- bounds: what sessions keep ---------------------------------------------------------------
+
+
+def test_200_sessions_opened_with_a_1_25_mib_prompt_keep_little_memory() -> None:
+    import tracemalloc
+    from dataclasses import replace
+
+    from mavi_core.emulator._sessions import TURN_CHARS
+    from mavi_core.emulator._v12 import Thinking, compose_v12
+
+    prompt = ("How does the tugboat leave the harbor? " * 40_000)[: 1_310_720 - 4]
+    answer = compose_v12(load_samples()[:1], prompt, [])  # its thinking quotes the prompt
+    store = SessionStore()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for index in range(200):
+            asked = f"{prompt}{index:04d}"  # a new 1.25 MiB string each time, as a request's
+            steps = tuple(Thinking(step.title, step.content + asked) for step in answer.thinking)
+            session_id = store.start(asked, owner="key")
+            store.add_turn(session_id, asked, replace(answer, thinking=steps))
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert len(store) == 200
+    assert grown < 20 * 2**20, f"{grown / 2**20:.0f} MiB kept for 200 sessions"
+    _, [turn] = store.detail(session_id, owner="key") or ("", [])
+    assert turn.prompt == asked[:TURN_CHARS]
+    assert all(len(step.content) <= TURN_CHARS for step in turn.answer.thinking)
+
+
+def test_a_key_keeps_at_most_its_share_of_sessions_oldest_forgotten_first() -> None:
+    store = SessionStore(max_sessions=1000, max_per_owner=3)
+    others = store.start("theirs", owner="other")
+    mine = [store.start(f"q{index}", owner="key") for index in range(4)]
+    assert [session for session, _ in store.listing("key")] == mine[:0:-1]
+    assert mine[0] not in store and others in store
+    assert store.listing("other") == [(others, "theirs")]
