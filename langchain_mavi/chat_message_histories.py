@@ -61,7 +61,7 @@ class MaviChatMessageHistory(MaviConnection, BaseChatMessageHistory):
     output_version: str = "v0"
     """As `ChatMavi.output_version`: "v1" gives the answers standard content blocks."""
     api_version: str | None = "v1.2"
-    # Read from the service, never stored: not a field (the base class annotates it).
+    # Read from the service, never stored: not a pydantic field (the base class annotates it).
     messages: ClassVar[list[BaseMessage]]  # type: ignore[misc]
 
     def __init__(self, session_id: str | int | None = None, /, **kwargs: Any) -> None:
@@ -79,7 +79,7 @@ class MaviChatMessageHistory(MaviConnection, BaseChatMessageHistory):
     def _check_video_nos(cls, value: Any) -> Any:
         return [] if value is None else check_video_nos(value)
 
-    @property
+    @property  # type: ignore[no-redef]
     def messages(self) -> list[BaseMessage]:  # type: ignore[override]
         """The session's messages, oldest first, as the service keeps them now."""
         if self.session_id is None:
