@@ -258,16 +258,23 @@ def no_answer_text() -> MaviServerError:
 def parse_v12_answer(data: object, video_nos: list[str]) -> ChatAnswer:
     """The `data` of a `/serve/api/v1/chat` reply: `role`, `content`, `thinkings` (each step
     may hold its own `refs`), `refs` and `session_id`. The moments are read from the top level
-    and from the steps, each once. A string is the service's error message."""
+    and from the steps, each once. A string is the service's error message; an answer without
+    text is an error too (`no_answer_text`)."""
     if isinstance(data, str):
         raise no_answer_text() if is_end_marker(data) else error_for_message(data)
     if not isinstance(data, Mapping):
         raise _malformed(f"an answer whose data is a {type(data).__name__}")
+    answer = _answer_of(data, video_nos)
+    if not answer.text:
+        raise no_answer_text()
+    return answer
+
+
+def _answer_of(data: Mapping[str, Any], video_nos: list[str]) -> ChatAnswer:
+    """An answer object as `/chat` and a session's messages write it, whatever its text."""
     content = data.get("content")
     if content is not None and not isinstance(content, str):
         raise _malformed("an answer whose 'content' is not a string")
-    if not content:
-        raise no_answer_text()
     steps = data.get("thinkings") or []
     if not isinstance(steps, list) or not all(isinstance(step, Mapping) for step in steps):
         raise _malformed("an answer whose thinkings is not a list of objects")
@@ -275,7 +282,7 @@ def parse_v12_answer(data: object, video_nos: list[str]) -> ChatAnswer:
     for step in steps:
         refs += _ref_list(step.get("refs"), "a thinking step's refs")
     return ChatAnswer(
-        text=content,
+        text=content or "",
         video_nos=video_nos,
         session_id=_session_of(data),
         refs=tuple(dict.fromkeys(refs)),  # a moment cited twice is one moment
@@ -470,7 +477,7 @@ def parse_session_detail(data: object, session_id: str) -> SessionDetail:
         if role != "assistant":
             stored.append(StoredMessage(role or "user", content, session_id=session))
             continue
-        answer = parse_v12_answer({**message, "session_id": session}, [])
+        answer = _answer_of(message, [])  # kept as stored, even without text
         stored.append(StoredMessage(role, content, answer.thinking, answer.refs, session))
     title = _text(data.get("title"), "a session's title")
     return SessionDetail(session_id=session, title=title, messages=tuple(stored))

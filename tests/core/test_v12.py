@@ -429,3 +429,21 @@ def test_an_unknown_session_detail_is_an_invalid_request(mode: Mode) -> None:
             api_key=emu.api_key,
             api_version="v1.2",
         )
+
+
+def test_a_session_detail_keeps_an_answer_stored_without_text() -> None:
+    from mavi_core._v12 import parse_session_detail
+
+    data = {
+        "title": "q",
+        "messages": [
+            {"role": "user", "content": "q"},
+            {"role": "assistant", "content": "", "thinkings": [{"title": "t", "content": "c"}]},
+        ],
+        "session_id": str(SESSION),
+    }
+    detail = parse_session_detail(data, str(SESSION))
+    assert [(m.role, m.content, m.thinking) for m in detail.messages] == [
+        ("user", "q", ()),
+        ("assistant", "", (Thinking("t", "c"),)),
+    ]
