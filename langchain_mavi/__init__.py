@@ -7,6 +7,7 @@
     tool = MaviVideoChatTool(video_nos=["VI..."])  # for agents: name "mavi_video_chat"
     retriever = MaviVideoRetriever()              # matching moments as Documents
     loader = MaviTranscriptLoader(["VI..."])      # what was said and shown, as Documents
+    history = MaviChatMessageHistory(session_id)  # a v1.2 session's messages, restored
 
 Errors raised through `ChatMavi` are both the `mavi_core` error and the matching
 `langchain_core.exceptions` class (see `langchain_mavi._errors`).

@@ -283,6 +283,9 @@ class ChatMavi(MaviConnection, BaseChatModel):
     llm.invoke([HumanMessage("Where is this?"), first, HumanMessage("What happens next?")])
     ```
 
+    After a restart, `MaviChatMessageHistory(session_id).messages` gives the session's messages
+    back as this model returned them (docs/langchain-message-history.md).
+
     A wait for a turn in the key's budget (`rate_limit=`, `rate_limiter=`) is dispatched as
     the custom event `mavi_rate_limit_wait` (`{"seconds", "endpoint", "reason"}`) of the
     model's run, so callback handlers and `astream_events` see it (`langchain_mavi._events`).
