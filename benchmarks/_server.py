@@ -39,7 +39,7 @@ V12_CHAT_PATH: Final = "/serve/api/v1/chat"
 V12_STREAM_PATH: Final = "/serve/api/v1/chat_stream"
 V12_EXTRA_EVENTS: Final = 3
 """v1.2 events besides the content ones: a thinking event, a ref event and `data:"Done"`."""
-V12_SESSION: Final = 7251846039218475520
+V12_SESSION: Final = "7251846039218475520"  # a string of digits, as documented
 OPENAI_CHAT_PATH: Final = "/v1/chat/completions"
 # A prime length, so the pieces of an answer do not repeat in a short cycle.
 _TEXT: Final = "the chef dices an onion while the pan heats and the oil shines "[:61]
@@ -103,28 +103,32 @@ _V12_THINKING: Final[Mapping[str, object]] = {
     "title": "Watching",
     "content": "The kitchen scene.",
 }
-_V12_REF: Final[Mapping[str, object]] = {
-    "type": "ref",
-    "video_no": "VI-bench-0001",
-    "video_name": "bench.mp4",
-    "duration": "412",
-    "refItems": [{"startTime": 62, "endTime": 105, "type": "visual_ts", "text": "An onion."}],
-}
+_V12_REF_ENTRY: Final[Mapping[str, object]] = {  # nested, as the service documents it
+    "video": {"duration": "412", "video_no": "VI-bench-0001", "video_name": "bench.mp4"},
+    "refItems": [
+        {"videoNo": "VI-bench-0001", "startTime": 62, "type": "visual_ts", "endTime": 105,
+         "text": "An onion."}
+    ],
+}  # fmt: skip
+_V12_REF: Final[Mapping[str, object]] = {"type": "ref", "ref": [_V12_REF_ENTRY]}
 
 
 def _v12(pieces: list[str], stream: bool) -> bytes:
-    """The v1.2 reply: events (thinking, ref, content per piece, Done) or the JSON answer."""
+    """The v1.2 reply in the documented shapes (tests/data/wire_samples/v1.2/): events
+    (thinking, ref, content per piece, Done) or the JSON answer."""
     if not stream:
         data = {
-            "session_id": V12_SESSION,
+            "role": "ASSISTANT",
             "content": "".join(pieces),
-            "thinking": [{k: v for k, v in _V12_THINKING.items() if k != "type"}],
-            "refs": [{k: v for k, v in _V12_REF.items() if k != "type"}],
+            "thinkings": [{k: v for k, v in _V12_THINKING.items() if k != "type"}],
+            "refs": [_V12_REF_ENTRY],
+            "session_id": V12_SESSION,
         }
-        body = json.dumps({"code": "0000", "msg": "success", "data": data}).encode()
+        envelope = {"code": "0000", "msg": "success", "data": data}
+        body = json.dumps({**envelope, "success": True, "failed": False}).encode()
         return _whole(b"application/json;charset=UTF-8", body)
     events = [_v12_event(_V12_THINKING), _v12_event(_V12_REF)]
-    events += [_v12_event({"type": "content", "content": piece}) for piece in pieces]
+    events += [_v12_event({"type": "content", "role": "assistant", "content": p}) for p in pieces]
     events.append(b'data:"Done"\n\n')
     return _STREAM_HEAD + b"".join(_chunk(event) for event in events) + b"0\r\n\r\n"
 

@@ -7,6 +7,7 @@
     tool = MaviVideoChatTool(video_nos=["VI..."])  # for agents: name "mavi_video_chat"
     retriever = MaviVideoRetriever()              # matching moments as Documents
     loader = MaviTranscriptLoader(["VI..."])      # what was said and shown, as Documents
+    history = MaviChatMessageHistory(session_id)  # a v1.2 session's messages, restored
 
 Errors raised through `ChatMavi` are both the `mavi_core` error and the matching
 `langchain_core.exceptions` class: `langchain_mavi.errors`.
@@ -34,6 +35,7 @@ from .chat_models import DEFAULT_MODEL_NAME, ChatMavi
 from .tools import MaviVideoChatArtifact, MaviVideoChatInput, MaviVideoChatTool
 
 if TYPE_CHECKING:
+    from .chat_message_histories import MaviChatMessageHistory
     from .document_loaders import MaviTranscriptLoader
     from .rate_limiters import MaviRateLimiter
     from .retrievers import MaviVideoRetriever
@@ -42,6 +44,7 @@ __all__ = [
     "DEFAULT_MODEL_NAME",
     "RATE_LIMIT_WAIT_EVENT",
     "ChatMavi",
+    "MaviChatMessageHistory",
     "MaviRateLimiter",
     "MaviTranscriptLoader",
     "MaviVideoChatArtifact",
@@ -54,6 +57,7 @@ __all__ = [
 
 
 _LAZY: dict[str, str] = {
+    "MaviChatMessageHistory": "chat_message_histories",
     "MaviRateLimiter": "rate_limiters",
     "MaviTranscriptLoader": "document_loaders",
     "MaviVideoRetriever": "retrievers",

@@ -230,6 +230,26 @@ class _Call:
         return ChatResult(generations=[ChatGeneration(message=message)])
 
 
+def answer_message(
+    answer: ChatAnswer, *, model_name: str = DEFAULT_MODEL_NAME, output_version: str = "v0"
+) -> AIMessage:
+    """The `AIMessage` `ChatMavi` returns for a v1.2 `answer` (without stop sequences):
+    `session_id` and `refs` in `response_metadata`, reasoning and citations in the model's
+    output format. The one mapping, shared by `MaviChatMessageHistory`."""
+    call = _Call(
+        request=MaviChatRequest(list(answer.video_nos), "", []),
+        model_name=model_name,
+        stops=StopSequences(None),
+        v12=True,
+        blocks=output_version == "v1",
+    )
+    message = call.result(answer).generations[0].message
+    assert isinstance(message, AIMessage)
+    if call.blocks:  # what BaseChatModel adds to the answers of output_version="v1"
+        message.response_metadata["output_version"] = "v1"
+    return message
+
+
 class ChatMavi(MaviConnection, BaseChatModel):
     """Memories.ai MAVI video chat: ask questions about uploaded videos
     (docs/langchain-chat-model.md).
@@ -247,6 +267,8 @@ class ChatMavi(MaviConnection, BaseChatModel):
     MAVI has no tool calling, structured output, sampling parameters or usage: `bind_tools`
     and `with_structured_output` raise (use `MaviVideoChatTool`), `temperature` and
     `max_tokens` are not sent, stop sequences are applied here.
+    After a restart, `MaviChatMessageHistory(session_id).messages` gives a session's messages
+    back as this model returned them (docs/langchain-message-history.md).
     """
 
     model_name: str = Field(default=DEFAULT_MODEL_NAME, alias="model")

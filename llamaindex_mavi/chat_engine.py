@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, Generator, Iterator, Mapping, Sequence
 from queue import Empty
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Self, cast
 
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse, MessageRole
 from llama_index.core.callbacks import CallbackManager, trace_method
@@ -54,6 +54,8 @@ class MaviChatEngine(LLMConnection, BaseChatEngine):
     enters the memory whole once its answer is complete, so a failed request or a broken stream
     leaves memory and session as they were. `memory` or `chat_history` start the conversation;
     `llm` and the connection options are as for `MaviQueryEngine`.
+    `MaviChatEngine.from_session(session_id, ...)` (v1.2) restores a conversation the service
+    keeps, after a restart or in another process (docs/llamaindex-chat-engine.md).
     """
 
     def __init__(
@@ -98,6 +100,39 @@ class MaviChatEngine(LLMConnection, BaseChatEngine):
             api_version=api_version,
             rate_limit=rate_limit,
         )
+
+    @classmethod
+    def from_session(
+        cls, session_id: str | int, video_nos: Sequence[str] | None = None, **options: Any
+    ) -> MaviChatEngine:
+        """A conversation restored from a v1.2 session the service keeps (after a restart,
+        in another process): `chat_history` is the session's messages, each answer exactly
+        as `MaviLLM.chat` returned it, so the next turn continues the session. `options`: as
+        for the constructor (but `memory` and `chat_history`); `api_version` defaults to
+        "v1.2". An unknown session is a `MaviInvalidRequestError`."""
+        engine = cls._restoring(video_nos, options)
+        engine._memory.set(engine._llm.session_messages(session_id))
+        return engine
+
+    @classmethod
+    async def afrom_session(
+        cls, session_id: str | int, video_nos: Sequence[str] | None = None, **options: Any
+    ) -> MaviChatEngine:
+        """The async twin of `from_session`."""
+        engine = cls._restoring(video_nos, options)
+        await engine._memory.aset(await engine._llm.asession_messages(session_id))
+        return engine
+
+    @classmethod
+    def _restoring(cls, video_nos: Sequence[str] | None, options: dict[str, Any]) -> Self:
+        if "memory" in options or "chat_history" in options:
+            raise MaviValidationError(
+                "from_session() restores the memory from the session: pass neither memory nor "
+                "chat_history."
+            )
+        if not any(options.get(name) for name in ("llm", "client", "async_client")):
+            options.setdefault("api_version", "v1.2")  # sessions exist in v1.2 only
+        return cls(video_nos, **options)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(video_nos={self.video_nos!r}, base_url={self.base_url!r})"

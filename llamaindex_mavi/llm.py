@@ -44,7 +44,7 @@ from pydantic import (
     field_validator,
 )
 
-from mavi_core import ChatAnswer, ChatDelta, MaviValidationError, Thinking
+from mavi_core import ChatAnswer, ChatDelta, MaviValidationError, SessionDetail, Thinking
 from mavi_core._adapters import (
     ChatPrompt,
     ClosedAfter,
@@ -275,6 +275,21 @@ class MaviLLM(LLM):
             )
         return _aresponses(stream, _chat_item)
 
+    def session_messages(self, session_id: str | int) -> list[ChatMessage]:
+        """The messages of a v1.2 session the service keeps, oldest first: the user's as
+        user messages, each answer as the assistant message `chat` returned for it (thinking,
+        text and citation blocks; the session in `additional_kwargs["session_id"]`), so that
+        `chat(messages + [question])` continues the session."""
+        with _reported():
+            detail = self._clients.sync().get_session_detail(session_id)
+        return restored_messages(detail)
+
+    async def asession_messages(self, session_id: str | int) -> list[ChatMessage]:
+        """The async twin of `session_messages`."""
+        with _reported():
+            detail = await self._clients.async_().get_session_detail(session_id)
+        return restored_messages(detail)
+
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
         with _reported():
@@ -392,6 +407,20 @@ def _chat_answer(answer: ChatAnswer) -> ChatResponse:
         answer.session_id,
     )
     return ChatResponse(message=message, raw=answer)
+
+
+def restored_messages(detail: SessionDetail) -> list[ChatMessage]:
+    """A session's messages as LlamaIndex messages: an answer exactly as `MaviLLM.chat`
+    returns it, any other message as text with its role."""
+    return [
+        _chat_answer(message.as_answer()).message
+        if message.role == "assistant"
+        else ChatMessage(role=_ROLES.get(message.role, MessageRole.USER), content=message.content)
+        for message in detail.messages
+    ]
+
+
+_ROLES: Final = {"user": MessageRole.USER, "system": MessageRole.SYSTEM}
 
 
 def _completion_answer(answer: ChatAnswer) -> CompletionResponse:

@@ -34,9 +34,18 @@ from ._exceptions import (
     MaviVideoError,
 )
 from ._extras import load_lazily
-from ._models import ChatAnswer, ChatDelta, ChatSession, ChatTurn, Thinking, VideoRef
+from ._models import (
+    ChatAnswer,
+    ChatDelta,
+    ChatSession,
+    ChatTurn,
+    SessionDetail,
+    StoredMessage,
+    Thinking,
+    VideoRef,
+)
 from ._settings import MaviSettings
-from ._version import __version__
+from ._version import __version__ as __version__
 
 if TYPE_CHECKING:
     from ._bulk import BulkAnswer
@@ -78,13 +87,14 @@ __all__ = [
     "RateLimit",
     "RateLimitWait",
     "SearchType",
+    "SessionDetail",
+    "StoredMessage",
     "Thinking",
     "Transcript",
     "TranscriptSegment",
     "Video",
     "VideoRef",
     "VideoTranscript",
-    "__version__",
 ]
 
 _LAZY: dict[str, str] = {

@@ -68,7 +68,7 @@ from ._flow import (
     Wait,
     returning,
 )
-from ._models import ChatAnswer, ChatDelta, ChatSession, Thinking, VideoRef
+from ._models import ChatAnswer, ChatDelta, ChatSession, SessionDetail, Thinking, VideoRef
 from ._progress import CountingReader, ProgressCallback
 from ._quota import AUTO, RateLimitOption, resolve_rate_limit
 from ._request import HistoryInput
@@ -500,6 +500,14 @@ class MaviClient(_ClientBase[httpx.Client]):
         v1.0); `unique_id`: the namespace the chats named ("default" when they named none)."""
         return self._iterate(self._ops.list_sessions(unique_id))
 
+    def get_session_detail(self, session_id: str | int) -> SessionDetail:
+        """A v1.2 chat session restored: its title and its messages in order (user and
+        assistant; an assistant message with its thinking and refs, as `chat()` returned
+        them), to show a conversation again or continue it with `chat(session_id=...)`.
+        v1.2 only (`MaviValidationError` with v1.0); an unknown session is a
+        `MaviInvalidRequestError`."""
+        return self._run(self._ops.session_detail(session_id))
+
     def upload_video(
         self,
         source: str | os.PathLike[str],
@@ -826,6 +834,10 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
     def list_sessions(self, *, unique_id: str | None = None) -> AsyncIterator[ChatSession]:
         """Every chat session of the key, all pages: see `MaviClient.list_sessions`."""
         return self._iterate(self._ops.list_sessions(unique_id))
+
+    async def get_session_detail(self, session_id: str | int) -> SessionDetail:
+        """A v1.2 chat session restored: see `MaviClient.get_session_detail`."""
+        return await self._run(self._ops.session_detail(session_id))
 
     async def upload_video(
         self,

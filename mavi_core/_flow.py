@@ -51,11 +51,11 @@ from ._exceptions import (
     MaviTimeoutError,
     MaviValidationError,
 )
-from ._models import ChatAnswer, ChatDelta, Thinking, VideoRef
+from ._models import ChatAnswer, ChatDelta, SessionDetail, Thinking, VideoRef
 from ._progress import ProgressBar, ProgressCallback, check_progress, progress_bar, upload_bar
 from ._quota import RateLimit, account_of, endpoint_of
 from ._request import ApiCall, HistoryInput, build_chat_body
-from ._retry import REFRESH, RetryState
+from ._retry import REFRESH, RetryState, may_retry
 from ._settings import MaviSettings
 from ._stream import ChatStreamDecoder, broken_stream_error, parse_json_reply, too_large
 from ._transcripts import WIRE_KIND, TranscriptJob, VideoTranscript
@@ -64,7 +64,9 @@ from ._v12 import (
     V12StreamDecoder,
     build_v12_body,
     check_unique_id,
+    parse_session_detail,
     parse_v12_reply,
+    session_detail_call,
 )
 from ._videos import (
     DEFAULT_SEARCH_TYPE,
@@ -522,7 +524,9 @@ class Operations:
         except MaviError as error:
             yield Close(response)
             _from_reply(error, response)
-            if progress.items:
+            # Once text arrived, or anything was handed out that a retry would repeat, the
+            # error is a MaviStreamError (never retried); else it keeps its own class.
+            if progress.delivered or (progress.items and may_retry(error)):
                 partial = "".join(parts) if collect else None
                 broken = broken_stream_error(error, progress.delivered, partial)
                 raise _from_reply(broken, response) from error
@@ -847,6 +851,17 @@ class Operations:
                 "MAVI_API_VERSION=v1.2)."
             )
         return self._list(SessionPager(unique_id))
+
+    def session_detail(self, session_id: str | int) -> Flow[SessionDetail]:
+        """A v1.2 session restored: its title and messages; checks its input now."""
+        if not self.v12:
+            raise MaviValidationError(
+                "get_session_detail() belongs to the v1.2 API (v1.0 keeps no sessions): create "
+                "the client with api_version='v1.2' (or set MAVI_API_VERSION=v1.2)."
+            )
+        call = session_detail_call(session_id)
+        session = str(call.params["sessionId"]) if call.params else ""
+        return self._parsed(call, lambda data: parse_session_detail(data, session))
 
     @_redacting
     def _list(self, pager: VideoPager | SessionPager) -> Flow[None]:

@@ -7,7 +7,16 @@ from datetime import datetime
 
 from ._exceptions import MaviValidationError
 
-__all__ = ["ChatAnswer", "ChatDelta", "ChatSession", "ChatTurn", "Thinking", "VideoRef"]
+__all__ = [
+    "ChatAnswer",
+    "ChatDelta",
+    "ChatSession",
+    "ChatTurn",
+    "SessionDetail",
+    "StoredMessage",
+    "Thinking",
+    "VideoRef",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +122,39 @@ class ChatAnswer:
 
     def __str__(self) -> str:
         return self.text
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """One message of a v1.2 session as the service keeps it (`get_session_detail()`)."""
+
+    role: str
+    """"user" or "assistant"."""
+    content: str
+    thinking: tuple[Thinking, ...] = ()
+    refs: tuple[VideoRef, ...] = ()
+    session_id: str | None = None
+
+    def as_answer(self, video_nos: list[str] | None = None) -> ChatAnswer:
+        """An assistant message as the `ChatAnswer` `chat()` returned for it (the service does
+        not say which videos were asked about: `video_nos`, when known)."""
+        return ChatAnswer(
+            text=self.content,
+            video_nos=list(video_nos or []),
+            session_id=self.session_id,
+            refs=self.refs,
+            thinking=self.thinking,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SessionDetail:
+    """A v1.2 chat session restored (`get_session_detail()`): its title and its messages in
+    order; pass `session_id` to `chat()` to continue it."""
+
+    session_id: str
+    title: str = ""
+    messages: tuple[StoredMessage, ...] = ()
 
 
 def rank_score(rank: int) -> float:

@@ -39,6 +39,12 @@ def is_retryable(error: MaviError) -> bool:
     return isinstance(error, MaviServerError) and status is not None and status >= 500
 
 
+def may_retry(error: MaviError) -> bool:
+    """Whether a call failing with `error` may be sent again: retryable, or an auth error (the
+    token may be refreshed and the call repeated)."""
+    return is_retryable(error) or isinstance(error, MaviAuthenticationError)
+
+
 def backoff_delay(retries_done: int, *, jitter: float = 0.0) -> float:
     """0.5 s doubling to 8 s, shortened by up to 25% (`jitter` in [0, 1))."""
     delay = min(INITIAL_RETRY_DELAY * 2.0**retries_done, MAX_RETRY_DELAY)

@@ -438,19 +438,19 @@ class ChatStreamDecoder:
             self.events_seen += 1
             try:
                 for value in event_values(event):
-                    if value is END:
+                    delta = END if value is END else self._delta_of(value)
+                    if delta is END:
                         self.done = True
                         self._check_answered(deltas)
                         return deltas
-                    delta = self._delta_of(value)
                     if delta is not None:
-                        deltas.append(delta)
+                        deltas.append(delta)  # type: ignore[arg-type]
             except MaviError as error:
                 return self._fail(error, deltas)
         return deltas
 
-    def _delta_of(self, value: Any) -> ChatDelta | None:
-        """What one JSON value adds to the answer: a delta, or None (nothing)."""
+    def _delta_of(self, value: Any) -> ChatDelta | _End | None:
+        """What one JSON value adds to the answer: a delta, None (nothing) or `END`."""
         piece = _piece_of(value)
         if piece is None:
             return None
@@ -465,10 +465,13 @@ class ChatStreamDecoder:
                 "check base_url."
             )
         elif not self.texts_seen:
-            error = _malformed("a reply without any answer text")
+            error = self._no_text()
         else:
             return
         self._fail(error, deltas)
+
+    def _no_text(self) -> MaviServerError:
+        return _malformed("a reply without any answer text")
 
     def _fail(self, error: MaviError, deltas: list[ChatDelta]) -> list[ChatDelta]:
         self.error = error

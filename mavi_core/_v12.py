@@ -1,10 +1,13 @@
 """The current chat API (v1.2): request bodies, replies and stream events. Pure, no I/O.
 
-The service holds the conversation: a reply names its `session_id` (a JSON integer beyond 53
-bits, kept as a string here) and the next request sends it back. Stream events are JSON objects
-with a `type`: `thinking` (`title`, `content`), `ref` (a video and its `refItems`: `startTime`,
-`endTime`, `type` keyframe | visual_ts | audio_ts, `text`) or `content` (a piece of the answer),
-each with `sessionId`; `data:"Done"` ends the stream and any other bare string is an error.
+The shapes are the ones the service's pages document (tests/data/wire_samples/v1.2/ holds a
+reply of each). The service holds the conversation: a reply names its `session_id` (digits
+beyond 53 bits, a string here, never a float) and the next request sends it back. Stream events
+are JSON objects with a `type` and a `sessionId`: `thinking` (`title`, `content`), `ref` (a list
+of `{"video": {video_no, video_name, duration}, "refItems": [{videoNo, startTime, endTime?,
+type, text?}]}`: one entry per video, its moments under it) or `content` (a piece of the
+answer, with `role`). `data:"Done"`, or an envelope whose `data` is "Done", ends the stream;
+any other final string is the service's error message.
 """
 
 from __future__ import annotations
@@ -16,8 +19,16 @@ from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any, Final
 
 from ._envelope import error_for_code, error_for_message, is_success_code, normalize_code
-from ._exceptions import MaviServerError, MaviValidationError
-from ._models import ChatAnswer, ChatDelta, ChatSession, Thinking, VideoRef
+from ._exceptions import MaviError, MaviServerError, MaviValidationError
+from ._models import (
+    ChatAnswer,
+    ChatDelta,
+    ChatSession,
+    SessionDetail,
+    StoredMessage,
+    Thinking,
+    VideoRef,
+)
 from ._request import (
     ApiCall,
     HistoryInput,
@@ -27,13 +38,15 @@ from ._request import (
     normalize_video_nos,
 )
 from ._stream import (
+    END,
     ChatStreamDecoder,
+    _End,
     broken_stream_error,
     envelope_of,
     is_end_marker,
     reply_payloads,
 )
-from ._videos import Pages, _field, _items, _millis_to_datetime, _number, _readable
+from ._videos import Pages, _field, _items, _millis_to_datetime, _number
 
 __all__ = [
     "HISTORY_HEADER",
@@ -42,23 +55,27 @@ __all__ = [
     "V12StreamDecoder",
     "build_v12_body",
     "fold_history",
+    "moment_time",
+    "no_answer_text",
     "normalize_session_id",
     "parse_refs",
+    "parse_session_detail",
     "parse_v12_answer",
     "parse_v12_reply",
+    "session_detail_call",
 ]
 
-_FAST_HEAD: Final = b'data:{"type":"content","content":"'
-_FAST_SESSION: Final = b'","sessionId":'
-_FAST_TAIL: Final = b"}\n\n"
+_FAST_HEAD: Final = b'data:{"type":"content","role":"assistant","content":"'
+_FAST_SESSION: Final = b'","sessionId":"'
+_FAST_TAIL: Final = b'"}\n\n'
 _PLAIN: Final = re.compile(rb'[^\x00-\x1f"\\]*')
 """A JSON string's body with nothing to unescape (and nothing a strict decoder refuses)."""
 HISTORY_HEADER: Final = "Conversation so far:"
 """How earlier turns are folded into `prompt` when no session continues them."""
 _KINDS: Final = frozenset({"keyframe", "visual_ts", "audio_ts"})
-_REF_START: Final = ("startTime", "start_time")
-_REF_END: Final = ("endTime", "end_time")
+VISUAL: Final = "visual_ts"
 LIST_SESSIONS_PATH: Final = "/serve/api/v1/list_sessions"
+SESSION_DETAIL_PATH: Final = "/serve/api/v1/get_session_detail"
 DEFAULT_UNIQUE_ID: Final = "default"
 """The namespace the service assumes when a request names none."""
 
@@ -161,39 +178,66 @@ def _session_of(value: Mapping[str, Any]) -> str | None:
         raise _malformed(f"a session id {str(raw)[:40]!r}") from None
 
 
+MAX_MOMENT_SECONDS: Final = 1e9
+"""Far beyond any video (31 years): a ref time past it is no moment. Its milliseconds may not
+even be a finite number (1.7e308 s), which the adapters' citations need."""
+
+
+def moment_time(value: object) -> float | None:
+    """Seconds of a ref time that points at a moment: a finite number (or a string of one)
+    within `MAX_MOMENT_SECONDS`; None for anything else ("NaN", 1e400, 1.7e308)."""
+    number = _number(value)
+    return number if number is not None and abs(number) <= MAX_MOMENT_SECONDS else None
+
+
 def parse_refs(ref: object) -> tuple[VideoRef, ...]:
-    """The moments one `ref` object names: one `VideoRef` per item of its `refItems` (an item
-    whose time is not a finite number is dropped)."""
+    """The moments of one entry of a `ref` / `refs` list, `{"video": {video_no, video_name,
+    duration}, "refItems": [...]}`: one `VideoRef` per item (an item whose time is there but
+    is no moment, `moment_time`, is dropped). Numbers may be strings; a keyframe has no end."""
     if not isinstance(ref, Mapping):
         raise _malformed("a ref that is not an object")
-    video_no = _text(ref.get("video_no", ref.get("videoNo")), "a ref's video_no")
-    if not video_no:
-        raise _malformed("a ref without a video_no")
-    name = _text(ref.get("video_name", ref.get("videoName")), "a ref's video_name")
-    duration = _number(ref.get("duration"))
-    items = ref.get("refItems", ref.get("ref_items")) or []
+    video = ref.get("video")
+    if not isinstance(video, Mapping):
+        raise _malformed("a ref without its 'video' object")
+    video_no = _text(video.get("video_no"), "a ref's video_no")
+    name = _text(video.get("video_name"), "a ref's video_name")
+    duration = _number(video.get("duration"))
+    items = ref.get("refItems") or []
     if not isinstance(items, list):
         raise _malformed("a ref whose refItems is not a list")
     refs = []
     for item in items:
         if not isinstance(item, Mapping):
             raise _malformed("a ref item that is not an object")
-        kind = _text(item.get("type"), "a ref item's type") or "visual_ts"
-        start, end = _field(item, *_REF_START), _field(item, *_REF_END)
-        if not _readable(start, end):
-            continue  # a time that is not a finite number ("NaN"): no moment to point at
+        item_video = _text(item.get("videoNo"), "a ref item's videoNo") or video_no
+        if not item_video:
+            raise _malformed("a ref without a video_no")
+        kind = _text(item.get("type"), "a ref item's type") or VISUAL
+        raw_start, raw_end = item.get("startTime"), item.get("endTime")
+        start, end = moment_time(raw_start), moment_time(raw_end)
+        if (raw_start is not None and start is None) or (raw_end is not None and end is None):
+            continue  # no moment to point at
         refs.append(
             VideoRef(
-                video_no=video_no,
+                video_no=item_video,
                 video_name=name,
-                start=_number(start) or 0.0,
-                end=_number(end),
+                start=start or 0.0,
+                end=end,
                 kind=kind if kind in _KINDS else kind.lower(),
                 text=_text(item.get("text"), "a ref item's text"),
                 duration=duration,
             )
         )
     return tuple(refs)
+
+
+def _ref_list(value: object, what: str) -> list[VideoRef]:
+    """The moments of a `ref` / `refs` list (absent: none)."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _malformed(f"{what} that is not a list")
+    return [moment for entry in value for moment in parse_refs(entry)]
 
 
 def _thinking(value: Mapping[str, Any]) -> Thinking:
@@ -203,25 +247,46 @@ def _thinking(value: Mapping[str, Any]) -> Thinking:
     )
 
 
+def no_answer_text() -> MaviServerError:
+    """The error for an answer without any text (only thinking and refs, or empty content)."""
+    return MaviServerError(
+        "MAVI ended the answer without any text (only thinking steps or references, or empty "
+        "content). Ask again; if it persists, rephrase the question or check the videos."
+    )
+
+
 def parse_v12_answer(data: object, video_nos: list[str]) -> ChatAnswer:
-    """The `data` of a `/serve/api/v1/chat` reply: `content`, `session_id`, `refs`, `thinking`."""
+    """The `data` of a `/serve/api/v1/chat` reply: `role`, `content`, `thinkings` (each step
+    may hold its own `refs`), `refs` and `session_id`. The moments are read from the top level
+    and from the steps, each once. A string is the service's error message; an answer without
+    text is an error too (`no_answer_text`)."""
     if isinstance(data, str):
-        return ChatAnswer(text=data, video_nos=video_nos)
+        raise no_answer_text() if is_end_marker(data) else error_for_message(data)
     if not isinstance(data, Mapping):
         raise _malformed(f"an answer whose data is a {type(data).__name__}")
-    content = data.get("content", data.get("msg"))
-    if not isinstance(content, str):
-        raise _malformed("an answer without a 'content' string")
-    refs = data.get("refs") or []
-    thinking = data.get("thinking") or []
-    if not isinstance(refs, list) or not isinstance(thinking, list):
-        raise _malformed("an answer whose refs or thinking is not a list")
+    answer = _answer_of(data, video_nos)
+    if not answer.text:
+        raise no_answer_text()
+    return answer
+
+
+def _answer_of(data: Mapping[str, Any], video_nos: list[str]) -> ChatAnswer:
+    """An answer object as `/chat` and a session's messages write it, whatever its text."""
+    content = data.get("content")
+    if content is not None and not isinstance(content, str):
+        raise _malformed("an answer whose 'content' is not a string")
+    steps = data.get("thinkings") or []
+    if not isinstance(steps, list) or not all(isinstance(step, Mapping) for step in steps):
+        raise _malformed("an answer whose thinkings is not a list of objects")
+    refs = _ref_list(data.get("refs"), "an answer's refs")
+    for step in steps:
+        refs += _ref_list(step.get("refs"), "a thinking step's refs")
     return ChatAnswer(
-        text=content,
+        text=content or "",
         video_nos=video_nos,
         session_id=_session_of(data),
-        refs=tuple(ref for item in refs for ref in parse_refs(item)),
-        thinking=tuple(_thinking(step) for step in thinking if isinstance(step, Mapping)),
+        refs=tuple(dict.fromkeys(refs)),  # a moment cited twice is one moment
+        thinking=tuple(_thinking(step) for step in steps),
     )
 
 
@@ -232,11 +297,16 @@ def parse_v12_reply(body: bytes, video_nos: list[str], max_event_bytes: int) -> 
     if len(texts) <= 1 and not _is_event(texts):
         return parse_v12_answer(envelope_of(texts, body), video_nos)  # decoded once
     decoder = V12StreamDecoder(max_event_bytes, len(body) + 1)
-    deltas = decoder.feed(body)
-    if decoder.error is None:
+    deltas: list[ChatDelta] = []
+    try:
+        deltas += decoder.feed(body)
         deltas += decoder.finish()
+    except MaviError:
+        pass  # kept in decoder.error, raised below with the text before it
     text = "".join(delta.text for delta in deltas)
     if decoder.error is not None:
+        if not text:
+            raise decoder.error
         # Text arrived before the error: as for a stream, it is not asked for again, and the
         # error carries it (docs/errors-and-wire.md, "Nothing lost").
         raise broken_stream_error(decoder.error, len(text), text) from decoder.error
@@ -250,19 +320,22 @@ def parse_v12_reply(body: bytes, video_nos: list[str], max_event_bytes: int) -> 
 
 
 def _is_event(texts: list[str]) -> bool:
-    """Whether a lone `data:` payload is a stream event (`{"type": ...}`) or "Done"."""
+    """Whether a lone `data:` payload is a stream event (`{"type": ...}`), or a bare string
+    ("Done", or the service's error message)."""
     if not texts:
         return False
     text = texts[0].strip()
-    return is_end_marker(text) or text.startswith('{"type"')
+    return text.startswith(('{"type"', '"')) or is_end_marker(text)
 
 
 class V12StreamDecoder(ChatStreamDecoder):
     """Bytes of a `/serve/api/v1/chat_stream` reply in, `ChatDelta` items out.
 
     The same framing tolerance, bounds and error rules as the v1.0 decoder (everything before
-    an error is returned, then the error raised); a bare string other than `Done` is an error,
-    and so is a stream closed without `Done` (it may have been cut).
+    an error is returned, then the error raised). The end is `data:"Done"` or an envelope whose
+    `data` is "Done"; any other final string, bare or in a success envelope, is the service's
+    error (`error_for_message`); a stream closed without its end (it may have been cut), or
+    one whose answer has no text, is an error too.
     """
 
     __slots__ = ()
@@ -270,8 +343,8 @@ class V12StreamDecoder(ChatStreamDecoder):
 
     def feed(self, chunk: bytes) -> list[ChatDelta]:
         # A fast path for the shape the service streams, one network chunk per event: exactly
-        # one compact content event with an integer session id. Anything else (and any state
-        # but a clean start, an error or the end) takes the general path, which agrees with it.
+        # one compact content event as documented. Anything else (and any state but a clean
+        # start, an error or the end) takes the general path, which agrees with it.
         if (
             chunk.startswith(_FAST_HEAD)
             and chunk.endswith(_FAST_TAIL)
@@ -283,16 +356,15 @@ class V12StreamDecoder(ChatStreamDecoder):
             if found is not None:
                 piece, session = found
                 self.events_seen += 1
-                self.texts_seen += 1
                 text = self._tracker.push(piece)
+                if piece:
+                    self.texts_seen += 1
                 return [ChatDelta(text, None, (), session)] if text else []
         return super().feed(chunk)
 
-    def _delta_of(self, value: Any) -> ChatDelta | None:
+    def _delta_of(self, value: Any) -> ChatDelta | _End | None:
         if isinstance(value, str):
-            if is_end_marker(value):
-                return None  # pragma: no cover - event_values turns markers into END already
-            raise error_for_message(value)
+            return END if is_end_marker(value) else _raise(error_for_message(value))
         if not isinstance(value, Mapping):
             raise _malformed(f"a JSON {type(value).__name__} where an event object belongs")
         if "type" not in value and "code" in value:
@@ -301,28 +373,39 @@ class V12StreamDecoder(ChatStreamDecoder):
                 msg = value.get("msg")
                 raise error_for_code(normalize_code(code), None if msg is None else str(msg))
             inner = value.get("data")
+            if isinstance(inner, str):  # {"code":"SUCCESS","data":"Done"}, or an error's words
+                return END if is_end_marker(inner) else _raise(error_for_message(inner))
             value = inner if isinstance(inner, Mapping) else {}
         kind = value.get("type")
         session = _session_of(value)
         if kind == "content":
-            self.texts_seen += 1
-            text = self._tracker.push(_text(value.get("content"), "a content event"))
+            piece = _text(value.get("content"), "a content event")
+            if piece:
+                self.texts_seen += 1  # only content is answer text: thinking alone is none
+            text = self._tracker.push(piece)
             return ChatDelta(text, session_id=session) if text else None
         if kind == "thinking":
-            self.texts_seen += 1
             return ChatDelta("", thinking=_thinking(value), session_id=session)
         if kind == "ref":
-            self.texts_seen += 1
-            return ChatDelta("", refs=parse_refs(value), session_id=session)
+            refs = tuple(_ref_list(value.get("ref"), "a ref event's ref"))
+            return ChatDelta("", refs=refs, session_id=session)
         if isinstance(kind, str) or session is not None:
             return None  # an event type this client does not know: skipped
         raise _malformed("an event without a 'type'")
 
+    def _no_text(self) -> MaviServerError:
+        return no_answer_text()
+
+
+def _raise(error: MaviError) -> ChatDelta:
+    raise error
+
 
 def _fast_content(chunk: bytes) -> tuple[str, str] | None:
-    """The piece and session id of `data:{"type":"content","content":"...","sessionId":<digits>}`
-    and its blank line (the piece as sent: not yet checked for a cumulative body); None for
-    anything else."""
+    """The piece and session id of
+    `data:{"type":"content","role":"assistant","content":"...","sessionId":"<digits>"}` and its
+    blank line (the piece as sent: not yet checked for a cumulative body); None for anything
+    else."""
     end = chunk.rfind(_FAST_SESSION)
     session = chunk[end + len(_FAST_SESSION) : len(chunk) - len(_FAST_TAIL)]
     if end < len(_FAST_HEAD) or not (session.isdigit() and session[0] != 0x30):  # "0"
@@ -366,6 +449,38 @@ def parse_session(item: Mapping[str, Any]) -> ChatSession:
         video_nos=video_nos,
         created_time=_millis_to_datetime(created),
     )
+
+
+def session_detail_call(session_id: object) -> ApiCall:
+    """`GET /serve/api/v1/get_session_detail?sessionId=<digits>`; checks the id first."""
+    session = normalize_session_id(session_id)
+    if session is None:
+        raise MaviValidationError(
+            "get_session_detail() needs the session_id of an earlier v1.2 answer, got None."
+        )
+    return ApiCall("GET", SESSION_DETAIL_PATH, params={"sessionId": session})
+
+
+def parse_session_detail(data: object, session_id: str) -> SessionDetail:
+    """A session's `title` and `messages` (`role`, `content`; an assistant message's
+    `thinkings` and `refs` read as in a `/chat` answer, its session the detail's)."""
+    if not isinstance(data, Mapping):
+        raise _malformed(f"a session detail whose data is a {type(data).__name__}")
+    session = _session_of(data) or session_id
+    messages = data.get("messages") or []
+    if not isinstance(messages, list) or not all(isinstance(m, Mapping) for m in messages):
+        raise _malformed("a session detail whose messages is not a list of objects")
+    stored = []
+    for message in messages:
+        role = _text(message.get("role"), "a message's role").lower()
+        content = _text(message.get("content"), "a message's content")
+        if role != "assistant":
+            stored.append(StoredMessage(role or "user", content, session_id=session))
+            continue
+        answer = _answer_of(message, [])  # kept as stored, even without text
+        stored.append(StoredMessage(role, content, answer.thinking, answer.refs, session))
+    title = _text(data.get("title"), "a session's title")
+    return SessionDetail(session_id=session, title=title, messages=tuple(stored))
 
 
 @dataclass

@@ -48,8 +48,8 @@ def test_a_calls_video_nos_of_the_wrong_type_is_a_validation_error(
 
 def test_a_bad_conversation_is_a_mavi_validation_error(emu: MaviEmulator) -> None:
     """An empty question or a conversation ending on an AI message was a bare ValueError:
-    `except MaviValidationError` (docs/errors-and-wire.md, "Errors": every error is a MaviError) missed it,
-    and ChatMavi's was not its ChatMaviValidationError twin."""
+    `except MaviValidationError` (docs/errors-and-wire.md, "Errors": every error is a MaviError)
+    missed it, and ChatMavi's was not its ChatMaviValidationError twin."""
     chat = ChatMavi(video_nos=emu.video_nos[:1], api_key=emu.api_key, base_url=emu.base_url)
     with pytest.raises(ChatMaviValidationError, match="empty"):
         chat.invoke("   ")

@@ -1,6 +1,6 @@
 """What a LangChain or LlamaIndex user does with a component beyond asking (pickle it, copy it,
-change it with `model_copy`), against the emulator over HTTP. docs/errors-and-wire.md "Errors": secrets never in a
-pickle."""
+change it with `model_copy`), against the emulator over HTTP. docs/errors-and-wire.md
+"Errors": secrets never in a pickle."""
 
 from __future__ import annotations
 

@@ -46,7 +46,7 @@ LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 ANCHORED = re.compile(r"\]\(([^)#\s]*)#([^)\s]+)\)")
 READER_SUPPLIED = frozenset({"model", "llm", "client_id", "code"})
 OTHER_BRANCHES_PAGES = frozenset(
-    {"langchain-message-history.md", "langchain-vlm-chat-model.md", "llamaindex-vlm.md"}
+    {"langchain-vlm-chat-model.md", "llamaindex-vlm.md"}
 )
 """Pages the README links that other branches add; remove each here once it is merged."""
 

@@ -57,50 +57,64 @@ Served next to v1.0 by default (``api_versions=("v1.0", "v1.2")``, ``--api-versi
 dialect left out answers its chat and video paths, and v1.2 its session list too, with HTTP 404,
 as an unknown path; the token endpoints are always served).
 Both chat paths take the body
-``{"video_nos": [str, ...], "prompt": str, "session_id"?: int, "unique_id"?: str}`` and the key
-in ``Authorization`` (raw, ``Bearer`` tolerated). ``session_id`` is a JSON integer, parsed
-exactly however large (a string of digits is accepted too); without it a new session starts.
+``{"video_nos": [str, ...], "prompt": str, "session_id"?: int | str, "unique_id"?: str}`` and
+the key in ``Authorization`` (raw, ``Bearer`` tolerated). Without ``session_id`` a new session
+starts.
 ``unique_id`` is accepted and does not change the answer. A session belongs to whoever started
 it (the API key, or the user of one authorization code, whose refreshed tokens stay theirs):
 another credential that sends its id is answered as for an unknown session, and the session
 list shows the caller's sessions only. Chat calls of both dialects share one
 rate limit per key.
 
+Replies take the shapes the service's pages document (one sample of each in
+tests/data/wire_samples/v1.2/, which tests/conformance/ compares with these replies).
 ``POST /serve/api/v1/chat`` answers ``application/json;charset=UTF-8``::
 
     {"code": "0000", "msg": "success", "data": {
-        "session_id": 7251846039218475520,          # a JSON integer of 19 digits
+        "role": "ASSISTANT",
         "content": "In kitchen_knife_skills_demo.mp4 at 01:02–01:45: ...",   # the whole answer
-        "thinking": [{"title": "Understanding the question", "content": "..."}, ...],
-        "refs": [{"video_no": "VI...", "video_name": "....mp4", "duration": "412",
-                  "refItems": [{"startTime": 62, "endTime": 105, "type": "visual_ts",
-                                "text": "She halves an onion, ..."}, ...]}]}}
+        "thinkings": [{"title": "Understanding the question", "content": "..."}, ...],
+        "refs": [{"video": {"duration": "412", "video_no": "VI...", "video_name": "....mp4"},
+                  "refItems": [{"videoNo": "VI...", "startTime": 83, "type": "keyframe"},
+                               {"videoNo": "VI...", "startTime": 62, "type": "visual_ts",
+                                "endTime": 105, "text": "She halves an onion, ..."}, ...]}],
+        "session_id": "7251846039218475520"},       # a string of 19 digits
+     "success": true, "failed": false}
 
 ``POST /serve/api/v1/chat_stream`` answers ``text/event-stream;charset=UTF-8``, one JSON value
 per ``data:`` line, each event ended by a blank line, in this order::
 
-    data:{"type":"thinking","title":"...","content":"...","sessionId":7251846039218475520}
-    data:{"type":"ref","video_no":"VI...","video_name":"....mp4","duration":"412",
-          "refItems":[{"startTime":62,"endTime":105,"type":"visual_ts","text":"..."}],
-          "sessionId":7251846039218475520}
-    data:{"type":"content","content":"In ","sessionId":7251846039218475520}
+    data:{"type":"thinking","title":"...","content":"...","sessionId":"7251846039218475520"}
+    data:{"type":"ref","sessionId":"7251846039218475520","ref":[{"video":{...},
+          "refItems":[...]}]}
+    data:{"type":"content","role":"assistant","content":"In ","sessionId":"7251846039218475520"}
     data:"Done"
 
-Two thinking events, then one ref event per cited video, then one content event per piece of
-the answer (``delta_size`` words), then ``"Done"``. Every event carries the same ``sessionId``
-(a JSON integer; the ``/chat`` reply's ``session_id`` is the same number). ``duration`` is a
-string of seconds; ``startTime`` / ``endTime`` are integer seconds; ``type`` is ``keyframe``
-(one frame: ``endTime`` is null), ``visual_ts`` (a scene) or ``audio_ts`` (a transcript line);
-``text`` is that scene's description or line. The refs are the moments the answer cites (a
-scene as ``visual_ts``, a line as ``audio_ts``; the first cited scene of each video also as a
-``keyframe`` at its middle), sorted by ``startTime``; ``refs`` in the ``/chat`` reply are the
-ref events without ``type`` and ``sessionId``.
+Two thinking events, then one ref event naming every cited video (``ref`` is a list, one entry
+per video, as in ``refs``), then one content event per piece of the answer (``delta_size``
+words), then ``"Done"``. Every event carries the same ``sessionId`` (the ``/chat`` reply's
+``session_id``). ``duration`` is a string of seconds; ``startTime`` / ``endTime`` are integer
+seconds; ``type`` is ``keyframe`` (one frame: no ``endTime`` and no ``text``), ``visual_ts``
+(a scene) or ``audio_ts`` (a transcript line); ``text`` is that scene's description or line.
+The refs are the moments the answer cites (a scene as ``visual_ts``, a line as ``audio_ts``;
+the first cited scene of each video also as a ``keyframe`` at its middle), sorted by
+``startTime``.
+
+``GET /serve/api/v1/get_session_detail?sessionId=`` answers a session of the caller's::
+
+    {"code": "0000", "msg": "success", "data": {"title": "<its first prompt>",
+        "messages": [{"role": "user", "content": "..."},
+                     {"role": "assistant", "content": "...", "thinkings": [...],
+                      "refs": [...]}, ...],
+        "session_id": "7251846039218475520"}, "failed": false, "success": true}
 
 Sessions: the emulator keeps each session's turns (up to 1000 sessions, least recently used
-forgotten first, 50 turns each), so a second turn with the returned ``session_id`` continues
-the first ("What happens next?" goes on from the last moment cited). A turn is kept once its
-answer was sent whole; a stream broken by a fault keeps nothing. Session ids are 19-digit
-integers below 2**63, beyond the 53 bits a JavaScript number keeps.
+forgotten first; up to 200 a key; 50 turns each, each side of a turn cut to 64 KiB), so a
+second turn with the returned ``session_id`` continues the first ("What happens next?" goes on
+from the last moment cited). A turn is kept once its answer was sent whole; a stream broken by
+a fault keeps nothing. Session ids are 19-digit integers below 2**63, beyond the 53 bits a
+JavaScript number keeps; a request's ``session_id`` may be a JSON integer or a string of
+digits; one of more than 40 digits is a ``0001``.
 
 Errors:
 
@@ -121,11 +135,13 @@ Faults and framing for v1.2: ``error_after``, ``disconnect_after`` and ``stall_a
 content events; ``error_envelope``, ``http_error``, ``rate_limit_http`` and ``slow_first_byte``
 take either v1.2 path; ``expire_sessions()`` forgets every session. ``emu.faults.framing_v12()``
 (``--framing-v12``) sets the stream's framing: ``space_after_data``, ``crlf``, ``end_marker``
-(``"Done"``, ``"DONE"``, ``"done"``, ``"[DONE]"`` or None), ``batched`` (several events to a
+(``"Done"``, ``"DONE"``, ``"done"``, ``"[DONE]"``, ``"envelope"`` for
+``{"code":"SUCCESS","data":"Done"}``, or None), ``batched`` (several events to a
 write, the end marker or an error sharing the last one), ``error_envelopes`` (errors as
 envelopes: a plain JSON reply before the first event, a ``data:`` envelope event after it),
-``done_after_error``, ``string_session_ids`` (session ids as strings of digits, in both
-replies) and ``content_type``.
+``done_after_error`` and ``content_type``. Replies take the documented shapes
+(tests/data/wire_samples/v1.2/): nested refs, ``thinkings``, ``role``, session ids as strings
+of digits, ``success``/``failed`` in envelopes.
 
 The v1.2 video endpoints and session list
 -----------------------------------------

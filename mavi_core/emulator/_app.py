@@ -67,6 +67,8 @@ V12_DELETE_PATH = "/serve/api/v1/delete_videos"
 V12_VIDEO_TRANSCRIPTION_PATH = "/serve/api/v1/get_video_transcription"
 V12_AUDIO_TRANSCRIPTION_PATH = "/serve/api/v1/get_audio_transcription"
 V12_LIST_SESSIONS_PATH = "/serve/api/v1/list_sessions"
+V12_SESSION_DETAIL_PATH = "/serve/api/v1/get_session_detail"
+_MAX_SESSION_DIGITS = 40
 UPLOAD_PATHS = frozenset({UPLOAD_PATH, V12_UPLOAD_PATH})
 V12_MAX_DELETE = 100
 V12_DEFAULT_PAGE_SIZE = 20
@@ -166,6 +168,7 @@ LIMITED_PATHS: dict[str, str] = {
     V12_SEARCH_PATH: "search",
     V12_LIST_VIDEOS_PATH: "list",
     V12_LIST_SESSIONS_PATH: "list",
+    V12_SESSION_DETAIL_PATH: "list",
     V12_VIDEO_TRANSCRIPTION_PATH: "transcription",
     V12_AUDIO_TRANSCRIPTION_PATH: "transcription",
 }
@@ -277,6 +280,33 @@ def _required_str(payload: dict[str, Any], name: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise _bad(f"{name} is required and must be a non-empty string.")
     return value
+
+
+def _session_id(value: object) -> int | None:
+    """A request's session id: a JSON integer or a string of digits (the service's ids are
+    19 digits; a far longer one is refused before it is turned into a number)."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = value.strip()
+        if len(value) <= _MAX_SESSION_DIGITS:
+            return int(value)
+    elif type(value) is int and 0 <= value < 10**_MAX_SESSION_DIGITS:
+        return value
+    raise _bad(
+        "session_id must be the session_id of an earlier reply (digits, as a JSON integer or a "
+        f"string of at most {_MAX_SESSION_DIGITS} digits)."
+    )
+
+
+def _assistant_message(answer: V12Answer, role: str) -> dict[str, Any]:
+    """An answer as the service writes it in ``/chat`` and in a session's messages."""
+    return {
+        "role": role,
+        "content": answer.content,
+        "thinkings": [{"title": t.title, "content": t.content} for t in answer.thinking],
+        "refs": list(answer.refs),
+    }
 
 
 def _check_unique_id(fields: Mapping[str, Any]) -> None:
@@ -391,6 +421,7 @@ class EmulatorApp:
             V12_VIDEO_TRANSCRIPTION_PATH: _Route("GET", self._transcription_v12, api_version=V12),
             V12_AUDIO_TRANSCRIPTION_PATH: _Route("GET", self._transcription_v12, api_version=V12),
             V12_LIST_SESSIONS_PATH: _Route("GET", self._list_sessions_v12, api_version=V12),
+            V12_SESSION_DETAIL_PATH: _Route("GET", self._session_detail_v12, api_version=V12),
         }
 
     def reset(self) -> None:
@@ -698,11 +729,7 @@ class EmulatorApp:
         if not all(isinstance(video_no, str) and video_no for video_no in video_nos):
             raise _bad("video_nos must contain only non-empty strings.")
         prompt = _required_str(payload, "prompt")
-        session_id = payload.get("session_id")
-        if isinstance(session_id, str) and session_id.strip().isdigit():
-            session_id = int(session_id)
-        if session_id is not None and (type(session_id) is not int or session_id < 0):
-            raise _bad("session_id must be an integer (the session_id of an earlier reply).")
+        session_id = _session_id(payload.get("session_id"))
         _check_unique_id(payload)
         return _V12Request(list(dict.fromkeys(video_nos)), prompt, session_id)
 
@@ -737,17 +764,10 @@ class EmulatorApp:
         if refusal is not None:
             raise _bad(refusal)
         session_id, answer = self._v12_answer(chat, owner)
-        self.sessions.add_turn(session_id, Turn(chat.prompt, answer.content))
-        session: int | str = session_id
-        if self.faults.current_framing_v12.string_session_ids:
-            session = str(session_id)
-        data = {
-            "session_id": session,
-            "content": answer.content,
-            "thinking": [{"title": t.title, "content": t.content} for t in answer.thinking],
-            "refs": list(answer.refs),
-        }
-        return _ok(data)
+        self.sessions.add_turn(session_id, chat.prompt, answer)
+        return _ok_flagged(
+            {**_assistant_message(answer, "ASSISTANT"), "session_id": str(session_id)}
+        )
 
     async def _chat_stream_v12(
         self, request: Request, body: bytes, credential: str | None
@@ -769,17 +789,15 @@ class EmulatorApp:
         session_id, answer = self._v12_answer(chat, owner)
         encoder = V12Encoder(framing, session_id)
         pieces = split_deltas(answer.content, self.settings.delta_size)
+        lead = [encoder.thinking(step.title, step.content) for step in answer.thinking]
+        if answer.refs:
+            lead.append(encoder.ref(list(answer.refs)))
         reply = _ChatReply(
-            lead=[
-                *(encoder.thinking(step.title, step.content) for step in answer.thinking),
-                *(encoder.ref(video_ref) for video_ref in answer.refs),
-            ],
+            lead=lead,
             events=[encoder.content(piece) for piece in pieces],
             epilogue=encoder.end(),
             batch=_BATCH if framing.batched else 1,
-            on_complete=lambda: self.sessions.add_turn(
-                session_id, Turn(chat.prompt, answer.content)
-            ),
+            on_complete=lambda: self.sessions.add_turn(session_id, chat.prompt, answer),
         )
         fault = self.faults.take_stream_fault(CHAT_STREAM_PATH)
         return self._chat_stream(reply, encoder, fault, framing.content_type)
@@ -1082,6 +1100,22 @@ class EmulatorApp:
             for index, moment in enumerate(moments)
         ]  # fmt: skip
         return _ok_flagged({"videoNo": video.video_no, "transcriptions": items})
+
+    async def _session_detail_v12(
+        self, request: Request, body: bytes, credential: str | None
+    ) -> Response:
+        session_id = _session_id(request.query_params.get("sessionId"))
+        if session_id is None:
+            raise _bad("sessionId is required (the session_id of an earlier reply).")
+        detail = self.sessions.detail(session_id, self.tokens.owner(credential))
+        if detail is None:
+            raise _bad(f"{SESSION_MISSING}: {session_id}")
+        title, turns = detail
+        messages: list[dict[str, Any]] = []
+        for turn in turns:
+            messages.append({"role": "user", "content": turn.prompt})
+            messages.append(_assistant_message(turn.answer, "assistant"))
+        return _ok_flagged({"title": title, "messages": messages, "session_id": str(session_id)})
 
     async def _list_sessions_v12(
         self, request: Request, body: bytes, credential: str | None

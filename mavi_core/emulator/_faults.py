@@ -35,8 +35,9 @@ EVENT_STREAM = "text/event-stream;charset=UTF-8"
 JSON_TYPE = "application/json;charset=UTF-8"
 
 EndMarker = Literal["Done", "[DONE]"]
-V12EndMarker = Literal["Done", "DONE", "done", "[DONE]"]
-V12_END_MARKERS: tuple[str, ...] = ("Done", "DONE", "done", "[DONE]")
+V12EndMarker = Literal["Done", "DONE", "done", "[DONE]", "envelope"]
+V12_END_MARKERS: tuple[str, ...] = ("Done", "DONE", "done", "[DONE]", "envelope")
+"""``envelope`` ends with ``{"code":"SUCCESS","data":"Done"}``, as the service's table shows."""
 _T = TypeVar("_T")
 
 
@@ -61,8 +62,8 @@ class V12Framing:
     ``end_marker`` is the payload of the last event (None: the reply just ends); ``batched``
     writes several events in one chunk; ``error_envelopes`` sends errors as envelopes (a plain
     JSON reply before the first event, a ``data:`` envelope event after it) instead of bare
-    strings; ``done_after_error`` follows an error string with the end marker;
-    ``string_session_ids`` writes session ids as JSON strings of digits instead of integers.
+    strings; ``done_after_error`` follows an error string with the end marker. Session ids
+    are always strings of digits, as documented.
     """
 
     space_after_data: bool = False
@@ -71,7 +72,6 @@ class V12Framing:
     batched: bool = False
     error_envelopes: bool = False
     done_after_error: bool = False
-    string_session_ids: bool = False
     content_type: str | None = EVENT_STREAM
 
 
@@ -288,7 +288,6 @@ class Faults:
         batched: bool = False,
         error_envelopes: bool = False,
         done_after_error: bool = False,
-        string_session_ids: bool = False,
         content_type: str | None = EVENT_STREAM,
     ) -> None:
         """Set how v1.2 chat replies are written, every option at once (see V12Framing)."""
@@ -297,7 +296,7 @@ class Faults:
             raise ValueError(f"end_marker must be None, {expected}, got {end_marker!r}")
         settings = V12Framing(
             space_after_data, crlf, end_marker, batched, error_envelopes, done_after_error,
-            string_session_ids, content_type,
+            content_type,
         )  # fmt: skip
         with self._lock:
             self._framing_v12 = settings

@@ -38,31 +38,37 @@ class V12Answer:
     refs: tuple[dict[str, Any], ...]  # one per video, in their wire form
 
 
-def _ref_item(moment: Moment, kind: str) -> dict[str, Any]:
+def _ref_item(video: Video, moment: Moment, kind: str) -> dict[str, Any]:
+    """One of a video's ``refItems``; a keyframe is an instant, with no end and no text."""
     if kind == KEYFRAME:
-        return {"startTime": (moment.start + moment.end) // 2, "endTime": None, "type": kind,
-                "text": moment.text}  # fmt: skip
-    return {"startTime": moment.start, "endTime": moment.end, "type": kind, "text": moment.text}
+        return {"videoNo": video.video_no, "startTime": (moment.start + moment.end) // 2,
+                "type": kind}  # fmt: skip
+    return {"videoNo": video.video_no, "startTime": moment.start, "type": kind,
+            "endTime": moment.end, "text": moment.text}  # fmt: skip
 
 
 def video_refs(cited: Sequence[tuple[Video, Moment]]) -> list[dict[str, Any]]:
-    """The ``ref`` of each cited video: its number, name, duration and the moments cited."""
+    """The ``ref`` list of an answer, nested as the service sends it: one entry per cited
+    video, ``{"video": {duration, video_no, video_name}, "refItems": [...]}`` (numbers in
+    ``video`` as strings, as the service writes them)."""
     items: dict[str, list[dict[str, Any]]] = {}
     videos: dict[str, Video] = {}
     for video, moment in cited:
         videos[video.video_no] = video
         video_items = items.setdefault(video.video_no, [])
         if moment.speaker is not None:
-            video_items.append(_ref_item(moment, AUDIO))
+            video_items.append(_ref_item(video, moment, AUDIO))
             continue
         if not any(item["type"] == KEYFRAME for item in video_items):
-            video_items.append(_ref_item(moment, KEYFRAME))
-        video_items.append(_ref_item(moment, VISUAL))
+            video_items.append(_ref_item(video, moment, KEYFRAME))
+        video_items.append(_ref_item(video, moment, VISUAL))
     return [
         {
-            "video_no": video_no,
-            "video_name": videos[video_no].name,
-            "duration": str(videos[video_no].duration),
+            "video": {
+                "duration": str(videos[video_no].duration),
+                "video_no": video_no,
+                "video_name": videos[video_no].name,
+            },
             "refItems": sorted(video_items, key=lambda item: item["startTime"]),
         }
         for video_no, video_items in items.items()

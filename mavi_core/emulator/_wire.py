@@ -87,24 +87,30 @@ class ChatEncoder(_EventWriter):
 
 
 class V12Encoder(_EventWriter):
-    """Encodes v1.2 chat stream events: one JSON object per event, tagged with its session."""
+    """Encodes v1.2 chat stream events as documented: one JSON object per event, tagged with
+    its session id (a string of digits), in the key order of the service's examples."""
 
     def __init__(self, framing: V12Framing, session_id: int) -> None:
         super().__init__(crlf=framing.crlf, space_after_data=framing.space_after_data)
         self.framing = framing
-        self.session_id: int | str = str(session_id) if framing.string_session_ids else session_id
+        self.session_id = str(session_id)
 
-    def _typed(self, kind: str, fields: dict[str, Any]) -> bytes:
-        return self._event([dumps({"type": kind, **fields, "sessionId": self.session_id})])
+    def _json(self, event: dict[str, Any]) -> bytes:
+        return self._event([dumps(event)])
 
     def thinking(self, title: str, content: str) -> bytes:
-        return self._typed("thinking", {"title": title, "content": content})
+        return self._json(
+            {"type": "thinking", "title": title, "content": content, "sessionId": self.session_id}
+        )
 
-    def ref(self, video_ref: dict[str, Any]) -> bytes:
-        return self._typed("ref", video_ref)
+    def ref(self, video_refs: list[dict[str, Any]]) -> bytes:
+        """One ``ref`` event naming every cited video (``ref`` is a list, one entry each)."""
+        return self._json({"type": "ref", "sessionId": self.session_id, "ref": video_refs})
 
     def content(self, piece: str) -> bytes:
-        return self._typed("content", {"content": piece})
+        return self._json(
+            {"type": "content", "role": "assistant", "content": piece, "sessionId": self.session_id}
+        )
 
     def error(self, code: str, msg: str) -> bytes:
         """An error event: the message as a bare JSON string, or an envelope (and a marker)."""
@@ -116,6 +122,8 @@ class V12Encoder(_EventWriter):
         marker = self.framing.end_marker
         if marker is None:
             return b""
+        if marker == "envelope":
+            return self._event([dumps({"code": "SUCCESS", "data": "Done"})])
         return self._event([marker if marker == "[DONE]" else dumps(marker)])
 
 

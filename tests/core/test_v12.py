@@ -41,21 +41,24 @@ def mode(request: pytest.FixtureRequest) -> Mode:
 
 
 def v12_event(kind: str, **fields: Any) -> bytes:
-    return b"data:" + json.dumps({"type": kind, **fields, "sessionId": SESSION}).encode() + b"\n\n"
+    """One event as documented (tests/data/wire_samples/v1.2/chat_stream.sse): the session id
+    a string of digits, content events with their role."""
+    role = {"role": "assistant"} if kind == "content" else {}
+    event = {"type": kind, **role, **fields, "sessionId": str(SESSION)}
+    return b"data:" + json.dumps(event).encode() + b"\n\n"
 
 
-REF = {
-    "video_no": "VI1",
-    "video_name": "harbor.mp4",
-    "duration": "193",
+REF = {  # one video and its moments, nested as the service sends them
+    "video": {"video_no": "VI1", "video_name": "harbor.mp4", "duration": "193"},
     "refItems": [
-        {"startTime": 66, "endTime": 73, "type": "audio_ts", "text": "Sunrise today"},
-        {"startTime": 99, "endTime": None, "type": "keyframe", "text": "Dock workers"},
+        {"videoNo": "VI1", "startTime": 66, "endTime": 73, "type": "audio_ts",
+         "text": "Sunrise today"},
+        {"videoNo": "VI1", "startTime": "99", "type": "keyframe"},
     ],
-}
+}  # fmt: skip
 STREAM = (
     v12_event("thinking", title="Understanding", content="The question is about sunrise.")
-    + v12_event("ref", **REF)
+    + v12_event("ref", ref=[REF])
     + v12_event("content", content="The sun ")
     + v12_event("content", content="rises.")
     + b'data:"Done"\n\n'
@@ -131,8 +134,8 @@ def test_api_version_chooses_the_host_and_explicit_wins_over_the_environment(
 
 
 def test_chat_posts_to_the_json_path_and_reads_the_whole_answer(mode: Mode) -> None:
-    data = {"session_id": SESSION, "content": "The sun rises.", "refs": [REF]}
-    data["thinking"] = [{"title": "t", "content": "c"}]
+    data = {"role": "ASSISTANT", "content": "The sun rises.", "refs": [REF]}
+    data |= {"thinkings": [{"title": "t", "content": "c"}], "session_id": str(SESSION)}
 
     def script(conn: socket.socket, request: Request) -> None:
         reply(conn, json.dumps({"code": "0000", "msg": "success", "data": data}).encode())
@@ -147,7 +150,7 @@ def test_chat_posts_to_the_json_path_and_reads_the_whole_answer(mode: Mode) -> N
     assert answer.session_id == str(SESSION)
     assert answer.refs == (
         VideoRef("VI1", "harbor.mp4", 66.0, 73.0, "audio_ts", "Sunrise today", 193.0),
-        VideoRef("VI1", "harbor.mp4", 99.0, None, "keyframe", "Dock workers", 193.0),
+        VideoRef("VI1", "harbor.mp4", 99.0, None, "keyframe", "", 193.0),
     )
     assert answer.thinking == (Thinking("t", "c"),)
 
@@ -288,3 +291,159 @@ def test_chat_reads_an_answer_the_server_streamed_instead_of_json(mode: Mode) ->
     assert answer.session_id == str(SESSION)
     assert len(answer.refs) == 2
     assert answer.thinking == (Thinking("Understanding", "The question is about sunrise."),)
+
+
+# Ends and errors as documented (tests/data/wire_samples/v1.2/chat_stream_*.sse).
+
+
+def test_an_envelope_whose_data_is_done_ends_the_stream(mode: Mode) -> None:
+    body = (
+        v12_event("content", content="Hi")
+        + b'data:{"code":"SUCCESS","data":"Done"}\n\n'
+        + b"data:garbage after the end\n\n"
+    )
+    with raw_server(lambda conn, request: reply(conn, body)) as server:
+        deltas: list[ChatDelta] = []
+        v12_stream(mode, server.base_url, deltas)
+    assert [d.text for d in deltas] == ["Hi"]
+
+
+@pytest.mark.parametrize(
+    ("words", "error_class"),
+    [
+        ("Video is not parsed:", MaviInvalidRequestError),
+        ("user don't login", MaviAuthenticationError),
+    ],
+)
+def test_a_success_envelope_carrying_words_is_the_services_error(
+    mode: Mode, words: str, error_class: type[Exception]
+) -> None:
+    body = b"data:" + json.dumps({"code": "SUCCESS", "data": words}).encode() + b"\n\n"
+    with raw_server(lambda conn, request: reply(conn, body)) as server:
+        with pytest.raises(error_class, match=words):
+            v12_stream(mode, server.base_url, [], max_retries=0)
+        with pytest.raises(error_class, match=words):  # and from /chat, as JSON
+            mode.call(server.base_url, lambda c: c.chat(["VI1"], QUESTION), api_version="v1.2")
+
+
+def test_chat_keeps_the_text_in_partial_text_when_the_reply_ends_without_done(mode: Mode) -> None:
+    body = v12_event("content", content="Hello ") + v12_event("content", content="world")
+    with (
+        raw_server(lambda conn, request: reply(conn, body)) as server,
+        pytest.raises(MaviStreamError, match="Done") as caught,
+    ):
+        mode.call(server.base_url, lambda c: c.chat(["VI1"], QUESTION), api_version="v1.2")
+    assert caught.value.partial_text == "Hello world"
+    assert len(server.requests) == 1
+
+
+NO_TEXT = {
+    "empty content": {"role": "ASSISTANT", "content": "", "thinkings": [], "refs": [REF]},
+    "no content": {"role": "ASSISTANT", "thinkings": [{"title": "t", "content": "c"}]},
+}
+
+
+@pytest.mark.parametrize("data", NO_TEXT.values(), ids=NO_TEXT.keys())
+def test_a_whole_answer_without_text_is_a_server_error(mode: Mode, data: Any) -> None:
+    body = json.dumps({"code": "0000", "msg": "success", "data": {**data, "session_id": "1"}})
+    with raw_server(lambda conn, request: reply(conn, body.encode())) as server:
+        with pytest.raises(MaviServerError, match="without any text"):
+            mode.call(server.base_url, lambda c: c.chat(["VI1"], QUESTION), api_version="v1.2")
+
+
+def test_a_stream_of_thinking_and_refs_only_is_a_server_error(mode: Mode) -> None:
+    body = STREAM.replace(b'"The sun "', b'""').replace(b'"rises."', b'""')
+    with raw_server(lambda conn, request: reply(conn, body)) as server:
+        deltas: list[ChatDelta] = []
+        with pytest.raises(MaviServerError, match="without any text") as caught:
+            v12_stream(mode, server.base_url, deltas)
+        assert not isinstance(caught.value, MaviStreamError)
+        assert [(d.text, d.thinking is not None, len(d.refs)) for d in deltas] == [
+            ("", True, 0),
+            ("", False, 2),
+        ]
+        with pytest.raises(MaviServerError, match="without any text"):
+            mode.call(server.base_url, lambda c: c.chat(["VI1"], QUESTION), api_version="v1.2")
+    assert len(server.requests) == 2  # neither is asked again
+
+
+def test_session_ids_above_2_53_are_read_as_their_digits(mode: Mode) -> None:
+    exact = str(2**53 + 1)  # a float would read 9007199254740992
+    data = {"role": "ASSISTANT", "content": "Hi", "thinkings": [], "refs": [], "session_id": exact}
+    body = json.dumps({"code": "0000", "msg": "success", "data": data}).encode()
+    with raw_server(lambda conn, request: reply(conn, body)) as server:
+        answer = mode.call(server.base_url, lambda c: c.chat(["VI1"], QUESTION), api_version="v1.2")
+    assert answer.session_id == exact
+
+
+# Sessions restored.
+
+
+def test_get_session_detail_restores_a_conversation(mode: Mode) -> None:
+    with MaviEmulator(rate_limit=None) as emu:
+        video = emu.video_nos[:1]
+
+        def restore(client: Any) -> Any:
+            first = client.chat(video, QUESTION)
+            second = client.chat(video, "What happens next?", session_id=first.session_id)
+            return first, second, client.get_session_detail(first.session_id)
+
+        def restore_async(client: Any) -> Any:
+            async def go() -> Any:
+                first = await client.chat(video, QUESTION)
+                second = await client.chat(video, "What happens next?", session_id=first.session_id)
+                return first, second, await client.get_session_detail(first.session_id)
+
+            return go()
+
+        do = restore if mode.name == "sync" else restore_async
+        first, second, detail = mode.call(emu.base_url, do, api_key=emu.api_key, api_version="v1.2")
+    assert detail.session_id == first.session_id
+    assert detail.title == QUESTION
+    assert [(m.role, m.content) for m in detail.messages] == [
+        ("user", QUESTION),
+        ("assistant", first.text),
+        ("user", "What happens next?"),
+        ("assistant", second.text),
+    ]
+    assert detail.messages[1].as_answer(video) == first
+    assert detail.messages[3].as_answer(video) == second
+    assert emu.requests[-1].path == "/serve/api/v1/get_session_detail"
+
+
+def test_get_session_detail_checks_its_input_before_any_request() -> None:
+    with pytest.raises(MaviValidationError, match="session_id"):
+        MaviClient("k", base_url="https://t", api_version="v1.2").get_session_detail("12a")
+    with pytest.raises(MaviValidationError, match=r"v1\.2"):
+        MaviClient("k", base_url="https://t").get_session_detail("12")
+
+
+def test_an_unknown_session_detail_is_an_invalid_request(mode: Mode) -> None:
+    with (
+        MaviEmulator(rate_limit=None) as emu,
+        pytest.raises(MaviInvalidRequestError, match="Session does not exist"),
+    ):
+        mode.call(
+            emu.base_url,
+            lambda c: c.get_session_detail("1234567890123456789"),
+            api_key=emu.api_key,
+            api_version="v1.2",
+        )
+
+
+def test_a_session_detail_keeps_an_answer_stored_without_text() -> None:
+    from mavi_core._v12 import parse_session_detail
+
+    data = {
+        "title": "q",
+        "messages": [
+            {"role": "user", "content": "q"},
+            {"role": "assistant", "content": "", "thinkings": [{"title": "t", "content": "c"}]},
+        ],
+        "session_id": str(SESSION),
+    }
+    detail = parse_session_detail(data, str(SESSION))
+    assert [(m.role, m.content, m.thinking) for m in detail.messages] == [
+        ("user", "q", ()),
+        ("assistant", "", (Thinking("t", "c"),)),
+    ]

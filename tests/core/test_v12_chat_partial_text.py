@@ -15,12 +15,13 @@ from tests.support.servers import KEY
 pytestmark = pytest.mark.integration
 
 TEXT_THEN_0429 = (
-    b'data:{"type":"content","content":"Hello ","sessionId":123}\n\n'
-    b'data:{"type":"content","content":"world","sessionId":123}\n\n'
+    b'data:{"type":"content","role":"assistant","content":"Hello ","sessionId":"123"}\n\n'
+    b'data:{"type":"content","role":"assistant","content":"world","sessionId":"123"}\n\n'
     b'data:{"code":"0429","msg":"Request has exceeded the limit."}\n\n'
 )
 TEXT_THEN_ERROR = (
-    b'data:{"type":"content","content":"Hello ","sessionId":123}\n\ndata:"Video is not parsed"\n\n'
+    b'data:{"type":"content","role":"assistant","content":"Hello ","sessionId":"123"}\n\n'
+    b'data:"Video is not parsed"\n\n'
 )
 
 

@@ -21,19 +21,24 @@ REPLY = {
     "code": "0000",
     "msg": "success",
     "data": {
+        "role": "ASSISTANT",
         "content": "A boat leaves.",
-        "session_id": 1234567890123456789,
+        "thinkings": [],
         "refs": [
             {
-                "video_no": "VI1",
-                "video_name": "a.mp4",
+                "video": {"duration": "10", "video_no": "VI1", "video_name": "a.mp4"},
                 "refItems": [
-                    {"startTime": "NaN", "endTime": "Infinity", "type": "visual_ts", "text": "boat"}
+                    {"videoNo": "VI1", "startTime": "NaN", "endTime": "Infinity",
+                     "type": "visual_ts", "text": "boat"},
+                    {"videoNo": "VI1", "startTime": 1.7e308, "type": "keyframe"},
                 ],
             }
         ],
+        "session_id": "1234567890123456789",
     },
-}
+    "success": True,
+    "failed": False,
+}  # fmt: skip
 
 
 def _script(conn: socket.socket, request: Request) -> None:

@@ -21,7 +21,9 @@ from tests.support.rawserver import RawServer, Request, raw_server, reply
 KEY = "sk-wire-headers"
 ANSWER = b'data:{"code":"0000","msg":"success","data":{"msg":"ok"}}\n\n'
 VIDEOS = b'{"code":"0000","msg":"success","data":{"videos":[]}}'
-V12_ANSWER = b'data:{"type":"content","content":"ok","sessionId":"7"}\n\ndata:"Done"\n\n'
+V12_ANSWER = (
+    b'data:{"type":"content","role":"assistant","content":"ok","sessionId":"7"}\n\ndata:"Done"\n\n'
+)
 ACCEPT = "text/event-stream, application/json"
 
 

@@ -279,8 +279,9 @@ def test_a_raw_tab_inside_a_v10_piece_is_text() -> None:
 def test_a_v12_piece_split_over_data_lines_keeps_its_line_break() -> None:
     decoder = V12StreamDecoder()
     body = (
-        b'data:{"type":"content","content":"a\tb","sessionId":1}\n\n'
-        b'data:{"type":"content","content":"line1\ndata:line2","sessionId":1}\n\n'
+        b'data:{"type":"content","role":"assistant","content":"a\tb","sessionId":"1"}\n\n'
+        b'data:{"type":"content","role":"assistant","content":"line1\ndata:line2",'
+        b'"sessionId":"1"}\n\n'
         b'data:"Done"\n\n'
     )
     deltas = decoder.feed(body) + decoder.finish()
@@ -301,7 +302,8 @@ def test_a_json_reply_with_a_raw_tab_is_read() -> None:
 def test_a_session_id_of_thousands_of_digits_is_a_typed_error(quoted: bool, split: bool) -> None:
     session = "9" * (5000 if quoted else 4000)  # JSON numbers: Python reads up to 4300 digits
     value = f'"{session}"' if quoted else session
-    event = b'data:{"type":"content","content":"Hi","sessionId":' + value.encode() + b"}\n\n"
+    head = b'data:{"type":"content","role":"assistant","content":"Hi","sessionId":'
+    event = head + value.encode() + b"}\n\n"
     decoder = V12StreamDecoder()
     with pytest.raises(MaviServerError, match="session id"):
         if split:
@@ -330,7 +332,13 @@ def test_a_session_id_too_long_to_send_is_refused_before_any_request(as_int: boo
 V12_ANSWER = {
     "code": "0000",
     "msg": "success",
-    "data": {"content": "The harbor wakes.", "session_id": "123", "refs": [], "thinking": []},
+    "data": {
+        "role": "ASSISTANT",
+        "content": "The harbor wakes.",
+        "thinkings": [],
+        "refs": [],
+        "session_id": "123",
+    },
 }
 
 

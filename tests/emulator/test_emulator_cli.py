@@ -261,8 +261,8 @@ def test_expire_sessions_spec_calls_the_emulator() -> None:
 
 
 def test_framing_v12_spec_sets_named_options_only() -> None:
-    framing = parse_framing_v12_spec("batched,crlf,end_marker=DONE,string_session_ids")
-    assert framing.batched and framing.crlf and framing.string_session_ids
+    framing = parse_framing_v12_spec("batched,crlf,end_marker=DONE,done_after_error")
+    assert framing.batched and framing.crlf and framing.done_after_error
     assert not framing.error_envelopes and framing.end_marker == "DONE"
     assert parse_framing_v12_spec("end_marker=none").end_marker is None
     with pytest.raises(ValueError, match="end_marker must be Done, DONE, done, \\[DONE\\]"):

@@ -23,6 +23,7 @@ from .conftest import _decode_events as _events
 CHAT = "/serve/api/v1/chat"
 STREAM = "/serve/api/v1/chat_stream"
 V10_CHAT = "/api/serve/video/chat"
+DETAIL = "/serve/api/v1/get_session_detail"
 KITCHEN = "VI634021601844219905"  # kitchen_knife_skills_demo.mp4
 HARBOR = "VI634021587219364352"  # harbor_sunrise_timelapse.mp4
 ONION = "How does the chef dice the onion?"
@@ -30,10 +31,14 @@ EVENT_STREAM = "text/event-stream;charset=UTF-8"
 JSON_TYPE = "application/json;charset=UTF-8"
 MODEL_FAILED = "The model failed while generating the answer."
 
+# The documented shapes (tests/data/wire_samples/v1.2/): refs nested, one entry per video.
 THINKING_KEYS = {"type", "title", "content", "sessionId"}
-REF_KEYS = {"type", "video_no", "video_name", "duration", "refItems", "sessionId"}
-REF_ITEM_KEYS = {"startTime", "endTime", "type", "text"}
-CONTENT_KEYS = {"type", "content", "sessionId"}
+REF_EVENT_KEYS = {"type", "sessionId", "ref"}
+REF_KEYS = {"video", "refItems"}
+VIDEO_KEYS = {"video_no", "video_name", "duration"}
+REF_ITEM_KEYS = {"videoNo", "startTime", "endTime", "type", "text"}
+KEYFRAME_KEYS = {"videoNo", "startTime", "type"}
+CONTENT_KEYS = {"type", "role", "content", "sessionId"}
 REF_KINDS = {"keyframe", "visual_ts", "audio_ts"}
 
 
@@ -78,13 +83,16 @@ def _session_ids(raw: bytes) -> set[str]:
 
 
 def test_chat_reply_is_an_envelope_holding_the_whole_answer(client: httpx.Client) -> None:
+    reply = client.post(CHAT, json=_body())
+    assert (reply.json()["success"], reply.json()["failed"]) == (True, False)
     data = _chat(client)
-    assert set(data) == {"session_id", "content", "thinking", "refs"}
+    assert set(data) == {"role", "session_id", "content", "thinkings", "refs"}
+    assert data["role"] == "ASSISTANT"
     assert "She halves an onion" in data["content"]
-    assert type(data["session_id"]) is int
-    assert all(set(step) == {"title", "content"} for step in data["thinking"])
-    assert [ref["video_no"] for ref in data["refs"]] == [KITCHEN]
-    assert all(set(ref) == REF_KEYS - {"type", "sessionId"} for ref in data["refs"])
+    assert type(data["session_id"]) is str and data["session_id"].isdigit()
+    assert all(set(step) == {"title", "content"} for step in data["thinkings"])
+    assert [ref["video"]["video_no"] for ref in data["refs"]] == [KITCHEN]
+    assert all(set(ref) == REF_KEYS for ref in data["refs"])
 
 
 def test_chat_and_stream_give_the_same_answer(client: httpx.Client) -> None:
@@ -92,11 +100,9 @@ def test_chat_and_stream_give_the_same_answer(client: httpx.Client) -> None:
     events = _stream(client)
     assert _text(events) == data["content"]
     thinking = [{"title": e["title"], "content": e["content"]} for e in events[:2]]
-    assert thinking == data["thinking"]
-    refs = [e for e in events if isinstance(e, dict) and e["type"] == "ref"]
-    assert [
-        {k: v for k, v in e.items() if k in REF_KEYS - {"type", "sessionId"}} for e in refs
-    ] == (data["refs"])
+    assert thinking == data["thinkings"]
+    (ref_event,) = [e for e in events if isinstance(e, dict) and e["type"] == "ref"]
+    assert ref_event["ref"] == data["refs"]
 
 
 # -- the stream -------------------------------------------------------------------------------
@@ -105,8 +111,9 @@ def test_chat_and_stream_give_the_same_answer(client: httpx.Client) -> None:
 def test_stream_is_thinking_then_refs_then_content_then_done(client: httpx.Client) -> None:
     events = _stream(client, video_nos=[KITCHEN, HARBOR], prompt="onion and tugboat")
     kinds = [e["type"] if isinstance(e, dict) else e for e in events]
-    assert kinds[:4] == ["thinking", "thinking", "ref", "ref"]
-    assert set(kinds[4:-1]) == {"content"}
+    assert kinds[:3] == ["thinking", "thinking", "ref"]  # one ref event names every video
+    assert [ref["video"]["video_no"] for ref in events[2]["ref"]] == [KITCHEN, HARBOR]
+    assert set(kinds[3:-1]) == {"content"}
     assert kinds[-1] == "Done"
 
 
@@ -114,28 +121,32 @@ def test_every_event_has_its_exact_keys_and_types(client: httpx.Client) -> None:
     events = _stream(client)
     assert events[-1] == "Done"
     for event in events[:-1]:
-        assert type(event["sessionId"]) is int
+        assert type(event["sessionId"]) is str and event["sessionId"].isdigit()
         if event["type"] == "thinking":
             assert set(event) == THINKING_KEYS
             assert isinstance(event["title"], str) and isinstance(event["content"], str)
         elif event["type"] == "ref":
-            assert set(event) == REF_KEYS
-            assert isinstance(event["video_no"], str) and isinstance(event["video_name"], str)
-            assert isinstance(event["duration"], str) and event["duration"].isdigit()
-            assert event["refItems"]
-            for item in event["refItems"]:
-                assert set(item) == REF_ITEM_KEYS
-                assert item["type"] in REF_KINDS
-                assert type(item["startTime"]) is int
-                assert (
-                    item["endTime"] is None
-                    if item["type"] == "keyframe"
-                    else (type(item["endTime"]) is int and item["endTime"] > item["startTime"])
-                )
-                assert isinstance(item["text"], str) and item["text"]
+            assert set(event) == REF_EVENT_KEYS
+            for ref in event["ref"]:
+                assert set(ref) == REF_KEYS and set(ref["video"]) == VIDEO_KEYS
+                video = ref["video"]
+                assert isinstance(video["video_no"], str) and isinstance(video["video_name"], str)
+                assert isinstance(video["duration"], str) and video["duration"].isdigit()
+                assert ref["refItems"]
+                for item in ref["refItems"]:
+                    assert item["videoNo"] == video["video_no"]
+                    assert item["type"] in REF_KINDS
+                    assert type(item["startTime"]) is int
+                    if item["type"] == "keyframe":  # an instant: no end, no text
+                        assert set(item) == KEYFRAME_KEYS
+                        continue
+                    assert set(item) == REF_ITEM_KEYS
+                    assert type(item["endTime"]) is int and item["endTime"] > item["startTime"]
+                    assert isinstance(item["text"], str) and item["text"]
         else:
             assert set(event) == CONTENT_KEYS
             assert event["type"] == "content" and isinstance(event["content"], str)
+            assert event["role"] == "assistant"
 
 
 def test_every_event_carries_the_same_session_id(client: httpx.Client) -> None:
@@ -146,8 +157,10 @@ def test_every_event_carries_the_same_session_id(client: httpx.Client) -> None:
 def test_refs_are_the_real_scenes_and_lines_the_answer_cites(client: httpx.Client) -> None:
     kitchen = next(v for v in load_samples() if v.video_no == KITCHEN)
     events = _stream(client)
-    (ref,) = [e for e in events if isinstance(e, dict) and e["type"] == "ref"]
-    assert (ref["video_name"], ref["duration"]) == (kitchen.name, str(kitchen.duration))
+    (ref_event,) = [e for e in events if isinstance(e, dict) and e["type"] == "ref"]
+    (ref,) = ref_event["ref"]
+    video = ref["video"]
+    assert (video["video_name"], video["duration"]) == (kitchen.name, str(kitchen.duration))
     scenes = {(m.start, m.end): m.text for m in kitchen.scenes}
     lines = {(m.start, m.end): m.text for m in kitchen.transcript}
     items = ref["refItems"]
@@ -157,14 +170,11 @@ def test_refs_are_the_real_scenes_and_lines_the_answer_cites(client: httpx.Clien
             assert scenes[item["startTime"], item["endTime"]] == item["text"]
         elif item["type"] == "audio_ts":
             assert lines[item["startTime"], item["endTime"]] == item["text"]
-        else:  # a keyframe: a moment inside a cited scene, with that scene's text
-            assert any(
-                start <= item["startTime"] < end and text == item["text"]
-                for (start, end), text in scenes.items()
-            )
+        else:  # a keyframe: an instant inside a cited scene
+            assert any(start <= item["startTime"] < end for start, end in scenes)
     answer = _text(events)
     for item in items:
-        assert item["text"] in answer
+        assert item.get("text", "") in answer
     assert [item["startTime"] for item in items] == sorted(item["startTime"] for item in items)
 
 
@@ -201,10 +211,10 @@ def test_answer_words_pads_the_v12_answer_too(emu: MaviEmulator, client: httpx.C
 # -- sessions ---------------------------------------------------------------------------------
 
 
-def test_new_session_ids_are_19_digit_integers_beyond_53_bits(client: httpx.Client) -> None:
+def test_new_session_ids_are_19_digit_strings_beyond_53_bits(client: httpx.Client) -> None:
     ids = {_chat(client)["session_id"] for _ in range(5)}
     assert len(ids) == 5
-    assert all(2**53 < i < 2**63 and len(str(i)) == 19 for i in ids)
+    assert all(isinstance(i, str) and 2**53 < int(i) < 2**63 and len(i) == 19 for i in ids)
 
 
 def test_a_second_turn_continues_the_first(client: httpx.Client) -> None:
@@ -213,7 +223,7 @@ def test_a_second_turn_continues_the_first(client: httpx.Client) -> None:
     second = _chat(client, prompt="What happens next?", session_id=first["session_id"])
     assert second["session_id"] == first["session_id"]
     assert second["content"].startswith("After that, in kitchen_knife_skills_demo.mp4 at 01:45")
-    assert "1 earlier turn" in second["thinking"][0]["content"]
+    assert "1 earlier turn" in second["thinkings"][0]["content"]
 
 
 def test_the_same_question_without_the_session_starts_over(client: httpx.Client) -> None:
@@ -228,8 +238,8 @@ def test_a_session_continues_across_the_two_endpoints(client: httpx.Client) -> N
     assert {e["sessionId"] for e in events[:-1]} == {session_id}
     assert _text(events).startswith("After that")
     third = _chat(client, prompt="And then?", session_id=session_id)
-    assert "3 earlier turn" not in third["thinking"][0]["content"]
-    assert "2 earlier turn" in third["thinking"][0]["content"]
+    assert "3 earlier turn" not in third["thinkings"][0]["content"]
+    assert "2 earlier turn" in third["thinkings"][0]["content"]
 
 
 def test_big_session_ids_round_trip_exactly(client: httpx.Client) -> None:
@@ -260,7 +270,7 @@ def test_a_failed_turn_is_not_remembered(emu: MaviEmulator, client: httpx.Client
     emu.faults.error_after(2, path=STREAM)
     client.post(STREAM, json=_body(prompt="What happens next?", session_id=session_id))
     later = _chat(client, prompt="Where is the onion?", session_id=session_id)
-    assert "1 earlier turn" in later["thinking"][0]["content"]
+    assert "1 earlier turn" in later["thinkings"][0]["content"]
 
 
 def test_unknown_session_on_the_stream_is_a_bare_string(client: httpx.Client) -> None:
@@ -334,7 +344,7 @@ def test_an_upload_can_be_asked_once_parsed(emu: MaviEmulator, client: httpx.Cli
     url = {"url": "https://example.com/garden_tour.mp4"}
     video_no = client.post("/api/serve/video/uploadUrl", json=url).json()["data"]["videoNo"]
     data = _chat(client, video_nos=[video_no], prompt="garden")
-    assert data["refs"][0]["video_name"] == "garden_tour.mp4"
+    assert data["refs"][0]["video"]["video_name"] == "garden_tour.mp4"
 
 
 def test_unknown_video_is_refused_like_an_unparsed_one(client: httpx.Client) -> None:
@@ -584,13 +594,17 @@ def test_done_after_error(emu: MaviEmulator, client: httpx.Client) -> None:
     assert _events(client.post(STREAM, json=_body()).content)[-2:] == [MODEL_FAILED, "Done"]
 
 
-def test_string_session_ids(emu: MaviEmulator, client: httpx.Client) -> None:
-    emu.faults.framing_v12(string_session_ids=True)
-    events = _stream(client)
-    session_id = events[0]["sessionId"]
-    assert isinstance(session_id, str) and len(session_id) == 19
-    data = _chat(client, prompt="What happens next?", session_id=session_id)
-    assert data["session_id"] == session_id
+def test_a_session_id_of_5000_digits_is_a_0001_error_not_a_crash(client: httpx.Client) -> None:
+    digits = "9" * 5000  # beyond the 4300 digits Python turns into an integer
+    headers = {"content-type": "application/json"}
+    for path in (CHAT, STREAM):
+        for session_id in (digits.encode(), b'"' + digits.encode() + b'"'):
+            body = _raw_json(_body()).replace(b"}", b', "session_id": ' + session_id + b"}")
+            reply = client.post(path, content=body, headers=headers)
+            assert reply.status_code == 200
+            assert reply.json()["code"] == "0001", reply.text[:200]
+    detail = client.get(DETAIL, params={"sessionId": digits})
+    assert (detail.status_code, detail.json()["code"]) == (200, "0001")
 
 
 def test_no_content_type(emu: MaviEmulator, client: httpx.Client) -> None:
@@ -707,7 +721,7 @@ def test_a_session_cannot_be_continued_with_another_credential(
     # The key's own session is unharmed by the attempts.
     later = _chat(client, prompt="Where is the onion?", session_id=session_id)
     assert later["session_id"] == session_id
-    assert "1 earlier turn" in later["thinking"][0]["content"]
+    assert "1 earlier turn" in later["thinkings"][0]["content"]
 
 
 def test_a_refreshed_token_keeps_its_users_sessions(emu: MaviEmulator) -> None:
@@ -745,3 +759,43 @@ def test_api_versions_must_name_known_dialects() -> None:
         MaviEmulator(api_versions=("v2",))
     with pytest.raises(ValueError, match="api_versions"):
         MaviEmulator(api_versions=())
+
+
+# -- bounds: what sessions keep ---------------------------------------------------------------
+
+
+def test_200_sessions_opened_with_a_1_25_mib_prompt_keep_little_memory() -> None:
+    import tracemalloc
+    from dataclasses import replace
+
+    from mavi_core.emulator._sessions import TURN_CHARS
+    from mavi_core.emulator._v12 import Thinking, compose_v12
+
+    prompt = ("How does the tugboat leave the harbor? " * 40_000)[: 1_310_720 - 4]
+    answer = compose_v12(load_samples()[:1], prompt, [])  # its thinking quotes the prompt
+    store = SessionStore()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for index in range(200):
+            asked = f"{prompt}{index:04d}"  # a new 1.25 MiB string each time, as a request's
+            steps = tuple(Thinking(step.title, step.content + asked) for step in answer.thinking)
+            session_id = store.start(asked, owner="key")
+            store.add_turn(session_id, asked, replace(answer, thinking=steps))
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert len(store) == 200
+    assert grown < 20 * 2**20, f"{grown / 2**20:.0f} MiB kept for 200 sessions"
+    _, [turn] = store.detail(session_id, owner="key") or ("", [])
+    assert turn.prompt == asked[:TURN_CHARS]
+    assert all(len(step.content) <= TURN_CHARS for step in turn.answer.thinking)
+
+
+def test_a_key_keeps_at_most_its_share_of_sessions_oldest_forgotten_first() -> None:
+    store = SessionStore(max_sessions=1000, max_per_owner=3)
+    others = store.start("theirs", owner="other")
+    mine = [store.start(f"q{index}", owner="key") for index in range(4)]
+    assert [session for session, _ in store.listing("key")] == mine[:0:-1]
+    assert mine[0] not in store and others in store
+    assert store.listing("other") == [(others, "theirs")]

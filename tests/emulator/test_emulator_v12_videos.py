@@ -250,7 +250,7 @@ def test_list_sessions_lists_the_v12_chats_newest_first(client: httpx.Client) ->
     for session in data["sessions"]:
         assert set(session) == {"sessionId", "title"}
         assert isinstance(session["sessionId"], str) and session["sessionId"].isdigit()
-    assert [int(s["sessionId"]) for s in data["sessions"]] == ids[::-1]
+    assert [s["sessionId"] for s in data["sessions"]] == ids[::-1]
     assert data["sessions"][1]["title"] == "How does the chef dice the onion?"
 
 

@@ -50,7 +50,7 @@ def expected_nodes(answer: ChatAnswer) -> list[tuple[Any, ...]]:
     return [
         (
             (ref.video_no, ref.video_name, ref.start, ref.end, ref.kind),
-            ref.text,
+            ref.text or describe_ref(ref),  # a keyframe has no text: where and when it is
             1 / (1 + rank),
         )
         for rank, ref in enumerate(answer.refs)

@@ -34,5 +34,5 @@ def v10_event(piece: str) -> bytes:
 
 
 def v12_event(piece: str) -> bytes:
-    payload = {"type": "content", "content": piece, "sessionId": 7}
+    payload = {"type": "content", "role": "assistant", "content": piece, "sessionId": "7"}
     return b"data:" + json.dumps(payload, ensure_ascii=False).encode()

@@ -20,16 +20,15 @@ from mavi_core import AsyncMaviClient, MaviClient
 
 KEY = "sk-langchain-v12-secret-0123456789"
 SESSION = 7251846039218475520  # beyond 53 bits: must stay exact
-REF_EVENT = {
-    "type": "ref",
-    "video_no": "VI1",
-    "video_name": "harbor.mp4",
-    "duration": "120",
+REF = {  # one video and its moments, nested as documented (tests/data/wire_samples/v1.2/)
+    "video": {"duration": "120", "video_no": "VI1", "video_name": "harbor.mp4"},
     "refItems": [
-        {"startTime": 12, "endTime": 30, "type": "visual_ts", "text": "A tugboat leaves."},
-        {"startTime": 21, "endTime": None, "type": "keyframe", "text": "The tugboat."},
+        {"videoNo": "VI1", "startTime": 12, "endTime": 30, "type": "visual_ts",
+         "text": "A tugboat leaves."},
+        {"videoNo": "VI1", "startTime": "21", "type": "keyframe"},
     ],
-}
+}  # fmt: skip
+REF_EVENT = {"type": "ref", "ref": [REF]}
 REFS = [
     {
         "video_no": "VI1",
@@ -45,7 +44,7 @@ REFS = [
         "start": 21.0,
         "end": None,
         "kind": "keyframe",
-        "text": "The tugboat.",
+        "text": "",
     },
 ]
 REASONING = "**Reading**\n\nOne video.\n\n**Finding**\n\nOne moment."
@@ -71,20 +70,25 @@ class FakeV12:
                 {"type": "thinking", "title": "Reading", "content": "One video."},
                 {"type": "thinking", "title": "Finding", "content": "One moment."},
                 REF_EVENT,
-                *({"type": "content", "content": piece} for piece in ["The ", "tug ", "leaves."]),
+                *(
+                    {"type": "content", "role": "assistant", "content": piece}
+                    for piece in ["The ", "tug ", "leaves."]
+                ),
             ]
-            body = b"".join(sse({**event, "sessionId": SESSION}) for event in events)
+            body = b"".join(sse({**event, "sessionId": str(SESSION)}) for event in events)
             return httpx.Response(200, content=body + sse("Done"))
         data = {
-            "session_id": SESSION,
+            "role": "ASSISTANT",
             "content": "The tug leaves.",
-            "thinking": [
+            "thinkings": [
                 {"title": "Reading", "content": "One video."},
                 {"title": "Finding", "content": "One moment."},
             ],
-            "refs": [{key: value for key, value in REF_EVENT.items() if key != "type"}],
+            "refs": [REF],
+            "session_id": str(SESSION),
         }
-        return httpx.Response(200, json={"code": "0000", "msg": "success", "data": data})
+        envelope = {"code": "0000", "msg": "success", "data": data}
+        return httpx.Response(200, json={**envelope, "success": True, "failed": False})
 
     def model(self, **kwargs: Any) -> ChatMavi:
         transport = httpx.MockTransport(self)
