@@ -70,7 +70,8 @@ __all__ = [
 ]
 
 
-# One row per class, most specific first (the first class an error is an instance of decides):
+# One row per class, most specific first (the first class an error is an instance of decides;
+# a stream error stays one whatever service error it also is):
 # name, the mavi_core class, the langchain_core class, what it means.
 _TABLE: tuple[tuple[str, type[MaviError], type[ModelError], str], ...] = (
     (
@@ -78,6 +79,18 @@ _TABLE: tuple[tuple[str, type[MaviError], type[ModelError], str], ...] = (
         MaviValidationError,
         ModelInvalidRequestError,
         "The input was rejected locally, before anything was sent (also a `ValueError`).",
+    ),
+    (
+        "ChatMaviStreamTimeoutError",
+        MaviStreamTimeoutError,
+        ModelTimeoutError,
+        "A stream went silent after part of the answer was delivered.",
+    ),
+    (
+        "ChatMaviStreamError",
+        MaviStreamError,
+        ModelAPIError,
+        "A stream broke after part of the answer was delivered; that part is not repeated.",
     ),
     (
         "ChatMaviInvalidRequestError",
@@ -120,18 +133,6 @@ _TABLE: tuple[tuple[str, type[MaviError], type[ModelError], str], ...] = (
         MaviAPIError,
         ModelAPIError,
         "MAVI answered with an error that has no more specific class.",
-    ),
-    (
-        "ChatMaviStreamTimeoutError",
-        MaviStreamTimeoutError,
-        ModelTimeoutError,
-        "A stream went silent after part of the answer was delivered.",
-    ),
-    (
-        "ChatMaviStreamError",
-        MaviStreamError,
-        ModelAPIError,
-        "A stream broke after part of the answer was delivered; that part is not repeated.",
     ),
     (
         "ChatMaviTimeoutError",

@@ -17,7 +17,8 @@ MaviError
     │   └── MaviTimeoutError          connect, read or stream-idle timeout, deadline (HTTP 408 too)
     ├── MaviVideoError                a video failed to parse or transcribe, or does not exist
     └── MaviStreamError               a reply broke or carried an error after answer text arrived
-        └── MaviStreamTimeoutError    ... because it went silent (also a MaviTimeoutError)
+        ├── MaviStreamTimeoutError    ... because it went silent (also a MaviTimeoutError)
+        └── MaviStream<Kind>Error     ... with the service's error (also the MaviAPIError kind)
 
 Every error has `message` (its text), `code` and `msg` (the service's code and its own message),
 `status_code`, `retry_after`, and for remote errors the request's `request_method` and
@@ -150,6 +151,43 @@ class MaviStreamError(MaviRemoteError):
 
 class MaviStreamTimeoutError(MaviStreamError, MaviTimeoutError):
     """A stream went silent longer than the read timeout after part of the answer was delivered."""
+
+
+# An error the service sends after answer text keeps its class too, so `except
+# MaviInvalidRequestError` catches "Video is not parsed" whether or not text came first.
+class MaviStreamInvalidRequestError(MaviStreamError, MaviInvalidRequestError):
+    """The service refused the request after part of the answer was delivered."""
+
+
+class MaviStreamAuthenticationError(MaviStreamError, MaviAuthenticationError):
+    """The credentials were refused after part of the answer was delivered."""
+
+
+class MaviStreamPermissionDeniedError(MaviStreamError, MaviPermissionDeniedError):
+    """Permission was denied after part of the answer was delivered."""
+
+
+class MaviStreamConflictError(MaviStreamError, MaviConflictError):
+    """The service reported a conflict after part of the answer was delivered."""
+
+
+class MaviStreamRateLimitError(MaviStreamError, MaviRateLimitError):
+    """The service reported its rate limit after part of the answer was delivered."""
+
+
+class MaviStreamServerError(MaviStreamError, MaviServerError):
+    """The service failed after part of the answer was delivered."""
+
+
+STREAM_ERRORS: dict[type[MaviAPIError], type[MaviStreamError]] = {
+    MaviInvalidRequestError: MaviStreamInvalidRequestError,
+    MaviAuthenticationError: MaviStreamAuthenticationError,
+    MaviPermissionDeniedError: MaviStreamPermissionDeniedError,
+    MaviConflictError: MaviStreamConflictError,
+    MaviRateLimitError: MaviStreamRateLimitError,
+    MaviServerError: MaviStreamServerError,
+}
+"""The stream error for each service error class: both at once."""
 
 
 class MaviVideoError(MaviRemoteError):

@@ -22,6 +22,7 @@ from ._envelope import (
     normalize_code,
 )
 from ._exceptions import (
+    STREAM_ERRORS,
     MaviAPIError,
     MaviError,
     MaviServerError,
@@ -544,9 +545,14 @@ def broken_stream_error(
     if isinstance(error, MaviTimeoutError):
         how = "reached its deadline" if "deadline" in error.message else "went silent"
         broken: MaviStreamError = MaviStreamTimeoutError(f"The stream {how} {kept} ({error})")
-    elif isinstance(error, MaviAPIError) and error.code is not None:
-        broken = MaviStreamError(
-            f"MAVI ended the stream with error code {error.code} ({error.msg}) {kept}",
+    elif isinstance(error, MaviAPIError):
+        said = f"error code {error.code}" if error.code is not None else "an error"
+        stream_class = next(
+            (STREAM_ERRORS[kind] for kind in type(error).__mro__ if kind in STREAM_ERRORS),
+            MaviStreamError,
+        )
+        broken = stream_class(
+            f"MAVI ended the stream with {said} ({error.msg}) {kept}",
             code=error.code,
             msg=error.msg,
             status_code=error.status_code,

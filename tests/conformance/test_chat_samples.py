@@ -112,6 +112,8 @@ def test_an_error_after_text_keeps_the_text_and_carries_the_services_words(
     assert "".join(delivered) == "The video "  # delivered once, before the error
     assert caught.value.msg == "Video is not parsed:"
     assert isinstance(caught.value.__cause__, MaviInvalidRequestError)
+    # the service's class too: `except MaviInvalidRequestError` catches it, text or no text
+    assert isinstance(caught.value, MaviInvalidRequestError)
     assert len(server.requests) == 1  # text was delivered: never asked again
 
 
@@ -120,6 +122,7 @@ def test_chat_carries_the_text_before_the_error_in_partial_text() -> None:
         client_chat(server.base_url)
     assert caught.value.partial_text == "The video "
     assert "Video is not parsed:" in str(caught.value)
+    assert isinstance(caught.value, MaviInvalidRequestError)
 
 
 @pytest.mark.parametrize("reader", EVERY_READER, ids=str)
