@@ -109,6 +109,19 @@ _LIMITS: Final = httpx.Limits(
 _LOCAL_HOSTS: Final = frozenset({"localhost", "::1"})
 
 
+def _refused(exc: BaseException) -> bool:
+    """Whether the connection was refused: the async transport says only "All connection
+    attempts failed", with the `ConnectionRefusedError` further down its chain."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, ConnectionRefusedError) or "refused" in str(seen).lower():
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def connect_error_message(exc: httpx.ConnectError) -> str:
     """Where the connection failed (`host:port`) and what to do next: a refused connection on
     this machine is most often the local emulator not running."""
@@ -119,7 +132,7 @@ def connect_error_message(exc: httpx.ConnectError) -> str:
     port = url.port or (443 if url.scheme == "https" else 80)
     where = f"[{url.host}]:{port}" if ":" in url.host else f"{url.host}:{port}"
     local = url.host in _LOCAL_HOSTS or url.host.startswith("127.")
-    if local and "refused" in str(exc).lower():
+    if local and _refused(exc):
         return (
             f"Could not connect to MAVI at {where} ({exc}): nothing is listening there. Start "
             f"the local emulator (`make emulator`, or `python -m mavi_core.emulator --port "
