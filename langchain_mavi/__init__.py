@@ -50,7 +50,7 @@ from .tools import MaviVideoChatArtifact, MaviVideoChatInput, MaviVideoChatTool
 if TYPE_CHECKING:
     from .document_loaders import MaviTranscriptLoader
     from .rate_limiters import MaviRateLimiter
-    from .retrievers import MaviVideoRetriever
+    from .retrievers import MaviVideoRetriever, format_video_context, video_context_message
 
 __all__ = [
     "DEFAULT_MODEL_NAME",
@@ -75,8 +75,10 @@ __all__ = [
     "MaviVideoChatInput",
     "MaviVideoChatTool",
     "MaviVideoRetriever",
+    "format_video_context",
     "messages_to_conversation",
     "messages_to_request",
+    "video_context_message",
 ]
 
 
@@ -84,6 +86,8 @@ _LAZY: dict[str, str] = {
     "MaviRateLimiter": "rate_limiters",
     "MaviTranscriptLoader": "document_loaders",
     "MaviVideoRetriever": "retrievers",
+    "format_video_context": "retrievers",
+    "video_context_message": "retrievers",
 }
 """Components whose modules (and the parts of mavi_core they need) load on first use."""
 
