@@ -327,12 +327,12 @@ def test_builds_without_a_key_and_the_request_says_how_to_give_one(
 
 def test_key_and_base_url_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MAVI_API_KEY", "sk-from-env")
-    monkeypatch.setenv("MAVI_BASE_URL", "http://mavi.env")
+    monkeypatch.setenv("MAVI_BASE_URL", "https://mavi.env")
 
     llm = ChatMavi(video_nos=["VI1"])
 
     assert llm.api_key.get_secret_value() == "sk-from-env"
-    assert llm.base_url == "http://mavi.env"
+    assert llm.base_url == "https://mavi.env"
 
 
 def test_model_is_an_alias_of_model_name() -> None:
