@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from .chat_message_histories import MaviChatMessageHistory
     from .document_loaders import MaviTranscriptLoader
     from .rate_limiters import MaviRateLimiter
-    from .retrievers import MaviVideoRetriever
+    from .retrievers import MaviVideoRetriever, format_video_context, video_context_message
 
 __all__ = [
     "DEFAULT_MODEL_NAME",
@@ -51,8 +51,10 @@ __all__ = [
     "MaviVideoChatInput",
     "MaviVideoChatTool",
     "MaviVideoRetriever",
+    "format_video_context",
     "messages_to_conversation",
     "messages_to_request",
+    "video_context_message",
 ]
 
 
@@ -62,6 +64,8 @@ _LAZY: dict[str, str] = {
     "MaviTranscriptLoader": "document_loaders",
     "MaviVideoRetriever": "retrievers",
     **dict.fromkeys(errors.__all__, "errors"),  # importable from here too, as they once were
+    "format_video_context": "retrievers",
+    "video_context_message": "retrievers",
 }
 """Components whose modules (and the parts of mavi_core they need) load on first use."""
 

@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from mavi_core._adapters import ClientPair, normalize_video_nos
+from mavi_core._options import refuse_unknown
 from mavi_core._secret import redact_url_secrets
 from mavi_core._settings import check_client, check_key_type, check_max_retries, check_timeout
 from mavi_core.constants import (
@@ -84,6 +85,17 @@ class MaviConnection(BaseModel):
 
     _pair: Any = PrivateAttr(default=None)
     _pair_options: Any = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_unknown_options(cls, values: Any) -> Any:
+        # Strict options for every LangChain component: a misspelt `api_verison=` or `top_k=`
+        # is an error naming the closest field, never a default silently kept.
+        if isinstance(values, dict):
+            fields = cls.model_fields.items()
+            aliases = {field.alias for _, field in fields if field.alias}
+            refuse_unknown(cls.__name__, values, {name for name, _ in fields} | aliases)
+        return values
 
     @field_validator("api_key", mode="before")
     @classmethod

@@ -181,7 +181,9 @@ def messages_to_conversation(
 _NO_VIDEO: Final = (
     "No video to ask about: pass video_nos=['VI...'] to ChatMavi(...) or to "
     "invoke(..., video_nos=[...]), or add a {'type': 'video', 'file_id': '<videoNo>'} "
-    "content block."
+    "content block. In a RAG chain, pipe the retriever through "
+    "langchain_mavi.format_video_context into a MessagesPlaceholder: a string {context} "
+    "keeps the moments' text and drops their videos."
 )
 
 

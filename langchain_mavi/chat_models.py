@@ -39,7 +39,6 @@ from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.tools import BaseTool
-from langchain_core.utils.utils import _build_model_kwargs, get_pydantic_field_names
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mavi_core import ChatAnswer, ChatDelta, MaviValidationError, Thinking, VideoRef
@@ -284,8 +283,9 @@ class ChatMavi(MaviConnection, BaseChatModel):
     max_tokens: int | None = None
     """Accepted for compatibility; MAVI has no length limit and it is not sent."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
-    """Unknown constructor arguments land here with a warning; MAVI takes no extra parameters,
-    so they are kept for inspection and not sent."""
+    """Always empty: MAVI takes no extra model parameters. Kept (LangChain's chat models have
+    it) so that `model_kwargs={}` is accepted; any entry, and any unknown constructor argument,
+    is refused when the model is built."""
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
 
     def _client_options(self) -> dict[str, Any]:
@@ -298,12 +298,15 @@ class ChatMavi(MaviConnection, BaseChatModel):
                 options["rate_limit"] = self.rate_limiter.rate_limit
         return options
 
-    @model_validator(mode="before")
+    @field_validator("model_kwargs")
     @classmethod
-    def _collect_model_kwargs(cls, values: Any) -> Any:
-        if isinstance(values, dict):
-            return _build_model_kwargs(values, get_pydantic_field_names(cls))
-        return values
+    def _refuse_model_kwargs(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if value:
+            raise TypeError(
+                f"ChatMavi got model_kwargs {sorted(value)}: MAVI takes no extra model "
+                "parameters, so none would be sent. Leave model_kwargs out."
+            )
+        return value
 
     @field_validator("video_nos", mode="before")
     @classmethod

@@ -20,6 +20,7 @@ from pydantic import SecretStr
 
 from mavi_core import RateLimit
 from mavi_core._adapters import watching_waits
+from mavi_core._options import strict_options
 from mavi_core._quota import key_account, shared_rate_limit
 from mavi_core._secret import reveal
 from mavi_core._settings import chat_endpoint, check_api_version, check_key_type
@@ -30,6 +31,7 @@ from ._events import run_watcher
 __all__ = ["MaviRateLimiter"]
 
 
+@strict_options
 class MaviRateLimiter(BaseRateLimiter):
     """Waits for a turn in the key's MAVI budget at `endpoint`: by default the chat budget of
     the dialect (`chat`, 10 a minute, for v1.0; `chat_v12`, 1 a second, for v1.2).

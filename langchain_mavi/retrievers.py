@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.callbacks import (
@@ -9,7 +10,9 @@ from langchain_core.callbacks import (
     CallbackManagerForRetrieverRun,
 )
 from langchain_core.documents import Document
+from langchain_core.messages import HumanMessage
 from langchain_core.retrievers import BaseRetriever
+from langchain_core.runnables import RunnableLambda
 from pydantic import Field, field_validator
 
 from mavi_core import MaviError, Moment, SearchType, VideoTranscript
@@ -20,7 +23,7 @@ from ._connection import MaviConnection, check_video_nos
 from ._events import run_watcher
 from .errors import translate_errors
 
-__all__ = ["MaviVideoRetriever"]
+__all__ = ["MaviVideoRetriever", "format_video_context", "video_context_message"]
 
 
 class MaviVideoRetriever(MaviConnection, BaseRetriever):
@@ -125,3 +128,28 @@ class MaviVideoRetriever(MaviConnection, BaseRetriever):
             moments = await client.find_moments(query, **self._search(k, video_nos))
             transcripts = await self._atranscripts(moments)
         return self._documents(query, moments, transcripts)
+
+
+def video_context_message(documents: Sequence[Document]) -> list[HumanMessage]:
+    """The retrieved moments as one human message for `ChatMavi`: their text, then a video
+    block `{"type": "video", "file_id": <video_no>}` per video they come from (in order, each
+    once), so the model asks MAVI about exactly those videos. Documents without a
+    `metadata["video_no"]` add their text only; no documents give no message."""
+    if not documents:
+        return []
+    videos = dict.fromkeys(
+        str(doc.metadata["video_no"]) for doc in documents if doc.metadata.get("video_no")
+    )
+    text = "The moments found:\n" + "\n\n".join(doc.page_content for doc in documents)
+    content: list[str | dict[str, Any]] = [{"type": "text", "text": text}]
+    content += [{"type": "video", "file_id": video_no} for video_no in videos]
+    return [HumanMessage(content=content)]
+
+
+format_video_context: RunnableLambda[Sequence[Document], list[HumanMessage]] = RunnableLambda(
+    video_context_message, name="format_video_context"
+)
+"""The step between a retriever and a prompt in the usual RAG chain, as `format_docs` is for
+text: `{"context": retriever | format_video_context, "question": RunnablePassthrough()}`, with
+`MessagesPlaceholder("context")` in the prompt, so `ChatMavi` asks about the retrieved videos
+(a string `{context}` would keep the text and lose the videos)."""

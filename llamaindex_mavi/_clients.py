@@ -1,25 +1,80 @@
-"""The `mavi_core` clients behind an engine: built on first use, shared by an engine's copies."""
+"""The connection options every LlamaIndex component takes, declared once, and the `mavi_core`
+clients behind a component: built on first use, shared by its copies."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final, TypedDict
 
 from pydantic import SecretStr
 
+from mavi_core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 from mavi_core._adapters import ClientPair
+from mavi_core._options import keyword_names, refuse_unknown
 
 if TYPE_CHECKING:
     import httpx
 
     from mavi_core import AsyncMaviClient, MaviClient, RateLimit
 
-__all__ = ["MaviClients", "MaviConnection", "api_key_of"]
+__all__ = [
+    "CONNECTION_OPTIONS",
+    "DEFAULTS",
+    "ConnectionOptions",
+    "MaviClients",
+    "MaviConnection",
+    "api_key_of",
+]
 
 
 MaviClients = ClientPair
 """The `mavi_core` clients behind a component: `mavi_core._adapters.ClientPair`, which both
 adapters use, so every option reaches both clients through one place."""
+
+
+class ConnectionOptions(TypedDict, total=False):
+    """The connection options of every LlamaIndex component (`**connection` in their
+    constructors); each left out takes its default.
+
+    - `api_key`: None (default): `MAVI_API_KEY`; a missing key fails at the first request.
+    - `base_url`: None (default): `MAVI_BASE_URL`, then MAVI's host for the dialect.
+    - `timeout`: seconds (or an `httpx.Timeout`) per request and per silent gap in a stream.
+    - `max_retries`: retries on connection errors, timeouts, 429 and 5xx, before any delta.
+    - `default_headers`: extra HTTP headers for every request (never dumped).
+    - `client` / `async_client`: `mavi_core` clients to use instead of building them (then
+      the options above are theirs); never closed here.
+    - `api_version`: "v1.0" or "v1.2"; None (default): `MAVI_API_VERSION`, then "v1.0".
+    - `rate_limit`: the key's shared budget: a `mavi_core.RateLimit`, a backend URL, "auto"
+      (default: MAVI's budgets in this process when talking to MAVI itself) or None (off).
+    """
+
+    api_key: str | SecretStr | None
+    base_url: str | None
+    timeout: float | httpx.Timeout | None
+    max_retries: int
+    default_headers: Mapping[str, str] | None
+    client: MaviClient | None
+    async_client: AsyncMaviClient | None
+    api_version: str | None
+    rate_limit: RateLimit | str | None
+
+
+CONNECTION_OPTIONS: Final = frozenset(ConnectionOptions.__annotations__)
+
+DEFAULTS: Final[Mapping[str, Any]] = {
+    "timeout": DEFAULT_TIMEOUT,
+    "max_retries": DEFAULT_MAX_RETRIES,
+    "rate_limit": "auto",
+}
+
+
+def connection_options(owner: object, given: ConnectionOptions) -> dict[str, Any]:
+    """Every connection option, defaults filled in. Anything else in `given` reached the
+    constructor's `**connection` as an unknown keyword: refused, naming the closest option."""
+    if not given.keys() <= CONNECTION_OPTIONS:
+        valid = CONNECTION_OPTIONS | keyword_names(type(owner).__init__)
+        refuse_unknown(type(owner).__name__, given, valid)
+    return {name: given.get(name, DEFAULTS.get(name)) for name in sorted(CONNECTION_OPTIONS)}
 
 
 def api_key_of(clients: ClientPair) -> SecretStr | None:
@@ -40,34 +95,13 @@ class MaviConnection:
     _api_version: str | None
     _clients: MaviClients
 
-    def _connect(
-        self,
-        *,
-        api_key: str | SecretStr | None,
-        base_url: str | None,
-        timeout: float | httpx.Timeout | None,
-        max_retries: int,
-        client: MaviClient | None,
-        async_client: AsyncMaviClient | None,
-        default_headers: Mapping[str, str] | None = None,
-        api_version: str | None = None,
-        rate_limit: RateLimit | str | None = "auto",
-    ) -> None:
-        self._base_url = base_url
-        self._timeout = timeout
-        self._max_retries = max_retries
-        self._clients = MaviClients(
-            api_key=api_key,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            default_headers=default_headers,
-            client=client,
-            async_client=async_client,
-            api_version=api_version,
-            rate_limit=rate_limit,
-        )
-        self._api_version = api_version
+    def _connect(self, connection: ConnectionOptions) -> None:
+        options = connection_options(self, connection)
+        self._base_url = options["base_url"]
+        self._timeout = options["timeout"]
+        self._max_retries = options["max_retries"]
+        self._api_version = options["api_version"]
+        self._clients = MaviClients(**options)
         self._api_key = api_key_of(self._clients)
 
     @property

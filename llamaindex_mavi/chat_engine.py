@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, Generator, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Generator, Iterator, Sequence
 from queue import Empty
-from typing import TYPE_CHECKING, Any, Self, cast
+from typing import TYPE_CHECKING, Any, Self, Unpack, cast
 
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse, MessageRole
 from llama_index.core.callbacks import CallbackManager, trace_method
@@ -20,21 +20,18 @@ from llama_index.core.schema import NodeWithScore
 from llama_index.core.settings import Settings
 from llama_index.core.types import Thread
 from llama_index_instrumentation import get_dispatcher
-from pydantic import SecretStr
 
 from mavi_core import ChatAnswer, MaviValidationError
 from mavi_core._adapters import ClosedAfter, normalize_video_nos
-from mavi_core.constants import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 
+from ._clients import ConnectionOptions
 from ._messages import SESSION_KEY, session_to_continue
 from ._refs import Sources, ref_nodes
 from ._spans import presigned
 from .llm import LLMConnection, MaviLLM, aread_ahead, read_ahead
 
 if TYPE_CHECKING:
-    import httpx
-
-    from mavi_core import AsyncMaviClient, MaviClient, RateLimit
+    pass
 
 __all__ = ["MaviChatEngine"]
 
@@ -62,20 +59,12 @@ class MaviChatEngine(LLMConnection, BaseChatEngine):
         self,
         video_nos: Sequence[str] | None = None,
         *,
-        api_key: str | SecretStr | None = None,
-        base_url: str | None = None,
-        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        default_headers: Mapping[str, str] | None = None,
         memory: BaseMemory | None = None,
         chat_history: Sequence[ChatMessage] | None = None,
         system_prompt: str | None = None,
         callback_manager: CallbackManager | None = None,
-        client: MaviClient | None = None,
-        async_client: AsyncMaviClient | None = None,
         llm: MaviLLM | None = None,
-        api_version: str | None = None,
-        rate_limit: RateLimit | str | None = "auto",
+        **connection: Unpack[ConnectionOptions],
     ) -> None:
         if memory is not None and chat_history is not None:
             raise MaviValidationError("Pass either memory or chat_history, not both.")
@@ -90,15 +79,7 @@ class MaviChatEngine(LLMConnection, BaseChatEngine):
         self._use_llm(
             llm,
             self.callback_manager,
-            api_key=api_key,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            default_headers=default_headers,
-            client=client,
-            async_client=async_client,
-            api_version=api_version,
-            rate_limit=rate_limit,
+            connection,
         )
 
     @classmethod

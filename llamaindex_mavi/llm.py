@@ -12,7 +12,7 @@ from collections.abc import (
 )
 from contextlib import contextmanager
 from itertools import chain
-from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Self, TypeVar, Unpack, cast
 
 from llama_index.core.base.llms.types import (
     ChatMessage,
@@ -53,10 +53,18 @@ from mavi_core._adapters import (
     resolve_video_nos,
     watching_waits,
 )
+from mavi_core._options import refuse_unknown
 from mavi_core._settings import check_default_headers
 from mavi_core.constants import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 
-from ._clients import MaviClients, api_key_of
+from ._clients import (
+    CONNECTION_OPTIONS,
+    DEFAULTS,
+    ConnectionOptions,
+    MaviClients,
+    api_key_of,
+    connection_options,
+)
 from ._messages import NO_VIDEO, SESSION_KEY, conversation_of
 from ._refs import citation_block, thinking_block
 from ._spans import presigned
@@ -65,7 +73,7 @@ from .events import report_wait
 if TYPE_CHECKING:
     import httpx
 
-    from mavi_core import AsyncChatStream, AsyncMaviClient, ChatStream, MaviClient, RateLimit
+    from mavi_core import AsyncChatStream, ChatStream
 
 __all__ = [
     "MAVI_CONTEXT_WINDOW",
@@ -92,6 +100,20 @@ _CONNECTION: Final = frozenset(
     {"api_key", "base_url", "timeout", "max_retries", "api_version", "default_headers"}
 )
 """MaviLLM's fields its clients are built from."""
+
+
+class MaviLLMOptions(ConnectionOptions, total=False):
+    """`MaviLLM`'s keyword options: the connection, `context_window`, and LlamaIndex's LLM
+    fields (prompt hooks and program mode, as every LlamaIndex LLM takes them)."""
+
+    context_window: int
+    system_prompt: str | None
+    messages_to_prompt: Any
+    completion_to_prompt: Any
+    output_parser: Any
+    pydantic_program_mode: Any
+    query_wrapper_prompt: Any
+    rate_limiter: Any
 
 
 @presigned
@@ -140,42 +162,26 @@ class MaviLLM(LLM):
         self,
         video_nos: Sequence[str] | None = None,
         *,
-        api_key: str | SecretStr | None = None,
-        base_url: str | None = None,
-        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        default_headers: Mapping[str, str] | None = None,
         callback_manager: CallbackManager | None = None,
-        client: MaviClient | None = None,
-        async_client: AsyncMaviClient | None = None,
-        api_version: str | None = None,
-        rate_limit: RateLimit | str | None = "auto",
-        **kwargs: Any,
+        **options: Unpack[MaviLLMOptions],
     ) -> None:
+        # Anything beyond the connection and the LLM's fields is refused, naming the closest.
+        rest: dict[str, Any] = dict(options)
         if callback_manager is not None:
-            kwargs["callback_manager"] = callback_manager
+            rest["callback_manager"] = callback_manager
+        given = {name: rest.pop(name) for name in CONNECTION_OPTIONS & set(rest)}
+        valid = set(type(self).model_fields) | CONNECTION_OPTIONS
+        refuse_unknown(type(self).__name__, rest, valid)
+        connection = connection_options(self, cast("ConnectionOptions", given))
         # A dict (a list of pairs is refused as by the clients), checked before it is kept.
-        headers = None if default_headers is None else check_default_headers(default_headers)
-        clients = MaviClients(
-            api_key=api_key,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            default_headers=headers,
-            client=client,
-            async_client=async_client,
-            api_version=api_version,
-            rate_limit=rate_limit,
-        )
+        headers = connection["default_headers"]
+        connection["default_headers"] = None if headers is None else check_default_headers(headers)
+        clients = MaviClients(**connection)
         super().__init__(
             video_nos=normalize_video_nos(video_nos) if video_nos else [],  # raised as is
             api_key=api_key_of(clients),
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            default_headers=headers,
-            api_version=api_version,
-            **kwargs,
+            **{name: connection[name] for name in _CONNECTION - {"api_key"}},
+            **rest,
         )
         self._clients = clients
 
@@ -527,48 +533,19 @@ class LLMConnection:
     _llm: MaviLLM
 
     def _use_llm(
-        self,
-        llm: MaviLLM | None,
-        callback_manager: CallbackManager,
-        *,
-        api_key: str | SecretStr | None,
-        base_url: str | None,
-        timeout: float | httpx.Timeout | None,
-        max_retries: int,
-        default_headers: Mapping[str, str] | None,
-        client: MaviClient | None,
-        async_client: AsyncMaviClient | None,
-        api_version: str | None = None,
-        rate_limit: RateLimit | str | None = "auto",
+        self, llm: MaviLLM | None, callback_manager: CallbackManager, connection: ConnectionOptions
     ) -> None:
         """Ask through `llm`, or through a new `MaviLLM` built from the connection options."""
-        options: dict[str, Any] = {
-            "api_key": api_key,
-            "base_url": base_url,
-            "default_headers": default_headers,
-            "client": client,
-            "async_client": async_client,
-            "api_version": api_version,
-        }
+        options = connection_options(self, connection)
         if llm is not None:
-            given = [name for name, value in options.items() if value is not None]
-            given += ["timeout"] * (timeout != DEFAULT_TIMEOUT)
-            given += ["max_retries"] * (max_retries != DEFAULT_MAX_RETRIES)
-            given += ["rate_limit"] * (rate_limit != "auto")
-            if given:
+            if given := [name for name, value in options.items() if value != DEFAULTS.get(name)]:
                 raise MaviValidationError(
                     f"Pass either llm=MaviLLM(...) or connection options, not both (got "
                     f"{', '.join(given)}): the LLM's own connection is used."
                 )
             self._llm = llm
             return
-        self._llm = MaviLLM(
-            timeout=timeout,
-            max_retries=max_retries,
-            callback_manager=callback_manager,
-            rate_limit=rate_limit,
-            **options,
-        )
+        self._llm = MaviLLM(callback_manager=callback_manager, **options)
 
     @property
     def llm(self) -> MaviLLM:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from llama_index.core.base.base_query_engine import BaseQueryEngine
 from llama_index.core.base.llms.types import CompletionResponse
@@ -21,21 +21,18 @@ from llama_index.core.schema import QueryBundle
 from llama_index.core.settings import Settings
 from llama_index.core.tools import QueryEngineTool
 from llama_index_instrumentation import get_dispatcher
-from pydantic import SecretStr
 
 from mavi_core import ChatAnswer
 from mavi_core._adapters import normalize_video_nos
-from mavi_core.constants import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 
+from ._clients import ConnectionOptions
 from ._messages import SESSION_KEY
 from ._refs import Sources, ref_nodes
 from ._spans import presigned
 from .llm import LLMConnection, MaviLLM, afirst, read_ahead
 
 if TYPE_CHECKING:
-    import httpx
-
-    from mavi_core import AsyncMaviClient, MaviClient, RateLimit
+    pass
 
 __all__ = ["DEFAULT_TOOL_DESCRIPTION", "DEFAULT_TOOL_NAME", "MaviQueryBundle", "MaviQueryEngine"]
 
@@ -81,33 +78,17 @@ class MaviQueryEngine(LLMConnection, BaseQueryEngine):
         self,
         video_nos: Sequence[str] | None = None,
         *,
-        api_key: str | SecretStr | None = None,
-        base_url: str | None = None,
-        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        default_headers: Mapping[str, str] | None = None,
         streaming: bool = False,
         callback_manager: CallbackManager | None = None,
-        client: MaviClient | None = None,
-        async_client: AsyncMaviClient | None = None,
         llm: MaviLLM | None = None,
-        api_version: str | None = None,
-        rate_limit: RateLimit | str | None = "auto",
+        **connection: Unpack[ConnectionOptions],
     ) -> None:
         callback_manager = callback_manager or Settings.callback_manager
         super().__init__(callback_manager=callback_manager)
         self._use_llm(
             llm,
             callback_manager,
-            api_key=api_key,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            default_headers=default_headers,
-            client=client,
-            async_client=async_client,
-            api_version=api_version,
-            rate_limit=rate_limit,
+            connection,
         )
         if video_nos:
             self.video_nos: list[str] = normalize_video_nos(video_nos)

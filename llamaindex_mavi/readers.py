@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Sequence
+from typing import Any, Unpack
 
 from llama_index.core.readers.base import BaseReader
 from llama_index.core.schema import Document
-from pydantic import SecretStr
 
 from mavi_core import MaviValidationError
 from mavi_core._adapters import normalize_video_nos, transcript_options, watching_waits
 from mavi_core._transcripts import KINDS, normalize_kinds, passages
-from mavi_core.constants import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 from mavi_core.transcripts import Passage
 
-from ._clients import MaviConnection
+from ._clients import ConnectionOptions, MaviConnection
 from .events import report_wait
-
-if TYPE_CHECKING:
-    import httpx
-
-    from mavi_core import AsyncMaviClient, MaviClient, RateLimit
 
 __all__ = ["MaviTranscriptReader"]
 
@@ -51,16 +44,8 @@ class MaviTranscriptReader(MaviConnection, BaseReader):
         transcription_timeout: float = 600.0,
         poll_interval: float = 2.0,
         progress: bool | None = None,
-        api_key: str | SecretStr | None = None,
-        base_url: str | None = None,
-        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        default_headers: Mapping[str, str] | None = None,
-        client: MaviClient | None = None,
-        async_client: AsyncMaviClient | None = None,
-        api_version: str | None = None,
-        rate_limit: RateLimit | str | None = "auto",
         unique_id: str | None = None,
+        **connection: Unpack[ConnectionOptions],
     ) -> None:
         if window_seconds is not None and (
             isinstance(window_seconds, bool)
@@ -79,17 +64,7 @@ class MaviTranscriptReader(MaviConnection, BaseReader):
         self.poll_interval = poll_interval
         self.progress = progress
         self.unique_id = unique_id
-        self._connect(
-            api_key=api_key,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            default_headers=default_headers,
-            client=client,
-            async_client=async_client,
-            api_version=api_version,
-            rate_limit=rate_limit,
-        )
+        self._connect(connection)
 
     def _options(self) -> dict[str, Any]:
         return transcript_options(self)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any, Unpack
 
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.callbacks import CallbackManager
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
-from pydantic import SecretStr
 
 from mavi_core import MaviError, Moment, SearchType, VideoTranscript
 from mavi_core._adapters import (
@@ -19,16 +18,10 @@ from mavi_core._adapters import (
     watching_waits,
 )
 from mavi_core._transcripts import moment_text, moment_transcripts_request, without_transcripts
-from mavi_core.constants import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 
-from ._clients import MaviConnection
+from ._clients import ConnectionOptions, MaviConnection
 from ._spans import presigned
 from .events import report_wait
-
-if TYPE_CHECKING:
-    import httpx
-
-    from mavi_core import AsyncMaviClient, MaviClient, RateLimit
 
 __all__ = ["MaviVideoRetriever"]
 
@@ -55,20 +48,12 @@ class MaviVideoRetriever(MaviConnection, BaseRetriever):
         video_nos: Sequence[str] | None = None,
         *,
         similarity_top_k: int | None = 4,
-        api_key: str | SecretStr | None = None,
-        base_url: str | None = None,
-        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        default_headers: Mapping[str, str] | None = None,
         callback_manager: CallbackManager | None = None,
-        client: MaviClient | None = None,
-        async_client: AsyncMaviClient | None = None,
         with_transcript: bool | None = None,
         transcript_timeout: float = 30.0,
-        api_version: str | None = None,
-        rate_limit: RateLimit | str | None = "auto",
         search_type: SearchType = "BY_CLIP",
         unique_id: str | None = None,
+        **connection: Unpack[ConnectionOptions],
     ) -> None:
         super().__init__(callback_manager=callback_manager)
         self.search_type = check_search_type(search_type)
@@ -77,17 +62,7 @@ class MaviVideoRetriever(MaviConnection, BaseRetriever):
         self.similarity_top_k = similarity_top_k
         self.with_transcript = with_transcript
         self.transcript_timeout = transcript_timeout
-        self._connect(
-            api_key=api_key,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            default_headers=default_headers,
-            client=client,
-            async_client=async_client,
-            api_version=api_version,
-            rate_limit=rate_limit,
-        )
+        self._connect(connection)
 
     def _videos(self, query_bundle: QueryBundle) -> list[str] | None:
         video_nos = getattr(query_bundle, "video_nos", None)

@@ -22,7 +22,7 @@ from typing import IO, Any
 
 from ._exceptions import MaviError, MaviValidationError
 from ._progress import progress_bar
-from ._request import normalize_video_nos
+from ._request import check_not_swapped, normalize_video_nos
 
 __all__ = ["Batch", "BulkAnswer", "Question", "questions_of"]
 
@@ -59,6 +59,8 @@ class BulkAnswer:
 def questions_of(questions: str | Sequence[str], video_nos: Sequence[str]) -> list[Question]:
     """One question (a str) asked of each video in turn, or each of many questions asked of
     all of `video_nos` together."""
+    if isinstance(video_nos, str) and not isinstance(questions, str):
+        check_not_swapped(video_nos, questions, "ask_many(questions, video_nos)", "questions")
     videos = tuple(normalize_video_nos(list(video_nos)))
     if isinstance(questions, str):
         return [Question((video_no,), questions) for video_no in videos]

@@ -69,6 +69,7 @@ from ._flow import (
     returning,
 )
 from ._models import ChatAnswer, ChatDelta, ChatSession, SessionDetail, Thinking, VideoRef
+from ._options import strict_options
 from ._progress import CountingReader, ProgressCallback
 from ._quota import AUTO, RateLimitOption, resolve_rate_limit
 from ._request import HistoryInput
@@ -101,6 +102,41 @@ _LIMITS: Final = httpx.Limits(
 )
 
 
+_LOCAL_HOSTS: Final = frozenset({"localhost", "::1"})
+
+
+def _refused(exc: BaseException) -> bool:
+    """Whether the connection was refused: the async transport says only "All connection
+    attempts failed", with the `ConnectionRefusedError` further down its chain."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, ConnectionRefusedError) or "refused" in str(seen).lower():
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def connect_error_message(exc: httpx.ConnectError) -> str:
+    """Where the connection failed (`host:port`) and what to do next: a refused connection on
+    this machine is most often the local emulator not running."""
+    try:
+        url = exc.request.url
+    except RuntimeError:  # raised without a request: nothing to name
+        return f"Could not connect to MAVI ({exc}). Check base_url and the network."
+    port = url.port or (443 if url.scheme == "https" else 80)
+    where = f"[{url.host}]:{port}" if ":" in url.host else f"{url.host}:{port}"
+    local = url.host in _LOCAL_HOSTS or url.host.startswith("127.")
+    if local and _refused(exc):
+        return (
+            f"Could not connect to MAVI at {where} ({exc}): nothing is listening there. Start "
+            f"the local emulator (`make emulator`, or `python -m mavi_core.emulator --port "
+            f"{port}`), or set base_url to the service."
+        )
+    return f"Could not connect to MAVI at {where} ({exc}). Check base_url and the network."
+
+
 def transport_error(exc: Exception) -> MaviError:
     """The one place where a transport exception becomes a `MaviError`."""
     if isinstance(exc, MaviError):
@@ -112,9 +148,7 @@ def transport_error(exc: Exception) -> MaviError:
             "service is slow."
         )
     elif isinstance(exc, httpx.ConnectError):
-        error = MaviConnectionError(
-            f"Could not connect to MAVI ({exc}). Check base_url and the network."
-        )
+        error = MaviConnectionError(connect_error_message(exc))
     elif isinstance(exc, httpx.HTTPError | httpx.InvalidURL | httpx.StreamError):
         error = MaviConnectionError(
             f"The connection to MAVI broke ({type(exc).__name__}: {exc}). Try again."
@@ -164,6 +198,7 @@ def _request(
     )
 
 
+@strict_options
 class _ClientBase(Generic[_Http]):
     """What both clients hold: the settings and the operations over them (no I/O). The one
     constructor of both; each client only connects its own kind of httpx client."""

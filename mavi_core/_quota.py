@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 from ._envelope import wait_text
 from ._exceptions import MaviConnectionError, MaviError, MaviRateLimitError, MaviValidationError
 from ._extras import missing_extra
+from ._options import strict_options
 from ._secret import given, redact_url_secrets
 from ._watch import current_watcher
 
@@ -484,6 +485,7 @@ class _Slot:
         self.puts = 0
 
 
+@strict_options
 class RateLimit:
     """The per-key budgets of MAVI's endpoints, shared by every client that holds this object
     (and, with `sqlite:` or `redis:`, by every process that names the same store).

@@ -16,6 +16,7 @@ __all__ = [
     "UploadFile",
     "build_chat_body",
     "check_message",
+    "check_not_swapped",
     "check_text",
     "normalize_history",
     "normalize_video_nos",
@@ -66,6 +67,22 @@ def check_text(text: str, name: str) -> str:
             "errors='replace'."
         ) from None
     return text
+
+
+def check_not_swapped(video_nos: object, text: object, call: str, text_name: str) -> None:
+    """Raise a `MaviValidationError` naming the mistake when a string came where the videos go
+    and a list of strings where the text goes: the two arguments given in the wrong order."""
+    if (
+        isinstance(video_nos, str)
+        and isinstance(text, list | tuple)
+        and text
+        and all(isinstance(item, str) for item in text)
+    ):
+        raise MaviValidationError(
+            f"The arguments of {call} look swapped: a string where video_nos goes and a list "
+            f"where {text_name} goes. Pass video_nos={list(text)!r} and {text_name} as a "
+            f"string, or name them: {call.split('(')[0]}(video_nos=[...], {text_name}=...)."
+        )
 
 
 def normalize_video_nos(video_nos: object, *, name: str = "video_nos") -> list[str]:
@@ -140,6 +157,7 @@ def build_chat_body(
     video_nos: object, message: object, history: HistoryInput, *, stream: bool
 ) -> dict[str, Any]:
     """The JSON body of `POST /api/serve/video/chat`, exactly its four fields."""
+    check_not_swapped(video_nos, message, "chat(video_nos, message)", "message")
     videos = normalize_video_nos(video_nos)
     return {
         "videoNos": videos,

@@ -83,6 +83,11 @@ def check_credential(value: str, what: str) -> str:
     stripped = value.strip()
     if not stripped:
         raise MaviValidationError(f"The {what} is empty: pass the value from the MAVI console.")
+    if stripped[:7].lower() == "bearer ":
+        raise MaviValidationError(
+            f"The {what} starts with 'Bearer ': MAVI takes the raw key in its Authorization "
+            "header, so drop the 'Bearer ' prefix."
+        )
     for index, char in enumerate(stripped):
         if not " " < char < "\x7f":
             kind = "a non-ASCII character" if ord(char) > 0x7F else "a control character or space"

@@ -33,6 +33,7 @@ from ._request import (
     ApiCall,
     HistoryInput,
     check_message,
+    check_not_swapped,
     check_text,
     normalize_history,
     normalize_video_nos,
@@ -136,6 +137,7 @@ def build_v12_body(
     """`{video_nos, prompt}`, plus `session_id` (a JSON integer) and `unique_id` when given.
     With a session the service holds the history, so `history` is not sent; without one the
     earlier turns are folded into `prompt` (`fold_history`)."""
+    check_not_swapped(video_nos, message, "chat(video_nos, message)", "message")
     videos = normalize_video_nos(video_nos)
     prompt = check_message(message)
     turns = normalize_history(history)

@@ -42,8 +42,17 @@ LLAMAINDEX = [
 
 
 def _options_of(cls: type) -> set[str]:
+    """The keywords `cls` takes: its fields, its parameters, and the keys of the TypedDict its
+    `**options: Unpack[...]` names."""
     fields = getattr(cls, "model_fields", {})
-    return set(inspect.signature(cls.__init__).parameters) | set(fields)
+    parameters = inspect.signature(cls.__init__).parameters.values()
+    names = {p.name for p in parameters if p.kind != p.VAR_KEYWORD} | set(fields)
+    for parameter in parameters:
+        typed = re.fullmatch(r"Unpack\[(\w+)\]", str(parameter.annotation))
+        if parameter.kind == parameter.VAR_KEYWORD and typed:
+            module = inspect.getmodule(cls.__init__)
+            names |= set(getattr(module, typed.group(1)).__annotations__)
+    return names
 
 
 @pytest.mark.parametrize(

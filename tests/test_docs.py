@@ -45,9 +45,7 @@ NOT_RUN = re.compile(r"<!-- not run: (.*?) -->\n$")
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 ANCHORED = re.compile(r"\]\(([^)#\s]*)#([^)\s]+)\)")
 READER_SUPPLIED = frozenset({"model", "llm", "client_id", "code"})
-OTHER_BRANCHES_PAGES = frozenset(
-    {"langchain-vlm-chat-model.md", "llamaindex-vlm.md"}
-)
+OTHER_BRANCHES_PAGES = frozenset({"langchain-vlm-chat-model.md", "llamaindex-vlm.md"})
 """Pages the README links that other branches add; remove each here once it is merged."""
 
 

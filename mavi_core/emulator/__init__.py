@@ -214,11 +214,12 @@ from typing import TYPE_CHECKING, Any
 from ._extra import emulator_class
 from ._faults import Faults, Framing, V12Framing
 from ._log import RecordedRequest
+from ._offline import offline_mode
 
 if TYPE_CHECKING:
     from ._server import MaviEmulator
 
-__all__ = ["Faults", "Framing", "MaviEmulator", "RecordedRequest", "V12Framing"]
+__all__ = ["Faults", "Framing", "MaviEmulator", "RecordedRequest", "V12Framing", "offline_mode"]
 
 
 def __getattr__(name: str) -> Any:

@@ -6,6 +6,7 @@ From a checkout, ``make emulator ARGS="--rate-limit off"`` passes options throug
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import signal
 import sys
@@ -166,6 +167,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="requests kept in the request log (default 1000)",
     )
     parser.add_argument(
+        "--log",
+        action="store_true",
+        help="print one line per request on stderr: method, path, status and time",
+    )
+    parser.add_argument(
         "--api-version",
         choices=(*API_VERSIONS, "all"),
         default="all",
@@ -219,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         max_upload_bytes=max(1, int(args.max_upload_mib * MIB)),
         log_size=args.log_size,
         api_versions=API_VERSIONS if args.api_version == "all" else (args.api_version,),
+        log_requests=args.log,
     )
     try:
         for spec in args.fault:
@@ -233,7 +240,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         emulator.start()
     except OSError as error:
-        print(f"mavi-emulator: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
+        hint = ""
+        if error.errno == errno.EADDRINUSE:
+            hint = (
+                f"\nThe port is in use (another emulator?): pass --port {args.port + 1}, or "
+                "--port 0 for any free one"
+                + (f' (make emulator ARGS="--port {args.port + 1}")' if args.port else "")
+                + "."
+            )
+        print(
+            f"mavi-emulator: cannot listen on {args.host}:{args.port}: {error}{hint}",
+            file=sys.stderr,
+        )
         return 1
 
     stop = threading.Event()

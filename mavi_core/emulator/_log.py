@@ -8,13 +8,18 @@ one keeps only its first ``body_bytes`` bytes.
 from __future__ import annotations
 
 import json
+import sys
 import threading
+import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._wire import parse_multipart
+
+if TYPE_CHECKING:  # the package imports this module without the "emulator" extra
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
 # Fields of the token endpoints' bodies that are credentials.
@@ -136,3 +141,36 @@ class RequestLog:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+
+def print_line(line: str) -> None:
+    """Where `--log` writes: a line on stderr, flushed at once (stdout holds the banner)."""
+    print(line, file=sys.stderr, flush=True)
+
+
+class RequestLines:
+    """An ASGI wrapper writing one line per request once it is answered:
+    `POST /api/serve/video/chat 200 12 ms` (no headers or bodies: nothing secret)."""
+
+    def __init__(self, app: ASGIApp, write: Callable[[str], None]) -> None:
+        self.app = app
+        self.write = write
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status: int | str = "-"  # no reply started: the connection was dropped
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            elapsed = (time.perf_counter() - started) * 1000
+            self.write(f"{scope['method']} {scope['path']} {status} {elapsed:.0f} ms")

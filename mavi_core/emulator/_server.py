@@ -8,7 +8,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -25,7 +25,14 @@ from ._app import (
 from ._auth import DEFAULT_API_KEY, DEFAULT_AUTH_CODE, DEFAULT_CLIENT_ID, TokenStore
 from ._faults import API_VERSIONS, Faults
 from ._library import Library, load_samples
-from ._log import DEFAULT_LOG_BODY_BYTES, DEFAULT_LOG_SIZE, RecordedRequest, RequestLog
+from ._log import (
+    DEFAULT_LOG_BODY_BYTES,
+    DEFAULT_LOG_SIZE,
+    RecordedRequest,
+    RequestLines,
+    RequestLog,
+    print_line,
+)
 from ._sessions import SessionStore
 
 __all__ = ["DEFAULT_API_KEY", "DEFAULT_AUTH_CODE", "DEFAULT_CLIENT_ID", "MaviEmulator"]
@@ -84,6 +91,10 @@ class MaviEmulator:
     uploads), beyond which the reply is HTTP 413; the request log keeps the last ``log_size``
     requests (1000) with bodies cut to ``log_body_bytes`` (8 KiB).
 
+    ``log_requests=True`` writes one line per request to stderr once it is answered
+    (``POST /api/serve/video/chat 200 12 ms``; ``--log`` on the command line); a callable
+    receives each line instead.
+
     ``fragment_scores=True`` adds a ``score`` to moment search results, which the live service
     does not send. ``transcript_millis=True`` sends transcription times in milliseconds
     instead of the documented seconds, as some live replies were read. ``auth_code`` is a
@@ -120,6 +131,7 @@ class MaviEmulator:
         log_size: int = DEFAULT_LOG_SIZE,
         log_body_bytes: int = DEFAULT_LOG_BODY_BYTES,
         api_versions: Iterable[str] = API_VERSIONS,
+        log_requests: bool | Callable[[str], None] = False,
     ) -> None:
         if not api_key:
             raise ValueError("api_key must be a non-empty string")
@@ -163,6 +175,7 @@ class MaviEmulator:
         self.max_body_bytes = max_body_bytes
         self.max_upload_bytes = max_upload_bytes
         self._server: Any = None
+        self._write_line = print_line if log_requests is True else log_requests or None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._failure: BaseException | None = None
@@ -176,8 +189,11 @@ class MaviEmulator:
         _install_log_filter()
         sock = _listening_socket(self._host, self._requested_port)
         self._port = int(sock.getsockname()[1])
+        app: Any = self._app
+        if self._write_line is not None:
+            app = RequestLines(app, self._write_line)
         config = uvicorn.Config(
-            self._app,
+            app,
             host=self._host,
             port=self._port,
             log_level="warning",

@@ -95,7 +95,7 @@ def search_without_scores(request: httpx.Request) -> httpx.Response:
 @pytest.mark.parametrize("how", ["retrieve", "aretrieve"])
 def test_unscored_moments_are_scored_by_rank_in_the_services_order(how: str) -> None:
     transport = httpx.MockTransport(search_without_scores)
-    options: dict[str, Any] = {"api_key": "sk-test", "base_url": "http://mavi.test"}
+    options: dict[str, Any] = {"api_key": "sk-test", "base_url": "https://mavi.test"}
     search = MaviVideoRetriever(
         video_nos=["VI1", "VI2"],
         client=MaviClient(http_client=httpx.Client(transport=transport), **options),

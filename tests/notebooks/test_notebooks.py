@@ -75,6 +75,8 @@ EXPECTED = {
         "same ids as LangChain's documents: True",
         " 1.480  rainy_bike_commute.mp4 00:00-00:20 (visual)",  # LlamaIndex's BM25
         "said 00:03-00:10: Eight kilometers to work today",  # MaviVideoRetriever with content
+        # the LCEL RAG chain: format_video_context hands the moments' videos to ChatMavi
+        "asked about: ['VI634021645510072837']\nIn rainy_bike_commute.mp4 at 00:00–00:20",
     ],
     "05_answers_you_can_check.ipynb": [
         "[thinking] Understanding the question: The question is",
@@ -222,3 +224,24 @@ def test_the_committed_outputs_come_from_a_clean_run(name: str, run: Any) -> Non
     assert texts(committed, stderr=False) == texts(run(name), stderr=False), (
         f"{name}'s saved outputs differ from a fresh run: run `make notebooks`"
     )
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_the_emulators_key_and_host_in_the_environment_run_offline(
+    name: str, sandbox: Path
+) -> None:
+    # What `make emulator` prints to export: the notebook runs as offline (its own emulator and
+    # sample videos), not as the live service.
+    committed = nbformat.read(NOTEBOOKS_DIR / name, as_version=4)
+    setup = next(cell for cell in committed.cells if "offline_mode" in cell.source)
+    check = new_code_cell("print('offline:', emulator is not None)")
+    notebook = new_notebook(cells=[new_code_cell(setup.source), check])
+    env = {
+        **runner.offline_env(),
+        "MAVI_API_KEY": "sk-mavi-emulator",
+        "MAVI_BASE_URL": "http://127.0.0.1:8808",
+    }
+
+    runner.execute(notebook, cwd=sandbox, env=env)
+
+    assert "offline: True" in "\n".join(texts(notebook))

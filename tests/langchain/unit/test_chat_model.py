@@ -327,12 +327,12 @@ def test_builds_without_a_key_and_the_request_says_how_to_give_one(
 
 def test_key_and_base_url_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MAVI_API_KEY", "sk-from-env")
-    monkeypatch.setenv("MAVI_BASE_URL", "http://mavi.env")
+    monkeypatch.setenv("MAVI_BASE_URL", "https://mavi.env")
 
     llm = ChatMavi(video_nos=["VI1"])
 
     assert llm.api_key.get_secret_value() == "sk-from-env"
-    assert llm.base_url == "http://mavi.env"
+    assert llm.base_url == "https://mavi.env"
 
 
 def test_model_is_an_alias_of_model_name() -> None:
@@ -341,11 +341,15 @@ def test_model_is_an_alias_of_model_name() -> None:
     assert ChatMavi(api_key="k", model_name="mavi-y").model_name == "mavi-y"
 
 
-def test_unknown_constructor_arguments_go_to_model_kwargs_with_a_warning() -> None:
-    with pytest.warns(UserWarning, match="top_p was transferred to model_kwargs"):
-        llm = ChatMavi(api_key="k", top_p=0.3)
+def test_unknown_constructor_arguments_are_refused_not_moved_to_model_kwargs() -> None:
+    # MAVI takes no extra model parameters: LangChain's model_kwargs catch-all would keep
+    # `top_p` and send nothing, so it is refused when the model is built.
+    with pytest.raises(TypeError, match="'top_p'"):
+        ChatMavi(api_key="k", top_p=0.3)
+    with pytest.raises(TypeError, match="no extra model parameters"):
+        ChatMavi(api_key="k", model_kwargs={"top_p": 0.3})
 
-    assert llm.model_kwargs == {"top_p": 0.3}
+    assert ChatMavi(api_key="k", model_kwargs={}).model_kwargs == {}
 
 
 def test_the_profile_says_video_in_and_no_tool_calling() -> None:

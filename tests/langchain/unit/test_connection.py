@@ -20,13 +20,13 @@ def test_api_key_none_reads_the_key_from_the_environment(
     component: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MAVI_API_KEY", "sk-from-env")
-    monkeypatch.setenv("MAVI_BASE_URL", "http://mavi.env")
+    monkeypatch.setenv("MAVI_BASE_URL", "https://mavi.env")
 
     built = component(api_key=None, base_url=None)
 
     assert isinstance(built.api_key, SecretStr)
     assert built.api_key.get_secret_value() == "sk-from-env"
-    assert built.base_url == "http://mavi.env"
+    assert built.base_url == "https://mavi.env"
 
 
 @pytest.mark.parametrize("component", COMPONENTS)

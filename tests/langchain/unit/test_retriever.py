@@ -40,7 +40,7 @@ def search_without_scores(request: httpx.Request) -> httpx.Response:
 
 def retriever(**kwargs: Any) -> MaviVideoRetriever:
     transport = httpx.MockTransport(search_without_scores)
-    options: dict[str, Any] = {"api_key": "sk-test", "base_url": "http://mavi.test"}
+    options: dict[str, Any] = {"api_key": "sk-test", "base_url": "https://mavi.test"}
     kwargs.setdefault("with_transcript", False)  # the search alone: see test_transcripts.py
     return MaviVideoRetriever(
         video_nos=["VI1", "VI2"],
