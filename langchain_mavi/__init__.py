@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from .document_loaders import MaviTranscriptLoader
     from .rate_limiters import MaviRateLimiter
     from .retrievers import MaviVideoRetriever
+    from .vlm import ChatMaviVLM
 
 __all__ = [
     "DEFAULT_MODEL_NAME",
@@ -68,6 +69,7 @@ __all__ = [
     "ChatMaviStreamError",
     "ChatMaviStreamTimeoutError",
     "ChatMaviTimeoutError",
+    "ChatMaviVLM",
     "ChatMaviValidationError",
     "MaviRateLimiter",
     "MaviTranscriptLoader",
@@ -84,6 +86,7 @@ _LAZY: dict[str, str] = {
     "MaviRateLimiter": "rate_limiters",
     "MaviTranscriptLoader": "document_loaders",
     "MaviVideoRetriever": "retrievers",
+    "ChatMaviVLM": "vlm",
 }
 """Components whose modules (and the parts of mavi_core they need) load on first use."""
 
