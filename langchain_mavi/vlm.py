@@ -30,6 +30,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_json_schema
+from langchain_core.utils.pydantic import is_basemodel_subclass
 from langchain_core.utils.utils import get_pydantic_field_names
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -57,6 +58,7 @@ _NO_TOOLS: Final = (
     "or give ChatMavi / MaviVideoChatTool to an agent driven by a tool-calling model."
 )
 _CALL_OPTIONS: Final = (
+    "model",
     "temperature",
     "max_tokens",
     "top_p",
@@ -277,7 +279,9 @@ class ChatMaviVLM(MaviConnection, BaseChatModel):
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         params = LangSmithParams(
-            ls_provider="mavi", ls_model_name=self.model_name, ls_model_type="chat"
+            ls_provider="mavi",
+            ls_model_name=kwargs.get("model") or self.model_name,
+            ls_model_type="chat",
         )
         if (temperature := kwargs.get("temperature", self.temperature)) is not None:
             params["ls_temperature"] = temperature
@@ -305,16 +309,18 @@ class ChatMaviVLM(MaviConnection, BaseChatModel):
         schema: dict[str, Any] | type,
         *,
         include_raw: bool = False,
-        method: Literal["json_schema"] = "json_schema",
+        method: Literal["json_schema", "function_calling", "json_mode"] = "json_schema",
+        strict: bool | None = None,
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, dict[str, Any] | BaseModel]:
         """The answer as `schema` (a pydantic class, a TypedDict or a JSON schema), which is
         sent in the provider's own form: Gemini's `responseSchema` dialect, Qwen's
-        `response_format`. Nova has none: a `MaviValidationError` says so when called."""
-        if method != "json_schema":
+        `response_format`. Nova has none: a `MaviValidationError` says so when called.
+        `strict` is accepted for compatibility: the provider holds the answer to the schema."""
+        if method not in ("json_schema", "function_calling", "json_mode"):
             raise ValueError(
-                f"method={method!r} is not offered: ChatMaviVLM sends the schema itself "
-                "(method='json_schema')."
+                f"method={method!r} is not a method: use 'json_schema' (every method sends the "
+                "schema in the provider's own form; there is no tool calling to use)."
             )
         if kwargs:
             raise ValueError(f"Unexpected arguments: {sorted(kwargs)}.")
@@ -326,7 +332,7 @@ class ChatMaviVLM(MaviConnection, BaseChatModel):
             ls_structured_output_format={"kwargs": {"method": method}, "schema": json_schema},
         )
         parser: Runnable[Any, Any]
-        if isinstance(schema, type) and issubclass(schema, BaseModel):
+        if isinstance(schema, type) and is_basemodel_subclass(schema):  # pydantic v2 or v1
             parser = PydanticOutputParser(pydantic_object=schema)
         else:
             parser = JsonOutputParser()
@@ -364,33 +370,35 @@ class ChatMaviVLM(MaviConnection, BaseChatModel):
             schema_name=kwargs.get("schema_name") or "answer",
         )
 
-    def _metadata(self, reply: VlmReply) -> dict[str, Any]:
+    def _metadata(self, reply: VlmReply, model: str) -> dict[str, Any]:
+        """The requested (prefixed) model as `model_name`; the provider's own name for it."""
+        provider, _, bare = model.partition(":")
         metadata: dict[str, Any] = {
-            "model_name": reply.model or self.model_name,
+            "model_name": model,
             "model_provider": PROVIDER,
-            "provider": reply.provider or self.provider,
-            "provider_model": reply.provider_model or self.model_name.partition(":")[2],
+            "provider": reply.provider or provider,
+            "provider_model": reply.provider_model or bare,
             "finish_reason": reply.finish_reason or "stop",
         }
         if reply.id is not None:
             metadata["id"] = reply.id
         return metadata
 
-    def _result(self, reply: VlmReply) -> ChatResult:
+    def _result(self, reply: VlmReply, model: str) -> ChatResult:
         message = AIMessage(
             content=reply.text,
             usage_metadata=_usage(reply),
-            response_metadata=self._metadata(reply),
+            response_metadata=self._metadata(reply, model),
             id=reply.id,
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
 
-    def _last_chunk(self, reply: VlmReply) -> ChatGenerationChunk:
+    def _last_chunk(self, reply: VlmReply, model: str) -> ChatGenerationChunk:
         return ChatGenerationChunk(
             message=AIMessageChunk(
                 content="",
                 usage_metadata=_usage(reply),
-                response_metadata=self._metadata(reply),
+                response_metadata=self._metadata(reply, model),
                 chunk_position="last",
             )
         )
@@ -409,10 +417,11 @@ class ChatMaviVLM(MaviConnection, BaseChatModel):
         if self._wants_stream(kwargs):
             return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
         with translate_errors():
+            model = kwargs.get("model") or self.model_name
             options = self._options(stop, kwargs)
             turns = to_vlm_messages(messages)
-            reply = self._get_client().vlm_chat(self.model_name, turns, options)
-        return self._result(reply)
+            reply = self._get_client().vlm_chat(model, turns, options)
+        return self._result(reply, model)
 
     async def _agenerate(
         self,
@@ -425,10 +434,11 @@ class ChatMaviVLM(MaviConnection, BaseChatModel):
             chunks = self._astream(messages, stop, run_manager, **kwargs)
             return generate_from_stream(iter([chunk async for chunk in chunks]))
         with translate_errors():
+            model = kwargs.get("model") or self.model_name
             options = self._options(stop, kwargs)
             turns = to_vlm_messages(messages)
-            reply = await self._get_async_client().vlm_chat(self.model_name, turns, options)
-        return self._result(reply)
+            reply = await self._get_async_client().vlm_chat(model, turns, options)
+        return self._result(reply, model)
 
     def _stream(
         self,
@@ -438,16 +448,17 @@ class ChatMaviVLM(MaviConnection, BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         with translate_errors():
+            model = kwargs.get("model") or self.model_name
             options = self._options(stop, kwargs)
             turns = to_vlm_messages(messages)
-            deltas = self._get_client().stream_vlm_chat(self.model_name, turns, options)
+            deltas = self._get_client().stream_vlm_chat(model, turns, options)
         with translate_errors(), deltas:
             for delta in deltas:
                 chunk = ChatGenerationChunk(message=AIMessageChunk(content=delta.text))
                 if run_manager:
                     run_manager.on_llm_new_token(delta.text, chunk=chunk)
                 yield chunk
-        yield self._last_chunk(deltas.reply)
+        yield self._last_chunk(deltas.reply, model)
 
     async def _astream(
         self,
@@ -457,9 +468,10 @@ class ChatMaviVLM(MaviConnection, BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         with translate_errors():
+            model = kwargs.get("model") or self.model_name
             options = self._options(stop, kwargs)
             turns = to_vlm_messages(messages)
-            deltas = self._get_async_client().stream_vlm_chat(self.model_name, turns, options)
+            deltas = self._get_async_client().stream_vlm_chat(model, turns, options)
         with translate_errors():
             async with deltas:
                 async for delta in deltas:
@@ -467,4 +479,4 @@ class ChatMaviVLM(MaviConnection, BaseChatModel):
                     if run_manager:
                         await run_manager.on_llm_new_token(delta.text, chunk=chunk)
                     yield chunk
-        yield self._last_chunk(deltas.reply)
+        yield self._last_chunk(deltas.reply, model)
