@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
 from typing import Any
 
@@ -76,7 +77,7 @@ def client(server: Any, **kwargs: Any) -> MaviClient:
 
 
 def test_a_model_without_its_provider_prefix_is_refused_with_the_prefixed_name() -> None:
-    with pytest.raises(MaviValidationError, match="'gemini:gemini-2.5-flash'"):
+    with pytest.raises(MaviValidationError, match=re.escape("'gemini:gemini-2.5-flash'")):
         check_vlm_model("gemini-2.5-flash")
     with pytest.raises(MaviValidationError, match="does not name its provider"):
         check_vlm_model("openai:gpt-4o")
