@@ -9,7 +9,6 @@ blocks to them and the reply back, and translates errors at one boundary.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from operator import itemgetter
 from typing import Any, Final, Literal
@@ -43,6 +42,7 @@ from mavi_core._vlm import (
     VlmReply,
     check_vlm_model,
     closest_option,
+    media_part,
 )
 
 from ._connection import MaviConnection
@@ -68,17 +68,6 @@ _CALL_OPTIONS: Final = (
 )
 
 
-def _data_url(url: str) -> tuple[str | None, str] | None:
-    """(mime type, base64 data) of a `data:` URL, or None for any other URL."""
-    if not url.startswith("data:"):
-        return None
-    head, _, data = url.partition(",")
-    mime = head[5:].split(";", 1)[0] or None
-    if ";base64" not in head:
-        data = base64.b64encode(data.encode()).decode()
-    return mime, data
-
-
 def _media(block: Mapping[str, Any], where: str) -> MediaPart:
     kind = block.get("type")
     if kind == "image_url":  # the OpenAI chat-completions form
@@ -101,10 +90,7 @@ def _media(block: Mapping[str, Any], where: str) -> MediaPart:
     mime = block.get("mime_type")
     url = block.get("url")
     if isinstance(url, str):
-        inline = _data_url(url)
-        if inline is not None:
-            return MediaPart(kind, data=inline[1], mime_type=mime or inline[0])
-        return MediaPart(kind, url=url, mime_type=mime)
+        return media_part(kind, url, mime)
     data = block.get("base64") or block.get("data")
     if isinstance(data, str):
         return MediaPart(kind, data=data, mime_type=mime)

@@ -16,6 +16,7 @@ a whole JSON reply, or plain text pieces. No text is dropped on a guess.
 
 from __future__ import annotations
 
+import base64
 import codecs
 import difflib
 import json
@@ -46,6 +47,7 @@ __all__ = [
     "closest_option",
     "gemini_schema",
     "json_from_answer",
+    "media_part",
     "parse_vlm_reply",
     "vlm_call",
 ]
@@ -114,6 +116,19 @@ class MediaPart:
 class VlmMessage:
     role: Role
     parts: tuple[TextPart | MediaPart, ...]
+
+
+def media_part(
+    kind: Literal["video", "image", "file"], url: str, mime_type: str | None
+) -> MediaPart:
+    """A media part from a URL a framework block holds: a `data:` URL's base64 data (with its
+    MIME type), or the URL itself."""
+    if not url.startswith("data:"):
+        return MediaPart(kind, url=url, mime_type=mime_type)
+    head, _, data = url.partition(",")
+    if ";base64" not in head:
+        data = base64.b64encode(data.encode()).decode()
+    return MediaPart(kind, data=data, mime_type=mime_type or head[5:].split(";", 1)[0] or None)
 
 
 _DEFAULT_MIME: Final = {"video": "video/mp4", "image": "image/jpeg", "file": "video/mp4"}
