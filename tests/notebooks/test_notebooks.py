@@ -29,6 +29,7 @@ NOTEBOOKS = [
     "03_llamaindex.ipynb",
     "04_video_rag.ipynb",
     "05_answers_you_can_check.ipynb",
+    "06_find_then_look_closer.ipynb",
 ]
 
 # Text each notebook must print: answers grounded in the sample videos, and the steps shown.
@@ -94,6 +95,16 @@ EXPECTED = {
         "sent: What happens next? + session_id",
         "moments: ['01:45 visual_ts', '02:06 keyframe', '02:28 visual_ts']",
         "answer blocks: ['ThinkingBlock', 'ThinkingBlock', 'TextBlock', 'CitationBlock',",
+    ],
+    "06_find_then_look_closer.ipynb": [
+        "0.667  harbor_sunrise_timelapse.mp4      0s-  18s",  # v1.2 search, best first
+        "community_garden_tour.mp4     28s-  36s",
+        "3 of 7 clips show: a boat moves across the harbor",  # the VLM's verdicts
+        "| 3 | harbor_sunrise_timelapse.mp4 | 02:56 | 03:13 | 0.33 | ✓ | 0.90 | Full daylight",
+        "| 4 | community_garden_tour.mp4 | 00:28 | 00:36 | 0.33 | ✗ | 0.20 | Nothing in view",
+        "usage: {'input_tokens': ",
+        "model: gemini-2.5-flash",
+        "parsed: shows_claim=True evidence='Pre-dawn blue light over a quiet harbor",
     ],
 }
 
@@ -168,6 +179,17 @@ def test_the_notebook_runs_offline_and_shows_grounded_answers(name: str, run: An
 
     missing = [text for text in EXPECTED[name] if text not in output]
     assert not missing, f"{name} did not print {missing}"
+
+
+def test_the_verdicts_are_drawn_on_a_timeline(run: Any) -> None:
+    notebook = run("06_find_then_look_closer.ipynb")
+    images = [
+        output
+        for cell in notebook.cells
+        for output in cell.get("outputs", [])
+        if "image/png" in output.get("data", {})
+    ]
+    assert len(images) == 1
 
 
 def test_the_agent_streams_the_tools_tokens(run: Any) -> None:
