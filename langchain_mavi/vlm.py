@@ -187,7 +187,8 @@ class ChatMaviVLM(MaviConnection, BaseChatModel):
     published: streams are read tolerantly (see docs/langchain-vlm-chat-model.md).
     """
 
-    model_name: str = Field(alias="model")
+    # A default only so that type checkers accept `model=`; an empty model is refused.
+    model_name: str = Field(default="", alias="model", validate_default=True)
     """The provider-prefixed model, e.g. "gemini:gemini-2.5-flash", "qwen:qwen3-vl-plus" or
     "nova:us.amazon.nova-lite-v1:0"."""
     temperature: float | None = None
