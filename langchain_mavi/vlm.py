@@ -14,7 +14,7 @@ from operator import itemgetter
 from typing import Any, Final, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.language_models.chat_models import generate_from_stream
 from langchain_core.messages import (
     AIMessage,
@@ -33,18 +33,20 @@ from langchain_core.utils.pydantic import is_basemodel_subclass
 from langchain_core.utils.utils import get_pydantic_field_names
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from mavi_core import API_KEY_ENV, MaviValidationError
+from mavi_core import MaviValidationError
 from mavi_core._vlm import (
     MediaPart,
     TextPart,
     VlmMessage,
     VlmOptions,
     VlmReply,
+    call_options,
     check_vlm_model,
     closest_option,
     media_part,
 )
 
+from ._chat_common import MaviChatModelCommon
 from ._connection import MaviConnection
 from ._errors import translate_errors
 
@@ -57,15 +59,8 @@ _NO_TOOLS: Final = (
     "documents Nova's toolConfig only). Use with_structured_output(schema) for a typed answer, "
     "or give ChatMavi / MaviVideoChatTool to an agent driven by a tool-calling model."
 )
-_CALL_OPTIONS: Final = (
-    "model",
-    "temperature",
-    "max_tokens",
-    "top_p",
-    "thinking_budget",
-    "response_schema",
-    "schema_name",
-)
+_FIELD_OPTIONS: Final = ("temperature", "max_tokens", "top_p", "stop", "thinking_budget")
+"""The model's fields a call's options default to (`mavi_core._vlm.call_options`)."""
 
 
 def _media(block: Mapping[str, Any], where: str) -> MediaPart:
@@ -162,7 +157,7 @@ def _usage(reply: VlmReply) -> UsageMetadata | None:
     )
 
 
-class ChatMaviVLM(MaviConnection, BaseChatModel):
+class ChatMaviVLM(MaviConnection, MaviChatModelCommon, BaseChatModel):
     """Memories.ai video-understanding chat completions: a Gemini, Qwen or Nova vision-language
     model answers about videos given by URL.
 
@@ -252,31 +247,9 @@ class ChatMaviVLM(MaviConnection, BaseChatModel):
             "thinking_budget": self.thinking_budget,
         }
 
-    @property
-    def lc_secrets(self) -> dict[str, str]:
-        return {"api_key": API_KEY_ENV}
-
-    @classmethod
-    def is_lc_serializable(cls) -> bool:
-        return True
-
     @classmethod
     def get_lc_namespace(cls) -> list[str]:
         return ["langchain_mavi", "vlm"]
-
-    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
-        params = LangSmithParams(
-            ls_provider="mavi",
-            ls_model_name=kwargs.get("model") or self.model_name,
-            ls_model_type="chat",
-        )
-        if (temperature := kwargs.get("temperature", self.temperature)) is not None:
-            params["ls_temperature"] = temperature
-        if (max_tokens := kwargs.get("max_tokens", self.max_tokens)) is not None:
-            params["ls_max_tokens"] = max_tokens
-        if stops := (stop if stop is not None else self.stop):
-            params["ls_stop"] = stops
-        return params
 
     # --- tools and structured output -----------------------------------------------------
 
@@ -337,25 +310,11 @@ class ChatMaviVLM(MaviConnection, BaseChatModel):
 
     def _options(self, stop: list[str] | None, kwargs: dict[str, Any]) -> VlmOptions:
         kwargs.pop("stream", None)
-        unknown = sorted(set(kwargs) - set(_CALL_OPTIONS))
-        if unknown:
-            raise MaviValidationError(
-                f"ChatMaviVLM calls take no argument {unknown[0]!r}."
-                + closest_option(unknown[0], _CALL_OPTIONS)
-            )
-
-        def option(name: str) -> Any:
-            return kwargs[name] if kwargs.get(name) is not None else getattr(self, name, None)
-
-        return VlmOptions(
-            temperature=option("temperature"),
-            max_tokens=option("max_tokens"),
-            top_p=option("top_p"),
-            stop=stop if stop is not None else self.stop,
-            thinking_budget=option("thinking_budget"),
-            response_schema=kwargs.get("response_schema"),
-            schema_name=kwargs.get("schema_name") or "answer",
-        )
+        kwargs.pop("model", None)  # taken by the caller
+        defaults = {name: getattr(self, name) for name in _FIELD_OPTIONS}
+        if stop is not None:
+            defaults["stop"] = stop
+        return call_options("ChatMaviVLM", kwargs, defaults)
 
     def _metadata(self, reply: VlmReply, model: str) -> dict[str, Any]:
         """The requested (prefixed) model as `model_name`; the provider's own name for it."""
@@ -389,10 +348,6 @@ class ChatMaviVLM(MaviConnection, BaseChatModel):
                 chunk_position="last",
             )
         )
-
-    def _wants_stream(self, kwargs: dict[str, Any]) -> bool:
-        stream = kwargs.pop("stream", None)
-        return self.streaming if stream is None else bool(stream)
 
     def _generate(
         self,

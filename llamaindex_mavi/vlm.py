@@ -40,6 +40,7 @@ from mavi_core._vlm import (
     VlmMessage,
     VlmOptions,
     VlmReply,
+    call_options,
     check_vlm_model,
     closest_option,
     json_from_answer,
@@ -59,15 +60,8 @@ __all__ = ["MaviVLM"]
 
 _Model = TypeVar("_Model", bound=BaseModel)
 
-_CALL_OPTIONS: Final = (
-    "temperature",
-    "max_tokens",
-    "top_p",
-    "stop",
-    "thinking_budget",
-    "response_schema",
-    "schema_name",
-)
+_FIELD_OPTIONS: Final = ("temperature", "max_tokens", "top_p", "stop", "thinking_budget")
+"""The LLM's fields a call's options default to (`mavi_core._vlm.call_options`)."""
 _ROLES: Final = {
     MessageRole.SYSTEM: "system",
     MessageRole.USER: "user",
@@ -257,26 +251,8 @@ class MaviVLM(LLM):
         await self._clients.aclose()
 
     def _options(self, kwargs: Mapping[str, Any]) -> VlmOptions:
-        unknown = sorted(set(kwargs) - set(_CALL_OPTIONS))
-        if unknown:
-            raise MaviValidationError(
-                f"MaviVLM calls take no argument {unknown[0]!r}."
-                + closest_option(unknown[0], _CALL_OPTIONS)
-            )
-
-        def option(name: str) -> Any:
-            value = kwargs.get(name)
-            return value if value is not None else getattr(self, name, None)
-
-        return VlmOptions(
-            temperature=option("temperature"),
-            max_tokens=option("max_tokens"),
-            top_p=option("top_p"),
-            stop=option("stop"),
-            thinking_budget=option("thinking_budget"),
-            response_schema=kwargs.get("response_schema"),
-            schema_name=kwargs.get("schema_name") or "answer",
-        )
+        defaults = {name: getattr(self, name) for name in _FIELD_OPTIONS}
+        return call_options("MaviVLM", kwargs, defaults)
 
     def _response(self, reply: VlmReply) -> ChatResponse:
         return ChatResponse(

@@ -32,6 +32,7 @@ from ._request import ApiCall, check_text
 from ._stream import ChatStreamDecoder
 
 __all__ = [
+    "CALL_OPTIONS",
     "NO_OPTIONS",
     "PROVIDERS",
     "VLM_PATH",
@@ -43,6 +44,7 @@ __all__ = [
     "VlmStreamDecoder",
     "VlmUsage",
     "build_vlm_body",
+    "call_options",
     "check_vlm_model",
     "closest_option",
     "gemini_schema",
@@ -237,6 +239,38 @@ class VlmOptions:
 
 
 NO_OPTIONS: Final = VlmOptions()
+
+CALL_OPTIONS: Final = (
+    "temperature",
+    "max_tokens",
+    "top_p",
+    "stop",
+    "thinking_budget",
+    "response_schema",
+    "schema_name",
+)
+"""What a call of the framework models may set, over their own fields of the same names."""
+
+
+def call_options(owner: str, kwargs: Mapping[str, Any], defaults: Mapping[str, Any]) -> VlmOptions:
+    """A call's options: `kwargs` given (not None) over `defaults` (the model's fields); an
+    argument the API has no use for is an error naming the closest one."""
+    unknown = sorted(set(kwargs) - set(CALL_OPTIONS))
+    if unknown:
+        raise MaviValidationError(
+            f"{owner} calls take no argument {unknown[0]!r}."
+            + closest_option(unknown[0], CALL_OPTIONS)
+        )
+    merged = {**defaults, **{key: value for key, value in kwargs.items() if value is not None}}
+    return VlmOptions(
+        temperature=merged.get("temperature"),
+        max_tokens=merged.get("max_tokens"),
+        top_p=merged.get("top_p"),
+        stop=merged.get("stop"),
+        thinking_budget=merged.get("thinking_budget"),
+        response_schema=merged.get("response_schema"),
+        schema_name=merged.get("schema_name") or "answer",
+    )
 
 
 def _number_option(name: str, value: object, low: float, high: float) -> float:

@@ -289,17 +289,14 @@ def _fill(schema: Mapping[str, Any], facts: _Facts, name: str, gemini: bool) -> 
     lowered = name.lower()
     if kind == "boolean":
         return facts.matched
-    if kind == "integer":
+    if kind in ("integer", "number"):
+        number = int if kind == "integer" else float
         if "end" in lowered:
-            return int(facts.end)
+            return number(facts.end)
         if "start" in lowered or "time" in lowered or "second" in lowered:
-            return int(facts.start)
-        return facts.count
-    if kind == "number":
-        if "end" in lowered:
-            return float(facts.end)
-        if "start" in lowered or "time" in lowered or "second" in lowered:
-            return float(facts.start)
+            return number(facts.start)
+        if kind == "integer":
+            return facts.count
         high = schema.get("maximum", 1.0)
         return round(min(float(high), 0.9 if facts.matched else 0.2), 2)
     if kind == "array":
