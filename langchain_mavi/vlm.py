@@ -9,6 +9,7 @@ blocks to them and the reply back, and translates errors at one boundary.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from operator import itemgetter
 from typing import Any, Final, Literal
@@ -22,13 +23,16 @@ from langchain_core.messages import (
     BaseMessage,
     HumanMessage,
     SystemMessage,
+    ToolMessage,
 )
 from langchain_core.messages.ai import UsageMetadata
+from langchain_core.messages.tool import ToolCall as LangChainToolCall
+from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
-from langchain_core.utils.function_calling import convert_to_json_schema
+from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from langchain_core.utils.utils import get_pydantic_field_names
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -36,7 +40,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from mavi_core import MaviValidationError
 from mavi_core._vlm import (
     MediaPart,
+    Part,
     TextPart,
+    ToolCall,
+    ToolResult,
     VlmMessage,
     VlmOptions,
     VlmReply,
@@ -44,6 +51,7 @@ from mavi_core._vlm import (
     check_vlm_model,
     closest_option,
     media_part,
+    tool_spec,
 )
 
 from ._chat_common import MaviChatModelCommon
@@ -52,12 +60,15 @@ from ._errors import translate_errors
 
 __all__ = ["ChatMaviVLM"]
 
-PROVIDER: Final = "mavi"
+PROVIDER: Final = "mavi-vlm"
+"""`response_metadata["model_provider"]`: not ChatMavi's "mavi", whose content translator reads
+refs and thinking; these messages are plain text and tool calls, which langchain-core reads."""
 
 _NO_TOOLS: Final = (
     "Tool calling is not offered by the video-understanding API for {provider}: models (it "
-    "documents Nova's toolConfig only). Use with_structured_output(schema) for a typed answer, "
-    "or give ChatMavi / MaviVideoChatTool to an agent driven by a tool-calling model."
+    "documents Nova's toolConfig only: use a nova: model for tools). Use "
+    "with_structured_output(schema) for a typed answer, or give ChatMavi / MaviVideoChatTool "
+    "to an agent driven by a tool-calling model."
 )
 _FIELD_OPTIONS: Final = ("temperature", "max_tokens", "top_p", "stop", "thinking_budget")
 """The model's fields a call's options default to (`mavi_core._vlm.call_options`)."""
@@ -112,8 +123,13 @@ def _parts(content: str | list[Any], where: str) -> tuple[TextPart | MediaPart, 
             "image_url",
         ):
             parts.append(_media(block, place))
-        elif isinstance(block, Mapping) and block.get("type") in ("reasoning", "thinking"):
-            continue  # an earlier answer's reasoning is not sent back
+        elif isinstance(block, Mapping) and block.get("type") in (
+            "reasoning",
+            "thinking",
+            "tool_use",
+            "tool_call",
+        ):
+            continue  # reasoning is not sent back; tool calls go from the message's tool_calls
         else:
             kind = block.get("type") if isinstance(block, Mapping) else type(block).__name__
             raise MaviValidationError(
@@ -135,16 +151,29 @@ def to_vlm_messages(messages: Sequence[BaseMessage]) -> list[VlmMessage]:
             role = "user"
         elif isinstance(message, AIMessage):
             role = "assistant"
+        elif isinstance(message, ToolMessage):  # a tool's answer: a user turn (Nova only)
+            result = ToolResult(message.tool_call_id, message.text)
+            turns.append(VlmMessage("user", (result,)))
+            continue
         else:
             raise MaviValidationError(
                 f"{where} is a {type(message).__name__}: the video-understanding API takes "
-                "system, human and AI messages only (no tool results: it has no tool calling "
-                "for these models)."
+                "system, human, AI and (for nova: models) tool messages."
             )
-        parts = _parts(message.content, where)
+        parts: tuple[Part, ...] = _parts(message.content, where)
+        if isinstance(message, AIMessage) and message.tool_calls:
+            calls = (ToolCall(c["id"] or "", c["name"], c["args"]) for c in message.tool_calls)
+            parts = (*parts, *calls)
         if parts:
             turns.append(VlmMessage(role, parts))
     return turns
+
+
+def _tool_calls(reply: VlmReply) -> list[LangChainToolCall]:
+    return [
+        LangChainToolCall(name=call.name, args=call.arguments, id=call.id, type="tool_call")
+        for call in reply.tool_calls
+    ]
 
 
 def _usage(reply: VlmReply) -> UsageMetadata | None:
@@ -178,8 +207,9 @@ class ChatMaviVLM(MaviConnection, MaviChatModelCommon, BaseChatModel):
 
     `model` carries its provider prefix (`gemini:`, `qwen:`, `nova:`), checked when the model
     is built. `with_structured_output` sends the schema in the provider's own form (Gemini's
-    `responseSchema`, Qwen's `response_format`). The stream format of the service is not
-    published: streams are read tolerantly (see docs/langchain-vlm-chat-model.md).
+    `responseSchema`, Qwen's `response_format`); `bind_tools` sends Nova's `toolConfig` (other
+    providers have no tools). The stream format of the service is not published: streams are
+    read tolerantly (see docs/langchain-vlm-chat-model.md).
     """
 
     # A default only so that type checkers accept `model=`; an empty model is refused.
@@ -260,9 +290,28 @@ class ChatMaviVLM(MaviConnection, MaviChatModelCommon, BaseChatModel):
         tool_choice: str | None = None,
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, AIMessage]:
-        """Not offered: the API documents tool calling for Nova only, in a reply form it does
-        not publish; raises `NotImplementedError` naming what to use instead."""
-        raise NotImplementedError(_NO_TOOLS.format(provider=self.provider))
+        """Nova models: `tools` sent as Nova's `toolConfig`, the documented form; the form of a
+        reply that calls a tool is not published, so both OpenAI's `tool_calls` and Bedrock's
+        `toolUse` parts are read (unverified against the live service). `tool_choice` ("auto",
+        "any" or "required", or a tool's name) is sent as Bedrock's `toolConfig.toolChoice`,
+        which the API does not document. Other providers: `NotImplementedError` naming what
+        to use instead."""
+        if self.provider != "nova":
+            raise NotImplementedError(_NO_TOOLS.format(provider=self.provider))
+        if tool_choice is not None:
+            kwargs["tool_choice"] = (
+                {"auto": {}}
+                if tool_choice == "auto"
+                else {"any": {}}
+                if tool_choice in ("any", "required")
+                else {"tool": {"name": tool_choice}}
+            )
+        specs = []
+        for tool in tools:
+            function = convert_to_openai_tool(tool)["function"]
+            parameters = function.get("parameters") or {"type": "object", "properties": {}}
+            specs.append(tool_spec(function["name"], function.get("description", ""), parameters))
+        return self.bind(tools=specs, **kwargs)
 
     def with_structured_output(
         self,
@@ -333,6 +382,7 @@ class ChatMaviVLM(MaviConnection, MaviChatModelCommon, BaseChatModel):
     def _result(self, reply: VlmReply, model: str) -> ChatResult:
         message = AIMessage(
             content=reply.text,
+            tool_calls=_tool_calls(reply),
             usage_metadata=_usage(reply),
             response_metadata=self._metadata(reply, model),
             id=reply.id,
@@ -343,6 +393,12 @@ class ChatMaviVLM(MaviConnection, MaviChatModelCommon, BaseChatModel):
         return ChatGenerationChunk(
             message=AIMessageChunk(
                 content="",
+                tool_call_chunks=[
+                    tool_call_chunk(
+                        name=call.name, args=json.dumps(call.arguments), id=call.id, index=index
+                    )
+                    for index, call in enumerate(reply.tool_calls)
+                ],
                 usage_metadata=_usage(reply),
                 response_metadata=self._metadata(reply, model),
                 chunk_position="last",

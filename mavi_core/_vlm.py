@@ -38,6 +38,8 @@ __all__ = [
     "VLM_PATH",
     "MediaPart",
     "TextPart",
+    "ToolCall",
+    "ToolResult",
     "VlmMessage",
     "VlmOptions",
     "VlmReply",
@@ -51,6 +53,7 @@ __all__ = [
     "json_from_answer",
     "media_part",
     "parse_vlm_reply",
+    "tool_spec",
     "vlm_call",
 ]
 
@@ -115,9 +118,30 @@ class MediaPart:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A call of one of the tools given (Nova only): in a reply, or in an assistant turn sent
+    back; `arguments` as the tool's input schema describes them."""
+
+    id: str
+    name: str
+    arguments: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResult:
+    """What a tool answered to the call `id`, sent back in a user turn (Nova only)."""
+
+    id: str
+    text: str
+
+
+Part: TypeAlias = "TextPart | MediaPart | ToolCall | ToolResult"
+
+
+@dataclass(frozen=True, slots=True)
 class VlmMessage:
     role: Role
-    parts: tuple[TextPart | MediaPart, ...]
+    parts: tuple[Part, ...]
 
 
 def media_part(
@@ -169,9 +193,19 @@ def _check_url(url: str, where: str) -> str:
     return check_text(url, where)
 
 
-def _wire_part(part: TextPart | MediaPart, provider: str, where: str) -> dict[str, Any]:
+def _wire_part(part: Part, provider: str, where: str) -> dict[str, Any]:
     if isinstance(part, TextPart):
         return {"type": "text", "text": check_text(part.text, where)}
+    if isinstance(part, ToolCall | ToolResult):
+        if provider != "nova":
+            raise MaviValidationError(
+                f"{where} is a tool {'call' if isinstance(part, ToolCall) else 'result'}: tool "
+                f"calling is documented for nova: models only, not {provider}:."
+            )
+        # The API documents Nova's toolConfig in Bedrock's form; turns carry tool use alike.
+        if isinstance(part, ToolCall):
+            return {"toolUse": {"toolUseId": part.id, "name": part.name, "input": part.arguments}}
+        return {"toolResult": {"toolUseId": part.id, "content": [{"text": part.text}]}}
     mime = _mime_of(part)
     is_video = part.kind == "video" or mime.startswith("video/")
     if part.data is not None and part.url is None:
@@ -236,6 +270,9 @@ class VlmOptions:
     schema_name: str = "answer"
     tools: Sequence[Mapping[str, Any]] | None = None
     """Nova `toolConfig.tools` entries (`{"toolSpec": {...}}`)."""
+    tool_choice: Mapping[str, Any] | None = None
+    """Nova `toolConfig.toolChoice` in Bedrock's form (`{"any": {}}`, `{"tool": {"name"}}`):
+    not in the API's documentation, sent only when asked for."""
 
 
 NO_OPTIONS: Final = VlmOptions()
@@ -248,6 +285,8 @@ CALL_OPTIONS: Final = (
     "thinking_budget",
     "response_schema",
     "schema_name",
+    "tools",
+    "tool_choice",
 )
 """What a call of the framework models may set, over their own fields of the same names."""
 
@@ -270,7 +309,20 @@ def call_options(owner: str, kwargs: Mapping[str, Any], defaults: Mapping[str, A
         thinking_budget=merged.get("thinking_budget"),
         response_schema=merged.get("response_schema"),
         schema_name=merged.get("schema_name") or "answer",
+        tools=merged.get("tools"),
+        tool_choice=merged.get("tool_choice"),
     )
+
+
+def tool_spec(name: str, description: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """One entry of Nova's `toolConfig.tools`, as the API documents it."""
+    return {
+        "toolSpec": {
+            "name": name,
+            "description": description,
+            "inputSchema": {"json": dict(parameters)},
+        }
+    }
 
 
 def _number_option(name: str, value: object, low: float, high: float) -> float:
@@ -350,6 +402,8 @@ def _metadata(provider: str, options: VlmOptions) -> dict[str, Any]:
                 "structured output (a response schema) instead, or a nova: model."
             )
         metadata["toolConfig"] = {"tools": [dict(tool) for tool in options.tools]}
+        if options.tool_choice is not None:
+            metadata["toolConfig"]["toolChoice"] = dict(options.tool_choice)
     return metadata
 
 
@@ -535,7 +589,7 @@ class VlmReply:
     finish_reason: str | None = None
     created: int | None = None
     usage: VlmUsage | None = None
-    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    tool_calls: list[ToolCall] = field(default_factory=list)
     raw: dict[str, Any] | None = None
     """The last JSON object of the reply, as the service sent it."""
 
@@ -605,13 +659,35 @@ def _content_text(content: object) -> str | None:
     return None
 
 
-def _tool_calls(message: Mapping[str, Any]) -> list[dict[str, Any]]:
-    calls = message.get("tool_calls")
-    return (
-        [dict(call) for call in calls if isinstance(call, Mapping)]
-        if isinstance(calls, list)
-        else []
-    )
+def _arguments(value: object) -> dict[str, Any]:
+    if isinstance(value, str):
+        text = value
+        try:
+            value = json.loads(text or "{}", strict=False)
+        except ValueError:
+            raise MaviServerError(
+                f"The model called a tool with arguments that are not JSON: {text[:120]!r}."
+            ) from None
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
+def _tool_calls(message: Mapping[str, Any]) -> list[ToolCall]:
+    """The tool calls of a reply's message, in either form a service may use (the reply form is
+    not documented): OpenAI's `tool_calls`, or Bedrock's `toolUse` content parts."""
+    calls: list[ToolCall] = []
+    listed = message.get("tool_calls")
+    for call in listed if isinstance(listed, list) else ():
+        if isinstance(call, Mapping) and isinstance(call.get("function"), Mapping):
+            function = call["function"]
+            arguments = _arguments(function.get("arguments"))
+            calls.append(ToolCall(str(call.get("id") or ""), str(function.get("name")), arguments))
+    content = message.get("content")
+    for part in content if isinstance(content, list) else ():
+        use = part.get("toolUse") if isinstance(part, Mapping) else None
+        if isinstance(use, Mapping):
+            arguments = _arguments(use.get("input"))
+            calls.append(ToolCall(str(use.get("toolUseId") or ""), str(use.get("name")), arguments))
+    return calls
 
 
 _FRAMED: Final = (b"data", b":", b"event", b"id:", b"retry", b"{", b"[", b"<")
@@ -624,7 +700,7 @@ class VlmStreamDecoder(ChatStreamDecoder):
     Events and whole JSON replies go through `ChatStreamDecoder` (its framing, bounds and
     error handling); a body that is neither (plain text pieces) is handed out as it comes."""
 
-    __slots__ = ("_head", "_plain", "reply")
+    __slots__ = ("_fragments", "_head", "_plain", "reply")
 
     def __init__(
         self,
@@ -636,6 +712,7 @@ class VlmStreamDecoder(ChatStreamDecoder):
         self.reply = VlmReply() if reply is None else reply
         self._plain: Any = None  # an incremental UTF-8 decoder once the body is plain text
         self._head: bytes | None = b""  # the first bytes, until they show what the body is
+        self._fragments: dict[int, dict[str, str]] = {}  # streamed tool calls, by index
 
     def feed(self, chunk: bytes) -> list[ChatDelta]:
         if self._plain is not None:
@@ -697,14 +774,17 @@ class VlmStreamDecoder(ChatStreamDecoder):
         if isinstance(choice.get("finish_reason"), str):
             self.reply.finish_reason = choice["finish_reason"]
         piece: str | None = None
-        for key in ("delta", "message"):
-            part = choice.get(key)
-            if isinstance(part, Mapping):
-                piece = _content_text(part.get("content"))
-                self.reply.tool_calls += _tool_calls(part)
-                if self.reply.tool_calls and piece is None:
-                    piece = ""
-                break
+        delta, message = choice.get("delta"), choice.get("message")
+        if isinstance(delta, Mapping):
+            piece = _content_text(delta.get("content"))
+            if self._gather(delta.get("tool_calls")) and piece is None:
+                piece = ""
+        elif isinstance(message, Mapping):
+            piece = _content_text(message.get("content"))
+            calls = _tool_calls(message)
+            self.reply.tool_calls += calls
+            if calls and piece is None:
+                piece = ""
         if piece is None and isinstance(choice.get("text"), str):
             piece = choice["text"]
         if piece is None:
@@ -712,6 +792,38 @@ class VlmStreamDecoder(ChatStreamDecoder):
         self.texts_seen += 1
         text = self._tracker.push(piece)
         return ChatDelta(text) if text else None
+
+    def _gather(self, calls: object) -> bool:
+        """Keep the pieces of streamed tool calls (OpenAI's form: by `index`, the arguments cut
+        anywhere); whether there were any."""
+        if not isinstance(calls, list):
+            return False
+        for position, call in enumerate(calls):
+            if not isinstance(call, Mapping):
+                continue
+            index = call.get("index", position)
+            entry = self._fragments.setdefault(
+                index if isinstance(index, int) else position,
+                {"id": "", "name": "", "arguments": ""},
+            )
+            given = call.get("function")
+            function: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
+            if call.get("id"):
+                entry["id"] = str(call["id"])
+            if function.get("name"):
+                entry["name"] = str(function["name"])
+            arguments = function.get("arguments")
+            entry["arguments"] += (
+                arguments if isinstance(arguments, str) else json.dumps(arguments or {})
+            )
+        return True
+
+    def _check_answered(self, deltas: list[ChatDelta]) -> None:
+        for _, entry in sorted(self._fragments.items()):
+            arguments = _arguments(entry["arguments"])
+            self.reply.tool_calls.append(ToolCall(entry["id"], entry["name"], arguments))
+        self._fragments.clear()
+        super()._check_answered(deltas)
 
 
 def _str(value: object) -> str | None:

@@ -183,7 +183,10 @@ synthetic content from its file name; an unknown file under the emulator's own `
 answered HTTP 200 with ``status: "errored"``; a model without its provider prefix, HTTP 400
 ``{"code": 400, "msg": ...}``. A schema under ``extra_body.metadata`` is answered with JSON that
 satisfies it; ``stream: true`` streams OpenAI-style chunk events (the service's stream format is
-not published). The shapes, in ``mavi_core/emulator/_vlm.py``.
+not published). A Nova request with ``toolConfig`` is answered with a call of the tool that best
+matches the question (OpenAI's ``message.tool_calls``, arguments satisfying its input schema),
+and one whose last user turn carries a ``toolResult`` with that result. The shapes, in
+``mavi_core/emulator/_vlm.py``.
 
 The emulator needs the ``emulator`` extra (starlette and uvicorn): without it, importing
 ``MaviEmulator`` raises an ImportError that says what to install. It imports nothing else from

@@ -70,6 +70,10 @@ class VlmRequest:
     max_tokens: int | None
     stop: tuple[str, ...]
     stream: bool
+    tools: tuple[Mapping[str, Any], ...] = ()
+    """Nova's `toolConfig.tools[].toolSpec`s."""
+    tool_result: str | None = None
+    """What a tool answered, when the last user turn carries a `toolResult`."""
 
 
 def parse_request(body: bytes) -> VlmRequest:
@@ -94,6 +98,7 @@ def parse_request(body: bytes) -> VlmRequest:
     texts: list[str] = []
     urls: list[str] = []
     question = ""
+    tool_result: str | None = None
     for index, message in enumerate(messages):
         if not isinstance(message, dict) or message.get("role") not in (
             "system",
@@ -106,7 +111,14 @@ def parse_request(body: bytes) -> VlmRequest:
         if not isinstance(parts, list):
             raise VlmRefusal(f"messages[{index}].content must be a string or an array.")
         said = []
+        if message["role"] == "user":
+            tool_result = None
         for part in parts:
+            if provider == "nova" and isinstance(part, dict) and "toolUse" in part:
+                continue  # an earlier call of a tool, sent back
+            if provider == "nova" and isinstance(part, dict) and "toolResult" in part:
+                tool_result = _tool_result(part["toolResult"], index)
+                continue
             said_text, url = _part(part, provider, index)
             if said_text is not None:
                 said.append(said_text)
@@ -119,6 +131,7 @@ def parse_request(body: bytes) -> VlmRequest:
     if not isinstance(metadata, dict):
         raise VlmRefusal("extra_body.metadata must be an object.")
     schema, gemini_dialect = _schema(metadata, provider)
+    tools = _tools(metadata, provider)
     stop = payload.get("stop")
     stops = (stop,) if isinstance(stop, str) else tuple(s for s in stop or () if isinstance(s, str))
     max_tokens = payload.get("max_tokens")
@@ -133,7 +146,30 @@ def parse_request(body: bytes) -> VlmRequest:
         max_tokens=max_tokens if isinstance(max_tokens, int) and max_tokens > 0 else None,
         stop=stops,
         stream=payload.get("stream") is True,
+        tools=tools,
+        tool_result=tool_result,
     )
+
+
+def _tool_result(value: object, index: int) -> str:
+    content = value.get("content") if isinstance(value, dict) else None
+    if not isinstance(value, dict) or not isinstance(value.get("toolUseId"), str):
+        raise VlmRefusal(f"messages[{index}]: a toolResult needs toolUseId and content.")
+    texts = [c.get("text") for c in content or () if isinstance(c, dict)]
+    return " ".join(str(text) for text in texts if text is not None)
+
+
+def _tools(metadata: Mapping[str, Any], provider: str) -> tuple[Mapping[str, Any], ...]:
+    config = metadata.get("toolConfig")
+    if config is None:
+        return ()
+    if provider != "nova":
+        raise VlmRefusal(f"toolConfig is taken by nova models only, not {provider}.")
+    tools = config.get("tools") if isinstance(config, dict) else None
+    specs = [tool.get("toolSpec") for tool in tools or () if isinstance(tool, dict)]
+    if not tools or not all(isinstance(spec, dict) and spec.get("name") for spec in specs):
+        raise VlmRefusal("toolConfig.tools must be a list of {toolSpec: {name, ...}}.")
+    return tuple(specs)  # type: ignore[arg-type]
 
 
 def _part(part: object, provider: str, index: int) -> tuple[str | None, str | None]:
@@ -332,15 +368,44 @@ class Completion:
     finish_reason: str
     input_tokens: int
     output_tokens: int
+    tool_call: dict[str, Any] | None = None
+    """OpenAI's form of a tool call (the service's is not documented)."""
+
+
+def _call_tool(request: VlmRequest) -> dict[str, Any]:
+    """The tool whose name and description share most words with the question (the first on
+    a tie), called with arguments that satisfy its input schema: numbers from the question."""
+    query = terms(request.question)
+    spec = max(
+        request.tools,
+        key=lambda tool: len(
+            query & terms(f"{tool['name']} {tool.get('description', '')}".replace("_", " "))
+        ),
+    )
+    numbers = [int(number) for number in re.findall(r"-?\d+", request.question)]
+    facts = _Facts(True, request.question, 0, 0, numbers[0] if numbers else 0, "")
+    schema = (spec.get("inputSchema") or {}).get("json") or {"type": "object"}
+    arguments = _fill(schema, facts, "", False) if schema.get("properties") else {}
+    digest = hashlib.sha256(f"{spec['name']}\0{time.time_ns()}".encode()).hexdigest()
+    return {
+        "id": f"tooluse_{digest[:22]}",
+        "type": "function",
+        "function": {"name": spec["name"], "arguments": json.dumps(arguments)},
+    }
 
 
 def complete(request: VlmRequest, videos: Sequence[Video]) -> Completion:
+    seen = sum(video.duration for video in videos) * TOKENS_PER_SECOND
+    if request.tools and request.tool_result is None:
+        call = _call_tool(request)
+        return Completion("", "tool_calls", len(words(request.text)) + seen + 8, 12, call)
     answer = compose(request, videos)
+    if request.tool_result is not None:
+        answer = f"The tool answered: {request.tool_result}"
     tokens = answer.split(" ")
     finish = "stop"
     if request.max_tokens is not None and len(tokens) > request.max_tokens:
         answer, finish = " ".join(tokens[: request.max_tokens]), "length"
-    seen = sum(video.duration for video in videos) * TOKENS_PER_SECOND
     return Completion(
         text=answer,
         finish_reason=finish,
@@ -368,7 +433,7 @@ def reply(request: VlmRequest, completion: Completion) -> dict[str, Any]:
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": completion.text},
+                    "message": _message(completion),
                     "finish_reason": completion.finish_reason,
                 }
             ],
@@ -396,6 +461,13 @@ def reply(request: VlmRequest, completion: Completion) -> dict[str, Any]:
     }
 
 
+def _message(completion: Completion) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": completion.text}
+    if completion.tool_call is not None:
+        message["tool_calls"] = [completion.tool_call]
+    return message
+
+
 def errored(request_model: str, error: VlmErrored) -> dict[str, Any]:
     return {
         "id": f"resp_{hashlib.sha256(error.message.encode()).hexdigest()[:24]}",
@@ -419,6 +491,24 @@ def stream_events(
     events = [
         _event({**head, "choices": [{"index": 0, "delta": {"content": piece}}]}) for piece in pieces
     ]
+    if completion.tool_call is not None:  # the name first, then the arguments in two pieces
+        call, arguments = completion.tool_call, completion.tool_call["function"]["arguments"]
+        half = len(arguments) // 2
+        first = {
+            **call,
+            "index": 0,
+            "function": {"name": call["function"]["name"], "arguments": ""},
+        }
+        for fragment in (
+            first,
+            *(
+                {"index": 0, "function": {"arguments": piece}}
+                for piece in (arguments[:half], arguments[half:])
+            ),
+        ):
+            events.append(
+                _event({**head, "choices": [{"index": 0, "delta": {"tool_calls": [fragment]}}]})
+            )
     last = {
         **head,
         "choices": [{"index": 0, "delta": {}, "finish_reason": completion.finish_reason}],

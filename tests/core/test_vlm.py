@@ -26,6 +26,8 @@ from mavi_core._vlm import (
     VLM_PATH,
     MediaPart,
     TextPart,
+    ToolCall,
+    ToolResult,
     VlmMessage,
     VlmOptions,
     VlmStreamDecoder,
@@ -34,6 +36,7 @@ from mavi_core._vlm import (
     gemini_schema,
     json_from_answer,
     parse_vlm_reply,
+    tool_spec,
 )
 from tests.support.rawserver import Request, head, raw_server, reply
 
@@ -369,3 +372,77 @@ def test_a_stream_cut_after_text_keeps_what_arrived_and_is_not_retried() -> None
                 received.append(delta.text)
     assert "".join(received) == "The tug "
     assert len(server.requests) == 1
+
+
+# --- Nova's tools ----------------------------------------------------------------------------
+
+NOVA = "nova:us.amazon.nova-lite-v1:0"
+WEATHER = tool_spec(
+    "get_weather",
+    "The weather at a place.",
+    {"type": "object", "properties": {"place": {"type": "string"}}, "required": ["place"]},
+)
+
+
+def test_tools_go_in_novas_tool_config_and_turns_carry_tool_use_and_results() -> None:
+    turns = [
+        VlmMessage("user", (TextPart("Weather in Oslo?"),)),
+        VlmMessage("assistant", (ToolCall("t1", "get_weather", {"place": "Oslo"}),)),
+        VlmMessage("user", (ToolResult("t1", "Rain."),)),
+    ]
+    options = VlmOptions(tools=[WEATHER], tool_choice={"any": {}})
+    body = build_vlm_body(NOVA, turns, options)
+    assert body["extra_body"]["metadata"]["toolConfig"] == {
+        "tools": [WEATHER],
+        "toolChoice": {"any": {}},
+    }
+    assert body["messages"][1]["content"] == [
+        {"toolUse": {"toolUseId": "t1", "name": "get_weather", "input": {"place": "Oslo"}}}
+    ]
+    assert body["messages"][2]["content"] == [
+        {"toolResult": {"toolUseId": "t1", "content": [{"text": "Rain."}]}}
+    ]
+    with pytest.raises(MaviValidationError, match="nova: models only"):
+        build_vlm_body("gemini:g", ASK, VlmOptions(tools=[WEATHER]))
+    with pytest.raises(MaviValidationError, match="nova: models only"):
+        build_vlm_body("qwen:q", turns, VlmOptions())
+
+
+OPENAI_TOOL_REPLY = (
+    b'{"object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant",'
+    b'"content":"","tool_calls":[{"id":"call_1","type":"function","function":'
+    b'{"name":"get_weather","arguments":"{\\"place\\": \\"Oslo\\"}"}}]},'
+    b'"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":5,"output_token":3,"total_tokens":8}}'
+)
+BEDROCK_TOOL_REPLY = (
+    b'{"object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant",'
+    b'"content":[{"text":"Checking."},{"toolUse":{"toolUseId":"tu_1","name":"get_weather",'
+    b'"input":{"place":"Oslo"}}}]},"finish_reason":"tool_use"}]}'
+)
+STREAMED_TOOL_CALL = (
+    b'data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1",'
+    b'"type":"function","function":{"name":"get_weather","arguments":""}}]}}]}\n\n'
+    b'data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":'
+    b'{"arguments":"{\\"place\\": "}}]}}]}\n\n'
+    b'data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":'
+    b'{"arguments":"\\"Oslo\\"}"}}]}}]}\n\n'
+    b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}\n\n'
+    b"data: [DONE]\n\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "text", "call_id"),
+    [
+        (OPENAI_TOOL_REPLY, "", "call_1"),
+        (BEDROCK_TOOL_REPLY, "Checking.", "tu_1"),
+        (STREAMED_TOOL_CALL, "", "call_1"),
+    ],
+)
+def test_a_tool_call_is_read_in_either_form_wherever_the_reply_is_cut(
+    body: bytes, text: str, call_id: str
+) -> None:
+    for cut in range(len(body) + 1):
+        got, reply_ = _decode_cut(body, cut)
+        assert got == text, cut
+        assert reply_.tool_calls == [ToolCall(call_id, "get_weather", {"place": "Oslo"})], cut

@@ -93,3 +93,25 @@ def test_a_missing_prefix_is_http_400_and_an_unknown_own_file_is_errored(
     reply = client.post(VLM, json=missing)
     assert reply.status_code == 200 and reply.json()["status"] == "errored"
     assert "nope.mp4" in reply.json()["error"]["message"]
+
+
+def test_tools_are_nova_only_and_nova_calls_one_with_arguments_from_the_question(
+    emu: MaviEmulator, client: httpx.Client
+) -> None:
+    spec = {
+        "toolSpec": {
+            "name": "clip_length",
+            "description": "The length of a clip.",
+            "inputSchema": {"json": {"type": "object", "properties": {"n": {"type": "integer"}}}},
+        }
+    }
+    metadata = {"toolConfig": {"tools": [spec]}}
+    nova = ask(emu, "nova:us.amazon.nova-lite-v1:0", emu.video_urls[0], "Length of clip 4?")
+    reply = client.post(VLM, json={**nova, "extra_body": {"metadata": metadata}}).json()
+    choice = reply["choices"][0]
+    assert choice["finish_reason"] == "tool_calls"
+    function = choice["message"]["tool_calls"][0]["function"]
+    assert function["name"] == "clip_length" and json.loads(function["arguments"]) == {"n": 4}
+    gemini = ask(emu, "gemini:gemini-2.5-flash", emu.video_urls[0], "Length of clip 4?")
+    refused = client.post(VLM, json={**gemini, "extra_body": {"metadata": metadata}})
+    assert refused.status_code == 400 and "nova" in refused.json()["msg"]

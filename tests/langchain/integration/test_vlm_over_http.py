@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from langchain_core.exceptions import ModelInvalidRequestError
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.tools import tool
 from pydantic import BaseModel
 from typing_extensions import TypedDict
 
@@ -185,3 +186,51 @@ def test_the_errored_status_is_a_translated_error_with_the_services_message(
         vlm(emulator, max_retries=0).invoke([message])
     assert isinstance(info.value, ModelInvalidRequestError)
     assert "Failed to fetch file_uri" in str(info.value) and emulator.api_key not in str(info.value)
+
+
+def test_nova_calls_a_bound_tool_and_answers_from_its_result(emulator: MaviEmulator) -> None:
+    @tool
+    def clip_length(video_number: int) -> str:
+        """The length of a clip, by its number."""
+        return f"Clip {video_number} lasts 42 seconds."
+
+    llm = vlm(emulator, NOVA).bind_tools([clip_length], tool_choice="any")
+    question = HumanMessage("How long is clip 7? Use the tool.")
+    call = llm.invoke([question])
+    assert [(c["name"], c["args"]) for c in call.tool_calls] == [
+        ("clip_length", {"video_number": 7})
+    ]
+    assert call.response_metadata["finish_reason"] == "tool_calls"
+    config = sent(emulator)["extra_body"]["metadata"]["toolConfig"]
+    assert config["toolChoice"] == {"any": {}}
+    assert config["tools"][0]["toolSpec"]["name"] == "clip_length"
+    assert config["tools"][0]["toolSpec"]["inputSchema"]["json"]["properties"] == {
+        "video_number": {"type": "integer"}
+    }
+
+    result = clip_length.invoke(call.tool_calls[0])
+    answer = llm.invoke([question, call, result])
+    assert answer.text == "The tool answered: Clip 7 lasts 42 seconds." and not answer.tool_calls
+    turns = sent(emulator)["messages"]
+    assert turns[1]["content"][0]["toolUse"]["input"] == {"video_number": 7}
+    assert turns[2] == {
+        "role": "user",
+        "content": [
+            {
+                "toolResult": {
+                    "toolUseId": call.tool_calls[0]["id"],
+                    "content": [{"text": "Clip 7 lasts 42 seconds."}],
+                }
+            }
+        ],
+    }
+    streamed = None
+    for chunk in llm.stream([question]):
+        streamed = chunk if streamed is None else streamed + chunk
+    assert streamed is not None and streamed.tool_calls[0]["args"] == {"video_number": 7}
+
+
+def test_tools_are_refused_for_providers_without_them(emulator: MaviEmulator) -> None:
+    for model in (GEMINI, QWEN):
+        with pytest.raises(NotImplementedError, match="nova: model"):
+            vlm(emulator, model).bind_tools([Verdict])

@@ -93,10 +93,19 @@ class TestChatMaviVLMQwenIntegration(TestChatMaviVLMGeminiIntegration):
 
 
 class TestChatMaviVLMNovaIntegration(_VlmParams, ChatModelIntegrationTests):
-    """Nova's reply shape (choices[].message, usage.output_token); no images, no schema."""
+    """Nova's reply shape (choices[].message, usage.output_token) and its tool calling; no
+    images, no schema."""
 
     vlm_model = "nova:us.amazon.nova-lite-v1:0"
 
     @property
     def has_structured_output(self) -> bool:
         return False  # the API documents no response schema for Nova
+
+    @property
+    def has_tool_calling(self) -> bool:
+        return True  # Nova's toolConfig (the reply's form is read tolerantly)
+
+    @property
+    def has_tool_choice(self) -> bool:
+        return False  # the API documents none
