@@ -367,17 +367,8 @@ class ChatMaviVLM(MaviConnection, MaviChatModelCommon, BaseChatModel):
 
     def _metadata(self, reply: VlmReply, model: str) -> dict[str, Any]:
         """The requested (prefixed) model as `model_name`; the provider's own name for it."""
-        provider, _, bare = model.partition(":")
-        metadata: dict[str, Any] = {
-            "model_name": model,
-            "model_provider": PROVIDER,
-            "provider": reply.provider or provider,
-            "provider_model": reply.provider_model or bare,
-            "finish_reason": reply.finish_reason or "stop",
-        }
-        if reply.id is not None:
-            metadata["id"] = reply.id
-        return metadata
+        described = reply.described(model)
+        return {"model_name": described.pop("model"), "model_provider": PROVIDER, **described}
 
     def _result(self, reply: VlmReply, model: str) -> ChatResult:
         message = AIMessage(

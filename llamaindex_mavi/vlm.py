@@ -127,15 +127,7 @@ def to_vlm_messages(messages: Sequence[ChatMessage]) -> list[VlmMessage]:
 
 def _extra(reply: VlmReply, model: str) -> dict[str, Any]:
     """What LlamaIndex callers (and its token counter) read besides the text."""
-    provider, _, bare = model.partition(":")
-    extra: dict[str, Any] = {
-        "model": model,
-        "provider": reply.provider or provider,
-        "provider_model": reply.provider_model or bare,
-        "finish_reason": reply.finish_reason or "stop",
-    }
-    if reply.id is not None:
-        extra["id"] = reply.id
+    extra = reply.described(model)
     if reply.usage is not None:
         usage = reply.usage
         extra["prompt_tokens"] = usage.input_tokens

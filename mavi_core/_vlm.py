@@ -593,6 +593,20 @@ class VlmReply:
     raw: dict[str, Any] | None = None
     """The last JSON object of the reply, as the service sent it."""
 
+    def described(self, model: str) -> dict[str, Any]:
+        """What the adapters report besides the text: the model asked (`model`, prefixed), its
+        provider and the provider's name for it, the finish reason and the service's id."""
+        provider, _, bare = model.partition(":")
+        described: dict[str, Any] = {
+            "model": model,
+            "provider": self.provider or provider,
+            "provider_model": self.provider_model or bare,
+            "finish_reason": self.finish_reason or "stop",
+        }
+        if self.id is not None:
+            described["id"] = self.id
+        return described
+
     def note(self, value: Mapping[str, Any]) -> None:
         """Take what a reply object (or a stream event) tells besides the text."""
         self.raw = dict(value)
