@@ -20,6 +20,8 @@ from ._server import MAVI_CHAT_PATH, V12_STREAM_PATH, BenchServer, Scenario
 
 __all__ = [
     "API_KEY",
+    "PEER_MODEL",
+    "POOL_LIMITS",
     "QUESTION",
     "VIDEO_NOS",
     "AsyncPath",

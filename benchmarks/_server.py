@@ -13,6 +13,8 @@ The scenario is in the URL path, so any client reaches it through its `base_url`
         one `ref`, then a `content` event per delta, then `data:"Done"` (`/serve/api/v1/chat`:
         the v1.2 JSON reply)
     /n{deltas}/s{size}/l{latency_ms}/v1/chat/completions     OpenAI `chat.completion.chunk` events
+    /n{deltas}/s{size}/l{latency_ms}/serve/api/v2/vu/chat/completions  video-understanding: the
+        Gemini-shaped JSON reply, or (`stream: true`) the OpenAI-style chunk events
     /stats                                                    {"connections": .., "requests": ..}
 
 `connections` counts the connections that carried at least one chat request (not /stats).
@@ -41,6 +43,7 @@ V12_EXTRA_EVENTS: Final = 3
 """v1.2 events besides the content ones: a thinking event, a ref event and `data:"Done"`."""
 V12_SESSION: Final = "7251846039218475520"  # a string of digits, as documented
 OPENAI_CHAT_PATH: Final = "/v1/chat/completions"
+VLM_PATH: Final = "/serve/api/v2/vu/chat/completions"
 # A prime length, so the pieces of an answer do not repeat in a short cycle.
 _TEXT: Final = "the chef dices an onion while the pan heats and the oil shines "[:61]
 _MAX_REQUEST: Final = 1 << 20
@@ -149,10 +152,23 @@ def _whole(content_type: bytes, body: bytes) -> bytes:
 
 @cache
 def render(scenario: Scenario, api: str, stream: bool) -> bytes:
-    """The whole HTTP response for one scenario, endpoint ("mavi" / "v12" / "openai") and mode."""
+    """The whole HTTP response for one scenario, endpoint ("mavi" / "v12" / "openai" / "vlm")
+    and mode (a streamed "vlm" answer is the OpenAI events)."""
     pieces = answer_pieces(scenario)
     if api == "v12":
         return _v12(pieces, stream)
+    if api == "vlm" and not stream:
+        reply = {
+            "id": "resp_bench",
+            "object": "completion",
+            "model": "gemini:bench",
+            "created_at": 0,
+            "status": "completed",
+            "choices": [{"text": "".join(pieces), "index": 0}],
+            "usage": {"input_tokens": 100, "output_tokens": len(pieces), "total_tokens": 103},
+            "meta": {"provider": "gemini", "provider_model": "bench"},
+        }
+        return _whole(b"application/json", json.dumps(reply).encode())
     if api == "mavi":
         if not stream:  # v1.0 frames the whole answer as one `data:` event
             return _whole(b"text/event-stream", _mavi_event("".join(pieces)))
@@ -196,6 +212,8 @@ def parse_path(path: str) -> tuple[Scenario, str] | None:
         return scenario, "mavi"
     if rest.endswith((V12_CHAT_PATH, V12_STREAM_PATH)):
         return scenario, "v12"
+    if rest.endswith(VLM_PATH):
+        return scenario, "vlm"
     if rest.endswith(OPENAI_CHAT_PATH):
         return scenario, "openai"
     return None

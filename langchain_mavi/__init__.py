@@ -39,11 +39,13 @@ if TYPE_CHECKING:
     from .document_loaders import MaviTranscriptLoader
     from .rate_limiters import MaviRateLimiter
     from .retrievers import MaviVideoRetriever, format_video_context, video_context_message
+    from .vlm import ChatMaviVLM
 
 __all__ = [
     "DEFAULT_MODEL_NAME",
     "RATE_LIMIT_WAIT_EVENT",
     "ChatMavi",
+    "ChatMaviVLM",
     "MaviChatMessageHistory",
     "MaviRateLimiter",
     "MaviTranscriptLoader",
@@ -66,6 +68,7 @@ _LAZY: dict[str, str] = {
     **dict.fromkeys(errors.__all__, "errors"),  # importable from here too, as they once were
     "format_video_context": "retrievers",
     "video_context_message": "retrievers",
+    "ChatMaviVLM": "vlm",
 }
 """Components whose modules (and the parts of mavi_core they need) load on first use."""
 

@@ -27,7 +27,6 @@ from langchain_core.callbacks import (
 )
 from langchain_core.language_models import (
     BaseChatModel,
-    LangSmithParams,
     LanguageModelInput,
     ModelProfile,
 )
@@ -50,8 +49,8 @@ from mavi_core._adapters import (
     watching_waits,
 )
 from mavi_core._settings import chat_endpoint, check_api_version
-from mavi_core.constants import API_KEY_ENV
 
+from ._chat_common import MaviChatModelCommon
 from ._connection import MaviConnection, check_video_nos
 from ._events import model_run, run_watcher
 from ._messages import MaviChatRequest, messages_to_request
@@ -249,7 +248,7 @@ def answer_message(
     return message
 
 
-class ChatMavi(MaviConnection, BaseChatModel):
+class ChatMavi(MaviConnection, MaviChatModelCommon, BaseChatModel):
     """Memories.ai MAVI video chat: ask questions about uploaded videos
     (docs/langchain-chat-model.md).
 
@@ -372,14 +371,6 @@ class ChatMavi(MaviConnection, BaseChatModel):
             "api_version": self.api_version,
         }
 
-    @property
-    def lc_secrets(self) -> dict[str, str]:
-        return {"api_key": API_KEY_ENV}
-
-    @classmethod
-    def is_lc_serializable(cls) -> bool:
-        return True
-
     @classmethod
     def get_lc_namespace(cls) -> list[str]:
         return ["langchain_mavi", "chat_models"]
@@ -403,20 +394,6 @@ class ChatMavi(MaviConnection, BaseChatModel):
     def _resolve_model_profile(self) -> ModelProfile | None:
         version = str(self.api_version or "").strip().lower().lstrip("v")
         return ModelProfile(**_PROFILE, reasoning_output=version == "1.2")
-
-    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
-        params = LangSmithParams(
-            ls_provider="mavi",
-            ls_model_name=kwargs.get("model") or self.model_name,
-            ls_model_type="chat",
-        )
-        if (temperature := kwargs.get("temperature", self.temperature)) is not None:
-            params["ls_temperature"] = temperature
-        if (max_tokens := kwargs.get("max_tokens", self.max_tokens)) is not None:
-            params["ls_max_tokens"] = max_tokens
-        if stops := (stop if stop is not None else self.stop):
-            params["ls_stop"] = stops
-        return params
 
     # --- requests --------------------------------------------------------------------------
 
@@ -446,10 +423,6 @@ class ChatMavi(MaviConnection, BaseChatModel):
             v12=v12,
             blocks=self.output_version == "v1",
         )
-
-    def _wants_stream(self, kwargs: dict[str, Any]) -> bool:
-        stream = kwargs.pop("stream", None)
-        return self.streaming if stream is None else bool(stream)
 
     # LangChain hands `_stream` no run manager when it streams (`stream`, `streaming=True`,
     # `astream_events`), and acquires `rate_limiter` outside `_generate`: each entry point

@@ -46,6 +46,7 @@ from .query_engine import (
 if TYPE_CHECKING:
     from .readers import MaviTranscriptReader
     from .retriever import MaviVideoRetriever
+    from .vlm import MaviVLM
 
 __all__ = [
     "DEFAULT_TOOL_DESCRIPTION",
@@ -57,13 +58,18 @@ __all__ = [
     "MaviQueryEngine",
     "MaviRateLimitWaitEvent",
     "MaviTranscriptReader",
+    "MaviVLM",
     "MaviVideoRetriever",
     "messages_to_chat",
     "messages_to_request",
     "video_block",
 ]
 
-_LAZY: dict[str, str] = {"MaviTranscriptReader": "readers", "MaviVideoRetriever": "retriever"}
+_LAZY: dict[str, str] = {
+    "MaviTranscriptReader": "readers",
+    "MaviVideoRetriever": "retriever",
+    "MaviVLM": "vlm",
+}
 """Components whose modules (and the parts of mavi_core they need) load on first use."""
 
 

@@ -86,6 +86,7 @@ from ._transport import (
     shared_ssl_context,
 )
 from ._videos import MAX_PAGE_SIZE, Moment, SearchType, Transcript, Video
+from ._vlm import NO_OPTIONS, VlmMessage, VlmOptions, VlmReply, build_vlm_body
 
 if TYPE_CHECKING:
     import asyncio
@@ -383,6 +384,27 @@ class AsyncChatStream(_Stream, AsyncIterator[ChatDelta]):
         await self.aclose()
 
 
+class VlmChatStream(ChatStream):
+    """The text deltas of a video-understanding answer; `reply` gathers the rest (usage, model,
+    finish reason, id) as the events tell it, whole once the stream ended."""
+
+    __slots__ = ("reply",)
+
+    def __init__(self, deltas: Any, progress: StreamProgress, reply: VlmReply) -> None:
+        super().__init__(deltas, progress)
+        self.reply = reply
+
+
+class AsyncVlmChatStream(AsyncChatStream):
+    """The async form of `VlmChatStream`."""
+
+    __slots__ = ("reply",)
+
+    def __init__(self, deltas: Any, progress: StreamProgress, reply: VlmReply) -> None:
+        super().__init__(deltas, progress)
+        self.reply = reply
+
+
 class MaviClient(_ClientBase[httpx.Client]):
     """Synchronous client for the MAVI video chat API.
 
@@ -428,6 +450,23 @@ class MaviClient(_ClientBase[httpx.Client]):
         progress = StreamProgress()
         flow = self._ops.stream(video_nos, message, history, progress, session_id, unique_id)
         return ChatStream(self._iterate(flow), progress)
+
+    def vlm_chat(
+        self, model: str, messages: Sequence[VlmMessage], options: VlmOptions = NO_OPTIONS
+    ) -> VlmReply:
+        """Ask a video-understanding model (`model` with its provider prefix, e.g.
+        "gemini:gemini-2.5-flash") about videos given by URL; the whole answer."""
+        return self._run(self._ops.vlm_complete(build_vlm_body(model, messages, options)))
+
+    def stream_vlm_chat(
+        self, model: str, messages: Sequence[VlmMessage], options: VlmOptions = NO_OPTIONS
+    ) -> VlmChatStream:
+        """`vlm_chat`, streamed: iterate over the answer's deltas."""
+        body = build_vlm_body(model, messages, options, stream=True)
+        progress, reply = StreamProgress(), VlmReply()
+        return VlmChatStream(
+            self._iterate(self._ops.vlm_stream(body, progress, reply)), progress, reply
+        )
 
     def ask_many(
         self,
@@ -773,6 +812,21 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
         progress = StreamProgress()
         flow = self._ops.stream(video_nos, message, history, progress, session_id, unique_id)
         return AsyncChatStream(self._iterate(flow), progress)
+
+    async def vlm_chat(
+        self, model: str, messages: Sequence[VlmMessage], options: VlmOptions = NO_OPTIONS
+    ) -> VlmReply:
+        """The async form of `MaviClient.vlm_chat`."""
+        return await self._run(self._ops.vlm_complete(build_vlm_body(model, messages, options)))
+
+    def stream_vlm_chat(
+        self, model: str, messages: Sequence[VlmMessage], options: VlmOptions = NO_OPTIONS
+    ) -> AsyncVlmChatStream:
+        """The async form of `MaviClient.stream_vlm_chat`: `async for` over the deltas."""
+        body = build_vlm_body(model, messages, options, stream=True)
+        progress, reply = StreamProgress(), VlmReply()
+        flow = self._ops.vlm_stream(body, progress, reply)
+        return AsyncVlmChatStream(self._iterate(flow), progress, reply)
 
     async def ask_many(
         self,

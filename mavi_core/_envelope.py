@@ -65,6 +65,11 @@ _CODE_CLASSES: dict[str, type[MaviAPIError]] = {
     "0404": MaviInvalidRequestError,
     "0409": MaviConflictError,
     "0429": MaviRateLimitError,
+    # The video-understanding API's codes are its HTTP statuses (400, 405, 415, 500, ...).
+    "0400": MaviInvalidRequestError,
+    "0405": MaviInvalidRequestError,
+    "0415": MaviInvalidRequestError,
+    "0500": MaviServerError,
 }
 
 

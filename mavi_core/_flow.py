@@ -97,6 +97,7 @@ from ._videos import (
     v12_search_calls,
     v12_transcription_call,
 )
+from ._vlm import VlmReply, VlmStreamDecoder, parse_vlm_reply, vlm_call
 
 if TYPE_CHECKING:
     import os
@@ -463,7 +464,7 @@ class Operations:
         deadline: Deadline,
         progress: StreamProgress,
         collect: bool,
-        decoder_class: type[ChatStreamDecoder] = ChatStreamDecoder,
+        decoder_class: Callable[[int, int], ChatStreamDecoder] = ChatStreamDecoder,
     ) -> Flow[str]:
         response = yield self._send(call, deadline)
         parts: list[str] = []
@@ -533,6 +534,35 @@ class Operations:
             raise
         yield Close(response)
         return "".join(parts)
+
+    # Video-understanding chat completions (`_vlm`): a stateless model answers about URLs.
+
+    @_redacting
+    def vlm_complete(self, body: dict[str, Any]) -> Flow[VlmReply]:
+        """The whole answer to a body from `_vlm.build_vlm_body` (stream false)."""
+        limit = self.settings.max_event_bytes
+        reply: VlmReply = yield from self._request_json(
+            vlm_call(body), lambda data: parse_vlm_reply(data, limit)
+        )
+        return reply
+
+    @_redacting
+    def vlm_stream(
+        self, body: dict[str, Any], progress: StreamProgress, reply: VlmReply
+    ) -> Flow[None]:
+        """The answer's text as `ChatDelta` items; what else the reply tells goes to `reply`."""
+        call = vlm_call(body)
+
+        def decoder(max_event: int, max_body: int) -> ChatStreamDecoder:
+            return VlmStreamDecoder(max_event, max_body, reply)
+
+        def attempt(deadline: Deadline) -> Flow[str]:
+            return self._answer(call, deadline, progress, False, decoder)
+
+        try:
+            yield from self._retrying(call, attempt)
+        finally:
+            progress.ended = True
 
     # Every other endpoint: a JSON reply.
 

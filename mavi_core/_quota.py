@@ -96,10 +96,13 @@ DEFAULT_BUDGETS: Final[Mapping[str, tuple[Budget, ...]]] = {
     "sessions_v12": (Budget(5, 1.0),),
     "delete_v12": (Budget(5, 1.0),),
     "transcription_v12": (Budget(5, 1.0),),
+    "vlm": (),
 }
 """MAVI's documented per-key limits: the v1.0 API reference's a minute (and a day for chat);
 the v1.2 endpoints' per second from the v1.2 rate-limit table (chat 1 QPS, upload from a file
-or URL 1, search 10, list videos, list sessions, delete and each transcription 5)."""
+or URL 1, search 10, list videos, list sessions, delete and each transcription 5). The
+video-understanding completions ("vlm") follow each model provider's limits, which are not
+published: no budget, but a 0429 still pauses every caller of the key for its wait."""
 
 _ENDPOINTS: Final[Mapping[str, str]] = {
     "/api/serve/video/chat": "chat",
@@ -119,6 +122,7 @@ _ENDPOINTS: Final[Mapping[str, str]] = {
     "/serve/api/v1/delete_videos": "delete_v12",
     "/serve/api/v1/get_video_transcription": "transcription_v12",
     "/serve/api/v1/get_audio_transcription": "transcription_v12",
+    "/serve/api/v2/vu/chat/completions": "vlm",
 }
 
 _SERVICE_HOSTS: Final = ("memories.ai", "openinterx.com")
@@ -618,13 +622,14 @@ class RateLimit:
         """(0.0, "") with a turn taken, or the seconds until one may be free and why: "budget"
         (the endpoint's budget is spent) or "paused" (the service asked to wait). The store is
         given `timeout` seconds (capped) for each step: a silent or locked store fails in time."""
+        name = f"{account}:{endpoint}"
         with self._reaching_store(), self._store.bounded(timeout):
             slot = self._slot(endpoint, account)
-        if slot is None:
-            return 0.0, ""
+            if slot is None:  # no budget, but the service's pause still holds
+                paused = self._store.paused_until(name) - self._store.now_ms()
+                return (paused / 1000, "paused") if paused > 0 else (0.0, "")
         from pyrate_limiter import RateItem
 
-        name = f"{account}:{endpoint}"
         with (
             self._reaching_store(),
             self._store.bounded(timeout),
@@ -651,8 +656,6 @@ class RateLimit:
         if not math.isfinite(seconds) or seconds <= 0:
             return
         with self._reaching_store(), self._store.bounded(None):
-            if self._slot(endpoint, account) is None:
-                return
             logger.debug(
                 "MAVI rate limit: pausing %s for %.2f s (the service asked)", endpoint, seconds
             )
@@ -720,7 +723,8 @@ class RateLimit:
         return None if watcher is None else watcher(event)
 
     def _describe(self, endpoint: str) -> str:
-        return ", ".join(str(budget) for budget in self.budgets.get(endpoint, ()))
+        budgets = ", ".join(str(budget) for budget in self.budgets.get(endpoint, ()))
+        return budgets or "no budget, paused at the service's request"
 
     def _slot(self, endpoint: str, account: str) -> _Slot | None:
         name = f"{account}:{endpoint}"

@@ -45,8 +45,6 @@ NOT_RUN = re.compile(r"<!-- not run: (.*?) -->\n$")
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 ANCHORED = re.compile(r"\]\(([^)#\s]*)#([^)\s]+)\)")
 READER_SUPPLIED = frozenset({"model", "llm", "client_id", "code"})
-OTHER_BRANCHES_PAGES = frozenset({"langchain-vlm-chat-model.md", "llamaindex-vlm.md"})
-"""Pages the README links that other branches add; remove each here once it is merged."""
 
 
 @dataclass(frozen=True)
@@ -242,7 +240,7 @@ def test_every_relative_link_leads_to_a_file() -> None:
             if "://" in target or target.startswith("mailto:"):
                 continue
             path = (page.parent / target).resolve()
-            assert path.exists() or path.name in OTHER_BRANCHES_PAGES, f"{page.name}: {target}"
+            assert path.exists(), f"{page.name}: {target}"
 
 
 def slug(heading: str) -> str:

@@ -204,6 +204,22 @@ is tolerated; a ``0001`` otherwise).
 Times are strings of whole seconds (milliseconds with ``transcript_millis``); sizes of videos
 uploaded without bytes (samples, URLs) are made up from their duration.
 
+Video-understanding chat completions
+------------------------------------
+
+``POST /serve/api/v2/vu/chat/completions`` (always served; the key as for the chat) answers
+about videos given by URL, in each provider's documented reply shape, grounded in the sample
+videos: ``emu.media_url(video_no)`` (and ``emu.video_urls``) are the URLs at which the emulator
+serves its samples, ``GET /media/<video name>`` (a small MP4 file). Any other URL gets clearly
+synthetic content from its file name; an unknown file under the emulator's own ``/media/`` is
+answered HTTP 200 with ``status: "errored"``; a model without its provider prefix, HTTP 400
+``{"code": 400, "msg": ...}``. A schema under ``extra_body.metadata`` is answered with JSON that
+satisfies it; ``stream: true`` streams OpenAI-style chunk events (the service's stream format is
+not published). A Nova request with ``toolConfig`` is answered with a call of the tool that best
+matches the question (OpenAI's ``message.tool_calls``, arguments satisfying its input schema),
+and one whose last user turn carries a ``toolResult`` with that result. The shapes, in
+``mavi_core/emulator/_vlm.py``.
+
 The emulator needs the ``emulator`` extra (starlette and uvicorn): without it, importing
 ``MaviEmulator`` raises an ImportError that says what to install. It imports nothing else from
 ``mavi_core``.

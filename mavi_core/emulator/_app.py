@@ -43,6 +43,21 @@ from ._log import RecordedRequest, RequestLog, describe_body, is_truncated, mask
 from ._sessions import SessionStore
 from ._text import repeat_to_words, split_deltas
 from ._v12 import SESSION_MISSING, VIDEO_MISSING, VIDEO_NOT_PARSED, V12Answer, compose_v12
+from ._vlm import (
+    MEDIA_PREFIX,
+    VLM_PATH,
+    VlmErrored,
+    VlmRefusal,
+    complete,
+    errored,
+    media_bytes,
+    parse_request,
+    stream_events,
+    videos_of,
+)
+from ._vlm import (
+    reply as reply_of,
+)
 from ._wire import (
     SUCCESS_CODE,
     SUCCESS_MSG,
@@ -422,6 +437,7 @@ class EmulatorApp:
             V12_AUDIO_TRANSCRIPTION_PATH: _Route("GET", self._transcription_v12, api_version=V12),
             V12_LIST_SESSIONS_PATH: _Route("GET", self._list_sessions_v12, api_version=V12),
             V12_SESSION_DETAIL_PATH: _Route("GET", self._session_detail_v12, api_version=V12),
+            VLM_PATH: _Route("POST", self._vlm),
         }
 
     def reset(self) -> None:
@@ -443,6 +459,8 @@ class EmulatorApp:
             return
 
     async def _handle(self, request: Request) -> Response:
+        if request.url.path.startswith(MEDIA_PREFIX) and request.method in ("GET", "HEAD"):
+            return self._media(request)
         route = self._routes.get(request.url.path)
         if route is not None and route.api_version not in (None, *self.settings.api_versions):
             route = None  # a dialect switched off answers like an unknown path
@@ -539,6 +557,8 @@ class EmulatorApp:
         if request.method != route.method:
             msg = f"{path} accepts {route.method}, not {request.method}."
             return _json_response(envelope("0405", msg), 405, {"allow": route.method})
+        if refusal and path == VLM_PATH:  # this API answers with the HTTP status as its code
+            return _json_response({"code": 401, "msg": refusal, "data": None}, 401)
         if refusal:
             return _json_response(envelope("0401", refusal))
         refused = self._over_limit(path, credential)
@@ -717,6 +737,40 @@ class EmulatorApp:
         for write in writes:
             if write:
                 yield write
+
+    # -- video-understanding chat completions (`_vlm`) -----------------------------------------
+
+    def _find_video(self, name: str) -> Video | None:
+        for video in self.library.all():
+            if name in (video.name, video.video_no) or PurePosixPath(name).stem == video.video_no:
+                return video
+        return None
+
+    def _media(self, request: Request) -> Response:
+        name = request.url.path[len(MEDIA_PREFIX) :]
+        video = self._find_video(name)
+        if video is None:
+            return _json_response({"code": 404, "msg": f"No such file: {name}"}, 404)
+        return Response(media_bytes(video.name), 200, {"content-type": "video/mp4"})
+
+    async def _vlm(self, request: Request, body: bytes, _: str | None) -> Response:
+        try:
+            vlm = parse_request(body)
+        except VlmRefusal as refusal:
+            return _json_response({"code": 400, "msg": str(refusal), "data": None}, 400)
+        try:
+            videos = videos_of(vlm.urls, self._find_video, request.headers.get("host", ""))
+        except VlmErrored as error:
+            return _json_response(errored(vlm.model, error))
+        completion = complete(vlm, videos)
+        if not vlm.stream:
+            return _json_response(reply_of(vlm, completion))
+        pieces = split_deltas(completion.text, self.settings.delta_size)
+        encoder = ChatEncoder(self.faults.current_framing)
+        fault = self.faults.take_stream_fault(VLM_PATH)
+        events = stream_events(vlm, completion, pieces)
+        chat_reply = _ChatReply(events=events[:-1], epilogue=events[-1])
+        return self._chat_stream(chat_reply, encoder, fault, EVENT_STREAM)
 
     # -- chat, v1.2 ---------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any
+from urllib.parse import quote
 
 import uvicorn
 
@@ -294,6 +295,19 @@ class MaviEmulator:
     def video_names(self) -> dict[str, str]:
         """videoNo -> videoName for every video currently in the library."""
         return {video.video_no: video.name for video in self._library.all()}
+
+    def media_url(self, video: str) -> str:
+        """The URL at which this emulator serves a library video (by videoNo or name), to pass
+        to the video-understanding models: ``<base_url>/media/<video name>``."""
+        name = self.video_names.get(video, video)
+        if name not in self.video_names.values():
+            raise ValueError(f"no video {video!r} in the emulator's library")
+        return f"{self.base_url}/media/{quote(name)}"
+
+    @property
+    def video_urls(self) -> list[str]:
+        """`media_url` of each built-in sample video, in the order of `video_nos`."""
+        return [self.media_url(video_no) for video_no in self.video_nos]
 
     @property
     def auth_code(self) -> str | None:

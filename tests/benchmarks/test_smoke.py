@@ -22,6 +22,7 @@ BENCHMARKS = (
     "history",
     "imports",
     "quota",
+    "vlm",
 )
 # MaviLLM and MaviQueryEngine against llama-index-llms-openai's OpenAI on the same deltas.
 LLAMAINDEX_PATHS = {

@@ -29,6 +29,7 @@ NOTEBOOKS = [
     "03_llamaindex.ipynb",
     "04_video_rag.ipynb",
     "05_answers_you_can_check.ipynb",
+    "06_find_then_look_closer.ipynb",
 ]
 
 # Text each notebook must print: answers grounded in the sample videos, and the steps shown.
@@ -96,6 +97,16 @@ EXPECTED = {
         "sent: What happens next? + session_id",
         "moments: ['01:45 visual_ts', '02:06 keyframe', '02:28 visual_ts']",
         "answer blocks: ['ThinkingBlock', 'ThinkingBlock', 'TextBlock', 'CitationBlock',",
+    ],
+    "06_find_then_look_closer.ipynb": [
+        "0.667  harbor_sunrise_timelapse.mp4      0s-  18s",  # v1.2 search, best first
+        "community_garden_tour.mp4     28s-  36s",
+        "3 of 7 clips show: a boat moves across the harbor",  # the VLM's verdicts
+        "| 3 | harbor_sunrise_timelapse.mp4 | 02:56 | 03:13 | 0.33 | ✓ | 0.90 | Full daylight",
+        "| 4 | community_garden_tour.mp4 | 00:28 | 00:36 | 0.33 | ✗ | 0.20 | Nothing in view",
+        "usage: {'input_tokens': ",
+        "model: gemini-2.5-flash",
+        "parsed: shows_claim=True evidence='Pre-dawn blue light over a quiet harbor",
     ],
 }
 
@@ -200,7 +211,10 @@ def test_the_rag_notebooks_moments_differ_in_score_and_content(run: Any) -> None
         assert len({content for _, _, content in moments}) == len(moments)
 
 
-@pytest.mark.parametrize("name", ["04_video_rag.ipynb", "05_answers_you_can_check.ipynb"])
+@pytest.mark.parametrize(
+    "name",
+    ["04_video_rag.ipynb", "05_answers_you_can_check.ipynb", "06_find_then_look_closer.ipynb"],
+)
 def test_the_notebook_draws_its_timeline_inline(name: str, run: Any) -> None:
     notebook = run(name)
 

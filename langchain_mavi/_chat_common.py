@@ -1,0 +1,53 @@
+"""What both MAVI chat models tell LangChain alike: their secrets, that they serialize, their
+LangSmith parameters, and whether a call streams."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from langchain_core.language_models import LangSmithParams
+
+from mavi_core import API_KEY_ENV
+
+__all__ = ["MaviChatModelCommon"]
+
+
+class _Sampling(Protocol):
+    model_name: str
+    temperature: float | None
+    max_tokens: int | None
+    stop: list[str] | None
+    streaming: bool
+
+
+class MaviChatModelCommon:
+    """A mixin for `ChatMavi` and `ChatMaviVLM`, placed before `BaseChatModel`."""
+
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        return {"api_key": API_KEY_ENV}
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        return True
+
+    def _get_ls_params(
+        self: _Sampling, stop: list[str] | None = None, **kwargs: Any
+    ) -> LangSmithParams:
+        params = LangSmithParams(
+            ls_provider="mavi",
+            ls_model_name=kwargs.get("model") or self.model_name,
+            ls_model_type="chat",
+        )
+        if (temperature := kwargs.get("temperature", self.temperature)) is not None:
+            params["ls_temperature"] = temperature
+        if (max_tokens := kwargs.get("max_tokens", self.max_tokens)) is not None:
+            params["ls_max_tokens"] = max_tokens
+        if stops := (stop if stop is not None else self.stop):
+            params["ls_stop"] = stops
+        return params
+
+    def _wants_stream(self: _Sampling, kwargs: dict[str, Any]) -> bool:
+        """`stream=` of the call if given, else the model's `streaming`."""
+        stream = kwargs.pop("stream", None)
+        return self.streaming if stream is None else bool(stream)

@@ -1,0 +1,858 @@
+"""Video-understanding chat completions (`POST /serve/api/v2/vu/chat/completions`): request
+bodies, structured-output schemas, and replies. Pure, no I/O; the flows in `_flow` send them.
+
+A stateless product beside the indexed-video chat: a vision-language model the caller names
+with its provider prefix (`gemini:`, `qwen:`, `nova:`) answers about videos given by URL.
+Media parts differ per provider (`input_file` for Gemini and Qwen, `video_url` for Nova), and
+so do the options under `extra_body.metadata` (thinking, the structured-output schema, Nova's
+`toolConfig`). Replies come in two documented shapes: `choices[].text` with
+`usage.input_tokens/output_tokens` (Gemini, Qwen) and `choices[].message.content` with
+`usage.prompt_tokens/output_token` (Nova). HTTP 200 with `status: "errored"` is an error.
+
+The format of `stream: true` is not published, so one tolerant decoder reads every reply,
+streamed or not: OpenAI-style `data:` events (`choices[].delta.content` or `choices[].text`),
+a whole JSON reply, or plain text pieces. No text is dropped on a guess.
+"""
+
+from __future__ import annotations
+
+import base64
+import codecs
+import difflib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal, TypeAlias
+
+from ._envelope import error_for_code, is_success_code, normalize_code
+from ._exceptions import MaviError, MaviServerError, MaviValidationError
+from ._models import ChatDelta
+from ._request import ApiCall, check_text
+from ._stream import ChatStreamDecoder, _End
+
+__all__ = [
+    "CALL_OPTIONS",
+    "NO_OPTIONS",
+    "PROVIDERS",
+    "VLM_PATH",
+    "MediaPart",
+    "TextPart",
+    "ToolCall",
+    "ToolResult",
+    "VlmMessage",
+    "VlmOptions",
+    "VlmReply",
+    "VlmStreamDecoder",
+    "VlmUsage",
+    "build_vlm_body",
+    "call_options",
+    "check_vlm_model",
+    "closest_option",
+    "gemini_schema",
+    "json_from_answer",
+    "media_part",
+    "parse_vlm_reply",
+    "tool_spec",
+    "vlm_call",
+]
+
+VLM_PATH: Final = "/serve/api/v2/vu/chat/completions"
+PROVIDERS: Final = ("gemini", "qwen", "nova")
+_EXAMPLES: Final = {
+    "gemini": "gemini:gemini-2.5-flash",
+    "qwen": "qwen:qwen3-vl-plus",
+    "nova": "nova:us.amazon.nova-lite-v1:0",
+}
+_GUESS: Final = (("gemini", "gemini"), ("qwen", "qwen"), ("nova", "nova"), ("amazon", "nova"))
+
+Role: TypeAlias = Literal["system", "user", "assistant"]
+
+
+def closest_option(name: str, options: Sequence[str]) -> str:
+    """ " Did you mean 'x'?" for the valid option nearest to `name`, or a list of them all."""
+    near = difflib.get_close_matches(name, options, n=1, cutoff=0.5)
+    if near:
+        return f" Did you mean {near[0]!r}?"
+    return f" Valid options: {', '.join(sorted(options))}."
+
+
+def check_vlm_model(model: object) -> tuple[str, str]:
+    """(provider, model) from `model`, which must carry its provider prefix; checked before any
+    request, since the service answers a bare model id with HTTP 400."""
+    examples = ", ".join(repr(example) for example in _EXAMPLES.values())
+    if not isinstance(model, str) or not model.strip():
+        raise MaviValidationError(
+            f"model must be a provider-prefixed model name such as {examples}; got {model!r}."
+        )
+    provider, colon, name = model.strip().partition(":")
+    if colon and provider.lower() in PROVIDERS and name.strip():
+        return provider.lower(), model.strip()
+    hint = ""
+    for word, guess in _GUESS:
+        if word in model.lower() and not colon:
+            hint = f" Did you mean {guess + ':' + model.strip()!r}?"
+            break
+    raise MaviValidationError(
+        f"model {model!r} does not name its provider: write the provider, a colon, then its "
+        f"model, one of {examples} (providers: {', '.join(PROVIDERS)}).{hint}"
+    )
+
+
+# --- messages ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TextPart:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class MediaPart:
+    """A video, image or other file: an http(s) `url`, or base64 `data` (with `mime_type`)."""
+
+    kind: Literal["video", "image", "file"]
+    url: str | None = None
+    data: str | None = None
+    mime_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A call of one of the tools given (Nova only): in a reply, or in an assistant turn sent
+    back; `arguments` as the tool's input schema describes them."""
+
+    id: str
+    name: str
+    arguments: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResult:
+    """What a tool answered to the call `id`, sent back in a user turn (Nova only)."""
+
+    id: str
+    text: str
+
+
+Part: TypeAlias = "TextPart | MediaPart | ToolCall | ToolResult"
+
+
+@dataclass(frozen=True, slots=True)
+class VlmMessage:
+    role: Role
+    parts: tuple[Part, ...]
+
+
+def media_part(
+    kind: Literal["video", "image", "file"], url: str, mime_type: str | None
+) -> MediaPart:
+    """A media part from a URL a framework block holds: a `data:` URL's base64 data (with its
+    MIME type), or the URL itself."""
+    if not url.startswith("data:"):
+        return MediaPart(kind, url=url, mime_type=mime_type)
+    head, _, data = url.partition(",")
+    if ";base64" not in head:
+        data = base64.b64encode(data.encode()).decode()
+    return MediaPart(kind, data=data, mime_type=mime_type or head[5:].split(";", 1)[0] or None)
+
+
+_DEFAULT_MIME: Final = {"video": "video/mp4", "image": "image/jpeg", "file": "video/mp4"}
+_VIDEO_SUFFIXES: Final = {
+    ".mp4": "video/mp4",
+    ".mov": "video/quicktime",
+    ".webm": "video/webm",
+    ".mkv": "video/x-matroska",
+    ".avi": "video/x-msvideo",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".webp": "image/webp",
+    ".gif": "image/gif",
+}
+
+
+def _mime_of(part: MediaPart) -> str:
+    if part.mime_type:
+        return part.mime_type
+    if part.url:
+        path = part.url.split("?", 1)[0].split("#", 1)[0].lower()
+        for suffix, mime in _VIDEO_SUFFIXES.items():
+            if path.endswith(suffix):
+                return mime
+    return _DEFAULT_MIME[part.kind]
+
+
+def _check_url(url: str, where: str) -> str:
+    if not re.match(r"^https?://[^\s/]+", url):
+        raise MaviValidationError(
+            f"{where} has the URL {url[:80]!r}: the video-understanding API fetches media by "
+            "http(s) URL. Give a public https URL of the file (the emulator serves its sample "
+            "videos under /media/)."
+        )
+    return check_text(url, where)
+
+
+def _wire_part(part: Part, provider: str, where: str) -> dict[str, Any]:
+    if isinstance(part, TextPart):
+        return {"type": "text", "text": check_text(part.text, where)}
+    if isinstance(part, ToolCall | ToolResult):
+        if provider != "nova":
+            raise MaviValidationError(
+                f"{where} is a tool {'call' if isinstance(part, ToolCall) else 'result'}: tool "
+                f"calling is documented for nova: models only, not {provider}:."
+            )
+        # The API documents Nova's toolConfig in Bedrock's form; turns carry tool use alike.
+        if isinstance(part, ToolCall):
+            return {"toolUse": {"toolUseId": part.id, "name": part.name, "input": part.arguments}}
+        return {"toolResult": {"toolUseId": part.id, "content": [{"text": part.text}]}}
+    mime = _mime_of(part)
+    is_video = part.kind == "video" or mime.startswith("video/")
+    if part.data is not None and part.url is None:
+        if provider != "nova" and is_video:
+            raise MaviValidationError(
+                f"{where} is a video given as base64 data: {provider} takes videos by URL "
+                "only. Host the file and pass {'type': 'video', 'url': 'https://...'}."
+            )
+        if provider == "nova" and not is_video:
+            raise MaviValidationError(
+                f"{where} is a {mime} file: Nova's video endpoint takes video_url parts only. "
+                "Use a gemini: or qwen: model for images."
+            )
+        source = part.data
+    else:
+        source = _check_url(part.url or "", where)
+    if provider == "nova":
+        if not is_video:
+            raise MaviValidationError(
+                f"{where} is a {mime} file: Nova's video endpoint takes video_url parts only. "
+                "Use a gemini: or qwen: model for images."
+            )
+        return {"type": "video_url", "video_url": source}
+    return {"type": "input_file", "file_uri": source, "mime_type": mime}
+
+
+def _wire_messages(messages: Sequence[VlmMessage], provider: str) -> list[dict[str, Any]]:
+    if not messages:
+        raise MaviValidationError("messages is empty: pass at least one user message.")
+    wire = []
+    for index, message in enumerate(messages):
+        where = f"messages[{index}]"
+        if message.role not in ("system", "user", "assistant"):
+            raise MaviValidationError(
+                f"{where} has the role {message.role!r}: the API takes system, user and "
+                "assistant turns."
+            )
+        if not message.parts:
+            raise MaviValidationError(f"{where} is empty: give it text or a video.")
+        parts = [
+            _wire_part(part, provider, f"{where}.content[{number}]")
+            for number, part in enumerate(message.parts)
+        ]
+        wire.append({"role": message.role, "content": parts})  # parts, as the vendor sends
+    return wire
+
+
+# --- options and structured output ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class VlmOptions:
+    temperature: float | None = None
+    max_tokens: int | None = None
+    top_p: float | None = None
+    stop: Sequence[str] | None = None
+    thinking_budget: int | None = None
+    """Gemini `thinking_config.thinking_budget`; Qwen `enable_thinking` and `thinking_budget`
+    (0 turns thinking off); Nova has none."""
+    response_schema: Mapping[str, Any] | None = None
+    """A JSON schema the answer must satisfy, sent in the provider's own form."""
+    schema_name: str = "answer"
+    tools: Sequence[Mapping[str, Any]] | None = None
+    """Nova `toolConfig.tools` entries (`{"toolSpec": {...}}`)."""
+    tool_choice: Mapping[str, Any] | None = None
+    """Nova `toolConfig.toolChoice` in Bedrock's form (`{"any": {}}`, `{"tool": {"name"}}`):
+    not in the API's documentation, sent only when asked for."""
+
+
+NO_OPTIONS: Final = VlmOptions()
+
+CALL_OPTIONS: Final = (
+    "temperature",
+    "max_tokens",
+    "top_p",
+    "stop",
+    "thinking_budget",
+    "response_schema",
+    "schema_name",
+    "tools",
+    "tool_choice",
+)
+"""What a call of the framework models may set, over their own fields of the same names."""
+
+
+def call_options(owner: str, kwargs: Mapping[str, Any], defaults: Mapping[str, Any]) -> VlmOptions:
+    """A call's options: `kwargs` given (not None) over `defaults` (the model's fields); an
+    argument the API has no use for is an error naming the closest one."""
+    unknown = sorted(set(kwargs) - set(CALL_OPTIONS))
+    if unknown:
+        raise MaviValidationError(
+            f"{owner} calls take no argument {unknown[0]!r}."
+            + closest_option(unknown[0], CALL_OPTIONS)
+        )
+    merged = {**defaults, **{key: value for key, value in kwargs.items() if value is not None}}
+    return VlmOptions(
+        temperature=merged.get("temperature"),
+        max_tokens=merged.get("max_tokens"),
+        top_p=merged.get("top_p"),
+        stop=merged.get("stop"),
+        thinking_budget=merged.get("thinking_budget"),
+        response_schema=merged.get("response_schema"),
+        schema_name=merged.get("schema_name") or "answer",
+        tools=merged.get("tools"),
+        tool_choice=merged.get("tool_choice"),
+    )
+
+
+def tool_spec(name: str, description: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """One entry of Nova's `toolConfig.tools`, as the API documents it."""
+    return {
+        "toolSpec": {
+            "name": name,
+            "description": description,
+            "inputSchema": {"json": dict(parameters)},
+        }
+    }
+
+
+def _number_option(name: str, value: object, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise MaviValidationError(
+            f"{name} must be a number from {low:g} to {high:g}, got {value!r}."
+        )
+    return float(value)
+
+
+def _count_option(name: str, value: object, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise MaviValidationError(f"{name} must be an integer >= {low}, got {value!r}.")
+    return value
+
+
+def build_vlm_body(
+    model: str, messages: Sequence[VlmMessage], options: VlmOptions, *, stream: bool = False
+) -> dict[str, Any]:
+    """The JSON body, every input checked now, before any request."""
+    provider, model = check_vlm_model(model)
+    body: dict[str, Any] = {"model": model, "messages": _wire_messages(messages, provider)}
+    if options.temperature is not None:
+        body["temperature"] = _number_option("temperature", options.temperature, 0.0, 2.0)
+    if options.max_tokens is not None:
+        body["max_tokens"] = _count_option("max_tokens", options.max_tokens, 1)
+    if options.top_p is not None:
+        body["top_p"] = _number_option("top_p", options.top_p, 0.0, 1.0)
+    if options.stop:
+        stops = [options.stop] if isinstance(options.stop, str) else list(options.stop)
+        if not all(isinstance(stop, str) and stop for stop in stops):
+            raise MaviValidationError(f"stop must be a list of non-empty strings, got {stops!r}.")
+        body["stop"] = stops
+    body["stream"] = stream
+    metadata = _metadata(provider, options)
+    if metadata:
+        body["extra_body"] = {"metadata": metadata}
+    return body
+
+
+def _metadata(provider: str, options: VlmOptions) -> dict[str, Any]:
+    metadata: dict[str, Any] = {}
+    budget = options.thinking_budget
+    if budget is not None:
+        budget = _count_option("thinking_budget", budget, -1 if provider == "gemini" else 0)
+        if provider == "gemini":
+            metadata["thinking_config"] = {"thinking_budget": budget}
+        elif provider == "qwen":
+            metadata["enable_thinking"] = budget > 0
+            if budget > 0:
+                metadata["thinking_budget"] = budget
+        else:
+            raise MaviValidationError(
+                "thinking_budget is not an option of Nova models (the API documents thinking "
+                "for gemini: and qwen: models only): leave it out, or use one of those."
+            )
+    schema = options.response_schema
+    if schema is not None:
+        if provider == "gemini":
+            metadata["response_mime_type"] = "application/json"
+            metadata["responseSchema"] = gemini_schema(schema)
+        elif provider == "qwen":
+            metadata["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": _schema_name(options.schema_name), "schema": dict(schema)},
+            }
+        else:
+            raise MaviValidationError(
+                "Nova models have no structured output in the video-understanding API (it "
+                "documents a response schema for gemini: and qwen: models only): use one of "
+                "those, or Nova's tool calling."
+            )
+    if options.tools:
+        if provider != "nova":
+            raise MaviValidationError(
+                f"Tool calling is documented for nova: models only, not {provider}:. Use "
+                "structured output (a response schema) instead, or a nova: model."
+            )
+        metadata["toolConfig"] = {"tools": [dict(tool) for tool in options.tools]}
+        if options.tool_choice is not None:
+            metadata["toolConfig"]["toolChoice"] = dict(options.tool_choice)
+    return metadata
+
+
+def _schema_name(name: str) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9_-]", "_", name or "answer")[:64]
+    return cleaned or "answer"
+
+
+_GEMINI_TYPES: Final = {
+    "string": "STRING",
+    "number": "NUMBER",
+    "integer": "INTEGER",
+    "boolean": "BOOLEAN",
+    "array": "ARRAY",
+    "object": "OBJECT",
+}
+_GEMINI_KEPT: Final = (
+    "description",
+    "format",
+    "minItems",
+    "maxItems",
+    "minimum",
+    "maximum",
+    "minLength",
+    "maxLength",
+    "pattern",
+)
+
+
+def gemini_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """`schema` (JSON schema) in Gemini's `responseSchema` dialect: upper-case types,
+    `nullable` for a null alternative, references inlined. What it cannot express (recursion,
+    maps, tuples) is a `MaviValidationError` naming why."""
+    if not isinstance(schema, Mapping):
+        raise MaviValidationError(
+            f"The response schema must be a JSON schema object, got {schema!r}."
+        )
+    definitions = {**schema.get("definitions", {}), **schema.get("$defs", {})}
+    return _gemini(schema, definitions, (), "the schema")
+
+
+def _gemini(
+    node: Mapping[str, Any], defs: Mapping[str, Any], seen: tuple[str, ...], where: str
+) -> dict[str, Any]:
+    if "$ref" in node:
+        ref = str(node["$ref"])
+        name = ref.rsplit("/", 1)[-1]
+        if name in seen:
+            raise MaviValidationError(
+                f"Gemini's responseSchema cannot take {where}: it refers to {name!r} inside "
+                f"itself, and Gemini's schema dialect has no recursion. Flatten the schema."
+            )
+        if name not in defs:
+            raise MaviValidationError(
+                f"{where} refers to {ref!r}, which the schema does not define."
+            )
+        merged = {**defs[name], **{k: v for k, v in node.items() if k != "$ref"}}
+        return _gemini(merged, defs, (*seen, name), where)
+    for key in ("allOf",):
+        if key in node and len(node[key]) == 1:
+            merged = {**node[key][0], **{k: v for k, v in node.items() if k != key}}
+            return _gemini(merged, defs, seen, where)
+    alternatives = node.get("anyOf") or node.get("oneOf")
+    out: dict[str, Any] = {}
+    if alternatives:
+        kept = [alt for alt in alternatives if alt.get("type") != "null"]
+        if len(kept) < len(alternatives):
+            out["nullable"] = True
+        if len(kept) == 1:
+            inner = _gemini(kept[0], defs, seen, where)
+            inner.update(out)
+            if "description" in node:
+                inner["description"] = node["description"]
+            return inner
+        out["anyOf"] = [_gemini(alt, defs, seen, where) for alt in kept]
+        return out
+    kind = node.get("type")
+    if isinstance(kind, list):
+        kinds = [k for k in kind if k != "null"]
+        if len(kinds) != 1:
+            raise MaviValidationError(
+                f"Gemini's responseSchema cannot take {where}: its type is {kind!r}; Gemini's "
+                "dialect gives each value one type (and nullable). Use anyOf."
+            )
+        out["nullable"] = len(kinds) < len(kind)
+        kind = kinds[0]
+    if "const" in node:
+        out["enum"] = [str(node["const"])]
+        kind = kind or "string"
+    if "enum" in node:
+        out["enum"] = [str(value) for value in node["enum"]]
+        kind = kind or "string"
+    if kind is None and "properties" in node:
+        kind = "object"
+    if kind not in _GEMINI_TYPES:
+        raise MaviValidationError(
+            f"Gemini's responseSchema cannot take {where}: it has no type Gemini knows "
+            f"({kind!r}); give it one of {', '.join(_GEMINI_TYPES)}."
+        )
+    out["type"] = _GEMINI_TYPES[kind]
+    for key in _GEMINI_KEPT:
+        if key in node:
+            out[key] = node[key]
+    if kind == "array":
+        items = node.get("items")
+        if isinstance(items, list) or "prefixItems" in node:
+            raise MaviValidationError(
+                f"Gemini's responseSchema cannot take {where}: a tuple (prefixItems) has no "
+                "form in Gemini's dialect. Use a list of one item type, or an object."
+            )
+        out["items"] = _gemini(items or {"type": "string"}, defs, seen, f"{where}'s items")
+    if kind == "object":
+        extra = node.get("additionalProperties")
+        properties = node.get("properties") or {}
+        if isinstance(extra, Mapping) or (extra is True and not properties):
+            raise MaviValidationError(
+                f"Gemini's responseSchema cannot take {where}: a map with free keys "
+                "(additionalProperties) has no form in Gemini's dialect. Use a list of "
+                "objects with a key field instead."
+            )
+        if not properties:
+            raise MaviValidationError(
+                f"Gemini's responseSchema cannot take {where}: an object without properties. "
+                "Name its fields."
+            )
+        out["properties"] = {
+            name: _gemini(value, defs, seen, f"{where}'s field {name!r}")
+            for name, value in properties.items()
+        }
+        out["propertyOrdering"] = list(properties)
+        if node.get("required"):
+            out["required"] = list(node["required"])
+    return out
+
+
+_FENCE: Final = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
+
+
+def json_from_answer(text: str) -> Any:
+    """The JSON value of a structured answer, bare or inside a ```json code fence (as models
+    sometimes send it); a `MaviServerError` quoting the start of anything else."""
+    candidates = [match.group(1) for match in _FENCE.finditer(text)]
+    candidates.append(text)
+    for candidate in candidates:
+        stripped = candidate.strip()
+        if not stripped:
+            continue
+        try:
+            return json.loads(stripped, strict=False)
+        except ValueError:
+            continue
+    start = min((i for i in (text.find("{"), text.find("[")) if i >= 0), default=-1)
+    if start >= 0:
+        try:
+            return json.JSONDecoder(strict=False).raw_decode(text, start)[0]
+        except ValueError:
+            pass
+    raise MaviServerError(
+        f"The model's answer is not the JSON the schema asked for: {text[:200]!r}. Ask again, "
+        "or describe the fields in the prompt."
+    )
+
+
+# --- replies -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class VlmUsage:
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+
+
+@dataclass(slots=True)
+class VlmReply:
+    """A whole answer, or what a stream told so far (filled in as its events arrive)."""
+
+    text: str = ""
+    id: str | None = None
+    model: str | None = None
+    provider: str | None = None
+    provider_model: str | None = None
+    finish_reason: str | None = None
+    created: int | None = None
+    usage: VlmUsage | None = None
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    raw: dict[str, Any] | None = None
+    """The last JSON object of the reply, as the service sent it."""
+
+    def described(self, model: str) -> dict[str, Any]:
+        """What the adapters report besides the text: the model asked (`model`, prefixed), its
+        provider and the provider's name for it, the finish reason and the service's id."""
+        provider, _, bare = model.partition(":")
+        described: dict[str, Any] = {
+            "model": model,
+            "provider": self.provider or provider,
+            "provider_model": self.provider_model or bare,
+            "finish_reason": self.finish_reason or "stop",
+        }
+        if self.id is not None:
+            described["id"] = self.id
+        return described
+
+    def note(self, value: Mapping[str, Any]) -> None:
+        """Take what a reply object (or a stream event) tells besides the text."""
+        self.raw = dict(value)
+        for key in ("id", "model"):
+            if isinstance(value.get(key), str):
+                setattr(self, key, value[key])
+        created = value.get("created_at", value.get("created"))
+        if isinstance(created, int) and not isinstance(created, bool):
+            self.created = created
+        meta = value.get("meta")
+        if isinstance(meta, Mapping):
+            if isinstance(meta.get("provider"), str):
+                self.provider = meta["provider"]
+            if isinstance(meta.get("provider_model"), str):
+                self.provider_model = meta["provider_model"]
+        usage = _usage(value.get("usage"))
+        if usage is not None:
+            self.usage = usage
+
+
+def _count(usage: Mapping[str, Any], *names: str) -> int | None:
+    for name in names:
+        value = usage.get(name)
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return value
+    return None
+
+
+def _usage(value: object) -> VlmUsage | None:
+    """Both documented shapes: input/output_tokens, and prompt_tokens/output_token (sic)."""
+    if not isinstance(value, Mapping):
+        return None
+    given = _count(value, "input_tokens", "prompt_tokens")
+    made = _count(value, "output_tokens", "output_token", "completion_tokens")
+    if given is None and made is None:
+        return None
+    given, made = given or 0, made or 0
+    total = _count(value, "total_tokens")
+    return VlmUsage(given, made, total if total is not None else given + made)
+
+
+def _errored(value: Mapping[str, Any]) -> MaviError:
+    error = value.get("error")
+    code: object = None
+    message: object = None
+    if isinstance(error, Mapping):
+        code, message = error.get("code"), error.get("message") or error.get("msg")
+    elif isinstance(error, str):
+        message = error
+    code = normalize_code(code) if code is not None else "errored"
+    return error_for_code(code, str(message) if message is not None else None)
+
+
+def _content_text(content: object) -> str | None:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # content parts
+        texts = [
+            str(part.get("text"))
+            for part in content
+            if isinstance(part, Mapping) and isinstance(part.get("text"), str)
+        ]
+        return "".join(texts) if texts else None
+    return None
+
+
+def _arguments(value: object) -> dict[str, Any]:
+    if isinstance(value, str):
+        text = value
+        try:
+            value = json.loads(text or "{}", strict=False)
+        except ValueError:
+            raise MaviServerError(
+                f"The model called a tool with arguments that are not JSON: {text[:120]!r}."
+            ) from None
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
+def _tool_calls(message: Mapping[str, Any]) -> list[ToolCall]:
+    """The tool calls of a reply's message, in either form a service may use (the reply form is
+    not documented): OpenAI's `tool_calls`, or Bedrock's `toolUse` content parts."""
+    calls: list[ToolCall] = []
+    listed = message.get("tool_calls")
+    for call in listed if isinstance(listed, list) else ():
+        if isinstance(call, Mapping) and isinstance(call.get("function"), Mapping):
+            function = call["function"]
+            arguments = _arguments(function.get("arguments"))
+            calls.append(ToolCall(str(call.get("id") or ""), str(function.get("name")), arguments))
+    content = message.get("content")
+    for part in content if isinstance(content, list) else ():
+        use = part.get("toolUse") if isinstance(part, Mapping) else None
+        if isinstance(use, Mapping):
+            arguments = _arguments(use.get("input"))
+            calls.append(ToolCall(str(use.get("toolUseId") or ""), str(use.get("name")), arguments))
+    return calls
+
+
+_FRAMED: Final = (b"data", b":", b"event", b"id:", b"retry", b"{", b"[", b"<")
+"""How a body of events or JSON begins; anything else is plain text."""
+
+
+class VlmStreamDecoder(ChatStreamDecoder):
+    """Any reply of the endpoint, in bytes; text deltas out, the rest noted in `reply`.
+
+    Events and whole JSON replies go through `ChatStreamDecoder` (its framing, bounds and
+    error handling); a body that is neither (plain text pieces) is handed out as it comes."""
+
+    __slots__ = ("_fragments", "_head", "_plain", "reply")
+
+    def __init__(
+        self,
+        max_event_bytes: int,
+        max_body_bytes: int,
+        reply: VlmReply | None = None,
+    ) -> None:
+        super().__init__(max_event_bytes, max_body_bytes)
+        self.reply = VlmReply() if reply is None else reply
+        self._plain: Any = None  # an incremental UTF-8 decoder once the body is plain text
+        self._head: bytes | None = b""  # the first bytes, until they show what the body is
+        self._fragments: dict[int, dict[str, str]] = {}  # streamed tool calls, by index
+
+    def feed(self, chunk: bytes) -> list[ChatDelta]:
+        if self._plain is not None:
+            return self._plain_text(self._plain.decode(chunk))
+        if self._head is not None:
+            head = (self._head + chunk).lstrip(b"\xef\xbb\xbf \t\r\n")
+            if len(head) < 5:
+                self._head = head
+                return []
+            self._head = None
+            if not head.startswith(_FRAMED):
+                self._plain = codecs.getincrementaldecoder("utf-8")("replace")
+                return self._plain_text(self._plain.decode(head))
+            chunk = head
+        return super().feed(chunk)
+
+    def finish(self) -> list[ChatDelta]:
+        if self._plain is not None:
+            deltas = self._plain_text(self._plain.decode(b"", final=True))
+            self.done = True
+            if not self.texts_seen:
+                return self._fail(MaviServerError("MAVI answered with an empty body."), deltas)
+            return deltas
+        if self._head is not None:
+            head, self._head = self._head, None
+            if head and not head.startswith(_FRAMED):
+                self._plain = codecs.getincrementaldecoder("utf-8")("replace")
+                return self._plain_text(self._plain.decode(head)) + self.finish()
+            deltas = super().feed(head) if head else []
+            return deltas + super().finish()
+        return super().finish()
+
+    def _plain_text(self, text: str) -> list[ChatDelta]:
+        if not text:
+            return []
+        self.events_seen += 1
+        self.texts_seen += 1
+        return [ChatDelta(text)]
+
+    def _delta_of(self, value: Any) -> ChatDelta | _End | None:
+        if isinstance(value, str):
+            return super()._delta_of(value)
+        if not isinstance(value, Mapping):
+            return None
+        if value.get("status") == "errored" or (
+            "error" in value and value.get("error") and "choices" not in value
+        ):
+            raise _errored(value)
+        if "choices" not in value and "code" in value:  # an envelope: {"code": 400, "msg": ...}
+            if is_success_code(value["code"]) or value["code"] in (200, "200"):
+                data = value.get("data")
+                return self._delta_of(data) if isinstance(data, Mapping) else None
+            raise error_for_code(normalize_code(value["code"]), _str(value.get("msg")))
+        self.reply.note(value)
+        choices = value.get("choices")
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], Mapping):
+            return None
+        choice = choices[0]
+        if isinstance(choice.get("finish_reason"), str):
+            self.reply.finish_reason = choice["finish_reason"]
+        piece: str | None = None
+        delta, message = choice.get("delta"), choice.get("message")
+        if isinstance(delta, Mapping):
+            piece = _content_text(delta.get("content"))
+            if self._gather(delta.get("tool_calls")) and piece is None:
+                piece = ""
+        elif isinstance(message, Mapping):
+            piece = _content_text(message.get("content"))
+            calls = _tool_calls(message)
+            self.reply.tool_calls += calls
+            if calls and piece is None:
+                piece = ""
+        if piece is None and isinstance(choice.get("text"), str):
+            piece = choice["text"]
+        if piece is None:
+            return None
+        self.texts_seen += 1
+        text = self._tracker.push(piece)
+        return ChatDelta(text) if text else None
+
+    def _gather(self, calls: object) -> bool:
+        """Keep the pieces of streamed tool calls (OpenAI's form: by `index`, the arguments cut
+        anywhere); whether there were any."""
+        if not isinstance(calls, list):
+            return False
+        for position, call in enumerate(calls):
+            if not isinstance(call, Mapping):
+                continue
+            index = call.get("index", position)
+            entry = self._fragments.setdefault(
+                index if isinstance(index, int) else position,
+                {"id": "", "name": "", "arguments": ""},
+            )
+            given = call.get("function")
+            function: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
+            if call.get("id"):
+                entry["id"] = str(call["id"])
+            if function.get("name"):
+                entry["name"] = str(function["name"])
+            arguments = function.get("arguments")
+            entry["arguments"] += (
+                arguments if isinstance(arguments, str) else json.dumps(arguments or {})
+            )
+        return True
+
+    def _check_answered(self, deltas: list[ChatDelta]) -> None:
+        for _, entry in sorted(self._fragments.items()):
+            arguments = _arguments(entry["arguments"])
+            self.reply.tool_calls.append(ToolCall(entry["id"], entry["name"], arguments))
+        self._fragments.clear()
+        super()._check_answered(deltas)
+
+
+def _str(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def parse_vlm_reply(body: bytes, max_event_bytes: int | None = None) -> VlmReply:
+    """A reply read whole (any of the shapes `VlmStreamDecoder` reads), as one `VlmReply`."""
+    limit = len(body) + 1
+    decoder = VlmStreamDecoder(max_event_bytes or limit, limit)
+    deltas = decoder.feed(body) + decoder.finish()
+    decoder.reply.text = "".join(delta.text for delta in deltas)
+    return decoder.reply
+
+
+def vlm_call(body: dict[str, Any]) -> ApiCall:
+    accept = "text/event-stream, application/json" if body.get("stream") else "application/json"
+    return ApiCall("POST", VLM_PATH, json=body, accept=accept)
