@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 from langchain_core.language_models import LangSmithParams
 
-from mavi_core import API_KEY_ENV
+from mavi_core.constants import API_KEY_ENV
 
 __all__ = ["MaviChatModelCommon"]
 

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any, Final, TypedDict
 
 from pydantic import SecretStr
 
-from mavi_core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 from mavi_core._adapters import ClientPair
 from mavi_core._options import keyword_names, refuse_unknown
+from mavi_core.constants import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
     import httpx

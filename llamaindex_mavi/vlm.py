@@ -32,7 +32,7 @@ from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_ca
 from llama_index.core.prompts.base import BasePromptTemplate
 from pydantic import BaseModel, Field, PrivateAttr, SecretStr, field_serializer, field_validator
 
-from mavi_core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, MaviValidationError
+from mavi_core import MaviValidationError
 from mavi_core._adapters import ClosedAfter
 from mavi_core._vlm import (
     MediaPart,
@@ -46,6 +46,7 @@ from mavi_core._vlm import (
     json_from_answer,
     media_part,
 )
+from mavi_core.constants import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 
 from ._clients import MaviClients, api_key_of
 from ._spans import presigned
