@@ -24,9 +24,9 @@ from mavi_core import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
 )
-from mavi_core._adapters import ClientPair, normalize_video_nos
+from mavi_core._adapters import ClientPair, check_client, normalize_video_nos
 from mavi_core._secret import redact_url_secrets
-from mavi_core._settings import check_client, check_key_type, check_max_retries, check_timeout
+from mavi_core._settings import check_key_type, check_max_retries, check_timeout
 
 if TYPE_CHECKING:
     from mavi_core import AsyncMaviClient, MaviClient
