@@ -36,10 +36,11 @@ from ._budgets import (
     parse_budgets,
     token_account,
 )
+from ._constants import WAIT_WARNING
 from ._envelope import wait_text
-from ._exceptions import MaviConnectionError, MaviError, MaviRateLimitError, MaviValidationError
+from ._exceptions import MaviError, MaviRateLimitError, MaviValidationError
 from ._secret import given, redact_url_secrets
-from ._stores import check_backend, open_store
+from ._stores import check_backend, open_store, store_error
 from ._watch import current_watcher
 
 if TYPE_CHECKING:
@@ -103,7 +104,11 @@ class RateLimit:
     that requests admitted at a window's edge still reach the service inside the next one.
     `on_wait` is called with a `RateLimitWait` whenever a call has to wait. `time_scale`
     multiplies every window: `time_scale=1/60` turns "10 a minute" into "10 a second", to match
-    an emulator started with `rate_window=1`.
+    an emulator started with `rate_window=1`. `account`: MAVI counts per account, and every
+    key of an account draws on one budget; name the account (any label) and every key used
+    through this limiter shares it (default None: one budget per key). `timeout`: the longest
+    one step of the store (a connect, a lock, a read) may take, building the limiter included;
+    a call's deadline shortens it.
     """
 
     def __init__(
@@ -114,8 +119,19 @@ class RateLimit:
         margin: float | None = None,
         on_wait: Callable[[RateLimitWait], Any] | None = None,
         time_scale: float = 1.0,
+        account: str | None = None,
+        timeout: float = 10.0,
     ) -> None:
         store = check_backend(backend)
+        if account is not None and (not isinstance(account, str) or not account.strip()):
+            raise MaviValidationError(
+                f"account must be a non-empty name for the account (any label), got "
+                f"{given(account)}: keys given the same account share its budgets."
+            )
+        if not is_number(timeout) or not 0 < timeout < math.inf:
+            raise MaviValidationError(
+                f"timeout must be positive seconds (a store step's longest), got {given(timeout)}."
+            )
         if not is_number(time_scale) or not 0 < time_scale < math.inf:
             raise MaviValidationError(
                 f"time_scale must be a finite positive number, got {given(time_scale)}."
@@ -134,7 +150,8 @@ class RateLimit:
         }
         self.margin = margin
         self.on_wait = on_wait
-        self._store = open_store(store, backend)
+        self.account = account
+        self._store = open_store(store, backend, float(timeout))
         self._slots: dict[str, _Slot] = {}
         self._lock = threading.Lock()
 
@@ -166,18 +183,18 @@ class RateLimit:
         task (a framework's limiter acquires before the request is made); that request then
         takes no second one."""
         if pause > 0:
-            self.pause(endpoint, pause, account=account)
+            self.pause(endpoint, pause, account=account, timeout=timeout)
         elif not prepay and self._use_prepaid(endpoint):
             return 0.0
-        waited = 0.0
-        while (turn := self._try(endpoint, account, _left(timeout, waited)))[0] > 0:
-            told = self._before_sleep(endpoint, *turn, waited, timeout)
+        waiting = _Waiting(endpoint, timeout, warned=pause > 0)
+        while (turn := self._try(endpoint, account, waiting.left()))[0] > 0:
+            told = self._before_sleep(waiting, *turn)
             if isinstance(told, CoroutineType):
                 told.close()  # an async watcher under a blocking wait: nobody to await it
-            waited += turn[0]
+            waiting.waited += turn[0]
             sleep(turn[0])
         self._prepay(endpoint, prepay)
-        return waited
+        return waiting.waited
 
     async def aacquire(
         self,
@@ -194,20 +211,18 @@ class RateLimit:
 
         sleep = sleep or asyncio.sleep
         if pause > 0:
-            await self._call(self.pause, endpoint, pause, account=account)
+            await self._call(self.pause, endpoint, pause, account=account, timeout=timeout)
         elif not prepay and self._use_prepaid(endpoint):
             return 0.0
-        waited = 0.0
-        while (turn := await self._call(self._try, endpoint, account, _left(timeout, waited)))[
-            0
-        ] > 0:
-            told = self._before_sleep(endpoint, *turn, waited, timeout)
+        waiting = _Waiting(endpoint, timeout, warned=pause > 0)
+        while (turn := await self._call(self._try, endpoint, account, waiting.left()))[0] > 0:
+            told = self._before_sleep(waiting, *turn)
             if isinstance(told, Awaitable):
                 await told
-            waited += turn[0]
+            waiting.waited += turn[0]
             await sleep(turn[0])
         self._prepay(endpoint, prepay)
-        return waited
+        return waiting.waited
 
     def try_acquire(self, endpoint: str, *, account: str = "", prepay: bool = False) -> float:
         """Take a turn now and return 0.0, or return the seconds until one may be free."""
@@ -220,45 +235,43 @@ class RateLimit:
         """(0.0, "") with a turn taken, or the seconds until one may be free and why: "budget"
         (the endpoint's budget is spent) or "paused" (the service asked to wait). The store is
         given `timeout` seconds (capped) for each step: a silent or locked store fails in time."""
-        with self._reaching_store(), self._store.bounded(timeout):
-            slot = self._slot(endpoint, account)
-        if slot is None:
-            return 0.0, ""
         from pyrate_limiter import RateItem
 
-        name = f"{account}:{endpoint}"
-        with (
-            self._reaching_store(),
-            self._store.bounded(timeout),
-            slot.lock,
-            self._store.turn(name) as now,
-        ):
-            paused = self._store.paused_until(name) - now
-            if paused > 0:
-                return paused / 1000, "paused"
-            item = RateItem(name, now)
-            if slot.bucket.put(item):
-                slot.puts += 1
-                if slot.puts % 256 == 0:  # drop counts older than every window
-                    slot.bucket.leak(now)
+        with self._reaching_store(), self._store.bounded(timeout):
+            slot = self._slot(endpoint, account)
+            if slot is None:
                 return 0.0, ""
-            wait = slot.bucket.waiting(item)
+            name = self._name(endpoint, account)
+            with slot.lock, self._store.turn(name) as now:
+                paused = self._store.paused_until(name) - now
+                if paused > 0:
+                    return paused / 1000, "paused"
+                item = RateItem(name, now)
+                if slot.bucket.put(item):
+                    slot.puts += 1
+                    if slot.puts % 256 == 0:  # drop counts older than every window
+                        slot.bucket.leak(now)
+                    return 0.0, ""
+                wait = slot.bucket.waiting(item)
         assert isinstance(wait, int)
         return max(wait, 1) / 1000, "budget"
 
-    def pause(self, endpoint: str, seconds: float, *, account: str = "") -> None:
-        """Hold every turn at `endpoint` for `seconds` (the service said to wait)."""
+    def pause(
+        self, endpoint: str, seconds: float, *, account: str = "", timeout: float | None = None
+    ) -> None:
+        """Hold every turn at `endpoint` for `seconds` (the service said to wait); the store
+        is given at most `timeout` seconds."""
         if not is_number(seconds):
             raise MaviValidationError(f"pause takes seconds as a number, got {given(seconds)}.")
         if not math.isfinite(seconds) or seconds <= 0:
             return
-        with self._reaching_store(), self._store.bounded(None):
+        with self._reaching_store(), self._store.bounded(timeout):
             if self._slot(endpoint, account) is None:
                 return
             logger.debug(
                 "MAVI rate limit: pausing %s for %.2f s (the service asked)", endpoint, seconds
             )
-            name = f"{account}:{endpoint}"
+            name = self._name(endpoint, account)
             self._store.pause(name, self._store.now_ms() + math.ceil(seconds * 1000))
 
     def close(self) -> None:
@@ -275,12 +288,7 @@ class RateLimit:
         except MaviError:
             raise
         except Exception as exc:
-            said = redact_url_secrets(str(exc), self._store.url)
-            raise MaviConnectionError(
-                f"The rate-limit store {self.backend} could not be used "
-                f"({type(exc).__name__}: {said}). Check that it is running and reachable, or "
-                "pass rate_limit='memory://' to count in this process only."
-            ) from exc
+            raise store_error(exc, self._store.url, "used") from exc
 
     def _prepay(self, endpoint: str, prepay: bool) -> None:
         if prepay:
@@ -300,32 +308,53 @@ class RateLimit:
 
         return await asyncio.to_thread(function, *args, **kwargs)
 
-    def _before_sleep(
-        self, endpoint: str, wait: float, reason: str, waited: float, timeout: float | None
-    ) -> object:
+    def _before_sleep(self, waiting: _Waiting, wait: float, reason: str) -> object:
         """Check the deadline, then report the wait: the log, `on_wait`, and the watcher (what
         the watcher returns is returned)."""
-        if timeout is not None and waited + wait > timeout:
+        endpoint = waiting.endpoint
+        left = waiting.left()
+        if left is not None and wait > left:
             raise MaviRateLimitError(
-                f"The {endpoint} budget of this key ({self._describe(endpoint)}) has no turn "
-                f"free for {wait_text(wait)}, beyond the call's deadline. Try again later, or "
-                "raise the client's `deadline`.",
+                f"The {endpoint} budget of this account ({self._describe(endpoint)}) has no "
+                f"turn free for {wait_text(wait)}, beyond the call's deadline. Try again later, "
+                "or raise the client's `deadline`.",
                 retry_after=wait,
             )
-        logger.debug(
-            "MAVI rate limit: waiting %.2f s for a turn at %s (%s)", wait, endpoint, reason
-        )
+        if wait > WAIT_WARNING and not waiting.warned:
+            waiting.warned = True
+            logger.warning("MAVI rate limit: %s", self._wait_words(endpoint, wait, reason))
+        else:
+            logger.debug(
+                "MAVI rate limit: waiting %.2f s for a turn at %s (%s)", wait, endpoint, reason
+            )
         event = RateLimitWait(endpoint, wait, reason)
         if self.on_wait is not None:
             self.on_wait(event)
         watcher = current_watcher.get()
         return None if watcher is None else watcher(event)
 
+    def _wait_words(self, endpoint: str, wait: float, reason: str) -> str:
+        """What a long wait is for, how long, and how to change it."""
+        if reason == "paused":
+            why = "the service refused a call (0429) and asked every holder of the budget to wait"
+        else:
+            why = f"this account's budget ({self._describe(endpoint)}) is spent"
+        return (
+            f"waiting {wait_text(wait)} for a turn at {endpoint}: {why}. To change it: "
+            f"RateLimit(budgets={{{endpoint!r}: ...}}) if your account allows more, a shorter "
+            "`deadline` to fail instead of waiting, or rate_limit=None against a server that "
+            "does not limit (e.g. the emulator started with --rate-limit off)."
+        )
+
     def _describe(self, endpoint: str) -> str:
         return ", ".join(str(budget) for budget in self.budgets.get(endpoint, ()))
 
+    def _name(self, endpoint: str, account: str) -> str:
+        """The budget's name in the store: the account's (every key of it), else the key's."""
+        return f"account-{self.account}:{endpoint}" if self.account else f"{account}:{endpoint}"
+
     def _slot(self, endpoint: str, account: str) -> _Slot | None:
-        name = f"{account}:{endpoint}"
+        name = self._name(endpoint, account)
         slot = self._slots.get(name)
         if slot is not None:
             return slot
@@ -346,9 +375,20 @@ class RateLimit:
         return math.ceil((budget.per + margin) * 1000)
 
 
-def _left(timeout: float | None, waited: float) -> float | None:
-    """What is left of a call's `timeout` after it `waited`; None: no deadline."""
-    return None if timeout is None else max(timeout - waited, 0.0)
+class _Waiting:
+    """One call's wait for a turn: what is left of its `timeout`, what it waited, and whether
+    it warned of a long wait (once a call)."""
+
+    __slots__ = ("endpoint", "ends", "waited", "warned")
+
+    def __init__(self, endpoint: str, timeout: float | None, *, warned: bool) -> None:
+        self.endpoint = endpoint
+        self.ends = None if timeout is None else time.monotonic() + timeout
+        self.waited = 0.0
+        self.warned = warned
+
+    def left(self) -> float | None:
+        return None if self.ends is None else max(self.ends - time.monotonic(), 0.0)
 
 
 RateLimitOption: TypeAlias = "RateLimit | str | None"

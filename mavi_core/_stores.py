@@ -11,8 +11,11 @@ the counts, and bounds each of its steps by what is left of the call's time (`St
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import logging
 import math
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -27,7 +30,9 @@ from ._secret import given, redact_url_secrets
 if TYPE_CHECKING:
     from pyrate_limiter import AbstractBucket, Rate
 
-__all__ = ["Store", "check_backend", "open_store"]
+__all__ = ["Store", "check_backend", "open_store", "store_error"]
+
+logger = logging.getLogger("mavi_core")
 
 
 def check_backend(backend: object) -> type[Store]:
@@ -75,29 +80,48 @@ class Store:
     """Where the counts and pauses live; one of three, named by the backend URL."""
 
     shared = True
-    MIN_WAIT: Final = 1.0
-    """A step's least time, however little of the call's time is left."""
+    STEP: Final = 0.1
+    """Steps are given whole tenths of a second: a step may outlast what was left by less."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, timeout: float) -> None:
         self.url = url
+        self.timeout = timeout
+        """The longest one step (a connect, a lock, a read) may take, building the store too."""
         self._bound = threading.local()
 
     @contextmanager
     def bounded(self, seconds: float | None) -> Iterator[None]:
-        """Each step of the store in this block (in this thread) may take what is left of the
-        call's time, `seconds` (None: the call has no deadline), within the store's cap."""
-        previous = getattr(self._bound, "seconds", None)
-        self._bound.seconds = seconds
+        """Every step of the store in this block (in this thread) shares what is left of the
+        call's time, `seconds` from now (None: the call has no deadline)."""
+        previous = getattr(self._bound, "ends", None)
+        self._bound.ends = None if seconds is None else time.monotonic() + seconds
         try:
             yield
         finally:
-            self._bound.seconds = previous
+            self._bound.ends = previous
 
-    def step_timeout(self, cap: float) -> float:
-        """The seconds a step may take now: what `bounded` gave, at least `MIN_WAIT`, at most
-        `cap`."""
-        seconds = getattr(self._bound, "seconds", None)
-        return cap if seconds is None else min(cap, max(seconds, self.MIN_WAIT))
+    @contextmanager
+    def grace(self) -> Iterator[None]:
+        """Within the block, a step has at least `STEP` seconds, even past the call's deadline
+        (to release what the call held)."""
+        previous: float | None = getattr(self._bound, "ends", None)
+        if previous is not None:
+            self._bound.ends = max(previous, time.monotonic() + self.STEP)
+        try:
+            yield
+        finally:
+            self._bound.ends = previous
+
+    def step_timeout(self) -> float:
+        """The seconds the next step may take: what is left of `bounded`'s time, at most
+        `timeout`; a `TimeoutError` when nothing is left."""
+        ends: float | None = getattr(self._bound, "ends", None)
+        if ends is None:
+            return self.timeout
+        left = ends - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the call's deadline passed while the store was being used")
+        return min(self.timeout, left)
 
     def now_ms(self) -> int:
         return time.time_ns() // 1_000_000  # shared by processes: wall-clock time
@@ -124,8 +148,8 @@ class Store:
 class _MemoryStore(Store):
     shared = False
 
-    def __init__(self, url: str) -> None:
-        super().__init__(url)
+    def __init__(self, url: str, timeout: float) -> None:
+        super().__init__(url, timeout)
         self._pauses: dict[str, int] = {}
 
     def now_ms(self) -> int:
@@ -145,13 +169,11 @@ class _MemoryStore(Store):
 
 class _SQLiteStore(Store):
     """A SQLite file, for the processes of one machine. Every turn is taken under one file
-    lock (`<file>.lock`), waited for at most what is left of the call's time (`LOCK_WAIT` at
+    lock (`<file>.lock`), waited for at most what is left of the call's time (`timeout` at
     most): a process holding it too long is a `MaviConnectionError`, not a hung call."""
 
-    LOCK_WAIT: Final = 30.0
-
-    def __init__(self, url: str) -> None:
-        super().__init__(url)
+    def __init__(self, url: str, timeout: float) -> None:
+        super().__init__(url, timeout)
         import sqlite3
 
         from filelock import FileLock
@@ -164,9 +186,9 @@ class _SQLiteStore(Store):
             raise MaviValidationError(f"A sqlite rate limit names its file: {url!r}.")
         # One lock object for the store and its buckets: filelock refuses (as a deadlock) a second
         # object for the same file in one process, and this one is re-entrant.
-        self._lock = FileLock(self.path + ".lock", timeout=self.LOCK_WAIT)
+        self._lock = FileLock(self.path + ".lock", timeout=timeout)
         with self._lock:
-            self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+            self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=timeout)
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS mavi_pause (name TEXT PRIMARY KEY, until_ms INTEGER)"
             )
@@ -174,7 +196,7 @@ class _SQLiteStore(Store):
         self._thread_lock = threading.Lock()
 
     def _locked(self) -> Any:
-        return self._lock.acquire(timeout=self.step_timeout(self.LOCK_WAIT))
+        return self._lock.acquire(timeout=self.step_timeout())
 
     @contextmanager
     def turn(self, name: str) -> Iterator[int]:
@@ -226,25 +248,21 @@ class _RedisStore(Store):
 
     LOCK_SECONDS: Final = 5.0
     """How long a lock outlives a holder that died holding it."""
-    LOCK_WAIT: Final = 30.0
-    """How long a caller waits for the lock before reporting the store as unreachable."""
-    SOCKET_TIMEOUT: Final = 10.0
-    """The longest a connect or a read may take (less when the call has less time left)."""
 
-    def __init__(self, url: str) -> None:
-        super().__init__(url)
+    def __init__(self, url: str, timeout: float) -> None:
+        super().__init__(url, timeout)
         from redis import Redis  # noqa: F401 - a missing extra is reported here, when built
 
         self._clients: dict[float, Any] = {}
         self._clients_lock = threading.Lock()
         self._redis: Any = _TimedRedis(self)  # a Redis to the bucket, bounded per step
-        self.client(self.SOCKET_TIMEOUT)  # the URL is read (and refused) when the store is built
+        self.client(timeout)  # the URL is read (and refused) when the store is built
 
     def client(self, seconds: float) -> Any:
-        """The client whose connects and reads time out after `seconds` (one per whole second
-        up to `SOCKET_TIMEOUT`, each with its pool). redis-py's retries are off: a retried read
-        would outlast the call's time; the caller's own retries decide."""
-        seconds = float(math.ceil(seconds))
+        """The client whose connects and reads time out after `seconds`, rounded up to a
+        `STEP` (one per step up to `timeout`, each with its pool). redis-py's retries are off:
+        a retried read would outlast the call's time; the caller's own retries decide."""
+        seconds = math.ceil(seconds / self.STEP) * self.STEP
         client = self._clients.get(seconds)
         if client is None:
             from redis import Redis
@@ -259,12 +277,13 @@ class _RedisStore(Store):
                         socket_timeout=seconds,
                         socket_connect_timeout=seconds,
                         retry=Retry(NoBackoff(), 0),
+                        **_no_handshake(),
                     )
         return client
 
     def current(self) -> Any:
         """The client for the step at hand (see `Store.bounded`)."""
-        return self.client(self.step_timeout(self.SOCKET_TIMEOUT))
+        return self.client(self.step_timeout())
 
     def now_ms(self) -> int:
         seconds, micros = self._redis.time()
@@ -272,8 +291,11 @@ class _RedisStore(Store):
 
     @contextmanager
     def turn(self, name: str) -> Iterator[int]:
-        wait = self.step_timeout(self.LOCK_WAIT)
-        lock = self.current().lock(
+        wait = self.step_timeout()
+        from redis.lock import Lock
+
+        lock = Lock(  # on the bounded client: each of the lock's commands in the call's time
+            self._redis,
             f"mavi:lock:{name}",
             timeout=self.LOCK_SECONDS,
             sleep=0.001,
@@ -285,7 +307,11 @@ class _RedisStore(Store):
         try:
             yield self.now_ms()
         finally:
-            lock.release()
+            with self.grace():
+                try:
+                    lock.release()
+                except Exception:
+                    logger.debug("MAVI rate limit: a budget's lock was left to expire")
 
     def bucket(self, name: str, rates: list[Rate]) -> AbstractBucket:
         from pyrate_limiter import RedisBucket
@@ -310,6 +336,19 @@ class _RedisStore(Store):
             client.close()
 
 
+@functools.cache
+def _no_handshake() -> dict[str, Any]:
+    """What keeps redis-py from a handshake on connect (HELLO, CLIENT SETINFO), each of whose
+    replies would take a step's time: a store step is then one reply."""
+    import inspect
+
+    from redis.connection import AbstractConnection
+
+    if "driver_info" in inspect.signature(AbstractConnection.__init__).parameters:
+        return {"protocol": 2, "driver_info": None}  # redis-py 7.1 and later
+    return {"protocol": 2, "lib_name": None, "lib_version": None}
+
+
 class _TimedRedis:
     """What a pyrate-limiter Redis bucket holds as its client: each command goes to the
     store's client for the step at hand, so a bucket's reads are bounded like the store's."""
@@ -321,6 +360,21 @@ class _TimedRedis:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store.current(), name)
+
+    def evalsha(self, sha: str, *args: Any) -> Any:
+        """A script by its hash; the bucket's is loaded again when Redis lost it (a restart, a
+        failover, a `SCRIPT FLUSH`), so the budget carries on at the next turn."""
+        from pyrate_limiter.buckets.redis_bucket import LuaScript
+        from redis.exceptions import NoScriptError
+
+        client = self._store.current()
+        try:
+            return client.evalsha(sha, *args)
+        except NoScriptError:
+            if sha != hashlib.sha1(LuaScript.PUT_ITEM.encode()).hexdigest():
+                raise  # another script (the lock's): its caller loads it again
+            client.script_load(LuaScript.PUT_ITEM)
+            return client.evalsha(sha, *args)
 
 
 _STORES: Final[Mapping[str, type[Store]]] = {
@@ -339,11 +393,12 @@ _EXTRAS: Final[Mapping[type[Store], tuple[str, str]]] = {
 """The extra a store needs installed, and the module it brings."""
 
 
-def open_store(store: type[Store], backend: str) -> Store:
-    """`store(backend)`; a missing extra names the extra to install, a file that cannot be
-    created is a `MaviConnectionError` naming the store (its password masked)."""
+def open_store(store: type[Store], backend: str, timeout: float) -> Store:
+    """`store(backend, timeout)`; a missing extra names the extra to install, a store that
+    cannot be opened (a file that cannot be created, read or locked in `timeout` seconds, or is
+    not a database) is a `MaviConnectionError` naming the store (its password masked)."""
     try:
-        return store(backend)
+        return store(backend, timeout)
     except ModuleNotFoundError as exc:
         extra, module = _EXTRAS.get(store, ("", ""))
         raise missing_extra(
@@ -361,11 +416,27 @@ def open_store(store: type[Store], backend: str) -> Store:
             f"rate_limit backend {scheme}://... could not be read by its store: pass "
             "memory://, sqlite:///path/to/file.db or redis://[:password@]host:port/db."
         ) from None
-    except OSError as exc:
-        said = redact_url_secrets(str(exc), backend)
-        raise MaviConnectionError(
-            f"The rate-limit store {redact_url_secrets(backend, backend)} could not be opened "
-            f"({type(exc).__name__}: {said}). Check that it is reachable, and "
-            "that a file's directory exists and is writable, or pass rate_limit='memory://' to "
-            "count in this process only."
-        ) from exc
+    except (OSError, sqlite3.Error) as exc:
+        raise store_error(exc, backend, "opened") from exc
+
+
+def store_error(error: Exception, url: str, done: str) -> MaviConnectionError:
+    """The error for a store that could not be `done` ("opened", "used"): it names the store
+    (its password masked) and says what went wrong in words, not as the driver's exception."""
+    said = redact_url_secrets(str(error), url)
+    if isinstance(error, sqlite3.OperationalError):
+        what = (
+            f"the file could not be read, written or locked ({said}): check that the file and "
+            "its folder are readable and writable, and that no other program holds it"
+        )
+    elif isinstance(error, sqlite3.DatabaseError):
+        what = "the file is not a SQLite database (damaged, or another kind of file): move it "
+        what += "away or name another file; the budgets start again in a new one"
+    elif isinstance(error, TimeoutError):
+        what = f"it did not answer in time ({said}): check that nothing else holds it"
+    else:
+        what = f"{type(error).__name__}: {said}. Check that it is running and reachable"
+    return MaviConnectionError(
+        f"The rate-limit store {redact_url_secrets(url, url)} could not be {done}: {what}; or "
+        "pass rate_limit='memory://' to count in this process only."
+    )
