@@ -134,7 +134,8 @@ def test_damaged_checkpoint_lines_are_skipped_with_one_warning(
     videos = emu.video_nos[:3]
     client = _client(emu, "sync")
     first = _ask(client, "What happens?", videos, checkpoint=checkpoint)
-    lines = checkpoint.read_bytes().splitlines()
+    written = checkpoint.read_bytes().splitlines()  # in the order answers arrived
+    lines = sorted(written, key=lambda line: videos.index(json.loads(line)["video_nos"][0]))
     other = json.dumps({"video_nos": [videos[0]], "question": "Another?", "text": "x"}).encode()
     checkpoint.write_bytes(
         b"\xef\xbb\xbf"
