@@ -2,9 +2,9 @@
 and whose (the account). Pure, no store and no waiting: `_quota` takes turns against these in
 one of the stores of `_stores`.
 
-MAVI limits each account per endpoint: v1.0 chat 10 a minute and 1,500 a day, uploads and moment
-searches 10, whole-video searches 20, listings 200 a minute; v1.2 from its published table
-(tests/data/wire_samples/rate-limits.md).
+MAVI limits calls per endpoint: v1.0 per key (chat 10 a minute and 1,500 a day, uploads and
+moment searches 10, whole-video searches 20, listings 200 a minute); v1.2 per account, every key
+of it sharing one budget, from its published table (tests/data/wire_samples/rate-limits.md).
 """
 
 from __future__ import annotations
@@ -60,17 +60,19 @@ DEFAULT_BUDGETS: Final[Mapping[str, tuple[Budget, ...]]] = {
     "search": (Budget(20, 60.0),),
     "list": (Budget(200, 60.0),),
     "transcription": (Budget(20, 60.0),),
-    "chat_v12": (Budget(1, 1.0),),
-    "upload_v12": (Budget(1, 1.0),),
-    "search_v12": (Budget(10, 1.0),),
+    "chat_v12": (Budget(2, 60.0),),
+    "upload_v12": (Budget(1, 60.0),),
+    "search_v12": (Budget(1, 1.0),),
     "list_v12": (Budget(5, 1.0),),
     "sessions_v12": (Budget(5, 1.0),),
     "delete_v12": (Budget(5, 1.0),),
-    "transcription_v12": (Budget(5, 1.0),),
+    "transcription_v12": (Budget(1, 1.0),),
 }
-"""MAVI's documented per-key limits: the v1.0 API reference's a minute (and a day for chat);
-the v1.2 endpoints' per second from the v1.2 rate-limit table (chat 1 QPS, upload from a file
-or URL 1, search 10, list videos, list sessions, delete and each transcription 5)."""
+"""MAVI's documented limits: v1.0 per key from its API reference (a minute, and a day for chat);
+v1.2 per account from api-tools.memories.ai/platform/rate-limits, read 2026-12-06 (copied at
+tests/data/wire_samples/rate-limits.md): chat 2 a minute (chat and its stream), upload 1 a
+minute (file or URL), search 1 a second, each transcription 1 a second, list videos, list
+sessions and delete 5 a second."""
 
 _ENDPOINTS: Final[Mapping[str, str]] = {
     "/api/serve/video/chat": "chat",
