@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import concurrency, first_delta, history, imports, memory, quota, streaming
+from . import concurrency, exact_budget, first_delta, history, imports, memory, quota, streaming
 from ._report import BenchmarkResult, environment, render_table
 from ._server import BenchServer
 
@@ -35,6 +35,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     history.KEY: history.run,
     imports.KEY: imports.run,
     quota.KEY: quota.run,
+    exact_budget.KEY: exact_budget.run,
 }
 RESULTS = Path(__file__).resolve().parent / "results"
 JSON_SCHEMA = 1

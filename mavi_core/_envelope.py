@@ -45,8 +45,9 @@ _ADVICE: dict[type[MaviAPIError], str] = {
     MaviPermissionDeniedError: "The account may not do this: check its status and credits.",
     MaviConflictError: "The request conflicts with the current state (e.g. it was already done).",
     MaviRateLimitError: (
-        "Slow down: MAVI limits each key per endpoint (chat: 10 a minute with v1.0, 1 a second "
-        'with v1.2); the client waits its turn with rate_limit= (README, "Rate limits").'
+        "Slow down: MAVI limits calls per endpoint (chat: 10 a minute per key with v1.0, 2 a "
+        "minute per account with v1.2); the client waits its turn with rate_limit= (README, "
+        '"Rate limits").'
     ),
     MaviServerError: "The service failed; try again later.",
 }
