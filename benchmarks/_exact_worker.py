@@ -3,8 +3,8 @@
 
 From wall-clock time START to END, THREADS threads ask chats of BASE_URL (the benchmark server)
 through one `RateLimit` on BACKEND allowing CALLS chats a second, with its default margin.
-Each request's spread is measured: the seconds from the turn its thread took to the request
-being handed to the connection. Prints one JSON line: the spreads.
+Each request's spread is measured: the seconds from its turn being stamped (the store's clock
+read) to the request being handed to the connection. Prints one JSON line: the spreads.
 """
 
 from __future__ import annotations
@@ -28,12 +28,20 @@ _turn = threading.local()
 
 
 class _TurnClock(RateLimit):
-    """A `RateLimit` noting when this thread took its last turn."""
+    """A `RateLimit` noting when this thread's last turn was stamped: when the store's clock
+    was read for it (the time the budget counts the turn at)."""
 
-    def acquire(self, endpoint: str, **kwargs: Any) -> float:
-        waited = super().acquire(endpoint, **kwargs)
-        _turn.at = time.monotonic()
-        return waited
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        store = self._store
+        read = store.now_ms
+
+        def stamped() -> int:
+            now = read()
+            _turn.at = time.monotonic()
+            return now
+
+        store.now_ms = stamped  # type: ignore[method-assign]
 
 
 class _Leaving(httpx.HTTPTransport):

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from ._exact_worker import CALLS
@@ -28,14 +27,10 @@ PROCESSES = 6
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@dataclass(frozen=True, slots=True)
-class Sizes:
-    runs: int
-    duration: float
-
-
-FULL = Sizes(runs=20, duration=4.0)
-SMOKE = Sizes(runs=1, duration=1.5)
+RUNS = {False: 20, True: 1}
+"""Runs, by `smoke`."""
+DURATION = {False: 4.0, True: 1.5}
+"""Seconds a run, by `smoke`."""
 
 
 def busiest_second(arrivals: list[float], per: float = 1.0) -> int:
@@ -74,7 +69,7 @@ def exact_budget_run(server: BenchServer, backend: str, duration: float) -> dict
 
 
 def run(server: BenchServer, smoke: bool = False) -> BenchmarkResult:
-    sizes = SMOKE if smoke else FULL
+    runs, duration = RUNS[smoke], DURATION[smoke]
     started = time.perf_counter()
     rows: list[Row] = []
     targets: list[Target] = []
@@ -89,9 +84,9 @@ def run(server: BenchServer, smoke: bool = False) -> BenchmarkResult:
         spreads: list[float] = []
         used: list[float] = []
         try:
-            for _ in range(sizes.runs):
+            for _ in range(runs):
                 server.arrivals()  # forget anything earlier
-                outcome = exact_budget_run(server, url, sizes.duration)
+                outcome = exact_budget_run(server, url, duration)
                 busiest.append(busiest_second(outcome["arrivals"]))  # type: ignore[arg-type]
                 spreads += outcome["spreads"]  # type: ignore[arg-type]
                 used.append(outcome["used"])  # type: ignore[arg-type]
@@ -106,17 +101,17 @@ def run(server: BenchServer, smoke: bool = False) -> BenchmarkResult:
     rows.append(Row("runs with a second over the budget", over, "runs"))
     for label, share in (("median", 0.5), ("99th percentile", 0.99), ("most", 1.0)):
         value = spreads[min(len(spreads) - 1, int(share * len(spreads)))] * 1000
-        rows.append(Row(f"spread turn -> request leaving, {label}", value, "ms"))
+        rows.append(Row(f"spread turn stamped -> request leaving, {label}", value, "ms"))
     rows.append(
         Row("share of the budget used, median of runs", sorted(used)[len(used) // 2], "x limit")
     )
     targets.append(
-        Target(f"no second over {CALLS} arrivals in {sizes.runs} runs", over, 0, "runs", over == 0)
+        Target(f"no second over {CALLS} arrivals in {runs} runs", over, 0, "runs", over == 0)
     )
     method = (
         f"{PROCESSES} processes x 2 threads (sync MaviClient), one RateLimit on a real "
         f"redis-server each, budget {CALLS} chats a second with the default margin, "
-        f"{sizes.duration:g} s a run, {sizes.runs} runs, against {BenchServer.description}; "
+        f"{duration:g} s a run, {runs} runs, against {BenchServer.description}; "
         "arrivals counted by the server in every sliding second"
     )
     return BenchmarkResult(
