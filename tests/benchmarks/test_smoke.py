@@ -22,6 +22,7 @@ BENCHMARKS = (
     "history",
     "imports",
     "quota",
+    "exact_budget",
 )
 # MaviLLM and MaviQueryEngine against llama-index-llms-openai's OpenAI on the same deltas.
 LLAMAINDEX_PATHS = {
