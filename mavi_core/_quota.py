@@ -82,11 +82,13 @@ class _Slot:
     """One key's budget at one endpoint: a pyrate-limiter bucket, used by one thread at a time
     (a bucket reports the wait of its last refusal)."""
 
-    def __init__(self, bucket: AbstractBucket, budgets: tuple[Budget, ...]) -> None:
+    def __init__(self, bucket: AbstractBucket, budgets: tuple[Budget, ...], margin: float) -> None:
         self.bucket = bucket
         self.budgets = budgets
         self.lock = threading.Lock()
         self.puts = 0
+        self.fresh_for = margin / 2 if margin > 0 else math.inf
+        """A turn handed back later than this after its stamp is taken again (see `_try`)."""
 
 
 class RateLimit:
@@ -234,27 +236,41 @@ class RateLimit:
     def _try(self, endpoint: str, account: str, timeout: float | None = None) -> tuple[float, str]:
         """(0.0, "") with a turn taken, or the seconds until one may be free and why: "budget"
         (the endpoint's budget is spent) or "paused" (the service asked to wait). The store is
-        given `timeout` seconds (capped) for each step: a silent or locked store fails in time."""
-        from pyrate_limiter import RateItem
+        given `timeout` seconds (capped) for each step: a silent or locked store fails in time.
 
+        A turn is counted at its stamp, the request reaches the service later; the windows'
+        margin covers that spread. A turn handed back later than half the margin after its
+        stamp (this thread was held up) would use up the margin on its own: it stays counted,
+        and one more is taken, so that the request goes out close to its turn."""
         with self._reaching_store(), self._store.bounded(timeout):
             slot = self._slot(endpoint, account)
             if slot is None:
                 return 0.0, ""
-            name = self._name(endpoint, account)
-            with slot.lock, self._store.turn(name) as now:
+            wait, reason, late = self._take(slot, self._name(endpoint, account))
+            if late > slot.fresh_for:
+                logger.debug("MAVI rate limit: a turn handed back %.3f s late; one more", late)
+                wait, reason, _ = self._take(slot, self._name(endpoint, account))
+        return wait, reason
+
+    def _take(self, slot: _Slot, name: str) -> tuple[float, str, float]:
+        """`_try`'s one attempt, and the seconds from a turn's stamp to its being taken."""
+        from pyrate_limiter import RateItem
+
+        with slot.lock:
+            with self._store.turn(name) as now:
+                stamped = time.monotonic()
                 paused = self._store.paused_until(name) - now
                 if paused > 0:
-                    return paused / 1000, "paused"
+                    return paused / 1000, "paused", 0.0
                 item = RateItem(name, now)
-                if slot.bucket.put(item):
-                    slot.puts += 1
-                    if slot.puts % 256 == 0:  # drop counts older than every window
-                        slot.bucket.leak(now)
-                    return 0.0, ""
-                wait = slot.bucket.waiting(item)
-        assert isinstance(wait, int)
-        return max(wait, 1) / 1000, "budget"
+                if not slot.bucket.put(item):
+                    wait = slot.bucket.waiting(item)
+                    assert isinstance(wait, int)
+                    return max(wait, 1) / 1000, "budget", 0.0
+                slot.puts += 1
+                if slot.puts % 256 == 0:  # drop counts older than every window
+                    slot.bucket.leak(now)
+            return 0.0, "", time.monotonic() - stamped
 
     def pause(
         self, endpoint: str, seconds: float, *, account: str = "", timeout: float | None = None
@@ -367,12 +383,16 @@ class RateLimit:
         with self._lock:
             slot = self._slots.get(name)
             if slot is None:
-                slot = self._slots[name] = _Slot(self._store.bucket(name, rates), budgets)
+                margin = min(self._margin(budget) for budget in budgets)
+                slot = _Slot(self._store.bucket(name, rates), budgets, margin)
+                self._slots[name] = slot
         return slot
 
+    def _margin(self, budget: Budget) -> float:
+        return min(1.0, max(0.05, budget.per * 0.02)) if self.margin is None else self.margin
+
     def _window_ms(self, budget: Budget) -> int:
-        margin = min(1.0, max(0.05, budget.per * 0.02)) if self.margin is None else self.margin
-        return math.ceil((budget.per + margin) * 1000)
+        return math.ceil((budget.per + self._margin(budget)) * 1000)
 
 
 class _Waiting:
