@@ -16,6 +16,7 @@ The scenario is in the URL path, so any client reaches it through its `base_url`
     /n{deltas}/s{size}/l{latency_ms}/serve/api/v2/vu/chat/completions  video-understanding: the
         Gemini-shaped JSON reply, or (`stream: true`) the OpenAI-style chunk events
     /stats                                                    {"connections": .., "requests": ..}
+    /arrivals     the wall-clock times chat requests arrived since the last /arrivals (a list)
 
 `connections` counts the connections that carried at least one chat request (not /stats).
 Run as `python -m benchmarks._server`: it prints `PORT <n>` and serves until stdin closes.
@@ -30,11 +31,12 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from types import TracebackType
-from typing import Final, Self
+from typing import Any, Final, Self
 
 MAVI_CHAT_PATH: Final = "/api/serve/video/chat"
 V12_CHAT_PATH: Final = "/serve/api/v1/chat"
@@ -223,6 +225,10 @@ class _Counters:
     connections = 0
     requests = 0
 
+    def __init__(self) -> None:
+        self.arrivals: list[float] = []
+        """The wall-clock time each chat request was read whole, until `/arrivals` takes them."""
+
 
 class _Connection(asyncio.Protocol):
     """HTTP/1.1 keep-alive, one request at a time (no client here pipelines)."""
@@ -271,6 +277,10 @@ class _Connection(asyncio.Protocol):
             stats = {"connections": self._counters.connections, "requests": self._counters.requests}
             self._send(_whole(b"application/json", json.dumps(stats).encode()))
             return
+        if path == "/arrivals":
+            arrivals, self._counters.arrivals = self._counters.arrivals, []
+            self._send(_whole(b"application/json", json.dumps(arrivals).encode()))
+            return
         route = parse_path(path)
         if method != "POST" or route is None:
             self._send(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")
@@ -279,6 +289,7 @@ class _Connection(asyncio.Protocol):
             self._counted = True
             self._counters.connections += 1
         self._counters.requests += 1
+        self._counters.arrivals.append(time.time())
         scenario, api = route
         if api == "v12":  # the path says whether to stream
             stream = path.split("?", 1)[0].endswith(V12_STREAM_PATH)
@@ -381,13 +392,21 @@ class BenchServer:
         return self.origin + scenario.prefix + "/v1"
 
     def stats(self) -> dict[str, int]:
+        counts: dict[str, int] = self._get("/stats")
+        return counts
+
+    def arrivals(self) -> list[float]:
+        """The wall-clock times the chat requests since the last call arrived."""
+        times: list[float] = self._get("/arrivals")
+        return times
+
+    def _get(self, path: str) -> Any:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         try:
-            connection.request("GET", "/stats")
-            counts: dict[str, int] = json.loads(connection.getresponse().read())
+            connection.request("GET", path)
+            return json.loads(connection.getresponse().read())
         finally:
             connection.close()
-        return counts
 
 
 def main() -> None:

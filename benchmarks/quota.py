@@ -27,7 +27,7 @@ from mavi_core.emulator import MaviEmulator
 from ._quota_worker import WINDOW
 from ._report import BenchmarkResult, Row, Target
 
-__all__ = ["run"]
+__all__ = ["run", "start_redis"]
 
 KEY = "quota"
 PROCESSES = 3
@@ -52,7 +52,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _start_redis(folder: str) -> tuple[subprocess.Popen[bytes], str] | None:
+def start_redis(folder: str) -> tuple[subprocess.Popen[bytes], str] | None:
     server = shutil.which("redis-server")
     if server is None:
         return None
@@ -102,7 +102,7 @@ def run(server: object = None, smoke: bool = False) -> BenchmarkResult:
     targets: list[Target] = []
     notes: list[str] = []
     with tempfile.TemporaryDirectory() as folder:
-        redis = _start_redis(folder)
+        redis = start_redis(folder)
         scenarios = [("SQLite file", f"sqlite:///{folder}/quota.db")]
         if redis is not None:
             scenarios.append(("Redis", redis[1]))

@@ -19,7 +19,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import concurrency, first_delta, history, imports, memory, quota, streaming, vlm
+from . import (
+    concurrency,
+    exact_budget,
+    first_delta,
+    history,
+    imports,
+    memory,
+    quota,
+    streaming,
+    vlm,
+)
 from ._report import BenchmarkResult, environment, render_table
 from ._server import BenchServer
 
@@ -36,6 +46,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     imports.KEY: imports.run,
     quota.KEY: quota.run,
     vlm.KEY: vlm.run,
+    exact_budget.KEY: exact_budget.run,
 }
 RESULTS = Path(__file__).resolve().parent / "results"
 JSON_SCHEMA = 1

@@ -17,10 +17,10 @@ from pydantic import (
     model_validator,
 )
 
-from mavi_core._adapters import ClientPair, normalize_video_nos
+from mavi_core._adapters import ClientPair, check_client, normalize_video_nos
 from mavi_core._options import refuse_unknown
 from mavi_core._secret import redact_url_secrets
-from mavi_core._settings import check_client, check_key_type, check_max_retries, check_timeout
+from mavi_core._settings import check_key_type, check_max_retries, check_timeout
 from mavi_core.constants import (
     API_KEY_ENV,
     API_VERSION_ENV,

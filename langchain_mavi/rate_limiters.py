@@ -34,7 +34,7 @@ __all__ = ["MaviRateLimiter"]
 @strict_options
 class MaviRateLimiter(BaseRateLimiter):
     """Waits for a turn in the key's MAVI budget at `endpoint`: by default the chat budget of
-    the dialect (`chat`, 10 a minute, for v1.0; `chat_v12`, 1 a second, for v1.2).
+    the dialect (`chat`, 10 a minute, for v1.0; `chat_v12`, 2 a minute, for v1.2).
 
     Args:
         rate_limit: A `mavi_core.RateLimit`, or a backend URL (`memory://`, `sqlite:///path`,

@@ -13,10 +13,10 @@ from ._extras import missing_extra
 from ._history import ChatPrompt, Role, conversation_to_chat
 from ._models import rank_score
 from ._request import normalize_video_nos
+from ._secret import given
 from ._settings import (
     MaviSettings,
     check_api_version,
-    check_client,
     check_default_headers,
     check_timeout,
 )
@@ -38,6 +38,7 @@ __all__ = [
     "WaitWatcher",
     "Watched",
     "call_video_nos",
+    "check_client",
     "check_search_type",
     "continue_conversation",
     "conversation_to_chat",
@@ -59,6 +60,29 @@ _T = TypeVar("_T")
 SessionMessage: TypeAlias = tuple[Role, str, "str | None"]
 """One message as the v1.2 session rule reads it: role, text, and the session id an assistant
 message carries (None for every other message)."""
+
+
+def check_client(client: object, name: str, *, asynchronous: bool) -> None:
+    """`MaviValidationError` unless an adapter's injected `client` / `async_client` is None or
+    a `MaviClient` / `AsyncMaviClient` as `asynchronous` says."""
+    if client is None:
+        return
+    from ._client import AsyncMaviClient, MaviClient
+
+    expected: type = AsyncMaviClient if asynchronous else MaviClient
+    if isinstance(client, expected):
+        return
+    advice = f"pass mavi_core.{expected.__name__}(...) or leave {name} out"
+    import httpx
+
+    if isinstance(client, httpx.Client | httpx.AsyncClient):
+        advice = (
+            f"wrap it: {name}=mavi_core.{expected.__name__}(http_client=...), with an "
+            f"httpx.{'AsyncClient' if asynchronous else 'Client'}"
+        )
+    raise MaviValidationError(
+        f"{name} must be a mavi_core.{expected.__name__}, got {given(client)}: {advice}."
+    )
 
 
 def call_video_nos(video_nos: object) -> list[str] | None:

@@ -13,6 +13,7 @@ client only runs the pending jobs in its own world.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from collections.abc import Sequence
@@ -25,6 +26,8 @@ from ._progress import progress_bar
 from ._request import check_not_swapped, normalize_video_nos
 
 __all__ = ["Batch", "BulkAnswer", "Question", "questions_of"]
+
+logger = logging.getLogger("mavi_core")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +64,7 @@ def questions_of(questions: str | Sequence[str], video_nos: Sequence[str]) -> li
     all of `video_nos` together."""
     if isinstance(video_nos, str) and not isinstance(questions, str):
         check_not_swapped(video_nos, questions, "ask_many(questions, video_nos)", "questions")
-    videos = tuple(normalize_video_nos(list(video_nos)))
+    videos = tuple(normalize_video_nos(video_nos))
     if isinstance(questions, str):
         return [Question((video_no,), questions) for video_no in videos]
     if not questions or not all(isinstance(question, str) for question in questions):
@@ -89,10 +92,15 @@ class Batch:
         self.questions = questions
         self.concurrency = _positive_int(concurrency, "concurrency")
         self._answers: list[BulkAnswer | None] = [None] * len(questions)
+        self._same: dict[str, list[int]] = {}
+        """The places of each question: one asked twice is asked once, answered in both."""
+        for index, question in enumerate(questions):
+            self._same.setdefault(question.key, []).append(index)
         self._lock = threading.Lock()
         self._file: IO[str] | None = None
+        self._path = None if checkpoint is None else Path(checkpoint)
         if checkpoint is not None:
-            finished = _read_checkpoint(Path(checkpoint))
+            finished = _read_checkpoint(Path(checkpoint), set(self._same))
             for index, question in enumerate(questions):
                 text = finished.get(question.key)
                 if text is not None:
@@ -114,15 +122,16 @@ class Batch:
         return list(question.video_nos), question.message
 
     def pending(self) -> list[int]:
-        """The indexes still to ask, in order."""
-        return [index for index, answer in enumerate(self._answers) if answer is None]
+        """The indexes still to ask, in order; a question asked twice, at its first place."""
+        return [places[0] for places in self._same.values() if self._answers[places[0]] is None]
 
     def record(self, index: int, text: str | None, error: MaviError | None) -> None:
         question = self.questions[index]
         answer = BulkAnswer(question.video_nos, question.message, text, error)
         with self._lock:
-            self._answers[index] = answer
-            self._done += 1
+            for place in self._same[question.key]:
+                self._answers[place] = answer
+                self._done += 1
             if self._file is not None and error is None:
                 line = {"video_nos": list(question.video_nos), "question": question.message}
                 self._file.write(json.dumps({**line, "text": text}, ensure_ascii=False) + "\n")
@@ -130,28 +139,64 @@ class Batch:
             self._bar.update(self._done)
 
     def finish(self) -> list[BulkAnswer]:
-        self.close()
         self._bar.finish()
+        self.close()
         return [answer for answer in self._answers if answer is not None]
 
     def close(self) -> None:
+        """Close the checkpoint file and the progress bar where it stands (also when
+        interrupted)."""
         if self._file is not None:
             self._file.close()
             self._file = None
+        self._bar.close()
+
+    def interrupted(self) -> KeyboardInterrupt:
+        """What Ctrl-C ends with: one line saying what is saved where, and how to go on."""
+        self.close()
+        saved = sum(answer is not None and answer.ok for answer in self._answers)
+        total = len(self._answers)
+        if self._path is None:
+            return KeyboardInterrupt(
+                f"ask_many interrupted: {saved} of {total} answers received and not saved; "
+                "pass checkpoint='answers.jsonl' to keep answers and resume where a run stopped."
+            )
+        return KeyboardInterrupt(
+            f"ask_many interrupted: {saved} of {total} answers are saved in {self._path}; "
+            "run it again with the same checkpoint to ask only the rest."
+        )
 
 
-def _read_checkpoint(path: Path) -> dict[str, str]:
-    """The answers a checkpoint file holds, by question key; a torn last line is skipped."""
+def _read_checkpoint(path: Path, keys: set[str]) -> dict[str, str]:
+    """The answers a checkpoint file holds for the questions `keys`. A line that cannot be
+    read (invalid UTF-8, torn by an interruption, not ours, another question's) is skipped,
+    with one warning saying how many were."""
     if not path.exists():
         return {}
     finished: dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
+    skipped = 0
+    for raw in path.read_bytes().split(b"\n"):
+        raw = raw.removeprefix(b"\xef\xbb\xbf").strip()  # a byte order mark (an editor's)
+        if not raw:
+            continue
         try:
-            item = json.loads(line)
-            question = Question(tuple(item["video_nos"]), item["question"])
+            item = json.loads(raw.decode("utf-8"))
+            key = Question(tuple(item["video_nos"]), item["question"]).key
             text = item["text"]
         except (ValueError, KeyError, TypeError):
-            continue  # an interrupted write, or a line that is not ours
-        if isinstance(text, str):
-            finished[question.key] = text
+            skipped += 1
+            continue
+        if key in keys and isinstance(text, str):
+            finished[key] = text
+        else:
+            skipped += 1
+    if skipped:
+        logger.warning(
+            "ask_many: %d line%s of the checkpoint %s could not be used (damaged, cut short, or "
+            "not one of these questions) and %s skipped.",
+            skipped,
+            "" if skipped == 1 else "s",
+            path,
+            "was" if skipped == 1 else "were",
+        )
     return finished

@@ -499,11 +499,16 @@ class MaviClient(_ClientBase[httpx.Client]):
                 batch.record(index, None, error)
 
         pool = ThreadPoolExecutor(batch.concurrency, thread_name_prefix="mavi-ask-many")
+        interrupted = False
         try:
             list(pool.map(ask, batch.pending()))
+        except KeyboardInterrupt:
+            interrupted = True
         finally:
             pool.shutdown(wait=True, cancel_futures=True)  # Ctrl-C: nothing more is asked
             batch.close()
+        if interrupted:  # one line saying what is saved, not the pool's traceback
+            raise batch.interrupted()
         return batch.finish()
 
     def exchange_code(
@@ -858,6 +863,9 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
 
         try:
             await asyncio.gather(*(ask(index) for index in batch.pending()))
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            logger.warning("%s", batch.interrupted())  # the loop's own traceback follows
+            raise
         finally:
             batch.close()
         return batch.finish()

@@ -44,3 +44,7 @@ V12_CHAT_PATH: Final = "/serve/api/v1/chat"
 V12_CHAT_STREAM_PATH: Final = "/serve/api/v1/chat_stream"
 GET_ACCESS_TOKEN_PATH: Final = "/auth/api/token/getAccessToken"
 REFRESH_ACCESS_TOKEN_PATH: Final = "/auth/api/token/refreshAccessToken"
+
+WAIT_WARNING: Final = 5.0
+"""A wait longer than this (for a rate-limit turn, or a retry the service asked for) is logged
+as a WARNING on the `mavi_core` logger, once a call: a silent long wait looks like a hang."""

@@ -27,6 +27,7 @@ __all__ = [
     "error_for_http_status",
     "error_for_message",
     "is_success_code",
+    "long_retry_words",
     "normalize_code",
     "parse_retry_after",
     "retry_after_from_headers",
@@ -44,8 +45,9 @@ _ADVICE: dict[type[MaviAPIError], str] = {
     MaviPermissionDeniedError: "The account may not do this: check its status and credits.",
     MaviConflictError: "The request conflicts with the current state (e.g. it was already done).",
     MaviRateLimitError: (
-        "Slow down: MAVI limits each key per endpoint (chat: 10 a minute with v1.0, 1 a second "
-        "with v1.2); the client waits its turn with rate_limit= (docs/rate-limits-and-bulk.md)."
+        "Slow down: MAVI limits calls per endpoint (chat: 10 a minute per key with v1.0, 2 a "
+        "minute per account with v1.2); the client waits its turn with rate_limit= "
+        "(docs/rate-limits-and-bulk.md)."
     ),
     MaviServerError: "The service failed; try again later.",
 }
@@ -160,6 +162,19 @@ def with_retry_after(error: MaviError, retry_after: float | None) -> MaviError:
         base = error.message.removesuffix(old).rstrip() if old else error.message
         _set_message(error, f"{base} {new}")
     return error
+
+
+def long_retry_words(error: MaviError, seconds: float) -> str:
+    """What a long wait before a retry is for, with the service's words when it sent any, and
+    how to change it (logged as a warning: a silent long wait looks like a hang)."""
+    asked = "as the service asked" if error.retry_after is not None else "backing off"
+    said = f' The service said: "{error.msg.strip()[:300]}".' if error.msg else ""
+    where = f" {error.request_method} {error.request_url}" if error.request_url else ""
+    return (
+        f"MAVI: waiting {wait_text(seconds)} before retrying{where}, {asked} "
+        f"({type(error).__name__}).{said} To fail at once instead, pass max_retries=0 or a "
+        "shorter `deadline`."
+    )
 
 
 def unwaited(error: MaviError, longest: float, deadline: float | None) -> MaviError:

@@ -33,10 +33,12 @@ from ._constants import (
     REFRESH_ACCESS_TOKEN_PATH,
     V12_CHAT_PATH,
     V12_CHAT_STREAM_PATH,
+    WAIT_WARNING,
 )
 from ._content import ContentDecoder, content_decoder
 from ._envelope import (
     error_for_http_status,
+    long_retry_words,
     retry_after_from_headers,
     token_advice,
     unwaited,
@@ -644,7 +646,9 @@ class Operations:
                     if error.retry_after is not None and action <= error.retry_after:
                         raise self._unwaited(error, deadline)  # noqa: B904 - the same error
                     raise error  # noqa: B904 - the same error (or the deadline's, from it)
-                if logger.isEnabledFor(logging.DEBUG):
+                if action > WAIT_WARNING:
+                    logger.warning("%s", settings.redact_text(long_retry_words(error, action)))
+                elif logger.isEnabledFor(logging.DEBUG):
                     reason = settings.redact_text(str(error))
                     logger.debug("MAVI request failed (%s); retrying in %.2f s", reason, action)
                 if endpoint is not None and isinstance(error, MaviRateLimitError):

@@ -25,12 +25,18 @@ class ProgressBar(Protocol):
 
     def finish(self) -> None: ...
 
+    def close(self) -> None:
+        """Stop showing it where it stands (an interruption), without filling it."""
+
 
 class _Silent:
     def update(self, done: float) -> None:
         pass
 
     def finish(self) -> None:
+        pass
+
+    def close(self) -> None:
         pass
 
 
@@ -54,6 +60,9 @@ class _Tqdm:
 
     def finish(self) -> None:
         self.update(self._bar.total or self._done)
+        self._bar.close()
+
+    def close(self) -> None:
         self._bar.close()
 
 
@@ -111,6 +120,9 @@ class _Callback:
 
     def finish(self) -> None:
         self._callback(self._total, self._total)
+
+    def close(self) -> None:
+        pass
 
 
 def upload_bar(

@@ -43,7 +43,6 @@ if TYPE_CHECKING:
 __all__ = [
     "MaviSettings",
     "check_base_url",
-    "check_client",
     "check_default_headers",
     "check_http_client",
     "check_key_type",
@@ -219,29 +218,6 @@ def check_default_headers(default_headers: object) -> dict[str, str]:
                 "non-ASCII character, which a header cannot carry."
             )
     return headers
-
-
-def check_client(client: object, name: str, *, asynchronous: bool) -> None:
-    """`MaviValidationError` unless an adapter's injected `client` / `async_client` is None or
-    a `MaviClient` / `AsyncMaviClient` as `asynchronous` says."""
-    if client is None:
-        return
-    from ._client import AsyncMaviClient, MaviClient
-
-    expected: type = AsyncMaviClient if asynchronous else MaviClient
-    if isinstance(client, expected):
-        return
-    advice = f"pass mavi_core.{expected.__name__}(...) or leave {name} out"
-    import httpx
-
-    if isinstance(client, httpx.Client | httpx.AsyncClient):
-        advice = (
-            f"wrap it: {name}=mavi_core.{expected.__name__}(http_client=...), with an "
-            f"httpx.{'AsyncClient' if asynchronous else 'Client'}"
-        )
-    raise MaviValidationError(
-        f"{name} must be a mavi_core.{expected.__name__}, got {given(client)}: {advice}."
-    )
 
 
 def _whole(value: Any, name: str) -> int:

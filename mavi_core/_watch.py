@@ -11,7 +11,7 @@ from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING, TypeAlias
 
 if TYPE_CHECKING:
-    from ._quota import RateLimitWait
+    from ._budgets import RateLimitWait
 
 __all__ = ["WaitWatcher", "current_watcher", "wait_watcher", "watching_waits"]
 

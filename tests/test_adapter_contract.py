@@ -103,9 +103,9 @@ def test_a_timeout_object_and_headers_reach_the_wire_and_close_works(make: Any) 
 def test_wrong_types_fail_when_built_with_mavi_cores_message(
     make: Any, options: dict[str, Any], message: str
 ) -> None:
-    """The clients' own check and message (`mavi_core._settings`), when the component is built:
-    a `MaviValidationError`, which pydantic-built LangChain components wrap in their
-    `ValidationError` (both are `ValueError`s)."""
+    """The clients' own check and message (`mavi_core._adapters.check_client`), when the
+    component is built: a `MaviValidationError`, which pydantic-built LangChain components wrap
+    in their `ValidationError` (both are `ValueError`s)."""
     with pytest.raises(ValueError, match=re.escape(message)):
         make(api_key="sk-test", base_url="http://127.0.0.1:9", **options)
 

@@ -3,9 +3,11 @@ bulk questions on first use (docs/ARCHITECTURE.md, "Layers"), yet every public n
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -95,3 +97,48 @@ def test_the_constants_load_no_heavy_module() -> None:
     from mavi_core.constants import DEFAULT_BUDGETS  # the rate limits' table, loaded on first use
 
     assert DEFAULT_BUDGETS is table
+
+
+def _imports_of(path: Path, module: str) -> set[str]:
+    """The `mavi_core` modules `module` (at `path`) imports anywhere: at the top, inside a
+    function (a lazy import) or under `TYPE_CHECKING`."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                parts = parts[: len(parts) - node.level + 1]
+                base = ".".join([*parts, *([base] if base else [])])
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {name for name in found if name.startswith("mavi_core")}
+
+
+def test_no_import_cycle_among_mavi_core_modules() -> None:
+    root = Path(mavi_core.__file__).parent
+    modules: dict[str, Path] = {}
+    for path in root.rglob("*.py"):
+        parts = path.relative_to(root.parent).with_suffix("").parts
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph = {
+        name: {other for other in _imports_of(path, name) if other in modules and other != name}
+        for name, path in modules.items()
+    }
+    # A package's own __init__ runs before its modules: an edge to it is no cycle of modules.
+    packages = {name for name, path in modules.items() if path.name == "__init__.py"}
+    on_a_cycle = []
+    for start in sorted(graph):
+        seen: set[str] = set()
+        todo = list(graph[start] - packages)
+        while todo:
+            name = todo.pop()
+            if name not in seen:
+                seen.add(name)
+                todo.extend(graph[name] - packages)
+        if start in seen:
+            on_a_cycle.append(start)
+    assert on_a_cycle == []

@@ -27,11 +27,11 @@ The searches take the fields public clients send: ``searchAI`` ``{"searchValue",
 and ``searchVideoFragment`` ``{"videoNos", "searchValue", "limit"?}``, where ``limit`` (sent by
 the vendor's SDK; null or absent for the default, 10 moments) caps the results, best first.
 
-Like the service, every endpoint is limited per key (chat 10 calls a minute, uploads 10, moment
-searches 10, whole-video searches 20, listings 200, transcriptions 20; answered ``0429`` with a
-``Retry-After`` header); ``rate_limits={...}`` sets single endpoints, ``rate_window=1.0`` counts
-per second instead of per minute, and ``--rate-limit off`` or ``MaviEmulator(rate_limit=None)``
-lifts them all.
+Like the service, every endpoint is limited per key (v1.0: chat 10 calls a minute, uploads 10,
+moment searches 10, whole-video searches 20, listings 200, transcriptions 20; v1.2: chat 2 a
+minute, and the rest of its table below; answered ``0429`` with a ``Retry-After`` header);
+``rate_limits={...}`` sets single endpoints, ``rate_window=1.0`` counts each minute as a second,
+and ``--rate-limit off`` or ``MaviEmulator(rate_limit=None)`` lifts them all.
 
 Access tokens (the v1.0 token flow): besides the API key, the emulator accepts access tokens
 from ``POST /auth/api/token/getAccessToken`` with ``{"clientId": emu.client_id, "code": ...}``.
@@ -151,9 +151,11 @@ Served with the v1.2 dialect. A video uploaded through v1.2 belongs to one libra
 ``unique_id`` (``"default"`` when none is sent; one uploaded through v1.0 is the key's
 ``"default"``); listing, search, transcriptions and deletes see that library only. The samples
 are in every library, and deleting one hides it from that library only; the v1.0 paths see
-every video. The key as for the chat; each path shares the rate limit of its v1.0 equivalent
-(uploads ``upload``, search ``search``, both listings ``list``, transcriptions
-``transcription``; deletes are not limited) and takes every fault by path. Errors are ``0001``
+every video. The key as for the chat; each path has the v1.2 rate limit the service publishes
+(tests/data/wire_samples/rate-limits.md: ``chat_v12`` 2 a minute, ``upload_v12`` 1 a minute,
+``search_v12`` and ``transcription_v12`` 1 a second, ``list_v12``, ``sessions_v12`` and
+``delete_v12`` 5 a second; lifted with the others by ``--rate-limit off``) and takes every fault
+by path. Errors are ``0001``
 envelopes (an unknown video, or one of another library: ``"Video does not exist: <video_no>"``;
 a transcript of one not parsed yet: ``"Video is not parsed"``; an upload that is not ``.mp4
 .avi .mkv .mov`` with a ``video/*`` file part of at most 3 GB), an unknown ``search_type``

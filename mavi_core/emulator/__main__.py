@@ -110,8 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--rate-limit",
         type=_rate_limit,
         default=10,
-        help="chat requests per minute per key, like the service (default 10), or off (no "
-        "endpoint limited)",
+        help="v1.0 chat requests per minute per key, like the service (default 10; the other "
+        "endpoints and v1.2 keep the service's published limits), or off (no endpoint limited)",
     )
     parser.add_argument(
         "--rate-window",

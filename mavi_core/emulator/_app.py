@@ -164,8 +164,26 @@ DEFAULT_RATE_LIMITS: dict[str, int] = {
     "search": 20,
     "list": 200,
     "transcription": 20,
+    "chat_v12": 2,
+    "upload_v12": 1,
+    "search_v12": 1,
+    "list_v12": 5,
+    "sessions_v12": 5,
+    "delete_v12": 5,
+    "transcription_v12": 1,
 }
-"""The service's per-key limits, calls per minute (per `rate_window` seconds in the emulator)."""
+"""The service's limits per key and endpoint: calls per `WINDOWS` seconds (per minute for v1.0;
+v1.2 from its published table, tests/data/wire_samples/rate-limits.md), every window scaled by
+`rate_window` / 60 in the emulator."""
+
+WINDOWS: dict[str, float] = {
+    "search_v12": 1.0,
+    "list_v12": 1.0,
+    "sessions_v12": 1.0,
+    "delete_v12": 1.0,
+    "transcription_v12": 1.0,
+}
+"""The v1.2 limits counted per second; every other one is per minute."""
 
 LIMITED_PATHS: dict[str, str] = {
     CHAT_PATH: "chat",
@@ -175,23 +193,23 @@ LIMITED_PATHS: dict[str, str] = {
     "/api/serve/video/searchAI": "search",
     "/api/serve/video/searchDB": "list",
     "/api/serve/video/subTranscription": "transcription",
-    "/serve/api/v1/chat": "chat",  # v1.2 chat shares the chat budget of v1.0
-    "/serve/api/v1/chat_stream": "chat",
-    # The v1.2 video endpoints share the budgets of their v1.0 equivalents.
-    V12_UPLOAD_PATH: "upload",
-    V12_UPLOAD_URL_PATH: "upload",
-    V12_SEARCH_PATH: "search",
-    V12_LIST_VIDEOS_PATH: "list",
-    V12_LIST_SESSIONS_PATH: "list",
-    V12_SESSION_DETAIL_PATH: "list",
-    V12_VIDEO_TRANSCRIPTION_PATH: "transcription",
-    V12_AUDIO_TRANSCRIPTION_PATH: "transcription",
+    "/serve/api/v1/chat": "chat_v12",
+    "/serve/api/v1/chat_stream": "chat_v12",
+    V12_UPLOAD_PATH: "upload_v12",
+    V12_UPLOAD_URL_PATH: "upload_v12",
+    V12_SEARCH_PATH: "search_v12",
+    V12_LIST_VIDEOS_PATH: "list_v12",
+    V12_LIST_SESSIONS_PATH: "sessions_v12",
+    V12_DELETE_PATH: "delete_v12",
+    V12_VIDEO_TRANSCRIPTION_PATH: "transcription_v12",
+    V12_AUDIO_TRANSCRIPTION_PATH: "transcription_v12",
+    V12_SESSION_DETAIL_PATH: "sessions_v12",
 }
 
 
 def rate_limit_msg(limit: int, endpoint: str = "chat", window: float = 60.0) -> str:
     """The 0429 message: the service's words, then how to lift the emulator's limit."""
-    per = "a minute" if window == 60.0 else f"per {window:g} s"
+    per = {60.0: "a minute", 1.0: "a second"}.get(window, f"per {window:g} s")
     return (
         f"{RATE_LIMIT_MSG} The emulator allows {limit} {endpoint} request"
         f"{'s' if limit != 1 else ''} {per} per key, like the service; start it with "
@@ -578,7 +596,7 @@ class EmulatorApp:
         limit = None if endpoint is None else (settings.rate_limits or {}).get(endpoint)
         if endpoint is None or limit is None:
             return None
-        window = settings.rate_window
+        window = settings.rate_window * WINDOWS.get(endpoint, 60.0) / 60.0
         wait = self.rate_limiter.wait(credential or "", limit, window, endpoint)
         if wait is None:
             return None

@@ -22,6 +22,7 @@ BENCHMARKS = (
     "history",
     "imports",
     "quota",
+    "exact_budget",
     "vlm",
 )
 # MaviLLM and MaviQueryEngine against llama-index-llms-openai's OpenAI on the same deltas.

@@ -480,21 +480,22 @@ def test_validation_errors_are_value_errors() -> None:
 @pytest.mark.parametrize(
     ("path", "endpoint", "budget"),
     [
-        (f"{V12}/chat", "chat_v12", Budget(1, 1.0)),
-        (f"{V12}/chat_stream", "chat_v12", Budget(1, 1.0)),
-        (f"{V12}/upload", "upload_v12", Budget(1, 1.0)),
-        (f"{V12}/upload_url", "upload_v12", Budget(1, 1.0)),
-        (f"{V12}/search", "search_v12", Budget(10, 1.0)),
+        (f"{V12}/chat", "chat_v12", Budget(2, 60.0)),
+        (f"{V12}/chat_stream", "chat_v12", Budget(2, 60.0)),
+        (f"{V12}/upload", "upload_v12", Budget(1, 60.0)),
+        (f"{V12}/upload_url", "upload_v12", Budget(1, 60.0)),
+        (f"{V12}/search", "search_v12", Budget(1, 1.0)),
         (f"{V12}/list_videos", "list_v12", Budget(5, 1.0)),
         (f"{V12}/list_sessions", "sessions_v12", Budget(5, 1.0)),
         (f"{V12}/delete_videos", "delete_v12", Budget(5, 1.0)),
-        (f"{V12}/get_video_transcription", "transcription_v12", Budget(5, 1.0)),
-        (f"{V12}/get_audio_transcription", "transcription_v12", Budget(5, 1.0)),
+        (f"{V12}/get_video_transcription", "transcription_v12", Budget(1, 1.0)),
+        (f"{V12}/get_audio_transcription", "transcription_v12", Budget(1, 1.0)),
     ],
 )
 def test_v12_endpoints_draw_on_their_documented_budgets(
     path: str, endpoint: str, budget: Budget
 ) -> None:
+    """The published table (tests/data/wire_samples/rate-limits.md)."""
     assert endpoint_of(path) == endpoint
     assert DEFAULT_BUDGETS[endpoint] == (budget,)
 

@@ -400,13 +400,15 @@ def test_the_raw_key_or_a_bearer_key_is_accepted(
 def test_rate_limit_answers_0429_with_retry_after(
     emu: MaviEmulator, client: httpx.Client, path: str
 ) -> None:
-    emu.rate_limit = 2
+    emu.rate_limits = {"chat": 1}  # v1.0's budget, spent below, is not v1.2's
     client.post(V10_CHAT, json={"videoNos": [KITCHEN], "message": "onion", "stream": True})
-    client.post(CHAT, json=_body())  # the budget is one per key, across both dialects
+    for _ in range(2):  # v1.2's own: 2 a minute, the chat and its stream together
+        assert client.post(CHAT, json=_body()).status_code == 200
     reply = client.post(path, json=_body())
     assert reply.status_code == 200
     assert reply.headers["content-type"] == JSON_TYPE
     assert reply.json()["code"] == "0429"
+    assert "2 chat_v12 requests a minute" in reply.json()["msg"]
     assert int(reply.headers["retry-after"]) >= 1
 
 

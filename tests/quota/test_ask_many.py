@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from mavi_core import AsyncMaviClient, MaviClient, MaviInvalidRequestError, RateLimit
+from mavi_core import (
+    AsyncMaviClient,
+    MaviClient,
+    MaviInvalidRequestError,
+    MaviValidationError,
+    RateLimit,
+)
 from mavi_core.emulator import MaviEmulator
 
 
@@ -93,3 +105,90 @@ def test_the_progress_bar_counts_to_the_end(
     last = capsys.readouterr().err.rstrip().split("\r")[-1]
     assert "Asking: 100%" in last
     assert "2/2" in last
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_one_string_where_the_videos_belong_is_refused_before_anything_is_sent(
+    emu: MaviEmulator, kind: str
+) -> None:
+    with pytest.raises(MaviValidationError, match="not a single string"):
+        _ask(_client(emu, kind), "What happens?", emu.video_nos[0])
+    assert _chats(emu) == 0
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_video_listed_twice_is_asked_once_and_answered_in_both_places(
+    emu: MaviEmulator, kind: str
+) -> None:
+    first, second = emu.video_nos[:2]
+    answers = _ask(_client(emu, kind), "What happens?", [first, second, first])
+    assert _chats(emu) == 2
+    assert [answer.video_nos for answer in answers] == [(first,), (second,), (first,)]
+    assert answers[0].text and answers[0].text == answers[2].text
+
+
+def test_damaged_checkpoint_lines_are_skipped_with_one_warning(
+    emu: MaviEmulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    checkpoint = tmp_path / "answers.jsonl"
+    videos = emu.video_nos[:3]
+    client = _client(emu, "sync")
+    first = _ask(client, "What happens?", videos, checkpoint=checkpoint)
+    written = checkpoint.read_bytes().splitlines()  # in the order answers arrived
+    lines = sorted(written, key=lambda line: videos.index(json.loads(line)["video_nos"][0]))
+    other = json.dumps({"video_nos": [videos[0]], "question": "Another?", "text": "x"}).encode()
+    checkpoint.write_bytes(
+        b"\xef\xbb\xbf"
+        + lines[0]
+        + b"\n"  # an editor's byte order mark: the line still counts
+        + lines[1][:20]
+        + b"\xff\xfe broken\n"  # invalid UTF-8
+        + other
+        + b"\n"  # another question's answer
+        + lines[2][:25]  # torn by an interruption
+    )
+    emu.clear_requests()
+    with caplog.at_level(logging.WARNING, logger="mavi_core"):
+        again = _ask(client, "What happens?", videos, checkpoint=checkpoint)
+    assert [answer.resumed for answer in again] == [True, False, False]
+    assert [answer.text for answer in again] == [answer.text for answer in first]
+    assert _chats(emu) == 2
+    warnings = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
+    assert len(warnings) == 1 and "3 lines" in warnings[0] and str(checkpoint) in warnings[0]
+
+
+INTERRUPTED = """
+import os, sys
+from mavi_core import Budget, MaviClient, RateLimit
+limit = RateLimit(budgets={"chat": Budget(2, 1.0)})
+client = MaviClient(os.environ["KEY"], base_url=os.environ["URL"], rate_limit=limit)
+questions = [f"Question {n}?" for n in range(40)]
+client.ask_many(questions, [os.environ["VIDEO"]], checkpoint=sys.argv[1], progress=True)
+"""
+
+
+def test_ctrl_c_ends_with_one_line_saying_what_is_saved_and_how_to_resume(
+    emu: MaviEmulator, tmp_path: Path
+) -> None:
+    checkpoint = tmp_path / "answers.jsonl"
+    env = {**os.environ, "KEY": emu.api_key, "URL": emu.base_url, "VIDEO": emu.video_nos[0]}
+    child = subprocess.Popen(
+        [sys.executable, "-c", INTERRUPTED, str(checkpoint)],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    deadline = time.monotonic() + 60
+    while not (checkpoint.exists() and checkpoint.read_text().count("\n") >= 2):
+        assert time.monotonic() < deadline and child.poll() is None
+        time.sleep(0.05)
+    child.send_signal(signal.SIGINT)
+    stderr = child.communicate(timeout=60)[1]
+    saved = checkpoint.read_text().count("\n")
+    assert "concurrent.futures" not in stderr
+    said = [line for line in stderr.splitlines() if "ask_many interrupted" in line]
+    assert len(said) == 1, stderr
+    assert f"{saved} of 40 answers are saved in {checkpoint}" in said[0]
+    assert "run it again with the same checkpoint" in said[0]
+    bar = [line for line in stderr.splitlines() if "Asking" in line]
+    assert bar and not any("Traceback" in line for line in bar)  # the bar's line was ended

@@ -1,0 +1,442 @@
+"""Where a rate limit's counts and pauses live, named by one URL:
+
+    memory://                  this process (the default; no dependency)
+    sqlite:///path/to/file.db  every process of this machine that names the same file
+    redis://host:6379/0        every machine that reaches the same Redis
+
+The counting is pyrate-limiter's (a sliding-window log per account and endpoint, with its
+in-memory, SQLite and Redis buckets); a store adds the pause the service asked for, shared like
+the counts, and bounds each of its steps by what is left of the call's time (`Store.bounded`).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import math
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlsplit
+
+from ._exceptions import MaviConnectionError, MaviError, MaviValidationError
+from ._extras import missing_extra
+from ._secret import given, redact_url_secrets
+
+if TYPE_CHECKING:
+    from pyrate_limiter import AbstractBucket, Rate
+
+__all__ = ["Store", "check_backend", "open_store", "store_error"]
+
+logger = logging.getLogger("mavi_core")
+
+
+def check_backend(backend: object) -> type[Store]:
+    """The store a backend URL names; `MaviValidationError` (quoting at most the scheme, never
+    the password) for anything its store could not use as written."""
+    shapes = "memory://, sqlite:///path/to/file.db or redis://[:password@]host:port/db"
+    if not isinstance(backend, str):
+        raise MaviValidationError(f"rate_limit backend must be {shapes}, got {given(backend)}.")
+    scheme, separator, _ = backend.partition("://")
+    store = _STORES.get(scheme) if separator else None
+    if store is None:
+        if not separator or not scheme.replace("+", "").replace(".", "").isalnum():
+            got = "a URL without a scheme (scheme://...)"
+        elif scheme.lower() in _STORES:
+            got = f"the scheme {scheme!r}: write it in lower case"
+        else:
+            got = f"the unknown scheme {scheme!r}"
+        raise MaviValidationError(f"rate_limit backend must be {shapes}, got {got}.")
+    if store is _RedisStore:
+        authority, reserved, rest = _split_authority(backend.partition("://")[2])
+        if "@" not in authority and "@" in rest:
+            raise MaviValidationError(
+                f"rate_limit backend {scheme}://... holds an '@' after a raw {reserved!r}: a "
+                "password (or user name) holding '/', '?' or '#' must be percent-encoded "
+                "(%2F, %3F, %23; an '@' elsewhere: %40), else the URL names another host."
+            )
+        try:
+            urlsplit(backend).port  # noqa: B018 - raises for a port that is not a number
+        except ValueError:
+            raise MaviValidationError(
+                f"rate_limit backend {scheme}://... has a port that is not a number 0-65535: "
+                f"pass {shapes}."
+            ) from None
+    return store
+
+
+def _split_authority(rest: str) -> tuple[str, str, str]:
+    """`rest` (what follows `scheme://`) cut at its first `/`, `?` or `#`: before, the
+    character, after."""
+    cut = min((rest.find(char) for char in "/?#" if char in rest), default=len(rest))
+    return rest[:cut], rest[cut : cut + 1], rest[cut + 1 :]
+
+
+class Store:
+    """Where the counts and pauses live; one of three, named by the backend URL."""
+
+    shared = True
+    STEP: Final = 0.1
+    """Steps are given whole tenths of a second: a step may outlast what was left by less."""
+
+    def __init__(self, url: str, timeout: float) -> None:
+        self.url = url
+        self.timeout = timeout
+        """The longest one step (a connect, a lock, a read) may take, building the store too."""
+        self._bound = threading.local()
+
+    @contextmanager
+    def bounded(self, seconds: float | None) -> Iterator[None]:
+        """Every step of the store in this block (in this thread) shares what is left of the
+        call's time, `seconds` from now (None: the call has no deadline)."""
+        previous = getattr(self._bound, "ends", None)
+        self._bound.ends = None if seconds is None else time.monotonic() + seconds
+        try:
+            yield
+        finally:
+            self._bound.ends = previous
+
+    @contextmanager
+    def grace(self) -> Iterator[None]:
+        """Within the block, a step has at least `STEP` seconds, even past the call's deadline
+        (to release what the call held)."""
+        previous: float | None = getattr(self._bound, "ends", None)
+        if previous is not None:
+            self._bound.ends = max(previous, time.monotonic() + self.STEP)
+        try:
+            yield
+        finally:
+            self._bound.ends = previous
+
+    def step_timeout(self) -> float:
+        """The seconds the next step may take: what is left of `bounded`'s time, at most
+        `timeout`; a `TimeoutError` when nothing is left."""
+        ends: float | None = getattr(self._bound, "ends", None)
+        if ends is None:
+            return self.timeout
+        left = ends - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the call's deadline passed while the store was being used")
+        return min(self.timeout, left)
+
+    def now_ms(self) -> int:
+        return time.time_ns() // 1_000_000  # shared by processes: wall-clock time
+
+    @contextmanager
+    def turn(self, name: str) -> Iterator[int]:
+        """Hold `name`'s turn-taking (check the pause, stamp, count) to this caller; give the
+        time to stamp the turn with."""
+        yield self.now_ms()
+
+    def bucket(self, name: str, rates: list[Rate]) -> AbstractBucket:
+        raise NotImplementedError
+
+    def pause(self, name: str, until_ms: int) -> None:
+        raise NotImplementedError
+
+    def paused_until(self, name: str) -> int:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+class _MemoryStore(Store):
+    shared = False
+
+    def __init__(self, url: str, timeout: float) -> None:
+        super().__init__(url, timeout)
+        self._pauses: dict[str, int] = {}
+
+    def now_ms(self) -> int:
+        return time.monotonic_ns() // 1_000_000
+
+    def bucket(self, name: str, rates: list[Rate]) -> AbstractBucket:
+        from pyrate_limiter import InMemoryBucket
+
+        return InMemoryBucket(rates)
+
+    def pause(self, name: str, until_ms: int) -> None:
+        self._pauses[name] = max(until_ms, self._pauses.get(name, 0))
+
+    def paused_until(self, name: str) -> int:
+        return self._pauses.get(name, 0)
+
+
+class _SQLiteStore(Store):
+    """A SQLite file, for the processes of one machine. Every turn is taken under one file
+    lock (`<file>.lock`), waited for at most what is left of the call's time (`timeout` at
+    most): a process holding it too long is a `MaviConnectionError`, not a hung call."""
+
+    def __init__(self, url: str, timeout: float) -> None:
+        super().__init__(url, timeout)
+        import sqlite3
+
+        from filelock import FileLock
+
+        # sqlite:///abs/path.db (three slashes and the absolute path), or sqlite://relative.db
+        self.path = url.removeprefix("sqlite://")
+        if self.path.startswith("//"):
+            self.path = self.path[1:]
+        if not self.path.strip("/"):
+            raise MaviValidationError(f"A sqlite rate limit names its file: {url!r}.")
+        # One lock object for the store and its buckets: filelock refuses (as a deadlock) a second
+        # object for the same file in one process, and this one is re-entrant.
+        self._lock = FileLock(self.path + ".lock", timeout=timeout)
+        with self._lock:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=timeout)
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS mavi_pause (name TEXT PRIMARY KEY, until_ms INTEGER)"
+            )
+            self._db.commit()
+        self._thread_lock = threading.Lock()
+
+    def _locked(self) -> Any:
+        return self._lock.acquire(timeout=self.step_timeout())
+
+    @contextmanager
+    def turn(self, name: str) -> Iterator[int]:
+        with self._locked():
+            yield self.now_ms()
+
+    def bucket(self, name: str, rates: list[Rate]) -> AbstractBucket:
+        from pyrate_limiter import SQLiteBucket
+
+        table = "mavi_" + hashlib.sha256(name.encode()).hexdigest()[:24]
+        with self._locked():  # what pyrate-limiter's use_file_lock=True does, with a timeout
+            bucket = SQLiteBucket.init_from_file(rates, table=table, db_path=self.path)
+            bucket.conn.execute("PRAGMA journal_mode=WAL;")
+            bucket.conn.execute("PRAGMA synchronous=NORMAL;")
+        bucket.lock = self._lock  # type: ignore[assignment]  # its steps run under turn()'s hold
+        bucket.use_limiter_lock = True
+        return bucket
+
+    def pause(self, name: str, until_ms: int) -> None:
+        with self._locked(), self._thread_lock:  # in turn()'s order: the file lock first
+            self._db.execute(
+                "INSERT INTO mavi_pause VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET "
+                "until_ms = max(until_ms, excluded.until_ms)",
+                (name, until_ms),
+            )
+            self._db.commit()
+
+    def paused_until(self, name: str) -> int:
+        with self._thread_lock:
+            row = self._db.execute(
+                "SELECT until_ms FROM mavi_pause WHERE name = ?", (name,)
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class _RedisStore(Store):
+    """Redis, for every machine that reaches it. Two rules keep the count exact across
+    processes and machines (see docs/ARCHITECTURE.md, "Rate limits"):
+
+    - Turns are stamped with the Redis server's clock (`TIME`), not each machine's own, so
+      that machines whose clocks differ still agree on which turns fall in a window.
+    - A turn is stamped and counted under a short Redis lock per budget. pyrate-limiter's Redis
+      bucket counts the turns stamped up to the new turn's own time; without the lock a turn
+      stamped just before another's, but counted just after it, would not see it.
+    """
+
+    LOCK_SECONDS: Final = 5.0
+    """How long a lock outlives a holder that died holding it."""
+
+    def __init__(self, url: str, timeout: float) -> None:
+        super().__init__(url, timeout)
+        from redis import Redis  # noqa: F401 - a missing extra is reported here, when built
+
+        self._clients: dict[float, Any] = {}
+        self._clients_lock = threading.Lock()
+        self._redis: Any = _TimedRedis(self)  # a Redis to the bucket, bounded per step
+        self.client(timeout)  # the URL is read (and refused) when the store is built
+
+    def client(self, seconds: float) -> Any:
+        """The client whose connects and reads time out after `seconds`, rounded up to a
+        `STEP` (one per step up to `timeout`, each with its pool). redis-py's retries are off:
+        a retried read would outlast the call's time; the caller's own retries decide."""
+        seconds = math.ceil(seconds / self.STEP) * self.STEP
+        client = self._clients.get(seconds)
+        if client is None:
+            from redis import Redis
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
+
+            with self._clients_lock:
+                client = self._clients.get(seconds)
+                if client is None:
+                    client = self._clients[seconds] = Redis.from_url(
+                        self.url,
+                        socket_timeout=seconds,
+                        socket_connect_timeout=seconds,
+                        retry=Retry(NoBackoff(), 0),
+                        **_no_handshake(),
+                    )
+        return client
+
+    def current(self) -> Any:
+        """The client for the step at hand (see `Store.bounded`)."""
+        return self.client(self.step_timeout())
+
+    def now_ms(self) -> int:
+        seconds, micros = self._redis.time()
+        return int(seconds) * 1000 + int(micros) // 1000
+
+    @contextmanager
+    def turn(self, name: str) -> Iterator[int]:
+        wait = self.step_timeout()
+        from redis.lock import Lock
+
+        lock = Lock(  # on the bounded client: each of the lock's commands in the call's time
+            self._redis,
+            f"mavi:lock:{name}",
+            timeout=self.LOCK_SECONDS,
+            sleep=0.001,
+            blocking_timeout=wait,
+            thread_local=False,
+        )
+        if not lock.acquire():
+            raise TimeoutError(f"the budget's lock was held for over {wait:g} s")
+        try:
+            yield self.now_ms()
+        finally:
+            with self.grace():
+                try:
+                    lock.release()
+                except Exception:
+                    logger.debug("MAVI rate limit: a budget's lock was left to expire")
+
+    def bucket(self, name: str, rates: list[Rate]) -> AbstractBucket:
+        from pyrate_limiter import RedisBucket
+
+        bucket: AbstractBucket = RedisBucket.init(rates, self._redis, f"mavi:quota:{name}")
+        return bucket
+
+    def pause(self, name: str, until_ms: int) -> None:
+        key = f"mavi:pause:{name}"
+        ttl = max(1, until_ms - self.now_ms())
+        if int(self._redis.pttl(key)) < ttl:
+            self._redis.set(key, until_ms, px=ttl)
+
+    def paused_until(self, name: str) -> int:
+        value = self._redis.get(f"mavi:pause:{name}")
+        return int(value) if value is not None else 0
+
+    def close(self) -> None:
+        with self._clients_lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
+
+
+@functools.cache
+def _no_handshake() -> dict[str, Any]:
+    """What keeps redis-py from a handshake on connect (HELLO, CLIENT SETINFO), each of whose
+    replies would take a step's time: a store step is then one reply."""
+    import inspect
+
+    from redis.connection import AbstractConnection
+
+    if "driver_info" in inspect.signature(AbstractConnection.__init__).parameters:
+        return {"protocol": 2, "driver_info": None}  # redis-py 7.1 and later
+    return {"protocol": 2, "lib_name": None, "lib_version": None}
+
+
+class _TimedRedis:
+    """What a pyrate-limiter Redis bucket holds as its client: each command goes to the
+    store's client for the step at hand, so a bucket's reads are bounded like the store's."""
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: _RedisStore) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store.current(), name)
+
+    def evalsha(self, sha: str, *args: Any) -> Any:
+        """A script by its hash; the bucket's is loaded again when Redis lost it (a restart, a
+        failover, a `SCRIPT FLUSH`), so the budget carries on at the next turn."""
+        from pyrate_limiter.buckets.redis_bucket import LuaScript
+        from redis.exceptions import NoScriptError
+
+        client = self._store.current()
+        try:
+            return client.evalsha(sha, *args)
+        except NoScriptError:
+            if sha != hashlib.sha1(LuaScript.PUT_ITEM.encode()).hexdigest():
+                raise  # another script (the lock's): its caller loads it again
+            client.script_load(LuaScript.PUT_ITEM)
+            return client.evalsha(sha, *args)
+
+
+_STORES: Final[Mapping[str, type[Store]]] = {
+    "memory": _MemoryStore,
+    "sqlite": _SQLiteStore,
+    "redis": _RedisStore,
+    "rediss": _RedisStore,
+    "unix": _RedisStore,
+}
+
+
+_EXTRAS: Final[Mapping[type[Store], tuple[str, str]]] = {
+    _SQLiteStore: ("sqlite", "filelock"),
+    _RedisStore: ("redis", "redis"),
+}
+"""The extra a store needs installed, and the module it brings."""
+
+
+def open_store(store: type[Store], backend: str, timeout: float) -> Store:
+    """`store(backend, timeout)`; a missing extra names the extra to install, a store that
+    cannot be opened (a file that cannot be created, read or locked in `timeout` seconds, or is
+    not a database) is a `MaviConnectionError` naming the store (its password masked)."""
+    try:
+        return store(backend, timeout)
+    except ModuleNotFoundError as exc:
+        extra, module = _EXTRAS.get(store, ("", ""))
+        raise missing_extra(
+            exc,
+            package=f"A {extra} rate_limit backend",
+            framework=module,
+            root=module,
+            extra=extra,
+        ) from None
+    except MaviError:
+        raise
+    except ValueError:  # the store's own URL parser refused it: the caller's mistake
+        scheme = backend.partition("://")[0]
+        raise MaviValidationError(
+            f"rate_limit backend {scheme}://... could not be read by its store: pass "
+            "memory://, sqlite:///path/to/file.db or redis://[:password@]host:port/db."
+        ) from None
+    except (OSError, sqlite3.Error) as exc:
+        raise store_error(exc, backend, "opened") from exc
+
+
+def store_error(error: Exception, url: str, done: str) -> MaviConnectionError:
+    """The error for a store that could not be `done` ("opened", "used"): it names the store
+    (its password masked) and says what went wrong in words, not as the driver's exception."""
+    said = redact_url_secrets(str(error), url)
+    if isinstance(error, sqlite3.OperationalError):
+        what = (
+            f"the file could not be read, written or locked ({said}): check that the file and "
+            "its folder are readable and writable, and that no other program holds it"
+        )
+    elif isinstance(error, sqlite3.DatabaseError):
+        what = "the file is not a SQLite database (damaged, or another kind of file): move it "
+        what += "away or name another file; the budgets start again in a new one"
+    elif isinstance(error, TimeoutError):
+        what = f"it did not answer in time ({said}): check that nothing else holds it"
+    else:
+        what = f"{type(error).__name__}: {said}. Check that it is running and reachable"
+    return MaviConnectionError(
+        f"The rate-limit store {redact_url_secrets(url, url)} could not be {done}: {what}; or "
+        "pass rate_limit='memory://' to count in this process only."
+    )
