@@ -7,15 +7,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from mavi_core import (
-    DEFAULT_BUDGETS,
-    Budget,
-    MaviClient,
-    MaviRateLimitError,
-    MaviValidationError,
-    RateLimit,
-)
+from mavi_core import Budget, MaviClient, MaviRateLimitError, MaviValidationError, RateLimit
 from mavi_core._quota import key_account
+from mavi_core.constants import DEFAULT_BUDGETS
 from mavi_core.emulator import MaviEmulator
 
 KITCHEN = "VI634021601844219905"
