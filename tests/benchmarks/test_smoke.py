@@ -22,8 +22,8 @@ BENCHMARKS = (
     "history",
     "imports",
     "quota",
-    "exact_budget",
     "vlm",
+    "exact_budget",
 )
 # MaviLLM and MaviQueryEngine against llama-index-llms-openai's OpenAI on the same deltas.
 LLAMAINDEX_PATHS = {
