@@ -26,15 +26,13 @@ from typing import TYPE_CHECKING, Any, Final, Literal, ParamSpec, TypeAlias, Typ
 
 from ._auth import MaviTokenAuth, MaviTokens, RefreshAbandoned
 from ._constants import (
-    CHAT_PATH,
     ERROR_BODY_PREFIX,
     GET_ACCESS_TOKEN_PATH,
     MAX_RETRY_AFTER,
     REFRESH_ACCESS_TOKEN_PATH,
-    V12_CHAT_PATH,
-    V12_CHAT_STREAM_PATH,
 )
 from ._content import ContentDecoder, content_decoder
+from ._dialect import Dialect, dialect_of
 from ._envelope import (
     error_for_http_status,
     retry_after_from_headers,
@@ -49,12 +47,11 @@ from ._exceptions import (
     MaviRateLimitError,
     MaviStreamError,
     MaviTimeoutError,
-    MaviValidationError,
 )
 from ._models import ChatAnswer, ChatDelta, SessionDetail, Thinking, VideoRef
 from ._progress import ProgressBar, ProgressCallback, check_progress, progress_bar, upload_bar
 from ._quota import RateLimit, account_of, endpoint_of
-from ._request import ApiCall, HistoryInput, build_chat_body
+from ._request import ApiCall, HistoryInput
 from ._retry import REFRESH, RetryState, may_retry
 from ._settings import MaviSettings
 from ._stream import ChatStreamDecoder, broken_stream_error, parse_json_reply, too_large
@@ -62,10 +59,7 @@ from ._transcripts import WIRE_KIND, TranscriptJob, VideoTranscript
 from ._v12 import (
     SessionPager,
     V12StreamDecoder,
-    build_v12_body,
-    check_unique_id,
     parse_session_detail,
-    parse_v12_reply,
     session_detail_call,
 )
 from ._videos import (
@@ -75,27 +69,14 @@ from ._videos import (
     Moment,
     ParseWatch,
     PollDeadline,
-    SearchType,
     Transcript,
     Video,
     VideoPager,
     check_limit,
-    check_search_type,
-    delete_calls,
     parse_moments,
-    parse_search_videos,
     parse_task_no,
-    parse_transcription,
     parse_video,
-    parse_videos,
     rank_moments,
-    search_moments_call,
-    search_videos_call,
-    transcription_poll_call,
-    transcription_submit_call,
-    upload_call,
-    v12_search_calls,
-    v12_transcription_call,
 )
 from ._vlm import VlmReply, VlmStreamDecoder, parse_vlm_reply, vlm_call
 
@@ -257,20 +238,7 @@ class _Finish:
 _FINISH: Final = _Finish()
 
 
-_NO_TRANSCRIPT_YET: Final = (
-    " (MAVI answered `data: null`: no transcript yet; a video without sound never has one)"
-)
-"""What a v1.2 transcript read that timed out was told."""
-
 _REQUEST_ID_HEADERS: Final = ("x-request-id", "request-id", "x-trace-id", "trace-id")
-
-
-def _v10_only(session_id: object, unique_id: object) -> None:
-    if session_id is not None or unique_id is not None:
-        raise MaviValidationError(
-            "session_id and unique_id belong to the v1.2 chat API: create the client with "
-            "api_version='v1.2' (or set MAVI_API_VERSION=v1.2). With v1.0, pass history= instead."
-        )
 
 
 def _from_reply(error: MaviError, response: httpx.Response) -> MaviError:
@@ -399,12 +367,12 @@ class Operations:
         unique_id: str | None = None,
     ) -> Flow[ChatAnswer]:
         """The whole answer; checks its input now, before any request."""
-        if self.v12:
-            body = build_v12_body(video_nos, message, history, session_id, unique_id)
-            return self._ask_v12(body)
-        _v10_only(session_id, unique_id)
-        body = build_chat_body(video_nos, message, history, stream=False)
-        return self._chat(body, None)  # type: ignore[return-value]
+        dialect = self.dialect
+        call = dialect.chat_call(video_nos, message, history, session_id, unique_id, stream=False)
+        parse = dialect.whole_answer(call, self.settings.max_event_bytes)
+        if parse is not None:
+            return self._parsed_reply(call, parse)
+        return self._chat(call, None)  # type: ignore[return-value]
 
     def stream(
         self,
@@ -416,36 +384,23 @@ class Operations:
         unique_id: str | None = None,
     ) -> Flow[None]:
         """The answer's deltas as `ChatDelta` items; checks its input now."""
-        if self.v12:
-            body = build_v12_body(video_nos, message, history, session_id, unique_id)
-            return self._chat(body, progress, v12=True)  # type: ignore[return-value]
-        _v10_only(session_id, unique_id)
-        body = build_chat_body(video_nos, message, history, stream=True)
-        return self._chat(body, progress)  # type: ignore[return-value]
+        call = self.dialect.chat_call(
+            video_nos, message, history, session_id, unique_id, stream=True
+        )
+        return self._chat(call, progress)  # type: ignore[return-value]
 
     @_redacting
-    def _ask_v12(self, body: dict[str, Any]) -> Flow[ChatAnswer]:
-        videos = body["video_nos"]
-        settings = self.settings
-
-        def parse(reply: bytes) -> ChatAnswer:
-            return parse_v12_reply(reply, videos, settings.max_event_bytes)
-
-        call = ApiCall("POST", V12_CHAT_PATH, json=body)
+    def _parsed_reply(
+        self, call: ApiCall, parse: Callable[[bytes], ChatAnswer]
+    ) -> Flow[ChatAnswer]:
         answer: ChatAnswer = yield from self._request_json(call, parse)
         return answer
 
     @_redacting
-    def _chat(
-        self, body: dict[str, Any], progress: StreamProgress | None, *, v12: bool = False
-    ) -> Flow[ChatAnswer | None]:
-        if v12:
-            call = ApiCall("POST", V12_CHAT_STREAM_PATH, json=body, accept="text/event-stream")
-        else:
-            call = ApiCall("POST", CHAT_PATH, json=body)
+    def _chat(self, call: ApiCall, progress: StreamProgress | None) -> Flow[ChatAnswer | None]:
         collect = progress is None
         state = StreamProgress() if progress is None else progress
-        decoder = V12StreamDecoder if v12 else ChatStreamDecoder
+        decoder = self.dialect.stream_decoder
 
         def attempt(deadline: Deadline) -> Flow[str]:
             return self._answer(call, deadline, state, collect, decoder)
@@ -456,7 +411,7 @@ class Operations:
             state.ended = True  # ended by its error: read again, the stream is exhausted
             raise
         state.ended = True
-        return ChatAnswer(text=text, video_nos=body["videoNos"]) if collect else None
+        return ChatAnswer(text=text, video_nos=self.dialect.chat_videos(call)) if collect else None
 
     def _answer(
         self,
@@ -765,42 +720,20 @@ class Operations:
         return MaviTokens.from_reply(data, now=time.time())
 
     @property
-    def v12(self) -> bool:
-        """Whether this client speaks the v1.2 dialect (chat, and the video calls: `_videos`)."""
-        return self.settings.api_version == "v1.2"
+    def dialect(self) -> Dialect:
+        """The dialect this client speaks: the calls it sends and how it reads the replies."""
+        return dialect_of(self.settings.api_version)
 
     def scope(self, unique_id: object) -> str | None:
-        """The `unique_id` a video method sends (v1.2: the end user whose library it is;
-        None: the service's "default"), checked now, before any request: a non-empty string,
-        and only with v1.2 (v1.0 has no such field)."""
-        if unique_id is None:
-            return None
-        if not self.v12:
-            raise MaviValidationError(
-                "unique_id belongs to the v1.2 API: create the client with api_version='v1.2' "
-                "(or set MAVI_API_VERSION=v1.2), or leave unique_id out."
-            )
-        return check_unique_id(unique_id)
-
-    def search_type(self, search_type: object) -> SearchType:
-        """The `search_type` a search sends, checked now: any of `SEARCH_TYPES` with v1.2; v1.0
-        has only its own search (the default, BY_CLIP, stands for it)."""
-        kind = check_search_type(search_type)
-        if kind != DEFAULT_SEARCH_TYPE and not self.v12:
-            raise MaviValidationError(
-                "search_type belongs to the v1.2 API: create the client with "
-                "api_version='v1.2' (or set MAVI_API_VERSION=v1.2), or leave search_type out."
-            )
-        return kind
+        """The `unique_id` a video method sends, checked now (`Dialect.scope`)."""
+        return self.dialect.scope(unique_id)
 
     def search_videos(
         self, query: str, unique_id: str | None = None, search_type: object = DEFAULT_SEARCH_TYPE
     ) -> Flow[list[Video]]:
-        scope, kind = self.scope(unique_id), self.search_type(search_type)
-        if self.v12:  # no whole-video search in v1.2: the videos of the clips found
-            (call,) = v12_search_calls(query, search_type=kind, unique_id=scope)
-            return self._parsed(call, parse_search_videos)
-        return self._parsed(search_videos_call(query), parse_videos)
+        dialect = self.dialect
+        scope, kind = dialect.scope(unique_id), dialect.search_type(search_type)
+        return self._parsed(*dialect.search_videos(query, kind, scope))
 
     def search_moments(
         self,
@@ -809,20 +742,21 @@ class Operations:
         unique_id: str | None = None,
         search_type: object = DEFAULT_SEARCH_TYPE,
     ) -> Flow[list[Moment]]:
-        scope, kind = self.scope(unique_id), self.search_type(search_type)
-        if self.v12:
-            calls = v12_search_calls(query, search_type=kind, video_nos=video_nos, unique_id=scope)
-            return self._searched(calls, None)
-        return self._parsed(search_moments_call(query, video_nos), parse_moments)
+        dialect = self.dialect
+        scope, kind = dialect.scope(unique_id), dialect.search_type(search_type)
+        calls = dialect.moment_calls(query, video_nos, kind, scope)
+        return self._searched(calls, None, rank=dialect.searches_library)
 
     @_redacting
-    def _searched(self, calls: list[ApiCall], limit: int | None) -> Flow[list[Moment]]:
-        """v1.2: the hits of every request of one search (100 videos each), best score first,
-        at most `limit`."""
+    def _searched(
+        self, calls: list[ApiCall], limit: int | None, *, rank: bool = True
+    ) -> Flow[list[Moment]]:
+        """The hits of every request of one search (v1.2: 100 videos each), best score first
+        (`rank`), at most `limit`."""
         moments: list[Moment] = []
         for call in calls:
             moments += parse_moments((yield from self._request_json(call)))
-        return rank_moments(moments, limit)
+        return rank_moments(moments, limit) if rank else moments
 
     @_redacting
     def _parsed(self, call: ApiCall, parse: Callable[[Any], _T]) -> Flow[_T]:
@@ -837,11 +771,10 @@ class Operations:
         search_type: object = DEFAULT_SEARCH_TYPE,
     ) -> Flow[list[Moment]]:
         check_limit(limit)  # now, before any request
-        scope, kind = self.scope(unique_id), self.search_type(search_type)
-        if self.v12:  # the service searches only `video_nos` (or the library), `limit` at most
-            calls = v12_search_calls(
-                query, search_type=kind, top_k=limit, video_nos=video_nos, unique_id=scope
-            )
+        dialect = self.dialect
+        scope, kind = dialect.scope(unique_id), dialect.search_type(search_type)
+        if dialect.searches_library:  # only `video_nos` (or the library), `limit` at most
+            calls = dialect.moment_calls(query, video_nos, kind, scope, top_k=limit)
             return self._searched(calls, limit)
         return self._find_moments(query, video_nos, limit)
 
@@ -867,28 +800,16 @@ class Operations:
     ) -> Flow[None]:
         """Every matching video, as `Video` items."""
         scope = self.scope(unique_id)
-        pager = VideoPager(
-            status, name, start_time, end_time, page_size, v12=self.v12, unique_id=scope
-        )
-        return self._list(pager)
+        return self._list(self.dialect.pager(status, name, start_time, end_time, page_size, scope))
 
     def list_sessions(self, unique_id: str | None) -> Flow[None]:
         """Every chat session of the key (v1.2 only), as `ChatSession` items."""
-        if not self.v12:
-            raise MaviValidationError(
-                "list_sessions() belongs to the v1.2 API (v1.0 keeps no sessions: the client "
-                "sends history): create the client with api_version='v1.2' (or set "
-                "MAVI_API_VERSION=v1.2)."
-            )
+        self.dialect.sessions("list_sessions()", "v1.0 keeps no sessions: the client sends history")
         return self._list(SessionPager(unique_id))
 
     def session_detail(self, session_id: str | int) -> Flow[SessionDetail]:
         """A v1.2 session restored: its title and messages; checks its input now."""
-        if not self.v12:
-            raise MaviValidationError(
-                "get_session_detail() belongs to the v1.2 API (v1.0 keeps no sessions): create "
-                "the client with api_version='v1.2' (or set MAVI_API_VERSION=v1.2)."
-            )
+        self.dialect.sessions("get_session_detail()", "v1.0 keeps no sessions")
         call = session_detail_call(session_id)
         session = str(call.params["sessionId"]) if call.params else ""
         return self._parsed(call, lambda data: parse_session_detail(data, session))
@@ -938,7 +859,7 @@ class Operations:
     ) -> Flow[Video]:
         check_progress(progress, on_progress)
         scope = self.scope(unique_id)
-        call, upload = upload_call(source, callback_uri, v12=self.v12, unique_id=scope)
+        call, upload = self.dialect.upload_call(source, callback_uri, scope)
         if upload is not None:
             bar = upload_bar(upload.path.name, upload.size, progress, on_progress)
             # An upload is bounded by its size and the per-operation timeout, not the deadline.
@@ -963,7 +884,7 @@ class Operations:
         check_progress(progress)
         bar = self.progress_bar("Parsing videos", len(watch.video_nos), progress)
         while True:
-            pager = VideoPager(v12=self.v12, unique_id=scope)
+            pager = self.dialect.pager(unique_id=scope)
             watch.update((yield from self._all_pages(pager, deadline)))
             bar.update(watch.parsed)
             if watch.done:
@@ -974,7 +895,7 @@ class Operations:
     @_redacting
     def delete_videos(self, video_nos: list[str], unique_id: str | None = None) -> Flow[None]:
         scope = self.scope(unique_id)
-        for call in delete_calls(video_nos, v12=self.v12, unique_id=scope):
+        for call in self.dialect.delete_calls(video_nos, scope):
             yield from self._request_json(call)
 
     @_redacting
@@ -990,26 +911,18 @@ class Operations:
         """v1.0: a task submitted, then polled until FINISH. v1.2: no task; the transcript is
         read (`get_audio_transcription` / `get_video_transcription`), and read again while the
         reply is `data: null` (no transcript yet), until `timeout`."""
-        v12 = self.v12
-        scope = self.scope(unique_id)
-        what = f"the transcript of {video_no}{_NO_TRANSCRIPT_YET}" if v12 else "the transcription"
-        deadline = PollDeadline(timeout, self.clock(), poll_interval, what)
-        if v12:
-            if callback_uri is not None:
-                raise MaviValidationError(
-                    "callback_uri has no v1.2 equivalent: a v1.2 transcript is read at once, "
-                    "with no task to wait for. Leave callback_uri out."
-                )
-            call, task_no = v12_transcription_call(video_no, kind, unique_id=scope), ""
-        else:
-            submit = transcription_submit_call(video_no, kind, callback_uri)
+        dialect = self.dialect
+        scope = dialect.scope(unique_id)
+        what = f"the transcript of {video_no}" if dialect.not_ready else "the transcription"
+        deadline = PollDeadline(timeout, self.clock(), poll_interval, what + dialect.not_ready)
+        task_no = ""
+        submit = dialect.submit_call(video_no, kind, callback_uri)
+        if submit is not None:
             task_no = parse_task_no((yield from self._request_json(submit)))
-            call = transcription_poll_call(task_no)
+        call = dialect.transcript_call(video_no, kind, task_no, scope)
         while True:
             data = yield from self._request_json(call)
-            transcript = parse_transcription(
-                data, video_no=video_no, task_no=task_no, kind=kind, v12=v12
-            )
+            transcript = dialect.read_transcript(data, video_no, task_no, kind)
             if transcript is not None:
                 return transcript
             yield Sleep(deadline.next_delay(self.clock()))
@@ -1024,36 +937,34 @@ class Operations:
         names and durations looked up (searchDB, until all are found), every transcription
         submitted, then all polled together, the first poll at once, the next after 0.5 s,
         doubling up to `poll_interval`, for at most `timeout` seconds."""
-        v12 = self.v12
-        what = f"the transcripts{_NO_TRANSCRIPT_YET if v12 else ''}"
+        dialect = self.dialect
+        what = f"the transcripts{dialect.not_ready}"
         deadline = PollDeadline(timeout, self.clock(), poll_interval, what)
         deadline.interval = delay = min(0.5, poll_interval)
         check_progress(progress)
         if job.whole_library:
-            library = VideoPager(status=PARSED, v12=v12, unique_id=job.unique_id)
+            library = dialect.pager(status=PARSED, unique_id=job.unique_id)
             job.use_library((yield from self._all_pages(library, deadline)))
         if not job.waiting():  # all cached
             return job.result()
         if job.unknown_videos:
-            pager = VideoPager(v12=v12, unique_id=job.unique_id)
+            pager = dialect.pager(unique_id=job.unique_id)
             check = self._between_pages(deadline)
             while (
                 job.unknown_videos and (page := (yield from self._page(pager, check))) is not None
             ):
                 job.learn(page)
-        for item in [] if v12 else job.to_submit():  # v1.2: nothing to submit, only to read
-            call = transcription_submit_call(item.video_no, WIRE_KIND[item.kind])
+        for item in job.to_submit() if dialect.transcription_tasks else ():
+            call = dialect.submit_call(item.video_no, WIRE_KIND[item.kind], None)
+            assert call is not None
             job.submitted(item, parse_task_no((yield from self._request_json(call))))
         bar = self.progress_bar("Transcribing videos", job.total, progress)
         while True:
             for item in job.waiting():
-                if v12:
-                    kind = WIRE_KIND[item.kind]
-                    call = v12_transcription_call(item.video_no, kind, unique_id=job.unique_id)
-                else:
-                    assert item.task_no is not None
-                    call = transcription_poll_call(item.task_no)
-                job.read(item, (yield from self._request_json(call)), v12=v12)
+                kind, task_no = WIRE_KIND[item.kind], item.task_no or ""
+                call = dialect.transcript_call(item.video_no, kind, task_no, job.unique_id)
+                read_once = not dialect.transcription_tasks
+                job.read(item, (yield from self._request_json(call)), v12=read_once)
             bar.update(job.finished)
             if job.done:
                 bar.finish()

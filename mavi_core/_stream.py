@@ -551,8 +551,9 @@ def broken_stream_error(
             (STREAM_ERRORS[kind] for kind in type(error).__mro__ if kind in STREAM_ERRORS),
             MaviStreamError,
         )
+        detail = error if error.msg is None else error.msg  # a reply it could not read: no msg
         broken = stream_class(
-            f"MAVI ended the stream with {said} ({error.msg}) {kept}",
+            f"MAVI ended the stream with {said} ({detail}) {kept}",
             code=error.code,
             msg=error.msg,
             status_code=error.status_code,
