@@ -14,15 +14,14 @@ caller breaking out of a stream) the driver closes.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 import random
 import time
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final, Literal, ParamSpec, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeAlias, TypeVar
 
 from ._auth import MaviTokenAuth, MaviTokens, RefreshAbandoned
 from ._constants import (
@@ -48,17 +47,23 @@ from ._exceptions import (
     MaviStreamError,
     MaviTimeoutError,
 )
-from ._models import ChatAnswer, ChatDelta, SessionDetail, Thinking, VideoRef
+from ._models import ChatAnswer, SessionDetail
 from ._progress import ProgressBar, ProgressCallback, check_progress, progress_bar, upload_bar
 from ._quota import RateLimit, account_of, endpoint_of
 from ._request import ApiCall, HistoryInput
 from ._retry import REFRESH, RetryState, may_retry
 from ._settings import MaviSettings
-from ._stream import ChatStreamDecoder, broken_stream_error, parse_json_reply, too_large
+from ._stream import (
+    AnswerReader,
+    BodyReader,
+    ChatStreamDecoder,
+    StreamProgress,
+    broken_stream_error,
+    parse_json_reply,
+)
 from ._transcripts import WIRE_KIND, TranscriptJob, VideoTranscript
 from ._v12 import (
     SessionPager,
-    V12StreamDecoder,
     parse_session_detail,
     session_detail_call,
 )
@@ -87,11 +92,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Acquire",
-    "Chunks",
     "Close",
     "Effect",
     "Flow",
-    "Next",
     "Operations",
     "Pump",
     "Result",
@@ -105,7 +108,6 @@ __all__ = [
 logger = logging.getLogger("mavi_core")
 
 _T = TypeVar("_T")
-_P = ParamSpec("_P")
 
 
 class Effect:
@@ -127,33 +129,24 @@ class Send(Effect):
     but `timeout`'s, which restarts with every byte a server trickles)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Chunks(Effect):
-    """Start reading a response's raw body; the result is an (async) iterator of bytes.
+class Reader(Protocol):
+    """What a `Pump` hands each raw chunk to (`_stream.AnswerReader`, `_stream.BodyReader`)."""
 
-    A response whose body was read already (one built by a test transport) gives its content,
-    decoded: see `_decoder_for`."""
+    ended: bool
+
+    def step(self, raw: bytes | None) -> list[Any]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Pump(Effect):
+    """Read a response's raw body, every chunk (then None at its end) handed to `reader`,
+    handing out the items it returns, until it has `ended`. The stream's hot loop: the
+    operation resumes once a reply, not once a chunk. The result is None; a failed read, or an
+    error `reader` raises, is thrown into the operation. A response whose body was read
+    already (one built by a test transport) gives its content, decoded: see `_decoder_for`."""
 
     response: httpx.Response
-
-
-@dataclass(frozen=True, slots=True)
-class Next(Effect):
-    """The next raw chunk from `Chunks`' iterator, or None at the end of the body."""
-
-    chunks: Any
-
-
-@dataclass(slots=True)
-class Pump(Effect):
-    """Read every raw chunk from `Chunks`' iterator (then None at the end of the body), hand
-    each to `step`, and hand out the items it returns, until `step` sets `ended`. The stream's
-    hot loop: the operation resumes once a reply, not once a chunk. The result is None; a failed
-    read, or an error `step` raises, is thrown into the operation."""
-
-    chunks: Any
-    step: Callable[[bytes | None], list[Any]]
-    ended: bool = False
+    reader: Reader
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,40 +197,6 @@ def returning(flow: Flow[_T]) -> Flow[None]:
     yield Result((yield from flow))
 
 
-@dataclass(slots=True)
-class StreamProgress:
-    """What of an answer reached the caller; shared by a stream and its operation only.
-
-    `delivered` counts characters and `items` deltas (a v1.2 thinking or ref event has no text
-    but was handed out all the same); `session_id`, `refs` and `thinking` gather what v1.2 events
-    told so far."""
-
-    delivered: int = 0
-    items: int = 0
-    ended: bool = False
-    """The answer arrived whole (the operation returned)."""
-    closed: bool = False
-    """The caller closed the stream."""
-    session_id: str | None = None
-    refs: list[VideoRef] = field(default_factory=list)
-    thinking: list[Thinking] = field(default_factory=list)
-
-    def note(self, delta: ChatDelta) -> None:
-        if delta.session_id is not None:
-            self.session_id = delta.session_id
-        if delta.refs:
-            self.refs.extend(delta.refs)
-        if delta.thinking is not None:
-            self.thinking.append(delta.thinking)
-
-
-class _Finish:
-    """The end of a body, after any decompressed remainder."""
-
-
-_FINISH: Final = _Finish()
-
-
 _REQUEST_ID_HEADERS: Final = ("x-request-id", "request-id", "x-trace-id", "trace-id")
 
 
@@ -258,12 +217,6 @@ def _from_reply(error: MaviError, response: httpx.Response) -> MaviError:
 
 def _decoder_for(response: httpx.Response) -> ContentDecoder | None:
     return None if response.is_stream_consumed else content_decoder(response.headers)
-
-
-def _pieces(raw: bytes | None, content: ContentDecoder | None) -> Iterable[bytes | _Finish]:
-    if raw is None:
-        return (*content.flush(), _FINISH) if content is not None else (_FINISH,)
-    return (raw,) if content is None else content.decode(raw)
 
 
 _DEADLINE_SLACK: Final = 0.05
@@ -330,20 +283,6 @@ class Deadline:
         )
 
 
-def _redacting(method: Callable[_P, Flow[_T]]) -> Callable[_P, Flow[_T]]:
-    """Every error an operation raises leaves it with credentials masked."""
-
-    @functools.wraps(method)
-    def operation(*args: _P.args, **kwargs: _P.kwargs) -> Flow[_T]:
-        self: Operations = args[0]  # type: ignore[assignment]
-        try:
-            return (yield from method(*args, **kwargs))
-        except MaviError as error:
-            raise self.settings.redact(error)  # noqa: B904 - the same error, masked
-
-    return operation
-
-
 @dataclass
 class Operations:
     """The MAVI operations over one `MaviSettings`, as flows for a driver to run."""
@@ -389,14 +328,12 @@ class Operations:
         )
         return self._chat(call, progress)  # type: ignore[return-value]
 
-    @_redacting
     def _parsed_reply(
         self, call: ApiCall, parse: Callable[[bytes], ChatAnswer]
     ) -> Flow[ChatAnswer]:
         answer: ChatAnswer = yield from self._request_json(call, parse)
         return answer
 
-    @_redacting
     def _chat(self, call: ApiCall, progress: StreamProgress | None) -> Flow[ChatAnswer | None]:
         collect = progress is None
         state = StreamProgress() if progress is None else progress
@@ -419,80 +356,38 @@ class Operations:
         deadline: Deadline,
         progress: StreamProgress,
         collect: bool,
-        decoder_class: Callable[[int, int], ChatStreamDecoder] = ChatStreamDecoder,
+        decoder_class: Callable[[int, int], ChatStreamDecoder],
     ) -> Flow[str]:
         response = yield self._send(call, deadline)
-        parts: list[str] = []
         try:
             yield from self._raise_for_status(response, deadline)
             settings = self.settings
             decoder = decoder_class(settings.max_event_bytes, settings.max_response_bytes)
-            content = _decoder_for(response)
-            due, clock = deadline.at, deadline.clock
-            v12 = isinstance(decoder, V12StreamDecoder)  # events may carry a session, refs
-            plain = content is None and not collect  # chunks go straight to the decoder
-            limit = settings.max_response_bytes
-            size = 0
-
-            def feed(piece: bytes) -> list[ChatDelta]:
-                nonlocal size
-                if collect:  # chat(): the whole answer is held, so bound it
-                    size += len(piece)
-                    if size > limit:
-                        raise too_large("reply", limit, "max_response_bytes")
-                return decoder.feed(piece)
-
-            def step(raw: bytes | None) -> list[ChatDelta]:
-                """One chunk in, the deltas it completes out (every one, even when an error
-                follows them: the operation raises it once they are handed out)."""
-                if raw is not None and due is not None and clock() > due:
-                    deadline.check()
-                if raw is not None and plain:
-                    deltas = decoder.feed(raw)  # the common case: one event, as it came
-                elif raw is not None and content is None:
-                    deltas = feed(raw)
-                else:
-                    deltas = []
-                    for piece in _pieces(raw, content):
-                        deltas += decoder.finish() if piece is _FINISH else feed(piece)  # type: ignore[arg-type]
-                        if decoder.error is not None or decoder.done:
-                            break
-                for delta in deltas:
-                    progress.delivered += len(delta.text)
-                    if v12 and (
-                        delta.session_id != progress.session_id
-                        or delta.refs
-                        or delta.thinking is not None
-                    ):  # a content event repeats the session it belongs to: nothing new
-                        progress.note(delta)
-                progress.items += len(deltas)
-                if raw is None or decoder.done or decoder.error is not None:
-                    pump.ended = True
-                if collect:
-                    parts.extend([delta.text for delta in deltas])
-                    return []
-                return deltas
-
-            pump = Pump((yield Chunks(response)), step)
-            yield pump
-            if decoder.error is not None:
-                raise decoder.error
+            reader = AnswerReader(
+                decoder,
+                _decoder_for(response),
+                progress,
+                deadline,
+                collect=collect,
+                limit=settings.max_response_bytes,
+            )
+            yield Pump(response, reader)
+            reader.raise_error()
         except MaviError as error:
             yield Close(response)
             _from_reply(error, response)
             # Once text arrived, or anything was handed out that a retry would repeat, the
             # error is a MaviStreamError (never retried); else it keeps its own class.
             if progress.delivered or (progress.items and may_retry(error)):
-                partial = "".join(parts) if collect else None
+                partial = reader.text() if collect else None
                 broken = broken_stream_error(error, progress.delivered, partial)
                 raise _from_reply(broken, response) from error
             raise
         yield Close(response)
-        return "".join(parts)
+        return reader.text()
 
     # Video-understanding chat completions (`_vlm`): a stateless model answers about URLs.
 
-    @_redacting
     def vlm_complete(self, body: dict[str, Any]) -> Flow[VlmReply]:
         """The whole answer to a body from `_vlm.build_vlm_body` (stream false)."""
         limit = self.settings.max_event_bytes
@@ -501,7 +396,6 @@ class Operations:
         )
         return reply
 
-    @_redacting
     def vlm_stream(
         self, body: dict[str, Any], progress: StreamProgress, reply: VlmReply
     ) -> Flow[None]:
@@ -578,34 +472,31 @@ class Operations:
                 return (yield from attempt(deadline))
             except MaviError as caught:
                 error = deadline.passed(caught)
-                if error.request_url is None:
-                    error.request_method = call.method
-                    error.request_url = settings.base_url + call.path
-                action = state.next_action(error)
-                if action is None:
-                    if auth is not None and isinstance(error, MaviAuthenticationError):
-                        stage = "refreshed" if state.refreshed else "expired"
-                        raise token_advice(error, stage)  # noqa: B904 - the same error
-                    if state.refused_wait:
-                        raise self._unwaited(error, deadline)  # noqa: B904 - the same error
-                    raise error  # noqa: B904 - the same error (or the deadline's, from it)
-                if action is REFRESH:
-                    logger.debug("MAVI rejected the access token; refreshing it and retrying")
-                    assert auth is not None
-                    yield from self._refresh(auth, generation, deadline, early=False)
-                    continue
-                assert isinstance(action, float)
-                if not deadline.allows(action):
-                    if error.retry_after is not None and action <= error.retry_after:
-                        raise self._unwaited(error, deadline)  # noqa: B904 - the same error
-                    raise error  # noqa: B904 - the same error (or the deadline's, from it)
-                if logger.isEnabledFor(logging.DEBUG):
-                    reason = settings.redact_text(str(error))
-                    logger.debug("MAVI request failed (%s); retrying in %.2f s", reason, action)
-                if endpoint is not None and isinstance(error, MaviRateLimitError):
-                    pause = action  # the next Acquire holds every holder of the budget
-                    continue
-                yield Sleep(action)
+            if error.request_url is None:
+                error.request_method = call.method
+                error.request_url = settings.base_url + call.path
+            action = state.next_action(error)
+            if action is REFRESH:
+                logger.debug("MAVI rejected the access token; refreshing it and retrying")
+                assert auth is not None
+                yield from self._refresh(auth, generation, deadline, early=False)
+                continue
+            if action is None:
+                if auth is not None and isinstance(error, MaviAuthenticationError):
+                    raise token_advice(error, "refreshed" if state.refreshed else "expired")
+                raise self._unwaited(error, deadline) if state.refused_wait else error
+            assert isinstance(action, float)
+            if not deadline.allows(action):
+                if error.retry_after is not None and action <= error.retry_after:
+                    raise self._unwaited(error, deadline)
+                raise error  # the same error (or the deadline's, from it)
+            if logger.isEnabledFor(logging.DEBUG):
+                reason = settings.redact_text(str(error))
+                logger.debug("MAVI request failed (%s); retrying in %.2f s", reason, action)
+            if endpoint is not None and isinstance(error, MaviRateLimitError):
+                pause = action  # the next Acquire holds every holder of the budget
+                continue
+            yield Sleep(action)
 
     def _unwaited(self, error: MaviError, deadline: Deadline) -> MaviError:
         """`error`, whose `Retry-After` is longer than the client waits, saying so."""
@@ -684,26 +575,12 @@ class Operations:
     ) -> Flow[bytes]:
         """The body, decompressed, up to `limit` bytes: beyond it, the first `limit` bytes
         (`truncate`) or an error."""
-        content = _decoder_for(response)
-        chunks = yield Chunks(response)
-        body = bytearray()
-        while True:
-            raw = yield Next(chunks)
-            for piece in _pieces(raw, content):
-                if piece is _FINISH:
-                    continue
-                body += piece  # type: ignore[arg-type]
-                if len(body) > limit:
-                    if truncate:
-                        return bytes(body[:limit])
-                    raise too_large("reply", limit, "max_response_bytes")
-            if raw is None:
-                return bytes(body)
-            deadline.check()
+        reader = BodyReader(_decoder_for(response), limit, deadline.check, truncate)
+        yield Pump(response, reader)
+        return reader.body
 
     # Tokens and videos.
 
-    @_redacting
     def exchange_code(self, client_id: str, code: str) -> Flow[MaviTokens]:
         # A code is single-use: never sent twice.
         call = ApiCall(
@@ -716,7 +593,8 @@ class Operations:
         try:
             data = yield from self._request_json(call)
         except (MaviAuthenticationError, MaviInvalidRequestError) as error:
-            raise token_advice(error, "exchange")  # noqa: B904 - the same error
+            token_advice(error, "exchange")
+            raise
         return MaviTokens.from_reply(data, now=time.time())
 
     @property
@@ -747,7 +625,6 @@ class Operations:
         calls = dialect.moment_calls(query, video_nos, kind, scope)
         return self._searched(calls, None, rank=dialect.searches_library)
 
-    @_redacting
     def _searched(
         self, calls: list[ApiCall], limit: int | None, *, rank: bool = True
     ) -> Flow[list[Moment]]:
@@ -758,7 +635,6 @@ class Operations:
             moments += parse_moments((yield from self._request_json(call)))
         return rank_moments(moments, limit) if rank else moments
 
-    @_redacting
     def _parsed(self, call: ApiCall, parse: Callable[[Any], _T]) -> Flow[_T]:
         return parse((yield from self._request_json(call)))
 
@@ -778,7 +654,6 @@ class Operations:
             return self._searched(calls, limit)
         return self._find_moments(query, video_nos, limit)
 
-    @_redacting
     def _find_moments(
         self, query: str, video_nos: list[str] | None, limit: int | None
     ) -> Flow[list[Moment]]:
@@ -814,7 +689,6 @@ class Operations:
         session = str(call.params["sessionId"]) if call.params else ""
         return self._parsed(call, lambda data: parse_session_detail(data, session))
 
-    @_redacting
     def _list(self, pager: VideoPager | SessionPager) -> Flow[None]:
         check = self._between_pages()
         while (page := (yield from self._page(pager, check))) is not None:
@@ -848,7 +722,6 @@ class Operations:
             listed += page
         return listed
 
-    @_redacting
     def upload_video(
         self,
         source: str | os.PathLike[str],
@@ -869,7 +742,6 @@ class Operations:
             bar.finish()
         return video
 
-    @_redacting
     def wait_until_parsed(
         self,
         video_nos: list[str],
@@ -892,13 +764,11 @@ class Operations:
                 return watch.result()
             yield Sleep(deadline.next_delay(self.clock()))
 
-    @_redacting
     def delete_videos(self, video_nos: list[str], unique_id: str | None = None) -> Flow[None]:
         scope = self.scope(unique_id)
         for call in self.dialect.delete_calls(video_nos, scope):
             yield from self._request_json(call)
 
-    @_redacting
     def transcribe(
         self,
         video_no: str,
@@ -929,7 +799,6 @@ class Operations:
 
     # Transcripts as documents (issue 14): every (video, kind) asked at once, then polled.
 
-    @_redacting
     def transcripts(
         self, job: TranscriptJob, timeout: float, poll_interval: float, progress: bool | None
     ) -> Flow[list[VideoTranscript]]:
