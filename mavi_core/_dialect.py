@@ -14,14 +14,23 @@ from typing import Any, ClassVar, Final, Literal
 
 from ._constants import CHAT_PATH, V12_CHAT_PATH, V12_CHAT_STREAM_PATH
 from ._exceptions import MaviValidationError
-from ._models import ChatAnswer
+from ._models import ChatAnswer, SessionDetail
 from ._request import ApiCall, HistoryInput, UploadFile, build_chat_body
 from ._stream import ChatStreamDecoder
-from ._v12 import V12StreamDecoder, build_v12_body, check_unique_id, parse_v12_reply
+from ._v12 import (
+    SessionPager,
+    V12StreamDecoder,
+    build_v12_body,
+    check_unique_id,
+    parse_session_detail,
+    parse_v12_reply,
+    session_detail_call,
+)
 from ._videos import (
     DEFAULT_SEARCH_TYPE,
     MAX_PAGE_SIZE,
     V12_DELETE,
+    Pages,
     SearchType,
     Transcript,
     V12VideoPager,
@@ -55,6 +64,7 @@ class Dialect:
 
     name: ClassVar[str] = "v1.0"
     stream_decoder: ClassVar[type[ChatStreamDecoder]] = ChatStreamDecoder
+    pager_class: ClassVar[type[VideoPager]] = VideoPager
     searches_library: ClassVar[bool] = False
     """Whether one moment search may leave `video_nos` out (the service searches the library)
     and rank its hits itself; else `find_moments` finds the videos first."""
@@ -116,9 +126,20 @@ class Dialect:
             )
         return kind
 
-    def sessions(self, method: str, why: str) -> None:
-        """Raises unless the service keeps chat sessions (`method`: the caller's name)."""
-        raise MaviValidationError(f"{method} belongs to the v1.2 API ({why}): {_USE_V12}.")
+    def session_pager(self, unique_id: str | None) -> Pages:
+        """A walk of the key's chat sessions; v1.0 keeps none."""
+        raise MaviValidationError(
+            "list_sessions() belongs to the v1.2 API (v1.0 keeps no sessions: the client sends "
+            f"history): {_USE_V12}."
+        )
+
+    def session_detail(
+        self, session_id: str | int
+    ) -> tuple[ApiCall, Callable[[Any], SessionDetail]]:
+        """The call that restores a chat session, and how its reply is read; checks the id."""
+        raise MaviValidationError(
+            f"get_session_detail() belongs to the v1.2 API (v1.0 keeps no sessions): {_USE_V12}."
+        )
 
     # Videos.
 
@@ -149,7 +170,8 @@ class Dialect:
         page_size: int = MAX_PAGE_SIZE,
         unique_id: str | None = None,
     ) -> VideoPager:
-        return VideoPager(status, name, start_time, end_time, page_size, unique_id=unique_id)
+        """A walk of the library's listing, filters checked now."""
+        return self.pager_class(status, name, start_time, end_time, page_size, unique_id=unique_id)
 
     def upload_call(
         self, source: str | os.PathLike[str], callback_uri: str | None, scope: str | None
@@ -189,23 +211,15 @@ class V12Dialect(Dialect):
 
     name = "v1.2"
     stream_decoder = V12StreamDecoder
+    pager_class = V12VideoPager
     searches_library = True
     transcription_tasks = False
     not_ready = (
         " (MAVI answered `data: null`: no transcript yet; a video without sound never has one)"
     )
 
-    def chat_call(
-        self,
-        video_nos: list[str],
-        message: str,
-        history: HistoryInput,
-        session_id: str | int | None,
-        unique_id: str | None,
-        *,
-        stream: bool,
-    ) -> ApiCall:
-        body = build_v12_body(video_nos, message, history, session_id, unique_id)
+    def chat_call(self, *chat: Any, stream: bool) -> ApiCall:
+        body = build_v12_body(*chat)  # video_nos, message, history, session_id, unique_id
         if stream:
             return ApiCall("POST", V12_CHAT_STREAM_PATH, json=body, accept="text/event-stream")
         return ApiCall("POST", V12_CHAT_PATH, json=body)
@@ -225,8 +239,15 @@ class V12Dialect(Dialect):
     def search_type(self, search_type: object) -> SearchType:
         return check_search_type(search_type)
 
-    def sessions(self, method: str, why: str) -> None:
-        return None
+    def session_pager(self, unique_id: str | None) -> Pages:
+        return SessionPager(unique_id)
+
+    def session_detail(
+        self, session_id: str | int
+    ) -> tuple[ApiCall, Callable[[Any], SessionDetail]]:
+        call = session_detail_call(session_id)
+        session = str(call.params["sessionId"]) if call.params else ""
+        return call, lambda data: parse_session_detail(data, session)
 
     def search_videos(
         self, query: str, kind: SearchType, scope: str | None
@@ -246,17 +267,6 @@ class V12Dialect(Dialect):
         return v12_search_calls(
             query, search_type=kind, top_k=top_k, video_nos=video_nos, unique_id=scope
         )
-
-    def pager(
-        self,
-        status: str | None = None,
-        name: str | None = None,
-        start_time: Any = None,
-        end_time: Any = None,
-        page_size: int = MAX_PAGE_SIZE,
-        unique_id: str | None = None,
-    ) -> VideoPager:
-        return V12VideoPager(status, name, start_time, end_time, page_size, unique_id=unique_id)
 
     def upload_call(
         self, source: str | os.PathLike[str], callback_uri: str | None, scope: str | None

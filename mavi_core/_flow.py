@@ -1,14 +1,17 @@
 """Every client operation, written once, as a generator of the I/O it needs.
 
-In the manner of httpx's `Auth.auth_flow`: an operation yields *effects* (send a request, read
-the next raw chunk of a reply, close it, sleep, wait for another caller's token refresh) and is
-sent their results, or has the failure thrown into it. `MaviClient` and `AsyncMaviClient` are
-two small drivers that perform effects, one blocking and one with `await`; everything an
-operation decides (retries, token refresh, decoding, bounds, the deadline) is decided here once.
-Anything else an operation yields (a `ChatDelta`, a `Video`) goes to the caller as it comes.
+In the manner of httpx's `Auth.auth_flow`: an operation yields *effects* (send a request, pump
+a reply's body through a pure reader of `_stream`, close it, sleep, wait for another caller's
+token refresh) and is sent their results, or has the failure thrown into it. `MaviClient` and
+`AsyncMaviClient` are two small drivers that perform effects, one blocking and one with
+`await`; everything an operation decides (retries, token refresh, decoding, bounds, the
+deadline) is decided here once, and what differs between the API's versions is asked of the
+settings' dialect (`_dialect`). Anything else an operation yields (a `ChatDelta`, a `Video`)
+goes to the caller as it comes.
 
 The drivers own the responses: whatever an operation leaves open when it is closed early (a
-caller breaking out of a stream) the driver closes.
+caller breaking out of a stream) the driver closes; and every error leaves them with the
+credentials masked (`MaviSettings.redact`), once.
 """
 
 from __future__ import annotations
@@ -62,16 +65,12 @@ from ._stream import (
     parse_json_reply,
 )
 from ._transcripts import WIRE_KIND, TranscriptJob, VideoTranscript
-from ._v12 import (
-    SessionPager,
-    parse_session_detail,
-    session_detail_call,
-)
 from ._videos import (
     DEFAULT_SEARCH_TYPE,
     MAX_PAGE_SIZE,
     PARSED,
     Moment,
+    Pages,
     ParseWatch,
     PollDeadline,
     Transcript,
@@ -363,14 +362,7 @@ class Operations:
             yield from self._raise_for_status(response, deadline)
             settings = self.settings
             decoder = decoder_class(settings.max_event_bytes, settings.max_response_bytes)
-            reader = AnswerReader(
-                decoder,
-                _decoder_for(response),
-                progress,
-                deadline,
-                collect=collect,
-                limit=settings.max_response_bytes,
-            )
+            reader = AnswerReader(decoder, _decoder_for(response), progress, deadline, collect)
             yield Pump(response, reader)
             reader.raise_error()
         except MaviError as error:
@@ -679,17 +671,13 @@ class Operations:
 
     def list_sessions(self, unique_id: str | None) -> Flow[None]:
         """Every chat session of the key (v1.2 only), as `ChatSession` items."""
-        self.dialect.sessions("list_sessions()", "v1.0 keeps no sessions: the client sends history")
-        return self._list(SessionPager(unique_id))
+        return self._list(self.dialect.session_pager(unique_id))
 
     def session_detail(self, session_id: str | int) -> Flow[SessionDetail]:
         """A v1.2 session restored: its title and messages; checks its input now."""
-        self.dialect.sessions("get_session_detail()", "v1.0 keeps no sessions")
-        call = session_detail_call(session_id)
-        session = str(call.params["sessionId"]) if call.params else ""
-        return self._parsed(call, lambda data: parse_session_detail(data, session))
+        return self._parsed(*self.dialect.session_detail(session_id))
 
-    def _list(self, pager: VideoPager | SessionPager) -> Flow[None]:
+    def _list(self, pager: Pages) -> Flow[None]:
         check = self._between_pages()
         while (page := (yield from self._page(pager, check))) is not None:
             yield from page
@@ -706,7 +694,7 @@ class Operations:
 
         return check
 
-    def _page(self, pager: VideoPager | SessionPager, check: Callable[[], None]) -> Flow[Any]:
+    def _page(self, pager: Pages, check: Callable[[], None]) -> Flow[Any]:
         """The next page's items (a list), or None once the listing ended (`_videos.Pages`)."""
         call = pager.next_call()
         if call is None:

@@ -405,6 +405,10 @@ class ChatStreamDecoder:
         self.events_seen = 0
         self.texts_seen = 0
 
+    @property
+    def max_body_bytes(self) -> int:
+        return self._events.max_body
+
     def feed(self, chunk: bytes) -> list[ChatDelta]:
         if self.error is not None:
             raise self.error
@@ -663,25 +667,11 @@ class BodyReader:
 class AnswerReader:
     """A chat reply's raw chunks in (None at the end), the deltas for the caller out: each
     chunk decompressed, decoded (`ChatStreamDecoder`), counted in `progress`, and either
-    handed out or, for a whole answer (`collect`), held in `text()` and bounded by `limit`.
+    handed out or, for a whole answer (`collect`), held in `text()` and bounded as the
+    decoder's body is (`max_body_bytes`).
 
     `step` returns every delta a chunk completes, even when an error follows them; the error
     stays in `decoder.error` (`raise_error`). `ended` once the reply needs no more reading."""
-
-    __slots__ = (
-        "_check",
-        "_clock",
-        "_content",
-        "_due",
-        "_limit",
-        "_parts",
-        "_size",
-        "collect",
-        "decoder",
-        "ended",
-        "progress",
-        "tells_more",
-    )
 
     def __init__(
         self,
@@ -689,13 +679,11 @@ class AnswerReader:
         content: ContentDecoder | None,
         progress: StreamProgress,
         deadline: Deadline,
-        *,
         collect: bool,
-        limit: int,
     ) -> None:
         self.decoder, self._content, self.progress = decoder, content, progress
         self._due, self._clock, self._check = deadline.at, deadline.clock, deadline.check
-        self.collect, self._limit, self._size = collect, limit, 0
+        self.collect, self._limit, self._size = collect, decoder.max_body_bytes, 0
         self._parts: list[str] = []
         self.tells_more = decoder.tells_more  # events may carry a session, refs
         self.ended = False

@@ -502,6 +502,14 @@ class Pages:
             )
         return True
 
+    def next_call(self) -> ApiCall | None:
+        """The next page's call, or None once the listing ended."""
+        raise NotImplementedError
+
+    def read(self, data: object) -> list[Any]:
+        """A page's items, counted (`turn`); none when it repeats the page before."""
+        raise NotImplementedError
+
 
 @dataclass
 class VideoPager(Pages):
