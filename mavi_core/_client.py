@@ -54,17 +54,14 @@ from ._exceptions import (
 )
 from ._flow import (
     Acquire,
-    Chunks,
     Close,
     Effect,
     Flow,
-    Next,
     Operations,
     Pump,
     Result,
     Send,
     Sleep,
-    StreamProgress,
     Wait,
     returning,
 )
@@ -75,6 +72,7 @@ from ._quota import AUTO, RateLimitOption, resolve_rate_limit
 from ._request import HistoryInput
 from ._secret import SecretLike, given
 from ._settings import MaviSettings, check_http_client
+from ._stream import StreamProgress
 from ._transcripts import KINDS, TranscriptCache, TranscriptJob, VideoTranscript
 from ._transport import (
     LoopPools,
@@ -687,17 +685,24 @@ class MaviClient(_ClientBase[httpx.Client]):
                     item = flow.send(value) if error is None else flow.throw(error)
                 except StopIteration:
                     return
+                except MaviError as failed:
+                    self.settings.redact(failed)  # in place: credentials never leave masked
+                    raise
                 value = error = None
                 if not isinstance(item, Effect):
                     yield item
                     continue
                 try:
                     if type(item) is Pump:
-                        step, chunks = item.step, item.chunks
-                        while not item.ended:
+                        reader, response = item.reader, item.response
+                        step = reader.step
+                        chunks = (
+                            iter((response.content,))
+                            if response.is_stream_consumed
+                            else response.iter_raw()
+                        )
+                        while not reader.ended:
                             yield from step(next(chunks, None))
-                    elif type(item) is Next:
-                        value = next(item.chunks, None)
                     else:
                         value = self._perform(item, opened)
                 except Exception as exc:
@@ -722,9 +727,6 @@ class MaviClient(_ClientBase[httpx.Client]):
                 response = self._http.send(request, stream=True)
             opened.append(response)
             return response
-        if isinstance(effect, Chunks):
-            response = effect.response
-            return iter((response.content,)) if response.is_stream_consumed else response.iter_raw()
         if isinstance(effect, Close):
             close_responses([effect.response])
             return None
@@ -1036,18 +1038,25 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
                     item = flow.send(value) if error is None else flow.throw(error)
                 except StopIteration:
                     return
+                except MaviError as failed:
+                    self.settings.redact(failed)  # in place: credentials never leave masked
+                    raise
                 value = error = None
                 if not isinstance(item, Effect):
                     yield item
                     continue
                 try:
                     if type(item) is Pump:
-                        step, chunks = item.step, item.chunks
-                        while not item.ended:
-                            for delta in step(await anext(chunks, None)):
+                        reader, response = item.reader, item.response
+                        step = reader.step
+                        achunks = (
+                            _one(response.content)
+                            if response.is_stream_consumed
+                            else response.aiter_raw()
+                        )
+                        while not reader.ended:
+                            for delta in step(await anext(achunks, None)):
                                 yield delta
-                    elif type(item) is Next:
-                        value = await anext(item.chunks, None)
                     else:
                         value = await self._perform(item, opened)
                 except Exception as exc:
@@ -1069,11 +1078,6 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
                         response = await http.send(request, stream=True)
             opened.append(response)
             return response
-        if isinstance(effect, Chunks):
-            response = effect.response
-            if response.is_stream_consumed:
-                return _one(response.content)
-            return response.aiter_raw()
         if isinstance(effect, Close):
             await effect.response.aclose()
             return None

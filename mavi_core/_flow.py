@@ -1,41 +1,41 @@
 """Every client operation, written once, as a generator of the I/O it needs.
 
-In the manner of httpx's `Auth.auth_flow`: an operation yields *effects* (send a request, read
-the next raw chunk of a reply, close it, sleep, wait for another caller's token refresh) and is
-sent their results, or has the failure thrown into it. `MaviClient` and `AsyncMaviClient` are
-two small drivers that perform effects, one blocking and one with `await`; everything an
-operation decides (retries, token refresh, decoding, bounds, the deadline) is decided here once.
-Anything else an operation yields (a `ChatDelta`, a `Video`) goes to the caller as it comes.
+In the manner of httpx's `Auth.auth_flow`: an operation yields *effects* (send a request, pump
+a reply's body through a pure reader of `_stream`, close it, sleep, wait for another caller's
+token refresh) and is sent their results, or has the failure thrown into it. `MaviClient` and
+`AsyncMaviClient` are two small drivers that perform effects, one blocking and one with
+`await`; everything an operation decides (retries, token refresh, decoding, bounds, the
+deadline) is decided here once, and what differs between the API's versions is asked of the
+settings' dialect (`_dialect`). Anything else an operation yields (a `ChatDelta`, a `Video`)
+goes to the caller as it comes.
 
 The drivers own the responses: whatever an operation leaves open when it is closed early (a
-caller breaking out of a stream) the driver closes.
+caller breaking out of a stream) the driver closes; and every error leaves them with the
+credentials masked (`MaviSettings.redact`), once.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 import random
 import time
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final, Literal, ParamSpec, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeAlias, TypeVar
 
 from ._auth import MaviTokenAuth, MaviTokens, RefreshAbandoned
 from ._constants import (
-    CHAT_PATH,
     ERROR_BODY_PREFIX,
     GET_ACCESS_TOKEN_PATH,
     MAX_RETRY_AFTER,
     REFRESH_ACCESS_TOKEN_PATH,
-    V12_CHAT_PATH,
-    V12_CHAT_STREAM_PATH,
     WAIT_WARNING,
 )
 from ._content import ContentDecoder, content_decoder
+from ._dialect import Dialect, dialect_of
 from ._envelope import (
     error_for_http_status,
     long_retry_words,
@@ -51,53 +51,38 @@ from ._exceptions import (
     MaviRateLimitError,
     MaviStreamError,
     MaviTimeoutError,
-    MaviValidationError,
 )
-from ._models import ChatAnswer, ChatDelta, SessionDetail, Thinking, VideoRef
+from ._models import ChatAnswer, SessionDetail
 from ._progress import ProgressBar, ProgressCallback, check_progress, progress_bar, upload_bar
 from ._quota import RateLimit, account_of, endpoint_of
-from ._request import ApiCall, HistoryInput, build_chat_body
+from ._request import ApiCall, HistoryInput
 from ._retry import REFRESH, RetryState, may_retry
 from ._settings import MaviSettings
-from ._stream import ChatStreamDecoder, broken_stream_error, parse_json_reply, too_large
-from ._transcripts import WIRE_KIND, TranscriptJob, VideoTranscript
-from ._v12 import (
-    SessionPager,
-    V12StreamDecoder,
-    build_v12_body,
-    check_unique_id,
-    parse_session_detail,
-    parse_v12_reply,
-    session_detail_call,
+from ._stream import (
+    AnswerReader,
+    BodyReader,
+    ChatStreamDecoder,
+    StreamProgress,
+    broken_stream_error,
+    parse_json_reply,
 )
+from ._transcripts import WIRE_KIND, TranscriptJob, VideoTranscript
 from ._videos import (
     DEFAULT_SEARCH_TYPE,
     MAX_PAGE_SIZE,
     PARSED,
     Moment,
+    Pages,
     ParseWatch,
     PollDeadline,
-    SearchType,
     Transcript,
     Video,
     VideoPager,
     check_limit,
-    check_search_type,
-    delete_calls,
     parse_moments,
-    parse_search_videos,
     parse_task_no,
-    parse_transcription,
     parse_video,
-    parse_videos,
     rank_moments,
-    search_moments_call,
-    search_videos_call,
-    transcription_poll_call,
-    transcription_submit_call,
-    upload_call,
-    v12_search_calls,
-    v12_transcription_call,
 )
 from ._vlm import VlmReply, VlmStreamDecoder, parse_vlm_reply, vlm_call
 
@@ -108,11 +93,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Acquire",
-    "Chunks",
     "Close",
     "Effect",
     "Flow",
-    "Next",
     "Operations",
     "Pump",
     "Result",
@@ -126,7 +109,6 @@ __all__ = [
 logger = logging.getLogger("mavi_core")
 
 _T = TypeVar("_T")
-_P = ParamSpec("_P")
 
 
 class Effect:
@@ -148,33 +130,24 @@ class Send(Effect):
     but `timeout`'s, which restarts with every byte a server trickles)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Chunks(Effect):
-    """Start reading a response's raw body; the result is an (async) iterator of bytes.
+class Reader(Protocol):
+    """What a `Pump` hands each raw chunk to (`_stream.AnswerReader`, `_stream.BodyReader`)."""
 
-    A response whose body was read already (one built by a test transport) gives its content,
-    decoded: see `_decoder_for`."""
+    ended: bool
+
+    def step(self, raw: bytes | None) -> list[Any]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Pump(Effect):
+    """Read a response's raw body, every chunk (then None at its end) handed to `reader`,
+    handing out the items it returns, until it has `ended`. The stream's hot loop: the
+    operation resumes once a reply, not once a chunk. The result is None; a failed read, or an
+    error `reader` raises, is thrown into the operation. A response whose body was read
+    already (one built by a test transport) gives its content, decoded: see `_decoder_for`."""
 
     response: httpx.Response
-
-
-@dataclass(frozen=True, slots=True)
-class Next(Effect):
-    """The next raw chunk from `Chunks`' iterator, or None at the end of the body."""
-
-    chunks: Any
-
-
-@dataclass(slots=True)
-class Pump(Effect):
-    """Read every raw chunk from `Chunks`' iterator (then None at the end of the body), hand
-    each to `step`, and hand out the items it returns, until `step` sets `ended`. The stream's
-    hot loop: the operation resumes once a reply, not once a chunk. The result is None; a failed
-    read, or an error `step` raises, is thrown into the operation."""
-
-    chunks: Any
-    step: Callable[[bytes | None], list[Any]]
-    ended: bool = False
+    reader: Reader
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,54 +198,7 @@ def returning(flow: Flow[_T]) -> Flow[None]:
     yield Result((yield from flow))
 
 
-@dataclass(slots=True)
-class StreamProgress:
-    """What of an answer reached the caller; shared by a stream and its operation only.
-
-    `delivered` counts characters and `items` deltas (a v1.2 thinking or ref event has no text
-    but was handed out all the same); `session_id`, `refs` and `thinking` gather what v1.2 events
-    told so far."""
-
-    delivered: int = 0
-    items: int = 0
-    ended: bool = False
-    """The answer arrived whole (the operation returned)."""
-    closed: bool = False
-    """The caller closed the stream."""
-    session_id: str | None = None
-    refs: list[VideoRef] = field(default_factory=list)
-    thinking: list[Thinking] = field(default_factory=list)
-
-    def note(self, delta: ChatDelta) -> None:
-        if delta.session_id is not None:
-            self.session_id = delta.session_id
-        if delta.refs:
-            self.refs.extend(delta.refs)
-        if delta.thinking is not None:
-            self.thinking.append(delta.thinking)
-
-
-class _Finish:
-    """The end of a body, after any decompressed remainder."""
-
-
-_FINISH: Final = _Finish()
-
-
-_NO_TRANSCRIPT_YET: Final = (
-    " (MAVI answered `data: null`: no transcript yet; a video without sound never has one)"
-)
-"""What a v1.2 transcript read that timed out was told."""
-
 _REQUEST_ID_HEADERS: Final = ("x-request-id", "request-id", "x-trace-id", "trace-id")
-
-
-def _v10_only(session_id: object, unique_id: object) -> None:
-    if session_id is not None or unique_id is not None:
-        raise MaviValidationError(
-            "session_id and unique_id belong to the v1.2 chat API: create the client with "
-            "api_version='v1.2' (or set MAVI_API_VERSION=v1.2). With v1.0, pass history= instead."
-        )
 
 
 def _from_reply(error: MaviError, response: httpx.Response) -> MaviError:
@@ -292,12 +218,6 @@ def _from_reply(error: MaviError, response: httpx.Response) -> MaviError:
 
 def _decoder_for(response: httpx.Response) -> ContentDecoder | None:
     return None if response.is_stream_consumed else content_decoder(response.headers)
-
-
-def _pieces(raw: bytes | None, content: ContentDecoder | None) -> Iterable[bytes | _Finish]:
-    if raw is None:
-        return (*content.flush(), _FINISH) if content is not None else (_FINISH,)
-    return (raw,) if content is None else content.decode(raw)
 
 
 _DEADLINE_SLACK: Final = 0.05
@@ -364,20 +284,6 @@ class Deadline:
         )
 
 
-def _redacting(method: Callable[_P, Flow[_T]]) -> Callable[_P, Flow[_T]]:
-    """Every error an operation raises leaves it with credentials masked."""
-
-    @functools.wraps(method)
-    def operation(*args: _P.args, **kwargs: _P.kwargs) -> Flow[_T]:
-        self: Operations = args[0]  # type: ignore[assignment]
-        try:
-            return (yield from method(*args, **kwargs))
-        except MaviError as error:
-            raise self.settings.redact(error)  # noqa: B904 - the same error, masked
-
-    return operation
-
-
 @dataclass
 class Operations:
     """The MAVI operations over one `MaviSettings`, as flows for a driver to run."""
@@ -401,12 +307,12 @@ class Operations:
         unique_id: str | None = None,
     ) -> Flow[ChatAnswer]:
         """The whole answer; checks its input now, before any request."""
-        if self.v12:
-            body = build_v12_body(video_nos, message, history, session_id, unique_id)
-            return self._ask_v12(body)
-        _v10_only(session_id, unique_id)
-        body = build_chat_body(video_nos, message, history, stream=False)
-        return self._chat(body, None)  # type: ignore[return-value]
+        dialect = self.dialect
+        call = dialect.chat_call(video_nos, message, history, session_id, unique_id, stream=False)
+        parse = dialect.whole_answer(call, self.settings.max_event_bytes)
+        if parse is not None:
+            return self._parsed_reply(call, parse)
+        return self._chat(call, None)  # type: ignore[return-value]
 
     def stream(
         self,
@@ -418,36 +324,21 @@ class Operations:
         unique_id: str | None = None,
     ) -> Flow[None]:
         """The answer's deltas as `ChatDelta` items; checks its input now."""
-        if self.v12:
-            body = build_v12_body(video_nos, message, history, session_id, unique_id)
-            return self._chat(body, progress, v12=True)  # type: ignore[return-value]
-        _v10_only(session_id, unique_id)
-        body = build_chat_body(video_nos, message, history, stream=True)
-        return self._chat(body, progress)  # type: ignore[return-value]
+        call = self.dialect.chat_call(
+            video_nos, message, history, session_id, unique_id, stream=True
+        )
+        return self._chat(call, progress)  # type: ignore[return-value]
 
-    @_redacting
-    def _ask_v12(self, body: dict[str, Any]) -> Flow[ChatAnswer]:
-        videos = body["video_nos"]
-        settings = self.settings
-
-        def parse(reply: bytes) -> ChatAnswer:
-            return parse_v12_reply(reply, videos, settings.max_event_bytes)
-
-        call = ApiCall("POST", V12_CHAT_PATH, json=body)
+    def _parsed_reply(
+        self, call: ApiCall, parse: Callable[[bytes], ChatAnswer]
+    ) -> Flow[ChatAnswer]:
         answer: ChatAnswer = yield from self._request_json(call, parse)
         return answer
 
-    @_redacting
-    def _chat(
-        self, body: dict[str, Any], progress: StreamProgress | None, *, v12: bool = False
-    ) -> Flow[ChatAnswer | None]:
-        if v12:
-            call = ApiCall("POST", V12_CHAT_STREAM_PATH, json=body, accept="text/event-stream")
-        else:
-            call = ApiCall("POST", CHAT_PATH, json=body)
+    def _chat(self, call: ApiCall, progress: StreamProgress | None) -> Flow[ChatAnswer | None]:
         collect = progress is None
         state = StreamProgress() if progress is None else progress
-        decoder = V12StreamDecoder if v12 else ChatStreamDecoder
+        decoder = self.dialect.stream_decoder
 
         def attempt(deadline: Deadline) -> Flow[str]:
             return self._answer(call, deadline, state, collect, decoder)
@@ -458,7 +349,7 @@ class Operations:
             state.ended = True  # ended by its error: read again, the stream is exhausted
             raise
         state.ended = True
-        return ChatAnswer(text=text, video_nos=body["videoNos"]) if collect else None
+        return ChatAnswer(text=text, video_nos=self.dialect.chat_videos(call)) if collect else None
 
     def _answer(
         self,
@@ -466,80 +357,31 @@ class Operations:
         deadline: Deadline,
         progress: StreamProgress,
         collect: bool,
-        decoder_class: Callable[[int, int], ChatStreamDecoder] = ChatStreamDecoder,
+        decoder_class: Callable[[int, int], ChatStreamDecoder],
     ) -> Flow[str]:
         response = yield self._send(call, deadline)
-        parts: list[str] = []
         try:
             yield from self._raise_for_status(response, deadline)
             settings = self.settings
             decoder = decoder_class(settings.max_event_bytes, settings.max_response_bytes)
-            content = _decoder_for(response)
-            due, clock = deadline.at, deadline.clock
-            v12 = isinstance(decoder, V12StreamDecoder)  # events may carry a session, refs
-            plain = content is None and not collect  # chunks go straight to the decoder
-            limit = settings.max_response_bytes
-            size = 0
-
-            def feed(piece: bytes) -> list[ChatDelta]:
-                nonlocal size
-                if collect:  # chat(): the whole answer is held, so bound it
-                    size += len(piece)
-                    if size > limit:
-                        raise too_large("reply", limit, "max_response_bytes")
-                return decoder.feed(piece)
-
-            def step(raw: bytes | None) -> list[ChatDelta]:
-                """One chunk in, the deltas it completes out (every one, even when an error
-                follows them: the operation raises it once they are handed out)."""
-                if raw is not None and due is not None and clock() > due:
-                    deadline.check()
-                if raw is not None and plain:
-                    deltas = decoder.feed(raw)  # the common case: one event, as it came
-                elif raw is not None and content is None:
-                    deltas = feed(raw)
-                else:
-                    deltas = []
-                    for piece in _pieces(raw, content):
-                        deltas += decoder.finish() if piece is _FINISH else feed(piece)  # type: ignore[arg-type]
-                        if decoder.error is not None or decoder.done:
-                            break
-                for delta in deltas:
-                    progress.delivered += len(delta.text)
-                    if v12 and (
-                        delta.session_id != progress.session_id
-                        or delta.refs
-                        or delta.thinking is not None
-                    ):  # a content event repeats the session it belongs to: nothing new
-                        progress.note(delta)
-                progress.items += len(deltas)
-                if raw is None or decoder.done or decoder.error is not None:
-                    pump.ended = True
-                if collect:
-                    parts.extend([delta.text for delta in deltas])
-                    return []
-                return deltas
-
-            pump = Pump((yield Chunks(response)), step)
-            yield pump
-            if decoder.error is not None:
-                raise decoder.error
+            reader = AnswerReader(decoder, _decoder_for(response), progress, deadline, collect)
+            yield Pump(response, reader)
+            reader.raise_error()
         except MaviError as error:
             yield Close(response)
             _from_reply(error, response)
             # Once text arrived, or anything was handed out that a retry would repeat, the
             # error is a MaviStreamError (never retried); else it keeps its own class.
             if progress.delivered or (progress.items and may_retry(error)):
-                partial = "".join(parts) if collect else None
+                partial = reader.text() if collect else None
                 broken = broken_stream_error(error, progress.delivered, partial)
                 raise _from_reply(broken, response) from error
             raise
         yield Close(response)
-        return "".join(parts)
+        return reader.text()
 
     # Video-understanding chat completions (`_vlm`): a stateless model answers about URLs.
 
-    @_redacting
     def vlm_complete(self, body: dict[str, Any]) -> Flow[VlmReply]:
         """The whole answer to a body from `_vlm.build_vlm_body` (stream false)."""
         limit = self.settings.max_event_bytes
@@ -548,7 +390,6 @@ class Operations:
         )
         return reply
 
-    @_redacting
     def vlm_stream(
         self, body: dict[str, Any], progress: StreamProgress, reply: VlmReply
     ) -> Flow[None]:
@@ -625,36 +466,33 @@ class Operations:
                 return (yield from attempt(deadline))
             except MaviError as caught:
                 error = deadline.passed(caught)
-                if error.request_url is None:
-                    error.request_method = call.method
-                    error.request_url = settings.base_url + call.path
-                action = state.next_action(error)
-                if action is None:
-                    if auth is not None and isinstance(error, MaviAuthenticationError):
-                        stage = "refreshed" if state.refreshed else "expired"
-                        raise token_advice(error, stage)  # noqa: B904 - the same error
-                    if state.refused_wait:
-                        raise self._unwaited(error, deadline)  # noqa: B904 - the same error
-                    raise error  # noqa: B904 - the same error (or the deadline's, from it)
-                if action is REFRESH:
-                    logger.debug("MAVI rejected the access token; refreshing it and retrying")
-                    assert auth is not None
-                    yield from self._refresh(auth, generation, deadline, early=False)
-                    continue
-                assert isinstance(action, float)
-                if not deadline.allows(action):
-                    if error.retry_after is not None and action <= error.retry_after:
-                        raise self._unwaited(error, deadline)  # noqa: B904 - the same error
-                    raise error  # noqa: B904 - the same error (or the deadline's, from it)
-                if action > WAIT_WARNING:
-                    logger.warning("%s", settings.redact_text(long_retry_words(error, action)))
-                elif logger.isEnabledFor(logging.DEBUG):
-                    reason = settings.redact_text(str(error))
-                    logger.debug("MAVI request failed (%s); retrying in %.2f s", reason, action)
-                if endpoint is not None and isinstance(error, MaviRateLimitError):
-                    pause = action  # the next Acquire holds every holder of the budget
-                    continue
-                yield Sleep(action)
+            if error.request_url is None:
+                error.request_method = call.method
+                error.request_url = settings.base_url + call.path
+            action = state.next_action(error)
+            if action is REFRESH:
+                logger.debug("MAVI rejected the access token; refreshing it and retrying")
+                assert auth is not None
+                yield from self._refresh(auth, generation, deadline, early=False)
+                continue
+            if action is None:
+                if auth is not None and isinstance(error, MaviAuthenticationError):
+                    raise token_advice(error, "refreshed" if state.refreshed else "expired")
+                raise self._unwaited(error, deadline) if state.refused_wait else error
+            assert isinstance(action, float)
+            if not deadline.allows(action):
+                if error.retry_after is not None and action <= error.retry_after:
+                    raise self._unwaited(error, deadline)
+                raise error  # the same error (or the deadline's, from it)
+            if action > WAIT_WARNING:
+                logger.warning("%s", settings.redact_text(long_retry_words(error, action)))
+            elif logger.isEnabledFor(logging.DEBUG):
+                reason = settings.redact_text(str(error))
+                logger.debug("MAVI request failed (%s); retrying in %.2f s", reason, action)
+            if endpoint is not None and isinstance(error, MaviRateLimitError):
+                pause = action  # the next Acquire holds every holder of the budget
+                continue
+            yield Sleep(action)
 
     def _unwaited(self, error: MaviError, deadline: Deadline) -> MaviError:
         """`error`, whose `Retry-After` is longer than the client waits, saying so."""
@@ -733,26 +571,12 @@ class Operations:
     ) -> Flow[bytes]:
         """The body, decompressed, up to `limit` bytes: beyond it, the first `limit` bytes
         (`truncate`) or an error."""
-        content = _decoder_for(response)
-        chunks = yield Chunks(response)
-        body = bytearray()
-        while True:
-            raw = yield Next(chunks)
-            for piece in _pieces(raw, content):
-                if piece is _FINISH:
-                    continue
-                body += piece  # type: ignore[arg-type]
-                if len(body) > limit:
-                    if truncate:
-                        return bytes(body[:limit])
-                    raise too_large("reply", limit, "max_response_bytes")
-            if raw is None:
-                return bytes(body)
-            deadline.check()
+        reader = BodyReader(_decoder_for(response), limit, deadline.check, truncate)
+        yield Pump(response, reader)
+        return reader.body
 
     # Tokens and videos.
 
-    @_redacting
     def exchange_code(self, client_id: str, code: str) -> Flow[MaviTokens]:
         # A code is single-use: never sent twice.
         call = ApiCall(
@@ -765,46 +589,25 @@ class Operations:
         try:
             data = yield from self._request_json(call)
         except (MaviAuthenticationError, MaviInvalidRequestError) as error:
-            raise token_advice(error, "exchange")  # noqa: B904 - the same error
+            token_advice(error, "exchange")
+            raise
         return MaviTokens.from_reply(data, now=time.time())
 
     @property
-    def v12(self) -> bool:
-        """Whether this client speaks the v1.2 dialect (chat, and the video calls: `_videos`)."""
-        return self.settings.api_version == "v1.2"
+    def dialect(self) -> Dialect:
+        """The dialect this client speaks: the calls it sends and how it reads the replies."""
+        return dialect_of(self.settings.api_version)
 
     def scope(self, unique_id: object) -> str | None:
-        """The `unique_id` a video method sends (v1.2: the end user whose library it is;
-        None: the service's "default"), checked now, before any request: a non-empty string,
-        and only with v1.2 (v1.0 has no such field)."""
-        if unique_id is None:
-            return None
-        if not self.v12:
-            raise MaviValidationError(
-                "unique_id belongs to the v1.2 API: create the client with api_version='v1.2' "
-                "(or set MAVI_API_VERSION=v1.2), or leave unique_id out."
-            )
-        return check_unique_id(unique_id)
-
-    def search_type(self, search_type: object) -> SearchType:
-        """The `search_type` a search sends, checked now: any of `SEARCH_TYPES` with v1.2; v1.0
-        has only its own search (the default, BY_CLIP, stands for it)."""
-        kind = check_search_type(search_type)
-        if kind != DEFAULT_SEARCH_TYPE and not self.v12:
-            raise MaviValidationError(
-                "search_type belongs to the v1.2 API: create the client with "
-                "api_version='v1.2' (or set MAVI_API_VERSION=v1.2), or leave search_type out."
-            )
-        return kind
+        """The `unique_id` a video method sends, checked now (`Dialect.scope`)."""
+        return self.dialect.scope(unique_id)
 
     def search_videos(
         self, query: str, unique_id: str | None = None, search_type: object = DEFAULT_SEARCH_TYPE
     ) -> Flow[list[Video]]:
-        scope, kind = self.scope(unique_id), self.search_type(search_type)
-        if self.v12:  # no whole-video search in v1.2: the videos of the clips found
-            (call,) = v12_search_calls(query, search_type=kind, unique_id=scope)
-            return self._parsed(call, parse_search_videos)
-        return self._parsed(search_videos_call(query), parse_videos)
+        dialect = self.dialect
+        scope, kind = dialect.scope(unique_id), dialect.search_type(search_type)
+        return self._parsed(*dialect.search_videos(query, kind, scope))
 
     def search_moments(
         self,
@@ -813,22 +616,21 @@ class Operations:
         unique_id: str | None = None,
         search_type: object = DEFAULT_SEARCH_TYPE,
     ) -> Flow[list[Moment]]:
-        scope, kind = self.scope(unique_id), self.search_type(search_type)
-        if self.v12:
-            calls = v12_search_calls(query, search_type=kind, video_nos=video_nos, unique_id=scope)
-            return self._searched(calls, None)
-        return self._parsed(search_moments_call(query, video_nos), parse_moments)
+        dialect = self.dialect
+        scope, kind = dialect.scope(unique_id), dialect.search_type(search_type)
+        calls = dialect.moment_calls(query, video_nos, kind, scope)
+        return self._searched(calls, None, rank=dialect.searches_library)
 
-    @_redacting
-    def _searched(self, calls: list[ApiCall], limit: int | None) -> Flow[list[Moment]]:
-        """v1.2: the hits of every request of one search (100 videos each), best score first,
-        at most `limit`."""
+    def _searched(
+        self, calls: list[ApiCall], limit: int | None, *, rank: bool = True
+    ) -> Flow[list[Moment]]:
+        """The hits of every request of one search (v1.2: 100 videos each), best score first
+        (`rank`), at most `limit`."""
         moments: list[Moment] = []
         for call in calls:
             moments += parse_moments((yield from self._request_json(call)))
-        return rank_moments(moments, limit)
+        return rank_moments(moments, limit) if rank else moments
 
-    @_redacting
     def _parsed(self, call: ApiCall, parse: Callable[[Any], _T]) -> Flow[_T]:
         return parse((yield from self._request_json(call)))
 
@@ -841,15 +643,13 @@ class Operations:
         search_type: object = DEFAULT_SEARCH_TYPE,
     ) -> Flow[list[Moment]]:
         check_limit(limit)  # now, before any request
-        scope, kind = self.scope(unique_id), self.search_type(search_type)
-        if self.v12:  # the service searches only `video_nos` (or the library), `limit` at most
-            calls = v12_search_calls(
-                query, search_type=kind, top_k=limit, video_nos=video_nos, unique_id=scope
-            )
+        dialect = self.dialect
+        scope, kind = dialect.scope(unique_id), dialect.search_type(search_type)
+        if dialect.searches_library:  # only `video_nos` (or the library), `limit` at most
+            calls = dialect.moment_calls(query, video_nos, kind, scope, top_k=limit)
             return self._searched(calls, limit)
         return self._find_moments(query, video_nos, limit)
 
-    @_redacting
     def _find_moments(
         self, query: str, video_nos: list[str] | None, limit: int | None
     ) -> Flow[list[Moment]]:
@@ -871,34 +671,17 @@ class Operations:
     ) -> Flow[None]:
         """Every matching video, as `Video` items."""
         scope = self.scope(unique_id)
-        pager = VideoPager(
-            status, name, start_time, end_time, page_size, v12=self.v12, unique_id=scope
-        )
-        return self._list(pager)
+        return self._list(self.dialect.pager(status, name, start_time, end_time, page_size, scope))
 
     def list_sessions(self, unique_id: str | None) -> Flow[None]:
         """Every chat session of the key (v1.2 only), as `ChatSession` items."""
-        if not self.v12:
-            raise MaviValidationError(
-                "list_sessions() belongs to the v1.2 API (v1.0 keeps no sessions: the client "
-                "sends history): create the client with api_version='v1.2' (or set "
-                "MAVI_API_VERSION=v1.2)."
-            )
-        return self._list(SessionPager(unique_id))
+        return self._list(self.dialect.session_pager(unique_id))
 
     def session_detail(self, session_id: str | int) -> Flow[SessionDetail]:
         """A v1.2 session restored: its title and messages; checks its input now."""
-        if not self.v12:
-            raise MaviValidationError(
-                "get_session_detail() belongs to the v1.2 API (v1.0 keeps no sessions): create "
-                "the client with api_version='v1.2' (or set MAVI_API_VERSION=v1.2)."
-            )
-        call = session_detail_call(session_id)
-        session = str(call.params["sessionId"]) if call.params else ""
-        return self._parsed(call, lambda data: parse_session_detail(data, session))
+        return self._parsed(*self.dialect.session_detail(session_id))
 
-    @_redacting
-    def _list(self, pager: VideoPager | SessionPager) -> Flow[None]:
+    def _list(self, pager: Pages) -> Flow[None]:
         check = self._between_pages()
         while (page := (yield from self._page(pager, check))) is not None:
             yield from page
@@ -915,7 +698,7 @@ class Operations:
 
         return check
 
-    def _page(self, pager: VideoPager | SessionPager, check: Callable[[], None]) -> Flow[Any]:
+    def _page(self, pager: Pages, check: Callable[[], None]) -> Flow[Any]:
         """The next page's items (a list), or None once the listing ended (`_videos.Pages`)."""
         call = pager.next_call()
         if call is None:
@@ -931,7 +714,6 @@ class Operations:
             listed += page
         return listed
 
-    @_redacting
     def upload_video(
         self,
         source: str | os.PathLike[str],
@@ -942,7 +724,7 @@ class Operations:
     ) -> Flow[Video]:
         check_progress(progress, on_progress)
         scope = self.scope(unique_id)
-        call, upload = upload_call(source, callback_uri, v12=self.v12, unique_id=scope)
+        call, upload = self.dialect.upload_call(source, callback_uri, scope)
         if upload is not None:
             bar = upload_bar(upload.path.name, upload.size, progress, on_progress)
             # An upload is bounded by its size and the per-operation timeout, not the deadline.
@@ -952,7 +734,6 @@ class Operations:
             bar.finish()
         return video
 
-    @_redacting
     def wait_until_parsed(
         self,
         video_nos: list[str],
@@ -967,7 +748,7 @@ class Operations:
         check_progress(progress)
         bar = self.progress_bar("Parsing videos", len(watch.video_nos), progress)
         while True:
-            pager = VideoPager(v12=self.v12, unique_id=scope)
+            pager = self.dialect.pager(unique_id=scope)
             watch.update((yield from self._all_pages(pager, deadline)))
             bar.update(watch.parsed)
             if watch.done:
@@ -975,13 +756,11 @@ class Operations:
                 return watch.result()
             yield Sleep(deadline.next_delay(self.clock()))
 
-    @_redacting
     def delete_videos(self, video_nos: list[str], unique_id: str | None = None) -> Flow[None]:
         scope = self.scope(unique_id)
-        for call in delete_calls(video_nos, v12=self.v12, unique_id=scope):
+        for call in self.dialect.delete_calls(video_nos, scope):
             yield from self._request_json(call)
 
-    @_redacting
     def transcribe(
         self,
         video_no: str,
@@ -994,33 +773,24 @@ class Operations:
         """v1.0: a task submitted, then polled until FINISH. v1.2: no task; the transcript is
         read (`get_audio_transcription` / `get_video_transcription`), and read again while the
         reply is `data: null` (no transcript yet), until `timeout`."""
-        v12 = self.v12
-        scope = self.scope(unique_id)
-        what = f"the transcript of {video_no}{_NO_TRANSCRIPT_YET}" if v12 else "the transcription"
-        deadline = PollDeadline(timeout, self.clock(), poll_interval, what)
-        if v12:
-            if callback_uri is not None:
-                raise MaviValidationError(
-                    "callback_uri has no v1.2 equivalent: a v1.2 transcript is read at once, "
-                    "with no task to wait for. Leave callback_uri out."
-                )
-            call, task_no = v12_transcription_call(video_no, kind, unique_id=scope), ""
-        else:
-            submit = transcription_submit_call(video_no, kind, callback_uri)
+        dialect = self.dialect
+        scope = dialect.scope(unique_id)
+        what = f"the transcript of {video_no}" if dialect.not_ready else "the transcription"
+        deadline = PollDeadline(timeout, self.clock(), poll_interval, what + dialect.not_ready)
+        task_no = ""
+        submit = dialect.submit_call(video_no, kind, callback_uri)
+        if submit is not None:
             task_no = parse_task_no((yield from self._request_json(submit)))
-            call = transcription_poll_call(task_no)
+        call = dialect.transcript_call(video_no, kind, task_no, scope)
         while True:
             data = yield from self._request_json(call)
-            transcript = parse_transcription(
-                data, video_no=video_no, task_no=task_no, kind=kind, v12=v12
-            )
+            transcript = dialect.read_transcript(data, video_no, task_no, kind)
             if transcript is not None:
                 return transcript
             yield Sleep(deadline.next_delay(self.clock()))
 
     # Transcripts as documents (issue 14): every (video, kind) asked at once, then polled.
 
-    @_redacting
     def transcripts(
         self, job: TranscriptJob, timeout: float, poll_interval: float, progress: bool | None
     ) -> Flow[list[VideoTranscript]]:
@@ -1028,36 +798,34 @@ class Operations:
         names and durations looked up (searchDB, until all are found), every transcription
         submitted, then all polled together, the first poll at once, the next after 0.5 s,
         doubling up to `poll_interval`, for at most `timeout` seconds."""
-        v12 = self.v12
-        what = f"the transcripts{_NO_TRANSCRIPT_YET if v12 else ''}"
+        dialect = self.dialect
+        what = f"the transcripts{dialect.not_ready}"
         deadline = PollDeadline(timeout, self.clock(), poll_interval, what)
         deadline.interval = delay = min(0.5, poll_interval)
         check_progress(progress)
         if job.whole_library:
-            library = VideoPager(status=PARSED, v12=v12, unique_id=job.unique_id)
+            library = dialect.pager(status=PARSED, unique_id=job.unique_id)
             job.use_library((yield from self._all_pages(library, deadline)))
         if not job.waiting():  # all cached
             return job.result()
         if job.unknown_videos:
-            pager = VideoPager(v12=v12, unique_id=job.unique_id)
+            pager = dialect.pager(unique_id=job.unique_id)
             check = self._between_pages(deadline)
             while (
                 job.unknown_videos and (page := (yield from self._page(pager, check))) is not None
             ):
                 job.learn(page)
-        for item in [] if v12 else job.to_submit():  # v1.2: nothing to submit, only to read
-            call = transcription_submit_call(item.video_no, WIRE_KIND[item.kind])
+        for item in job.to_submit() if dialect.transcription_tasks else ():
+            call = dialect.submit_call(item.video_no, WIRE_KIND[item.kind], None)
+            assert call is not None
             job.submitted(item, parse_task_no((yield from self._request_json(call))))
         bar = self.progress_bar("Transcribing videos", job.total, progress)
         while True:
             for item in job.waiting():
-                if v12:
-                    kind = WIRE_KIND[item.kind]
-                    call = v12_transcription_call(item.video_no, kind, unique_id=job.unique_id)
-                else:
-                    assert item.task_no is not None
-                    call = transcription_poll_call(item.task_no)
-                job.read(item, (yield from self._request_json(call)), v12=v12)
+                kind, task_no = WIRE_KIND[item.kind], item.task_no or ""
+                call = dialect.transcript_call(item.video_no, kind, task_no, job.unique_id)
+                read_once = not dialect.transcription_tasks
+                job.read(item, (yield from self._request_json(call)), v12=read_once)
             bar.update(job.finished)
             if job.done:
                 bar.finish()

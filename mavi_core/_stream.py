@@ -10,8 +10,10 @@ instead of events, a missing content type, and cumulative pieces (each repeating
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from json.decoder import scanstring  # type: ignore[attr-defined]
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from ._constants import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_RESPONSE_BYTES
 from ._envelope import (
@@ -30,18 +32,27 @@ from ._exceptions import (
     MaviStreamTimeoutError,
     MaviTimeoutError,
 )
-from ._models import ChatDelta
+from ._models import ChatDelta, Thinking, VideoRef
+
+if TYPE_CHECKING:
+    from ._content import ContentDecoder
+    from ._flow import Deadline
 
 __all__ = [
     "END",
+    "FINISH",
+    "AnswerReader",
+    "BodyReader",
     "ChatStreamDecoder",
     "DeltaTracker",
     "EventDecoder",
+    "StreamProgress",
     "broken_stream_error",
     "envelope_of",
     "event_values",
     "is_end_marker",
     "parse_json_reply",
+    "pieces",
     "reply_payloads",
     "too_large",
 ]
@@ -379,6 +390,8 @@ class ChatStreamDecoder:
     __slots__ = ("_events", "_tracker", "done", "error", "events_seen", "texts_seen")
     needs_end_marker = False
     """v1.0 streams end when the server closes; the v1.2 dialect ends with `data:"Done"`."""
+    tells_more = False
+    """Whether a delta may carry more than text (v1.2: a session, refs, thinking)."""
 
     def __init__(
         self,
@@ -391,6 +404,10 @@ class ChatStreamDecoder:
         self.error: MaviError | None = None
         self.events_seen = 0
         self.texts_seen = 0
+
+    @property
+    def max_body_bytes(self) -> int:
+        return self._events.max_body
 
     def feed(self, chunk: bytes) -> list[ChatDelta]:
         if self.error is not None:
@@ -565,3 +582,154 @@ def broken_stream_error(
         broken = MaviStreamError(f"The stream broke {kept} ({error})", msg=error.msg)
     broken.partial_text = partial_text
     return broken
+
+
+@dataclass(slots=True)
+class StreamProgress:
+    """What of an answer reached the caller; shared by a stream and its operation only.
+
+    `delivered` counts characters and `items` deltas (a v1.2 thinking or ref event has no text
+    but was handed out all the same); `session_id`, `refs` and `thinking` gather what v1.2 events
+    told so far."""
+
+    delivered: int = 0
+    items: int = 0
+    ended: bool = False
+    """The answer arrived whole (the operation returned)."""
+    closed: bool = False
+    """The caller closed the stream."""
+    session_id: str | None = None
+    refs: list[VideoRef] = field(default_factory=list)
+    thinking: list[Thinking] = field(default_factory=list)
+
+    def note(self, delta: ChatDelta) -> None:
+        if delta.session_id is not None:
+            self.session_id = delta.session_id
+        if delta.refs:
+            self.refs.extend(delta.refs)
+        if delta.thinking is not None:
+            self.thinking.append(delta.thinking)
+
+
+class _Finish:
+    """The end of a body, after any decompressed remainder."""
+
+
+FINISH: Final = _Finish()
+
+
+def pieces(raw: bytes | None, content: ContentDecoder | None) -> Iterable[bytes | _Finish]:
+    """A raw chunk decompressed (`content`: the reply's encoding, None for none); None, the end
+    of the body, gives what the decompressor held back, then `FINISH`."""
+    if raw is None:
+        return (*content.flush(), FINISH) if content is not None else (FINISH,)
+    return (raw,) if content is None else content.decode(raw)
+
+
+class BodyReader:
+    """A reply read whole: raw chunks in (None at the end), up to `limit` bytes kept; beyond
+    it, the first `limit` bytes (`truncate`) or an error. `ended` once it needs no more."""
+
+    __slots__ = ("_body", "_check", "_content", "_limit", "_truncate", "ended")
+
+    def __init__(
+        self,
+        content: ContentDecoder | None,
+        limit: int,
+        check: Callable[[], None],
+        truncate: bool = False,
+    ) -> None:
+        self._body = bytearray()
+        self._content, self._limit, self._check, self._truncate = content, limit, check, truncate
+        self.ended = False
+
+    def step(self, raw: bytes | None) -> list[Any]:
+        body, limit = self._body, self._limit
+        for piece in pieces(raw, self._content):
+            if piece is FINISH:
+                continue
+            body += piece  # type: ignore[arg-type]
+            if len(body) > limit:
+                if not self._truncate:
+                    raise too_large("reply", limit, "max_response_bytes")
+                del body[limit:]
+                self.ended = True
+                return []
+        if raw is None:
+            self.ended = True
+        else:
+            self._check()  # the call's deadline, between chunks
+        return []
+
+    @property
+    def body(self) -> bytes:
+        return bytes(self._body)
+
+
+class AnswerReader:
+    """A chat reply's raw chunks in (None at the end), the deltas for the caller out: each
+    chunk decompressed, decoded (`ChatStreamDecoder`), counted in `progress`, and either
+    handed out or, for a whole answer (`collect`), held in `text()` and bounded as the
+    decoder's body is (`max_body_bytes`).
+
+    `step` returns every delta a chunk completes, even when an error follows them; the error
+    stays in `decoder.error` (`raise_error`). `ended` once the reply needs no more reading."""
+
+    def __init__(
+        self,
+        decoder: ChatStreamDecoder,
+        content: ContentDecoder | None,
+        progress: StreamProgress,
+        deadline: Deadline,
+        collect: bool,
+    ) -> None:
+        self.decoder, self._content, self.progress = decoder, content, progress
+        self._due, self._clock, self._check = deadline.at, deadline.clock, deadline.check
+        self.collect, self._limit, self._size = collect, decoder.max_body_bytes, 0
+        self._parts: list[str] = []
+        self.tells_more = decoder.tells_more  # events may carry a session, refs
+        self.ended = False
+
+    def step(self, raw: bytes | None) -> list[ChatDelta]:
+        decoder = self.decoder
+        if raw is not None and self._due is not None and self._clock() > self._due:
+            self._check()
+        if raw is not None and self._content is None:
+            # The common case: one event, as it came.
+            deltas = self._feed(raw) if self.collect else decoder.feed(raw)
+        else:
+            deltas = []
+            for piece in pieces(raw, self._content):
+                deltas += decoder.finish() if piece is FINISH else self._feed(piece)  # type: ignore[arg-type]
+                if decoder.error is not None or decoder.done:
+                    break
+        progress = self.progress
+        for delta in deltas:
+            progress.delivered += len(delta.text)
+            if self.tells_more and (
+                delta.session_id != progress.session_id or delta.refs or delta.thinking is not None
+            ):  # a content event repeats the session it belongs to: nothing new
+                progress.note(delta)
+        progress.items += len(deltas)
+        if raw is None or decoder.done or decoder.error is not None:
+            self.ended = True
+        if self.collect:
+            self._parts.extend([delta.text for delta in deltas])
+            return []
+        return deltas
+
+    def _feed(self, piece: bytes) -> list[ChatDelta]:
+        if self.collect:  # chat(): the whole answer is held, so bound it
+            self._size += len(piece)
+            if self._size > self._limit:
+                raise too_large("reply", self._limit, "max_response_bytes")
+        return self.decoder.feed(piece)
+
+    def raise_error(self) -> None:
+        """Raises the error the reply ended with, once every delta before it was handed out."""
+        if self.decoder.error is not None:
+            raise self.decoder.error
+
+    def text(self) -> str:
+        """What a whole answer (`collect`) held so far."""
+        return "".join(self._parts)

@@ -342,6 +342,7 @@ class V12StreamDecoder(ChatStreamDecoder):
 
     __slots__ = ()
     needs_end_marker = True
+    tells_more = True
 
     def feed(self, chunk: bytes) -> list[ChatDelta]:
         # A fast path for the shape the service streams, one network chunk per event: exactly

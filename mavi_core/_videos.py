@@ -3,10 +3,10 @@ and replies.
 
 Pure: each function describes a call as an `ApiCall` or reads a reply's `data`; the polling
 states decide when to ask again. The clients do the I/O (opening an upload's file, sending it);
-progress bars live in `_progress`. A builder takes `v12=True` for the v1.2 wire (host
-`api.memories.ai`, paths `/serve/api/v1/...`, snake_case fields); the readers accept the
-spellings of both dialects, so one parser serves both where the shapes agree (see "Videos and
-sessions" in docs/v1.2.md).
+progress bars live in `_progress`. The `v12_` builders speak the v1.2 wire (host
+`api.memories.ai`, paths `/serve/api/v1/...`, snake_case fields; `_dialect` picks them); the
+readers accept the spellings of both dialects, so one parser serves both where the shapes
+agree (see "Videos and sessions" in docs/v1.2.md).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ __all__ = [
     "Transcript",
     "TranscriptSegment",
     "UploadFile",
+    "V12VideoPager",
     "Video",
     "VideoPager",
     "check_callback",
@@ -57,6 +58,7 @@ __all__ = [
     "upload_call",
     "v12_search_calls",
     "v12_transcription_call",
+    "v12_upload_call",
 ]
 
 SEARCH_AI_PATH: Final = "/api/serve/video/searchAI"
@@ -88,6 +90,8 @@ V12_MAX_CAPTION_TOP_K: Final = 200
 V12_MAX_SEARCH_VIDEOS: Final = 100
 """The most `video_nos` one v1.2 search takes: more are searched in several requests."""
 V12_MAX_DELETE_BATCH: Final = 100
+V12_DELETE: Final = ("POST", V12_DELETE_PATH, V12_MAX_DELETE_BATCH)
+"""`POST /serve/api/v1/delete_videos`, at most 100 videos a call."""
 V12_UPLOAD_TYPES: Final = {
     ".mp4": "video/mp4",
     ".avi": "video/x-msvideo",
@@ -498,12 +502,18 @@ class Pages:
             )
         return True
 
+    def next_call(self) -> ApiCall | None:
+        """The next page's call, or None once the listing ended."""
+        raise NotImplementedError
+
+    def read(self, data: object) -> list[Any]:
+        """A page's items, counted (`turn`); none when it repeats the page before."""
+        raise NotImplementedError
+
 
 @dataclass
 class VideoPager(Pages):
-    """Walks the library listing page by page until every video was read: v1.0 searchDB, or
-    with `v12` `POST /serve/api/v1/list_videos` (which has no time filter: the times are
-    checked here on each video's upload time instead)."""
+    """Walks the v1.0 library listing (searchDB) page by page until every video was read."""
 
     status: str | None = None
     name: str | None = None
@@ -511,7 +521,6 @@ class VideoPager(Pages):
     """Unix seconds or a datetime; sent in milliseconds."""
     end_time: datetime | float | None = None
     page_size: int = MAX_PAGE_SIZE
-    v12: bool = False
     unique_id: str | None = None
     """v1.2: the end user whose library this is (checked by the caller); None: "default"."""
 
@@ -534,11 +543,6 @@ class VideoPager(Pages):
     def next_call(self) -> ApiCall | None:
         if self.done:
             return None
-        if self.v12:
-            body = {"page": self.page, "size": self.page_size, "video_name": self.name,
-                    "status": self.status, "unique_id": self.unique_id}  # fmt: skip
-            json = {k: v for k, v in body.items() if v is not None}
-            return ApiCall("POST", V12_LIST_VIDEOS_PATH, json=json)
         params = {
             "page": self.page,
             "pageSize": self.page_size,
@@ -556,11 +560,26 @@ class VideoPager(Pages):
         total = None
         if isinstance(data, Mapping):
             total = _number(_field(data, "total", "total_count", "totalCount"))
-        if not self.turn([video.video_no for video in videos], total, self.page_size):
-            return []
-        if self.v12:
-            videos = [video for video in videos if self._in_time(video)]
-        return videos
+        return (
+            videos if self.turn([video.video_no for video in videos], total, self.page_size) else []
+        )
+
+
+@dataclass
+class V12VideoPager(VideoPager):
+    """The v1.2 listing, `POST /serve/api/v1/list_videos`, which has no time filter: the times
+    are checked here on each video's upload time instead."""
+
+    def next_call(self) -> ApiCall | None:
+        if self.done:
+            return None
+        body = {"page": self.page, "size": self.page_size, "video_name": self.name,
+                "status": self.status, "unique_id": self.unique_id}  # fmt: skip
+        json = {k: v for k, v in body.items() if v is not None}
+        return ApiCall("POST", V12_LIST_VIDEOS_PATH, json=json)
+
+    def read(self, data: object) -> list[Video]:
+        return [video for video in super().read(data) if self._in_time(video)]
 
     def _in_time(self, video: Video) -> bool:
         if self._start is None and self._end is None:
@@ -577,18 +596,7 @@ def _is_url(source: str | os.PathLike[str]) -> bool:
     return isinstance(source, str) and source.startswith(("http://", "https://"))
 
 
-def upload_call(
-    source: str | os.PathLike[str],
-    callback_uri: str | None = None,
-    *,
-    v12: bool = False,
-    unique_id: str | None = None,
-) -> tuple[ApiCall, UploadFile | None]:
-    """Upload from a URL (uploadUrl) or from a local file (multipart `file`).
-
-    v1.2: `upload_url` takes the form field `url`, `upload` the part `file`; a callback is the
-    form field `callback`, `unique_id` the form field `unique_id` (as the documentation's
-    examples send them), never a query."""
+def _check_source(source: object, callback_uri: object) -> None:
     if isinstance(source, str):
         if not source.strip():
             raise MaviValidationError(
@@ -600,18 +608,34 @@ def upload_call(
             f"URL, got {type(source).__name__}."
         )
     check_callback(callback_uri)
-    if v12:
-        fields = {"callback": callback_uri or None, "unique_id": unique_id}
-        form = {name: value for name, value in fields.items() if value is not None} or None
-        if _is_url(source):
-            call = ApiCall("POST", V12_UPLOAD_URL_PATH, form={"url": str(source), **(form or {})})
-            return call, None
-        upload = _upload_file(source, v12=True)
-        return ApiCall("POST", V12_UPLOAD_PATH, form=form), upload
+
+
+def upload_call(
+    source: str | os.PathLike[str], callback_uri: str | None = None
+) -> tuple[ApiCall, UploadFile | None]:
+    """v1.0: upload from a URL (uploadUrl) or from a local file (multipart `file`); a callback
+    is the query `callBackUri`."""
+    _check_source(source, callback_uri)
     params = {"callBackUri": callback_uri} if callback_uri else None
     if _is_url(source):
         return ApiCall("POST", UPLOAD_URL_PATH, json={"url": source}, params=params), None
-    return ApiCall("POST", UPLOAD_PATH, params=params), _upload_file(source)
+    path, size = _local_file(source)
+    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return ApiCall("POST", UPLOAD_PATH, params=params), UploadFile(path, mime, size)
+
+
+def v12_upload_call(
+    source: str | os.PathLike[str], callback_uri: str | None = None, unique_id: str | None = None
+) -> tuple[ApiCall, UploadFile | None]:
+    """v1.2: `upload_url` takes the form field `url`, `upload` the part `file`; a callback is
+    the form field `callback`, `unique_id` the form field `unique_id` (as the documentation's
+    examples send them), never a query."""
+    _check_source(source, callback_uri)
+    fields = {"callback": callback_uri or None, "unique_id": unique_id}
+    form = {name: value for name, value in fields.items() if value is not None} or None
+    if _is_url(source):
+        return ApiCall("POST", V12_UPLOAD_URL_PATH, form={"url": str(source), **(form or {})}), None
+    return ApiCall("POST", V12_UPLOAD_PATH, form=form), _v12_upload_file(source)
 
 
 def check_callback(callback_uri: object) -> None:
@@ -623,18 +647,19 @@ def check_callback(callback_uri: object) -> None:
         )
 
 
-def _upload_file(source: str | os.PathLike[str], *, v12: bool = False) -> UploadFile:
-    """The file to send; v1.2 takes only `V12_UPLOAD_TYPES` (sent with their `video/*` type)
-    of at most 3 GB, checked here so that nothing is sent the service would refuse."""
+def _local_file(source: str | os.PathLike[str]) -> tuple[Path, int]:
     path = Path(source)
     if not path.is_file():
         raise MaviValidationError(
             f"No file at {str(path)!r}: pass the path of a video file, or an http(s) URL."
         )
-    size = path.stat().st_size
-    if not v12:
-        guessed = mimetypes.guess_type(path.name)[0]
-        return UploadFile(path, guessed or "application/octet-stream", size)
+    return path, path.stat().st_size
+
+
+def _v12_upload_file(source: str | os.PathLike[str]) -> UploadFile:
+    """The file to send; v1.2 takes only `V12_UPLOAD_TYPES` (sent with their `video/*` type)
+    of at most 3 GB, checked here so that nothing is sent the service would refuse."""
+    path, size = _local_file(source)
     mime = V12_UPLOAD_TYPES.get(path.suffix.lower())
     if mime is None:
         raise MaviValidationError(
@@ -652,14 +677,16 @@ def _upload_file(source: str | os.PathLike[str], *, v12: bool = False) -> Upload
 
 
 def delete_calls(
-    video_nos: Iterable[str], *, v12: bool = False, unique_id: str | None = None
+    video_nos: Iterable[str],
+    unique_id: str | None = None,
+    *,
+    how: tuple[str, str, int] = ("DELETE", DELETE_PATH, MAX_DELETE_BATCH),
 ) -> list[ApiCall]:
-    """A bare JSON array of video numbers per call: v1.0 `DELETE` with at most 500, v1.2
-    `POST /serve/api/v1/delete_videos` with at most 100 (and the query `unique_id` when
-    given: the body is the array)."""
+    """A bare JSON array of video numbers per call (`how`: method, path, most a call): v1.0
+    `DELETE` with at most 500, v1.2 `V12_DELETE` (and the query `unique_id` when given: the
+    body is the array)."""
     videos = normalize_video_nos(video_nos)
-    method, path, batch = ("POST", V12_DELETE_PATH, V12_MAX_DELETE_BATCH) if v12 else (
-        "DELETE", DELETE_PATH, MAX_DELETE_BATCH)  # fmt: skip
+    method, path, batch = how
     params = None if unique_id is None else {"unique_id": unique_id}
     return [
         ApiCall(method, path, json=videos[start : start + batch], params=params)
