@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from json.decoder import scanstring  # type: ignore[attr-defined]
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from ._constants import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_RESPONSE_BYTES
 from ._envelope import (
@@ -36,7 +36,17 @@ from ._models import ChatDelta, Thinking, VideoRef
 
 if TYPE_CHECKING:
     from ._content import ContentDecoder
-    from ._flow import Deadline
+
+
+class Deadline(Protocol):
+    """What a reader needs of a call's deadline (`_flow.Deadline`; a protocol here, so that
+    this pure module imports nothing of the flows)."""
+
+    at: float | None
+    clock: Callable[[], float]
+
+    def check(self) -> None: ...
+
 
 __all__ = [
     "END",
