@@ -577,13 +577,16 @@ class MaviClient(_ClientBase[httpx.Client]):
         v1.0); `unique_id`: the namespace the chats named ("default" when they named none)."""
         return self._iterate(self._ops.list_sessions(unique_id))
 
-    def get_session_detail(self, session_id: str | int) -> SessionDetail:
+    def get_session_detail(
+        self, session_id: str | int, *, unique_id: str | None = None
+    ) -> SessionDetail:
         """A v1.2 chat session restored: its title and its messages in order (user and
         assistant; an assistant message with its thinking and refs, as `chat()` returned
         them), to show a conversation again or continue it with `chat(session_id=...)`.
+        `unique_id`: the namespace the chat named (sessions are kept per key and namespace).
         v1.2 only (`MaviValidationError` with v1.0); an unknown session is a
         `MaviInvalidRequestError`."""
-        return self._run(self._ops.session_detail(session_id))
+        return self._run(self._ops.session_detail(session_id, unique_id))
 
     def upload_video(
         self,
@@ -934,9 +937,11 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
         """Every chat session of the key, all pages: see `MaviClient.list_sessions`."""
         return self._iterate(self._ops.list_sessions(unique_id))
 
-    async def get_session_detail(self, session_id: str | int) -> SessionDetail:
+    async def get_session_detail(
+        self, session_id: str | int, *, unique_id: str | None = None
+    ) -> SessionDetail:
         """A v1.2 chat session restored: see `MaviClient.get_session_detail`."""
-        return await self._run(self._ops.session_detail(session_id))
+        return await self._run(self._ops.session_detail(session_id, unique_id))
 
     async def upload_video(
         self,

@@ -134,9 +134,10 @@ class Dialect:
         )
 
     def session_detail(
-        self, session_id: str | int
+        self, session_id: str | int, scope: str | None = None
     ) -> tuple[ApiCall, Callable[[Any], SessionDetail]]:
-        """The call that restores a chat session, and how its reply is read; checks the id."""
+        """The call that restores a chat session of the namespace `scope` (None: the
+        default), and how its reply is read; checks the id."""
         raise MaviValidationError(
             f"get_session_detail() belongs to the v1.2 API (v1.0 keeps no sessions): {_USE_V12}."
         )
@@ -243,9 +244,9 @@ class V12Dialect(Dialect):
         return SessionPager(unique_id)
 
     def session_detail(
-        self, session_id: str | int
+        self, session_id: str | int, scope: str | None = None
     ) -> tuple[ApiCall, Callable[[Any], SessionDetail]]:
-        call = session_detail_call(session_id)
+        call = session_detail_call(session_id, scope)
         session = str(call.params["sessionId"]) if call.params else ""
         return call, lambda data: parse_session_detail(data, session)
 

@@ -677,9 +677,12 @@ class Operations:
         """Every chat session of the key (v1.2 only), as `ChatSession` items."""
         return self._list(self.dialect.session_pager(unique_id))
 
-    def session_detail(self, session_id: str | int) -> Flow[SessionDetail]:
+    def session_detail(
+        self, session_id: str | int, unique_id: str | None = None
+    ) -> Flow[SessionDetail]:
         """A v1.2 session restored: its title and messages; checks its input now."""
-        return self._parsed(*self.dialect.session_detail(session_id))
+        dialect = self.dialect
+        return self._parsed(*dialect.session_detail(session_id, dialect.scope(unique_id)))
 
     def _list(self, pager: Pages) -> Flow[None]:
         check = self._between_pages()

@@ -454,14 +454,18 @@ def parse_session(item: Mapping[str, Any]) -> ChatSession:
     )
 
 
-def session_detail_call(session_id: object) -> ApiCall:
-    """`GET /serve/api/v1/get_session_detail?sessionId=<digits>`; checks the id first."""
+def session_detail_call(session_id: object, unique_id: str | None = None) -> ApiCall:
+    """`GET /serve/api/v1/get_session_detail?sessionId=<digits>` (and `unique_id`, the
+    namespace the session was opened in, when given); checks the id first."""
     session = normalize_session_id(session_id)
     if session is None:
         raise MaviValidationError(
             "get_session_detail() needs the session_id of an earlier v1.2 answer, got None."
         )
-    return ApiCall("GET", SESSION_DETAIL_PATH, params={"sessionId": session})
+    params = {"sessionId": session}
+    if unique_id is not None:
+        params["unique_id"] = unique_id
+    return ApiCall("GET", SESSION_DETAIL_PATH, params=params)
 
 
 def parse_session_detail(data: object, session_id: str) -> SessionDetail:

@@ -60,11 +60,14 @@ Both chat paths take the body
 ``{"video_nos": [str, ...], "prompt": str, "session_id"?: int | str, "unique_id"?: str}`` and
 the key in ``Authorization`` (raw, ``Bearer`` tolerated). Without ``session_id`` a new session
 starts.
-``unique_id`` is accepted and does not change the answer. A session belongs to whoever started
-it (the API key, or the user of one authorization code, whose refreshed tokens stay theirs):
-another credential that sends its id is answered as for an unknown session, and the session
-list shows the caller's sessions only. Chat calls of both dialects share one
-rate limit per key.
+The chat reads the same library as the v1.2 video endpoints below: the key's, in the namespace
+``unique_id`` names (``"default"`` when none is sent), so a video of another key or another
+``unique_id`` is ``"Video does not exist: <video_no>"``. A session belongs to whoever started
+it (the API key, or the user of one authorization code, whose refreshed tokens stay theirs) and
+to the ``unique_id`` it was started in: another credential, or another ``unique_id``, that
+sends its id is answered as for an unknown session, and the session list and
+``get_session_detail`` show the caller's sessions of that ``unique_id`` only. Chat calls of
+both dialects share one rate limit per key.
 
 Replies take the shapes the service's pages document (one sample of each in
 tests/data/wire_samples/v1.2/, which tests/conformance/ compares with these replies).
@@ -122,13 +125,19 @@ Errors:
   ``session_id`` not an integer, ``unique_id`` not a string), a missing or wrong key, and the
   rate limit are HTTP 200 envelopes ``{"code": "0001" | "0401" | "0429", "msg": ...}`` on both
   paths (``0429`` with ``Retry-After``), sent as plain JSON on the stream path too.
-- A chat the service refuses: an unknown video (``"Video does not exist: <video_no>"``), one
-  not parsed yet (``"Video is not parsed"``), an unknown or forgotten session
-  (``"Session does not exist: <session_id>"``). ``/chat`` answers the envelope
-  ``{"code": "0001", "msg": <message>}``; ``/chat_stream`` answers HTTP 200 with the single
-  event ``data:"<message>"`` and no ``"Done"``.
+- A chat the service refuses: an unknown video, or one of another library (``"Video does not
+  exist: <video_no>"``), one not parsed yet (``"Video is not parsed"``), an unknown or
+  forgotten session, or one of another key or ``unique_id`` (``"Session does not exist:
+  <session_id>"``). ``/chat`` answers the envelope ``{"code": "0001", "msg": <message>}``;
+  ``/chat_stream`` answers HTTP 200 with the single event ``data:"<message>"`` and no
+  ``"Done"``.
 - An error in the middle of the stream (the fault ``error_after(k, path=...)`` on the stream
   path) is, after ``k`` content events, the event ``data:"<message>"``; nothing follows it.
+- A stream's error is always one of the two documented shapes: the bare string
+  (tests/data/wire_samples/v1.2/chat_stream_error_string.sse) or, under ``error_envelopes``
+  framing, ``data:{"code":"SUCCESS","data":"<message>"}``
+  (tests/data/wire_samples/v1.2/chat_stream_error_end.sse); never a ``{"code","msg"}``
+  envelope event.
 
 Faults and framing for v1.2: ``error_after``, ``disconnect_after`` and ``stall_after`` take
 ``path="/serve/api/v1/chat_stream"`` (or ``path=None`` for either chat stream) and count
@@ -137,8 +146,9 @@ take either v1.2 path; ``expire_sessions()`` forgets every session. ``emu.faults
 (``--framing-v12``) sets the stream's framing: ``space_after_data``, ``crlf``, ``end_marker``
 (``"Done"``, ``"DONE"``, ``"done"``, ``"[DONE]"``, ``"envelope"`` for
 ``{"code":"SUCCESS","data":"Done"}``, or None), ``batched`` (several events to a
-write, the end marker or an error sharing the last one), ``error_envelopes`` (errors as
-envelopes: a plain JSON reply before the first event, a ``data:`` envelope event after it),
+write, the end marker or an error sharing the last one), ``error_envelopes`` (a refusal or an
+error after text ends with ``{"code":"SUCCESS","data":"<message>"}``, as the service's table
+shows it, instead of the bare string),
 ``done_after_error`` and ``content_type``. Replies take the documented shapes
 (tests/data/wire_samples/v1.2/): nested refs, ``thinkings``, ``role``, session ids as strings
 of digits, ``success``/``failed`` in envelopes.

@@ -254,6 +254,8 @@ class _V12Request:
     video_nos: list[str]
     prompt: str
     session_id: int | None
+    where: LibraryKey
+    """Whose videos and sessions: the key's owner and the ``unique_id`` named."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,15 +344,10 @@ def _assistant_message(answer: V12Answer, role: str) -> dict[str, Any]:
     }
 
 
-def _check_unique_id(fields: Mapping[str, Any]) -> None:
-    """A v1.2 request's optional `unique_id` (the end user; JSON body, form or query): a string
-    (a number is tolerated) when sent."""
-    _namespace(fields)
-
-
 def _namespace(fields: Mapping[str, Any]) -> str:
-    """The namespace a v1.2 request names (`unique_id`, checked as `_check_unique_id` says;
-    not empty when sent, as the service asks), "default" when it names none."""
+    """The namespace a v1.2 request names (its optional `unique_id`, the end user; JSON body,
+    form or query): a string (a number is tolerated), not empty when sent, as the service asks;
+    "default" when it names none."""
     unique_id = fields.get("unique_id")
     if unique_id is None:
         return DEFAULT_NAMESPACE
@@ -792,7 +789,7 @@ class EmulatorApp:
 
     # -- chat, v1.2 ---------------------------------------------------------------------------
 
-    def _v12_request(self, body: bytes) -> _V12Request:
+    def _v12_request(self, body: bytes, credential: str | None) -> _V12Request:
         """The v1.2 body's fields; a missing or mistyped one is a 0001 envelope on both paths."""
         payload = _json_object(body)
         video_nos = payload.get("video_nos")
@@ -802,40 +799,40 @@ class EmulatorApp:
             raise _bad("video_nos must contain only non-empty strings.")
         prompt = _required_str(payload, "prompt")
         session_id = _session_id(payload.get("session_id"))
-        _check_unique_id(payload)
-        return _V12Request(list(dict.fromkeys(video_nos)), prompt, session_id)
+        where = self._library_of(credential, payload)
+        return _V12Request(list(dict.fromkeys(video_nos)), prompt, session_id, where)
 
-    def _v12_refusal(self, request: _V12Request, owner: str) -> str | None:
-        """Why the service would refuse this chat (an unknown or unparsed video, an unknown
-        session: another key's or user's is unknown to this one), in its words; None when it
-        answers."""
+    def _v12_refusal(self, request: _V12Request) -> str | None:
+        """Why the service would refuse this chat (a video not in the library of the key and
+        `unique_id`, or unparsed; a session not theirs), in its words; None when it answers."""
         for video_no in request.video_nos:
-            video = self.library.get(video_no)
+            video = self.library.get_in(video_no, request.where)
             if video is None:
                 return f"{VIDEO_MISSING}: {video_no}"
             if video.status() != PARSE:
                 return VIDEO_NOT_PARSED
-        if request.session_id is not None and not self.sessions.owns(request.session_id, owner):
-            return f"{SESSION_MISSING}: {request.session_id}"
+        session_id = request.session_id
+        if session_id is not None and not self.sessions.owns(session_id, *request.where):
+            return f"{SESSION_MISSING}: {session_id}"
         return None
 
-    def _v12_answer(self, request: _V12Request, owner: str) -> tuple[int, V12Answer]:
+    def _v12_answer(self, request: _V12Request) -> tuple[int, V12Answer]:
         """The session (a new one unless the request continues one) and the answer in it."""
-        videos = [video for no in request.video_nos if (video := self.library.get(no))]
+        where = request.where
+        videos = [video for no in request.video_nos if (video := self.library.get_in(no, where))]
         session_id = request.session_id
-        history = None if session_id is None else self.sessions.history(session_id, owner)
+        history = None if session_id is None else self.sessions.history(session_id, *where)
         if session_id is None or history is None:
-            session_id, history = self.sessions.start(request.prompt, owner), []
+            session_id, history = self.sessions.start(request.prompt, *where), []
         answer = compose_v12(videos, request.prompt, history)
         return session_id, replace(answer, content=self._answer_text(answer.content))
 
     async def _chat_v12(self, request: Request, body: bytes, credential: str | None) -> Response:
-        chat = self._v12_request(body)
-        owner = self.tokens.owner(credential)
-        refusal = self._v12_refusal(chat, owner)
+        chat = self._v12_request(body, credential)
+        refusal = self._v12_refusal(chat)
         if refusal is not None:
             raise _bad(refusal)
-        session_id, answer = self._v12_answer(chat, owner)
+        session_id, answer = self._v12_answer(chat)
         self.sessions.add_turn(session_id, chat.prompt, answer)
         return _ok_flagged(
             {**_assistant_message(answer, "ASSISTANT"), "session_id": str(session_id)}
@@ -844,13 +841,10 @@ class EmulatorApp:
     async def _chat_stream_v12(
         self, request: Request, body: bytes, credential: str | None
     ) -> Response:
-        chat = self._v12_request(body)
+        chat = self._v12_request(body, credential)
         framing = self.faults.current_framing_v12
-        owner = self.tokens.owner(credential)
-        refusal = self._v12_refusal(chat, owner)
+        refusal = self._v12_refusal(chat)
         if refusal is not None:
-            if framing.error_envelopes:
-                raise _bad(refusal)
             encoder = V12Encoder(framing, chat.session_id or 0)
             return self._chat_stream(
                 _ChatReply(events=[encoder.error("0001", refusal)]),
@@ -858,7 +852,7 @@ class EmulatorApp:
                 None,
                 framing.content_type,
             )
-        session_id, answer = self._v12_answer(chat, owner)
+        session_id, answer = self._v12_answer(chat)
         encoder = V12Encoder(framing, session_id)
         pieces = split_deltas(answer.content, self.settings.delta_size)
         lead = [encoder.thinking(step.title, step.content) for step in answer.thinking]
@@ -1179,7 +1173,8 @@ class EmulatorApp:
         session_id = _session_id(request.query_params.get("sessionId"))
         if session_id is None:
             raise _bad("sessionId is required (the session_id of an earlier reply).")
-        detail = self.sessions.detail(session_id, self.tokens.owner(credential))
+        where = self._library_of(credential, request.query_params)
+        detail = self.sessions.detail(session_id, *where)
         if detail is None:
             raise _bad(f"{SESSION_MISSING}: {session_id}")
         title, turns = detail
@@ -1194,7 +1189,7 @@ class EmulatorApp:
     ) -> Response:
         page = _query_int(request, "page", 1, 1) or 1
         size = V12_DEFAULT_PAGE_SIZE
-        sessions = self.sessions.listing(self.tokens.owner(credential))
+        sessions = self.sessions.listing(*self._library_of(credential, request.query_params))
         shown = sessions[(page - 1) * size : page * size]
         return _ok_flagged(
             {

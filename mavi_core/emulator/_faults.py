@@ -60,10 +60,10 @@ class V12Framing:
     """How the v1.2 chat stream is written; the defaults are the documented format.
 
     ``end_marker`` is the payload of the last event (None: the reply just ends); ``batched``
-    writes several events in one chunk; ``error_envelopes`` sends errors as envelopes (a plain
-    JSON reply before the first event, a ``data:`` envelope event after it) instead of bare
-    strings; ``done_after_error`` follows an error string with the end marker. Session ids
-    are always strings of digits, as documented.
+    writes several events in one chunk; ``error_envelopes`` ends a failed stream (a refusal or an
+    ``error_after`` fault) with the documented ``data:{"code":"SUCCESS","data":"<the words>"}``
+    instead of the bare string ``data:"<the words>"``; ``done_after_error`` follows the error
+    with the end marker. Session ids are always strings of digits, as documented.
     """
 
     space_after_data: bool = False
@@ -213,8 +213,9 @@ class Faults:
     ) -> None:
         """Send `deltas` good deltas, then an error, then end the reply.
 
-        v1.0 sends an error envelope event; the v1.2 stream sends `msg` as a bare string
-        (``data:"<msg>"``), or an envelope event with `code` under ``error_envelopes`` framing.
+        v1.0 sends an error envelope event with `code`; the v1.2 stream ends with `msg` as the
+        service does: a bare string (``data:"<msg>"``), or ``{"code":"SUCCESS","data":"<msg>"}``
+        under ``error_envelopes`` framing (`code` is not sent).
         """
         _check_non_negative("deltas", deltas)
         fault = StreamFault("error", deltas, code=code, msg=msg)

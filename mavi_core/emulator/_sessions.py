@@ -1,10 +1,12 @@
 """The v1.2 chat's server-held conversations: session ids and the turns of each session.
 
 Session ids are 19-digit integers, like the service's, which exceed the 53 bits a JSON number
-keeps exactly in JavaScript. Memory stays bounded however large the prompts: at most
-``max_sessions`` sessions are kept (the least recently used goes first), at most
-``max_per_owner`` of them a key's, each with its last ``max_turns`` turns, and every text of a
-turn (the prompt, the answer, each thinking step) cut to ``TURN_CHARS`` characters.
+keeps exactly in JavaScript. A session belongs to the key that opened it and to the namespace
+(``unique_id``) it was opened in: only they list, read or continue it. Memory stays bounded
+however large the prompts: at most ``max_sessions`` sessions are kept (the least recently used
+goes first), at most ``max_per_owner`` of them a key's (in every namespace together), each
+with its last ``max_turns`` turns, and every text of a turn (the prompt, the answer, each
+thinking step) cut to ``TURN_CHARS`` characters.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, replace
 
 from ._answers import Turn
+from ._library import DEFAULT_NAMESPACE
 from ._v12 import Thinking, V12Answer
 
 # Nineteen digits and below 2**63 (a signed 64-bit integer, as the service's ids are).
@@ -65,22 +68,23 @@ class SessionStore:
         self._lock = threading.Lock()
         self._sessions: OrderedDict[int, list[StoredTurn]] = OrderedDict()
         self._titles: dict[int, str] = {}
-        self._owners: dict[int, str] = {}
+        self._owners: dict[int, tuple[str, str]] = {}  # the key's owner and the namespace
         self._owned: dict[str, OrderedDict[int, None]] = {}  # each owner's, oldest first
         self.max_sessions = max_sessions
         self.max_turns = max_turns
         self.max_per_owner = max_per_owner
 
-    def start(self, title: str = "", owner: str = "") -> int:
+    def start(self, title: str = "", owner: str = "", namespace: str = DEFAULT_NAMESPACE) -> int:
         """A new, empty session; `title`: what the session list calls it (its first prompt);
-        `owner`: whose it is (only they may continue or list it)."""
+        `owner` and `namespace`: whose it is (only they may continue or list it; the bounds
+        count an owner's sessions in every namespace)."""
         with self._lock:
             session_id = new_session_id()
             while session_id in self._sessions:
                 session_id = new_session_id()
             self._sessions[session_id] = []
             self._titles[session_id] = " ".join(title[: TITLE_CHARS * 4].split())[:TITLE_CHARS]
-            self._owners[session_id] = owner
+            self._owners[session_id] = (owner, namespace)
             owned = self._owned.setdefault(owner, OrderedDict())
             owned[session_id] = None
             if len(owned) > self.max_per_owner:
@@ -92,36 +96,44 @@ class SessionStore:
     def _forget(self, session_id: int) -> None:
         del self._sessions[session_id]
         del self._titles[session_id]
-        owner = self._owners.pop(session_id)
+        owner, _ = self._owners.pop(session_id)
         owned = self._owned[owner]
         del owned[session_id]
         if not owned:
             del self._owned[owner]
 
-    def listing(self, owner: str = "") -> list[tuple[int, str]]:
-        """`owner`'s sessions kept, newest first, with their titles (the v1.2 session list)."""
+    def listing(self, owner: str = "", namespace: str = DEFAULT_NAMESPACE) -> list[tuple[int, str]]:
+        """`owner`'s sessions kept in `namespace`, newest first, with their titles (the v1.2
+        session list)."""
         with self._lock:
             return [
                 (session_id, self._titles[session_id])
                 for session_id in reversed(self._owned.get(owner, {}))
+                if self._owners[session_id] == (owner, namespace)
             ]
 
-    def owns(self, session_id: int, owner: str = "") -> bool:
-        """Whether `session_id` is kept and `owner`'s: another user's is as good as unknown."""
+    def owns(self, session_id: int, owner: str = "", namespace: str = DEFAULT_NAMESPACE) -> bool:
+        """Whether `session_id` is kept and `owner`'s in `namespace`: another user's, or one of
+        another namespace, is as good as unknown."""
         with self._lock:
-            return self._owners.get(session_id) == owner and session_id in self._sessions
+            return self._owners.get(session_id) == (owner, namespace)
 
-    def history(self, session_id: int, owner: str = "") -> list[Turn] | None:
-        """The turns of `owner`'s session so far, or None if it does not exist (or was
-        forgotten, or is another user's)."""
-        turns = self.detail(session_id, owner)
+    def history(
+        self, session_id: int, owner: str = "", namespace: str = DEFAULT_NAMESPACE
+    ) -> list[Turn] | None:
+        """The turns of `owner`'s session in `namespace` so far, or None if it does not exist
+        (or was forgotten, or is another user's or another namespace's)."""
+        turns = self.detail(session_id, owner, namespace)
         return None if turns is None else [stored.turn for stored in turns[1]]
 
-    def detail(self, session_id: int, owner: str = "") -> tuple[str, list[StoredTurn]] | None:
-        """The title and the turns of `owner`'s session, or None as for `history`."""
+    def detail(
+        self, session_id: int, owner: str = "", namespace: str = DEFAULT_NAMESPACE
+    ) -> tuple[str, list[StoredTurn]] | None:
+        """The title and the turns of `owner`'s session in `namespace`, or None as for
+        `history`."""
         with self._lock:
             turns = self._sessions.get(session_id)
-            if turns is None or self._owners.get(session_id) != owner:
+            if turns is None or self._owners.get(session_id) != (owner, namespace):
                 return None
             self._sessions.move_to_end(session_id)
             return self._titles[session_id], list(turns)

@@ -86,6 +86,12 @@ class ChatEncoder(_EventWriter):
         return self._event(['"Done"' if marker == "Done" else "[DONE]"])
 
 
+def _stream_envelope(data: str) -> dict[str, str]:
+    """The v1.2 stream's last event as its documentation's table shows it: "Done", or the
+    service's words when it failed."""
+    return {"code": "SUCCESS", "data": data}
+
+
 class V12Encoder(_EventWriter):
     """Encodes v1.2 chat stream events as documented: one JSON object per event, tagged with
     its session id (a string of digits), in the key order of the service's examples."""
@@ -113,8 +119,10 @@ class V12Encoder(_EventWriter):
         )
 
     def error(self, code: str, msg: str) -> bytes:
-        """An error event: the message as a bare JSON string, or an envelope (and a marker)."""
-        payload = envelope(code, msg) if self.framing.error_envelopes else msg
+        """An error event as documented: the message as a bare JSON string, or under
+        ``error_envelopes`` the stream's envelope ``{"code":"SUCCESS","data":msg}`` (the
+        service's words where "Done" would be; `code` is not sent); then maybe the marker."""
+        payload = _stream_envelope(msg) if self.framing.error_envelopes else msg
         event = self._event([dumps(payload)])
         return event + self.end() if self.framing.done_after_error else event
 
@@ -123,7 +131,7 @@ class V12Encoder(_EventWriter):
         if marker is None:
             return b""
         if marker == "envelope":
-            return self._event([dumps({"code": "SUCCESS", "data": "Done"})])
+            return self._event([dumps(_stream_envelope("Done"))])
         return self._event([marker if marker == "[DONE]" else dumps(marker)])
 
 

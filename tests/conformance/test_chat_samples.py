@@ -205,14 +205,30 @@ def test_the_emulators_refusal_is_a_bare_string_as_in_the_sample(emulator: MaviE
     check_conforms(events[0], expected)
 
 
-def test_the_emulators_events_before_an_error_have_the_samples_shape(
-    emulator: MaviEmulator,
+@pytest.mark.parametrize(
+    ("error_envelopes", "name"),
+    [(True, ERROR_END), (False, ERROR_STRING)],
+    ids=["envelope", "bare"],
+)
+def test_the_emulators_error_stream_has_the_samples_shape_to_its_end(
+    emulator: MaviEmulator, error_envelopes: bool, name: str
 ) -> None:
-    emulator.faults.error_after(1, path="/serve/api/v1/chat_stream")
+    """Every event of a stream that fails after text, the error end included: with
+    `error_envelopes`, chat_stream_error_end.sse's {"code":"SUCCESS","data":<words>} (never a
+    {"code","msg"} envelope); without, the bare string of chat_stream_error_string.sse."""
+    emulator.faults.framing_v12(error_envelopes=error_envelopes)
+    emulator.faults.error_after(1, "0500", "Video is not parsed:", path="/serve/api/v1/chat_stream")
     events = events_of(_ask(emulator, "chat_stream").content)
-    expected = _by_kind(events_of(sample(ERROR_END)))
-    kinds = _by_kind(events)
-    for kind in ("thinking", "content"):
-        for event in kinds[kind]:
-            check_conforms(event, *expected[kind])
-    assert isinstance(events[-1], str)  # the service's words after the text
+    expected = events_of(sample(ERROR_END))
+    # The sample's kinds in its order (thinking, content, the error end); its answer cites
+    # nothing, the emulator's does: a ref event, shaped as in chat_stream.sse.
+    order = [kind for kind, _ in itertools.groupby(map(_kind, events)) if kind != "ref"]
+    assert order == [kind for kind, _ in itertools.groupby(map(_kind, expected))]
+    samples = {**_by_kind(events_of(sample(STREAM_SAMPLES[0]))), **_by_kind(expected)}
+    samples["end"] = [events_of(sample(name))[-1]]
+    for kind, found in _by_kind(events).items():
+        for event in found:
+            check_conforms(event, *samples[kind])
+    assert events[-1] == ({"code": "SUCCESS", "data": "Video is not parsed:"}
+                          if error_envelopes else "Video is not parsed:")  # fmt: skip
+    assert _kind(events[-2]) == "content"  # the error is the last event, after the text

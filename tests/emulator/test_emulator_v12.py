@@ -441,13 +441,16 @@ def test_error_after_sends_content_then_a_bare_error_string(
     assert "Done" not in events
 
 
-def test_error_after_with_error_envelopes_sends_an_envelope_event(
+def test_error_after_with_error_envelopes_ends_as_the_documented_error_end(
     emu: MaviEmulator, client: httpx.Client
 ) -> None:
+    """tests/data/wire_samples/v1.2/chat_stream_error_end.sse: the words where "Done" would be,
+    never a {"code","msg"} envelope event."""
     emu.faults.framing_v12(error_envelopes=True)
     emu.faults.error_after(2, "0500", "boom", path=STREAM)
-    events = _stream(client)
-    assert events[-1] == {"code": "0500", "msg": "boom"}
+    raw = client.post(STREAM, json=_body()).content
+    assert raw.endswith(b'"}\n\ndata:{"code":"SUCCESS","data":"boom"}\n\n')
+    events = _events(raw)
     assert [e.get("type") for e in events].count("content") == 2
 
 
@@ -578,13 +581,26 @@ def test_batched_error_shares_a_write_with_the_content_before_it(
     assert b'"type":"content"' in reads[-1]
 
 
-def test_error_envelopes_refuse_with_a_plain_json_envelope(
+def test_error_envelopes_refuse_with_the_documented_error_end(
     emu: MaviEmulator, client: httpx.Client
 ) -> None:
     emu.faults.framing_v12(error_envelopes=True)
     reply = _unknown_session(client)
-    assert reply.headers["content-type"] == JSON_TYPE
-    assert reply.json() == {"code": "0001", "msg": "Session does not exist: 1"}
+    assert reply.headers["content-type"] == EVENT_STREAM
+    assert reply.content == b'data:{"code":"SUCCESS","data":"Session does not exist: 1"}\n\n'
+
+
+def test_error_envelopes_refuse_an_unparsed_video_with_the_documented_error_end(
+    emu: MaviEmulator, client: httpx.Client
+) -> None:
+    emu.parse_delay = 3600.0
+    emu.faults.framing_v12(error_envelopes=True)
+    upload = client.post(
+        "/serve/api/v1/upload", files={"file": ("fresh.mp4", b"\0" * 64, "video/mp4")}
+    )
+    video_no = upload.json()["data"]["videoNo"]
+    reply = client.post(STREAM, json=_body(video_nos=[video_no]))
+    assert reply.content == b'data:{"code":"SUCCESS","data":"Video is not parsed"}\n\n'
 
 
 def test_done_after_error(emu: MaviEmulator, client: httpx.Client) -> None:
@@ -754,6 +770,45 @@ def test_the_session_list_holds_only_the_callers_sessions(
     assert listed["total_count"] == "1"
     own = client.get("/serve/api/v1/list_sessions").json()["data"]
     assert [item["sessionId"] for item in own["sessions"]] == [str(mine)]
+
+
+def test_a_session_belongs_to_the_unique_id_it_was_opened_in(client: httpx.Client) -> None:
+    """Listed, read and continued under that `unique_id` only: another (or none, "default")
+    is answered as for an unknown session."""
+    session_id = _chat(client, unique_id="user-1")["session_id"]
+    missing = f"Session does not exist: {session_id}"
+
+    def listed(**query: str) -> list[str]:
+        data = client.get("/serve/api/v1/list_sessions", params=query).json()["data"]
+        return [item["sessionId"] for item in data["sessions"]]
+
+    assert listed(unique_id="user-1") == [session_id]
+    assert listed(unique_id="user-2") == listed() == listed(unique_id="default") == []
+    detail = client.get(DETAIL, params={"sessionId": session_id, "unique_id": "user-1"})
+    assert detail.json()["data"]["session_id"] == session_id
+    headers = {"content-type": "application/json"}
+    for elsewhere in ({"unique_id": "user-2"}, {"unique_id": "default"}, {}):
+        detail = client.get(DETAIL, params={"sessionId": session_id, **elsewhere})
+        assert detail.json() == {"code": "0001", "msg": missing}
+        body = _raw_json(_body(prompt="What happens next?", session_id=session_id, **elsewhere))
+        assert client.post(CHAT, content=body, headers=headers).json()["msg"] == missing
+        streamed = client.post(STREAM, content=body, headers=headers).content
+        assert streamed == f'data:"{missing}"\n\n'.encode()
+    body = _raw_json(_body(prompt="What happens next?", session_id=session_id, unique_id="user-1"))
+    again = client.post(STREAM, content=body, headers=headers).content
+    assert _events(again)[-1] == "Done" and _session_ids(again) == {session_id}
+
+
+def test_a_keys_bound_on_sessions_counts_every_unique_id() -> None:
+    store = SessionStore(max_per_owner=2)
+    first = store.start("a", "key", "user-1")
+    second = store.start("b", "key", "user-2")
+    third = store.start("c", "key", "user-1")
+    assert first not in store and second in store and third in store
+    assert store.listing("key", "user-1") == [(third, "c")]
+    assert store.listing("key", "user-2") == [(second, "b")]
+    assert store.listing("key") == []
+    assert store.owns(second, "key", "user-2") and not store.owns(second, "key", "user-1")
 
 
 def test_api_versions_must_name_known_dialects() -> None:

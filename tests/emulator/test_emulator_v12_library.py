@@ -188,3 +188,25 @@ def test_deleting_a_sample_hides_it_from_that_library_only(client: httpx.Client)
     assert KITCHEN in _names(client, json={})
     assert KITCHEN in _names(client, json={"unique_id": "dave"})
     assert "unique_id" in _error(client.post(f"{V12}/list_videos", json={"unique_id": " "}))
+
+
+def test_the_chat_reads_the_library_of_its_key_and_namespace(
+    emu: MaviEmulator, client: httpx.Client
+) -> None:
+    """As search does: a video of another key or `unique_id` does not exist for the chat."""
+    emu.parse_delay = 0
+    mine = _upload(client, "alice_harbor.mp4", unique_id="alice")["videoNo"]
+    other = {"Authorization": f"Bearer {emu.issue_tokens()['accessToken']}"}
+    ask = {"video_nos": [mine], "prompt": "What happens at the harbor?"}
+    missing = f"Video does not exist: {mine}"
+    assert _ok(client.post(f"{V12}/chat", json={**ask, "unique_id": "alice"}), FLAGGED)
+    streamed = client.post(f"{V12}/chat_stream", json={**ask, "unique_id": "alice"}).content
+    assert streamed.endswith(b'data:"Done"\n\n')
+    for body, headers in (({**ask, "unique_id": "bob"}, {}), (ask, {}),
+                          ({**ask, "unique_id": "alice"}, other)):  # fmt: skip
+        assert _error(client.post(f"{V12}/chat", json=body, headers=headers)) == missing
+        refused = client.post(f"{V12}/chat_stream", json=body, headers=headers)
+        assert refused.content == f'data:"{missing}"\n\n'.encode()
+    # The samples are in every library.
+    sample = {"video_nos": [KITCHEN], "prompt": "onion?", "unique_id": "bob"}
+    assert _ok(client.post(f"{V12}/chat", json=sample, headers=other), FLAGGED)["content"]
