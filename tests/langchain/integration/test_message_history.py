@@ -108,3 +108,32 @@ def test_runnable_with_message_history_keeps_one_session(emulator: MaviEmulator)
     assert second.response_metadata["session_id"] == first.response_metadata["session_id"]
     assert histories["harbor"].session_id == first.response_metadata["session_id"]
     assert len(histories["harbor"].messages) == 4
+
+
+@pytest.mark.filterwarnings("ignore:RunnableWithMessageHistory is deprecated")
+def test_runnable_with_message_history_keeps_a_streamed_turn(emulator: MaviEmulator) -> None:
+    # A streamed answer reaches the history as an AIMessageChunk (type "AIMessageChunk").
+    histories: dict[str, MaviChatMessageHistory] = {}
+
+    def history_of(conversation: str) -> MaviChatMessageHistory:
+        return histories.setdefault(conversation, history(emulator, None))
+
+    chain = RunnableWithMessageHistory(model(emulator), history_of)
+    config: Any = {"configurable": {"session_id": "harbor"}}
+    chunks = list(chain.stream("How does the tugboat leave?", config=config))
+    session_id = chunks[-1].response_metadata["session_id"]
+    assert histories["harbor"].session_id == session_id
+    second = chain.invoke("What happens next?", config=config)
+    assert second.response_metadata["session_id"] == session_id
+    assert [m.type for m in histories["harbor"].messages] == ["human", "ai", "human", "ai"]
+
+
+def test_add_messages_takes_a_streamed_answer(emulator: MaviEmulator) -> None:
+    question = HumanMessage("How does the tugboat leave?")
+    chunks = list(model(emulator).stream([question]))
+    answer = chunks[0]
+    for chunk in chunks[1:]:
+        answer += chunk
+    fresh = history(emulator, None)
+    fresh.add_messages([question, answer])
+    assert fresh.session_id == answer.response_metadata["session_id"]
