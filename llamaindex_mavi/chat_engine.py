@@ -9,7 +9,7 @@ from queue import Empty
 from typing import TYPE_CHECKING, Any, Self, Unpack, cast
 
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse, MessageRole
-from llama_index.core.callbacks import CallbackManager, trace_method
+from llama_index.core.callbacks import CallbackManager
 from llama_index.core.chat_engine.types import (
     AgentChatResponse,
     BaseChatEngine,
@@ -25,6 +25,7 @@ from mavi_core import ChatAnswer, MaviValidationError
 from mavi_core._adapters import ClosedAfter, normalize_video_nos
 from mavi_core._v12 import normalize_session_id
 
+from ._callbacks import traced
 from ._clients import ConnectionOptions
 from ._messages import SESSION_KEY, session_to_continue
 from ._refs import Sources, ref_nodes
@@ -145,7 +146,7 @@ class MaviChatEngine(LLMConnection, BaseChatEngine):
         self._memory.reset()
 
     @dispatcher.span
-    @trace_method("chat")
+    @traced("chat")
     def chat(
         self, message: str, chat_history: list[ChatMessage] | None = None
     ) -> AgentChatResponse:
@@ -158,7 +159,7 @@ class MaviChatEngine(LLMConnection, BaseChatEngine):
         return self._response(answer)
 
     @dispatcher.span
-    @trace_method("chat")
+    @traced("chat")
     async def achat(
         self, message: str, chat_history: list[ChatMessage] | None = None
     ) -> AgentChatResponse:
@@ -172,7 +173,7 @@ class MaviChatEngine(LLMConnection, BaseChatEngine):
         return self._response(answer)
 
     @dispatcher.span
-    @trace_method("chat")
+    @traced("chat")
     def stream_chat(
         self, message: str, chat_history: list[ChatMessage] | None = None
     ) -> StreamingAgentChatResponse:
@@ -194,7 +195,7 @@ class MaviChatEngine(LLMConnection, BaseChatEngine):
         return response
 
     @dispatcher.span
-    @trace_method("chat")
+    @traced("chat")
     async def astream_chat(
         self, message: str, chat_history: list[ChatMessage] | None = None
     ) -> StreamingAgentChatResponse:
