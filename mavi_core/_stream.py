@@ -551,8 +551,13 @@ def broken_stream_error(
             (STREAM_ERRORS[kind] for kind in type(error).__mro__ if kind in STREAM_ERRORS),
             MaviStreamError,
         )
+        text = (
+            f"MAVI ended the stream with {said} ({error.msg}) {kept}"
+            if error.code is not None or error.msg is not None
+            else f"The stream broke {kept} ({error})"  # found here (a reply cut short): no msg
+        )
         broken = stream_class(
-            f"MAVI ended the stream with {said} ({error.msg}) {kept}",
+            text,
             code=error.code,
             msg=error.msg,
             status_code=error.status_code,
