@@ -41,6 +41,7 @@ from mavi_core._vlm import (
     VlmReply,
     call_options,
     check_vlm_model,
+    check_vlm_options,
     closest_option,
     json_from_answer,
     media_part,
@@ -209,6 +210,7 @@ class MaviVLM(LLM):
             max_retries=max_retries,
             **kwargs,
         )
+        check_vlm_options(model, self._options({}))  # each request's rules, now
         self._clients = clients
 
     @field_validator("model")

@@ -9,7 +9,7 @@ import pytest
 
 mypy_api = pytest.importorskip("mypy.api", reason="mypy is a dev tool (make test installs it)")
 
-USER_CODE = '''
+USER_CODE = """
 from typing import assert_type
 
 from llama_index.core.base.llms.types import (
@@ -45,7 +45,7 @@ async def check(messages: list[ChatMessage]) -> None:
     assert_type(await engine.achat("x"), AgentChatResponse)
     assert_type(engine.stream_chat("x"), StreamingAgentChatResponse)
     assert_type(await engine.astream_chat("x"), StreamingAgentChatResponse)
-'''
+"""
 
 
 def test_decorated_methods_keep_their_return_types_for_mypy_strict(tmp_path: Path) -> None:
