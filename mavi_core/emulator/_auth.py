@@ -10,9 +10,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-from .._constants import EMULATOR_API_KEY
-
-DEFAULT_API_KEY = EMULATOR_API_KEY
+DEFAULT_API_KEY = "sk-mavi-emulator"
 DEFAULT_CLIENT_ID = "mavi-emulator-client"
 # A development authorization code the emulator always accepts (minted codes are single use).
 DEFAULT_AUTH_CODE = "mavi-emulator-code"
