@@ -23,7 +23,6 @@ from llama_index_instrumentation import get_dispatcher
 
 from mavi_core import ChatAnswer, MaviValidationError
 from mavi_core._adapters import ClosedAfter, normalize_video_nos
-from mavi_core._v12 import normalize_session_id
 
 from ._callbacks import traced
 from ._clients import ConnectionOptions
@@ -112,6 +111,8 @@ class MaviChatEngine(LLMConnection, BaseChatEngine):
     ) -> tuple[str, Self]:
         # The session id first: with the arguments swapped, the error names the list given as
         # session_id, not the session id given as video_nos.
+        from mavi_core._v12 import normalize_session_id  # v1.2's module loads on first use
+
         session = normalize_session_id(session_id)
         if session is None:
             raise MaviValidationError("from_session() needs the session_id a v1.2 answer returned.")
