@@ -7,7 +7,13 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from langchain_core.chat_history import BaseChatMessageHistory
-from langchain_core.messages import BaseMessage, ChatMessage, HumanMessage, SystemMessage
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    ChatMessage,
+    HumanMessage,
+    SystemMessage,
+)
 from pydantic import Field, field_validator
 
 from mavi_core import MaviValidationError, SessionDetail
@@ -109,7 +115,8 @@ class MaviChatMessageHistory(MaviConnection, BaseChatMessageHistory):
 
     def add_messages(self, messages: Sequence[BaseMessage]) -> None:
         """Take a turn the service answered (and stored) in this session; see the class."""
-        sessions = {session_of(m) for m in messages if m.type == "ai"} - {None}
+        # isinstance, not m.type == "ai": a streamed answer is an AIMessageChunk.
+        sessions = {session_of(m) for m in messages if isinstance(m, AIMessage)} - {None}
         if len(sessions) == 1 and self.session_id in (None, *sessions):
             self.session_id = sessions.pop()
             return

@@ -34,7 +34,6 @@ from langchain_core.language_models.chat_models import generate_from_stream
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages import content as types
 from langchain_core.messages.block_translators import register_translator
-from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.tools import BaseTool
@@ -374,22 +373,6 @@ class ChatMavi(MaviConnection, MaviChatModelCommon, BaseChatModel):
     @classmethod
     def get_lc_namespace(cls) -> list[str]:
         return ["langchain_mavi", "chat_models"]
-
-    def get_num_tokens(self, text: str) -> int:
-        """An estimate: MAVI publishes no tokenizer, so about four characters a token (the rule
-        of LangChain's `count_tokens_approximately`), not GPT-2's tokenizer (which needs
-        `transformers`). `custom_get_token_ids=` counts with yours instead."""
-        if self.custom_get_token_ids is not None:
-            return len(self.custom_get_token_ids(text))
-        return -(-len(text) // 4)
-
-    def get_num_tokens_from_messages(
-        self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
-    ) -> int:
-        """An estimate, as `get_num_tokens` (LangChain's `count_tokens_approximately`)."""
-        if self.custom_get_token_ids is not None:
-            return super().get_num_tokens_from_messages(messages, tools)
-        return count_tokens_approximately(messages)
 
     def _resolve_model_profile(self) -> ModelProfile | None:
         version = str(self.api_version or "").strip().lower().lstrip("v")

@@ -15,7 +15,7 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import RunnableLambda
 from pydantic import Field, field_validator
 
-from mavi_core import MaviError, Moment, SearchType, VideoTranscript
+from mavi_core import MaviError, MaviValidationError, Moment, SearchType, VideoTranscript
 from mavi_core._adapters import check_search_type, moment_metadata, moment_scores, watching_waits
 from mavi_core._transcripts import moment_text, moment_transcripts_request, without_transcripts
 
@@ -135,6 +135,11 @@ def video_context_message(documents: Sequence[Document]) -> list[HumanMessage]:
     block `{"type": "video", "file_id": <video_no>}` per video they come from (in order, each
     once), so the model asks MAVI about exactly those videos. Documents without a
     `metadata["video_no"]` add their text only; no documents give no message."""
+    if isinstance(documents, str | dict) or not all(isinstance(d, Document) for d in documents):
+        raise MaviValidationError(
+            f"format_video_context takes the retriever's Documents, got {type(documents).__name__}"
+            ": put it after the retriever, {'context': retriever | format_video_context, ...}."
+        )
     if not documents:
         return []
     videos = dict.fromkeys(

@@ -49,6 +49,7 @@ from mavi_core._vlm import (
     VlmReply,
     call_options,
     check_vlm_model,
+    check_vlm_options,
     closest_option,
     media_part,
     tool_spec,
@@ -250,6 +251,12 @@ class ChatMaviVLM(MaviConnection, MaviChatModelCommon, BaseChatModel):
     def _check_model(cls, value: Any) -> Any:
         check_vlm_model(value)
         return value
+
+    @model_validator(mode="after")
+    def _check_options(self) -> Any:
+        # The rules each request applies, now: a bad option fails where it was written.
+        check_vlm_options(self.model_name, self._options(None, {}))
+        return self
 
     def _client_options(self) -> dict[str, Any]:
         # The video-understanding API lives on the v1.0 host, whatever MAVI_API_VERSION says.

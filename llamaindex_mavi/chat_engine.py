@@ -9,7 +9,7 @@ from queue import Empty
 from typing import TYPE_CHECKING, Any, Self, Unpack, cast
 
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse, MessageRole
-from llama_index.core.callbacks import CallbackManager, trace_method
+from llama_index.core.callbacks import CallbackManager
 from llama_index.core.chat_engine.types import (
     AgentChatResponse,
     BaseChatEngine,
@@ -24,6 +24,7 @@ from llama_index_instrumentation import get_dispatcher
 from mavi_core import ChatAnswer, MaviValidationError
 from mavi_core._adapters import ClosedAfter, normalize_video_nos
 
+from ._callbacks import traced
 from ._clients import ConnectionOptions
 from ._messages import SESSION_KEY, session_to_continue
 from ._refs import Sources, ref_nodes
@@ -91,7 +92,7 @@ class MaviChatEngine(LLMConnection, BaseChatEngine):
         as `MaviLLM.chat` returned it, so the next turn continues the session. `options`: as
         for the constructor (but `memory` and `chat_history`); `api_version` defaults to
         "v1.2". An unknown session is a `MaviInvalidRequestError`."""
-        engine = cls._restoring(video_nos, options)
+        session_id, engine = cls._restoring(session_id, video_nos, options)
         engine._memory.set(engine._llm.session_messages(session_id))
         return engine
 
@@ -100,12 +101,21 @@ class MaviChatEngine(LLMConnection, BaseChatEngine):
         cls, session_id: str | int, video_nos: Sequence[str] | None = None, **options: Any
     ) -> MaviChatEngine:
         """The async twin of `from_session`."""
-        engine = cls._restoring(video_nos, options)
+        session_id, engine = cls._restoring(session_id, video_nos, options)
         await engine._memory.aset(await engine._llm.asession_messages(session_id))
         return engine
 
     @classmethod
-    def _restoring(cls, video_nos: Sequence[str] | None, options: dict[str, Any]) -> Self:
+    def _restoring(
+        cls, session_id: str | int, video_nos: Sequence[str] | None, options: dict[str, Any]
+    ) -> tuple[str, Self]:
+        # The session id first: with the arguments swapped, the error names the list given as
+        # session_id, not the session id given as video_nos.
+        from mavi_core._v12 import normalize_session_id  # v1.2's module loads on first use
+
+        session = normalize_session_id(session_id)
+        if session is None:
+            raise MaviValidationError("from_session() needs the session_id a v1.2 answer returned.")
         if "memory" in options or "chat_history" in options:
             raise MaviValidationError(
                 "from_session() restores the memory from the session: pass neither memory nor "
@@ -113,7 +123,7 @@ class MaviChatEngine(LLMConnection, BaseChatEngine):
             )
         if not any(options.get(name) for name in ("llm", "client", "async_client")):
             options.setdefault("api_version", "v1.2")  # sessions exist in v1.2 only
-        return cls(video_nos, **options)
+        return session, cls(video_nos, **options)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(video_nos={self.video_nos!r}, base_url={self.base_url!r})"
@@ -137,7 +147,7 @@ class MaviChatEngine(LLMConnection, BaseChatEngine):
         self._memory.reset()
 
     @dispatcher.span
-    @trace_method("chat")
+    @traced("chat")
     def chat(
         self, message: str, chat_history: list[ChatMessage] | None = None
     ) -> AgentChatResponse:
@@ -150,7 +160,7 @@ class MaviChatEngine(LLMConnection, BaseChatEngine):
         return self._response(answer)
 
     @dispatcher.span
-    @trace_method("chat")
+    @traced("chat")
     async def achat(
         self, message: str, chat_history: list[ChatMessage] | None = None
     ) -> AgentChatResponse:
@@ -164,7 +174,7 @@ class MaviChatEngine(LLMConnection, BaseChatEngine):
         return self._response(answer)
 
     @dispatcher.span
-    @trace_method("chat")
+    @traced("chat")
     def stream_chat(
         self, message: str, chat_history: list[ChatMessage] | None = None
     ) -> StreamingAgentChatResponse:
@@ -186,7 +196,7 @@ class MaviChatEngine(LLMConnection, BaseChatEngine):
         return response
 
     @dispatcher.span
-    @trace_method("chat")
+    @traced("chat")
     async def astream_chat(
         self, message: str, chat_history: list[ChatMessage] | None = None
     ) -> StreamingAgentChatResponse:

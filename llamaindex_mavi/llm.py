@@ -32,7 +32,6 @@ from llama_index.core.callbacks import CallbackManager
 from llama_index.core.constants import DEFAULT_CONTEXT_WINDOW, DEFAULT_NUM_OUTPUTS
 from llama_index.core.instrumentation.events.exception import ExceptionEvent
 from llama_index.core.llms import LLM
-from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index_instrumentation import get_dispatcher
 from pydantic import (
     BaseModel,
@@ -57,6 +56,7 @@ from mavi_core._options import refuse_unknown
 from mavi_core._settings import check_default_headers
 from mavi_core.constants import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 
+from ._callbacks import chat_callback, completion_callback
 from ._clients import (
     CONNECTION_OPTIONS,
     DEFAULTS,
@@ -241,7 +241,7 @@ class MaviLLM(LLM):
         BaseModel.__setstate__(self, state)  # not LlamaIndex's __init__ path: clients kept
         self.__dict__["api_key"] = api_key_of(self._clients)  # MAVI_API_KEY where unpickled
 
-    @llm_chat_callback()
+    @chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         with _reported():
             client = self._clients.sync()
@@ -249,7 +249,7 @@ class MaviLLM(LLM):
             answer = client.chat(video_nos, prompt.message, prompt.history, session_id=session)
         return _chat_answer(answer)
 
-    @llm_chat_callback()
+    @chat_callback()
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         with _reported():
             client = self._clients.async_()
@@ -259,7 +259,7 @@ class MaviLLM(LLM):
             )
         return _chat_answer(answer)
 
-    @llm_chat_callback()
+    @chat_callback()
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
         with _reported():
             client = self._clients.sync()
@@ -269,7 +269,7 @@ class MaviLLM(LLM):
             )
         return _responses(stream, _chat_item)
 
-    @llm_chat_callback()
+    @chat_callback()
     async def astream_chat(
         self, messages: Sequence[ChatMessage], **kwargs: Any
     ) -> ChatResponseAsyncGen:
@@ -296,13 +296,13 @@ class MaviLLM(LLM):
             detail = await self._clients.async_().get_session_detail(session_id)
         return restored_messages(detail)
 
-    @llm_completion_callback()
+    @completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
         with _reported():
             answer = self._clients.sync().chat(self._videos(kwargs), prompt)
         return _completion_answer(answer)
 
-    @llm_completion_callback()
+    @completion_callback()
     async def acomplete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponse:
@@ -310,7 +310,7 @@ class MaviLLM(LLM):
             answer = await self._clients.async_().chat(self._videos(kwargs), prompt)
         return _completion_answer(answer)
 
-    @llm_completion_callback()
+    @completion_callback()
     def stream_complete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseGen:
@@ -318,7 +318,7 @@ class MaviLLM(LLM):
             stream = self._clients.sync().stream_chat(self._videos(kwargs), prompt)
         return _responses(stream, _completion_item)
 
-    @llm_completion_callback()
+    @completion_callback()
     async def astream_complete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseAsyncGen:

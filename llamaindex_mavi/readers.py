@@ -66,22 +66,43 @@ class MaviTranscriptReader(MaviConnection, BaseReader):
         self.unique_id = unique_id
         self._connect(connection)
 
-    def _options(self) -> dict[str, Any]:
-        return transcript_options(self)
+    def _options(self, args: tuple[Any, ...], load_kwargs: dict[str, Any]) -> dict[str, Any]:
+        """The reader's options, with the videos a call names (`load_data(video_nos=[...])` or
+        `load_data([...])`, as LlamaIndex readers take their inputs) over its own."""
+        given = dict(load_kwargs)
+        if len(args) == 1 and "video_nos" not in given:
+            given["video_nos"] = args[0]
+        elif args:
+            given["*args"] = args
+        if set(given) - {"video_nos"}:
+            raise MaviValidationError(
+                "load_data() takes only video_nos (a list of video numbers), got "
+                f"{', '.join(sorted(set(given) - {'video_nos'}))}: give kinds, window_seconds "
+                "and the other options to MaviTranscriptReader(...)."
+            )
+        options = transcript_options(self)
+        if given.get("video_nos") is not None:
+            options["video_nos"] = normalize_video_nos(given["video_nos"])
+        return options
 
     def lazy_load_data(self, *args: Any, **load_kwargs: Any) -> Iterator[Document]:
+        options = self._options(args, load_kwargs)  # checked now, not at the first next()
+        return self._documents(options)
+
+    def _documents(self, options: dict[str, Any]) -> Iterator[Document]:
         with watching_waits(report_wait):  # a rate-limit wait: a MaviRateLimitWaitEvent
-            transcripts = self._clients.sync().get_transcripts(**self._options())
+            transcripts = self._clients.sync().get_transcripts(**options)
         for passage in passages(transcripts, self.window_seconds):
             yield passage_document(passage)
 
     async def alazy_load_data(self, *args: Any, **load_kwargs: Any) -> list[Document]:
+        options = self._options(args, load_kwargs)
         with watching_waits(report_wait):
-            transcripts = await self._clients.async_().get_transcripts(**self._options())
+            transcripts = await self._clients.async_().get_transcripts(**options)
         return [passage_document(passage) for passage in passages(transcripts, self.window_seconds)]
 
     async def aload_data(self, *args: Any, **load_kwargs: Any) -> list[Document]:
-        return await self.alazy_load_data()
+        return await self.alazy_load_data(*args, **load_kwargs)
 
 
 def passage_document(passage: Passage) -> Document:

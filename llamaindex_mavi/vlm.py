@@ -28,7 +28,6 @@ from llama_index.core.base.llms.types import (
 )
 from llama_index.core.constants import DEFAULT_CONTEXT_WINDOW, DEFAULT_NUM_OUTPUTS
 from llama_index.core.llms import LLM
-from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.prompts.base import BasePromptTemplate
 from pydantic import BaseModel, Field, PrivateAttr, SecretStr, field_serializer, field_validator
 
@@ -42,12 +41,14 @@ from mavi_core._vlm import (
     VlmReply,
     call_options,
     check_vlm_model,
+    check_vlm_options,
     closest_option,
     json_from_answer,
     media_part,
 )
 from mavi_core.constants import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 
+from ._callbacks import chat_callback, completion_callback
 from ._clients import MaviClients, api_key_of
 from ._spans import presigned
 
@@ -209,6 +210,7 @@ class MaviVLM(LLM):
             max_retries=max_retries,
             **kwargs,
         )
+        check_vlm_options(model, self._options({}))  # each request's rules, now
         self._clients = clients
 
     @field_validator("model")
@@ -256,23 +258,23 @@ class MaviVLM(LLM):
 
     # --- chat ------------------------------------------------------------------------------
 
-    @llm_chat_callback()
+    @chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         options, turns = self._options(kwargs), to_vlm_messages(messages)
         return self._response(self._clients.sync().vlm_chat(self.model, turns, options))
 
-    @llm_chat_callback()
+    @chat_callback()
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         options, turns = self._options(kwargs), to_vlm_messages(messages)
         reply = await self._clients.async_().vlm_chat(self.model, turns, options)
         return self._response(reply)
 
-    @llm_chat_callback()
+    @chat_callback()
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
         options, turns = self._options(kwargs), to_vlm_messages(messages)
         return self._chat_items(self._clients.sync().stream_vlm_chat(self.model, turns, options))
 
-    @llm_chat_callback()
+    @chat_callback()
     async def astream_chat(
         self, messages: Sequence[ChatMessage], **kwargs: Any
     ) -> ChatResponseAsyncGen:
@@ -319,24 +321,24 @@ class MaviVLM(LLM):
             additional_kwargs=item.additional_kwargs,
         )
 
-    @llm_completion_callback()
+    @completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
         return self._completion(self.chat(self._prompt(prompt), **kwargs))
 
-    @llm_completion_callback()
+    @completion_callback()
     async def acomplete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponse:
         return self._completion(await self.achat(self._prompt(prompt), **kwargs))
 
-    @llm_completion_callback()
+    @completion_callback()
     def stream_complete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseGen:
         items = self.stream_chat(self._prompt(prompt), **kwargs)
         return (self._completion(item) for item in items)
 
-    @llm_completion_callback()
+    @completion_callback()
     async def astream_complete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseAsyncGen:

@@ -242,6 +242,7 @@ class _ClientBase(Generic[_Http]):
         )
         # What an httpx client built here sends on every request by itself.
         self._client_headers = {} if http_client else self.settings.headers(authenticate=False)
+        self._owns_http = http_client is None  # an injected client is its owner's to close
         self._connect(http_client)
 
     _asynchronous = False
@@ -411,7 +412,6 @@ class MaviClient(_ClientBase[httpx.Client]):
     """
 
     def _connect(self, http_client: httpx.Client | None) -> None:
-        self._owns_http = http_client is None
         self._http = http_client or bounded_by_deadline(
             httpx.Client(
                 timeout=self.timeout,
@@ -717,13 +717,7 @@ class MaviClient(_ClientBase[httpx.Client]):
     def _perform(self, effect: Effect, opened: list[httpx.Response]) -> Any:
         if isinstance(effect, Send):
             if self._http.is_closed:  # httpx's bare RuntimeError is no MaviError
-                raise MaviValidationError(
-                    "This MaviClient is closed (close() or the end of its `with` block), so "
-                    "nothing was sent: create a new MaviClient, or ask inside the block."
-                    if self._owns_http
-                    else "The http_client given to this MaviClient is closed, so nothing was "
-                    "sent: pass an open httpx.Client."
-                )
+                raise _closed_error(self)
             logger.debug("MAVI request: %s %s", effect.call.method, effect.url)
             with ExitStack() as stack, sending_within(effect.within):
                 request = _request(self._http, effect, stack, self._client_headers)
@@ -779,6 +773,26 @@ class MaviClient(_ClientBase[httpx.Client]):
         polls them instead of submitting new ones)."""
         job = self._transcript_job(video_nos, kinds, videos, cache_dir, refresh, unique_id)
         return self._run(self._ops.transcripts(job, timeout, poll_interval, progress))
+
+
+def _closed_error(client: _ClientBase[Any]) -> MaviValidationError:
+    """A request on a closed client: said as a MaviError, before anything is sent."""
+    name = type(client).__name__
+    if not client._owns_http:
+        http = "httpx.AsyncClient" if client._asynchronous else "httpx.Client"
+        return MaviValidationError(
+            f"The http_client given to this {name} is closed, so nothing was sent: pass an "
+            f"open {http}."
+        )
+    how = (
+        "aclose() or the end of its `async with`"
+        if client._asynchronous
+        else ("close() or the end of its `with`")
+    )
+    return MaviValidationError(
+        f"This {name} is closed ({how} block), so nothing was sent: create a new {name}, or "
+        "ask inside the block."
+    )
 
 
 class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
@@ -1072,6 +1086,9 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
 
     async def _perform(self, effect: Effect, opened: list[httpx.Response]) -> Any:
         if isinstance(effect, Send):
+            # After aclose() a call would open a new pool that nobody closes.
+            if self._pools.closed if self._owns_http else self._http.is_closed:
+                raise _closed_error(self)
             logger.debug("MAVI request: %s %s", effect.call.method, effect.url)
             http = self._http
             with ExitStack() as stack:

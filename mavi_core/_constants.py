@@ -7,6 +7,9 @@ from typing import Final
 DEFAULT_BASE_URL: Final = "https://mavi-backend.memories.ai"
 DEFAULT_V12_BASE_URL: Final = "https://api.memories.ai"
 """The current API's host, the default for `api_version="v1.2"`."""
+EMULATOR_API_KEY: Final = "sk-mavi-emulator"
+"""The key `mavi_core.emulator` accepts unless started with another (its `DEFAULT_API_KEY`:
+the emulator imports nothing from the client, so the value is written in both)."""
 API_KEY_ENV: Final = "MAVI_API_KEY"
 BASE_URL_ENV: Final = "MAVI_BASE_URL"
 API_VERSION_ENV: Final = "MAVI_API_VERSION"

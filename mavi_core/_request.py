@@ -92,7 +92,12 @@ def normalize_video_nos(video_nos: object, *, name: str = "video_nos") -> list[s
             f"{name} must be a list of video numbers, not a single string; "
             f"write {name}=[{video_nos!r}]."
         )
-    if video_nos is None or isinstance(video_nos, Mapping) or not isinstance(video_nos, Iterable):
+    if video_nos is None:
+        raise MaviValidationError(
+            f"{name} must be a non-empty list of video numbers (e.g. ['VI123...']); none were "
+            "given: pass the videoNo returned by upload or listed by searchDB."
+        )
+    if isinstance(video_nos, Mapping) or not isinstance(video_nos, Iterable):
         raise MaviValidationError(
             f"{name} must be a non-empty list of video numbers (e.g. ['VI123...']), "
             f"got {type(video_nos).__name__}."

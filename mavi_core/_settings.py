@@ -14,7 +14,7 @@ import os
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 from ._auth import MaviTokenAuth
@@ -31,6 +31,7 @@ from ._constants import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     DEFAULT_V12_BASE_URL,
+    EMULATOR_API_KEY,
 )
 from ._content import ACCEPT_ENCODING
 from ._exceptions import MaviAuthenticationError, MaviError, MaviValidationError
@@ -112,6 +113,25 @@ def check_api_version(explicit: object, from_env: str | None) -> str:
             f"{source} must be one of {', '.join(API_VERSIONS)}, got {value!r}."
         )
     return text
+
+
+_MAVI_HOSTS: Final = frozenset(
+    urlsplit(url).hostname for url in (DEFAULT_BASE_URL, DEFAULT_V12_BASE_URL)
+)
+
+
+def _refuse_emulator_key_for_mavi(key: Secret | None, base_url: str) -> None:
+    """The emulator's key on MAVI's own hosts is MAVI_BASE_URL forgotten: the service would
+    answer 401 "copy the key again from the console", which is not the fix."""
+    if key is None or key.get_secret_value() != EMULATOR_API_KEY:
+        return
+    if urlsplit(base_url).hostname in _MAVI_HOSTS:
+        raise MaviValidationError(
+            f"The API key is the local emulator's key, but base_url is {base_url}, MAVI's "
+            f"service, so nothing was sent: point {BASE_URL_ENV} (or base_url=) at the emulator, "
+            f"as it prints on start (export {BASE_URL_ENV}=http://127.0.0.1:8808), or use your "
+            "MAVI key."
+        )
 
 
 def chat_endpoint(api_version: str) -> str:
@@ -295,6 +315,7 @@ class MaviSettings:
         version = check_api_version(api_version, env.get(API_VERSION_ENV) or None)
         default_url = DEFAULT_V12_BASE_URL if version == "v1.2" else DEFAULT_BASE_URL
         url = check_base_url(base_url or env.get(BASE_URL_ENV) or default_url)
+        _refuse_emulator_key_for_mavi(key, url)
         check_max_retries(max_retries)
         headers = check_default_headers(default_headers)
         settings = cls(

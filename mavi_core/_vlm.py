@@ -48,6 +48,7 @@ __all__ = [
     "build_vlm_body",
     "call_options",
     "check_vlm_model",
+    "check_vlm_options",
     "closest_option",
     "gemini_schema",
     "json_from_answer",
@@ -345,6 +346,24 @@ def build_vlm_body(
     """The JSON body, every input checked now, before any request."""
     provider, model = check_vlm_model(model)
     body: dict[str, Any] = {"model": model, "messages": _wire_messages(messages, provider)}
+    body.update(_option_fields(options))
+    body["stream"] = stream
+    metadata = _metadata(provider, options)
+    if metadata:
+        body["extra_body"] = {"metadata": metadata}
+    return body
+
+
+def check_vlm_options(model: str, options: VlmOptions) -> None:
+    """The rules `build_vlm_body` applies to a model's options, for the frameworks' models to
+    refuse a bad option (`max_tokens=-1`, a thinking budget for Nova) when they are built."""
+    provider, _ = check_vlm_model(model)
+    _option_fields(options)
+    _metadata(provider, options)
+
+
+def _option_fields(options: VlmOptions) -> dict[str, Any]:
+    body: dict[str, Any] = {}
     if options.temperature is not None:
         body["temperature"] = _number_option("temperature", options.temperature, 0.0, 2.0)
     if options.max_tokens is not None:
@@ -356,10 +375,6 @@ def build_vlm_body(
         if not all(isinstance(stop, str) and stop for stop in stops):
             raise MaviValidationError(f"stop must be a list of non-empty strings, got {stops!r}.")
         body["stop"] = stops
-    body["stream"] = stream
-    metadata = _metadata(provider, options)
-    if metadata:
-        body["extra_body"] = {"metadata": metadata}
     return body
 
 

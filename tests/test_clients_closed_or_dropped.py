@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("langchain_core")
 
 from langchain_mavi import ChatMavi
-from mavi_core import MaviClient, MaviValidationError
+from mavi_core import AsyncMaviClient, MaviClient, MaviValidationError
 from mavi_core.emulator import MaviEmulator
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
@@ -34,6 +34,22 @@ def test_a_closed_client_says_so_as_a_mavi_error(emu: MaviEmulator) -> None:
     with pytest.raises(MaviValidationError, match="This MaviClient is closed"):
         list(client.stream_chat(emu.video_nos[:1], "What happens?"))
     assert len(emu.requests) == before
+
+
+async def test_a_closed_async_client_says_so_and_opens_no_new_pool(emu: MaviEmulator) -> None:
+    """After aclose() (or its `async with` block) the async client opened a new connection pool
+    on the next call and went on, unlike MaviClient: a pool nobody closes."""
+    async with AsyncMaviClient(emu.api_key, base_url=emu.base_url) as client:
+        await client.chat(emu.video_nos[:1], "What happens?")
+    before = len(emu.requests)
+    with pytest.raises(MaviValidationError, match="This AsyncMaviClient is closed"):
+        await client.chat(emu.video_nos[:1], "What happens?")
+    with pytest.raises(MaviValidationError, match="This AsyncMaviClient is closed"):
+        async for _ in client.stream_chat(emu.video_nos[:1], "What happens?"):
+            pass
+    assert len(emu.requests) == before
+    assert len(client._pools) == 0
+    await client.aclose()  # closing twice is fine
 
 
 def test_a_client_dropped_without_close_leaves_no_open_socket() -> None:
@@ -91,3 +107,16 @@ def test_a_process_exits_with_used_clients_in_a_reference_cycle(emu: MaviEmulato
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
+
+
+async def test_an_async_client_on_a_closed_http_client_says_so(emu: MaviEmulator) -> None:
+    """An injected httpx.AsyncClient is its owner's: the client's aclose() leaves it open and
+    usable; once its owner closes it, the call says so as a MaviError."""
+    import httpx
+
+    async with httpx.AsyncClient() as http:
+        client = AsyncMaviClient(emu.api_key, base_url=emu.base_url, http_client=http)
+        await client.aclose()
+        assert (await client.chat(emu.video_nos[:1], "What happens?")).text
+    with pytest.raises(MaviValidationError, match="The http_client given to this AsyncMaviClient"):
+        await client.chat(emu.video_nos[:1], "What happens?")

@@ -68,6 +68,13 @@ _count = _at_least(int, 0, "an integer or 'off'")
 _mib = _at_least(float, 0.001, "a size in MiB")
 
 
+def _port(text: str) -> int:
+    port = int(text) if text.strip().lstrip("-").isdigit() else -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {text!r}")
+    return port
+
+
 def _rate_limit(text: str) -> int | None:
     return None if text.strip().lower() in ("0", "off", "none") else _count(text)
 
@@ -92,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     parser.add_argument(
         "--port",
-        type=int,
+        type=_port,
         default=DEFAULT_PORT,
         help=f"port, 0 for any free one (default {DEFAULT_PORT})",
     )

@@ -99,3 +99,34 @@ def test_swapped_ask_many_arguments_are_named() -> None:
     with MaviClient("sk-test", base_url="http://127.0.0.1:9") as client:
         with pytest.raises(MaviValidationError, match=r"ask_many\(questions, video_nos\)"):
             client.ask_many(["VI1", "VI2"], "What happens?")
+
+
+@pytest.mark.parametrize("api_version", ["v1.0", "v1.2"])
+def test_the_emulators_key_without_its_base_url_says_to_set_mavi_base_url(
+    api_version: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`export MAVI_API_KEY=sk-mavi-emulator` without MAVI_BASE_URL sent the emulator's key to
+    MAVI's service, whose 401 said to copy the key again from the console."""
+    monkeypatch.delenv("MAVI_BASE_URL", raising=False)
+    monkeypatch.setenv("MAVI_API_KEY", "sk-mavi-emulator")
+    for build in (
+        lambda: MaviClient(api_version=api_version),
+        lambda: AsyncMaviClient(api_version=api_version),
+        lambda: MaviClient("sk-mavi-emulator", base_url="https://api.memories.ai/"),
+    ):
+        with pytest.raises(MaviValidationError, match="MAVI_BASE_URL") as caught:
+            build()
+        assert "local emulator's key" in str(caught.value)
+        assert "sk-mavi-emulator" not in str(caught.value)
+    # The emulator elsewhere (a container, another port) and a real key are left alone.
+    with pytest.warns(UserWarning, match="plain http"):
+        MaviClient(base_url="http://mavi-emulator:8808").close()
+    MaviClient(base_url="http://127.0.0.1:9000").close()
+    MaviClient("sk-real-key").close()
+
+
+def test_the_client_knows_the_emulators_key() -> None:
+    from mavi_core._constants import EMULATOR_API_KEY
+    from mavi_core.emulator._auth import DEFAULT_API_KEY
+
+    assert EMULATOR_API_KEY == DEFAULT_API_KEY

@@ -196,6 +196,15 @@ def test_cli_rate_limit_off_and_numbers_parse() -> None:
     assert (args.rate_limit, args.delta_size, args.latency) == (None, 3, 0.5)
 
 
+@pytest.mark.parametrize("port", ["99999", "-1", "http"])
+def test_cli_refuses_a_port_outside_0_to_65535(
+    port: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--port", port])
+    assert "argument --port: expected a port from 0 to 65535" in capsys.readouterr().err
+
+
 def test_cli_refuses_unknown_faults(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["--fault", "explode:3"])

@@ -177,6 +177,14 @@ def test_tool_messages_in_the_history_are_refused_before_sending(make_chat_engin
     assert emulator.requests == []
 
 
+def test_an_engine_without_videos_says_to_pass_them(make_chat_engine, emulator):
+    # Said "video_nos must be a non-empty list of video numbers ..., got NoneType".
+    with pytest.raises(ValueError, match="none were given") as caught:
+        make_chat_engine(video_nos=None).chat(SECOND)
+    assert "NoneType" not in str(caught.value)
+    assert emulator.requests == []
+
+
 def test_image_blocks_in_the_history_are_refused_before_sending(make_chat_engine, emulator):
     chat = make_chat_engine()
     picture = ChatMessage(

@@ -65,3 +65,19 @@ def test_from_session_refuses_a_memory_of_its_own(emulator: MaviEmulator) -> Non
     with pytest.raises(MaviValidationError, match="restores the memory from the session"):
         MaviChatEngine.from_session("1", ["VI1"], chat_history=[], **connection(emulator))
     assert emulator.requests == []
+
+
+@pytest.mark.parametrize("asynchronous", [False, True])
+async def test_from_session_with_swapped_arguments_names_the_session_id(
+    emulator: MaviEmulator, asynchronous: bool
+) -> None:
+    # from_session(video_nos, session_id): the list is named as the bad session id, never
+    # the session id offered as a video number.
+    videos = emulator.video_nos[:1]
+    with pytest.raises(MaviValidationError, match=r"session_id must be .* got \['VI") as error:
+        if asynchronous:
+            await MaviChatEngine.afrom_session(videos, "606120397607260160", **connection(emulator))  # type: ignore[arg-type]
+        else:
+            MaviChatEngine.from_session(videos, "606120397607260160", **connection(emulator))  # type: ignore[arg-type]
+    assert "video_nos=['606120397607260160']" not in str(error.value)
+    assert emulator.requests == []

@@ -11,7 +11,7 @@ from llama_index.core.ingestion import DocstoreStrategy, IngestionPipeline
 from llama_index.core.storage.docstore import SimpleDocumentStore
 
 from llamaindex_mavi import MaviTranscriptReader, MaviVideoRetriever
-from mavi_core import MaviAuthenticationError, MaviInvalidRequestError
+from mavi_core import MaviAuthenticationError, MaviInvalidRequestError, MaviValidationError
 from mavi_core.emulator import MaviEmulator
 from mavi_core.transcripts import TranscriptCache
 
@@ -59,6 +59,31 @@ def test_lazy_load_data_is_lazy_and_aload_data_matches(emulator: MaviEmulator) -
     ]
     assert {doc.metadata["kind"] for doc in docs} == {"audio", "visual"}
     assert all(d.metadata["end"] - d.metadata["start"] <= 60 for d in docs)
+
+
+def test_load_data_reads_the_videos_the_call_names(emulator: MaviEmulator) -> None:
+    """load_data(video_nos=[...]), as LlamaIndex readers take their inputs, was ignored: the
+    whole library was read instead."""
+    source = reader(emulator, kinds="audio")  # no videos of its own: the library
+    for docs in (
+        source.load_data(video_nos=[KITCHEN]),
+        source.load_data([KITCHEN]),
+        list(source.lazy_load_data(video_nos=[KITCHEN])),
+        asyncio.run(source.aload_data(video_nos=[KITCHEN])),
+    ):
+        assert docs
+        assert {doc.metadata["video_no"] for doc in docs} == {KITCHEN}
+
+
+def test_load_data_refuses_what_it_cannot_use_before_any_request(emulator: MaviEmulator) -> None:
+    source = reader(emulator, [KITCHEN])
+    with pytest.raises(MaviValidationError, match="video_nos must be a list"):
+        source.load_data(video_nos=KITCHEN)
+    with pytest.raises(MaviValidationError, match=r"load_data\(\) takes only video_nos"):
+        source.load_data(kinds="audio")
+    with pytest.raises(MaviValidationError, match=r"load_data\(\) takes only video_nos"):
+        asyncio.run(source.aload_data([KITCHEN], ["VI2"]))
+    assert emulator.requests == []
 
 
 def test_ids_are_stable_across_runs_and_match_langchains(emulator: MaviEmulator) -> None:

@@ -153,6 +153,21 @@ def test_inputs_the_api_cannot_take_are_refused_before_any_request(
     assert len(emulator.requests) == before
 
 
+@pytest.mark.parametrize(
+    ("model", "option", "message"),
+    [
+        (GEMINI, {"thinking_budget": -2}, "thinking_budget must be an integer >= -1"),
+        (NOVA, {"thinking_budget": 100}, "thinking_budget is not an option of Nova models"),
+        (QWEN, {"stop": [""]}, "stop must be a list of non-empty strings"),
+    ],
+)
+def test_an_option_the_model_cannot_take_is_refused_when_it_is_built(
+    model: str, option: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(MaviValidationError, match=message):
+        MaviVLM(model, api_key="sk-test", **option)
+
+
 def test_an_unfetchable_file_is_the_services_errored_status_as_a_typed_error(
     emulator: MaviEmulator, make_vlm: Callable[..., MaviVLM]
 ) -> None:

@@ -95,7 +95,11 @@ def test_add_messages_takes_the_turn_the_service_answered_and_refuses_others(
 
 
 @pytest.mark.filterwarnings("ignore:RunnableWithMessageHistory is deprecated")
-def test_runnable_with_message_history_keeps_one_session(emulator: MaviEmulator) -> None:
+@pytest.mark.parametrize("streamed", [False, True])
+def test_runnable_with_message_history_keeps_one_session(
+    emulator: MaviEmulator, streamed: bool
+) -> None:
+    # A streamed answer reaches the history as an AIMessageChunk (type "AIMessageChunk").
     histories: dict[str, MaviChatMessageHistory] = {}
 
     def history_of(conversation: str) -> MaviChatMessageHistory:
@@ -103,8 +107,25 @@ def test_runnable_with_message_history_keeps_one_session(emulator: MaviEmulator)
 
     chain = RunnableWithMessageHistory(model(emulator), history_of)
     config: Any = {"configurable": {"session_id": "harbor"}}
-    first = chain.invoke("How does the tugboat leave?", config=config)
+    question = "How does the tugboat leave?"
+    if streamed:
+        first = list(chain.stream(question, config=config))[-1]
+    else:
+        first = chain.invoke(question, config=config)
+    assert histories["harbor"].session_id == first.response_metadata["session_id"]
     second = chain.invoke("What happens next?", config=config)
     assert second.response_metadata["session_id"] == first.response_metadata["session_id"]
     assert histories["harbor"].session_id == first.response_metadata["session_id"]
     assert len(histories["harbor"].messages) == 4
+    assert [m.type for m in histories["harbor"].messages] == ["human", "ai", "human", "ai"]
+
+
+def test_add_messages_takes_a_streamed_answer(emulator: MaviEmulator) -> None:
+    question = HumanMessage("How does the tugboat leave?")
+    chunks = list(model(emulator).stream([question]))
+    answer = chunks[0]
+    for chunk in chunks[1:]:
+        answer += chunk
+    fresh = history(emulator, None)
+    fresh.add_messages([question, answer])
+    assert fresh.session_id == answer.response_metadata["session_id"]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from langchain_core.documents import Document
@@ -13,6 +14,7 @@ from langchain_core.runnables import RunnablePassthrough
 
 from langchain_mavi import ChatMavi, MaviVideoRetriever, format_video_context
 from langchain_mavi.retrievers import video_context_message
+from mavi_core import MaviValidationError
 from mavi_core.emulator import MaviEmulator
 
 KITCHEN = "VI634021601844219905"
@@ -91,3 +93,10 @@ def test_each_video_is_named_once_in_the_order_found() -> None:
     ]
     assert message.content[0]["text"].endswith("a\n\nb\n\nc\n\nd")  # type: ignore[index]
     assert video_context_message([]) == []
+
+
+@pytest.mark.parametrize("given", ["What happens with the onion?", ["a moment"], {"k": 2}])
+def test_format_video_context_given_no_documents_says_where_it_goes(given: Any) -> None:
+    # Put first in the chain, it receives the question: an AttributeError on 'metadata' before.
+    with pytest.raises(MaviValidationError, match=r"retriever \| format_video_context"):
+        format_video_context.invoke(given)

@@ -176,6 +176,23 @@ def test_what_the_api_cannot_take_is_refused_before_any_request(emulator: MaviEm
     assert len(emulator.requests) == before
 
 
+@pytest.mark.parametrize(
+    ("model", "option", "message"),
+    [
+        (GEMINI, {"max_tokens": -1}, "max_tokens must be an integer >= 1"),
+        (GEMINI, {"temperature": 5}, "temperature must be a number from 0 to 2"),
+        (GEMINI, {"top_p": 2}, "top_p must be a number from 0 to 1"),
+        (NOVA, {"thinking_budget": 100}, "thinking_budget is not an option of Nova models"),
+    ],
+)
+def test_an_option_out_of_range_is_refused_when_the_model_is_built(
+    model: str, option: dict[str, Any], message: str
+) -> None:
+    # Refused by each request before; now where it was written, with the same words.
+    with pytest.raises(ValueError, match=message):
+        ChatMaviVLM(model=model, api_key="sk-test", **option)
+
+
 def test_the_errored_status_is_a_translated_error_with_the_services_message(
     emulator: MaviEmulator,
 ) -> None:
