@@ -551,8 +551,10 @@ def broken_stream_error(
             (STREAM_ERRORS[kind] for kind in type(error).__mro__ if kind in STREAM_ERRORS),
             MaviStreamError,
         )
+        # An error the client found itself (no end marker, an unreadable event) has no msg.
+        why = error.msg if error.msg is not None else error.message
         broken = stream_class(
-            f"MAVI ended the stream with {said} ({error.msg}) {kept}",
+            f"MAVI ended the stream with {said} ({why}) {kept}",
             code=error.code,
             msg=error.msg,
             status_code=error.status_code,

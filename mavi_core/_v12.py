@@ -12,6 +12,7 @@ any other final string is the service's error message.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -69,6 +70,7 @@ __all__ = [
 _FAST_HEAD: Final = b'data:{"type":"content","role":"assistant","content":"'
 _FAST_SESSION: Final = b'","sessionId":"'
 _FAST_TAIL: Final = b'"}\n\n'
+_ENVELOPE_START: Final = re.compile(r'\{\s*"code"')
 _PLAIN: Final = re.compile(rb'[^\x00-\x1f"\\]*')
 """A JSON string's body with nothing to unescape (and nothing a strict decoder refuses)."""
 HISTORY_HEADER: Final = "Conversation so far:"
@@ -322,12 +324,20 @@ def parse_v12_reply(body: bytes, video_nos: list[str], max_event_bytes: int) -> 
 
 
 def _is_event(texts: list[str]) -> bool:
-    """Whether a lone `data:` payload is a stream event (`{"type": ...}`), or a bare string
-    ("Done", or the service's error message)."""
+    """Whether a lone `data:` payload is a stream event (an object with a `type` and no `code`,
+    its keys in any order), or a bare string ("Done", or the service's error message)."""
     if not texts:
         return False
     text = texts[0].strip()
-    return text.startswith(('{"type"', '"')) or is_end_marker(text)
+    if text.startswith(('{"type"', '"')) or is_end_marker(text):
+        return True
+    if _ENVELOPE_START.match(text) or not text.startswith("{"):
+        return False  # the documented envelope, read once; or no object at all
+    try:
+        value = json.loads(text, strict=False)
+    except (ValueError, RecursionError):
+        return False  # the envelope reader says what is wrong
+    return isinstance(value, dict) and "type" in value and "code" not in value
 
 
 class V12StreamDecoder(ChatStreamDecoder):

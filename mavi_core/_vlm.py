@@ -553,13 +553,13 @@ def json_from_answer(text: str) -> Any:
             continue
         try:
             return json.loads(stripped, strict=False)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested deeper than Python reads: not the JSON
             continue
     start = min((i for i in (text.find("{"), text.find("[")) if i >= 0), default=-1)
     if start >= 0:
         try:
             return json.JSONDecoder(strict=False).raw_decode(text, start)[0]
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
     raise MaviServerError(
         f"The model's answer is not the JSON the schema asked for: {text[:200]!r}. Ask again, "
@@ -628,8 +628,11 @@ class VlmReply:
 
 
 def _count(usage: Mapping[str, Any], *names: str) -> int | None:
+    """The first count given, as a number or a string of digits ("10"), as numbers may be."""
     for name in names:
         value = usage.get(name)
+        if isinstance(value, str) and value.strip().isdigit() and len(value) < 20:
+            value = int(value)
         if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
             return value
     return None
@@ -678,7 +681,7 @@ def _arguments(value: object) -> dict[str, Any]:
         text = value
         try:
             value = json.loads(text or "{}", strict=False)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than Python reads
             raise MaviServerError(
                 f"The model called a tool with arguments that are not JSON: {text[:120]!r}."
             ) from None
