@@ -189,9 +189,9 @@ even be a finite number (1.7e308 s), which the adapters' citations need."""
 
 def moment_time(value: object) -> float | None:
     """Seconds of a ref time that points at a moment: a finite number (or a string of one)
-    within `MAX_MOMENT_SECONDS`; None for anything else ("NaN", 1e400, 1.7e308)."""
+    from 0 to `MAX_MOMENT_SECONDS`; None for anything else ("NaN", 1e400, 1.7e308, -5)."""
     number = _number(value)
-    return number if number is not None and abs(number) <= MAX_MOMENT_SECONDS else None
+    return number if number is not None and 0 <= number <= MAX_MOMENT_SECONDS else None
 
 
 def parse_refs(ref: object) -> tuple[VideoRef, ...]:
