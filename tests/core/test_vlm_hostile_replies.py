@@ -113,3 +113,64 @@ def test_a_stream_cut_inside_an_event_says_what_broke_after_the_text() -> None:
                 received.append(delta.text)
     assert "".join(received) == "The tug "
     assert "not JSON" in str(caught.value) and "(None)" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("call", "error"),
+    [
+        ({"id": "t1", "function": {"arguments": "{}"}}, "without its name"),
+        ({"id": "t1", "function": {"name": None, "arguments": "{}"}}, "without its name"),
+        ({"id": "t1", "function": {"name": "f", "arguments": "[1, 2]"}}, "not an object"),
+        ({"id": "t1", "function": {"name": "f", "arguments": 5}}, "not an object"),
+    ],
+    ids=["no-name", "null-name", "list-arguments", "number-arguments"],
+)
+def test_a_tool_call_without_a_name_or_object_arguments_is_a_typed_error(
+    call: dict[str, Any], error: str
+) -> None:
+    """Such a call was read as a call of the tool 'None', or with arguments {} never given."""
+    whole = json.dumps(_nova_reply(content="", tool_calls=[call])).encode()
+    with pytest.raises(MaviServerError, match=error):
+        parse_vlm_reply(whole)
+    streamed = {"choices": [{"delta": {"tool_calls": [{"index": 0, **call}]}}]}
+    with pytest.raises(MaviServerError, match=error):
+        parse_vlm_reply(b"data: " + json.dumps(streamed).encode() + b"\n\ndata: [DONE]\n\n")
+
+
+def test_bedrock_tool_use_without_a_name_is_a_typed_error() -> None:
+    content = [{"toolUse": {"toolUseId": "t1", "input": {"place": "Oslo"}}}]
+    with pytest.raises(MaviServerError, match="without its name"):
+        parse_vlm_reply(json.dumps(_nova_reply(content=content)).encode())
+
+
+def test_text_before_a_broken_tool_call_in_an_unended_stream_is_kept() -> None:
+    """No `[DONE]`, nor a blank line after the last event: its text is decoded as the body
+    ends, then the tool calls are read; the text reaches the caller before the error."""
+    events = [
+        {"choices": [{"delta": {"tool_calls": [{"index": 0, "function": {"name": "f"}}]}}]},
+        {"choices": [{"delta": {"tool_calls": [{"index": 0, "function": {"arguments": "{x"}}]}}]},
+        {"choices": [{"delta": {"content": "Let me look."}}]},
+    ]
+    body = b"\n\n".join(b"data: " + json.dumps(event).encode() for event in events)
+    received: list[str] = []
+    with raw_server(_answering(body)) as server, _client(server) as client:
+        with pytest.raises(MaviStreamError, match="not JSON"):
+            for delta in client.stream_vlm_chat("nova:us.amazon.nova-lite-v1:0", ASK):
+                received.append(delta.text)
+    assert received == ["Let me look."]
+
+
+def test_streamed_tool_arguments_after_a_piece_without_arguments_are_read_whole() -> None:
+    """The first piece names the tool and has no `arguments`: it added '{}' before the
+    arguments' pieces, making '{}{"place": "Oslo"}', which is not JSON."""
+    pieces: list[dict[str, Any]] = [
+        {"index": 0, "id": "t1", "function": {"name": "get_weather"}},
+        {"index": 0, "function": {"arguments": '{"place": '}},
+        {"index": 0, "function": {"arguments": '"Oslo"}'}},
+    ]
+    events = [{"choices": [{"delta": {"tool_calls": [piece]}}]} for piece in pieces]
+    body = b"".join(b"data: " + json.dumps(event).encode() + b"\n\n" for event in events)
+    answer = parse_vlm_reply(body + b"data: [DONE]\n\n")
+    assert [(c.id, c.name, c.arguments) for c in answer.tool_calls] == [
+        ("t1", "get_weather", {"place": "Oslo"})
+    ]
