@@ -236,9 +236,11 @@ def moment_scores(moments: Sequence[Moment]) -> list[float]:
 
 
 def rank_moments(moments: Iterable[Moment], limit: int | None) -> list[Moment]:
-    """Best score first (unscored last, in the service's order), at most `limit`."""
+    """Best score first (unscored last, in the service's order), each once (a server that
+    ignores `video_nos` sends the same hits to every request), at most `limit`."""
     check_limit(limit)
-    ranked = sorted(moments, key=lambda m: -m.score if m.score is not None else float("inf"))
+    unique = dict.fromkeys(moments)
+    ranked = sorted(unique, key=lambda m: -m.score if m.score is not None else float("inf"))
     return ranked if limit is None else ranked[:limit]
 
 

@@ -194,3 +194,21 @@ def test_a_poll_timeout_message_names_the_timeout_given() -> None:
             with pytest.raises(MaviError) as caught:
                 client.transcribe("VI1", "AUDIO", timeout=0.5, poll_interval=0.1)
     assert "after 0 s" not in str(caught.value), str(caught.value)
+
+
+def test_hits_sent_again_for_every_batch_of_videos_are_returned_once() -> None:
+    """A server that ignores `video_nos` answers each request of 100 videos with the same
+    hits: each moment was returned three times for 250 videos, and `limit=2` gave one moment
+    twice."""
+    hits = [
+        {"videoNo": "VI1", "videoName": "a", "startTime": "1", "endTime": "2", "score": "0.9"},
+        {"videoNo": "VI2", "videoName": "b", "startTime": 3, "endTime": 4, "score": 0.5},
+    ]
+    with raw_server(json_server(lambda request: ok(hits))) as server:
+        client = MaviClient(KEY, base_url=server.base_url, api_version="v1.2")
+        videos = [f"VI{number}" for number in range(1, 251)]
+        found = client.find_moments("tugboat", videos)
+        best = client.find_moments("tugboat", videos, limit=2)
+    assert [(m.video_no, m.score) for m in found] == [("VI1", 0.9), ("VI2", 0.5)]
+    assert [m.video_no for m in best] == ["VI1", "VI2"]
+    assert len(server.requests) == 6
