@@ -551,8 +551,9 @@ def broken_stream_error(
             (STREAM_ERRORS[kind] for kind in type(error).__mro__ if kind in STREAM_ERRORS),
             MaviStreamError,
         )
-        # An error the client found itself (no end marker, an unreadable event) has no msg.
-        why = error.msg if error.msg is not None else error.message
+        # An error the client found itself (no end marker, an unreadable event) has no msg;
+        # the service's may be empty.
+        why = error.msg or error.message
         broken = stream_class(
             f"MAVI ended the stream with {said} ({why}) {kept}",
             code=error.code,

@@ -86,3 +86,15 @@ def test_a_chat_reply_whose_only_object_is_neither_envelope_nor_event_is_a_typed
     with raw_server(_answering(body)) as server, _client(server) as client:
         with pytest.raises(MaviServerError, match="'code'"):
             client.chat(["VI1"], "Hello?")
+
+
+def test_an_empty_error_string_after_text_still_says_what_happened() -> None:
+    body = _event(_content("A red tugboat ")) + b'data:""\n\n'
+    received: list[str] = []
+    with raw_server(_answering(body)) as server, _client(server) as client:
+        with pytest.raises(MaviStreamError) as caught:
+            for delta in client.stream_chat(["VI1"], "What happens?"):
+                received.append(delta.text)
+    assert received == ["A red tugboat "]
+    assert "()" not in str(caught.value)
+    assert "no message" in str(caught.value)
