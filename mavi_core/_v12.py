@@ -374,7 +374,7 @@ class V12StreamDecoder(ChatStreamDecoder):
                 return [ChatDelta(text, None, (), session)] if text else []
         return super().feed(chunk)
 
-    def _delta_of(self, value: Any) -> ChatDelta | _End | None:
+    def _delta_of(self, value: Any) -> ChatDelta | tuple[ChatDelta, ...] | _End | None:
         if isinstance(value, str):
             return END if is_end_marker(value) else _raise(error_for_message(value))
         if not isinstance(value, Mapping):
@@ -388,6 +388,8 @@ class V12StreamDecoder(ChatStreamDecoder):
             if isinstance(inner, str):  # {"code":"SUCCESS","data":"Done"}, or an error's words
                 return END if is_end_marker(inner) else _raise(error_for_message(inner))
             value = inner if isinstance(inner, Mapping) else {}
+            if "type" not in value and ("content" in value or "thinkings" in value):
+                return self._whole_answer(value)  # the `/chat` reply, where events belong
         kind = value.get("type")
         session = _session_of(value)
         if kind == "content":
@@ -404,6 +406,18 @@ class V12StreamDecoder(ChatStreamDecoder):
         if isinstance(kind, str) or session is not None:
             return None  # an event type this client does not know: skipped
         raise _malformed("an event without a 'type'")
+
+    def _whole_answer(self, value: Mapping[str, Any]) -> tuple[ChatDelta, ...]:
+        """A `/chat` answer where events belong (a server that answers the stream request with
+        the whole reply): its thinking steps, then its text with its moments."""
+        answer = _answer_of(value, [])
+        if not answer.text:
+            raise no_answer_text()
+        self.texts_seen += 1
+        session = answer.session_id
+        steps = [ChatDelta("", thinking=step, session_id=session) for step in answer.thinking]
+        text = self._tracker.push(answer.text)  # the text of earlier events is not repeated
+        return (*steps, ChatDelta(text, refs=answer.refs, session_id=session))
 
     def _no_text(self) -> MaviServerError:
         return no_answer_text()

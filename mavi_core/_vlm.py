@@ -785,7 +785,7 @@ class VlmStreamDecoder(ChatStreamDecoder):
         self.texts_seen += 1
         return [ChatDelta(text)]
 
-    def _delta_of(self, value: Any) -> ChatDelta | _End | None:
+    def _delta_of(self, value: Any) -> ChatDelta | tuple[ChatDelta, ...] | _End | None:
         if isinstance(value, str):
             return super()._delta_of(value)
         if not isinstance(value, Mapping):

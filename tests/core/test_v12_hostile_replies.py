@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -98,3 +99,24 @@ def test_an_empty_error_string_after_text_still_says_what_happened() -> None:
     assert received == ["A red tugboat "]
     assert "()" not in str(caught.value)
     assert "no message" in str(caught.value)
+
+
+WHOLE_ANSWER = Path(__file__).parents[1] / "data" / "wire_samples" / "v1.2" / "chat.json"
+
+
+@pytest.mark.parametrize("framed", [False, True], ids=["bare-json", "data-framed-then-done"])
+def test_a_stream_answered_with_the_whole_chat_reply_hands_out_that_answer(framed: bool) -> None:
+    """A server that answers `/chat_stream` as `/chat` (the documented JSON reply): its text,
+    thinking and moments were lost ("closed the stream without its end marker", or "without
+    any text")."""
+    whole = WHOLE_ANSWER.read_bytes()
+    body = b"data:" + b"".join(whole.splitlines()) + b'\n\ndata:"Done"\n\n' if framed else whole
+    with raw_server(_answering(body)) as server, _client(server) as client:
+        stream = client.stream_chat(["VI606140356924534784"], "What happens at the harbor?")
+        text = "".join(delta.text for delta in stream)
+    assert text == "A red tugboat leaves the pier at 0:41."
+    assert stream.session_id == "606120397607260160"
+    assert [(ref.start, ref.end) for ref in stream.refs] == [(23.0, None), (41.0, 63.0)]
+    assert [step.title for step in stream.thinking] == [
+        "Based on selected videos, fetch detailed information"
+    ]
