@@ -20,7 +20,12 @@ from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any, Final
 
 from ._envelope import error_for_code, error_for_message, is_success_code, normalize_code
-from ._exceptions import MaviError, MaviServerError, MaviValidationError
+from ._exceptions import (
+    MaviError,
+    MaviInvalidRequestError,
+    MaviServerError,
+    MaviValidationError,
+)
 from ._models import (
     ChatAnswer,
     ChatDelta,
@@ -266,6 +271,8 @@ def parse_v12_answer(data: object, video_nos: list[str]) -> ChatAnswer:
     text is an error too (`no_answer_text`)."""
     if isinstance(data, str):
         raise no_answer_text() if is_end_marker(data) else error_for_message(data)
+    if data is None:
+        raise no_answer_text()
     if not isinstance(data, Mapping):
         raise _malformed(f"an answer whose data is a {type(data).__name__}")
     answer = _answer_of(data, video_nos)
@@ -490,6 +497,11 @@ def session_detail_call(session_id: object) -> ApiCall:
 def parse_session_detail(data: object, session_id: str) -> SessionDetail:
     """A session's `title` and `messages` (`role`, `content`; an assistant message's
     `thinkings` and `refs` read as in a `/chat` answer, its session the detail's)."""
+    if data is None:  # success without the session: the service has none of that id
+        raise MaviInvalidRequestError(
+            f"MAVI has no session {session_id} (it answered data: null). Check the session_id: "
+            "an id from an earlier v1.2 answer of the same account and unique_id."
+        )
     if not isinstance(data, Mapping):
         raise _malformed(f"a session detail whose data is a {type(data).__name__}")
     session = _session_of(data) or session_id

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from mavi_core import MaviClient, MaviServerError, MaviStreamError
+from mavi_core import MaviClient, MaviInvalidRequestError, MaviServerError, MaviStreamError
 from tests.support.rawserver import Request, raw_server, reply
 from tests.support.servers import KEY
 
@@ -120,3 +120,27 @@ def test_a_stream_answered_with_the_whole_chat_reply_hands_out_that_answer(frame
     assert [step.title for step in stream.thinking] == [
         "Based on selected videos, fetch detailed information"
     ]
+
+
+def _json_answering(envelope: dict[str, Any]) -> Any:
+    def script(conn: socket.socket, request: Request) -> None:
+        reply(conn, json.dumps(envelope).encode(), "Content-Type: application/json")
+
+    return script
+
+
+def test_a_session_detail_of_data_null_is_an_unknown_session() -> None:
+    """Success with `data: null` (as the service answers what it does not have) was a
+    MaviServerError about a 'NoneType'; an unknown session is an invalid request."""
+    envelope = {"code": "0000", "msg": "success", "data": None, "success": True, "failed": False}
+    with raw_server(_json_answering(envelope)) as server, _client(server) as client:
+        with pytest.raises(MaviInvalidRequestError, match=f"no session {SESSION}"):
+            client.get_session_detail(SESSION)
+
+
+def test_a_chat_reply_of_data_null_says_there_is_no_answer() -> None:
+    envelope = {"code": "0000", "msg": "success", "data": None, "success": True, "failed": False}
+    with raw_server(_json_answering(envelope)) as server, _client(server) as client:
+        with pytest.raises(MaviServerError, match="without any text") as caught:
+            client.chat(["VI1"], "Hello?")
+    assert "NoneType" not in str(caught.value)
