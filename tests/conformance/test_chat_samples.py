@@ -64,6 +64,18 @@ def test_a_sample_reads_the_same_through_every_reader(name: str, reader: str) ->
     assert server.requests[0].path.startswith("/serve/api/v1/chat")
 
 
+@pytest.mark.parametrize("reader", STREAMED, ids=str)
+def test_every_stream_reader_reads_the_whole_reply_a_server_sends_instead_of_events(
+    reader: str,
+) -> None:
+    """A server that answers `/chat_stream` with the `/chat` reply: its text, moments, thinking
+    and session, as from `/chat` (they were lost: "closed the stream without its end marker")."""
+    with serving(sample("chat.json")) as server:
+        reading = STREAMED[reader](server.base_url)
+    ANSWERS["chat.json"].agrees(reading)
+    assert server.requests[0].path == "/serve/api/v1/chat_stream"
+
+
 @pytest.mark.parametrize("read", [client_stream, async_client_stream], ids=["sync", "async"])
 @pytest.mark.parametrize("name", STREAM_SAMPLES)
 def test_a_stream_written_one_byte_at_a_time_reads_the_same(
