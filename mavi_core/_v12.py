@@ -405,8 +405,9 @@ class V12StreamDecoder(ChatStreamDecoder):
                 self.texts_seen += 1  # only content is answer text: thinking alone is none
             text = self._tracker.push(piece)
             return ChatDelta(text, session_id=session) if text else None
-        if kind == "thinking":
-            return ChatDelta("", thinking=_thinking(value), session_id=session)
+        if kind == "thinking":  # its refs, if any, as a `/chat` answer's thinking steps hold them
+            refs = tuple(_ref_list(value.get("refs"), "a thinking event's refs"))
+            return ChatDelta("", thinking=_thinking(value), refs=refs, session_id=session)
         if kind == "ref":
             refs = tuple(_ref_list(value.get("ref"), "a ref event's ref"))
             return ChatDelta("", refs=refs, session_id=session)
