@@ -212,3 +212,22 @@ def test_hits_sent_again_for_every_batch_of_videos_are_returned_once() -> None:
     assert [(m.video_no, m.score) for m in found] == [("VI1", 0.9), ("VI2", 0.5)]
     assert [m.video_no for m in best] == ["VI1", "VI2"]
     assert len(server.requests) == 6
+
+
+def test_a_hit_whose_video_number_is_no_string_is_skipped_and_a_video_refused() -> None:
+    """A videoNo that is a list or an object became its Python repr ("['VI1']"), a video
+    number no call can use."""
+    hits = [
+        {"videoNo": ["VI1"], "startTime": 1, "endTime": 2, "score": 0.9},
+        {"videoNo": {"id": "VI1"}, "startTime": 1, "endTime": 2, "score": 0.8},
+        {"videoNo": "VI2", "startTime": 3, "endTime": 4, "score": 0.5},
+    ]
+    with raw_server(json_server(lambda request: ok(hits))) as server:
+        client = MaviClient(KEY, base_url=server.base_url, api_version="v1.2")
+        found = client.find_moments("tugboat", ["VI1", "VI2"])
+    assert [m.video_no for m in found] == ["VI2"]
+    listing = ok({"videos": [{"video_no": ["VI1"], "status": "PARSE"}]})
+    with raw_server(json_server(lambda request: listing)) as server:
+        client = MaviClient(KEY, base_url=server.base_url, api_version="v1.2")
+        with pytest.raises(MaviError, match="without a videoNo"):
+            list(client.list_videos())
