@@ -551,16 +551,16 @@ def broken_stream_error(
         how = "reached its deadline" if "deadline" in error.message else "went silent"
         broken: MaviStreamError = MaviStreamTimeoutError(f"The stream {how} {kept} ({error})")
     elif isinstance(error, MaviAPIError):
-        said = f"error code {error.code}" if error.code is not None else "an error"
         stream_class = next(
             (STREAM_ERRORS[kind] for kind in type(error).__mro__ if kind in STREAM_ERRORS),
             MaviStreamError,
         )
-        # An error the client found itself (no end marker, an unreadable event) has no msg;
-        # the service's may be empty.
-        why = error.msg or error.message
+        if error.code is not None:
+            what = f"MAVI ended the stream with error code {error.code} ({error.msg}) {kept}"
+        else:
+            what = f"The stream broke {kept} ({error})"
         broken = stream_class(
-            f"MAVI ended the stream with {said} ({why}) {kept}",
+            what,
             code=error.code,
             msg=error.msg,
             status_code=error.status_code,
