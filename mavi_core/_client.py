@@ -704,7 +704,13 @@ class MaviClient(_ClientBase[httpx.Client]):
     def _perform(self, effect: Effect, opened: list[httpx.Response]) -> Any:
         if isinstance(effect, Send):
             if self._http.is_closed:  # httpx's bare RuntimeError is no MaviError
-                raise _closed_error("MaviClient", "close()", self._owns_http)
+                raise MaviValidationError(
+                    "This MaviClient is closed (close() or the end of its `with` block), so "
+                    "nothing was sent: create a new MaviClient, or ask inside the block."
+                    if self._owns_http
+                    else "The http_client given to this MaviClient is closed, so nothing was "
+                    "sent: pass an open httpx.Client."
+                )
             logger.debug("MAVI request: %s %s", effect.call.method, effect.url)
             with ExitStack() as stack, sending_within(effect.within):
                 request = _request(self._http, effect, stack, self._client_headers)
@@ -1044,10 +1050,6 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
 
     async def _perform(self, effect: Effect, opened: list[httpx.Response]) -> Any:
         if isinstance(effect, Send):
-            injected = self._pools.injected
-            if self._pools.closed if injected is None else injected.is_closed:
-                # Not reopened behind the caller's back, nor httpx's bare RuntimeError.
-                raise _closed_error("AsyncMaviClient", "aclose()", injected is None)
             logger.debug("MAVI request: %s %s", effect.call.method, effect.url)
             http = self._http
             with ExitStack() as stack:
@@ -1106,19 +1108,6 @@ async def _cut_short(progress: StreamProgress) -> ChatDelta:
         f"The stream was closed after {progress.delivered} characters of the answer, before its "
         "end: the event loop it started on has ended (asyncio closes a loop's async generators "
         "when it ends). Read a stream to its end within one event loop."
-    )
-
-
-def _closed_error(client: str, close: str, owns_http: bool) -> MaviValidationError:
-    if owns_http:
-        return MaviValidationError(
-            f"This {client} is closed ({close} or the end of its `with` block), so nothing was "
-            f"sent: create a new {client}, or ask inside the block."
-        )
-    kind = "httpx.AsyncClient" if client.startswith("Async") else "httpx.Client"
-    return MaviValidationError(
-        f"The http_client given to this {client} is closed, so nothing was sent: pass an open "
-        f"{kind}."
     )
 
 

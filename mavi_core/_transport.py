@@ -278,12 +278,6 @@ class LoopPools:
             asyncio.AbstractEventLoop, tuple[httpx.AsyncClient, ShardedAsyncTransport]
         ] = {}
         self._lock = threading.Lock()  # loops in several threads may share the client
-        self.closed = False
-        """Set by `aclose()`: the client's own pools are not opened again."""
-
-    @property
-    def injected(self) -> httpx.AsyncClient | None:
-        return self._injected
 
     def __len__(self) -> int:
         return len(self._pools)
@@ -321,7 +315,6 @@ class LoopPools:
 
         current = asyncio.get_running_loop()
         with self._lock:
-            self.closed = True
             mine = self._pools.pop(current, None)
             others = list(self._pools.items())
             self._pools.clear()

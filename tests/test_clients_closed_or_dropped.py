@@ -4,16 +4,14 @@ closing is optional)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 pytest.importorskip("langchain_core")
 
 from langchain_mavi import ChatMavi
-from mavi_core import AsyncMaviClient, MaviClient, MaviValidationError
+from mavi_core import MaviClient, MaviValidationError
 from mavi_core.emulator import MaviEmulator
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
@@ -38,44 +36,6 @@ def test_a_closed_client_says_so_as_a_mavi_error(emu: MaviEmulator) -> None:
     assert len(emu.requests) == before
 
 
-def test_a_closed_async_client_says_so_and_opens_no_new_pool(emu: MaviEmulator) -> None:
-    """After aclose(), the async client opened a new pool and sent the request (the sync one
-    refuses); with a closed injected http_client it raised httpx's bare RuntimeError."""
-
-    async def closed_then_asked() -> None:
-        async with AsyncMaviClient(emu.api_key, base_url=emu.base_url) as client:
-            await client.chat(emu.video_nos[:1], "What happens?")
-        with pytest.raises(MaviValidationError, match="This AsyncMaviClient is closed"):
-            await client.chat(emu.video_nos[:1], "What happens?")
-        with pytest.raises(MaviValidationError, match="This AsyncMaviClient is closed"):
-            async for _ in client.stream_chat(emu.video_nos[:1], "What happens?"):
-                pass
-        injected = httpx.AsyncClient()
-        await injected.aclose()
-        given = AsyncMaviClient(emu.api_key, base_url=emu.base_url, http_client=injected)
-        with pytest.raises(MaviValidationError, match="http_client given to this AsyncMaviClient"):
-            await given.chat(emu.video_nos[:1], "What happens?")
-
-    before = len(emu.requests)
-    asyncio.run(closed_then_asked())
-    assert len(emu.requests) == before + 1
-
-
-def test_a_component_closed_with_aclose_makes_a_new_async_client_when_used_again(
-    emu: MaviEmulator,
-) -> None:
-    model = ChatMavi(api_key=emu.api_key, base_url=emu.base_url, video_nos=emu.video_nos[:1])
-
-    async def twice() -> list[str]:
-        first = await model.ainvoke("What happens?")
-        await model.aclose()
-        second = await model.ainvoke("What happens?")
-        await model.aclose()
-        return [str(first.content), str(second.content)]
-
-    assert all(asyncio.run(twice()))
-
-
 def test_a_client_dropped_without_close_leaves_no_open_socket() -> None:
     """A used MaviClient (or a ChatMavi) dropped without close() left its pooled connection
     open: a ResourceWarning 'unclosed socket' when collected, or at exit. openai's client
@@ -98,6 +58,19 @@ def test_a_client_dropped_without_close_leaves_no_open_socket() -> None:
         port = f", {own.base_url.rsplit(':', 1)[1]})"
     leaks = [str(w.message) for w in caught if w.category is ResourceWarning]
     assert [leak for leak in leaks if port in leak] == []
+
+
+async def test_a_component_closed_with_aclose_makes_a_new_async_client_when_used_again(
+    emu: MaviEmulator,
+) -> None:
+    """As after close(): a component's aclose() closes the async client it made, and the next
+    call makes a new one (a closed AsyncMaviClient refuses requests)."""
+    model = ChatMavi(api_key=emu.api_key, base_url=emu.base_url, video_nos=emu.video_nos[:1])
+    first = await model.ainvoke("What happens?")
+    await model.aclose()
+    second = await model.ainvoke("What happens?")
+    await model.aclose()
+    assert first.content and second.content
 
 
 def test_a_process_exits_with_used_clients_in_a_reference_cycle(emu: MaviEmulator) -> None:
