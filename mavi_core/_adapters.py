@@ -386,5 +386,9 @@ class ClientPair:
 
     async def aclose(self) -> None:
         """Close the async client's pools (every event loop's), if the client was created here."""
-        if self._owns_async_client and self._async_client is not None:
-            await self._async_client.aclose()
+        if not self._owns_async_client:
+            return
+        with self._lock:  # a closed client refuses requests: the next call makes a new one
+            client, self._async_client = self._async_client, None
+        if client is not None:
+            await client.aclose()

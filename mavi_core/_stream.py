@@ -471,14 +471,19 @@ class ChatStreamDecoder:
                         self.done = True
                         self._check_answered(deltas)
                         return deltas
+                    if isinstance(delta, tuple):  # a whole answer where events belong: the end
+                        deltas += delta
+                        self.done = True
+                        return deltas
                     if delta is not None:
                         deltas.append(delta)  # type: ignore[arg-type]
             except MaviError as error:
                 return self._fail(error, deltas)
         return deltas
 
-    def _delta_of(self, value: Any) -> ChatDelta | _End | None:
-        """What one JSON value adds to the answer: a delta, None (nothing) or `END`."""
+    def _delta_of(self, value: Any) -> ChatDelta | tuple[ChatDelta, ...] | _End | None:
+        """What one JSON value adds to the answer: a delta, None (nothing) or `END`; a dialect
+        may read a whole answer (its deltas, in a tuple), which ends the reply."""
         piece = _piece_of(value)
         if piece is None:
             return None

@@ -12,6 +12,7 @@ any other final string is the service's error message.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,7 +20,12 @@ from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any, Final
 
 from ._envelope import error_for_code, error_for_message, is_success_code, normalize_code
-from ._exceptions import MaviError, MaviServerError, MaviValidationError
+from ._exceptions import (
+    MaviError,
+    MaviInvalidRequestError,
+    MaviServerError,
+    MaviValidationError,
+)
 from ._models import (
     ChatAnswer,
     ChatDelta,
@@ -69,6 +75,7 @@ __all__ = [
 _FAST_HEAD: Final = b'data:{"type":"content","role":"assistant","content":"'
 _FAST_SESSION: Final = b'","sessionId":"'
 _FAST_TAIL: Final = b'"}\n\n'
+_ENVELOPE_START: Final = re.compile(r'\{\s*"code"')
 _PLAIN: Final = re.compile(rb'[^\x00-\x1f"\\]*')
 """A JSON string's body with nothing to unescape (and nothing a strict decoder refuses)."""
 HISTORY_HEADER: Final = "Conversation so far:"
@@ -187,9 +194,9 @@ even be a finite number (1.7e308 s), which the adapters' citations need."""
 
 def moment_time(value: object) -> float | None:
     """Seconds of a ref time that points at a moment: a finite number (or a string of one)
-    within `MAX_MOMENT_SECONDS`; None for anything else ("NaN", 1e400, 1.7e308)."""
+    from 0 to `MAX_MOMENT_SECONDS`; None for anything else ("NaN", 1e400, 1.7e308, -5)."""
     number = _number(value)
-    return number if number is not None and abs(number) <= MAX_MOMENT_SECONDS else None
+    return number if number is not None and 0 <= number <= MAX_MOMENT_SECONDS else None
 
 
 def parse_refs(ref: object) -> tuple[VideoRef, ...]:
@@ -264,6 +271,8 @@ def parse_v12_answer(data: object, video_nos: list[str]) -> ChatAnswer:
     text is an error too (`no_answer_text`)."""
     if isinstance(data, str):
         raise no_answer_text() if is_end_marker(data) else error_for_message(data)
+    if data is None:
+        raise no_answer_text()
     if not isinstance(data, Mapping):
         raise _malformed(f"an answer whose data is a {type(data).__name__}")
     answer = _answer_of(data, video_nos)
@@ -322,12 +331,20 @@ def parse_v12_reply(body: bytes, video_nos: list[str], max_event_bytes: int) -> 
 
 
 def _is_event(texts: list[str]) -> bool:
-    """Whether a lone `data:` payload is a stream event (`{"type": ...}`), or a bare string
-    ("Done", or the service's error message)."""
+    """Whether a lone `data:` payload is a stream event (an object with a `type` and no `code`,
+    its keys in any order), or a bare string ("Done", or the service's error message)."""
     if not texts:
         return False
     text = texts[0].strip()
-    return text.startswith(('{"type"', '"')) or is_end_marker(text)
+    if text.startswith(('{"type"', '"')) or is_end_marker(text):
+        return True
+    if _ENVELOPE_START.match(text) or not text.startswith("{"):
+        return False  # the documented envelope, read once; or no object at all
+    try:
+        value = json.loads(text, strict=False)
+    except (ValueError, RecursionError):
+        return False  # the envelope reader says what is wrong
+    return isinstance(value, dict) and "type" in value and "code" not in value
 
 
 class V12StreamDecoder(ChatStreamDecoder):
@@ -365,7 +382,7 @@ class V12StreamDecoder(ChatStreamDecoder):
                 return [ChatDelta(text, None, (), session)] if text else []
         return super().feed(chunk)
 
-    def _delta_of(self, value: Any) -> ChatDelta | _End | None:
+    def _delta_of(self, value: Any) -> ChatDelta | tuple[ChatDelta, ...] | _End | None:
         if isinstance(value, str):
             return END if is_end_marker(value) else _raise(error_for_message(value))
         if not isinstance(value, Mapping):
@@ -379,6 +396,8 @@ class V12StreamDecoder(ChatStreamDecoder):
             if isinstance(inner, str):  # {"code":"SUCCESS","data":"Done"}, or an error's words
                 return END if is_end_marker(inner) else _raise(error_for_message(inner))
             value = inner if isinstance(inner, Mapping) else {}
+            if "type" not in value and ("content" in value or "thinkings" in value):
+                return self._whole_answer(value)  # the `/chat` reply, where events belong
         kind = value.get("type")
         session = _session_of(value)
         if kind == "content":
@@ -387,14 +406,27 @@ class V12StreamDecoder(ChatStreamDecoder):
                 self.texts_seen += 1  # only content is answer text: thinking alone is none
             text = self._tracker.push(piece)
             return ChatDelta(text, session_id=session) if text else None
-        if kind == "thinking":
-            return ChatDelta("", thinking=_thinking(value), session_id=session)
+        if kind == "thinking":  # its refs, if any, as a `/chat` answer's thinking steps hold them
+            refs = tuple(_ref_list(value.get("refs"), "a thinking event's refs"))
+            return ChatDelta("", thinking=_thinking(value), refs=refs, session_id=session)
         if kind == "ref":
             refs = tuple(_ref_list(value.get("ref"), "a ref event's ref"))
             return ChatDelta("", refs=refs, session_id=session)
         if isinstance(kind, str) or session is not None:
             return None  # an event type this client does not know: skipped
         raise _malformed("an event without a 'type'")
+
+    def _whole_answer(self, value: Mapping[str, Any]) -> tuple[ChatDelta, ...]:
+        """A `/chat` answer where events belong (a server that answers the stream request with
+        the whole reply): its thinking steps, then its text with its moments."""
+        answer = _answer_of(value, [])
+        if not answer.text:
+            raise no_answer_text()
+        self.texts_seen += 1
+        session = answer.session_id
+        steps = [ChatDelta("", thinking=step, session_id=session) for step in answer.thinking]
+        text = self._tracker.push(answer.text)  # the text of earlier events is not repeated
+        return (*steps, ChatDelta(text, refs=answer.refs, session_id=session))
 
     def _no_text(self) -> MaviServerError:
         return no_answer_text()
@@ -471,6 +503,11 @@ def session_detail_call(session_id: object, unique_id: str | None = None) -> Api
 def parse_session_detail(data: object, session_id: str) -> SessionDetail:
     """A session's `title` and `messages` (`role`, `content`; an assistant message's
     `thinkings` and `refs` read as in a `/chat` answer, its session the detail's)."""
+    if data is None:  # success without the session: the service has none of that id
+        raise MaviInvalidRequestError(
+            f"MAVI has no session {session_id} (it answered data: null). Check the session_id: "
+            "an id from an earlier v1.2 answer of the same account and unique_id."
+        )
     if not isinstance(data, Mapping):
         raise _malformed(f"a session detail whose data is a {type(data).__name__}")
     session = _session_of(data) or session_id

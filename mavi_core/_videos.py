@@ -240,9 +240,11 @@ def moment_scores(moments: Sequence[Moment]) -> list[float]:
 
 
 def rank_moments(moments: Iterable[Moment], limit: int | None) -> list[Moment]:
-    """Best score first (unscored last, in the service's order), at most `limit`."""
+    """Best score first (unscored last, in the service's order), each once (a server that
+    ignores `video_nos` sends the same hits to every request), at most `limit`."""
     check_limit(limit)
-    ranked = sorted(moments, key=lambda m: -m.score if m.score is not None else float("inf"))
+    unique = dict.fromkeys(moments)
+    ranked = sorted(unique, key=lambda m: -m.score if m.score is not None else float("inf"))
     return ranked if limit is None else ranked[:limit]
 
 
@@ -307,10 +309,16 @@ _MOMENT_LISTS: Final = ("videos", "items", "item", "results", "data")
 """Where a search reply's list may sit (v1.0: `data.videos`; v1.2: `data` itself)."""
 
 
+def _video_no(item: Mapping[str, Any]) -> str | int | None:
+    """A video number: a string (or a number); a list or an object names no video."""
+    value = _field(item, *_VIDEO_NO)
+    return value if isinstance(value, str | int) and not isinstance(value, bool) else None
+
+
 def parse_video(item: object) -> Video:
     """A video as either dialect writes it (v1.0 `videoNo`, `videoStatus`, `uploadTime`;
     v1.2 `video_no`, `status`, `create_time`), numbers as numbers or strings."""
-    video_no = _field(item, *_VIDEO_NO) if isinstance(item, Mapping) else None
+    video_no = _video_no(item) if isinstance(item, Mapping) else None
     if video_no is None:
         raise MaviServerError("MAVI answered without a videoNo; cannot read the video.")
     assert isinstance(item, Mapping)
@@ -335,7 +343,7 @@ def parse_moments(data: object) -> list[Moment]:
     is skipped."""
     moments = []
     for item in _items(data, *_MOMENT_LISTS):
-        video_no, raw_start, raw_end = (_field(item, *names) for names in (_VIDEO_NO, _START, _END))
+        video_no, raw_start, raw_end = _video_no(item), _field(item, *_START), _field(item, *_END)
         if video_no is None or not _readable(raw_start, raw_end):
             continue  # a clip of no video, or at no readable time: nothing to point at
         start = _number(raw_start) or 0.0

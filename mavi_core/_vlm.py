@@ -568,13 +568,13 @@ def json_from_answer(text: str) -> Any:
             continue
         try:
             return json.loads(stripped, strict=False)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested deeper than Python reads: not the JSON
             continue
     start = min((i for i in (text.find("{"), text.find("[")) if i >= 0), default=-1)
     if start >= 0:
         try:
             return json.JSONDecoder(strict=False).raw_decode(text, start)[0]
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
     raise MaviServerError(
         f"The model's answer is not the JSON the schema asked for: {text[:200]!r}. Ask again, "
@@ -643,8 +643,11 @@ class VlmReply:
 
 
 def _count(usage: Mapping[str, Any], *names: str) -> int | None:
+    """The first count given, as a number or a string of digits ("10"), as numbers may be."""
     for name in names:
         value = usage.get(name)
+        if isinstance(value, str) and value.strip().isdigit() and len(value) < 20:
+            value = int(value)
         if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
             return value
     return None
@@ -693,11 +696,27 @@ def _arguments(value: object) -> dict[str, Any]:
         text = value
         try:
             value = json.loads(text or "{}", strict=False)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than Python reads
             raise MaviServerError(
                 f"The model called a tool with arguments that are not JSON: {text[:120]!r}."
             ) from None
-    return dict(value) if isinstance(value, Mapping) else {}
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):  # {} would call the tool with arguments never given
+        raise MaviServerError(
+            f"The model called a tool with arguments that are a JSON {type(value).__name__}, "
+            "not an object. Ask again."
+        )
+    return dict(value)
+
+
+def _tool_call(call_id: object, name: object, arguments: object) -> ToolCall:
+    """A tool call as read: it must name its tool (a made-up name would call no tool)."""
+    if not isinstance(name, str) or not name:
+        raise MaviServerError(
+            f"The model called a tool without its name (name: {type(name).__name__}). Ask again."
+        )
+    return ToolCall(str(call_id or ""), name, _arguments(arguments))
 
 
 def _tool_calls(message: Mapping[str, Any]) -> list[ToolCall]:
@@ -708,14 +727,14 @@ def _tool_calls(message: Mapping[str, Any]) -> list[ToolCall]:
     for call in listed if isinstance(listed, list) else ():
         if isinstance(call, Mapping) and isinstance(call.get("function"), Mapping):
             function = call["function"]
-            arguments = _arguments(function.get("arguments"))
-            calls.append(ToolCall(str(call.get("id") or ""), str(function.get("name")), arguments))
+            calls.append(
+                _tool_call(call.get("id"), function.get("name"), function.get("arguments"))
+            )
     content = message.get("content")
     for part in content if isinstance(content, list) else ():
         use = part.get("toolUse") if isinstance(part, Mapping) else None
         if isinstance(use, Mapping):
-            arguments = _arguments(use.get("input"))
-            calls.append(ToolCall(str(use.get("toolUseId") or ""), str(use.get("name")), arguments))
+            calls.append(_tool_call(use.get("toolUseId"), use.get("name"), use.get("input")))
     return calls
 
 
@@ -781,7 +800,7 @@ class VlmStreamDecoder(ChatStreamDecoder):
         self.texts_seen += 1
         return [ChatDelta(text)]
 
-    def _delta_of(self, value: Any) -> ChatDelta | _End | None:
+    def _delta_of(self, value: Any) -> ChatDelta | tuple[ChatDelta, ...] | _End | None:
         if isinstance(value, str):
             return super()._delta_of(value)
         if not isinstance(value, Mapping):
@@ -842,16 +861,22 @@ class VlmStreamDecoder(ChatStreamDecoder):
             if function.get("name"):
                 entry["name"] = str(function["name"])
             arguments = function.get("arguments")
-            entry["arguments"] += (
-                arguments if isinstance(arguments, str) else json.dumps(arguments or {})
-            )
+            if arguments is not None:  # a piece without arguments (the name's) adds none
+                entry["arguments"] += (
+                    arguments if isinstance(arguments, str) else json.dumps(arguments)
+                )
         return True
 
     def _check_answered(self, deltas: list[ChatDelta]) -> None:
-        for _, entry in sorted(self._fragments.items()):
-            arguments = _arguments(entry["arguments"])
-            self.reply.tool_calls.append(ToolCall(entry["id"], entry["name"], arguments))
-        self._fragments.clear()
+        try:
+            for _, entry in sorted(self._fragments.items()):
+                call = _tool_call(entry["id"], entry["name"], entry["arguments"])
+                self.reply.tool_calls.append(call)
+        except MaviError as error:
+            self._fail(error, deltas)  # the text before it is still handed out
+            return
+        finally:
+            self._fragments.clear()
         super()._check_answered(deltas)
 
 

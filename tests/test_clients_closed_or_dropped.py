@@ -76,6 +76,19 @@ def test_a_client_dropped_without_close_leaves_no_open_socket() -> None:
     assert [leak for leak in leaks if port in leak] == []
 
 
+async def test_a_component_closed_with_aclose_makes_a_new_async_client_when_used_again(
+    emu: MaviEmulator,
+) -> None:
+    """As after close(): a component's aclose() closes the async client it made, and the next
+    call makes a new one (a closed AsyncMaviClient refuses requests)."""
+    model = ChatMavi(api_key=emu.api_key, base_url=emu.base_url, video_nos=emu.video_nos[:1])
+    first = await model.ainvoke("What happens?")
+    await model.aclose()
+    second = await model.ainvoke("What happens?")
+    await model.aclose()
+    assert first.content and second.content
+
+
 def test_a_process_exits_with_used_clients_in_a_reference_cycle(emu: MaviEmulator) -> None:
     """Closing a dropped client from the collector must not hang the interpreter's last
     collection (a thread started then never runs): examples/demo.py hung at exit."""

@@ -1,7 +1,8 @@
 """One rule for the time of a moment (`mavi_core._v12.moment_time`): a ref item whose time is
-not a finite number of seconds within `MAX_MOMENT_SECONDS` ("NaN", 1e400, 1.7e308 s) is no
-moment, and every reader drops it alike: both clients, `ChatMavi`, `MaviLLM` (whose citations
-need milliseconds: 1.7e308 s * 1000 overflowed), `MaviQueryEngine` and `MaviChatEngine`."""
+not a finite number of seconds from 0 within `MAX_MOMENT_SECONDS` ("NaN", 1e400, 1.7e308 s,
+-5 s) is no moment, and every reader drops it alike: both clients, `ChatMavi`, `MaviLLM` (whose
+citations need milliseconds: 1.7e308 s * 1000 overflowed), `MaviQueryEngine` and
+`MaviChatEngine`."""
 
 from __future__ import annotations
 
@@ -35,6 +36,9 @@ ABSURD = {
     "keyframe at -1.7e308 s": {"videoNo": VIDEO, "startTime": -1.7e308, "type": "keyframe"},
     "start NaN": {**GOOD, "startTime": "NaN"},
     "end 1e400": {**GOOD, "endTime": "1e400"},
+    "start -5 s": {**GOOD, "startTime": -5},
+    "end -3 s": {**GOOD, "endTime": "-3"},
+    "keyframe at -1 s": {"videoNo": VIDEO, "startTime": "-1", "type": "keyframe"},
 }
 
 

@@ -24,7 +24,9 @@ from mavi_core._v12 import V12StreamDecoder
 from mavi_core.emulator import MaviEmulator
 
 from .samples import (
+    ANSWER,
     ANSWERS,
+    SESSION,
     STREAMED,
     WHOLE,
     Reading,
@@ -62,6 +64,32 @@ def test_a_sample_reads_the_same_through_every_reader(name: str, reader: str) ->
         reading = EVERY_READER[reader](server.base_url)
     ANSWERS[name].agrees(reading)
     assert server.requests[0].path.startswith("/serve/api/v1/chat")
+
+
+@pytest.mark.parametrize("reader", STREAMED, ids=str)
+def test_every_stream_reader_reads_the_whole_reply_a_server_sends_instead_of_events(
+    reader: str,
+) -> None:
+    """A server that answers `/chat_stream` with the `/chat` reply: its text, moments, thinking
+    and session, as from `/chat` (they were lost: "closed the stream without its end marker")."""
+    with serving(sample("chat.json")) as server:
+        reading = STREAMED[reader](server.base_url)
+    ANSWERS["chat.json"].agrees(reading)
+    assert server.requests[0].path == "/serve/api/v1/chat_stream"
+
+
+@pytest.mark.parametrize("reader", STREAMED, ids=str)
+def test_every_stream_reader_keeps_the_moments_a_thinking_event_holds(reader: str) -> None:
+    """A server that streams each thinking step as `/chat` writes it, its `refs` inside: those
+    moments were dropped."""
+    chat = json.loads(sample("chat.json"))["data"]
+    step = {"type": "thinking", **chat["thinkings"][0], "refs": chat["refs"]}
+    pieces = [{"type": "content", "role": "assistant", "content": ANSWER, "sessionId": SESSION}]
+    events = [{**step, "sessionId": SESSION}, *pieces]
+    body = b"".join(b"data:" + json.dumps(event).encode() + b"\n\n" for event in events)
+    with serving(body + b'data:"Done"\n\n') as server:
+        reading = STREAMED[reader](server.base_url)
+    ANSWERS["chat.json"].agrees(reading)
 
 
 @pytest.mark.parametrize("read", [client_stream, async_client_stream], ids=["sync", "async"])

@@ -194,3 +194,40 @@ def test_a_poll_timeout_message_names_the_timeout_given() -> None:
             with pytest.raises(MaviError) as caught:
                 client.transcribe("VI1", "AUDIO", timeout=0.5, poll_interval=0.1)
     assert "after 0 s" not in str(caught.value), str(caught.value)
+
+
+def test_hits_sent_again_for_every_batch_of_videos_are_returned_once() -> None:
+    """A server that ignores `video_nos` answers each request of 100 videos with the same
+    hits: each moment was returned three times for 250 videos, and `limit=2` gave one moment
+    twice."""
+    hits = [
+        {"videoNo": "VI1", "videoName": "a", "startTime": "1", "endTime": "2", "score": "0.9"},
+        {"videoNo": "VI2", "videoName": "b", "startTime": 3, "endTime": 4, "score": 0.5},
+    ]
+    with raw_server(json_server(lambda request: ok(hits))) as server:
+        client = MaviClient(KEY, base_url=server.base_url, api_version="v1.2")
+        videos = [f"VI{number}" for number in range(1, 251)]
+        found = client.find_moments("tugboat", videos)
+        best = client.find_moments("tugboat", videos, limit=2)
+    assert [(m.video_no, m.score) for m in found] == [("VI1", 0.9), ("VI2", 0.5)]
+    assert [m.video_no for m in best] == ["VI1", "VI2"]
+    assert len(server.requests) == 6
+
+
+def test_a_hit_whose_video_number_is_no_string_is_skipped_and_a_video_refused() -> None:
+    """A videoNo that is a list or an object became its Python repr ("['VI1']"), a video
+    number no call can use."""
+    hits = [
+        {"videoNo": ["VI1"], "startTime": 1, "endTime": 2, "score": 0.9},
+        {"videoNo": {"id": "VI1"}, "startTime": 1, "endTime": 2, "score": 0.8},
+        {"videoNo": "VI2", "startTime": 3, "endTime": 4, "score": 0.5},
+    ]
+    with raw_server(json_server(lambda request: ok(hits))) as server:
+        client = MaviClient(KEY, base_url=server.base_url, api_version="v1.2")
+        found = client.find_moments("tugboat", ["VI1", "VI2"])
+    assert [m.video_no for m in found] == ["VI2"]
+    listing = ok({"videos": [{"video_no": ["VI1"], "status": "PARSE"}]})
+    with raw_server(json_server(lambda request: listing)) as server:
+        client = MaviClient(KEY, base_url=server.base_url, api_version="v1.2")
+        with pytest.raises(MaviError, match="without a videoNo"):
+            list(client.list_videos())
