@@ -101,9 +101,7 @@ def test_the_query_engine_asks_in_its_namespace(
 
 
 @pytest.mark.parametrize("how", ["chat", "achat", "stream_chat", "astream_chat"])
-def test_the_chat_engine_asks_in_its_namespace(
-    emulator: MaviEmulator, mine: str, how: str
-) -> None:
+def test_the_chat_engine_asks_in_its_namespace(emulator: MaviEmulator, mine: str, how: str) -> None:
     def answer(engine: MaviChatEngine) -> str:
         if how == "chat":
             return str(engine.chat(ASKED))
