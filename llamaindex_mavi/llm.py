@@ -45,7 +45,6 @@ from pydantic import (
 
 from mavi_core import ChatAnswer, ChatDelta, MaviValidationError, SessionDetail, Thinking
 from mavi_core._adapters import (
-    ChatPrompt,
     ClosedAfter,
     continue_conversation,
     normalize_video_nos,
@@ -94,6 +93,7 @@ LlamaIndex's conservative default (3,900), so prompt helpers and chat memories k
 small; pass `context_window=` if you know better."""
 
 _Item = TypeVar("_Item")
+_Sent = TypeVar("_Sent")
 _NOTHING: Any = object()
 
 
@@ -253,42 +253,21 @@ class MaviLLM(LLM):
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         with _reported():
             client = self._clients.sync()
-            video_nos, prompt, session = self._request(messages, kwargs, client.api_version)
-            answer = client.chat(
-                video_nos,
-                prompt.message,
-                prompt.history,
-                session_id=session,
-                unique_id=self._namespace(kwargs.get("unique_id")),
-            )
+            answer = self._send(client.chat, messages, kwargs, client.api_version)
         return _chat_answer(answer)
 
     @chat_callback()
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         with _reported():
             client = self._clients.async_()
-            video_nos, prompt, session = self._request(messages, kwargs, client.api_version)
-            answer = await client.chat(
-                video_nos,
-                prompt.message,
-                prompt.history,
-                session_id=session,
-                unique_id=self._namespace(kwargs.get("unique_id")),
-            )
+            answer = await self._send(client.chat, messages, kwargs, client.api_version)
         return _chat_answer(answer)
 
     @chat_callback()
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
         with _reported():
             client = self._clients.sync()
-            video_nos, prompt, session = self._request(messages, kwargs, client.api_version)
-            stream = client.stream_chat(
-                video_nos,
-                prompt.message,
-                prompt.history,
-                session_id=session,
-                unique_id=self._namespace(kwargs.get("unique_id")),
-            )
+            stream = self._send(client.stream_chat, messages, kwargs, client.api_version)
         return _responses(stream, _chat_item)
 
     @chat_callback()
@@ -297,14 +276,7 @@ class MaviLLM(LLM):
     ) -> ChatResponseAsyncGen:
         with _reported():
             client = self._clients.async_()
-            video_nos, prompt, session = self._request(messages, kwargs, client.api_version)
-            stream = client.stream_chat(
-                video_nos,
-                prompt.message,
-                prompt.history,
-                session_id=session,
-                unique_id=self._namespace(kwargs.get("unique_id")),
-            )
+            stream = self._send(client.stream_chat, messages, kwargs, client.api_version)
         return _aresponses(stream, _chat_item)
 
     def session_messages(
@@ -381,15 +353,26 @@ class MaviLLM(LLM):
         videos = kwargs.get("video_nos")
         return resolve_video_nos(videos, self.video_nos, from_blocks, empty=NO_VIDEO)
 
-    def _request(
-        self, messages: Sequence[ChatMessage], kwargs: Mapping[str, Any], api_version: str
-    ) -> tuple[list[str], ChatPrompt, str | None]:
-        """The videos, the prompt and the v1.2 session to continue (`continue_conversation`)."""
+    def _send(
+        self,
+        method: Callable[..., _Sent],
+        messages: Sequence[ChatMessage],
+        kwargs: Mapping[str, Any],
+        api_version: str,
+    ) -> _Sent:
+        """`method` (a client's `chat` or `stream_chat`) called with the videos, the prompt, the
+        v1.2 session to continue (`continue_conversation`) and the namespace."""
         conversation, from_blocks = conversation_of(messages)
         if api_version != "v1.2":
             conversation = [(role, text, None) for role, text, _ in conversation]
         prompt, session = continue_conversation(conversation)
-        return self._videos(kwargs, from_blocks), prompt, session
+        return method(
+            self._videos(kwargs, from_blocks),
+            prompt.message,
+            prompt.history,
+            session_id=session,
+            unique_id=self._namespace(kwargs.get("unique_id")),
+        )
 
 
 @contextmanager
