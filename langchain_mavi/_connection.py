@@ -32,7 +32,7 @@ from mavi_core.constants import (
 if TYPE_CHECKING:
     from mavi_core import AsyncMaviClient, MaviClient
 
-__all__ = ["MaviConnection", "check_video_nos"]
+__all__ = ["MaviConnection", "MaviNamespaced", "check_video_nos"]
 
 # The text fields read from the environment when not given or None.
 _ENV_OF = {"base_url": BASE_URL_ENV, "api_version": API_VERSION_ENV}
@@ -214,3 +214,22 @@ class MaviConnection(BaseModel):
         """Close the async HTTP client built here, if any: its pools of every event loop."""
         if self._pair is not None:
             await self._clients().aclose()
+
+
+class MaviNamespaced(MaviConnection):
+    """A connection whose every v1.2 request names the namespace `unique_id`: the components
+    that chat, search and read transcripts (not `ChatMaviVLM`, which has no namespace)."""
+
+    unique_id: str | None = None
+    """v1.2: the namespace inside the account (the end user's library and sessions) every
+    request names; None: "default". Refused with v1.0 when the component is built, as the
+    clients refuse it at a call."""
+
+    @model_validator(mode="after")
+    def _check_unique_id(self) -> Any:
+        self._namespace_clients().scope(self.unique_id)
+        return self
+
+    def _namespace_clients(self) -> ClientPair:
+        """The clients whose dialect decides whether `unique_id` may be sent."""
+        return self._clients()

@@ -19,7 +19,7 @@ from pydantic import Field, field_validator
 from mavi_core import MaviValidationError, SessionDetail
 from mavi_core._v12 import normalize_session_id
 
-from ._connection import MaviConnection, check_video_nos
+from ._connection import MaviNamespaced, check_video_nos
 from ._messages import session_of
 from .chat_models import DEFAULT_MODEL_NAME, answer_message
 from .errors import translate_errors
@@ -27,7 +27,7 @@ from .errors import translate_errors
 __all__ = ["MaviChatMessageHistory"]
 
 
-class MaviChatMessageHistory(MaviConnection, BaseChatMessageHistory):
+class MaviChatMessageHistory(MaviNamespaced, BaseChatMessageHistory):
     """The messages of a MAVI v1.2 chat session, read from the service, which keeps them.
 
     ```python
@@ -54,7 +54,7 @@ class MaviChatMessageHistory(MaviConnection, BaseChatMessageHistory):
     here (the next turn starts a new one); the service keeps it.
 
     `api_version` defaults to "v1.2" (sessions exist there only); the other connection
-    options are `ChatMavi`'s.
+    options are `ChatMavi`'s. A session opened under a `unique_id` is read under that one.
     """
 
     session_id: str | None = None
@@ -91,14 +91,18 @@ class MaviChatMessageHistory(MaviConnection, BaseChatMessageHistory):
         if self.session_id is None:
             return []
         with translate_errors():
-            detail = self._get_client().get_session_detail(self.session_id)
+            detail = self._get_client().get_session_detail(
+                self.session_id, unique_id=self.unique_id
+            )
         return self._restored(detail)
 
     async def aget_messages(self) -> list[BaseMessage]:
         if self.session_id is None:
             return []
         with translate_errors():
-            detail = await self._get_async_client().get_session_detail(self.session_id)
+            detail = await self._get_async_client().get_session_detail(
+                self.session_id, unique_id=self.unique_id
+            )
         return self._restored(detail)
 
     def _restored(self, detail: SessionDetail) -> list[BaseMessage]:

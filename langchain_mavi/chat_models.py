@@ -50,7 +50,7 @@ from mavi_core._adapters import (
 from mavi_core._settings import chat_endpoint, check_api_version
 
 from ._chat_common import MaviChatModelCommon
-from ._connection import MaviConnection, check_video_nos
+from ._connection import MaviNamespaced, check_video_nos
 from ._events import model_run, run_watcher
 from ._messages import MaviChatRequest, messages_to_request
 from ._stop import StopSequences
@@ -66,7 +66,9 @@ DEFAULT_MODEL_NAME: Final = "mavi-video-chat"
 PROVIDER: Final = "mavi"
 """`response_metadata["model_provider"]`; its content translator is registered below."""
 # Per-call arguments ChatMavi understands; `temperature` / `max_tokens` are accepted and unused.
-_CALL_OPTIONS: Final = frozenset({"video_nos", "model", "stream", "temperature", "max_tokens"})
+_CALL_OPTIONS: Final = frozenset(
+    {"video_nos", "unique_id", "model", "stream", "temperature", "max_tokens"}
+)
 
 _NO_TOOL_CALLING: Final = (
     "MAVI has no tool calling or structured output: ChatMavi answers questions about videos "
@@ -156,6 +158,8 @@ class _Call:
     """The v1.2 dialect: metadata holds the session and the refs."""
     blocks: bool = False
     """output_version="v1": content is standard content blocks."""
+    unique_id: str | None = None
+    """The v1.2 namespace the request names (the call's, else the model's)."""
     reasoned: bool = False
     """A thinking step was streamed already (the next one is set apart by a blank line)."""
 
@@ -247,14 +251,14 @@ def answer_message(
     return message
 
 
-class ChatMavi(MaviConnection, MaviChatModelCommon, BaseChatModel):
+class ChatMavi(MaviNamespaced, MaviChatModelCommon, BaseChatModel):
     """Memories.ai MAVI video chat: ask questions about uploaded videos
     (docs/langchain-chat-model.md).
 
     ```python
     llm = ChatMavi(video_nos=["VI634021587219364352"])  # MAVI_API_KEY, needed at the request
     llm.invoke("What happens in the video?").text
-    llm.invoke("And in this one?", video_nos=["VI..."])  # per-call videos
+    llm.invoke("And in this one?", video_nos=["VI..."])  # per-call videos (and unique_id=)
     ```
 
     Messages map to MAVI's `message` and `history` by the rule both adapters keep
@@ -368,6 +372,7 @@ class ChatMavi(MaviConnection, MaviChatModelCommon, BaseChatModel):
             "streaming": self.streaming,
             "stop": self.stop,
             "api_version": self.api_version,
+            "unique_id": self.unique_id,
         }
 
     @classmethod
@@ -391,7 +396,7 @@ class ChatMavi(MaviConnection, MaviChatModelCommon, BaseChatModel):
         if unknown:
             warnings.warn(
                 f"ChatMavi ignores the argument(s) {', '.join(unknown)}: a MAVI chat call takes "
-                "only video_nos= (and stop=).",
+                "only video_nos= and unique_id= (and stop=).",
                 stacklevel=4,
             )
         v12 = client.api_version == "v1.2"  # the client's: an injected one decides
@@ -405,6 +410,7 @@ class ChatMavi(MaviConnection, MaviChatModelCommon, BaseChatModel):
             stops=StopSequences(stop if stop is not None else self.stop),
             v12=v12,
             blocks=self.output_version == "v1",
+            unique_id=kwargs.get("unique_id") or self.unique_id,
         )
 
     # LangChain hands `_stream` no run manager when it streams (`stream`, `streaming=True`,
@@ -474,7 +480,11 @@ class ChatMavi(MaviConnection, MaviChatModelCommon, BaseChatModel):
         request = call.request
         with translate_errors(), watching_waits(run_watcher(run_manager, asynchronous=False)):
             answer = client.chat(
-                request.video_nos, request.message, request.history, session_id=request.session_id
+                request.video_nos,
+                request.message,
+                request.history,
+                session_id=request.session_id,
+                unique_id=call.unique_id,
             )
         return call.result(answer)
 
@@ -495,7 +505,11 @@ class ChatMavi(MaviConnection, MaviChatModelCommon, BaseChatModel):
         request = call.request
         with translate_errors(), watching_waits(run_watcher(run_manager, asynchronous=True)):
             answer = await client.chat(
-                request.video_nos, request.message, request.history, session_id=request.session_id
+                request.video_nos,
+                request.message,
+                request.history,
+                session_id=request.session_id,
+                unique_id=call.unique_id,
             )
         return call.result(answer)
 
@@ -514,7 +528,11 @@ class ChatMavi(MaviConnection, MaviChatModelCommon, BaseChatModel):
         with (
             translate_errors(),
             client.stream_chat(
-                request.video_nos, request.message, request.history, session_id=request.session_id
+                request.video_nos,
+                request.message,
+                request.history,
+                session_id=request.session_id,
+                unique_id=call.unique_id,
             ) as deltas,
         ):
             watcher = run_watcher(run_manager, asynchronous=False)  # `stream`'s, if it set one
@@ -544,7 +562,11 @@ class ChatMavi(MaviConnection, MaviChatModelCommon, BaseChatModel):
         request = call.request
         with translate_errors():
             deltas = client.stream_chat(
-                request.video_nos, request.message, request.history, session_id=request.session_id
+                request.video_nos,
+                request.message,
+                request.history,
+                session_id=request.session_id,
+                unique_id=call.unique_id,
             )
             async with ClosedAfter(deltas):
                 watcher = run_watcher(run_manager, asynchronous=True)

@@ -14,14 +14,14 @@ from mavi_core._adapters import normalize_video_nos, transcript_options, watchin
 from mavi_core._transcripts import KINDS, normalize_kinds, passages
 from mavi_core.transcripts import Passage, TranscriptKind
 
-from ._connection import MaviConnection
+from ._connection import MaviNamespaced
 from ._events import run_watcher
 from .errors import translate_errors
 
 __all__ = ["MaviTranscriptLoader"]
 
 
-class MaviTranscriptLoader(MaviConnection, BaseLoader):
+class MaviTranscriptLoader(MaviNamespaced, BaseLoader):
     """Load what is said (audio transcript) and shown (visual transcript) in videos, one Document
     per segment or per `window_seconds` window (docs/langchain-document-loader.md).
 
@@ -34,6 +34,7 @@ class MaviTranscriptLoader(MaviConnection, BaseLoader):
     `Document.id` is stable across runs, so ingesting again updates a vector store; transcripts
     are asked once per process. One rule with LlamaIndex's reader (docs/client.md,
     "Transcripts"). Errors are both the `mavi_core` and the `langchain_core.exceptions` class.
+    With v1.2, `unique_id` names the namespace read; its transcripts are cached apart.
     """
 
     video_nos: list[str] | None = None
@@ -50,9 +51,6 @@ class MaviTranscriptLoader(MaviConnection, BaseLoader):
     """The longest pause between two polls of a running transcription."""
     progress: bool | None = None
     """A progress bar on stderr while waiting (None: only on a terminal)."""
-    unique_id: str | None = None
-    """v1.2: the namespace inside the account (the end user's library) the videos are in;
-    None: "default". Its transcripts are cached apart."""
 
     def __init__(self, video_nos: Sequence[str] | None = None, /, **kwargs: Any) -> None:
         if video_nos is not None:

@@ -19,14 +19,14 @@ from mavi_core import MaviError, MaviValidationError, Moment, SearchType, VideoT
 from mavi_core._adapters import check_search_type, moment_metadata, moment_scores, watching_waits
 from mavi_core._transcripts import moment_text, moment_transcripts_request, without_transcripts
 
-from ._connection import MaviConnection, check_video_nos
+from ._connection import MaviNamespaced, check_video_nos
 from ._events import run_watcher
 from .errors import translate_errors
 
 __all__ = ["MaviVideoRetriever", "format_video_context", "video_context_message"]
 
 
-class MaviVideoRetriever(MaviConnection, BaseRetriever):
+class MaviVideoRetriever(MaviNamespaced, BaseRetriever):
     """Find the video moments that match a query, as Documents, best first
     (docs/langchain-retriever.md).
 
@@ -57,8 +57,6 @@ class MaviVideoRetriever(MaviConnection, BaseRetriever):
     search_type: SearchType = "BY_CLIP"
     """v1.2: BY_CLIP (what is seen; the default), BY_AUDIO (what is said), BY_VIDEO,
     BY_IMAGE or BY_CAPTION."""
-    unique_id: str | None = None
-    """v1.2: the namespace inside the account (the end user's library); None: "default"."""
 
     _check_video_nos = field_validator("video_nos", mode="before")(check_video_nos)
     _check_search_type = field_validator("search_type", mode="before")(check_search_type)

@@ -38,9 +38,10 @@ from pydantic import (
 from pydantic.v1 import ValidationError as ValidationErrorV1
 
 from mavi_core import MaviError
+from mavi_core._adapters import ClientPair
 from mavi_core._secret import given
 
-from ._connection import MaviConnection, check_video_nos
+from ._connection import MaviNamespaced, check_video_nos
 from .chat_models import ChatMavi
 
 __all__ = ["MaviVideoChatArtifact", "MaviVideoChatInput", "MaviVideoChatTool"]
@@ -134,7 +135,7 @@ def _as_tool_exception() -> Iterator[None]:
         raise ToolException(str(error)) from error
 
 
-class MaviVideoChatTool(MaviConnection, BaseTool):
+class MaviVideoChatTool(MaviNamespaced, BaseTool):
     """Ask MAVI about videos; the answer streams to callbacks while an agent runs.
 
     ```python
@@ -149,6 +150,7 @@ class MaviVideoChatTool(MaviConnection, BaseTool):
     Tool calls return a `ToolMessage` whose content is the answer and whose artifact is
     `{"question", "video_nos", "answer"}`, plus `refs` and `session_id` with
     `api_version="v1.2"`. Each call is a new question: no session is kept between calls.
+    `unique_id` (v1.2) names the namespace asked in, over the model's.
     """
 
     name: str = "mavi_video_chat"
@@ -190,6 +192,14 @@ class MaviVideoChatTool(MaviConnection, BaseTool):
             self.llm = self.llm.model_copy(update=options)
         return self.llm
 
+    def _namespace_clients(self) -> ClientPair:
+        # A given model's dialect decides: the tool asks through it.
+        return self._clients() if self.llm is None else self.llm._clients()
+
+    def _call(self, video_nos: list[str]) -> dict[str, Any]:
+        """The model's per-call options: the videos, and the tool's namespace over the model's."""
+        return {"video_nos": video_nos, "unique_id": self.unique_id, "stream": True}
+
     def _default_video_nos(self) -> list[str]:
         return list(self.video_nos or self._chat_model().video_nos)
 
@@ -216,7 +226,7 @@ class MaviVideoChatTool(MaviConnection, BaseTool):
         question, videos = self._resolve(question, video_nos)
         config = RunnableConfig(callbacks=run_manager.get_child() if run_manager else None)
         with _as_tool_exception():
-            answer = self._chat_model().invoke(question, config, video_nos=videos, stream=True)
+            answer = self._chat_model().invoke(question, config, **self._call(videos))
         return _output(question, videos, answer)
 
     async def _arun(
@@ -228,9 +238,7 @@ class MaviVideoChatTool(MaviConnection, BaseTool):
         question, videos = self._resolve(question, video_nos)
         config = RunnableConfig(callbacks=run_manager.get_child() if run_manager else None)
         with _as_tool_exception():
-            answer = await self._chat_model().ainvoke(
-                question, config, video_nos=videos, stream=True
-            )
+            answer = await self._chat_model().ainvoke(question, config, **self._call(videos))
         return _output(question, videos, answer)
 
 

@@ -46,6 +46,9 @@ class ConnectionOptions(TypedDict, total=False):
     - `api_version`: "v1.0" or "v1.2"; None (default): `MAVI_API_VERSION`, then "v1.0".
     - `rate_limit`: the key's shared budget: a `mavi_core.RateLimit`, a backend URL, "auto"
       (default: MAVI's budgets in this process when talking to MAVI itself) or None (off).
+    - `unique_id`: v1.2: the namespace inside the account (the end user's library and
+      sessions) every request names; None (default): "default". Refused with v1.0 when the
+      component is built, as the clients refuse it at a call.
     """
 
     api_key: str | SecretStr | None
@@ -57,6 +60,7 @@ class ConnectionOptions(TypedDict, total=False):
     async_client: AsyncMaviClient | None
     api_version: str | None
     rate_limit: RateLimit | str | None
+    unique_id: str | None
 
 
 CONNECTION_OPTIONS: Final = frozenset(ConnectionOptions.__annotations__)
@@ -77,6 +81,15 @@ def connection_options(owner: object, given: ConnectionOptions) -> dict[str, Any
     return {name: given.get(name, DEFAULTS.get(name)) for name in sorted(CONNECTION_OPTIONS)}
 
 
+def namespaced_clients(options: dict[str, Any]) -> tuple[MaviClients, str | None]:
+    """The clients of `connection_options`, and the namespace they send (`unique_id`, taken
+    out of `options`), checked for their dialect."""
+    unique_id = options.pop("unique_id", None)
+    clients = MaviClients(**options)
+    clients.scope(unique_id)
+    return clients, unique_id
+
+
 def api_key_of(clients: ClientPair) -> SecretStr | None:
     """The key `clients` use: the explicit one, else `MAVI_API_KEY`, else None (requests then
     fail with the core error); read once, by the settings `mavi_core` resolved, and checked
@@ -94,6 +107,8 @@ class MaviConnection:
     _max_retries: int
     _api_version: str | None
     _clients: MaviClients
+    unique_id: str | None
+    """v1.2: the namespace every request names (`ConnectionOptions`)."""
 
     def _connect(self, connection: ConnectionOptions) -> None:
         options = connection_options(self, connection)
@@ -101,7 +116,7 @@ class MaviConnection:
         self._timeout = options["timeout"]
         self._max_retries = options["max_retries"]
         self._api_version = options["api_version"]
-        self._clients = MaviClients(**options)
+        self._clients, self.unique_id = namespaced_clients(options)
         self._api_key = api_key_of(self._clients)
 
     @property

@@ -91,9 +91,10 @@ class MaviChatEngine(LLMConnection, BaseChatEngine):
         in another process): `chat_history` is the session's messages, each answer exactly
         as `MaviLLM.chat` returned it, so the next turn continues the session. `options`: as
         for the constructor (but `memory` and `chat_history`); `api_version` defaults to
-        "v1.2". An unknown session is a `MaviInvalidRequestError`."""
+        "v1.2", `unique_id` names the namespace the session was opened in. An unknown
+        session is a `MaviInvalidRequestError`."""
         session_id, engine = cls._restoring(session_id, video_nos, options)
-        engine._memory.set(engine._llm.session_messages(session_id))
+        engine._memory.set(engine._llm.session_messages(session_id))  # in the LLM's namespace
         return engine
 
     @classmethod

@@ -45,7 +45,6 @@ from pydantic import (
 
 from mavi_core import ChatAnswer, ChatDelta, MaviValidationError, SessionDetail, Thinking
 from mavi_core._adapters import (
-    ChatPrompt,
     ClosedAfter,
     continue_conversation,
     normalize_video_nos,
@@ -64,6 +63,7 @@ from ._clients import (
     MaviClients,
     api_key_of,
     connection_options,
+    namespaced_clients,
 )
 from ._messages import NO_VIDEO, SESSION_KEY, conversation_of
 from ._refs import citation_block, thinking_block
@@ -93,6 +93,7 @@ LlamaIndex's conservative default (3,900), so prompt helpers and chat memories k
 small; pass `context_window=` if you know better."""
 
 _Item = TypeVar("_Item")
+_Sent = TypeVar("_Sent")
 _NOTHING: Any = object()
 
 
@@ -128,7 +129,8 @@ class MaviLLM(LLM):
     `MaviValidationError` before any request. `chat` maps the messages by the one rule both
     adapters keep (docs/errors-and-wire.md, "Conversations"); `complete` sends the prompt alone.
     With v1.2 an answer carries its session id, `ThinkingBlock`s and `CitationBlock`s, and
-    `chat` continues the latest session in the messages (docs/v1.2.md, "Sessions"). Connection
+    `chat` continues the latest session in the messages (docs/v1.2.md, "Sessions"), in the
+    namespace `unique_id` (per call: `unique_id=`, as `video_nos=`). Connection
     options are those of every component (docs/client.md); errors are `mavi_core`'s, unchanged.
     """
 
@@ -155,6 +157,11 @@ class MaviLLM(LLM):
     default_headers: dict[str, str] | None = Field(
         default=None, exclude=True, repr=False, frozen=True
     )
+    unique_id: str | None = Field(
+        default=None,
+        description='v1.2: the namespace every request names; None: "default".',
+        frozen=True,
+    )
 
     _clients: MaviClients = PrivateAttr()
 
@@ -176,10 +183,11 @@ class MaviLLM(LLM):
         # A dict (a list of pairs is refused as by the clients), checked before it is kept.
         headers = connection["default_headers"]
         connection["default_headers"] = None if headers is None else check_default_headers(headers)
-        clients = MaviClients(**connection)
+        clients, unique_id = namespaced_clients(connection)
         super().__init__(
             video_nos=normalize_video_nos(video_nos) if video_nos else [],  # raised as is
             api_key=api_key_of(clients),
+            unique_id=unique_id,
             **{name: connection[name] for name in _CONNECTION - {"api_key"}},
             **rest,
         )
@@ -245,28 +253,21 @@ class MaviLLM(LLM):
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         with _reported():
             client = self._clients.sync()
-            video_nos, prompt, session = self._request(messages, kwargs, client.api_version)
-            answer = client.chat(video_nos, prompt.message, prompt.history, session_id=session)
+            answer = self._send(client.chat, messages, kwargs, client.api_version)
         return _chat_answer(answer)
 
     @chat_callback()
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         with _reported():
             client = self._clients.async_()
-            video_nos, prompt, session = self._request(messages, kwargs, client.api_version)
-            answer = await client.chat(
-                video_nos, prompt.message, prompt.history, session_id=session
-            )
+            answer = await self._send(client.chat, messages, kwargs, client.api_version)
         return _chat_answer(answer)
 
     @chat_callback()
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
         with _reported():
             client = self._clients.sync()
-            video_nos, prompt, session = self._request(messages, kwargs, client.api_version)
-            stream = client.stream_chat(
-                video_nos, prompt.message, prompt.history, session_id=session
-            )
+            stream = self._send(client.stream_chat, messages, kwargs, client.api_version)
         return _responses(stream, _chat_item)
 
     @chat_callback()
@@ -275,31 +276,40 @@ class MaviLLM(LLM):
     ) -> ChatResponseAsyncGen:
         with _reported():
             client = self._clients.async_()
-            video_nos, prompt, session = self._request(messages, kwargs, client.api_version)
-            stream = client.stream_chat(
-                video_nos, prompt.message, prompt.history, session_id=session
-            )
+            stream = self._send(client.stream_chat, messages, kwargs, client.api_version)
         return _aresponses(stream, _chat_item)
 
-    def session_messages(self, session_id: str | int) -> list[ChatMessage]:
+    def session_messages(
+        self, session_id: str | int, *, unique_id: str | None = None
+    ) -> list[ChatMessage]:
         """The messages of a v1.2 session the service keeps, oldest first: the user's as
         user messages, each answer as the assistant message `chat` returned for it (thinking,
         text and citation blocks; the session in `additional_kwargs["session_id"]`), so that
-        `chat(messages + [question])` continues the session."""
+        `chat(messages + [question])` continues the session. `unique_id`: the namespace the
+        session was opened in (None: the LLM's)."""
         with _reported():
-            detail = self._clients.sync().get_session_detail(session_id)
+            detail = self._clients.sync().get_session_detail(
+                session_id, unique_id=self._namespace(unique_id)
+            )
         return restored_messages(detail)
 
-    async def asession_messages(self, session_id: str | int) -> list[ChatMessage]:
+    async def asession_messages(
+        self, session_id: str | int, *, unique_id: str | None = None
+    ) -> list[ChatMessage]:
         """The async twin of `session_messages`."""
         with _reported():
-            detail = await self._clients.async_().get_session_detail(session_id)
+            client = self._clients.async_()
+            detail = await client.get_session_detail(
+                session_id, unique_id=self._namespace(unique_id)
+            )
         return restored_messages(detail)
 
     @completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
         with _reported():
-            answer = self._clients.sync().chat(self._videos(kwargs), prompt)
+            answer = self._clients.sync().chat(
+                self._videos(kwargs), prompt, unique_id=self._namespace(kwargs.get("unique_id"))
+            )
         return _completion_answer(answer)
 
     @completion_callback()
@@ -307,7 +317,10 @@ class MaviLLM(LLM):
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponse:
         with _reported():
-            answer = await self._clients.async_().chat(self._videos(kwargs), prompt)
+            client = self._clients.async_()
+            answer = await client.chat(
+                self._videos(kwargs), prompt, unique_id=self._namespace(kwargs.get("unique_id"))
+            )
         return _completion_answer(answer)
 
     @completion_callback()
@@ -315,7 +328,10 @@ class MaviLLM(LLM):
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseGen:
         with _reported():
-            stream = self._clients.sync().stream_chat(self._videos(kwargs), prompt)
+            client = self._clients.sync()
+            stream = client.stream_chat(
+                self._videos(kwargs), prompt, unique_id=self._namespace(kwargs.get("unique_id"))
+            )
         return _responses(stream, _completion_item)
 
     @completion_callback()
@@ -323,22 +339,40 @@ class MaviLLM(LLM):
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseAsyncGen:
         with _reported():
-            stream = self._clients.async_().stream_chat(self._videos(kwargs), prompt)
+            client = self._clients.async_()
+            stream = client.stream_chat(
+                self._videos(kwargs), prompt, unique_id=self._namespace(kwargs.get("unique_id"))
+            )
         return _aresponses(stream, _completion_item)
+
+    def _namespace(self, given: str | None) -> str | None:
+        """The namespace a request names: the call's `unique_id=`, else the LLM's."""
+        return given or self.unique_id
 
     def _videos(self, kwargs: Mapping[str, Any], from_blocks: Sequence[str] = ()) -> list[str]:
         videos = kwargs.get("video_nos")
         return resolve_video_nos(videos, self.video_nos, from_blocks, empty=NO_VIDEO)
 
-    def _request(
-        self, messages: Sequence[ChatMessage], kwargs: Mapping[str, Any], api_version: str
-    ) -> tuple[list[str], ChatPrompt, str | None]:
-        """The videos, the prompt and the v1.2 session to continue (`continue_conversation`)."""
+    def _send(
+        self,
+        method: Callable[..., _Sent],
+        messages: Sequence[ChatMessage],
+        kwargs: Mapping[str, Any],
+        api_version: str,
+    ) -> _Sent:
+        """`method` (a client's `chat` or `stream_chat`) called with the videos, the prompt, the
+        v1.2 session to continue (`continue_conversation`) and the namespace."""
         conversation, from_blocks = conversation_of(messages)
         if api_version != "v1.2":
             conversation = [(role, text, None) for role, text, _ in conversation]
         prompt, session = continue_conversation(conversation)
-        return self._videos(kwargs, from_blocks), prompt, session
+        return method(
+            self._videos(kwargs, from_blocks),
+            prompt.message,
+            prompt.history,
+            session_id=session,
+            unique_id=self._namespace(kwargs.get("unique_id")),
+        )
 
 
 @contextmanager
@@ -574,6 +608,11 @@ class LLMConnection:
     def api_version(self) -> str | None:
         """The dialect given (None: `MAVI_API_VERSION`, then "v1.0")."""
         return self._llm.api_version
+
+    @property
+    def unique_id(self) -> str | None:
+        """v1.2: the namespace every request names (the LLM's); None: "default"."""
+        return self._llm.unique_id
 
     def close(self) -> None:
         """Close the sync HTTP client built here (shared with copies), if any."""

@@ -44,7 +44,6 @@ class MaviTranscriptReader(MaviConnection, BaseReader):
         transcription_timeout: float = 600.0,
         poll_interval: float = 2.0,
         progress: bool | None = None,
-        unique_id: str | None = None,
         **connection: Unpack[ConnectionOptions],
     ) -> None:
         if window_seconds is not None and (
@@ -63,7 +62,6 @@ class MaviTranscriptReader(MaviConnection, BaseReader):
         self.transcription_timeout = transcription_timeout
         self.poll_interval = poll_interval
         self.progress = progress
-        self.unique_id = unique_id
         self._connect(connection)
 
     def _options(self, args: tuple[Any, ...], load_kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -52,12 +52,10 @@ class MaviVideoRetriever(MaviConnection, BaseRetriever):
         with_transcript: bool | None = None,
         transcript_timeout: float = 30.0,
         search_type: SearchType = "BY_CLIP",
-        unique_id: str | None = None,
         **connection: Unpack[ConnectionOptions],
     ) -> None:
         super().__init__(callback_manager=callback_manager)
         self.search_type = check_search_type(search_type)
-        self.unique_id = unique_id
         self.video_nos = normalize_video_nos(video_nos) if video_nos else None
         self.similarity_top_k = similarity_top_k
         self.with_transcript = with_transcript

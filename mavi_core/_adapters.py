@@ -351,6 +351,18 @@ class ClientPair:
             self._settings = MaviSettings.resolve(self._api_key, **self._options)
         return self._settings
 
+    def scope(self, unique_id: object) -> str | None:
+        """`unique_id` (the namespace) checked for these clients' dialect when a component is
+        built, by the rule the clients apply at each call: v1.0 refuses one, v1.2 takes a
+        non-empty string. An injected client's dialect is the one its requests speak."""
+        if unique_id is None:
+            return None
+        from ._dialect import dialect_of  # with the v1.2 code, when a namespace is named
+
+        client = self._client or self._async_client
+        version = self.settings.api_version if client is None else client.api_version
+        return dialect_of(version).scope(unique_id)
+
     def sync(self) -> MaviClient:
         """The sync client (created on first use)."""
         if self._client is not None:

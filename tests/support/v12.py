@@ -39,6 +39,19 @@ def same_in_both_dialects(emulator: MaviEmulator, load: Callable[[str], Sequence
     assert [request.path for request in emulator.requests] == TRANSCRIPT_READS
 
 
+def upload_parsed(emulator: MaviEmulator, unique_id: str) -> str:
+    """A video uploaded to `emulator` under the namespace `unique_id` and parsed at once: it is
+    in that library only. The emulator's request log is cleared after."""
+    delay, emulator.parse_delay = emulator.parse_delay, 0.0
+    try:
+        with MaviClient(**v12_options(emulator), rate_limit=None) as client:
+            video = client.upload_video("https://e.example/pier.mp4", unique_id=unique_id)
+    finally:
+        emulator.parse_delay = delay
+    emulator.clear_requests()
+    return video.video_no
+
+
 def namespaces(emulator: MaviEmulator) -> list[object]:
     """The `unique_id` each request to `emulator` carried (JSON body, else query), in order."""
     found = []
