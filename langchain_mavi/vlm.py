@@ -403,6 +403,14 @@ class ChatMaviVLM(MaviConnection, MaviChatModelCommon, BaseChatModel):
             )
         )
 
+    def _request(
+        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
+    ) -> tuple[str, list[VlmMessage], VlmOptions]:
+        """The model, turns and options of one call, as every path sends them."""
+        model = kwargs.get("model") or self.model_name
+        options = self._options(stop, kwargs)  # takes "model" out of kwargs
+        return model, to_vlm_messages(messages), options
+
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -413,9 +421,7 @@ class ChatMaviVLM(MaviConnection, MaviChatModelCommon, BaseChatModel):
         if self._wants_stream(kwargs):
             return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
         with translate_errors():
-            model = kwargs.get("model") or self.model_name
-            options = self._options(stop, kwargs)
-            turns = to_vlm_messages(messages)
+            model, turns, options = self._request(messages, stop, kwargs)
             reply = self._get_client().vlm_chat(model, turns, options)
         return self._result(reply, model)
 
@@ -430,9 +436,7 @@ class ChatMaviVLM(MaviConnection, MaviChatModelCommon, BaseChatModel):
             chunks = self._astream(messages, stop, run_manager, **kwargs)
             return generate_from_stream(iter([chunk async for chunk in chunks]))
         with translate_errors():
-            model = kwargs.get("model") or self.model_name
-            options = self._options(stop, kwargs)
-            turns = to_vlm_messages(messages)
+            model, turns, options = self._request(messages, stop, kwargs)
             reply = await self._get_async_client().vlm_chat(model, turns, options)
         return self._result(reply, model)
 
@@ -444,9 +448,7 @@ class ChatMaviVLM(MaviConnection, MaviChatModelCommon, BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         with translate_errors():
-            model = kwargs.get("model") or self.model_name
-            options = self._options(stop, kwargs)
-            turns = to_vlm_messages(messages)
+            model, turns, options = self._request(messages, stop, kwargs)
             deltas = self._get_client().stream_vlm_chat(model, turns, options)
         with translate_errors(), deltas:
             for delta in deltas:
@@ -464,9 +466,7 @@ class ChatMaviVLM(MaviConnection, MaviChatModelCommon, BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         with translate_errors():
-            model = kwargs.get("model") or self.model_name
-            options = self._options(stop, kwargs)
-            turns = to_vlm_messages(messages)
+            model, turns, options = self._request(messages, stop, kwargs)
             deltas = self._get_async_client().stream_vlm_chat(model, turns, options)
         with translate_errors():
             async with deltas:
