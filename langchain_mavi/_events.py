@@ -12,12 +12,13 @@ and `astream_events` see it. The event belongs to the run that waits:
 - otherwise the run the call happens inside (a tool, a chain, a graph node), if any.
 
 Nothing is dispatched when no wait happened, or outside any run. The waits reach the core
-through `mavi_core._adapters.watching_waits`, set for the one thread or task that waits.
+through `mavi_core._watch.watching_waits`, set for the one thread or task that waits.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 from uuid import UUID
 
 from langchain_core.callbacks import (
@@ -33,12 +34,14 @@ from langchain_core.runnables import RunnableConfig, ensure_config
 from langchain_core.runnables.config import get_callback_manager_for_config
 from langchain_core.utils.uuid import uuid7
 
-from mavi_core._adapters import WaitWatcher, wait_watcher
+from mavi_core._watch import WaitWatcher, wait_watcher, watching_waits
 
 if TYPE_CHECKING:
     from mavi_core import RateLimitWait
 
-__all__ = ["RATE_LIMIT_WAIT_EVENT", "model_run", "run_watcher"]
+__all__ = ["RATE_LIMIT_WAIT_EVENT", "AsyncWatched", "Watched", "model_run", "run_watcher"]
+
+_T = TypeVar("_T")
 
 RATE_LIMIT_WAIT_EVENT: Final = "mavi_rate_limit_wait"
 """The name of the custom event a rate-limit wait dispatches."""
@@ -123,3 +126,63 @@ def model_run(
     if asynchronous:
         return config, lambda wait: _adispatch(wait, events())
     return config, lambda wait: _dispatch(wait, events())
+
+
+class Watched(Iterator[_T], Generic[_T]):
+    """An iterator whose steps run under `watching_waits(watcher)` until the first item: a
+    stream sends its request (and waits for its turn) when iteration starts, after the call that
+    made it has returned. The watcher is set for the step only, never across the caller's code.
+    Once an item has arrived no request is sent again (a stream is never retried after it has
+    delivered), so no wait can follow: later steps go straight to the stream."""
+
+    __slots__ = ("_items", "_watcher")
+
+    def __init__(self, items: Iterator[_T], watcher: WaitWatcher | None) -> None:
+        self._items = items
+        self._watcher = watcher
+
+    def __iter__(self) -> Watched[_T]:
+        return self
+
+    def __next__(self) -> _T:
+        watcher = self._watcher
+        if watcher is None:
+            return next(self._items)
+        with watching_waits(watcher):
+            item = next(self._items)
+        self._watcher = None
+        return item
+
+    def close(self) -> None:
+        """Close the iterator wrapped (a generator, a stream), as a generator's `close()`."""
+        close = getattr(self._items, "close", None)
+        if close is not None:
+            close()
+
+
+class AsyncWatched(AsyncIterator[_T], Generic[_T]):
+    """The async twin of `Watched`."""
+
+    __slots__ = ("_items", "_watcher")
+
+    def __init__(self, items: AsyncIterator[_T], watcher: WaitWatcher | None) -> None:
+        self._items = items
+        self._watcher = watcher
+
+    def __aiter__(self) -> AsyncWatched[_T]:
+        return self
+
+    async def __anext__(self) -> _T:
+        watcher = self._watcher
+        if watcher is None:
+            return await anext(self._items)
+        with watching_waits(watcher):
+            item = await anext(self._items)
+        self._watcher = None
+        return item
+
+    async def aclose(self) -> None:
+        """Close the iterator wrapped, as an async generator's `aclose()`."""
+        aclose = getattr(self._items, "aclose", None)
+        if aclose is not None:
+            await aclose()

@@ -40,18 +40,13 @@ from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mavi_core import ChatAnswer, ChatDelta, MaviValidationError, Thinking, VideoRef
-from mavi_core._adapters import (
-    AsyncWatched,
-    ClosedAfter,
-    Watched,
-    wait_watcher,
-    watching_waits,
-)
+from mavi_core._adapters import ClosedAfter, watching_waits
 from mavi_core._settings import chat_endpoint, check_api_version
+from mavi_core._watch import wait_watcher
 
 from ._chat_common import MaviChatModelCommon
 from ._connection import MaviNamespaced, check_video_nos
-from ._events import model_run, run_watcher
+from ._events import AsyncWatched, Watched, model_run, run_watcher
 from ._messages import MaviChatRequest, messages_to_request
 from ._stop import StopSequences
 from .errors import translate_errors

@@ -7,7 +7,7 @@
   `end` (seconds; `end` None for a keyframe), `kind`. Node ids are stable, so the same answer
   gives the same ids: `<video_no>:<kind>:<start>-<end>` (`<video_no>:keyframe:<start>`).
 - Scores come from the rank, as the retrievers' do when the service sends none:
-  `1 / (1 + rank)` in the order the service cited the moments (`mavi_core._adapters.rank_score`).
+  `1 / (1 + rank)` in the order the service cited the moments (`mavi_core._models.rank_score`).
   MAVI sends no relevance figure for refs, so a score only says which was cited first.
 - A `CitationBlock`: `source` is `mavi://<video_no>` (what `video_block` names),
   `title` the video's name (else its number), `cited_content` the node text, and
@@ -30,7 +30,8 @@ from llama_index.core.base.llms.types import (
 from llama_index.core.schema import NodeWithScore, TextNode
 
 from mavi_core import ChatDelta, Thinking, VideoRef
-from mavi_core._adapters import ClosedAfter, rank_score
+from mavi_core._adapters import ClosedAfter
+from mavi_core._models import rank_score
 
 from ._messages import SESSION_KEY, VIDEO_URL_SCHEME
 

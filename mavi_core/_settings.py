@@ -1,8 +1,7 @@
 """`MaviSettings`: how to reach MAVI, resolved once and checked before any request.
 
-Precedence: an explicit argument, then the environment (`MAVI_API_KEY`, `MAVI_BASE_URL`), then
-the defaults of `_constants`. Both clients and both adapters take these options by the same
-names; everything about credentials (what to send, what to mask in messages) is decided here.
+An explicit argument wins, then the environment (`MAVI_API_KEY`, `MAVI_BASE_URL`,
+`MAVI_API_VERSION`), then `_constants`; docs/errors-and-wire.md#credentials has the rules.
 """
 
 from __future__ import annotations
@@ -43,6 +42,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MaviSettings",
+    "chat_endpoint",
+    "check_api_version",
     "check_base_url",
     "check_default_headers",
     "check_http_client",
@@ -51,6 +52,10 @@ __all__ = [
     "check_timeout",
 ]
 
+_MAVI_HOSTS: Final = frozenset(
+    urlsplit(url).hostname for url in (DEFAULT_BASE_URL, DEFAULT_V12_BASE_URL)
+)
+
 
 def _shown(url: str) -> str:
     """`url` as an error quotes it: not at all if it may hold a password."""
@@ -58,8 +63,8 @@ def _shown(url: str) -> str:
 
 
 def check_base_url(url: object) -> str:
-    """`url` without a trailing slash; raises `MaviValidationError` for anything that would
-    not reach the API as written."""
+    """`url` without a trailing slash, or a `MaviValidationError` if it would not reach the API
+    as written."""
     if not isinstance(url, str):
         raise MaviValidationError(f"base_url must be a string URL, got {type(url).__name__}.")
     if any(char.isspace() or not char.isprintable() for char in url):
@@ -90,14 +95,17 @@ def check_base_url(url: object) -> str:
     return url.rstrip("/")
 
 
-def check_max_retries(max_retries: object) -> int:
-    """`max_retries` as a whole number from 0; a bool (`True`), a float or a string is a
-    `MaviValidationError`, not a number of retries."""
-    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+def _whole(value: Any, name: str, least: int, unit: str = "") -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
         raise MaviValidationError(
-            f"max_retries must be a whole number from 0, got {given(max_retries)}."
+            f"{name} must be a whole number{unit} from {least}, got {given(value)}."
         )
-    return max_retries
+    return value
+
+
+def check_max_retries(max_retries: object) -> int:
+    """`max_retries` as a whole number from 0 (`True`, `1.5` or `"2"` is no count)."""
+    return _whole(max_retries, "max_retries", 0)
 
 
 def check_api_version(explicit: object, from_env: str | None) -> str:
@@ -113,25 +121,6 @@ def check_api_version(explicit: object, from_env: str | None) -> str:
             f"{source} must be one of {', '.join(API_VERSIONS)}, got {value!r}."
         )
     return text
-
-
-_MAVI_HOSTS: Final = frozenset(
-    urlsplit(url).hostname for url in (DEFAULT_BASE_URL, DEFAULT_V12_BASE_URL)
-)
-
-
-def _refuse_emulator_key_for_mavi(key: Secret | None, base_url: str) -> None:
-    """The emulator's key on MAVI's own hosts is MAVI_BASE_URL forgotten: the service would
-    answer 401 "copy the key again from the console", which is not the fix."""
-    if key is None or key.get_secret_value() != EMULATOR_API_KEY:
-        return
-    if urlsplit(base_url).hostname in _MAVI_HOSTS:
-        raise MaviValidationError(
-            f"The API key is the local emulator's key, but base_url is {base_url}, MAVI's "
-            f"service, so nothing was sent: point {BASE_URL_ENV} (or base_url=) at the emulator, "
-            f"as it prints on start (export {BASE_URL_ENV}=http://127.0.0.1:8808), or use your "
-            "MAVI key."
-        )
 
 
 def chat_endpoint(api_version: str) -> str:
@@ -154,9 +143,8 @@ def _is_seconds(value: object) -> bool:
 
 
 def check_timeout(timeout: Any) -> httpx.Timeout:
-    """`timeout` as the clients use it: positive seconds, an `httpx.Timeout` whose every part is
-    positive seconds or None, or None (no limit but a 5 s connect); `MaviValidationError` for
-    anything else, before a request would fail deep inside httpx."""
+    """`timeout` as the clients use it (positive seconds, an `httpx.Timeout` of such parts or
+    None, or None: no limit but a 5 s connect), checked before httpx would fail deep inside."""
     import httpx
 
     if isinstance(timeout, httpx.Timeout):
@@ -179,20 +167,14 @@ def check_timeout(timeout: Any) -> httpx.Timeout:
 
 
 def check_http_client(http_client: object, *, asynchronous: bool) -> None:
-    """`MaviValidationError` unless `http_client` is None or the httpx client the client of that
-    kind drives (`httpx.Client` for `MaviClient`, `httpx.AsyncClient` for `AsyncMaviClient`)."""
-    if http_client is None:
-        return
+    """`MaviValidationError` unless `http_client` is None or the httpx client of that kind
+    (`httpx.Client` for `MaviClient`, `httpx.AsyncClient` for `AsyncMaviClient`)."""
     import httpx
 
-    expected, other = (
-        (httpx.AsyncClient, httpx.Client) if asynchronous else (httpx.Client, httpx.AsyncClient)
-    )
-    if isinstance(http_client, expected):
+    kinds = [(httpx.Client, "MaviClient"), (httpx.AsyncClient, "AsyncMaviClient")]
+    (expected, ours), (other, theirs) = kinds[::-1] if asynchronous else kinds
+    if http_client is None or isinstance(http_client, expected):
         return
-    ours, theirs = (
-        ("AsyncMaviClient", "MaviClient") if asynchronous else ("MaviClient", "AsyncMaviClient")
-    )
     advice = f"pass an httpx.{expected.__name__} or leave http_client out"
     if isinstance(http_client, other):
         advice += f", or give this httpx.{other.__name__} to {theirs}"
@@ -214,8 +196,7 @@ def check_key_type(api_key: object) -> None:
 
 
 def check_default_headers(default_headers: object) -> dict[str, str]:
-    """`default_headers` as a dict; raises `MaviValidationError` unless it maps header names
-    to values a header can carry (None: no headers)."""
+    """`default_headers` (None: none) as a dict of header names to values a header can carry."""
     if default_headers is not None and not isinstance(default_headers, Mapping):
         raise MaviValidationError(
             f"default_headers must be a dict of header names to strings, got "
@@ -240,31 +221,12 @@ def check_default_headers(default_headers: object) -> dict[str, str]:
     return headers
 
 
-def _whole(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise MaviValidationError(
-            f"{name} must be a whole number of bytes from 1, got {given(value)}."
-        )
-    return value
-
-
-def _positive(value: Any, name: str, *, optional: bool = False) -> Any:
-    if value is None and optional:
-        return None
-    if not _is_seconds(value):
-        raise MaviValidationError(
-            f"{name} must be a positive number{' or None' if optional else ''}, got {given(value)}."
-        )
-    return value
-
-
 @dataclass(frozen=True, repr=False)
 class MaviSettings:
     """How a client reaches MAVI; build it with `MaviSettings.resolve(...)`.
 
-    `timeout` bounds each network operation (connect capped at 5 s; while streaming, the gap
-    between events); `deadline` bounds a whole call, retries included; `max_response_bytes`
-    bounds a reply read whole and `max_event_bytes` one event of a stream.
+    The bounds (`timeout`, `deadline`, `max_response_bytes`, `max_event_bytes`) are in
+    docs/errors-and-wire.md#bounds; `api_version` is the chat dialect (docs/v1.2.md).
     """
 
     base_url: str
@@ -277,8 +239,6 @@ class MaviSettings:
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
     api_version: str = "v1.0"
-    """The chat dialect: "v1.0" (`videoNos` + `message` + `history`) or "v1.2" (sessions,
-    thinking and refs); see docs/v1.2.md."""
 
     @classmethod
     def resolve(
@@ -315,37 +275,41 @@ class MaviSettings:
         version = check_api_version(api_version, env.get(API_VERSION_ENV) or None)
         default_url = DEFAULT_V12_BASE_URL if version == "v1.2" else DEFAULT_BASE_URL
         url = check_base_url(base_url or env.get(BASE_URL_ENV) or default_url)
-        _refuse_emulator_key_for_mavi(key, url)
-        check_max_retries(max_retries)
-        headers = check_default_headers(default_headers)
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if key is not None and key.get_secret_value() == EMULATOR_API_KEY and host in _MAVI_HOSTS:
+            # MAVI_BASE_URL forgotten: the service's 401 ("copy the key again") is not the fix.
+            raise MaviValidationError(
+                f"The API key is the local emulator's key, but base_url is {url}, MAVI's "
+                f"service, so nothing was sent: point {BASE_URL_ENV} (or base_url=) at the "
+                f"emulator, as it prints on start (export {BASE_URL_ENV}=http://127.0.0.1:8808), "
+                "or use your MAVI key."
+            )
+        if deadline is not None and not _is_seconds(deadline):
+            raise MaviValidationError(
+                f"deadline must be a positive number or None, got {given(deadline)}."
+            )
         settings = cls(
             base_url=url,
             api_key=key,
             auth=auth,
+            max_retries=check_max_retries(max_retries),
+            default_headers=check_default_headers(default_headers),
             timeout=check_timeout(timeout),
-            max_retries=max_retries,
-            default_headers=headers,
-            deadline=_positive(deadline, "deadline", optional=True),
-            max_response_bytes=_whole(max_response_bytes, "max_response_bytes"),
-            max_event_bytes=_whole(max_event_bytes, "max_event_bytes"),
+            deadline=deadline,
+            max_response_bytes=_whole(max_response_bytes, "max_response_bytes", 1, " of bytes"),
+            max_event_bytes=_whole(max_event_bytes, "max_event_bytes", 1, " of bytes"),
             api_version=version,
         )
-        settings._warn_if_exposed()
-        return settings
-
-    def _warn_if_exposed(self) -> None:
-        parts = urlsplit(self.base_url)
-        if (
-            parts.scheme == "http"
-            and self.has_credentials
-            and not _is_loopback(parts.hostname or "")
-        ):
+        exposed = parts.scheme == "http" and not _is_loopback(host)
+        if exposed and settings.has_credentials:
             warnings.warn(
-                f"base_url {parts.scheme}://{parts.netloc} is plain http to another machine: the "
-                "MAVI key travels unencrypted. Use https:// unless the network is trusted.",
+                f"base_url http://{parts.netloc} is plain http to another machine: the MAVI key "
+                "travels unencrypted. Use https:// unless the network is trusted.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=3,
             )
+        return settings
 
     @property
     def has_credentials(self) -> bool:
@@ -374,10 +338,8 @@ class MaviSettings:
         return headers
 
     def fingerprint(self) -> str:
-        """Whose credentials these are, without them: a SHA-256 of the key (or of the token
-        auth's `identity`: its refresh token, else its access token), to key what is kept per
-        account (the transcript cache, in memory and in `cache_dir`). Not reversible;
-        "anonymous" without credentials."""
+        """Whose credentials these are, without them (a truncated SHA-256 of the key, or of the
+        token auth's `identity`), to key what is kept per account; "anonymous" without any."""
         if self.auth is not None:
             secret, kind = self.auth.identity, "token"
         elif self.api_key is not None:
@@ -403,20 +365,20 @@ class MaviSettings:
         """`error` with every credential masked in its message, service text and request id
         (the server may echo a key back); its cause is dropped when it quoted one."""
         secrets = self.secrets()
-        if error.request_id is not None:  # a reply header: the server may echo a key there too
+        if error.request_id is not None:
             error.request_id = redact(error.request_id, secrets)
         message = redact(error.message, secrets)
-        if message != error.message or (error.msg and redact(error.msg, secrets) != error.msg):
+        msg = None if error.msg is None else redact(error.msg, secrets)
+        if message != error.message or msg != error.msg:
             error.message = message
+            error.msg = msg
             error.args = (message, *error.args[1:])
-            error.msg = None if error.msg is None else redact(error.msg, secrets)
-            error.__cause__ = None
-            error.__suppress_context__ = True
-        elif error.__cause__ is not None and redact(str(error.__cause__), secrets) != str(
+        elif error.__cause__ is None or redact(str(error.__cause__), secrets) == str(
             error.__cause__
         ):
-            error.__cause__ = None
-            error.__suppress_context__ = True
+            return error
+        error.__cause__ = None
+        error.__suppress_context__ = True
         return error
 
     def __repr__(self) -> str:

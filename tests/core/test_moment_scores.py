@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from mavi_core import Moment
-from mavi_core._adapters import moment_metadata, moment_scores, rank_score
+from mavi_core._models import rank_score
+from mavi_core._videos import moment_metadata, moment_scores
 
 
 def moment(score: float | None = None, video_no: str = "VI1") -> Moment:

@@ -21,9 +21,8 @@ from mavi_core import (
     Moment,
     Video,
 )
-from mavi_core._adapters import describe_moment, moment_metadata
 from mavi_core._progress import progress_bar
-from mavi_core._videos import VideoPager
+from mavi_core._videos import VideoPager, describe_moment, moment_metadata
 
 from .conftest import Api
 
