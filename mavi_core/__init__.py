@@ -1,10 +1,7 @@
-"""mavi_core: the shared transport for Memories.ai's MAVI video chat API.
+"""mavi_core: sync and async clients for Memories.ai's MAVI video APIs (docs/client.md).
 
-Sync and async clients, authentication (API key, or access tokens that refresh themselves),
-the reply envelope and its error codes, a tolerant decoder for the `data:`-framed stream,
-retries with backoff, timeouts and typed errors. `mavi_core.constants` holds the defaults and
-the environment variables' names, `mavi_core.transcripts` the transcript helpers, and
-`mavi_core.emulator` a local MAVI-compatible server for offline work and tests.
+`mavi_core.constants` holds the defaults, `mavi_core.transcripts` the transcript helpers and
+`mavi_core.emulator` a local MAVI server for offline work and tests.
 
     from mavi_core import MaviClient
 
@@ -106,8 +103,7 @@ _LAZY: dict[str, str] = {
     ),
     "VideoTranscript": "_transcripts",
 }
-"""Names whose modules load on first use (the clients with httpx, rate limits, bulk questions,
-transcripts), keeping `import mavi_core` and the adapters' imports light."""
+"""Names whose modules load on first use, keeping `import mavi_core` light (no httpx)."""
 
 
 def __getattr__(name: str) -> Any:

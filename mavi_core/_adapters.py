@@ -42,8 +42,7 @@ SessionMessage: TypeAlias = tuple[Role, str, "str | None"]
 
 
 def check_client(client: object, name: str, *, asynchronous: bool) -> None:
-    """`MaviValidationError` unless an adapter's injected `client` / `async_client` is None or
-    a `MaviClient` / `AsyncMaviClient` as `asynchronous` says."""
+    """An adapter's injected `client` / `async_client` is None or a client of that kind."""
     if client is None:
         return
     from ._client import AsyncMaviClient, MaviClient
@@ -166,14 +165,13 @@ class ClientPair:
         # Wrong types fail here, when the component is built, not at its first request.
         check_client(client, "client", asynchronous=False)
         check_client(async_client, "async_client", asynchronous=True)
-        if timeout is not None:
-            check_timeout(timeout)
         check_default_headers(default_headers)
         options: dict[str, Any] = {"base_url": base_url, "default_headers": default_headers}
         if api_version is not None:  # else MAVI_API_VERSION (checked with the settings)
             options["api_version"] = check_api_version(api_version, None)
         if timeout is not None:
             options["timeout"] = timeout
+            check_timeout(timeout)
         if max_retries is not None:
             options["max_retries"] = max_retries
         self._api_key = api_key

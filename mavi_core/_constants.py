@@ -1,4 +1,4 @@
-"""Defaults and endpoint paths, named once."""
+"""Defaults and endpoint paths, named once (the bounds: docs/errors-and-wire.md#bounds)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ DEFAULT_BASE_URL: Final = "https://mavi-backend.memories.ai"
 DEFAULT_V12_BASE_URL: Final = "https://api.memories.ai"
 """The current API's host, the default for `api_version="v1.2"`."""
 EMULATOR_API_KEY: Final = "sk-mavi-emulator"
-"""The key `mavi_core.emulator` accepts unless started with another (its `DEFAULT_API_KEY`:
-the emulator imports nothing from the client, so the value is written in both)."""
+"""The key `mavi_core.emulator` accepts by default (written in both: it imports nothing here)."""
 API_KEY_ENV: Final = "MAVI_API_KEY"
 BASE_URL_ENV: Final = "MAVI_BASE_URL"
 API_VERSION_ENV: Final = "MAVI_API_VERSION"
@@ -22,16 +21,12 @@ INITIAL_RETRY_DELAY: Final = 0.5
 MAX_RETRY_DELAY: Final = 8.0
 MAX_RETRY_AFTER: Final = 60.0
 """A `Retry-After` longer than this is not slept: the rate-limit error says when to retry."""
-
 TOKEN_REFRESH_MARGIN: Final = 60.0
 """Refresh an access token this many seconds before it expires."""
 
 DEFAULT_DEADLINE: Final = 600.0
-"""Seconds one call may take from first send to last byte, retries included (None: no limit)."""
 DEFAULT_MAX_RESPONSE_BYTES: Final = 32 * 1024 * 1024
-"""The largest reply read whole (a JSON reply, or `chat()`'s answer), after decompression."""
 DEFAULT_MAX_EVENT_BYTES: Final = 4 * 1024 * 1024
-"""The largest single event (or line) of a streamed reply, after decompression."""
 ERROR_BODY_PREFIX: Final = 64 * 1024
 """How much of an HTTP error reply is read: enough for an envelope or an error page's start."""
 DECODE_STEP: Final = 64 * 1024
@@ -49,5 +44,5 @@ GET_ACCESS_TOKEN_PATH: Final = "/auth/api/token/getAccessToken"
 REFRESH_ACCESS_TOKEN_PATH: Final = "/auth/api/token/refreshAccessToken"
 
 WAIT_WARNING: Final = 5.0
-"""A wait longer than this (for a rate-limit turn, or a retry the service asked for) is logged
-as a WARNING on the `mavi_core` logger, once a call: a silent long wait looks like a hang."""
+"""A wait longer than this (a rate-limit turn, a retry asked for) is logged as a WARNING on the
+`mavi_core` logger, once a call: a silent long wait looks like a hang."""

@@ -1,5 +1,5 @@
-"""What a package needs at import time: the message an adapter raises when its framework (an
-optional extra) is not installed, and names whose modules load on first use."""
+"""What a package needs at import time: names whose modules load on first use, and the message
+an adapter raises when its framework (an optional extra) is not installed."""
 
 from __future__ import annotations
 
@@ -13,21 +13,20 @@ __all__ = ["load_lazily", "missing_extra"]
 def load_lazily(
     package: str, modules: Mapping[str, str], name: str, namespace: dict[str, Any]
 ) -> Any:
-    """A package's `__getattr__`: `name` from the submodule of `package` that `modules` names,
-    kept in `namespace` (the package's globals) once loaded, so it loads once."""
+    """A package's `__getattr__`: `name` from its submodule `modules` names, then kept in
+    `namespace` (the package's globals), so it loads once."""
     module = modules.get(name)
     if module is None:
         raise AttributeError(f"module {package!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{package}.{module}"), name)
-    namespace[name] = value
+    namespace[name] = value = getattr(importlib.import_module(f"{package}.{module}"), name)
     return value
 
 
 def missing_extra(
     error: ModuleNotFoundError, *, package: str, framework: str, root: str, extra: str
 ) -> ModuleNotFoundError:
-    """`error` re-worded to name the extra to install, if the missing module is the framework's
-    (`root` or below it); else `error` unchanged. Still a `ModuleNotFoundError`."""
+    """`error` re-worded to name the extra to install when the missing module is the
+    framework's (`root` or below it); else `error` unchanged."""
     if error.name is None or error.name.split(".")[0] != root:
         return error
     return ModuleNotFoundError(

@@ -1,8 +1,5 @@
-"""Strict options: an unknown keyword is refused when a component is built, naming the closest
-valid option, so that a misspelt `api_verison=` or `top_k=` never runs with the default instead.
-
-One rule for every entry point: `refuse_unknown` for the pydantic components of the adapters
-(called from one validator per framework), `strict_options` for plain constructors.
+"""Strict options: an unknown keyword is a `TypeError` naming the closest valid option, so a
+misspelt `api_verison=` never runs with the default (docs/errors-and-wire.md#strict-options).
 """
 
 from __future__ import annotations
@@ -44,18 +41,16 @@ def closest_option(name: str, valid: Iterable[str]) -> str | None:
     for synonym in _SYNONYMS.get(normalized, ()):
         if synonym in options:
             return synonym
-    if normalized in options:
-        return normalized
     squeezed = {option.replace("_", ""): option for option in options}
-    if normalized.replace("_", "") in squeezed:  # apikey, apiversion, videonos
+    if normalized.replace("_", "") in squeezed:  # api_key, apikey, videonos
         return squeezed[normalized.replace("_", "")]
     matches = difflib.get_close_matches(normalized, options, n=1, cutoff=0.6)
     return matches[0] if matches else None
 
 
 def refuse_unknown(owner: str, given: Iterable[str], valid: Iterable[str]) -> None:
-    """Raise a `TypeError` (as Python does for an unexpected keyword) naming each option of
-    `given` that is not in `valid`, with the closest valid one."""
+    """A `TypeError`, as Python's for an unexpected keyword, naming each of `given` not in
+    `valid` with the closest valid option."""
     valid = frozenset(valid)
     unknown = [name for name in given if name not in valid]
     if not unknown:
@@ -79,8 +74,7 @@ def keyword_names(function: Callable[..., Any]) -> frozenset[str]:
 
 
 def strict_options(cls: _C) -> _C:
-    """Wrap `cls.__init__` so that an unexpected keyword raises `refuse_unknown`'s error (with
-    the closest valid name) rather than Python's, which names no alternative."""
+    """`cls` whose `__init__` raises `refuse_unknown`'s error for an unexpected keyword."""
     init = cls.__init__  # type: ignore[misc]
     names = keyword_names(init)
 

@@ -63,8 +63,7 @@ def _shown(url: str) -> str:
 
 
 def check_base_url(url: object) -> str:
-    """`url` without a trailing slash, or a `MaviValidationError` if it would not reach the API
-    as written."""
+    """`url` without a trailing slash, if it would reach the API as written."""
     if not isinstance(url, str):
         raise MaviValidationError(f"base_url must be a string URL, got {type(url).__name__}.")
     if any(char.isspace() or not char.isprintable() for char in url):
@@ -143,8 +142,8 @@ def _is_seconds(value: object) -> bool:
 
 
 def check_timeout(timeout: Any) -> httpx.Timeout:
-    """`timeout` as the clients use it (positive seconds, an `httpx.Timeout` of such parts or
-    None, or None: no limit but a 5 s connect), checked before httpx would fail deep inside."""
+    """`timeout` (positive seconds, an `httpx.Timeout` of such parts, or None: no limit but a
+    5 s connect) as an `httpx.Timeout`, checked before httpx would fail deep inside."""
     import httpx
 
     if isinstance(timeout, httpx.Timeout):
@@ -167,8 +166,7 @@ def check_timeout(timeout: Any) -> httpx.Timeout:
 
 
 def check_http_client(http_client: object, *, asynchronous: bool) -> None:
-    """`MaviValidationError` unless `http_client` is None or the httpx client of that kind
-    (`httpx.Client` for `MaviClient`, `httpx.AsyncClient` for `AsyncMaviClient`)."""
+    """`http_client` is None or the httpx client the client of that kind drives."""
     import httpx
 
     kinds = [(httpx.Client, "MaviClient"), (httpx.AsyncClient, "AsyncMaviClient")]
@@ -185,8 +183,7 @@ def check_http_client(http_client: object, *, asynchronous: bool) -> None:
 
 
 def check_key_type(api_key: object) -> None:
-    """`MaviValidationError`, naming only its type, unless `api_key` is None, a string or a
-    secret (`get_secret_value()`, as pydantic's `SecretStr`)."""
+    """`api_key` is None, a string or a secret (`get_secret_value()`, as pydantic's)."""
     if api_key is None or isinstance(api_key, str) or hasattr(api_key, "get_secret_value"):
         return
     raise MaviValidationError(
@@ -302,7 +299,7 @@ class MaviSettings:
             api_version=version,
         )
         exposed = parts.scheme == "http" and not _is_loopback(host)
-        if exposed and settings.has_credentials:
+        if exposed and (key is not None or auth is not None):
             warnings.warn(
                 f"base_url http://{parts.netloc} is plain http to another machine: the MAVI key "
                 "travels unencrypted. Use https:// unless the network is trusted.",
@@ -310,10 +307,6 @@ class MaviSettings:
                 stacklevel=3,
             )
         return settings
-
-    @property
-    def has_credentials(self) -> bool:
-        return self.api_key is not None or self.auth is not None
 
     def credential(self) -> str:
         """The `Authorization` value: the raw key or access token, no "Bearer"."""
@@ -365,7 +358,7 @@ class MaviSettings:
         """`error` with every credential masked in its message, service text and request id
         (the server may echo a key back); its cause is dropped when it quoted one."""
         secrets = self.secrets()
-        if error.request_id is not None:
+        if error.request_id is not None:  # a reply header: the server may echo a key there too
             error.request_id = redact(error.request_id, secrets)
         message = redact(error.message, secrets)
         msg = None if error.msg is None else redact(error.msg, secrets)
