@@ -40,9 +40,9 @@ from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mavi_core import ChatAnswer, ChatDelta, MaviValidationError, Thinking, VideoRef
-from mavi_core._adapters import ClosedAfter, watching_waits
+from mavi_core._adapters import ClosedAfter
 from mavi_core._settings import chat_endpoint, check_api_version
-from mavi_core._watch import wait_watcher
+from mavi_core._watch import wait_watcher, watching_waits
 
 from ._chat_common import MaviChatModelCommon
 from ._connection import MaviNamespaced, check_video_nos

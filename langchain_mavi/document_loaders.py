@@ -10,8 +10,9 @@ from langchain_core.document_loaders import BaseLoader
 from langchain_core.documents import Document
 from pydantic import Field, field_validator
 
-from mavi_core._adapters import normalize_video_nos, transcript_options, watching_waits
+from mavi_core._adapters import normalize_video_nos, transcript_options
 from mavi_core._transcripts import KINDS, normalize_kinds, passages
+from mavi_core._watch import watching_waits
 from mavi_core.transcripts import Passage, TranscriptKind
 
 from ._connection import MaviNamespaced

@@ -19,11 +19,11 @@ from langchain_core.rate_limiters import BaseRateLimiter
 from pydantic import SecretStr
 
 from mavi_core import RateLimit
-from mavi_core._adapters import watching_waits
 from mavi_core._options import strict_options
 from mavi_core._quota import key_account, shared_rate_limit
 from mavi_core._secret import reveal
 from mavi_core._settings import chat_endpoint, check_api_version, check_key_type
+from mavi_core._watch import watching_waits
 from mavi_core.constants import API_KEY_ENV, API_VERSION_ENV
 
 from ._events import run_watcher

@@ -49,10 +49,10 @@ from mavi_core._adapters import (
     continue_conversation,
     normalize_video_nos,
     resolve_video_nos,
-    watching_waits,
 )
 from mavi_core._options import refuse_unknown
 from mavi_core._settings import check_default_headers
+from mavi_core._watch import watching_waits
 from mavi_core.constants import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 
 from ._callbacks import chat_callback, completion_callback

@@ -13,7 +13,6 @@ from ._history import ChatPrompt, Role, conversation_to_chat
 from ._request import normalize_video_nos
 from ._secret import given
 from ._settings import MaviSettings, check_api_version, check_default_headers, check_timeout
-from ._watch import WaitWatcher, watching_waits
 
 if TYPE_CHECKING:
     import httpx
@@ -26,7 +25,6 @@ __all__ = [
     "ClosedAfter",
     "Role",
     "SessionMessage",
-    "WaitWatcher",
     "check_client",
     "continue_conversation",
     "conversation_to_chat",
@@ -34,7 +32,6 @@ __all__ = [
     "normalize_video_nos",
     "resolve_video_nos",
     "transcript_options",
-    "watching_waits",
 ]
 
 SessionMessage: TypeAlias = tuple[Role, str, "str | None"]

@@ -265,10 +265,9 @@ class MaviSettings:
                 "auth=MaviTokenAuth(access_token, refresh_token=...), or a plain key as api_key=."
             )
         key = None
-        if auth is None:
-            source = plain if plain is not None else env.get(API_KEY_ENV) or None
-            what = "API key" if plain is not None else f"API key in {API_KEY_ENV}"
-            key = None if source is None else Secret(check_credential(source, what))
+        if auth is None and (plain or env.get(API_KEY_ENV)):
+            what = "API key" if plain else f"API key in {API_KEY_ENV}"
+            key = Secret(check_credential(plain or env[API_KEY_ENV], what))
         version = check_api_version(api_version, env.get(API_VERSION_ENV) or None)
         default_url = DEFAULT_V12_BASE_URL if version == "v1.2" else DEFAULT_BASE_URL
         url = check_base_url(base_url or env.get(BASE_URL_ENV) or default_url)
@@ -362,13 +361,12 @@ class MaviSettings:
             error.request_id = redact(error.request_id, secrets)
         message = redact(error.message, secrets)
         msg = None if error.msg is None else redact(error.msg, secrets)
+        cause = error.__cause__
         if message != error.message or msg != error.msg:
             error.message = message
             error.msg = msg
             error.args = (message, *error.args[1:])
-        elif error.__cause__ is None or redact(str(error.__cause__), secrets) == str(
-            error.__cause__
-        ):
+        elif cause is None or redact(str(cause), secrets) == str(cause):
             return error
         error.__cause__ = None
         error.__suppress_context__ = True
