@@ -39,7 +39,7 @@ from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from mavi_core import ChatAnswer, ChatDelta, MaviValidationError, Thinking, VideoRef
+from mavi_core import ChatAnswer, ChatDelta, ChatTurn, MaviValidationError, Thinking, VideoRef
 from mavi_core._adapters import ClosedAfter
 from mavi_core._settings import chat_endpoint, check_api_version
 from mavi_core._watch import wait_watcher, watching_waits
@@ -157,6 +157,14 @@ class _Call:
     """The v1.2 namespace the request names (the call's, else the model's)."""
     reasoned: bool = False
     """A thinking step was streamed already (the next one is set apart by a blank line)."""
+
+    @property
+    def chat_args(self) -> tuple[list[str], str, list[ChatTurn]]:
+        return (self.request.video_nos, self.request.message, self.request.history)
+
+    @property
+    def chat_kwargs(self) -> dict[str, Any]:
+        return {"session_id": self.request.session_id, "unique_id": self.unique_id}
 
     def response_metadata(
         self, session_id: str | None = None, refs: Sequence[VideoRef] = ()
@@ -472,16 +480,8 @@ class ChatMavi(MaviNamespaced, MaviChatModelCommon, BaseChatModel):
         with translate_errors():
             client = self._get_client()
         call = self._prepare(messages, stop, kwargs, client)
-        request = call.request
         with translate_errors(), watching_waits(run_watcher(run_manager, asynchronous=False)):
-            answer = client.chat(
-                request.video_nos,
-                request.message,
-                request.history,
-                session_id=request.session_id,
-                unique_id=call.unique_id,
-            )
-        return call.result(answer)
+            return call.result(client.chat(*call.chat_args, **call.chat_kwargs))
 
     async def _agenerate(
         self,
@@ -497,16 +497,8 @@ class ChatMavi(MaviNamespaced, MaviChatModelCommon, BaseChatModel):
         with translate_errors():
             client = self._get_async_client()
         call = self._prepare(messages, stop, kwargs, client)
-        request = call.request
         with translate_errors(), watching_waits(run_watcher(run_manager, asynchronous=True)):
-            answer = await client.chat(
-                request.video_nos,
-                request.message,
-                request.history,
-                session_id=request.session_id,
-                unique_id=call.unique_id,
-            )
-        return call.result(answer)
+            return call.result(await client.chat(*call.chat_args, **call.chat_kwargs))
 
     def _stream(
         self,
@@ -519,16 +511,9 @@ class ChatMavi(MaviNamespaced, MaviChatModelCommon, BaseChatModel):
         with translate_errors():
             client = self._get_client()
         call = self._prepare(messages, stop, kwargs, client)
-        request = call.request
         with (
             translate_errors(),
-            client.stream_chat(
-                request.video_nos,
-                request.message,
-                request.history,
-                session_id=request.session_id,
-                unique_id=call.unique_id,
-            ) as deltas,
+            client.stream_chat(*call.chat_args, **call.chat_kwargs) as deltas,
         ):
             watcher = run_watcher(run_manager, asynchronous=False)  # `stream`'s, if it set one
             for delta in deltas if watcher is wait_watcher() else Watched(deltas, watcher):
@@ -554,15 +539,8 @@ class ChatMavi(MaviNamespaced, MaviChatModelCommon, BaseChatModel):
         with translate_errors():
             client = self._get_async_client()
         call = self._prepare(messages, stop, kwargs, client)
-        request = call.request
         with translate_errors():
-            deltas = client.stream_chat(
-                request.video_nos,
-                request.message,
-                request.history,
-                session_id=request.session_id,
-                unique_id=call.unique_id,
-            )
+            deltas = client.stream_chat(*call.chat_args, **call.chat_kwargs)
             async with ClosedAfter(deltas):
                 watcher = run_watcher(run_manager, asynchronous=True)
                 async for delta in (
