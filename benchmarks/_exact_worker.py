@@ -1,8 +1,9 @@
-"""One process of the exact-budget benchmark:
-`python -m benchmarks._exact_worker BACKEND BASE_URL START END`.
+"""One process of the exact-budget benchmark: `python -m benchmarks._exact_worker BACKEND BASE_URL`.
 
-From wall-clock time START to END, THREADS threads ask chats of BASE_URL (the benchmark server)
-through one `RateLimit` on BACKEND allowing CALLS chats a second, with its default margin.
+Once warmed up it prints "ready" and reads "START END" (wall-clock times) from stdin, so that a
+slow start under load never eats the run. From START to END, THREADS threads ask chats of
+BASE_URL (the benchmark server) through one `RateLimit` on BACKEND allowing CALLS chats a
+second, with its default margin.
 Each request's spread is measured: the seconds from its turn being stamped (the store's clock
 read) to the request being handed to the connection. Prints one JSON line: the spreads.
 """
@@ -56,12 +57,14 @@ class _Leaving(httpx.HTTPTransport):
         return super().handle_request(request)
 
 
-def main(backend: str, base_url: str, start: float, end: float) -> dict[str, list[float]]:
+def main(backend: str, base_url: str) -> dict[str, list[float]]:
     limit = _TurnClock(backend, budgets={"chat": Budget(CALLS, 1.0)})
     spreads: list[float] = []
     http = httpx.Client(transport=_Leaving(spreads))
     client = MaviClient("bench-key", base_url=base_url, rate_limit=limit, http_client=http)
     client.chat([VIDEO], "warm up")  # imports and a connection first
+    print("ready", flush=True)
+    start, end = map(float, sys.stdin.readline().split())
 
     def ask() -> None:
         while time.time() < end:
@@ -78,5 +81,4 @@ def main(backend: str, base_url: str, start: float, end: float) -> dict[str, lis
 
 
 if __name__ == "__main__":
-    backend, base_url, start, end = sys.argv[1], sys.argv[2], *map(float, sys.argv[3:5])
-    print(json.dumps(main(backend, base_url, start, end)))
+    print(json.dumps(main(sys.argv[1], sys.argv[2])))

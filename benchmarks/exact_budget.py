@@ -48,15 +48,21 @@ def exact_budget_run(server: BenchServer, backend: str, duration: float) -> dict
     """One run: PROCESSES processes for `duration` seconds; the arrivals the server saw after
     the warm-up, the share of the budget they used, and every spread measured."""
     url = server.mavi_url(Scenario(deltas=1, size=8))
-    start = time.time() + 3.0  # every process imported, warmed up and waiting
-    argv = [sys.executable, "-m", "benchmarks._exact_worker", backend, url, str(start)]
+    argv = [sys.executable, "-m", "benchmarks._exact_worker", backend, url]
+    pipe, env = subprocess.PIPE, dict(os.environ)
     workers = [
-        subprocess.Popen(
-            [*argv, str(start + duration)], cwd=ROOT, env=dict(os.environ), stdout=subprocess.PIPE
-        )
+        subprocess.Popen(argv, cwd=ROOT, env=env, stdin=pipe, stdout=pipe, text=True)
         for _ in range(PROCESSES)
     ]
+    for worker in workers:  # every process imported and warmed up before the clock starts
+        if worker.stdout is None or worker.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"an exact-budget worker failed ({worker.wait()})")
+    start = time.time() + 1.0  # the warm-up chats a second behind
     outputs = []
+    for worker in workers:
+        assert worker.stdin is not None
+        worker.stdin.write(f"{start} {start + duration}\n")
+        worker.stdin.flush()
     for worker in workers:
         output, _ = worker.communicate(timeout=duration + 120)
         if worker.returncode != 0:
