@@ -71,23 +71,17 @@ def closest_option(name: str, options: Sequence[str]) -> str:
 def check_vlm_model(model: object) -> tuple[str, str]:
     """(provider, model) from `model`, which must carry its provider prefix (the service answers
     a bare model id with HTTP 400)."""
-    examples = ", ".join(map(repr, _EXAMPLES.values()))
-    if not isinstance(model, str) or not model.strip():
-        raise MaviValidationError(
-            f"model must be a provider-prefixed model name such as {examples}; got {model!r}."
-        )
-    provider, colon, name = model.strip().partition(":")
+    text = model.strip() if isinstance(model, str) else ""
+    provider, colon, name = text.partition(":")
     if colon and provider.lower() in _EXAMPLES and name.strip():
-        return provider.lower(), model.strip()
-    guesses = [guess for word, guess in _GUESS.items() if word in model.lower() and not colon]
-    hint = f" Did you mean {guesses[0] + ':' + model.strip()!r}?" if guesses else ""
+        return provider.lower(), text
+    guesses = [guess for word, guess in _GUESS.items() if word in text.lower() and not colon]
+    hint = f" Did you mean {guesses[0] + ':' + text!r}?" if guesses else ""
     raise MaviValidationError(
         f"model {model!r} does not name its provider: write the provider, a colon, then its "
-        f"model, one of {examples} (providers: {', '.join(_EXAMPLES)}).{hint}"
+        f"model, one of {', '.join(map(repr, _EXAMPLES.values()))} (providers: "
+        f"{', '.join(_EXAMPLES)}).{hint}"
     )
-
-
-# --- messages ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,21 +153,6 @@ _SUFFIX_MIMES: Final = {
 }
 
 
-def _mime_of(part: MediaPart) -> str:
-    suffix = (part.url or "").split("?", 1)[0].split("#", 1)[0].rpartition(".")[2].lower()
-    return part.mime_type or _SUFFIX_MIMES.get(suffix) or _DEFAULT_MIME[part.kind]
-
-
-def _check_url(url: str, where: str) -> str:
-    if not re.match(r"^https?://[^\s/]+", url):
-        raise MaviValidationError(
-            f"{where} has the URL {url[:80]!r}: the video-understanding API fetches media by "
-            "http(s) URL. Give a public https URL of the file (the emulator serves its sample "
-            "videos under /media/)."
-        )
-    return check_text(url, where)
-
-
 def _wire_part(part: Part, provider: str, where: str) -> dict[str, Any]:
     if isinstance(part, TextPart):
         return {"type": "text", "text": check_text(part.text, where)}
@@ -188,7 +167,8 @@ def _wire_part(part: Part, provider: str, where: str) -> dict[str, Any]:
         if isinstance(part, ToolCall):
             return {"toolUse": {"toolUseId": part.id, "name": part.name, "input": part.arguments}}
         return {"toolResult": {"toolUseId": part.id, "content": [{"text": part.text}]}}
-    mime = _mime_of(part)
+    suffix = (part.url or "").split("?", 1)[0].split("#", 1)[0].rpartition(".")[2].lower()
+    mime = part.mime_type or _SUFFIX_MIMES.get(suffix) or _DEFAULT_MIME[part.kind]
     is_video = part.kind == "video" or mime.startswith("video/")
     if nova and not is_video:
         raise MaviValidationError(
@@ -196,7 +176,13 @@ def _wire_part(part: Part, provider: str, where: str) -> dict[str, Any]:
             "Use a gemini: or qwen: model for images."
         )
     if part.data is None or part.url is not None:
-        source = _check_url(part.url or "", where)
+        source = check_text(part.url or "", where)
+        if not re.match(r"^https?://[^\s/]+", source):
+            raise MaviValidationError(
+                f"{where} has the URL {source[:80]!r}: the video-understanding API fetches "
+                "media by http(s) URL. Give a public https URL of the file (the emulator serves "
+                "its sample videos under /media/)."
+            )
     elif is_video and not nova:
         raise MaviValidationError(
             f"{where} is a video given as base64 data: {provider} takes videos by URL "
@@ -230,13 +216,11 @@ def _wire_messages(messages: Sequence[VlmMessage], provider: str) -> list[dict[s
     return wire
 
 
-# --- options and structured output ---------------------------------------------------------
-
-
 @dataclass(frozen=True, slots=True)
 class VlmOptions:
-    """A call's options, each sent where its provider documents it
-    (docs/langchain-vlm-chat-model.md#overview); a provider without one refuses it."""
+    """A call's options, each sent where its provider documents it, refused by a provider
+    without it (docs/langchain-vlm-chat-model.md#overview). `response_schema` is a JSON schema;
+    `tools` and `tool_choice` are Nova's `toolConfig` entries in Bedrock's form."""
 
     temperature: float | None = None
     max_tokens: int | None = None
@@ -244,13 +228,9 @@ class VlmOptions:
     stop: Sequence[str] | None = None
     thinking_budget: int | None = None
     response_schema: Mapping[str, Any] | None = None
-    """A JSON schema the answer must satisfy."""
     schema_name: str = "answer"
     tools: Sequence[Mapping[str, Any]] | None = None
-    """Nova `toolConfig.tools` entries (`{"toolSpec": {...}}`)."""
     tool_choice: Mapping[str, Any] | None = None
-    """Nova `toolConfig.toolChoice` in Bedrock's form (`{"any": {}}`): not in the API's
-    documentation, sent only when asked for."""
 
 
 NO_OPTIONS: Final = VlmOptions()
@@ -273,13 +253,8 @@ def call_options(owner: str, kwargs: Mapping[str, Any], defaults: Mapping[str, A
 
 def tool_spec(name: str, description: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
     """One entry of Nova's `toolConfig.tools`, as the API documents it."""
-    return {
-        "toolSpec": {
-            "name": name,
-            "description": description,
-            "inputSchema": {"json": dict(parameters)},
-        }
-    }
+    spec = {"name": name, "description": description, "inputSchema": {"json": dict(parameters)}}
+    return {"toolSpec": spec}
 
 
 def _number_option(name: str, value: object, low: float, high: float) -> float:
@@ -512,9 +487,6 @@ def json_from_answer(text: str) -> Any:
     )
 
 
-# --- replies -------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True, slots=True)
 class VlmUsage:
     input_tokens: int
@@ -592,10 +564,6 @@ def _usage(value: object) -> VlmUsage | None:
     return VlmUsage(given, made, total if total is not None else given + made)
 
 
-def _str(value: object) -> str | None:
-    return None if value is None else str(value)
-
-
 def _errored(value: Mapping[str, Any]) -> MaviError:
     """The error of a reply with `status: "errored"` (sent with HTTP 200)."""
     error = value.get("error")
@@ -603,7 +571,8 @@ def _errored(value: Mapping[str, Any]) -> MaviError:
     message: object = error if isinstance(error, str) else None
     if isinstance(error, Mapping):
         code, message = error.get("code"), error.get("message") or error.get("msg")
-    return error_for_code("errored" if code is None else normalize_code(code), _str(message))
+    text = None if message is None else str(message)
+    return error_for_code("errored" if code is None else normalize_code(code), text)
 
 
 def _content_text(content: object) -> str | None:
@@ -617,32 +586,27 @@ def _content_text(content: object) -> str | None:
     return content if isinstance(content, str) else None
 
 
-def _arguments(value: object) -> dict[str, Any]:
-    if isinstance(value, str):
-        text = value
-        try:
-            value = json.loads(text or "{}", strict=False)
-        except (ValueError, RecursionError):  # RecursionError: nested deeper than Python reads
-            raise MaviServerError(
-                f"The model called a tool with arguments that are not JSON: {text[:120]!r}."
-            ) from None
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):  # {} would call the tool with arguments never given
-        raise MaviServerError(
-            f"The model called a tool with arguments that are a JSON {type(value).__name__}, "
-            "not an object. Ask again."
-        )
-    return dict(value)
-
-
 def _tool_call(call_id: object, name: object, arguments: object) -> ToolCall:
-    """A tool call as read: it must name its tool (a made-up name would call no tool)."""
+    """A tool call as read: it must name its tool and give its arguments as an object (a
+    made-up name or {} would call a tool as the model never asked)."""
     if not isinstance(name, str) or not name:
         raise MaviServerError(
             f"The model called a tool without its name (name: {type(name).__name__}). Ask again."
         )
-    return ToolCall(str(call_id or ""), name, _arguments(arguments))
+    if isinstance(arguments, str):
+        text = arguments
+        try:
+            arguments = json.loads(text or "{}", strict=False)
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than Python reads
+            raise MaviServerError(
+                f"The model called a tool with arguments that are not JSON: {text[:120]!r}."
+            ) from None
+    if arguments is not None and not isinstance(arguments, Mapping):
+        raise MaviServerError(
+            f"The model called a tool with arguments that are a JSON "
+            f"{type(arguments).__name__}, not an object. Ask again."
+        )
+    return ToolCall(str(call_id or ""), name, dict(arguments or {}))
 
 
 def _tool_calls(message: Mapping[str, Any]) -> list[ToolCall]:
@@ -731,7 +695,8 @@ class VlmStreamDecoder(ChatStreamDecoder):
             if is_success_code(value["code"]) or value["code"] in (200, "200"):
                 data = value.get("data")
                 return self._delta_of(data) if isinstance(data, Mapping) else None
-            raise error_for_code(normalize_code(value["code"]), _str(value.get("msg")))
+            msg = value.get("msg")
+            raise error_for_code(normalize_code(value["code"]), None if msg is None else str(msg))
         self.reply.note(value)
         choices = value.get("choices")
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], Mapping):
@@ -767,11 +732,11 @@ class VlmStreamDecoder(ChatStreamDecoder):
             index = call.get("index")
             entry = self._fragments.setdefault(
                 index if isinstance(index, int) else position,
-                {"id": "", "name": "", "arguments": ""},
+                {"call_id": "", "name": "", "arguments": ""},
             )
             function = call.get("function")
             function = function if isinstance(function, Mapping) else {}
-            for key, given in (("id", call.get("id")), ("name", function.get("name"))):
+            for key, given in (("call_id", call.get("id")), ("name", function.get("name"))):
                 if given:
                     entry[key] = str(given)
             arguments = function.get("arguments")
@@ -782,16 +747,13 @@ class VlmStreamDecoder(ChatStreamDecoder):
         return True
 
     def _check_answered(self, deltas: list[ChatDelta]) -> None:
+        fragments, self._fragments = sorted(self._fragments.items()), {}
         try:
-            for _, entry in sorted(self._fragments.items()):
-                call = _tool_call(entry["id"], entry["name"], entry["arguments"])
-                self.reply.tool_calls.append(call)
+            self.reply.tool_calls += [_tool_call(**entry) for _, entry in fragments]
         except MaviError as error:
             self._fail(error, deltas)  # the text before it is still handed out
-            return
-        finally:
-            self._fragments.clear()
-        super()._check_answered(deltas)
+        else:
+            super()._check_answered(deltas)
 
 
 def parse_vlm_reply(body: bytes, max_event_bytes: int | None = None) -> VlmReply:
