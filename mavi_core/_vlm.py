@@ -11,13 +11,13 @@ from __future__ import annotations
 import base64
 import codecs
 import dataclasses
-import difflib
 import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, TypeAlias
 
+from . import _options
 from ._envelope import error_for_code, is_success_code, normalize_code
 from ._exceptions import MaviError, MaviServerError, MaviValidationError
 from ._models import ChatDelta
@@ -56,16 +56,13 @@ _EXAMPLES: Final = {
     "qwen": "qwen:qwen3-vl-plus",
     "nova": "nova:us.amazon.nova-lite-v1:0",
 }
-"""The providers, each with a model it serves."""
 _GUESS: Final = {"gemini": "gemini", "qwen": "qwen", "nova": "nova", "amazon": "nova"}
 
 
 def closest_option(name: str, options: Sequence[str]) -> str:
     """ " Did you mean 'x'?" for the valid option nearest to `name`, or a list of them all."""
-    near = difflib.get_close_matches(name, options, n=1, cutoff=0.5)
-    if near:
-        return f" Did you mean {near[0]!r}?"
-    return f" Valid options: {', '.join(sorted(options))}."
+    near = _options.closest_option(name, options)
+    return f" Did you mean {near!r}?" if near else f" Valid options: {', '.join(sorted(options))}."
 
 
 def check_vlm_model(model: object) -> tuple[str, str]:
@@ -89,11 +86,14 @@ class TextPart:
     text: str
 
 
+MediaKind: TypeAlias = Literal["video", "image", "file"]
+
+
 @dataclass(frozen=True, slots=True)
 class MediaPart:
     """A video, image or other file: an http(s) `url`, or base64 `data` (with `mime_type`)."""
 
-    kind: Literal["video", "image", "file"]
+    kind: MediaKind
     url: str | None = None
     data: str | None = None
     mime_type: str | None = None
@@ -125,9 +125,7 @@ class VlmMessage:
     parts: tuple[Part, ...]
 
 
-def media_part(
-    kind: Literal["video", "image", "file"], url: str, mime_type: str | None
-) -> MediaPart:
+def media_part(kind: MediaKind, url: str, mime_type: str | None) -> MediaPart:
     """A media part from a framework block's URL: a `data:` URL's base64 data (with its MIME
     type), or the URL itself."""
     if not url.startswith("data:"):
@@ -514,15 +512,13 @@ class VlmReply:
         """What the adapters report besides the text: the model asked (`model`, prefixed), its
         provider and the provider's name for it, the finish reason and the service's id."""
         provider, _, bare = model.partition(":")
-        described: dict[str, Any] = {
+        described = {
             "model": model,
             "provider": self.provider or provider,
             "provider_model": self.provider_model or bare,
             "finish_reason": self.finish_reason or "stop",
         }
-        if self.id is not None:
-            described["id"] = self.id
-        return described
+        return described if self.id is None else {**described, "id": self.id}
 
     def note(self, value: Mapping[str, Any]) -> None:
         """Take what a reply object (or a stream event) tells besides the text."""
@@ -559,9 +555,8 @@ def _usage(value: object) -> VlmUsage | None:
     made = _count(value, "output_tokens", "output_token", "completion_tokens")
     if given is None and made is None:
         return None
-    given, made = given or 0, made or 0
     total = _count(value, "total_tokens")
-    return VlmUsage(given, made, total if total is not None else given + made)
+    return VlmUsage(given or 0, made or 0, (given or 0) + (made or 0) if total is None else total)
 
 
 def _errored(value: Mapping[str, Any]) -> MaviError:
@@ -631,10 +626,8 @@ _FRAMED: Final = (b"data", b":", b"event", b"id:", b"retry", b"{", b"[", b"<")
 
 
 class VlmStreamDecoder(ChatStreamDecoder):
-    """Any reply of the endpoint, in bytes; text deltas out, the rest noted in `reply`.
-
-    Events and whole JSON replies go through `ChatStreamDecoder` (its framing, bounds and
-    error handling); a body that is neither (plain text pieces) is handed out as it comes."""
+    """Any reply of the endpoint, in bytes; text deltas out, the rest noted in `reply`. Events
+    and JSON go through `ChatStreamDecoder`; a plain text body is handed out as it comes."""
 
     __slots__ = ("_fragments", "_head", "_plain", "reply")
 
