@@ -631,10 +631,8 @@ class VlmStreamDecoder(ChatStreamDecoder):
 
     __slots__ = ("_fragments", "_head", "_plain", "reply")
 
-    def __init__(
-        self, max_event_bytes: int, max_body_bytes: int, reply: VlmReply | None = None
-    ) -> None:
-        super().__init__(max_event_bytes, max_body_bytes)
+    def __init__(self, max_event: int, max_body: int, reply: VlmReply | None = None) -> None:
+        super().__init__(max_event, max_body)
         self.reply = VlmReply() if reply is None else reply
         self._plain: Any = None  # an incremental UTF-8 decoder once the body is plain text
         self._head: bytes | None = b""  # the first bytes, until they show what the body is
