@@ -1,9 +1,7 @@
-"""Video-understanding chat completions (`POST /serve/api/v2/vu/chat/completions`): request
-bodies, checked before any request, and replies. Pure, no I/O; the flows in `_flow` send them.
-
-Media parts, options and reply shapes differ per provider (the table in
-docs/langchain-vlm-chat-model.md#overview). The stream format is not published, so one tolerant
-decoder reads every reply, streamed or not (docs/langchain-vlm-chat-model.md#streaming).
+"""Video-understanding chat completions (`POST /serve/api/v2/vu/chat/completions`): bodies
+checked before any request, and one tolerant reader for every reply, streamed or not (the
+stream format is not published). Pure, no I/O; `_flow` sends them. What each provider takes and
+answers: docs/langchain-vlm-chat-model.md#overview.
 """
 
 from __future__ import annotations
