@@ -1,30 +1,21 @@
-"""Video-understanding chat completions (`POST /serve/api/v2/vu/chat/completions`): request
-bodies, structured-output schemas, and replies. Pure, no I/O; the flows in `_flow` send them.
-
-A stateless product beside the indexed-video chat: a vision-language model the caller names
-with its provider prefix (`gemini:`, `qwen:`, `nova:`) answers about videos given by URL.
-Media parts differ per provider (`input_file` for Gemini and Qwen, `video_url` for Nova), and
-so do the options under `extra_body.metadata` (thinking, the structured-output schema, Nova's
-`toolConfig`). Replies come in two documented shapes: `choices[].text` with
-`usage.input_tokens/output_tokens` (Gemini, Qwen) and `choices[].message.content` with
-`usage.prompt_tokens/output_token` (Nova). HTTP 200 with `status: "errored"` is an error.
-
-The format of `stream: true` is not published, so one tolerant decoder reads every reply,
-streamed or not: OpenAI-style `data:` events (`choices[].delta.content` or `choices[].text`),
-a whole JSON reply, or plain text pieces. No text is dropped on a guess.
+"""Video-understanding chat completions (`POST /serve/api/v2/vu/chat/completions`): bodies
+checked before any request, and one tolerant reader for every reply, streamed or not (the
+stream format is not published). Pure, no I/O; `_flow` sends them. What each provider takes and
+answers: docs/langchain-vlm-chat-model.md#overview.
 """
 
 from __future__ import annotations
 
 import base64
 import codecs
-import difflib
+import dataclasses
 import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, TypeAlias
 
+from . import _options
 from ._envelope import error_for_code, is_success_code, normalize_code
 from ._exceptions import MaviError, MaviServerError, MaviValidationError
 from ._models import ChatDelta
@@ -32,11 +23,10 @@ from ._request import ApiCall, check_text
 from ._stream import ChatStreamDecoder, _End
 
 __all__ = [
-    "CALL_OPTIONS",
     "NO_OPTIONS",
-    "PROVIDERS",
     "VLM_PATH",
     "MediaPart",
+    "Part",
     "TextPart",
     "ToolCall",
     "ToolResult",
@@ -59,48 +49,34 @@ __all__ = [
 ]
 
 VLM_PATH: Final = "/serve/api/v2/vu/chat/completions"
-PROVIDERS: Final = ("gemini", "qwen", "nova")
 _EXAMPLES: Final = {
     "gemini": "gemini:gemini-2.5-flash",
     "qwen": "qwen:qwen3-vl-plus",
     "nova": "nova:us.amazon.nova-lite-v1:0",
 }
-_GUESS: Final = (("gemini", "gemini"), ("qwen", "qwen"), ("nova", "nova"), ("amazon", "nova"))
-
-Role: TypeAlias = Literal["system", "user", "assistant"]
+_GUESS: Final = {"gemini": "gemini", "qwen": "qwen", "nova": "nova", "amazon": "nova"}
 
 
 def closest_option(name: str, options: Sequence[str]) -> str:
     """ " Did you mean 'x'?" for the valid option nearest to `name`, or a list of them all."""
-    near = difflib.get_close_matches(name, options, n=1, cutoff=0.5)
-    if near:
-        return f" Did you mean {near[0]!r}?"
-    return f" Valid options: {', '.join(sorted(options))}."
+    near = _options.closest_option(name, options)
+    return f" Did you mean {near!r}?" if near else f" Valid options: {', '.join(sorted(options))}."
 
 
 def check_vlm_model(model: object) -> tuple[str, str]:
-    """(provider, model) from `model`, which must carry its provider prefix; checked before any
-    request, since the service answers a bare model id with HTTP 400."""
-    examples = ", ".join(repr(example) for example in _EXAMPLES.values())
-    if not isinstance(model, str) or not model.strip():
-        raise MaviValidationError(
-            f"model must be a provider-prefixed model name such as {examples}; got {model!r}."
-        )
-    provider, colon, name = model.strip().partition(":")
-    if colon and provider.lower() in PROVIDERS and name.strip():
-        return provider.lower(), model.strip()
-    hint = ""
-    for word, guess in _GUESS:
-        if word in model.lower() and not colon:
-            hint = f" Did you mean {guess + ':' + model.strip()!r}?"
-            break
+    """(provider, model) from `model`, which must carry its provider prefix (the service answers
+    a bare model id with HTTP 400)."""
+    text = model.strip() if isinstance(model, str) else ""
+    provider, colon, name = text.partition(":")
+    if colon and provider.lower() in _EXAMPLES and name.strip():
+        return provider.lower(), text
+    guesses = [guess for word, guess in _GUESS.items() if word in text.lower() and not colon]
+    hint = f" Did you mean {guesses[0] + ':' + text!r}?" if guesses else ""
     raise MaviValidationError(
         f"model {model!r} does not name its provider: write the provider, a colon, then its "
-        f"model, one of {examples} (providers: {', '.join(PROVIDERS)}).{hint}"
+        f"model, one of {', '.join(map(repr, _EXAMPLES.values()))} (providers: "
+        f"{', '.join(_EXAMPLES)}).{hint}"
     )
-
-
-# --- messages ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,11 +84,14 @@ class TextPart:
     text: str
 
 
+MediaKind: TypeAlias = Literal["video", "image", "file"]
+
+
 @dataclass(frozen=True, slots=True)
 class MediaPart:
     """A video, image or other file: an http(s) `url`, or base64 `data` (with `mime_type`)."""
 
-    kind: Literal["video", "image", "file"]
+    kind: MediaKind
     url: str | None = None
     data: str | None = None
     mime_type: str | None = None
@@ -120,8 +99,7 @@ class MediaPart:
 
 @dataclass(frozen=True, slots=True)
 class ToolCall:
-    """A call of one of the tools given (Nova only): in a reply, or in an assistant turn sent
-    back; `arguments` as the tool's input schema describes them."""
+    """A call of a tool given (Nova only), in a reply or sent back in an assistant turn."""
 
     id: str
     name: str
@@ -141,15 +119,13 @@ Part: TypeAlias = "TextPart | MediaPart | ToolCall | ToolResult"
 
 @dataclass(frozen=True, slots=True)
 class VlmMessage:
-    role: Role
+    role: Literal["system", "user", "assistant"]
     parts: tuple[Part, ...]
 
 
-def media_part(
-    kind: Literal["video", "image", "file"], url: str, mime_type: str | None
-) -> MediaPart:
-    """A media part from a URL a framework block holds: a `data:` URL's base64 data (with its
-    MIME type), or the URL itself."""
+def media_part(kind: MediaKind, url: str, mime_type: str | None) -> MediaPart:
+    """A media part from a framework block's URL: a `data:` URL's base64 data (with its MIME
+    type), or the URL itself."""
     if not url.startswith("data:"):
         return MediaPart(kind, url=url, mime_type=mime_type)
     head, _, data = url.partition(",")
@@ -159,46 +135,26 @@ def media_part(
 
 
 _DEFAULT_MIME: Final = {"video": "video/mp4", "image": "image/jpeg", "file": "video/mp4"}
-_VIDEO_SUFFIXES: Final = {
-    ".mp4": "video/mp4",
-    ".mov": "video/quicktime",
-    ".webm": "video/webm",
-    ".mkv": "video/x-matroska",
-    ".avi": "video/x-msvideo",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".png": "image/png",
-    ".webp": "image/webp",
-    ".gif": "image/gif",
+_SUFFIX_MIMES: Final = {
+    "mp4": "video/mp4",
+    "mov": "video/quicktime",
+    "webm": "video/webm",
+    "mkv": "video/x-matroska",
+    "avi": "video/x-msvideo",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "gif": "image/gif",
 }
-
-
-def _mime_of(part: MediaPart) -> str:
-    if part.mime_type:
-        return part.mime_type
-    if part.url:
-        path = part.url.split("?", 1)[0].split("#", 1)[0].lower()
-        for suffix, mime in _VIDEO_SUFFIXES.items():
-            if path.endswith(suffix):
-                return mime
-    return _DEFAULT_MIME[part.kind]
-
-
-def _check_url(url: str, where: str) -> str:
-    if not re.match(r"^https?://[^\s/]+", url):
-        raise MaviValidationError(
-            f"{where} has the URL {url[:80]!r}: the video-understanding API fetches media by "
-            "http(s) URL. Give a public https URL of the file (the emulator serves its sample "
-            "videos under /media/)."
-        )
-    return check_text(url, where)
 
 
 def _wire_part(part: Part, provider: str, where: str) -> dict[str, Any]:
     if isinstance(part, TextPart):
         return {"type": "text", "text": check_text(part.text, where)}
+    nova = provider == "nova"
     if isinstance(part, ToolCall | ToolResult):
-        if provider != "nova":
+        if not nova:
             raise MaviValidationError(
                 f"{where} is a tool {'call' if isinstance(part, ToolCall) else 'result'}: tool "
                 f"calling is documented for nova: models only, not {provider}:."
@@ -207,28 +163,30 @@ def _wire_part(part: Part, provider: str, where: str) -> dict[str, Any]:
         if isinstance(part, ToolCall):
             return {"toolUse": {"toolUseId": part.id, "name": part.name, "input": part.arguments}}
         return {"toolResult": {"toolUseId": part.id, "content": [{"text": part.text}]}}
-    mime = _mime_of(part)
+    suffix = (part.url or "").split("?", 1)[0].split("#", 1)[0].rpartition(".")[2].lower()
+    mime = part.mime_type or _SUFFIX_MIMES.get(suffix) or _DEFAULT_MIME[part.kind]
     is_video = part.kind == "video" or mime.startswith("video/")
-    if part.data is not None and part.url is None:
-        if provider != "nova" and is_video:
+    if nova and not is_video:
+        raise MaviValidationError(
+            f"{where} is a {mime} file: Nova's video endpoint takes video_url parts only. "
+            "Use a gemini: or qwen: model for images."
+        )
+    if part.data is None or part.url is not None:
+        source = check_text(part.url or "", where)
+        if not re.match(r"^https?://[^\s/]+", source):
             raise MaviValidationError(
-                f"{where} is a video given as base64 data: {provider} takes videos by URL "
-                "only. Host the file and pass {'type': 'video', 'url': 'https://...'}."
+                f"{where} has the URL {source[:80]!r}: the video-understanding API fetches "
+                "media by http(s) URL. Give a public https URL of the file (the emulator serves "
+                "its sample videos under /media/)."
             )
-        if provider == "nova" and not is_video:
-            raise MaviValidationError(
-                f"{where} is a {mime} file: Nova's video endpoint takes video_url parts only. "
-                "Use a gemini: or qwen: model for images."
-            )
-        source = part.data
+    elif is_video and not nova:
+        raise MaviValidationError(
+            f"{where} is a video given as base64 data: {provider} takes videos by URL "
+            "only. Host the file and pass {'type': 'video', 'url': 'https://...'}."
+        )
     else:
-        source = _check_url(part.url or "", where)
-    if provider == "nova":
-        if not is_video:
-            raise MaviValidationError(
-                f"{where} is a {mime} file: Nova's video endpoint takes video_url parts only. "
-                "Use a gemini: or qwen: model for images."
-            )
+        source = part.data
+    if nova:
         return {"type": "video_url", "video_url": source}
     return {"type": "input_file", "file_uri": source, "mime_type": mime}
 
@@ -254,76 +212,45 @@ def _wire_messages(messages: Sequence[VlmMessage], provider: str) -> list[dict[s
     return wire
 
 
-# --- options and structured output ---------------------------------------------------------
-
-
 @dataclass(frozen=True, slots=True)
 class VlmOptions:
+    """A call's options, each sent where its provider documents it, refused by a provider
+    without it (docs/langchain-vlm-chat-model.md#overview). `response_schema` is a JSON schema;
+    `tools` and `tool_choice` are Nova's `toolConfig` entries in Bedrock's form."""
+
     temperature: float | None = None
     max_tokens: int | None = None
     top_p: float | None = None
     stop: Sequence[str] | None = None
     thinking_budget: int | None = None
-    """Gemini `thinking_config.thinking_budget`; Qwen `enable_thinking` and `thinking_budget`
-    (0 turns thinking off); Nova has none."""
     response_schema: Mapping[str, Any] | None = None
-    """A JSON schema the answer must satisfy, sent in the provider's own form."""
     schema_name: str = "answer"
     tools: Sequence[Mapping[str, Any]] | None = None
-    """Nova `toolConfig.tools` entries (`{"toolSpec": {...}}`)."""
     tool_choice: Mapping[str, Any] | None = None
-    """Nova `toolConfig.toolChoice` in Bedrock's form (`{"any": {}}`, `{"tool": {"name"}}`):
-    not in the API's documentation, sent only when asked for."""
 
 
 NO_OPTIONS: Final = VlmOptions()
-
-CALL_OPTIONS: Final = (
-    "temperature",
-    "max_tokens",
-    "top_p",
-    "stop",
-    "thinking_budget",
-    "response_schema",
-    "schema_name",
-    "tools",
-    "tool_choice",
-)
-"""What a call of the framework models may set, over their own fields of the same names."""
+_CALL_OPTIONS: Final = tuple(option.name for option in dataclasses.fields(VlmOptions))
 
 
 def call_options(owner: str, kwargs: Mapping[str, Any], defaults: Mapping[str, Any]) -> VlmOptions:
     """A call's options: `kwargs` given (not None) over `defaults` (the model's fields); an
     argument the API has no use for is an error naming the closest one."""
-    unknown = sorted(set(kwargs) - set(CALL_OPTIONS))
+    unknown = sorted(set(kwargs) - set(_CALL_OPTIONS))
     if unknown:
         raise MaviValidationError(
             f"{owner} calls take no argument {unknown[0]!r}."
-            + closest_option(unknown[0], CALL_OPTIONS)
+            + closest_option(unknown[0], _CALL_OPTIONS)
         )
     merged = {**defaults, **{key: value for key, value in kwargs.items() if value is not None}}
-    return VlmOptions(
-        temperature=merged.get("temperature"),
-        max_tokens=merged.get("max_tokens"),
-        top_p=merged.get("top_p"),
-        stop=merged.get("stop"),
-        thinking_budget=merged.get("thinking_budget"),
-        response_schema=merged.get("response_schema"),
-        schema_name=merged.get("schema_name") or "answer",
-        tools=merged.get("tools"),
-        tool_choice=merged.get("tool_choice"),
-    )
+    options: dict[str, Any] = {name: merged.get(name) for name in _CALL_OPTIONS}
+    return VlmOptions(**{**options, "schema_name": options["schema_name"] or "answer"})
 
 
 def tool_spec(name: str, description: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
     """One entry of Nova's `toolConfig.tools`, as the API documents it."""
-    return {
-        "toolSpec": {
-            "name": name,
-            "description": description,
-            "inputSchema": {"json": dict(parameters)},
-        }
-    }
+    spec = {"name": name, "description": description, "inputSchema": {"json": dict(parameters)}}
+    return {"toolSpec": spec}
 
 
 def _number_option(name: str, value: object, low: float, high: float) -> float:
@@ -346,23 +273,16 @@ def build_vlm_body(
     """The JSON body, every input checked now, before any request."""
     provider, model = check_vlm_model(model)
     body: dict[str, Any] = {"model": model, "messages": _wire_messages(messages, provider)}
-    body.update(_option_fields(options))
-    body["stream"] = stream
-    metadata = _metadata(provider, options)
-    if metadata:
-        body["extra_body"] = {"metadata": metadata}
-    return body
+    return body | _option_fields(provider, options, stream)
 
 
 def check_vlm_options(model: str, options: VlmOptions) -> None:
-    """The rules `build_vlm_body` applies to a model's options, for the frameworks' models to
-    refuse a bad option (`max_tokens=-1`, a thinking budget for Nova) when they are built."""
-    provider, _ = check_vlm_model(model)
-    _option_fields(options)
-    _metadata(provider, options)
+    """`build_vlm_body`'s rules for a model's options, for the frameworks' models to refuse a
+    bad one (`max_tokens=-1`, a thinking budget for Nova) when they are built."""
+    _option_fields(check_vlm_model(model)[0], options, stream=False)
 
 
-def _option_fields(options: VlmOptions) -> dict[str, Any]:
+def _option_fields(provider: str, options: VlmOptions, stream: bool) -> dict[str, Any]:
     body: dict[str, Any] = {}
     if options.temperature is not None:
         body["temperature"] = _number_option("temperature", options.temperature, 0.0, 2.0)
@@ -375,6 +295,10 @@ def _option_fields(options: VlmOptions) -> dict[str, Any]:
         if not all(isinstance(stop, str) and stop for stop in stops):
             raise MaviValidationError(f"stop must be a list of non-empty strings, got {stops!r}.")
         body["stop"] = stops
+    body["stream"] = stream
+    metadata = _metadata(provider, options)
+    if metadata:
+        body["extra_body"] = {"metadata": metadata}
     return body
 
 
@@ -400,9 +324,10 @@ def _metadata(provider: str, options: VlmOptions) -> dict[str, Any]:
             metadata["response_mime_type"] = "application/json"
             metadata["responseSchema"] = gemini_schema(schema)
         elif provider == "qwen":
+            name = re.sub(r"[^A-Za-z0-9_-]", "_", options.schema_name or "answer")[:64]
             metadata["response_format"] = {
                 "type": "json_schema",
-                "json_schema": {"name": _schema_name(options.schema_name), "schema": dict(schema)},
+                "json_schema": {"name": name or "answer", "schema": dict(schema)},
             }
         else:
             raise MaviValidationError(
@@ -422,18 +347,8 @@ def _metadata(provider: str, options: VlmOptions) -> dict[str, Any]:
     return metadata
 
 
-def _schema_name(name: str) -> str:
-    cleaned = re.sub(r"[^A-Za-z0-9_-]", "_", name or "answer")[:64]
-    return cleaned or "answer"
-
-
 _GEMINI_TYPES: Final = {
-    "string": "STRING",
-    "number": "NUMBER",
-    "integer": "INTEGER",
-    "boolean": "BOOLEAN",
-    "array": "ARRAY",
-    "object": "OBJECT",
+    kind: kind.upper() for kind in ("string", "number", "integer", "boolean", "array", "object")
 }
 _GEMINI_KEPT: Final = (
     "description",
@@ -477,24 +392,19 @@ def _gemini(
             )
         merged = {**defs[name], **{k: v for k, v in node.items() if k != "$ref"}}
         return _gemini(merged, defs, (*seen, name), where)
-    for key in ("allOf",):
-        if key in node and len(node[key]) == 1:
-            merged = {**node[key][0], **{k: v for k, v in node.items() if k != key}}
-            return _gemini(merged, defs, seen, where)
+    if len(node.get("allOf") or ()) == 1:
+        merged = {**node["allOf"][0], **{k: v for k, v in node.items() if k != "allOf"}}
+        return _gemini(merged, defs, seen, where)
     alternatives = node.get("anyOf") or node.get("oneOf")
     out: dict[str, Any] = {}
     if alternatives:
         kept = [alt for alt in alternatives if alt.get("type") != "null"]
         if len(kept) < len(alternatives):
             out["nullable"] = True
-        if len(kept) == 1:
-            inner = _gemini(kept[0], defs, seen, where)
-            inner.update(out)
-            if "description" in node:
-                inner["description"] = node["description"]
-            return inner
-        out["anyOf"] = [_gemini(alt, defs, seen, where) for alt in kept]
-        return out
+        if len(kept) != 1:
+            return {**out, "anyOf": [_gemini(alt, defs, seen, where) for alt in kept]}
+        described = {"description": node["description"]} if "description" in node else {}
+        return {**_gemini(kept[0], defs, seen, where), **out, **described}
     kind = node.get("type")
     if isinstance(kind, list):
         kinds = [k for k in kind if k != "null"]
@@ -505,11 +415,8 @@ def _gemini(
             )
         out["nullable"] = len(kinds) < len(kind)
         kind = kinds[0]
-    if "const" in node:
-        out["enum"] = [str(node["const"])]
-        kind = kind or "string"
-    if "enum" in node:
-        out["enum"] = [str(value) for value in node["enum"]]
+    if "const" in node or "enum" in node:
+        out["enum"] = [str(value) for value in node.get("enum", [node.get("const")])]
         kind = kind or "string"
     if kind is None and "properties" in node:
         kind = "object"
@@ -519,9 +426,7 @@ def _gemini(
             f"({kind!r}); give it one of {', '.join(_GEMINI_TYPES)}."
         )
     out["type"] = _GEMINI_TYPES[kind]
-    for key in _GEMINI_KEPT:
-        if key in node:
-            out[key] = node[key]
+    out.update((key, node[key]) for key in _GEMINI_KEPT if key in node)
     if kind == "array":
         items = node.get("items")
         if isinstance(items, list) or "prefixItems" in node:
@@ -560,14 +465,10 @@ _FENCE: Final = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
 def json_from_answer(text: str) -> Any:
     """The JSON value of a structured answer, bare or inside a ```json code fence (as models
     sometimes send it); a `MaviServerError` quoting the start of anything else."""
-    candidates = [match.group(1) for match in _FENCE.finditer(text)]
-    candidates.append(text)
-    for candidate in candidates:
-        stripped = candidate.strip()
-        if not stripped:
-            continue
+    candidates = [match.group(1) for match in _FENCE.finditer(text)] + [text]
+    for candidate in filter(None, map(str.strip, candidates)):
         try:
-            return json.loads(stripped, strict=False)
+            return json.loads(candidate, strict=False)
         except (ValueError, RecursionError):  # nested deeper than Python reads: not the JSON
             continue
     start = min((i for i in (text.find("{"), text.find("[")) if i >= 0), default=-1)
@@ -580,9 +481,6 @@ def json_from_answer(text: str) -> Any:
         f"The model's answer is not the JSON the schema asked for: {text[:200]!r}. Ask again, "
         "or describe the fields in the prompt."
     )
-
-
-# --- replies -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -612,34 +510,28 @@ class VlmReply:
         """What the adapters report besides the text: the model asked (`model`, prefixed), its
         provider and the provider's name for it, the finish reason and the service's id."""
         provider, _, bare = model.partition(":")
-        described: dict[str, Any] = {
+        described = {
             "model": model,
             "provider": self.provider or provider,
             "provider_model": self.provider_model or bare,
             "finish_reason": self.finish_reason or "stop",
         }
-        if self.id is not None:
-            described["id"] = self.id
-        return described
+        return described if self.id is None else {**described, "id": self.id}
 
     def note(self, value: Mapping[str, Any]) -> None:
         """Take what a reply object (or a stream event) tells besides the text."""
         self.raw = dict(value)
-        for key in ("id", "model"):
-            if isinstance(value.get(key), str):
-                setattr(self, key, value[key])
+        told = {"id": value.get("id"), "model": value.get("model")}
+        meta = value.get("meta")
+        if isinstance(meta, Mapping):
+            told.update(provider=meta.get("provider"), provider_model=meta.get("provider_model"))
+        for key, given in told.items():
+            if isinstance(given, str):
+                setattr(self, key, given)
         created = value.get("created_at", value.get("created"))
         if isinstance(created, int) and not isinstance(created, bool):
             self.created = created
-        meta = value.get("meta")
-        if isinstance(meta, Mapping):
-            if isinstance(meta.get("provider"), str):
-                self.provider = meta["provider"]
-            if isinstance(meta.get("provider_model"), str):
-                self.provider_model = meta["provider_model"]
-        usage = _usage(value.get("usage"))
-        if usage is not None:
-            self.usage = usage
+        self.usage = _usage(value.get("usage")) or self.usage
 
 
 def _count(usage: Mapping[str, Any], *names: str) -> int | None:
@@ -661,76 +553,65 @@ def _usage(value: object) -> VlmUsage | None:
     made = _count(value, "output_tokens", "output_token", "completion_tokens")
     if given is None and made is None:
         return None
-    given, made = given or 0, made or 0
     total = _count(value, "total_tokens")
-    return VlmUsage(given, made, total if total is not None else given + made)
+    return VlmUsage(given or 0, made or 0, (given or 0) + (made or 0) if total is None else total)
 
 
 def _errored(value: Mapping[str, Any]) -> MaviError:
+    """The error of a reply with `status: "errored"` (sent with HTTP 200)."""
     error = value.get("error")
     code: object = None
-    message: object = None
+    message: object = error if isinstance(error, str) else None
     if isinstance(error, Mapping):
         code, message = error.get("code"), error.get("message") or error.get("msg")
-    elif isinstance(error, str):
-        message = error
-    code = normalize_code(code) if code is not None else "errored"
-    return error_for_code(code, str(message) if message is not None else None)
+    text = None if message is None else str(message)
+    return error_for_code("errored" if code is None else normalize_code(code), text)
 
 
 def _content_text(content: object) -> str | None:
-    if isinstance(content, str):
-        return content
     if isinstance(content, list):  # content parts
         texts = [
-            str(part.get("text"))
+            part["text"]
             for part in content
             if isinstance(part, Mapping) and isinstance(part.get("text"), str)
         ]
         return "".join(texts) if texts else None
-    return None
-
-
-def _arguments(value: object) -> dict[str, Any]:
-    if isinstance(value, str):
-        text = value
-        try:
-            value = json.loads(text or "{}", strict=False)
-        except (ValueError, RecursionError):  # RecursionError: nested deeper than Python reads
-            raise MaviServerError(
-                f"The model called a tool with arguments that are not JSON: {text[:120]!r}."
-            ) from None
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):  # {} would call the tool with arguments never given
-        raise MaviServerError(
-            f"The model called a tool with arguments that are a JSON {type(value).__name__}, "
-            "not an object. Ask again."
-        )
-    return dict(value)
+    return content if isinstance(content, str) else None
 
 
 def _tool_call(call_id: object, name: object, arguments: object) -> ToolCall:
-    """A tool call as read: it must name its tool (a made-up name would call no tool)."""
+    """A tool call as read: it must name its tool and give its arguments as an object (a
+    made-up name or {} would call a tool as the model never asked)."""
     if not isinstance(name, str) or not name:
         raise MaviServerError(
             f"The model called a tool without its name (name: {type(name).__name__}). Ask again."
         )
-    return ToolCall(str(call_id or ""), name, _arguments(arguments))
+    if isinstance(arguments, str):
+        text = arguments
+        try:
+            arguments = json.loads(text or "{}", strict=False)
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than Python reads
+            raise MaviServerError(
+                f"The model called a tool with arguments that are not JSON: {text[:120]!r}."
+            ) from None
+    if arguments is not None and not isinstance(arguments, Mapping):
+        raise MaviServerError(
+            f"The model called a tool with arguments that are a JSON "
+            f"{type(arguments).__name__}, not an object. Ask again."
+        )
+    return ToolCall(str(call_id or ""), name, dict(arguments or {}))
 
 
 def _tool_calls(message: Mapping[str, Any]) -> list[ToolCall]:
-    """The tool calls of a reply's message, in either form a service may use (the reply form is
-    not documented): OpenAI's `tool_calls`, or Bedrock's `toolUse` content parts."""
+    """A reply message's tool calls in either form (the reply form is not documented): OpenAI's
+    `tool_calls`, or Bedrock's `toolUse` content parts."""
     calls: list[ToolCall] = []
-    listed = message.get("tool_calls")
+    listed, content = message.get("tool_calls"), message.get("content")
     for call in listed if isinstance(listed, list) else ():
-        if isinstance(call, Mapping) and isinstance(call.get("function"), Mapping):
-            function = call["function"]
-            calls.append(
-                _tool_call(call.get("id"), function.get("name"), function.get("arguments"))
-            )
-    content = message.get("content")
+        function = call.get("function") if isinstance(call, Mapping) else None
+        if isinstance(function, Mapping):
+            arguments = function.get("arguments")
+            calls.append(_tool_call(call.get("id"), function.get("name"), arguments))
     for part in content if isinstance(content, list) else ():
         use = part.get("toolUse") if isinstance(part, Mapping) else None
         if isinstance(use, Mapping):
@@ -743,20 +624,13 @@ _FRAMED: Final = (b"data", b":", b"event", b"id:", b"retry", b"{", b"[", b"<")
 
 
 class VlmStreamDecoder(ChatStreamDecoder):
-    """Any reply of the endpoint, in bytes; text deltas out, the rest noted in `reply`.
-
-    Events and whole JSON replies go through `ChatStreamDecoder` (its framing, bounds and
-    error handling); a body that is neither (plain text pieces) is handed out as it comes."""
+    """Any reply of the endpoint, in bytes; text deltas out, the rest noted in `reply`. Events
+    and JSON go through `ChatStreamDecoder`; a plain text body is handed out as it comes."""
 
     __slots__ = ("_fragments", "_head", "_plain", "reply")
 
-    def __init__(
-        self,
-        max_event_bytes: int,
-        max_body_bytes: int,
-        reply: VlmReply | None = None,
-    ) -> None:
-        super().__init__(max_event_bytes, max_body_bytes)
+    def __init__(self, max_event: int, max_body: int, reply: VlmReply | None = None) -> None:
+        super().__init__(max_event, max_body)
         self.reply = VlmReply() if reply is None else reply
         self._plain: Any = None  # an incremental UTF-8 decoder once the body is plain text
         self._head: bytes | None = b""  # the first bytes, until they show what the body is
@@ -765,33 +639,32 @@ class VlmStreamDecoder(ChatStreamDecoder):
     def feed(self, chunk: bytes) -> list[ChatDelta]:
         if self._plain is not None:
             return self._plain_text(self._plain.decode(chunk))
-        if self._head is not None:
-            head = (self._head + chunk).lstrip(b"\xef\xbb\xbf \t\r\n")
-            if len(head) < 5:
-                self._head = head
-                return []
-            self._head = None
-            if not head.startswith(_FRAMED):
-                self._plain = codecs.getincrementaldecoder("utf-8")("replace")
-                return self._plain_text(self._plain.decode(head))
-            chunk = head
-        return super().feed(chunk)
+        if self._head is None:
+            return super().feed(chunk)
+        head = (self._head + chunk).lstrip(b"\xef\xbb\xbf \t\r\n")
+        if len(head) < 5:
+            self._head = head
+            return []
+        return self._begin(head)
 
     def finish(self) -> list[ChatDelta]:
-        if self._plain is not None:
-            deltas = self._plain_text(self._plain.decode(b"", final=True))
-            self.done = True
-            if not self.texts_seen:
-                return self._fail(MaviServerError("MAVI answered with an empty body."), deltas)
-            return deltas
-        if self._head is not None:
-            head, self._head = self._head, None
-            if head and not head.startswith(_FRAMED):
-                self._plain = codecs.getincrementaldecoder("utf-8")("replace")
-                return self._plain_text(self._plain.decode(head)) + self.finish()
-            deltas = super().feed(head) if head else []
-            return deltas + super().finish()
-        return super().finish()
+        if self._head:  # a body too short to tell what it is
+            return self._begin(self._head) + self.finish()
+        if self._plain is None:
+            return super().finish()
+        deltas = self._plain_text(self._plain.decode(b"", final=True))
+        self.done = True
+        if not self.texts_seen:
+            return self._fail(MaviServerError("MAVI answered with an empty body."), deltas)
+        return deltas
+
+    def _begin(self, head: bytes) -> list[ChatDelta]:
+        """The first bytes read as events or JSON, or the body from now on as plain text."""
+        self._head = None
+        if head.startswith(_FRAMED):
+            return super().feed(head)
+        self._plain = codecs.getincrementaldecoder("utf-8")("replace")
+        return self._plain_text(self._plain.decode(head))
 
     def _plain_text(self, text: str) -> list[ChatDelta]:
         if not text:
@@ -805,15 +678,14 @@ class VlmStreamDecoder(ChatStreamDecoder):
             return super()._delta_of(value)
         if not isinstance(value, Mapping):
             return None
-        if value.get("status") == "errored" or (
-            "error" in value and value.get("error") and "choices" not in value
-        ):
+        if value.get("status") == "errored" or (value.get("error") and "choices" not in value):
             raise _errored(value)
         if "choices" not in value and "code" in value:  # an envelope: {"code": 400, "msg": ...}
             if is_success_code(value["code"]) or value["code"] in (200, "200"):
                 data = value.get("data")
                 return self._delta_of(data) if isinstance(data, Mapping) else None
-            raise error_for_code(normalize_code(value["code"]), _str(value.get("msg")))
+            msg = value.get("msg")
+            raise error_for_code(normalize_code(value["code"]), None if msg is None else str(msg))
         self.reply.note(value)
         choices = value.get("choices")
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], Mapping):
@@ -821,67 +693,56 @@ class VlmStreamDecoder(ChatStreamDecoder):
         choice = choices[0]
         if isinstance(choice.get("finish_reason"), str):
             self.reply.finish_reason = choice["finish_reason"]
-        piece: str | None = None
+        piece, called = None, False
         delta, message = choice.get("delta"), choice.get("message")
         if isinstance(delta, Mapping):
-            piece = _content_text(delta.get("content"))
-            if self._gather(delta.get("tool_calls")) and piece is None:
-                piece = ""
+            piece, called = _content_text(delta.get("content")), self._gather(delta)
         elif isinstance(message, Mapping):
-            piece = _content_text(message.get("content"))
             calls = _tool_calls(message)
             self.reply.tool_calls += calls
-            if calls and piece is None:
-                piece = ""
-        if piece is None and isinstance(choice.get("text"), str):
-            piece = choice["text"]
-        if piece is None:
+            piece, called = _content_text(message.get("content")), bool(calls)
+        if piece is None:  # a call without text answers too
+            piece = "" if called else choice.get("text")
+        if not isinstance(piece, str):
             return None
         self.texts_seen += 1
         text = self._tracker.push(piece)
         return ChatDelta(text) if text else None
 
-    def _gather(self, calls: object) -> bool:
-        """Keep the pieces of streamed tool calls (OpenAI's form: by `index`, the arguments cut
-        anywhere); whether there were any."""
+    def _gather(self, delta: Mapping[str, Any]) -> bool:
+        """Keep the pieces of a delta's streamed tool calls (OpenAI's form: by `index`, the
+        arguments cut anywhere); whether there were any."""
+        calls = delta.get("tool_calls")
         if not isinstance(calls, list):
             return False
         for position, call in enumerate(calls):
             if not isinstance(call, Mapping):
                 continue
-            index = call.get("index", position)
+            index = call.get("index")
             entry = self._fragments.setdefault(
                 index if isinstance(index, int) else position,
-                {"id": "", "name": "", "arguments": ""},
+                {"call_id": "", "name": "", "arguments": ""},
             )
-            given = call.get("function")
-            function: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
-            if call.get("id"):
-                entry["id"] = str(call["id"])
-            if function.get("name"):
-                entry["name"] = str(function["name"])
+            function = call.get("function")
+            function = function if isinstance(function, Mapping) else {}
+            for key, given in (("call_id", call.get("id")), ("name", function.get("name"))):
+                if given:
+                    entry[key] = str(given)
             arguments = function.get("arguments")
-            if arguments is not None:  # a piece without arguments (the name's) adds none
+            if arguments is not None:  # the piece naming the tool may carry no arguments
                 entry["arguments"] += (
                     arguments if isinstance(arguments, str) else json.dumps(arguments)
                 )
         return True
 
     def _check_answered(self, deltas: list[ChatDelta]) -> None:
+        fragments, self._fragments = sorted(self._fragments.items()), {}
         try:
-            for _, entry in sorted(self._fragments.items()):
-                call = _tool_call(entry["id"], entry["name"], entry["arguments"])
-                self.reply.tool_calls.append(call)
+            self.reply.tool_calls += [_tool_call(**entry) for _, entry in fragments]
         except MaviError as error:
             self._fail(error, deltas)  # the text before it is still handed out
-            return
-        finally:
-            self._fragments.clear()
-        super()._check_answered(deltas)
-
-
-def _str(value: object) -> str | None:
-    return None if value is None else str(value)
+        else:
+            super()._check_answered(deltas)
 
 
 def parse_vlm_reply(body: bytes, max_event_bytes: int | None = None) -> VlmReply:
