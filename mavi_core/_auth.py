@@ -1,18 +1,16 @@
-"""Credentials: a plain API key, or v1.0 access tokens that refresh themselves.
-
-Only the decisions live here (is the token due, what to send, what the reply means, who
-refreshes); the clients do the HTTP call. One refresh is in flight per `MaviTokenAuth`, however
-many threads, event loops and clients (sync or async) share it: the first caller to need one
-leads it, the others wait for its result, success or failure alike.
-"""
+"""v1.0 access tokens that refresh themselves: only the decisions (is the token due, what the
+reply means, who refreshes); the flows do the HTTP call. One refresh is in flight per
+`MaviTokenAuth`: its first caller leads it, the others share its outcome
+(docs/errors-and-wire.md#credentials)."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future
-from dataclasses import dataclass
+from concurrent.futures import Future, InvalidStateError
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -23,12 +21,11 @@ from ._secret import Secret, SecretLike, check_credential, given, reveal
 __all__ = ["MaviTokenAuth", "MaviTokens", "RefreshAbandoned", "RefreshTicket"]
 
 REFRESH_FAILURE_COOLDOWN: Final = 5.0
-"""A failed refresh answers every request that asks again for this long, instead of a new call."""
+"""A failed refresh answers the requests that ask again for this long, instead of a new call."""
 
 _ACCESS_TOKEN_MAX_SECONDS = 7 * 24 * 3600
 """An access token lives hours; an `expiresIn` above a week can only be milliseconds."""
 _REFRESH_TOKEN_MAX_SECONDS = 3 * 365 * 24 * 3600
-
 
 _TOKEN_ADVICE: Final = (
     "pass the {reply} that getAccessToken answered: `client.exchange_code(client_id, code)` "
@@ -37,7 +34,7 @@ _TOKEN_ADVICE: Final = (
 
 
 def _secret(value: object, what: str, reply: str) -> Secret | None:
-    """A token given as a string or a SecretStr (None: not given), checked; never quoted."""
+    """A token given as a string or a SecretStr (None: not given), checked, never quoted."""
     if value is not None and not isinstance(value, str) and not hasattr(value, "get_secret_value"):
         raise MaviValidationError(
             f"MaviTokenAuth: {what} must be a string or a SecretStr, got "
@@ -50,21 +47,6 @@ def _secret(value: object, what: str, reply: str) -> Secret | None:
             "a string."
         )
     return None if plain is None else Secret(check_credential(plain, what))
-
-
-def _settle(
-    future: Future[MaviTokens], result: MaviTokens | None = None, error: BaseException | None = None
-) -> None:
-    """Hand the refresh's outcome to its waiters; a future someone cancelled takes nothing."""
-    from concurrent.futures import InvalidStateError
-
-    try:
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(result)  # type: ignore[arg-type]
-    except InvalidStateError:
-        pass
 
 
 class RefreshAbandoned(Exception):
@@ -108,9 +90,10 @@ class MaviTokens:
 
     @classmethod
     def from_reply(
-        cls, data: object, *, previous_refresh_token: Secret | None = None, now: float
+        cls, data: object, *, now: float, previous: MaviTokens | None = None
     ) -> MaviTokens:
-        """Read the `data` of getAccessToken / refreshAccessToken."""
+        """Read the `data` of getAccessToken / refreshAccessToken; what it leaves out (the
+        refresh token and its expiry) is kept from `previous`."""
         if not isinstance(data, Mapping) or not isinstance(data.get("accessToken"), str):
             raise MaviServerError(
                 "The token endpoint answered without an accessToken; cannot authenticate. "
@@ -118,41 +101,37 @@ class MaviTokens:
             )
         for key in ("accessToken", "refreshToken"):
             value = data.get(key)
-            if isinstance(value, str):
-                try:
+            try:
+                if isinstance(value, str):
                     check_credential(value, key)
-                except ValueError:
-                    raise MaviServerError(
-                        f"The token endpoint answered with {key} set to a value that cannot be "
-                        "sent in a header (empty, or holding white space, a control character or "
-                        "non-ASCII); "
-                        "cannot authenticate. Re-authorize, or use an API key."
-                    ) from None
+            except ValueError:
+                raise MaviServerError(
+                    f"The token endpoint answered with {key} set to a value that cannot be sent "
+                    "in a header (empty, or holding white space, a control character or "
+                    "non-ASCII); cannot authenticate. Re-authorize, or use an API key."
+                ) from None
         expires_in = _seconds(data.get("expiresIn"), _ACCESS_TOKEN_MAX_SECONDS)
         refresh_in = _seconds(data.get("refreshExpiresIn"), _REFRESH_TOKEN_MAX_SECONDS)
         refresh = data.get("refreshToken")
-        refresh_token = (
-            Secret(refresh.strip()) if isinstance(refresh, str) else previous_refresh_token
-        )
-        return cls(
+        tokens = cls(
             access_token=Secret(data["accessToken"].strip()),
-            refresh_token=refresh_token,
+            refresh_token=Secret(refresh.strip()) if isinstance(refresh, str) else None,
             expires_at=None if expires_in is None else now + expires_in,
             refresh_expires_at=None if refresh_in is None else now + refresh_in,
+        )
+        if previous is None:
+            return tokens
+        return replace(
+            tokens,
+            refresh_token=tokens.refresh_token or previous.refresh_token,
+            refresh_expires_at=tokens.refresh_expires_at or previous.refresh_expires_at,
         )
 
 
 class MaviTokenAuth:
-    """v1.0 access-token credentials that refresh before expiry and once on a `0401` reply.
-
-    >>> auth = MaviTokenAuth("at-...", refresh_token="rt-...", expires_at=time.time() + 7200,
-    ...                      on_refresh=lambda tokens: store(tokens))  # doctest: +SKIP
-    >>> MaviClient(auth=auth)  # doctest: +SKIP
-
-    One object may be shared by many threads, tasks, event loops and clients: concurrent
-    requests that find the token due (or rejected) trigger a single refresh and share its
-    result. A refresh made early (the token still valid) that fails leaves the valid token in use.
-    """
+    """v1.0 access-token credentials that refresh before expiry and once on a `0401` reply,
+    shared by any number of threads, tasks, event loops and clients: one refresh for all
+    (docs/client.md#access-tokens-the-v10-oauth-style-flow)."""
 
     def __init__(
         self,
@@ -205,10 +184,8 @@ class MaviTokenAuth:
 
     @property
     def identity(self) -> Secret:
-        """Whose tokens these are, for what is kept per account (the quota's budget, the
-        transcript cache; only ever hashed): the refresh token given, else the access token.
-        Fixed when built, so a refresh (a new access token, perhaps a new refresh token) does
-        not move the account elsewhere."""
+        """Whose tokens these are, for what is kept per account (only ever hashed): the refresh
+        token given, else the access token; fixed when built, so a refresh does not move it."""
         return self._identity
 
     @property
@@ -260,50 +237,33 @@ class MaviTokenAuth:
         """The leader's end of a refresh: apply the reply's `data`, or share `error` with the
         waiters; raises the error a malformed reply is."""
         tokens: MaviTokens | None = None
-        malformed = False
+        malformed: MaviError | None = None
         with self._lock:
             self._in_flight = None
             if error is None:
                 try:
-                    tokens = self._apply(data)
+                    tokens = MaviTokens.from_reply(data, now=time.time(), previous=self._tokens)
+                    self._tokens, self._failure = tokens, None
+                    self.generation += 1
                 except MaviError as exc:
-                    error, malformed = exc, True
+                    error = malformed = exc
             if isinstance(error, MaviError):
                 self._failure = (self.generation, time.time(), error)
-        future = ticket.future
-        if tokens is not None:
-            _settle(future, result=tokens)
-            if self.on_refresh is not None:
-                self.on_refresh(tokens)  # the new tokens are in use: the caller must keep them
-            return
-        assert error is not None
-        _settle(future, error=error)
-        if malformed:
-            raise error
+        with contextlib.suppress(InvalidStateError):  # a future someone cancelled takes nothing
+            if tokens is not None:
+                ticket.future.set_result(tokens)
+            elif error is not None:
+                ticket.future.set_exception(error)
+        if tokens is not None and self.on_refresh is not None:
+            self.on_refresh(tokens)  # the new tokens are in use: the caller must keep them
+        if malformed is not None:
+            raise malformed
 
     def refresh_body(self) -> dict[str, str]:
         refresh_token = self._tokens.refresh_token
         if refresh_token is None:
             raise ValueError("no refresh token is known")
         return {"refreshToken": refresh_token.get_secret_value()}
-
-    def _apply(self, data: object, *, now: float | None = None) -> MaviTokens:
-        tokens = MaviTokens.from_reply(
-            data,
-            previous_refresh_token=self._tokens.refresh_token,
-            now=time.time() if now is None else now,
-        )
-        if tokens.refresh_expires_at is None:
-            tokens = MaviTokens(
-                tokens.access_token,
-                tokens.refresh_token,
-                tokens.expires_at,
-                self._tokens.refresh_expires_at,
-            )
-        self._tokens = tokens
-        self.generation += 1
-        self._failure = None
-        return tokens
 
     def __repr__(self) -> str:
         return (

@@ -33,15 +33,14 @@ def is_retryable(error: MaviError) -> bool:
     """Connection errors, timeouts, HTTP 408/429/5xx and envelope 0429 are worth another try."""
     if isinstance(error, MaviStreamError):
         return False
-    if isinstance(error, MaviConnectionError | MaviRateLimitError):
-        return True
-    status = error.status_code
-    return isinstance(error, MaviServerError) and status is not None and status >= 500
+    status = error.status_code or 0
+    return isinstance(error, MaviConnectionError | MaviRateLimitError) or (
+        isinstance(error, MaviServerError) and status >= 500
+    )
 
 
 def may_retry(error: MaviError) -> bool:
-    """Whether a call failing with `error` may be sent again: retryable, or an auth error (the
-    token may be refreshed and the call repeated)."""
+    """Retryable, or an auth error (the token may be refreshed and the call repeated)."""
     return is_retryable(error) or isinstance(error, MaviAuthenticationError)
 
 
@@ -53,12 +52,8 @@ def backoff_delay(retries_done: int, *, jitter: float = 0.0) -> float:
 
 @dataclass
 class RetryState:
-    """The retry decisions of one call, from its first attempt to its last.
-
-    `next_action(error)` answers what to do about a failed attempt: a delay in seconds before
-    trying again, `REFRESH` (refresh the token, then try again at once), or None (give up and
-    raise). A `Retry-After` up to 60 s is honoured; a longer one is not slept (`refused_wait`).
-    """
+    """The retry decisions of one call: `next_action(error)` answers a delay in seconds before
+    trying again, `REFRESH` (refresh the token, then try again at once), or None (give up)."""
 
     max_retries: int
     can_refresh: bool = False
@@ -66,7 +61,7 @@ class RetryState:
     retries: int = 0
     refreshed: bool = False
     refused_wait: bool = False
-    """The last error asked for a wait longer than `MAX_RETRY_AFTER`, so it was not retried."""
+    """The last error asked for a wait longer than `MAX_RETRY_AFTER`: not slept, not retried."""
 
     def next_action(self, error: MaviError) -> float | _Refresh | None:
         if isinstance(error, MaviAuthenticationError):
