@@ -61,14 +61,6 @@ class RefreshTicket:
     leader: bool
 
 
-def _to_epoch(value: float | datetime | None) -> float | None:
-    if value is None or isinstance(value, int | float):
-        return value
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.timestamp()
-
-
 def _seconds(value: object, plausible_max: float) -> float | None:
     """`expiresIn` as seconds: numbers may arrive as strings, and in milliseconds."""
     try:
@@ -158,13 +150,15 @@ class MaviTokenAuth:
                 "MaviTokenAuth: on_refresh must be a function taking the new MaviTokens, or "
                 f"None, got {given(on_refresh)}."
             )
+        if isinstance(expires_at, datetime):  # a naive one is UTC
+            expires_at = expires_at.replace(tzinfo=expires_at.tzinfo or UTC).timestamp()
         self._tokens = MaviTokens(
-            access_token=token,
-            refresh_token=_secret(refresh_token, "refresh_token", "refreshToken"),
-            expires_at=_to_epoch(expires_at),
+            token, _secret(refresh_token, "refresh_token", "refreshToken"), expires_at
         )
         self.on_refresh = on_refresh
-        self._identity = self._tokens.refresh_token or self._tokens.access_token
+        self.identity: Final = self._tokens.refresh_token or token
+        """Whose tokens these are, for what is kept per account (only ever hashed): the refresh
+        token given, else the access token; fixed when built, so a refresh does not move it."""
         self.generation = 0
         """Increases with every refresh; a request remembers it to tell whether it is stale."""
         self._lock = threading.Lock()
@@ -181,12 +175,6 @@ class MaviTokenAuth:
     @property
     def tokens(self) -> MaviTokens:
         return self._tokens
-
-    @property
-    def identity(self) -> Secret:
-        """Whose tokens these are, for what is kept per account (only ever hashed): the refresh
-        token given, else the access token; fixed when built, so a refresh does not move it."""
-        return self._identity
 
     @property
     def expires_at(self) -> float | None:

@@ -56,17 +56,6 @@ class MaviError(Exception):
         self.status_code = status_code
         self.retry_after = None if retry_after is None else float(retry_after)
 
-    def __reduce__(self) -> tuple[object, ...]:
-        # Keeps the keyword-only attributes through pickling (multiprocessing, some tracers).
-        return (_rebuild, (type(self), self.message, self.__dict__))
-
-
-def _rebuild(cls: type[MaviError], message: str, state: dict[str, object]) -> MaviError:
-    error = cls.__new__(cls)
-    Exception.__init__(error, message)
-    error.__dict__.update(state)
-    return error
-
 
 class MaviValidationError(MaviError, ValueError):
     """Local: the input was wrong and the request was rejected before anything was sent."""
