@@ -29,14 +29,8 @@ class MaviError(Exception):
     """Base class of every error raised by `mavi_core`; every attribute exists on every
     instance (``None`` where it does not apply), so handlers can log them without type checks."""
 
-    code: str | None = None
-    msg: str | None = None
-    """The service's own message, as it sent it."""
-    status_code: int | None = None
-    retry_after: float | None = None
     request_method: str | None = None
     request_url: str | None = None
-    """The URL the failed request went to (credentials never travel in it)."""
     request_id: str | None = None
     """The service's id for the request, when a reply header carried one: quote it to support."""
 

@@ -144,18 +144,14 @@ def url_secrets(url: str) -> list[str]:
     the URL may quote in its own errors): for `redact`, after `redact_url`."""
     from urllib.parse import parse_qsl, unquote
 
-    found: list[str] = []
     match = _USERINFO.match(url)
-    if match is not None:
-        found.append(url[match.end("head") : match.end() - 1])
+    found = [url[match.end("head") : match.end() - 1]] if match else []
     query = url.partition("?")[2].partition("#")[0]
     found += [
-        value
-        for name, value in parse_qsl(query, keep_blank_values=False, errors="replace")
-        if name.lower() == "password"
+        value for name, value in parse_qsl(query, errors="replace") if name.lower() == "password"
     ]
     found += [unquote(value) for value in found]
-    return sorted({value for value in found if value}, key=len, reverse=True)
+    return sorted(set(filter(None, found)), key=len, reverse=True)
 
 
 def redact_url_secrets(text: str, url: str) -> str:
