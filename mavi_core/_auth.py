@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from ._constants import TOKEN_REFRESH_MARGIN
 from ._exceptions import MaviError, MaviServerError, MaviValidationError
-from ._secret import Secret, SecretLike, check_credential, given, reveal
+from ._secret import Secret, SecretLike, check_credential, given
 
 __all__ = ["MaviTokenAuth", "MaviTokens", "RefreshAbandoned", "RefreshTicket"]
 
@@ -33,20 +33,18 @@ _TOKEN_ADVICE: Final = (
 )
 
 
-def _secret(value: object, what: str, reply: str) -> Secret | None:
+def _secret(value: object, what: str, reply: str, *, required: bool = False) -> Secret | None:
     """A token given as a string or a SecretStr (None: not given), checked, never quoted."""
-    if value is not None and not isinstance(value, str) and not hasattr(value, "get_secret_value"):
+    plain = value.get_secret_value() if hasattr(value, "get_secret_value") else value
+    if plain is None and not required:
+        return None
+    if not isinstance(plain, str):
         raise MaviValidationError(
-            f"MaviTokenAuth: {what} must be a string or a SecretStr, got "
-            f"{given(value, secret=True)}: {_TOKEN_ADVICE.format(reply=reply)}."
+            f"MaviTokenAuth: {what} must be a string or a SecretStr holding one, got "
+            f"{'None' if plain is None else given(plain, secret=True)}: "
+            f"{_TOKEN_ADVICE.format(reply=reply)}."
         )
-    plain = reveal(value)
-    if plain is not None and not isinstance(plain, str):
-        raise MaviValidationError(
-            f"MaviTokenAuth: {what}.get_secret_value() gave {given(plain, secret=True)}, not "
-            "a string."
-        )
-    return None if plain is None else Secret(check_credential(plain, what))
+    return Secret(check_credential(plain, what))
 
 
 class RefreshAbandoned(Exception):
@@ -132,12 +130,8 @@ class MaviTokenAuth:
         expires_at: float | datetime | None = None,
         on_refresh: Callable[[MaviTokens], Any] | None = None,
     ) -> None:
-        token = _secret(access_token, "access_token", "accessToken")
-        if token is None:
-            raise MaviValidationError(
-                "MaviTokenAuth: access_token must be a string or a SecretStr, got None: "
-                f"{_TOKEN_ADVICE.format(reply='accessToken')}."
-            )
+        token = _secret(access_token, "access_token", "accessToken", required=True)
+        assert token is not None
         if expires_at is not None and (
             isinstance(expires_at, bool) or not isinstance(expires_at, int | float | datetime)
         ):
@@ -187,23 +181,21 @@ class MaviTokenAuth:
     def header_value(self) -> str:
         return self._tokens.access_token.get_secret_value()
 
-    def needs_refresh(self, now: float | None = None) -> bool:
+    def needs_refresh(self) -> bool:
         """True when the token expires within the margin and a refresh token is known."""
         expires_at = self._tokens.expires_at
-        if expires_at is None or not self.can_refresh:
-            return False
-        return (time.time() if now is None else now) >= expires_at - TOKEN_REFRESH_MARGIN
+        due = expires_at is not None and time.time() >= expires_at - TOKEN_REFRESH_MARGIN
+        return due and self.can_refresh
 
-    def is_valid(self, now: float | None = None) -> bool:
+    def is_valid(self) -> bool:
         """True while the access token has not expired (or its expiry is unknown)."""
         expires_at = self._tokens.expires_at
-        return expires_at is None or (time.time() if now is None else now) < expires_at
+        return expires_at is None or time.time() < expires_at
 
-    def claim_refresh(self, generation: int, now: float | None = None) -> RefreshTicket | None:
+    def claim_refresh(self, generation: int) -> RefreshTicket | None:
         """Who refreshes: None when the tokens of `generation` were replaced already; else a
         ticket to lead the one refresh in flight, or to wait for it. A refresh that failed
         within the last `REFRESH_FAILURE_COOLDOWN` seconds answers at once with its error."""
-        now = time.time() if now is None else now
         with self._lock:
             if self.generation != generation:
                 return None
@@ -211,7 +203,10 @@ class MaviTokenAuth:
                 return RefreshTicket(self._in_flight, leader=False)
             if self._failure is not None:
                 failed_generation, failed_at, error = self._failure
-                if failed_generation == generation and now - failed_at < REFRESH_FAILURE_COOLDOWN:
+                if (
+                    failed_generation == generation
+                    and time.time() - failed_at < REFRESH_FAILURE_COOLDOWN
+                ):
                     settled: Future[MaviTokens] = Future()
                     settled.set_exception(error)
                     return RefreshTicket(settled, leader=False)
