@@ -20,12 +20,7 @@ from ._exceptions import (
 __all__ = ["REFRESH", "RetryState", "backoff_delay", "is_retryable"]
 
 
-class _Refresh:
-    def __repr__(self) -> str:
-        return "REFRESH"
-
-
-REFRESH: Final = _Refresh()
+REFRESH: Final = "refresh"
 """Refresh the access token, then send the request again."""
 
 
@@ -63,7 +58,7 @@ class RetryState:
     refused_wait: bool = False
     """The last error asked for a wait longer than `MAX_RETRY_AFTER`: not slept, not retried."""
 
-    def next_action(self, error: MaviError) -> float | _Refresh | None:
+    def next_action(self, error: MaviError) -> float | str | None:
         if isinstance(error, MaviAuthenticationError):
             if self.can_refresh and not self.refreshed:
                 self.refreshed = True
