@@ -112,18 +112,10 @@ def _stream_error(kind: type[MaviAPIError]) -> type[MaviStreamError]:
     return type(name, (MaviStreamError, kind), {"__doc__": doc, "__module__": __name__})
 
 
-# An error the service sends after answer text keeps its class too, so `except
-# MaviInvalidRequestError` catches "Video is not parsed" whether or not text came first.
+# An error the service sends after answer text keeps its kind (each class above derived from
+# MaviAPIError), so `except MaviInvalidRequestError` catches "Video is not parsed" either way.
 STREAM_ERRORS: Final[dict[type[MaviAPIError], type[MaviStreamError]]] = {
-    kind: _stream_error(kind)
-    for kind in (
-        MaviInvalidRequestError,
-        MaviAuthenticationError,
-        MaviPermissionDeniedError,
-        MaviConflictError,
-        MaviRateLimitError,
-        MaviServerError,
-    )
+    kind: _stream_error(kind) for kind in MaviAPIError.__subclasses__()
 }
 globals().update({error.__name__: error for error in STREAM_ERRORS.values()})  # for pickle
 

@@ -80,8 +80,22 @@ def test_a_rate_limit_keeps_its_attributes_through_pickling() -> None:
 def test_every_stream_error_kind_is_both_classes_and_survives_pickling() -> None:
     import pickle
 
+    from mavi_core import (
+        MaviAuthenticationError,
+        MaviConflictError,
+        MaviPermissionDeniedError,
+        MaviServerError,
+    )
     from mavi_core._exceptions import STREAM_ERRORS
 
+    assert set(STREAM_ERRORS) == {
+        MaviInvalidRequestError,
+        MaviAuthenticationError,
+        MaviPermissionDeniedError,
+        MaviConflictError,
+        MaviRateLimitError,
+        MaviServerError,
+    }
     for kind, stream_kind in STREAM_ERRORS.items():
         assert issubclass(stream_kind, MaviStreamError) and issubclass(stream_kind, kind)
         assert stream_kind.__name__ == kind.__name__.replace("Mavi", "MaviStream")
