@@ -12,7 +12,7 @@ import ssl
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
@@ -108,16 +108,9 @@ class _BoundedBackend(httpcore.NetworkBackend):
         self._backend = backend
 
     def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
+        self, host: str, port: int, timeout: float | None = None, *args: Any, **kwargs: Any
     ) -> httpcore.NetworkStream:
-        stream = self._backend.connect_tcp(
-            host, port, _within(timeout), local_address, socket_options
-        )
+        stream = self._backend.connect_tcp(host, port, _within(timeout), *args, **kwargs)
         return _BoundedStream(stream)
 
 
@@ -264,8 +257,7 @@ class LoopPools:
             for pattern, url in get_environment_proxies().items()
         }
         with self._lock:
-            ended = [old for old in self._pools if old.is_closed()]
-            gone = [self._pools.pop(old)[1] for old in ended]
+            gone = [self._pools.pop(old)[1] for old in list(self._pools) if old.is_closed()]
             transport = ShardedAsyncTransport()
             http = httpx.AsyncClient(
                 timeout=self._timeout, headers=self._headers, transport=transport, mounts=mounts
