@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, InvalidStateError
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -59,13 +59,28 @@ class RefreshTicket:
     leader: bool
 
 
-def _seconds(value: object, plausible_max: float) -> float | None:
-    """`expiresIn` as seconds: numbers may arrive as strings, and in milliseconds."""
+def _expiry(value: object, plausible_max: float, now: float) -> float | None:
+    """When a reply's `expiresIn` ends: numbers may arrive as strings, and in milliseconds."""
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
-    return number / 1000.0 if number > plausible_max else number
+    return now + (number / 1000.0 if number > plausible_max else number)
+
+
+def _token(reply: Mapping[str, Any], key: str) -> Secret | None:
+    """A token of the reply (None: absent), refused when a header cannot carry it."""
+    value = reply.get(key)
+    if not isinstance(value, str):
+        return None
+    try:
+        return Secret(check_credential(value, key))
+    except ValueError:
+        raise MaviServerError(
+            f"The token endpoint answered with {key} set to a value that cannot be sent in a "
+            "header (empty, or holding white space, a control character or non-ASCII); "
+            "cannot authenticate. Re-authorize, or use an API key."
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -84,37 +99,20 @@ class MaviTokens:
     ) -> MaviTokens:
         """Read the `data` of getAccessToken / refreshAccessToken; what it leaves out (the
         refresh token and its expiry) is kept from `previous`."""
-        if not isinstance(data, Mapping) or not isinstance(data.get("accessToken"), str):
+        reply = data if isinstance(data, Mapping) else {}
+        access_token = _token(reply, "accessToken")
+        if access_token is None:
             raise MaviServerError(
                 "The token endpoint answered without an accessToken; cannot authenticate. "
                 "Re-authorize, or use an API key."
             )
-        for key in ("accessToken", "refreshToken"):
-            value = data.get(key)
-            try:
-                if isinstance(value, str):
-                    check_credential(value, key)
-            except ValueError:
-                raise MaviServerError(
-                    f"The token endpoint answered with {key} set to a value that cannot be sent "
-                    "in a header (empty, or holding white space, a control character or "
-                    "non-ASCII); cannot authenticate. Re-authorize, or use an API key."
-                ) from None
-        expires_in = _seconds(data.get("expiresIn"), _ACCESS_TOKEN_MAX_SECONDS)
-        refresh_in = _seconds(data.get("refreshExpiresIn"), _REFRESH_TOKEN_MAX_SECONDS)
-        refresh = data.get("refreshToken")
-        tokens = cls(
-            access_token=Secret(data["accessToken"].strip()),
-            refresh_token=Secret(refresh.strip()) if isinstance(refresh, str) else None,
-            expires_at=None if expires_in is None else now + expires_in,
-            refresh_expires_at=None if refresh_in is None else now + refresh_in,
-        )
-        if previous is None:
-            return tokens
-        return replace(
-            tokens,
-            refresh_token=tokens.refresh_token or previous.refresh_token,
-            refresh_expires_at=tokens.refresh_expires_at or previous.refresh_expires_at,
+        kept = previous or cls(access_token)
+        refresh_expires_at = _expiry(reply.get("refreshExpiresIn"), _REFRESH_TOKEN_MAX_SECONDS, now)
+        return cls(
+            access_token,
+            _token(reply, "refreshToken") or kept.refresh_token,
+            _expiry(reply.get("expiresIn"), _ACCESS_TOKEN_MAX_SECONDS, now),
+            refresh_expires_at or kept.refresh_expires_at,
         )
 
 

@@ -4,8 +4,6 @@ attributes every error has: docs/errors-and-wire.md#errors."""
 
 from __future__ import annotations
 
-from typing import Final
-
 __all__ = [
     "MaviAPIError",
     "MaviAuthenticationError",
@@ -114,7 +112,7 @@ def _stream_error(kind: type[MaviAPIError]) -> type[MaviStreamError]:
 
 # An error the service sends after answer text keeps its kind (each class above derived from
 # MaviAPIError), so `except MaviInvalidRequestError` catches "Video is not parsed" either way.
-STREAM_ERRORS: Final[dict[type[MaviAPIError], type[MaviStreamError]]] = {
+STREAM_ERRORS: dict[type[MaviAPIError], type[MaviStreamError]] = {
     kind: _stream_error(kind) for kind in MaviAPIError.__subclasses__()
 }
 globals().update({error.__name__: error for error in STREAM_ERRORS.values()})  # for pickle
