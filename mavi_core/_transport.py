@@ -156,8 +156,8 @@ class ShardedAsyncTransport(httpx.AsyncBaseTransport):
 
     def __init__(self, shards: Sequence[httpx.AsyncBaseTransport] | None = None) -> None:
         limits = httpx.Limits(
-            max_connections=max(MAX_CONNECTIONS // SHARDS, 1),
-            max_keepalive_connections=max(MAX_KEEPALIVE_CONNECTIONS // SHARDS, 1),
+            max_connections=MAX_CONNECTIONS // SHARDS,
+            max_keepalive_connections=MAX_KEEPALIVE_CONNECTIONS // SHARDS,
         )
         self._shards = list(
             shards
@@ -168,8 +168,8 @@ class ShardedAsyncTransport(httpx.AsyncBaseTransport):
         )
         self.in_flight = [0] * len(self._shards)
         """Requests sent through each pool whose response is not closed yet."""
-        self._sockets: dict[int, Any] = {}
-        """The sockets of the connections opened, by id: what `abandon` closes."""
+        self._sockets: set[Any] = set()
+        """The sockets of the connections opened: what `abandon` closes."""
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         in_flight = self.in_flight
@@ -184,10 +184,10 @@ class ShardedAsyncTransport(httpx.AsyncBaseTransport):
         response.stream = _CountedStream(response.stream, in_flight, shard)
         stream = response.extensions.get("network_stream")
         sock = None if stream is None else stream.get_extra_info("socket")
-        if sock is not None and id(sock) not in self._sockets:
+        if sock is not None:
             if len(self._sockets) >= 2 * MAX_CONNECTIONS:  # forget the sockets closed already
-                self._sockets = {key: s for key, s in self._sockets.items() if s.fileno() != -1}
-            self._sockets[id(sock)] = sock
+                self._sockets = {s for s in self._sockets if s.fileno() != -1}
+            self._sockets.add(sock)
         return response
 
     async def aclose(self) -> None:
@@ -197,7 +197,7 @@ class ShardedAsyncTransport(httpx.AsyncBaseTransport):
     def abandon(self) -> None:
         """Close every connection's socket without its event loop, which has ended (a closed
         loop cannot close its transports). Never for a pool whose loop still runs."""
-        sockets, self._sockets = list(self._sockets.values()), {}
+        sockets, self._sockets = self._sockets, set()
         for sock in sockets:
             _close_socket(sock)
 
