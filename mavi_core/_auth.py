@@ -27,11 +27,6 @@ _ACCESS_TOKEN_MAX_SECONDS = 7 * 24 * 3600
 """An access token lives hours; an `expiresIn` above a week can only be milliseconds."""
 _REFRESH_TOKEN_MAX_SECONDS = 3 * 365 * 24 * 3600
 
-_TOKEN_ADVICE: Final = (
-    "pass the {reply} that getAccessToken answered: `client.exchange_code(client_id, code)` "
-    'returns the credentials (docs/client.md, "Access tokens")'
-)
-
 
 def _secret(value: object, what: str, reply: str, *, required: bool = False) -> Secret | None:
     """A token given as a string or a SecretStr (None: not given), checked, never quoted."""
@@ -41,8 +36,9 @@ def _secret(value: object, what: str, reply: str, *, required: bool = False) -> 
     if not isinstance(plain, str):
         raise MaviValidationError(
             f"MaviTokenAuth: {what} must be a string or a SecretStr holding one, got "
-            f"{'None' if plain is None else given(plain, secret=True)}: "
-            f"{_TOKEN_ADVICE.format(reply=reply)}."
+            f"{'None' if plain is None else given(plain, secret=True)}: pass the {reply} that "
+            "getAccessToken answered: `client.exchange_code(client_id, code)` returns the "
+            'credentials (docs/client.md, "Access tokens").'
         )
     return Secret(check_credential(plain, what))
 
