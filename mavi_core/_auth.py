@@ -1,70 +1,46 @@
-"""Credentials: a plain API key, or v1.0 access tokens that refresh themselves.
-
-Only the decisions live here (is the token due, what to send, what the reply means, who
-refreshes); the clients do the HTTP call. One refresh is in flight per `MaviTokenAuth`, however
-many threads, event loops and clients (sync or async) share it: the first caller to need one
-leads it, the others wait for its result, success or failure alike.
-"""
+"""v1.0 access tokens that refresh themselves: only the decisions (is the token due, what the
+reply means, who refreshes); the flows do the HTTP call. One refresh is in flight per
+`MaviTokenAuth`: its first caller leads it, the others share its outcome
+(docs/errors-and-wire.md#credentials)."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
 from ._constants import TOKEN_REFRESH_MARGIN
 from ._exceptions import MaviError, MaviServerError, MaviValidationError
-from ._secret import Secret, SecretLike, check_credential, given, reveal
+from ._secret import Secret, SecretLike, check_credential, given
 
 __all__ = ["MaviTokenAuth", "MaviTokens", "RefreshAbandoned", "RefreshTicket"]
 
 REFRESH_FAILURE_COOLDOWN: Final = 5.0
-"""A failed refresh answers every request that asks again for this long, instead of a new call."""
+"""A failed refresh answers the requests that ask again for this long, instead of a new call."""
 
 _ACCESS_TOKEN_MAX_SECONDS = 7 * 24 * 3600
 """An access token lives hours; an `expiresIn` above a week can only be milliseconds."""
 _REFRESH_TOKEN_MAX_SECONDS = 3 * 365 * 24 * 3600
 
 
-_TOKEN_ADVICE: Final = (
-    "pass the {reply} that getAccessToken answered: `client.exchange_code(client_id, code)` "
-    'returns the credentials (docs/client.md, "Access tokens")'
-)
-
-
-def _secret(value: object, what: str, reply: str) -> Secret | None:
-    """A token given as a string or a SecretStr (None: not given), checked; never quoted."""
-    if value is not None and not isinstance(value, str) and not hasattr(value, "get_secret_value"):
+def _secret(value: object, what: str, reply: str, *, required: bool = False) -> Secret | None:
+    """A token given as a string or a SecretStr (None: not given), checked, never quoted."""
+    plain = value.get_secret_value() if hasattr(value, "get_secret_value") else value
+    if plain is None and not required:
+        return None
+    if not isinstance(plain, str):
         raise MaviValidationError(
-            f"MaviTokenAuth: {what} must be a string or a SecretStr, got "
-            f"{given(value, secret=True)}: {_TOKEN_ADVICE.format(reply=reply)}."
+            f"MaviTokenAuth: {what} must be a string or a SecretStr holding one, got "
+            f"{'None' if plain is None else given(plain, secret=True)}: pass the {reply} that "
+            "getAccessToken answered: `client.exchange_code(client_id, code)` returns the "
+            'credentials (docs/client.md, "Access tokens").'
         )
-    plain = reveal(value)
-    if plain is not None and not isinstance(plain, str):
-        raise MaviValidationError(
-            f"MaviTokenAuth: {what}.get_secret_value() gave {given(plain, secret=True)}, not "
-            "a string."
-        )
-    return None if plain is None else Secret(check_credential(plain, what))
-
-
-def _settle(
-    future: Future[MaviTokens], result: MaviTokens | None = None, error: BaseException | None = None
-) -> None:
-    """Hand the refresh's outcome to its waiters; a future someone cancelled takes nothing."""
-    from concurrent.futures import InvalidStateError
-
-    try:
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(result)  # type: ignore[arg-type]
-    except InvalidStateError:
-        pass
+    return Secret(check_credential(plain, what))
 
 
 class RefreshAbandoned(Exception):
@@ -79,21 +55,28 @@ class RefreshTicket:
     leader: bool
 
 
-def _to_epoch(value: float | datetime | None) -> float | None:
-    if value is None or isinstance(value, int | float):
-        return value
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.timestamp()
-
-
-def _seconds(value: object, plausible_max: float) -> float | None:
-    """`expiresIn` as seconds: numbers may arrive as strings, and in milliseconds."""
+def _expiry(value: object, plausible_max: float, now: float) -> float | None:
+    """When a reply's `expiresIn` ends: numbers may arrive as strings, and in milliseconds."""
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
-    return number / 1000.0 if number > plausible_max else number
+    return now + (number / 1000.0 if number > plausible_max else number)
+
+
+def _token(reply: Mapping[str, Any], key: str) -> Secret | None:
+    """A token of the reply (None: absent), refused when a header cannot carry it."""
+    value = reply.get(key)
+    if not isinstance(value, str):
+        return None
+    try:
+        return Secret(check_credential(value, key))
+    except ValueError:
+        raise MaviServerError(
+            f"The token endpoint answered with {key} set to a value that cannot be sent in a "
+            "header (empty, or holding white space, a control character or non-ASCII); "
+            "cannot authenticate. Re-authorize, or use an API key."
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -108,51 +91,31 @@ class MaviTokens:
 
     @classmethod
     def from_reply(
-        cls, data: object, *, previous_refresh_token: Secret | None = None, now: float
+        cls, data: object, *, now: float, previous: MaviTokens | None = None
     ) -> MaviTokens:
-        """Read the `data` of getAccessToken / refreshAccessToken."""
-        if not isinstance(data, Mapping) or not isinstance(data.get("accessToken"), str):
+        """Read the `data` of getAccessToken / refreshAccessToken; what it leaves out (the
+        refresh token and its expiry) is kept from `previous`."""
+        reply = data if isinstance(data, Mapping) else {}
+        access_token = _token(reply, "accessToken")
+        if access_token is None:
             raise MaviServerError(
                 "The token endpoint answered without an accessToken; cannot authenticate. "
                 "Re-authorize, or use an API key."
             )
-        for key in ("accessToken", "refreshToken"):
-            value = data.get(key)
-            if isinstance(value, str):
-                try:
-                    check_credential(value, key)
-                except ValueError:
-                    raise MaviServerError(
-                        f"The token endpoint answered with {key} set to a value that cannot be "
-                        "sent in a header (empty, or holding white space, a control character or "
-                        "non-ASCII); "
-                        "cannot authenticate. Re-authorize, or use an API key."
-                    ) from None
-        expires_in = _seconds(data.get("expiresIn"), _ACCESS_TOKEN_MAX_SECONDS)
-        refresh_in = _seconds(data.get("refreshExpiresIn"), _REFRESH_TOKEN_MAX_SECONDS)
-        refresh = data.get("refreshToken")
-        refresh_token = (
-            Secret(refresh.strip()) if isinstance(refresh, str) else previous_refresh_token
-        )
+        kept = previous or cls(access_token)
+        refresh_expires_at = _expiry(reply.get("refreshExpiresIn"), _REFRESH_TOKEN_MAX_SECONDS, now)
         return cls(
-            access_token=Secret(data["accessToken"].strip()),
-            refresh_token=refresh_token,
-            expires_at=None if expires_in is None else now + expires_in,
-            refresh_expires_at=None if refresh_in is None else now + refresh_in,
+            access_token,
+            _token(reply, "refreshToken") or kept.refresh_token,
+            _expiry(reply.get("expiresIn"), _ACCESS_TOKEN_MAX_SECONDS, now),
+            refresh_expires_at or kept.refresh_expires_at,
         )
 
 
 class MaviTokenAuth:
-    """v1.0 access-token credentials that refresh before expiry and once on a `0401` reply.
-
-    >>> auth = MaviTokenAuth("at-...", refresh_token="rt-...", expires_at=time.time() + 7200,
-    ...                      on_refresh=lambda tokens: store(tokens))  # doctest: +SKIP
-    >>> MaviClient(auth=auth)  # doctest: +SKIP
-
-    One object may be shared by many threads, tasks, event loops and clients: concurrent
-    requests that find the token due (or rejected) trigger a single refresh and share its
-    result. A refresh made early (the token still valid) that fails leaves the valid token in use.
-    """
+    """v1.0 access-token credentials that refresh before expiry and once on a `0401` reply,
+    shared by any number of threads, tasks, event loops and clients: one refresh for all
+    (docs/client.md#access-tokens-the-v10-oauth-style-flow)."""
 
     def __init__(
         self,
@@ -161,12 +124,8 @@ class MaviTokenAuth:
         expires_at: float | datetime | None = None,
         on_refresh: Callable[[MaviTokens], Any] | None = None,
     ) -> None:
-        token = _secret(access_token, "access_token", "accessToken")
-        if token is None:
-            raise MaviValidationError(
-                "MaviTokenAuth: access_token must be a string or a SecretStr, got None: "
-                f"{_TOKEN_ADVICE.format(reply='accessToken')}."
-            )
+        token = _secret(access_token, "access_token", "accessToken", required=True)
+        assert token is not None
         if expires_at is not None and (
             isinstance(expires_at, bool) or not isinstance(expires_at, int | float | datetime)
         ):
@@ -179,13 +138,15 @@ class MaviTokenAuth:
                 "MaviTokenAuth: on_refresh must be a function taking the new MaviTokens, or "
                 f"None, got {given(on_refresh)}."
             )
+        if isinstance(expires_at, datetime):  # a naive one is UTC
+            expires_at = expires_at.replace(tzinfo=expires_at.tzinfo or UTC).timestamp()
         self._tokens = MaviTokens(
-            access_token=token,
-            refresh_token=_secret(refresh_token, "refresh_token", "refreshToken"),
-            expires_at=_to_epoch(expires_at),
+            token, _secret(refresh_token, "refresh_token", "refreshToken"), expires_at
         )
         self.on_refresh = on_refresh
-        self._identity = self._tokens.refresh_token or self._tokens.access_token
+        self.identity: Final = self._tokens.refresh_token or token
+        """Whose tokens these are, for what is kept per account (only ever hashed): the refresh
+        token given, else the access token; fixed when built, so a refresh does not move it."""
         self.generation = 0
         """Increases with every refresh; a request remembers it to tell whether it is stale."""
         self._lock = threading.Lock()
@@ -204,14 +165,6 @@ class MaviTokenAuth:
         return self._tokens
 
     @property
-    def identity(self) -> Secret:
-        """Whose tokens these are, for what is kept per account (the quota's budget, the
-        transcript cache; only ever hashed): the refresh token given, else the access token.
-        Fixed when built, so a refresh (a new access token, perhaps a new refresh token) does
-        not move the account elsewhere."""
-        return self._identity
-
-    @property
     def expires_at(self) -> float | None:
         return self._tokens.expires_at
 
@@ -222,23 +175,21 @@ class MaviTokenAuth:
     def header_value(self) -> str:
         return self._tokens.access_token.get_secret_value()
 
-    def needs_refresh(self, now: float | None = None) -> bool:
+    def needs_refresh(self) -> bool:
         """True when the token expires within the margin and a refresh token is known."""
         expires_at = self._tokens.expires_at
-        if expires_at is None or not self.can_refresh:
-            return False
-        return (time.time() if now is None else now) >= expires_at - TOKEN_REFRESH_MARGIN
+        due = expires_at is not None and time.time() >= expires_at - TOKEN_REFRESH_MARGIN
+        return due and self.can_refresh
 
-    def is_valid(self, now: float | None = None) -> bool:
+    def is_valid(self) -> bool:
         """True while the access token has not expired (or its expiry is unknown)."""
         expires_at = self._tokens.expires_at
-        return expires_at is None or (time.time() if now is None else now) < expires_at
+        return expires_at is None or time.time() < expires_at
 
-    def claim_refresh(self, generation: int, now: float | None = None) -> RefreshTicket | None:
+    def claim_refresh(self, generation: int) -> RefreshTicket | None:
         """Who refreshes: None when the tokens of `generation` were replaced already; else a
         ticket to lead the one refresh in flight, or to wait for it. A refresh that failed
         within the last `REFRESH_FAILURE_COOLDOWN` seconds answers at once with its error."""
-        now = time.time() if now is None else now
         with self._lock:
             if self.generation != generation:
                 return None
@@ -246,7 +197,10 @@ class MaviTokenAuth:
                 return RefreshTicket(self._in_flight, leader=False)
             if self._failure is not None:
                 failed_generation, failed_at, error = self._failure
-                if failed_generation == generation and now - failed_at < REFRESH_FAILURE_COOLDOWN:
+                if (
+                    failed_generation == generation
+                    and time.time() - failed_at < REFRESH_FAILURE_COOLDOWN
+                ):
                     settled: Future[MaviTokens] = Future()
                     settled.set_exception(error)
                     return RefreshTicket(settled, leader=False)
@@ -260,50 +214,33 @@ class MaviTokenAuth:
         """The leader's end of a refresh: apply the reply's `data`, or share `error` with the
         waiters; raises the error a malformed reply is."""
         tokens: MaviTokens | None = None
-        malformed = False
+        malformed: MaviError | None = None
         with self._lock:
             self._in_flight = None
             if error is None:
                 try:
-                    tokens = self._apply(data)
+                    tokens = MaviTokens.from_reply(data, now=time.time(), previous=self._tokens)
+                    self._tokens, self._failure = tokens, None
+                    self.generation += 1
                 except MaviError as exc:
-                    error, malformed = exc, True
+                    error = malformed = exc
             if isinstance(error, MaviError):
                 self._failure = (self.generation, time.time(), error)
-        future = ticket.future
-        if tokens is not None:
-            _settle(future, result=tokens)
-            if self.on_refresh is not None:
-                self.on_refresh(tokens)  # the new tokens are in use: the caller must keep them
-            return
-        assert error is not None
-        _settle(future, error=error)
-        if malformed:
-            raise error
+        with contextlib.suppress(InvalidStateError):  # a future someone cancelled takes nothing
+            if tokens is not None:
+                ticket.future.set_result(tokens)
+            elif error is not None:
+                ticket.future.set_exception(error)
+        if tokens is not None and self.on_refresh is not None:
+            self.on_refresh(tokens)  # the new tokens are in use: the caller must keep them
+        if malformed is not None:
+            raise malformed
 
     def refresh_body(self) -> dict[str, str]:
         refresh_token = self._tokens.refresh_token
         if refresh_token is None:
             raise ValueError("no refresh token is known")
         return {"refreshToken": refresh_token.get_secret_value()}
-
-    def _apply(self, data: object, *, now: float | None = None) -> MaviTokens:
-        tokens = MaviTokens.from_reply(
-            data,
-            previous_refresh_token=self._tokens.refresh_token,
-            now=time.time() if now is None else now,
-        )
-        if tokens.refresh_expires_at is None:
-            tokens = MaviTokens(
-                tokens.access_token,
-                tokens.refresh_token,
-                tokens.expires_at,
-                self._tokens.refresh_expires_at,
-            )
-        self._tokens = tokens
-        self.generation += 1
-        self._failure = None
-        return tokens
 
     def __repr__(self) -> str:
         return (

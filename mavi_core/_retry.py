@@ -20,12 +20,7 @@ from ._exceptions import (
 __all__ = ["REFRESH", "RetryState", "backoff_delay", "is_retryable"]
 
 
-class _Refresh:
-    def __repr__(self) -> str:
-        return "REFRESH"
-
-
-REFRESH: Final = _Refresh()
+REFRESH: Final = "refresh"
 """Refresh the access token, then send the request again."""
 
 
@@ -33,15 +28,14 @@ def is_retryable(error: MaviError) -> bool:
     """Connection errors, timeouts, HTTP 408/429/5xx and envelope 0429 are worth another try."""
     if isinstance(error, MaviStreamError):
         return False
-    if isinstance(error, MaviConnectionError | MaviRateLimitError):
-        return True
-    status = error.status_code
-    return isinstance(error, MaviServerError) and status is not None and status >= 500
+    status = error.status_code or 0
+    return isinstance(error, MaviConnectionError | MaviRateLimitError) or (
+        isinstance(error, MaviServerError) and status >= 500
+    )
 
 
 def may_retry(error: MaviError) -> bool:
-    """Whether a call failing with `error` may be sent again: retryable, or an auth error (the
-    token may be refreshed and the call repeated)."""
+    """Retryable, or an auth error (the token may be refreshed and the call repeated)."""
     return is_retryable(error) or isinstance(error, MaviAuthenticationError)
 
 
@@ -53,12 +47,8 @@ def backoff_delay(retries_done: int, *, jitter: float = 0.0) -> float:
 
 @dataclass
 class RetryState:
-    """The retry decisions of one call, from its first attempt to its last.
-
-    `next_action(error)` answers what to do about a failed attempt: a delay in seconds before
-    trying again, `REFRESH` (refresh the token, then try again at once), or None (give up and
-    raise). A `Retry-After` up to 60 s is honoured; a longer one is not slept (`refused_wait`).
-    """
+    """The retry decisions of one call: `next_action(error)` answers a delay in seconds before
+    trying again, `REFRESH` (refresh the token, then try again at once), or None (give up)."""
 
     max_retries: int
     can_refresh: bool = False
@@ -66,9 +56,9 @@ class RetryState:
     retries: int = 0
     refreshed: bool = False
     refused_wait: bool = False
-    """The last error asked for a wait longer than `MAX_RETRY_AFTER`, so it was not retried."""
+    """The last error asked for a wait longer than `MAX_RETRY_AFTER`: not slept, not retried."""
 
-    def next_action(self, error: MaviError) -> float | _Refresh | None:
+    def next_action(self, error: MaviError) -> float | str | None:
         if isinstance(error, MaviAuthenticationError):
             if self.can_refresh and not self.refreshed:
                 self.refreshed = True

@@ -107,41 +107,34 @@ this many characters on."""
 def redact(text: str, secrets: list[str]) -> str:
     """`text` with every occurrence of each secret masked, whole or cut short at the end."""
     for secret in secrets:
-        if len(secret) < _MIN_REDACTED:
+        if len(secret) <= _PREFIX:
+            if len(secret) >= _MIN_REDACTED:
+                text = text.replace(secret, MASK)
             continue
-        if secret in text:
-            text = text.replace(secret, MASK)
-        if len(secret) > _PREFIX:
-            text = _mask_prefixes(text, secret)
-    return text
-
-
-def _mask_prefixes(text: str, secret: str) -> str:
-    head = secret[:_PREFIX]
-    start = text.find(head)
-    while start >= 0:
-        end = start + _PREFIX
-        while end < len(text) and end - start < len(secret) and text[end] == secret[end - start]:
-            end += 1
-        text = text[:start] + MASK + text[end:]
-        start = text.find(head, start + len(MASK))
+        start = text.find(secret[:_PREFIX])
+        while start >= 0:
+            end = start + _PREFIX
+            while (
+                end < len(text) and end - start < len(secret) and text[end] == secret[end - start]
+            ):
+                end += 1
+            text = text[:start] + MASK + text[end:]
+            start = text.find(secret[:_PREFIX], start + len(MASK))
     return text
 
 
 _USERINFO: Final = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^\s:]*:)\S*@")
-"""The password runs from the first `:` after `scheme://` to the LAST `@` of the URL (redis-py
-and `urllib.parse` end the userinfo at its last `@`: `redis://:p@ss@host` has the password
-`p@ss`). A password written with a raw `/`, `?` or `#` (`redis://:pa/ss@host`) is masked whole
-too: the mask never stops at a character a password may hold. The price: a URL without a
-password whose path or query holds `@` after a `:` is masked from that `:` (the safe side)."""
+"""The password runs from the first `:` after `scheme://` to the URL's LAST `@`, as redis-py and
+`urllib.parse` read it, raw `/`, `?` or `#` included; a URL without a password but with `@`
+after a `:` is masked from that `:` (the safe side)."""
 
 _QUERY_PASSWORD: Final = re.compile(r"(?P<head>[?&;]password=)[^&;#\s]*", re.IGNORECASE)
 """redis-py reads any query parameter as a connection option: `?password=...` is one."""
 
 
 def redact_url(text: str) -> str:
-    """`text` with the password of every `scheme://user:password@host` URL in it masked (a
-    password holding `@`, `/`, `?` or `#` whole), and every `password=` query parameter."""
+    """`text` with the password of every `scheme://user:password@host` URL in it masked, and
+    every `password=` query parameter."""
     text = _USERINFO.sub(lambda match: f"{match['head']}{MASK}@", text)
     return _QUERY_PASSWORD.sub(lambda match: f"{match['head']}{MASK}", text)
 
@@ -151,21 +144,16 @@ def url_secrets(url: str) -> list[str]:
     the URL may quote in its own errors): for `redact`, after `redact_url`."""
     from urllib.parse import parse_qsl, unquote
 
-    found: list[str] = []
     match = _USERINFO.match(url)
-    if match is not None:
-        found.append(url[match.end("head") : match.end() - 1])
+    found = [url[match.end("head") : match.end() - 1]] if match else []
     query = url.partition("?")[2].partition("#")[0]
     found += [
-        value
-        for name, value in parse_qsl(query, keep_blank_values=False, errors="replace")
-        if name.lower() == "password"
+        value for name, value in parse_qsl(query, errors="replace") if name.lower() == "password"
     ]
     found += [unquote(value) for value in found]
-    return sorted({value for value in found if value}, key=len, reverse=True)
+    return sorted(set(filter(None, found)), key=len, reverse=True)
 
 
 def redact_url_secrets(text: str, url: str) -> str:
-    """`text` (a URL, or what a library that read it said) without `url`'s passwords, in
-    URL form or quoted on their own."""
+    """`text` (a URL, or what a library that read it said) without `url`'s passwords."""
     return redact(redact_url(text), url_secrets(url))

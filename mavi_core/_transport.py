@@ -1,12 +1,6 @@
-"""The clients' connections: the async client's pools, one per event loop, and how every
-connection is closed, however its user leaves it; the sync client's reads bounded by the deadline.
-
-httpcore's pool rescans every connection for every queued request each time a request starts or
-ends, so its cost grows with the square of the concurrency: 200 concurrent calls on one pool spend
-most of their time there (encode/httpcore#1035). Several small pools keep each scan short. A
-request goes to the pool with the fewest requests in flight (the first one on a tie), so
-sequential use stays on one pool and reuses one connection.
-"""
+"""The clients' connections: the async client's pools (one per event loop, each split in small
+pools: docs/client.md#connections), how every connection is closed however its user leaves it,
+and the sync client's reads bounded by the call's deadline."""
 
 from __future__ import annotations
 
@@ -18,7 +12,7 @@ import ssl
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
@@ -45,9 +39,10 @@ __all__ = [
 ]
 
 SHARDS: Final = 16
+OTHER_LOOP_CLOSE_WAIT: Final = 5.0
+"""How long `LoopPools.aclose()` waits for pools it asked other running loops to close."""
 
 logger = logging.getLogger("mavi_core")
-
 
 _SEND_ENDS: ContextVar[float | None] = ContextVar("mavi_send_ends", default=None)
 """When the request the calling thread sends must have its reply's head (`time.monotonic()`)."""
@@ -56,8 +51,8 @@ _SEND_ENDS: ContextVar[float | None] = ContextVar("mavi_send_ends", default=None
 @contextmanager
 def sending_within(seconds: float | None) -> Iterator[None]:
     """Reads and writes of the sync client's connections in this block end within `seconds`
-    (None: each as long as its own timeout): a server that trickles a reply's head a byte at a
-    time cannot hold a call past its deadline (docs/errors-and-wire.md, "Bounds")."""
+    (None: each as long as its own timeout), however slowly the server trickles its reply's
+    head (docs/errors-and-wire.md#bounds)."""
     token = _SEND_ENDS.set(None if seconds is None else time.monotonic() + seconds)
     try:
         yield
@@ -98,69 +93,36 @@ class _BoundedStream(httpcore.NetworkStream):
         server_hostname: str | None = None,
         timeout: float | None = None,
     ) -> httpcore.NetworkStream:
-        tls = self._stream.start_tls(ssl_context, server_hostname, _within(timeout))
-        return _BoundedStream(tls)
+        return _BoundedStream(
+            self._stream.start_tls(ssl_context, server_hostname, _within(timeout))
+        )
 
     def get_extra_info(self, info: str) -> Any:
         return self._stream.get_extra_info(info)
 
 
 class _BoundedBackend(httpcore.NetworkBackend):
-    """Opens `_BoundedStream` connections."""
+    """Opens `_BoundedStream` TCP connections (the client opens no other kind)."""
 
     def __init__(self, backend: httpcore.NetworkBackend) -> None:
         self._backend = backend
 
     def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
+        self, host: str, port: int, timeout: float | None = None, *args: Any, **kwargs: Any
     ) -> httpcore.NetworkStream:
-        stream = self._backend.connect_tcp(
-            host, port, _within(timeout), local_address, socket_options
-        )
+        stream = self._backend.connect_tcp(host, port, _within(timeout), *args, **kwargs)
         return _BoundedStream(stream)
-
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.NetworkStream:
-        stream = self._backend.connect_unix_socket(path, _within(timeout), socket_options)
-        return _BoundedStream(stream)
-
-    def sleep(self, seconds: float) -> None:
-        self._backend.sleep(seconds)
 
 
 def bounded_by_deadline(client: httpx.Client) -> httpx.Client:
-    """`client`, the connections of its transports (the proxies' from the environment too)
-    bounded by `sending_within` (httpx offers no total timeout; its per-read timeout restarts
-    with every byte). A transport of another layout is left as it is."""
-    mounts = getattr(client, "_mounts", {})
-    for transport in [getattr(client, "_transport", None), *mounts.values()]:
+    """`client`, the connections of its transports (the environment's proxies' too) bounded by
+    `sending_within`: httpx has no total timeout, and its read timeout restarts with every byte."""
+    for transport in [client._transport, *client._mounts.values()]:
         pool = getattr(transport, "_pool", None)
         backend = getattr(pool, "_network_backend", None)
         if isinstance(backend, httpcore.NetworkBackend):
             pool._network_backend = _BoundedBackend(backend)  # type: ignore[union-attr]
     return client
-
-
-def environment_proxy_mounts() -> dict[str, httpx.AsyncBaseTransport | None]:
-    """The async client's mounts for the proxies the environment names (`HTTP_PROXY`,
-    `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`), read as httpx reads them for a client without a
-    transport of its own: httpx ignores them once a transport is given, and the async client
-    gives its sharded one. A proxied URL goes through httpx's own transport to that proxy; a
-    `NO_PROXY` host (a None mount) through the sharded pools."""
-    from httpx._utils import get_environment_proxies  # the environment as httpx reads it
-
-    return {
-        pattern: None
-        if url is None
-        else httpx.AsyncHTTPTransport(proxy=url, verify=shared_ssl_context())
-        for pattern, url in get_environment_proxies().items()
-    }
 
 
 @cache
@@ -175,37 +137,39 @@ class _CountedStream(httpx.AsyncByteStream):
     def __init__(self, stream: httpx.AsyncByteStream, in_flight: list[int], shard: int) -> None:
         self._stream = stream
         self._in_flight = in_flight
-        self._shard = shard
-        self._open = True
+        self._shard: int | None = shard
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self._stream.__aiter__()  # no layer of our own per chunk
 
     async def aclose(self) -> None:
-        if self._open:
-            self._open = False
+        if self._shard is not None:
             self._in_flight[self._shard] -= 1
+            self._shard = None
         await self._stream.aclose()
 
 
 class ShardedAsyncTransport(httpx.AsyncBaseTransport):
-    """`SHARDS` connection pools sharing the client's limits; least-loaded pool first."""
+    """`SHARDS` connection pools sharing the client's limits, the least loaded first (the first
+    on a tie, so sequential use reuses one connection): one pool's scans grow with the square of
+    its concurrency (encode/httpcore#1035)."""
 
     def __init__(self, shards: Sequence[httpx.AsyncBaseTransport] | None = None) -> None:
-        if shards is None:
-            limits = httpx.Limits(
-                max_connections=max(MAX_CONNECTIONS // SHARDS, 1),
-                max_keepalive_connections=max(MAX_KEEPALIVE_CONNECTIONS // SHARDS, 1),
-            )
-            context = shared_ssl_context()
-            shards = [
-                httpx.AsyncHTTPTransport(verify=context, limits=limits) for _ in range(SHARDS)
+        limits = httpx.Limits(
+            max_connections=MAX_CONNECTIONS // SHARDS,
+            max_keepalive_connections=MAX_KEEPALIVE_CONNECTIONS // SHARDS,
+        )
+        self._shards = list(
+            shards
+            or [
+                httpx.AsyncHTTPTransport(verify=shared_ssl_context(), limits=limits)
+                for _ in range(SHARDS)
             ]
-        self._shards = list(shards)
+        )
         self.in_flight = [0] * len(self._shards)
         """Requests sent through each pool whose response is not closed yet."""
-        self._sockets: dict[int, Any] = {}
-        """The sockets of the connections opened, by id: what `abandon` closes."""
+        self._sockets: set[Any] = set()
+        """The sockets of the connections opened: what `abandon` closes."""
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         in_flight = self.in_flight
@@ -219,27 +183,21 @@ class ShardedAsyncTransport(httpx.AsyncBaseTransport):
         assert isinstance(response.stream, httpx.AsyncByteStream)
         response.stream = _CountedStream(response.stream, in_flight, shard)
         stream = response.extensions.get("network_stream")
-        if stream is not None:
-            self._remember(stream.get_extra_info("socket"))
+        sock = None if stream is None else stream.get_extra_info("socket")
+        if sock is not None:
+            if len(self._sockets) >= 2 * MAX_CONNECTIONS:  # forget the sockets closed already
+                self._sockets = {s for s in self._sockets if s.fileno() != -1}
+            self._sockets.add(sock)
         return response
-
-    def _remember(self, sock: Any) -> None:
-        if sock is None or id(sock) in self._sockets:
-            return
-        if len(self._sockets) >= 2 * MAX_CONNECTIONS:  # forget the sockets closed already
-            self._sockets = {key: s for key, s in self._sockets.items() if s.fileno() != -1}
-        self._sockets[id(sock)] = sock
 
     async def aclose(self) -> None:
         for shard in self._shards:
             await shard.aclose()
 
     def abandon(self) -> None:
-        """Close the sockets of every connection opened, without the event loop they belong
-        to: for pools whose loop has ended (a closed loop can no longer close its transports,
-        so their connections would stay open until the garbage collector finds them). Never
-        use it on a pool whose loop still runs."""
-        sockets, self._sockets = list(self._sockets.values()), {}
+        """Close every connection's socket without its event loop, which has ended (a closed
+        loop cannot close its transports). Never for a pool whose loop still runs."""
+        sockets, self._sockets = self._sockets, set()
         for sock in sockets:
             _close_socket(sock)
 
@@ -254,15 +212,10 @@ def _close_socket(sock: Any) -> None:
             raw.close()
 
 
-OTHER_LOOP_CLOSE_WAIT: Final = 5.0
-"""How long `LoopPools.aclose()` waits for pools it asked other running loops to close."""
-
-
 class LoopPools:
-    """The async client's connection pools, one per event loop: an httpx pool only works on the
-    loop that opened its connections, so a client survives `asyncio.run` being called again.
-    Each pool is closed on its own loop; a pool whose loop has ended, by closing its sockets.
-    An injected client serves every loop and is never closed here: it is its owner's."""
+    """The async client's connection pools, one per event loop (an httpx pool only works on the
+    loop that opened it), so a client survives `asyncio.run` being called again. An injected
+    client serves every loop and is never closed here: it is its owner's."""
 
     def __init__(
         self,
@@ -293,15 +246,21 @@ class LoopPools:
         pool = self._pools.get(loop)
         if pool is not None:
             return pool[0]
+        from httpx._utils import get_environment_proxies  # the proxies as httpx reads them
+
+        # httpx ignores the environment's proxies once given a transport: mounted here, a
+        # proxied URL goes through httpx's own transport, a `NO_PROXY` one (None) through ours.
+        mounts = {
+            pattern: None
+            if url is None
+            else httpx.AsyncHTTPTransport(proxy=url, verify=shared_ssl_context())
+            for pattern, url in get_environment_proxies().items()
+        }
         with self._lock:
-            ended = [old for old in self._pools if old.is_closed()]
-            gone = [self._pools.pop(old)[1] for old in ended]
+            gone = [self._pools.pop(old)[1] for old in list(self._pools) if old.is_closed()]
             transport = ShardedAsyncTransport()
             http = httpx.AsyncClient(
-                timeout=self._timeout,
-                headers=self._headers,
-                transport=transport,
-                mounts=environment_proxy_mounts(),
+                timeout=self._timeout, headers=self._headers, transport=transport, mounts=mounts
             )
             self._pools[loop] = (http, transport)
         for left in gone:  # `asyncio.run` ended without aclose(): its sockets are open
@@ -309,9 +268,8 @@ class LoopPools:
         return http
 
     async def aclose(self) -> None:
-        """Close every pool: the running loop's here, and each other loop's on that loop
-        (scheduled when it runs in another thread; waited for up to `OTHER_LOOP_CLOSE_WAIT`
-        seconds), or, when that loop has ended, by closing its sockets."""
+        """Close every pool: the running loop's here, each other loop's on that loop (waited for
+        up to `OTHER_LOOP_CLOSE_WAIT` seconds), an ended loop's by closing its sockets."""
         import asyncio
 
         current = asyncio.get_running_loop()
@@ -338,10 +296,8 @@ class LoopPools:
 
 
 async def aclose_responses(responses: list[httpx.Response]) -> None:
-    """Close the responses still open. A close that is interrupted (`asyncio.run` ending
-    cancels, then drops, the task asyncio gave to close a stream its reader abandoned) leaves
-    no connection open: each is dropped without awaiting (`_drop`), then the interruption goes
-    on."""
+    """Close the responses still open. An interrupted close (`asyncio.run` ending cancels, then
+    drops, the task closing a stream its reader abandoned) drops the rest without awaiting."""
     for index, response in enumerate(responses):
         if response.is_closed:
             continue
@@ -354,9 +310,8 @@ async def aclose_responses(responses: list[httpx.Response]) -> None:
 
 
 def _drop(response: httpx.Response) -> None:
-    """Close `response`'s connection now, without awaiting: its network stream's close is run
-    to its first suspension (asyncio's transport is closed by then); on an event loop that has
-    ended, the socket is closed instead."""
+    """Close `response`'s connection without awaiting: its network stream's close is run to its
+    first suspension (asyncio's transport is closed by then), or on an ended loop, its socket."""
     stream = response.extensions.get("network_stream")
     closing = getattr(stream, "aclose", lambda: None)()
     if not isinstance(closing, Coroutine):
@@ -373,8 +328,7 @@ def _drop(response: httpx.Response) -> None:
 
 
 # A finalizer run by the cyclic garbage collector may interrupt httpcore inside its pool lock;
-# closing a response or a client there would wait on that lock forever. Such closes go to
-# another thread.
+# closing a response or a client there would wait on that lock forever.
 _collecting_thread: int | None = None
 
 
@@ -387,8 +341,8 @@ gc.callbacks.append(_track_collection)
 
 
 def close_outside_collection(close: Callable[[], None]) -> None:
-    """Run `close` now, or in another thread when the cyclic collector runs in this one (not
-    at interpreter exit: a thread started then never runs, and `start()` hangs)."""
+    """Run `close` now, or in another thread when the cyclic collector runs in this one (not at
+    interpreter exit: a thread started then never runs, and `start()` hangs)."""
     if _collecting_thread != threading.get_ident():
         close()
     elif not sys.is_finalizing():
@@ -397,14 +351,14 @@ def close_outside_collection(close: Callable[[], None]) -> None:
 
 def close_responses(responses: list[httpx.Response]) -> None:
     """Close the sync responses still open; a failed close is logged, not raised."""
-    open_responses = [response for response in responses if not response.is_closed]
-    if open_responses:
-        close_outside_collection(lambda: _close_each(open_responses))
+    left = [response for response in responses if not response.is_closed]
 
+    def close_each() -> None:
+        for response in left:
+            try:
+                response.close()
+            except Exception:
+                logger.debug("MAVI: closing a response failed", exc_info=True)
 
-def _close_each(responses: list[httpx.Response]) -> None:
-    for response in responses:
-        try:
-            response.close()
-        except Exception:
-            logger.debug("MAVI: closing a response failed", exc_info=True)
+    if left:
+        close_outside_collection(close_each)

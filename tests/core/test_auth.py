@@ -238,6 +238,38 @@ def test_expires_in_units(expires_in: object, seconds: float | None) -> None:
     assert tokens.expires_at == (None if seconds is None else 1000.0 + seconds)
 
 
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        (None, "without an accessToken"),
+        ({"expiresIn": 7200}, "without an accessToken"),
+        ({"accessToken": "at-\x00-secret"}, "accessToken set to a value that cannot be sent"),
+        ({"accessToken": "a", "refreshToken": "rt secret"}, "refreshToken set to a value"),
+    ],
+)
+def test_a_token_reply_no_header_can_carry_is_a_server_error(data: object, says: str) -> None:
+    with pytest.raises(MaviServerError, match=says) as caught:
+        _Tokens.from_reply(data, now=1000.0)
+    assert "secret" not in str(caught.value)
+
+
+def test_a_refresh_reply_keeps_the_refresh_token_and_its_expiry_it_leaves_out() -> None:
+    first = _Tokens.from_reply(
+        {"accessToken": "a", "refreshToken": "rt-1", "refreshExpiresIn": 60}, now=1000.0
+    )
+    second = _Tokens.from_reply({"accessToken": "b", "expiresIn": 10}, now=2000.0, previous=first)
+    assert second.access_token.get_secret_value() == "b"
+    assert second.refresh_token == first.refresh_token
+    assert (second.expires_at, second.refresh_expires_at) == (2010.0, 1060.0)
+    third = _Tokens.from_reply(
+        {"accessToken": "c", "refreshToken": "rt-2", "refreshExpiresIn": 90},
+        now=3000.0,
+        previous=second,
+    )
+    assert third.refresh_token is not None
+    assert (third.refresh_token.get_secret_value(), third.refresh_expires_at) == ("rt-2", 3090.0)
+
+
 def test_expires_at_accepts_datetimes() -> None:
     when = datetime(2030, 1, 1, tzinfo=UTC)
     assert MaviTokenAuth("a", expires_at=when).expires_at == when.timestamp()

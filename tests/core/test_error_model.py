@@ -75,3 +75,31 @@ def test_a_rate_limit_keeps_its_attributes_through_pickling() -> None:
     error.request_id = "r-1"
     copy = pickle.loads(pickle.dumps(error))
     assert (copy.code, copy.retry_after, copy.request_id) == ("0429", 3.0, "r-1")
+
+
+def test_every_stream_error_kind_is_both_classes_and_survives_pickling() -> None:
+    import pickle
+
+    from mavi_core import (
+        MaviAuthenticationError,
+        MaviConflictError,
+        MaviPermissionDeniedError,
+        MaviServerError,
+    )
+    from mavi_core._exceptions import STREAM_ERRORS
+
+    assert set(STREAM_ERRORS) == {
+        MaviInvalidRequestError,
+        MaviAuthenticationError,
+        MaviPermissionDeniedError,
+        MaviConflictError,
+        MaviRateLimitError,
+        MaviServerError,
+    }
+    for kind, stream_kind in STREAM_ERRORS.items():
+        assert issubclass(stream_kind, MaviStreamError) and issubclass(stream_kind, kind)
+        assert stream_kind.__name__ == kind.__name__.replace("Mavi", "MaviStream")
+        error = stream_kind("cut", code="0001", msg="Video is not parsed")
+        copy = pickle.loads(pickle.dumps(error))
+        assert type(copy) is stream_kind
+        assert (copy.message, copy.code, copy.msg) == ("cut", "0001", "Video is not parsed")
