@@ -1,14 +1,6 @@
-"""Bulk questions: one question of many videos, or many questions of the same videos.
-
-`MaviClient.ask_many` and `AsyncMaviClient.ask_many` run the chats a few at a time, each
-waiting its turn in the client's `rate_limit`, so a batch paces itself within the key's quota.
-A failed question does not stop the batch: its answer holds the error. Answers come back in the
-order asked. With `checkpoint=`, every finished answer is appended to a JSONL file as it
-arrives, and a later run with the same file asks only what is missing there.
-
-The bookkeeping (jobs, checkpoint, progress, results) is `Batch`, shared by both clients; each
-client only runs the pending jobs in its own world.
-"""
+"""Bulk questions (docs/rate-limits-and-bulk.md#bulk-questions): `Batch` keeps one `ask_many`
+call's questions, answers, checkpoint file and progress for both clients, which only run the
+pending questions in their own world."""
 
 from __future__ import annotations
 
@@ -19,7 +11,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from ._exceptions import MaviError, MaviValidationError
 from ._progress import progress_bar
@@ -72,12 +64,6 @@ def questions_of(questions: str | Sequence[str], video_nos: Sequence[str]) -> li
     return [Question(videos, question) for question in questions]
 
 
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise MaviValidationError(f"{name} must be an int >= 1, got {value!r}.")
-    return value
-
-
 class Batch:
     """The state of one `ask_many` call; thread-safe."""
 
@@ -89,28 +75,28 @@ class Batch:
         progress: bool | None,
         concurrency: int,
     ) -> None:
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise MaviValidationError(f"concurrency must be an int >= 1, got {concurrency!r}.")
         self.questions = questions
-        self.concurrency = _positive_int(concurrency, "concurrency")
-        self._answers: list[BulkAnswer | None] = [None] * len(questions)
+        self.concurrency = concurrency
         self._same: dict[str, list[int]] = {}
         """The places of each question: one asked twice is asked once, answered in both."""
         for index, question in enumerate(questions):
             self._same.setdefault(question.key, []).append(index)
         self._lock = threading.Lock()
-        self._file: IO[str] | None = None
         self._path = None if checkpoint is None else Path(checkpoint)
-        if checkpoint is not None:
-            finished = _read_checkpoint(Path(checkpoint), set(self._same))
-            for index, question in enumerate(questions):
-                text = finished.get(question.key)
-                if text is not None:
-                    self._answers[index] = BulkAnswer(
-                        question.video_nos, question.message, text, resumed=True
-                    )
-            path = Path(checkpoint)
-            torn = path.exists() and not path.read_bytes().endswith(b"\n")
-            self._file = path.open("a", encoding="utf-8")
-            if torn and path.stat().st_size:
+        finished = {} if self._path is None else _read_checkpoint(self._path, set(self._same))
+        self._answers = [
+            BulkAnswer(q.video_nos, q.message, finished[q.key], resumed=True)
+            if q.key in finished
+            else None
+            for q in questions
+        ]
+        self._file: IO[str] | None = None
+        if self._path is not None:
+            torn = self._path.exists() and not self._path.read_bytes().endswith(b"\n")
+            self._file = self._path.open("a", encoding="utf-8")
+            if torn and self._path.stat().st_size:
                 self._file.write("\n")  # end the line an interruption left unfinished
         self._done = sum(answer is not None for answer in self._answers)
         self._bar = progress_bar("Asking", len(questions), progress)
@@ -144,8 +130,7 @@ class Batch:
         return [answer for answer in self._answers if answer is not None]
 
     def close(self) -> None:
-        """Close the checkpoint file and the progress bar where it stands (also when
-        interrupted)."""
+        """Close the checkpoint file, and the bar where it stands (also when interrupted)."""
         if self._file is not None:
             self._file.close()
             self._file = None
@@ -155,22 +140,21 @@ class Batch:
         """What Ctrl-C ends with: one line saying what is saved where, and how to go on."""
         self.close()
         saved = sum(answer is not None and answer.ok for answer in self._answers)
-        total = len(self._answers)
+        told = f"ask_many interrupted: {saved} of {len(self._answers)} answers"
         if self._path is None:
             return KeyboardInterrupt(
-                f"ask_many interrupted: {saved} of {total} answers received and not saved; "
-                "pass checkpoint='answers.jsonl' to keep answers and resume where a run stopped."
+                f"{told} received and not saved; pass checkpoint='answers.jsonl' to keep answers "
+                "and resume where a run stopped."
             )
         return KeyboardInterrupt(
-            f"ask_many interrupted: {saved} of {total} answers are saved in {self._path}; "
-            "run it again with the same checkpoint to ask only the rest."
+            f"{told} are saved in {self._path}; run it again with the same checkpoint to ask "
+            "only the rest."
         )
 
 
 def _read_checkpoint(path: Path, keys: set[str]) -> dict[str, str]:
-    """The answers a checkpoint file holds for the questions `keys`. A line that cannot be
-    read (invalid UTF-8, torn by an interruption, not ours, another question's) is skipped,
-    with one warning saying how many were."""
+    """The answers a checkpoint file holds for the questions `keys`; a line that cannot be used
+    (invalid UTF-8, torn, not ours, another question's) is skipped, with one warning."""
     if not path.exists():
         return {}
     finished: dict[str, str] = {}
@@ -192,11 +176,10 @@ def _read_checkpoint(path: Path, keys: set[str]) -> dict[str, str]:
             skipped += 1
     if skipped:
         logger.warning(
-            "ask_many: %d line%s of the checkpoint %s could not be used (damaged, cut short, or "
-            "not one of these questions) and %s skipped.",
+            "ask_many: %d line%s of the checkpoint %s skipped (damaged, cut short, or not one of "
+            "these questions).",
             skipped,
             "" if skipped == 1 else "s",
             path,
-            "was" if skipped == 1 else "were",
         )
     return finished
