@@ -11,7 +11,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeAlias
 
 from ._exceptions import MaviError, MaviValidationError
 from ._progress import progress_bar
@@ -22,17 +22,13 @@ __all__ = ["Batch", "BulkAnswer", "Question", "questions_of"]
 logger = logging.getLogger("mavi_core")
 
 
-@dataclass(frozen=True, slots=True)
-class Question:
-    """One chat of a batch: `message` about `video_nos`."""
+Question: TypeAlias = tuple[tuple[str, ...], str]
+"""One chat of a batch: its `video_nos` and `message`."""
 
-    video_nos: tuple[str, ...]
-    message: str
 
-    @property
-    def key(self) -> str:
-        """What identifies it in a checkpoint file."""
-        return json.dumps([list(self.video_nos), self.message], ensure_ascii=False)
+def _key(video_nos: Sequence[str], message: str) -> str:
+    """What identifies a question in a checkpoint file."""
+    return json.dumps([list(video_nos), message], ensure_ascii=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +54,10 @@ def questions_of(questions: str | Sequence[str], video_nos: Sequence[str]) -> li
         check_not_swapped(video_nos, questions, "ask_many(questions, video_nos)", "questions")
     videos = tuple(normalize_video_nos(video_nos))
     if isinstance(questions, str):
-        return [Question((video_no,), questions) for video_no in videos]
+        return [((video_no,), questions) for video_no in videos]
     if not questions or not all(isinstance(question, str) for question in questions):
         raise MaviValidationError("questions must be a string or a non-empty list of strings.")
-    return [Question(videos, question) for question in questions]
+    return [(videos, question) for question in questions]
 
 
 class Batch:
@@ -79,47 +75,47 @@ class Batch:
             raise MaviValidationError(f"concurrency must be an int >= 1, got {concurrency!r}.")
         self.questions = questions
         self.concurrency = concurrency
+        self._keys = [_key(*question) for question in questions]
         self._same: dict[str, list[int]] = {}
         """The places of each question: one asked twice is asked once, answered in both."""
-        for index, question in enumerate(questions):
-            self._same.setdefault(question.key, []).append(index)
+        for index, key in enumerate(self._keys):
+            self._same.setdefault(key, []).append(index)
         self._lock = threading.Lock()
         self._path = None if checkpoint is None else Path(checkpoint)
-        finished = {} if self._path is None else _read_checkpoint(self._path, set(self._same))
-        self._answers = [
-            BulkAnswer(q.video_nos, q.message, finished[q.key], resumed=True)
-            if q.key in finished
-            else None
-            for q in questions
-        ]
         self._file: IO[str] | None = None
+        finished: dict[str, str] = {}
         if self._path is not None:
-            torn = self._path.exists() and not self._path.read_bytes().endswith(b"\n")
+            saved = self._path.read_bytes() if self._path.exists() else b""
+            finished = _read_checkpoint(saved, self._path, set(self._same))
             self._file = self._path.open("a", encoding="utf-8")
-            if torn and self._path.stat().st_size:
+            if saved and not saved.endswith(b"\n"):
                 self._file.write("\n")  # end the line an interruption left unfinished
+        self._answers = [
+            BulkAnswer(*question, finished[key], resumed=True) if key in finished else None
+            for question, key in zip(questions, self._keys, strict=True)
+        ]
         self._done = sum(answer is not None for answer in self._answers)
         self._bar = progress_bar("Asking", len(questions), progress)
         self._bar.update(self._done)
 
     def job(self, index: int) -> tuple[list[str], str]:
         """The `video_nos` and `message` of question `index`, for `chat()`."""
-        question = self.questions[index]
-        return list(question.video_nos), question.message
+        video_nos, message = self.questions[index]
+        return list(video_nos), message
 
     def pending(self) -> list[int]:
         """The indexes still to ask, in order; a question asked twice, at its first place."""
         return [places[0] for places in self._same.values() if self._answers[places[0]] is None]
 
     def record(self, index: int, text: str | None, error: MaviError | None) -> None:
-        question = self.questions[index]
-        answer = BulkAnswer(question.video_nos, question.message, text, error)
+        video_nos, message = self.questions[index]
+        answer = BulkAnswer(video_nos, message, text, error)
         with self._lock:
-            for place in self._same[question.key]:
+            for place in self._same[self._keys[index]]:
                 self._answers[place] = answer
                 self._done += 1
             if self._file is not None and error is None:
-                line = {"video_nos": list(question.video_nos), "question": question.message}
+                line = {"video_nos": list(video_nos), "question": message}
                 self._file.write(json.dumps({**line, "text": text}, ensure_ascii=False) + "\n")
                 self._file.flush()  # an interruption loses no finished answer
             self._bar.update(self._done)
@@ -152,20 +148,18 @@ class Batch:
         )
 
 
-def _read_checkpoint(path: Path, keys: set[str]) -> dict[str, str]:
-    """The answers a checkpoint file holds for the questions `keys`; a line that cannot be used
-    (invalid UTF-8, torn, not ours, another question's) is skipped, with one warning."""
-    if not path.exists():
-        return {}
+def _read_checkpoint(saved: bytes, path: Path, keys: set[str]) -> dict[str, str]:
+    """The answers the checkpoint file `path` holds for the questions `keys`; a line that cannot
+    be used (invalid UTF-8, torn, not ours, another question's) is skipped, with one warning."""
     finished: dict[str, str] = {}
     skipped = 0
-    for raw in path.read_bytes().split(b"\n"):
+    for raw in saved.split(b"\n"):
         raw = raw.removeprefix(b"\xef\xbb\xbf").strip()  # a byte order mark (an editor's)
         if not raw:
             continue
         try:
             item = json.loads(raw.decode("utf-8"))
-            key = Question(tuple(item["video_nos"]), item["question"]).key
+            key = _key(item["video_nos"], item["question"])
             text = item["text"]
         except (ValueError, KeyError, TypeError):
             skipped += 1

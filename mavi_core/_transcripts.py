@@ -10,7 +10,6 @@ import json
 import logging
 import math
 import os
-import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,15 +99,8 @@ class VideoTranscript:
         return "\n".join(segment.text for segment in self.segments)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "format": _CACHE_FORMAT,
-            "video_no": self.video_no,
-            "kind": self.kind,
-            "video_name": self.video_name,
-            "duration": self.duration,
-            "unit": self.unit,
-            "segments": [[s.start, s.end, s.text] for s in self.segments],
-        }
+        segments = [[s.start, s.end, s.text] for s in self.segments]
+        return {"format": _CACHE_FORMAT, **vars(self), "segments": segments}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> VideoTranscript:
@@ -153,48 +145,41 @@ class TranscriptCache:
     wait is polled by the next. With a `directory`, transcripts are also kept there as JSON."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        # A finished transcript, or the number of its task still running. Each method's change
+        # is one dict operation, atomic: no lock.
         self._entries: dict[_Key, VideoTranscript | str] = {}
-        """A finished transcript, or the number of its task still running."""
 
     @staticmethod
     def shared() -> TranscriptCache:
         return _SHARED
 
     def get(self, key: _Key, directory: Path | None) -> VideoTranscript | None:
-        with self._lock:
-            found = self._entries.get(key)
+        found = self._entries.get(key)
         if isinstance(found, VideoTranscript):
             return found
-        if directory is None or (read := _read_file(_cache_path(directory, key))) is None:
-            return None
-        with self._lock:
+        read = None if directory is None else _read_file(_cache_path(directory, key))
+        if read is not None:
             self._entries[key] = read
         return read
 
     def put(self, key: _Key, transcript: VideoTranscript, directory: Path | None) -> None:
-        with self._lock:
-            self._entries[key] = transcript
+        self._entries[key] = transcript
         if directory is not None:
             _write_file(_cache_path(directory, key), transcript)
 
     def task(self, key: _Key) -> str | None:
-        with self._lock:
-            found = self._entries.get(key)
+        found = self._entries.get(key)
         return found if isinstance(found, str) else None
 
     def remember_task(self, key: _Key, task_no: str) -> None:
-        with self._lock:
-            self._entries[key] = task_no
+        self._entries[key] = task_no
 
     def forget(self, key: _Key) -> None:
         """Drop what is known of `key` in memory (files stay)."""
-        with self._lock:
-            self._entries.pop(key, None)
+        self._entries.pop(key, None)
 
     def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        self._entries.clear()
 
 
 _SHARED: Final = TranscriptCache()
@@ -248,15 +233,13 @@ class TranscriptJob:
     """The transcripts one call returns, in the order asked (each video, each kind)."""
 
     base_url: str
-    video_nos: Sequence[str] | None
-    """None: every parsed video of the library (see `use_library`)."""
+    video_nos: Sequence[str] | None  # None: every parsed video of the library
     kinds: str | Iterable[str] = KINDS
     videos: Iterable[Video] = ()
-    """What the caller knows of the videos already (names, durations): no need to look them up."""
+    """The videos' names and durations the caller knows: they need no lookup."""
     cache: TranscriptCache = field(default_factory=TranscriptCache.shared)
     directory: str | os.PathLike[str] | None = None
     refresh: bool = False
-    """Ask the service again even when a transcript is cached."""
     account: str = field(kw_only=True)
     """Whose library: `MaviSettings.fingerprint()`, a hash of the credentials (never them)."""
     unique_id: str | None = field(default=None, kw_only=True)
@@ -398,13 +381,8 @@ class Passage:
 
     @property
     def metadata(self) -> dict[str, Any]:
-        return {
-            "video_no": self.video_no,
-            "video_name": self.video_name,
-            "start": self.start,
-            "end": self.end,
-            "kind": self.kind,
-        }
+        fields = ("video_no", "video_name", "start", "end", "kind")
+        return {name: getattr(self, name) for name in fields}
 
 
 def transcript_passages(
