@@ -17,8 +17,6 @@ from ._exceptions import MaviError, MaviValidationError
 from ._progress import progress_bar
 from ._request import check_not_swapped, normalize_video_nos
 
-__all__ = ["Batch", "BulkAnswer", "Question", "questions_of"]
-
 logger = logging.getLogger("mavi_core")
 
 
@@ -61,7 +59,8 @@ def questions_of(questions: str | Sequence[str], video_nos: Sequence[str]) -> li
 
 
 class Batch:
-    """The state of one `ask_many` call; thread-safe."""
+    """The state of one `ask_many` call; thread-safe. A question asked twice is asked once and
+    answered in both places."""
 
     def __init__(
         self,
@@ -76,27 +75,22 @@ class Batch:
         self.questions = questions
         self.concurrency = concurrency
         self._keys = [_key(*question) for question in questions]
-        self._same: dict[str, list[int]] = {}
-        """The places of each question: one asked twice is asked once, answered in both."""
-        for index, key in enumerate(self._keys):
-            self._same.setdefault(key, []).append(index)
+        self._answers: dict[str, BulkAnswer] = {}
+        """The answers by question key: read from the checkpoint, then as they arrive."""
         self._lock = threading.Lock()
         self._path = None if checkpoint is None else Path(checkpoint)
         self._file: IO[str] | None = None
-        finished: dict[str, str] = {}
         if self._path is not None:
             saved = self._path.read_bytes() if self._path.exists() else b""
-            finished = _read_checkpoint(saved, self._path, set(self._same))
+            self._answers = _read_checkpoint(saved, self._path, set(self._keys))
             self._file = self._path.open("a", encoding="utf-8")
             if saved and not saved.endswith(b"\n"):
                 self._file.write("\n")  # end the line an interruption left unfinished
-        self._answers = [
-            BulkAnswer(*question, finished[key], resumed=True) if key in finished else None
-            for question, key in zip(questions, self._keys, strict=True)
-        ]
-        self._done = sum(answer is not None for answer in self._answers)
         self._bar = progress_bar("Asking", len(questions), progress)
-        self._bar.update(self._done)
+        self._bar.update(self._done())
+
+    def _done(self) -> int:
+        return sum(key in self._answers for key in self._keys)
 
     def job(self, index: int) -> tuple[list[str], str]:
         """The `video_nos` and `message` of question `index`, for `chat()`."""
@@ -105,25 +99,25 @@ class Batch:
 
     def pending(self) -> list[int]:
         """The indexes still to ask, in order; a question asked twice, at its first place."""
-        return [places[0] for places in self._same.values() if self._answers[places[0]] is None]
+        first: dict[str, int] = {}
+        for index, key in enumerate(self._keys):
+            first.setdefault(key, index)
+        return [index for key, index in first.items() if key not in self._answers]
 
     def record(self, index: int, text: str | None, error: MaviError | None) -> None:
-        video_nos, message = self.questions[index]
-        answer = BulkAnswer(video_nos, message, text, error)
+        answer = BulkAnswer(*self.questions[index], text, error)
         with self._lock:
-            for place in self._same[self._keys[index]]:
-                self._answers[place] = answer
-                self._done += 1
+            self._answers[self._keys[index]] = answer
             if self._file is not None and error is None:
-                line = {"video_nos": list(video_nos), "question": message}
+                line = {"video_nos": list(answer.video_nos), "question": answer.question}
                 self._file.write(json.dumps({**line, "text": text}, ensure_ascii=False) + "\n")
                 self._file.flush()  # an interruption loses no finished answer
-            self._bar.update(self._done)
+            self._bar.update(self._done())
 
     def finish(self) -> list[BulkAnswer]:
         self._bar.finish()
         self.close()
-        return [answer for answer in self._answers if answer is not None]
+        return [self._answers[key] for key in self._keys if key in self._answers]
 
     def close(self) -> None:
         """Close the checkpoint file, and the bar where it stands (also when interrupted)."""
@@ -135,8 +129,8 @@ class Batch:
     def interrupted(self) -> KeyboardInterrupt:
         """What Ctrl-C ends with: one line saying what is saved where, and how to go on."""
         self.close()
-        saved = sum(answer is not None and answer.ok for answer in self._answers)
-        told = f"ask_many interrupted: {saved} of {len(self._answers)} answers"
+        saved = sum(key in self._answers and self._answers[key].ok for key in self._keys)
+        told = f"ask_many interrupted: {saved} of {len(self._keys)} answers"
         if self._path is None:
             return KeyboardInterrupt(
                 f"{told} received and not saved; pass checkpoint='answers.jsonl' to keep answers "
@@ -148,10 +142,10 @@ class Batch:
         )
 
 
-def _read_checkpoint(saved: bytes, path: Path, keys: set[str]) -> dict[str, str]:
+def _read_checkpoint(saved: bytes, path: Path, keys: set[str]) -> dict[str, BulkAnswer]:
     """The answers the checkpoint file `path` holds for the questions `keys`; a line that cannot
     be used (invalid UTF-8, torn, not ours, another question's) is skipped, with one warning."""
-    finished: dict[str, str] = {}
+    finished: dict[str, BulkAnswer] = {}
     skipped = 0
     for raw in saved.split(b"\n"):
         raw = raw.removeprefix(b"\xef\xbb\xbf").strip()  # a byte order mark (an editor's)
@@ -165,7 +159,9 @@ def _read_checkpoint(saved: bytes, path: Path, keys: set[str]) -> dict[str, str]
             skipped += 1
             continue
         if key in keys and isinstance(text, str):
-            finished[key] = text
+            finished[key] = BulkAnswer(
+                tuple(item["video_nos"]), item["question"], text, resumed=True
+            )
         else:
             skipped += 1
     if skipped:

@@ -10,8 +10,6 @@ from typing import Literal, TypeAlias
 from ._exceptions import MaviValidationError
 from ._models import ChatTurn
 
-__all__ = ["ChatPrompt", "Role", "conversation_to_chat"]
-
 Role: TypeAlias = Literal["system", "user", "assistant"]
 
 

@@ -7,17 +7,6 @@ from datetime import datetime
 
 from ._exceptions import MaviValidationError
 
-__all__ = [
-    "ChatAnswer",
-    "ChatDelta",
-    "ChatSession",
-    "ChatTurn",
-    "SessionDetail",
-    "StoredMessage",
-    "Thinking",
-    "VideoRef",
-]
-
 
 @dataclass(frozen=True, slots=True)
 class ChatTurn:

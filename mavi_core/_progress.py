@@ -9,20 +9,23 @@ from typing import IO, Any
 
 from ._exceptions import MaviValidationError
 
-__all__ = ["CountingReader", "ProgressBar", "ProgressCallback", "check_progress", "progress_bar"]
-
 ProgressCallback = Callable[[int, int], None]
 """Called with (done, total): bytes sent for an upload."""
 
 
 class ProgressBar:
-    """A silent bar; the others draw or report what `update(done)` and `finish()` say."""
+    """Silent, or telling an upload's `on_progress` (`callback`) the bytes sent; `_Tqdm` draws."""
+
+    def __init__(self, callback: ProgressCallback | None = None, total: int = 0) -> None:
+        self._callback = callback
+        self._total = total
 
     def update(self, done: float) -> None:
-        pass
+        if self._callback is not None:
+            self._callback(int(done), self._total)
 
     def finish(self) -> None:
-        pass
+        self.update(self._total)
 
     def close(self) -> None:
         """Stop showing it where it stands (an interruption), without filling it."""
@@ -42,34 +45,18 @@ class _Tqdm(ProgressBar):
         self._bar = tqdm(
             total=int(total), desc=label, unit=unit, unit_scale=scale, unit_divisor=1024
         )
-        self._done = 0
 
     def update(self, done: float) -> None:
-        step = int(min(done, self._bar.total or done)) - self._done
+        step = int(min(done, self._bar.total or done)) - self._bar.n
         if step > 0:
-            self._done += step
             self._bar.update(step)
 
     def finish(self) -> None:
-        self.update(self._bar.total or self._done)
+        self.update(self._bar.total or self._bar.n)
         self._bar.close()
 
     def close(self) -> None:
         self._bar.close()
-
-
-class _Callback(ProgressBar):
-    """An upload's progress reported to the caller's `on_progress(done, total)`."""
-
-    def __init__(self, callback: ProgressCallback, total: int) -> None:
-        self._callback = callback
-        self._total = total
-
-    def update(self, done: float) -> None:
-        self._callback(int(done), self._total)
-
-    def finish(self) -> None:
-        self._callback(self._total, self._total)
 
 
 def check_progress(progress: object, on_progress: object = None) -> None:
@@ -104,7 +91,7 @@ def upload_bar(
 ) -> ProgressBar:
     """How an upload of `size` bytes reports progress: the callback, else a bar."""
     if on_progress is not None:
-        return _Callback(on_progress, size)
+        return ProgressBar(on_progress, size)
     return progress_bar(f"Uploading {name}", size, enabled, unit="B")
 
 

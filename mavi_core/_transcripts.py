@@ -24,26 +24,7 @@ from ._videos import (
     _clock,
     describe_moment,
     parse_transcription,
-    time_unit,
 )
-
-__all__ = [
-    "KINDS",
-    "Passage",
-    "TranscriptCache",
-    "TranscriptJob",
-    "TranscriptKind",
-    "VideoTranscript",
-    "moment_content",
-    "moment_text",
-    "moment_transcripts_request",
-    "normalize_kinds",
-    "passage_id",
-    "passages",
-    "time_unit",
-    "transcript_passages",
-    "without_transcripts",
-]
 
 logger = logging.getLogger("mavi_core")
 

@@ -6,17 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextvars import ContextVar, Token
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Final, TypeAlias
 
 if TYPE_CHECKING:
     from ._budgets import RateLimitWait
-
-__all__ = ["WaitWatcher", "current_watcher", "wait_watcher", "watching_waits"]
 
 WaitWatcher: TypeAlias = "Callable[[RateLimitWait], object]"
 
 current_watcher: ContextVar[WaitWatcher | None] = ContextVar("mavi_wait_watcher", default=None)
 """The watcher of this thread or task (`watching_waits`); `RateLimit` tells it of each wait."""
+wait_watcher: Final = current_watcher.get
 
 
 class watching_waits:
@@ -38,8 +37,3 @@ class watching_waits:
         if self._token is not None:
             current_watcher.reset(self._token)
             self._token = None
-
-
-def wait_watcher() -> WaitWatcher | None:
-    """The watcher `watching_waits` set for this thread or task, if any."""
-    return current_watcher.get()
