@@ -112,11 +112,7 @@ class StoredMessage:
         """An assistant message as the `ChatAnswer` `chat()` returned for it (the service does
         not say which videos were asked about: `video_nos`, when known)."""
         return ChatAnswer(
-            text=self.content,
-            video_nos=list(video_nos or []),
-            session_id=self.session_id,
-            refs=self.refs,
-            thinking=self.thinking,
+            self.content, list(video_nos or []), self.session_id, self.refs, self.thinking
         )
 
 

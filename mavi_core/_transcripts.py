@@ -1,7 +1,5 @@
-"""Transcripts as time-stamped text (docs/client.md#transcripts): which transcriptions a call
-still needs (`TranscriptJob`), the cache that asks for each once (`TranscriptCache`), and the
-documents the loaders and retrievers build. `_flow.Operations.transcripts` asks the service.
-"""
+"""Transcripts (docs/client.md#transcripts): which transcriptions a call still needs, the cache
+that asks for each once, and the documents built from them. `_flow` asks the service."""
 
 from __future__ import annotations
 
@@ -17,14 +15,7 @@ from typing import Any, Final, Literal, TypeAlias
 
 from ._exceptions import MaviError, MaviValidationError
 from ._request import normalize_video_nos
-from ._videos import (
-    Moment,
-    TranscriptSegment,
-    Video,
-    _clock,
-    describe_moment,
-    parse_transcription,
-)
+from ._videos import Moment, TranscriptSegment, Video, _clock, describe_moment, parse_transcription
 
 logger = logging.getLogger("mavi_core")
 
@@ -71,8 +62,7 @@ class VideoTranscript:
     kind: TranscriptKind
     segments: tuple[TranscriptSegment, ...] = ()
     video_name: str = ""
-    duration: float | None = None
-    """The whole video's, in seconds, when known."""
+    duration: float | None = None  # the whole video's, when known
     unit: Literal["s", "ms"] = "s"
 
     @property
@@ -115,9 +105,8 @@ def _cached_time(value: object) -> float:
     return float(value)
 
 
+# Host, account (`MaviSettings.fingerprint`, never the credential), video, kind.
 _Key: TypeAlias = tuple[str, str, str, TranscriptKind]
-"""Host, account (`MaviSettings.fingerprint`, never the credential), video, kind: one key's
-transcripts never serve another's library."""
 
 
 class TranscriptCache:
