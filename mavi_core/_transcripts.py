@@ -132,17 +132,15 @@ class TranscriptCache:
             self._entries[key] = read
         return read
 
-    def put(self, key: _Key, transcript: VideoTranscript, directory: Path | None) -> None:
-        self._entries[key] = transcript
-        if directory is not None:
-            _write_file(_cache_path(directory, key), transcript)
+    def put(self, key: _Key, found: VideoTranscript | str, directory: Path | None = None) -> None:
+        """Keep a transcript (in `directory` too), or the number of its task still running."""
+        self._entries[key] = found
+        if directory is not None and isinstance(found, VideoTranscript):
+            _write_file(_cache_path(directory, key), found)
 
     def task(self, key: _Key) -> str | None:
         found = self._entries.get(key)
         return found if isinstance(found, str) else None
-
-    def remember_task(self, key: _Key, task_no: str) -> None:
-        self._entries[key] = task_no
 
     def forget(self, key: _Key) -> None:
         """Drop what is known of `key` in memory (files stay)."""
@@ -267,7 +265,7 @@ class TranscriptJob:
 
     def submitted(self, item: _Wanted, task_no: str) -> None:
         item.task_no = task_no
-        self.cache.remember_task(item.key, task_no)
+        self.cache.put(item.key, task_no)
 
     def waiting(self) -> list[_Wanted]:
         return [item for item in self.wanted if item.transcript is None]
