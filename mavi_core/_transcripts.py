@@ -302,17 +302,14 @@ class TranscriptJob:
         if reply is None:
             return
         ordered = sorted(reply.segments, key=lambda segment: (segment.start, segment.end))
+        segments = tuple(
+            TranscriptSegment(s.start, max(s.start, s.end), s.text.strip())  # no end: the start
+            for s in ordered
+            if s.text.strip()
+        )
+        name = "" if video is None else video.video_name
         item.transcript = VideoTranscript(
-            video_no=item.video_no,
-            kind=item.kind,
-            segments=tuple(
-                TranscriptSegment(s.start, max(s.start, s.end), s.text.strip())  # no end: start
-                for s in ordered
-                if s.text.strip()
-            ),
-            video_name="" if video is None else video.video_name,
-            duration=duration,
-            unit=reply.unit,
+            item.video_no, item.kind, segments, name, duration, reply.unit
         )
         # v1.2 has no task to say a transcript is finished: an empty one may not be made yet, so
         # it answers this call only (docs/v1.2.md#videos-and-sessions).
