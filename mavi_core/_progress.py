@@ -41,18 +41,17 @@ class _Tqdm(ProgressBar):
             from tqdm.auto import tqdm  # the notebook widget, which ipywidgets draws
         else:
             from tqdm.std import tqdm
-        scale = unit == "B"
         self._bar = tqdm(
-            total=int(total), desc=label, unit=unit, unit_scale=scale, unit_divisor=1024
+            total=int(total), desc=label, unit=unit, unit_scale=unit == "B", unit_divisor=1024
         )
 
     def update(self, done: float) -> None:
-        step = int(min(done, self._bar.total or done)) - self._bar.n
+        step = int(min(done, self._bar.total)) - self._bar.n
         if step > 0:
             self._bar.update(step)
 
     def finish(self) -> None:
-        self.update(self._bar.total or self._bar.n)
+        self.update(self._bar.total)
         self._bar.close()
 
     def close(self) -> None:
