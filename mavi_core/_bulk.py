@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import threading
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,6 +76,7 @@ class Batch:
         self.questions = questions
         self.concurrency = concurrency
         self._keys = [_key(*question) for question in questions]
+        self._places = Counter(self._keys)
         self._answers: dict[str, BulkAnswer] = {}
         """The answers by question key: read from the checkpoint, then as they arrive."""
         self._lock = threading.Lock()
@@ -86,11 +88,9 @@ class Batch:
             self._file = self._path.open("a", encoding="utf-8")
             if saved and not saved.endswith(b"\n"):
                 self._file.write("\n")  # end the line an interruption left unfinished
+        self._done = sum(self._places[key] for key in self._answers)
         self._bar = progress_bar("Asking", len(questions), progress)
-        self._bar.update(self._done())
-
-    def _done(self) -> int:
-        return sum(key in self._answers for key in self._keys)
+        self._bar.update(self._done)
 
     def job(self, index: int) -> tuple[list[str], str]:
         """The `video_nos` and `message` of question `index`, for `chat()`."""
@@ -108,11 +108,12 @@ class Batch:
         answer = BulkAnswer(*self.questions[index], text, error)
         with self._lock:
             self._answers[self._keys[index]] = answer
+            self._done += self._places[self._keys[index]]
             if self._file is not None and error is None:
                 line = {"video_nos": list(answer.video_nos), "question": answer.question}
                 self._file.write(json.dumps({**line, "text": text}, ensure_ascii=False) + "\n")
                 self._file.flush()  # an interruption loses no finished answer
-            self._bar.update(self._done())
+            self._bar.update(self._done)
 
     def finish(self) -> list[BulkAnswer]:
         self._bar.finish()
