@@ -75,11 +75,13 @@ class VideoTranscript:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> VideoTranscript:
-        """A transcript as `to_json` wrote it, else `ValueError` (or `LookupError`, `TypeError`,
-        `AttributeError`): times are finite numbers from 0, each end not before its start."""
-        if data.get("format") != _CACHE_FORMAT or data.get("kind") not in KINDS:
+        """A transcript as `to_json` wrote it, else `ValueError` (or `KeyError`, `TypeError`): times
+        are finite numbers from 0, each end not before its start."""
+        if not isinstance(data, Mapping) or data.get("format") != _CACHE_FORMAT:
             raise ValueError("not a transcript of this format")
-        if not isinstance(data["video_no"], str) or not isinstance(data["segments"], list):
+        if data.get("kind") not in KINDS or not isinstance(data.get("video_no"), str):
+            raise ValueError("not a transcript of this format")
+        if not isinstance(data["segments"], list):
             raise ValueError("not a transcript of this format")
         segments: list[TranscriptSegment] = []
         for start, end, text in data["segments"]:
@@ -165,7 +167,7 @@ def _read_file(path: Path) -> VideoTranscript | None:
         return VideoTranscript.from_json(json.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, LookupError, TypeError, AttributeError, RecursionError) as error:
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as error:
         logger.debug("MAVI: ignoring the unreadable transcript cache file %s (%s)", path, error)
         return None
 
