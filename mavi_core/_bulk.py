@@ -1,14 +1,6 @@
-"""Bulk questions: one question of many videos, or many questions of the same videos.
-
-`MaviClient.ask_many` and `AsyncMaviClient.ask_many` run the chats a few at a time, each
-waiting its turn in the client's `rate_limit`, so a batch paces itself within the key's quota.
-A failed question does not stop the batch: its answer holds the error. Answers come back in the
-order asked. With `checkpoint=`, every finished answer is appended to a JSONL file as it
-arrives, and a later run with the same file asks only what is missing there.
-
-The bookkeeping (jobs, checkpoint, progress, results) is `Batch`, shared by both clients; each
-client only runs the pending jobs in its own world.
-"""
+"""Bulk questions (docs/rate-limits-and-bulk.md#bulk-questions): `Batch` keeps one `ask_many`
+call's questions, answers, checkpoint file and progress for both clients, which only run the
+pending questions in their own world."""
 
 from __future__ import annotations
 
@@ -16,31 +8,26 @@ import json
 import logging
 import os
 import threading
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TypeAlias
 
 from ._exceptions import MaviError, MaviValidationError
 from ._progress import progress_bar
 from ._request import check_not_swapped, normalize_video_nos
 
-__all__ = ["Batch", "BulkAnswer", "Question", "questions_of"]
-
 logger = logging.getLogger("mavi_core")
 
 
-@dataclass(frozen=True, slots=True)
-class Question:
-    """One chat of a batch: `message` about `video_nos`."""
+Question: TypeAlias = tuple[tuple[str, ...], str]
+"""One chat of a batch: its `video_nos` and `message`."""
 
-    video_nos: tuple[str, ...]
-    message: str
 
-    @property
-    def key(self) -> str:
-        """What identifies it in a checkpoint file."""
-        return json.dumps([list(self.video_nos), self.message], ensure_ascii=False)
+def _key(video_nos: Sequence[str], message: str) -> str:
+    """What identifies a question in a checkpoint file."""
+    return json.dumps([list(video_nos), message], ensure_ascii=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,20 +53,15 @@ def questions_of(questions: str | Sequence[str], video_nos: Sequence[str]) -> li
         check_not_swapped(video_nos, questions, "ask_many(questions, video_nos)", "questions")
     videos = tuple(normalize_video_nos(video_nos))
     if isinstance(questions, str):
-        return [Question((video_no,), questions) for video_no in videos]
+        return [((video_no,), questions) for video_no in videos]
     if not questions or not all(isinstance(question, str) for question in questions):
         raise MaviValidationError("questions must be a string or a non-empty list of strings.")
-    return [Question(videos, question) for question in questions]
-
-
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise MaviValidationError(f"{name} must be an int >= 1, got {value!r}.")
-    return value
+    return [(videos, question) for question in questions]
 
 
 class Batch:
-    """The state of one `ask_many` call; thread-safe."""
+    """The state of one `ask_many` call; thread-safe. A question asked twice is asked once and
+    answered in both places."""
 
     def __init__(
         self,
@@ -89,51 +71,46 @@ class Batch:
         progress: bool | None,
         concurrency: int,
     ) -> None:
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise MaviValidationError(f"concurrency must be an int >= 1, got {concurrency!r}.")
         self.questions = questions
-        self.concurrency = _positive_int(concurrency, "concurrency")
-        self._answers: list[BulkAnswer | None] = [None] * len(questions)
-        self._same: dict[str, list[int]] = {}
-        """The places of each question: one asked twice is asked once, answered in both."""
-        for index, question in enumerate(questions):
-            self._same.setdefault(question.key, []).append(index)
+        self.concurrency = concurrency
+        self._keys = [_key(*question) for question in questions]
+        self._places = Counter(self._keys)
+        self._answers: dict[str, BulkAnswer] = {}
+        """The answers by question key: read from the checkpoint, then as they arrive."""
         self._lock = threading.Lock()
-        self._file: IO[str] | None = None
         self._path = None if checkpoint is None else Path(checkpoint)
-        if checkpoint is not None:
-            finished = _read_checkpoint(Path(checkpoint), set(self._same))
-            for index, question in enumerate(questions):
-                text = finished.get(question.key)
-                if text is not None:
-                    self._answers[index] = BulkAnswer(
-                        question.video_nos, question.message, text, resumed=True
-                    )
-            path = Path(checkpoint)
-            torn = path.exists() and not path.read_bytes().endswith(b"\n")
-            self._file = path.open("a", encoding="utf-8")
-            if torn and path.stat().st_size:
+        self._file: IO[str] | None = None
+        if self._path is not None:
+            saved = self._path.read_bytes() if self._path.exists() else b""
+            self._answers = _read_checkpoint(saved, self._path, set(self._keys))
+            self._file = self._path.open("a", encoding="utf-8")
+            if saved and not saved.endswith(b"\n"):
                 self._file.write("\n")  # end the line an interruption left unfinished
-        self._done = sum(answer is not None for answer in self._answers)
+        self._done = sum(self._places[key] for key in self._answers)
         self._bar = progress_bar("Asking", len(questions), progress)
         self._bar.update(self._done)
 
     def job(self, index: int) -> tuple[list[str], str]:
         """The `video_nos` and `message` of question `index`, for `chat()`."""
-        question = self.questions[index]
-        return list(question.video_nos), question.message
+        video_nos, message = self.questions[index]
+        return list(video_nos), message
 
     def pending(self) -> list[int]:
         """The indexes still to ask, in order; a question asked twice, at its first place."""
-        return [places[0] for places in self._same.values() if self._answers[places[0]] is None]
+        first: dict[str, int] = {}
+        for index, key in enumerate(self._keys):
+            first.setdefault(key, index)
+        return [index for key, index in first.items() if key not in self._answers]
 
     def record(self, index: int, text: str | None, error: MaviError | None) -> None:
-        question = self.questions[index]
-        answer = BulkAnswer(question.video_nos, question.message, text, error)
+        answer = BulkAnswer(*self.questions[index], text, error)
         with self._lock:
-            for place in self._same[question.key]:
-                self._answers[place] = answer
-                self._done += 1
+            self._answers[self._keys[index]] = answer
+            self._done += self._places[self._keys[index]]
             if self._file is not None and error is None:
-                line = {"video_nos": list(question.video_nos), "question": question.message}
+                line = {"video_nos": list(answer.video_nos), "question": answer.question}
                 self._file.write(json.dumps({**line, "text": text}, ensure_ascii=False) + "\n")
                 self._file.flush()  # an interruption loses no finished answer
             self._bar.update(self._done)
@@ -141,11 +118,10 @@ class Batch:
     def finish(self) -> list[BulkAnswer]:
         self._bar.finish()
         self.close()
-        return [answer for answer in self._answers if answer is not None]
+        return [self._answers[key] for key in self._keys if key in self._answers]
 
     def close(self) -> None:
-        """Close the checkpoint file and the progress bar where it stands (also when
-        interrupted)."""
+        """Close the checkpoint file, and the bar where it stands (also when interrupted)."""
         if self._file is not None:
             self._file.close()
             self._file = None
@@ -154,49 +130,47 @@ class Batch:
     def interrupted(self) -> KeyboardInterrupt:
         """What Ctrl-C ends with: one line saying what is saved where, and how to go on."""
         self.close()
-        saved = sum(answer is not None and answer.ok for answer in self._answers)
-        total = len(self._answers)
+        saved = sum(key in self._answers and self._answers[key].ok for key in self._keys)
+        told = f"ask_many interrupted: {saved} of {len(self._keys)} answers"
         if self._path is None:
             return KeyboardInterrupt(
-                f"ask_many interrupted: {saved} of {total} answers received and not saved; "
-                "pass checkpoint='answers.jsonl' to keep answers and resume where a run stopped."
+                f"{told} received and not saved; pass checkpoint='answers.jsonl' to keep answers "
+                "and resume where a run stopped."
             )
         return KeyboardInterrupt(
-            f"ask_many interrupted: {saved} of {total} answers are saved in {self._path}; "
-            "run it again with the same checkpoint to ask only the rest."
+            f"{told} are saved in {self._path}; run it again with the same checkpoint to ask "
+            "only the rest."
         )
 
 
-def _read_checkpoint(path: Path, keys: set[str]) -> dict[str, str]:
-    """The answers a checkpoint file holds for the questions `keys`. A line that cannot be
-    read (invalid UTF-8, torn by an interruption, not ours, another question's) is skipped,
-    with one warning saying how many were."""
-    if not path.exists():
-        return {}
-    finished: dict[str, str] = {}
+def _read_checkpoint(saved: bytes, path: Path, keys: set[str]) -> dict[str, BulkAnswer]:
+    """The answers the checkpoint file `path` holds for the questions `keys`; a line that cannot
+    be used (invalid UTF-8, torn, not ours, another question's) is skipped, with one warning."""
+    finished: dict[str, BulkAnswer] = {}
     skipped = 0
-    for raw in path.read_bytes().split(b"\n"):
+    for raw in saved.split(b"\n"):
         raw = raw.removeprefix(b"\xef\xbb\xbf").strip()  # a byte order mark (an editor's)
         if not raw:
             continue
         try:
             item = json.loads(raw.decode("utf-8"))
-            key = Question(tuple(item["video_nos"]), item["question"]).key
+            key = _key(item["video_nos"], item["question"])
             text = item["text"]
         except (ValueError, KeyError, TypeError):
             skipped += 1
             continue
         if key in keys and isinstance(text, str):
-            finished[key] = text
+            finished[key] = BulkAnswer(
+                tuple(item["video_nos"]), item["question"], text, resumed=True
+            )
         else:
             skipped += 1
     if skipped:
         logger.warning(
-            "ask_many: %d line%s of the checkpoint %s could not be used (damaged, cut short, or "
-            "not one of these questions) and %s skipped.",
+            "ask_many: %d line%s of the checkpoint %s skipped (damaged, cut short, or not one of "
+            "these questions).",
             skipped,
             "" if skipped == 1 else "s",
             path,
-            "was" if skipped == 1 else "were",
         )
     return finished

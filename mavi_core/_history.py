@@ -1,7 +1,5 @@
-"""A conversation as (role, text) pairs to the v1.0 chat's `message` and `history`: pure.
-
-Both adapters convert their framework's messages to pairs and call `conversation_to_chat`, so the
-rule lives here once; it is written out in docs/errors-and-wire.md, "Conversations"."""
+"""A conversation as (role, text) pairs to the v1.0 chat's `message` and `history`, the one rule
+both adapters use (docs/errors-and-wire.md#conversations-messages-to-message--history)."""
 
 from __future__ import annotations
 
@@ -12,10 +10,7 @@ from typing import Literal, TypeAlias
 from ._exceptions import MaviValidationError
 from ._models import ChatTurn
 
-__all__ = ["ChatPrompt", "Role", "conversation_to_chat"]
-
 Role: TypeAlias = Literal["system", "user", "assistant"]
-_SEPARATOR = "\n\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,42 +23,32 @@ class ChatPrompt:
 
 def _join(texts: list[str]) -> str:
     """Texts joined by a blank line; empty ones (a message holding only a video) add nothing."""
-    return _SEPARATOR.join(text for text in texts if text)
+    return "\n\n".join(text for text in texts if text)
 
 
 def conversation_to_chat(conversation: Iterable[tuple[Role, str]]) -> ChatPrompt:
     """Map (role, text) pairs to `ChatPrompt`; raises `ValueError` saying what to change."""
-    system: list[str] = []
+    texts: dict[Role, list[str]] = {"system": [], "user": [], "assistant": []}
     history: list[ChatTurn] = []
-    users: list[str] = []
-    robots: list[str] = []
     for role, text in conversation:
-        if role == "system":
-            system.append(text)
-        elif role == "user":
-            if robots:  # a user text after assistant text closes the turn
-                history.append(ChatTurn(user=_join(users), robot=_join(robots)))
-                users, robots = [], []
-            users.append(text)
-        elif role == "assistant":
-            robots.append(text)
-        else:
+        if role not in texts:
             raise MaviValidationError(
                 f"unknown role {role!r}: use 'system', 'user' or 'assistant'."
             )
-    if robots:
+        if role == "user" and texts["assistant"]:  # a user text after assistant text: a turn
+            history.append(ChatTurn(user=_join(texts["user"]), robot=_join(texts["assistant"])))
+            texts["user"], texts["assistant"] = [], []
+        texts[role].append(text)
+    if texts["assistant"]:
         raise MaviValidationError(
             "The conversation ends with an assistant message, so there is no question to send. "
             "End it with a user (human) message."
         )
-    if not users:
+    if not texts["user"]:
         raise MaviValidationError(
             "The conversation has no user (human) message to send as the question."
         )
-    message = _join(users)
+    message = _join(texts["user"])
     if not message.strip():
         raise MaviValidationError("The last user (human) message is empty: put the question in it.")
-    instructions = _join(system)
-    if instructions:
-        message = instructions + _SEPARATOR + message
-    return ChatPrompt(message=message, history=history)
+    return ChatPrompt(message=_join([_join(texts["system"]), message]), history=history)

@@ -7,17 +7,6 @@ from datetime import datetime
 
 from ._exceptions import MaviValidationError
 
-__all__ = [
-    "ChatAnswer",
-    "ChatDelta",
-    "ChatSession",
-    "ChatTurn",
-    "SessionDetail",
-    "StoredMessage",
-    "Thinking",
-    "VideoRef",
-]
-
 
 @dataclass(frozen=True, slots=True)
 class ChatTurn:
@@ -27,11 +16,11 @@ class ChatTurn:
     robot: str
 
     def __post_init__(self) -> None:
-        for side in ("user", "robot"):
-            if not isinstance(getattr(self, side), str):
+        for side, value in (("user", self.user), ("robot", self.robot)):
+            if not isinstance(value, str):
                 raise MaviValidationError(
                     f"ChatTurn.{side} must be a string (use '' for an empty side), "
-                    f"got {type(getattr(self, side)).__name__}."
+                    f"got {type(value).__name__}."
                 )
 
     def to_dict(self) -> dict[str, str]:
@@ -42,42 +31,33 @@ class ChatTurn:
 @dataclass(frozen=True, slots=True)
 class ChatSession:
     """A v1.2 chat session of the key (`list_sessions()`): pass `session_id` to `chat()` to
-    continue it."""
+    continue it. `title` is its first question."""
 
     session_id: str
     """Digits (the service's ids exceed 53 bits: never a float)."""
     title: str = ""
-    """What the service calls the session: its first question."""
     video_nos: tuple[str, ...] = ()
     created_time: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class VideoRef:
-    """A moment an answer rests on (v1.2): which video, when, what was seen or heard there."""
+    """A moment an answer rests on (v1.2), in seconds: a "keyframe" (an instant: `end` None),
+    what is shown ("visual_ts") or said ("audio_ts"); `duration` is the whole video's."""
 
     video_no: str
     video_name: str = ""
     start: float = 0.0
-    """Seconds from the start of the video."""
     end: float | None = None
-    """Seconds; None for a keyframe (a single instant)."""
     kind: str = "visual_ts"
-    """"keyframe" (an instant), "visual_ts" (what is shown) or "audio_ts" (what is said)."""
     text: str = ""
     duration: float | None = None
-    """The whole video's length in seconds, when the service said."""
 
     @property
     def metadata(self) -> dict[str, object]:
         """Where and what the moment is, without its text (a source node's metadata)."""
-        return {
-            "video_no": self.video_no,
-            "video_name": self.video_name,
-            "start": self.start,
-            "end": self.end,
-            "kind": self.kind,
-        }
+        fields = ("video_no", "video_name", "start", "end", "kind")
+        return {name: getattr(self, name) for name in fields}
 
     def to_dict(self) -> dict[str, object]:
         """The fields as a plain dict (what the adapters put in metadata)."""
@@ -94,11 +74,8 @@ class Thinking:
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass costs a microsecond per delta to build
 class ChatDelta:
-    """New answer text, in order; joining every delta's `text` gives the whole answer.
-
-    With v1.2 a delta may carry no text but a step of thinking or the moments (`refs`) the
-    answer rests on; `session_id` is the service's conversation. Treat it as read-only.
-    """
+    """New answer text, in order: the deltas' `text` joined is the whole answer. A v1.2 delta may
+    carry a step of `thinking` or the `refs` the answer rests on instead. Treat it as read-only."""
 
     text: str
     thinking: Thinking | None = None
@@ -108,11 +85,8 @@ class ChatDelta:
 
 @dataclass(frozen=True, slots=True)
 class ChatAnswer:
-    """A whole answer from the video chat endpoint.
-
-    With v1.2, `session_id` continues the conversation, `refs` are the moments the answer
-    rests on and `thinking` the model's reasoning steps.
-    """
+    """A whole answer from the video chat. v1.2 adds the `session_id` that continues the
+    conversation, the moments (`refs`) the answer rests on and the reasoning (`thinking`)."""
 
     text: str
     video_nos: list[str] = field(default_factory=list)
@@ -128,8 +102,7 @@ class ChatAnswer:
 class StoredMessage:
     """One message of a v1.2 session as the service keeps it (`get_session_detail()`)."""
 
-    role: str
-    """"user" or "assistant"."""
+    role: str  # "user" or "assistant"
     content: str
     thinking: tuple[Thinking, ...] = ()
     refs: tuple[VideoRef, ...] = ()
@@ -139,11 +112,7 @@ class StoredMessage:
         """An assistant message as the `ChatAnswer` `chat()` returned for it (the service does
         not say which videos were asked about: `video_nos`, when known)."""
         return ChatAnswer(
-            text=self.content,
-            video_nos=list(video_nos or []),
-            session_id=self.session_id,
-            refs=self.refs,
-            thinking=self.thinking,
+            self.content, list(video_nos or []), self.session_id, self.refs, self.thinking
         )
 
 
@@ -158,6 +127,6 @@ class SessionDetail:
 
 
 def rank_score(rank: int) -> float:
-    """The score of the moment at `rank` (0 = best) when the service sends none: 1 / (1 + rank),
-    the reciprocal rank: 1.0, 0.5, 0.333..., the same whatever the number of results."""
+    """The score of the moment at `rank` (0 = best) when the service sends none: the reciprocal
+    rank 1 / (1 + rank), the same whatever the number of results."""
     return 1.0 / (1 + rank)

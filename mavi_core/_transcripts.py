@@ -1,11 +1,5 @@
-"""Transcripts as time-stamped text: what was said (audio) and what was shown (visual).
-
-Pure, apart from the optional cache directory: which transcriptions a call still needs
-(`TranscriptJob`; the reply's times reach it in seconds, by `_videos.time_unit`), the cache
-that keeps a transcript from being requested twice in a process (`TranscriptCache`), and the
-documents the loaders and retrievers build from transcripts (`transcript_passages`,
-`moment_content`). The flow that asks the service is `_flow.Operations.transcripts`.
-"""
+"""Transcripts (docs/client.md#transcripts): which transcriptions a call still needs, the cache
+that asks for each once, and the documents built from them. `_flow` asks the service."""
 
 from __future__ import annotations
 
@@ -14,7 +8,6 @@ import json
 import logging
 import math
 import os
-import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,34 +15,7 @@ from typing import Any, Final, Literal, TypeAlias
 
 from ._exceptions import MaviError, MaviValidationError
 from ._request import normalize_video_nos
-from ._videos import (
-    Moment,
-    TranscriptSegment,
-    Video,
-    _clock,
-    describe_moment,
-    parse_transcription,
-    time_unit,
-)
-
-__all__ = [
-    "KINDS",
-    "Passage",
-    "TranscriptCache",
-    "TranscriptJob",
-    "TranscriptKind",
-    "VideoTranscript",
-    "moment_content",
-    "moment_text",
-    "moment_transcripts_request",
-    "moment_videos",
-    "normalize_kinds",
-    "passage_id",
-    "passages",
-    "time_unit",
-    "transcript_passages",
-    "without_transcripts",
-]
+from ._videos import Moment, TranscriptSegment, Video, _clock, describe_moment, parse_transcription
 
 logger = logging.getLogger("mavi_core")
 
@@ -64,18 +30,16 @@ _KIND_NAMES: Final[Mapping[str, TranscriptKind]] = {
     "visual": "visual",
     "video": "visual",  # the wire's name for it
 }
-
+# Passage ids are uuid5s in this namespace (uuid and tempfile load on first use: at import
+# they would cost `import mavi_core` milliseconds).
 _ID_NAMESPACE: Final = "6f1c2a4e-9b0d-5e7a-8c3f-2d4b6a8e0c1f"
-"""The uuid5 namespace of passage ids (statistics, tempfile and uuid load on first use: they
-would cost `import mavi_core` several milliseconds)."""
 _CACHE_FORMAT: Final = 1
 
 
 def normalize_kinds(kinds: str | Iterable[str]) -> tuple[TranscriptKind, ...]:
     """`"audio"`, `"visual"` (or the wire's `"AUDIO"` / `"VIDEO"`), one or several, deduplicated."""
-    names = [kinds] if isinstance(kinds, str) else list(kinds)
     chosen: list[TranscriptKind] = []
-    for name in names:
+    for name in [kinds] if isinstance(kinds, str) else kinds:
         kind = _KIND_NAMES.get(str(name).strip().lower())
         if kind is None:
             raise MaviValidationError(
@@ -89,20 +53,6 @@ def normalize_kinds(kinds: str | Iterable[str]) -> tuple[TranscriptKind, ...]:
     return tuple(chosen)
 
 
-def _in_order(segments: Iterable[TranscriptSegment]) -> tuple[TranscriptSegment, ...]:
-    """Segments (in seconds) in time order, a missing end read as the start, empty lines out."""
-    ordered = sorted(segments, key=lambda segment: (segment.start, segment.end))
-    return tuple(
-        TranscriptSegment(
-            start=segment.start,
-            end=max(segment.start, segment.end),  # a missing end is the start
-            text=segment.text.strip(),
-        )
-        for segment in ordered
-        if segment.text.strip()
-    )
-
-
 @dataclass(frozen=True)
 class VideoTranscript:
     """What was said (`kind` "audio") or shown ("visual") in a video, segment by segment, in
@@ -112,60 +62,44 @@ class VideoTranscript:
     kind: TranscriptKind
     segments: tuple[TranscriptSegment, ...] = ()
     video_name: str = ""
-    duration: float | None = None
-    """The whole video's, in seconds, when known."""
+    duration: float | None = None  # the whole video's, when known
     unit: Literal["s", "ms"] = "s"
-    """The unit of the service's reply (the segments are in seconds either way)."""
 
     @property
     def text(self) -> str:
         return "\n".join(segment.text for segment in self.segments)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "format": _CACHE_FORMAT,
-            "video_no": self.video_no,
-            "kind": self.kind,
-            "video_name": self.video_name,
-            "duration": self.duration,
-            "unit": self.unit,
-            "segments": [[s.start, s.end, s.text] for s in self.segments],
-        }
+        segments = [[s.start, s.end, s.text] for s in self.segments]
+        return {"format": _CACHE_FORMAT, **vars(self), "segments": segments}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> VideoTranscript:
-        """A transcript as `to_json` wrote it; `ValueError` for anything else (a cache file
-        that was cut, edited or corrupted is a miss, never trusted): times and the duration
-        must be finite numbers from 0 (not strings, NaN or infinity), each end not before its
-        start, texts strings."""
-        if not isinstance(data, Mapping):
+        """A transcript as `to_json` wrote it, else `ValueError` (or `KeyError`, `TypeError`): times
+        are finite numbers from 0, each end not before its start."""
+        if not isinstance(data, Mapping) or data.get("format") != _CACHE_FORMAT:
             raise ValueError("not a transcript of this format")
-        if data.get("format") != _CACHE_FORMAT or data.get("kind") not in KINDS:
+        if data.get("kind") not in KINDS or not isinstance(data.get("video_no"), str):
             raise ValueError("not a transcript of this format")
-        duration = data.get("duration")
-        segments = data["segments"]
-        if not isinstance(segments, list) or not isinstance(data["video_no"], str):
+        if not isinstance(data["segments"], list):
             raise ValueError("not a transcript of this format")
-        read: list[TranscriptSegment] = []
-        for segment in segments:
-            if not isinstance(segment, list) or len(segment) != 3:
-                raise ValueError("a segment is not [start, end, text]")
-            start, end, text = segment
+        segments: list[TranscriptSegment] = []
+        for start, end, text in data["segments"]:
             if not isinstance(text, str) or _cached_time(end) < _cached_time(start):
                 raise ValueError("a segment is not [start, end, text] in order")
-            read.append(TranscriptSegment(float(start), float(end), text))
+            segments.append(TranscriptSegment(float(start), float(end), text))
+        duration = data.get("duration")
         return cls(
             video_no=data["video_no"],
             kind=data["kind"],
             video_name=str(data.get("video_name") or ""),
             duration=None if duration is None else _cached_time(duration),
             unit="ms" if data.get("unit") == "ms" else "s",
-            segments=tuple(read),
+            segments=tuple(segments),
         )
 
 
 def _cached_time(value: object) -> float:
-    """Seconds as the cache wrote them: a finite number from 0, else `ValueError`."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"a time is {type(value).__name__}, not a number")
     if not 0 <= value < math.inf:  # False for NaN too
@@ -173,80 +107,62 @@ def _cached_time(value: object) -> float:
     return float(value)
 
 
-# The cache: finished transcripts, and the tasks still running, per host, video and kind.
-
+# Host, account (`MaviSettings.fingerprint`, never the credential), video, kind.
 _Key: TypeAlias = tuple[str, str, str, TranscriptKind]
-"""Host, credential fingerprint (`MaviSettings.fingerprint`, never the credential), video, kind:
-a library belongs to an account, so one key's transcripts never serve another's."""
 
 
 class TranscriptCache:
-    """Finished transcripts, and the numbers of transcription tasks still running, per host,
-    credentials, video and kind. One instance serves the whole process (`TranscriptCache.shared`): a
-    transcript is requested once, and a task that outlived a call's wait is polled again by
-    the next call rather than submitted twice. With a `directory`, finished transcripts are
-    also kept there as JSON, across processes."""
-
-    _shared: TranscriptCache | None = None
-    _shared_lock: Final = threading.Lock()
+    """Finished transcripts and the tasks still running, per host, account, video and kind, for
+    the whole process (`shared()`): a transcript is asked once, and a task that outlived a call's
+    wait is polled by the next. With a `directory`, transcripts are also kept there as JSON."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._transcripts: dict[_Key, VideoTranscript] = {}
-        self._tasks: dict[_Key, str] = {}
+        # A finished transcript, or the number of its task still running. Each method's change
+        # is one dict operation, atomic: no lock.
+        self._entries: dict[_Key, VideoTranscript | str] = {}
 
-    @classmethod
-    def shared(cls) -> TranscriptCache:
-        with cls._shared_lock:
-            if cls._shared is None:
-                cls._shared = cls()
-            return cls._shared
+    @staticmethod
+    def shared() -> TranscriptCache:
+        return _SHARED
 
     def get(self, key: _Key, directory: Path | None) -> VideoTranscript | None:
-        with self._lock:
-            found = self._transcripts.get(key)
-        if found is None and directory is not None:
-            found = _read_file(_cache_path(directory, key))
-            if found is not None:
-                with self._lock:
-                    self._transcripts[key] = found
-        return found
+        found = self._entries.get(key)
+        if isinstance(found, VideoTranscript):
+            return found
+        read = None if directory is None else _read_file(_cache_path(directory, key))
+        if read is not None:
+            self._entries[key] = read
+        return read
 
-    def put(self, key: _Key, transcript: VideoTranscript, directory: Path | None) -> None:
-        with self._lock:
-            self._transcripts[key] = transcript
-            self._tasks.pop(key, None)
-        if directory is not None:
-            _write_file(_cache_path(directory, key), transcript)
+    def put(self, key: _Key, found: VideoTranscript | str, directory: Path | None = None) -> None:
+        """Keep a transcript (in `directory` too), or the number of its task still running."""
+        self._entries[key] = found
+        if directory is not None and isinstance(found, VideoTranscript):
+            _write_file(_cache_path(directory, key), found)
 
     def task(self, key: _Key) -> str | None:
-        with self._lock:
-            return self._tasks.get(key)
-
-    def remember_task(self, key: _Key, task_no: str) -> None:
-        with self._lock:
-            self._tasks[key] = task_no
+        found = self._entries.get(key)
+        return found if isinstance(found, str) else None
 
     def forget(self, key: _Key) -> None:
-        """Drop what is known of `key` (in memory; files stay)."""
-        with self._lock:
-            self._transcripts.pop(key, None)
-            self._tasks.pop(key, None)
+        """Drop what is known of `key` in memory (files stay)."""
+        self._entries.pop(key, None)
 
     def clear(self) -> None:
-        with self._lock:
-            self._transcripts.clear()
-            self._tasks.clear()
+        self._entries.clear()
+
+
+_SHARED: Final = TranscriptCache()
 
 
 def _cache_path(directory: Path, key: _Key) -> Path:
-    # Video numbers are opaque strings: hashed, they make safe file names (and the file's name
-    # tells nothing of the host or the account).
+    # Hashed: a safe file name whatever the video number, telling nothing of host or account.
     digest = hashlib.sha256("\0".join(key).encode("utf-8")).hexdigest()[:40]
     return directory / f"{key[3]}-{digest}.json"
 
 
 def _read_file(path: Path) -> VideoTranscript | None:
+    """The transcript in `path`; None when missing, or damaged (a miss, never trusted)."""
     try:
         return VideoTranscript.from_json(json.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError:
@@ -257,10 +173,10 @@ def _read_file(path: Path) -> VideoTranscript | None:
 
 
 def _write_file(path: Path, transcript: VideoTranscript) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Written whole then renamed: a reader never sees half a file.
+    """Written whole then renamed: a reader never sees half a file."""
     import tempfile
 
+    path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
@@ -271,22 +187,15 @@ def _write_file(path: Path, transcript: VideoTranscript) -> None:
         raise
 
 
-# One call's transcriptions: which are cached, which to submit, which to poll.
-
-
 @dataclass
 class _Wanted:
+    """One transcript a call returns: cached, its task running, or still to submit."""
+
+    video_no: str
+    kind: TranscriptKind
     key: _Key
     task_no: str | None = None
     transcript: VideoTranscript | None = None
-
-    @property
-    def video_no(self) -> str:
-        return self.key[2]
-
-    @property
-    def kind(self) -> TranscriptKind:
-        return self.key[3]
 
 
 @dataclass
@@ -294,25 +203,22 @@ class TranscriptJob:
     """The transcripts one call returns, in the order asked (each video, each kind)."""
 
     base_url: str
-    video_nos: Sequence[str] | None
-    """None: every parsed video of the library (see `use_library`)."""
+    video_nos: Sequence[str] | None  # None: every parsed video of the library
     kinds: str | Iterable[str] = KINDS
     videos: Iterable[Video] = ()
-    """What the caller knows of the videos already (names, durations): no need to look them up."""
+    """The videos' names and durations the caller knows: they need no lookup."""
     cache: TranscriptCache = field(default_factory=TranscriptCache.shared)
     directory: str | os.PathLike[str] | None = None
     refresh: bool = False
-    """Ask the service again even when a transcript is cached."""
     account: str = field(kw_only=True)
     """Whose library: `MaviSettings.fingerprint()`, a hash of the credentials (never them)."""
     unique_id: str | None = field(default=None, kw_only=True)
-    """v1.2: the end user whose library it is (checked by the caller: `Operations.scope`);
-    their transcripts are cached apart from the key's others."""
+    """v1.2: the end user whose library it is; their transcripts are cached apart."""
 
     def __post_init__(self) -> None:
         if self.unique_id is not None:
             self.account = f"{self.account}\0{self.unique_id}"
-        self.kinds = normalize_kinds(self.kinds)
+        self.kinds = self._kinds = normalize_kinds(self.kinds)
         self._directory = None if self.directory is None else Path(self.directory)
         self.known: dict[str, Video] = {video.video_no: video for video in self.videos}
         self.wanted: list[_Wanted] = []
@@ -331,18 +237,17 @@ class TranscriptJob:
         self._want(self.video_nos)
 
     def _want(self, video_nos: Sequence[str]) -> None:
-        kinds = normalize_kinds(self.kinds)
         self.wanted = [
-            _Wanted((self.base_url, self.account, video_no, kind))
+            _Wanted(video_no, kind, (self.base_url, self.account, video_no, kind))
             for video_no in video_nos
-            for kind in kinds
+            for kind in self._kinds
         ]
         for item in self.wanted:
             if self.refresh:
                 self.cache.forget(item.key)
-                continue
-            item.transcript = self.cache.get(item.key, self._directory)
-            item.task_no = self.cache.task(item.key)
+            else:
+                item.transcript = self.cache.get(item.key, self._directory)
+                item.task_no = self.cache.task(item.key)
 
     @property
     def unknown_videos(self) -> set[str]:
@@ -362,7 +267,7 @@ class TranscriptJob:
 
     def submitted(self, item: _Wanted, task_no: str) -> None:
         item.task_no = task_no
-        self.cache.remember_task(item.key, task_no)
+        self.cache.put(item.key, task_no)
 
     def waiting(self) -> list[_Wanted]:
         return [item for item in self.wanted if item.transcript is None]
@@ -373,26 +278,23 @@ class TranscriptJob:
 
     @property
     def finished(self) -> int:
-        return sum(item.transcript is not None for item in self.wanted)
+        return self.total - len(self.waiting())
 
     @property
     def done(self) -> bool:
-        return self.finished == self.total
+        return not self.waiting()
 
     def read(self, item: _Wanted, data: object, *, v12: bool = False) -> None:
-        """A getTranscription reply for `item` (v1.2: a get_*_transcription reply, no task):
-        stored once FINISH; a failed task is forgotten (so the next call submits a new one)
-        and raised."""
-        assert v12 or item.task_no is not None
-        wire = WIRE_KIND[item.kind]
+        """A transcription reply for `item`, kept once finished; a failed task is forgotten (the
+        next call submits a new one) and raised."""
         video = self.known.get(item.video_no)
-        duration = video.duration if video is not None else None
+        duration = None if video is None else video.duration
         try:
             reply = parse_transcription(
                 data,
                 video_no=item.video_no,
                 task_no=item.task_no or "",
-                kind=wire,
+                kind=WIRE_KIND[item.kind],
                 v12=v12,
                 duration=duration,
             )
@@ -401,34 +303,31 @@ class TranscriptJob:
             raise
         if reply is None:
             return
-        item.transcript = VideoTranscript(
-            video_no=item.video_no,
-            kind=item.kind,
-            segments=_in_order(reply.segments),
-            video_name=video.video_name if video is not None else "",
-            duration=duration,
-            unit=reply.unit,
+        ordered = sorted(reply.segments, key=lambda segment: (segment.start, segment.end))
+        segments = tuple(
+            TranscriptSegment(s.start, max(s.start, s.end), s.text.strip())  # no end: the start
+            for s in ordered
+            if s.text.strip()
         )
-        if v12 and not item.transcript.segments:
-            # A v1.2 transcript is read with no task to say it is finished: an empty one may
-            # not be made yet, so it answers this call only (docs/v1.2.md, "Videos and
-            # sessions"); the next call reads it again.
-            return
-        self.cache.put(item.key, item.transcript, self._directory)
+        name = "" if video is None else video.video_name
+        item.transcript = VideoTranscript(
+            item.video_no, item.kind, segments, name, duration, reply.unit
+        )
+        # v1.2 has no task to say a transcript is finished: an empty one may not be made yet, so
+        # it answers this call only (docs/v1.2.md#videos-and-sessions).
+        if not v12 or item.transcript.segments:
+            self.cache.put(item.key, item.transcript, self._directory)
 
     def result(self) -> list[VideoTranscript]:
         return [item.transcript for item in self.wanted if item.transcript is not None]
 
 
-# What the loaders and retrievers make of transcripts.
-
-
 def passage_id(video_no: str, kind: str, start: float, end: float) -> str:
-    """A document id that is the same in every run for the same stretch of the same transcript
-    (a UUID, as most vector stores want): re-ingesting updates instead of duplicating."""
-    name = f"{video_no}\0{kind}\0{start:.3f}\0{end:.3f}"
+    """A UUID that is the same in every run for the same stretch of the same transcript:
+    re-ingesting updates a vector store instead of duplicating."""
     import uuid
 
+    name = f"{video_no}\0{kind}\0{start:.3f}\0{end:.3f}"
     return str(uuid.uuid5(uuid.UUID(_ID_NAMESPACE), name))
 
 
@@ -449,32 +348,21 @@ class Passage:
 
     @property
     def metadata(self) -> dict[str, Any]:
-        return {
-            "video_no": self.video_no,
-            "video_name": self.video_name,
-            "start": self.start,
-            "end": self.end,
-            "kind": self.kind,
-        }
+        fields = ("video_no", "video_name", "start", "end", "kind")
+        return {name: getattr(self, name) for name in fields}
 
 
 def transcript_passages(
     transcript: VideoTranscript, window_seconds: float | None = None
 ) -> list[Passage]:
     """One passage per segment, or (`window_seconds`) consecutive whole segments merged while
-    they fit in a window of that many seconds from the first one's start. A segment is never
-    cut: one longer than the window is a passage of its own."""
+    they fit in that many seconds from the first one's start; a segment is never cut."""
     if window_seconds is not None and window_seconds <= 0:
         raise MaviValidationError(f"window_seconds must be positive, got {window_seconds!r}.")
     groups: list[list[TranscriptSegment]] = []
     for segment in transcript.segments:
-        group = groups[-1] if groups else None
-        if (
-            group is not None
-            and window_seconds is not None
-            and segment.end - group[0].start <= window_seconds
-        ):
-            group.append(segment)
+        if groups and window_seconds and segment.end - groups[-1][0].start <= window_seconds:
+            groups[-1].append(segment)
         else:
             groups.append([segment])
     return [
@@ -509,21 +397,19 @@ def _overlaps(segment: TranscriptSegment, moment: Moment) -> bool:
 
 
 def moment_content(moment: Moment, transcripts: Iterable[VideoTranscript]) -> str | None:
-    """The moment's line (`video 01:10-01:32`), then every transcript line overlapping it, in
-    time order, each marked shown (visual) or said (audio), and what the search heard said in
-    it (`Moment.text`, a BY_AUDIO hit) unless a line says it already; None when there is no
-    line."""
+    """The moment's line, then the transcript lines overlapping it in time order, marked shown
+    or said, and what the search heard said (`Moment.text`) unless a line says it; None when
+    there is no line (docs/client.md#moments-with-content)."""
     lines: list[tuple[float, int, str]] = []
     said: set[str] = set()
     for transcript in transcripts:
         if transcript.video_no != moment.video_no:
             continue
-        order = _ORDER[transcript.kind]
-        label = _LABEL[transcript.kind]
         for segment in transcript.segments:
             if _overlaps(segment, moment):
                 where = f"{_clock(segment.start)}-{_clock(segment.end)}"
-                lines.append((segment.start, order, f"{label} {where}: {segment.text}"))
+                line = f"{_LABEL[transcript.kind]} {where}: {segment.text}"
+                lines.append((segment.start, _ORDER[transcript.kind], line))
                 said.update([segment.text] if transcript.kind == "audio" else [])
     if moment.text and moment.text not in said:
         where = f"{_clock(moment.start)}-{_clock(moment.end)}"
@@ -534,22 +420,8 @@ def moment_content(moment: Moment, transcripts: Iterable[VideoTranscript]) -> st
     return "\n".join([describe_moment(moment), *(line for _, _, line in lines)])
 
 
-# Moments with content: what the retrievers of both adapters do with transcripts.
-
-
-def moment_videos(moments: Iterable[Moment]) -> list[Video]:
-    """The videos of `moments`, once each, with the names and durations the search sent (so
-    their transcripts need no library lookup)."""
-    videos = {
-        moment.video_no: Video(moment.video_no, moment.video_name, duration=moment.duration)
-        for moment in moments
-    }
-    return list(videos.values())
-
-
 def moment_text(moment: Moment, transcripts: Iterable[VideoTranscript], query: str) -> str:
-    """What a retrieved moment says: the transcript lines overlapping it and what the search
-    heard said in it (`moment_content`), else the line describing it (`describe_moment`)."""
+    """What a retrieved moment says: `moment_content`, else the line describing it."""
     return moment_content(moment, transcripts) or describe_moment(moment, query)
 
 
@@ -569,9 +441,13 @@ def moment_transcripts_request(
     unique_id: str | None = None,
 ) -> dict[str, Any] | None:
     """The `get_transcripts` arguments a retriever passes for `moments` (None: none to fetch),
-    in the namespace (`unique_id`) it searched."""
+    with the names and durations the search sent, in the namespace it searched."""
     if with_transcript is False or not moments:
         return None
-    videos = moment_videos(moments)
-    video_nos = [video.video_no for video in videos]
-    return {"video_nos": video_nos, "videos": videos, "timeout": timeout, "unique_id": unique_id}
+    videos = {m.video_no: Video(m.video_no, m.video_name, duration=m.duration) for m in moments}
+    return {
+        "video_nos": list(videos),
+        "videos": list(videos.values()),
+        "timeout": timeout,
+        "unique_id": unique_id,
+    }

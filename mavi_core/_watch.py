@@ -1,31 +1,27 @@
-"""Who hears of a rate-limit wait besides `RateLimit(on_wait=...)`: the watcher of the thread or
-task that waits. The adapters set one around each call to report waits to their framework's
-observers (docs/rate-limits-and-bulk.md, "Waits"). Pure and light: `_quota` and `_adapters` both
-import it, and the adapters load without loading the rate limits.
-"""
+"""The watcher of the thread or task that waits for a rate-limit turn, which the adapters set to
+report waits to their framework (docs/rate-limits-and-bulk.md#waits-your-frameworks-observers-see).
+Apart from `_quota`, so the adapters load without loading the rate limits."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from contextvars import ContextVar, Token
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Final, TypeAlias
 
 if TYPE_CHECKING:
     from ._budgets import RateLimitWait
-
-__all__ = ["WaitWatcher", "current_watcher", "wait_watcher", "watching_waits"]
 
 WaitWatcher: TypeAlias = "Callable[[RateLimitWait], object]"
 
 current_watcher: ContextVar[WaitWatcher | None] = ContextVar("mavi_wait_watcher", default=None)
 """The watcher of this thread or task (`watching_waits`); `RateLimit` tells it of each wait."""
+wait_watcher: Final = current_watcher.get
 
 
 class watching_waits:
-    """Within the block, every wait of this thread or task is also reported to `watcher` (the
-    innermost block's; None leaves the current one). `aacquire` awaits what it returns when that
-    is awaitable, so an async framework's observer is told before the sleep; `acquire` ignores
-    it. (A class rather than a generator: every streamed request enters one.)"""
+    """Within the block, this thread's or task's waits are also reported to `watcher` (None keeps
+    the current one); `aacquire` awaits what it returns, so the report precedes the sleep. (A
+    class, not a generator: every streamed request enters one.)"""
 
     __slots__ = ("_token", "_watcher")
 
@@ -41,8 +37,3 @@ class watching_waits:
         if self._token is not None:
             current_watcher.reset(self._token)
             self._token = None
-
-
-def wait_watcher() -> WaitWatcher | None:
-    """The watcher `watching_waits` set for this thread or task, if any."""
-    return current_watcher.get()

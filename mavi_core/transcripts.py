@@ -1,10 +1,4 @@
-"""Transcripts as time-stamped passages, and the rules that build them.
-
-`MaviClient.get_transcripts` returns `VideoTranscript`s; the adapters' loaders and readers cut
-them into `Passage`s with `transcript_passages`.
-
-    from mavi_core.transcripts import TranscriptCache, transcript_passages
-"""
+"""Transcripts as time-stamped passages (docs/client.md#transcripts)."""
 
 from ._transcripts import (
     Passage,
@@ -13,9 +7,9 @@ from ._transcripts import (
     VideoTranscript,
     moment_content,
     passage_id,
-    time_unit,
     transcript_passages,
 )
+from ._videos import time_unit
 
 __all__ = [
     "Passage",
