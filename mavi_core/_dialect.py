@@ -251,11 +251,7 @@ class Dialect:
     ) -> Transcript | None:
         """The transcript a reply holds, or None: not yet."""
         return parse_transcription(
-            data,
-            video_no=video_no,
-            task_no=task_no,
-            kind=kind,
-            v12=not self.transcription_tasks,
+            data, video_no=video_no, task_no=task_no, kind=kind, v12=not self.transcription_tasks
         )
 
 
@@ -352,7 +348,21 @@ class V12Dialect(Dialect):
         form = given(callback=callback_uri or None, unique_id=scope)
         if isinstance(source, str):
             return ApiCall("POST", "/serve/api/v1/upload_url", form={"url": source, **form}), None
-        return ApiCall("POST", "/serve/api/v1/upload", form=form or None), _v12_upload_file(source)
+        size, mime = source.stat().st_size, V12_UPLOAD_TYPES.get(source.suffix.lower())
+        if mime is None:  # refused here, not by the service after the upload
+            raise MaviValidationError(
+                f"MAVI takes {', '.join(V12_UPLOAD_TYPES)} videos, not {source.name!r}: convert "
+                "the file to one of them (e.g. MP4), or upload it from a URL."
+            )
+        if size == 0:
+            raise MaviValidationError(f"{source.name!r} is empty: pass a video file.")
+        if size > V12_MAX_UPLOAD_BYTES:
+            raise MaviValidationError(
+                f"{source.name!r} has {size} bytes; MAVI takes videos of at most 3 GB "
+                f"({V12_MAX_UPLOAD_BYTES} bytes): cut or compress it, or upload it from a URL."
+            )
+        upload = UploadFile(source, mime, size)
+        return ApiCall("POST", "/serve/api/v1/upload", form=form or None), upload
 
     def submit_call(self, video_no: str, kind: Kind, callback_uri: str | None) -> ApiCall | None:
         if callback_uri is not None:
@@ -369,26 +379,6 @@ class V12Dialect(Dialect):
         (video,) = normalize_video_nos([video_no], name="video_no")
         path = f"/serve/api/v1/get_{kind.lower()}_transcription"  # audio or video
         return ApiCall("GET", path, params=given(video_no=video, unique_id=scope))
-
-
-def _v12_upload_file(path: Path) -> UploadFile:
-    """The file to send: one of `V12_UPLOAD_TYPES` of at most 3 GB, checked here so that
-    nothing is sent the service would refuse."""
-    size = path.stat().st_size
-    mime = V12_UPLOAD_TYPES.get(path.suffix.lower())
-    if mime is None:
-        raise MaviValidationError(
-            f"MAVI takes {', '.join(V12_UPLOAD_TYPES)} videos, not {path.name!r}: convert the "
-            "file to one of them (e.g. MP4), or upload it from a URL."
-        )
-    if size == 0:
-        raise MaviValidationError(f"{path.name!r} is empty: pass a video file.")
-    if size > V12_MAX_UPLOAD_BYTES:
-        raise MaviValidationError(
-            f"{path.name!r} has {size} bytes; MAVI takes videos of at most 3 GB "
-            f"({V12_MAX_UPLOAD_BYTES} bytes): cut or compress it, or upload it from a URL."
-        )
-    return UploadFile(path, mime, size)
 
 
 V10: Final = Dialect()

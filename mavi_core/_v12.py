@@ -13,12 +13,7 @@ from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any, Final
 
 from ._envelope import error_for_code, error_for_message, is_success_code, normalize_code
-from ._exceptions import (
-    MaviError,
-    MaviInvalidRequestError,
-    MaviServerError,
-    MaviValidationError,
-)
+from ._exceptions import MaviError, MaviInvalidRequestError, MaviServerError, MaviValidationError
 from ._models import (
     ChatAnswer,
     ChatDelta,

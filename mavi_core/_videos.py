@@ -203,23 +203,18 @@ class TranscriptSegment:
     text: str
 
 
-MILLISECONDS_BEYOND_DURATION: Final = 10.0
-MILLISECONDS_LATEST: Final = 36_000.0
-MILLISECONDS_MEDIAN_SPAN: Final = 500.0
-
-
 def time_unit(segments: Sequence[TranscriptSegment], duration: float | None) -> Literal["s", "ms"]:
     """Whether a transcript's times are seconds or milliseconds (the service documents seconds;
     live replies were read as milliseconds too): the rule of docs/client.md#transcripts."""
     if not segments:
         return "s"
     latest = max(max(segment.start, segment.end) for segment in segments)
-    if duration is not None and duration > 0:  # seconds cannot pass the end of the video
-        return "ms" if latest > duration * MILLISECONDS_BEYOND_DURATION else "s"
+    if duration is not None and duration > 0:  # seconds cannot pass 10x the video's end
+        return "ms" if latest > duration * 10 else "s"
     import statistics
 
     span = statistics.median(max(0.0, segment.end - segment.start) for segment in segments)
-    return "ms" if latest > MILLISECONDS_LATEST or span >= MILLISECONDS_MEDIAN_SPAN else "s"
+    return "ms" if latest > 36_000 or span >= 500 else "s"  # past 10 hours, or 8 minutes a line
 
 
 @dataclass(frozen=True)
@@ -331,18 +326,6 @@ def _seconds(value: object, name: str) -> float | None:
     return float(value)
 
 
-def check_status(status: object) -> str | None:
-    """A listing's status filter, upper case: one of `STATUSES`, or None (any)."""
-    if status is None:
-        return None
-    if not isinstance(status, str) or status.strip().upper() not in STATUSES:
-        raise MaviValidationError(
-            f"status must be one of {', '.join(sorted(STATUSES))} (or None for any), "
-            f"got {status!r}."
-        )
-    return status.strip().upper()
-
-
 MAX_PAGES: Final = 100_000
 """The most pages one listing reads (20 million videos at 200 a page)."""
 
@@ -401,7 +384,15 @@ class VideoPager(Pages):
         size = self.page_size
         if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_PAGE_SIZE:
             raise MaviValidationError(f"page_size must be from 1 to {MAX_PAGE_SIZE}, got {size!r}.")
-        self.status = check_status(self.status)
+        status = self.status
+        if status is not None and (
+            not isinstance(status, str) or status.strip().upper() not in STATUSES
+        ):
+            raise MaviValidationError(
+                f"status must be one of {', '.join(sorted(STATUSES))} (or None for any), "
+                f"got {status!r}."
+            )
+        self.status = None if status is None else status.strip().upper()
         if self.name is not None and (not isinstance(self.name, str) or not self.name.strip()):
             raise MaviValidationError(
                 f"name must be a non-empty string (part of the video's name), got {self.name!r}."
