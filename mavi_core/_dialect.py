@@ -43,8 +43,6 @@ from ._videos import (
     parse_videos,
 )
 
-__all__ = ["V10", "V12", "Dialect", "dialect_of"]
-
 _USE_V12: Final = "create the client with api_version='v1.2' (or set MAVI_API_VERSION=v1.2)"
 V12_UPLOAD_TYPES: Final = {
     ".mp4": "video/mp4",

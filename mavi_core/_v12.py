@@ -43,19 +43,6 @@ from ._stream import (
 )
 from ._videos import Pages, _field, _items, _millis_to_datetime, _number, given
 
-__all__ = [
-    "HISTORY_HEADER",
-    "SessionPager",
-    "V12StreamDecoder",
-    "build_v12_body",
-    "check_unique_id",
-    "fold_history",
-    "moment_time",
-    "normalize_session_id",
-    "parse_session_detail",
-    "parse_v12_reply",
-]
-
 _FAST_HEAD: Final = b'data:{"type":"content","role":"assistant","content":"'
 _FAST_SESSION: Final = b'","sessionId":"'
 _FAST_TAIL: Final = b'"}\n\n'
@@ -218,21 +205,6 @@ def no_answer_text() -> MaviServerError:
     )
 
 
-def parse_v12_answer(data: object, video_nos: list[str]) -> ChatAnswer:
-    """The `data` of a `/serve/api/v1/chat` reply. A string is the service's error message; an
-    answer without text is an error too."""
-    if isinstance(data, str):
-        raise no_answer_text() if is_end_marker(data) else error_for_message(data)
-    if data is None:
-        raise no_answer_text()
-    if not isinstance(data, Mapping):
-        raise _malformed(f"an answer whose data is a {type(data).__name__}")
-    answer = _answer_of(data, video_nos)
-    if not answer.text:
-        raise no_answer_text()
-    return answer
-
-
 def _answer_of(data: Mapping[str, Any], video_nos: list[str]) -> ChatAnswer:
     """An answer object as `/chat` and a session's messages write it, whatever its text."""
     content = data.get("content")
@@ -258,7 +230,15 @@ def parse_v12_reply(body: bytes, video_nos: list[str], max_event_bytes: int) -> 
     server that streams anyway, the events of a stream, put together into one answer."""
     texts = reply_payloads(body, max_event_bytes)
     if len(texts) <= 1 and not _is_event(texts):
-        return parse_v12_answer(envelope_of(texts, body), video_nos)  # decoded once
+        data = envelope_of(texts, body)  # decoded once
+        if isinstance(data, str) and not is_end_marker(data):
+            raise error_for_message(data)  # the service's error message
+        if not isinstance(data, Mapping | str | None):
+            raise _malformed(f"an answer whose data is a {type(data).__name__}")
+        answer = _answer_of(data, video_nos) if isinstance(data, Mapping) else None
+        if answer is None or not answer.text:
+            raise no_answer_text()  # "Done", null, or only thinking and refs
+        return answer
     decoder = V12StreamDecoder(max_event_bytes, len(body) + 1)
     deltas: list[ChatDelta] = []
     try:
@@ -473,9 +453,7 @@ class SessionPager(Pages):
 
     def read(self, data: object) -> list[ChatSession]:
         sessions = [parse_session(item) for item in _items(data, "sessions", "items")]
-        total = page_size = None
-        if isinstance(data, Mapping):
-            total = _number(_field(data, "total_count", "totalCount", "total"))
-            page_size = _number(_field(data, "page_size", "pageSize", "size"))
+        total = _number(_field(data, "total_count", "totalCount", "total"))
+        page_size = _number(_field(data, "page_size", "pageSize", "size"))
         keys = [session.session_id for session in sessions]
         return sessions if self.turn(keys, total, page_size) else []

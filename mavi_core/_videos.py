@@ -15,36 +15,6 @@ from ._exceptions import MaviServerError, MaviTimeoutError, MaviValidationError,
 from ._models import rank_score
 from ._request import ApiCall, normalize_video_nos
 
-__all__ = [
-    "DEFAULT_SEARCH_TYPE",
-    "MAX_PAGE_SIZE",
-    "PARSED",
-    "Moment",
-    "Pages",
-    "ParseWatch",
-    "PollDeadline",
-    "SearchType",
-    "Transcript",
-    "TranscriptSegment",
-    "V12VideoPager",
-    "Video",
-    "VideoPager",
-    "check_limit",
-    "check_search_type",
-    "describe_moment",
-    "given",
-    "moment_metadata",
-    "moment_scores",
-    "parse_moments",
-    "parse_search_videos",
-    "parse_task_no",
-    "parse_transcription",
-    "parse_video",
-    "parse_videos",
-    "rank_moments",
-    "time_unit",
-]
-
 SearchType: TypeAlias = Literal["BY_CLIP", "BY_VIDEO", "BY_AUDIO", "BY_IMAGE", "BY_CAPTION"]
 SEARCH_TYPES: Final[tuple[SearchType, ...]] = (
     "BY_CLIP", "BY_VIDEO", "BY_AUDIO", "BY_IMAGE", "BY_CAPTION")  # fmt: skip
@@ -103,9 +73,11 @@ def _items(data: object, *keys: str) -> list[Mapping[str, Any]]:
     return [item for item in items if isinstance(item, Mapping)]
 
 
-def _field(item: Mapping[str, Any], *names: str) -> Any:
-    """The first of `names` the item holds with a value: the dialects spell fields
-    differently (videoNo, video_no), and a field may be the string "null"."""
+def _field(item: object, *names: str) -> Any:
+    """The first of `names` the item (an object, else None) holds with a value: the dialects
+    spell fields differently (videoNo, video_no), and a field may be the string "null"."""
+    if not isinstance(item, Mapping):
+        return None
     for name in names:
         value = item.get(name)
         if value is not None and value != "" and value != "null":
@@ -419,9 +391,7 @@ class VideoPager(Pages):
 
     def read(self, data: object) -> list[Video]:
         videos = [parse_video(item) for item in _items(data, "videoData", "videos")]
-        total = None
-        if isinstance(data, Mapping):
-            total = _number(_field(data, "total", "total_count", "totalCount"))
+        total = _number(_field(data, "total", "total_count", "totalCount"))
         keys = [video.video_no for video in videos]
         return videos if self.turn(keys, total, self.page_size) else []
 
