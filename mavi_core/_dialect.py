@@ -82,6 +82,10 @@ def _check_callback(callback_uri: object) -> None:
         )
 
 
+def _batches(video_nos: list[str], most: int) -> list[list[str]]:
+    return [video_nos[start : start + most] for start in range(0, len(video_nos), most)]
+
+
 def _url_or_file(source: object, callback_uri: object) -> str | Path:
     """An upload's URL, or the path of its local file, checked now."""
     if isinstance(source, str) and not source.strip():
@@ -222,13 +226,10 @@ class Dialect:
 
     def delete_calls(self, video_nos: Iterable[str], scope: str | None) -> list[ApiCall]:
         """A bare JSON array of video numbers a call, `delete_batches` at a time."""
-        videos = normalize_video_nos(video_nos)
-        method, path, batch = self.delete_batches
+        method, path, most = self.delete_batches
         params = None if scope is None else {"unique_id": scope}
-        return [
-            ApiCall(method, path, json=videos[start : start + batch], params=params)
-            for start in range(0, len(videos), batch)
-        ]
+        parts = _batches(normalize_video_nos(video_nos), most)
+        return [ApiCall(method, path, json=part, params=params) for part in parts]
 
     def submit_call(self, video_no: str, kind: Kind, callback_uri: str | None) -> ApiCall | None:
         """The call that starts a transcription task, or None: there is none to start."""
@@ -328,15 +329,11 @@ class V12Dialect(Dialect):
                 f"whole number in that range, got {top_k!r}."
             )
         body = given(search_param=_query(query), search_type=kind, top_k=top_k, unique_id=scope)
+        path = "/serve/api/v1/search"
         if video_nos is None:
-            return [ApiCall("POST", "/serve/api/v1/search", json=body)]
-        videos, step = normalize_video_nos(video_nos), V12_MAX_SEARCH_VIDEOS
-        return [
-            ApiCall(
-                "POST", "/serve/api/v1/search", json={**body, "video_nos": videos[i : i + step]}
-            )
-            for i in range(0, len(videos), step)
-        ]
+            return [ApiCall("POST", path, json=body)]
+        parts = _batches(normalize_video_nos(video_nos), V12_MAX_SEARCH_VIDEOS)
+        return [ApiCall("POST", path, json={**body, "video_nos": part}) for part in parts]
 
     def upload_call(
         self, source: str | os.PathLike[str], callback_uri: str | None, scope: str | None

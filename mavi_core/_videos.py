@@ -412,14 +412,10 @@ class V12VideoPager(VideoPager):
         return [video for video in super().read(data) if self._in_time(video)]
 
     def _in_time(self, video: Video) -> bool:
-        if self._start is None and self._end is None:
-            return True
-        if video.upload_time is None:
+        when = None if video.upload_time is None else video.upload_time.timestamp()
+        if self._start is not None and (when is None or when < self._start):
             return False
-        when = video.upload_time.timestamp()
-        return (self._start is None or when >= self._start) and (
-            self._end is None or when <= self._end
-        )
+        return self._end is None or (when is not None and when <= self._end)
 
 
 def parse_task_no(data: object) -> str:
