@@ -115,11 +115,9 @@ class Dialect:
     name: ClassVar[str] = "v1.0"
     stream_decoder: ClassVar[type[ChatStreamDecoder]] = ChatStreamDecoder
     pager: ClassVar[type[VideoPager]] = VideoPager
-    """A walk of the library's listing (status, name, start_time, end_time, page_size,
-    unique_id), filters checked now."""
+    """A walk of the library's listing, its filters checked now."""
     searches_library: ClassVar[bool] = False
-    """Whether one moment search may leave `video_nos` out (the service searches the library)
-    and rank its hits itself; else `find_moments` finds the videos first."""
+    """Whether one moment search may leave out `video_nos` (the library) and ranks its hits."""
     transcription_tasks: ClassVar[bool] = True
     """Whether a transcript is a task submitted, then polled (else it is read at once)."""
     not_ready: ClassVar[str] = ""
@@ -217,9 +215,8 @@ class Dialect:
         source = _url_or_file(source, callback_uri)
         params = {"callBackUri": callback_uri} if callback_uri else None
         if isinstance(source, str):
-            return ApiCall(
-                "POST", "/api/serve/video/uploadUrl", json={"url": source}, params=params
-            ), None
+            url = {"url": source}
+            return ApiCall("POST", "/api/serve/video/uploadUrl", json=url, params=params), None
         mime = mimetypes.guess_type(source.name)[0] or "application/octet-stream"
         upload = UploadFile(source, mime, source.stat().st_size)
         return ApiCall("POST", "/api/serve/video/upload", params=params), upload

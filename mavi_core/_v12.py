@@ -397,8 +397,7 @@ def parse_session(item: Mapping[str, Any]) -> ChatSession:
     if session_id is None:
         raise _malformed("a session without a sessionId")
     videos = _field(item, "video_nos", "videoNos", "video_no", "videoNo")
-    if isinstance(videos, str):
-        videos = [videos]
+    videos = [videos] if isinstance(videos, str) else videos
     video_nos = tuple(str(v) for v in videos) if isinstance(videos, list) else ()
     created = _field(item, "created_time", "create_time", "createTime", "createdTime")
     return ChatSession(

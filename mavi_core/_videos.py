@@ -9,15 +9,14 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final, Literal, TypeAlias
+from typing import Any, Final, Literal, TypeAlias, get_args
 
 from ._exceptions import MaviServerError, MaviTimeoutError, MaviValidationError, MaviVideoError
 from ._models import rank_score
 from ._request import ApiCall, normalize_video_nos
 
 SearchType: TypeAlias = Literal["BY_CLIP", "BY_VIDEO", "BY_AUDIO", "BY_IMAGE", "BY_CAPTION"]
-SEARCH_TYPES: Final[tuple[SearchType, ...]] = (
-    "BY_CLIP", "BY_VIDEO", "BY_AUDIO", "BY_IMAGE", "BY_CAPTION")  # fmt: skip
+SEARCH_TYPES: Final[tuple[SearchType, ...]] = get_args(SearchType)
 """v1.2's search types (docs/v1.2.md#videos-and-sessions); BY_CLIP is the service's default."""
 DEFAULT_SEARCH_TYPE: Final[SearchType] = "BY_CLIP"
 MAX_PAGE_SIZE: Final = 200
@@ -33,8 +32,7 @@ def given(**fields: Any) -> dict[str, Any]:
 
 
 def _number(value: object) -> float | None:
-    """Numbers arrive as numbers or as strings ("193"); only a finite one is a number ("NaN",
-    "Infinity" and 1e400 are None)."""
+    """A finite number, sent as a number or a string ("193"); else None ("NaN", 1e400)."""
     if value is None or value == "":
         return None
     try:
@@ -45,8 +43,7 @@ def _number(value: object) -> float | None:
 
 
 def _readable(*values: object) -> bool:
-    """Whether every value is absent or a finite number: a clip whose time is there but
-    unreadable ("NaN") is dropped, never handed out with a made-up time."""
+    """Whether every value is absent or a finite number (else no made-up time is handed out)."""
     return all(value is None or _number(value) is not None for value in values)
 
 
@@ -140,8 +137,7 @@ def describe_moment(moment: Moment, query: str | None = None) -> str:
 
 
 def moment_metadata(moment: Moment, score: float | None = None) -> dict[str, Any]:
-    """The metadata both retrievers attach: video_no, video_name, start, end, and the score
-    (`score` if given, else the service's if it sent one)."""
+    """The metadata both retrievers attach; the score is `score`, else the service's if any."""
     return given(
         video_no=moment.video_no,
         video_name=moment.video_name,
