@@ -1,35 +1,35 @@
 """The dialects of the MAVI API, v1.0 and v1.2: the call each operation sends and how its reply
 is read. Pure, no I/O.
 
-`_flow.Operations` asks the settings' dialect (`dialect_of`) for every call, reader and check
-that differs between the versions, and keeps only what both share: retries, bounds, polling.
-A third dialect is a third class here.
+`_flow.Operations` asks the settings' dialect (`dialect_of`) for everything that differs between
+the versions and keeps what both share (retries, bounds, polling): a third dialect is a third
+class here. The v1.2 wire, and the choices made where its pages disagree: docs/v1.2.md.
 """
 
 from __future__ import annotations
 
+import mimetypes
 import os
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any, ClassVar, Final, Literal
 
 from ._constants import CHAT_PATH, V12_CHAT_PATH, V12_CHAT_STREAM_PATH
 from ._exceptions import MaviValidationError
 from ._models import ChatAnswer, SessionDetail
-from ._request import ApiCall, HistoryInput, UploadFile, build_chat_body
+from ._request import ApiCall, HistoryInput, UploadFile, build_chat_body, normalize_video_nos
 from ._stream import ChatStreamDecoder
 from ._v12 import (
     SessionPager,
     V12StreamDecoder,
     build_v12_body,
     check_unique_id,
+    normalize_session_id,
     parse_session_detail,
     parse_v12_reply,
-    session_detail_call,
 )
 from ._videos import (
     DEFAULT_SEARCH_TYPE,
-    MAX_PAGE_SIZE,
-    V12_DELETE,
     Pages,
     SearchType,
     Transcript,
@@ -37,41 +37,94 @@ from ._videos import (
     Video,
     VideoPager,
     check_search_type,
-    delete_calls,
+    given,
     parse_search_videos,
     parse_transcription,
     parse_videos,
-    search_moments_call,
-    search_videos_call,
-    transcription_poll_call,
-    transcription_submit_call,
-    upload_call,
-    v12_search_calls,
-    v12_transcription_call,
-    v12_upload_call,
 )
 
-__all__ = ["V10", "V12", "Dialect", "dialect_of"]
-
 _USE_V12: Final = "create the client with api_version='v1.2' (or set MAVI_API_VERSION=v1.2)"
+V12_UPLOAD_TYPES: Final = {
+    ".mp4": "video/mp4",
+    ".avi": "video/x-msvideo",
+    ".mkv": "video/x-matroska",
+    ".mov": "video/quicktime",
+}
+"""The file types a v1.2 upload takes, and the `video/*` content type each is sent with."""
+V12_MAX_UPLOAD_BYTES: Final = 3 * 1024**3
+V12_MAX_SEARCH_VIDEOS: Final = 100
+"""The most `video_nos` one v1.2 search takes: more are searched in several requests."""
 
 Kind = Literal["AUDIO", "VIDEO"]
 
 
+def _v12_only(what: str, then: str) -> MaviValidationError:
+    """The refusal, before any request, of what only the v1.2 API takes."""
+    return MaviValidationError(f"{what} belongs to the v1.2 API: {_USE_V12}{then}")
+
+
+def _query(query: object) -> str:
+    if not isinstance(query, str) or not query.strip():
+        raise MaviValidationError("query is empty: pass the words to search the videos for.")
+    return query
+
+
+def _check_kind(kind: object) -> None:
+    if kind not in ("AUDIO", "VIDEO"):
+        raise MaviValidationError(f"kind must be 'AUDIO' or 'VIDEO', got {kind!r}.")
+
+
+def _check_callback(callback_uri: object) -> None:
+    if callback_uri is not None and not isinstance(callback_uri, str):
+        raise MaviValidationError(
+            f"callback_uri must be a URL string (or None), got {callback_uri!r}; e.g. "
+            "callback_uri='https://example.com/mavi-callback'."
+        )
+
+
+def _batches(video_nos: list[str], most: int) -> list[list[str]]:
+    return [video_nos[start : start + most] for start in range(0, len(video_nos), most)]
+
+
+def _url_or_file(source: object, callback_uri: object) -> str | Path:
+    """An upload's URL, or the path of its local file, checked now."""
+    if isinstance(source, str) and not source.strip():
+        raise MaviValidationError(
+            "source is empty: pass the path of a video file, or an http(s) URL."
+        )
+    if not isinstance(source, str | os.PathLike):
+        raise MaviValidationError(
+            "source must be the path of a video file (a str or pathlib.Path) or an http(s) "
+            f"URL, got {type(source).__name__}."
+        )
+    _check_callback(callback_uri)
+    if isinstance(source, str) and source.startswith(("http://", "https://")):
+        return source
+    path = Path(source)
+    if not path.is_file():
+        raise MaviValidationError(
+            f"No file at {str(path)!r}: pass the path of a video file, or an http(s) URL."
+        )
+    return path
+
+
 class Dialect:
-    """v1.0, the base: `/api/serve/video/...`, camelCase fields; the client sends the history,
-    a search is two calls (videos, then their moments) and a transcription is a task."""
+    """v1.0: `/api/serve/video/...`, camelCase fields; the client sends the history, a search
+    is two calls (videos, then their moments) and a transcription is a task."""
 
     name: ClassVar[str] = "v1.0"
     stream_decoder: ClassVar[type[ChatStreamDecoder]] = ChatStreamDecoder
-    pager_class: ClassVar[type[VideoPager]] = VideoPager
+    pager: ClassVar[type[VideoPager]] = VideoPager
+    """A walk of the library's listing, its filters checked now."""
     searches_library: ClassVar[bool] = False
-    """Whether one moment search may leave `video_nos` out (the service searches the library)
-    and rank its hits itself; else `find_moments` finds the videos first."""
+    """Whether one moment search may leave out `video_nos` (the library) and ranks its hits."""
     transcription_tasks: ClassVar[bool] = True
     """Whether a transcript is a task submitted, then polled (else it is read at once)."""
     not_ready: ClassVar[str] = ""
     """What a transcript read that timed out is told, after what it waited for."""
+    chat_videos_field: ClassVar[str] = "videoNos"
+    delete_batches: ClassVar[tuple[str, str, int]] = ("DELETE", "/api/serve/video/delete", 500)
+    """A delete call's method, path and most videos."""
 
     # Chat.
 
@@ -97,7 +150,7 @@ class Dialect:
 
     def chat_videos(self, call: ApiCall) -> list[str]:
         """The videos a chat call asks about, as sent."""
-        return call.json["videoNos"]  # type: ignore[no-any-return]
+        return call.json[self.chat_videos_field]  # type: ignore[no-any-return]
 
     def whole_answer(
         self, call: ApiCall, max_event_bytes: int
@@ -109,38 +162,29 @@ class Dialect:
 
     def scope(self, unique_id: object) -> str | None:
         """The `unique_id` a video method sends (the end user whose library it is; None: the
-        service's "default"), checked now: a non-empty string, where the dialect has one."""
+        service's "default"), checked now."""
         if unique_id is None:
             return None
-        raise MaviValidationError(
-            f"unique_id belongs to the v1.2 API: {_USE_V12}, or leave unique_id out."
-        )
+        raise _v12_only("unique_id", ", or leave unique_id out.")
 
     def search_type(self, search_type: object) -> SearchType:
         """The `search_type` a search sends, checked now (v1.0 has only its own search: the
         default, BY_CLIP, stands for it)."""
         kind = check_search_type(search_type)
         if kind != DEFAULT_SEARCH_TYPE:
-            raise MaviValidationError(
-                f"search_type belongs to the v1.2 API: {_USE_V12}, or leave search_type out."
-            )
+            raise _v12_only("search_type", ", or leave search_type out.")
         return kind
 
     def session_pager(self, unique_id: str | None) -> Pages:
-        """A walk of the key's chat sessions; v1.0 keeps none."""
-        raise MaviValidationError(
-            "list_sessions() belongs to the v1.2 API (v1.0 keeps no sessions: the client sends "
-            f"history): {_USE_V12}."
-        )
+        """A walk of the key's chat sessions."""
+        raise _v12_only("list_sessions()", " (v1.0 keeps no sessions: the client sends history).")
 
     def session_detail(
         self, session_id: str | int, scope: str | None = None
     ) -> tuple[ApiCall, Callable[[Any], SessionDetail]]:
         """The call that restores a chat session of the namespace `scope` (None: the
         default), and how its reply is read; checks the id."""
-        raise MaviValidationError(
-            f"get_session_detail() belongs to the v1.2 API (v1.0 keeps no sessions): {_USE_V12}."
-        )
+        raise _v12_only("get_session_detail()", " (v1.0 keeps no sessions).")
 
     # Videos.
 
@@ -148,7 +192,8 @@ class Dialect:
         self, query: str, kind: SearchType, scope: str | None
     ) -> tuple[ApiCall, Callable[[Any], list[Video]]]:
         """The call that finds whole videos, and how its reply is read."""
-        return search_videos_call(query), parse_videos
+        call = ApiCall("POST", "/api/serve/video/searchAI", json={"searchValue": _query(query)})
+        return call, parse_videos
 
     def moment_calls(
         self,
@@ -160,48 +205,49 @@ class Dialect:
     ) -> list[ApiCall]:
         """The calls of one search for moments (their hits read together)."""
         assert video_nos is not None  # `searches_library` is False
-        return [search_moments_call(query, video_nos)]
-
-    def pager(
-        self,
-        status: str | None = None,
-        name: str | None = None,
-        start_time: Any = None,
-        end_time: Any = None,
-        page_size: int = MAX_PAGE_SIZE,
-        unique_id: str | None = None,
-    ) -> VideoPager:
-        """A walk of the library's listing, filters checked now."""
-        return self.pager_class(status, name, start_time, end_time, page_size, unique_id=unique_id)
+        body = {"videoNos": normalize_video_nos(video_nos), "searchValue": _query(query)}
+        return [ApiCall("POST", "/api/serve/video/searchVideoFragment", json=body)]
 
     def upload_call(
         self, source: str | os.PathLike[str], callback_uri: str | None, scope: str | None
     ) -> tuple[ApiCall, UploadFile | None]:
-        return upload_call(source, callback_uri)
+        """The upload of a URL, or of a local file (sent by the client as the part `file`)."""
+        source = _url_or_file(source, callback_uri)
+        params = {"callBackUri": callback_uri} if callback_uri else None
+        if isinstance(source, str):
+            url = {"url": source}
+            return ApiCall("POST", "/api/serve/video/uploadUrl", json=url, params=params), None
+        mime = mimetypes.guess_type(source.name)[0] or "application/octet-stream"
+        upload = UploadFile(source, mime, source.stat().st_size)
+        return ApiCall("POST", "/api/serve/video/upload", params=params), upload
 
     def delete_calls(self, video_nos: Iterable[str], scope: str | None) -> list[ApiCall]:
-        return delete_calls(video_nos, scope)
+        """A bare JSON array of video numbers a call, `delete_batches` at a time."""
+        method, path, most = self.delete_batches
+        params = None if scope is None else {"unique_id": scope}
+        parts = _batches(normalize_video_nos(video_nos), most)
+        return [ApiCall(method, path, json=part, params=params) for part in parts]
 
     def submit_call(self, video_no: str, kind: Kind, callback_uri: str | None) -> ApiCall | None:
         """The call that starts a transcription task, or None: there is none to start."""
-        return transcription_submit_call(video_no, kind, callback_uri)
+        _check_kind(kind)
+        _check_callback(callback_uri)
+        (video,) = normalize_video_nos([video_no], name="video_no")
+        body = given(videoNo=video, type=kind, callBackUri=callback_uri or None)
+        return ApiCall("POST", "/api/serve/video/subTranscription", json=body)
 
     def transcript_call(
         self, video_no: str, kind: Kind, task_no: str, scope: str | None
     ) -> ApiCall:
         """The call that reads a transcript: its task's (v1.0), or the video's."""
-        return transcription_poll_call(task_no)
+        return ApiCall("GET", "/api/serve/video/getTranscription", params={"taskNo": task_no})
 
     def read_transcript(
         self, data: object, video_no: str, task_no: str, kind: Kind
     ) -> Transcript | None:
         """The transcript a reply holds, or None: not yet."""
         return parse_transcription(
-            data,
-            video_no=video_no,
-            task_no=task_no,
-            kind=kind,
-            v12=not self.transcription_tasks,
+            data, video_no=video_no, task_no=task_no, kind=kind, v12=not self.transcription_tasks
         )
 
 
@@ -212,21 +258,20 @@ class V12Dialect(Dialect):
 
     name = "v1.2"
     stream_decoder = V12StreamDecoder
-    pager_class = V12VideoPager
+    pager = V12VideoPager
     searches_library = True
     transcription_tasks = False
     not_ready = (
         " (MAVI answered `data: null`: no transcript yet; a video without sound never has one)"
     )
+    chat_videos_field = "video_nos"
+    delete_batches = ("POST", "/serve/api/v1/delete_videos", 100)
 
     def chat_call(self, *chat: Any, stream: bool) -> ApiCall:
         body = build_v12_body(*chat)  # video_nos, message, history, session_id, unique_id
         if stream:
             return ApiCall("POST", V12_CHAT_STREAM_PATH, json=body, accept="text/event-stream")
         return ApiCall("POST", V12_CHAT_PATH, json=body)
-
-    def chat_videos(self, call: ApiCall) -> list[str]:
-        return call.json["video_nos"]  # type: ignore[no-any-return]
 
     def whole_answer(
         self, call: ApiCall, max_event_bytes: int
@@ -246,15 +291,20 @@ class V12Dialect(Dialect):
     def session_detail(
         self, session_id: str | int, scope: str | None = None
     ) -> tuple[ApiCall, Callable[[Any], SessionDetail]]:
-        call = session_detail_call(session_id, scope)
-        session = str(call.params["sessionId"]) if call.params else ""
+        session = normalize_session_id(session_id)
+        if session is None:
+            raise MaviValidationError(
+                "get_session_detail() needs the session_id of an earlier v1.2 answer, got None."
+            )
+        params = given(sessionId=session, unique_id=scope)
+        call = ApiCall("GET", "/serve/api/v1/get_session_detail", params=params)
         return call, lambda data: parse_session_detail(data, session)
 
     def search_videos(
         self, query: str, kind: SearchType, scope: str | None
     ) -> tuple[ApiCall, Callable[[Any], list[Video]]]:
         # No whole-video search in v1.2: the videos of the clips found.
-        (call,) = v12_search_calls(query, search_type=kind, unique_id=scope)
+        (call,) = self.moment_calls(query, None, kind, scope)
         return call, parse_search_videos
 
     def moment_calls(
@@ -265,17 +315,46 @@ class V12Dialect(Dialect):
         scope: str | None,
         top_k: int | None = None,
     ) -> list[ApiCall]:
-        return v12_search_calls(
-            query, search_type=kind, top_k=top_k, video_nos=video_nos, unique_id=scope
-        )
+        """`POST /serve/api/v1/search` (the optional fields only when given), 100 videos a
+        call (their hits ranked together by score: `rank_moments`); checked now."""
+        most = 200 if kind == "BY_CAPTION" else 1000
+        if top_k is not None and (
+            isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= most
+        ):
+            raise MaviValidationError(
+                f"A v1.2 {kind} search returns 1 to {most} results: limit (top_k) must be a "
+                f"whole number in that range, got {top_k!r}."
+            )
+        body = given(search_param=_query(query), search_type=kind, top_k=top_k, unique_id=scope)
+        path = "/serve/api/v1/search"
+        if video_nos is None:
+            return [ApiCall("POST", path, json=body)]
+        parts = _batches(normalize_video_nos(video_nos), V12_MAX_SEARCH_VIDEOS)
+        return [ApiCall("POST", path, json={**body, "video_nos": part}) for part in parts]
 
     def upload_call(
         self, source: str | os.PathLike[str], callback_uri: str | None, scope: str | None
     ) -> tuple[ApiCall, UploadFile | None]:
-        return v12_upload_call(source, callback_uri, scope)
-
-    def delete_calls(self, video_nos: Iterable[str], scope: str | None) -> list[ApiCall]:
-        return delete_calls(video_nos, scope, how=V12_DELETE)
+        # Form fields, never a query (as the documentation's examples send them).
+        source = _url_or_file(source, callback_uri)
+        form = given(callback=callback_uri or None, unique_id=scope)
+        if isinstance(source, str):
+            return ApiCall("POST", "/serve/api/v1/upload_url", form={"url": source, **form}), None
+        size, mime = source.stat().st_size, V12_UPLOAD_TYPES.get(source.suffix.lower())
+        if mime is None:  # refused here, not by the service after the upload
+            raise MaviValidationError(
+                f"MAVI takes {', '.join(V12_UPLOAD_TYPES)} videos, not {source.name!r}: convert "
+                "the file to one of them (e.g. MP4), or upload it from a URL."
+            )
+        if size == 0:
+            raise MaviValidationError(f"{source.name!r} is empty: pass a video file.")
+        if size > V12_MAX_UPLOAD_BYTES:
+            raise MaviValidationError(
+                f"{source.name!r} has {size} bytes; MAVI takes videos of at most 3 GB "
+                f"({V12_MAX_UPLOAD_BYTES} bytes): cut or compress it, or upload it from a URL."
+            )
+        upload = UploadFile(source, mime, size)
+        return ApiCall("POST", "/serve/api/v1/upload", form=form or None), upload
 
     def submit_call(self, video_no: str, kind: Kind, callback_uri: str | None) -> ApiCall | None:
         if callback_uri is not None:
@@ -288,7 +367,10 @@ class V12Dialect(Dialect):
     def transcript_call(
         self, video_no: str, kind: Kind, task_no: str, scope: str | None
     ) -> ApiCall:
-        return v12_transcription_call(video_no, kind, unique_id=scope)
+        _check_kind(kind)
+        (video,) = normalize_video_nos([video_no], name="video_no")
+        path = f"/serve/api/v1/get_{kind.lower()}_transcription"  # audio or video
+        return ApiCall("GET", path, params=given(video_no=video, unique_id=scope))
 
 
 V10: Final = Dialect()

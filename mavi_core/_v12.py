@@ -1,13 +1,6 @@
-"""The current chat API (v1.2): request bodies, replies and stream events. Pure, no I/O.
-
-The shapes are the ones the service's pages document (tests/data/wire_samples/v1.2/ holds a
-reply of each). The service holds the conversation: a reply names its `session_id` (digits
-beyond 53 bits, a string here, never a float) and the next request sends it back. Stream events
-are JSON objects with a `type` and a `sessionId`: `thinking` (`title`, `content`), `ref` (a list
-of `{"video": {video_no, video_name, duration}, "refItems": [{videoNo, startTime, endTime?,
-type, text?}]}`: one entry per video, its moments under it) or `content` (a piece of the
-answer, with `role`). `data:"Done"`, or an envelope whose `data` is "Done", ends the stream;
-any other final string is the service's error message.
+"""The v1.2 chat API: request bodies, session ids, replies, stream events and sessions. Pure,
+no I/O. The shapes (tests/data/wire_samples/v1.2/ holds a reply of each) and the rules:
+docs/v1.2.md#the-chat-on-the-wire.
 """
 
 from __future__ import annotations
@@ -20,12 +13,7 @@ from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any, Final
 
 from ._envelope import error_for_code, error_for_message, is_success_code, normalize_code
-from ._exceptions import (
-    MaviError,
-    MaviInvalidRequestError,
-    MaviServerError,
-    MaviValidationError,
-)
+from ._exceptions import MaviError, MaviInvalidRequestError, MaviServerError, MaviValidationError
 from ._models import (
     ChatAnswer,
     ChatDelta,
@@ -53,24 +41,7 @@ from ._stream import (
     is_end_marker,
     reply_payloads,
 )
-from ._videos import Pages, _field, _items, _millis_to_datetime, _number
-
-__all__ = [
-    "HISTORY_HEADER",
-    "LIST_SESSIONS_PATH",
-    "SessionPager",
-    "V12StreamDecoder",
-    "build_v12_body",
-    "fold_history",
-    "moment_time",
-    "no_answer_text",
-    "normalize_session_id",
-    "parse_refs",
-    "parse_session_detail",
-    "parse_v12_answer",
-    "parse_v12_reply",
-    "session_detail_call",
-]
+from ._videos import Pages, _field, _items, _millis_to_datetime, _number, given
 
 _FAST_HEAD: Final = b'data:{"type":"content","role":"assistant","content":"'
 _FAST_SESSION: Final = b'","sessionId":"'
@@ -79,18 +50,12 @@ _ENVELOPE_START: Final = re.compile(r'\{\s*"code"')
 _PLAIN: Final = re.compile(rb'[^\x00-\x1f"\\]*')
 """A JSON string's body with nothing to unescape (and nothing a strict decoder refuses)."""
 HISTORY_HEADER: Final = "Conversation so far:"
-"""How earlier turns are folded into `prompt` when no session continues them."""
 _KINDS: Final = frozenset({"keyframe", "visual_ts", "audio_ts"})
-VISUAL: Final = "visual_ts"
-LIST_SESSIONS_PATH: Final = "/serve/api/v1/list_sessions"
-SESSION_DETAIL_PATH: Final = "/serve/api/v1/get_session_detail"
 DEFAULT_UNIQUE_ID: Final = "default"
 """The namespace the service assumes when a request names none."""
-
-
 _MAX_SESSION_DIGITS: Final = 40
-"""A session id is a 19-digit number; one far longer (a hostile server's) could not be sent
-back: Python converts at most 4300 digits to an integer."""
+"""A session id has 19 digits; a far longer one (a hostile server's) could not be sent back:
+Python converts at most 4300 digits to an integer."""
 
 
 def normalize_session_id(value: object) -> str | None:
@@ -98,7 +63,6 @@ def normalize_session_id(value: object) -> str | None:
     if value is None:
         return None
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        # Longer than any session id: not turned into digits (Python refuses beyond 4300).
         digits = str(value) if value.bit_length() <= 4 * _MAX_SESSION_DIGITS else None
     elif isinstance(value, str) and value.strip().isdigit() and value.strip().isascii():
         digits = value.strip()
@@ -115,14 +79,8 @@ def normalize_session_id(value: object) -> str | None:
 
 
 def fold_history(turns: list[dict[str, str]], message: str) -> str:
-    """`message` after the earlier turns, for a v1.2 request that starts a new session:
-
-    Conversation so far:
-    User: <user>
-    Assistant: <robot>
-
-    <message>
-    """
+    """`message` after the earlier turns, for a v1.2 request that starts a new session (the
+    shape: docs/v1.2.md#the-chat-on-the-wire)."""
     if not turns:
         return message
     lines = [HISTORY_HEADER]
@@ -141,23 +99,19 @@ def build_v12_body(
     session_id: object = None,
     unique_id: object = None,
 ) -> dict[str, Any]:
-    """`{video_nos, prompt}`, plus `session_id` (a JSON integer) and `unique_id` when given.
-    With a session the service holds the history, so `history` is not sent; without one the
-    earlier turns are folded into `prompt` (`fold_history`)."""
+    """`{video_nos, prompt}`, plus `session_id` (a JSON integer) and `unique_id` when given;
+    without a session the earlier turns are folded into `prompt`."""
     check_not_swapped(video_nos, message, "chat(video_nos, message)", "message")
     videos = normalize_video_nos(video_nos)
     prompt = check_message(message)
     turns = normalize_history(history)
     session = normalize_session_id(session_id)
-    body: dict[str, Any] = {
-        "video_nos": videos,
-        "prompt": prompt if session is not None else fold_history(turns, prompt),
-    }
-    if session is not None:
-        body["session_id"] = int(session)
-    if unique_id is not None:
-        body["unique_id"] = check_unique_id(unique_id)
-    return body
+    return given(
+        video_nos=videos,
+        prompt=prompt if session is not None else fold_history(turns, prompt),
+        session_id=None if session is None else int(session),
+        unique_id=None if unique_id is None else check_unique_id(unique_id),
+    )
 
 
 def _malformed(what: str) -> MaviServerError:
@@ -188,8 +142,7 @@ def _session_of(value: Mapping[str, Any]) -> str | None:
 
 
 MAX_MOMENT_SECONDS: Final = 1e9
-"""Far beyond any video (31 years): a ref time past it is no moment. Its milliseconds may not
-even be a finite number (1.7e308 s), which the adapters' citations need."""
+"""Far beyond any video (31 years); the adapters' citations need its milliseconds finite."""
 
 
 def moment_time(value: object) -> float | None:
@@ -199,54 +152,43 @@ def moment_time(value: object) -> float | None:
     return number if number is not None and 0 <= number <= MAX_MOMENT_SECONDS else None
 
 
-def parse_refs(ref: object) -> tuple[VideoRef, ...]:
-    """The moments of one entry of a `ref` / `refs` list, `{"video": {video_no, video_name,
-    duration}, "refItems": [...]}`: one `VideoRef` per item (an item whose time is there but
-    is no moment, `moment_time`, is dropped). Numbers may be strings; a keyframe has no end."""
-    if not isinstance(ref, Mapping):
-        raise _malformed("a ref that is not an object")
-    video = ref.get("video")
-    if not isinstance(video, Mapping):
-        raise _malformed("a ref without its 'video' object")
-    video_no = _text(video.get("video_no"), "a ref's video_no")
-    name = _text(video.get("video_name"), "a ref's video_name")
-    duration = _number(video.get("duration"))
-    items = ref.get("refItems") or []
-    if not isinstance(items, list):
-        raise _malformed("a ref whose refItems is not a list")
-    refs = []
-    for item in items:
-        if not isinstance(item, Mapping):
-            raise _malformed("a ref item that is not an object")
-        item_video = _text(item.get("videoNo"), "a ref item's videoNo") or video_no
-        if not item_video:
-            raise _malformed("a ref without a video_no")
-        kind = _text(item.get("type"), "a ref item's type") or VISUAL
-        raw_start, raw_end = item.get("startTime"), item.get("endTime")
-        start, end = moment_time(raw_start), moment_time(raw_end)
-        if (raw_start is not None and start is None) or (raw_end is not None and end is None):
-            continue  # no moment to point at
-        refs.append(
-            VideoRef(
-                video_no=item_video,
-                video_name=name,
-                start=start or 0.0,
-                end=end,
-                kind=kind if kind in _KINDS else kind.lower(),
-                text=_text(item.get("text"), "a ref item's text"),
-                duration=duration,
-            )
-        )
-    return tuple(refs)
-
-
 def _ref_list(value: object, what: str) -> list[VideoRef]:
-    """The moments of a `ref` / `refs` list (absent: none)."""
-    if value is None:
-        return []
-    if not isinstance(value, list):
+    """The moments of a `ref` / `refs` list, one entry per video: one `VideoRef` per item, but
+    for an item whose time is there but is no moment (`moment_time`)."""
+    if not isinstance(value, list | None):
         raise _malformed(f"{what} that is not a list")
-    return [moment for entry in value for moment in parse_refs(entry)]
+    refs = []
+    for ref in value or ():
+        video = ref.get("video") if isinstance(ref, Mapping) else None
+        if not isinstance(video, Mapping):
+            raise _malformed("a ref without its 'video' object")
+        video_no = _text(video.get("video_no"), "a ref's video_no")
+        name = _text(video.get("video_name"), "a ref's video_name")
+        duration = _number(video.get("duration"))
+        items = ref.get("refItems") or []
+        if not isinstance(items, list) or not all(isinstance(item, Mapping) for item in items):
+            raise _malformed("a ref whose refItems is not a list of objects")
+        for item in items:
+            item_video = _text(item.get("videoNo"), "a ref item's videoNo") or video_no
+            if not item_video:
+                raise _malformed("a ref without a video_no")
+            kind = _text(item.get("type"), "a ref item's type") or "visual_ts"
+            raw_start, raw_end = item.get("startTime"), item.get("endTime")
+            start, end = moment_time(raw_start), moment_time(raw_end)
+            if (raw_start is not None and start is None) or (raw_end is not None and end is None):
+                continue  # no moment to point at
+            refs.append(
+                VideoRef(
+                    video_no=item_video,
+                    video_name=name,
+                    start=start or 0.0,
+                    end=end,
+                    kind=kind if kind in _KINDS else kind.lower(),
+                    text=_text(item.get("text"), "a ref item's text"),
+                    duration=duration,
+                )
+            )
+    return refs
 
 
 def _thinking(value: Mapping[str, Any]) -> Thinking:
@@ -257,28 +199,10 @@ def _thinking(value: Mapping[str, Any]) -> Thinking:
 
 
 def no_answer_text() -> MaviServerError:
-    """The error for an answer without any text (only thinking and refs, or empty content)."""
     return MaviServerError(
         "MAVI ended the answer without any text (only thinking steps or references, or empty "
         "content). Ask again; if it persists, rephrase the question or check the videos."
     )
-
-
-def parse_v12_answer(data: object, video_nos: list[str]) -> ChatAnswer:
-    """The `data` of a `/serve/api/v1/chat` reply: `role`, `content`, `thinkings` (each step
-    may hold its own `refs`), `refs` and `session_id`. The moments are read from the top level
-    and from the steps, each once. A string is the service's error message; an answer without
-    text is an error too (`no_answer_text`)."""
-    if isinstance(data, str):
-        raise no_answer_text() if is_end_marker(data) else error_for_message(data)
-    if data is None:
-        raise no_answer_text()
-    if not isinstance(data, Mapping):
-        raise _malformed(f"an answer whose data is a {type(data).__name__}")
-    answer = _answer_of(data, video_nos)
-    if not answer.text:
-        raise no_answer_text()
-    return answer
 
 
 def _answer_of(data: Mapping[str, Any], video_nos: list[str]) -> ChatAnswer:
@@ -306,7 +230,15 @@ def parse_v12_reply(body: bytes, video_nos: list[str], max_event_bytes: int) -> 
     server that streams anyway, the events of a stream, put together into one answer."""
     texts = reply_payloads(body, max_event_bytes)
     if len(texts) <= 1 and not _is_event(texts):
-        return parse_v12_answer(envelope_of(texts, body), video_nos)  # decoded once
+        data = envelope_of(texts, body)  # decoded once
+        if isinstance(data, str) and not is_end_marker(data):
+            raise error_for_message(data)  # the service's error message
+        if not isinstance(data, Mapping | str | None):
+            raise _malformed(f"an answer whose data is a {type(data).__name__}")
+        answer = _answer_of(data, video_nos) if isinstance(data, Mapping) else None
+        if answer is None or not answer.text:
+            raise no_answer_text()  # "Done", null, or only thinking and refs
+        return answer
     decoder = V12StreamDecoder(max_event_bytes, len(body) + 1)
     deltas: list[ChatDelta] = []
     try:
@@ -348,14 +280,8 @@ def _is_event(texts: list[str]) -> bool:
 
 
 class V12StreamDecoder(ChatStreamDecoder):
-    """Bytes of a `/serve/api/v1/chat_stream` reply in, `ChatDelta` items out.
-
-    The same framing tolerance, bounds and error rules as the v1.0 decoder (everything before
-    an error is returned, then the error raised). The end is `data:"Done"` or an envelope whose
-    `data` is "Done"; any other final string, bare or in a success envelope, is the service's
-    error (`error_for_message`); a stream closed without its end (it may have been cut), or
-    one whose answer has no text, is an error too.
-    """
+    """Bytes of a `/serve/api/v1/chat_stream` reply in, `ChatDelta` items out, by the v1.0
+    decoder's rules; the end and the errors: docs/v1.2.md#the-chat-on-the-wire."""
 
     __slots__ = ()
     needs_end_marker = True
@@ -437,10 +363,8 @@ def _raise(error: MaviError) -> ChatDelta:
 
 
 def _fast_content(chunk: bytes) -> tuple[str, str] | None:
-    """The piece and session id of
-    `data:{"type":"content","role":"assistant","content":"...","sessionId":"<digits>"}` and its
-    blank line (the piece as sent: not yet checked for a cumulative body); None for anything
-    else."""
+    """The piece (as sent) and session id of exactly `_FAST_HEAD`...`_FAST_SESSION`<digits>
+    `_FAST_TAIL`; None for anything else."""
     end = chunk.rfind(_FAST_SESSION)
     session = chunk[end + len(_FAST_SESSION) : len(chunk) - len(_FAST_TAIL)]
     if end < len(_FAST_HEAD) or not (session.isdigit() and session[0] != 0x30):  # "0"
@@ -468,14 +392,12 @@ def check_unique_id(unique_id: object) -> str:
 
 
 def parse_session(item: Mapping[str, Any]) -> ChatSession:
-    """A session as the service lists it: `sessionId` (or `session_id`) and `title`; the
-    video and creation time when it sends them."""
+    """A session as the service lists it (docs/v1.2.md#videos-and-sessions)."""
     session_id = _session_of(item)
     if session_id is None:
         raise _malformed("a session without a sessionId")
     videos = _field(item, "video_nos", "videoNos", "video_no", "videoNo")
-    if isinstance(videos, str):
-        videos = [videos]
+    videos = [videos] if isinstance(videos, str) else videos
     video_nos = tuple(str(v) for v in videos) if isinstance(videos, list) else ()
     created = _field(item, "created_time", "create_time", "createTime", "createdTime")
     return ChatSession(
@@ -486,23 +408,8 @@ def parse_session(item: Mapping[str, Any]) -> ChatSession:
     )
 
 
-def session_detail_call(session_id: object, unique_id: str | None = None) -> ApiCall:
-    """`GET /serve/api/v1/get_session_detail?sessionId=<digits>` (and `unique_id`, the
-    namespace the session was opened in, when given); checks the id first."""
-    session = normalize_session_id(session_id)
-    if session is None:
-        raise MaviValidationError(
-            "get_session_detail() needs the session_id of an earlier v1.2 answer, got None."
-        )
-    params = {"sessionId": session}
-    if unique_id is not None:
-        params["unique_id"] = unique_id
-    return ApiCall("GET", SESSION_DETAIL_PATH, params=params)
-
-
 def parse_session_detail(data: object, session_id: str) -> SessionDetail:
-    """A session's `title` and `messages` (`role`, `content`; an assistant message's
-    `thinkings` and `refs` read as in a `/chat` answer, its session the detail's)."""
+    """A session's `title` and `messages` (an assistant's read as a `/chat` answer)."""
     if data is None:  # success without the session: the service has none of that id
         raise MaviInvalidRequestError(
             f"MAVI has no session {session_id} (it answered data: null). Check the session_id: "
@@ -529,9 +436,8 @@ def parse_session_detail(data: object, session_id: str) -> SessionDetail:
 
 @dataclass
 class SessionPager(Pages):
-    """Walks `GET /serve/api/v1/list_sessions` page by page (query `page` from 1 and
-    `unique_id`, which the documentation marks required: "default" unless given), until the
-    rules of `Pages` end it."""
+    """Walks `GET /serve/api/v1/list_sessions` (`unique_id` is always sent: its table marks it
+    required)."""
 
     unique_id: str | None = None
 
@@ -542,13 +448,11 @@ class SessionPager(Pages):
         if self.done:
             return None
         params = {"page": self.page, "unique_id": self.unique_id}
-        return ApiCall("GET", LIST_SESSIONS_PATH, params=params)
+        return ApiCall("GET", "/serve/api/v1/list_sessions", params=params)
 
     def read(self, data: object) -> list[ChatSession]:
         sessions = [parse_session(item) for item in _items(data, "sessions", "items")]
-        total = page_size = None
-        if isinstance(data, Mapping):
-            total = _number(_field(data, "total_count", "totalCount", "total"))
-            page_size = _number(_field(data, "page_size", "pageSize", "size"))
+        total = _number(_field(data, "total_count", "totalCount", "total"))
+        page_size = _number(_field(data, "page_size", "pageSize", "size"))
         keys = [session.session_id for session in sessions]
         return sessions if self.turn(keys, total, page_size) else []

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mavi_core import MaviValidationError
-from mavi_core._videos import V12_MAX_UPLOAD_BYTES
+from mavi_core._dialect import V12_MAX_UPLOAD_BYTES
 from mavi_core.emulator import MaviEmulator
 
 from .conftest import Api, Server
