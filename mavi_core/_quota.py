@@ -1,7 +1,5 @@
-"""The per-account quota: each request waits for its turn in a budget (`_budgets`) kept in a
-store (`_stores`) shared by every client holding the `RateLimit`, and a pause the service asked
-for (a 0429's `Retry-After`) holds every holder of the budget. `_flow` yields an `Acquire` before
-each attempt; the drivers call `acquire` or `aacquire` (docs/rate-limits-and-bulk.md).
+"""The per-account quota: before each attempt (`_flow`'s `Acquire`) a request waits for its
+turn in a budget of `_budgets` kept in a store of `_stores` (docs/rate-limits-and-bulk.md).
 """
 
 from __future__ import annotations
@@ -43,8 +41,7 @@ PREPAID_FOR: Final = 10.0
 """Seconds a turn taken ahead (`prepay=True`) stays good for the request that follows."""
 
 _prepaid: ContextVar[tuple[int, str, float] | None] = ContextVar("mavi_prepaid_turn", default=None)
-"""A turn taken ahead in this context by a framework's limiter: (limit, endpoint, when); the
-next request uses it instead of taking a second turn, so a call is counted once."""
+"""A turn taken ahead in this context (limit, endpoint, when), used by the next request."""
 
 
 @dataclass
@@ -131,11 +128,9 @@ class RateLimit:
         sleep: Callable[[float], Any] = time.sleep,
         prepay: bool = False,
     ) -> float:
-        """Wait (blocking) until `endpoint` has room, take a turn, return the seconds waited.
-
-        `pause`: the service asked every holder of the budget to wait this long first (a 0429's
-        `Retry-After`). `MaviRateLimitError` if the turn would come after `timeout` seconds.
-        `prepay`: the turn is for this thread's or task's next request, which takes no other."""
+        """Wait (blocking) for a turn at `endpoint` and take it; return the seconds waited.
+        `pause`: a 0429's `Retry-After`, held first by every holder of the budget; `prepay`: the
+        turn is for this thread's or task's next request, which takes no other."""
         if pause > 0:
             self.pause(endpoint, pause, account=account, timeout=timeout)
         elif not prepay and self._use_prepaid(endpoint):
@@ -182,42 +177,32 @@ class RateLimit:
 
     def _try(self, endpoint: str, account: str, timeout: float | None = None) -> tuple[float, str]:
         """(0.0, "") with a turn taken, or the seconds until one may be free and why ("budget"
-        or "paused"); each store step is given at most `timeout` seconds.
+        or "paused"). A turn handed back over half the windows' margin after its stamp would
+        spend the margin alone: it stays counted and one more is taken."""
+        from pyrate_limiter import RateItem
 
-        The windows' margin covers the spread from a turn's stamp to its request reaching the
-        service; a turn handed back more than half the margin after its stamp stays counted,
-        and one more is taken, so that the request goes out close to its turn."""
         name = self._name(endpoint, account)
         with self._reaching_store(), self._store.bounded(timeout):
             slot = self._slot(endpoint, name)
             if slot is None:  # no budget, but the service's pause still holds
                 paused = self._store.paused_until(name) - self._store.now_ms()
                 return (paused / 1000, "paused") if paused > 0 else (0.0, "")
-            wait, reason, late = self._take(slot, name)
-            if late > slot.fresh_for:
+            for _ in range(2):
+                with slot.lock, self._store.turn(name) as now:
+                    stamped = time.monotonic()
+                    if (paused := self._store.paused_until(name) - now) > 0:
+                        return paused / 1000, "paused"
+                    if not slot.bucket.put(item := RateItem(name, now)):
+                        wait = slot.bucket.waiting(item)
+                        assert isinstance(wait, int)
+                        return max(wait, 1) / 1000, "budget"
+                    slot.puts += 1
+                    if slot.puts % 256 == 0:  # drop counts older than every window
+                        slot.bucket.leak(now)
+                if (late := time.monotonic() - stamped) <= slot.fresh_for:
+                    break
                 logger.debug("MAVI rate limit: a turn handed back %.3f s late; one more", late)
-                wait, reason, _ = self._take(slot, name)
-        return wait, reason
-
-    def _take(self, slot: _Slot, name: str) -> tuple[float, str, float]:
-        """`_try`'s one attempt, and the seconds from a turn's stamp to its being taken."""
-        from pyrate_limiter import RateItem
-
-        with slot.lock:
-            with self._store.turn(name) as now:
-                stamped = time.monotonic()
-                paused = self._store.paused_until(name) - now
-                if paused > 0:
-                    return paused / 1000, "paused", 0.0
-                item = RateItem(name, now)
-                if not slot.bucket.put(item):
-                    wait = slot.bucket.waiting(item)
-                    assert isinstance(wait, int)
-                    return max(wait, 1) / 1000, "budget", 0.0
-                slot.puts += 1
-                if slot.puts % 256 == 0:  # drop counts older than every window
-                    slot.bucket.leak(now)
-            return 0.0, "", time.monotonic() - stamped
+        return 0.0, ""
 
     def pause(
         self, endpoint: str, seconds: float, *, account: str = "", timeout: float | None = None
@@ -321,8 +306,7 @@ class RateLimit:
 
         with self._lock:
             if name not in self._slots:
-                # Each window lengthened by a margin: a turn at a window's edge reaches the
-                # service a little later.
+                # A margin on each window: a turn at a window's edge reaches the service later.
                 margins = [
                     min(1.0, max(0.05, budget.per * 0.02)) if self.margin is None else self.margin
                     for budget in budgets
@@ -366,8 +350,8 @@ _shared_lock = threading.Lock()
 
 
 def shared_rate_limit(backend: str = "memory://") -> RateLimit:
-    """The process's one `RateLimit` for `backend` with the documented budgets: what clients
-    given a URL (or the default) share, so that all of them draw on one budget."""
+    """The process's one `RateLimit` for `backend` with the documented budgets, shared by every
+    client given that URL (or the default)."""
     with _shared_lock:
         if backend not in _shared:
             _shared[backend] = RateLimit(backend)
@@ -387,9 +371,8 @@ def resolve_rate_limit(option: RateLimitOption, base_url: str) -> RateLimit | No
 
 
 def check_rate_limit(option: object) -> RateLimit | str | None:
-    """`rate_limit=` as far as it is known without the client's `base_url`: a backend URL is
-    the process's `RateLimit` for it (its store opened, so an unusable one fails when the client
-    or component is built); "auto" stays "auto"; anything else is a `MaviValidationError`."""
+    """`rate_limit=` without the client's `base_url`: a backend URL is the process's `RateLimit`
+    for it (opened now, to fail when the client is built); "auto" stays "auto"."""
     if option is None or isinstance(option, RateLimit) or option == AUTO:
         return option
     if isinstance(option, str):

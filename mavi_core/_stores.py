@@ -1,22 +1,19 @@
-"""Where a rate limit's counts and pauses live, named by one URL: `memory://` (this process),
-`sqlite:///path/to/file.db` (the processes of one machine) or `redis://host:6379/0` (every
-machine reaching it). pyrate-limiter's buckets count; a store adds the service's pauses and
-bounds each step by what is left of the call's time (docs/rate-limits-and-bulk.md).
+"""Where a rate limit's counts (pyrate-limiter's buckets) and pauses live, named by one URL:
+`memory://`, `sqlite:///path/to/file.db` or `redis://host:6379/0` (docs/rate-limits-and-bulk.md).
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
+import inspect
 import logging
 import math
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import urlsplit
 
 from ._exceptions import MaviConnectionError, MaviError, MaviValidationError
 from ._extras import missing_extra
@@ -53,13 +50,6 @@ def check_backend(backend: object) -> type[Store]:
                 "a password (or user name) holding '/', '?' or '#' must be percent-encoded "
                 "(%2F, %3F, %23; an '@' elsewhere: %40), else the URL names another host."
             )
-        try:
-            urlsplit(backend).port  # noqa: B018 - raises for a port that is not a number
-        except ValueError:
-            raise MaviValidationError(
-                f"rate_limit backend {scheme}://... has a port that is not a number 0-65535: "
-                f"pass {SHAPES}."
-            ) from None
     return store
 
 
@@ -68,6 +58,8 @@ class Store:
     share them with other processes."""
 
     shared = False
+    extra = ("", "")
+    """The extra the store needs installed, and the module it brings."""
     STEP: Final = 0.1
     """Steps are given whole tenths of a second: a step may outlast what was left by less."""
 
@@ -87,12 +79,6 @@ class Store:
             yield
         finally:
             self._bound.ends = previous
-
-    def grace(self) -> AbstractContextManager[None]:
-        """`bounded` with at least `STEP` seconds, even past the call's deadline (to release
-        what the call held)."""
-        ends: float | None = getattr(self._bound, "ends", None)
-        return self.bounded(None if ends is None else max(ends - time.monotonic(), self.STEP))
 
     def step_timeout(self) -> float:
         """The seconds the next step may take (see `bounded`), at most `timeout`; a
@@ -135,15 +121,15 @@ class _SQLiteStore(Store):
     a `MaviConnectionError`, not a hung call."""
 
     shared = True
+    extra = ("sqlite", "filelock")
 
     def __init__(self, url: str, timeout: float) -> None:
         super().__init__(url, timeout)
         from filelock import FileLock
 
         # sqlite:///abs/path.db (three slashes and the absolute path), or sqlite://relative.db
-        self.path = url.removeprefix("sqlite://")
-        if self.path.startswith("//"):
-            self.path = self.path[1:]
+        path = url.removeprefix("sqlite://")
+        self.path = path[1:] if path.startswith("//") else path
         if not self.path.strip("/"):
             raise MaviValidationError(f"A sqlite rate limit names its file: {url!r}.")
         # One lock object for the store and its buckets: filelock refuses (as a deadlock) a second
@@ -207,6 +193,7 @@ class _RedisStore(Store):
     (docs/rate-limits-and-bulk.md#how-the-budget-is-counted)."""
 
     shared = True
+    extra = ("redis", "redis")
     LOCK_SECONDS: Final = 5.0
     """How long a lock outlives a holder that died holding it."""
 
@@ -226,14 +213,20 @@ class _RedisStore(Store):
             if seconds not in self._clients:
                 from redis import Redis
                 from redis.backoff import NoBackoff
+                from redis.connection import AbstractConnection
                 from redis.retry import Retry
 
+                # No handshake on connect (HELLO, CLIENT SETINFO): a store step is one reply.
+                quiet: dict[str, Any] = {"lib_name": None, "lib_version": None}
+                if "driver_info" in inspect.signature(AbstractConnection.__init__).parameters:
+                    quiet = {"driver_info": None}  # redis-py 7.1 and later
                 self._clients[seconds] = Redis.from_url(
                     self.url,
                     socket_timeout=seconds,
                     socket_connect_timeout=seconds,
                     retry=Retry(NoBackoff(), 0),
-                    **_no_handshake(),
+                    protocol=2,
+                    **quiet,
                 )
             return self._clients[seconds]
 
@@ -262,8 +255,9 @@ class _RedisStore(Store):
             raise TimeoutError(f"the budget's lock was held for over {wait:g} s")
         try:
             yield self.now_ms()
-        finally:
-            with self.grace():
+        finally:  # the release gets a step's time even past the call's deadline
+            ends: float | None = getattr(self._bound, "ends", None)
+            with self.bounded(None if ends is None else max(ends - time.monotonic(), self.STEP)):
                 try:
                     lock.release()
                 except Exception:
@@ -287,22 +281,9 @@ class _RedisStore(Store):
 
     def close(self) -> None:
         with self._clients_lock:
-            clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
-            client.close()
-
-
-@functools.cache
-def _no_handshake() -> dict[str, Any]:
-    """What keeps redis-py from a handshake on connect (HELLO, CLIENT SETINFO), whose replies
-    would each take a step's time: a store step is then one reply."""
-    import inspect
-
-    from redis.connection import AbstractConnection
-
-    if "driver_info" in inspect.signature(AbstractConnection.__init__).parameters:
-        return {"protocol": 2, "driver_info": None}  # redis-py 7.1 and later
-    return {"protocol": 2, "lib_name": None, "lib_version": None}
+            for client in self._clients.values():
+                client.close()
+            self._clients.clear()
 
 
 class _TimedRedis:
@@ -326,9 +307,7 @@ class _TimedRedis:
         client = self._store.current()
         try:
             return client.evalsha(sha, *args)
-        except NoScriptError:
-            if sha != hashlib.sha1(LuaScript.PUT_ITEM.encode()).hexdigest():
-                raise  # another script (the lock's): its caller loads it again
+        except NoScriptError:  # another script (the lock's) stays missing: its caller loads it
             client.script_load(LuaScript.PUT_ITEM)
             return client.evalsha(sha, *args)
 
@@ -341,9 +320,6 @@ _STORES: Final[Mapping[str, type[Store]]] = {
     "unix": _RedisStore,
 }
 
-_EXTRAS: Final = {_SQLiteStore: ("sqlite", "filelock"), _RedisStore: ("redis", "redis")}
-"""The extra a store needs installed, and the module it brings."""
-
 
 def open_store(store: type[Store], backend: str, timeout: float) -> Store:
     """`store(backend, timeout)`: a missing extra names the extra to install; a store that
@@ -351,7 +327,7 @@ def open_store(store: type[Store], backend: str, timeout: float) -> Store:
     try:
         return store(backend, timeout)
     except ModuleNotFoundError as exc:
-        extra, module = _EXTRAS.get(store, ("", ""))
+        extra, module = store.extra
         package = f"A {extra} rate_limit backend"
         raise missing_extra(
             exc, package=package, framework=module, root=module, extra=extra
@@ -361,7 +337,7 @@ def open_store(store: type[Store], backend: str, timeout: float) -> Store:
     except ValueError:  # the store's own URL parser refused it: the caller's mistake
         raise MaviValidationError(
             f"rate_limit backend {backend.partition('://')[0]}://... could not be read by its "
-            f"store: pass {SHAPES}."
+            f"store (is its port a number 0-65535?): pass {SHAPES}."
         ) from None
     except (OSError, sqlite3.Error) as exc:
         raise store_error(exc, backend, "opened") from exc
