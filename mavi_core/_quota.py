@@ -46,8 +46,8 @@ _prepaid: ContextVar[tuple[int, str, float] | None] = ContextVar("mavi_prepaid_t
 
 @dataclass
 class _Slot:
-    """One budget at one endpoint: a pyrate-limiter bucket, used by one thread at a time (a
-    bucket reports the wait of its last refusal)."""
+    """One budget's pyrate-limiter bucket, used by one thread at a time (it reports the wait of
+    its last refusal)."""
 
     bucket: AbstractBucket
     fresh_for: float
@@ -59,12 +59,8 @@ class _Slot:
 @strict_options
 class RateLimit:
     """The per-key budgets of MAVI's endpoints, shared by every client that holds this object
-    (and, with `sqlite:` or `redis:`, by every process that names the same store). Options:
-    docs/rate-limits-and-bulk.md.
-
-    >>> limit = RateLimit("redis://127.0.0.1:6379/0")                 # doctest: +SKIP
-    >>> MaviClient(rate_limit=limit); ChatMavi(rate_limit=limit)       # doctest: +SKIP
-    """
+    (and, with `sqlite:` or `redis:`, by every process that names the same store); its options:
+    docs/rate-limits-and-bulk.md#the-budgets."""
 
     def __init__(
         self,
@@ -207,8 +203,7 @@ class RateLimit:
     def pause(
         self, endpoint: str, seconds: float, *, account: str = "", timeout: float | None = None
     ) -> None:
-        """Hold every turn at `endpoint` for `seconds` (the service said to wait); the store
-        is given at most `timeout` seconds."""
+        """Hold every turn at `endpoint` for `seconds` (the service said to wait)."""
         if not _is_number(seconds):
             raise MaviValidationError(f"pause takes seconds as a number, got {given(seconds)}.")
         if not math.isfinite(seconds) or seconds <= 0:
@@ -225,8 +220,7 @@ class RateLimit:
 
     @contextmanager
     def _reaching_store(self) -> Iterator[None]:
-        """A store that cannot be reached (Redis down, a locked or unwritable SQLite file) is
-        a `MaviConnectionError` that names it, its credentials masked."""
+        """A store that cannot be reached is a `MaviConnectionError` naming it (password masked)."""
         try:
             yield
         except MaviError:
@@ -253,8 +247,8 @@ class RateLimit:
         return await asyncio.to_thread(function, *args, **kwargs)
 
     def _before_sleep(self, waiting: _Waiting, wait: float, reason: str) -> object:
-        """Check the deadline, count the wait and report it: the log, `on_wait`, and the
-        watcher (whose answer is returned)."""
+        """Check the deadline, count the wait and report it: the log (a WARNING once a call when
+        long), `on_wait`, and the watcher (whose answer is returned)."""
         endpoint, left = waiting.endpoint, waiting.left()
         budgets = ", ".join(str(budget) for budget in self.budgets.get(endpoint, ()))
         budgets = budgets or "no budget, paused at the service's request"
@@ -265,27 +259,18 @@ class RateLimit:
                 "client's `deadline`.",
                 retry_after=wait,
             )
-        if wait > WAIT_WARNING and not waiting.warned:
-            waiting.warned = True
-            why = f"this account's budget ({budgets}) is spent"
-            if reason == "paused":
-                why = (
-                    "the service refused a call (0429) and asked every holder of the budget to wait"
-                )
-            logger.warning(
-                "MAVI rate limit: waiting %s for a turn at %s: %s. To change it: RateLimit(budgets="
-                "{%r: ...}) if your account allows more, a shorter `deadline` to fail instead of "
-                "waiting, or rate_limit=None against a server that does not limit (e.g. the "
-                "emulator started with --rate-limit off).",
-                wait_text(wait),
-                endpoint,
-                why,
-                endpoint,
-            )
-        else:
-            logger.debug(
-                "MAVI rate limit: waiting %.2f s for a turn at %s (%s)", wait, endpoint, reason
-            )
+        warn = wait > WAIT_WARNING and not waiting.warned
+        waiting.warned |= warn
+        why = f"this account's budget ({budgets}) is spent"
+        if reason == "paused":
+            why = "the service refused a call (0429) and asked all holders of the budget to wait"
+        logger.log(
+            logging.WARNING if warn else logging.DEBUG,
+            f"MAVI rate limit: waiting {wait_text(wait)} for a turn at {endpoint}: {why}. To "
+            f"change it: RateLimit(budgets={{{endpoint!r}: ...}}) if your account allows more, a "
+            "shorter `deadline` to fail instead of waiting, or rate_limit=None against a server "
+            "that does not limit (e.g. the emulator started with --rate-limit off).",
+        )
         waiting.waited += wait
         event = RateLimitWait(endpoint, wait, reason)
         if self.on_wait is not None:
@@ -321,8 +306,7 @@ class RateLimit:
 
 
 class _Waiting:
-    """One call's wait for a turn: what is left of its `timeout`, what it waited, and whether
-    it warned of a long wait (once a call)."""
+    """One call's wait for a turn: its deadline, the seconds waited, whether it warned (once)."""
 
     __slots__ = ("endpoint", "ends", "waited", "warned")
 

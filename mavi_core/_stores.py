@@ -187,10 +187,9 @@ class _SQLiteStore(Store):
 
 
 class _RedisStore(Store):
-    """Redis, for every machine that reaches it. Turns are stamped with the server's clock
-    (`TIME`), so machines whose clocks differ agree on a window, and stamped and counted under
-    a short lock per budget, since the bucket counts turns stamped up to the new turn's time
-    (docs/rate-limits-and-bulk.md#how-the-budget-is-counted)."""
+    """Redis, for every machine that reaches it: turns are stamped with the server's clock and
+    counted under a short lock per budget (docs/rate-limits-and-bulk.md, "How the budget is
+    counted")."""
 
     shared = True
     extra = ("redis", "redis")
@@ -205,9 +204,8 @@ class _RedisStore(Store):
         self.client(timeout)  # the URL is read (and refused) when the store is built
 
     def client(self, seconds: float) -> Any:
-        """The client whose connects and reads time out after `seconds`, rounded up to a `STEP`
-        (one client and pool per step). redis-py's retries are off: a retried read would
-        outlast the call's time; the caller's own retries decide."""
+        """The client whose steps time out after `seconds`, rounded up to a `STEP`; without
+        redis-py's retries, which would outlast the call's time."""
         seconds = math.ceil(seconds / self.STEP) * self.STEP
         with self._clients_lock:
             if seconds not in self._clients:
@@ -229,10 +227,6 @@ class _RedisStore(Store):
                     **quiet,
                 )
             return self._clients[seconds]
-
-    def current(self) -> Any:
-        """The client for the step at hand (see `Store.bounded`)."""
-        return self.client(self.step_timeout())
 
     def now_ms(self) -> int:
         seconds, micros = self._redis.time()
@@ -287,8 +281,8 @@ class _RedisStore(Store):
 
 
 class _TimedRedis:
-    """A pyrate-limiter Redis bucket's client: each command goes to the store's client for the
-    step at hand, so a bucket's reads are bounded like the store's."""
+    """The client of the bucket and the locks: each command goes to the store's client for the
+    step at hand (`Store.bounded`)."""
 
     __slots__ = ("_store",)
 
@@ -296,7 +290,7 @@ class _TimedRedis:
         self._store = store
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._store.current(), name)
+        return getattr(self._store.client(self._store.step_timeout()), name)
 
     def evalsha(self, sha: str, *args: Any) -> Any:
         """A script by its hash; the bucket's is loaded again when Redis lost it (a restart, a
@@ -304,7 +298,7 @@ class _TimedRedis:
         from pyrate_limiter.buckets.redis_bucket import LuaScript
         from redis.exceptions import NoScriptError
 
-        client = self._store.current()
+        client = self._store.client(self._store.step_timeout())
         try:
             return client.evalsha(sha, *args)
         except NoScriptError:  # another script (the lock's) stays missing: its caller loads it
