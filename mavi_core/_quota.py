@@ -8,8 +8,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import CoroutineType
@@ -25,10 +24,10 @@ from ._budgets import endpoint_of as endpoint_of
 from ._budgets import key_account as key_account
 from ._constants import WAIT_WARNING
 from ._envelope import wait_text
-from ._exceptions import MaviError, MaviRateLimitError, MaviValidationError
+from ._exceptions import MaviRateLimitError, MaviValidationError
 from ._options import strict_options
 from ._secret import given, redact_url_secrets
-from ._stores import check_backend, open_store, store_error
+from ._stores import check_backend, open_store
 from ._watch import current_watcher
 
 if TYPE_CHECKING:
@@ -178,7 +177,7 @@ class RateLimit:
         from pyrate_limiter import RateItem
 
         name = self._name(endpoint, account)
-        with self._reaching_store(), self._store.bounded(timeout):
+        with self._store.bounded(timeout):
             slot = self._slot(endpoint, name)
             if slot is None:  # no budget, but the service's pause still holds
                 paused = self._store.paused_until(name) - self._store.now_ms()
@@ -211,22 +210,12 @@ class RateLimit:
         logger.debug(
             "MAVI rate limit: pausing %s for %.2f s (the service asked)", endpoint, seconds
         )
-        with self._reaching_store(), self._store.bounded(timeout):
+        with self._store.bounded(timeout):
             until = self._store.now_ms() + math.ceil(seconds * 1000)
             self._store.pause(self._name(endpoint, account), until)
 
     def close(self) -> None:
         self._store.close()
-
-    @contextmanager
-    def _reaching_store(self) -> Iterator[None]:
-        """A store that cannot be reached is a `MaviConnectionError` naming it (password masked)."""
-        try:
-            yield
-        except MaviError:
-            raise
-        except Exception as exc:
-            raise store_error(exc, self._store.url, "used") from exc
 
     def _prepay(self, endpoint: str, prepay: bool) -> None:
         if prepay:

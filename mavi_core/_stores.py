@@ -35,12 +35,11 @@ def check_backend(backend: object) -> type[Store]:
     scheme, separator, rest = backend.partition("://")
     store = _STORES.get(scheme) if separator else None
     if store is None:
+        got = f"the unknown scheme {scheme!r}"
         if not separator or not scheme.replace("+", "").replace(".", "").isalnum():
-            got = "a URL without a scheme (scheme://...)"
+            got = "a URL without a scheme (scheme://...)"  # never quoting what may be a password
         elif scheme.lower() in _STORES:
             got = f"the scheme {scheme!r}: write it in lower case"
-        else:
-            got = f"the unknown scheme {scheme!r}"
         raise MaviValidationError(f"rate_limit backend must be {SHAPES}, got {got}.")
     if store is _RedisStore:
         host_ends = min((rest.find(char) for char in "/?#" if char in rest), default=len(rest))
@@ -58,8 +57,7 @@ class Store:
     share them with other processes."""
 
     shared = False
-    extra = ("", "")
-    """The extra the store needs installed, and the module it brings."""
+    extra = ("", "")  # the extra the store needs installed, and the module it brings
     STEP: Final = 0.1
     """Steps are given whole tenths of a second: a step may outlast what was left by less."""
 
@@ -72,11 +70,16 @@ class Store:
     @contextmanager
     def bounded(self, seconds: float | None) -> Iterator[None]:
         """Every step of the store in this block (in this thread) shares what is left of the
-        call's time, `seconds` from now (None: the call has no deadline)."""
+        call's time, `seconds` from now (None: no deadline); a store that fails in it (Redis
+        down, a locked or unwritable file) is a `MaviConnectionError` naming it."""
         previous = getattr(self._bound, "ends", None)
         self._bound.ends = None if seconds is None else time.monotonic() + seconds
         try:
             yield
+        except MaviError:
+            raise
+        except Exception as exc:
+            raise store_error(exc, self.url, "used") from exc
         finally:
             self._bound.ends = previous
 
