@@ -103,8 +103,7 @@ def parse_budgets(spec: Mapping[str, BudgetSpec] | None) -> dict[str, tuple[Budg
             )
         if isinstance(value, int) and not isinstance(value, bool):
             value = Budget(value, 60.0)
-        if isinstance(value, Budget):
-            value = (value,)
+        value = (value,) if isinstance(value, Budget) else value
         if value is not None and not (
             isinstance(value, list | tuple) and all(isinstance(item, Budget) for item in value)
         ):

@@ -45,8 +45,7 @@ _prepaid: ContextVar[tuple[int, str, float] | None] = ContextVar("mavi_prepaid_t
 
 @dataclass
 class _Slot:
-    """One budget's pyrate-limiter bucket, used by one thread at a time (it reports the wait of
-    its last refusal)."""
+    """A budget's bucket, used by one thread at a time (it keeps the wait of its last refusal)."""
 
     bucket: AbstractBucket
     fresh_for: float
@@ -166,8 +165,7 @@ class RateLimit:
     def try_acquire(self, endpoint: str, *, account: str = "", prepay: bool = False) -> float:
         """Take a turn now and return 0.0, or return the seconds until one may be free."""
         wait = self._try(endpoint, account)[0]
-        if wait == 0.0:
-            self._prepay(endpoint, prepay)
+        self._prepay(endpoint, prepay and wait == 0.0)
         return wait
 
     def _try(self, endpoint: str, account: str, timeout: float | None = None) -> tuple[float, str]:
@@ -207,9 +205,7 @@ class RateLimit:
             raise MaviValidationError(f"pause takes seconds as a number, got {given(seconds)}.")
         if not math.isfinite(seconds) or seconds <= 0:
             return
-        logger.debug(
-            "MAVI rate limit: pausing %s for %.2f s (the service asked)", endpoint, seconds
-        )
+        logger.debug("MAVI rate limit: pausing %s for %.2f s", endpoint, seconds)
         with self._store.bounded(timeout):
             until = self._store.now_ms() + math.ceil(seconds * 1000)
             self._store.pause(self._name(endpoint, account), until)
@@ -236,8 +232,7 @@ class RateLimit:
         return await asyncio.to_thread(function, *args, **kwargs)
 
     def _before_sleep(self, waiting: _Waiting, wait: float, reason: str) -> object:
-        """Check the deadline, count the wait and report it: the log (a WARNING once a call when
-        long), `on_wait`, and the watcher (whose answer is returned)."""
+        """Check the deadline, count and report the wait; return what the watcher returned."""
         endpoint, left = waiting.endpoint, waiting.left()
         budgets = ", ".join(str(budget) for budget in self.budgets.get(endpoint, ()))
         budgets = budgets or "no budget, paused at the service's request"
@@ -332,9 +327,8 @@ def shared_rate_limit(backend: str = "memory://") -> RateLimit:
 
 
 def resolve_rate_limit(option: RateLimitOption, base_url: str) -> RateLimit | None:
-    """What a client's `rate_limit=` means: "auto" is the in-process limiter with the documented
-    budgets when `base_url` is MAVI's own service, and none for any other host (the emulator, a
-    test server), whose limits are not MAVI's."""
+    """A client's `rate_limit=`: "auto" is the process's documented budgets for MAVI's own
+    service, and none for any other host (the emulator, a test server), whose limits differ."""
     limit = check_rate_limit(option)
     if limit != AUTO:
         return limit  # type: ignore[return-value]

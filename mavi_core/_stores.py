@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from ._exceptions import MaviConnectionError, MaviError, MaviValidationError
 from ._extras import missing_extra
@@ -28,8 +28,7 @@ SHAPES: Final = "memory://, sqlite:///path/to/file.db or redis://[:password@]hos
 
 
 def check_backend(backend: object) -> type[Store]:
-    """The store a backend URL names; `MaviValidationError` (quoting at most the scheme, never
-    the password) for anything its store could not use as written."""
+    """The store a backend URL names; a `MaviValidationError` quoting at most its scheme."""
     if not isinstance(backend, str):
         raise MaviValidationError(f"rate_limit backend must be {SHAPES}, got {given(backend)}.")
     scheme, separator, rest = backend.partition("://")
@@ -69,9 +68,8 @@ class Store:
 
     @contextmanager
     def bounded(self, seconds: float | None) -> Iterator[None]:
-        """Every step of the store in this block (in this thread) shares what is left of the
-        call's time, `seconds` from now (None: no deadline); a store that fails in it (Redis
-        down, a locked or unwritable file) is a `MaviConnectionError` naming it."""
+        """Every step of the store in this block (this thread's) shares the `seconds` from now
+        (None: no deadline); a store failing in it is a `MaviConnectionError` naming it."""
         previous = getattr(self._bound, "ends", None)
         self._bound.ends = None if seconds is None else time.monotonic() + seconds
         try:
@@ -84,8 +82,7 @@ class Store:
             self._bound.ends = previous
 
     def step_timeout(self) -> float:
-        """The seconds the next step may take (see `bounded`), at most `timeout`; a
-        `TimeoutError` when nothing is left."""
+        """What is left of `bounded`'s time, at most `timeout`; a `TimeoutError` when none is."""
         ends: float | None = getattr(self._bound, "ends", None)
         if ends is None:
             return self.timeout
@@ -99,8 +96,7 @@ class Store:
 
     @contextmanager
     def turn(self, name: str) -> Iterator[int]:
-        """Hold `name`'s turn-taking (check the pause, stamp, count) to this caller; give the
-        time to stamp the turn with."""
+        """Hold `name`'s turn-taking (pause check, stamp, count) to this caller; give the stamp."""
         yield self.now_ms()
 
     def bucket(self, name: str, rates: list[Rate]) -> AbstractBucket:
@@ -119,9 +115,8 @@ class Store:
 
 
 class _SQLiteStore(Store):
-    """A SQLite file, for the processes of one machine. Every turn is taken under one file
-    lock (`<file>.lock`), waited for at most the step's time: a process holding it too long is
-    a `MaviConnectionError`, not a hung call."""
+    """A SQLite file, for the processes of one machine; every turn is taken under one file lock
+    (`<file>.lock`) waited for at most the step's time, so a holder cannot hang a call."""
 
     shared = True
     extra = ("sqlite", "filelock")
@@ -170,13 +165,12 @@ class _SQLiteStore(Store):
         return bucket
 
     def pause(self, name: str, until_ms: int) -> None:
-        with self._locked(), self._thread_lock:  # in turn()'s order: the file lock first
+        with self._locked(), self._thread_lock, self._db:  # the file lock first, as in turn()
             self._db.execute(
                 "INSERT INTO mavi_pause VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET "
                 "until_ms = max(until_ms, excluded.until_ms)",
                 (name, until_ms),
             )
-            self._db.commit()
 
     def paused_until(self, name: str) -> int:
         with self._thread_lock:
@@ -190,9 +184,8 @@ class _SQLiteStore(Store):
 
 
 class _RedisStore(Store):
-    """Redis, for every machine that reaches it: turns are stamped with the server's clock and
-    counted under a short lock per budget (docs/rate-limits-and-bulk.md, "How the budget is
-    counted")."""
+    """Redis, for every machine that reaches it: turns stamped with the server's clock, counted
+    under a short lock per budget (docs/rate-limits-and-bulk.md#how-the-budget-is-counted)."""
 
     shared = True
     extra = ("redis", "redis")
@@ -207,8 +200,7 @@ class _RedisStore(Store):
         self.client(timeout)  # the URL is read (and refused) when the store is built
 
     def client(self, seconds: float) -> Any:
-        """The client whose steps time out after `seconds`, rounded up to a `STEP`; without
-        redis-py's retries, which would outlast the call's time."""
+        """A client whose steps time out after `seconds` (up to a `STEP`), with no retries."""
         seconds = math.ceil(seconds / self.STEP) * self.STEP
         with self._clients_lock:
             if seconds not in self._clients:
@@ -263,8 +255,7 @@ class _RedisStore(Store):
     def bucket(self, name: str, rates: list[Rate]) -> AbstractBucket:
         from pyrate_limiter import RedisBucket
 
-        bucket: AbstractBucket = RedisBucket.init(rates, self._redis, f"mavi:quota:{name}")
-        return bucket
+        return cast("AbstractBucket", RedisBucket.init(rates, self._redis, f"mavi:quota:{name}"))
 
     def pause(self, name: str, until_ms: int) -> None:
         key = f"mavi:pause:{name}"
@@ -284,8 +275,7 @@ class _RedisStore(Store):
 
 
 class _TimedRedis:
-    """The client of the bucket and the locks: each command goes to the store's client for the
-    step at hand (`Store.bounded`)."""
+    """The bucket's and locks' client: each command goes to the client for the step at hand."""
 
     __slots__ = ("_store",)
 
@@ -296,8 +286,7 @@ class _TimedRedis:
         return getattr(self._store.client(self._store.step_timeout()), name)
 
     def evalsha(self, sha: str, *args: Any) -> Any:
-        """A script by its hash; the bucket's is loaded again when Redis lost it (a restart, a
-        failover, a `SCRIPT FLUSH`), so the budget carries on at the next turn."""
+        """The bucket's script, loaded again if Redis lost it (restart, failover, SCRIPT FLUSH)."""
         from pyrate_limiter.buckets.redis_bucket import LuaScript
         from redis.exceptions import NoScriptError
 
@@ -319,8 +308,7 @@ _STORES: Final[Mapping[str, type[Store]]] = {
 
 
 def open_store(store: type[Store], backend: str, timeout: float) -> Store:
-    """`store(backend, timeout)`: a missing extra names the extra to install; a store that
-    cannot be opened is a `MaviConnectionError` naming it (its password masked)."""
+    """`store(backend, timeout)`; a failure is an error saying what to do, without passwords."""
     try:
         return store(backend, timeout)
     except ModuleNotFoundError as exc:
@@ -341,8 +329,7 @@ def open_store(store: type[Store], backend: str, timeout: float) -> Store:
 
 
 def store_error(error: Exception, url: str, done: str) -> MaviConnectionError:
-    """The error for a store that could not be `done` ("opened", "used"): it names the store
-    (its password masked) and says what went wrong in words, not as the driver's exception."""
+    """A store that could not be `done` ("opened", "used"), named and explained in words."""
     said = redact_url_secrets(str(error), url)
     if isinstance(error, sqlite3.OperationalError):
         what = (
