@@ -1,10 +1,5 @@
-"""What a rate limit counts: the budgets of MAVI's endpoints, which budget a request draws on,
-and whose (the account). Pure, no store and no waiting: `_quota` takes turns against these in
-one of the stores of `_stores`.
-
-MAVI limits calls per endpoint: v1.0 per key (chat 10 a minute and 1,500 a day, uploads and
-moment searches 10, whole-video searches 20, listings 200 a minute); v1.2 per account, every key
-of it sharing one budget, from its published table (tests/data/wire_samples/rate-limits.md).
+"""What a rate limit counts: MAVI's budgets, which one a request draws on, and whose (the
+account). Pure: `_quota` takes turns against them in a store of `_stores`.
 """
 
 from __future__ import annotations
@@ -19,18 +14,6 @@ from ._secret import given
 
 if TYPE_CHECKING:
     from ._settings import MaviSettings
-
-__all__ = [
-    "DEFAULT_BUDGETS",
-    "Budget",
-    "BudgetSpec",
-    "RateLimitWait",
-    "account_of",
-    "endpoint_of",
-    "key_account",
-    "parse_budgets",
-    "token_account",
-]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +52,9 @@ DEFAULT_BUDGETS: Final[Mapping[str, tuple[Budget, ...]]] = {
     "transcription_v12": (Budget(1, 1.0),),
     "vlm": (),
 }
-"""MAVI's documented limits: v1.0 per key from its API reference (a minute, and a day for chat);
-v1.2 per account from api-tools.memories.ai/platform/rate-limits, read 2026-12-06 (copied at
-tests/data/wire_samples/rate-limits.md): chat 2 a minute (chat and its stream), upload 1 a
-minute (file or URL), search 1 a second, each transcription 1 a second, list videos, list
-sessions and delete 5 a second. The video-understanding completions ("vlm") follow each model
-provider's limits, which are not published: no budget, but a 0429 still pauses the key."""
+"""MAVI's documented limits: v1.0 per key, v1.2 per account (its published table, copied at
+tests/data/wire_samples/rate-limits.md); "vlm" follows each model provider's unpublished limits,
+so only a 0429 pauses it (docs/rate-limits-and-bulk.md#the-budgets)."""
 
 _ENDPOINTS: Final[Mapping[str, str]] = {
     "/api/serve/video/chat": "chat",
@@ -99,7 +79,7 @@ _ENDPOINTS: Final[Mapping[str, str]] = {
 
 
 def endpoint_of(path: str) -> str | None:
-    """The budget a request path draws on; None for endpoints MAVI does not limit per minute."""
+    """The budget a request path draws on; None for endpoints MAVI does not limit."""
     return _ENDPOINTS.get(path)
 
 
@@ -114,32 +94,25 @@ class RateLimitWait:
 
 
 def parse_budgets(spec: Mapping[str, BudgetSpec] | None) -> dict[str, tuple[Budget, ...]]:
-    """The documented budgets with `spec`'s overrides; `MaviValidationError` for an unknown
-    endpoint or a value that is not a budget."""
+    """The documented budgets with `spec`'s overrides (each a `BudgetSpec`)."""
     budgets = dict(DEFAULT_BUDGETS)
     for endpoint, value in (spec or {}).items():
         if endpoint not in DEFAULT_BUDGETS:
             raise MaviValidationError(
                 f"Unknown rate-limit endpoint {endpoint!r}; use one of {sorted(DEFAULT_BUDGETS)}."
             )
-        if value is None:
-            budgets[endpoint] = ()
-        elif isinstance(value, Budget):
-            budgets[endpoint] = (value,)
-        elif isinstance(value, int) and not isinstance(value, bool):
-            budgets[endpoint] = (Budget(value, 60.0),)
-        elif isinstance(value, list | tuple) and all(isinstance(item, Budget) for item in value):
-            budgets[endpoint] = tuple(value)
-        else:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = Budget(value, 60.0)
+        value = (value,) if isinstance(value, Budget) else value
+        if value is not None and not (
+            isinstance(value, list | tuple) and all(isinstance(item, Budget) for item in value)
+        ):
             raise MaviValidationError(
                 f"budgets[{endpoint!r}] must be calls a minute (an int), a Budget, a list of "
                 f"Budgets or None, got {given(value)}."
             )
+        budgets[endpoint] = tuple(value or ())
     return budgets
-
-
-def is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def key_account(key: str | None) -> str:
@@ -147,19 +120,13 @@ def key_account(key: str | None) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:16] if key else "anonymous"
 
 
-def token_account(identity: str) -> str:
-    """Which token user's budget a call draws on: a short keyed hash of the token auth's
-    `identity` (its refresh token, else its access token), never the token itself; apart from
-    every key's account (`key_account`)."""
-    digest = hashlib.sha256(f"mavi-integrations token\0{identity}".encode()).hexdigest()
-    return "token-" + digest[:16]
-
-
 def account_of(settings: MaviSettings) -> str:
-    """The account of a client's credentials in a shared store: one per key, one per token
-    user (two users with token auth never share a budget)."""
+    """The account of a client's credentials in a shared store: one per key, one per token user
+    (a keyed hash of its refresh token, else its access token; never shared with a key's)."""
     if settings.api_key is not None:
         return key_account(settings.api_key.get_secret_value())
     if settings.auth is not None:
-        return token_account(settings.auth.identity.get_secret_value())
+        identity = settings.auth.identity.get_secret_value()
+        digest = hashlib.sha256(f"mavi-integrations token\0{identity}".encode()).hexdigest()
+        return "token-" + digest[:16]
     return key_account(None)

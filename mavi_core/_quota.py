@@ -1,14 +1,5 @@
-"""The per-account quota: every request waits for its turn in a budget shared by every client.
-
-A `RateLimit` holds the budgets of `_budgets` in one of the stores of `_stores` (memory, SQLite,
-Redis), and remembers a pause the service asked for (`Retry-After` on a 0429 that arrived
-anyway) in the same store, so every process sharing the budget slows down, not only the one
-that was refused.
-
-`_flow` yields an `Acquire` effect before each attempt; the drivers call `acquire` (blocking)
-or `aacquire` (awaiting). Waiting is logged and reported to `on_wait`, and to the watcher of the
-thread or task that waits (`_watch.watching_waits`), which the adapters use to show waits to
-their frameworks' observers.
+"""The per-account quota: before each attempt (`_flow`'s `Acquire`) a request waits for its
+turn in a budget of `_budgets` kept in a store of `_stores` (docs/rate-limits-and-bulk.md).
 """
 
 from __future__ import annotations
@@ -17,103 +8,57 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
 from urllib.parse import urlsplit
 
-from ._budgets import (
-    DEFAULT_BUDGETS,
-    Budget,
-    BudgetSpec,
-    RateLimitWait,
-    account_of,
-    endpoint_of,
-    is_number,
-    key_account,
-    parse_budgets,
-    token_account,
-)
+from ._budgets import DEFAULT_BUDGETS as DEFAULT_BUDGETS
+from ._budgets import Budget as Budget
+from ._budgets import BudgetSpec, parse_budgets
+from ._budgets import RateLimitWait as RateLimitWait
+from ._budgets import account_of as account_of
+from ._budgets import endpoint_of as endpoint_of
+from ._budgets import key_account as key_account
 from ._constants import WAIT_WARNING
 from ._envelope import wait_text
-from ._exceptions import MaviError, MaviRateLimitError, MaviValidationError
+from ._exceptions import MaviRateLimitError, MaviValidationError
 from ._options import strict_options
 from ._secret import given, redact_url_secrets
-from ._stores import check_backend, open_store, store_error
+from ._stores import check_backend, open_store
 from ._watch import current_watcher
 
 if TYPE_CHECKING:
     from pyrate_limiter import AbstractBucket
 
-__all__ = [
-    "DEFAULT_BUDGETS",
-    "Budget",
-    "BudgetSpec",
-    "RateLimit",
-    "RateLimitOption",
-    "RateLimitWait",
-    "account_of",
-    "check_rate_limit",
-    "endpoint_of",
-    "key_account",
-    "resolve_rate_limit",
-    "shared_rate_limit",
-    "token_account",
-]
-
 logger = logging.getLogger("mavi_core")
 _T = TypeVar("_T")
-
-_SERVICE_HOSTS: Final = ("memories.ai", "openinterx.com")
-"""The hosts whose limits the default protects against (see `resolve_rate_limit`)."""
-
 
 PREPAID_FOR: Final = 10.0
 """Seconds a turn taken ahead (`prepay=True`) stays good for the request that follows."""
 
 _prepaid: ContextVar[tuple[int, str, float] | None] = ContextVar("mavi_prepaid_turn", default=None)
-"""A turn taken ahead in this context by a framework's limiter (LangChain's `rate_limiter`
-acquires before the model sends): (limit, endpoint, when). The next request uses it instead of
-taking a second turn, so a call is counted once."""
+"""A turn taken ahead in this context (limit, endpoint, when), used by the next request."""
 
 
+@dataclass
 class _Slot:
-    """One key's budget at one endpoint: a pyrate-limiter bucket, used by one thread at a time
-    (a bucket reports the wait of its last refusal)."""
+    """A budget's bucket, used by one thread at a time (it keeps the wait of its last refusal)."""
 
-    def __init__(self, bucket: AbstractBucket, budgets: tuple[Budget, ...], margin: float) -> None:
-        self.bucket = bucket
-        self.budgets = budgets
-        self.lock = threading.Lock()
-        self.puts = 0
-        self.fresh_for = margin / 2 if margin > 0 else math.inf
-        """A turn handed back later than this after its stamp is taken again (see `_try`)."""
+    bucket: AbstractBucket
+    fresh_for: float
+    """A turn handed back later than this after its stamp is taken again (see `_try`)."""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    puts: int = 0
 
 
 @strict_options
 class RateLimit:
     """The per-key budgets of MAVI's endpoints, shared by every client that holds this object
-    (and, with `sqlite:` or `redis:`, by every process that names the same store).
-
-    >>> limit = RateLimit("redis://127.0.0.1:6379/0")                 # doctest: +SKIP
-    >>> MaviClient(rate_limit=limit); ChatMavi(rate_limit=limit)       # doctest: +SKIP
-
-    `budgets` overrides the documented ones per endpoint (`chat`, `upload`, `moments`, `search`,
-    `list`, `transcription`; for the v1.2 video endpoints `upload_v12`, `search_v12`,
-    `list_v12`, `sessions_v12`, `delete_v12`, `transcription_v12`): calls a minute,
-    `Budget(calls, per_seconds)`, a list of budgets that must all hold, or None for no limit.
-    `margin` (default 2 % of each window, 0.05 s to 1 s) lengthens every window a little, so
-    that requests admitted at a window's edge still reach the service inside the next one.
-    `on_wait` is called with a `RateLimitWait` whenever a call has to wait. `time_scale`
-    multiplies every window: `time_scale=1/60` turns "10 a minute" into "10 a second", to match
-    an emulator started with `rate_window=1`. `account`: MAVI counts per account, and every
-    key of an account draws on one budget; name the account (any label) and every key used
-    through this limiter shares it (default None: one budget per key). `timeout`: the longest
-    one step of the store (a connect, a lock, a read) may take, building the limiter included;
-    a call's deadline shortens it.
-    """
+    (and, with `sqlite:` or `redis:`, by every process that names the same store); its options:
+    docs/rate-limits-and-bulk.md#the-budgets."""
 
     def __init__(
         self,
@@ -132,15 +77,15 @@ class RateLimit:
                 f"account must be a non-empty name for the account (any label), got "
                 f"{given(account)}: keys given the same account share its budgets."
             )
-        if not is_number(timeout) or not 0 < timeout < math.inf:
+        if not _is_number(timeout) or not 0 < timeout < math.inf:
             raise MaviValidationError(
                 f"timeout must be positive seconds (a store step's longest), got {given(timeout)}."
             )
-        if not is_number(time_scale) or not 0 < time_scale < math.inf:
+        if not _is_number(time_scale) or not 0 < time_scale < math.inf:
             raise MaviValidationError(
                 f"time_scale must be a finite positive number, got {given(time_scale)}."
             )
-        if margin is not None and (not is_number(margin) or not 0 <= margin < math.inf):
+        if margin is not None and (not _is_number(margin) or not 0 <= margin < math.inf):
             raise MaviValidationError(
                 f"margin must be seconds (a finite number >= 0) or None, got {given(margin)}."
             )
@@ -167,8 +112,6 @@ class RateLimit:
     def __repr__(self) -> str:
         return f"RateLimit({self.backend!r})"
 
-    # -- what a driver calls -------------------------------------------------------------------
-
     def acquire(
         self,
         endpoint: str,
@@ -179,23 +122,17 @@ class RateLimit:
         sleep: Callable[[float], Any] = time.sleep,
         prepay: bool = False,
     ) -> float:
-        """Wait (blocking) until `endpoint` has room, take a turn, return the seconds waited.
-
-        `pause`: the service asked to wait this long (a 0429's `Retry-After`): every holder of
-        the budget waits that long first. Raises `MaviRateLimitError` if the turn would come
-        after `timeout` seconds. `prepay`: the turn is for the next request of this thread or
-        task (a framework's limiter acquires before the request is made); that request then
-        takes no second one."""
+        """Wait (blocking) for a turn at `endpoint` and take it; return the seconds waited.
+        `pause`: a 0429's `Retry-After`, held first by every holder of the budget; `prepay`: the
+        turn is for this thread's or task's next request, which takes no other."""
         if pause > 0:
             self.pause(endpoint, pause, account=account, timeout=timeout)
         elif not prepay and self._use_prepaid(endpoint):
             return 0.0
         waiting = _Waiting(endpoint, timeout, warned=pause > 0)
         while (turn := self._try(endpoint, account, waiting.left()))[0] > 0:
-            told = self._before_sleep(waiting, *turn)
-            if isinstance(told, CoroutineType):
+            if isinstance(told := self._before_sleep(waiting, *turn), CoroutineType):
                 told.close()  # an async watcher under a blocking wait: nobody to await it
-            waiting.waited += turn[0]
             sleep(turn[0])
         self._prepay(endpoint, prepay)
         return waiting.waited
@@ -213,100 +150,68 @@ class RateLimit:
         """`acquire`, awaiting; a store on disk or over the network is asked from a thread."""
         import asyncio
 
-        sleep = sleep or asyncio.sleep
         if pause > 0:
             await self._call(self.pause, endpoint, pause, account=account, timeout=timeout)
         elif not prepay and self._use_prepaid(endpoint):
             return 0.0
         waiting = _Waiting(endpoint, timeout, warned=pause > 0)
         while (turn := await self._call(self._try, endpoint, account, waiting.left()))[0] > 0:
-            told = self._before_sleep(waiting, *turn)
-            if isinstance(told, Awaitable):
+            if isinstance(told := self._before_sleep(waiting, *turn), Awaitable):
                 await told
-            waiting.waited += turn[0]
-            await sleep(turn[0])
+            await (sleep or asyncio.sleep)(turn[0])
         self._prepay(endpoint, prepay)
         return waiting.waited
 
     def try_acquire(self, endpoint: str, *, account: str = "", prepay: bool = False) -> float:
         """Take a turn now and return 0.0, or return the seconds until one may be free."""
         wait = self._try(endpoint, account)[0]
-        if wait == 0.0:
-            self._prepay(endpoint, prepay)
+        self._prepay(endpoint, prepay and wait == 0.0)
         return wait
 
     def _try(self, endpoint: str, account: str, timeout: float | None = None) -> tuple[float, str]:
-        """(0.0, "") with a turn taken, or the seconds until one may be free and why: "budget"
-        (the endpoint's budget is spent) or "paused" (the service asked to wait). The store is
-        given `timeout` seconds (capped) for each step: a silent or locked store fails in time.
+        """(0.0, "") with a turn taken, or the seconds until one may be free and why ("budget"
+        or "paused"). A turn handed back over half the windows' margin after its stamp would
+        spend the margin alone: it stays counted and one more is taken."""
+        from pyrate_limiter import RateItem
 
-        A turn is counted at its stamp, the request reaches the service later; the windows'
-        margin covers that spread. A turn handed back later than half the margin after its
-        stamp (this thread was held up) would use up the margin on its own: it stays counted,
-        and one more is taken, so that the request goes out close to its turn."""
         name = self._name(endpoint, account)
-        with self._reaching_store(), self._store.bounded(timeout):
-            slot = self._slot(endpoint, account)
+        with self._store.bounded(timeout):
+            slot = self._slot(endpoint, name)
             if slot is None:  # no budget, but the service's pause still holds
                 paused = self._store.paused_until(name) - self._store.now_ms()
                 return (paused / 1000, "paused") if paused > 0 else (0.0, "")
-            wait, reason, late = self._take(slot, name)
-            if late > slot.fresh_for:
+            for _ in range(2):
+                with slot.lock, self._store.turn(name) as now:
+                    stamped = time.monotonic()
+                    if (paused := self._store.paused_until(name) - now) > 0:
+                        return paused / 1000, "paused"
+                    if not slot.bucket.put(item := RateItem(name, now)):
+                        wait = slot.bucket.waiting(item)
+                        assert isinstance(wait, int)
+                        return max(wait, 1) / 1000, "budget"
+                    slot.puts += 1
+                    if slot.puts % 256 == 0:  # drop counts older than every window
+                        slot.bucket.leak(now)
+                if (late := time.monotonic() - stamped) <= slot.fresh_for:
+                    break
                 logger.debug("MAVI rate limit: a turn handed back %.3f s late; one more", late)
-                wait, reason, _ = self._take(slot, name)
-        return wait, reason
-
-    def _take(self, slot: _Slot, name: str) -> tuple[float, str, float]:
-        """`_try`'s one attempt, and the seconds from a turn's stamp to its being taken."""
-        from pyrate_limiter import RateItem
-
-        with slot.lock:
-            with self._store.turn(name) as now:
-                stamped = time.monotonic()
-                paused = self._store.paused_until(name) - now
-                if paused > 0:
-                    return paused / 1000, "paused", 0.0
-                item = RateItem(name, now)
-                if not slot.bucket.put(item):
-                    wait = slot.bucket.waiting(item)
-                    assert isinstance(wait, int)
-                    return max(wait, 1) / 1000, "budget", 0.0
-                slot.puts += 1
-                if slot.puts % 256 == 0:  # drop counts older than every window
-                    slot.bucket.leak(now)
-            return 0.0, "", time.monotonic() - stamped
+        return 0.0, ""
 
     def pause(
         self, endpoint: str, seconds: float, *, account: str = "", timeout: float | None = None
     ) -> None:
-        """Hold every turn at `endpoint` for `seconds` (the service said to wait); the store
-        is given at most `timeout` seconds."""
-        if not is_number(seconds):
+        """Hold every turn at `endpoint` for `seconds` (the service said to wait)."""
+        if not _is_number(seconds):
             raise MaviValidationError(f"pause takes seconds as a number, got {given(seconds)}.")
         if not math.isfinite(seconds) or seconds <= 0:
             return
-        with self._reaching_store(), self._store.bounded(timeout):
-            logger.debug(
-                "MAVI rate limit: pausing %s for %.2f s (the service asked)", endpoint, seconds
-            )
-            name = self._name(endpoint, account)
-            self._store.pause(name, self._store.now_ms() + math.ceil(seconds * 1000))
+        logger.debug("MAVI rate limit: pausing %s for %.2f s", endpoint, seconds)
+        with self._store.bounded(timeout):
+            until = self._store.now_ms() + math.ceil(seconds * 1000)
+            self._store.pause(self._name(endpoint, account), until)
 
     def close(self) -> None:
         self._store.close()
-
-    # -- internals -------------------------------------------------------------------------------
-
-    @contextmanager
-    def _reaching_store(self) -> Iterator[None]:
-        """A store that cannot be reached (Redis down, a locked or unwritable SQLite file) is
-        a `MaviConnectionError` that names it, its credentials masked."""
-        try:
-            yield
-        except MaviError:
-            raise
-        except Exception as exc:
-            raise store_error(exc, self._store.url, "used") from exc
 
     def _prepay(self, endpoint: str, prepay: bool) -> None:
         if prepay:
@@ -327,80 +232,65 @@ class RateLimit:
         return await asyncio.to_thread(function, *args, **kwargs)
 
     def _before_sleep(self, waiting: _Waiting, wait: float, reason: str) -> object:
-        """Check the deadline, then report the wait: the log, `on_wait`, and the watcher (what
-        the watcher returns is returned)."""
-        endpoint = waiting.endpoint
-        left = waiting.left()
+        """Check the deadline, count and report the wait; return what the watcher returned."""
+        endpoint, left = waiting.endpoint, waiting.left()
+        budgets = ", ".join(str(budget) for budget in self.budgets.get(endpoint, ()))
+        budgets = budgets or "no budget, paused at the service's request"
         if left is not None and wait > left:
             raise MaviRateLimitError(
-                f"The {endpoint} budget of this account ({self._describe(endpoint)}) has no "
-                f"turn free for {wait_text(wait)}, beyond the call's deadline. Try again later, "
-                "or raise the client's `deadline`.",
+                f"The {endpoint} budget of this account ({budgets}) has no turn free for "
+                f"{wait_text(wait)}, beyond the call's deadline. Try again later, or raise the "
+                "client's `deadline`.",
                 retry_after=wait,
             )
-        if wait > WAIT_WARNING and not waiting.warned:
-            waiting.warned = True
-            logger.warning("MAVI rate limit: %s", self._wait_words(endpoint, wait, reason))
-        else:
-            logger.debug(
-                "MAVI rate limit: waiting %.2f s for a turn at %s (%s)", wait, endpoint, reason
-            )
+        warn = wait > WAIT_WARNING and not waiting.warned
+        waiting.warned |= warn
+        why = f"this account's budget ({budgets}) is spent"
+        if reason == "paused":
+            why = "the service refused a call (0429) and asked all holders of the budget to wait"
+        logger.log(
+            logging.WARNING if warn else logging.DEBUG,
+            f"MAVI rate limit: waiting {wait_text(wait)} for a turn at {endpoint}: {why}. To "
+            f"change it: RateLimit(budgets={{{endpoint!r}: ...}}) if your account allows more, a "
+            "shorter `deadline` to fail instead of waiting, or rate_limit=None against a server "
+            "that does not limit (e.g. the emulator started with --rate-limit off).",
+        )
+        waiting.waited += wait
         event = RateLimitWait(endpoint, wait, reason)
         if self.on_wait is not None:
             self.on_wait(event)
         watcher = current_watcher.get()
         return None if watcher is None else watcher(event)
 
-    def _wait_words(self, endpoint: str, wait: float, reason: str) -> str:
-        """What a long wait is for, how long, and how to change it."""
-        if reason == "paused":
-            why = "the service refused a call (0429) and asked every holder of the budget to wait"
-        else:
-            why = f"this account's budget ({self._describe(endpoint)}) is spent"
-        return (
-            f"waiting {wait_text(wait)} for a turn at {endpoint}: {why}. To change it: "
-            f"RateLimit(budgets={{{endpoint!r}: ...}}) if your account allows more, a shorter "
-            "`deadline` to fail instead of waiting, or rate_limit=None against a server that "
-            "does not limit (e.g. the emulator started with --rate-limit off)."
-        )
-
-    def _describe(self, endpoint: str) -> str:
-        budgets = ", ".join(str(budget) for budget in self.budgets.get(endpoint, ()))
-        return budgets or "no budget, paused at the service's request"
-
     def _name(self, endpoint: str, account: str) -> str:
         """The budget's name in the store: the account's (every key of it), else the key's."""
         return f"account-{self.account}:{endpoint}" if self.account else f"{account}:{endpoint}"
 
-    def _slot(self, endpoint: str, account: str) -> _Slot | None:
-        name = self._name(endpoint, account)
-        slot = self._slots.get(name)
-        if slot is not None:
-            return slot
+    def _slot(self, endpoint: str, name: str) -> _Slot | None:
+        """`name`'s bucket, made at its first turn; None when `endpoint` has no budget."""
         budgets = self.budgets.get(endpoint, ())
-        if not budgets:
-            return None
+        if not budgets or name in self._slots:
+            return self._slots.get(name)
         from pyrate_limiter import Rate
 
-        rates = [Rate(budget.calls, self._window_ms(budget)) for budget in budgets]
         with self._lock:
-            slot = self._slots.get(name)
-            if slot is None:
-                margin = min(self._margin(budget) for budget in budgets)
-                slot = _Slot(self._store.bucket(name, rates), budgets, margin)
-                self._slots[name] = slot
-        return slot
-
-    def _margin(self, budget: Budget) -> float:
-        return min(1.0, max(0.05, budget.per * 0.02)) if self.margin is None else self.margin
-
-    def _window_ms(self, budget: Budget) -> int:
-        return math.ceil((budget.per + self._margin(budget)) * 1000)
+            if name not in self._slots:
+                # A margin on each window: a turn at a window's edge reaches the service later.
+                margins = [
+                    min(1.0, max(0.05, budget.per * 0.02)) if self.margin is None else self.margin
+                    for budget in budgets
+                ]
+                rates = [
+                    Rate(budget.calls, math.ceil((budget.per + margin) * 1000))
+                    for budget, margin in zip(budgets, margins, strict=True)
+                ]
+                fresh_for = min(margins) / 2 if min(margins) > 0 else math.inf
+                self._slots[name] = _Slot(self._store.bucket(name, rates), fresh_for)
+        return self._slots[name]
 
 
 class _Waiting:
-    """One call's wait for a turn: what is left of its `timeout`, what it waited, and whether
-    it warned of a long wait (once a call)."""
+    """One call's wait for a turn: its deadline, the seconds waited, whether it warned (once)."""
 
     __slots__ = ("endpoint", "ends", "waited", "warned")
 
@@ -414,44 +304,42 @@ class _Waiting:
         return None if self.ends is None else max(self.ends - time.monotonic(), 0.0)
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 RateLimitOption: TypeAlias = "RateLimit | str | None"
 """A client's `rate_limit=`: a `RateLimit`, a backend URL, "auto" (the default), or None (off)."""
 
 AUTO: Final = "auto"
+_SERVICE_HOSTS: Final = ("memories.ai", "openinterx.com")
 _shared: dict[str, RateLimit] = {}
 _shared_lock = threading.Lock()
 
 
 def shared_rate_limit(backend: str = "memory://") -> RateLimit:
-    """The process's one `RateLimit` for `backend` with the documented budgets: what clients
-    given a URL (or the default) share, so that all of them draw on one budget."""
+    """The process's one `RateLimit` for `backend` with the documented budgets, shared by every
+    client given that URL (or the default)."""
     with _shared_lock:
-        limit = _shared.get(backend)
-        if limit is None:
-            limit = _shared[backend] = RateLimit(backend)
-        return limit
-
-
-def _is_service_host(base_url: str) -> bool:
-    host = (urlsplit(base_url).hostname or "").lower()
-    return any(host == name or host.endswith("." + name) for name in _SERVICE_HOSTS)
+        if backend not in _shared:
+            _shared[backend] = RateLimit(backend)
+        return _shared[backend]
 
 
 def resolve_rate_limit(option: RateLimitOption, base_url: str) -> RateLimit | None:
-    """What a client's `rate_limit=` means: "auto" is the in-process limiter with the documented
-    budgets when `base_url` is MAVI's own service, and no limiter for any other host (the
-    emulator, a test server), whose limits are not MAVI's."""
+    """A client's `rate_limit=`: "auto" is the process's documented budgets for MAVI's own
+    service, and none for any other host (the emulator, a test server), whose limits differ."""
     limit = check_rate_limit(option)
-    if limit == AUTO:
-        return shared_rate_limit() if _is_service_host(base_url) else None
-    return limit  # type: ignore[return-value]
+    if limit != AUTO:
+        return limit  # type: ignore[return-value]
+    host = (urlsplit(base_url).hostname or "").lower()
+    service = any(host == name or host.endswith("." + name) for name in _SERVICE_HOSTS)
+    return shared_rate_limit() if service else None
 
 
 def check_rate_limit(option: object) -> RateLimit | str | None:
-    """`rate_limit=` as far as it is known without the client's `base_url`: a backend URL is
-    the process's `RateLimit` for it (its store opened, so an unusable one fails here, when
-    the client or component is built); "auto" stays "auto". Raises `MaviValidationError` for
-    anything else."""
+    """`rate_limit=` without the client's `base_url`: a backend URL is the process's `RateLimit`
+    for it (opened now, to fail when the client is built); "auto" stays "auto"."""
     if option is None or isinstance(option, RateLimit) or option == AUTO:
         return option
     if isinstance(option, str):

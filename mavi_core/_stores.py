@@ -1,18 +1,11 @@
-"""Where a rate limit's counts and pauses live, named by one URL:
-
-    memory://                  this process (the default; no dependency)
-    sqlite:///path/to/file.db  every process of this machine that names the same file
-    redis://host:6379/0        every machine that reaches the same Redis
-
-The counting is pyrate-limiter's (a sliding-window log per account and endpoint, with its
-in-memory, SQLite and Redis buckets); a store adds the pause the service asked for, shared like
-the counts, and bounds each of its steps by what is left of the call's time (`Store.bounded`).
+"""Where a rate limit's counts (pyrate-limiter's buckets) and pauses live, named by one URL:
+`memory://`, `sqlite:///path/to/file.db` or `redis://host:6379/0` (docs/rate-limits-and-bulk.md).
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
+import inspect
 import logging
 import math
 import sqlite3
@@ -20,8 +13,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from ._exceptions import MaviConnectionError, MaviError, MaviValidationError
 from ._extras import missing_extra
@@ -30,91 +22,67 @@ from ._secret import given, redact_url_secrets
 if TYPE_CHECKING:
     from pyrate_limiter import AbstractBucket, Rate
 
-__all__ = ["Store", "check_backend", "open_store", "store_error"]
-
 logger = logging.getLogger("mavi_core")
+
+SHAPES: Final = "memory://, sqlite:///path/to/file.db or redis://[:password@]host:port/db"
 
 
 def check_backend(backend: object) -> type[Store]:
-    """The store a backend URL names; `MaviValidationError` (quoting at most the scheme, never
-    the password) for anything its store could not use as written."""
-    shapes = "memory://, sqlite:///path/to/file.db or redis://[:password@]host:port/db"
+    """The store a backend URL names; a `MaviValidationError` quoting at most its scheme."""
     if not isinstance(backend, str):
-        raise MaviValidationError(f"rate_limit backend must be {shapes}, got {given(backend)}.")
-    scheme, separator, _ = backend.partition("://")
+        raise MaviValidationError(f"rate_limit backend must be {SHAPES}, got {given(backend)}.")
+    scheme, separator, rest = backend.partition("://")
     store = _STORES.get(scheme) if separator else None
     if store is None:
+        got = f"the unknown scheme {scheme!r}"
         if not separator or not scheme.replace("+", "").replace(".", "").isalnum():
-            got = "a URL without a scheme (scheme://...)"
+            got = "a URL without a scheme (scheme://...)"  # never quoting what may be a password
         elif scheme.lower() in _STORES:
             got = f"the scheme {scheme!r}: write it in lower case"
-        else:
-            got = f"the unknown scheme {scheme!r}"
-        raise MaviValidationError(f"rate_limit backend must be {shapes}, got {got}.")
+        raise MaviValidationError(f"rate_limit backend must be {SHAPES}, got {got}.")
     if store is _RedisStore:
-        authority, reserved, rest = _split_authority(backend.partition("://")[2])
-        if "@" not in authority and "@" in rest:
+        host_ends = min((rest.find(char) for char in "/?#" if char in rest), default=len(rest))
+        if "@" in rest[host_ends:] and "@" not in rest[:host_ends]:
             raise MaviValidationError(
-                f"rate_limit backend {scheme}://... holds an '@' after a raw {reserved!r}: a "
-                "password (or user name) holding '/', '?' or '#' must be percent-encoded "
+                f"rate_limit backend {scheme}://... holds an '@' after a raw {rest[host_ends]!r}: "
+                "a password (or user name) holding '/', '?' or '#' must be percent-encoded "
                 "(%2F, %3F, %23; an '@' elsewhere: %40), else the URL names another host."
             )
-        try:
-            urlsplit(backend).port  # noqa: B018 - raises for a port that is not a number
-        except ValueError:
-            raise MaviValidationError(
-                f"rate_limit backend {scheme}://... has a port that is not a number 0-65535: "
-                f"pass {shapes}."
-            ) from None
     return store
 
 
-def _split_authority(rest: str) -> tuple[str, str, str]:
-    """`rest` (what follows `scheme://`) cut at its first `/`, `?` or `#`: before, the
-    character, after."""
-    cut = min((rest.find(char) for char in "/?#" if char in rest), default=len(rest))
-    return rest[:cut], rest[cut : cut + 1], rest[cut + 1 :]
-
-
 class Store:
-    """Where the counts and pauses live; one of three, named by the backend URL."""
+    """Counts and pauses in this process's memory (`memory://`); the SQLite and Redis stores
+    share them with other processes."""
 
-    shared = True
+    shared = False
+    extra = ("", "")  # the extra the store needs installed, and the module it brings
     STEP: Final = 0.1
     """Steps are given whole tenths of a second: a step may outlast what was left by less."""
 
     def __init__(self, url: str, timeout: float) -> None:
         self.url = url
-        self.timeout = timeout
-        """The longest one step (a connect, a lock, a read) may take, building the store too."""
+        self.timeout = timeout  # the longest one step (a connect, a lock, a read) may take
         self._bound = threading.local()
+        self._pauses: dict[str, int] = {}
 
     @contextmanager
     def bounded(self, seconds: float | None) -> Iterator[None]:
-        """Every step of the store in this block (in this thread) shares what is left of the
-        call's time, `seconds` from now (None: the call has no deadline)."""
+        """Every step of the store in this block (this thread's) shares the `seconds` from now
+        (None: no deadline); a store failing in it is a `MaviConnectionError` naming it."""
         previous = getattr(self._bound, "ends", None)
         self._bound.ends = None if seconds is None else time.monotonic() + seconds
         try:
             yield
-        finally:
-            self._bound.ends = previous
-
-    @contextmanager
-    def grace(self) -> Iterator[None]:
-        """Within the block, a step has at least `STEP` seconds, even past the call's deadline
-        (to release what the call held)."""
-        previous: float | None = getattr(self._bound, "ends", None)
-        if previous is not None:
-            self._bound.ends = max(previous, time.monotonic() + self.STEP)
-        try:
-            yield
+        except MaviError:
+            raise
+        except Exception as exc:
+            raise store_error(exc, self.url, "used") from exc
         finally:
             self._bound.ends = previous
 
     def step_timeout(self) -> float:
-        """The seconds the next step may take: what is left of `bounded`'s time, at most
-        `timeout`; a `TimeoutError` when nothing is left."""
+        """What is left of `bounded`'s time, at most `timeout`; a `TimeoutError` when none is."""
         ends: float | None = getattr(self._bound, "ends", None)
         if ends is None:
             return self.timeout
@@ -124,36 +92,12 @@ class Store:
         return min(self.timeout, left)
 
     def now_ms(self) -> int:
-        return time.time_ns() // 1_000_000  # shared by processes: wall-clock time
+        return time.monotonic_ns() // 1_000_000
 
     @contextmanager
     def turn(self, name: str) -> Iterator[int]:
-        """Hold `name`'s turn-taking (check the pause, stamp, count) to this caller; give the
-        time to stamp the turn with."""
+        """Hold `name`'s turn-taking (pause check, stamp, count) to this caller; give the stamp."""
         yield self.now_ms()
-
-    def bucket(self, name: str, rates: list[Rate]) -> AbstractBucket:
-        raise NotImplementedError
-
-    def pause(self, name: str, until_ms: int) -> None:
-        raise NotImplementedError
-
-    def paused_until(self, name: str) -> int:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        """Release connections."""
-
-
-class _MemoryStore(Store):
-    shared = False
-
-    def __init__(self, url: str, timeout: float) -> None:
-        super().__init__(url, timeout)
-        self._pauses: dict[str, int] = {}
-
-    def now_ms(self) -> int:
-        return time.monotonic_ns() // 1_000_000
 
     def bucket(self, name: str, rates: list[Rate]) -> AbstractBucket:
         from pyrate_limiter import InMemoryBucket
@@ -166,22 +110,24 @@ class _MemoryStore(Store):
     def paused_until(self, name: str) -> int:
         return self._pauses.get(name, 0)
 
+    def close(self) -> None:
+        """Release connections."""
+
 
 class _SQLiteStore(Store):
-    """A SQLite file, for the processes of one machine. Every turn is taken under one file
-    lock (`<file>.lock`), waited for at most what is left of the call's time (`timeout` at
-    most): a process holding it too long is a `MaviConnectionError`, not a hung call."""
+    """A SQLite file, for the processes of one machine; every turn is taken under one file lock
+    (`<file>.lock`) waited for at most the step's time, so a holder cannot hang a call."""
+
+    shared = True
+    extra = ("sqlite", "filelock")
 
     def __init__(self, url: str, timeout: float) -> None:
         super().__init__(url, timeout)
-        import sqlite3
-
         from filelock import FileLock
 
         # sqlite:///abs/path.db (three slashes and the absolute path), or sqlite://relative.db
-        self.path = url.removeprefix("sqlite://")
-        if self.path.startswith("//"):
-            self.path = self.path[1:]
+        path = url.removeprefix("sqlite://")
+        self.path = path[1:] if path.startswith("//") else path
         if not self.path.strip("/"):
             raise MaviValidationError(f"A sqlite rate limit names its file: {url!r}.")
         # One lock object for the store and its buckets: filelock refuses (as a deadlock) a second
@@ -197,6 +143,9 @@ class _SQLiteStore(Store):
 
     def _locked(self) -> Any:
         return self._lock.acquire(timeout=self.step_timeout())
+
+    def now_ms(self) -> int:
+        return time.time_ns() // 1_000_000  # shared by processes: wall-clock time
 
     @contextmanager
     def turn(self, name: str) -> Iterator[int]:
@@ -216,13 +165,12 @@ class _SQLiteStore(Store):
         return bucket
 
     def pause(self, name: str, until_ms: int) -> None:
-        with self._locked(), self._thread_lock:  # in turn()'s order: the file lock first
+        with self._locked(), self._thread_lock, self._db:  # the file lock first, as in turn()
             self._db.execute(
                 "INSERT INTO mavi_pause VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET "
                 "until_ms = max(until_ms, excluded.until_ms)",
                 (name, until_ms),
             )
-            self._db.commit()
 
     def paused_until(self, name: str) -> int:
         with self._thread_lock:
@@ -236,54 +184,44 @@ class _SQLiteStore(Store):
 
 
 class _RedisStore(Store):
-    """Redis, for every machine that reaches it. Two rules keep the count exact across
-    processes and machines (see docs/ARCHITECTURE.md, "Rate limits"):
+    """Redis, for every machine that reaches it: turns stamped with the server's clock, counted
+    under a short lock per budget (docs/rate-limits-and-bulk.md#how-the-budget-is-counted)."""
 
-    - Turns are stamped with the Redis server's clock (`TIME`), not each machine's own, so
-      that machines whose clocks differ still agree on which turns fall in a window.
-    - A turn is stamped and counted under a short Redis lock per budget. pyrate-limiter's Redis
-      bucket counts the turns stamped up to the new turn's own time; without the lock a turn
-      stamped just before another's, but counted just after it, would not see it.
-    """
-
+    shared = True
+    extra = ("redis", "redis")
     LOCK_SECONDS: Final = 5.0
     """How long a lock outlives a holder that died holding it."""
 
     def __init__(self, url: str, timeout: float) -> None:
         super().__init__(url, timeout)
-        from redis import Redis  # noqa: F401 - a missing extra is reported here, when built
-
         self._clients: dict[float, Any] = {}
         self._clients_lock = threading.Lock()
         self._redis: Any = _TimedRedis(self)  # a Redis to the bucket, bounded per step
         self.client(timeout)  # the URL is read (and refused) when the store is built
 
     def client(self, seconds: float) -> Any:
-        """The client whose connects and reads time out after `seconds`, rounded up to a
-        `STEP` (one per step up to `timeout`, each with its pool). redis-py's retries are off:
-        a retried read would outlast the call's time; the caller's own retries decide."""
+        """A client whose steps time out after `seconds` (up to a `STEP`), with no retries."""
         seconds = math.ceil(seconds / self.STEP) * self.STEP
-        client = self._clients.get(seconds)
-        if client is None:
-            from redis import Redis
-            from redis.backoff import NoBackoff
-            from redis.retry import Retry
+        with self._clients_lock:
+            if seconds not in self._clients:
+                from redis import Redis
+                from redis.backoff import NoBackoff
+                from redis.connection import AbstractConnection
+                from redis.retry import Retry
 
-            with self._clients_lock:
-                client = self._clients.get(seconds)
-                if client is None:
-                    client = self._clients[seconds] = Redis.from_url(
-                        self.url,
-                        socket_timeout=seconds,
-                        socket_connect_timeout=seconds,
-                        retry=Retry(NoBackoff(), 0),
-                        **_no_handshake(),
-                    )
-        return client
-
-    def current(self) -> Any:
-        """The client for the step at hand (see `Store.bounded`)."""
-        return self.client(self.step_timeout())
+                # No handshake on connect (HELLO, CLIENT SETINFO): a store step is one reply.
+                quiet: dict[str, Any] = {"lib_name": None, "lib_version": None}
+                if "driver_info" in inspect.signature(AbstractConnection.__init__).parameters:
+                    quiet = {"driver_info": None}  # redis-py 7.1 and later
+                self._clients[seconds] = Redis.from_url(
+                    self.url,
+                    socket_timeout=seconds,
+                    socket_connect_timeout=seconds,
+                    retry=Retry(NoBackoff(), 0),
+                    protocol=2,
+                    **quiet,
+                )
+            return self._clients[seconds]
 
     def now_ms(self) -> int:
         seconds, micros = self._redis.time()
@@ -291,9 +229,9 @@ class _RedisStore(Store):
 
     @contextmanager
     def turn(self, name: str) -> Iterator[int]:
-        wait = self.step_timeout()
         from redis.lock import Lock
 
+        wait = self.step_timeout()
         lock = Lock(  # on the bounded client: each of the lock's commands in the call's time
             self._redis,
             f"mavi:lock:{name}",
@@ -306,8 +244,9 @@ class _RedisStore(Store):
             raise TimeoutError(f"the budget's lock was held for over {wait:g} s")
         try:
             yield self.now_ms()
-        finally:
-            with self.grace():
+        finally:  # the release gets a step's time even past the call's deadline
+            ends: float | None = getattr(self._bound, "ends", None)
+            with self.bounded(None if ends is None else max(ends - time.monotonic(), self.STEP)):
                 try:
                     lock.release()
                 except Exception:
@@ -316,8 +255,7 @@ class _RedisStore(Store):
     def bucket(self, name: str, rates: list[Rate]) -> AbstractBucket:
         from pyrate_limiter import RedisBucket
 
-        bucket: AbstractBucket = RedisBucket.init(rates, self._redis, f"mavi:quota:{name}")
-        return bucket
+        return cast("AbstractBucket", RedisBucket.init(rates, self._redis, f"mavi:quota:{name}"))
 
     def pause(self, name: str, until_ms: int) -> None:
         key = f"mavi:pause:{name}"
@@ -331,27 +269,13 @@ class _RedisStore(Store):
 
     def close(self) -> None:
         with self._clients_lock:
-            clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
-            client.close()
-
-
-@functools.cache
-def _no_handshake() -> dict[str, Any]:
-    """What keeps redis-py from a handshake on connect (HELLO, CLIENT SETINFO), each of whose
-    replies would take a step's time: a store step is then one reply."""
-    import inspect
-
-    from redis.connection import AbstractConnection
-
-    if "driver_info" in inspect.signature(AbstractConnection.__init__).parameters:
-        return {"protocol": 2, "driver_info": None}  # redis-py 7.1 and later
-    return {"protocol": 2, "lib_name": None, "lib_version": None}
+            for client in self._clients.values():
+                client.close()
+            self._clients.clear()
 
 
 class _TimedRedis:
-    """What a pyrate-limiter Redis bucket holds as its client: each command goes to the
-    store's client for the step at hand, so a bucket's reads are bounded like the store's."""
+    """The bucket's and locks' client: each command goes to the client for the step at hand."""
 
     __slots__ = ("_store",)
 
@@ -359,26 +283,23 @@ class _TimedRedis:
         self._store = store
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._store.current(), name)
+        return getattr(self._store.client(self._store.step_timeout()), name)
 
     def evalsha(self, sha: str, *args: Any) -> Any:
-        """A script by its hash; the bucket's is loaded again when Redis lost it (a restart, a
-        failover, a `SCRIPT FLUSH`), so the budget carries on at the next turn."""
+        """The bucket's script, loaded again if Redis lost it (restart, failover, SCRIPT FLUSH)."""
         from pyrate_limiter.buckets.redis_bucket import LuaScript
         from redis.exceptions import NoScriptError
 
-        client = self._store.current()
+        client = self._store.client(self._store.step_timeout())
         try:
             return client.evalsha(sha, *args)
-        except NoScriptError:
-            if sha != hashlib.sha1(LuaScript.PUT_ITEM.encode()).hexdigest():
-                raise  # another script (the lock's): its caller loads it again
+        except NoScriptError:  # another script (the lock's) stays missing: its caller loads it
             client.script_load(LuaScript.PUT_ITEM)
             return client.evalsha(sha, *args)
 
 
 _STORES: Final[Mapping[str, type[Store]]] = {
-    "memory": _MemoryStore,
+    "memory": Store,
     "sqlite": _SQLiteStore,
     "redis": _RedisStore,
     "rediss": _RedisStore,
@@ -386,43 +307,29 @@ _STORES: Final[Mapping[str, type[Store]]] = {
 }
 
 
-_EXTRAS: Final[Mapping[type[Store], tuple[str, str]]] = {
-    _SQLiteStore: ("sqlite", "filelock"),
-    _RedisStore: ("redis", "redis"),
-}
-"""The extra a store needs installed, and the module it brings."""
-
-
 def open_store(store: type[Store], backend: str, timeout: float) -> Store:
-    """`store(backend, timeout)`; a missing extra names the extra to install, a store that
-    cannot be opened (a file that cannot be created, read or locked in `timeout` seconds, or is
-    not a database) is a `MaviConnectionError` naming the store (its password masked)."""
+    """`store(backend, timeout)`; a failure is an error saying what to do, without passwords."""
     try:
         return store(backend, timeout)
     except ModuleNotFoundError as exc:
-        extra, module = _EXTRAS.get(store, ("", ""))
+        extra, module = store.extra
+        package = f"A {extra} rate_limit backend"
         raise missing_extra(
-            exc,
-            package=f"A {extra} rate_limit backend",
-            framework=module,
-            root=module,
-            extra=extra,
+            exc, package=package, framework=module, root=module, extra=extra
         ) from None
     except MaviError:
         raise
     except ValueError:  # the store's own URL parser refused it: the caller's mistake
-        scheme = backend.partition("://")[0]
         raise MaviValidationError(
-            f"rate_limit backend {scheme}://... could not be read by its store: pass "
-            "memory://, sqlite:///path/to/file.db or redis://[:password@]host:port/db."
+            f"rate_limit backend {backend.partition('://')[0]}://... could not be read by its "
+            f"store (is its port a number 0-65535?): pass {SHAPES}."
         ) from None
     except (OSError, sqlite3.Error) as exc:
         raise store_error(exc, backend, "opened") from exc
 
 
 def store_error(error: Exception, url: str, done: str) -> MaviConnectionError:
-    """The error for a store that could not be `done` ("opened", "used"): it names the store
-    (its password masked) and says what went wrong in words, not as the driver's exception."""
+    """A store that could not be `done` ("opened", "used"), named and explained in words."""
     said = redact_url_secrets(str(error), url)
     if isinstance(error, sqlite3.OperationalError):
         what = (

@@ -92,7 +92,7 @@ def test_a_store_error_quoting_the_decoded_password_is_masked(monkeypatch: Any) 
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise ConnectionError(f"WRONGPASS {PASSWORD} for user default")
 
-    monkeypatch.setattr(limit._store, "current", refuse)  # every Redis step asks for it
+    monkeypatch.setattr(limit._store, "client", refuse)  # every Redis step asks for it
     with pytest.raises(MaviConnectionError) as caught:
         limit.acquire("chat_v12", account="a", timeout=2)
     assert not _leaks(str(caught.value)), str(caught.value)
