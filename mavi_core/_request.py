@@ -36,24 +36,23 @@ class UploadFile:
 
 @dataclass(frozen=True)
 class ApiCall:
-    """One JSON endpoint call, described without doing it; the clients send it."""
+    """One JSON endpoint call, described without doing it; the clients send it. `upload` is a
+    file sent as the multipart part `file`, opened afresh for each attempt, with `form` as its
+    other fields (without `upload`, `form` is an urlencoded body); `on_sent` is told the bytes
+    of it sent so far. `deadline`: whether the client's `deadline` bounds the call (uploads are
+    bounded by their size); `accept`: the `Accept` header when the call needs its own."""
 
     method: str
     path: str
     json: Any = None
     params: Mapping[str, Any] | None = None
     form: Mapping[str, str] | None = None
-    """Form fields: multipart fields beside `upload`, else an urlencoded body (v1.2 uploads)."""
     upload: UploadFile | None = None
-    """A local file sent as the multipart part `file`, opened afresh for each attempt."""
     on_sent: Callable[[float], None] | None = None
-    """Told how many bytes of `upload` were sent so far."""
     authenticate: bool = True
     retry: bool = True
     deadline: bool = True
-    """Whether the client's `deadline` bounds the call (not for uploads, bounded by size)."""
     accept: str | None = None
-    """The `Accept` header when the call needs its own (the v1.2 stream)."""
 
 
 def check_text(text: str, name: str) -> str:
@@ -92,22 +91,15 @@ def normalize_video_nos(video_nos: object, *, name: str = "video_nos") -> list[s
             f"{name} must be a list of video numbers, not a single string; "
             f"write {name}=[{video_nos!r}]."
         )
-    if video_nos is None:
+    where = "the videoNo returned by upload or listed by searchDB"
+    if video_nos is None or isinstance(video_nos, Mapping) or not isinstance(video_nos, Iterable):
+        got = f"none were given: pass {where}" if video_nos is None else type(video_nos).__name__
         raise MaviValidationError(
-            f"{name} must be a non-empty list of video numbers (e.g. ['VI123...']); none were "
-            "given: pass the videoNo returned by upload or listed by searchDB."
-        )
-    if isinstance(video_nos, Mapping) or not isinstance(video_nos, Iterable):
-        raise MaviValidationError(
-            f"{name} must be a non-empty list of video numbers (e.g. ['VI123...']), "
-            f"got {type(video_nos).__name__}."
+            f"{name} must be a non-empty list of video numbers (e.g. ['VI123...']), got {got}."
         )
     result = list(video_nos)
     if not result:
-        raise MaviValidationError(
-            f"{name} is empty: pass at least one video number (the videoNo returned by upload "
-            "or listed by searchDB)."
-        )
+        raise MaviValidationError(f"{name} is empty: pass at least one video number ({where}).")
     for index, video_no in enumerate(result):
         if not isinstance(video_no, str) or not video_no.strip():
             raise MaviValidationError(
@@ -129,11 +121,8 @@ def normalize_history(history: HistoryInput) -> list[dict[str, str]]:
     turns: list[dict[str, str]] = []
     for index, turn in enumerate(history):
         if isinstance(turn, ChatTurn):
-            turns.append(turn.to_dict())
-            check_text(turn.user, f"history[{index}].user")
-            check_text(turn.robot, f"history[{index}].robot")
-            continue
-        if not isinstance(turn, Mapping):
+            turn = turn.to_dict()
+        elif not isinstance(turn, Mapping):
             raise MaviValidationError(
                 f"history[{index}] must be a ChatTurn or a dict with 'user' and 'robot' strings, "
                 f"got {type(turn).__name__}."
@@ -163,9 +152,8 @@ def build_chat_body(
 ) -> dict[str, Any]:
     """The JSON body of `POST /api/serve/video/chat`, exactly its four fields."""
     check_not_swapped(video_nos, message, "chat(video_nos, message)", "message")
-    videos = normalize_video_nos(video_nos)
     return {
-        "videoNos": videos,
+        "videoNos": normalize_video_nos(video_nos),
         "message": check_message(message),
         "history": normalize_history(history),
         "stream": stream,
