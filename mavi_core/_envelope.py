@@ -69,11 +69,10 @@ _STATUS_CLASSES: Final[Mapping[int, type[MaviAPIError]]] = {
 
 def _http_class(status_code: int) -> type[MaviAPIError]:
     """The class an HTTP status means; 2xx and 3xx mean an unknown (server) error."""
-    if status_code in _STATUS_CLASSES:
-        return _STATUS_CLASSES[status_code]
-    if 400 <= status_code < 500 and status_code != 408:
-        return MaviInvalidRequestError
-    return MaviServerError
+    client_error = 400 <= status_code < 500 and status_code != 408
+    return _STATUS_CLASSES.get(
+        status_code, MaviInvalidRequestError if client_error else MaviServerError
+    )
 
 
 # The video-understanding API's envelope codes are its HTTP statuses ("0415").

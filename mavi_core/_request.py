@@ -62,8 +62,7 @@ def check_text(text: str, name: str) -> str:
     except UnicodeEncodeError as exc:
         raise MaviValidationError(
             f"{name} holds a character that cannot be sent as UTF-8 (a lone surrogate at "
-            f"position {exc.start}); fix the text's decoding, e.g. with "
-            "errors='replace'."
+            f"position {exc.start}); fix the text's decoding, e.g. with errors='replace'."
         ) from None
     return text
 

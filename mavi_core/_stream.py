@@ -16,7 +16,6 @@ from ._constants import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_RESPONSE_BYTES
 from ._envelope import envelope_data, error_for_message, kind_of, malformed
 from ._exceptions import (
     STREAM_ERRORS,
-    MaviAPIError,
     MaviError,
     MaviServerError,
     MaviStreamError,
@@ -40,14 +39,12 @@ __all__ = [
     "envelope_of",
     "is_end_marker",
     "parse_json_reply",
-    "pieces",
     "reply_payloads",
 ]
 
 
 class Deadline(Protocol):
-    """What a reader needs of a call's deadline (`_flow.Deadline`, kept a protocol so that
-    this module imports nothing of the flows)."""
+    """What a reader needs of `_flow.Deadline` (a protocol: this module imports no flow)."""
 
     at: float | None
     clock: Callable[[], float]
@@ -69,11 +66,9 @@ _BOM: Final = b"\xef\xbb\xbf"
 
 
 class EventDecoder:
-    """Splits a byte stream into the `data` of its server-sent events, bounded and linear.
-
-    A body opening with `{`, `[` or `<` is not events (a JSON envelope, an HTML error page): it
-    is collected whole, up to `max_body_bytes`, and handed out by `finish()`.
-    """
+    """Splits a byte stream into the `data` of its server-sent events, bounded and linear. A
+    body opening with `{`, `[` or `<` is not events (a JSON envelope, an HTML error page): it is
+    collected whole, up to `max_body_bytes`, and handed out by `finish()`."""
 
     __slots__ = (
         "_data",
@@ -235,22 +230,21 @@ def _piece_of(value: Any) -> str | _End | None:
     raise malformed("a JSON object without a 'code' field")
 
 
-def _load(text: str) -> Any:
+def _json(text: str) -> Any:
+    """The JSON value of `text`, or the error saying what came instead."""
     try:
         # strict=False: a raw tab or newline inside a string (unescaped, or a piece split over
         # `data:` lines) is text, not a reason to lose the answer.
         return json.loads(text, strict=False)
     except RecursionError:
         raise malformed("JSON nested too deeply to read") from None
-
-
-def _not_json(text: str) -> MaviServerError:
-    if text.lstrip().startswith("<"):
-        return MaviServerError(
-            "MAVI answered with an HTML page instead of JSON (a proxy or gateway error page). "
-            "Try again later; check base_url if it persists."
-        )
-    return malformed(f"something that is not JSON: {text[:120]!r}")
+    except ValueError:
+        if text.lstrip().startswith("<"):
+            raise MaviServerError(
+                "MAVI answered with an HTML page instead of JSON (a proxy or gateway error "
+                "page). Try again later; check base_url if it persists."
+            ) from None
+        raise malformed(f"something that is not JSON: {text[:120]!r}") from None
 
 
 def event_values(data: str) -> list[Any]:
@@ -261,13 +255,9 @@ def event_values(data: str) -> list[Any]:
     if is_end_marker(stripped):
         return [END]
     try:
-        return [_load(stripped)]
-    except ValueError:
-        pass
-    try:  # several envelopes in one event, one per `data:` line
-        return [_load(line) for line in stripped.splitlines() if line.strip()]
-    except ValueError:
-        raise _not_json(stripped) from None
+        return [_json(stripped)]
+    except MaviServerError:  # several envelopes in one event, one per `data:` line
+        return [_json(line) for line in stripped.splitlines() if line.strip()]
 
 
 class DeltaTracker:
@@ -328,13 +318,10 @@ def _fast_piece(chunk: bytes) -> str | None:
 
 
 class ChatStreamDecoder:
-    """Bytes of a chat reply in, `ChatDelta` items out (never empty ones).
-
-    An error met in the stream never costs the deltas before it: they are returned, the error
-    kept in `error` and raised by the next call (at once when there is no delta to return).
-    After an end marker the rest is ignored and `done` is True; a reply without answer text is
-    an error too.
-    """
+    """Bytes of a chat reply in, `ChatDelta` items out (never empty ones). An error never costs
+    the deltas before it: they are returned, the error kept in `error` and raised by the next
+    call (at once when there is no delta to return). After an end marker the rest is ignored
+    and `done` is True; a reply without answer text is an error too."""
 
     __slots__ = ("_events", "_tracker", "done", "error", "events_seen", "texts_seen")
     needs_end_marker = False
@@ -354,10 +341,6 @@ class ChatStreamDecoder:
         self.events_seen = 0
         self.texts_seen = 0
 
-    @property
-    def max_body_bytes(self) -> int:
-        return self._events.max_body
-
     def feed(self, chunk: bytes) -> list[ChatDelta]:
         if self.error is not None:
             raise self.error
@@ -370,22 +353,15 @@ class ChatStreamDecoder:
                 self.texts_seen += 1
                 text = self._tracker.push(piece)
                 return [ChatDelta(text)] if text else []
-        try:
-            return self._deltas(self._events.feed(chunk))
-        except MaviError as error:
-            return self._fail(error, [])
+        return self._deltas(chunk)
 
     def finish(self) -> list[ChatDelta]:
         if self.error is not None:
             raise self.error
         if self.done:
             return []
-        try:
-            deltas = self._deltas(self._events.finish())
-        except MaviError as error:
-            return self._fail(error, [])
+        deltas = self._deltas(None)
         if not self.done:
-            self.done = True
             if self.needs_end_marker and self.events_seen:
                 return self._fail(
                     MaviServerError(
@@ -394,14 +370,16 @@ class ChatStreamDecoder:
                     ),
                     deltas,
                 )
+            self.done = True
             self._check_answered(deltas)
         return deltas
 
-    def _deltas(self, events: list[str]) -> list[ChatDelta]:
+    def _deltas(self, chunk: bytes | None) -> list[ChatDelta]:
+        """The deltas of a chunk's events (None: the body's end)."""
         deltas: list[ChatDelta] = []
-        for event in events:
-            self.events_seen += 1
-            try:
+        try:
+            for event in self._events.finish() if chunk is None else self._events.feed(chunk):
+                self.events_seen += 1
                 for value in event_values(event):
                     delta = END if value is END else self._delta_of(value)
                     if delta is END:
@@ -414,8 +392,8 @@ class ChatStreamDecoder:
                         return deltas
                     if delta is not None:
                         deltas.append(delta)  # type: ignore[arg-type]
-            except MaviError as error:
-                return self._fail(error, deltas)
+        except MaviError as error:
+            return self._fail(error, deltas)
         return deltas
 
     def _delta_of(self, value: Any) -> ChatDelta | tuple[ChatDelta, ...] | _End | None:
@@ -430,15 +408,15 @@ class ChatStreamDecoder:
 
     def _check_answered(self, deltas: list[ChatDelta]) -> None:
         if not self.events_seen:
-            self._fail(
-                MaviServerError(
-                    "MAVI closed the reply without sending any event. Try again; if it "
-                    "persists, check base_url."
-                ),
-                deltas,
+            error = MaviServerError(
+                "MAVI closed the reply without sending any event. Try again; if it persists, "
+                "check base_url."
             )
         elif not self.texts_seen:
-            self._fail(self._no_text(), deltas)
+            error = self._no_text()
+        else:
+            return
+        self._fail(error, deltas)
 
     def _no_text(self) -> MaviServerError:
         return malformed("a reply without any answer text")
@@ -472,10 +450,7 @@ def envelope_of(texts: list[str], body: bytes) -> Any:
         raise MaviServerError("MAVI answered with an empty body. Try again later.")
     if len(texts) > 1:
         raise malformed(f"{len(texts)} events where one JSON reply belongs")
-    try:
-        envelope = _load(texts[0])
-    except ValueError:
-        raise _not_json(texts[0]) from None
+    envelope = _json(texts[0])
     if not isinstance(envelope, dict):
         raise malformed(f"a JSON {kind_of(envelope)} where an envelope object belongs")
     return envelope_data(envelope)
@@ -498,15 +473,15 @@ def broken_stream_error(
     if isinstance(error, MaviTimeoutError):
         how = "reached its deadline" if "deadline" in error.message else "went silent"
         broken = MaviStreamTimeoutError(f"The stream {how} {kept} ({error})")
-    elif isinstance(error, MaviAPIError):
+    else:
         stream_class = next(
             (STREAM_ERRORS[kind] for kind in type(error).__mro__ if kind in STREAM_ERRORS),
             MaviStreamError,
         )
-        if error.code is not None:
-            what = f"MAVI ended the stream with error code {error.code} ({error.msg}) {kept}"
-        else:
+        if error.code is None:
             what = f"The stream broke {kept} ({error})"
+        else:
+            what = f"MAVI ended the stream with error code {error.code} ({error.msg}) {kept}"
         broken = stream_class(
             what,
             code=error.code,
@@ -514,8 +489,6 @@ def broken_stream_error(
             status_code=error.status_code,
             retry_after=error.retry_after,
         )
-    else:
-        broken = MaviStreamError(f"The stream broke {kept} ({error})", msg=error.msg)
     broken.partial_text = partial_text
     return broken
 
@@ -591,12 +564,10 @@ class BodyReader:
 
 
 class AnswerReader:
-    """A chat reply's raw chunks in (None at the end), deltas out: each chunk decompressed,
-    decoded, counted in `progress`, and handed out or, for a whole answer (`collect`), held in
-    `text()` within `max_response_bytes`.
-
-    `step` returns every delta a chunk completes, even when an error follows them; the error
-    waits in `decoder.error` (`raise_error`). `ended` once the reply needs no more reading."""
+    """A chat reply's raw chunks in (None at the end), deltas out: decompressed, decoded, counted
+    in `progress`, and handed out or, for a whole answer (`collect`), held in `text()`. `step`
+    returns every delta a chunk completes even when an error follows them; the error waits in
+    `decoder.error` (`raise_error`). `ended` once the reply needs no more reading."""
 
     def __init__(
         self,
@@ -608,7 +579,7 @@ class AnswerReader:
     ) -> None:
         self.decoder, self._content, self.progress = decoder, content, progress
         self._due, self._clock, self._check = deadline.at, deadline.clock, deadline.check
-        self.collect, self._limit, self._size = collect, decoder.max_body_bytes, 0
+        self.collect, self._limit, self._size = collect, decoder._events.max_body, 0
         self._parts: list[str] = []
         self.tells_more = decoder.tells_more  # events may carry a session, refs
         self.ended = False
@@ -617,8 +588,7 @@ class AnswerReader:
         decoder = self.decoder
         if raw is not None and self._due is not None and self._clock() > self._due:
             self._check()
-        if raw is not None and self._content is None:
-            # The common case: one event, as it came.
+        if raw is not None and self._content is None:  # the common case: one event, as it came
             deltas = self._feed(raw) if self.collect else decoder.feed(raw)
         else:
             deltas = []
