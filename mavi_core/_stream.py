@@ -70,17 +70,6 @@ class EventDecoder:
     body opening with `{`, `[` or `<` is not events (a JSON envelope, an HTML error page): it is
     collected whole, up to `max_body_bytes`, and handed out by `finish()`."""
 
-    __slots__ = (
-        "_data",
-        "_lf_pending",
-        "_partial",
-        "_raw",
-        "_size",
-        "_started",
-        "max_body",
-        "max_event",
-    )
-
     def __init__(
         self,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
@@ -132,12 +121,9 @@ class EventDecoder:
             if len(partial) + self._size > self.max_event:
                 raise too_large("event", self.max_event, "max_event_bytes")
             return []
-        if partial:
-            lines = (bytes(partial) + chunk[: cut + 1]).splitlines()
-            partial.clear()
-        else:
-            lines = chunk[: cut + 1].splitlines()
-        partial += chunk[cut + 1 :]
+        head = chunk[: cut + 1]
+        lines = (bytes(partial) + head if partial else head).splitlines()
+        partial[:] = chunk[cut + 1 :]
         return self._lines(lines)
 
     @property
@@ -146,9 +132,7 @@ class EventDecoder:
         return (
             self._started
             and self._raw is None
-            and not self._partial
-            and not self._data
-            and not self._lf_pending
+            and not (self._partial or self._data or self._lf_pending)
         )
 
     def finish(self) -> list[str]:
@@ -173,8 +157,7 @@ class EventDecoder:
             if line.startswith(b"data"):
                 value = line[4:]
                 if value[:1] == b":":
-                    value = value[1:]
-                    value = value[1:] if value[:1] == b" " else value
+                    value = value[2:] if value[1:2] == b" " else value[1:]
                 elif value:
                     continue  # a field named e.g. "database", not "data"
             elif line[:1] in (b"{", b"["):
@@ -324,10 +307,8 @@ class ChatStreamDecoder:
     and `done` is True; a reply without answer text is an error too."""
 
     __slots__ = ("_events", "_tracker", "done", "error", "events_seen", "texts_seen")
-    needs_end_marker = False
-    """v1.0 streams end when the server closes; the v1.2 dialect ends with `data:"Done"`."""
-    tells_more = False
-    """Whether a delta may carry more than text (v1.2: a session, refs, thinking)."""
+    needs_end_marker = False  # v1.2 streams end with `data:"Done"`, v1.0 ones when closed
+    tells_more = False  # whether a delta may carry more than text (v1.2: session, refs, thinking)
 
     def __init__(
         self,
@@ -501,10 +482,8 @@ class StreamProgress:
 
     delivered: int = 0
     items: int = 0
-    ended: bool = False
-    """The answer arrived whole (the operation returned)."""
-    closed: bool = False
-    """The caller closed the stream."""
+    ended: bool = False  # the answer arrived whole (the operation returned)
+    closed: bool = False  # the caller closed the stream
     session_id: str | None = None
     refs: list[VideoRef] = field(default_factory=list)
     thinking: list[Thinking] = field(default_factory=list)
