@@ -270,13 +270,14 @@ def _set_message(error: MaviError, message: str) -> None:
 
 
 def error_for_code(
-    code: str,
-    msg: str | None,
+    code: object,
+    msg: object,
     *,
     status_code: int | None = 200,
     retry_after: float | None = None,
 ) -> MaviAPIError:
-    """The error for an envelope whose code is not success."""
+    """The error for an envelope whose code is not success (`msg`: its message, if any)."""
+    code, msg = normalize_code(code), None if msg is None else str(msg)
     error_class = _CODE_CLASSES.get(code) or _http_class(status_code or 200)
     unknown = "" if code in _CODE_CLASSES else "an unknown error "
     text = f"MAVI answered {unknown}code {code}: {msg or 'no message'}"
@@ -295,10 +296,8 @@ _MESSAGE_CLASSES: tuple[tuple[tuple[str, ...], type[MaviAPIError]], ...] = (
     (("login", "token", "unauthori", "api key", "apikey"), MaviAuthenticationError),
     (("credit", "permission", "forbidden", "disabled"), MaviPermissionDeniedError),
     (("exceeded the limit", "rate limit", "too many"), MaviRateLimitError),
-    (
-        ("not parsed", "not exist", "invalid", "not found", "required", "empty"),
-        MaviInvalidRequestError,
-    ),
+    (("not parsed", "not exist", "invalid"), MaviInvalidRequestError),
+    (("not found", "required", "empty"), MaviInvalidRequestError),
 )
 
 
@@ -332,10 +331,9 @@ def error_for_http_status(
     if code is not None and not is_success_code(code):
         normalized = normalize_code(code)
         if normalized in _CODE_CLASSES or status_code != 408:
-            msg = envelope.get("msg")  # type: ignore[union-attr]
             return error_for_code(
                 normalized,
-                None if msg is None else str(msg),
+                envelope.get("msg"),  # type: ignore[union-attr]
                 status_code=status_code,
                 retry_after=retry_after,
             )
@@ -369,8 +367,7 @@ def error_for_http_status(
 
 
 def _origin(location: str | None) -> str:
-    """Where a redirect points: scheme and host only (a path, query or user may carry
-    anything)."""
+    """Where a redirect points: scheme and host only (a path, query or user may carry secrets)."""
     if not location:
         return "an unnamed place"
     from urllib.parse import urlsplit
@@ -391,7 +388,4 @@ def envelope_data(envelope: Mapping[str, Any], *, status_code: int = 200) -> Any
         raise malformed(f"a JSON object {what}", status_code)
     if is_success_code(code):
         return envelope.get("data")
-    msg = envelope.get("msg")
-    raise error_for_code(
-        normalize_code(code), None if msg is None else str(msg), status_code=status_code
-    )
+    raise error_for_code(code, envelope.get("msg"), status_code=status_code)

@@ -180,39 +180,6 @@ def too_large(what: str, limit: int, option: str) -> MaviServerError:
     )
 
 
-def _piece_of(value: Any) -> str | _End | None:
-    """The answer text one JSON value carries, `END`, or None (metadata); raises for an error
-    or a value of the wrong shape."""
-    if isinstance(value, str):
-        if is_end_marker(value):
-            return END
-        raise error_for_message(value)  # the newer API's errors are bare strings
-    if not isinstance(value, dict):
-        raise malformed(f"a JSON {kind_of(value)} where an envelope object belongs")
-    if "code" in value:
-        data = envelope_data(value)
-        if data is None or isinstance(data, str):
-            return data
-        if not isinstance(data, dict):
-            raise malformed(f"an envelope whose 'data' is a {kind_of(data)}")
-        for key in ("msg", "content", "text"):
-            if key in data:
-                text = data[key]
-                if not isinstance(text, str):
-                    raise malformed(f"an envelope whose 'data.{key}' is a {kind_of(text)}")
-                return text
-        return None
-    kind = value.get("type")
-    if kind == "content":  # the newer API's content events
-        content = value.get("content")
-        if not isinstance(content, str):
-            raise malformed(f"a content event whose 'content' is a {kind_of(content)}")
-        return content
-    if isinstance(kind, str):
-        return None  # the newer API's thinking and ref events carry no answer text
-    raise malformed("a JSON object without a 'code' field")
-
-
 def _json(text: str) -> Any:
     """The JSON value of `text`, or the error saying what came instead."""
     try:
@@ -378,13 +345,37 @@ class ChatStreamDecoder:
         return deltas
 
     def _delta_of(self, value: Any) -> ChatDelta | tuple[ChatDelta, ...] | _End | None:
-        """What one JSON value adds: a delta, None or `END`; a dialect may read a whole answer
-        (its deltas, in a tuple), which ends the reply."""
-        piece = _piece_of(value)
+        """What one JSON value adds: a delta, None (metadata) or `END`; raises for an error or
+        a value of the wrong shape. A dialect may read a whole answer (its deltas, in a tuple),
+        which ends the reply."""
+        if isinstance(value, str):
+            if is_end_marker(value):
+                return END
+            raise error_for_message(value)  # the newer API's errors are bare strings
+        if not isinstance(value, dict):
+            raise malformed(f"a JSON {kind_of(value)} where an envelope object belongs")
+        kind = value.get("type")
+        if "code" in value:
+            piece = envelope_data(value)
+            if isinstance(piece, dict):
+                key = next((key for key in ("msg", "content", "text") if key in piece), None)
+                piece = None if key is None else piece[key]
+                if key is not None and not isinstance(piece, str):
+                    raise malformed(f"an envelope whose 'data.{key}' is a {kind_of(piece)}")
+            elif piece is not None and not isinstance(piece, str):
+                raise malformed(f"an envelope whose 'data' is a {kind_of(piece)}")
+        elif kind == "content":  # the newer API's content events
+            piece = value.get("content")
+            if not isinstance(piece, str):
+                raise malformed(f"a content event whose 'content' is a {kind_of(piece)}")
+        elif isinstance(kind, str):
+            return None  # the newer API's thinking and ref events carry no answer text
+        else:
+            raise malformed("a JSON object without a 'code' field")
         if piece is None:
             return None
         self.texts_seen += 1
-        text = self._tracker.push(piece)  # type: ignore[arg-type]
+        text = self._tracker.push(piece)
         return ChatDelta(text) if text else None
 
     def _check_answered(self, deltas: list[ChatDelta]) -> None:
