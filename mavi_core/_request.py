@@ -70,12 +70,9 @@ def check_text(text: str, name: str) -> str:
 def check_not_swapped(video_nos: object, text: object, call: str, text_name: str) -> None:
     """Raise a `MaviValidationError` naming the mistake when a string came where the videos go
     and a list of strings where the text goes: the two arguments given in the wrong order."""
-    if (
-        isinstance(video_nos, str)
-        and isinstance(text, list | tuple)
-        and text
-        and all(isinstance(item, str) for item in text)
-    ):
+    if not isinstance(video_nos, str) or not isinstance(text, list | tuple) or not text:
+        return
+    if all(isinstance(item, str) for item in text):
         raise MaviValidationError(
             f"The arguments of {call} look swapped: a string where video_nos goes and a list "
             f"where {text_name} goes. Pass video_nos={list(text)!r} and {text_name} as a "

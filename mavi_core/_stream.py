@@ -354,17 +354,20 @@ class ChatStreamDecoder:
             raise error_for_message(value)  # the newer API's errors are bare strings
         if not isinstance(value, dict):
             raise malformed(f"a JSON {kind_of(value)} where an envelope object belongs")
-        kind = value.get("type")
         if "code" in value:
             piece = envelope_data(value)
             if isinstance(piece, dict):
-                key = next((key for key in ("msg", "content", "text") if key in piece), None)
-                piece = None if key is None else piece[key]
-                if key is not None and not isinstance(piece, str):
-                    raise malformed(f"an envelope whose 'data.{key}' is a {kind_of(piece)}")
+                for key in ("msg", "content", "text"):
+                    if key in piece:
+                        piece = piece[key]
+                        if not isinstance(piece, str):
+                            raise malformed(f"an envelope whose 'data.{key}' is a {kind_of(piece)}")
+                        break
+                else:
+                    return None
             elif piece is not None and not isinstance(piece, str):
                 raise malformed(f"an envelope whose 'data' is a {kind_of(piece)}")
-        elif kind == "content":  # the newer API's content events
+        elif (kind := value.get("type")) == "content":  # the newer API's content events
             piece = value.get("content")
             if not isinstance(piece, str):
                 raise malformed(f"a content event whose 'content' is a {kind_of(piece)}")
