@@ -1,5 +1,5 @@
 """From envelope codes and HTTP statuses to typed errors, with their advice: pure, no I/O.
-The rules: docs/errors-and-wire.md#errors and #success-and-replies."""
+The rules: docs/errors-and-wire.md#errors, docs/errors-and-wire.md#success-and-replies."""
 
 from __future__ import annotations
 
