@@ -88,10 +88,15 @@ def normalize_video_nos(video_nos: object, *, name: str = "video_nos") -> list[s
             f"write {name}=[{video_nos!r}]."
         )
     where = "the videoNo returned by upload or listed by searchDB"
-    if video_nos is None or isinstance(video_nos, Mapping) or not isinstance(video_nos, Iterable):
-        got = f"none were given: pass {where}" if video_nos is None else type(video_nos).__name__
+    if video_nos is None:
         raise MaviValidationError(
-            f"{name} must be a non-empty list of video numbers (e.g. ['VI123...']), got {got}."
+            f"{name} must be a non-empty list of video numbers (e.g. ['VI123...']); none were "
+            f"given: pass {where}."
+        )
+    if isinstance(video_nos, Mapping) or not isinstance(video_nos, Iterable):
+        raise MaviValidationError(
+            f"{name} must be a non-empty list of video numbers (e.g. ['VI123...']), "
+            f"got {type(video_nos).__name__}."
         )
     result = list(video_nos)
     if not result:
