@@ -1,10 +1,6 @@
-"""Content-Encoding: bodies decompressed in bounded steps, so a small reply cannot become a
-gigabyte in memory. Pure, no I/O.
-
-The clients ask for `gzip, deflate` only and read raw bytes; each raw chunk is decompressed at
-most `DECODE_STEP` bytes at a time, so the readers' bounds (`max_response_bytes`,
-`max_event_bytes`) are checked while decompressing, never after.
-"""
+"""Content-Encoding: gzip and deflate bodies decompressed at most `DECODE_STEP` bytes at a time,
+so the readers' bounds are checked while decompressing and a small reply cannot become a
+gigabyte in memory. Pure, no I/O."""
 
 from __future__ import annotations
 
@@ -18,8 +14,7 @@ from ._exceptions import MaviServerError
 __all__ = ["ACCEPT_ENCODING", "ContentDecoder", "content_decoder"]
 
 ACCEPT_ENCODING: Final = "gzip, deflate"
-_GZIP: Final = frozenset({"gzip", "x-gzip"})
-_IDENTITY: Final = frozenset({"", "identity"})
+_GZIP: Final = zlib.MAX_WBITS | 16
 
 
 class ContentDecoder:
@@ -29,10 +24,9 @@ class ContentDecoder:
 
     def __init__(self, encoding: str) -> None:
         self._deflate = encoding == "deflate"
-        # deflate may come zlib-wrapped or raw: decided by its first two bytes, however the
-        # body is cut into chunks.
+        # deflate may come zlib-wrapped or raw: its first two bytes decide, however cut.
         self._head = b"" if self._deflate else None
-        self._z = zlib.decompressobj(zlib.MAX_WBITS if self._deflate else zlib.MAX_WBITS | 16)
+        self._z = zlib.decompressobj(zlib.MAX_WBITS if self._deflate else _GZIP)
 
     def decode(self, data: bytes) -> Iterator[bytes]:
         if self._head is not None:
@@ -40,15 +34,15 @@ class ContentDecoder:
             if len(self._head) < 2:
                 return
             data, self._head = self._head, None
-            if not _zlib_header(data):
+            # A zlib stream starts with a CMF/FLG pair: deflate method and a checksum of 31.
+            if data[0] & 0x0F != 8 or (data[0] << 8 | data[1]) % 31:
                 self._z = zlib.decompressobj(-zlib.MAX_WBITS)
         while data:
             if self._z.eof:
                 if self._deflate:
                     return  # bytes after the end of a deflate stream: nothing of the body
-                # gzip allows several members one after another (one per event, from a
-                # server that compresses as it flushes): each is read in turn.
-                self._z = zlib.decompressobj(zlib.MAX_WBITS | 16)
+                # gzip members one after another (a server compressing each flush): each read.
+                self._z = zlib.decompressobj(_GZIP)
             try:
                 piece = self._z.decompress(data, DECODE_STEP)
             except zlib.error as exc:
@@ -72,11 +66,6 @@ class ContentDecoder:
             )
 
 
-def _zlib_header(data: bytes) -> bool:
-    """A zlib stream starts with a CMF/FLG pair: deflate method and a checksum of 31."""
-    return len(data) >= 2 and data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0
-
-
 def _corrupt(exc: zlib.error) -> MaviServerError:
     return MaviServerError(
         f"MAVI sent a compressed reply that does not decompress ({exc}). Try again; check "
@@ -87,12 +76,10 @@ def _corrupt(exc: zlib.error) -> MaviServerError:
 def content_decoder(headers: Mapping[str, str]) -> ContentDecoder | None:
     """The decoder a reply's Content-Encoding needs; None when it is not compressed."""
     encoding = headers.get("content-encoding", "").strip().lower()
-    if encoding in _IDENTITY:
+    if encoding in ("", "identity"):
         return None
-    if encoding in _GZIP:
-        return ContentDecoder("gzip")
-    if encoding == "deflate":
-        return ContentDecoder("deflate")
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        return ContentDecoder(encoding)
     raise MaviServerError(
         f"MAVI answered with Content-Encoding {encoding[:40]!r}, which the client did not ask "
         f"for (it accepts {ACCEPT_ENCODING}). Check base_url and any proxy in between."

@@ -1,4 +1,5 @@
-"""From envelope codes and HTTP statuses to typed errors: pure, no I/O."""
+"""From envelope codes and HTTP statuses to typed errors, with their advice: pure, no I/O.
+The rules: docs/errors-and-wire.md#errors, docs/errors-and-wire.md#success-and-replies."""
 
 from __future__ import annotations
 
@@ -27,7 +28,9 @@ __all__ = [
     "error_for_http_status",
     "error_for_message",
     "is_success_code",
+    "kind_of",
     "long_retry_words",
+    "malformed",
     "normalize_code",
     "parse_retry_after",
     "retry_after_from_headers",
@@ -51,33 +54,39 @@ _ADVICE: dict[type[MaviAPIError], str] = {
     ),
     MaviServerError: "The service failed; try again later.",
 }
-
-_NOT_FOUND_ADVICE = (
+_NOT_FOUND_ADVICE: Final = (
     "Is base_url right? It must be the API host, e.g. https://mavi-backend.memories.ai, "
     "without a path."
 )
+_STATUS_CLASSES: Final[Mapping[int, type[MaviAPIError]]] = {
+    401: MaviAuthenticationError,
+    402: MaviPermissionDeniedError,
+    403: MaviPermissionDeniedError,
+    409: MaviConflictError,
+    429: MaviRateLimitError,
+}
 
-_CODE_CLASSES: dict[str, type[MaviAPIError]] = {
+
+def _http_class(status_code: int) -> type[MaviAPIError]:
+    """The class an HTTP status means; 2xx and 3xx mean an unknown (server) error."""
+    client_error = 400 <= status_code < 500 and status_code != 408
+    return _STATUS_CLASSES.get(
+        status_code, MaviInvalidRequestError if client_error else MaviServerError
+    )
+
+
+# The video-understanding API's envelope codes are its HTTP statuses ("0415").
+_HTTP_CODES: Final = (400, 401, 402, 403, 404, 405, 409, 415, 429, 500)
+_CODE_CLASSES: Final[Mapping[str, type[MaviAPIError]]] = {
     "0001": MaviInvalidRequestError,
     "0003": MaviInvalidRequestError,
-    "0401": MaviAuthenticationError,
     "9009": MaviAuthenticationError,
-    "0402": MaviPermissionDeniedError,
-    "0403": MaviPermissionDeniedError,
-    "0404": MaviInvalidRequestError,
-    "0409": MaviConflictError,
-    "0429": MaviRateLimitError,
-    # The video-understanding API's codes are its HTTP statuses (400, 405, 415, 500, ...).
-    "0400": MaviInvalidRequestError,
-    "0405": MaviInvalidRequestError,
-    "0415": MaviInvalidRequestError,
-    "0500": MaviServerError,
+    **{f"{status:04d}": _http_class(status) for status in _HTTP_CODES},
 }
 
 
 def normalize_code(code: object) -> str:
-    """Codes are four-digit strings; some replies send them as numbers or short strings
-    (401 or "401" for "0401")."""
+    """Codes are four-digit strings; some replies send numbers or short strings (401, "401")."""
     if isinstance(code, int) and not isinstance(code, bool):
         return f"{code:04d}" if code >= 0 else str(code)
     text = str(code).strip()
@@ -88,11 +97,27 @@ def is_success_code(code: object) -> bool:
     return code is not None and normalize_code(code) in SUCCESS_CODES
 
 
+def kind_of(value: object) -> str:
+    """The JSON name of a value's type, for messages about replies of the wrong shape."""
+    if value is None:
+        return "null"
+    return {list: "array", dict: "object", bool: "boolean", str: "string"}.get(
+        type(value), "number" if isinstance(value, int | float) else type(value).__name__
+    )
+
+
+def malformed(what: str, status_code: int | None = None) -> MaviServerError:
+    return MaviServerError(
+        f"MAVI sent {what}; that is not a reply the MAVI API gives. Check base_url points to "
+        "the MAVI API.",
+        status_code=status_code,
+    )
+
+
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
     """Seconds to wait from a `Retry-After` (seconds or HTTP-date) or `retry-after-ms` value."""
     if value is None:
         return None
-    value = value.strip()
     try:
         return _sane_wait(float(value))
     except ValueError:
@@ -100,10 +125,21 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     from email.utils import parsedate_to_datetime  # rare: not worth a cost at import
 
     try:
-        when = parsedate_to_datetime(value)
+        when = parsedate_to_datetime(value.strip())
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
     return _sane_wait(when.timestamp() - (time.time() if now is None else now))
+
+
+def retry_after_from_headers(headers: Mapping[str, str]) -> float | None:
+    """The wait a reply asks for: `retry-after-ms`, else `Retry-After`."""
+    milliseconds = headers.get("retry-after-ms")
+    if milliseconds is not None:
+        try:
+            return _sane_wait(float(milliseconds) / 1000.0)
+        except ValueError:
+            pass
+    return parse_retry_after(headers.get("retry-after"))
 
 
 def _sane_wait(seconds: float) -> float | None:
@@ -117,25 +153,28 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
+_WAIT_UNITS: Final = (
+    (600.0, 1.0, 1, "seconds"),
+    (7200.0, 60.0, 0, "minutes"),
+    (172800.0, 3600.0, 1, "hours"),
+    (math.inf, 86400.0, 0, "days"),
+)
+
+
 def wait_text(seconds: float) -> str:
-    """A wait for a message, never shorter than `seconds` (waiting less than the service asked
-    earns another 429): "60.4 seconds", then minutes, hours or days, rounded up."""
-    for limit, size, digits, unit in (
-        (600.0, 1.0, 1, "seconds"),
-        (7200.0, 60.0, 0, "minutes"),
-        (172800.0, 3600.0, 1, "hours"),
-    ):
-        if seconds < limit:
-            return f"{_up(seconds / size, digits)} {unit}"
-    return f"{_up(seconds / 86400.0, 0)} days"
+    """A wait for a message, rounded up (waiting less than asked earns another 429): "60.4
+    seconds", then minutes, hours or days."""
+    _, size, digits, unit = next((row for row in _WAIT_UNITS if seconds < row[0]), _WAIT_UNITS[-1])
+    tenths = math.ceil(round(seconds / size * 10**digits, 6))  # a float's last bits do not count
+    whole, part = divmod(tenths, 10**digits)
+    return f"{whole}.{part} {unit}" if part else f"{whole} {unit}"
 
 
-def _up(value: float, digits: int) -> str:
-    """`value` rounded up to `digits` decimals (a float's last bits do not count), as text."""
-    scale = 10**digits
-    tenths = math.ceil(round(value * scale, 6))
-    whole, part = divmod(tenths, scale)
-    return f"{whole}.{part}" if part else str(whole)
+def _describe(
+    message: str, error_class: type[MaviAPIError], retry_after: float | None, not_found: bool
+) -> str:
+    advice = _NOT_FOUND_ADVICE if not_found else _retry_advice(error_class, retry_after)
+    return f"{_sentence(message)} {advice}".strip()
 
 
 def _retry_advice(error_class: type[MaviAPIError], retry_after: float | None) -> str:
@@ -146,27 +185,22 @@ def _retry_advice(error_class: type[MaviAPIError], retry_after: float | None) ->
     return f"{_ADVICE.get(error_class, '')} MAVI asked to retry after {wait_text(retry_after)}."
 
 
-def _describe(message: str, error_class: type[MaviAPIError], retry_after: float | None) -> str:
-    return f"{_sentence(message)} {_retry_advice(error_class, retry_after)}".strip()
-
-
 def with_retry_after(error: MaviError, retry_after: float | None) -> MaviError:
-    """`error` (made without the reply's headers: a `0429` envelope sent with HTTP 200) with
-    the wait those headers ask for, in `retry_after` and in its advice."""
+    """`error` (made without the reply's headers: a `0429` envelope with HTTP 200) with the
+    wait those headers ask for, in `retry_after` and in its advice."""
     if retry_after is None or error.retry_after is not None:
         return error
     error.retry_after = float(retry_after)
     if isinstance(error, MaviAPIError):
         old = _ADVICE.get(type(error), "")
-        new = _retry_advice(type(error), retry_after)
         base = error.message.removesuffix(old).rstrip() if old else error.message
-        _set_message(error, f"{base} {new}")
+        _set_message(error, f"{base} {_retry_advice(type(error), retry_after)}")
     return error
 
 
 def long_retry_words(error: MaviError, seconds: float) -> str:
-    """What a long wait before a retry is for, with the service's words when it sent any, and
-    how to change it (logged as a warning: a silent long wait looks like a hang)."""
+    """The warning logged before a long wait (a silent one looks like a hang): what it is for,
+    the service's words if any, and how to fail at once instead."""
     asked = "as the service asked" if error.retry_after is not None else "backing off"
     said = f' The service said: "{error.msg.strip()[:300]}".' if error.msg else ""
     where = f" {error.request_method} {error.request_url}" if error.request_url else ""
@@ -178,9 +212,8 @@ def long_retry_words(error: MaviError, seconds: float) -> str:
 
 
 def unwaited(error: MaviError, longest: float, deadline: float | None) -> MaviError:
-    """`error`, raised instead of waiting the `retry_after` it carries, which is longer than
-    this client waits: `longest` (what is left of the call's `deadline`, at most the 60 s a
-    `Retry-After` is honoured up to). Its message says so, and when to try again."""
+    """`error`, raised instead of waiting its `retry_after`, longer than `longest` (what is left
+    of the call's `deadline`, at most `MAX_RETRY_AFTER`): its message says when to retry."""
     retry_after = error.retry_after
     if retry_after is None:
         return error
@@ -223,11 +256,9 @@ _TOKEN_ADVICE: Final[Mapping[str, str]] = {
 
 
 def token_advice(error: MaviError, stage: str) -> MaviError:
-    """`error`, raised while using access tokens, with advice that fits them instead of the
-    API key's: `stage` is "expired" (rejected, no refresh token), "refreshed" (rejected after
-    a refresh), "refresh" (the refresh call failed) or "exchange" (the code was refused)."""
-    key_advice = _ADVICE[MaviAuthenticationError]
-    base = error.message.removesuffix(key_advice).rstrip()
+    """`error` with the advice for access tokens instead of the API key's, by `stage`: a key
+    of `_TOKEN_ADVICE`."""
+    base = error.message.removesuffix(_ADVICE[MaviAuthenticationError]).rstrip()
     base = base.removesuffix(_ADVICE[MaviInvalidRequestError]).rstrip()
     _set_message(error, f"{_sentence(base)} {_TOKEN_ADVICE[stage]}")
     return error
@@ -239,23 +270,21 @@ def _set_message(error: MaviError, message: str) -> None:
 
 
 def error_for_code(
-    code: str,
-    msg: str | None,
+    code: object,
+    msg: object,
     *,
     status_code: int | None = 200,
     retry_after: float | None = None,
 ) -> MaviAPIError:
-    """The error for an envelope whose code is not success."""
+    """The error for an envelope whose code is not success (`msg`: its message, if any)."""
+    code, msg = normalize_code(code), None if msg is None else str(msg)
     error_class = _CODE_CLASSES.get(code) or _http_class(status_code or 200)
-    known = code in _CODE_CLASSES
-    text = f"MAVI answered {'' if known else 'an unknown error '}code {code}: {msg or 'no message'}"
+    unknown = "" if code in _CODE_CLASSES else "an unknown error "
+    text = f"MAVI answered {unknown}code {code}: {msg or 'no message'}"
     if status_code not in (None, 200):
         text += f" (HTTP {status_code})"
-    described = _describe(text, error_class, retry_after)
-    if code == "0404" or status_code == 404:
-        described = f"{_sentence(text)} {_NOT_FOUND_ADVICE}"
     return error_class(
-        described,
+        _describe(text, error_class, retry_after, code == "0404" or status_code == 404),
         code=code,
         msg=msg,
         status_code=status_code,
@@ -267,39 +296,21 @@ _MESSAGE_CLASSES: tuple[tuple[tuple[str, ...], type[MaviAPIError]], ...] = (
     (("login", "token", "unauthori", "api key", "apikey"), MaviAuthenticationError),
     (("credit", "permission", "forbidden", "disabled"), MaviPermissionDeniedError),
     (("exceeded the limit", "rate limit", "too many"), MaviRateLimitError),
-    (
-        ("not parsed", "not exist", "invalid", "not found", "required", "empty"),
-        MaviInvalidRequestError,
-    ),
+    (("not parsed", "not exist", "invalid"), MaviInvalidRequestError),
+    (("not found", "required", "empty"), MaviInvalidRequestError),
 )
 
 
 def error_for_message(text: str) -> MaviAPIError:
-    """The error for a bare string the newer API sends instead of an envelope, classed by what it
-    says ("Video is not parsed" is an invalid request, "user don't login" an auth error)."""
+    """The error for a bare string the newer API sends instead of an envelope, classed by its
+    words ("Video is not parsed": an invalid request; "user don't login": an auth error)."""
     lower = text.lower()
-    error_class: type[MaviAPIError] = MaviServerError
-    for words, candidate in _MESSAGE_CLASSES:
-        if any(word in lower for word in words):
-            error_class = candidate
-            break
+    error_class = next(
+        (found for words, found in _MESSAGE_CLASSES if any(word in lower for word in words)),
+        MaviServerError,
+    )
     what = f"MAVI answered with an error: {text.strip()[:300] or 'no message'}"
-    return error_class(_describe(what, error_class, None), msg=text)
-
-
-def _http_class(status_code: int) -> type[MaviAPIError]:
-    """The class an HTTP status means; 2xx and 3xx mean an unknown (server) error."""
-    if status_code == 401:
-        return MaviAuthenticationError
-    if status_code in (402, 403):
-        return MaviPermissionDeniedError
-    if status_code == 409:
-        return MaviConflictError
-    if status_code == 429:
-        return MaviRateLimitError
-    if 400 <= status_code < 500 and status_code != 408:
-        return MaviInvalidRequestError
-    return MaviServerError
+    return error_class(_describe(what, error_class, None, False), msg=text)
 
 
 def error_for_http_status(
@@ -309,22 +320,20 @@ def error_for_http_status(
     retry_after: float | None = None,
     location: str | None = None,
 ) -> MaviAPIError | MaviTimeoutError:
-    """The error for an HTTP status other than 2xx.
-
-    A known envelope code in the body decides the class; otherwise the HTTP status does (an
-    unknown code with HTTP 429 is still a rate limit, with HTTP 401 still an auth error).
-    `body` is at most a short prefix of the reply, None when it could not be read (an
-    encoding not asked for, corrupt gzip): the status decides; `location` is a redirect's
-    target.
-    """
-    envelope = None if body is None else _try_envelope(body)
-    code = None if envelope is None else envelope.get("code")
+    """The error for an HTTP status other than 2xx: a known envelope code in `body` (a short
+    prefix of the reply; None when unreadable) decides the class, else the status does.
+    `location` is a redirect's target."""
+    try:
+        envelope = json.loads(body, strict=False) if body else None  # raw control chars: text
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        envelope = None
+    code = envelope.get("code") if isinstance(envelope, dict) else None
     if code is not None and not is_success_code(code):
         normalized = normalize_code(code)
         if normalized in _CODE_CLASSES or status_code != 408:
             return error_for_code(
                 normalized,
-                _text(envelope.get("msg")) if envelope is not None else None,
+                envelope.get("msg"),  # type: ignore[union-attr]
                 status_code=status_code,
                 retry_after=retry_after,
             )
@@ -350,19 +359,15 @@ def error_for_http_status(
         what = f"MAVI answered HTTP {status_code}: {snippet}"
     else:
         what = f"MAVI answered HTTP {status_code} with an empty body."
-    described = _describe(what, error_class, retry_after)
-    if status_code == 404:
-        described = f"{_sentence(what)} {_NOT_FOUND_ADVICE}"
     return error_class(
-        described,
+        _describe(what, error_class, retry_after, status_code == 404),
         status_code=status_code,
         retry_after=retry_after,
     )
 
 
 def _origin(location: str | None) -> str:
-    """Where a redirect points: scheme and host only (a path, a query or a user may carry
-    anything)."""
+    """Where a redirect points: scheme and host only (a path, query or user may carry secrets)."""
     if not location:
         return "an unnamed place"
     from urllib.parse import urlsplit
@@ -378,41 +383,9 @@ def _origin(location: str | None) -> str:
 def envelope_data(envelope: Mapping[str, Any], *, status_code: int = 200) -> Any:
     """`data` of a success envelope; raises the matching error for any other code."""
     code = envelope.get("code")
-    if code is None:
-        raise MaviServerError(
-            "MAVI answered JSON without a 'code' field; the reply is not a MAVI envelope. "
-            "Check base_url.",
-            status_code=status_code,
-        )
     if isinstance(code, bool) or not isinstance(code, str | int):
-        raise MaviServerError(
-            f"MAVI answered an envelope whose 'code' is a {type(code).__name__}, not a string; "
-            "the reply is not a MAVI envelope. Check base_url.",
-            status_code=status_code,
-        )
+        what = f"whose 'code' is a {kind_of(code)}" if "code" in envelope else "without a 'code'"
+        raise malformed(f"a JSON object {what}", status_code)
     if is_success_code(code):
         return envelope.get("data")
-    raise error_for_code(normalize_code(code), _text(envelope.get("msg")), status_code=status_code)
-
-
-def _try_envelope(body: bytes) -> dict[str, Any] | None:
-    try:
-        value = json.loads(body, strict=False)  # raw control characters in strings: text
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return None
-    return value if isinstance(value, dict) and "code" in value else None
-
-
-def _text(value: object) -> str | None:
-    return None if value is None else str(value)
-
-
-def retry_after_from_headers(headers: Mapping[str, str]) -> float | None:
-    """The wait a reply asks for: `retry-after-ms`, else `Retry-After` (seconds or HTTP-date)."""
-    milliseconds = headers.get("retry-after-ms")
-    if milliseconds is not None:
-        try:
-            return _sane_wait(float(milliseconds) / 1000.0)
-        except ValueError:
-            pass
-    return parse_retry_after(headers.get("retry-after"))
+    raise error_for_code(code, envelope.get("msg"), status_code=status_code)

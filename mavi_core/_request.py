@@ -36,24 +36,23 @@ class UploadFile:
 
 @dataclass(frozen=True)
 class ApiCall:
-    """One JSON endpoint call, described without doing it; the clients send it."""
+    """One JSON endpoint call, described without doing it; the clients send it. `upload` is a
+    file sent as the multipart part `file`, opened afresh for each attempt, with `form` as its
+    other fields (without `upload`, `form` is an urlencoded body); `on_sent` is told the bytes
+    of it sent so far. `deadline`: whether the client's `deadline` bounds the call (uploads are
+    bounded by their size); `accept`: the `Accept` header when the call needs its own."""
 
     method: str
     path: str
     json: Any = None
     params: Mapping[str, Any] | None = None
     form: Mapping[str, str] | None = None
-    """Form fields: multipart fields beside `upload`, else an urlencoded body (v1.2 uploads)."""
     upload: UploadFile | None = None
-    """A local file sent as the multipart part `file`, opened afresh for each attempt."""
     on_sent: Callable[[float], None] | None = None
-    """Told how many bytes of `upload` were sent so far."""
     authenticate: bool = True
     retry: bool = True
     deadline: bool = True
-    """Whether the client's `deadline` bounds the call (not for uploads, bounded by size)."""
     accept: str | None = None
-    """The `Accept` header when the call needs its own (the v1.2 stream)."""
 
 
 def check_text(text: str, name: str) -> str:
@@ -63,8 +62,7 @@ def check_text(text: str, name: str) -> str:
     except UnicodeEncodeError as exc:
         raise MaviValidationError(
             f"{name} holds a character that cannot be sent as UTF-8 (a lone surrogate at "
-            f"position {exc.start}); fix the text's decoding, e.g. with "
-            "errors='replace'."
+            f"position {exc.start}); fix the text's decoding, e.g. with errors='replace'."
         ) from None
     return text
 
@@ -72,12 +70,9 @@ def check_text(text: str, name: str) -> str:
 def check_not_swapped(video_nos: object, text: object, call: str, text_name: str) -> None:
     """Raise a `MaviValidationError` naming the mistake when a string came where the videos go
     and a list of strings where the text goes: the two arguments given in the wrong order."""
-    if (
-        isinstance(video_nos, str)
-        and isinstance(text, list | tuple)
-        and text
-        and all(isinstance(item, str) for item in text)
-    ):
+    if not isinstance(video_nos, str) or not isinstance(text, list | tuple) or not text:
+        return
+    if all(isinstance(item, str) for item in text):
         raise MaviValidationError(
             f"The arguments of {call} look swapped: a string where video_nos goes and a list "
             f"where {text_name} goes. Pass video_nos={list(text)!r} and {text_name} as a "
@@ -92,10 +87,11 @@ def normalize_video_nos(video_nos: object, *, name: str = "video_nos") -> list[s
             f"{name} must be a list of video numbers, not a single string; "
             f"write {name}=[{video_nos!r}]."
         )
+    where = "the videoNo returned by upload or listed by searchDB"
     if video_nos is None:
         raise MaviValidationError(
             f"{name} must be a non-empty list of video numbers (e.g. ['VI123...']); none were "
-            "given: pass the videoNo returned by upload or listed by searchDB."
+            f"given: pass {where}."
         )
     if isinstance(video_nos, Mapping) or not isinstance(video_nos, Iterable):
         raise MaviValidationError(
@@ -104,10 +100,7 @@ def normalize_video_nos(video_nos: object, *, name: str = "video_nos") -> list[s
         )
     result = list(video_nos)
     if not result:
-        raise MaviValidationError(
-            f"{name} is empty: pass at least one video number (the videoNo returned by upload "
-            "or listed by searchDB)."
-        )
+        raise MaviValidationError(f"{name} is empty: pass at least one video number ({where}).")
     for index, video_no in enumerate(result):
         if not isinstance(video_no, str) or not video_no.strip():
             raise MaviValidationError(
@@ -129,11 +122,8 @@ def normalize_history(history: HistoryInput) -> list[dict[str, str]]:
     turns: list[dict[str, str]] = []
     for index, turn in enumerate(history):
         if isinstance(turn, ChatTurn):
-            turns.append(turn.to_dict())
-            check_text(turn.user, f"history[{index}].user")
-            check_text(turn.robot, f"history[{index}].robot")
-            continue
-        if not isinstance(turn, Mapping):
+            turn = turn.to_dict()
+        elif not isinstance(turn, Mapping):
             raise MaviValidationError(
                 f"history[{index}] must be a ChatTurn or a dict with 'user' and 'robot' strings, "
                 f"got {type(turn).__name__}."
@@ -163,9 +153,8 @@ def build_chat_body(
 ) -> dict[str, Any]:
     """The JSON body of `POST /api/serve/video/chat`, exactly its four fields."""
     check_not_swapped(video_nos, message, "chat(video_nos, message)", "message")
-    videos = normalize_video_nos(video_nos)
     return {
-        "videoNos": videos,
+        "videoNos": normalize_video_nos(video_nos),
         "message": check_message(message),
         "history": normalize_history(history),
         "stream": stream,
