@@ -1,14 +1,15 @@
 """`MaviClient` and `AsyncMaviClient`: two small drivers for the operations of `_flow`.
 
-Every operation is written once in `_flow.Operations`; a client only performs the effects an
-operation yields (send, read a chunk, close, sleep, wait) and hands out the rest. The two
-drivers, `_iterate` here and in the async client, are the only code that differs between the
-worlds. Transport exceptions become `MaviError`s in one place, `transport_error`.
+Every operation is written once, in `_flow.Operations`, with its signature and docstring; each
+client makes its methods from them (`_returning`, `_awaiting`, ...) and only performs the
+effects an operation yields. The two drivers (`_iterate`) are the only code that differs
+between the worlds; transport exceptions become `MaviError`s in one place, `transport_error`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import os
 import time
@@ -17,8 +18,8 @@ from collections.abc import (
     AsyncIterator,
     Awaitable,
     Callable,
+    Coroutine,
     Generator,
-    Iterable,
     Iterator,
     Mapping,
     Sequence,
@@ -27,14 +28,12 @@ from concurrent.futures import CancelledError as FutureCancelledError
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from contextlib import ExitStack
-from datetime import datetime
 from functools import lru_cache
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Generic, Literal, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, Final, Generic, ParamSpec, Self, TypeVar
 
 import httpx
 
-from ._auth import MaviTokenAuth, MaviTokens, RefreshAbandoned
+from ._auth import MaviTokenAuth, RefreshAbandoned
 from ._bulk import Batch, BulkAnswer, questions_of
 from ._constants import (
     DEFAULT_DEADLINE,
@@ -57,23 +56,24 @@ from ._flow import (
     Close,
     Effect,
     Flow,
+    Items,
     Operations,
     Pump,
     Result,
     Send,
     Sleep,
+    Streaming,
+    VlmStreaming,
     Wait,
     returning,
 )
-from ._models import ChatAnswer, ChatDelta, ChatSession, SessionDetail, Thinking, VideoRef
+from ._models import ChatDelta, Thinking, VideoRef
 from ._options import strict_options
-from ._progress import CountingReader, ProgressCallback
+from ._progress import CountingReader
 from ._quota import AUTO, RateLimitOption, resolve_rate_limit
-from ._request import HistoryInput
 from ._secret import SecretLike, given
 from ._settings import MaviSettings, check_http_client
 from ._stream import StreamProgress
-from ._transcripts import KINDS, TranscriptCache, TranscriptJob, VideoTranscript
 from ._transport import (
     LoopPools,
     aclose_responses,
@@ -83,8 +83,7 @@ from ._transport import (
     sending_within,
     shared_ssl_context,
 )
-from ._videos import MAX_PAGE_SIZE, Moment, SearchType, Transcript, Video
-from ._vlm import NO_OPTIONS, VlmMessage, VlmOptions, VlmReply, build_vlm_body
+from ._vlm import VlmReply
 
 if TYPE_CHECKING:
     import asyncio
@@ -94,14 +93,18 @@ __all__ = ["AsyncChatStream", "AsyncMaviClient", "ChatStream", "MaviClient", "tr
 logger = logging.getLogger("mavi_core")
 
 _T = TypeVar("_T")
+_P = ParamSpec("_P")
+_S = TypeVar("_S")
+_F = TypeVar("_F", bound=Callable[..., Any])
+_Started = TypeVar("_Started", bound=Streaming)
 _Http = TypeVar("_Http", httpx.Client, httpx.AsyncClient)
 
 _LIMITS: Final = httpx.Limits(
     max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_KEEPALIVE_CONNECTIONS
 )
-
-
 _LOCAL_HOSTS: Final = frozenset({"localhost", "::1"})
+_ENDED: Final = object()
+"""What `_ClientBase._resume` returns once the flow returned."""
 
 
 def _refused(exc: BaseException) -> bool:
@@ -171,10 +174,9 @@ def _request(
     stack: ExitStack,
     client_headers: Mapping[str, str],
 ) -> httpx.Request:
-    """The request `send` describes; an upload's file is opened for this attempt only and
-    closed by `stack` once it is sent. Headers the httpx client already adds with the same
-    value (`client_headers`, those of a client built here) are left to it: httpx merges each
-    request's headers into its own one by one, and that is most of what building one costs."""
+    """The request `send` describes; an upload's file is open for this attempt only (`stack`).
+    Headers the httpx client adds itself with the same value (`client_headers`) are left to it:
+    merging a request's headers into its own is most of what building one costs."""
     call = send.call
     headers = send.headers
     if client_headers:
@@ -272,30 +274,39 @@ class _ClientBase(Generic[_Http]):
         """The chat dialect this client speaks: "v1.0" or "v1.2"."""
         return self.settings.api_version
 
-    def _transcript_job(
-        self,
-        video_nos: list[str] | None,
-        kinds: str | Sequence[str],
-        videos: Iterable[Video],
-        cache_dir: str | os.PathLike[str] | None,
-        refresh: bool,
-        unique_id: str | None = None,
-    ) -> TranscriptJob:
-        return TranscriptJob(
-            self.base_url,
-            video_nos,
-            kinds,
-            videos,
-            TranscriptCache.shared(),
-            cache_dir,
-            refresh,
-            account=self.settings.fingerprint(),
-            unique_id=self._ops.scope(unique_id),
-        )
-
     def __repr__(self) -> str:
         credential = "token" if self.auth else ("api_key" if self.settings.api_key else None)
         return f"{type(self).__name__}(base_url={self.base_url!r}, credentials={credential!r})"
+
+    def _resume(self, flow: Flow[Any], value: Any, error: BaseException | None) -> Any:
+        """The flow's next item, sent `value` or thrown `error`; `_ENDED` once it returned. Its
+        errors leave with the credentials masked (in place: every copy is masked)."""
+        try:
+            return flow.send(value) if error is None else flow.throw(error)
+        except StopIteration:
+            return _ENDED
+        except MaviError as failed:
+            self.settings.redact(failed)
+            raise
+
+    def _closed(self) -> MaviValidationError:
+        """A request on a closed client: said as a MaviError, before anything is sent."""
+        name, asynchronous = type(self).__name__, self._asynchronous
+        if not self._owns_http:
+            http = "httpx.AsyncClient" if asynchronous else "httpx.Client"
+            return MaviValidationError(
+                f"The http_client given to this {name} is closed, so nothing was sent: pass an "
+                f"open {http}."
+            )
+        how = (
+            "aclose() or the end of its `async with`"
+            if asynchronous
+            else "close() or the end of its `with`"
+        )
+        return MaviValidationError(
+            f"This {name} is closed ({how} block), so nothing was sent: create a new {name}, or "
+            "ask inside the block."
+        )
 
 
 class _Stream:
@@ -303,10 +314,10 @@ class _Stream:
 
     __slots__ = ("_deltas", "_progress")
 
-    def __init__(self, deltas: Any, progress: StreamProgress) -> None:
+    def __init__(self, deltas: Any, streaming: Streaming) -> None:
         # The driver's generator never refers back to this object, so dropping it frees both.
         self._deltas = deltas
-        self._progress = progress
+        self._progress = streaming.progress
 
     @property
     def delivered(self) -> int:
@@ -389,9 +400,9 @@ class VlmChatStream(ChatStream):
 
     __slots__ = ("reply",)
 
-    def __init__(self, deltas: Any, progress: StreamProgress, reply: VlmReply) -> None:
-        super().__init__(deltas, progress)
-        self.reply = reply
+    def __init__(self, deltas: Any, streaming: VlmStreaming) -> None:
+        super().__init__(deltas, streaming)
+        self.reply: VlmReply = streaming.reply
 
 
 class AsyncVlmChatStream(AsyncChatStream):
@@ -399,13 +410,85 @@ class AsyncVlmChatStream(AsyncChatStream):
 
     __slots__ = ("reply",)
 
-    def __init__(self, deltas: Any, progress: StreamProgress, reply: VlmReply) -> None:
-        super().__init__(deltas, progress)
-        self.reply = reply
+    def __init__(self, deltas: Any, streaming: VlmStreaming) -> None:
+        super().__init__(deltas, streaming)
+        self.reply: VlmReply = streaming.reply
+
+
+# Each client's methods, made from the operations: the operation's signature and docstring, run
+# by the client's driver to its result (`_run`), its items (`_iterate`) or a stream of them.
+
+
+def _like(op: Callable[..., Any], method: _F, returns: str = "{}") -> _F:
+    """`method` under `op`'s name, docstring and signature (what `help()` and editors show),
+    returning `returns` with the value of `op`'s flow (`Flow[X]`: X) in place of `{}`."""
+    method.__name__ = method.__qualname__ = op.__name__
+    method.__doc__ = op.__doc__
+    flow = op.__annotations__["return"]
+    returns = returns.format(flow[flow.find("[") + 1 : -1])
+    signature = inspect.signature(op).replace(return_annotation=returns)
+    method.__signature__ = signature  # type: ignore[attr-defined]
+    return method
+
+
+def _returning(
+    op: Callable[Concatenate[Operations, _P], Flow[_T]],
+) -> Callable[Concatenate[MaviClient, _P], _T]:
+    def method(self: MaviClient, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        return self._run(op(self._ops, *args, **kwargs))
+
+    return _like(op, method)
+
+
+def _yielding(
+    op: Callable[Concatenate[Operations, _P], Items[_T]],
+) -> Callable[Concatenate[MaviClient, _P], Iterator[_T]]:
+    def method(self: MaviClient, /, *args: _P.args, **kwargs: _P.kwargs) -> Iterator[_T]:
+        return self._iterate(op(self._ops, *args, **kwargs))
+
+    return _like(op, method, "Iterator[{}]")
+
+
+def _streaming(
+    op: Callable[Concatenate[Operations, _P], _Started], stream: Callable[[Any, _Started], _S]
+) -> Callable[Concatenate[MaviClient, _P], _S]:
+    def method(self: MaviClient, /, *args: _P.args, **kwargs: _P.kwargs) -> _S:
+        started = op(self._ops, *args, **kwargs)
+        return stream(self._iterate(started.flow), started)
+
+    return _like(op, method, getattr(stream, "__name__", "{}"))
+
+
+def _awaiting(
+    op: Callable[Concatenate[Operations, _P], Flow[_T]],
+) -> Callable[Concatenate[AsyncMaviClient, _P], Coroutine[Any, Any, _T]]:
+    async def method(self: AsyncMaviClient, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        return await self._run(op(self._ops, *args, **kwargs))
+
+    return _like(op, method)
+
+
+def _async_yielding(
+    op: Callable[Concatenate[Operations, _P], Items[_T]],
+) -> Callable[Concatenate[AsyncMaviClient, _P], AsyncIterator[_T]]:
+    def method(self: AsyncMaviClient, /, *args: _P.args, **kwargs: _P.kwargs) -> AsyncIterator[_T]:
+        return self._iterate(op(self._ops, *args, **kwargs))
+
+    return _like(op, method, "AsyncIterator[{}]")
+
+
+def _async_streaming(
+    op: Callable[Concatenate[Operations, _P], _Started], stream: Callable[[Any, _Started], _S]
+) -> Callable[Concatenate[AsyncMaviClient, _P], _S]:
+    def method(self: AsyncMaviClient, /, *args: _P.args, **kwargs: _P.kwargs) -> _S:
+        started = op(self._ops, *args, **kwargs)
+        return stream(self._iterate(started.flow), started)
+
+    return _like(op, method, getattr(stream, "__name__", "{}"))
 
 
 class MaviClient(_ClientBase[httpx.Client]):
-    """Synchronous client for the MAVI video chat API.
+    """Synchronous client for the MAVI video chat API (docs/client.md).
 
     >>> with MaviClient(api_key="sk-...") as client:  # doctest: +SKIP
     ...     print(client.chat(video_nos=["VI..."], message="What happens?").text)
@@ -422,49 +505,22 @@ class MaviClient(_ClientBase[httpx.Client]):
         )
         self._sleep: Callable[[float], None] = time.sleep
 
-    def chat(
-        self,
-        video_nos: list[str],
-        message: str,
-        history: HistoryInput = None,
-        *,
-        session_id: str | int | None = None,
-        unique_id: str | None = None,
-    ) -> ChatAnswer:
-        """Ask about the videos and return the whole answer. With v1.2, `session_id` continues
-        a conversation the service holds (the answer's own `session_id`)."""
-        return self._run(self._ops.ask(video_nos, message, history, session_id, unique_id))
-
-    def stream_chat(
-        self,
-        video_nos: list[str],
-        message: str,
-        history: HistoryInput = None,
-        *,
-        session_id: str | int | None = None,
-        unique_id: str | None = None,
-    ) -> ChatStream:
-        """Ask about the videos and iterate over the answer's deltas."""
-        progress = StreamProgress()
-        flow = self._ops.stream(video_nos, message, history, progress, session_id, unique_id)
-        return ChatStream(self._iterate(flow), progress)
-
-    def vlm_chat(
-        self, model: str, messages: Sequence[VlmMessage], options: VlmOptions = NO_OPTIONS
-    ) -> VlmReply:
-        """Ask a video-understanding model (`model` with its provider prefix, e.g.
-        "gemini:gemini-2.5-flash") about videos given by URL; the whole answer."""
-        return self._run(self._ops.vlm_complete(build_vlm_body(model, messages, options)))
-
-    def stream_vlm_chat(
-        self, model: str, messages: Sequence[VlmMessage], options: VlmOptions = NO_OPTIONS
-    ) -> VlmChatStream:
-        """`vlm_chat`, streamed: iterate over the answer's deltas."""
-        body = build_vlm_body(model, messages, options, stream=True)
-        progress, reply = StreamProgress(), VlmReply()
-        return VlmChatStream(
-            self._iterate(self._ops.vlm_stream(body, progress, reply)), progress, reply
-        )
+    chat = _returning(Operations.chat)
+    stream_chat = _streaming(Operations.stream_chat, ChatStream)
+    vlm_chat = _returning(Operations.vlm_chat)
+    stream_vlm_chat = _streaming(Operations.stream_vlm_chat, VlmChatStream)
+    exchange_code = _returning(Operations.exchange_code)
+    search_videos = _returning(Operations.search_videos)
+    search_moments = _returning(Operations.search_moments)
+    find_moments = _returning(Operations.find_moments)
+    list_videos = _yielding(Operations.list_videos)
+    list_sessions = _yielding(Operations.list_sessions)
+    get_session_detail = _returning(Operations.get_session_detail)
+    upload_video = _returning(Operations.upload_video)
+    wait_until_parsed = _returning(Operations.wait_until_parsed)
+    delete_videos = _returning(Operations.delete_videos)
+    transcribe = _returning(Operations.transcribe)
+    get_transcripts = _returning(Operations.get_transcripts)
 
     def ask_many(
         self,
@@ -476,12 +532,9 @@ class MaviClient(_ClientBase[httpx.Client]):
         concurrency: int = 4,
     ) -> list[BulkAnswer]:
         """Ask one question of each video in `video_nos` (or each of many questions of all of
-        them), `concurrency` chats at a time, each waiting its turn in the key's budget.
-
-        Returns a `BulkAnswer` per question, in order: `.text`, or `.error` for one that
-        failed (the others go on). `checkpoint`: a JSONL file that gets every answer as it
-        arrives; run again with it after an interruption and only the rest are asked.
-        `progress`: a bar on stderr (default: only when stderr is a terminal)."""
+        them), `concurrency` chats at a time, each waiting its turn in the key's budget; a
+        `BulkAnswer` per question, in order (docs/rate-limits-and-bulk.md#bulk-questions).
+        `checkpoint`: a JSONL file of the answers, to resume; `progress`: a bar on stderr."""
         batch = Batch(
             questions_of(questions, video_nos),
             checkpoint=checkpoint,
@@ -509,137 +562,6 @@ class MaviClient(_ClientBase[httpx.Client]):
             raise batch.interrupted()
         return batch.finish()
 
-    def exchange_code(
-        self, client_id: str, code: str, *, on_refresh: Callable[[MaviTokens], Any] | None = None
-    ) -> MaviTokenAuth:
-        """Trade the `code` sent to your callback URL for tokens (getAccessToken; not retried,
-        since a code is single-use). Returns credentials to pass as `auth=`."""
-        tokens = self._run(self._ops.exchange_code(client_id, code))
-        return MaviTokenAuth.from_tokens(tokens, on_refresh)
-
-    def search_videos(
-        self, query: str, *, unique_id: str | None = None, search_type: SearchType = "BY_CLIP"
-    ) -> list[Video]:
-        """Whole videos matching `query` (searchAI; unranked. v1.2: the videos of the clips its
-        search finds, in the order of their best clip). `unique_id` (v1.2 only): the end
-        user whose library it is (docs/v1.2.md); None: the service's "default".
-        `search_type` as for `find_moments`."""
-        return self._run(self._ops.search_videos(query, unique_id, search_type))
-
-    def search_moments(
-        self,
-        query: str,
-        video_nos: list[str],
-        *,
-        unique_id: str | None = None,
-        search_type: SearchType = "BY_CLIP",
-    ) -> list[Moment]:
-        """Moments of `video_nos` matching `query` (searchVideoFragment; v1.2: search, scored,
-        the videos sent as for `find_moments`), start/end in seconds; `unique_id` and
-        `search_type` as for `find_moments`."""
-        return self._run(self._ops.search_moments(query, video_nos, unique_id, search_type))
-
-    def find_moments(
-        self,
-        query: str,
-        video_nos: list[str] | None = None,
-        *,
-        limit: int | None = None,
-        unique_id: str | None = None,
-        search_type: SearchType = "BY_CLIP",
-    ) -> list[Moment]:
-        """The moments that match `query`, best first, at most `limit`: within `video_nos`, or
-        else within the videos that searchAI finds for it. What both frameworks' retrievers
-        return. v1.2: one search sending `video_nos` (100 a request; more are merged by score)
-        and `limit` as `top_k` (at most 1000; 200 for BY_CAPTION); `search_type` BY_CLIP (the
-        default: what is seen), BY_AUDIO (what is said: `Moment.text`), BY_VIDEO, BY_IMAGE or
-        BY_CAPTION, v1.2 only. `unique_id` as for `search_videos`."""
-        flow = self._ops.find_moments(query, video_nos, limit, unique_id, search_type)
-        return self._run(flow)
-
-    def list_videos(
-        self,
-        *,
-        status: str | None = None,
-        name: str | None = None,
-        start_time: datetime | float | None = None,
-        end_time: datetime | float | None = None,
-        page_size: int = MAX_PAGE_SIZE,
-        unique_id: str | None = None,
-    ) -> Iterator[Video]:
-        """Every video of the library matching the filters (searchDB, all pages; v1.2:
-        list_videos, with the time filters applied here). `unique_id` as for `search_videos`."""
-        flow = self._ops.list_videos(status, name, start_time, end_time, page_size, unique_id)
-        return self._iterate(flow)
-
-    def list_sessions(self, *, unique_id: str | None = None) -> Iterator[ChatSession]:
-        """Every chat session of the key, all pages (v1.2 only: `MaviValidationError` with
-        v1.0); `unique_id`: the namespace the chats named ("default" when they named none)."""
-        return self._iterate(self._ops.list_sessions(unique_id))
-
-    def get_session_detail(
-        self, session_id: str | int, *, unique_id: str | None = None
-    ) -> SessionDetail:
-        """A v1.2 chat session restored: its title and its messages in order (user and
-        assistant; an assistant message with its thinking and refs, as `chat()` returned
-        them), to show a conversation again or continue it with `chat(session_id=...)`.
-        `unique_id`: the namespace the chat named (sessions are kept per key and namespace).
-        v1.2 only (`MaviValidationError` with v1.0); an unknown session is a
-        `MaviInvalidRequestError`."""
-        return self._run(self._ops.session_detail(session_id, unique_id))
-
-    def upload_video(
-        self,
-        source: str | os.PathLike[str],
-        *,
-        callback_uri: str | None = None,
-        progress: bool | None = None,
-        on_progress: ProgressCallback | None = None,
-        unique_id: str | None = None,
-    ) -> Video:
-        """Upload a local file, or a video at an http(s) URL; it starts UNPARSE.
-
-        `progress`: a tqdm bar (default: when stderr is a terminal or in a notebook);
-        `on_progress(sent, total)`: your own report of the bytes sent, instead of the bar;
-        `unique_id` as for `search_videos`."""
-        flow = self._ops.upload_video(source, callback_uri, progress, on_progress, unique_id)
-        return self._run(flow)
-
-    def wait_until_parsed(
-        self,
-        video_nos: list[str],
-        timeout: float = 600.0,
-        *,
-        poll_interval: float = 2.0,
-        progress: bool | None = None,
-        unique_id: str | None = None,
-    ) -> list[Video]:
-        """Poll until every video is PARSE; raises `MaviVideoError` if one failed, and
-        `MaviTimeoutError` after `timeout` seconds. `unique_id` as for `search_videos`."""
-        flow = self._ops.wait_until_parsed(video_nos, timeout, poll_interval, progress, unique_id)
-        return self._run(flow)
-
-    def delete_videos(self, video_nos: list[str], *, unique_id: str | None = None) -> None:
-        """Delete videos, 500 per request (v1.2: 100); deleting one twice raises
-        `MaviConflictError`. `unique_id` as for `search_videos`."""
-        self._run(self._ops.delete_videos(video_nos, unique_id))
-
-    def transcribe(
-        self,
-        video_no: str,
-        kind: Literal["AUDIO", "VIDEO"] = "AUDIO",
-        *,
-        timeout: float = 600.0,
-        poll_interval: float = 2.0,
-        callback_uri: str | None = None,
-        unique_id: str | None = None,
-    ) -> Transcript:
-        """Submit a transcription (AUDIO: speech, VIDEO: what is seen) and wait for it (v1.2: no
-        task; the transcript is read at once, and `callback_uri` is refused). Times in seconds
-        (`Transcript.unit`: the reply's unit). `unique_id` as for `search_videos`."""
-        flow = self._ops.transcribe(video_no, kind, timeout, poll_interval, callback_uri, unique_id)
-        return self._run(flow)
-
     def close(self) -> None:
         if self._owns_http:
             self._http.close()
@@ -658,12 +580,7 @@ class MaviClient(_ClientBase[httpx.Client]):
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     # The driver: the only blocking I/O of the client.
@@ -683,14 +600,7 @@ class MaviClient(_ClientBase[httpx.Client]):
         value: Any = None
         error: BaseException | None = None
         try:
-            while True:
-                try:
-                    item = flow.send(value) if error is None else flow.throw(error)
-                except StopIteration:
-                    return
-                except MaviError as failed:
-                    self.settings.redact(failed)  # in place: credentials never leave masked
-                    raise
+            while (item := self._resume(flow, value, error)) is not _ENDED:
                 value = error = None
                 if not isinstance(item, Effect):
                     yield item
@@ -717,7 +627,7 @@ class MaviClient(_ClientBase[httpx.Client]):
     def _perform(self, effect: Effect, opened: list[httpx.Response]) -> Any:
         if isinstance(effect, Send):
             if self._http.is_closed:  # httpx's bare RuntimeError is no MaviError
-                raise _closed_error(self)
+                raise self._closed()
             logger.debug("MAVI request: %s %s", effect.call.method, effect.url)
             with ExitStack() as stack, sending_within(effect.within):
                 request = _request(self._http, effect, stack, self._client_headers)
@@ -725,11 +635,9 @@ class MaviClient(_ClientBase[httpx.Client]):
             opened.append(response)
             return response
         if isinstance(effect, Close):
-            close_responses([effect.response])
-            return None
+            return close_responses([effect.response])
         if isinstance(effect, Sleep):
-            self._sleep(effect.seconds)
-            return None
+            return self._sleep(effect.seconds)
         if isinstance(effect, Acquire):
             return effect.limit.acquire(
                 effect.endpoint,
@@ -743,56 +651,6 @@ class MaviClient(_ClientBase[httpx.Client]):
             return effect.future.result(effect.timeout)
         except FutureCancelledError:
             raise RefreshAbandoned from None
-
-    def get_transcripts(
-        self,
-        video_nos: list[str] | None = None,
-        kinds: str | Sequence[str] = KINDS,
-        *,
-        videos: Iterable[Video] = (),
-        timeout: float = 600.0,
-        poll_interval: float = 2.0,
-        progress: bool | None = None,
-        cache_dir: str | os.PathLike[str] | None = None,
-        refresh: bool = False,
-        unique_id: str | None = None,
-    ) -> list[VideoTranscript]:
-        """The transcripts of `video_nos` (None: every parsed video of the library), each
-        video's `kinds` in turn ("audio": what is said, "visual": what is shown), as
-        time-stamped segments in seconds.
-
-        Transcriptions not cached are all submitted, then polled together for at most
-        `timeout` seconds (`progress`: a bar on stderr, by default only on a terminal); the
-        videos' names and durations come from `videos` (any `Video` you hold) or else from
-        the library (searchDB). A transcript is requested once per process, host and
-        credentials (keyed by a hash of them, never the key): later calls get it from
-        memory, and with `cache_dir` from JSON files there, across processes; `refresh=True`
-        asks again; `unique_id` as for `search_videos` (its transcripts are cached apart).
-        Raises `MaviVideoError` if a transcription
-        failed, `MaviTimeoutError` after `timeout` (the tasks keep running: the next call
-        polls them instead of submitting new ones)."""
-        job = self._transcript_job(video_nos, kinds, videos, cache_dir, refresh, unique_id)
-        return self._run(self._ops.transcripts(job, timeout, poll_interval, progress))
-
-
-def _closed_error(client: _ClientBase[Any]) -> MaviValidationError:
-    """A request on a closed client: said as a MaviError, before anything is sent."""
-    name = type(client).__name__
-    if not client._owns_http:
-        http = "httpx.AsyncClient" if client._asynchronous else "httpx.Client"
-        return MaviValidationError(
-            f"The http_client given to this {name} is closed, so nothing was sent: pass an "
-            f"open {http}."
-        )
-    how = (
-        "aclose() or the end of its `async with`"
-        if client._asynchronous
-        else ("close() or the end of its `with`")
-    )
-    return MaviValidationError(
-        f"This {name} is closed ({how} block), so nothing was sent: create a new {name}, or "
-        "ask inside the block."
-    )
 
 
 class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
@@ -809,48 +667,22 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
         self._pools = LoopPools(self.timeout, self._client_headers, http_client)
         self._sleep: Callable[[float], Awaitable[None]] = _asyncio_sleep
 
-    async def chat(
-        self,
-        video_nos: list[str],
-        message: str,
-        history: HistoryInput = None,
-        *,
-        session_id: str | int | None = None,
-        unique_id: str | None = None,
-    ) -> ChatAnswer:
-        """Ask about the videos and return the whole answer. With v1.2, `session_id` continues
-        a conversation the service holds (the answer's own `session_id`)."""
-        flow = self._ops.ask(video_nos, message, history, session_id, unique_id)
-        return await self._run(flow)
-
-    def stream_chat(
-        self,
-        video_nos: list[str],
-        message: str,
-        history: HistoryInput = None,
-        *,
-        session_id: str | int | None = None,
-        unique_id: str | None = None,
-    ) -> AsyncChatStream:
-        """Ask about the videos; `async for` over the answer's deltas."""
-        progress = StreamProgress()
-        flow = self._ops.stream(video_nos, message, history, progress, session_id, unique_id)
-        return AsyncChatStream(self._iterate(flow), progress)
-
-    async def vlm_chat(
-        self, model: str, messages: Sequence[VlmMessage], options: VlmOptions = NO_OPTIONS
-    ) -> VlmReply:
-        """The async form of `MaviClient.vlm_chat`."""
-        return await self._run(self._ops.vlm_complete(build_vlm_body(model, messages, options)))
-
-    def stream_vlm_chat(
-        self, model: str, messages: Sequence[VlmMessage], options: VlmOptions = NO_OPTIONS
-    ) -> AsyncVlmChatStream:
-        """The async form of `MaviClient.stream_vlm_chat`: `async for` over the deltas."""
-        body = build_vlm_body(model, messages, options, stream=True)
-        progress, reply = StreamProgress(), VlmReply()
-        flow = self._ops.vlm_stream(body, progress, reply)
-        return AsyncVlmChatStream(self._iterate(flow), progress, reply)
+    chat = _awaiting(Operations.chat)
+    stream_chat = _async_streaming(Operations.stream_chat, AsyncChatStream)
+    vlm_chat = _awaiting(Operations.vlm_chat)
+    stream_vlm_chat = _async_streaming(Operations.stream_vlm_chat, AsyncVlmChatStream)
+    exchange_code = _awaiting(Operations.exchange_code)
+    search_videos = _awaiting(Operations.search_videos)
+    search_moments = _awaiting(Operations.search_moments)
+    find_moments = _awaiting(Operations.find_moments)
+    list_videos = _async_yielding(Operations.list_videos)
+    list_sessions = _async_yielding(Operations.list_sessions)
+    get_session_detail = _awaiting(Operations.get_session_detail)
+    upload_video = _awaiting(Operations.upload_video)
+    wait_until_parsed = _awaiting(Operations.wait_until_parsed)
+    delete_videos = _awaiting(Operations.delete_videos)
+    transcribe = _awaiting(Operations.transcribe)
+    get_transcripts = _awaiting(Operations.get_transcripts)
 
     async def ask_many(
         self,
@@ -889,135 +721,14 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
             batch.close()
         return batch.finish()
 
-    async def exchange_code(
-        self, client_id: str, code: str, *, on_refresh: Callable[[MaviTokens], Any] | None = None
-    ) -> MaviTokenAuth:
-        """Trade the `code` sent to your callback URL for tokens (getAccessToken; not retried,
-        since a code is single-use). Returns credentials to pass as `auth=`."""
-        tokens = await self._run(self._ops.exchange_code(client_id, code))
-        return MaviTokenAuth.from_tokens(tokens, on_refresh)
-
-    async def search_videos(
-        self, query: str, *, unique_id: str | None = None, search_type: SearchType = "BY_CLIP"
-    ) -> list[Video]:
-        """Whole videos matching `query` (searchAI; unranked. v1.2: the videos of the clips its
-        search finds, in the order of their best clip). `unique_id` (v1.2 only): the end
-        user whose library it is (docs/v1.2.md); None: the service's "default".
-        `search_type` as for `find_moments`."""
-        return await self._run(self._ops.search_videos(query, unique_id, search_type))
-
-    async def search_moments(
-        self,
-        query: str,
-        video_nos: list[str],
-        *,
-        unique_id: str | None = None,
-        search_type: SearchType = "BY_CLIP",
-    ) -> list[Moment]:
-        """Moments of `video_nos` matching `query` (searchVideoFragment; v1.2: search, scored,
-        the videos sent as for `find_moments`), start/end in seconds; `unique_id` and
-        `search_type` as for `find_moments`."""
-        return await self._run(self._ops.search_moments(query, video_nos, unique_id, search_type))
-
-    async def find_moments(
-        self,
-        query: str,
-        video_nos: list[str] | None = None,
-        *,
-        limit: int | None = None,
-        unique_id: str | None = None,
-        search_type: SearchType = "BY_CLIP",
-    ) -> list[Moment]:
-        """The moments that match `query`, best first: see `MaviClient.find_moments`."""
-        flow = self._ops.find_moments(query, video_nos, limit, unique_id, search_type)
-        return await self._run(flow)
-
-    def list_videos(
-        self,
-        *,
-        status: str | None = None,
-        name: str | None = None,
-        start_time: datetime | float | None = None,
-        end_time: datetime | float | None = None,
-        page_size: int = MAX_PAGE_SIZE,
-        unique_id: str | None = None,
-    ) -> AsyncIterator[Video]:
-        """Every video of the library matching the filters (searchDB, all pages; v1.2:
-        list_videos, with the time filters applied here). `unique_id` as for `search_videos`."""
-        flow = self._ops.list_videos(status, name, start_time, end_time, page_size, unique_id)
-        return self._iterate(flow)
-
-    def list_sessions(self, *, unique_id: str | None = None) -> AsyncIterator[ChatSession]:
-        """Every chat session of the key, all pages: see `MaviClient.list_sessions`."""
-        return self._iterate(self._ops.list_sessions(unique_id))
-
-    async def get_session_detail(
-        self, session_id: str | int, *, unique_id: str | None = None
-    ) -> SessionDetail:
-        """A v1.2 chat session restored: see `MaviClient.get_session_detail`."""
-        return await self._run(self._ops.session_detail(session_id, unique_id))
-
-    async def upload_video(
-        self,
-        source: str | os.PathLike[str],
-        *,
-        callback_uri: str | None = None,
-        progress: bool | None = None,
-        on_progress: ProgressCallback | None = None,
-        unique_id: str | None = None,
-    ) -> Video:
-        """Upload a local file, or a video at an http(s) URL; it starts UNPARSE.
-
-        `progress`: a tqdm bar (default: when stderr is a terminal or in a notebook);
-        `on_progress(sent, total)`: your own report of the bytes sent, instead of the bar;
-        `unique_id` as for `search_videos`."""
-        flow = self._ops.upload_video(source, callback_uri, progress, on_progress, unique_id)
-        return await self._run(flow)
-
-    async def wait_until_parsed(
-        self,
-        video_nos: list[str],
-        timeout: float = 600.0,
-        *,
-        poll_interval: float = 2.0,
-        progress: bool | None = None,
-        unique_id: str | None = None,
-    ) -> list[Video]:
-        """Poll until every video is PARSE; raises `MaviVideoError` if one failed, and
-        `MaviTimeoutError` after `timeout` seconds. `unique_id` as for `search_videos`."""
-        flow = self._ops.wait_until_parsed(video_nos, timeout, poll_interval, progress, unique_id)
-        return await self._run(flow)
-
-    async def delete_videos(self, video_nos: list[str], *, unique_id: str | None = None) -> None:
-        """Delete videos, 500 per request (v1.2: 100); deleting one twice raises
-        `MaviConflictError`. `unique_id` as for `search_videos`."""
-        await self._run(self._ops.delete_videos(video_nos, unique_id))
-
-    async def transcribe(
-        self,
-        video_no: str,
-        kind: Literal["AUDIO", "VIDEO"] = "AUDIO",
-        *,
-        timeout: float = 600.0,
-        poll_interval: float = 2.0,
-        callback_uri: str | None = None,
-        unique_id: str | None = None,
-    ) -> Transcript:
-        """Submit a transcription (AUDIO: speech, VIDEO: what is seen) and wait for it (v1.2: no
-        task; the transcript is read at once, and `callback_uri` is refused). Times in seconds
-        (`Transcript.unit`: the reply's unit). `unique_id` as for `search_videos`."""
-        flow = self._ops.transcribe(video_no, kind, timeout, poll_interval, callback_uri, unique_id)
-        return await self._run(flow)
-
     @property
     def _http(self) -> httpx.AsyncClient:
         return self._pools.current()
 
     async def aclose(self) -> None:
         """Close every connection pool the client opened: the running loop's here, and each
-        other loop's on that loop (scheduled when it runs in another thread; waited for up to
-        five seconds), or, when that loop has ended, by closing its sockets. An injected
-        `http_client` stays open: it is yours."""
+        other loop's on that loop (waited for up to five seconds), or, when that loop has
+        ended, by closing its sockets. An injected `http_client` stays open: it is yours."""
         await self._pools.aclose()
 
     async def close(self) -> None:
@@ -1027,12 +738,7 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
     async def __aenter__(self) -> Self:
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
     # The driver: the only awaiting I/O of the client.
@@ -1052,14 +758,7 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
         value: Any = None
         error: BaseException | None = None
         try:
-            while True:
-                try:
-                    item = flow.send(value) if error is None else flow.throw(error)
-                except StopIteration:
-                    return
-                except MaviError as failed:
-                    self.settings.redact(failed)  # in place: credentials never leave masked
-                    raise
+            while (item := self._resume(flow, value, error)) is not _ENDED:
                 value = error = None
                 if not isinstance(item, Effect):
                     yield item
@@ -1088,7 +787,7 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
         if isinstance(effect, Send):
             # After aclose() a call would open a new pool that nobody closes.
             if self._pools.closed if self._owns_http else self._http.is_closed:
-                raise _closed_error(self)
+                raise self._closed()
             logger.debug("MAVI request: %s %s", effect.call.method, effect.url)
             http = self._http
             with ExitStack() as stack:
@@ -1101,11 +800,9 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
             opened.append(response)
             return response
         if isinstance(effect, Close):
-            await effect.response.aclose()
-            return None
+            return await effect.response.aclose()
         if isinstance(effect, Sleep):
-            await self._sleep(effect.seconds)
-            return None
+            return await self._sleep(effect.seconds)
         if isinstance(effect, Acquire):
             return await effect.limit.aacquire(
                 effect.endpoint,
@@ -1116,23 +813,6 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
             )
         assert isinstance(effect, Wait)
         return await _wait_shared(effect.future, effect.timeout)
-
-    async def get_transcripts(
-        self,
-        video_nos: list[str] | None = None,
-        kinds: str | Sequence[str] = KINDS,
-        *,
-        videos: Iterable[Video] = (),
-        timeout: float = 600.0,
-        poll_interval: float = 2.0,
-        progress: bool | None = None,
-        cache_dir: str | os.PathLike[str] | None = None,
-        refresh: bool = False,
-        unique_id: str | None = None,
-    ) -> list[VideoTranscript]:
-        """The transcripts of `video_nos`, in seconds: see `MaviClient.get_transcripts`."""
-        job = self._transcript_job(video_nos, kinds, videos, cache_dir, refresh, unique_id)
-        return await self._run(self._ops.transcripts(job, timeout, poll_interval, progress))
 
 
 async def _cut_short(progress: StreamProgress) -> ChatDelta:
