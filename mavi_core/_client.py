@@ -278,11 +278,11 @@ class _ClientBase(Generic[_Http]):
         credential = "token" if self.auth else ("api_key" if self.settings.api_key else None)
         return f"{type(self).__name__}(base_url={self.base_url!r}, credentials={credential!r})"
 
-    def _resume(self, flow: Flow[Any], value: Any, error: BaseException | None) -> Any:
-        """The flow's next item, sent `value` or thrown `error`; `_ENDED` once it returned. Its
-        errors leave with the credentials masked (in place: every copy is masked)."""
+    def _resume(self, flow: Flow[Any], sent: Any) -> Any:
+        """The flow's next item, sent `sent` (thrown in, if an error); `_ENDED` once it returned.
+        Its errors leave with the credentials masked (in place: every copy is masked)."""
         try:
-            return flow.send(value) if error is None else flow.throw(error)
+            return flow.throw(sent) if isinstance(sent, BaseException) else flow.send(sent)
         except StopIteration:
             return _ENDED
         except MaviError as failed:
@@ -291,18 +291,17 @@ class _ClientBase(Generic[_Http]):
 
     def _closed(self) -> MaviValidationError:
         """A request on a closed client: said as a MaviError, before anything is sent."""
-        name, asynchronous = type(self).__name__, self._asynchronous
+        name = type(self).__name__
+        http, how = (
+            ("httpx.AsyncClient", "aclose() or the end of its `async with`")
+            if self._asynchronous
+            else ("httpx.Client", "close() or the end of its `with`")
+        )
         if not self._owns_http:
-            http = "httpx.AsyncClient" if asynchronous else "httpx.Client"
             return MaviValidationError(
                 f"The http_client given to this {name} is closed, so nothing was sent: pass an "
                 f"open {http}."
             )
-        how = (
-            "aclose() or the end of its `async with`"
-            if asynchronous
-            else "close() or the end of its `with`"
-        )
         return MaviValidationError(
             f"This {name} is closed ({how} block), so nothing was sent: create a new {name}, or "
             "ask inside the block."
@@ -567,10 +566,8 @@ class MaviClient(_ClientBase[httpx.Client]):
             self._http.close()
 
     def __del__(self) -> None:
-        # Dropped without close(): its pooled connections are closed now, as openai's client
-        # does, not left to a ResourceWarning at exit. In a cyclic collection httpcore's pool
-        # lock may be held by this very thread, so the close then runs in another (see
-        # docs/ARCHITECTURE.md, "Flows and drivers").
+        # Dropped without close(): its connections are closed now, as openai's client does, not
+        # left to a ResourceWarning at exit (docs/ARCHITECTURE.md, "Flows and drivers").
         http = self.__dict__.get("_http")
         if http is None or not self.__dict__.get("_owns_http") or http.is_closed:
             return
@@ -586,25 +583,17 @@ class MaviClient(_ClientBase[httpx.Client]):
     # The driver: the only blocking I/O of the client.
 
     def _run(self, flow: Flow[_T]) -> _T:
-        items = self._iterate(returning(flow))
-        try:
-            result = next(items)
-        finally:
-            items.close()
-        assert isinstance(result, Result)
+        with contextlib.closing(self._iterate(returning(flow))) as items:
+            result: Result = next(items)
         return result.value  # type: ignore[no-any-return]
 
     def _iterate(self, flow: Flow[Any]) -> Generator[Any, None, None]:
         """Performs the effects `flow` yields and hands out everything else it yields."""
         opened: list[httpx.Response] = []
-        value: Any = None
-        error: BaseException | None = None
+        sent: Any = None  # an effect's result, or the error it failed with
         try:
-            while (item := self._resume(flow, value, error)) is not _ENDED:
-                value = error = None
-                if not isinstance(item, Effect):
-                    yield item
-                    continue
+            while (item := self._resume(flow, sent)) is not _ENDED:
+                sent = None
                 try:
                     if type(item) is Pump:
                         reader, response = item.reader, item.response
@@ -616,10 +605,12 @@ class MaviClient(_ClientBase[httpx.Client]):
                         )
                         while not reader.ended:
                             yield from step(next(chunks, None))
+                    elif isinstance(item, Effect):
+                        sent = self._perform(item, opened)
                     else:
-                        value = self._perform(item, opened)
+                        yield item
                 except Exception as exc:
-                    error = transport_error(exc)
+                    sent = transport_error(exc)
         finally:
             flow.close()
             close_responses(opened)
@@ -639,13 +630,7 @@ class MaviClient(_ClientBase[httpx.Client]):
         if isinstance(effect, Sleep):
             return self._sleep(effect.seconds)
         if isinstance(effect, Acquire):
-            return effect.limit.acquire(
-                effect.endpoint,
-                account=effect.account,
-                timeout=effect.timeout,
-                pause=effect.pause,
-                sleep=self._sleep,
-            )
+            return effect.limit.acquire(effect.endpoint, **effect.options, sleep=self._sleep)
         assert isinstance(effect, Wait)
         try:
             return effect.future.result(effect.timeout)
@@ -726,9 +711,8 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
         return self._pools.current()
 
     async def aclose(self) -> None:
-        """Close every connection pool the client opened: the running loop's here, and each
-        other loop's on that loop (waited for up to five seconds), or, when that loop has
-        ended, by closing its sockets. An injected `http_client` stays open: it is yours."""
+        """Close every connection pool the client opened, each on its own event loop
+        (docs/client.md#connections); an injected `http_client` stays open: it is yours."""
         await self._pools.aclose()
 
     async def close(self) -> None:
@@ -744,25 +728,17 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
     # The driver: the only awaiting I/O of the client.
 
     async def _run(self, flow: Flow[_T]) -> _T:
-        items = self._iterate(returning(flow))
-        try:
-            result = await anext(items)
-        finally:
-            await items.aclose()
-        assert isinstance(result, Result)
+        async with contextlib.aclosing(self._iterate(returning(flow))) as items:
+            result: Result = await anext(items)
         return result.value  # type: ignore[no-any-return]
 
     async def _iterate(self, flow: Flow[Any]) -> AsyncGenerator[Any, None]:
         """Performs the effects `flow` yields and hands out everything else it yields."""
         opened: list[httpx.Response] = []
-        value: Any = None
-        error: BaseException | None = None
+        sent: Any = None  # an effect's result, or the error it failed with
         try:
-            while (item := self._resume(flow, value, error)) is not _ENDED:
-                value = error = None
-                if not isinstance(item, Effect):
-                    yield item
-                    continue
+            while (item := self._resume(flow, sent)) is not _ENDED:
+                sent = None
                 try:
                     if type(item) is Pump:
                         reader, response = item.reader, item.response
@@ -775,10 +751,12 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
                         while not reader.ended:
                             for delta in step(await anext(achunks, None)):
                                 yield delta
+                    elif isinstance(item, Effect):
+                        sent = await self._perform(item, opened)
                     else:
-                        value = await self._perform(item, opened)
+                        yield item
                 except Exception as exc:
-                    error = transport_error(exc)
+                    sent = transport_error(exc)
         finally:
             flow.close()
             await aclose_responses(opened)
@@ -804,13 +782,7 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
         if isinstance(effect, Sleep):
             return await self._sleep(effect.seconds)
         if isinstance(effect, Acquire):
-            return await effect.limit.aacquire(
-                effect.endpoint,
-                account=effect.account,
-                timeout=effect.timeout,
-                pause=effect.pause,
-                sleep=self._sleep,
-            )
+            return await effect.limit.aacquire(effect.endpoint, **effect.options, sleep=self._sleep)
         assert isinstance(effect, Wait)
         return await _wait_shared(effect.future, effect.timeout)
 

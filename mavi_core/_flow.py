@@ -1,11 +1,9 @@
 """Every client operation, written once, as a generator of the I/O it needs.
 
-In the manner of httpx's `Auth.auth_flow`: an operation yields *effects* (send, pump a reply's
-body through a pure reader of `_stream`, close, sleep, wait for another caller's refresh) and
-is sent their results or has the failure thrown into it. The two clients (`_client`) are small
-drivers performing the effects; each public method of `Operations` is a method of both, with its
-signature and docstring. Anything else an operation yields (a `ChatDelta`, a `Video`) goes to
-the caller as it comes. See docs/ARCHITECTURE.md, "Flows and drivers".
+In the manner of httpx's `Auth.auth_flow`: an operation yields *effects* and is sent their
+results, or has the failure thrown into it; the two clients (`_client`) perform them. Anything
+else it yields (a `ChatDelta`, a `Video`) goes to the caller as it comes. Each public method of
+`Operations` is a method of both clients (docs/ARCHITECTURE.md, "Flows and drivers").
 """
 
 from __future__ import annotations
@@ -19,7 +17,7 @@ from collections.abc import Callable, Generator, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, TypeVar
 
 from ._auth import MaviTokenAuth, MaviTokens, RefreshAbandoned
 from ._constants import (
@@ -61,13 +59,7 @@ from ._stream import (
     broken_stream_error,
     parse_json_reply,
 )
-from ._transcripts import (
-    KINDS,
-    WIRE_KIND,
-    TranscriptCache,
-    TranscriptJob,
-    VideoTranscript,
-)
+from ._transcripts import KINDS, WIRE_KIND, TranscriptCache, TranscriptJob, VideoTranscript
 from ._videos import (
     MAX_PAGE_SIZE,
     PARSED,
@@ -143,14 +135,6 @@ class Send(Effect):
     which restarts with every byte a server trickles)."""
 
 
-class Reader(Protocol):
-    """What a `Pump` hands each raw chunk to (`_stream.AnswerReader`, `_stream.BodyReader`)."""
-
-    ended: bool
-
-    def step(self, raw: bytes | None) -> list[Any]: ...
-
-
 @dataclass(frozen=True, slots=True)
 class Pump(Effect):
     """Hand every raw chunk of a response's body (then None at its end) to `reader`, handing out
@@ -159,7 +143,7 @@ class Pump(Effect):
     test transport's) is given whole, decoded (`_decoder_for`)."""
 
     response: httpx.Response
-    reader: Reader
+    reader: AnswerReader | BodyReader
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +176,11 @@ class Acquire(Effect):
     account: str
     timeout: float | None
     pause: float = 0.0
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The keywords of `RateLimit.acquire` (and `aacquire`) this turn takes."""
+        return {"account": self.account, "timeout": self.timeout, "pause": self.pause}
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,15 +290,8 @@ class Deadline:
         self.check()
         import httpx
 
-        def part(value: float | None) -> float:
-            return left if value is None else min(value, left)
-
-        return httpx.Timeout(
-            connect=part(timeout.connect),
-            read=part(timeout.read),
-            write=part(timeout.write),
-            pool=part(timeout.pool),
-        )
+        parts = timeout.as_dict().items()
+        return httpx.Timeout(**{k: left if v is None else min(v, left) for k, v in parts})
 
 
 @dataclass
@@ -343,11 +325,7 @@ class Operations:
         call = dialect.chat_call(video_nos, message, history, session_id, unique_id, stream=False)
         parse = dialect.whole_answer(call, self.settings.max_event_bytes)
         if parse is not None:
-            return self._request_json(call, parse)
-        return self._whole_answer(call)
-
-    def _whole_answer(self, call: ApiCall) -> Flow[ChatAnswer]:
-        dialect = self.dialect
+            return (yield from self._request_json(call, parse))  # type: ignore[no-any-return]
         text = yield from self._answered(call, StreamProgress(), dialect.stream_decoder, True)
         return ChatAnswer(text=text, video_nos=dialect.chat_videos(call))
 
@@ -674,12 +652,7 @@ class Operations:
         scope, kind = dialect.scope(unique_id), dialect.search_type(search_type)
         if dialect.searches_library:  # only `video_nos` (or the library), `limit` at most
             calls = dialect.moment_calls(query, video_nos, kind, scope, top_k=limit)
-            return self._searched(calls, limit)
-        return self._find_moments(query, video_nos, limit)
-
-    def _find_moments(
-        self, query: str, video_nos: list[str] | None, limit: int | None
-    ) -> Flow[list[Moment]]:
+            return (yield from self._searched(calls, limit))
         if video_nos is None:
             videos = yield from self.search_videos(query)
             video_nos = [video.video_no for video in videos]
@@ -866,7 +839,7 @@ class Operations:
         seconds; all submitted, then polled together for at most `timeout`. Cached per
         process, host and credentials (`cache_dir`: also on disk; `refresh=True` asks again);
         `videos`: names and durations you know. See docs/client.md#transcripts."""
-        settings = self.settings
+        settings, dialect = self.settings, self.dialect
         job = TranscriptJob(
             settings.base_url,
             video_nos,
@@ -876,17 +849,10 @@ class Operations:
             cache_dir,
             refresh,
             account=settings.fingerprint(),
-            unique_id=self.scope(unique_id),
+            unique_id=dialect.scope(unique_id),
         )
-        return self._transcripts(job, timeout, poll_interval, progress)
-
-    def _transcripts(
-        self, job: TranscriptJob, timeout: float, poll_interval: float, progress: bool | None
-    ) -> Flow[list[VideoTranscript]]:
-        """Cached transcripts as they are; for the others, the videos' names and durations
-        looked up (searchDB, until all are found), every transcription submitted, then all
-        polled, the first poll at once, then after 0.5 s, doubling up to `poll_interval`."""
-        dialect = self.dialect
+        # Cached ones as they are; for the others, the videos' names and durations looked up
+        # (until all are found), every transcription submitted, then all polled together.
         what = f"the transcripts{dialect.not_ready}"
         deadline = PollDeadline(timeout, self.clock(), poll_interval, what)
         deadline.interval = delay = min(0.5, poll_interval)
