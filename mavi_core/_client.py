@@ -103,8 +103,6 @@ _LIMITS: Final = httpx.Limits(
     max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_KEEPALIVE_CONNECTIONS
 )
 _LOCAL_HOSTS: Final = frozenset({"localhost", "::1"})
-_ENDED: Final = object()
-"""What `_ClientBase._resume` returns once the flow returned."""
 
 
 def _refused(exc: BaseException) -> bool:
@@ -278,17 +276,6 @@ class _ClientBase(Generic[_Http]):
         credential = "token" if self.auth else ("api_key" if self.settings.api_key else None)
         return f"{type(self).__name__}(base_url={self.base_url!r}, credentials={credential!r})"
 
-    def _resume(self, flow: Flow[Any], sent: Any) -> Any:
-        """The flow's next item, sent `sent` (thrown in, if an error); `_ENDED` once it returned.
-        Its errors leave with the credentials masked (in place: every copy is masked)."""
-        try:
-            return flow.throw(sent) if isinstance(sent, BaseException) else flow.send(sent)
-        except StopIteration:
-            return _ENDED
-        except MaviError as failed:
-            self.settings.redact(failed)
-            raise
-
     def _closed(self) -> MaviValidationError:
         """A request on a closed client: said as a MaviError, before anything is sent."""
         name = type(self).__name__
@@ -306,6 +293,45 @@ class _ClientBase(Generic[_Http]):
             f"This {name} is closed ({how} block), so nothing was sent: create a new {name}, or "
             "ask inside the block."
         )
+
+
+class _Run(Iterator[Any]):
+    """One flow run by a driver, as the iterator of what it hands out. The flow is sent what the
+    last effect gave (or has the error it raised thrown in); the errors leaving it have their
+    credentials masked, in place. With `perform` (the sync driver), every effect but `Pump` is
+    performed here, where the flow resumes; the async driver awaits them in its own loop."""
+
+    __slots__ = ("flow", "opened", "perform", "redact", "sent")
+
+    def __init__(
+        self,
+        flow: Flow[Any],
+        redact: Callable[[MaviError], object],
+        perform: Callable[[Effect, list[httpx.Response]], Any] | None = None,
+    ) -> None:
+        self.flow, self.redact, self.perform = flow, redact, perform
+        self.opened: list[httpx.Response] = []
+        self.sent: Any = None
+
+    def __next__(self) -> Any:
+        while True:
+            sent, self.sent = self.sent, None
+            try:
+                flow = self.flow
+                item = flow.throw(sent) if isinstance(sent, BaseException) else flow.send(sent)
+            except MaviError as failed:
+                self.redact(failed)
+                raise
+            if self.perform is None or type(item) is Pump or not isinstance(item, Effect):
+                return item
+            try:
+                self.sent = self.perform(item, self.opened)
+            except Exception as exc:
+                self.fail(exc)
+
+    def fail(self, exc: Exception) -> None:
+        """The flow is sent `exc` next, as a `MaviError` (`transport_error`)."""
+        self.sent = transport_error(exc)
 
 
 class _Stream:
@@ -448,16 +474,6 @@ def _yielding(
     return _like(op, method, "Iterator[{}]")
 
 
-def _streaming(
-    op: Callable[Concatenate[Operations, _P], _Started], stream: Callable[[Any, _Started], _S]
-) -> Callable[Concatenate[MaviClient, _P], _S]:
-    def method(self: MaviClient, /, *args: _P.args, **kwargs: _P.kwargs) -> _S:
-        started = op(self._ops, *args, **kwargs)
-        return stream(self._iterate(started.flow), started)
-
-    return _like(op, method, getattr(stream, "__name__", "{}"))
-
-
 def _awaiting(
     op: Callable[Concatenate[Operations, _P], Flow[_T]],
 ) -> Callable[Concatenate[AsyncMaviClient, _P], Coroutine[Any, Any, _T]]:
@@ -476,10 +492,12 @@ def _async_yielding(
     return _like(op, method, "AsyncIterator[{}]")
 
 
-def _async_streaming(
+def _streaming(
     op: Callable[Concatenate[Operations, _P], _Started], stream: Callable[[Any, _Started], _S]
-) -> Callable[Concatenate[AsyncMaviClient, _P], _S]:
-    def method(self: AsyncMaviClient, /, *args: _P.args, **kwargs: _P.kwargs) -> _S:
+) -> Callable[Concatenate[Any, _P], _S]:
+    """For both clients: `stream` (the client's stream class) over the driver's iterator."""
+
+    def method(self: Any, /, *args: _P.args, **kwargs: _P.kwargs) -> _S:
         started = op(self._ops, *args, **kwargs)
         return stream(self._iterate(started.flow), started)
 
@@ -589,31 +607,21 @@ class MaviClient(_ClientBase[httpx.Client]):
 
     def _iterate(self, flow: Flow[Any]) -> Generator[Any, None, None]:
         """Performs the effects `flow` yields and hands out everything else it yields."""
-        opened: list[httpx.Response] = []
-        sent: Any = None  # an effect's result, or the error it failed with
+        run = _Run(flow, self.settings.redact, self._perform)
         try:
-            while (item := self._resume(flow, sent)) is not _ENDED:
-                sent = None
+            for item in run:
+                if type(item) is not Pump:
+                    yield item
+                    continue
                 try:
-                    if type(item) is Pump:
-                        reader, response = item.reader, item.response
-                        step = reader.step
-                        chunks = (
-                            iter((response.content,))
-                            if response.is_stream_consumed
-                            else response.iter_raw()
-                        )
-                        while not reader.ended:
-                            yield from step(next(chunks, None))
-                    elif isinstance(item, Effect):
-                        sent = self._perform(item, opened)
-                    else:
-                        yield item
+                    reader, step, chunks = item.reader, item.reader.step, _chunks(item.response)
+                    while not reader.ended:
+                        yield from step(next(chunks, None))
                 except Exception as exc:
-                    sent = transport_error(exc)
+                    run.fail(exc)
         finally:
             flow.close()
-            close_responses(opened)
+            close_responses(run.opened)
 
     def _perform(self, effect: Effect, opened: list[httpx.Response]) -> Any:
         if isinstance(effect, Send):
@@ -653,9 +661,9 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
         self._sleep: Callable[[float], Awaitable[None]] = _asyncio_sleep
 
     chat = _awaiting(Operations.chat)
-    stream_chat = _async_streaming(Operations.stream_chat, AsyncChatStream)
+    stream_chat = _streaming(Operations.stream_chat, AsyncChatStream)
     vlm_chat = _awaiting(Operations.vlm_chat)
-    stream_vlm_chat = _async_streaming(Operations.stream_vlm_chat, AsyncVlmChatStream)
+    stream_vlm_chat = _streaming(Operations.stream_vlm_chat, AsyncVlmChatStream)
     exchange_code = _awaiting(Operations.exchange_code)
     search_videos = _awaiting(Operations.search_videos)
     search_moments = _awaiting(Operations.search_moments)
@@ -734,32 +742,25 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
 
     async def _iterate(self, flow: Flow[Any]) -> AsyncGenerator[Any, None]:
         """Performs the effects `flow` yields and hands out everything else it yields."""
-        opened: list[httpx.Response] = []
-        sent: Any = None  # an effect's result, or the error it failed with
+        run = _Run(flow, self.settings.redact)
         try:
-            while (item := self._resume(flow, sent)) is not _ENDED:
-                sent = None
+            for item in run:
                 try:
                     if type(item) is Pump:
-                        reader, response = item.reader, item.response
-                        step = reader.step
-                        achunks = (
-                            _one(response.content)
-                            if response.is_stream_consumed
-                            else response.aiter_raw()
-                        )
+                        reader, step = item.reader, item.reader.step
+                        chunks = _async_chunks(item.response)
                         while not reader.ended:
-                            for delta in step(await anext(achunks, None)):
+                            for delta in step(await anext(chunks, None)):
                                 yield delta
                     elif isinstance(item, Effect):
-                        sent = await self._perform(item, opened)
+                        run.sent = await self._perform(item, run.opened)
                     else:
                         yield item
                 except Exception as exc:
-                    sent = transport_error(exc)
+                    run.fail(exc)
         finally:
             flow.close()
-            await aclose_responses(opened)
+            await aclose_responses(run.opened)
 
     async def _perform(self, effect: Effect, opened: list[httpx.Response]) -> Any:
         if isinstance(effect, Send):
@@ -818,6 +819,15 @@ async def _wait_shared(future: Future[Any], timeout: float | None) -> Any:
     if future.cancelled():
         raise RefreshAbandoned
     return future.result()
+
+
+def _chunks(response: httpx.Response) -> Iterator[bytes]:
+    """The raw body; a body read already (a test transport's) whole."""
+    return iter((response.content,)) if response.is_stream_consumed else response.iter_raw()
+
+
+def _async_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
+    return _one(response.content) if response.is_stream_consumed else response.aiter_raw()
 
 
 async def _one(content: bytes) -> AsyncIterator[bytes]:
