@@ -29,7 +29,18 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from contextlib import ExitStack
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Concatenate, Final, Generic, ParamSpec, Self, TypeVar
+from types import MethodType
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Concatenate,
+    Final,
+    Generic,
+    ParamSpec,
+    Self,
+    TypeVar,
+    overload,
+)
 
 import httpx
 
@@ -96,6 +107,9 @@ _T = TypeVar("_T")
 _P = ParamSpec("_P")
 _S = TypeVar("_S")
 _F = TypeVar("_F", bound=Callable[..., Any])
+_A = TypeVar("_A")
+_Sync = TypeVar("_Sync")
+_Async = TypeVar("_Async")
 _Started = TypeVar("_Started", bound=Streaming)
 _Http = TypeVar("_Http", httpx.Client, httpx.AsyncClient)
 
@@ -197,104 +211,6 @@ def _request(
     )
 
 
-@strict_options
-class _ClientBase(Generic[_Http]):
-    """What both clients hold: the settings and the operations over them (no I/O). The one
-    constructor of both; each client only connects its own kind of httpx client."""
-
-    def __init__(
-        self,
-        api_key: str | SecretLike | None = None,
-        *,
-        base_url: str | None = None,
-        auth: MaviTokenAuth | None = None,
-        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        default_headers: Mapping[str, str] | None = None,
-        http_client: _Http | None = None,
-        deadline: float | None = DEFAULT_DEADLINE,
-        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
-        api_version: str | None = None,
-        settings: MaviSettings | None = None,
-        rate_limit: RateLimitOption = AUTO,
-    ) -> None:
-        if settings is not None and not isinstance(settings, MaviSettings):
-            raise MaviValidationError(
-                f"settings must be a MaviSettings (from MaviSettings.resolve(...)) or None, got "
-                f"{given(settings)}."
-            )
-        check_http_client(http_client, asynchronous=self._asynchronous)
-        self.settings = settings or MaviSettings.resolve(
-            api_key,
-            base_url=base_url,
-            auth=auth,
-            timeout=timeout,
-            max_retries=max_retries,
-            default_headers=default_headers,
-            deadline=deadline,
-            max_response_bytes=max_response_bytes,
-            max_event_bytes=max_event_bytes,
-            api_version=api_version,
-        )
-        self._ops = Operations(
-            self.settings, rate_limit=resolve_rate_limit(rate_limit, self.settings.base_url)
-        )
-        # What an httpx client built here sends on every request by itself.
-        self._client_headers = {} if http_client else self.settings.headers(authenticate=False)
-        self._owns_http = http_client is None  # an injected client is its owner's to close
-        self._connect(http_client)
-
-    _asynchronous = False
-    """Which httpx client this client drives: `httpx.AsyncClient` when True."""
-
-    def _connect(self, http_client: _Http | None) -> None:
-        raise NotImplementedError
-
-    @property
-    def base_url(self) -> str:
-        return self.settings.base_url
-
-    @property
-    def auth(self) -> MaviTokenAuth | None:
-        return self.settings.auth
-
-    @property
-    def timeout(self) -> httpx.Timeout:
-        return self.settings.timeout
-
-    @property
-    def max_retries(self) -> int:
-        return self.settings.max_retries
-
-    @property
-    def api_version(self) -> str:
-        """The chat dialect this client speaks: "v1.0" or "v1.2"."""
-        return self.settings.api_version
-
-    def __repr__(self) -> str:
-        credential = "token" if self.auth else ("api_key" if self.settings.api_key else None)
-        return f"{type(self).__name__}(base_url={self.base_url!r}, credentials={credential!r})"
-
-    def _closed(self) -> MaviValidationError:
-        """A request on a closed client: said as a MaviError, before anything is sent."""
-        name = type(self).__name__
-        http, how = (
-            ("httpx.AsyncClient", "aclose() or the end of its `async with`")
-            if self._asynchronous
-            else ("httpx.Client", "close() or the end of its `with`")
-        )
-        if not self._owns_http:
-            return MaviValidationError(
-                f"The http_client given to this {name} is closed, so nothing was sent: pass an "
-                f"open {http}."
-            )
-        return MaviValidationError(
-            f"This {name} is closed ({how} block), so nothing was sent: create a new {name}, or "
-            "ask inside the block."
-        )
-
-
 class _Run(Iterator[Any]):
     """One flow run by a driver, as the iterator of what it hands out. The flow is sent what the
     last effect gave (or has the error it raised thrown in); the errors leaving it have their
@@ -328,6 +244,11 @@ class _Run(Iterator[Any]):
                 self.sent = self.perform(item, self.opened)
             except Exception as exc:
                 self.fail(exc)
+
+    def close(self) -> list[httpx.Response]:
+        """Close the flow; the responses it opened, for the driver to close."""
+        self.flow.close()
+        return self.opened
 
     def fail(self, exc: Exception) -> None:
         """The flow is sent `exc` next, as a `MaviError` (`transport_error`)."""
@@ -440,8 +361,9 @@ class AsyncVlmChatStream(AsyncChatStream):
         self.reply: VlmReply = streaming.reply
 
 
-# Each client's methods, made from the operations: the operation's signature and docstring, run
-# by the client's driver to its result (`_run`), its items (`_iterate`) or a stream of them.
+# The operations as methods of both clients, declared once (in `_ClientBase`): each with the
+# operation's signature and docstring, run by the client's driver to its result (`_run`), its
+# items (`_iterate`) or a stream of them.
 
 
 def _like(op: Callable[..., Any], method: _F, returns: str = "{}") -> _F:
@@ -456,52 +378,183 @@ def _like(op: Callable[..., Any], method: _F, returns: str = "{}") -> _F:
     return method
 
 
+class _Method(Generic[_Sync, _Async]):
+    """An operation as a method: `blocking` in `MaviClient`, `awaiting` in `AsyncMaviClient`
+    (the overloads tell mypy which type each client sees)."""
+
+    __slots__ = ("awaiting", "blocking")
+
+    def __init__(self, blocking: Callable[..., Any], awaiting: Callable[..., Any]) -> None:
+        self.blocking, self.awaiting = blocking, awaiting
+
+    @overload
+    def __get__(self, client: MaviClient, owner: type[Any]) -> _Sync: ...
+
+    @overload
+    def __get__(self, client: AsyncMaviClient, owner: type[Any]) -> _Async: ...
+
+    @overload
+    def __get__(self, client: None, owner: type[Any]) -> Callable[..., Any]: ...
+
+    def __get__(self, client: object, owner: type[Any]) -> Any:
+        function = self.awaiting if owner._asynchronous else self.blocking
+        return function if client is None else MethodType(function, client)
+
+
 def _returning(
     op: Callable[Concatenate[Operations, _P], Flow[_T]],
-) -> Callable[Concatenate[MaviClient, _P], _T]:
-    def method(self: MaviClient, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
-        return self._run(op(self._ops, *args, **kwargs))
+) -> _Method[Callable[_P, _T], Callable[_P, Coroutine[Any, Any, _T]]]:
+    def blocking(client: MaviClient, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        return client._run(op(client._ops, *args, **kwargs))
 
-    return _like(op, method)
+    async def awaiting(client: AsyncMaviClient, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        return await client._run(op(client._ops, *args, **kwargs))
+
+    return _Method(_like(op, blocking), _like(op, awaiting))
+
+
+def _handing_out(op: Callable[..., Any], stream: Any, returns: str) -> Callable[..., Any]:
+    """A method handing out what `op`'s flow yields: the driver's iterator, or `stream` (a
+    stream class) over it; the same in both clients but for the types."""
+
+    def method(client: Any, /, *args: Any, **kwargs: Any) -> Any:
+        started = op(client._ops, *args, **kwargs)
+        if stream is None:
+            return client._iterate(started)
+        return stream(client._iterate(started.flow), started)
+
+    return _like(op, method, returns)
 
 
 def _yielding(
     op: Callable[Concatenate[Operations, _P], Items[_T]],
-) -> Callable[Concatenate[MaviClient, _P], Iterator[_T]]:
-    def method(self: MaviClient, /, *args: _P.args, **kwargs: _P.kwargs) -> Iterator[_T]:
-        return self._iterate(op(self._ops, *args, **kwargs))
-
-    return _like(op, method, "Iterator[{}]")
-
-
-def _awaiting(
-    op: Callable[Concatenate[Operations, _P], Flow[_T]],
-) -> Callable[Concatenate[AsyncMaviClient, _P], Coroutine[Any, Any, _T]]:
-    async def method(self: AsyncMaviClient, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
-        return await self._run(op(self._ops, *args, **kwargs))
-
-    return _like(op, method)
-
-
-def _async_yielding(
-    op: Callable[Concatenate[Operations, _P], Items[_T]],
-) -> Callable[Concatenate[AsyncMaviClient, _P], AsyncIterator[_T]]:
-    def method(self: AsyncMaviClient, /, *args: _P.args, **kwargs: _P.kwargs) -> AsyncIterator[_T]:
-        return self._iterate(op(self._ops, *args, **kwargs))
-
-    return _like(op, method, "AsyncIterator[{}]")
+) -> _Method[Callable[_P, Iterator[_T]], Callable[_P, AsyncIterator[_T]]]:
+    iterator, async_iterator = "Iterator[{}]", "AsyncIterator[{}]"
+    return _Method(_handing_out(op, None, iterator), _handing_out(op, None, async_iterator))
 
 
 def _streaming(
-    op: Callable[Concatenate[Operations, _P], _Started], stream: Callable[[Any, _Started], _S]
-) -> Callable[Concatenate[Any, _P], _S]:
-    """For both clients: `stream` (the client's stream class) over the driver's iterator."""
+    op: Callable[Concatenate[Operations, _P], _Started],
+    stream: Callable[[Any, _Started], _S],
+    async_stream: Callable[[Any, _Started], _A],
+) -> _Method[Callable[_P, _S], Callable[_P, _A]]:
+    blocking = _handing_out(op, stream, getattr(stream, "__name__", ""))
+    return _Method(blocking, _handing_out(op, async_stream, getattr(async_stream, "__name__", "")))
 
-    def method(self: Any, /, *args: _P.args, **kwargs: _P.kwargs) -> _S:
-        started = op(self._ops, *args, **kwargs)
-        return stream(self._iterate(started.flow), started)
 
-    return _like(op, method, getattr(stream, "__name__", "{}"))
+@strict_options
+class _ClientBase(Generic[_Http]):
+    """What both clients hold: the settings and the operations over them (no I/O). The one
+    constructor of both; each client only connects its own kind of httpx client."""
+
+    def __init__(
+        self,
+        api_key: str | SecretLike | None = None,
+        *,
+        base_url: str | None = None,
+        auth: MaviTokenAuth | None = None,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        default_headers: Mapping[str, str] | None = None,
+        http_client: _Http | None = None,
+        deadline: float | None = DEFAULT_DEADLINE,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        api_version: str | None = None,
+        settings: MaviSettings | None = None,
+        rate_limit: RateLimitOption = AUTO,
+    ) -> None:
+        if settings is not None and not isinstance(settings, MaviSettings):
+            raise MaviValidationError(
+                f"settings must be a MaviSettings (from MaviSettings.resolve(...)) or None, got "
+                f"{given(settings)}."
+            )
+        check_http_client(http_client, asynchronous=self._asynchronous)
+        self.settings = settings or MaviSettings.resolve(
+            api_key,
+            base_url=base_url,
+            auth=auth,
+            timeout=timeout,
+            max_retries=max_retries,
+            default_headers=default_headers,
+            deadline=deadline,
+            max_response_bytes=max_response_bytes,
+            max_event_bytes=max_event_bytes,
+            api_version=api_version,
+        )
+        self._ops = Operations(
+            self.settings, rate_limit=resolve_rate_limit(rate_limit, self.settings.base_url)
+        )
+        # What an httpx client built here sends on every request by itself.
+        self._client_headers = {} if http_client else self.settings.headers(authenticate=False)
+        self._owns_http = http_client is None  # an injected client is its owner's to close
+        self._connect(http_client)
+
+    _asynchronous = False
+    """Which httpx client this client drives: `httpx.AsyncClient` when True."""
+
+    def _connect(self, http_client: _Http | None) -> None:
+        raise NotImplementedError
+
+    @property
+    def base_url(self) -> str:
+        return self.settings.base_url
+
+    @property
+    def auth(self) -> MaviTokenAuth | None:
+        return self.settings.auth
+
+    @property
+    def timeout(self) -> httpx.Timeout:
+        return self.settings.timeout
+
+    @property
+    def max_retries(self) -> int:
+        return self.settings.max_retries
+
+    @property
+    def api_version(self) -> str:
+        """The chat dialect this client speaks: "v1.0" or "v1.2"."""
+        return self.settings.api_version
+
+    chat = _returning(Operations.chat)
+    stream_chat = _streaming(Operations.stream_chat, ChatStream, AsyncChatStream)
+    vlm_chat = _returning(Operations.vlm_chat)
+    stream_vlm_chat = _streaming(Operations.stream_vlm_chat, VlmChatStream, AsyncVlmChatStream)
+    exchange_code = _returning(Operations.exchange_code)
+    search_videos = _returning(Operations.search_videos)
+    search_moments = _returning(Operations.search_moments)
+    find_moments = _returning(Operations.find_moments)
+    list_videos = _yielding(Operations.list_videos)
+    list_sessions = _yielding(Operations.list_sessions)
+    get_session_detail = _returning(Operations.get_session_detail)
+    upload_video = _returning(Operations.upload_video)
+    wait_until_parsed = _returning(Operations.wait_until_parsed)
+    delete_videos = _returning(Operations.delete_videos)
+    transcribe = _returning(Operations.transcribe)
+    get_transcripts = _returning(Operations.get_transcripts)
+
+    def __repr__(self) -> str:
+        credential = "token" if self.auth else ("api_key" if self.settings.api_key else None)
+        return f"{type(self).__name__}(base_url={self.base_url!r}, credentials={credential!r})"
+
+    def _closed(self) -> MaviValidationError:
+        """A request on a closed client: said as a MaviError, before anything is sent."""
+        name = type(self).__name__
+        http, how = (
+            ("httpx.AsyncClient", "aclose() or the end of its `async with`")
+            if self._asynchronous
+            else ("httpx.Client", "close() or the end of its `with`")
+        )
+        if not self._owns_http:
+            return MaviValidationError(
+                f"The http_client given to this {name} is closed, so nothing was sent: pass an "
+                f"open {http}."
+            )
+        return MaviValidationError(
+            f"This {name} is closed ({how} block), so nothing was sent: create a new {name}, or "
+            "ask inside the block."
+        )
 
 
 class MaviClient(_ClientBase[httpx.Client]):
@@ -521,23 +574,6 @@ class MaviClient(_ClientBase[httpx.Client]):
             )
         )
         self._sleep: Callable[[float], None] = time.sleep
-
-    chat = _returning(Operations.chat)
-    stream_chat = _streaming(Operations.stream_chat, ChatStream)
-    vlm_chat = _returning(Operations.vlm_chat)
-    stream_vlm_chat = _streaming(Operations.stream_vlm_chat, VlmChatStream)
-    exchange_code = _returning(Operations.exchange_code)
-    search_videos = _returning(Operations.search_videos)
-    search_moments = _returning(Operations.search_moments)
-    find_moments = _returning(Operations.find_moments)
-    list_videos = _yielding(Operations.list_videos)
-    list_sessions = _yielding(Operations.list_sessions)
-    get_session_detail = _returning(Operations.get_session_detail)
-    upload_video = _returning(Operations.upload_video)
-    wait_until_parsed = _returning(Operations.wait_until_parsed)
-    delete_videos = _returning(Operations.delete_videos)
-    transcribe = _returning(Operations.transcribe)
-    get_transcripts = _returning(Operations.get_transcripts)
 
     def ask_many(
         self,
@@ -620,8 +656,7 @@ class MaviClient(_ClientBase[httpx.Client]):
                 except Exception as exc:
                     run.fail(exc)
         finally:
-            flow.close()
-            close_responses(run.opened)
+            close_responses(run.close())
 
     def _perform(self, effect: Effect, opened: list[httpx.Response]) -> Any:
         if isinstance(effect, Send):
@@ -659,23 +694,6 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
     def _connect(self, http_client: httpx.AsyncClient | None) -> None:
         self._pools = LoopPools(self.timeout, self._client_headers, http_client)
         self._sleep: Callable[[float], Awaitable[None]] = _asyncio_sleep
-
-    chat = _awaiting(Operations.chat)
-    stream_chat = _streaming(Operations.stream_chat, AsyncChatStream)
-    vlm_chat = _awaiting(Operations.vlm_chat)
-    stream_vlm_chat = _streaming(Operations.stream_vlm_chat, AsyncVlmChatStream)
-    exchange_code = _awaiting(Operations.exchange_code)
-    search_videos = _awaiting(Operations.search_videos)
-    search_moments = _awaiting(Operations.search_moments)
-    find_moments = _awaiting(Operations.find_moments)
-    list_videos = _async_yielding(Operations.list_videos)
-    list_sessions = _async_yielding(Operations.list_sessions)
-    get_session_detail = _awaiting(Operations.get_session_detail)
-    upload_video = _awaiting(Operations.upload_video)
-    wait_until_parsed = _awaiting(Operations.wait_until_parsed)
-    delete_videos = _awaiting(Operations.delete_videos)
-    transcribe = _awaiting(Operations.transcribe)
-    get_transcripts = _awaiting(Operations.get_transcripts)
 
     async def ask_many(
         self,
@@ -759,8 +777,7 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
                 except Exception as exc:
                     run.fail(exc)
         finally:
-            flow.close()
-            await aclose_responses(run.opened)
+            await aclose_responses(run.close())
 
     async def _perform(self, effect: Effect, opened: list[httpx.Response]) -> Any:
         if isinstance(effect, Send):
