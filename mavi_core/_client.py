@@ -31,7 +31,6 @@ from contextlib import ExitStack
 from functools import lru_cache
 from types import MethodType
 from typing import (
-    TYPE_CHECKING,
     Any,
     Concatenate,
     Final,
@@ -96,26 +95,18 @@ from ._transport import (
 )
 from ._vlm import VlmReply
 
-if TYPE_CHECKING:
-    import asyncio
-
 __all__ = ["AsyncChatStream", "AsyncMaviClient", "ChatStream", "MaviClient", "transport_error"]
 
 logger = logging.getLogger("mavi_core")
 
 _T = TypeVar("_T")
 _P = ParamSpec("_P")
-_S = TypeVar("_S")
 _F = TypeVar("_F", bound=Callable[..., Any])
-_A = TypeVar("_A")
 _Sync = TypeVar("_Sync")
 _Async = TypeVar("_Async")
 _Started = TypeVar("_Started", bound=Streaming)
 _Http = TypeVar("_Http", httpx.Client, httpx.AsyncClient)
 
-_LIMITS: Final = httpx.Limits(
-    max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_KEEPALIVE_CONNECTIONS
-)
 _LOCAL_HOSTS: Final = frozenset({"localhost", "::1"})
 
 
@@ -212,10 +203,9 @@ def _request(
 
 
 class _Run(Iterator[Any]):
-    """One flow run by a driver, as the iterator of what it hands out. The flow is sent what the
-    last effect gave (or has the error it raised thrown in); the errors leaving it have their
-    credentials masked, in place. With `perform` (the sync driver), every effect but `Pump` is
-    performed here, where the flow resumes; the async driver awaits them in its own loop."""
+    """One flow run by a driver, as the iterator of what it hands out: the flow is sent what the
+    last effect gave (or has its error thrown in), and errors leave it with the credentials
+    masked. With `perform` (the sync driver) every effect but `Pump` is performed here."""
 
     __slots__ = ("flow", "opened", "perform", "redact", "sent")
 
@@ -435,9 +425,9 @@ def _yielding(
 
 def _streaming(
     op: Callable[Concatenate[Operations, _P], _Started],
-    stream: Callable[[Any, _Started], _S],
-    async_stream: Callable[[Any, _Started], _A],
-) -> _Method[Callable[_P, _S], Callable[_P, _A]]:
+    stream: Callable[[Any, _Started], _Sync],
+    async_stream: Callable[[Any, _Started], _Async],
+) -> _Method[Callable[_P, _Sync], Callable[_P, _Async]]:
     blocking = _handing_out(op, stream, getattr(stream, "__name__", ""))
     return _Method(blocking, _handing_out(op, async_stream, getattr(async_stream, "__name__", "")))
 
@@ -569,7 +559,10 @@ class MaviClient(_ClientBase[httpx.Client]):
             httpx.Client(
                 timeout=self.timeout,
                 headers=self._client_headers,
-                limits=_LIMITS,
+                limits=httpx.Limits(
+                    max_connections=MAX_CONNECTIONS,
+                    max_keepalive_connections=MAX_KEEPALIVE_CONNECTIONS,
+                ),
                 verify=shared_ssl_context(),
             )
         )

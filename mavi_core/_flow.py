@@ -370,10 +370,7 @@ class Operations:
         collect: bool = False,
     ) -> Flow[str]:
         """The answer's text (when `collect`), its deltas handed out as they come (if not)."""
-
-        def attempt(deadline: Deadline) -> Flow[str]:
-            return self._answer(call, deadline, progress, collect, decoder)
-
+        attempt = functools.partial(self._answer, call, progress, collect, decoder)
         try:
             text = yield from self._retrying(call, attempt)
         except MaviError:
@@ -385,10 +382,10 @@ class Operations:
     def _answer(
         self,
         call: ApiCall,
-        deadline: Deadline,
         progress: StreamProgress,
         collect: bool,
         decoder_class: Callable[[int, int], ChatStreamDecoder],
+        deadline: Deadline,
     ) -> Flow[str]:
         response = yield self._send(call, deadline)
         try:
