@@ -1,9 +1,8 @@
 """`MaviClient` and `AsyncMaviClient`: two small drivers for the operations of `_flow`.
 
-Every operation is written once, in `_flow.Operations`, with its signature and docstring; each
-client makes its methods from them (`_returning`, `_awaiting`, ...) and only performs the
-effects an operation yields. The two drivers (`_iterate`) are the only code that differs
-between the worlds; transport exceptions become `MaviError`s in one place, `transport_error`.
+The operations become methods of both clients once, in `_ClientBase`; each client only performs
+the effects they yield (`_iterate`). Transport exceptions become `MaviError`s in one place,
+`transport_error`.
 """
 
 from __future__ import annotations
@@ -177,9 +176,8 @@ def _request(
     stack: ExitStack,
     client_headers: Mapping[str, str],
 ) -> httpx.Request:
-    """The request `send` describes; an upload's file is open for this attempt only (`stack`).
-    Headers the httpx client adds itself with the same value (`client_headers`) are left to it:
-    merging a request's headers into its own is most of what building one costs."""
+    """The request `send` describes (an upload's file open for this attempt only: `stack`),
+    without the headers the httpx client adds itself: merging them costs the most."""
     call = send.call
     headers = send.headers
     if client_headers:
@@ -357,8 +355,8 @@ class AsyncVlmChatStream(AsyncChatStream):
 
 
 def _like(op: Callable[..., Any], method: _F, returns: str = "{}") -> _F:
-    """`method` under `op`'s name, docstring and signature (what `help()` and editors show),
-    returning `returns` with the value of `op`'s flow (`Flow[X]`: X) in place of `{}`."""
+    """`method` under `op`'s name, docstring and signature (`help()`), returning `returns`
+    with what `op`'s flow gives (X of `Flow[X]`) in place of `{}`."""
     method.__name__ = method.__qualname__ = op.__name__
     method.__doc__ = op.__doc__
     flow = op.__annotations__["return"]
@@ -404,8 +402,7 @@ def _returning(
 
 
 def _handing_out(op: Callable[..., Any], stream: Any, returns: str) -> Callable[..., Any]:
-    """A method handing out what `op`'s flow yields: the driver's iterator, or `stream` (a
-    stream class) over it; the same in both clients but for the types."""
+    """A method handing out what `op`'s flow yields: the driver's iterator, or `stream` over it."""
 
     def method(client: Any, /, *args: Any, **kwargs: Any) -> Any:
         started = op(client._ops, *args, **kwargs)
@@ -434,8 +431,8 @@ def _streaming(
 
 @strict_options
 class _ClientBase(Generic[_Http]):
-    """What both clients hold: the settings and the operations over them (no I/O). The one
-    constructor of both; each client only connects its own kind of httpx client."""
+    """The settings, the constructor and the methods of both clients; each connects its own
+    kind of httpx client and drives the operations its own way."""
 
     def __init__(
         self,

@@ -137,10 +137,9 @@ class Send(Effect):
 
 @dataclass(frozen=True, slots=True)
 class Pump(Effect):
-    """Hand every raw chunk of a response's body (then None at its end) to `reader`, handing out
-    the items it returns, until it has `ended`: the stream's hot loop, in the driver. A failed
-    read, or an error `reader` raises, is thrown into the operation. A body read already (a
-    test transport's) is given whole, decoded (`_decoder_for`)."""
+    """Hand every raw chunk of a response's body (then None) to `reader`, handing out what it
+    returns, until it has `ended`: the hot loop, in the driver. Errors are thrown into the
+    operation; a body read already (a test transport's) is given whole (`_decoder_for`)."""
 
     response: httpx.Response
     reader: AnswerReader | BodyReader
@@ -238,8 +237,7 @@ def _decoder_for(response: httpx.Response) -> ContentDecoder | None:
 
 
 _DEADLINE_SLACK: Final = 0.05
-"""Seconds: a timeout this close to the deadline is the deadline's (the driver bounds a reply's
-head by its own clock, started a moment after the deadline's)."""
+"""Seconds: a timeout this close to the deadline is the deadline's (the driver's clock)."""
 
 
 class Deadline:
@@ -297,8 +295,7 @@ class Deadline:
 @dataclass
 class Operations:
     """The MAVI operations over one `MaviSettings`, as flows for a driver to run. Each public
-    method is a method of both clients (`_client`): it checks its input when called, before
-    any request, and its docstring is the clients' (reference: docs/client.md)."""
+    one is a method of both clients, with this signature and docstring (docs/client.md)."""
 
     settings: MaviSettings
     clock: Callable[[], float] = field(default=time.monotonic)
@@ -609,9 +606,8 @@ class Operations:
     def search_videos(
         self, query: str, *, unique_id: str | None = None, search_type: SearchType = "BY_CLIP"
     ) -> Flow[list[Video]]:
-        """Whole videos matching `query` (searchAI, unranked; v1.2: the videos of the clips its
-        search finds, best first). `unique_id` (v1.2): the end user whose library it is; None:
-        the service's "default". `search_type` as for `find_moments`."""
+        """Whole videos matching `query` (searchAI; v1.2: of the clips found, best first).
+        `unique_id` (v1.2): whose library (None: "default"); `search_type`: see `find_moments`."""
         dialect = self.dialect
         scope, kind = dialect.scope(unique_id), dialect.search_type(search_type)
         return self._parsed(*dialect.search_videos(query, kind, scope))
@@ -693,9 +689,8 @@ class Operations:
     def get_session_detail(
         self, session_id: str | int, *, unique_id: str | None = None
     ) -> Flow[SessionDetail]:
-        """A v1.2 chat session restored: its title and messages (docs/v1.2.md#restoring-a-session),
-        to show it again or continue it with `chat(session_id=...)`; `unique_id`: the namespace
-        the chat named."""
+        """A v1.2 chat session restored, to show or continue (docs/v1.2.md#restoring-a-session);
+        `unique_id`: the namespace the chat named."""
         dialect = self.dialect
         return self._parsed(*dialect.session_detail(session_id, dialect.scope(unique_id)))
 
@@ -741,9 +736,8 @@ class Operations:
         on_progress: ProgressCallback | None = None,
         unique_id: str | None = None,
     ) -> Flow[Video]:
-        """Upload a local file, or a video at an http(s) URL; it starts UNPARSE. `progress`: a
-        bar (default: on a terminal or in a notebook); `on_progress(sent, total)`: your own
-        report of the bytes sent instead; `unique_id` as for `search_videos`."""
+        """Upload a local file, or a video at an http(s) URL; it starts UNPARSE. `progress`: a bar
+        (default: on a terminal or notebook); `on_progress(sent, total)`: your own report."""
         check_progress(progress, on_progress)
         scope = self.scope(unique_id)
         call, upload = self.dialect.upload_call(source, callback_uri, scope)
@@ -831,11 +825,9 @@ class Operations:
         refresh: bool = False,
         unique_id: str | None = None,
     ) -> Flow[list[VideoTranscript]]:
-        """The transcripts of `video_nos` (None: every parsed video), each video's `kinds` in
-        turn ("audio": what is said, "visual": what is shown), as time-stamped segments in
-        seconds; all submitted, then polled together for at most `timeout`. Cached per
-        process, host and credentials (`cache_dir`: also on disk; `refresh=True` asks again);
-        `videos`: names and durations you know. See docs/client.md#transcripts."""
+        """The transcripts of `video_nos` (None: every parsed video), each of `kinds` ("audio",
+        "visual"), as segments in seconds; polled together for at most `timeout`, cached
+        (`cache_dir`: on disk too; `refresh`: ask again). See docs/client.md#transcripts."""
         settings, dialect = self.settings, self.dialect
         job = TranscriptJob(
             settings.base_url,
