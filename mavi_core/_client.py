@@ -1,14 +1,14 @@
 """`MaviClient` and `AsyncMaviClient`: two small drivers for the operations of `_flow`.
 
-Every operation is written once in `_flow.Operations`; a client only performs the effects an
-operation yields (send, read a chunk, close, sleep, wait) and hands out the rest. The two
-drivers, `_iterate` here and in the async client, are the only code that differs between the
-worlds. Transport exceptions become `MaviError`s in one place, `transport_error`.
+The operations become methods of both clients once, in `_ClientBase`; each client only performs
+the effects they yield (`_iterate`). Transport exceptions become `MaviError`s in one place,
+`transport_error`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import os
 import time
@@ -17,8 +17,8 @@ from collections.abc import (
     AsyncIterator,
     Awaitable,
     Callable,
+    Coroutine,
     Generator,
-    Iterable,
     Iterator,
     Mapping,
     Sequence,
@@ -27,14 +27,22 @@ from concurrent.futures import CancelledError as FutureCancelledError
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from contextlib import ExitStack
-from datetime import datetime
 from functools import lru_cache
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Generic, Literal, Self, TypeVar
+from types import MethodType
+from typing import (
+    Any,
+    Concatenate,
+    Final,
+    Generic,
+    ParamSpec,
+    Self,
+    TypeVar,
+    overload,
+)
 
 import httpx
 
-from ._auth import MaviTokenAuth, MaviTokens, RefreshAbandoned
+from ._auth import MaviTokenAuth, RefreshAbandoned
 from ._bulk import Batch, BulkAnswer, questions_of
 from ._constants import (
     DEFAULT_DEADLINE,
@@ -57,23 +65,24 @@ from ._flow import (
     Close,
     Effect,
     Flow,
+    Items,
     Operations,
     Pump,
     Result,
     Send,
     Sleep,
+    Streaming,
+    VlmStreaming,
     Wait,
     returning,
 )
-from ._models import ChatAnswer, ChatDelta, ChatSession, SessionDetail, Thinking, VideoRef
+from ._models import ChatDelta, Thinking, VideoRef
 from ._options import strict_options
-from ._progress import CountingReader, ProgressCallback
+from ._progress import CountingReader
 from ._quota import AUTO, RateLimitOption, resolve_rate_limit
-from ._request import HistoryInput
 from ._secret import SecretLike, given
 from ._settings import MaviSettings, check_http_client
 from ._stream import StreamProgress
-from ._transcripts import KINDS, TranscriptCache, TranscriptJob, VideoTranscript
 from ._transport import (
     LoopPools,
     aclose_responses,
@@ -83,23 +92,19 @@ from ._transport import (
     sending_within,
     shared_ssl_context,
 )
-from ._videos import MAX_PAGE_SIZE, Moment, SearchType, Transcript, Video
-from ._vlm import NO_OPTIONS, VlmMessage, VlmOptions, VlmReply, build_vlm_body
-
-if TYPE_CHECKING:
-    import asyncio
+from ._vlm import VlmReply
 
 __all__ = ["AsyncChatStream", "AsyncMaviClient", "ChatStream", "MaviClient", "transport_error"]
 
 logger = logging.getLogger("mavi_core")
 
 _T = TypeVar("_T")
+_P = ParamSpec("_P")
+_F = TypeVar("_F", bound=Callable[..., Any])
+_Sync = TypeVar("_Sync")
+_Async = TypeVar("_Async")
+_Started = TypeVar("_Started", bound=Streaming)
 _Http = TypeVar("_Http", httpx.Client, httpx.AsyncClient)
-
-_LIMITS: Final = httpx.Limits(
-    max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_KEEPALIVE_CONNECTIONS
-)
-
 
 _LOCAL_HOSTS: Final = frozenset({"localhost", "::1"})
 
@@ -171,10 +176,8 @@ def _request(
     stack: ExitStack,
     client_headers: Mapping[str, str],
 ) -> httpx.Request:
-    """The request `send` describes; an upload's file is opened for this attempt only and
-    closed by `stack` once it is sent. Headers the httpx client already adds with the same
-    value (`client_headers`, those of a client built here) are left to it: httpx merges each
-    request's headers into its own one by one, and that is most of what building one costs."""
+    """The request `send` describes (an upload's file open for this attempt only: `stack`),
+    without the headers the httpx client adds itself: merging them costs the most."""
     call = send.call
     headers = send.headers
     if client_headers:
@@ -197,105 +200,47 @@ def _request(
     )
 
 
-@strict_options
-class _ClientBase(Generic[_Http]):
-    """What both clients hold: the settings and the operations over them (no I/O). The one
-    constructor of both; each client only connects its own kind of httpx client."""
+class _Run(Iterator[Any]):
+    """One flow run by a driver, as the iterator of what it hands out: the flow is sent what the
+    last effect gave (or has its error thrown in), and errors leave it with the credentials
+    masked. With `perform` (the sync driver) every effect but `Pump` is performed here."""
+
+    __slots__ = ("flow", "opened", "perform", "redact", "sent")
 
     def __init__(
         self,
-        api_key: str | SecretLike | None = None,
-        *,
-        base_url: str | None = None,
-        auth: MaviTokenAuth | None = None,
-        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        default_headers: Mapping[str, str] | None = None,
-        http_client: _Http | None = None,
-        deadline: float | None = DEFAULT_DEADLINE,
-        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
-        api_version: str | None = None,
-        settings: MaviSettings | None = None,
-        rate_limit: RateLimitOption = AUTO,
+        flow: Flow[Any],
+        redact: Callable[[MaviError], object],
+        perform: Callable[[Effect, list[httpx.Response]], Any] | None = None,
     ) -> None:
-        if settings is not None and not isinstance(settings, MaviSettings):
-            raise MaviValidationError(
-                f"settings must be a MaviSettings (from MaviSettings.resolve(...)) or None, got "
-                f"{given(settings)}."
-            )
-        check_http_client(http_client, asynchronous=self._asynchronous)
-        self.settings = settings or MaviSettings.resolve(
-            api_key,
-            base_url=base_url,
-            auth=auth,
-            timeout=timeout,
-            max_retries=max_retries,
-            default_headers=default_headers,
-            deadline=deadline,
-            max_response_bytes=max_response_bytes,
-            max_event_bytes=max_event_bytes,
-            api_version=api_version,
-        )
-        self._ops = Operations(
-            self.settings, rate_limit=resolve_rate_limit(rate_limit, self.settings.base_url)
-        )
-        # What an httpx client built here sends on every request by itself.
-        self._client_headers = {} if http_client else self.settings.headers(authenticate=False)
-        self._owns_http = http_client is None  # an injected client is its owner's to close
-        self._connect(http_client)
+        self.flow, self.redact, self.perform = flow, redact, perform
+        self.opened: list[httpx.Response] = []
+        self.sent: Any = None
 
-    _asynchronous = False
-    """Which httpx client this client drives: `httpx.AsyncClient` when True."""
+    def __next__(self) -> Any:
+        while True:
+            sent, self.sent = self.sent, None
+            try:
+                flow = self.flow
+                item = flow.throw(sent) if isinstance(sent, BaseException) else flow.send(sent)
+            except MaviError as failed:
+                self.redact(failed)
+                raise
+            if self.perform is None or type(item) is Pump or not isinstance(item, Effect):
+                return item
+            try:
+                self.sent = self.perform(item, self.opened)
+            except Exception as exc:
+                self.fail(exc)
 
-    def _connect(self, http_client: _Http | None) -> None:
-        raise NotImplementedError
+    def close(self) -> list[httpx.Response]:
+        """Close the flow; the responses it opened, for the driver to close."""
+        self.flow.close()
+        return self.opened
 
-    @property
-    def base_url(self) -> str:
-        return self.settings.base_url
-
-    @property
-    def auth(self) -> MaviTokenAuth | None:
-        return self.settings.auth
-
-    @property
-    def timeout(self) -> httpx.Timeout:
-        return self.settings.timeout
-
-    @property
-    def max_retries(self) -> int:
-        return self.settings.max_retries
-
-    @property
-    def api_version(self) -> str:
-        """The chat dialect this client speaks: "v1.0" or "v1.2"."""
-        return self.settings.api_version
-
-    def _transcript_job(
-        self,
-        video_nos: list[str] | None,
-        kinds: str | Sequence[str],
-        videos: Iterable[Video],
-        cache_dir: str | os.PathLike[str] | None,
-        refresh: bool,
-        unique_id: str | None = None,
-    ) -> TranscriptJob:
-        return TranscriptJob(
-            self.base_url,
-            video_nos,
-            kinds,
-            videos,
-            TranscriptCache.shared(),
-            cache_dir,
-            refresh,
-            account=self.settings.fingerprint(),
-            unique_id=self._ops.scope(unique_id),
-        )
-
-    def __repr__(self) -> str:
-        credential = "token" if self.auth else ("api_key" if self.settings.api_key else None)
-        return f"{type(self).__name__}(base_url={self.base_url!r}, credentials={credential!r})"
+    def fail(self, exc: Exception) -> None:
+        """The flow is sent `exc` next, as a `MaviError` (`transport_error`)."""
+        self.sent = transport_error(exc)
 
 
 class _Stream:
@@ -303,10 +248,10 @@ class _Stream:
 
     __slots__ = ("_deltas", "_progress")
 
-    def __init__(self, deltas: Any, progress: StreamProgress) -> None:
+    def __init__(self, deltas: Any, streaming: Streaming) -> None:
         # The driver's generator never refers back to this object, so dropping it frees both.
         self._deltas = deltas
-        self._progress = progress
+        self._progress = streaming.progress
 
     @property
     def delivered(self) -> int:
@@ -389,9 +334,9 @@ class VlmChatStream(ChatStream):
 
     __slots__ = ("reply",)
 
-    def __init__(self, deltas: Any, progress: StreamProgress, reply: VlmReply) -> None:
-        super().__init__(deltas, progress)
-        self.reply = reply
+    def __init__(self, deltas: Any, streaming: VlmStreaming) -> None:
+        super().__init__(deltas, streaming)
+        self.reply: VlmReply = streaming.reply
 
 
 class AsyncVlmChatStream(AsyncChatStream):
@@ -399,13 +344,208 @@ class AsyncVlmChatStream(AsyncChatStream):
 
     __slots__ = ("reply",)
 
-    def __init__(self, deltas: Any, progress: StreamProgress, reply: VlmReply) -> None:
-        super().__init__(deltas, progress)
-        self.reply = reply
+    def __init__(self, deltas: Any, streaming: VlmStreaming) -> None:
+        super().__init__(deltas, streaming)
+        self.reply: VlmReply = streaming.reply
+
+
+# The operations as methods of both clients, declared once (in `_ClientBase`): each with the
+# operation's signature and docstring, run by the client's driver to its result (`_run`), its
+# items (`_iterate`) or a stream of them.
+
+
+def _like(op: Callable[..., Any], method: _F, returns: str = "{}") -> _F:
+    """`method` under `op`'s name, docstring and signature (`help()`), returning `returns`
+    with what `op`'s flow gives (X of `Flow[X]`) in place of `{}`."""
+    method.__name__ = method.__qualname__ = op.__name__
+    method.__doc__ = op.__doc__
+    flow = op.__annotations__["return"]
+    returns = returns.format(flow[flow.find("[") + 1 : -1])
+    signature = inspect.signature(op).replace(return_annotation=returns)
+    method.__signature__ = signature  # type: ignore[attr-defined]
+    return method
+
+
+class _Method(Generic[_Sync, _Async]):
+    """An operation as a method: `blocking` in `MaviClient`, `awaiting` in `AsyncMaviClient`
+    (the overloads tell mypy which type each client sees)."""
+
+    __slots__ = ("awaiting", "blocking")
+
+    def __init__(self, blocking: Callable[..., Any], awaiting: Callable[..., Any]) -> None:
+        self.blocking, self.awaiting = blocking, awaiting
+
+    @overload
+    def __get__(self, client: MaviClient, owner: type[Any]) -> _Sync: ...
+
+    @overload
+    def __get__(self, client: AsyncMaviClient, owner: type[Any]) -> _Async: ...
+
+    @overload
+    def __get__(self, client: None, owner: type[Any]) -> Callable[..., Any]: ...
+
+    def __get__(self, client: object, owner: type[Any]) -> Any:
+        function = self.awaiting if owner._asynchronous else self.blocking
+        return function if client is None else MethodType(function, client)
+
+
+def _returning(
+    op: Callable[Concatenate[Operations, _P], Flow[_T]],
+) -> _Method[Callable[_P, _T], Callable[_P, Coroutine[Any, Any, _T]]]:
+    def blocking(client: MaviClient, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        return client._run(op(client._ops, *args, **kwargs))
+
+    async def awaiting(client: AsyncMaviClient, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        return await client._run(op(client._ops, *args, **kwargs))
+
+    return _Method(_like(op, blocking), _like(op, awaiting))
+
+
+def _handing_out(op: Callable[..., Any], stream: Any, returns: str) -> Callable[..., Any]:
+    """A method handing out what `op`'s flow yields: the driver's iterator, or `stream` over it."""
+
+    def method(client: Any, /, *args: Any, **kwargs: Any) -> Any:
+        started = op(client._ops, *args, **kwargs)
+        if stream is None:
+            return client._iterate(started)
+        return stream(client._iterate(started.flow), started)
+
+    return _like(op, method, returns)
+
+
+def _yielding(
+    op: Callable[Concatenate[Operations, _P], Items[_T]],
+) -> _Method[Callable[_P, Iterator[_T]], Callable[_P, AsyncIterator[_T]]]:
+    iterator, async_iterator = "Iterator[{}]", "AsyncIterator[{}]"
+    return _Method(_handing_out(op, None, iterator), _handing_out(op, None, async_iterator))
+
+
+def _streaming(
+    op: Callable[Concatenate[Operations, _P], _Started],
+    stream: Callable[[Any, _Started], _Sync],
+    async_stream: Callable[[Any, _Started], _Async],
+) -> _Method[Callable[_P, _Sync], Callable[_P, _Async]]:
+    blocking = _handing_out(op, stream, getattr(stream, "__name__", ""))
+    return _Method(blocking, _handing_out(op, async_stream, getattr(async_stream, "__name__", "")))
+
+
+@strict_options
+class _ClientBase(Generic[_Http]):
+    """The settings, the constructor and the methods of both clients; each connects its own
+    kind of httpx client and drives the operations its own way."""
+
+    def __init__(
+        self,
+        api_key: str | SecretLike | None = None,
+        *,
+        base_url: str | None = None,
+        auth: MaviTokenAuth | None = None,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        default_headers: Mapping[str, str] | None = None,
+        http_client: _Http | None = None,
+        deadline: float | None = DEFAULT_DEADLINE,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        api_version: str | None = None,
+        settings: MaviSettings | None = None,
+        rate_limit: RateLimitOption = AUTO,
+    ) -> None:
+        if settings is not None and not isinstance(settings, MaviSettings):
+            raise MaviValidationError(
+                f"settings must be a MaviSettings (from MaviSettings.resolve(...)) or None, got "
+                f"{given(settings)}."
+            )
+        check_http_client(http_client, asynchronous=self._asynchronous)
+        self.settings = settings or MaviSettings.resolve(
+            api_key,
+            base_url=base_url,
+            auth=auth,
+            timeout=timeout,
+            max_retries=max_retries,
+            default_headers=default_headers,
+            deadline=deadline,
+            max_response_bytes=max_response_bytes,
+            max_event_bytes=max_event_bytes,
+            api_version=api_version,
+        )
+        self._ops = Operations(
+            self.settings, rate_limit=resolve_rate_limit(rate_limit, self.settings.base_url)
+        )
+        # What an httpx client built here sends on every request by itself.
+        self._client_headers = {} if http_client else self.settings.headers(authenticate=False)
+        self._owns_http = http_client is None  # an injected client is its owner's to close
+        self._connect(http_client)
+
+    _asynchronous = False
+    """Which httpx client this client drives: `httpx.AsyncClient` when True."""
+
+    def _connect(self, http_client: _Http | None) -> None:
+        raise NotImplementedError
+
+    @property
+    def base_url(self) -> str:
+        return self.settings.base_url
+
+    @property
+    def auth(self) -> MaviTokenAuth | None:
+        return self.settings.auth
+
+    @property
+    def timeout(self) -> httpx.Timeout:
+        return self.settings.timeout
+
+    @property
+    def max_retries(self) -> int:
+        return self.settings.max_retries
+
+    @property
+    def api_version(self) -> str:
+        """The chat dialect this client speaks: "v1.0" or "v1.2"."""
+        return self.settings.api_version
+
+    chat = _returning(Operations.chat)
+    stream_chat = _streaming(Operations.stream_chat, ChatStream, AsyncChatStream)
+    vlm_chat = _returning(Operations.vlm_chat)
+    stream_vlm_chat = _streaming(Operations.stream_vlm_chat, VlmChatStream, AsyncVlmChatStream)
+    exchange_code = _returning(Operations.exchange_code)
+    search_videos = _returning(Operations.search_videos)
+    search_moments = _returning(Operations.search_moments)
+    find_moments = _returning(Operations.find_moments)
+    list_videos = _yielding(Operations.list_videos)
+    list_sessions = _yielding(Operations.list_sessions)
+    get_session_detail = _returning(Operations.get_session_detail)
+    upload_video = _returning(Operations.upload_video)
+    wait_until_parsed = _returning(Operations.wait_until_parsed)
+    delete_videos = _returning(Operations.delete_videos)
+    transcribe = _returning(Operations.transcribe)
+    get_transcripts = _returning(Operations.get_transcripts)
+
+    def __repr__(self) -> str:
+        credential = "token" if self.auth else ("api_key" if self.settings.api_key else None)
+        return f"{type(self).__name__}(base_url={self.base_url!r}, credentials={credential!r})"
+
+    def _closed(self) -> MaviValidationError:
+        """A request on a closed client: said as a MaviError, before anything is sent."""
+        name = type(self).__name__
+        http, how = (
+            ("httpx.AsyncClient", "aclose() or the end of its `async with`")
+            if self._asynchronous
+            else ("httpx.Client", "close() or the end of its `with`")
+        )
+        if not self._owns_http:
+            return MaviValidationError(
+                f"The http_client given to this {name} is closed, so nothing was sent: pass an "
+                f"open {http}."
+            )
+        return MaviValidationError(
+            f"This {name} is closed ({how} block), so nothing was sent: create a new {name}, or "
+            "ask inside the block."
+        )
 
 
 class MaviClient(_ClientBase[httpx.Client]):
-    """Synchronous client for the MAVI video chat API.
+    """Synchronous client for the MAVI video chat API (docs/client.md).
 
     >>> with MaviClient(api_key="sk-...") as client:  # doctest: +SKIP
     ...     print(client.chat(video_nos=["VI..."], message="What happens?").text)
@@ -416,55 +556,14 @@ class MaviClient(_ClientBase[httpx.Client]):
             httpx.Client(
                 timeout=self.timeout,
                 headers=self._client_headers,
-                limits=_LIMITS,
+                limits=httpx.Limits(
+                    max_connections=MAX_CONNECTIONS,
+                    max_keepalive_connections=MAX_KEEPALIVE_CONNECTIONS,
+                ),
                 verify=shared_ssl_context(),
             )
         )
         self._sleep: Callable[[float], None] = time.sleep
-
-    def chat(
-        self,
-        video_nos: list[str],
-        message: str,
-        history: HistoryInput = None,
-        *,
-        session_id: str | int | None = None,
-        unique_id: str | None = None,
-    ) -> ChatAnswer:
-        """Ask about the videos and return the whole answer. With v1.2, `session_id` continues
-        a conversation the service holds (the answer's own `session_id`)."""
-        return self._run(self._ops.ask(video_nos, message, history, session_id, unique_id))
-
-    def stream_chat(
-        self,
-        video_nos: list[str],
-        message: str,
-        history: HistoryInput = None,
-        *,
-        session_id: str | int | None = None,
-        unique_id: str | None = None,
-    ) -> ChatStream:
-        """Ask about the videos and iterate over the answer's deltas."""
-        progress = StreamProgress()
-        flow = self._ops.stream(video_nos, message, history, progress, session_id, unique_id)
-        return ChatStream(self._iterate(flow), progress)
-
-    def vlm_chat(
-        self, model: str, messages: Sequence[VlmMessage], options: VlmOptions = NO_OPTIONS
-    ) -> VlmReply:
-        """Ask a video-understanding model (`model` with its provider prefix, e.g.
-        "gemini:gemini-2.5-flash") about videos given by URL; the whole answer."""
-        return self._run(self._ops.vlm_complete(build_vlm_body(model, messages, options)))
-
-    def stream_vlm_chat(
-        self, model: str, messages: Sequence[VlmMessage], options: VlmOptions = NO_OPTIONS
-    ) -> VlmChatStream:
-        """`vlm_chat`, streamed: iterate over the answer's deltas."""
-        body = build_vlm_body(model, messages, options, stream=True)
-        progress, reply = StreamProgress(), VlmReply()
-        return VlmChatStream(
-            self._iterate(self._ops.vlm_stream(body, progress, reply)), progress, reply
-        )
 
     def ask_many(
         self,
@@ -476,12 +575,9 @@ class MaviClient(_ClientBase[httpx.Client]):
         concurrency: int = 4,
     ) -> list[BulkAnswer]:
         """Ask one question of each video in `video_nos` (or each of many questions of all of
-        them), `concurrency` chats at a time, each waiting its turn in the key's budget.
-
-        Returns a `BulkAnswer` per question, in order: `.text`, or `.error` for one that
-        failed (the others go on). `checkpoint`: a JSONL file that gets every answer as it
-        arrives; run again with it after an interruption and only the rest are asked.
-        `progress`: a bar on stderr (default: only when stderr is a terminal)."""
+        them), `concurrency` chats at a time, each waiting its turn in the key's budget; a
+        `BulkAnswer` per question, in order (docs/rate-limits-and-bulk.md#bulk-questions).
+        `checkpoint`: a JSONL file of the answers, to resume; `progress`: a bar on stderr."""
         batch = Batch(
             questions_of(questions, video_nos),
             checkpoint=checkpoint,
@@ -509,146 +605,13 @@ class MaviClient(_ClientBase[httpx.Client]):
             raise batch.interrupted()
         return batch.finish()
 
-    def exchange_code(
-        self, client_id: str, code: str, *, on_refresh: Callable[[MaviTokens], Any] | None = None
-    ) -> MaviTokenAuth:
-        """Trade the `code` sent to your callback URL for tokens (getAccessToken; not retried,
-        since a code is single-use). Returns credentials to pass as `auth=`."""
-        tokens = self._run(self._ops.exchange_code(client_id, code))
-        return MaviTokenAuth.from_tokens(tokens, on_refresh)
-
-    def search_videos(
-        self, query: str, *, unique_id: str | None = None, search_type: SearchType = "BY_CLIP"
-    ) -> list[Video]:
-        """Whole videos matching `query` (searchAI; unranked. v1.2: the videos of the clips its
-        search finds, in the order of their best clip). `unique_id` (v1.2 only): the end
-        user whose library it is (docs/v1.2.md); None: the service's "default".
-        `search_type` as for `find_moments`."""
-        return self._run(self._ops.search_videos(query, unique_id, search_type))
-
-    def search_moments(
-        self,
-        query: str,
-        video_nos: list[str],
-        *,
-        unique_id: str | None = None,
-        search_type: SearchType = "BY_CLIP",
-    ) -> list[Moment]:
-        """Moments of `video_nos` matching `query` (searchVideoFragment; v1.2: search, scored,
-        the videos sent as for `find_moments`), start/end in seconds; `unique_id` and
-        `search_type` as for `find_moments`."""
-        return self._run(self._ops.search_moments(query, video_nos, unique_id, search_type))
-
-    def find_moments(
-        self,
-        query: str,
-        video_nos: list[str] | None = None,
-        *,
-        limit: int | None = None,
-        unique_id: str | None = None,
-        search_type: SearchType = "BY_CLIP",
-    ) -> list[Moment]:
-        """The moments that match `query`, best first, at most `limit`: within `video_nos`, or
-        else within the videos that searchAI finds for it. What both frameworks' retrievers
-        return. v1.2: one search sending `video_nos` (100 a request; more are merged by score)
-        and `limit` as `top_k` (at most 1000; 200 for BY_CAPTION); `search_type` BY_CLIP (the
-        default: what is seen), BY_AUDIO (what is said: `Moment.text`), BY_VIDEO, BY_IMAGE or
-        BY_CAPTION, v1.2 only. `unique_id` as for `search_videos`."""
-        flow = self._ops.find_moments(query, video_nos, limit, unique_id, search_type)
-        return self._run(flow)
-
-    def list_videos(
-        self,
-        *,
-        status: str | None = None,
-        name: str | None = None,
-        start_time: datetime | float | None = None,
-        end_time: datetime | float | None = None,
-        page_size: int = MAX_PAGE_SIZE,
-        unique_id: str | None = None,
-    ) -> Iterator[Video]:
-        """Every video of the library matching the filters (searchDB, all pages; v1.2:
-        list_videos, with the time filters applied here). `unique_id` as for `search_videos`."""
-        flow = self._ops.list_videos(status, name, start_time, end_time, page_size, unique_id)
-        return self._iterate(flow)
-
-    def list_sessions(self, *, unique_id: str | None = None) -> Iterator[ChatSession]:
-        """Every chat session of the key, all pages (v1.2 only: `MaviValidationError` with
-        v1.0); `unique_id`: the namespace the chats named ("default" when they named none)."""
-        return self._iterate(self._ops.list_sessions(unique_id))
-
-    def get_session_detail(
-        self, session_id: str | int, *, unique_id: str | None = None
-    ) -> SessionDetail:
-        """A v1.2 chat session restored: its title and its messages in order (user and
-        assistant; an assistant message with its thinking and refs, as `chat()` returned
-        them), to show a conversation again or continue it with `chat(session_id=...)`.
-        `unique_id`: the namespace the chat named (sessions are kept per key and namespace).
-        v1.2 only (`MaviValidationError` with v1.0); an unknown session is a
-        `MaviInvalidRequestError`."""
-        return self._run(self._ops.session_detail(session_id, unique_id))
-
-    def upload_video(
-        self,
-        source: str | os.PathLike[str],
-        *,
-        callback_uri: str | None = None,
-        progress: bool | None = None,
-        on_progress: ProgressCallback | None = None,
-        unique_id: str | None = None,
-    ) -> Video:
-        """Upload a local file, or a video at an http(s) URL; it starts UNPARSE.
-
-        `progress`: a tqdm bar (default: when stderr is a terminal or in a notebook);
-        `on_progress(sent, total)`: your own report of the bytes sent, instead of the bar;
-        `unique_id` as for `search_videos`."""
-        flow = self._ops.upload_video(source, callback_uri, progress, on_progress, unique_id)
-        return self._run(flow)
-
-    def wait_until_parsed(
-        self,
-        video_nos: list[str],
-        timeout: float = 600.0,
-        *,
-        poll_interval: float = 2.0,
-        progress: bool | None = None,
-        unique_id: str | None = None,
-    ) -> list[Video]:
-        """Poll until every video is PARSE; raises `MaviVideoError` if one failed, and
-        `MaviTimeoutError` after `timeout` seconds. `unique_id` as for `search_videos`."""
-        flow = self._ops.wait_until_parsed(video_nos, timeout, poll_interval, progress, unique_id)
-        return self._run(flow)
-
-    def delete_videos(self, video_nos: list[str], *, unique_id: str | None = None) -> None:
-        """Delete videos, 500 per request (v1.2: 100); deleting one twice raises
-        `MaviConflictError`. `unique_id` as for `search_videos`."""
-        self._run(self._ops.delete_videos(video_nos, unique_id))
-
-    def transcribe(
-        self,
-        video_no: str,
-        kind: Literal["AUDIO", "VIDEO"] = "AUDIO",
-        *,
-        timeout: float = 600.0,
-        poll_interval: float = 2.0,
-        callback_uri: str | None = None,
-        unique_id: str | None = None,
-    ) -> Transcript:
-        """Submit a transcription (AUDIO: speech, VIDEO: what is seen) and wait for it (v1.2: no
-        task; the transcript is read at once, and `callback_uri` is refused). Times in seconds
-        (`Transcript.unit`: the reply's unit). `unique_id` as for `search_videos`."""
-        flow = self._ops.transcribe(video_no, kind, timeout, poll_interval, callback_uri, unique_id)
-        return self._run(flow)
-
     def close(self) -> None:
         if self._owns_http:
             self._http.close()
 
     def __del__(self) -> None:
-        # Dropped without close(): its pooled connections are closed now, as openai's client
-        # does, not left to a ResourceWarning at exit. In a cyclic collection httpcore's pool
-        # lock may be held by this very thread, so the close then runs in another (see
-        # docs/ARCHITECTURE.md, "Flows and drivers").
+        # Dropped without close(): its connections are closed now, as openai's client does, not
+        # left to a ResourceWarning at exit (docs/ARCHITECTURE.md, "Flows and drivers").
         http = self.__dict__.get("_http")
         if http is None or not self.__dict__.get("_owns_http") or http.is_closed:
             return
@@ -658,66 +621,37 @@ class MaviClient(_ClientBase[httpx.Client]):
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     # The driver: the only blocking I/O of the client.
 
     def _run(self, flow: Flow[_T]) -> _T:
-        items = self._iterate(returning(flow))
-        try:
-            result = next(items)
-        finally:
-            items.close()
-        assert isinstance(result, Result)
+        with contextlib.closing(self._iterate(returning(flow))) as items:
+            result: Result = next(items)
         return result.value  # type: ignore[no-any-return]
 
     def _iterate(self, flow: Flow[Any]) -> Generator[Any, None, None]:
         """Performs the effects `flow` yields and hands out everything else it yields."""
-        opened: list[httpx.Response] = []
-        value: Any = None
-        error: BaseException | None = None
+        run = _Run(flow, self.settings.redact, self._perform)
         try:
-            while True:
-                try:
-                    item = flow.send(value) if error is None else flow.throw(error)
-                except StopIteration:
-                    return
-                except MaviError as failed:
-                    self.settings.redact(failed)  # in place: credentials never leave masked
-                    raise
-                value = error = None
-                if not isinstance(item, Effect):
+            for item in run:
+                if type(item) is not Pump:
                     yield item
                     continue
                 try:
-                    if type(item) is Pump:
-                        reader, response = item.reader, item.response
-                        step = reader.step
-                        chunks = (
-                            iter((response.content,))
-                            if response.is_stream_consumed
-                            else response.iter_raw()
-                        )
-                        while not reader.ended:
-                            yield from step(next(chunks, None))
-                    else:
-                        value = self._perform(item, opened)
+                    reader, step, chunks = item.reader, item.reader.step, _chunks(item.response)
+                    while not reader.ended:
+                        yield from step(next(chunks, None))
                 except Exception as exc:
-                    error = transport_error(exc)
+                    run.fail(exc)
         finally:
-            flow.close()
-            close_responses(opened)
+            close_responses(run.close())
 
     def _perform(self, effect: Effect, opened: list[httpx.Response]) -> Any:
         if isinstance(effect, Send):
             if self._http.is_closed:  # httpx's bare RuntimeError is no MaviError
-                raise _closed_error(self)
+                raise self._closed()
             logger.debug("MAVI request: %s %s", effect.call.method, effect.url)
             with ExitStack() as stack, sending_within(effect.within):
                 request = _request(self._http, effect, stack, self._client_headers)
@@ -725,74 +659,16 @@ class MaviClient(_ClientBase[httpx.Client]):
             opened.append(response)
             return response
         if isinstance(effect, Close):
-            close_responses([effect.response])
-            return None
+            return close_responses([effect.response])
         if isinstance(effect, Sleep):
-            self._sleep(effect.seconds)
-            return None
+            return self._sleep(effect.seconds)
         if isinstance(effect, Acquire):
-            return effect.limit.acquire(
-                effect.endpoint,
-                account=effect.account,
-                timeout=effect.timeout,
-                pause=effect.pause,
-                sleep=self._sleep,
-            )
+            return effect.limit.acquire(effect.endpoint, **effect.options, sleep=self._sleep)
         assert isinstance(effect, Wait)
         try:
             return effect.future.result(effect.timeout)
         except FutureCancelledError:
             raise RefreshAbandoned from None
-
-    def get_transcripts(
-        self,
-        video_nos: list[str] | None = None,
-        kinds: str | Sequence[str] = KINDS,
-        *,
-        videos: Iterable[Video] = (),
-        timeout: float = 600.0,
-        poll_interval: float = 2.0,
-        progress: bool | None = None,
-        cache_dir: str | os.PathLike[str] | None = None,
-        refresh: bool = False,
-        unique_id: str | None = None,
-    ) -> list[VideoTranscript]:
-        """The transcripts of `video_nos` (None: every parsed video of the library), each
-        video's `kinds` in turn ("audio": what is said, "visual": what is shown), as
-        time-stamped segments in seconds.
-
-        Transcriptions not cached are all submitted, then polled together for at most
-        `timeout` seconds (`progress`: a bar on stderr, by default only on a terminal); the
-        videos' names and durations come from `videos` (any `Video` you hold) or else from
-        the library (searchDB). A transcript is requested once per process, host and
-        credentials (keyed by a hash of them, never the key): later calls get it from
-        memory, and with `cache_dir` from JSON files there, across processes; `refresh=True`
-        asks again; `unique_id` as for `search_videos` (its transcripts are cached apart).
-        Raises `MaviVideoError` if a transcription
-        failed, `MaviTimeoutError` after `timeout` (the tasks keep running: the next call
-        polls them instead of submitting new ones)."""
-        job = self._transcript_job(video_nos, kinds, videos, cache_dir, refresh, unique_id)
-        return self._run(self._ops.transcripts(job, timeout, poll_interval, progress))
-
-
-def _closed_error(client: _ClientBase[Any]) -> MaviValidationError:
-    """A request on a closed client: said as a MaviError, before anything is sent."""
-    name = type(client).__name__
-    if not client._owns_http:
-        http = "httpx.AsyncClient" if client._asynchronous else "httpx.Client"
-        return MaviValidationError(
-            f"The http_client given to this {name} is closed, so nothing was sent: pass an "
-            f"open {http}."
-        )
-    how = (
-        "aclose() or the end of its `async with`"
-        if client._asynchronous
-        else ("close() or the end of its `with`")
-    )
-    return MaviValidationError(
-        f"This {name} is closed ({how} block), so nothing was sent: create a new {name}, or "
-        "ask inside the block."
-    )
 
 
 class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
@@ -808,49 +684,6 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
     def _connect(self, http_client: httpx.AsyncClient | None) -> None:
         self._pools = LoopPools(self.timeout, self._client_headers, http_client)
         self._sleep: Callable[[float], Awaitable[None]] = _asyncio_sleep
-
-    async def chat(
-        self,
-        video_nos: list[str],
-        message: str,
-        history: HistoryInput = None,
-        *,
-        session_id: str | int | None = None,
-        unique_id: str | None = None,
-    ) -> ChatAnswer:
-        """Ask about the videos and return the whole answer. With v1.2, `session_id` continues
-        a conversation the service holds (the answer's own `session_id`)."""
-        flow = self._ops.ask(video_nos, message, history, session_id, unique_id)
-        return await self._run(flow)
-
-    def stream_chat(
-        self,
-        video_nos: list[str],
-        message: str,
-        history: HistoryInput = None,
-        *,
-        session_id: str | int | None = None,
-        unique_id: str | None = None,
-    ) -> AsyncChatStream:
-        """Ask about the videos; `async for` over the answer's deltas."""
-        progress = StreamProgress()
-        flow = self._ops.stream(video_nos, message, history, progress, session_id, unique_id)
-        return AsyncChatStream(self._iterate(flow), progress)
-
-    async def vlm_chat(
-        self, model: str, messages: Sequence[VlmMessage], options: VlmOptions = NO_OPTIONS
-    ) -> VlmReply:
-        """The async form of `MaviClient.vlm_chat`."""
-        return await self._run(self._ops.vlm_complete(build_vlm_body(model, messages, options)))
-
-    def stream_vlm_chat(
-        self, model: str, messages: Sequence[VlmMessage], options: VlmOptions = NO_OPTIONS
-    ) -> AsyncVlmChatStream:
-        """The async form of `MaviClient.stream_vlm_chat`: `async for` over the deltas."""
-        body = build_vlm_body(model, messages, options, stream=True)
-        progress, reply = StreamProgress(), VlmReply()
-        flow = self._ops.vlm_stream(body, progress, reply)
-        return AsyncVlmChatStream(self._iterate(flow), progress, reply)
 
     async def ask_many(
         self,
@@ -889,135 +722,13 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
             batch.close()
         return batch.finish()
 
-    async def exchange_code(
-        self, client_id: str, code: str, *, on_refresh: Callable[[MaviTokens], Any] | None = None
-    ) -> MaviTokenAuth:
-        """Trade the `code` sent to your callback URL for tokens (getAccessToken; not retried,
-        since a code is single-use). Returns credentials to pass as `auth=`."""
-        tokens = await self._run(self._ops.exchange_code(client_id, code))
-        return MaviTokenAuth.from_tokens(tokens, on_refresh)
-
-    async def search_videos(
-        self, query: str, *, unique_id: str | None = None, search_type: SearchType = "BY_CLIP"
-    ) -> list[Video]:
-        """Whole videos matching `query` (searchAI; unranked. v1.2: the videos of the clips its
-        search finds, in the order of their best clip). `unique_id` (v1.2 only): the end
-        user whose library it is (docs/v1.2.md); None: the service's "default".
-        `search_type` as for `find_moments`."""
-        return await self._run(self._ops.search_videos(query, unique_id, search_type))
-
-    async def search_moments(
-        self,
-        query: str,
-        video_nos: list[str],
-        *,
-        unique_id: str | None = None,
-        search_type: SearchType = "BY_CLIP",
-    ) -> list[Moment]:
-        """Moments of `video_nos` matching `query` (searchVideoFragment; v1.2: search, scored,
-        the videos sent as for `find_moments`), start/end in seconds; `unique_id` and
-        `search_type` as for `find_moments`."""
-        return await self._run(self._ops.search_moments(query, video_nos, unique_id, search_type))
-
-    async def find_moments(
-        self,
-        query: str,
-        video_nos: list[str] | None = None,
-        *,
-        limit: int | None = None,
-        unique_id: str | None = None,
-        search_type: SearchType = "BY_CLIP",
-    ) -> list[Moment]:
-        """The moments that match `query`, best first: see `MaviClient.find_moments`."""
-        flow = self._ops.find_moments(query, video_nos, limit, unique_id, search_type)
-        return await self._run(flow)
-
-    def list_videos(
-        self,
-        *,
-        status: str | None = None,
-        name: str | None = None,
-        start_time: datetime | float | None = None,
-        end_time: datetime | float | None = None,
-        page_size: int = MAX_PAGE_SIZE,
-        unique_id: str | None = None,
-    ) -> AsyncIterator[Video]:
-        """Every video of the library matching the filters (searchDB, all pages; v1.2:
-        list_videos, with the time filters applied here). `unique_id` as for `search_videos`."""
-        flow = self._ops.list_videos(status, name, start_time, end_time, page_size, unique_id)
-        return self._iterate(flow)
-
-    def list_sessions(self, *, unique_id: str | None = None) -> AsyncIterator[ChatSession]:
-        """Every chat session of the key, all pages: see `MaviClient.list_sessions`."""
-        return self._iterate(self._ops.list_sessions(unique_id))
-
-    async def get_session_detail(
-        self, session_id: str | int, *, unique_id: str | None = None
-    ) -> SessionDetail:
-        """A v1.2 chat session restored: see `MaviClient.get_session_detail`."""
-        return await self._run(self._ops.session_detail(session_id, unique_id))
-
-    async def upload_video(
-        self,
-        source: str | os.PathLike[str],
-        *,
-        callback_uri: str | None = None,
-        progress: bool | None = None,
-        on_progress: ProgressCallback | None = None,
-        unique_id: str | None = None,
-    ) -> Video:
-        """Upload a local file, or a video at an http(s) URL; it starts UNPARSE.
-
-        `progress`: a tqdm bar (default: when stderr is a terminal or in a notebook);
-        `on_progress(sent, total)`: your own report of the bytes sent, instead of the bar;
-        `unique_id` as for `search_videos`."""
-        flow = self._ops.upload_video(source, callback_uri, progress, on_progress, unique_id)
-        return await self._run(flow)
-
-    async def wait_until_parsed(
-        self,
-        video_nos: list[str],
-        timeout: float = 600.0,
-        *,
-        poll_interval: float = 2.0,
-        progress: bool | None = None,
-        unique_id: str | None = None,
-    ) -> list[Video]:
-        """Poll until every video is PARSE; raises `MaviVideoError` if one failed, and
-        `MaviTimeoutError` after `timeout` seconds. `unique_id` as for `search_videos`."""
-        flow = self._ops.wait_until_parsed(video_nos, timeout, poll_interval, progress, unique_id)
-        return await self._run(flow)
-
-    async def delete_videos(self, video_nos: list[str], *, unique_id: str | None = None) -> None:
-        """Delete videos, 500 per request (v1.2: 100); deleting one twice raises
-        `MaviConflictError`. `unique_id` as for `search_videos`."""
-        await self._run(self._ops.delete_videos(video_nos, unique_id))
-
-    async def transcribe(
-        self,
-        video_no: str,
-        kind: Literal["AUDIO", "VIDEO"] = "AUDIO",
-        *,
-        timeout: float = 600.0,
-        poll_interval: float = 2.0,
-        callback_uri: str | None = None,
-        unique_id: str | None = None,
-    ) -> Transcript:
-        """Submit a transcription (AUDIO: speech, VIDEO: what is seen) and wait for it (v1.2: no
-        task; the transcript is read at once, and `callback_uri` is refused). Times in seconds
-        (`Transcript.unit`: the reply's unit). `unique_id` as for `search_videos`."""
-        flow = self._ops.transcribe(video_no, kind, timeout, poll_interval, callback_uri, unique_id)
-        return await self._run(flow)
-
     @property
     def _http(self) -> httpx.AsyncClient:
         return self._pools.current()
 
     async def aclose(self) -> None:
-        """Close every connection pool the client opened: the running loop's here, and each
-        other loop's on that loop (scheduled when it runs in another thread; waited for up to
-        five seconds), or, when that loop has ended, by closing its sockets. An injected
-        `http_client` stays open: it is yours."""
+        """Close every connection pool the client opened, each on its own event loop
+        (docs/client.md#connections); an injected `http_client` stays open: it is yours."""
         await self._pools.aclose()
 
     async def close(self) -> None:
@@ -1027,68 +738,42 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
     async def __aenter__(self) -> Self:
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
     # The driver: the only awaiting I/O of the client.
 
     async def _run(self, flow: Flow[_T]) -> _T:
-        items = self._iterate(returning(flow))
-        try:
-            result = await anext(items)
-        finally:
-            await items.aclose()
-        assert isinstance(result, Result)
+        async with contextlib.aclosing(self._iterate(returning(flow))) as items:
+            result: Result = await anext(items)
         return result.value  # type: ignore[no-any-return]
 
     async def _iterate(self, flow: Flow[Any]) -> AsyncGenerator[Any, None]:
         """Performs the effects `flow` yields and hands out everything else it yields."""
-        opened: list[httpx.Response] = []
-        value: Any = None
-        error: BaseException | None = None
+        run = _Run(flow, self.settings.redact)
         try:
-            while True:
-                try:
-                    item = flow.send(value) if error is None else flow.throw(error)
-                except StopIteration:
-                    return
-                except MaviError as failed:
-                    self.settings.redact(failed)  # in place: credentials never leave masked
-                    raise
-                value = error = None
-                if not isinstance(item, Effect):
-                    yield item
-                    continue
+            for item in run:
                 try:
                     if type(item) is Pump:
-                        reader, response = item.reader, item.response
-                        step = reader.step
-                        achunks = (
-                            _one(response.content)
-                            if response.is_stream_consumed
-                            else response.aiter_raw()
-                        )
+                        reader, step = item.reader, item.reader.step
+                        chunks = _async_chunks(item.response)
                         while not reader.ended:
-                            for delta in step(await anext(achunks, None)):
+                            for delta in step(await anext(chunks, None)):
                                 yield delta
+                    elif isinstance(item, Effect):
+                        run.sent = await self._perform(item, run.opened)
                     else:
-                        value = await self._perform(item, opened)
+                        yield item
                 except Exception as exc:
-                    error = transport_error(exc)
+                    run.fail(exc)
         finally:
-            flow.close()
-            await aclose_responses(opened)
+            await aclose_responses(run.close())
 
     async def _perform(self, effect: Effect, opened: list[httpx.Response]) -> Any:
         if isinstance(effect, Send):
             # After aclose() a call would open a new pool that nobody closes.
             if self._pools.closed if self._owns_http else self._http.is_closed:
-                raise _closed_error(self)
+                raise self._closed()
             logger.debug("MAVI request: %s %s", effect.call.method, effect.url)
             http = self._http
             with ExitStack() as stack:
@@ -1101,38 +786,13 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
             opened.append(response)
             return response
         if isinstance(effect, Close):
-            await effect.response.aclose()
-            return None
+            return await effect.response.aclose()
         if isinstance(effect, Sleep):
-            await self._sleep(effect.seconds)
-            return None
+            return await self._sleep(effect.seconds)
         if isinstance(effect, Acquire):
-            return await effect.limit.aacquire(
-                effect.endpoint,
-                account=effect.account,
-                timeout=effect.timeout,
-                pause=effect.pause,
-                sleep=self._sleep,
-            )
+            return await effect.limit.aacquire(effect.endpoint, **effect.options, sleep=self._sleep)
         assert isinstance(effect, Wait)
         return await _wait_shared(effect.future, effect.timeout)
-
-    async def get_transcripts(
-        self,
-        video_nos: list[str] | None = None,
-        kinds: str | Sequence[str] = KINDS,
-        *,
-        videos: Iterable[Video] = (),
-        timeout: float = 600.0,
-        poll_interval: float = 2.0,
-        progress: bool | None = None,
-        cache_dir: str | os.PathLike[str] | None = None,
-        refresh: bool = False,
-        unique_id: str | None = None,
-    ) -> list[VideoTranscript]:
-        """The transcripts of `video_nos`, in seconds: see `MaviClient.get_transcripts`."""
-        job = self._transcript_job(video_nos, kinds, videos, cache_dir, refresh, unique_id)
-        return await self._run(self._ops.transcripts(job, timeout, poll_interval, progress))
 
 
 async def _cut_short(progress: StreamProgress) -> ChatDelta:
@@ -1166,6 +826,15 @@ async def _wait_shared(future: Future[Any], timeout: float | None) -> Any:
     if future.cancelled():
         raise RefreshAbandoned
     return future.result()
+
+
+def _chunks(response: httpx.Response) -> Iterator[bytes]:
+    """The raw body; a body read already (a test transport's) whole."""
+    return iter((response.content,)) if response.is_stream_consumed else response.iter_raw()
+
+
+def _async_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
+    return _one(response.content) if response.is_stream_consumed else response.aiter_raw()
 
 
 async def _one(content: bytes) -> AsyncIterator[bytes]:

@@ -1,30 +1,23 @@
 """Every client operation, written once, as a generator of the I/O it needs.
 
-In the manner of httpx's `Auth.auth_flow`: an operation yields *effects* (send a request, pump
-a reply's body through a pure reader of `_stream`, close it, sleep, wait for another caller's
-token refresh) and is sent their results, or has the failure thrown into it. `MaviClient` and
-`AsyncMaviClient` are two small drivers that perform effects, one blocking and one with
-`await`; everything an operation decides (retries, token refresh, decoding, bounds, the
-deadline) is decided here once, and what differs between the API's versions is asked of the
-settings' dialect (`_dialect`). Anything else an operation yields (a `ChatDelta`, a `Video`)
-goes to the caller as it comes.
-
-The drivers own the responses: whatever an operation leaves open when it is closed early (a
-caller breaking out of a stream) the driver closes; and every error leaves them with the
-credentials masked (`MaviSettings.redact`), once.
+In the manner of httpx's `Auth.auth_flow`: an operation yields *effects* and is sent their
+results, or has the failure thrown into it; the two clients (`_client`) perform them. Anything
+else it yields (a `ChatDelta`, a `Video`) goes to the caller as it comes. Each public method of
+`Operations` is a method of both clients (docs/ARCHITECTURE.md, "Flows and drivers").
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import random
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, TypeVar
 
 from ._auth import MaviTokenAuth, MaviTokens, RefreshAbandoned
 from ._constants import (
@@ -52,7 +45,7 @@ from ._exceptions import (
     MaviStreamError,
     MaviTimeoutError,
 )
-from ._models import ChatAnswer, SessionDetail
+from ._models import ChatAnswer, ChatSession, SessionDetail
 from ._progress import ProgressBar, ProgressCallback, check_progress, progress_bar, upload_bar
 from ._quota import RateLimit, account_of, endpoint_of
 from ._request import ApiCall, HistoryInput
@@ -66,15 +59,15 @@ from ._stream import (
     broken_stream_error,
     parse_json_reply,
 )
-from ._transcripts import WIRE_KIND, TranscriptJob, VideoTranscript
+from ._transcripts import KINDS, WIRE_KIND, TranscriptCache, TranscriptJob, VideoTranscript
 from ._videos import (
-    DEFAULT_SEARCH_TYPE,
     MAX_PAGE_SIZE,
     PARSED,
     Moment,
     Pages,
     ParseWatch,
     PollDeadline,
+    SearchType,
     Transcript,
     Video,
     VideoPager,
@@ -84,7 +77,16 @@ from ._videos import (
     parse_video,
     rank_moments,
 )
-from ._vlm import VlmReply, VlmStreamDecoder, parse_vlm_reply, vlm_call
+from ._vlm import (
+    NO_OPTIONS,
+    VlmMessage,
+    VlmOptions,
+    VlmReply,
+    VlmStreamDecoder,
+    build_vlm_body,
+    parse_vlm_reply,
+    vlm_call,
+)
 
 if TYPE_CHECKING:
     import os
@@ -96,12 +98,15 @@ __all__ = [
     "Close",
     "Effect",
     "Flow",
+    "Items",
     "Operations",
     "Pump",
     "Result",
     "Send",
     "Sleep",
     "StreamProgress",
+    "Streaming",
+    "VlmStreaming",
     "Wait",
     "returning",
 ]
@@ -126,28 +131,18 @@ class Send(Effect):
     headers: dict[str, str]
     timeout: httpx.Timeout
     within: float | None = None
-    """The call's deadline left: the reply's head must have arrived by then (None: no bound
-    but `timeout`'s, which restarts with every byte a server trickles)."""
-
-
-class Reader(Protocol):
-    """What a `Pump` hands each raw chunk to (`_stream.AnswerReader`, `_stream.BodyReader`)."""
-
-    ended: bool
-
-    def step(self, raw: bytes | None) -> list[Any]: ...
+    """The deadline left: the reply's head must have arrived by then (None: only `timeout`,
+    which restarts with every byte a server trickles)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Pump(Effect):
-    """Read a response's raw body, every chunk (then None at its end) handed to `reader`,
-    handing out the items it returns, until it has `ended`. The stream's hot loop: the
-    operation resumes once a reply, not once a chunk. The result is None; a failed read, or an
-    error `reader` raises, is thrown into the operation. A response whose body was read
-    already (one built by a test transport) gives its content, decoded: see `_decoder_for`."""
+    """Hand every raw chunk of a response's body (then None) to `reader`, handing out what it
+    returns, until it has `ended`: the hot loop, in the driver. Errors are thrown into the
+    operation; a body read already (a test transport's) is given whole (`_decoder_for`)."""
 
     response: httpx.Response
-    reader: Reader
+    reader: AnswerReader | BodyReader
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +176,11 @@ class Acquire(Effect):
     timeout: float | None
     pause: float = 0.0
 
+    @property
+    def options(self) -> dict[str, Any]:
+        """The keywords of `RateLimit.acquire` (and `aacquire`) this turn takes."""
+        return {"account": self.account, "timeout": self.timeout, "pause": self.pause}
+
 
 @dataclass(frozen=True, slots=True)
 class Result:
@@ -190,6 +190,22 @@ class Result:
 
 
 Flow: TypeAlias = Generator[Any, Any, _T]
+Items: TypeAlias = Generator[_T | Effect, Any, None]
+"""An operation handing out `_T` items (a listing) rather than returning a value."""
+
+
+@dataclass(frozen=True, slots=True)
+class Streaming:
+    """A streamed answer not started yet: the operation, and what it tells as it goes."""
+
+    flow: Flow[Any]
+    progress: StreamProgress
+
+
+@dataclass(frozen=True, slots=True)
+class VlmStreaming(Streaming):
+    reply: VlmReply
+    """What else the events tell (usage, model, finish reason), whole once the stream ended."""
 
 
 def returning(flow: Flow[_T]) -> Flow[None]:
@@ -221,8 +237,7 @@ def _decoder_for(response: httpx.Response) -> ContentDecoder | None:
 
 
 _DEADLINE_SLACK: Final = 0.05
-"""Seconds: a timeout this close to the deadline is the deadline's (the driver bounds a reply's
-head by its own clock, started a moment after the deadline's)."""
+"""Seconds: a timeout this close to the deadline is the deadline's (the driver's clock)."""
 
 
 class Deadline:
@@ -273,20 +288,14 @@ class Deadline:
         self.check()
         import httpx
 
-        def part(value: float | None) -> float:
-            return left if value is None else min(value, left)
-
-        return httpx.Timeout(
-            connect=part(timeout.connect),
-            read=part(timeout.read),
-            write=part(timeout.write),
-            pool=part(timeout.pool),
-        )
+        parts = timeout.as_dict().items()
+        return httpx.Timeout(**{k: left if v is None else min(v, left) for k, v in parts})
 
 
 @dataclass
 class Operations:
-    """The MAVI operations over one `MaviSettings`, as flows for a driver to run."""
+    """The MAVI operations over one `MaviSettings`, as flows for a driver to run. Each public
+    one is a method of both clients, with this signature and docstring (docs/client.md)."""
 
     settings: MaviSettings
     clock: Callable[[], float] = field(default=time.monotonic)
@@ -298,66 +307,82 @@ class Operations:
 
     # Chat.
 
-    def ask(
+    def chat(
         self,
         video_nos: list[str],
         message: str,
-        history: HistoryInput,
+        history: HistoryInput = None,
+        *,
         session_id: str | int | None = None,
         unique_id: str | None = None,
     ) -> Flow[ChatAnswer]:
-        """The whole answer; checks its input now, before any request."""
+        """Ask about the videos and return the whole answer. With v1.2, `session_id` continues
+        a conversation the service holds (the answer's own `session_id`)."""
         dialect = self.dialect
         call = dialect.chat_call(video_nos, message, history, session_id, unique_id, stream=False)
         parse = dialect.whole_answer(call, self.settings.max_event_bytes)
         if parse is not None:
-            return self._parsed_reply(call, parse)
-        return self._chat(call, None)  # type: ignore[return-value]
+            return (yield from self._request_json(call, parse))  # type: ignore[no-any-return]
+        text = yield from self._answered(call, StreamProgress(), dialect.stream_decoder, True)
+        return ChatAnswer(text=text, video_nos=dialect.chat_videos(call))
 
-    def stream(
+    def stream_chat(
         self,
         video_nos: list[str],
         message: str,
-        history: HistoryInput,
-        progress: StreamProgress,
+        history: HistoryInput = None,
+        *,
         session_id: str | int | None = None,
         unique_id: str | None = None,
-    ) -> Flow[None]:
-        """The answer's deltas as `ChatDelta` items; checks its input now."""
-        call = self.dialect.chat_call(
-            video_nos, message, history, session_id, unique_id, stream=True
-        )
-        return self._chat(call, progress)  # type: ignore[return-value]
+    ) -> Streaming:
+        """Ask about the videos and iterate over the answer's deltas."""
+        dialect = self.dialect
+        call = dialect.chat_call(video_nos, message, history, session_id, unique_id, stream=True)
+        progress = StreamProgress()
+        return Streaming(self._answered(call, progress, dialect.stream_decoder), progress)
 
-    def _parsed_reply(
-        self, call: ApiCall, parse: Callable[[bytes], ChatAnswer]
-    ) -> Flow[ChatAnswer]:
-        answer: ChatAnswer = yield from self._request_json(call, parse)
-        return answer
+    def vlm_chat(
+        self, model: str, messages: Sequence[VlmMessage], options: VlmOptions = NO_OPTIONS
+    ) -> Flow[VlmReply]:
+        """Ask a video-understanding model (`model` with its provider prefix, e.g.
+        "gemini:gemini-2.5-flash") about videos given by URL; the whole answer."""
+        call = vlm_call(build_vlm_body(model, messages, options))
+        limit = self.settings.max_event_bytes
+        return self._request_json(call, lambda data: parse_vlm_reply(data, limit))
 
-    def _chat(self, call: ApiCall, progress: StreamProgress | None) -> Flow[ChatAnswer | None]:
-        collect = progress is None
-        state = StreamProgress() if progress is None else progress
-        decoder = self.dialect.stream_decoder
+    def stream_vlm_chat(
+        self, model: str, messages: Sequence[VlmMessage], options: VlmOptions = NO_OPTIONS
+    ) -> VlmStreaming:
+        """`vlm_chat`, streamed: iterate over the answer's deltas; `reply` gathers the rest."""
+        call = vlm_call(build_vlm_body(model, messages, options, stream=True))
+        progress, reply = StreamProgress(), VlmReply()
+        decoder = functools.partial(VlmStreamDecoder, reply=reply)
+        return VlmStreaming(self._answered(call, progress, decoder), progress, reply)
 
-        def attempt(deadline: Deadline) -> Flow[str]:
-            return self._answer(call, deadline, state, collect, decoder)
-
+    def _answered(
+        self,
+        call: ApiCall,
+        progress: StreamProgress,
+        decoder: Callable[[int, int], ChatStreamDecoder],
+        collect: bool = False,
+    ) -> Flow[str]:
+        """The answer's text (when `collect`), its deltas handed out as they come (if not)."""
+        attempt = functools.partial(self._answer, call, progress, collect, decoder)
         try:
             text = yield from self._retrying(call, attempt)
         except MaviError:
-            state.ended = True  # ended by its error: read again, the stream is exhausted
+            progress.ended = True  # ended by its error: read again, the stream is exhausted
             raise
-        state.ended = True
-        return ChatAnswer(text=text, video_nos=self.dialect.chat_videos(call)) if collect else None
+        progress.ended = True
+        return text
 
     def _answer(
         self,
         call: ApiCall,
-        deadline: Deadline,
         progress: StreamProgress,
         collect: bool,
         decoder_class: Callable[[int, int], ChatStreamDecoder],
+        deadline: Deadline,
     ) -> Flow[str]:
         response = yield self._send(call, deadline)
         try:
@@ -379,33 +404,6 @@ class Operations:
             raise
         yield Close(response)
         return reader.text()
-
-    # Video-understanding chat completions (`_vlm`): a stateless model answers about URLs.
-
-    def vlm_complete(self, body: dict[str, Any]) -> Flow[VlmReply]:
-        """The whole answer to a body from `_vlm.build_vlm_body` (stream false)."""
-        limit = self.settings.max_event_bytes
-        reply: VlmReply = yield from self._request_json(
-            vlm_call(body), lambda data: parse_vlm_reply(data, limit)
-        )
-        return reply
-
-    def vlm_stream(
-        self, body: dict[str, Any], progress: StreamProgress, reply: VlmReply
-    ) -> Flow[None]:
-        """The answer's text as `ChatDelta` items; what else the reply tells goes to `reply`."""
-        call = vlm_call(body)
-
-        def decoder(max_event: int, max_body: int) -> ChatStreamDecoder:
-            return VlmStreamDecoder(max_event, max_body, reply)
-
-        def attempt(deadline: Deadline) -> Flow[str]:
-            return self._answer(call, deadline, progress, False, decoder)
-
-        try:
-            yield from self._retrying(call, attempt)
-        finally:
-            progress.ended = True
 
     # Every other endpoint: a JSON reply.
 
@@ -577,8 +575,11 @@ class Operations:
 
     # Tokens and videos.
 
-    def exchange_code(self, client_id: str, code: str) -> Flow[MaviTokens]:
-        # A code is single-use: never sent twice.
+    def exchange_code(
+        self, client_id: str, code: str, *, on_refresh: Callable[[MaviTokens], Any] | None = None
+    ) -> Flow[MaviTokenAuth]:
+        """Trade the `code` sent to your callback URL for tokens (getAccessToken; not retried,
+        since a code is single-use). Returns credentials to pass as `auth=`."""
         call = ApiCall(
             "POST",
             GET_ACCESS_TOKEN_PATH,
@@ -591,7 +592,7 @@ class Operations:
         except (MaviAuthenticationError, MaviInvalidRequestError) as error:
             token_advice(error, "exchange")
             raise
-        return MaviTokens.from_reply(data, now=time.time())
+        return MaviTokenAuth.from_tokens(MaviTokens.from_reply(data, now=time.time()), on_refresh)
 
     @property
     def dialect(self) -> Dialect:
@@ -603,8 +604,10 @@ class Operations:
         return self.dialect.scope(unique_id)
 
     def search_videos(
-        self, query: str, unique_id: str | None = None, search_type: object = DEFAULT_SEARCH_TYPE
+        self, query: str, *, unique_id: str | None = None, search_type: SearchType = "BY_CLIP"
     ) -> Flow[list[Video]]:
+        """Whole videos matching `query` (searchAI; v1.2: of the clips found, best first).
+        `unique_id` (v1.2): whose library (None: "default"); `search_type`: see `find_moments`."""
         dialect = self.dialect
         scope, kind = dialect.scope(unique_id), dialect.search_type(search_type)
         return self._parsed(*dialect.search_videos(query, kind, scope))
@@ -613,13 +616,42 @@ class Operations:
         self,
         query: str,
         video_nos: list[str],
+        *,
         unique_id: str | None = None,
-        search_type: object = DEFAULT_SEARCH_TYPE,
+        search_type: SearchType = "BY_CLIP",
     ) -> Flow[list[Moment]]:
+        """Moments of `video_nos` matching `query` (searchVideoFragment; v1.2: search, scored),
+        start/end in seconds; `unique_id` and `search_type` as for `find_moments`."""
         dialect = self.dialect
         scope, kind = dialect.scope(unique_id), dialect.search_type(search_type)
         calls = dialect.moment_calls(query, video_nos, kind, scope)
         return self._searched(calls, None, rank=dialect.searches_library)
+
+    def find_moments(
+        self,
+        query: str,
+        video_nos: list[str] | None = None,
+        *,
+        limit: int | None = None,
+        unique_id: str | None = None,
+        search_type: SearchType = "BY_CLIP",
+    ) -> Flow[list[Moment]]:
+        """The moments that match `query`, best first, at most `limit`: within `video_nos`, or
+        else within the videos searchAI finds for it (what both frameworks' retrievers return).
+        `search_type` (v1.2): BY_CLIP (what is seen), BY_AUDIO (what is said), BY_VIDEO,
+        BY_IMAGE or BY_CAPTION; `unique_id` as for `search_videos`. See docs/v1.2.md."""
+        check_limit(limit)
+        dialect = self.dialect
+        scope, kind = dialect.scope(unique_id), dialect.search_type(search_type)
+        if dialect.searches_library:  # only `video_nos` (or the library), `limit` at most
+            calls = dialect.moment_calls(query, video_nos, kind, scope, top_k=limit)
+            return (yield from self._searched(calls, limit))
+        if video_nos is None:
+            videos = yield from self.search_videos(query)
+            video_nos = [video.video_no for video in videos]
+            if not video_nos:
+                return []
+        return rank_moments((yield from self.search_moments(query, video_nos)), limit)
 
     def _searched(
         self, calls: list[ApiCall], limit: int | None, *, rank: bool = True
@@ -634,53 +666,31 @@ class Operations:
     def _parsed(self, call: ApiCall, parse: Callable[[Any], _T]) -> Flow[_T]:
         return parse((yield from self._request_json(call)))
 
-    def find_moments(
-        self,
-        query: str,
-        video_nos: list[str] | None,
-        limit: int | None,
-        unique_id: str | None = None,
-        search_type: object = DEFAULT_SEARCH_TYPE,
-    ) -> Flow[list[Moment]]:
-        check_limit(limit)  # now, before any request
-        dialect = self.dialect
-        scope, kind = dialect.scope(unique_id), dialect.search_type(search_type)
-        if dialect.searches_library:  # only `video_nos` (or the library), `limit` at most
-            calls = dialect.moment_calls(query, video_nos, kind, scope, top_k=limit)
-            return self._searched(calls, limit)
-        return self._find_moments(query, video_nos, limit)
-
-    def _find_moments(
-        self, query: str, video_nos: list[str] | None, limit: int | None
-    ) -> Flow[list[Moment]]:
-        if video_nos is None:
-            videos = yield from self.search_videos(query)
-            video_nos = [video.video_no for video in videos]
-            if not video_nos:
-                return []
-        return rank_moments((yield from self.search_moments(query, video_nos)), limit)
-
     def list_videos(
         self,
-        status: str | None,
-        name: str | None,
-        start_time: datetime | float | None,
-        end_time: datetime | float | None,
+        *,
+        status: str | None = None,
+        name: str | None = None,
+        start_time: datetime | float | None = None,
+        end_time: datetime | float | None = None,
         page_size: int = MAX_PAGE_SIZE,
         unique_id: str | None = None,
-    ) -> Flow[None]:
-        """Every matching video, as `Video` items."""
+    ) -> Items[Video]:
+        """Every video of the library matching the filters (searchDB, all pages; v1.2:
+        list_videos, with the time filters applied here). `unique_id` as for `search_videos`."""
         scope = self.scope(unique_id)
         return self._list(self.dialect.pager(status, name, start_time, end_time, page_size, scope))
 
-    def list_sessions(self, unique_id: str | None) -> Flow[None]:
-        """Every chat session of the key (v1.2 only), as `ChatSession` items."""
+    def list_sessions(self, *, unique_id: str | None = None) -> Items[ChatSession]:
+        """Every chat session of the key, all pages (v1.2 only); `unique_id`: the namespace the
+        chats named ("default" when they named none)."""
         return self._list(self.dialect.session_pager(unique_id))
 
-    def session_detail(
-        self, session_id: str | int, unique_id: str | None = None
+    def get_session_detail(
+        self, session_id: str | int, *, unique_id: str | None = None
     ) -> Flow[SessionDetail]:
-        """A v1.2 session restored: its title and messages; checks its input now."""
+        """A v1.2 chat session restored, to show or continue (docs/v1.2.md#restoring-a-session);
+        `unique_id`: the namespace the chat named."""
         dialect = self.dialect
         return self._parsed(*dialect.session_detail(session_id, dialect.scope(unique_id)))
 
@@ -720,11 +730,14 @@ class Operations:
     def upload_video(
         self,
         source: str | os.PathLike[str],
-        callback_uri: str | None,
-        progress: bool | None,
+        *,
+        callback_uri: str | None = None,
+        progress: bool | None = None,
         on_progress: ProgressCallback | None = None,
         unique_id: str | None = None,
     ) -> Flow[Video]:
+        """Upload a local file, or a video at an http(s) URL; it starts UNPARSE. `progress`: a bar
+        (default: on a terminal or notebook); `on_progress(sent, total)`: your own report."""
         check_progress(progress, on_progress)
         scope = self.scope(unique_id)
         call, upload = self.dialect.upload_call(source, callback_uri, scope)
@@ -740,26 +753,32 @@ class Operations:
     def wait_until_parsed(
         self,
         video_nos: list[str],
-        timeout: float,
-        poll_interval: float,
-        progress: bool | None,
+        timeout: float = 600.0,
+        *,
+        poll_interval: float = 2.0,
+        progress: bool | None = None,
         unique_id: str | None = None,
     ) -> Flow[list[Video]]:
+        """Poll until every video is PARSE; raises `MaviVideoError` if one failed, and
+        `MaviTimeoutError` after `timeout` seconds. `unique_id` as for `search_videos`."""
         scope = self.scope(unique_id)
         watch = ParseWatch(video_nos)
         deadline = PollDeadline(timeout, self.clock(), poll_interval, "the videos to parse")
         check_progress(progress)
         bar = self.progress_bar("Parsing videos", len(watch.video_nos), progress)
         while True:
-            pager = self.dialect.pager(unique_id=scope)
-            watch.update((yield from self._all_pages(pager, deadline)))
+            watch.update(
+                (yield from self._all_pages(self.dialect.pager(unique_id=scope), deadline))
+            )
             bar.update(watch.parsed)
             if watch.done:
                 bar.finish()
                 return watch.result()
             yield Sleep(deadline.next_delay(self.clock()))
 
-    def delete_videos(self, video_nos: list[str], unique_id: str | None = None) -> Flow[None]:
+    def delete_videos(self, video_nos: list[str], *, unique_id: str | None = None) -> Flow[None]:
+        """Delete videos, 500 per request (v1.2: 100); deleting one twice raises
+        `MaviConflictError`. `unique_id` as for `search_videos`."""
         scope = self.scope(unique_id)
         for call in self.dialect.delete_calls(video_nos, scope):
             yield from self._request_json(call)
@@ -767,15 +786,16 @@ class Operations:
     def transcribe(
         self,
         video_no: str,
-        kind: Literal["AUDIO", "VIDEO"],
-        timeout: float,
-        poll_interval: float,
-        callback_uri: str | None,
+        kind: Literal["AUDIO", "VIDEO"] = "AUDIO",
+        *,
+        timeout: float = 600.0,
+        poll_interval: float = 2.0,
+        callback_uri: str | None = None,
         unique_id: str | None = None,
     ) -> Flow[Transcript]:
-        """v1.0: a task submitted, then polled until FINISH. v1.2: no task; the transcript is
-        read (`get_audio_transcription` / `get_video_transcription`), and read again while the
-        reply is `data: null` (no transcript yet), until `timeout`."""
+        """Submit a transcription (AUDIO: speech, VIDEO: what is seen) and wait for it (v1.2: no
+        task, the transcript is read until it is made; `callback_uri` is refused). Times in
+        seconds (`Transcript.unit`: the reply's). `unique_id` as for `search_videos`."""
         dialect = self.dialect
         scope = dialect.scope(unique_id)
         what = f"the transcript of {video_no}" if dialect.not_ready else "the transcription"
@@ -792,16 +812,36 @@ class Operations:
                 return transcript
             yield Sleep(deadline.next_delay(self.clock()))
 
-    # Transcripts as documents (issue 14): every (video, kind) asked at once, then polled.
-
-    def transcripts(
-        self, job: TranscriptJob, timeout: float, poll_interval: float, progress: bool | None
+    def get_transcripts(
+        self,
+        video_nos: list[str] | None = None,
+        kinds: str | Sequence[str] = KINDS,
+        *,
+        videos: Iterable[Video] = (),
+        timeout: float = 600.0,
+        poll_interval: float = 2.0,
+        progress: bool | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+        refresh: bool = False,
+        unique_id: str | None = None,
     ) -> Flow[list[VideoTranscript]]:
-        """The transcripts `job` wants: cached ones as they are; for the others, the videos'
-        names and durations looked up (searchDB, until all are found), every transcription
-        submitted, then all polled together, the first poll at once, the next after 0.5 s,
-        doubling up to `poll_interval`, for at most `timeout` seconds."""
-        dialect = self.dialect
+        """The transcripts of `video_nos` (None: every parsed video), each of `kinds` ("audio",
+        "visual"), as segments in seconds; polled together for at most `timeout`, cached
+        (`cache_dir`: on disk too; `refresh`: ask again). See docs/client.md#transcripts."""
+        settings, dialect = self.settings, self.dialect
+        job = TranscriptJob(
+            settings.base_url,
+            video_nos,
+            kinds,
+            videos,
+            TranscriptCache.shared(),
+            cache_dir,
+            refresh,
+            account=settings.fingerprint(),
+            unique_id=dialect.scope(unique_id),
+        )
+        # Cached ones as they are; for the others, the videos' names and durations looked up
+        # (until all are found), every transcription submitted, then all polled together.
         what = f"the transcripts{dialect.not_ready}"
         deadline = PollDeadline(timeout, self.clock(), poll_interval, what)
         deadline.interval = delay = min(0.5, poll_interval)
