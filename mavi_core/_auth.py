@@ -18,8 +18,6 @@ from ._constants import TOKEN_REFRESH_MARGIN
 from ._exceptions import MaviError, MaviServerError, MaviValidationError
 from ._secret import Secret, SecretLike, check_credential, given
 
-__all__ = ["MaviTokenAuth", "MaviTokens", "RefreshAbandoned", "RefreshTicket"]
-
 REFRESH_FAILURE_COOLDOWN: Final = 5.0
 """A failed refresh answers the requests that ask again for this long, instead of a new call."""
 
@@ -28,15 +26,13 @@ _ACCESS_TOKEN_MAX_SECONDS = 7 * 24 * 3600
 _REFRESH_TOKEN_MAX_SECONDS = 3 * 365 * 24 * 3600
 
 
-def _secret(value: object, what: str, reply: str, *, required: bool = False) -> Secret | None:
-    """A token given as a string or a SecretStr (None: not given), checked, never quoted."""
+def _secret(value: object, what: str, reply: str) -> Secret:
+    """A token given as a string or a SecretStr, checked, never quoted."""
     plain = value.get_secret_value() if hasattr(value, "get_secret_value") else value
-    if plain is None and not required:
-        return None
     if not isinstance(plain, str):
         raise MaviValidationError(
             f"MaviTokenAuth: {what} must be a string or a SecretStr holding one, got "
-            f"{'None' if plain is None else given(plain, secret=True)}: pass the {reply} that "
+            f"{given(plain, secret=True)}: pass the {reply} that "
             "getAccessToken answered: `client.exchange_code(client_id, code)` returns the "
             'credentials (docs/client.md, "Access tokens").'
         )
@@ -124,8 +120,7 @@ class MaviTokenAuth:
         expires_at: float | datetime | None = None,
         on_refresh: Callable[[MaviTokens], Any] | None = None,
     ) -> None:
-        token = _secret(access_token, "access_token", "accessToken", required=True)
-        assert token is not None
+        token = _secret(access_token, "access_token", "accessToken")
         if expires_at is not None and (
             isinstance(expires_at, bool) or not isinstance(expires_at, int | float | datetime)
         ):
@@ -140,9 +135,9 @@ class MaviTokenAuth:
             )
         if isinstance(expires_at, datetime):  # a naive one is UTC
             expires_at = expires_at.replace(tzinfo=expires_at.tzinfo or UTC).timestamp()
-        self._tokens = MaviTokens(
-            token, _secret(refresh_token, "refresh_token", "refreshToken"), expires_at
-        )
+        if refresh_token is not None:
+            refresh_token = _secret(refresh_token, "refresh_token", "refreshToken")
+        self._tokens = MaviTokens(token, refresh_token, expires_at)
         self.on_refresh = on_refresh
         self.identity: Final = self._tokens.refresh_token or token
         """Whose tokens these are, for what is kept per account (only ever hashed): the refresh
@@ -151,7 +146,8 @@ class MaviTokenAuth:
         """Increases with every refresh; a request remembers it to tell whether it is stale."""
         self._lock = threading.Lock()
         self._in_flight: Future[MaviTokens] | None = None
-        self._failure: tuple[int, float, BaseException] | None = None
+        self._failure: tuple[float, BaseException] | None = None
+        """When the last refresh failed, and how (cleared by a refresh that succeeds)."""
 
     @classmethod
     def from_tokens(
@@ -195,15 +191,10 @@ class MaviTokenAuth:
                 return None
             if self._in_flight is not None:
                 return RefreshTicket(self._in_flight, leader=False)
-            if self._failure is not None:
-                failed_generation, failed_at, error = self._failure
-                if (
-                    failed_generation == generation
-                    and time.time() - failed_at < REFRESH_FAILURE_COOLDOWN
-                ):
-                    settled: Future[MaviTokens] = Future()
-                    settled.set_exception(error)
-                    return RefreshTicket(settled, leader=False)
+            if self._failure and time.time() - self._failure[0] < REFRESH_FAILURE_COOLDOWN:
+                settled: Future[MaviTokens] = Future()
+                settled.set_exception(self._failure[1])
+                return RefreshTicket(settled, leader=False)
             future: Future[MaviTokens] = Future()
             self._in_flight = future
             return RefreshTicket(future, leader=True)
@@ -213,28 +204,27 @@ class MaviTokenAuth:
     ) -> None:
         """The leader's end of a refresh: apply the reply's `data`, or share `error` with the
         waiters; raises the error a malformed reply is."""
-        tokens: MaviTokens | None = None
-        malformed: MaviError | None = None
+        tokens = None
+        if error is None:  # only the leader replaces the tokens: read outside the lock
+            try:
+                tokens = MaviTokens.from_reply(data, now=time.time(), previous=self._tokens)
+            except MaviError as malformed:
+                self.finish_refresh(ticket, error=malformed)
+                raise
         with self._lock:
             self._in_flight = None
-            if error is None:
-                try:
-                    tokens = MaviTokens.from_reply(data, now=time.time(), previous=self._tokens)
-                    self._tokens, self._failure = tokens, None
-                    self.generation += 1
-                except MaviError as exc:
-                    error = malformed = exc
-            if isinstance(error, MaviError):
-                self._failure = (self.generation, time.time(), error)
-        with contextlib.suppress(InvalidStateError):  # a future someone cancelled takes nothing
             if tokens is not None:
-                ticket.future.set_result(tokens)
-            elif error is not None:
+                self._tokens, self._failure = tokens, None
+                self.generation += 1
+            elif isinstance(error, MaviError):
+                self._failure = (time.time(), error)
+        with contextlib.suppress(InvalidStateError):  # a future someone cancelled takes nothing
+            if tokens is None:
                 ticket.future.set_exception(error)
+            else:
+                ticket.future.set_result(tokens)
         if tokens is not None and self.on_refresh is not None:
             self.on_refresh(tokens)  # the new tokens are in use: the caller must keep them
-        if malformed is not None:
-            raise malformed
 
     def refresh_body(self) -> dict[str, str]:
         refresh_token = self._tokens.refresh_token

@@ -4,24 +4,6 @@ attributes every error has: docs/errors-and-wire.md#errors."""
 
 from __future__ import annotations
 
-__all__ = [
-    "MaviAPIError",
-    "MaviAuthenticationError",
-    "MaviConflictError",
-    "MaviConnectionError",
-    "MaviError",
-    "MaviInvalidRequestError",
-    "MaviPermissionDeniedError",
-    "MaviRateLimitError",
-    "MaviRemoteError",
-    "MaviServerError",
-    "MaviStreamError",
-    "MaviStreamTimeoutError",
-    "MaviTimeoutError",
-    "MaviValidationError",
-    "MaviVideoError",
-]
-
 
 class MaviError(Exception):
     """Base class of every error raised by `mavi_core`; every attribute exists on every

@@ -17,9 +17,6 @@ from ._exceptions import (
     MaviStreamError,
 )
 
-__all__ = ["REFRESH", "RetryState", "backoff_delay", "is_retryable"]
-
-
 REFRESH: Final = "refresh"
 """Refresh the access token, then send the request again."""
 

@@ -6,18 +6,6 @@ import hmac
 import re
 from typing import Final, Protocol
 
-__all__ = [
-    "Secret",
-    "SecretLike",
-    "check_credential",
-    "given",
-    "redact",
-    "redact_url",
-    "redact_url_secrets",
-    "reveal",
-    "url_secrets",
-]
-
 MASK = "**********"
 _MIN_REDACTED = 4
 """Shorter values are not searched for in messages: masking every "a" would garble them."""
@@ -60,9 +48,9 @@ class Secret:
 
 
 def given(value: object, *, secret: bool = False) -> str:
-    """What a caller passed, for an error message: a number as it is, anything else (and
-    anything where a credential was expected: `secret`) by its type only."""
-    if not secret and (value is None or isinstance(value, bool | int | float)):
+    """What a caller passed, for an error message: None or a number as it is, anything else
+    (and any number where a credential was expected: `secret`) by its type only."""
+    if value is None or (not secret and isinstance(value, bool | int | float)):
         return repr(value)
     name = type(value).__name__
     return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"

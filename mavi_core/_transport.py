@@ -27,16 +27,6 @@ if TYPE_CHECKING:
     import asyncio
     from collections.abc import Mapping
 
-__all__ = [
-    "LoopPools",
-    "ShardedAsyncTransport",
-    "aclose_responses",
-    "bounded_by_deadline",
-    "close_outside_collection",
-    "close_responses",
-    "sending_within",
-    "shared_ssl_context",
-]
 
 SHARDS: Final = 16
 OTHER_LOOP_CLOSE_WAIT: Final = 5.0
