@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from ._constants import TOKEN_REFRESH_MARGIN
 from ._exceptions import MaviError, MaviServerError, MaviValidationError
@@ -43,8 +43,7 @@ class RefreshAbandoned(Exception):
     """The caller leading a refresh gave up (cancelled): a waiter should claim it again."""
 
 
-@dataclass(frozen=True, slots=True)
-class RefreshTicket:
+class RefreshTicket(NamedTuple):
     """One caller's part in a refresh: lead it (do the HTTP call), or wait for `future`."""
 
     future: Future[MaviTokens]
@@ -228,8 +227,7 @@ class MaviTokenAuth:
 
     def refresh_body(self) -> dict[str, str]:
         refresh_token = self._tokens.refresh_token
-        if refresh_token is None:
-            raise ValueError("no refresh token is known")
+        assert refresh_token is not None, "refreshed only when can_refresh"
         return {"refreshToken": refresh_token.get_secret_value()}
 
     def __repr__(self) -> str:

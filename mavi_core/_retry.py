@@ -23,11 +23,9 @@ REFRESH: Final = "refresh"
 
 def is_retryable(error: MaviError) -> bool:
     """Connection errors, timeouts, HTTP 408/429/5xx and envelope 0429 are worth another try."""
-    if isinstance(error, MaviStreamError):
-        return False
-    status = error.status_code or 0
-    return isinstance(error, MaviConnectionError | MaviRateLimitError) or (
-        isinstance(error, MaviServerError) and status >= 500
+    return not isinstance(error, MaviStreamError) and (
+        isinstance(error, MaviConnectionError | MaviRateLimitError)
+        or (isinstance(error, MaviServerError) and (error.status_code or 0) >= 500)
     )
 
 

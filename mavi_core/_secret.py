@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import re
+from os.path import commonprefix
 from typing import Final, Protocol
 
 MASK = "**********"
@@ -94,18 +95,11 @@ this many characters on."""
 
 def redact(text: str, secrets: list[str]) -> str:
     """`text` with every occurrence of each secret masked, whole or cut short at the end."""
-    for secret in secrets:
-        if len(secret) <= _PREFIX:
-            if len(secret) >= _MIN_REDACTED:
-                text = text.replace(secret, MASK)
-            continue
+    for secret in filter(lambda secret: len(secret) >= _MIN_REDACTED, secrets):
         start = text.find(secret[:_PREFIX])
         while start >= 0:
-            end = start + _PREFIX
-            while (
-                end < len(text) and end - start < len(secret) and text[end] == secret[end - start]
-            ):
-                end += 1
+            written = text[start : start + len(secret)]  # the secret, or its start where cut
+            end = start + len(commonprefix([written, secret]))  # noqa: RUF071 (not a path)
             text = text[:start] + MASK + text[end:]
             start = text.find(secret[:_PREFIX], start + len(MASK))
     return text

@@ -91,17 +91,13 @@ class _BoundedStream(httpcore.NetworkStream):
         return self._stream.get_extra_info(info)
 
 
-class _BoundedBackend(httpcore.NetworkBackend):
+class _BoundedBackend(httpcore.SyncBackend):
     """Opens `_BoundedStream` TCP connections (the client opens no other kind)."""
-
-    def __init__(self, backend: httpcore.NetworkBackend) -> None:
-        self._backend = backend
 
     def connect_tcp(
         self, host: str, port: int, timeout: float | None = None, *args: Any, **kwargs: Any
     ) -> httpcore.NetworkStream:
-        stream = self._backend.connect_tcp(host, port, _within(timeout), *args, **kwargs)
-        return _BoundedStream(stream)
+        return _BoundedStream(super().connect_tcp(host, port, _within(timeout), *args, **kwargs))
 
 
 def bounded_by_deadline(client: httpx.Client) -> httpx.Client:
@@ -109,9 +105,8 @@ def bounded_by_deadline(client: httpx.Client) -> httpx.Client:
     `sending_within`: httpx has no total timeout, and its read timeout restarts with every byte."""
     for transport in [client._transport, *client._mounts.values()]:
         pool = getattr(transport, "_pool", None)
-        backend = getattr(pool, "_network_backend", None)
-        if isinstance(backend, httpcore.NetworkBackend):
-            pool._network_backend = _BoundedBackend(backend)  # type: ignore[union-attr]
+        if isinstance(getattr(pool, "_network_backend", None), httpcore.SyncBackend):
+            pool._network_backend = _BoundedBackend()  # type: ignore[union-attr]
     return client
 
 
