@@ -59,9 +59,7 @@ def given(value: object, *, secret: bool = False) -> str:
 
 def reveal(value: str | SecretLike | None) -> str | None:
     """The plain value of a string or secret; None stays None."""
-    if value is None or isinstance(value, str):
-        return value
-    return value.get_secret_value()
+    return value if value is None or isinstance(value, str) else value.get_secret_value()
 
 
 def check_credential(value: str, what: str) -> str:
@@ -105,12 +103,12 @@ def redact(text: str, secrets: list[str]) -> str:
     return text
 
 
-_USERINFO: Final = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^\s:]*:)\S*@")
+_USERINFO: Final = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^\s:]*:)(?P<password>\S*)@")
 """The password runs from the first `:` after `scheme://` to the URL's LAST `@`, as redis-py and
 `urllib.parse` read it, raw `/`, `?` or `#` included; a URL without a password but with `@`
 after a `:` is masked from that `:` (the safe side)."""
 
-_QUERY_PASSWORD: Final = re.compile(r"(?P<head>[?&;]password=)[^&;#\s]*", re.IGNORECASE)
+_QUERY_PASSWORD: Final = re.compile(r"(?i)(?P<head>[?&;]password=)(?P<password>[^&;#\s]*)")
 """redis-py reads any query parameter as a connection option: `?password=...` is one."""
 
 
@@ -124,14 +122,11 @@ def redact_url(text: str) -> str:
 def url_secrets(url: str) -> list[str]:
     """The passwords `url` carries, as written and percent-decoded (what a library that read
     the URL may quote in its own errors): for `redact`, after `redact_url`."""
-    from urllib.parse import parse_qsl, unquote
+    from urllib.parse import unquote, unquote_plus
 
     match = _USERINFO.match(url)
-    found = [url[match.end("head") : match.end() - 1]] if match else []
-    query = url.partition("?")[2].partition("#")[0]
-    found += [
-        value for name, value in parse_qsl(query, errors="replace") if name.lower() == "password"
-    ]
+    found = [match["password"]] if match else []
+    found += [unquote_plus(query["password"]) for query in _QUERY_PASSWORD.finditer(url)]
     found += [unquote(value) for value in found]
     return sorted(set(filter(None, found)), key=len, reverse=True)
 

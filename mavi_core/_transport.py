@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import cache
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any, Final
 
 import httpcore
@@ -208,8 +208,7 @@ class LoopPools:
         headers: Mapping[str, str],
         injected: httpx.AsyncClient | None = None,
     ) -> None:
-        self._timeout = timeout
-        self._headers = headers
+        self._open = partial(httpx.AsyncClient, timeout=timeout, headers=headers)
         self._injected = injected
         # An ended loop's pool stays until the next loop opens one or `aclose()`: both close it.
         self._pools: dict[
@@ -228,8 +227,7 @@ class LoopPools:
         import asyncio  # loaded by the first async request, not by `import mavi_core`
 
         loop = asyncio.get_running_loop()
-        pool = self._pools.get(loop)
-        if pool is not None:
+        if (pool := self._pools.get(loop)) is not None:
             return pool[0]
         from httpx._utils import get_environment_proxies  # the proxies as httpx reads them
 
@@ -244,9 +242,7 @@ class LoopPools:
         with self._lock:
             gone = [self._pools.pop(old)[1] for old in list(self._pools) if old.is_closed()]
             transport = ShardedAsyncTransport()
-            http = httpx.AsyncClient(
-                timeout=self._timeout, headers=self._headers, transport=transport, mounts=mounts
-            )
+            http = self._open(transport=transport, mounts=mounts)
             self._pools[loop] = (http, transport)
         for left in gone:  # `asyncio.run` ended without aclose(): its sockets are open
             left.abandon()
