@@ -1,7 +1,5 @@
 """v1.0 access tokens that refresh themselves: only the decisions (is the token due, what the
-reply means, who refreshes); the flows do the HTTP call. One refresh is in flight per
-`MaviTokenAuth`: its first caller leads it, the others share its outcome
-(docs/errors-and-wire.md#credentials)."""
+reply means, who refreshes); the flows do the HTTP call (docs/errors-and-wire.md#credentials)."""
 
 from __future__ import annotations
 
@@ -120,8 +118,8 @@ class MaviTokenAuth:
         on_refresh: Callable[[MaviTokens], Any] | None = None,
     ) -> None:
         token = _secret(access_token, "access_token", "accessToken")
-        if expires_at is not None and (
-            isinstance(expires_at, bool) or not isinstance(expires_at, int | float | datetime)
+        if isinstance(expires_at, bool) or not isinstance(
+            expires_at, int | float | datetime | None
         ):
             raise MaviValidationError(
                 "MaviTokenAuth: expires_at must be Unix time in seconds (a number), a datetime "
@@ -182,9 +180,9 @@ class MaviTokenAuth:
         return expires_at is None or time.time() < expires_at
 
     def claim_refresh(self, generation: int) -> RefreshTicket | None:
-        """Who refreshes: None when the tokens of `generation` were replaced already; else a
-        ticket to lead the one refresh in flight, or to wait for it. A refresh that failed
-        within the last `REFRESH_FAILURE_COOLDOWN` seconds answers at once with its error."""
+        """Who refreshes: None when the tokens of `generation` were replaced already; else the
+        first caller leads the one refresh in flight, the others wait for it. A refresh that
+        failed within the last `REFRESH_FAILURE_COOLDOWN` seconds answers at once."""
         with self._lock:
             if self.generation != generation:
                 return None

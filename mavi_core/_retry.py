@@ -67,6 +67,5 @@ class RetryState:
             return None
         # A wait of 0 would retry at once: the normal backoff is the least a retry waits.
         backoff = backoff_delay(self.retries, jitter=self.random())
-        delay = max(retry_after, backoff) if retry_after else backoff
         self.retries += 1
-        return delay
+        return max(retry_after or 0.0, backoff)

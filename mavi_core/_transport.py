@@ -40,9 +40,8 @@ _SEND_ENDS: ContextVar[float | None] = ContextVar("mavi_send_ends", default=None
 
 @contextmanager
 def sending_within(seconds: float | None) -> Iterator[None]:
-    """Reads and writes of the sync client's connections in this block end within `seconds`
-    (None: each as long as its own timeout), however slowly the server trickles its reply's
-    head (docs/errors-and-wire.md#bounds)."""
+    """The sync client's reads and writes in this block end within `seconds` (None: each within
+    its own timeout), however slowly the server trickles (docs/errors-and-wire.md#bounds)."""
     token = _SEND_ENDS.set(None if seconds is None else time.monotonic() + seconds)
     try:
         yield
@@ -135,9 +134,8 @@ class _CountedStream(httpx.AsyncByteStream):
 
 
 class ShardedAsyncTransport(httpx.AsyncBaseTransport):
-    """`SHARDS` connection pools sharing the client's limits, the least loaded first (the first
-    on a tie, so sequential use reuses one connection): one pool's scans grow with the square of
-    its concurrency (encode/httpcore#1035)."""
+    """`SHARDS` pools sharing the client's limits, the least loaded first (the first on a tie:
+    sequential use reuses one connection): one pool is quadratic (encode/httpcore#1035)."""
 
     def __init__(self, shards: Sequence[httpx.AsyncBaseTransport] | None = None) -> None:
         limits = httpx.Limits(
@@ -190,11 +188,10 @@ class ShardedAsyncTransport(httpx.AsyncBaseTransport):
 def _close_socket(sock: Any) -> None:
     """Close `sock` without its event loop (one whose loop has ended)."""
     raw = getattr(sock, "_sock", sock)  # asyncio lends a TransportSocket without close()
-    if raw is not None and raw.fileno() != -1:
-        with contextlib.suppress(OSError):  # the peer went away first
-            raw.shutdown(socket.SHUT_RDWR)
-        with contextlib.suppress(OSError):
-            raw.close()
+    with contextlib.suppress(OSError, AttributeError):  # closed already, or no socket (None)
+        raw.shutdown(socket.SHUT_RDWR)  # OSError too when the peer went away first
+    with contextlib.suppress(OSError, AttributeError):
+        raw.close()
 
 
 class LoopPools:
