@@ -170,14 +170,12 @@ class MaviTokenAuth:
 
     def needs_refresh(self) -> bool:
         """True when the token expires within the margin and a refresh token is known."""
-        expires_at = self._tokens.expires_at
-        due = expires_at is not None and time.time() >= expires_at - TOKEN_REFRESH_MARGIN
-        return due and self.can_refresh
+        return self.can_refresh and not self.is_valid(TOKEN_REFRESH_MARGIN)
 
-    def is_valid(self) -> bool:
-        """True while the access token has not expired (or its expiry is unknown)."""
+    def is_valid(self, margin: float = 0.0) -> bool:
+        """True while the access token has more than `margin` seconds left (or no known end)."""
         expires_at = self._tokens.expires_at
-        return expires_at is None or time.time() < expires_at
+        return expires_at is None or time.time() < expires_at - margin
 
     def claim_refresh(self, generation: int) -> RefreshTicket | None:
         """Who refreshes: None when the tokens of `generation` were replaced already; else the

@@ -113,8 +113,7 @@ _QUERY_PASSWORD: Final = re.compile(r"(?i)(?P<head>[?&;]password=)(?P<password>[
 
 
 def redact_url(text: str) -> str:
-    """`text` with the password of every `scheme://user:password@host` URL in it masked, and
-    every `password=` query parameter."""
+    """`text` with every URL's password masked: `scheme://user:password@host`, `password=`."""
     text = _USERINFO.sub(lambda match: f"{match['head']}{MASK}@", text)
     return _QUERY_PASSWORD.sub(lambda match: f"{match['head']}{MASK}", text)
 

@@ -142,13 +142,8 @@ class ShardedAsyncTransport(httpx.AsyncBaseTransport):
             max_connections=MAX_CONNECTIONS // SHARDS,
             max_keepalive_connections=MAX_KEEPALIVE_CONNECTIONS // SHARDS,
         )
-        self._shards = list(
-            shards
-            or [
-                httpx.AsyncHTTPTransport(verify=shared_ssl_context(), limits=limits)
-                for _ in range(SHARDS)
-            ]
-        )
+        shard = partial(httpx.AsyncHTTPTransport, verify=shared_ssl_context(), limits=limits)
+        self._shards = list(shards or [shard() for _ in range(SHARDS)])
         self.in_flight = [0] * len(self._shards)
         """Requests sent through each pool whose response is not closed yet."""
         self._sockets: set[Any] = set()
@@ -226,20 +221,12 @@ class LoopPools:
         loop = asyncio.get_running_loop()
         if (pool := self._pools.get(loop)) is not None:
             return pool[0]
-        from httpx._utils import get_environment_proxies  # the proxies as httpx reads them
-
-        # httpx ignores the environment's proxies once given a transport: mounted here, a
-        # proxied URL goes through httpx's own transport, a `NO_PROXY` one (None) through ours.
-        mounts = {
-            pattern: None
-            if url is None
-            else httpx.AsyncHTTPTransport(proxy=url, verify=shared_ssl_context())
-            for pattern, url in get_environment_proxies().items()
-        }
+        # httpx mounts the environment's proxies only when given no transport: ours replaces
+        # its default one after, so a `NO_PROXY` URL goes through ours, a proxied one through its.
+        http = self._open(verify=shared_ssl_context())
+        http._transport = transport = ShardedAsyncTransport()
         with self._lock:
             gone = [self._pools.pop(old)[1] for old in list(self._pools) if old.is_closed()]
-            transport = ShardedAsyncTransport()
-            http = self._open(transport=transport, mounts=mounts)
             self._pools[loop] = (http, transport)
         for left in gone:  # `asyncio.run` ended without aclose(): its sockets are open
             left.abandon()
@@ -254,10 +241,9 @@ class LoopPools:
         with self._lock:
             self.closed = True
             mine = self._pools.pop(current, None)
-            others = list(self._pools.items())
-            self._pools.clear()
+            others, self._pools = self._pools, {}
         waiting = []
-        for loop, (http, transport) in others:
+        for loop, (http, transport) in others.items():
             closing = http.aclose()
             try:  # on its own loop, the only one that can
                 future = asyncio.run_coroutine_threadsafe(closing, loop)
@@ -277,9 +263,7 @@ async def aclose_responses(responses: list[httpx.Response]) -> None:
     """Close the responses still open. An interrupted close (`asyncio.run` ending cancels, then
     drops, the task closing a stream its reader abandoned) drops the rest without awaiting."""
     for index, response in enumerate(responses):
-        if response.is_closed:
-            continue
-        try:
+        try:  # a closed response closes again at once
             await response.aclose()
         except BaseException:
             for left in responses[index:]:
