@@ -19,9 +19,8 @@ from ._secret import Secret, SecretLike, check_credential, given
 REFRESH_FAILURE_COOLDOWN: Final = 5.0
 """A failed refresh answers the requests that ask again for this long, instead of a new call."""
 
-_ACCESS_TOKEN_MAX_SECONDS = 7 * 24 * 3600
-"""An access token lives hours; an `expiresIn` above a week can only be milliseconds."""
-_REFRESH_TOKEN_MAX_SECONDS = 3 * 365 * 24 * 3600
+_PLAUSIBLE_SECONDS = {"expiresIn": 7 * 24 * 3600, "refreshExpiresIn": 3 * 365 * 24 * 3600}
+"""Tokens live hours, refresh tokens months: an expiry above these can only be milliseconds."""
 
 
 def _secret(value: object, what: str, reply: str) -> Secret:
@@ -48,13 +47,13 @@ class RefreshTicket(NamedTuple):
     leader: bool
 
 
-def _expiry(value: object, plausible_max: float, now: float) -> float | None:
-    """When a reply's `expiresIn` ends: numbers may arrive as strings, and in milliseconds."""
+def _expiry(reply: Mapping[str, Any], key: str, now: float) -> float | None:
+    """When the reply's `key` (`expiresIn`...) ends: numbers may be strings, and milliseconds."""
     try:
-        number = float(value)  # type: ignore[arg-type]
+        number = float(reply.get(key))  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
-    return now + (number / 1000.0 if number > plausible_max else number)
+    return now + (number / 1000.0 if number > _PLAUSIBLE_SECONDS[key] else number)
 
 
 def _token(reply: Mapping[str, Any], key: str) -> Secret | None:
@@ -96,12 +95,11 @@ class MaviTokens:
                 "Re-authorize, or use an API key."
             )
         kept = previous or cls(access_token)
-        refresh_expires_at = _expiry(reply.get("refreshExpiresIn"), _REFRESH_TOKEN_MAX_SECONDS, now)
         return cls(
             access_token,
             _token(reply, "refreshToken") or kept.refresh_token,
-            _expiry(reply.get("expiresIn"), _ACCESS_TOKEN_MAX_SECONDS, now),
-            refresh_expires_at or kept.refresh_expires_at,
+            _expiry(reply, "expiresIn", now),
+            _expiry(reply, "refreshExpiresIn", now) or kept.refresh_expires_at,
         )
 
 
@@ -118,9 +116,7 @@ class MaviTokenAuth:
         on_refresh: Callable[[MaviTokens], Any] | None = None,
     ) -> None:
         token = _secret(access_token, "access_token", "accessToken")
-        if isinstance(expires_at, bool) or not isinstance(
-            expires_at, int | float | datetime | None
-        ):
+        if type(expires_at) is bool or not isinstance(expires_at, int | float | datetime | None):
             raise MaviValidationError(
                 "MaviTokenAuth: expires_at must be Unix time in seconds (a number), a datetime "
                 f"or None, got {given(expires_at)}."

@@ -75,14 +75,13 @@ def check_credential(value: str, what: str) -> str:
             f"The {what} starts with 'Bearer ': MAVI takes the raw key in its Authorization "
             "header, so drop the 'Bearer ' prefix."
         )
-    for index, char in enumerate(stripped):
-        if not " " < char < "\x7f":
-            kind = "a non-ASCII character" if ord(char) > 0x7F else "a control character or space"
-            raise MaviValidationError(
-                f"The {what} holds {kind} at position {index}, so it cannot be sent in a "
-                "header: copy it again from the MAVI console (a file it was read from may "
-                "add a line break or a BOM)."
-            )
+    if bad := re.search(r"[^!-~]", stripped):  # anything but printable ASCII
+        kind = "a non-ASCII character" if bad[0] > "\x7f" else "a control character or space"
+        raise MaviValidationError(
+            f"The {what} holds {kind} at position {bad.start()}, so it cannot be sent in a "
+            "header: copy it again from the MAVI console (a file it was read from may add a "
+            "line break or a BOM)."
+        )
     return stripped
 
 
