@@ -1,6 +1,5 @@
-"""The clients' connections: the async client's pools (one per event loop, each split in small
-pools: docs/client.md#connections), how every connection is closed however its user leaves it,
-and the sync client's reads bounded by the call's deadline."""
+"""The clients' connections: the async client's pools (docs/client.md#connections), closed
+however their user leaves them, and the sync client's reads bounded by the call's deadline."""
 
 from __future__ import annotations
 
@@ -30,7 +29,6 @@ if TYPE_CHECKING:
 
 SHARDS: Final = 16
 OTHER_LOOP_CLOSE_WAIT: Final = 5.0
-"""How long `LoopPools.aclose()` waits for pools it asked other running loops to close."""
 
 logger = logging.getLogger("mavi_core")
 
@@ -173,8 +171,7 @@ class ShardedAsyncTransport(httpx.AsyncBaseTransport):
             await shard.aclose()
 
     def abandon(self) -> None:
-        """Close every connection's socket without its event loop, which has ended (a closed
-        loop cannot close its transports). Never for a pool whose loop still runs."""
+        """Close every connection's socket, its event loop having ended (never while it runs)."""
         sockets, self._sockets = self._sockets, set()
         for sock in sockets:
             _close_socket(sock)
@@ -190,9 +187,8 @@ def _close_socket(sock: Any) -> None:
 
 
 class LoopPools:
-    """The async client's connection pools, one per event loop (an httpx pool only works on the
-    loop that opened it), so a client survives `asyncio.run` being called again. An injected
-    client serves every loop and is never closed here: it is its owner's."""
+    """The async client's pools, one per event loop (an httpx pool works only on its own), so a
+    client survives a new `asyncio.run`. An injected client serves every loop, and stays open."""
 
     def __init__(
         self,
@@ -208,9 +204,6 @@ class LoopPools:
         ] = {}
         self._lock = threading.Lock()  # loops in several threads may share the client
         self.closed = False  # by aclose(): no pool is opened again
-
-    def __len__(self) -> int:
-        return len(self._pools)
 
     def current(self) -> httpx.AsyncClient:
         """The running loop's client, opened on first use."""
@@ -313,14 +306,13 @@ def close_outside_collection(close: Callable[[], None]) -> None:
 
 def close_responses(responses: list[httpx.Response]) -> None:
     """Close the sync responses still open; a failed close is logged, not raised."""
-    left = [response for response in responses if not response.is_closed]
+    if left := [response for response in responses if not response.is_closed]:
+        close_outside_collection(partial(_close_logged, left))
 
-    def close_each() -> None:
-        for response in left:
-            try:
-                response.close()
-            except Exception:
-                logger.debug("MAVI: closing a response failed", exc_info=True)
 
-    if left:
-        close_outside_collection(close_each)
+def _close_logged(responses: list[httpx.Response]) -> None:
+    for response in responses:
+        try:
+            response.close()
+        except Exception:
+            logger.debug("MAVI: closing a response failed", exc_info=True)
