@@ -85,8 +85,7 @@ class MaviTokens:
     def from_reply(
         cls, data: object, *, now: float, previous: MaviTokens | None = None
     ) -> MaviTokens:
-        """Read the `data` of getAccessToken / refreshAccessToken; what it leaves out (the
-        refresh token and its expiry) is kept from `previous`."""
+        """The tokens in getAccessToken's or refreshAccessToken's `data`, the rest `previous`'s."""
         reply = data if isinstance(data, Mapping) else {}
         access_token = _token(reply, "accessToken")
         if access_token is None:
@@ -104,9 +103,8 @@ class MaviTokens:
 
 
 class MaviTokenAuth:
-    """v1.0 access-token credentials that refresh before expiry and once on a `0401` reply,
-    shared by any number of threads, tasks, event loops and clients: one refresh for all
-    (docs/client.md#access-tokens-the-v10-oauth-style-flow)."""
+    """v1.0 access tokens refreshed before expiry and once on a `0401`: one refresh for every
+    thread, loop and client using them (docs/client.md#access-tokens-the-v10-oauth-style-flow)."""
 
     def __init__(
         self,
@@ -133,8 +131,7 @@ class MaviTokenAuth:
         self._tokens = MaviTokens(token, refresh_token, expires_at)
         self.on_refresh = on_refresh
         self.identity: Final = self._tokens.refresh_token or token
-        """Whose tokens these are, for what is kept per account (only ever hashed): the refresh
-        token given, else the access token; fixed when built, so a refresh does not move it."""
+        """Whose tokens these are (hashed for what is kept per account); a refresh keeps it."""
         self.generation = 0
         """Increases with every refresh; a request remembers it to tell whether it is stale."""
         self._lock = threading.Lock()
@@ -175,8 +172,7 @@ class MaviTokenAuth:
 
     def claim_refresh(self, generation: int) -> RefreshTicket | None:
         """Who refreshes: None when the tokens of `generation` were replaced already; else the
-        first caller leads the one refresh in flight, the others wait for it. A refresh that
-        failed within the last `REFRESH_FAILURE_COOLDOWN` seconds answers at once."""
+        first caller leads the one refresh, the others wait (or get a recent failure at once)."""
         with self._lock:
             if self.generation != generation:
                 return None

@@ -88,8 +88,7 @@ def _stream_error(kind: type[MaviAPIError]) -> type[MaviStreamError]:
     return type(name, (MaviStreamError, kind), {"__doc__": doc, "__module__": __name__})
 
 
-# An error the service sends after answer text keeps its kind (each class above derived from
-# MaviAPIError), so `except MaviInvalidRequestError` catches "Video is not parsed" either way.
+# An error the service sends after answer text keeps its class: `except` catches it either way.
 STREAM_ERRORS: dict[type[MaviAPIError], type[MaviStreamError]] = {
     kind: _stream_error(kind) for kind in MaviAPIError.__subclasses__()
 }

@@ -42,8 +42,7 @@ def backoff_delay(retries_done: int, *, jitter: float = 0.0) -> float:
 
 @dataclass
 class RetryState:
-    """The retry decisions of one call: `next_action(error)` answers a delay in seconds before
-    trying again, `REFRESH` (refresh the token, then try again at once), or None (give up)."""
+    """One call's retries: `next_action(error)` answers seconds to wait, `REFRESH` or None."""
 
     max_retries: int
     can_refresh: bool = False

@@ -86,8 +86,7 @@ def check_credential(value: str, what: str) -> str:
 
 
 _PREFIX: Final = 8
-"""A secret cut short (a message quoting a reply's first 200 characters) is still masked from
-this many characters on."""
+"""A secret cut short (in a message quoting a reply's start) is masked from this many on."""
 
 
 def redact(text: str, secrets: list[str]) -> str:
