@@ -1,7 +1,5 @@
 """v1.0 access tokens that refresh themselves: only the decisions (is the token due, what the
-reply means, who refreshes); the flows do the HTTP call. One refresh is in flight per
-`MaviTokenAuth`: its first caller leads it, the others share its outcome
-(docs/errors-and-wire.md#credentials)."""
+reply means, who refreshes); the flows do the HTTP call (docs/errors-and-wire.md#credentials)."""
 
 from __future__ import annotations
 
@@ -12,31 +10,26 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from ._constants import TOKEN_REFRESH_MARGIN
 from ._exceptions import MaviError, MaviServerError, MaviValidationError
 from ._secret import Secret, SecretLike, check_credential, given
 
-__all__ = ["MaviTokenAuth", "MaviTokens", "RefreshAbandoned", "RefreshTicket"]
-
 REFRESH_FAILURE_COOLDOWN: Final = 5.0
 """A failed refresh answers the requests that ask again for this long, instead of a new call."""
 
-_ACCESS_TOKEN_MAX_SECONDS = 7 * 24 * 3600
-"""An access token lives hours; an `expiresIn` above a week can only be milliseconds."""
-_REFRESH_TOKEN_MAX_SECONDS = 3 * 365 * 24 * 3600
+_PLAUSIBLE_SECONDS = {"expiresIn": 7 * 24 * 3600, "refreshExpiresIn": 3 * 365 * 24 * 3600}
+"""Tokens live hours, refresh tokens months: an expiry above these can only be milliseconds."""
 
 
-def _secret(value: object, what: str, reply: str, *, required: bool = False) -> Secret | None:
-    """A token given as a string or a SecretStr (None: not given), checked, never quoted."""
+def _secret(value: object, what: str, reply: str) -> Secret:
+    """A token given as a string or a SecretStr, checked, never quoted."""
     plain = value.get_secret_value() if hasattr(value, "get_secret_value") else value
-    if plain is None and not required:
-        return None
     if not isinstance(plain, str):
         raise MaviValidationError(
             f"MaviTokenAuth: {what} must be a string or a SecretStr holding one, got "
-            f"{'None' if plain is None else given(plain, secret=True)}: pass the {reply} that "
+            f"{given(plain, secret=True)}: pass the {reply} that "
             "getAccessToken answered: `client.exchange_code(client_id, code)` returns the "
             'credentials (docs/client.md, "Access tokens").'
         )
@@ -47,21 +40,20 @@ class RefreshAbandoned(Exception):
     """The caller leading a refresh gave up (cancelled): a waiter should claim it again."""
 
 
-@dataclass(frozen=True, slots=True)
-class RefreshTicket:
+class RefreshTicket(NamedTuple):
     """One caller's part in a refresh: lead it (do the HTTP call), or wait for `future`."""
 
     future: Future[MaviTokens]
     leader: bool
 
 
-def _expiry(value: object, plausible_max: float, now: float) -> float | None:
-    """When a reply's `expiresIn` ends: numbers may arrive as strings, and in milliseconds."""
+def _expiry(reply: Mapping[str, Any], key: str, now: float) -> float | None:
+    """When the reply's `key` (`expiresIn`...) ends: numbers may be strings, and milliseconds."""
     try:
-        number = float(value)  # type: ignore[arg-type]
+        number = float(reply.get(key))  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
-    return now + (number / 1000.0 if number > plausible_max else number)
+    return now + (number / 1000.0 if number > _PLAUSIBLE_SECONDS[key] else number)
 
 
 def _token(reply: Mapping[str, Any], key: str) -> Secret | None:
@@ -93,8 +85,7 @@ class MaviTokens:
     def from_reply(
         cls, data: object, *, now: float, previous: MaviTokens | None = None
     ) -> MaviTokens:
-        """Read the `data` of getAccessToken / refreshAccessToken; what it leaves out (the
-        refresh token and its expiry) is kept from `previous`."""
+        """The tokens in getAccessToken's or refreshAccessToken's `data`, the rest `previous`'s."""
         reply = data if isinstance(data, Mapping) else {}
         access_token = _token(reply, "accessToken")
         if access_token is None:
@@ -103,19 +94,17 @@ class MaviTokens:
                 "Re-authorize, or use an API key."
             )
         kept = previous or cls(access_token)
-        refresh_expires_at = _expiry(reply.get("refreshExpiresIn"), _REFRESH_TOKEN_MAX_SECONDS, now)
         return cls(
             access_token,
             _token(reply, "refreshToken") or kept.refresh_token,
-            _expiry(reply.get("expiresIn"), _ACCESS_TOKEN_MAX_SECONDS, now),
-            refresh_expires_at or kept.refresh_expires_at,
+            _expiry(reply, "expiresIn", now),
+            _expiry(reply, "refreshExpiresIn", now) or kept.refresh_expires_at,
         )
 
 
 class MaviTokenAuth:
-    """v1.0 access-token credentials that refresh before expiry and once on a `0401` reply,
-    shared by any number of threads, tasks, event loops and clients: one refresh for all
-    (docs/client.md#access-tokens-the-v10-oauth-style-flow)."""
+    """v1.0 access tokens refreshed before expiry and once on a `0401`: one refresh for every
+    thread, loop and client using them (docs/client.md#access-tokens-the-v10-oauth-style-flow)."""
 
     def __init__(
         self,
@@ -124,11 +113,8 @@ class MaviTokenAuth:
         expires_at: float | datetime | None = None,
         on_refresh: Callable[[MaviTokens], Any] | None = None,
     ) -> None:
-        token = _secret(access_token, "access_token", "accessToken", required=True)
-        assert token is not None
-        if expires_at is not None and (
-            isinstance(expires_at, bool) or not isinstance(expires_at, int | float | datetime)
-        ):
+        token = _secret(access_token, "access_token", "accessToken")
+        if type(expires_at) is bool or not isinstance(expires_at, int | float | datetime | None):
             raise MaviValidationError(
                 "MaviTokenAuth: expires_at must be Unix time in seconds (a number), a datetime "
                 f"or None, got {given(expires_at)}."
@@ -140,18 +126,18 @@ class MaviTokenAuth:
             )
         if isinstance(expires_at, datetime):  # a naive one is UTC
             expires_at = expires_at.replace(tzinfo=expires_at.tzinfo or UTC).timestamp()
-        self._tokens = MaviTokens(
-            token, _secret(refresh_token, "refresh_token", "refreshToken"), expires_at
-        )
+        if refresh_token is not None:
+            refresh_token = _secret(refresh_token, "refresh_token", "refreshToken")
+        self._tokens = MaviTokens(token, refresh_token, expires_at)
         self.on_refresh = on_refresh
         self.identity: Final = self._tokens.refresh_token or token
-        """Whose tokens these are, for what is kept per account (only ever hashed): the refresh
-        token given, else the access token; fixed when built, so a refresh does not move it."""
+        """Whose tokens these are (hashed for what is kept per account); a refresh keeps it."""
         self.generation = 0
         """Increases with every refresh; a request remembers it to tell whether it is stale."""
         self._lock = threading.Lock()
         self._in_flight: Future[MaviTokens] | None = None
-        self._failure: tuple[int, float, BaseException] | None = None
+        self._failure: tuple[float, BaseException] | None = None
+        """When the last refresh failed, and how (cleared by a refresh that succeeds)."""
 
     @classmethod
     def from_tokens(
@@ -177,33 +163,25 @@ class MaviTokenAuth:
 
     def needs_refresh(self) -> bool:
         """True when the token expires within the margin and a refresh token is known."""
-        expires_at = self._tokens.expires_at
-        due = expires_at is not None and time.time() >= expires_at - TOKEN_REFRESH_MARGIN
-        return due and self.can_refresh
+        return self.can_refresh and not self.is_valid(TOKEN_REFRESH_MARGIN)
 
-    def is_valid(self) -> bool:
-        """True while the access token has not expired (or its expiry is unknown)."""
+    def is_valid(self, margin: float = 0.0) -> bool:
+        """True while the access token has more than `margin` seconds left (or no known end)."""
         expires_at = self._tokens.expires_at
-        return expires_at is None or time.time() < expires_at
+        return expires_at is None or time.time() < expires_at - margin
 
     def claim_refresh(self, generation: int) -> RefreshTicket | None:
-        """Who refreshes: None when the tokens of `generation` were replaced already; else a
-        ticket to lead the one refresh in flight, or to wait for it. A refresh that failed
-        within the last `REFRESH_FAILURE_COOLDOWN` seconds answers at once with its error."""
+        """Who refreshes: None when the tokens of `generation` were replaced already; else the
+        first caller leads the one refresh, the others wait (or get a recent failure at once)."""
         with self._lock:
             if self.generation != generation:
                 return None
             if self._in_flight is not None:
                 return RefreshTicket(self._in_flight, leader=False)
-            if self._failure is not None:
-                failed_generation, failed_at, error = self._failure
-                if (
-                    failed_generation == generation
-                    and time.time() - failed_at < REFRESH_FAILURE_COOLDOWN
-                ):
-                    settled: Future[MaviTokens] = Future()
-                    settled.set_exception(error)
-                    return RefreshTicket(settled, leader=False)
+            if self._failure and time.time() - self._failure[0] < REFRESH_FAILURE_COOLDOWN:
+                settled: Future[MaviTokens] = Future()
+                settled.set_exception(self._failure[1])
+                return RefreshTicket(settled, leader=False)
             future: Future[MaviTokens] = Future()
             self._in_flight = future
             return RefreshTicket(future, leader=True)
@@ -213,33 +191,31 @@ class MaviTokenAuth:
     ) -> None:
         """The leader's end of a refresh: apply the reply's `data`, or share `error` with the
         waiters; raises the error a malformed reply is."""
-        tokens: MaviTokens | None = None
-        malformed: MaviError | None = None
+        tokens = None
+        if error is None:  # only the leader replaces the tokens: read outside the lock
+            try:
+                tokens = MaviTokens.from_reply(data, now=time.time(), previous=self._tokens)
+            except MaviError as malformed:
+                self.finish_refresh(ticket, error=malformed)
+                raise
         with self._lock:
             self._in_flight = None
-            if error is None:
-                try:
-                    tokens = MaviTokens.from_reply(data, now=time.time(), previous=self._tokens)
-                    self._tokens, self._failure = tokens, None
-                    self.generation += 1
-                except MaviError as exc:
-                    error = malformed = exc
-            if isinstance(error, MaviError):
-                self._failure = (self.generation, time.time(), error)
-        with contextlib.suppress(InvalidStateError):  # a future someone cancelled takes nothing
             if tokens is not None:
-                ticket.future.set_result(tokens)
-            elif error is not None:
+                self._tokens, self._failure = tokens, None
+                self.generation += 1
+            elif isinstance(error, MaviError):
+                self._failure = (time.time(), error)
+        with contextlib.suppress(InvalidStateError):  # a future someone cancelled takes nothing
+            if tokens is None:
                 ticket.future.set_exception(error)
+            else:
+                ticket.future.set_result(tokens)
         if tokens is not None and self.on_refresh is not None:
             self.on_refresh(tokens)  # the new tokens are in use: the caller must keep them
-        if malformed is not None:
-            raise malformed
 
     def refresh_body(self) -> dict[str, str]:
         refresh_token = self._tokens.refresh_token
-        if refresh_token is None:
-            raise ValueError("no refresh token is known")
+        assert refresh_token is not None, "refreshed only when can_refresh"
         return {"refreshToken": refresh_token.get_secret_value()}
 
     def __repr__(self) -> str:

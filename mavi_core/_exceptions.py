@@ -1,36 +1,15 @@
-"""Every error `mavi_core` raises, in one place: a local error (`MaviValidationError`) means
-nothing was sent; a remote one, that the service or the network failed. The tree and the
-attributes every error has: docs/errors-and-wire.md#errors."""
+"""Every error `mavi_core` raises: a local one (`MaviValidationError`) means nothing was sent, a
+remote one that the service or the network failed (docs/errors-and-wire.md#errors)."""
 
 from __future__ import annotations
 
-__all__ = [
-    "MaviAPIError",
-    "MaviAuthenticationError",
-    "MaviConflictError",
-    "MaviConnectionError",
-    "MaviError",
-    "MaviInvalidRequestError",
-    "MaviPermissionDeniedError",
-    "MaviRateLimitError",
-    "MaviRemoteError",
-    "MaviServerError",
-    "MaviStreamError",
-    "MaviStreamTimeoutError",
-    "MaviTimeoutError",
-    "MaviValidationError",
-    "MaviVideoError",
-]
-
 
 class MaviError(Exception):
-    """Base class of every error raised by `mavi_core`; every attribute exists on every
-    instance (``None`` where it does not apply), so handlers can log them without type checks."""
+    """Base of every `mavi_core` error; every attribute is on every instance (None if unused)."""
 
     request_method: str | None = None
     request_url: str | None = None
-    request_id: str | None = None
-    """The service's id for the request, when a reply header carried one: quote it to support."""
+    request_id: str | None = None  # from a reply header: quote it to support
 
     def __init__(
         self,
@@ -94,8 +73,7 @@ class MaviTimeoutError(MaviConnectionError):
 
 
 class MaviStreamError(MaviRemoteError):
-    """A stream broke or carried an error after part of the answer was delivered (never
-    repeated); for `chat()`, `partial_text` holds the text that arrived before the failure."""
+    """A stream failed after part of the answer arrived; `chat()` keeps that in `partial_text`."""
 
     partial_text: str | None = None
 
@@ -110,8 +88,7 @@ def _stream_error(kind: type[MaviAPIError]) -> type[MaviStreamError]:
     return type(name, (MaviStreamError, kind), {"__doc__": doc, "__module__": __name__})
 
 
-# An error the service sends after answer text keeps its kind (each class above derived from
-# MaviAPIError), so `except MaviInvalidRequestError` catches "Video is not parsed" either way.
+# An error the service sends after answer text keeps its class: `except` catches it either way.
 STREAM_ERRORS: dict[type[MaviAPIError], type[MaviStreamError]] = {
     kind: _stream_error(kind) for kind in MaviAPIError.__subclasses__()
 }

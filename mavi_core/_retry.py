@@ -17,20 +17,15 @@ from ._exceptions import (
     MaviStreamError,
 )
 
-__all__ = ["REFRESH", "RetryState", "backoff_delay", "is_retryable"]
-
-
 REFRESH: Final = "refresh"
 """Refresh the access token, then send the request again."""
 
 
 def is_retryable(error: MaviError) -> bool:
     """Connection errors, timeouts, HTTP 408/429/5xx and envelope 0429 are worth another try."""
-    if isinstance(error, MaviStreamError):
-        return False
-    status = error.status_code or 0
-    return isinstance(error, MaviConnectionError | MaviRateLimitError) or (
-        isinstance(error, MaviServerError) and status >= 500
+    return not isinstance(error, MaviStreamError) and (
+        isinstance(error, MaviConnectionError | MaviRateLimitError)
+        or (isinstance(error, MaviServerError) and (error.status_code or 0) >= 500)
     )
 
 
@@ -47,8 +42,7 @@ def backoff_delay(retries_done: int, *, jitter: float = 0.0) -> float:
 
 @dataclass
 class RetryState:
-    """The retry decisions of one call: `next_action(error)` answers a delay in seconds before
-    trying again, `REFRESH` (refresh the token, then try again at once), or None (give up)."""
+    """One call's retries: `next_action(error)` answers seconds to wait, `REFRESH` or None."""
 
     max_retries: int
     can_refresh: bool = False
@@ -72,6 +66,5 @@ class RetryState:
             return None
         # A wait of 0 would retry at once: the normal backoff is the least a retry waits.
         backoff = backoff_delay(self.retries, jitter=self.random())
-        delay = max(retry_after, backoff) if retry_after else backoff
         self.retries += 1
-        return delay
+        return max(retry_after or 0.0, backoff)

@@ -4,19 +4,8 @@ from __future__ import annotations
 
 import hmac
 import re
+from os.path import commonprefix
 from typing import Final, Protocol
-
-__all__ = [
-    "Secret",
-    "SecretLike",
-    "check_credential",
-    "given",
-    "redact",
-    "redact_url",
-    "redact_url_secrets",
-    "reveal",
-    "url_secrets",
-]
 
 MASK = "**********"
 _MIN_REDACTED = 4
@@ -60,9 +49,9 @@ class Secret:
 
 
 def given(value: object, *, secret: bool = False) -> str:
-    """What a caller passed, for an error message: a number as it is, anything else (and
-    anything where a credential was expected: `secret`) by its type only."""
-    if not secret and (value is None or isinstance(value, bool | int | float)):
+    """What a caller passed, for an error message: None or a number as it is, anything else
+    (and any number where a credential was expected: `secret`) by its type only."""
+    if value is None or (not secret and isinstance(value, bool | int | float)):
         return repr(value)
     name = type(value).__name__
     return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
@@ -70,9 +59,7 @@ def given(value: object, *, secret: bool = False) -> str:
 
 def reveal(value: str | SecretLike | None) -> str | None:
     """The plain value of a string or secret; None stays None."""
-    if value is None or isinstance(value, str):
-        return value
-    return value.get_secret_value()
+    return value if value is None or isinstance(value, str) else value.get_secret_value()
 
 
 def check_credential(value: str, what: str) -> str:
@@ -88,53 +75,43 @@ def check_credential(value: str, what: str) -> str:
             f"The {what} starts with 'Bearer ': MAVI takes the raw key in its Authorization "
             "header, so drop the 'Bearer ' prefix."
         )
-    for index, char in enumerate(stripped):
-        if not " " < char < "\x7f":
-            kind = "a non-ASCII character" if ord(char) > 0x7F else "a control character or space"
-            raise MaviValidationError(
-                f"The {what} holds {kind} at position {index}, so it cannot be sent in a "
-                "header: copy it again from the MAVI console (a file it was read from may "
-                "add a line break or a BOM)."
-            )
+    if bad := re.search(r"[^!-~]", stripped):  # anything but printable ASCII
+        kind = "a non-ASCII character" if bad[0] > "\x7f" else "a control character or space"
+        raise MaviValidationError(
+            f"The {what} holds {kind} at position {bad.start()}, so it cannot be sent in a "
+            "header: copy it again from the MAVI console (a file it was read from may add a "
+            "line break or a BOM)."
+        )
     return stripped
 
 
 _PREFIX: Final = 8
-"""A secret cut short (a message quoting a reply's first 200 characters) is still masked from
-this many characters on."""
+"""A secret cut short (in a message quoting a reply's start) is masked from this many on."""
 
 
 def redact(text: str, secrets: list[str]) -> str:
     """`text` with every occurrence of each secret masked, whole or cut short at the end."""
-    for secret in secrets:
-        if len(secret) <= _PREFIX:
-            if len(secret) >= _MIN_REDACTED:
-                text = text.replace(secret, MASK)
-            continue
+    for secret in filter(lambda secret: len(secret) >= _MIN_REDACTED, secrets):
         start = text.find(secret[:_PREFIX])
         while start >= 0:
-            end = start + _PREFIX
-            while (
-                end < len(text) and end - start < len(secret) and text[end] == secret[end - start]
-            ):
-                end += 1
+            written = text[start : start + len(secret)]  # the secret, or its start where cut
+            end = start + len(commonprefix([written, secret]))  # noqa: RUF071 (not a path)
             text = text[:start] + MASK + text[end:]
             start = text.find(secret[:_PREFIX], start + len(MASK))
     return text
 
 
-_USERINFO: Final = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^\s:]*:)\S*@")
+_USERINFO: Final = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^\s:]*:)(?P<password>\S*)@")
 """The password runs from the first `:` after `scheme://` to the URL's LAST `@`, as redis-py and
 `urllib.parse` read it, raw `/`, `?` or `#` included; a URL without a password but with `@`
 after a `:` is masked from that `:` (the safe side)."""
 
-_QUERY_PASSWORD: Final = re.compile(r"(?P<head>[?&;]password=)[^&;#\s]*", re.IGNORECASE)
+_QUERY_PASSWORD: Final = re.compile(r"(?i)(?P<head>[?&;]password=)(?P<password>[^&;#\s]*)")
 """redis-py reads any query parameter as a connection option: `?password=...` is one."""
 
 
 def redact_url(text: str) -> str:
-    """`text` with the password of every `scheme://user:password@host` URL in it masked, and
-    every `password=` query parameter."""
+    """`text` with every URL's password masked: `scheme://user:password@host`, `password=`."""
     text = _USERINFO.sub(lambda match: f"{match['head']}{MASK}@", text)
     return _QUERY_PASSWORD.sub(lambda match: f"{match['head']}{MASK}", text)
 
@@ -142,14 +119,11 @@ def redact_url(text: str) -> str:
 def url_secrets(url: str) -> list[str]:
     """The passwords `url` carries, as written and percent-decoded (what a library that read
     the URL may quote in its own errors): for `redact`, after `redact_url`."""
-    from urllib.parse import parse_qsl, unquote
+    from urllib.parse import unquote, unquote_plus
 
     match = _USERINFO.match(url)
-    found = [url[match.end("head") : match.end() - 1]] if match else []
-    query = url.partition("?")[2].partition("#")[0]
-    found += [
-        value for name, value in parse_qsl(query, errors="replace") if name.lower() == "password"
-    ]
+    found = [match["password"]] if match else []
+    found += [unquote_plus(query["password"]) for query in _QUERY_PASSWORD.finditer(url)]
     found += [unquote(value) for value in found]
     return sorted(set(filter(None, found)), key=len, reverse=True)
 

@@ -1,6 +1,5 @@
-"""The clients' connections: the async client's pools (one per event loop, each split in small
-pools: docs/client.md#connections), how every connection is closed however its user leaves it,
-and the sync client's reads bounded by the call's deadline."""
+"""The clients' connections: the async client's pools (docs/client.md#connections), closed
+however their user leaves them, and the sync client's reads bounded by the call's deadline."""
 
 from __future__ import annotations
 
@@ -15,7 +14,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import cache
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any, Final
 
 import httpcore
@@ -27,20 +26,9 @@ if TYPE_CHECKING:
     import asyncio
     from collections.abc import Mapping
 
-__all__ = [
-    "LoopPools",
-    "ShardedAsyncTransport",
-    "aclose_responses",
-    "bounded_by_deadline",
-    "close_outside_collection",
-    "close_responses",
-    "sending_within",
-    "shared_ssl_context",
-]
 
 SHARDS: Final = 16
 OTHER_LOOP_CLOSE_WAIT: Final = 5.0
-"""How long `LoopPools.aclose()` waits for pools it asked other running loops to close."""
 
 logger = logging.getLogger("mavi_core")
 
@@ -50,9 +38,8 @@ _SEND_ENDS: ContextVar[float | None] = ContextVar("mavi_send_ends", default=None
 
 @contextmanager
 def sending_within(seconds: float | None) -> Iterator[None]:
-    """Reads and writes of the sync client's connections in this block end within `seconds`
-    (None: each as long as its own timeout), however slowly the server trickles its reply's
-    head (docs/errors-and-wire.md#bounds)."""
+    """The sync client's reads and writes in this block end within `seconds` (None: each within
+    its own timeout), however slowly the server trickles (docs/errors-and-wire.md#bounds)."""
     token = _SEND_ENDS.set(None if seconds is None else time.monotonic() + seconds)
     try:
         yield
@@ -101,17 +88,13 @@ class _BoundedStream(httpcore.NetworkStream):
         return self._stream.get_extra_info(info)
 
 
-class _BoundedBackend(httpcore.NetworkBackend):
+class _BoundedBackend(httpcore.SyncBackend):
     """Opens `_BoundedStream` TCP connections (the client opens no other kind)."""
-
-    def __init__(self, backend: httpcore.NetworkBackend) -> None:
-        self._backend = backend
 
     def connect_tcp(
         self, host: str, port: int, timeout: float | None = None, *args: Any, **kwargs: Any
     ) -> httpcore.NetworkStream:
-        stream = self._backend.connect_tcp(host, port, _within(timeout), *args, **kwargs)
-        return _BoundedStream(stream)
+        return _BoundedStream(super().connect_tcp(host, port, _within(timeout), *args, **kwargs))
 
 
 def bounded_by_deadline(client: httpx.Client) -> httpx.Client:
@@ -119,9 +102,8 @@ def bounded_by_deadline(client: httpx.Client) -> httpx.Client:
     `sending_within`: httpx has no total timeout, and its read timeout restarts with every byte."""
     for transport in [client._transport, *client._mounts.values()]:
         pool = getattr(transport, "_pool", None)
-        backend = getattr(pool, "_network_backend", None)
-        if isinstance(backend, httpcore.NetworkBackend):
-            pool._network_backend = _BoundedBackend(backend)  # type: ignore[union-attr]
+        if isinstance(getattr(pool, "_network_backend", None), httpcore.SyncBackend):
+            pool._network_backend = _BoundedBackend()  # type: ignore[union-attr]
     return client
 
 
@@ -150,22 +132,16 @@ class _CountedStream(httpx.AsyncByteStream):
 
 
 class ShardedAsyncTransport(httpx.AsyncBaseTransport):
-    """`SHARDS` connection pools sharing the client's limits, the least loaded first (the first
-    on a tie, so sequential use reuses one connection): one pool's scans grow with the square of
-    its concurrency (encode/httpcore#1035)."""
+    """`SHARDS` pools sharing the client's limits, the least loaded first (the first on a tie:
+    sequential use reuses one connection): one pool is quadratic (encode/httpcore#1035)."""
 
     def __init__(self, shards: Sequence[httpx.AsyncBaseTransport] | None = None) -> None:
         limits = httpx.Limits(
             max_connections=MAX_CONNECTIONS // SHARDS,
             max_keepalive_connections=MAX_KEEPALIVE_CONNECTIONS // SHARDS,
         )
-        self._shards = list(
-            shards
-            or [
-                httpx.AsyncHTTPTransport(verify=shared_ssl_context(), limits=limits)
-                for _ in range(SHARDS)
-            ]
-        )
+        shard = partial(httpx.AsyncHTTPTransport, verify=shared_ssl_context(), limits=limits)
+        self._shards = list(shards or [shard() for _ in range(SHARDS)])
         self.in_flight = [0] * len(self._shards)
         """Requests sent through each pool whose response is not closed yet."""
         self._sockets: set[Any] = set()
@@ -195,8 +171,7 @@ class ShardedAsyncTransport(httpx.AsyncBaseTransport):
             await shard.aclose()
 
     def abandon(self) -> None:
-        """Close every connection's socket without its event loop, which has ended (a closed
-        loop cannot close its transports). Never for a pool whose loop still runs."""
+        """Close every connection's socket, its event loop having ended (never while it runs)."""
         sockets, self._sockets = self._sockets, set()
         for sock in sockets:
             _close_socket(sock)
@@ -205,17 +180,15 @@ class ShardedAsyncTransport(httpx.AsyncBaseTransport):
 def _close_socket(sock: Any) -> None:
     """Close `sock` without its event loop (one whose loop has ended)."""
     raw = getattr(sock, "_sock", sock)  # asyncio lends a TransportSocket without close()
-    if raw is not None and raw.fileno() != -1:
-        with contextlib.suppress(OSError):  # the peer went away first
-            raw.shutdown(socket.SHUT_RDWR)
-        with contextlib.suppress(OSError):
-            raw.close()
+    with contextlib.suppress(OSError, AttributeError):  # closed already, or no socket (None)
+        raw.shutdown(socket.SHUT_RDWR)  # OSError too when the peer went away first
+    with contextlib.suppress(OSError, AttributeError):
+        raw.close()
 
 
 class LoopPools:
-    """The async client's connection pools, one per event loop (an httpx pool only works on the
-    loop that opened it), so a client survives `asyncio.run` being called again. An injected
-    client serves every loop and is never closed here: it is its owner's."""
+    """The async client's pools, one per event loop (an httpx pool works only on its own), so a
+    client survives a new `asyncio.run`. An injected client serves every loop, and stays open."""
 
     def __init__(
         self,
@@ -223,8 +196,7 @@ class LoopPools:
         headers: Mapping[str, str],
         injected: httpx.AsyncClient | None = None,
     ) -> None:
-        self._timeout = timeout
-        self._headers = headers
+        self._open = partial(httpx.AsyncClient, timeout=timeout, headers=headers)
         self._injected = injected
         # An ended loop's pool stays until the next loop opens one or `aclose()`: both close it.
         self._pools: dict[
@@ -233,9 +205,6 @@ class LoopPools:
         self._lock = threading.Lock()  # loops in several threads may share the client
         self.closed = False  # by aclose(): no pool is opened again
 
-    def __len__(self) -> int:
-        return len(self._pools)
-
     def current(self) -> httpx.AsyncClient:
         """The running loop's client, opened on first use."""
         if self._injected is not None:
@@ -243,25 +212,14 @@ class LoopPools:
         import asyncio  # loaded by the first async request, not by `import mavi_core`
 
         loop = asyncio.get_running_loop()
-        pool = self._pools.get(loop)
-        if pool is not None:
+        if (pool := self._pools.get(loop)) is not None:
             return pool[0]
-        from httpx._utils import get_environment_proxies  # the proxies as httpx reads them
-
-        # httpx ignores the environment's proxies once given a transport: mounted here, a
-        # proxied URL goes through httpx's own transport, a `NO_PROXY` one (None) through ours.
-        mounts = {
-            pattern: None
-            if url is None
-            else httpx.AsyncHTTPTransport(proxy=url, verify=shared_ssl_context())
-            for pattern, url in get_environment_proxies().items()
-        }
+        # httpx mounts the environment's proxies only when given no transport: ours replaces
+        # its default one after, so a `NO_PROXY` URL goes through ours, a proxied one through its.
+        http = self._open(verify=shared_ssl_context())
+        http._transport = transport = ShardedAsyncTransport()
         with self._lock:
             gone = [self._pools.pop(old)[1] for old in list(self._pools) if old.is_closed()]
-            transport = ShardedAsyncTransport()
-            http = httpx.AsyncClient(
-                timeout=self._timeout, headers=self._headers, transport=transport, mounts=mounts
-            )
             self._pools[loop] = (http, transport)
         for left in gone:  # `asyncio.run` ended without aclose(): its sockets are open
             left.abandon()
@@ -276,10 +234,9 @@ class LoopPools:
         with self._lock:
             self.closed = True
             mine = self._pools.pop(current, None)
-            others = list(self._pools.items())
-            self._pools.clear()
+            others, self._pools = self._pools, {}
         waiting = []
-        for loop, (http, transport) in others:
+        for loop, (http, transport) in others.items():
             closing = http.aclose()
             try:  # on its own loop, the only one that can
                 future = asyncio.run_coroutine_threadsafe(closing, loop)
@@ -299,9 +256,7 @@ async def aclose_responses(responses: list[httpx.Response]) -> None:
     """Close the responses still open. An interrupted close (`asyncio.run` ending cancels, then
     drops, the task closing a stream its reader abandoned) drops the rest without awaiting."""
     for index, response in enumerate(responses):
-        if response.is_closed:
-            continue
-        try:
+        try:  # a closed response closes again at once
             await response.aclose()
         except BaseException:
             for left in responses[index:]:
@@ -351,14 +306,13 @@ def close_outside_collection(close: Callable[[], None]) -> None:
 
 def close_responses(responses: list[httpx.Response]) -> None:
     """Close the sync responses still open; a failed close is logged, not raised."""
-    left = [response for response in responses if not response.is_closed]
+    if left := [response for response in responses if not response.is_closed]:
+        close_outside_collection(partial(_close_logged, left))
 
-    def close_each() -> None:
-        for response in left:
-            try:
-                response.close()
-            except Exception:
-                logger.debug("MAVI: closing a response failed", exc_info=True)
 
-    if left:
-        close_outside_collection(close_each)
+def _close_logged(responses: list[httpx.Response]) -> None:
+    for response in responses:
+        try:
+            response.close()
+        except Exception:
+            logger.debug("MAVI: closing a response failed", exc_info=True)

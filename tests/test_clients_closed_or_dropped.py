@@ -48,7 +48,7 @@ async def test_a_closed_async_client_says_so_and_opens_no_new_pool(emu: MaviEmul
         async for _ in client.stream_chat(emu.video_nos[:1], "What happens?"):
             pass
     assert len(emu.requests) == before
-    assert len(client._pools) == 0
+    assert len(client._pools._pools) == 0
     await client.aclose()  # closing twice is fine
 
 

@@ -367,6 +367,20 @@ def test_a_rejected_refresh_is_one_call_for_fifty_threads() -> None:
     assert endpoint.paths.count(REFRESH_PATH) == 1
 
 
+def test_a_refresh_reply_without_a_token_fails_every_waiter_with_one_call() -> None:
+    seen: list[MaviTokens] = []
+    reply = {"code": "0000", "msg": "success", "data": {"expiresIn": 7200}}
+    endpoint = _Counting(lambda: httpx.Response(200, json=reply))
+    client = _sync_client(expired_auth(on_refresh=seen.append), endpoint)
+    errors = _threads(50, lambda: client.chat(["VI1"], "q") and None)
+    assert len(errors) == 50
+    assert all("without an accessToken" in str(error) for error in errors)
+    with pytest.raises(MaviServerError, match="without an accessToken"):
+        client.chat(["VI1"], "q")  # within the failure's cooldown: answered without a call
+    assert endpoint.paths == [REFRESH_PATH]
+    assert seen == []
+
+
 def test_a_failed_early_refresh_keeps_the_still_valid_token() -> None:
     endpoint = _Counting(lambda: httpx.Response(500, text="down"), delay=0.05)
     auth = MaviTokenAuth("at-still-valid", refresh_token="rt-1", expires_at=time.time() + 30)

@@ -63,7 +63,7 @@ def test_aclose_closes_the_pools_of_every_loop(server: RawServer) -> None:
             # Every one closed, while the other loops still run: none left to the collector.
             assert server.wait_open(0) == 0
             assert server.connections == 4
-            assert len(client._pools) == 0
+            assert len(client._pools._pools) == 0
 
     asyncio.run(main())
 
