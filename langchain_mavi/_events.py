@@ -18,7 +18,8 @@ through `mavi_core._watch.watching_waits`, set for the one thread or task that w
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
+from contextlib import AbstractContextManager, nullcontext
+from typing import TYPE_CHECKING, Any, Final, Generic, Self, TypeVar
 from uuid import UUID
 
 from langchain_core.callbacks import (
@@ -39,7 +40,7 @@ from mavi_core._watch import WaitWatcher, wait_watcher, watching_waits
 if TYPE_CHECKING:
     from mavi_core import RateLimitWait
 
-__all__ = ["RATE_LIMIT_WAIT_EVENT", "AsyncWatched", "Watched", "model_run", "run_watcher"]
+__all__ = ["RATE_LIMIT_WAIT_EVENT", "Watched", "model_run", "run_watcher"]
 
 _T = TypeVar("_T")
 
@@ -128,61 +129,46 @@ def model_run(
     return config, lambda wait: _dispatch(wait, events())
 
 
-class Watched(Iterator[_T], Generic[_T]):
-    """An iterator whose steps run under `watching_waits(watcher)` until the first item: a
-    stream sends its request (and waits for its turn) when iteration starts, after the call that
-    made it has returned. The watcher is set for the step only, never across the caller's code.
-    Once an item has arrived no request is sent again (a stream is never retried after it has
-    delivered), so no wait can follow: later steps go straight to the stream."""
+class Watched(Generic[_T]):
+    """A stream (sync or async) whose steps run under `watching_waits(watcher)` until the first
+    item: a stream sends its request (and waits for its turn) when iteration starts, after the
+    call that made it has returned. The watcher is set for the step only, never across the
+    caller's code. Once an item has arrived no request is sent again (a stream is never retried
+    after it has delivered), so no wait can follow: later steps go straight to the stream."""
 
     __slots__ = ("_items", "_watcher")
 
-    def __init__(self, items: Iterator[_T], watcher: WaitWatcher | None) -> None:
-        self._items = items
+    def __init__(self, items: Iterator[_T] | AsyncIterator[_T], watcher: WaitWatcher | None):
+        self._items: Any = items
         self._watcher = watcher
 
-    def __iter__(self) -> Watched[_T]:
+    def _step(self) -> AbstractContextManager[object]:
+        return nullcontext() if self._watcher is None else watching_waits(self._watcher)
+
+    def _arrived(self, item: _T) -> _T:
+        self._watcher = None
+        return item
+
+    def __iter__(self) -> Self:
         return self
 
     def __next__(self) -> _T:
-        watcher = self._watcher
-        if watcher is None:
-            return next(self._items)
-        with watching_waits(watcher):
-            item = next(self._items)
-        self._watcher = None
-        return item
+        with self._step():
+            return self._arrived(next(self._items))
 
     def close(self) -> None:
-        """Close the iterator wrapped (a generator, a stream), as a generator's `close()`."""
-        close = getattr(self._items, "close", None)
-        if close is not None:
-            close()
+        """Close the stream wrapped (a generator, a stream), as a generator's `close()`."""
+        if hasattr(self._items, "close"):
+            self._items.close()
 
-
-class AsyncWatched(AsyncIterator[_T], Generic[_T]):
-    """The async twin of `Watched`."""
-
-    __slots__ = ("_items", "_watcher")
-
-    def __init__(self, items: AsyncIterator[_T], watcher: WaitWatcher | None) -> None:
-        self._items = items
-        self._watcher = watcher
-
-    def __aiter__(self) -> AsyncWatched[_T]:
+    def __aiter__(self) -> Self:
         return self
 
     async def __anext__(self) -> _T:
-        watcher = self._watcher
-        if watcher is None:
-            return await anext(self._items)
-        with watching_waits(watcher):
-            item = await anext(self._items)
-        self._watcher = None
-        return item
+        with self._step():
+            return self._arrived(await anext(self._items))
 
     async def aclose(self) -> None:
-        """Close the iterator wrapped, as an async generator's `aclose()`."""
-        aclose = getattr(self._items, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        """Close the async stream wrapped, as an async generator's `aclose()`."""
+        if hasattr(self._items, "aclose"):
+            await self._items.aclose()

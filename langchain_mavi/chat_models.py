@@ -46,7 +46,7 @@ from mavi_core._watch import wait_watcher, watching_waits
 
 from ._chat_common import MaviChatModelCommon
 from ._connection import MaviNamespaced, check_video_nos
-from ._events import AsyncWatched, Watched, model_run, run_watcher
+from ._events import Watched, model_run, run_watcher
 from ._messages import MaviChatRequest, messages_to_request
 from ._stop import StopSequences
 from .errors import translate_errors
@@ -464,7 +464,7 @@ class ChatMavi(MaviNamespaced, MaviChatModelCommon, BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[AIMessageChunk]:
         config, watcher = model_run(config, self, asynchronous=True)
-        return AsyncWatched(super().astream(input, config, stop=stop, **kwargs), watcher)
+        return Watched(super().astream(input, config, stop=stop, **kwargs), watcher)
 
     def _generate(
         self,
@@ -544,7 +544,7 @@ class ChatMavi(MaviNamespaced, MaviChatModelCommon, BaseChatModel):
             async with ClosedAfter(deltas):
                 watcher = run_watcher(run_manager, asynchronous=True)
                 async for delta in (
-                    deltas if watcher is wait_watcher() else AsyncWatched(deltas, watcher)
+                    deltas if watcher is wait_watcher() else Watched(deltas, watcher)
                 ):
                     for chunk in call.chunks(delta):
                         if run_manager:
