@@ -22,32 +22,6 @@ from ._models import ChatDelta
 from ._request import ApiCall, check_text
 from ._stream import ChatStreamDecoder, _End
 
-__all__ = [
-    "NO_OPTIONS",
-    "VLM_PATH",
-    "MediaPart",
-    "Part",
-    "TextPart",
-    "ToolCall",
-    "ToolResult",
-    "VlmMessage",
-    "VlmOptions",
-    "VlmReply",
-    "VlmStreamDecoder",
-    "VlmUsage",
-    "build_vlm_body",
-    "call_options",
-    "check_vlm_model",
-    "check_vlm_options",
-    "closest_option",
-    "gemini_schema",
-    "json_from_answer",
-    "media_part",
-    "parse_vlm_reply",
-    "tool_spec",
-    "vlm_call",
-]
-
 VLM_PATH: Final = "/serve/api/v2/vu/chat/completions"
 _EXAMPLES: Final = {
     "gemini": "gemini:gemini-2.5-flash",
@@ -245,12 +219,6 @@ def call_options(owner: str, kwargs: Mapping[str, Any], defaults: Mapping[str, A
     merged = {**defaults, **{key: value for key, value in kwargs.items() if value is not None}}
     options: dict[str, Any] = {name: merged.get(name) for name in _CALL_OPTIONS}
     return VlmOptions(**{**options, "schema_name": options["schema_name"] or "answer"})
-
-
-def tool_spec(name: str, description: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
-    """One entry of Nova's `toolConfig.tools`, as the API documents it."""
-    spec = {"name": name, "description": description, "inputSchema": {"json": dict(parameters)}}
-    return {"toolSpec": spec}
 
 
 def _number_option(name: str, value: object, low: float, high: float) -> float:
@@ -457,30 +425,6 @@ def _gemini(
         if node.get("required"):
             out["required"] = list(node["required"])
     return out
-
-
-_FENCE: Final = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
-
-
-def json_from_answer(text: str) -> Any:
-    """The JSON value of a structured answer, bare or inside a ```json code fence (as models
-    sometimes send it); a `MaviServerError` quoting the start of anything else."""
-    candidates = [match.group(1) for match in _FENCE.finditer(text)] + [text]
-    for candidate in filter(None, map(str.strip, candidates)):
-        try:
-            return json.loads(candidate, strict=False)
-        except (ValueError, RecursionError):  # nested deeper than Python reads: not the JSON
-            continue
-    start = min((i for i in (text.find("{"), text.find("[")) if i >= 0), default=-1)
-    if start >= 0:
-        try:
-            return json.JSONDecoder(strict=False).raw_decode(text, start)[0]
-        except (ValueError, RecursionError):
-            pass
-    raise MaviServerError(
-        f"The model's answer is not the JSON the schema asked for: {text[:200]!r}. Ask again, "
-        "or describe the fields in the prompt."
-    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,9 +34,7 @@ from mavi_core._vlm import (
     build_vlm_body,
     check_vlm_model,
     gemini_schema,
-    json_from_answer,
     parse_vlm_reply,
-    tool_spec,
 )
 from tests.support.rawserver import Request, head, raw_server, reply
 
@@ -209,13 +207,6 @@ def test_a_schema_gemini_cannot_take_names_why(schema: dict[str, Any], why: str)
         gemini_schema(schema)
 
 
-def test_a_structured_answer_is_read_bare_or_inside_a_json_fence() -> None:
-    assert json_from_answer('{"a": 1}') == {"a": 1}
-    assert json_from_answer('Here it is:\n```json\n{"a": 2}\n```\n') == {"a": 2}
-    with pytest.raises(MaviServerError, match="not the JSON"):
-        json_from_answer("no json here")
-
-
 # --- replies over loopback -----------------------------------------------------------------
 
 
@@ -377,11 +368,19 @@ def test_a_stream_cut_after_text_keeps_what_arrived_and_is_not_retried() -> None
 # --- Nova's tools ----------------------------------------------------------------------------
 
 NOVA = "nova:us.amazon.nova-lite-v1:0"
-WEATHER = tool_spec(
-    "get_weather",
-    "The weather at a place.",
-    {"type": "object", "properties": {"place": {"type": "string"}}, "required": ["place"]},
-)
+WEATHER = {
+    "toolSpec": {
+        "name": "get_weather",
+        "description": "The weather at a place.",
+        "inputSchema": {
+            "json": {
+                "type": "object",
+                "properties": {"place": {"type": "string"}},
+                "required": ["place"],
+            }
+        },
+    }
+}
 
 
 def test_tools_go_in_novas_tool_config_and_turns_carry_tool_use_and_results() -> None:

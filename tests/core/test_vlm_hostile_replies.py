@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from mavi_core import MaviClient, MaviServerError, MaviStreamError
-from mavi_core._vlm import MediaPart, TextPart, VlmMessage, json_from_answer, parse_vlm_reply
+from mavi_core._vlm import MediaPart, TextPart, VlmMessage, parse_vlm_reply
 from tests.support.rawserver import Request, raw_server, reply
 from tests.support.servers import KEY
 
@@ -72,13 +72,6 @@ def test_streamed_tool_arguments_nested_too_deep_are_a_typed_error() -> None:
     body = b"".join(b"data: " + json.dumps(p).encode() + b"\n\n" for p in pieces)
     with pytest.raises(MaviServerError, match="arguments that are not JSON"):
         parse_vlm_reply(body + b"data: [DONE]\n\n")
-
-
-def test_a_structured_answer_nested_too_deep_is_the_schema_error() -> None:
-    with pytest.raises(MaviServerError, match="not the JSON the schema asked for"):
-        json_from_answer(TOO_DEEP)
-    with pytest.raises(MaviServerError, match="not the JSON the schema asked for"):
-        json_from_answer("Here: " + TOO_DEEP)
 
 
 def test_token_counts_sent_as_strings_are_read_not_taken_for_zero() -> None:
