@@ -221,18 +221,20 @@ def call_options(owner: str, kwargs: Mapping[str, Any], defaults: Mapping[str, A
     return VlmOptions(**{**options, "schema_name": options["schema_name"] or "answer"})
 
 
-def _number_option(name: str, value: object, low: float, high: float) -> float:
+_SAMPLING: Final = {"temperature": (0.0, 2.0), "max_tokens": (1, None), "top_p": (0.0, 1.0)}
+"""Each sampling option's range; one without an upper bound is a count (an integer)."""
+
+
+def _bounded(name: str, value: object, low: float, high: float | None = None) -> Any:
+    if high is None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise MaviValidationError(f"{name} must be an integer >= {low}, got {value!r}.")
+        return value
     if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
         raise MaviValidationError(
             f"{name} must be a number from {low:g} to {high:g}, got {value!r}."
         )
     return float(value)
-
-
-def _count_option(name: str, value: object, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise MaviValidationError(f"{name} must be an integer >= {low}, got {value!r}.")
-    return value
 
 
 def build_vlm_body(
@@ -252,29 +254,19 @@ def check_vlm_options(model: str, options: VlmOptions) -> None:
 
 def _option_fields(provider: str, options: VlmOptions, stream: bool) -> dict[str, Any]:
     body: dict[str, Any] = {}
-    if options.temperature is not None:
-        body["temperature"] = _number_option("temperature", options.temperature, 0.0, 2.0)
-    if options.max_tokens is not None:
-        body["max_tokens"] = _count_option("max_tokens", options.max_tokens, 1)
-    if options.top_p is not None:
-        body["top_p"] = _number_option("top_p", options.top_p, 0.0, 1.0)
+    for name, (low, high) in _SAMPLING.items():
+        if getattr(options, name) is not None:
+            body[name] = _bounded(name, getattr(options, name), low, high)
     if options.stop:
         stops = [options.stop] if isinstance(options.stop, str) else list(options.stop)
         if not all(isinstance(stop, str) and stop for stop in stops):
             raise MaviValidationError(f"stop must be a list of non-empty strings, got {stops!r}.")
         body["stop"] = stops
     body["stream"] = stream
-    metadata = _metadata(provider, options)
-    if metadata:
-        body["extra_body"] = {"metadata": metadata}
-    return body
-
-
-def _metadata(provider: str, options: VlmOptions) -> dict[str, Any]:
     metadata: dict[str, Any] = {}
     budget = options.thinking_budget
     if budget is not None:
-        budget = _count_option("thinking_budget", budget, -1 if provider == "gemini" else 0)
+        budget = _bounded("thinking_budget", budget, -1 if provider == "gemini" else 0)
         if provider == "gemini":
             metadata["thinking_config"] = {"thinking_budget": budget}
         elif provider == "qwen":
@@ -295,7 +287,7 @@ def _metadata(provider: str, options: VlmOptions) -> dict[str, Any]:
             name = re.sub(r"[^A-Za-z0-9_-]", "_", options.schema_name or "answer")[:64]
             metadata["response_format"] = {
                 "type": "json_schema",
-                "json_schema": {"name": name or "answer", "schema": dict(schema)},
+                "json_schema": {"name": name, "schema": dict(schema)},
             }
         else:
             raise MaviValidationError(
@@ -312,7 +304,9 @@ def _metadata(provider: str, options: VlmOptions) -> dict[str, Any]:
         metadata["toolConfig"] = {"tools": [dict(tool) for tool in options.tools]}
         if options.tool_choice is not None:
             metadata["toolConfig"]["toolChoice"] = dict(options.tool_choice)
-    return metadata
+    if metadata:
+        body["extra_body"] = {"metadata": metadata}
+    return body
 
 
 _GEMINI_TYPES: Final = {
@@ -501,13 +495,12 @@ def _usage(value: object) -> VlmUsage | None:
     return VlmUsage(given or 0, made or 0, (given or 0) + (made or 0) if total is None else total)
 
 
-def _errored(value: Mapping[str, Any]) -> MaviError:
-    """The error of a reply with `status: "errored"` (sent with HTTP 200)."""
-    error = value.get("error")
-    code: object = None
-    message: object = error if isinstance(error, str) else None
-    if isinstance(error, Mapping):
-        code, message = error.get("code"), error.get("message") or error.get("msg")
+def _error_of(error: object) -> MaviError:
+    """The error a reply tells: the `error` of one with `status: "errored"` (sent with HTTP
+    200), a string or {"code", "message"}; or an error envelope, {"code": 400, "msg": ...}."""
+    if not isinstance(error, Mapping):
+        return error_for_code("errored", error if isinstance(error, str) else None)
+    code, message = error.get("code"), error.get("message") or error.get("msg")
     text = None if message is None else str(message)
     return error_for_code("errored" if code is None else normalize_code(code), text)
 
@@ -523,44 +516,23 @@ def _content_text(content: object) -> str | None:
     return content if isinstance(content, str) else None
 
 
-def _tool_call(call_id: object, name: object, arguments: object) -> ToolCall:
-    """A tool call as read: it must name its tool and give its arguments as an object (a
+def _tool_call(call_id: str, name: str, arguments: str) -> ToolCall:
+    """A tool call as read: it must name its tool and give its arguments as a JSON object (a
     made-up name or {} would call a tool as the model never asked)."""
-    if not isinstance(name, str) or not name:
+    if not name:
+        raise MaviServerError("The model called a tool without its name. Ask again.")
+    try:
+        value = json.loads(arguments or "{}", strict=False)
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python reads
         raise MaviServerError(
-            f"The model called a tool without its name (name: {type(name).__name__}). Ask again."
-        )
-    if isinstance(arguments, str):
-        text = arguments
-        try:
-            arguments = json.loads(text or "{}", strict=False)
-        except (ValueError, RecursionError):  # RecursionError: nested deeper than Python reads
-            raise MaviServerError(
-                f"The model called a tool with arguments that are not JSON: {text[:120]!r}."
-            ) from None
-    if arguments is not None and not isinstance(arguments, Mapping):
+            f"The model called a tool with arguments that are not JSON: {arguments[:120]!r}."
+        ) from None
+    if value is not None and not isinstance(value, Mapping):
         raise MaviServerError(
             f"The model called a tool with arguments that are a JSON "
-            f"{type(arguments).__name__}, not an object. Ask again."
+            f"{type(value).__name__}, not an object. Ask again."
         )
-    return ToolCall(str(call_id or ""), name, dict(arguments or {}))
-
-
-def _tool_calls(message: Mapping[str, Any]) -> list[ToolCall]:
-    """A reply message's tool calls in either form (the reply form is not documented): OpenAI's
-    `tool_calls`, or Bedrock's `toolUse` content parts."""
-    calls: list[ToolCall] = []
-    listed, content = message.get("tool_calls"), message.get("content")
-    for call in listed if isinstance(listed, list) else ():
-        function = call.get("function") if isinstance(call, Mapping) else None
-        if isinstance(function, Mapping):
-            arguments = function.get("arguments")
-            calls.append(_tool_call(call.get("id"), function.get("name"), arguments))
-    for part in content if isinstance(content, list) else ():
-        use = part.get("toolUse") if isinstance(part, Mapping) else None
-        if isinstance(use, Mapping):
-            calls.append(_tool_call(use.get("toolUseId"), use.get("name"), use.get("input")))
-    return calls
+    return ToolCall(call_id, name, dict(value or {}))
 
 
 _FRAMED: Final = (b"data", b":", b"event", b"id:", b"retry", b"{", b"[", b"<")
@@ -576,39 +548,33 @@ class VlmStreamDecoder(ChatStreamDecoder):
     def __init__(self, max_event: int, max_body: int, reply: VlmReply | None = None) -> None:
         super().__init__(max_event, max_body)
         self.reply = VlmReply() if reply is None else reply
-        self._plain: Any = None  # an incremental UTF-8 decoder once the body is plain text
         self._head: bytes | None = b""  # the first bytes, until they show what the body is
-        self._fragments: dict[int, dict[str, str]] = {}  # streamed tool calls, by index
+        self._plain: Any = None  # an incremental UTF-8 decoder once the body is plain text
+        self._fragments: dict[tuple[int, int], dict[str, str]] = {}  # tool calls, in pieces
 
     def feed(self, chunk: bytes) -> list[ChatDelta]:
-        if self._plain is not None:
-            return self._plain_text(self._plain.decode(chunk))
-        if self._head is None:
+        if self._head is not None:
+            self._head = (self._head + chunk).lstrip(b"\xef\xbb\xbf \t\r\n")
+            if len(self._head) < 5:
+                return []
+            chunk = self._begin()
+        if self._plain is None:
             return super().feed(chunk)
-        head = (self._head + chunk).lstrip(b"\xef\xbb\xbf \t\r\n")
-        if len(head) < 5:
-            self._head = head
-            return []
-        return self._begin(head)
+        return self._plain_text(self._plain.decode(chunk))
 
     def finish(self) -> list[ChatDelta]:
-        if self._head:  # a body too short to tell what it is
-            return self._begin(self._head) + self.finish()
+        deltas = self.feed(self._begin()) if self._head else []  # a body too short to tell
         if self._plain is None:
-            return super().finish()
-        deltas = self._plain_text(self._plain.decode(b"", final=True))
+            return deltas + super().finish()
         self.done = True
-        if not self.texts_seen:
-            return self._fail(MaviServerError("MAVI answered with an empty body."), deltas)
-        return deltas
+        return deltas + self._plain_text(self._plain.decode(b"", final=True))
 
-    def _begin(self, head: bytes) -> list[ChatDelta]:
-        """The first bytes read as events or JSON, or the body from now on as plain text."""
-        self._head = None
-        if head.startswith(_FRAMED):
-            return super().feed(head)
-        self._plain = codecs.getincrementaldecoder("utf-8")("replace")
-        return self._plain_text(self._plain.decode(head))
+    def _begin(self) -> bytes:
+        """The first bytes; unless they begin events or JSON, the body is plain text."""
+        head, self._head = self._head or b"", None
+        if not head.startswith(_FRAMED):
+            self._plain = codecs.getincrementaldecoder("utf-8")("replace")
+        return head
 
     def _plain_text(self, text: str) -> list[ChatDelta]:
         if not text:
@@ -623,13 +589,12 @@ class VlmStreamDecoder(ChatStreamDecoder):
         if not isinstance(value, Mapping):
             return None
         if value.get("status") == "errored" or (value.get("error") and "choices" not in value):
-            raise _errored(value)
+            raise _error_of(value.get("error"))
         if "choices" not in value and "code" in value:  # an envelope: {"code": 400, "msg": ...}
-            if is_success_code(value["code"]) or value["code"] in (200, "200"):
-                data = value.get("data")
-                return self._delta_of(data) if isinstance(data, Mapping) else None
-            msg = value.get("msg")
-            raise error_for_code(normalize_code(value["code"]), None if msg is None else str(msg))
+            if not is_success_code(value["code"]) and value["code"] not in (200, "200"):
+                raise _error_of(value)
+            data = value.get("data")
+            return self._delta_of(data) if isinstance(data, Mapping) else None
         self.reply.note(value)
         choices = value.get("choices")
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], Mapping):
@@ -637,14 +602,12 @@ class VlmStreamDecoder(ChatStreamDecoder):
         choice = choices[0]
         if isinstance(choice.get("finish_reason"), str):
             self.reply.finish_reason = choice["finish_reason"]
-        piece, called = None, False
-        delta, message = choice.get("delta"), choice.get("message")
-        if isinstance(delta, Mapping):
-            piece, called = _content_text(delta.get("content")), self._gather(delta)
-        elif isinstance(message, Mapping):
-            calls = _tool_calls(message)
-            self.reply.tool_calls += calls
-            piece, called = _content_text(message.get("content")), bool(calls)
+        message = choice.get("delta")
+        if not isinstance(message, Mapping):  # a whole reply's message, not a stream's delta
+            message = choice.get("message")
+        message = message if isinstance(message, Mapping) else {}
+        called = self._gather(message)
+        piece = _content_text(message.get("content"))
         if piece is None:  # a call without text answers too
             piece = "" if called else choice.get("text")
         if not isinstance(piece, str):
@@ -653,31 +616,36 @@ class VlmStreamDecoder(ChatStreamDecoder):
         text = self._tracker.push(piece)
         return ChatDelta(text) if text else None
 
-    def _gather(self, delta: Mapping[str, Any]) -> bool:
-        """Keep the pieces of a delta's streamed tool calls (OpenAI's form: by `index`, the
-        arguments cut anywhere); whether there were any."""
-        calls = delta.get("tool_calls")
-        if not isinstance(calls, list):
-            return False
-        for position, call in enumerate(calls):
-            if not isinstance(call, Mapping):
-                continue
-            index = call.get("index")
-            entry = self._fragments.setdefault(
-                index if isinstance(index, int) else position,
-                {"call_id": "", "name": "", "arguments": ""},
-            )
-            function = call.get("function")
-            function = function if isinstance(function, Mapping) else {}
-            for key, given in (("call_id", call.get("id")), ("name", function.get("name"))):
+    def _gather(self, message: Mapping[str, Any]) -> bool:
+        """Keep a message's tool calls, whole or in pieces, read when the reply ends; whether
+        there were any. The reply form is not documented: OpenAI's `tool_calls` (streamed by
+        `index`, the arguments cut anywhere), or Bedrock's `toolUse` content parts."""
+        listed, content = message.get("tool_calls"), message.get("content")
+        pieces = []
+        for position, call in enumerate(listed if isinstance(listed, list) else ()):
+            if isinstance(call, Mapping):
+                index = call.get("index")
+                function = call.get("function")
+                function = function if isinstance(function, Mapping) else {}
+                key = (0, index if isinstance(index, int) else position)
+                pieces.append(
+                    (key, call.get("id"), function.get("name"), function.get("arguments"))
+                )
+        for part in content if isinstance(content, list) else ():
+            use = part.get("toolUse") if isinstance(part, Mapping) else None
+            if isinstance(use, Mapping):
+                key = (1, len(self._fragments))
+                pieces.append((key, use.get("toolUseId"), use.get("name"), use.get("input")))
+        for key, call_id, name, arguments in pieces:
+            entry = self._fragments.setdefault(key, {"call_id": "", "name": "", "arguments": ""})
+            for field_name, given in (("call_id", call_id), ("name", name)):
                 if given:
-                    entry[key] = str(given)
-            arguments = function.get("arguments")
+                    entry[field_name] = str(given)
             if arguments is not None:  # the piece naming the tool may carry no arguments
                 entry["arguments"] += (
                     arguments if isinstance(arguments, str) else json.dumps(arguments)
                 )
-        return True
+        return bool(pieces)
 
     def _check_answered(self, deltas: list[ChatDelta]) -> None:
         fragments, self._fragments = sorted(self._fragments.items()), {}
@@ -694,6 +662,8 @@ def parse_vlm_reply(body: bytes, max_event_bytes: int | None = None) -> VlmReply
     limit = len(body) + 1
     decoder = VlmStreamDecoder(max_event_bytes or limit, limit)
     deltas = decoder.feed(body) + decoder.finish()
+    if decoder.error is not None:  # after text: a whole reply is not handed out in part
+        raise decoder.error
     decoder.reply.text = "".join(delta.text for delta in deltas)
     return decoder.reply
 

@@ -130,6 +130,15 @@ def test_a_tool_call_without_a_name_or_object_arguments_is_a_typed_error(
         parse_vlm_reply(b"data: " + json.dumps(streamed).encode() + b"\n\ndata: [DONE]\n\n")
 
 
+def test_a_whole_reply_with_text_and_a_broken_tool_call_is_the_error_not_the_text() -> None:
+    """The calls are read as the reply ends, after its text: the text alone would be an
+    answer without the call the model made."""
+    call = {"id": "t1", "function": {"name": "f", "arguments": "{x"}}
+    whole = json.dumps(_nova_reply(content="Let me look.", tool_calls=[call])).encode()
+    with pytest.raises(MaviServerError, match="not JSON"):
+        parse_vlm_reply(whole)
+
+
 def test_bedrock_tool_use_without_a_name_is_a_typed_error() -> None:
     content = [{"toolUse": {"toolUseId": "t1", "input": {"place": "Oslo"}}}]
     with pytest.raises(MaviServerError, match="without its name"):
