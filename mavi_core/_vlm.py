@@ -368,15 +368,8 @@ def _gemini(
         described = {"description": node["description"]} if "description" in node else {}
         return {**_gemini(kept[0], defs, seen, where), **out, **described}
     kind = node.get("type")
-    if isinstance(kind, list):
-        kinds = [k for k in kind if k != "null"]
-        if len(kinds) != 1:
-            raise MaviValidationError(
-                f"Gemini's responseSchema cannot take {where}: its type is {kind!r}; Gemini's "
-                "dialect gives each value one type (and nullable). Use anyOf."
-            )
-        out["nullable"] = len(kinds) < len(kind)
-        kind = kinds[0]
+    if isinstance(kind, list):  # {"type": ["string", "null"]}: an anyOf, said shorter
+        return _gemini({"anyOf": [{**node, "type": one} for one in kind]}, defs, seen, where)
     if "const" in node or "enum" in node:
         out["enum"] = [str(value) for value in node.get("enum", [node.get("const")])]
         kind = kind or "string"
@@ -602,10 +595,8 @@ class VlmStreamDecoder(ChatStreamDecoder):
         choice = choices[0]
         if isinstance(choice.get("finish_reason"), str):
             self.reply.finish_reason = choice["finish_reason"]
-        message = choice.get("delta")
-        if not isinstance(message, Mapping):  # a whole reply's message, not a stream's delta
-            message = choice.get("message")
-        message = message if isinstance(message, Mapping) else {}
+        given = (choice.get("delta"), choice.get("message"))  # a stream's, a whole reply's
+        message = next((part for part in given if isinstance(part, Mapping)), {})
         called = self._gather(message)
         piece = _content_text(message.get("content"))
         if piece is None:  # a call without text answers too

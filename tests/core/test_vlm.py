@@ -183,6 +183,18 @@ def test_a_schema_is_sent_in_each_providers_own_form() -> None:
         build_vlm_body("nova:n", ASK, VlmOptions(response_schema=schema))
 
 
+def test_a_list_of_types_is_sent_to_gemini_as_nullable_or_any_of() -> None:
+    """Pydantic writes `int | None` as anyOf; other generators write a list of types."""
+    assert gemini_schema({"type": ["string", "null"], "description": "A note."}) == {
+        "type": "STRING",
+        "description": "A note.",
+        "nullable": True,
+    }
+    assert gemini_schema({"type": ["string", "integer"]}) == {
+        "anyOf": [{"type": "STRING"}, {"type": "INTEGER"}]
+    }
+
+
 @pytest.mark.parametrize(
     ("schema", "why"),
     [
