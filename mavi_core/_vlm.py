@@ -1,8 +1,6 @@
-"""Video-understanding chat completions (`POST /serve/api/v2/vu/chat/completions`): bodies
-checked before any request, and one tolerant reader for every reply, streamed or not (the
-stream format is not published). Pure, no I/O; `_flow` sends them. What each provider takes and
-answers: docs/langchain-vlm-chat-model.md#overview.
-"""
+"""Video-understanding chat completions: bodies checked before any request, one tolerant reader
+for every reply, streamed or not (the stream format is not published). Pure, no I/O; `_flow`
+sends them. What each provider takes: docs/langchain-vlm-chat-model.md#overview."""
 
 from __future__ import annotations
 
@@ -38,8 +36,7 @@ def closest_option(name: str, options: Sequence[str]) -> str:
 
 
 def check_vlm_model(model: object) -> tuple[str, str]:
-    """(provider, model) from `model`, which must carry its provider prefix (the service answers
-    a bare model id with HTTP 400)."""
+    """(provider, model); the prefix is required (the service answers a bare id with HTTP 400)."""
     text = model.strip() if isinstance(model, str) else ""
     provider, colon, name = text.partition(":")
     if colon and provider.lower() in _EXAMPLES and name.strip():
@@ -98,8 +95,7 @@ class VlmMessage:
 
 
 def media_part(kind: MediaKind, url: str, mime_type: str | None) -> MediaPart:
-    """A media part from a framework block's URL: a `data:` URL's base64 data (with its MIME
-    type), or the URL itself."""
+    """A framework block's URL as a part: a `data:` URL's base64 data, or the URL itself."""
     if not url.startswith("data:"):
         return MediaPart(kind, url=url, mime_type=mime_type)
     head, _, data = url.partition(",")
@@ -145,7 +141,14 @@ def _wire_part(part: Part, provider: str, where: str) -> dict[str, Any]:
             f"{where} is a {mime} file: Nova's video endpoint takes video_url parts only. "
             "Use a gemini: or qwen: model for images."
         )
-    if part.data is None or part.url is not None:
+    if part.data is not None and part.url is None:
+        if is_video and not nova:
+            raise MaviValidationError(
+                f"{where} is a video given as base64 data: {provider} takes videos by URL "
+                "only. Host the file and pass {'type': 'video', 'url': 'https://...'}."
+            )
+        source = part.data
+    else:
         source = check_text(part.url or "", where)
         if not re.match(r"^https?://[^\s/]+", source):
             raise MaviValidationError(
@@ -153,13 +156,6 @@ def _wire_part(part: Part, provider: str, where: str) -> dict[str, Any]:
                 "media by http(s) URL. Give a public https URL of the file (the emulator serves "
                 "its sample videos under /media/)."
             )
-    elif is_video and not nova:
-        raise MaviValidationError(
-            f"{where} is a video given as base64 data: {provider} takes videos by URL "
-            "only. Host the file and pass {'type': 'video', 'url': 'https://...'}."
-        )
-    else:
-        source = part.data
     if nova:
         return {"type": "video_url", "video_url": source}
     return {"type": "input_file", "file_uri": source, "mime_type": mime}
@@ -208,8 +204,8 @@ _CALL_OPTIONS: Final = tuple(option.name for option in dataclasses.fields(VlmOpt
 
 
 def call_options(owner: str, kwargs: Mapping[str, Any], defaults: Mapping[str, Any]) -> VlmOptions:
-    """A call's options: `kwargs` given (not None) over `defaults` (the model's fields); an
-    argument the API has no use for is an error naming the closest one."""
+    """`kwargs` given (not None) over `defaults` (the model's fields); an unknown one is an error
+    naming the closest option."""
     unknown = sorted(set(kwargs) - set(_CALL_OPTIONS))
     if unknown:
         raise MaviValidationError(
@@ -309,9 +305,7 @@ def _option_fields(provider: str, options: VlmOptions, stream: bool) -> dict[str
     return body
 
 
-_GEMINI_TYPES: Final = {
-    kind: kind.upper() for kind in ("string", "number", "integer", "boolean", "array", "object")
-}
+_GEMINI_TYPES: Final = ("string", "number", "integer", "boolean", "array", "object")
 _GEMINI_KEPT: Final = (
     "description",
     "format",
@@ -380,7 +374,7 @@ def _gemini(
             f"Gemini's responseSchema cannot take {where}: it has no type Gemini knows "
             f"({kind!r}); give it one of {', '.join(_GEMINI_TYPES)}."
         )
-    out["type"] = _GEMINI_TYPES[kind]
+    out["type"] = kind.upper()
     out.update((key, node[key]) for key in _GEMINI_KEPT if key in node)
     if kind == "array":
         items = node.get("items")
@@ -438,8 +432,7 @@ class VlmReply:
     """The last JSON object of the reply, as the service sent it."""
 
     def described(self, model: str) -> dict[str, Any]:
-        """What the adapters report besides the text: the model asked (`model`, prefixed), its
-        provider and the provider's name for it, the finish reason and the service's id."""
+        """What the adapters report besides the text, for the (prefixed) `model` asked."""
         provider, _, bare = model.partition(":")
         described = {
             "model": model,
@@ -533,8 +526,8 @@ _FRAMED: Final = (b"data", b":", b"event", b"id:", b"retry", b"{", b"[", b"<")
 
 
 class VlmStreamDecoder(ChatStreamDecoder):
-    """Any reply of the endpoint, in bytes; text deltas out, the rest noted in `reply`. Events
-    and JSON go through `ChatStreamDecoder`; a plain text body is handed out as it comes."""
+    """Any reply of the endpoint: text deltas out, the rest noted in `reply`. Events and JSON go
+    through `ChatStreamDecoder`; a plain text body is handed out as it comes."""
 
     __slots__ = ("_fragments", "_head", "_plain", "reply")
 
