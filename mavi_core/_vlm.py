@@ -588,8 +588,10 @@ class VlmStreamDecoder(ChatStreamDecoder):
         choice = choices[0]
         if isinstance(choice.get("finish_reason"), str):
             self.reply.finish_reason = choice["finish_reason"]
-        given = (choice.get("delta"), choice.get("message"))  # a stream's, a whole reply's
-        message = next((part for part in given if isinstance(part, Mapping)), {})
+        message = choice.get("delta")
+        if not isinstance(message, Mapping):  # a whole reply's message, not a stream's delta
+            message = choice.get("message")
+        message = message if isinstance(message, Mapping) else {}
         called = self._gather(message)
         piece = _content_text(message.get("content"))
         if piece is None:  # a call without text answers too
@@ -605,6 +607,8 @@ class VlmStreamDecoder(ChatStreamDecoder):
         there were any. The reply form is not documented: OpenAI's `tool_calls` (streamed by
         `index`, the arguments cut anywhere), or Bedrock's `toolUse` content parts."""
         listed, content = message.get("tool_calls"), message.get("content")
+        if not isinstance(listed, list) and not isinstance(content, list):
+            return False  # a text delta, the hot path
         pieces = []
         for position, call in enumerate(listed if isinstance(listed, list) else ()):
             if isinstance(call, Mapping):
