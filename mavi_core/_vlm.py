@@ -204,17 +204,16 @@ _CALL_OPTIONS: Final = tuple(option.name for option in dataclasses.fields(VlmOpt
 
 
 def call_options(owner: str, kwargs: Mapping[str, Any], defaults: Mapping[str, Any]) -> VlmOptions:
-    """`kwargs` given (not None) over `defaults` (the model's fields); an unknown one is an error
-    naming the closest option."""
+    """`kwargs` given (not None) over `defaults` (the model's fields, named as VlmOptions'); an
+    unknown one is an error naming the closest option."""
     unknown = sorted(set(kwargs) - set(_CALL_OPTIONS))
     if unknown:
         raise MaviValidationError(
             f"{owner} calls take no argument {unknown[0]!r}."
             + closest_option(unknown[0], _CALL_OPTIONS)
         )
-    merged = {**defaults, **{key: value for key, value in kwargs.items() if value is not None}}
-    options: dict[str, Any] = {name: merged.get(name) for name in _CALL_OPTIONS}
-    return VlmOptions(**{**options, "schema_name": options["schema_name"] or "answer"})
+    given = {key: value for key, value in kwargs.items() if value is not None}
+    return VlmOptions(**{**defaults, **given})
 
 
 _SAMPLING: Final = {"temperature": (0.0, 2.0), "max_tokens": (1, None), "top_p": (0.0, 1.0)}
