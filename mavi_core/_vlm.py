@@ -161,27 +161,6 @@ def _wire_part(part: Part, provider: str, where: str) -> dict[str, Any]:
     return {"type": "input_file", "file_uri": source, "mime_type": mime}
 
 
-def _wire_messages(messages: Sequence[VlmMessage], provider: str) -> list[dict[str, Any]]:
-    if not messages:
-        raise MaviValidationError("messages is empty: pass at least one user message.")
-    wire = []
-    for index, message in enumerate(messages):
-        where = f"messages[{index}]"
-        if message.role not in ("system", "user", "assistant"):
-            raise MaviValidationError(
-                f"{where} has the role {message.role!r}: the API takes system, user and "
-                "assistant turns."
-            )
-        if not message.parts:
-            raise MaviValidationError(f"{where} is empty: give it text or a video.")
-        parts = [
-            _wire_part(part, provider, f"{where}.content[{number}]")
-            for number, part in enumerate(message.parts)
-        ]
-        wire.append({"role": message.role, "content": parts})  # parts, as the vendor sends
-    return wire
-
-
 @dataclass(frozen=True, slots=True)
 class VlmOptions:
     """A call's options, each sent where its provider documents it, refused by a provider
@@ -237,8 +216,24 @@ def build_vlm_body(
 ) -> dict[str, Any]:
     """The JSON body, every input checked now, before any request."""
     provider, model = check_vlm_model(model)
-    body: dict[str, Any] = {"model": model, "messages": _wire_messages(messages, provider)}
-    return body | _option_fields(provider, options, stream)
+    if not messages:
+        raise MaviValidationError("messages is empty: pass at least one user message.")
+    wire = []
+    for index, message in enumerate(messages):
+        where = f"messages[{index}]"
+        if message.role not in ("system", "user", "assistant"):
+            raise MaviValidationError(
+                f"{where} has the role {message.role!r}: the API takes system, user and "
+                "assistant turns."
+            )
+        if not message.parts:
+            raise MaviValidationError(f"{where} is empty: give it text or a video.")
+        parts = [
+            _wire_part(part, provider, f"{where}.content[{number}]")
+            for number, part in enumerate(message.parts)
+        ]
+        wire.append({"role": message.role, "content": parts})  # parts, as the vendor sends
+    return {"model": model, "messages": wire} | _option_fields(provider, options, stream)
 
 
 def check_vlm_options(model: str, options: VlmOptions) -> None:
@@ -275,6 +270,10 @@ def _option_fields(provider: str, options: VlmOptions, stream: bool) -> dict[str
             )
     schema = options.response_schema
     if schema is not None:
+        if not isinstance(schema, Mapping):
+            raise MaviValidationError(
+                f"The response schema must be a JSON schema object, got {schema!r}."
+            )
         if provider == "gemini":
             metadata["response_mime_type"] = "application/json"
             metadata["responseSchema"] = gemini_schema(schema)
@@ -322,10 +321,6 @@ def gemini_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
     """`schema` (JSON schema) in Gemini's `responseSchema` dialect: upper-case types,
     `nullable` for a null alternative, references inlined. What it cannot express (recursion,
     maps, tuples) is a `MaviValidationError` naming why."""
-    if not isinstance(schema, Mapping):
-        raise MaviValidationError(
-            f"The response schema must be a JSON schema object, got {schema!r}."
-        )
     definitions = {**schema.get("definitions", {}), **schema.get("$defs", {})}
     return _gemini(schema, definitions, (), "the schema")
 
@@ -491,14 +486,11 @@ def _error_of(error: object) -> MaviError:
 
 
 def _content_text(content: object) -> str | None:
-    if isinstance(content, list):  # content parts
-        texts = [
-            part["text"]
-            for part in content
-            if isinstance(part, Mapping) and isinstance(part.get("text"), str)
-        ]
-        return "".join(texts) if texts else None
-    return content if isinstance(content, str) else None
+    if not isinstance(content, list):
+        return content if isinstance(content, str) else None
+    texts: list[Any] = [part.get("text") for part in content if isinstance(part, Mapping)]
+    texts = [text for text in texts if isinstance(text, str)]
+    return "".join(texts) if texts else None
 
 
 def _tool_call(call_id: str, name: str, arguments: str) -> ToolCall:

@@ -183,6 +183,13 @@ def test_a_schema_is_sent_in_each_providers_own_form() -> None:
         build_vlm_body("nova:n", ASK, VlmOptions(response_schema=schema))
 
 
+@pytest.mark.parametrize("model", ["gemini:g", "qwen:q"])
+def test_a_schema_that_is_not_an_object_is_refused_before_any_request(model: str) -> None:
+    options = VlmOptions(response_schema="answer as JSON")  # type: ignore[arg-type]
+    with pytest.raises(MaviValidationError, match="must be a JSON schema object"):
+        build_vlm_body(model, ASK, options)
+
+
 def test_a_list_of_types_is_sent_to_gemini_as_nullable_or_any_of() -> None:
     """Pydantic writes `int | None` as anyOf; other generators write a list of types."""
     assert gemini_schema({"type": ["string", "null"], "description": "A note."}) == {
