@@ -52,7 +52,6 @@ from mavi_core._vlm import (
     check_vlm_options,
     closest_option,
     media_part,
-    tool_spec,
 )
 
 from ._chat_common import MaviChatModelCommon
@@ -73,6 +72,12 @@ _NO_TOOLS: Final = (
 )
 _FIELD_OPTIONS: Final = ("temperature", "max_tokens", "top_p", "stop", "thinking_budget")
 """The model's fields a call's options default to (`mavi_core._vlm.call_options`)."""
+
+
+def _tool_spec(name: str, description: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """One entry of Nova's `toolConfig.tools`, as the API documents it."""
+    spec = {"name": name, "description": description, "inputSchema": {"json": dict(parameters)}}
+    return {"toolSpec": spec}
 
 
 def _media(block: Mapping[str, Any], where: str) -> MediaPart:
@@ -317,7 +322,7 @@ class ChatMaviVLM(MaviConnection, MaviChatModelCommon, BaseChatModel):
         for tool in tools:
             function = convert_to_openai_tool(tool)["function"]
             parameters = function.get("parameters") or {"type": "object", "properties": {}}
-            specs.append(tool_spec(function["name"], function.get("description", ""), parameters))
+            specs.append(_tool_spec(function["name"], function.get("description", ""), parameters))
         return self.bind(tools=specs, **kwargs)
 
     def with_structured_output(

@@ -9,6 +9,8 @@ token usage, structured output and thinking budgets. Requests, replies and the s
 from __future__ import annotations
 
 import base64
+import json
+import re
 from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 
@@ -31,7 +33,7 @@ from llama_index.core.llms import LLM
 from llama_index.core.prompts.base import BasePromptTemplate
 from pydantic import BaseModel, Field, PrivateAttr, SecretStr, field_serializer, field_validator
 
-from mavi_core import MaviValidationError
+from mavi_core import MaviServerError, MaviValidationError
 from mavi_core._adapters import ClosedAfter
 from mavi_core._vlm import (
     MediaPart,
@@ -43,7 +45,6 @@ from mavi_core._vlm import (
     check_vlm_model,
     check_vlm_options,
     closest_option,
-    json_from_answer,
     media_part,
 )
 from mavi_core.constants import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
@@ -125,6 +126,30 @@ def to_vlm_messages(messages: Sequence[ChatMessage]) -> list[VlmMessage]:
         if parts:
             turns.append(VlmMessage(role, tuple(parts)))  # type: ignore[arg-type]
     return turns
+
+
+_FENCE: Final = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
+
+
+def json_from_answer(text: str) -> Any:
+    """The JSON value of a structured answer, bare or inside a ```json code fence (as models
+    sometimes send it); a `MaviServerError` quoting the start of anything else."""
+    candidates = [match.group(1) for match in _FENCE.finditer(text)] + [text]
+    for candidate in filter(None, map(str.strip, candidates)):
+        try:
+            return json.loads(candidate, strict=False)
+        except (ValueError, RecursionError):  # nested deeper than Python reads: not the JSON
+            continue
+    start = min((i for i in (text.find("{"), text.find("[")) if i >= 0), default=-1)
+    if start >= 0:
+        try:
+            return json.JSONDecoder(strict=False).raw_decode(text, start)[0]
+        except (ValueError, RecursionError):
+            pass
+    raise MaviServerError(
+        f"The model's answer is not the JSON the schema asked for: {text[:200]!r}. Ask again, "
+        "or describe the fields in the prompt."
+    )
 
 
 def _extra(reply: VlmReply, model: str) -> dict[str, Any]:

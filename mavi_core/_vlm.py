@@ -1,8 +1,6 @@
-"""Video-understanding chat completions (`POST /serve/api/v2/vu/chat/completions`): bodies
-checked before any request, and one tolerant reader for every reply, streamed or not (the
-stream format is not published). Pure, no I/O; `_flow` sends them. What each provider takes and
-answers: docs/langchain-vlm-chat-model.md#overview.
-"""
+"""Video-understanding chat completions: bodies checked before any request, one tolerant reader
+for every reply, streamed or not (the stream format is not published). Pure, no I/O; `_flow`
+sends them. What each provider takes: docs/langchain-vlm-chat-model.md#overview."""
 
 from __future__ import annotations
 
@@ -22,32 +20,6 @@ from ._models import ChatDelta
 from ._request import ApiCall, check_text
 from ._stream import ChatStreamDecoder, _End
 
-__all__ = [
-    "NO_OPTIONS",
-    "VLM_PATH",
-    "MediaPart",
-    "Part",
-    "TextPart",
-    "ToolCall",
-    "ToolResult",
-    "VlmMessage",
-    "VlmOptions",
-    "VlmReply",
-    "VlmStreamDecoder",
-    "VlmUsage",
-    "build_vlm_body",
-    "call_options",
-    "check_vlm_model",
-    "check_vlm_options",
-    "closest_option",
-    "gemini_schema",
-    "json_from_answer",
-    "media_part",
-    "parse_vlm_reply",
-    "tool_spec",
-    "vlm_call",
-]
-
 VLM_PATH: Final = "/serve/api/v2/vu/chat/completions"
 _EXAMPLES: Final = {
     "gemini": "gemini:gemini-2.5-flash",
@@ -64,8 +36,7 @@ def closest_option(name: str, options: Sequence[str]) -> str:
 
 
 def check_vlm_model(model: object) -> tuple[str, str]:
-    """(provider, model) from `model`, which must carry its provider prefix (the service answers
-    a bare model id with HTTP 400)."""
+    """(provider, model); the prefix is required (the service answers a bare id with HTTP 400)."""
     text = model.strip() if isinstance(model, str) else ""
     provider, colon, name = text.partition(":")
     if colon and provider.lower() in _EXAMPLES and name.strip():
@@ -124,8 +95,7 @@ class VlmMessage:
 
 
 def media_part(kind: MediaKind, url: str, mime_type: str | None) -> MediaPart:
-    """A media part from a framework block's URL: a `data:` URL's base64 data (with its MIME
-    type), or the URL itself."""
+    """A framework block's URL as a part: a `data:` URL's base64 data, or the URL itself."""
     if not url.startswith("data:"):
         return MediaPart(kind, url=url, mime_type=mime_type)
     head, _, data = url.partition(",")
@@ -171,7 +141,14 @@ def _wire_part(part: Part, provider: str, where: str) -> dict[str, Any]:
             f"{where} is a {mime} file: Nova's video endpoint takes video_url parts only. "
             "Use a gemini: or qwen: model for images."
         )
-    if part.data is None or part.url is not None:
+    if part.data is not None and part.url is None:
+        if is_video and not nova:
+            raise MaviValidationError(
+                f"{where} is a video given as base64 data: {provider} takes videos by URL "
+                "only. Host the file and pass {'type': 'video', 'url': 'https://...'}."
+            )
+        source = part.data
+    else:
         source = check_text(part.url or "", where)
         if not re.match(r"^https?://[^\s/]+", source):
             raise MaviValidationError(
@@ -179,37 +156,9 @@ def _wire_part(part: Part, provider: str, where: str) -> dict[str, Any]:
                 "media by http(s) URL. Give a public https URL of the file (the emulator serves "
                 "its sample videos under /media/)."
             )
-    elif is_video and not nova:
-        raise MaviValidationError(
-            f"{where} is a video given as base64 data: {provider} takes videos by URL "
-            "only. Host the file and pass {'type': 'video', 'url': 'https://...'}."
-        )
-    else:
-        source = part.data
     if nova:
         return {"type": "video_url", "video_url": source}
     return {"type": "input_file", "file_uri": source, "mime_type": mime}
-
-
-def _wire_messages(messages: Sequence[VlmMessage], provider: str) -> list[dict[str, Any]]:
-    if not messages:
-        raise MaviValidationError("messages is empty: pass at least one user message.")
-    wire = []
-    for index, message in enumerate(messages):
-        where = f"messages[{index}]"
-        if message.role not in ("system", "user", "assistant"):
-            raise MaviValidationError(
-                f"{where} has the role {message.role!r}: the API takes system, user and "
-                "assistant turns."
-            )
-        if not message.parts:
-            raise MaviValidationError(f"{where} is empty: give it text or a video.")
-        parts = [
-            _wire_part(part, provider, f"{where}.content[{number}]")
-            for number, part in enumerate(message.parts)
-        ]
-        wire.append({"role": message.role, "content": parts})  # parts, as the vendor sends
-    return wire
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,26 +183,27 @@ _CALL_OPTIONS: Final = tuple(option.name for option in dataclasses.fields(VlmOpt
 
 
 def call_options(owner: str, kwargs: Mapping[str, Any], defaults: Mapping[str, Any]) -> VlmOptions:
-    """A call's options: `kwargs` given (not None) over `defaults` (the model's fields); an
-    argument the API has no use for is an error naming the closest one."""
+    """`kwargs` given (not None) over `defaults` (the model's fields, named as VlmOptions'); an
+    unknown one is an error naming the closest option."""
     unknown = sorted(set(kwargs) - set(_CALL_OPTIONS))
     if unknown:
         raise MaviValidationError(
             f"{owner} calls take no argument {unknown[0]!r}."
             + closest_option(unknown[0], _CALL_OPTIONS)
         )
-    merged = {**defaults, **{key: value for key, value in kwargs.items() if value is not None}}
-    options: dict[str, Any] = {name: merged.get(name) for name in _CALL_OPTIONS}
-    return VlmOptions(**{**options, "schema_name": options["schema_name"] or "answer"})
+    given = {key: value for key, value in kwargs.items() if value is not None}
+    return VlmOptions(**{**defaults, **given})
 
 
-def tool_spec(name: str, description: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
-    """One entry of Nova's `toolConfig.tools`, as the API documents it."""
-    spec = {"name": name, "description": description, "inputSchema": {"json": dict(parameters)}}
-    return {"toolSpec": spec}
+_SAMPLING: Final = {"temperature": (0.0, 2.0), "max_tokens": (1, None), "top_p": (0.0, 1.0)}
+"""Each sampling option's range; one without an upper bound is a count (an integer)."""
 
 
-def _number_option(name: str, value: object, low: float, high: float) -> float:
+def _bounded(name: str, value: object, low: float, high: float | None = None) -> Any:
+    if high is None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise MaviValidationError(f"{name} must be an integer >= {low}, got {value!r}.")
+        return value
     if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
         raise MaviValidationError(
             f"{name} must be a number from {low:g} to {high:g}, got {value!r}."
@@ -261,19 +211,29 @@ def _number_option(name: str, value: object, low: float, high: float) -> float:
     return float(value)
 
 
-def _count_option(name: str, value: object, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise MaviValidationError(f"{name} must be an integer >= {low}, got {value!r}.")
-    return value
-
-
 def build_vlm_body(
     model: str, messages: Sequence[VlmMessage], options: VlmOptions, *, stream: bool = False
 ) -> dict[str, Any]:
     """The JSON body, every input checked now, before any request."""
     provider, model = check_vlm_model(model)
-    body: dict[str, Any] = {"model": model, "messages": _wire_messages(messages, provider)}
-    return body | _option_fields(provider, options, stream)
+    if not messages:
+        raise MaviValidationError("messages is empty: pass at least one user message.")
+    wire = []
+    for index, message in enumerate(messages):
+        where = f"messages[{index}]"
+        if message.role not in ("system", "user", "assistant"):
+            raise MaviValidationError(
+                f"{where} has the role {message.role!r}: the API takes system, user and "
+                "assistant turns."
+            )
+        if not message.parts:
+            raise MaviValidationError(f"{where} is empty: give it text or a video.")
+        parts = [
+            _wire_part(part, provider, f"{where}.content[{number}]")
+            for number, part in enumerate(message.parts)
+        ]
+        wire.append({"role": message.role, "content": parts})  # parts, as the vendor sends
+    return {"model": model, "messages": wire} | _option_fields(provider, options, stream)
 
 
 def check_vlm_options(model: str, options: VlmOptions) -> None:
@@ -284,29 +244,19 @@ def check_vlm_options(model: str, options: VlmOptions) -> None:
 
 def _option_fields(provider: str, options: VlmOptions, stream: bool) -> dict[str, Any]:
     body: dict[str, Any] = {}
-    if options.temperature is not None:
-        body["temperature"] = _number_option("temperature", options.temperature, 0.0, 2.0)
-    if options.max_tokens is not None:
-        body["max_tokens"] = _count_option("max_tokens", options.max_tokens, 1)
-    if options.top_p is not None:
-        body["top_p"] = _number_option("top_p", options.top_p, 0.0, 1.0)
+    for name, (low, high) in _SAMPLING.items():
+        if getattr(options, name) is not None:
+            body[name] = _bounded(name, getattr(options, name), low, high)
     if options.stop:
         stops = [options.stop] if isinstance(options.stop, str) else list(options.stop)
         if not all(isinstance(stop, str) and stop for stop in stops):
             raise MaviValidationError(f"stop must be a list of non-empty strings, got {stops!r}.")
         body["stop"] = stops
     body["stream"] = stream
-    metadata = _metadata(provider, options)
-    if metadata:
-        body["extra_body"] = {"metadata": metadata}
-    return body
-
-
-def _metadata(provider: str, options: VlmOptions) -> dict[str, Any]:
     metadata: dict[str, Any] = {}
     budget = options.thinking_budget
     if budget is not None:
-        budget = _count_option("thinking_budget", budget, -1 if provider == "gemini" else 0)
+        budget = _bounded("thinking_budget", budget, -1 if provider == "gemini" else 0)
         if provider == "gemini":
             metadata["thinking_config"] = {"thinking_budget": budget}
         elif provider == "qwen":
@@ -320,6 +270,10 @@ def _metadata(provider: str, options: VlmOptions) -> dict[str, Any]:
             )
     schema = options.response_schema
     if schema is not None:
+        if not isinstance(schema, Mapping):
+            raise MaviValidationError(
+                f"The response schema must be a JSON schema object, got {schema!r}."
+            )
         if provider == "gemini":
             metadata["response_mime_type"] = "application/json"
             metadata["responseSchema"] = gemini_schema(schema)
@@ -327,7 +281,7 @@ def _metadata(provider: str, options: VlmOptions) -> dict[str, Any]:
             name = re.sub(r"[^A-Za-z0-9_-]", "_", options.schema_name or "answer")[:64]
             metadata["response_format"] = {
                 "type": "json_schema",
-                "json_schema": {"name": name or "answer", "schema": dict(schema)},
+                "json_schema": {"name": name, "schema": dict(schema)},
             }
         else:
             raise MaviValidationError(
@@ -344,12 +298,12 @@ def _metadata(provider: str, options: VlmOptions) -> dict[str, Any]:
         metadata["toolConfig"] = {"tools": [dict(tool) for tool in options.tools]}
         if options.tool_choice is not None:
             metadata["toolConfig"]["toolChoice"] = dict(options.tool_choice)
-    return metadata
+    if metadata:
+        body["extra_body"] = {"metadata": metadata}
+    return body
 
 
-_GEMINI_TYPES: Final = {
-    kind: kind.upper() for kind in ("string", "number", "integer", "boolean", "array", "object")
-}
+_GEMINI_TYPES: Final = ("string", "number", "integer", "boolean", "array", "object")
 _GEMINI_KEPT: Final = (
     "description",
     "format",
@@ -367,10 +321,6 @@ def gemini_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
     """`schema` (JSON schema) in Gemini's `responseSchema` dialect: upper-case types,
     `nullable` for a null alternative, references inlined. What it cannot express (recursion,
     maps, tuples) is a `MaviValidationError` naming why."""
-    if not isinstance(schema, Mapping):
-        raise MaviValidationError(
-            f"The response schema must be a JSON schema object, got {schema!r}."
-        )
     definitions = {**schema.get("definitions", {}), **schema.get("$defs", {})}
     return _gemini(schema, definitions, (), "the schema")
 
@@ -406,15 +356,8 @@ def _gemini(
         described = {"description": node["description"]} if "description" in node else {}
         return {**_gemini(kept[0], defs, seen, where), **out, **described}
     kind = node.get("type")
-    if isinstance(kind, list):
-        kinds = [k for k in kind if k != "null"]
-        if len(kinds) != 1:
-            raise MaviValidationError(
-                f"Gemini's responseSchema cannot take {where}: its type is {kind!r}; Gemini's "
-                "dialect gives each value one type (and nullable). Use anyOf."
-            )
-        out["nullable"] = len(kinds) < len(kind)
-        kind = kinds[0]
+    if isinstance(kind, list):  # {"type": ["string", "null"]}: an anyOf, said shorter
+        return _gemini({"anyOf": [{**node, "type": one} for one in kind]}, defs, seen, where)
     if "const" in node or "enum" in node:
         out["enum"] = [str(value) for value in node.get("enum", [node.get("const")])]
         kind = kind or "string"
@@ -425,7 +368,7 @@ def _gemini(
             f"Gemini's responseSchema cannot take {where}: it has no type Gemini knows "
             f"({kind!r}); give it one of {', '.join(_GEMINI_TYPES)}."
         )
-    out["type"] = _GEMINI_TYPES[kind]
+    out["type"] = kind.upper()
     out.update((key, node[key]) for key in _GEMINI_KEPT if key in node)
     if kind == "array":
         items = node.get("items")
@@ -459,30 +402,6 @@ def _gemini(
     return out
 
 
-_FENCE: Final = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
-
-
-def json_from_answer(text: str) -> Any:
-    """The JSON value of a structured answer, bare or inside a ```json code fence (as models
-    sometimes send it); a `MaviServerError` quoting the start of anything else."""
-    candidates = [match.group(1) for match in _FENCE.finditer(text)] + [text]
-    for candidate in filter(None, map(str.strip, candidates)):
-        try:
-            return json.loads(candidate, strict=False)
-        except (ValueError, RecursionError):  # nested deeper than Python reads: not the JSON
-            continue
-    start = min((i for i in (text.find("{"), text.find("[")) if i >= 0), default=-1)
-    if start >= 0:
-        try:
-            return json.JSONDecoder(strict=False).raw_decode(text, start)[0]
-        except (ValueError, RecursionError):
-            pass
-    raise MaviServerError(
-        f"The model's answer is not the JSON the schema asked for: {text[:200]!r}. Ask again, "
-        "or describe the fields in the prompt."
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class VlmUsage:
     input_tokens: int
@@ -507,8 +426,7 @@ class VlmReply:
     """The last JSON object of the reply, as the service sent it."""
 
     def described(self, model: str) -> dict[str, Any]:
-        """What the adapters report besides the text: the model asked (`model`, prefixed), its
-        provider and the provider's name for it, the finish reason and the service's id."""
+        """What the adapters report besides the text, for the (prefixed) `model` asked."""
         provider, _, bare = model.partition(":")
         described = {
             "model": model,
@@ -557,66 +475,41 @@ def _usage(value: object) -> VlmUsage | None:
     return VlmUsage(given or 0, made or 0, (given or 0) + (made or 0) if total is None else total)
 
 
-def _errored(value: Mapping[str, Any]) -> MaviError:
-    """The error of a reply with `status: "errored"` (sent with HTTP 200)."""
-    error = value.get("error")
-    code: object = None
-    message: object = error if isinstance(error, str) else None
-    if isinstance(error, Mapping):
-        code, message = error.get("code"), error.get("message") or error.get("msg")
+def _error_of(error: object) -> MaviError:
+    """The error a reply tells: the `error` of one with `status: "errored"` (sent with HTTP
+    200), a string or {"code", "message"}; or an error envelope, {"code": 400, "msg": ...}."""
+    if not isinstance(error, Mapping):
+        return error_for_code("errored", error if isinstance(error, str) else None)
+    code, message = error.get("code"), error.get("message") or error.get("msg")
     text = None if message is None else str(message)
     return error_for_code("errored" if code is None else normalize_code(code), text)
 
 
 def _content_text(content: object) -> str | None:
-    if isinstance(content, list):  # content parts
-        texts = [
-            part["text"]
-            for part in content
-            if isinstance(part, Mapping) and isinstance(part.get("text"), str)
-        ]
-        return "".join(texts) if texts else None
-    return content if isinstance(content, str) else None
+    if not isinstance(content, list):
+        return content if isinstance(content, str) else None
+    texts: list[Any] = [part.get("text") for part in content if isinstance(part, Mapping)]
+    texts = [text for text in texts if isinstance(text, str)]
+    return "".join(texts) if texts else None
 
 
-def _tool_call(call_id: object, name: object, arguments: object) -> ToolCall:
-    """A tool call as read: it must name its tool and give its arguments as an object (a
+def _tool_call(call_id: str, name: str, arguments: str) -> ToolCall:
+    """A tool call as read: it must name its tool and give its arguments as a JSON object (a
     made-up name or {} would call a tool as the model never asked)."""
-    if not isinstance(name, str) or not name:
+    if not name:
+        raise MaviServerError("The model called a tool without its name. Ask again.")
+    try:
+        value = json.loads(arguments or "{}", strict=False)
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python reads
         raise MaviServerError(
-            f"The model called a tool without its name (name: {type(name).__name__}). Ask again."
-        )
-    if isinstance(arguments, str):
-        text = arguments
-        try:
-            arguments = json.loads(text or "{}", strict=False)
-        except (ValueError, RecursionError):  # RecursionError: nested deeper than Python reads
-            raise MaviServerError(
-                f"The model called a tool with arguments that are not JSON: {text[:120]!r}."
-            ) from None
-    if arguments is not None and not isinstance(arguments, Mapping):
+            f"The model called a tool with arguments that are not JSON: {arguments[:120]!r}."
+        ) from None
+    if value is not None and not isinstance(value, Mapping):
         raise MaviServerError(
             f"The model called a tool with arguments that are a JSON "
-            f"{type(arguments).__name__}, not an object. Ask again."
+            f"{type(value).__name__}, not an object. Ask again."
         )
-    return ToolCall(str(call_id or ""), name, dict(arguments or {}))
-
-
-def _tool_calls(message: Mapping[str, Any]) -> list[ToolCall]:
-    """A reply message's tool calls in either form (the reply form is not documented): OpenAI's
-    `tool_calls`, or Bedrock's `toolUse` content parts."""
-    calls: list[ToolCall] = []
-    listed, content = message.get("tool_calls"), message.get("content")
-    for call in listed if isinstance(listed, list) else ():
-        function = call.get("function") if isinstance(call, Mapping) else None
-        if isinstance(function, Mapping):
-            arguments = function.get("arguments")
-            calls.append(_tool_call(call.get("id"), function.get("name"), arguments))
-    for part in content if isinstance(content, list) else ():
-        use = part.get("toolUse") if isinstance(part, Mapping) else None
-        if isinstance(use, Mapping):
-            calls.append(_tool_call(use.get("toolUseId"), use.get("name"), use.get("input")))
-    return calls
+    return ToolCall(call_id, name, dict(value or {}))
 
 
 _FRAMED: Final = (b"data", b":", b"event", b"id:", b"retry", b"{", b"[", b"<")
@@ -624,47 +517,41 @@ _FRAMED: Final = (b"data", b":", b"event", b"id:", b"retry", b"{", b"[", b"<")
 
 
 class VlmStreamDecoder(ChatStreamDecoder):
-    """Any reply of the endpoint, in bytes; text deltas out, the rest noted in `reply`. Events
-    and JSON go through `ChatStreamDecoder`; a plain text body is handed out as it comes."""
+    """Any reply of the endpoint: text deltas out, the rest noted in `reply`. Events and JSON go
+    through `ChatStreamDecoder`; a plain text body is handed out as it comes."""
 
     __slots__ = ("_fragments", "_head", "_plain", "reply")
 
     def __init__(self, max_event: int, max_body: int, reply: VlmReply | None = None) -> None:
         super().__init__(max_event, max_body)
         self.reply = VlmReply() if reply is None else reply
-        self._plain: Any = None  # an incremental UTF-8 decoder once the body is plain text
         self._head: bytes | None = b""  # the first bytes, until they show what the body is
-        self._fragments: dict[int, dict[str, str]] = {}  # streamed tool calls, by index
+        self._plain: Any = None  # an incremental UTF-8 decoder once the body is plain text
+        self._fragments: dict[tuple[int, int], dict[str, str]] = {}  # tool calls, in pieces
 
     def feed(self, chunk: bytes) -> list[ChatDelta]:
-        if self._plain is not None:
-            return self._plain_text(self._plain.decode(chunk))
-        if self._head is None:
+        if self._head is not None:
+            self._head = (self._head + chunk).lstrip(b"\xef\xbb\xbf \t\r\n")
+            if len(self._head) < 5:
+                return []
+            chunk = self._begin()
+        if self._plain is None:
             return super().feed(chunk)
-        head = (self._head + chunk).lstrip(b"\xef\xbb\xbf \t\r\n")
-        if len(head) < 5:
-            self._head = head
-            return []
-        return self._begin(head)
+        return self._plain_text(self._plain.decode(chunk))
 
     def finish(self) -> list[ChatDelta]:
-        if self._head:  # a body too short to tell what it is
-            return self._begin(self._head) + self.finish()
+        deltas = self.feed(self._begin()) if self._head else []  # a body too short to tell
         if self._plain is None:
-            return super().finish()
-        deltas = self._plain_text(self._plain.decode(b"", final=True))
+            return deltas + super().finish()
         self.done = True
-        if not self.texts_seen:
-            return self._fail(MaviServerError("MAVI answered with an empty body."), deltas)
-        return deltas
+        return deltas + self._plain_text(self._plain.decode(b"", final=True))
 
-    def _begin(self, head: bytes) -> list[ChatDelta]:
-        """The first bytes read as events or JSON, or the body from now on as plain text."""
-        self._head = None
-        if head.startswith(_FRAMED):
-            return super().feed(head)
-        self._plain = codecs.getincrementaldecoder("utf-8")("replace")
-        return self._plain_text(self._plain.decode(head))
+    def _begin(self) -> bytes:
+        """The first bytes; unless they begin events or JSON, the body is plain text."""
+        head, self._head = self._head or b"", None
+        if not head.startswith(_FRAMED):
+            self._plain = codecs.getincrementaldecoder("utf-8")("replace")
+        return head
 
     def _plain_text(self, text: str) -> list[ChatDelta]:
         if not text:
@@ -679,13 +566,12 @@ class VlmStreamDecoder(ChatStreamDecoder):
         if not isinstance(value, Mapping):
             return None
         if value.get("status") == "errored" or (value.get("error") and "choices" not in value):
-            raise _errored(value)
+            raise _error_of(value.get("error"))
         if "choices" not in value and "code" in value:  # an envelope: {"code": 400, "msg": ...}
-            if is_success_code(value["code"]) or value["code"] in (200, "200"):
-                data = value.get("data")
-                return self._delta_of(data) if isinstance(data, Mapping) else None
-            msg = value.get("msg")
-            raise error_for_code(normalize_code(value["code"]), None if msg is None else str(msg))
+            if not is_success_code(value["code"]) and value["code"] not in (200, "200"):
+                raise _error_of(value)
+            data = value.get("data")
+            return self._delta_of(data) if isinstance(data, Mapping) else None
         self.reply.note(value)
         choices = value.get("choices")
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], Mapping):
@@ -693,14 +579,12 @@ class VlmStreamDecoder(ChatStreamDecoder):
         choice = choices[0]
         if isinstance(choice.get("finish_reason"), str):
             self.reply.finish_reason = choice["finish_reason"]
-        piece, called = None, False
-        delta, message = choice.get("delta"), choice.get("message")
-        if isinstance(delta, Mapping):
-            piece, called = _content_text(delta.get("content")), self._gather(delta)
-        elif isinstance(message, Mapping):
-            calls = _tool_calls(message)
-            self.reply.tool_calls += calls
-            piece, called = _content_text(message.get("content")), bool(calls)
+        message = choice.get("delta")
+        if not isinstance(message, Mapping):  # a whole reply's message, not a stream's delta
+            message = choice.get("message")
+        message = message if isinstance(message, Mapping) else {}
+        called = self._gather(message)
+        piece = _content_text(message.get("content"))
         if piece is None:  # a call without text answers too
             piece = "" if called else choice.get("text")
         if not isinstance(piece, str):
@@ -709,31 +593,38 @@ class VlmStreamDecoder(ChatStreamDecoder):
         text = self._tracker.push(piece)
         return ChatDelta(text) if text else None
 
-    def _gather(self, delta: Mapping[str, Any]) -> bool:
-        """Keep the pieces of a delta's streamed tool calls (OpenAI's form: by `index`, the
-        arguments cut anywhere); whether there were any."""
-        calls = delta.get("tool_calls")
-        if not isinstance(calls, list):
-            return False
-        for position, call in enumerate(calls):
-            if not isinstance(call, Mapping):
-                continue
-            index = call.get("index")
-            entry = self._fragments.setdefault(
-                index if isinstance(index, int) else position,
-                {"call_id": "", "name": "", "arguments": ""},
-            )
-            function = call.get("function")
-            function = function if isinstance(function, Mapping) else {}
-            for key, given in (("call_id", call.get("id")), ("name", function.get("name"))):
+    def _gather(self, message: Mapping[str, Any]) -> bool:
+        """Keep a message's tool calls, whole or in pieces, read when the reply ends; whether
+        there were any. The reply form is not documented: OpenAI's `tool_calls` (streamed by
+        `index`, the arguments cut anywhere), or Bedrock's `toolUse` content parts."""
+        listed, content = message.get("tool_calls"), message.get("content")
+        if not isinstance(listed, list) and not isinstance(content, list):
+            return False  # a text delta, the hot path
+        pieces = []
+        for position, call in enumerate(listed if isinstance(listed, list) else ()):
+            if isinstance(call, Mapping):
+                index = call.get("index")
+                function = call.get("function")
+                function = function if isinstance(function, Mapping) else {}
+                key = (0, index if isinstance(index, int) else position)
+                pieces.append(
+                    (key, call.get("id"), function.get("name"), function.get("arguments"))
+                )
+        for part in content if isinstance(content, list) else ():
+            use = part.get("toolUse") if isinstance(part, Mapping) else None
+            if isinstance(use, Mapping):
+                key = (1, len(self._fragments))
+                pieces.append((key, use.get("toolUseId"), use.get("name"), use.get("input")))
+        for key, call_id, name, arguments in pieces:
+            entry = self._fragments.setdefault(key, {"call_id": "", "name": "", "arguments": ""})
+            for field_name, given in (("call_id", call_id), ("name", name)):
                 if given:
-                    entry[key] = str(given)
-            arguments = function.get("arguments")
+                    entry[field_name] = str(given)
             if arguments is not None:  # the piece naming the tool may carry no arguments
                 entry["arguments"] += (
                     arguments if isinstance(arguments, str) else json.dumps(arguments)
                 )
-        return True
+        return bool(pieces)
 
     def _check_answered(self, deltas: list[ChatDelta]) -> None:
         fragments, self._fragments = sorted(self._fragments.items()), {}
@@ -750,6 +641,8 @@ def parse_vlm_reply(body: bytes, max_event_bytes: int | None = None) -> VlmReply
     limit = len(body) + 1
     decoder = VlmStreamDecoder(max_event_bytes or limit, limit)
     deltas = decoder.feed(body) + decoder.finish()
+    if decoder.error is not None:  # after text: a whole reply is not handed out in part
+        raise decoder.error
     decoder.reply.text = "".join(delta.text for delta in deltas)
     return decoder.reply
 

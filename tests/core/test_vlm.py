@@ -34,9 +34,7 @@ from mavi_core._vlm import (
     build_vlm_body,
     check_vlm_model,
     gemini_schema,
-    json_from_answer,
     parse_vlm_reply,
-    tool_spec,
 )
 from tests.support.rawserver import Request, head, raw_server, reply
 
@@ -185,6 +183,25 @@ def test_a_schema_is_sent_in_each_providers_own_form() -> None:
         build_vlm_body("nova:n", ASK, VlmOptions(response_schema=schema))
 
 
+@pytest.mark.parametrize("model", ["gemini:g", "qwen:q"])
+def test_a_schema_that_is_not_an_object_is_refused_before_any_request(model: str) -> None:
+    options = VlmOptions(response_schema="answer as JSON")  # type: ignore[arg-type]
+    with pytest.raises(MaviValidationError, match="must be a JSON schema object"):
+        build_vlm_body(model, ASK, options)
+
+
+def test_a_list_of_types_is_sent_to_gemini_as_nullable_or_any_of() -> None:
+    """Pydantic writes `int | None` as anyOf; other generators write a list of types."""
+    assert gemini_schema({"type": ["string", "null"], "description": "A note."}) == {
+        "type": "STRING",
+        "description": "A note.",
+        "nullable": True,
+    }
+    assert gemini_schema({"type": ["string", "integer"]}) == {
+        "anyOf": [{"type": "STRING"}, {"type": "INTEGER"}]
+    }
+
+
 @pytest.mark.parametrize(
     ("schema", "why"),
     [
@@ -207,13 +224,6 @@ def test_a_schema_is_sent_in_each_providers_own_form() -> None:
 def test_a_schema_gemini_cannot_take_names_why(schema: dict[str, Any], why: str) -> None:
     with pytest.raises(MaviValidationError, match=why):
         gemini_schema(schema)
-
-
-def test_a_structured_answer_is_read_bare_or_inside_a_json_fence() -> None:
-    assert json_from_answer('{"a": 1}') == {"a": 1}
-    assert json_from_answer('Here it is:\n```json\n{"a": 2}\n```\n') == {"a": 2}
-    with pytest.raises(MaviServerError, match="not the JSON"):
-        json_from_answer("no json here")
 
 
 # --- replies over loopback -----------------------------------------------------------------
@@ -377,11 +387,19 @@ def test_a_stream_cut_after_text_keeps_what_arrived_and_is_not_retried() -> None
 # --- Nova's tools ----------------------------------------------------------------------------
 
 NOVA = "nova:us.amazon.nova-lite-v1:0"
-WEATHER = tool_spec(
-    "get_weather",
-    "The weather at a place.",
-    {"type": "object", "properties": {"place": {"type": "string"}}, "required": ["place"]},
-)
+WEATHER = {
+    "toolSpec": {
+        "name": "get_weather",
+        "description": "The weather at a place.",
+        "inputSchema": {
+            "json": {
+                "type": "object",
+                "properties": {"place": {"type": "string"}},
+                "required": ["place"],
+            }
+        },
+    }
+}
 
 
 def test_tools_go_in_novas_tool_config_and_turns_carry_tool_use_and_results() -> None:

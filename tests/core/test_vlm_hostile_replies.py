@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from mavi_core import MaviClient, MaviServerError, MaviStreamError
-from mavi_core._vlm import MediaPart, TextPart, VlmMessage, json_from_answer, parse_vlm_reply
+from mavi_core._vlm import MediaPart, TextPart, VlmMessage, parse_vlm_reply
 from tests.support.rawserver import Request, raw_server, reply
 from tests.support.servers import KEY
 
@@ -74,13 +74,6 @@ def test_streamed_tool_arguments_nested_too_deep_are_a_typed_error() -> None:
         parse_vlm_reply(body + b"data: [DONE]\n\n")
 
 
-def test_a_structured_answer_nested_too_deep_is_the_schema_error() -> None:
-    with pytest.raises(MaviServerError, match="not the JSON the schema asked for"):
-        json_from_answer(TOO_DEEP)
-    with pytest.raises(MaviServerError, match="not the JSON the schema asked for"):
-        json_from_answer("Here: " + TOO_DEEP)
-
-
 def test_token_counts_sent_as_strings_are_read_not_taken_for_zero() -> None:
     reply_ = {
         "id": "r1",
@@ -135,6 +128,15 @@ def test_a_tool_call_without_a_name_or_object_arguments_is_a_typed_error(
     streamed = {"choices": [{"delta": {"tool_calls": [{"index": 0, **call}]}}]}
     with pytest.raises(MaviServerError, match=error):
         parse_vlm_reply(b"data: " + json.dumps(streamed).encode() + b"\n\ndata: [DONE]\n\n")
+
+
+def test_a_whole_reply_with_text_and_a_broken_tool_call_is_the_error_not_the_text() -> None:
+    """The calls are read as the reply ends, after its text: the text alone would be an
+    answer without the call the model made."""
+    call = {"id": "t1", "function": {"name": "f", "arguments": "{x"}}
+    whole = json.dumps(_nova_reply(content="Let me look.", tool_calls=[call])).encode()
+    with pytest.raises(MaviServerError, match="not JSON"):
+        parse_vlm_reply(whole)
 
 
 def test_bedrock_tool_use_without_a_name_is_a_typed_error() -> None:

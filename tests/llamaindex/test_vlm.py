@@ -4,6 +4,7 @@ sync and async, for each provider's reply shape; inputs refused before any reque
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -19,7 +20,8 @@ from llama_index.core.prompts import PromptTemplate
 from pydantic import BaseModel
 
 from llamaindex_mavi import MaviVLM
-from mavi_core import MaviInvalidRequestError, MaviValidationError
+from llamaindex_mavi.vlm import json_from_answer
+from mavi_core import MaviInvalidRequestError, MaviServerError, MaviValidationError
 from mavi_core.emulator import MaviEmulator
 
 GEMINI = "gemini:gemini-2.5-flash"
@@ -177,3 +179,20 @@ def test_an_unfetchable_file_is_the_services_errored_status_as_a_typed_error(
     )
     with pytest.raises(MaviInvalidRequestError, match=r"gone\.mp4"):
         make_vlm(QWEN, max_retries=0).chat([missing])
+
+
+def test_a_structured_answer_is_read_bare_or_inside_a_json_fence() -> None:
+    assert json_from_answer('{"a": 1}') == {"a": 1}
+    assert json_from_answer('Here it is:\n```json\n{"a": 2}\n```\n') == {"a": 2}
+    with pytest.raises(MaviServerError, match="not the JSON"):
+        json_from_answer("no json here")
+
+
+def test_a_structured_answer_nested_too_deep_is_the_schema_error() -> None:
+    """Deeper than the recursion limit, as it is now: libraries loaded in the run raise it."""
+    depth = sys.getrecursionlimit() + 100
+    too_deep = "[" * depth + "]" * depth
+    with pytest.raises(MaviServerError, match="not the JSON the schema asked for"):
+        json_from_answer(too_deep)
+    with pytest.raises(MaviServerError, match="not the JSON the schema asked for"):
+        json_from_answer("Here: " + too_deep)
