@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 from typing import Any
 
 import pytest
@@ -18,8 +19,13 @@ from tests.support.servers import KEY
 pytestmark = pytest.mark.integration
 
 ASK = [VlmMessage("user", (MediaPart("video", url="https://example.com/v.mp4"), TextPart("What?")))]
-TOO_DEEP = "[" * 5000 + "]" * 5000
-"""Valid JSON nested deeper than Python's reader goes (it raises RecursionError)."""
+
+
+def too_deep() -> str:
+    """Valid JSON nested deeper than Python's reader goes (it raises RecursionError), at the
+    recursion limit in force now: libraries loaded earlier in the run may raise it."""
+    depth = sys.getrecursionlimit() + 100
+    return "[" * depth + "]" * depth
 
 
 def _answering(body: bytes) -> Any:
@@ -46,7 +52,7 @@ def test_tool_arguments_nested_too_deep_are_a_typed_error_not_a_recursion_error(
     call = {
         "id": "t1",
         "type": "function",
-        "function": {"name": "get_weather", "arguments": '{"place": ' + TOO_DEEP + "}"},
+        "function": {"name": "get_weather", "arguments": '{"place": ' + too_deep() + "}"},
     }
     body = json.dumps(_nova_reply(content="", tool_calls=[call])).encode()
     with raw_server(_answering(body)) as server, _client(server) as client:
@@ -67,7 +73,7 @@ def test_streamed_tool_arguments_nested_too_deep_are_a_typed_error() -> None:
                 }
             ]
         }
-        for part in ('{"a": ', TOO_DEEP, "}")
+        for part in ('{"a": ', too_deep(), "}")
     ]
     body = b"".join(b"data: " + json.dumps(p).encode() + b"\n\n" for p in pieces)
     with pytest.raises(MaviServerError, match="arguments that are not JSON"):
