@@ -38,6 +38,7 @@ from ._videos import (
     VideoPager,
     check_search_type,
     given,
+    is_whole,
     parse_search_videos,
     parse_transcription,
     parse_videos,
@@ -56,11 +57,6 @@ V12_MAX_SEARCH_VIDEOS: Final = 100
 """The most `video_nos` one v1.2 search takes: more are searched in several requests."""
 
 Kind = Literal["AUDIO", "VIDEO"]
-
-
-def _v12_only(what: str, then: str) -> MaviValidationError:
-    """The refusal, before any request, of what only the v1.2 API takes."""
-    return MaviValidationError(f"{what} belongs to the v1.2 API: {_USE_V12}{then}")
 
 
 def _query(query: object) -> str:
@@ -125,6 +121,13 @@ class Dialect:
     chat_videos_field: ClassVar[str] = "videoNos"
     delete_batches: ClassVar[tuple[str, str, int]] = ("DELETE", "/api/serve/video/delete", 500)
     """A delete call's method, path and most videos."""
+    sessions_and_namespaces: ClassVar[bool] = False
+    """Whether the service keeps chat sessions, namespaces (`unique_id`) and search types."""
+
+    def _takes(self, what: str, then: str) -> None:
+        """The refusal, before any request, of what only the v1.2 API takes."""
+        if not self.sessions_and_namespaces:
+            raise MaviValidationError(f"{what} belongs to the v1.2 API: {_USE_V12}{then}")
 
     # Chat.
 
@@ -165,26 +168,36 @@ class Dialect:
         service's "default"), checked now."""
         if unique_id is None:
             return None
-        raise _v12_only("unique_id", ", or leave unique_id out.")
+        self._takes("unique_id", ", or leave unique_id out.")
+        return check_unique_id(unique_id)
 
     def search_type(self, search_type: object) -> SearchType:
         """The `search_type` a search sends, checked now (v1.0 has only its own search: the
         default, BY_CLIP, stands for it)."""
         kind = check_search_type(search_type)
         if kind != DEFAULT_SEARCH_TYPE:
-            raise _v12_only("search_type", ", or leave search_type out.")
+            self._takes("search_type", ", or leave search_type out.")
         return kind
 
     def session_pager(self, unique_id: str | None) -> Pages:
         """A walk of the key's chat sessions."""
-        raise _v12_only("list_sessions()", " (v1.0 keeps no sessions: the client sends history).")
+        self._takes("list_sessions()", " (v1.0 keeps no sessions: the client sends history).")
+        return SessionPager(unique_id=check_unique_id(unique_id))
 
     def session_detail(
         self, session_id: str | int, scope: str | None = None
     ) -> tuple[ApiCall, Callable[[Any], SessionDetail]]:
         """The call that restores a chat session of the namespace `scope` (None: the
         default), and how its reply is read; checks the id."""
-        raise _v12_only("get_session_detail()", " (v1.0 keeps no sessions).")
+        self._takes("get_session_detail()", " (v1.0 keeps no sessions).")
+        session = normalize_session_id(session_id)
+        if session is None:
+            raise MaviValidationError(
+                "get_session_detail() needs the session_id of an earlier v1.2 answer, got None."
+            )
+        params = given(sessionId=session, unique_id=scope)
+        call = ApiCall("GET", "/serve/api/v1/get_session_detail", params=params)
+        return call, lambda data: parse_session_detail(data, session)
 
     # Videos.
 
@@ -266,6 +279,7 @@ class V12Dialect(Dialect):
     )
     chat_videos_field = "video_nos"
     delete_batches = ("POST", "/serve/api/v1/delete_videos", 100)
+    sessions_and_namespaces = True
 
     def chat_call(self, *chat: Any, stream: bool) -> ApiCall:
         body = build_v12_body(*chat)  # video_nos, message, history, session_id, unique_id
@@ -278,27 +292,6 @@ class V12Dialect(Dialect):
     ) -> Callable[[bytes], ChatAnswer] | None:
         videos = self.chat_videos(call)
         return lambda reply: parse_v12_reply(reply, videos, max_event_bytes)
-
-    def scope(self, unique_id: object) -> str | None:
-        return None if unique_id is None else check_unique_id(unique_id)
-
-    def search_type(self, search_type: object) -> SearchType:
-        return check_search_type(search_type)
-
-    def session_pager(self, unique_id: str | None) -> Pages:
-        return SessionPager(unique_id)
-
-    def session_detail(
-        self, session_id: str | int, scope: str | None = None
-    ) -> tuple[ApiCall, Callable[[Any], SessionDetail]]:
-        session = normalize_session_id(session_id)
-        if session is None:
-            raise MaviValidationError(
-                "get_session_detail() needs the session_id of an earlier v1.2 answer, got None."
-            )
-        params = given(sessionId=session, unique_id=scope)
-        call = ApiCall("GET", "/serve/api/v1/get_session_detail", params=params)
-        return call, lambda data: parse_session_detail(data, session)
 
     def search_videos(
         self, query: str, kind: SearchType, scope: str | None
@@ -318,9 +311,7 @@ class V12Dialect(Dialect):
         """`POST /serve/api/v1/search` (the optional fields only when given), 100 videos a
         call (their hits ranked together by score: `rank_moments`); checked now."""
         most = 200 if kind == "BY_CAPTION" else 1000
-        if top_k is not None and (
-            isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= most
-        ):
+        if top_k is not None and not is_whole(top_k, 1, most):
             raise MaviValidationError(
                 f"A v1.2 {kind} search returns 1 to {most} results: limit (top_k) must be a "
                 f"whole number in that range, got {top_k!r}."

@@ -41,7 +41,7 @@ from ._stream import (
     is_end_marker,
     reply_payloads,
 )
-from ._videos import Pages, _field, _items, _millis_to_datetime, _number, given
+from ._videos import Pages, _field, _items, _millis_to_datetime, _number, given, is_whole, span
 
 _FAST_HEAD: Final = b'data:{"type":"content","role":"assistant","content":"'
 _FAST_SESSION: Final = b'","sessionId":"'
@@ -51,45 +51,42 @@ _PLAIN: Final = re.compile(rb'[^\x00-\x1f"\\]*')
 """A JSON string's body with nothing to unescape (and nothing a strict decoder refuses)."""
 HISTORY_HEADER: Final = "Conversation so far:"
 _KINDS: Final = frozenset({"keyframe", "visual_ts", "audio_ts"})
+_ANSWER_KEYS: Final = frozenset({"content", "thinkings"})
+"""An object with either and no `type` is a `/chat` answer, not a stream event."""
 DEFAULT_UNIQUE_ID: Final = "default"
 """The namespace the service assumes when a request names none."""
 _MAX_SESSION_DIGITS: Final = 40
 """A session id has 19 digits; a far longer one (a hostile server's) could not be sent back:
 Python converts at most 4300 digits to an integer."""
+_TOO_LONG: Final = 10**_MAX_SESSION_DIGITS
 
 
 def normalize_session_id(value: object) -> str | None:
     """A session id as a string of digits (it exceeds 53 bits: never a float), or None."""
     if value is None:
         return None
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        digits = str(value) if value.bit_length() <= 4 * _MAX_SESSION_DIGITS else None
-    elif isinstance(value, str) and value.strip().isdigit() and value.strip().isascii():
-        digits = value.strip()
-    else:
-        raise MaviValidationError(
-            f"session_id must be the session id a v1.2 answer returned (digits), got {value!r}."
-        )
-    if digits is None or len(digits) > _MAX_SESSION_DIGITS:
-        raise MaviValidationError(
-            "session_id must be the session id a v1.2 answer returned (a 19-digit number), got "
-            f"a number longer than {_MAX_SESSION_DIGITS} digits."
-        )
-    return digits
+    if is_whole(value, 0, _TOO_LONG - 1):
+        return str(value)
+    digits = value.strip() if isinstance(value, str) else ""
+    if digits.isascii() and digits.isdigit() and len(digits) <= _MAX_SESSION_DIGITS:
+        return digits
+    shown = (
+        repr(value)[:60]
+        if not isinstance(value, int) or abs(value) < _TOO_LONG
+        else "a longer number"
+    )
+    raise MaviValidationError(
+        "session_id must be the session id a v1.2 answer returned (digits, at most "
+        f"{_MAX_SESSION_DIGITS}), got {shown}."
+    )
 
 
 def fold_history(turns: list[dict[str, str]], message: str) -> str:
     """`message` after the earlier turns, for a v1.2 request that starts a new session (the
     shape: docs/v1.2.md#the-chat-on-the-wire)."""
-    if not turns:
-        return message
-    lines = [HISTORY_HEADER]
-    for turn in turns:
-        if turn["user"]:
-            lines.append(f"User: {turn['user']}")
-        if turn["robot"]:
-            lines.append(f"Assistant: {turn['robot']}")
-    return "\n".join(lines) + "\n\n" + message
+    speakers = (("User", "user"), ("Assistant", "robot"))
+    lines = [f"{who}: {turn[key]}" for turn in turns for who, key in speakers if turn[key]]
+    return "\n".join([HISTORY_HEADER, *lines, "", message]) if turns else message
 
 
 def build_v12_body(
@@ -173,16 +170,15 @@ def _ref_list(value: object, what: str) -> list[VideoRef]:
             if not item_video:
                 raise _malformed("a ref without a video_no")
             kind = _text(item.get("type"), "a ref item's type") or "visual_ts"
-            raw_start, raw_end = item.get("startTime"), item.get("endTime")
-            start, end = moment_time(raw_start), moment_time(raw_end)
-            if (raw_start is not None and start is None) or (raw_end is not None and end is None):
+            times = span(item.get("startTime"), item.get("endTime"), moment_time)
+            if times is None:
                 continue  # no moment to point at
             refs.append(
                 VideoRef(
                     video_no=item_video,
                     video_name=name,
-                    start=start or 0.0,
-                    end=end,
+                    start=times[0],
+                    end=times[1],
                     kind=kind if kind in _KINDS else kind.lower(),
                     text=_text(item.get("text"), "a ref item's text"),
                     duration=duration,
@@ -309,21 +305,21 @@ class V12StreamDecoder(ChatStreamDecoder):
         return super().feed(chunk)
 
     def _delta_of(self, value: Any) -> ChatDelta | tuple[ChatDelta, ...] | _End | None:
-        if isinstance(value, str):
-            return END if is_end_marker(value) else _raise(error_for_message(value))
-        if not isinstance(value, Mapping):
-            raise _malformed(f"a JSON {type(value).__name__} where an event object belongs")
-        if "type" not in value and "code" in value:
+        if isinstance(value, Mapping) and "type" not in value and "code" in value:
             code = value["code"]
             if not is_success_code(code):
                 msg = value.get("msg")
                 raise error_for_code(normalize_code(code), None if msg is None else str(msg))
-            inner = value.get("data")
-            if isinstance(inner, str):  # {"code":"SUCCESS","data":"Done"}, or an error's words
-                return END if is_end_marker(inner) else _raise(error_for_message(inner))
-            value = inner if isinstance(inner, Mapping) else {}
-            if "type" not in value and ("content" in value or "thinkings" in value):
-                return self._whole_answer(value)  # the `/chat` reply, where events belong
+            inner = value.get("data")  # an answer, or a string: "Done" or an error's words
+            if isinstance(inner, Mapping) and "type" not in inner and _ANSWER_KEYS & inner.keys():
+                return self._whole_answer(inner)  # the `/chat` reply, where events belong
+            value = inner if isinstance(inner, Mapping | str) else {}
+        if isinstance(value, str):  # "Done", or the service's error message
+            if is_end_marker(value):
+                return END
+            raise error_for_message(value)
+        if not isinstance(value, Mapping):
+            raise _malformed(f"a JSON {type(value).__name__} where an event object belongs")
         kind = value.get("type")
         session = _session_of(value)
         if kind == "content":
@@ -356,10 +352,6 @@ class V12StreamDecoder(ChatStreamDecoder):
 
     def _no_text(self) -> MaviServerError:
         return no_answer_text()
-
-
-def _raise(error: MaviError) -> ChatDelta:
-    raise error
 
 
 def _fast_content(chunk: bytes) -> tuple[str, str] | None:
@@ -423,12 +415,10 @@ def parse_session_detail(data: object, session_id: str) -> SessionDetail:
         raise _malformed("a session detail whose messages is not a list of objects")
     stored = []
     for message in messages:
-        role = _text(message.get("role"), "a message's role").lower()
+        role = _text(message.get("role"), "a message's role").lower() or "user"
         content = _text(message.get("content"), "a message's content")
-        if role != "assistant":
-            stored.append(StoredMessage(role or "user", content, session_id=session))
-            continue
-        answer = _answer_of(message, [])  # kept as stored, even without text
+        # An assistant's is kept as stored, even without text.
+        answer = _answer_of(message, []) if role == "assistant" else ChatAnswer("")
         stored.append(StoredMessage(role, content, answer.thinking, answer.refs, session))
     title = _text(data.get("title"), "a session's title")
     return SessionDetail(session_id=session, title=title, messages=tuple(stored))
@@ -439,10 +429,7 @@ class SessionPager(Pages):
     """Walks `GET /serve/api/v1/list_sessions` (`unique_id` is always sent: its table marks it
     required)."""
 
-    unique_id: str | None = None
-
-    def __post_init__(self) -> None:
-        self.unique_id = check_unique_id(self.unique_id)
+    unique_id: str = DEFAULT_UNIQUE_ID
 
     def next_call(self) -> ApiCall | None:
         if self.done:

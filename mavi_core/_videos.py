@@ -6,7 +6,8 @@ of both dialects (docs/v1.2.md#videos-and-sessions).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+import statistics
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, Literal, TypeAlias, get_args
@@ -20,6 +21,8 @@ SEARCH_TYPES: Final[tuple[SearchType, ...]] = get_args(SearchType)
 """v1.2's search types (docs/v1.2.md#videos-and-sessions); BY_CLIP is the service's default."""
 DEFAULT_SEARCH_TYPE: Final[SearchType] = "BY_CLIP"
 MAX_PAGE_SIZE: Final = 200
+MAX_PAGES: Final = 100_000
+"""The most pages one listing reads (20 million videos at 200 a page)."""
 PARSED: Final = "PARSE"
 FAILED_STATUSES: Final = frozenset({"FAIL", "FAILED", "PARSE_ERROR", "ERROR"})
 STATUSES: Final = frozenset({PARSED, "UNPARSE", *FAILED_STATUSES})
@@ -29,6 +32,11 @@ STATUSES: Final = frozenset({PARSED, "UNPARSE", *FAILED_STATUSES})
 def given(**fields: Any) -> dict[str, Any]:
     """The fields that have a value: the optional ones are sent only when given."""
     return {name: value for name, value in fields.items() if value is not None}
+
+
+def is_whole(value: object, least: int, most: float = math.inf) -> bool:
+    """Whether `value` is a whole number (an int, not a bool) from `least` to `most`."""
+    return isinstance(value, int) and not isinstance(value, bool) and least <= value <= most
 
 
 def _number(value: object) -> float | None:
@@ -42,18 +50,22 @@ def _number(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _readable(*values: object) -> bool:
-    """Whether every value is absent or a finite number (else no made-up time is handed out)."""
-    return all(value is None or _number(value) is not None for value in values)
+def span(
+    start: object, end: object, read: Callable[[object], float | None] = _number
+) -> tuple[float, float | None] | None:
+    """A hit's times in seconds (start 0 when absent), or None when one is there but unreadable
+    (`read` gives None): no made-up time is handed out."""
+    times = read(start), read(end)
+    if (start is not None and times[0] is None) or (end is not None and times[1] is None):
+        return None
+    return times[0] or 0.0, times[1]
 
 
 def _millis_to_datetime(value: object) -> datetime | None:
     """Milliseconds since the epoch; None when absent or out of `datetime`'s range."""
     millis = _number(value)
-    if millis is None:
-        return None
     try:
-        return datetime.fromtimestamp(millis / 1000.0, tz=UTC)
+        return None if millis is None else datetime.fromtimestamp(millis / 1000.0, tz=UTC)
     except (ValueError, OverflowError, OSError):
         return None
 
@@ -119,9 +131,7 @@ class Moment:
 
 def check_limit(limit: object) -> None:
     """`limit` is None (all) or a whole number from 1."""
-    if limit is None:
-        return
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+    if limit is not None and not is_whole(limit, 1):
         raise MaviValidationError(f"limit must be a whole number from 1, or None, got {limit!r}.")
 
 
@@ -179,8 +189,6 @@ def time_unit(segments: Sequence[TranscriptSegment], duration: float | None) -> 
     latest = max(max(segment.start, segment.end) for segment in segments)
     if duration is not None and duration > 0:  # seconds cannot pass 10x the video's end
         return "ms" if latest > duration * 10 else "s"
-    import statistics
-
     span = statistics.median(max(0.0, segment.end - segment.start) for segment in segments)
     return "ms" if latest > 36_000 or span >= 500 else "s"  # past 10 hours, or 8 minutes a line
 
@@ -207,7 +215,7 @@ _MOMENT_LISTS: Final = ("videos", "items", "item", "results", "data")
 """Where a search reply's list may sit (v1.0: `data.videos`; v1.2: `data` itself)."""
 
 
-def _video_no(item: Mapping[str, Any]) -> str | int | None:
+def _video_no(item: object) -> str | int | None:
     """A video number: a string (or a number); a list or an object names no video."""
     value = _field(item, "videoNo", "video_no")
     return value if isinstance(value, str | int) and not isinstance(value, bool) else None
@@ -216,17 +224,16 @@ def _video_no(item: Mapping[str, Any]) -> str | int | None:
 def parse_video(item: object) -> Video:
     """A video as either dialect writes it (v1.0 `videoNo`, `videoStatus`, `uploadTime`;
     v1.2 `video_no`, `status`, `create_time`), numbers as numbers or strings."""
-    video_no = _video_no(item) if isinstance(item, Mapping) else None
+    video_no = _video_no(item)
     if video_no is None:
         raise MaviServerError("MAVI answered without a videoNo; cannot read the video.")
-    assert isinstance(item, Mapping)
     uploaded = _field(item, "uploadTime", "upload_time", "create_time", "createTime")
     return Video(
         video_no=str(video_no),
         video_name=str(_field(item, *_VIDEO_NAME) or ""),
         status=str(_field(item, "videoStatus", "video_status", "status") or ""),
         upload_time=_millis_to_datetime(uploaded),
-        duration=_number(item.get("duration")),
+        duration=_number(_field(item, "duration")),
     )
 
 
@@ -240,11 +247,13 @@ def parse_moments(data: object) -> list[Moment]:
     moments = []
     for item in _items(data, *_MOMENT_LISTS):
         video_no = _video_no(item)
-        raw_start = _field(item, "fragmentStartTime", "startTime", "start_time", "start")
-        raw_end = _field(item, "fragmentEndTime", "endTime", "end_time", "end")
-        start, end = _number(raw_start) or 0.0, _number(raw_end)
-        if video_no is None or not _readable(raw_start, raw_end):
+        times = span(
+            _field(item, "fragmentStartTime", "startTime", "start_time", "start"),
+            _field(item, "fragmentEndTime", "endTime", "end_time", "end"),
+        )
+        if video_no is None or times is None:
             continue  # a clip of no video, or at no readable time: nothing to point at
+        start, end = times
         audio = item.get("audio_ts")  # the words said, in a BY_AUDIO hit
         moments.append(
             Moment(
@@ -292,10 +301,6 @@ def _seconds(value: object, name: str) -> float | None:
             f"{name}=datetime.now(UTC) - timedelta(days=1)."
         )
     return float(value)
-
-
-MAX_PAGES: Final = 100_000
-"""The most pages one listing reads (20 million videos at 200 a page)."""
 
 
 @dataclass(kw_only=True)
@@ -349,9 +354,10 @@ class VideoPager(Pages):
     """v1.2: the end user whose library this is (checked by the caller); None: "default"."""
 
     def __post_init__(self) -> None:
-        size = self.page_size
-        if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_PAGE_SIZE:
-            raise MaviValidationError(f"page_size must be from 1 to {MAX_PAGE_SIZE}, got {size!r}.")
+        if not is_whole(self.page_size, 1, MAX_PAGE_SIZE):
+            raise MaviValidationError(
+                f"page_size must be from 1 to {MAX_PAGE_SIZE}, got {self.page_size!r}."
+            )
         status = self.status
         if status is not None and (
             not isinstance(status, str) or status.strip().upper() not in STATUSES
