@@ -39,7 +39,6 @@ from ._videos import (
     check_search_type,
     given,
     is_whole,
-    parse_search_videos,
     parse_transcription,
     parse_videos,
 )
@@ -111,7 +110,6 @@ class Dialect:
     name: ClassVar[str] = "v1.0"
     stream_decoder: ClassVar[type[ChatStreamDecoder]] = ChatStreamDecoder
     pager: ClassVar[type[VideoPager]] = VideoPager
-    """A walk of the library's listing, its filters checked now."""
     searches_library: ClassVar[bool] = False
     """Whether one moment search may leave out `video_nos` (the library) and ranks its hits."""
     transcription_tasks: ClassVar[bool] = True
@@ -128,8 +126,6 @@ class Dialect:
         """The refusal, before any request, of what only the v1.2 API takes."""
         if not self.sessions_and_namespaces:
             raise MaviValidationError(f"{what} belongs to the v1.2 API: {_USE_V12}{then}")
-
-    # Chat.
 
     def chat_call(
         self,
@@ -160,8 +156,6 @@ class Dialect:
     ) -> Callable[[bytes], ChatAnswer] | None:
         """How a whole answer's reply is read, or None: it is read as a stream, collected."""
         return None
-
-    # Checks of what only some dialects take.
 
     def scope(self, unique_id: object) -> str | None:
         """The `unique_id` a video method sends (the end user whose library it is; None: the
@@ -198,8 +192,6 @@ class Dialect:
         params = given(sessionId=session, unique_id=scope)
         call = ApiCall("GET", "/serve/api/v1/get_session_detail", params=params)
         return call, lambda data: parse_session_detail(data, session)
-
-    # Videos.
 
     def search_videos(
         self, query: str, kind: SearchType, scope: str | None
@@ -298,7 +290,7 @@ class V12Dialect(Dialect):
     ) -> tuple[ApiCall, Callable[[Any], list[Video]]]:
         # No whole-video search in v1.2: the videos of the clips found.
         (call,) = self.moment_calls(query, None, kind, scope)
-        return call, parse_search_videos
+        return call, parse_videos
 
     def moment_calls(
         self,

@@ -23,15 +23,7 @@ from ._models import (
     Thinking,
     VideoRef,
 )
-from ._request import (
-    ApiCall,
-    HistoryInput,
-    check_message,
-    check_not_swapped,
-    check_text,
-    normalize_history,
-    normalize_video_nos,
-)
+from ._request import ApiCall, HistoryInput, build_chat_body, check_text
 from ._stream import (
     END,
     ChatStreamDecoder,
@@ -98,14 +90,11 @@ def build_v12_body(
 ) -> dict[str, Any]:
     """`{video_nos, prompt}`, plus `session_id` (a JSON integer) and `unique_id` when given;
     without a session the earlier turns are folded into `prompt`."""
-    check_not_swapped(video_nos, message, "chat(video_nos, message)", "message")
-    videos = normalize_video_nos(video_nos)
-    prompt = check_message(message)
-    turns = normalize_history(history)
-    session = normalize_session_id(session_id)
+    body = build_chat_body(video_nos, message, history, stream=False)  # v1.0's checks
+    prompt, session = body["message"], normalize_session_id(session_id)
     return given(
-        video_nos=videos,
-        prompt=prompt if session is not None else fold_history(turns, prompt),
+        video_nos=body["videoNos"],
+        prompt=prompt if session is not None else fold_history(body["history"], prompt),
         session_id=None if session is None else int(session),
         unique_id=None if unique_id is None else check_unique_id(unique_id),
     )

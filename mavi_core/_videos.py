@@ -72,14 +72,10 @@ def _millis_to_datetime(value: object) -> datetime | None:
 
 def _items(data: object, *keys: str) -> list[Mapping[str, Any]]:
     """The list under the first of `keys` the reply holds, or the reply itself if a list."""
-    items = data
-    if isinstance(data, Mapping):
-        items = next((data[key] for key in keys if data.get(key) is not None), None)
-    if items is None:
-        return []
-    if not isinstance(items, list):
+    items = _field(data, *keys) if isinstance(data, Mapping) else data
+    if not isinstance(items, list | None):
         raise MaviServerError(f"MAVI answered without a list of {keys[0]}; cannot read the reply.")
-    return [item for item in items if isinstance(item, Mapping)]
+    return [item for item in items or () if isinstance(item, Mapping)]
 
 
 def _field(item: object, *names: str) -> Any:
@@ -189,21 +185,20 @@ def time_unit(segments: Sequence[TranscriptSegment], duration: float | None) -> 
     latest = max(max(segment.start, segment.end) for segment in segments)
     if duration is not None and duration > 0:  # seconds cannot pass 10x the video's end
         return "ms" if latest > duration * 10 else "s"
-    span = statistics.median(max(0.0, segment.end - segment.start) for segment in segments)
-    return "ms" if latest > 36_000 or span >= 500 else "s"  # past 10 hours, or 8 minutes a line
+    typical = statistics.median(max(0.0, segment.end - segment.start) for segment in segments)
+    return "ms" if latest > 36_000 or typical >= 500 else "s"  # past 10 hours, or 8 minutes a line
 
 
 @dataclass(frozen=True)
 class Transcript:
-    """A finished transcription (`kind` AUDIO: speech; VIDEO: what is seen)."""
+    """A finished transcription (`kind` AUDIO: speech; VIDEO: what is seen): its segments in
+    seconds, whatever unit the service used (`unit`, found by `time_unit`)."""
 
     video_no: str
     task_no: str
     kind: str
     segments: list[TranscriptSegment] = field(default_factory=list)
-    """In seconds, whatever unit the service used (`time_unit`; `unit` says which it was)."""
     unit: Literal["s", "ms"] = "s"
-    """The unit of the service's reply."""
 
     @property
     def text(self) -> str:
@@ -238,7 +233,13 @@ def parse_video(item: object) -> Video:
 
 
 def parse_videos(data: object) -> list[Video]:
-    return [parse_video(item) for item in _items(data, "videos")]
+    """The videos of a search reply, each once, in order (v1.2 has no whole-video search: the
+    videos of its clips, in the order of their best clip)."""
+    videos: dict[str, Video] = {}
+    for item in _items(data, *_MOMENT_LISTS):
+        video = parse_video(item)
+        videos.setdefault(video.video_no, video)
+    return list(videos.values())
 
 
 def parse_moments(data: object) -> list[Moment]:
@@ -267,16 +268,6 @@ def parse_moments(data: object) -> list[Moment]:
             )
         )
     return moments
-
-
-def parse_search_videos(data: object) -> list[Video]:
-    """v1.2 has no whole-video search: the videos of its clips, each once, in the order of
-    their best clip."""
-    videos: dict[str, Video] = {}
-    for item in _items(data, *_MOMENT_LISTS):
-        video = parse_video(item)
-        videos.setdefault(video.video_no, video)
-    return list(videos.values())
 
 
 def check_search_type(search_type: object) -> SearchType:
@@ -347,26 +338,22 @@ class VideoPager(Pages):
     status: str | None = None
     name: str | None = None
     start_time: datetime | float | None = None
-    """Unix seconds or a datetime; sent in milliseconds."""
     end_time: datetime | float | None = None
     page_size: int = MAX_PAGE_SIZE
-    unique_id: str | None = None
-    """v1.2: the end user whose library this is (checked by the caller); None: "default"."""
+    unique_id: str | None = None  # v1.2: whose library (checked by the caller); None: "default"
 
     def __post_init__(self) -> None:
         if not is_whole(self.page_size, 1, MAX_PAGE_SIZE):
             raise MaviValidationError(
                 f"page_size must be from 1 to {MAX_PAGE_SIZE}, got {self.page_size!r}."
             )
-        status = self.status
-        if status is not None and (
-            not isinstance(status, str) or status.strip().upper() not in STATUSES
-        ):
+        status = self.status.strip().upper() if isinstance(self.status, str) else self.status
+        if status is not None and status not in STATUSES:
             raise MaviValidationError(
                 f"status must be one of {', '.join(sorted(STATUSES))} (or None for any), "
-                f"got {status!r}."
+                f"got {self.status!r}."
             )
-        self.status = None if status is None else status.strip().upper()
+        self.status = status
         if self.name is not None and (not isinstance(self.name, str) or not self.name.strip()):
             raise MaviValidationError(
                 f"name must be a non-empty string (part of the video's name), got {self.name!r}."
