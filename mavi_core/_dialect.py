@@ -139,10 +139,7 @@ class Dialect:
     ) -> ApiCall:
         """The chat request, checked now, before anything is sent."""
         if session_id is not None or unique_id is not None:
-            raise MaviValidationError(
-                f"session_id and unique_id belong to the v1.2 chat API: {_USE_V12}. With v1.0, "
-                "pass history= instead."
-            )
+            self._takes("A chat session (session_id, unique_id)", ". With v1.0, pass history=.")
         return ApiCall(
             "POST", CHAT_PATH, json=build_chat_body(video_nos, message, history, stream=stream)
         )

@@ -117,12 +117,8 @@ def _text(value: object, what: str) -> str:
 
 def _session_of(value: Mapping[str, Any]) -> str | None:
     raw = value.get("sessionId", value.get("session_id"))
-    if raw is None:
-        return None
-    if isinstance(raw, float | bool):
-        raise _malformed("a session id that is not an integer")
     try:
-        return normalize_session_id(raw)
+        return normalize_session_id(raw)  # a float or a bool is no session id
     except MaviValidationError:
         raise _malformed(f"a session id {str(raw)[:40]!r}") from None
 
@@ -218,12 +214,11 @@ def parse_v12_reply(body: bytes, video_nos: list[str], max_event_bytes: int) -> 
         data = envelope_of(texts, body)  # decoded once
         if isinstance(data, str) and not is_end_marker(data):
             raise error_for_message(data)  # the service's error message
-        if not isinstance(data, Mapping | str | None):
-            raise _malformed(f"an answer whose data is a {type(data).__name__}")
-        answer = _answer_of(data, video_nos) if isinstance(data, Mapping) else None
-        if answer is None or not answer.text:
+        if isinstance(data, Mapping) and (answer := _answer_of(data, video_nos)).text:
+            return answer
+        if isinstance(data, Mapping | str | None):
             raise no_answer_text()  # "Done", null, or only thinking and refs
-        return answer
+        raise _malformed(f"an answer whose data is a {type(data).__name__}")
     decoder = V12StreamDecoder(max_event_bytes, len(body) + 1)
     deltas: list[ChatDelta] = []
     try:
@@ -420,9 +415,7 @@ class SessionPager(Pages):
 
     unique_id: str = DEFAULT_UNIQUE_ID
 
-    def next_call(self) -> ApiCall | None:
-        if self.done:
-            return None
+    def call(self) -> ApiCall:
         params = {"page": self.page, "unique_id": self.unique_id}
         return ApiCall("GET", "/serve/api/v1/list_sessions", params=params)
 

@@ -324,6 +324,10 @@ class Pages:
 
     def next_call(self) -> ApiCall | None:
         """The next page's call, or None once the listing ended."""
+        return None if self.done else self.call()
+
+    def call(self) -> ApiCall:
+        """The call of page `page`."""
         raise NotImplementedError
 
     def read(self, data: object) -> list[Any]:
@@ -365,9 +369,7 @@ class VideoPager(Pages):
                 "start_time is after end_time: no video can match; swap them."
             )
 
-    def next_call(self) -> ApiCall | None:
-        if self.done:
-            return None
+    def call(self) -> ApiCall:
         params = given(
             page=self.page,
             pageSize=self.page_size,
@@ -390,9 +392,7 @@ class V12VideoPager(VideoPager):
     """The v1.2 listing, `POST /serve/api/v1/list_videos`, which has no time filter: the times
     are checked here on each video's upload time instead."""
 
-    def next_call(self) -> ApiCall | None:
-        if self.done:
-            return None
+    def call(self) -> ApiCall:
         body = given(page=self.page, size=self.page_size, video_name=self.name,
                      status=self.status, unique_id=self.unique_id)  # fmt: skip
         return ApiCall("POST", "/serve/api/v1/list_videos", json=body)
@@ -425,10 +425,8 @@ def parse_transcription(
 ) -> Transcript | None:
     """The transcript once FINISH, None while not (v1.2: `data: null`, or a status that is not
     FINISH); times in seconds (`time_unit`). The shapes: docs/v1.2.md#videos-and-sessions."""
-    if data is None:
-        return None
     if not isinstance(data, Mapping):
-        if v12:  # no task to wait for: a reply without a transcript object is unreadable
+        if v12 and data is not None:  # no task to wait for: a reply without one is unreadable
             raise MaviServerError(
                 f"MAVI answered the transcript of {video_no} with data that is "
                 f"{type(data).__name__}, not an object; cannot read the transcript."
