@@ -52,8 +52,7 @@ V12_UPLOAD_TYPES: Final = {
 }
 """The file types a v1.2 upload takes, and the `video/*` content type each is sent with."""
 V12_MAX_UPLOAD_BYTES: Final = 3 * 1024**3
-V12_MAX_SEARCH_VIDEOS: Final = 100
-"""The most `video_nos` one v1.2 search takes: more are searched in several requests."""
+V12_MAX_SEARCH_VIDEOS: Final = 100  # the most `video_nos` one v1.2 search takes
 
 Kind = Literal["AUDIO", "VIDEO"]
 
@@ -110,17 +109,14 @@ class Dialect:
     name: ClassVar[str] = "v1.0"
     stream_decoder: ClassVar[type[ChatStreamDecoder]] = ChatStreamDecoder
     pager: ClassVar[type[VideoPager]] = VideoPager
-    searches_library: ClassVar[bool] = False
-    """Whether one moment search may leave out `video_nos` (the library) and ranks its hits."""
-    transcription_tasks: ClassVar[bool] = True
-    """Whether a transcript is a task submitted, then polled (else it is read at once)."""
+    searches_library: ClassVar[bool] = False  # one search of the library (no video_nos), ranked
+    transcription_tasks: ClassVar[bool] = True  # submitted, then polled (else read at once)
     not_ready: ClassVar[str] = ""
     """What a transcript read that timed out is told, after what it waited for."""
     chat_videos_field: ClassVar[str] = "videoNos"
     delete_batches: ClassVar[tuple[str, str, int]] = ("DELETE", "/api/serve/video/delete", 500)
     """A delete call's method, path and most videos."""
-    sessions_and_namespaces: ClassVar[bool] = False
-    """Whether the service keeps chat sessions, namespaces (`unique_id`) and search types."""
+    sessions_and_namespaces: ClassVar[bool] = False  # also search types
 
     def _takes(self, what: str, then: str) -> None:
         """The refusal, before any request, of what only the v1.2 API takes."""
@@ -155,16 +151,14 @@ class Dialect:
         return None
 
     def scope(self, unique_id: object) -> str | None:
-        """The `unique_id` a video method sends (the end user whose library it is; None: the
-        service's "default"), checked now."""
+        """The `unique_id` a video method sends (whose library; None: "default"), checked now."""
         if unique_id is None:
             return None
         self._takes("unique_id", ", or leave unique_id out.")
         return check_unique_id(unique_id)
 
     def search_type(self, search_type: object) -> SearchType:
-        """The `search_type` a search sends, checked now (v1.0 has only its own search: the
-        default, BY_CLIP, stands for it)."""
+        """The `search_type` a search sends, checked now (v1.0's one search stands for BY_CLIP)."""
         kind = check_search_type(search_type)
         if kind != DEFAULT_SEARCH_TYPE:
             self._takes("search_type", ", or leave search_type out.")
@@ -178,8 +172,7 @@ class Dialect:
     def session_detail(
         self, session_id: str | int, scope: str | None = None
     ) -> tuple[ApiCall, Callable[[Any], SessionDetail]]:
-        """The call that restores a chat session of the namespace `scope` (None: the
-        default), and how its reply is read; checks the id."""
+        """The call restoring a session of the namespace `scope`, and how its reply is read."""
         self._takes("get_session_detail()", " (v1.0 keeps no sessions).")
         session = normalize_session_id(session_id)
         if session is None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any, Final
 
-from ._envelope import error_for_code, error_for_message, is_success_code, normalize_code
+from ._envelope import envelope_data, error_for_message
 from ._exceptions import MaviError, MaviInvalidRequestError, MaviServerError, MaviValidationError
 from ._models import (
     ChatAnswer,
@@ -44,12 +44,10 @@ _PLAIN: Final = re.compile(rb'[^\x00-\x1f"\\]*')
 HISTORY_HEADER: Final = "Conversation so far:"
 _KINDS: Final = frozenset({"keyframe", "visual_ts", "audio_ts"})
 _ANSWER_KEYS: Final = frozenset({"content", "thinkings"})
-"""An object with either and no `type` is a `/chat` answer, not a stream event."""
 DEFAULT_UNIQUE_ID: Final = "default"
 """The namespace the service assumes when a request names none."""
 _MAX_SESSION_DIGITS: Final = 40
-"""A session id has 19 digits; a far longer one (a hostile server's) could not be sent back:
-Python converts at most 4300 digits to an integer."""
+"""A session id has 19 digits; one far longer could not be sent back (int() reads 4300 at most)."""
 _TOO_LONG: Final = 10**_MAX_SESSION_DIGITS
 
 
@@ -62,11 +60,8 @@ def normalize_session_id(value: object) -> str | None:
     digits = value.strip() if isinstance(value, str) else ""
     if digits.isascii() and digits.isdigit() and len(digits) <= _MAX_SESSION_DIGITS:
         return digits
-    shown = (
-        repr(value)[:60]
-        if not isinstance(value, int) or abs(value) < _TOO_LONG
-        else "a longer number"
-    )
+    too_long = isinstance(value, int) and abs(value) >= _TOO_LONG
+    shown = "a longer number" if too_long else repr(value)[:60]
     raise MaviValidationError(
         "session_id must be the session id a v1.2 answer returned (digits, at most "
         f"{_MAX_SESSION_DIGITS}), got {shown}."
@@ -74,8 +69,7 @@ def normalize_session_id(value: object) -> str | None:
 
 
 def fold_history(turns: list[dict[str, str]], message: str) -> str:
-    """`message` after the earlier turns, for a v1.2 request that starts a new session (the
-    shape: docs/v1.2.md#the-chat-on-the-wire)."""
+    """`message` after the earlier turns, for a v1.2 request without a session (docs/v1.2.md)."""
     speakers = (("User", "user"), ("Assistant", "robot"))
     lines = [f"{who}: {turn[key]}" for turn in turns for who, key in speakers if turn[key]]
     return "\n".join([HISTORY_HEADER, *lines, "", message]) if turns else message
@@ -135,8 +129,7 @@ def moment_time(value: object) -> float | None:
 
 
 def _ref_list(value: object, what: str) -> list[VideoRef]:
-    """The moments of a `ref` / `refs` list, one entry per video: one `VideoRef` per item, but
-    for an item whose time is there but is no moment (`moment_time`)."""
+    """The moments of a `ref` / `refs` list: a `VideoRef` per item with a moment (`moment_time`)."""
     if not isinstance(value, list | None):
         raise _malformed(f"{what} that is not a list")
     refs = []
@@ -290,11 +283,7 @@ class V12StreamDecoder(ChatStreamDecoder):
 
     def _delta_of(self, value: Any) -> ChatDelta | tuple[ChatDelta, ...] | _End | None:
         if isinstance(value, Mapping) and "type" not in value and "code" in value:
-            code = value["code"]
-            if not is_success_code(code):
-                msg = value.get("msg")
-                raise error_for_code(normalize_code(code), None if msg is None else str(msg))
-            inner = value.get("data")  # an answer, or a string: "Done" or an error's words
+            inner = envelope_data(value)  # an answer, or a string: "Done" or an error's words
             if isinstance(inner, Mapping) and "type" not in inner and _ANSWER_KEYS & inner.keys():
                 return self._whole_answer(inner)  # the `/chat` reply, where events belong
             value = inner if isinstance(inner, Mapping | str) else {}
@@ -323,8 +312,7 @@ class V12StreamDecoder(ChatStreamDecoder):
         raise _malformed("an event without a 'type'")
 
     def _whole_answer(self, value: Mapping[str, Any]) -> tuple[ChatDelta, ...]:
-        """A `/chat` answer where events belong (a server that answers the stream request with
-        the whole reply): its thinking steps, then its text with its moments."""
+        """A `/chat` reply where events belong: its thinking steps, then its text and moments."""
         answer = _answer_of(value, [])
         if not answer.text:
             raise no_answer_text()
@@ -410,8 +398,7 @@ def parse_session_detail(data: object, session_id: str) -> SessionDetail:
 
 @dataclass
 class SessionPager(Pages):
-    """Walks `GET /serve/api/v1/list_sessions` (`unique_id` is always sent: its table marks it
-    required)."""
+    """Walks `GET /serve/api/v1/list_sessions`, always with `unique_id` (marked required)."""
 
     unique_id: str = DEFAULT_UNIQUE_ID
 

@@ -21,12 +21,10 @@ SEARCH_TYPES: Final[tuple[SearchType, ...]] = get_args(SearchType)
 """v1.2's search types (docs/v1.2.md#videos-and-sessions); BY_CLIP is the service's default."""
 DEFAULT_SEARCH_TYPE: Final[SearchType] = "BY_CLIP"
 MAX_PAGE_SIZE: Final = 200
-MAX_PAGES: Final = 100_000
-"""The most pages one listing reads (20 million videos at 200 a page)."""
+MAX_PAGES: Final = 100_000  # the most one listing reads: 20 million videos at 200 a page
 PARSED: Final = "PARSE"
 FAILED_STATUSES: Final = frozenset({"FAIL", "FAILED", "PARSE_ERROR", "ERROR"})
-STATUSES: Final = frozenset({PARSED, "UNPARSE", *FAILED_STATUSES})
-"""The statuses a listing can filter on."""
+STATUSES: Final = frozenset({PARSED, "UNPARSE", *FAILED_STATUSES})  # a listing's filters
 
 
 def given(**fields: Any) -> dict[str, Any]:
@@ -53,8 +51,7 @@ def _number(value: object) -> float | None:
 def span(
     start: object, end: object, read: Callable[[object], float | None] = _number
 ) -> tuple[float, float | None] | None:
-    """A hit's times in seconds (start 0 when absent), or None when one is there but unreadable
-    (`read` gives None): no made-up time is handed out."""
+    """A hit's times (start 0 when absent); None when one is there but unreadable (`read`)."""
     times = read(start), read(end)
     if (start is not None and times[0] is None) or (end is not None and times[1] is None):
         return None
@@ -99,8 +96,7 @@ class Video:
     status: str = ""
     """PARSE (ready), UNPARSE (pending), or a failure: FAIL, FAILED, PARSE_ERROR."""
     upload_time: datetime | None = None
-    duration: float | None = None
-    """Seconds."""
+    duration: float | None = None  # seconds
 
     @property
     def is_parsed(self) -> bool:
@@ -243,8 +239,7 @@ def parse_videos(data: object) -> list[Video]:
 
 
 def parse_moments(data: object) -> list[Moment]:
-    """Search hits of either dialect, in seconds; a clip without a video number, or whose time
-    is there but not a finite number, is skipped."""
+    """Search hits of either dialect, in seconds; a clip of no video or unreadable time skipped."""
     moments = []
     for item in _items(data, *_MOMENT_LISTS):
         video_no = _video_no(item)
