@@ -116,7 +116,7 @@ class Dialect:
     chat_videos_field: ClassVar[str] = "videoNos"
     delete_batches: ClassVar[tuple[str, str, int]] = ("DELETE", "/api/serve/video/delete", 500)
     """A delete call's method, path and most videos."""
-    sessions_and_namespaces: ClassVar[bool] = False  # also search types
+    sessions_and_namespaces: ClassVar[bool] = False  # v1.2: sessions, unique_id, search types
 
     def _takes(self, what: str, then: str) -> None:
         """The refusal, before any request, of what only the v1.2 API takes."""

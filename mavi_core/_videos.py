@@ -39,8 +39,6 @@ def is_whole(value: object, least: int, most: float = math.inf) -> bool:
 
 def _number(value: object) -> float | None:
     """A finite number, sent as a number or a string ("193"); else None ("NaN", 1e400)."""
-    if value is None or value == "":
-        return None
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError, OverflowError):
@@ -78,13 +76,8 @@ def _items(data: object, *keys: str) -> list[Mapping[str, Any]]:
 def _field(item: object, *names: str) -> Any:
     """The first of `names` the item (an object, else None) holds with a value: the dialects
     spell fields differently (videoNo, video_no), and a field may be the string "null"."""
-    if not isinstance(item, Mapping):
-        return None
-    for name in names:
-        value = item.get(name)
-        if value is not None and value != "" and value != "null":
-            return value
-    return None
+    values = (item.get(name) for name in names) if isinstance(item, Mapping) else ()
+    return next((value for value in values if value not in (None, "", "null")), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +153,6 @@ def moment_scores(moments: Sequence[Moment]) -> list[float]:
 def rank_moments(moments: Iterable[Moment], limit: int | None) -> list[Moment]:
     """Best score first (unscored last, in the service's order), each once (a server that
     ignores `video_nos` sends the same hits to every request), at most `limit`."""
-    check_limit(limit)
     unique = dict.fromkeys(moments)
     ranked = sorted(unique, key=lambda m: -m.score if m.score is not None else float("inf"))
     return ranked if limit is None else ranked[:limit]
