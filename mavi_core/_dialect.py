@@ -278,8 +278,7 @@ class V12Dialect(Dialect):
     def search_videos(
         self, query: str, kind: SearchType, scope: str | None
     ) -> tuple[ApiCall, Callable[[Any], list[Video]]]:
-        # No whole-video search in v1.2: the videos of the clips found.
-        (call,) = self.moment_calls(query, None, kind, scope)
+        (call,) = self.moment_calls(query, None, kind, scope)  # the videos of the clips found
         return call, parse_videos
 
     def moment_calls(
@@ -308,9 +307,8 @@ class V12Dialect(Dialect):
     def upload_call(
         self, source: str | os.PathLike[str], callback_uri: str | None, scope: str | None
     ) -> tuple[ApiCall, UploadFile | None]:
-        # Form fields, never a query (as the documentation's examples send them).
         source = _url_or_file(source, callback_uri)
-        form = given(callback=callback_uri or None, unique_id=scope)
+        form = given(callback=callback_uri or None, unique_id=scope)  # as the docs' examples send
         if isinstance(source, str):
             return ApiCall("POST", "/serve/api/v1/upload_url", form={"url": source, **form}), None
         size, mime = source.stat().st_size, V12_UPLOAD_TYPES.get(source.suffix.lower())

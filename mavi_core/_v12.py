@@ -223,8 +223,7 @@ def parse_v12_reply(body: bytes, video_nos: list[str], max_event_bytes: int) -> 
     if decoder.error is not None:
         if not text:
             raise decoder.error
-        # Text arrived before the error: as for a stream, it is not asked for again, and the
-        # error carries it (docs/errors-and-wire.md, "Nothing lost").
+        # The text before it is not asked for again: the error carries it (docs/errors-and-wire.md).
         raise broken_stream_error(decoder.error, len(text), text) from decoder.error
     return ChatAnswer(
         text=text,
@@ -261,9 +260,8 @@ class V12StreamDecoder(ChatStreamDecoder):
     tells_more = True
 
     def feed(self, chunk: bytes) -> list[ChatDelta]:
-        # A fast path for the shape the service streams, one network chunk per event: exactly
-        # one compact content event as documented. Anything else (and any state but a clean
-        # start, an error or the end) takes the general path, which agrees with it.
+        # Fast path: a chunk of exactly one compact content event (as the service streams) in a
+        # clean state. Anything else takes the general path, which agrees with it.
         if (
             chunk.startswith(_FAST_HEAD)
             and chunk.endswith(_FAST_TAIL)
