@@ -38,7 +38,7 @@ from ._videos import (
     VideoPager,
     check_search_type,
     given,
-    parse_search_videos,
+    is_whole,
     parse_transcription,
     parse_videos,
 )
@@ -52,15 +52,9 @@ V12_UPLOAD_TYPES: Final = {
 }
 """The file types a v1.2 upload takes, and the `video/*` content type each is sent with."""
 V12_MAX_UPLOAD_BYTES: Final = 3 * 1024**3
-V12_MAX_SEARCH_VIDEOS: Final = 100
-"""The most `video_nos` one v1.2 search takes: more are searched in several requests."""
+V12_MAX_SEARCH_VIDEOS: Final = 100  # the most `video_nos` one v1.2 search takes
 
 Kind = Literal["AUDIO", "VIDEO"]
-
-
-def _v12_only(what: str, then: str) -> MaviValidationError:
-    """The refusal, before any request, of what only the v1.2 API takes."""
-    return MaviValidationError(f"{what} belongs to the v1.2 API: {_USE_V12}{then}")
 
 
 def _query(query: object) -> str:
@@ -115,18 +109,19 @@ class Dialect:
     name: ClassVar[str] = "v1.0"
     stream_decoder: ClassVar[type[ChatStreamDecoder]] = ChatStreamDecoder
     pager: ClassVar[type[VideoPager]] = VideoPager
-    """A walk of the library's listing, its filters checked now."""
-    searches_library: ClassVar[bool] = False
-    """Whether one moment search may leave out `video_nos` (the library) and ranks its hits."""
-    transcription_tasks: ClassVar[bool] = True
-    """Whether a transcript is a task submitted, then polled (else it is read at once)."""
+    searches_library: ClassVar[bool] = False  # one search of the library (no video_nos), ranked
+    transcription_tasks: ClassVar[bool] = True  # submitted, then polled (else read at once)
     not_ready: ClassVar[str] = ""
     """What a transcript read that timed out is told, after what it waited for."""
     chat_videos_field: ClassVar[str] = "videoNos"
     delete_batches: ClassVar[tuple[str, str, int]] = ("DELETE", "/api/serve/video/delete", 500)
     """A delete call's method, path and most videos."""
+    sessions_and_namespaces: ClassVar[bool] = False  # v1.2: sessions, unique_id, search types
 
-    # Chat.
+    def _takes(self, what: str, then: str) -> None:
+        """The refusal, before any request, of what only the v1.2 API takes."""
+        if not self.sessions_and_namespaces:
+            raise MaviValidationError(f"{what} belongs to the v1.2 API: {_USE_V12}{then}")
 
     def chat_call(
         self,
@@ -140,10 +135,7 @@ class Dialect:
     ) -> ApiCall:
         """The chat request, checked now, before anything is sent."""
         if session_id is not None or unique_id is not None:
-            raise MaviValidationError(
-                f"session_id and unique_id belong to the v1.2 chat API: {_USE_V12}. With v1.0, "
-                "pass history= instead."
-            )
+            self._takes("A chat session (session_id, unique_id)", ". With v1.0, pass history=.")
         return ApiCall(
             "POST", CHAT_PATH, json=build_chat_body(video_nos, message, history, stream=stream)
         )
@@ -158,35 +150,38 @@ class Dialect:
         """How a whole answer's reply is read, or None: it is read as a stream, collected."""
         return None
 
-    # Checks of what only some dialects take.
-
     def scope(self, unique_id: object) -> str | None:
-        """The `unique_id` a video method sends (the end user whose library it is; None: the
-        service's "default"), checked now."""
+        """The `unique_id` a video method sends (whose library; None: "default"), checked now."""
         if unique_id is None:
             return None
-        raise _v12_only("unique_id", ", or leave unique_id out.")
+        self._takes("unique_id", ", or leave unique_id out.")
+        return check_unique_id(unique_id)
 
     def search_type(self, search_type: object) -> SearchType:
-        """The `search_type` a search sends, checked now (v1.0 has only its own search: the
-        default, BY_CLIP, stands for it)."""
+        """The `search_type` a search sends, checked now (v1.0's one search stands for BY_CLIP)."""
         kind = check_search_type(search_type)
         if kind != DEFAULT_SEARCH_TYPE:
-            raise _v12_only("search_type", ", or leave search_type out.")
+            self._takes("search_type", ", or leave search_type out.")
         return kind
 
     def session_pager(self, unique_id: str | None) -> Pages:
         """A walk of the key's chat sessions."""
-        raise _v12_only("list_sessions()", " (v1.0 keeps no sessions: the client sends history).")
+        self._takes("list_sessions()", " (v1.0 keeps no sessions: the client sends history).")
+        return SessionPager(unique_id=check_unique_id(unique_id))
 
     def session_detail(
         self, session_id: str | int, scope: str | None = None
     ) -> tuple[ApiCall, Callable[[Any], SessionDetail]]:
-        """The call that restores a chat session of the namespace `scope` (None: the
-        default), and how its reply is read; checks the id."""
-        raise _v12_only("get_session_detail()", " (v1.0 keeps no sessions).")
-
-    # Videos.
+        """The call restoring a session of the namespace `scope`, and how its reply is read."""
+        self._takes("get_session_detail()", " (v1.0 keeps no sessions).")
+        session = normalize_session_id(session_id)
+        if session is None:
+            raise MaviValidationError(
+                "get_session_detail() needs the session_id of an earlier v1.2 answer, got None."
+            )
+        params = given(sessionId=session, unique_id=scope)
+        call = ApiCall("GET", "/serve/api/v1/get_session_detail", params=params)
+        return call, lambda data: parse_session_detail(data, session)
 
     def search_videos(
         self, query: str, kind: SearchType, scope: str | None
@@ -266,6 +261,7 @@ class V12Dialect(Dialect):
     )
     chat_videos_field = "video_nos"
     delete_batches = ("POST", "/serve/api/v1/delete_videos", 100)
+    sessions_and_namespaces = True
 
     def chat_call(self, *chat: Any, stream: bool) -> ApiCall:
         body = build_v12_body(*chat)  # video_nos, message, history, session_id, unique_id
@@ -279,33 +275,11 @@ class V12Dialect(Dialect):
         videos = self.chat_videos(call)
         return lambda reply: parse_v12_reply(reply, videos, max_event_bytes)
 
-    def scope(self, unique_id: object) -> str | None:
-        return None if unique_id is None else check_unique_id(unique_id)
-
-    def search_type(self, search_type: object) -> SearchType:
-        return check_search_type(search_type)
-
-    def session_pager(self, unique_id: str | None) -> Pages:
-        return SessionPager(unique_id)
-
-    def session_detail(
-        self, session_id: str | int, scope: str | None = None
-    ) -> tuple[ApiCall, Callable[[Any], SessionDetail]]:
-        session = normalize_session_id(session_id)
-        if session is None:
-            raise MaviValidationError(
-                "get_session_detail() needs the session_id of an earlier v1.2 answer, got None."
-            )
-        params = given(sessionId=session, unique_id=scope)
-        call = ApiCall("GET", "/serve/api/v1/get_session_detail", params=params)
-        return call, lambda data: parse_session_detail(data, session)
-
     def search_videos(
         self, query: str, kind: SearchType, scope: str | None
     ) -> tuple[ApiCall, Callable[[Any], list[Video]]]:
-        # No whole-video search in v1.2: the videos of the clips found.
-        (call,) = self.moment_calls(query, None, kind, scope)
-        return call, parse_search_videos
+        (call,) = self.moment_calls(query, None, kind, scope)  # the videos of the clips found
+        return call, parse_videos
 
     def moment_calls(
         self,
@@ -318,9 +292,7 @@ class V12Dialect(Dialect):
         """`POST /serve/api/v1/search` (the optional fields only when given), 100 videos a
         call (their hits ranked together by score: `rank_moments`); checked now."""
         most = 200 if kind == "BY_CAPTION" else 1000
-        if top_k is not None and (
-            isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= most
-        ):
+        if top_k is not None and not is_whole(top_k, 1, most):
             raise MaviValidationError(
                 f"A v1.2 {kind} search returns 1 to {most} results: limit (top_k) must be a "
                 f"whole number in that range, got {top_k!r}."
@@ -335,9 +307,8 @@ class V12Dialect(Dialect):
     def upload_call(
         self, source: str | os.PathLike[str], callback_uri: str | None, scope: str | None
     ) -> tuple[ApiCall, UploadFile | None]:
-        # Form fields, never a query (as the documentation's examples send them).
         source = _url_or_file(source, callback_uri)
-        form = given(callback=callback_uri or None, unique_id=scope)
+        form = given(callback=callback_uri or None, unique_id=scope)  # as the docs' examples send
         if isinstance(source, str):
             return ApiCall("POST", "/serve/api/v1/upload_url", form={"url": source, **form}), None
         size, mime = source.stat().st_size, V12_UPLOAD_TYPES.get(source.suffix.lower())

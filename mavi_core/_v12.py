@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any, Final
 
-from ._envelope import error_for_code, error_for_message, is_success_code, normalize_code
+from ._envelope import envelope_data, error_for_message
 from ._exceptions import MaviError, MaviInvalidRequestError, MaviServerError, MaviValidationError
 from ._models import (
     ChatAnswer,
@@ -23,15 +23,7 @@ from ._models import (
     Thinking,
     VideoRef,
 )
-from ._request import (
-    ApiCall,
-    HistoryInput,
-    check_message,
-    check_not_swapped,
-    check_text,
-    normalize_history,
-    normalize_video_nos,
-)
+from ._request import ApiCall, HistoryInput, build_chat_body, check_text
 from ._stream import (
     END,
     ChatStreamDecoder,
@@ -41,7 +33,7 @@ from ._stream import (
     is_end_marker,
     reply_payloads,
 )
-from ._videos import Pages, _field, _items, _millis_to_datetime, _number, given
+from ._videos import Pages, _field, _items, _millis_to_datetime, _number, given, is_whole, span
 
 _FAST_HEAD: Final = b'data:{"type":"content","role":"assistant","content":"'
 _FAST_SESSION: Final = b'","sessionId":"'
@@ -51,45 +43,36 @@ _PLAIN: Final = re.compile(rb'[^\x00-\x1f"\\]*')
 """A JSON string's body with nothing to unescape (and nothing a strict decoder refuses)."""
 HISTORY_HEADER: Final = "Conversation so far:"
 _KINDS: Final = frozenset({"keyframe", "visual_ts", "audio_ts"})
+_ANSWER_KEYS: Final = frozenset({"content", "thinkings"})
 DEFAULT_UNIQUE_ID: Final = "default"
 """The namespace the service assumes when a request names none."""
 _MAX_SESSION_DIGITS: Final = 40
-"""A session id has 19 digits; a far longer one (a hostile server's) could not be sent back:
-Python converts at most 4300 digits to an integer."""
+"""A session id has 19 digits; one far longer could not be sent back (int() reads 4300 at most)."""
+_TOO_LONG: Final = 10**_MAX_SESSION_DIGITS
 
 
 def normalize_session_id(value: object) -> str | None:
     """A session id as a string of digits (it exceeds 53 bits: never a float), or None."""
     if value is None:
         return None
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        digits = str(value) if value.bit_length() <= 4 * _MAX_SESSION_DIGITS else None
-    elif isinstance(value, str) and value.strip().isdigit() and value.strip().isascii():
-        digits = value.strip()
-    else:
-        raise MaviValidationError(
-            f"session_id must be the session id a v1.2 answer returned (digits), got {value!r}."
-        )
-    if digits is None or len(digits) > _MAX_SESSION_DIGITS:
-        raise MaviValidationError(
-            "session_id must be the session id a v1.2 answer returned (a 19-digit number), got "
-            f"a number longer than {_MAX_SESSION_DIGITS} digits."
-        )
-    return digits
+    if is_whole(value, 0, _TOO_LONG - 1):
+        return str(value)
+    digits = value.strip() if isinstance(value, str) else ""
+    if digits.isascii() and digits.isdigit() and len(digits) <= _MAX_SESSION_DIGITS:
+        return digits
+    too_long = isinstance(value, int) and abs(value) >= _TOO_LONG
+    shown = "a longer number" if too_long else repr(value)[:60]
+    raise MaviValidationError(
+        "session_id must be the session id a v1.2 answer returned (digits, at most "
+        f"{_MAX_SESSION_DIGITS}), got {shown}."
+    )
 
 
 def fold_history(turns: list[dict[str, str]], message: str) -> str:
-    """`message` after the earlier turns, for a v1.2 request that starts a new session (the
-    shape: docs/v1.2.md#the-chat-on-the-wire)."""
-    if not turns:
-        return message
-    lines = [HISTORY_HEADER]
-    for turn in turns:
-        if turn["user"]:
-            lines.append(f"User: {turn['user']}")
-        if turn["robot"]:
-            lines.append(f"Assistant: {turn['robot']}")
-    return "\n".join(lines) + "\n\n" + message
+    """`message` after the earlier turns, for a v1.2 request without a session (docs/v1.2.md)."""
+    speakers = (("User", "user"), ("Assistant", "robot"))
+    lines = [f"{who}: {turn[key]}" for turn in turns for who, key in speakers if turn[key]]
+    return "\n".join([HISTORY_HEADER, *lines, "", message]) if turns else message
 
 
 def build_v12_body(
@@ -101,14 +84,11 @@ def build_v12_body(
 ) -> dict[str, Any]:
     """`{video_nos, prompt}`, plus `session_id` (a JSON integer) and `unique_id` when given;
     without a session the earlier turns are folded into `prompt`."""
-    check_not_swapped(video_nos, message, "chat(video_nos, message)", "message")
-    videos = normalize_video_nos(video_nos)
-    prompt = check_message(message)
-    turns = normalize_history(history)
-    session = normalize_session_id(session_id)
+    body = build_chat_body(video_nos, message, history, stream=False)  # v1.0's checks
+    prompt, session = body["message"], normalize_session_id(session_id)
     return given(
-        video_nos=videos,
-        prompt=prompt if session is not None else fold_history(turns, prompt),
+        video_nos=body["videoNos"],
+        prompt=prompt if session is not None else fold_history(body["history"], prompt),
         session_id=None if session is None else int(session),
         unique_id=None if unique_id is None else check_unique_id(unique_id),
     )
@@ -131,12 +111,8 @@ def _text(value: object, what: str) -> str:
 
 def _session_of(value: Mapping[str, Any]) -> str | None:
     raw = value.get("sessionId", value.get("session_id"))
-    if raw is None:
-        return None
-    if isinstance(raw, float | bool):
-        raise _malformed("a session id that is not an integer")
     try:
-        return normalize_session_id(raw)
+        return normalize_session_id(raw)  # a float or a bool is no session id
     except MaviValidationError:
         raise _malformed(f"a session id {str(raw)[:40]!r}") from None
 
@@ -153,8 +129,7 @@ def moment_time(value: object) -> float | None:
 
 
 def _ref_list(value: object, what: str) -> list[VideoRef]:
-    """The moments of a `ref` / `refs` list, one entry per video: one `VideoRef` per item, but
-    for an item whose time is there but is no moment (`moment_time`)."""
+    """The moments of a `ref` / `refs` list: a `VideoRef` per item with a moment (`moment_time`)."""
     if not isinstance(value, list | None):
         raise _malformed(f"{what} that is not a list")
     refs = []
@@ -173,16 +148,15 @@ def _ref_list(value: object, what: str) -> list[VideoRef]:
             if not item_video:
                 raise _malformed("a ref without a video_no")
             kind = _text(item.get("type"), "a ref item's type") or "visual_ts"
-            raw_start, raw_end = item.get("startTime"), item.get("endTime")
-            start, end = moment_time(raw_start), moment_time(raw_end)
-            if (raw_start is not None and start is None) or (raw_end is not None and end is None):
+            times = span(item.get("startTime"), item.get("endTime"), moment_time)
+            if times is None:
                 continue  # no moment to point at
             refs.append(
                 VideoRef(
                     video_no=item_video,
                     video_name=name,
-                    start=start or 0.0,
-                    end=end,
+                    start=times[0],
+                    end=times[1],
                     kind=kind if kind in _KINDS else kind.lower(),
                     text=_text(item.get("text"), "a ref item's text"),
                     duration=duration,
@@ -233,12 +207,11 @@ def parse_v12_reply(body: bytes, video_nos: list[str], max_event_bytes: int) -> 
         data = envelope_of(texts, body)  # decoded once
         if isinstance(data, str) and not is_end_marker(data):
             raise error_for_message(data)  # the service's error message
-        if not isinstance(data, Mapping | str | None):
-            raise _malformed(f"an answer whose data is a {type(data).__name__}")
-        answer = _answer_of(data, video_nos) if isinstance(data, Mapping) else None
-        if answer is None or not answer.text:
+        if isinstance(data, Mapping) and (answer := _answer_of(data, video_nos)).text:
+            return answer
+        if isinstance(data, Mapping | str | None):
             raise no_answer_text()  # "Done", null, or only thinking and refs
-        return answer
+        raise _malformed(f"an answer whose data is a {type(data).__name__}")
     decoder = V12StreamDecoder(max_event_bytes, len(body) + 1)
     deltas: list[ChatDelta] = []
     try:
@@ -250,8 +223,7 @@ def parse_v12_reply(body: bytes, video_nos: list[str], max_event_bytes: int) -> 
     if decoder.error is not None:
         if not text:
             raise decoder.error
-        # Text arrived before the error: as for a stream, it is not asked for again, and the
-        # error carries it (docs/errors-and-wire.md, "Nothing lost").
+        # The text before it is not asked for again: the error carries it (docs/errors-and-wire.md).
         raise broken_stream_error(decoder.error, len(text), text) from decoder.error
     return ChatAnswer(
         text=text,
@@ -288,9 +260,8 @@ class V12StreamDecoder(ChatStreamDecoder):
     tells_more = True
 
     def feed(self, chunk: bytes) -> list[ChatDelta]:
-        # A fast path for the shape the service streams, one network chunk per event: exactly
-        # one compact content event as documented. Anything else (and any state but a clean
-        # start, an error or the end) takes the general path, which agrees with it.
+        # Fast path: a chunk of exactly one compact content event (as the service streams) in a
+        # clean state. Anything else takes the general path, which agrees with it.
         if (
             chunk.startswith(_FAST_HEAD)
             and chunk.endswith(_FAST_TAIL)
@@ -309,21 +280,17 @@ class V12StreamDecoder(ChatStreamDecoder):
         return super().feed(chunk)
 
     def _delta_of(self, value: Any) -> ChatDelta | tuple[ChatDelta, ...] | _End | None:
-        if isinstance(value, str):
-            return END if is_end_marker(value) else _raise(error_for_message(value))
+        if isinstance(value, Mapping) and "type" not in value and "code" in value:
+            inner = envelope_data(value)  # an answer, or a string: "Done" or an error's words
+            if isinstance(inner, Mapping) and "type" not in inner and _ANSWER_KEYS & inner.keys():
+                return self._whole_answer(inner)  # the `/chat` reply, where events belong
+            value = inner if isinstance(inner, Mapping | str) else {}
+        if isinstance(value, str):  # "Done", or the service's error message
+            if is_end_marker(value):
+                return END
+            raise error_for_message(value)
         if not isinstance(value, Mapping):
             raise _malformed(f"a JSON {type(value).__name__} where an event object belongs")
-        if "type" not in value and "code" in value:
-            code = value["code"]
-            if not is_success_code(code):
-                msg = value.get("msg")
-                raise error_for_code(normalize_code(code), None if msg is None else str(msg))
-            inner = value.get("data")
-            if isinstance(inner, str):  # {"code":"SUCCESS","data":"Done"}, or an error's words
-                return END if is_end_marker(inner) else _raise(error_for_message(inner))
-            value = inner if isinstance(inner, Mapping) else {}
-            if "type" not in value and ("content" in value or "thinkings" in value):
-                return self._whole_answer(value)  # the `/chat` reply, where events belong
         kind = value.get("type")
         session = _session_of(value)
         if kind == "content":
@@ -343,8 +310,7 @@ class V12StreamDecoder(ChatStreamDecoder):
         raise _malformed("an event without a 'type'")
 
     def _whole_answer(self, value: Mapping[str, Any]) -> tuple[ChatDelta, ...]:
-        """A `/chat` answer where events belong (a server that answers the stream request with
-        the whole reply): its thinking steps, then its text with its moments."""
+        """A `/chat` reply where events belong: its thinking steps, then its text and moments."""
         answer = _answer_of(value, [])
         if not answer.text:
             raise no_answer_text()
@@ -356,10 +322,6 @@ class V12StreamDecoder(ChatStreamDecoder):
 
     def _no_text(self) -> MaviServerError:
         return no_answer_text()
-
-
-def _raise(error: MaviError) -> ChatDelta:
-    raise error
 
 
 def _fast_content(chunk: bytes) -> tuple[str, str] | None:
@@ -423,12 +385,10 @@ def parse_session_detail(data: object, session_id: str) -> SessionDetail:
         raise _malformed("a session detail whose messages is not a list of objects")
     stored = []
     for message in messages:
-        role = _text(message.get("role"), "a message's role").lower()
+        role = _text(message.get("role"), "a message's role").lower() or "user"
         content = _text(message.get("content"), "a message's content")
-        if role != "assistant":
-            stored.append(StoredMessage(role or "user", content, session_id=session))
-            continue
-        answer = _answer_of(message, [])  # kept as stored, even without text
+        # An assistant's is kept as stored, even without text.
+        answer = _answer_of(message, []) if role == "assistant" else ChatAnswer("")
         stored.append(StoredMessage(role, content, answer.thinking, answer.refs, session))
     title = _text(data.get("title"), "a session's title")
     return SessionDetail(session_id=session, title=title, messages=tuple(stored))
@@ -436,17 +396,11 @@ def parse_session_detail(data: object, session_id: str) -> SessionDetail:
 
 @dataclass
 class SessionPager(Pages):
-    """Walks `GET /serve/api/v1/list_sessions` (`unique_id` is always sent: its table marks it
-    required)."""
+    """Walks `GET /serve/api/v1/list_sessions`, always with `unique_id` (marked required)."""
 
-    unique_id: str | None = None
+    unique_id: str = DEFAULT_UNIQUE_ID
 
-    def __post_init__(self) -> None:
-        self.unique_id = check_unique_id(self.unique_id)
-
-    def next_call(self) -> ApiCall | None:
-        if self.done:
-            return None
+    def call(self) -> ApiCall:
         params = {"page": self.page, "unique_id": self.unique_id}
         return ApiCall("GET", "/serve/api/v1/list_sessions", params=params)
 

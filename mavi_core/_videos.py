@@ -6,7 +6,8 @@ of both dialects (docs/v1.2.md#videos-and-sessions).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+import statistics
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, Literal, TypeAlias, get_args
@@ -20,10 +21,10 @@ SEARCH_TYPES: Final[tuple[SearchType, ...]] = get_args(SearchType)
 """v1.2's search types (docs/v1.2.md#videos-and-sessions); BY_CLIP is the service's default."""
 DEFAULT_SEARCH_TYPE: Final[SearchType] = "BY_CLIP"
 MAX_PAGE_SIZE: Final = 200
+MAX_PAGES: Final = 100_000  # the most one listing reads: 20 million videos at 200 a page
 PARSED: Final = "PARSE"
 FAILED_STATUSES: Final = frozenset({"FAIL", "FAILED", "PARSE_ERROR", "ERROR"})
-STATUSES: Final = frozenset({PARSED, "UNPARSE", *FAILED_STATUSES})
-"""The statuses a listing can filter on."""
+STATUSES: Final = frozenset({PARSED, "UNPARSE", *FAILED_STATUSES})  # a listing's filters
 
 
 def given(**fields: Any) -> dict[str, Any]:
@@ -31,10 +32,13 @@ def given(**fields: Any) -> dict[str, Any]:
     return {name: value for name, value in fields.items() if value is not None}
 
 
+def is_whole(value: object, least: int, most: float = math.inf) -> bool:
+    """Whether `value` is a whole number (an int, not a bool) from `least` to `most`."""
+    return isinstance(value, int) and not isinstance(value, bool) and least <= value <= most
+
+
 def _number(value: object) -> float | None:
     """A finite number, sent as a number or a string ("193"); else None ("NaN", 1e400)."""
-    if value is None or value == "":
-        return None
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError, OverflowError):
@@ -42,44 +46,38 @@ def _number(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _readable(*values: object) -> bool:
-    """Whether every value is absent or a finite number (else no made-up time is handed out)."""
-    return all(value is None or _number(value) is not None for value in values)
+def span(
+    start: object, end: object, read: Callable[[object], float | None] = _number
+) -> tuple[float, float | None] | None:
+    """A hit's times (start 0 when absent); None when one is there but unreadable (`read`)."""
+    times = read(start), read(end)
+    if (start is not None and times[0] is None) or (end is not None and times[1] is None):
+        return None
+    return times[0] or 0.0, times[1]
 
 
 def _millis_to_datetime(value: object) -> datetime | None:
     """Milliseconds since the epoch; None when absent or out of `datetime`'s range."""
     millis = _number(value)
-    if millis is None:
-        return None
     try:
-        return datetime.fromtimestamp(millis / 1000.0, tz=UTC)
+        return None if millis is None else datetime.fromtimestamp(millis / 1000.0, tz=UTC)
     except (ValueError, OverflowError, OSError):
         return None
 
 
 def _items(data: object, *keys: str) -> list[Mapping[str, Any]]:
     """The list under the first of `keys` the reply holds, or the reply itself if a list."""
-    items = data
-    if isinstance(data, Mapping):
-        items = next((data[key] for key in keys if data.get(key) is not None), None)
-    if items is None:
-        return []
-    if not isinstance(items, list):
+    items = _field(data, *keys) if isinstance(data, Mapping) else data
+    if not isinstance(items, list | None):
         raise MaviServerError(f"MAVI answered without a list of {keys[0]}; cannot read the reply.")
-    return [item for item in items if isinstance(item, Mapping)]
+    return [item for item in items or () if isinstance(item, Mapping)]
 
 
 def _field(item: object, *names: str) -> Any:
     """The first of `names` the item (an object, else None) holds with a value: the dialects
     spell fields differently (videoNo, video_no), and a field may be the string "null"."""
-    if not isinstance(item, Mapping):
-        return None
-    for name in names:
-        value = item.get(name)
-        if value is not None and value != "" and value != "null":
-            return value
-    return None
+    values = (item.get(name) for name in names) if isinstance(item, Mapping) else ()
+    return next((value for value in values if value not in (None, "", "null")), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +89,7 @@ class Video:
     status: str = ""
     """PARSE (ready), UNPARSE (pending), or a failure: FAIL, FAILED, PARSE_ERROR."""
     upload_time: datetime | None = None
-    duration: float | None = None
-    """Seconds."""
+    duration: float | None = None  # seconds
 
     @property
     def is_parsed(self) -> bool:
@@ -119,9 +116,7 @@ class Moment:
 
 def check_limit(limit: object) -> None:
     """`limit` is None (all) or a whole number from 1."""
-    if limit is None:
-        return
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+    if limit is not None and not is_whole(limit, 1):
         raise MaviValidationError(f"limit must be a whole number from 1, or None, got {limit!r}.")
 
 
@@ -158,7 +153,6 @@ def moment_scores(moments: Sequence[Moment]) -> list[float]:
 def rank_moments(moments: Iterable[Moment], limit: int | None) -> list[Moment]:
     """Best score first (unscored last, in the service's order), each once (a server that
     ignores `video_nos` sends the same hits to every request), at most `limit`."""
-    check_limit(limit)
     unique = dict.fromkeys(moments)
     ranked = sorted(unique, key=lambda m: -m.score if m.score is not None else float("inf"))
     return ranked if limit is None else ranked[:limit]
@@ -179,23 +173,20 @@ def time_unit(segments: Sequence[TranscriptSegment], duration: float | None) -> 
     latest = max(max(segment.start, segment.end) for segment in segments)
     if duration is not None and duration > 0:  # seconds cannot pass 10x the video's end
         return "ms" if latest > duration * 10 else "s"
-    import statistics
-
-    span = statistics.median(max(0.0, segment.end - segment.start) for segment in segments)
-    return "ms" if latest > 36_000 or span >= 500 else "s"  # past 10 hours, or 8 minutes a line
+    typical = statistics.median(max(0.0, segment.end - segment.start) for segment in segments)
+    return "ms" if latest > 36_000 or typical >= 500 else "s"  # past 10 hours, or 8 minutes a line
 
 
 @dataclass(frozen=True)
 class Transcript:
-    """A finished transcription (`kind` AUDIO: speech; VIDEO: what is seen)."""
+    """A finished transcription (`kind` AUDIO: speech; VIDEO: what is seen): its segments in
+    seconds, whatever unit the service used (`unit`, found by `time_unit`)."""
 
     video_no: str
     task_no: str
     kind: str
     segments: list[TranscriptSegment] = field(default_factory=list)
-    """In seconds, whatever unit the service used (`time_unit`; `unit` says which it was)."""
     unit: Literal["s", "ms"] = "s"
-    """The unit of the service's reply."""
 
     @property
     def text(self) -> str:
@@ -207,7 +198,7 @@ _MOMENT_LISTS: Final = ("videos", "items", "item", "results", "data")
 """Where a search reply's list may sit (v1.0: `data.videos`; v1.2: `data` itself)."""
 
 
-def _video_no(item: Mapping[str, Any]) -> str | int | None:
+def _video_no(item: object) -> str | int | None:
     """A video number: a string (or a number); a list or an object names no video."""
     value = _field(item, "videoNo", "video_no")
     return value if isinstance(value, str | int) and not isinstance(value, bool) else None
@@ -216,35 +207,41 @@ def _video_no(item: Mapping[str, Any]) -> str | int | None:
 def parse_video(item: object) -> Video:
     """A video as either dialect writes it (v1.0 `videoNo`, `videoStatus`, `uploadTime`;
     v1.2 `video_no`, `status`, `create_time`), numbers as numbers or strings."""
-    video_no = _video_no(item) if isinstance(item, Mapping) else None
+    video_no = _video_no(item)
     if video_no is None:
         raise MaviServerError("MAVI answered without a videoNo; cannot read the video.")
-    assert isinstance(item, Mapping)
     uploaded = _field(item, "uploadTime", "upload_time", "create_time", "createTime")
     return Video(
         video_no=str(video_no),
         video_name=str(_field(item, *_VIDEO_NAME) or ""),
         status=str(_field(item, "videoStatus", "video_status", "status") or ""),
         upload_time=_millis_to_datetime(uploaded),
-        duration=_number(item.get("duration")),
+        duration=_number(_field(item, "duration")),
     )
 
 
 def parse_videos(data: object) -> list[Video]:
-    return [parse_video(item) for item in _items(data, "videos")]
+    """The videos of a search reply, each once, in order (v1.2 has no whole-video search: the
+    videos of its clips, in the order of their best clip)."""
+    videos: dict[str, Video] = {}
+    for item in _items(data, *_MOMENT_LISTS):
+        video = parse_video(item)
+        videos.setdefault(video.video_no, video)
+    return list(videos.values())
 
 
 def parse_moments(data: object) -> list[Moment]:
-    """Search hits of either dialect, in seconds; a clip without a video number, or whose time
-    is there but not a finite number, is skipped."""
+    """Search hits of either dialect, in seconds; a clip of no video or unreadable time skipped."""
     moments = []
     for item in _items(data, *_MOMENT_LISTS):
         video_no = _video_no(item)
-        raw_start = _field(item, "fragmentStartTime", "startTime", "start_time", "start")
-        raw_end = _field(item, "fragmentEndTime", "endTime", "end_time", "end")
-        start, end = _number(raw_start) or 0.0, _number(raw_end)
-        if video_no is None or not _readable(raw_start, raw_end):
+        times = span(
+            _field(item, "fragmentStartTime", "startTime", "start_time", "start"),
+            _field(item, "fragmentEndTime", "endTime", "end_time", "end"),
+        )
+        if video_no is None or times is None:
             continue  # a clip of no video, or at no readable time: nothing to point at
+        start, end = times
         audio = item.get("audio_ts")  # the words said, in a BY_AUDIO hit
         moments.append(
             Moment(
@@ -258,16 +255,6 @@ def parse_moments(data: object) -> list[Moment]:
             )
         )
     return moments
-
-
-def parse_search_videos(data: object) -> list[Video]:
-    """v1.2 has no whole-video search: the videos of its clips, each once, in the order of
-    their best clip."""
-    videos: dict[str, Video] = {}
-    for item in _items(data, *_MOMENT_LISTS):
-        video = parse_video(item)
-        videos.setdefault(video.video_no, video)
-    return list(videos.values())
 
 
 def check_search_type(search_type: object) -> SearchType:
@@ -292,10 +279,6 @@ def _seconds(value: object, name: str) -> float | None:
             f"{name}=datetime.now(UTC) - timedelta(days=1)."
         )
     return float(value)
-
-
-MAX_PAGES: Final = 100_000
-"""The most pages one listing reads (20 million videos at 200 a page)."""
 
 
 @dataclass(kw_only=True)
@@ -328,6 +311,10 @@ class Pages:
 
     def next_call(self) -> ApiCall | None:
         """The next page's call, or None once the listing ended."""
+        return None if self.done else self.call()
+
+    def call(self) -> ApiCall:
+        """The call of page `page`."""
         raise NotImplementedError
 
     def read(self, data: object) -> list[Any]:
@@ -342,25 +329,22 @@ class VideoPager(Pages):
     status: str | None = None
     name: str | None = None
     start_time: datetime | float | None = None
-    """Unix seconds or a datetime; sent in milliseconds."""
     end_time: datetime | float | None = None
     page_size: int = MAX_PAGE_SIZE
-    unique_id: str | None = None
-    """v1.2: the end user whose library this is (checked by the caller); None: "default"."""
+    unique_id: str | None = None  # v1.2: whose library (checked by the caller); None: "default"
 
     def __post_init__(self) -> None:
-        size = self.page_size
-        if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_PAGE_SIZE:
-            raise MaviValidationError(f"page_size must be from 1 to {MAX_PAGE_SIZE}, got {size!r}.")
-        status = self.status
-        if status is not None and (
-            not isinstance(status, str) or status.strip().upper() not in STATUSES
-        ):
+        if not is_whole(self.page_size, 1, MAX_PAGE_SIZE):
+            raise MaviValidationError(
+                f"page_size must be from 1 to {MAX_PAGE_SIZE}, got {self.page_size!r}."
+            )
+        status = self.status.strip().upper() if isinstance(self.status, str) else self.status
+        if status is not None and status not in STATUSES:
             raise MaviValidationError(
                 f"status must be one of {', '.join(sorted(STATUSES))} (or None for any), "
-                f"got {status!r}."
+                f"got {self.status!r}."
             )
-        self.status = None if status is None else status.strip().upper()
+        self.status = status
         if self.name is not None and (not isinstance(self.name, str) or not self.name.strip()):
             raise MaviValidationError(
                 f"name must be a non-empty string (part of the video's name), got {self.name!r}."
@@ -372,9 +356,7 @@ class VideoPager(Pages):
                 "start_time is after end_time: no video can match; swap them."
             )
 
-    def next_call(self) -> ApiCall | None:
-        if self.done:
-            return None
+    def call(self) -> ApiCall:
         params = given(
             page=self.page,
             pageSize=self.page_size,
@@ -397,9 +379,7 @@ class V12VideoPager(VideoPager):
     """The v1.2 listing, `POST /serve/api/v1/list_videos`, which has no time filter: the times
     are checked here on each video's upload time instead."""
 
-    def next_call(self) -> ApiCall | None:
-        if self.done:
-            return None
+    def call(self) -> ApiCall:
         body = given(page=self.page, size=self.page_size, video_name=self.name,
                      status=self.status, unique_id=self.unique_id)  # fmt: skip
         return ApiCall("POST", "/serve/api/v1/list_videos", json=body)
@@ -432,10 +412,8 @@ def parse_transcription(
 ) -> Transcript | None:
     """The transcript once FINISH, None while not (v1.2: `data: null`, or a status that is not
     FINISH); times in seconds (`time_unit`). The shapes: docs/v1.2.md#videos-and-sessions."""
-    if data is None:
-        return None
     if not isinstance(data, Mapping):
-        if v12:  # no task to wait for: a reply without a transcript object is unreadable
+        if v12 and data is not None:  # no task to wait for: a reply without one is unreadable
             raise MaviServerError(
                 f"MAVI answered the transcript of {video_no} with data that is "
                 f"{type(data).__name__}, not an object; cannot read the transcript."
