@@ -231,16 +231,12 @@ class _Run(Iterator[Any]):
             try:
                 self.sent = self.perform(item, self.opened)
             except Exception as exc:
-                self.fail(exc)
+                self.sent = transport_error(exc)
 
     def close(self) -> list[httpx.Response]:
         """Close the flow; the responses it opened, for the driver to close."""
         self.flow.close()
         return self.opened
-
-    def fail(self, exc: Exception) -> None:
-        """The flow is sent `exc` next, as a `MaviError` (`transport_error`)."""
-        self.sent = transport_error(exc)
 
 
 class _Stream:
@@ -328,25 +324,25 @@ class AsyncChatStream(_Stream, AsyncIterator[ChatDelta]):
         await self.aclose()
 
 
-class VlmChatStream(ChatStream):
+class _VlmStream(_Stream):
+    __slots__ = ("reply",)
+
+    def __init__(self, deltas: Any, streaming: VlmStreaming) -> None:
+        super().__init__(deltas, streaming)
+        self.reply: VlmReply = streaming.reply
+
+
+class VlmChatStream(_VlmStream, ChatStream):
     """The text deltas of a video-understanding answer; `reply` gathers the rest (usage, model,
     finish reason, id) as the events tell it, whole once the stream ended."""
 
-    __slots__ = ("reply",)
-
-    def __init__(self, deltas: Any, streaming: VlmStreaming) -> None:
-        super().__init__(deltas, streaming)
-        self.reply: VlmReply = streaming.reply
+    __slots__ = ()
 
 
-class AsyncVlmChatStream(AsyncChatStream):
+class AsyncVlmChatStream(_VlmStream, AsyncChatStream):
     """The async form of `VlmChatStream`."""
 
-    __slots__ = ("reply",)
-
-    def __init__(self, deltas: Any, streaming: VlmStreaming) -> None:
-        super().__init__(deltas, streaming)
-        self.reply: VlmReply = streaming.reply
+    __slots__ = ()
 
 
 # The operations as methods of both clients, declared once (in `_ClientBase`): each with the
@@ -401,7 +397,7 @@ def _returning(
     return _Method(_like(op, blocking), _like(op, awaiting))
 
 
-def _handing_out(op: Callable[..., Any], stream: Any, returns: str) -> Callable[..., Any]:
+def _handing_out(op: Callable[..., Any], stream: Any, returns: str = "") -> Callable[..., Any]:
     """A method handing out what `op`'s flow yields: the driver's iterator, or `stream` over it."""
 
     def method(client: Any, /, *args: Any, **kwargs: Any) -> Any:
@@ -410,23 +406,23 @@ def _handing_out(op: Callable[..., Any], stream: Any, returns: str) -> Callable[
             return client._iterate(started)
         return stream(client._iterate(started.flow), started)
 
-    return _like(op, method, returns)
+    return _like(op, method, returns or stream.__name__)
 
 
 def _yielding(
     op: Callable[Concatenate[Operations, _P], Items[_T]],
 ) -> _Method[Callable[_P, Iterator[_T]], Callable[_P, AsyncIterator[_T]]]:
-    iterator, async_iterator = "Iterator[{}]", "AsyncIterator[{}]"
-    return _Method(_handing_out(op, None, iterator), _handing_out(op, None, async_iterator))
+    return _Method(
+        _handing_out(op, None, "Iterator[{}]"), _handing_out(op, None, "AsyncIterator[{}]")
+    )
 
 
 def _streaming(
     op: Callable[Concatenate[Operations, _P], _Started],
-    stream: Callable[[Any, _Started], _Sync],
-    async_stream: Callable[[Any, _Started], _Async],
+    stream: type[_Sync],
+    async_stream: type[_Async],
 ) -> _Method[Callable[_P, _Sync], Callable[_P, _Async]]:
-    blocking = _handing_out(op, stream, getattr(stream, "__name__", ""))
-    return _Method(blocking, _handing_out(op, async_stream, getattr(async_stream, "__name__", "")))
+    return _Method(_handing_out(op, stream), _handing_out(op, async_stream))
 
 
 @strict_options
@@ -528,19 +524,16 @@ class _ClientBase(Generic[_Http]):
     def _closed(self) -> MaviValidationError:
         """A request on a closed client: said as a MaviError, before anything is sent."""
         name = type(self).__name__
-        http, how = (
-            ("httpx.AsyncClient", "aclose() or the end of its `async with`")
-            if self._asynchronous
-            else ("httpx.Client", "close() or the end of its `with`")
-        )
         if not self._owns_http:
+            http = "httpx.AsyncClient" if self._asynchronous else "httpx.Client"
             return MaviValidationError(
                 f"The http_client given to this {name} is closed, so nothing was sent: pass an "
                 f"open {http}."
             )
+        close, block = ("aclose()", "async with") if self._asynchronous else ("close()", "with")
         return MaviValidationError(
-            f"This {name} is closed ({how} block), so nothing was sent: create a new {name}, or "
-            "ask inside the block."
+            f"This {name} is closed ({close} or the end of its `{block}` block), so nothing was "
+            f"sent: create a new {name}, or ask inside the block."
         )
 
 
@@ -644,7 +637,7 @@ class MaviClient(_ClientBase[httpx.Client]):
                     while not reader.ended:
                         yield from step(next(chunks, None))
                 except Exception as exc:
-                    run.fail(exc)
+                    run.sent = transport_error(exc)
         finally:
             close_responses(run.close())
 
@@ -765,7 +758,7 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
                     else:
                         yield item
                 except Exception as exc:
-                    run.fail(exc)
+                    run.sent = transport_error(exc)
         finally:
             await aclose_responses(run.close())
 
@@ -781,7 +774,9 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
                 if effect.within is None:
                     response = await http.send(request, stream=True)
                 else:  # a reply's head trickled a byte at a time is cut at the deadline
-                    async with _asyncio_timeout(effect.within):
+                    import asyncio
+
+                    async with asyncio.timeout(effect.within):
                         response = await http.send(request, stream=True)
             opened.append(response)
             return response
@@ -830,21 +825,11 @@ async def _wait_shared(future: Future[Any], timeout: float | None) -> Any:
 
 def _chunks(response: httpx.Response) -> Iterator[bytes]:
     """The raw body; a body read already (a test transport's) whole."""
-    return iter((response.content,)) if response.is_stream_consumed else response.iter_raw()
+    return response.iter_bytes() if response.is_stream_consumed else response.iter_raw()
 
 
 def _async_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
-    return _one(response.content) if response.is_stream_consumed else response.aiter_raw()
-
-
-async def _one(content: bytes) -> AsyncIterator[bytes]:
-    yield content
-
-
-def _asyncio_timeout(seconds: float) -> Any:
-    import asyncio
-
-    return asyncio.timeout(seconds)
+    return response.aiter_bytes() if response.is_stream_consumed else response.aiter_raw()
 
 
 async def _asyncio_sleep(seconds: float) -> None:
