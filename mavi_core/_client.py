@@ -27,6 +27,7 @@ from concurrent.futures import CancelledError as FutureCancelledError
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from contextlib import ExitStack
+from dataclasses import dataclass, field
 from functools import lru_cache
 from types import MethodType
 from typing import (
@@ -200,22 +201,17 @@ def _request(
     )
 
 
+@dataclass(slots=True)
 class _Run(Iterator[Any]):
     """One flow run by a driver, as the iterator of what it hands out: the flow is sent what the
     last effect gave (or has its error thrown in), and errors leave it with the credentials
     masked. With `perform` (the sync driver) every effect but `Pump` is performed here."""
 
-    __slots__ = ("flow", "opened", "perform", "redact", "sent")
-
-    def __init__(
-        self,
-        flow: Flow[Any],
-        redact: Callable[[MaviError], object],
-        perform: Callable[[Effect, list[httpx.Response]], Any] | None = None,
-    ) -> None:
-        self.flow, self.redact, self.perform = flow, redact, perform
-        self.opened: list[httpx.Response] = []
-        self.sent: Any = None
+    flow: Flow[Any]
+    redact: Callable[[MaviError], object]
+    perform: Callable[[Effect, list[httpx.Response]], Any] | None = None
+    opened: list[httpx.Response] = field(default_factory=list)
+    sent: Any = None
 
     def __next__(self) -> Any:
         while True:
@@ -345,9 +341,8 @@ class AsyncVlmChatStream(_VlmStream, AsyncChatStream):
     __slots__ = ()
 
 
-# The operations as methods of both clients, declared once (in `_ClientBase`): each with the
-# operation's signature and docstring, run by the client's driver to its result (`_run`), its
-# items (`_iterate`) or a stream of them.
+# The operations as methods of both clients, run by each client's driver to their result
+# (`_run`), their items (`_iterate`) or a stream of them.
 
 
 def _like(op: Callable[..., Any], method: _F, returns: str = "{}") -> _F:

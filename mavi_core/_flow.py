@@ -792,9 +792,9 @@ class Operations:
         # (until all are found), every transcription submitted, then all polled together.
         what = f"the transcripts{dialect.not_ready}"
         deadline = PollDeadline(timeout, self.clock(), poll_interval, what)
-        deadline.interval = delay = min(0.5, poll_interval)
+        deadline.interval = min(0.5, poll_interval)
         check_progress(progress)
-        if job.whole_library:
+        if video_nos is None:
             library = dialect.pager(status=PARSED, unique_id=job.unique_id)
             job.use_library((yield from self._walk(library, deadline)))
         if not job.waiting():  # all cached
@@ -805,16 +805,17 @@ class Operations:
             call = dialect.submit_call(item.video_no, WIRE_KIND[item.kind], None)
             assert call is not None
             job.submitted(item, parse_task_no((yield from self._request_json(call))))
-        bar = self.progress_bar("Transcribing videos", job.total, progress)
+        bar = self.progress_bar("Transcribing videos", len(job.wanted), progress)
+        read_once = not dialect.transcription_tasks
         while True:
             for item in job.waiting():
                 kind, task_no = WIRE_KIND[item.kind], item.task_no or ""
                 call = dialect.transcript_call(item.video_no, kind, task_no, job.unique_id)
-                read_once = not dialect.transcription_tasks
                 job.read(item, (yield from self._request_json(call)), v12=read_once)
-            bar.update(job.finished)
-            if job.done:
+            waiting = len(job.waiting())
+            bar.update(len(job.wanted) - waiting)
+            if not waiting:
                 bar.finish()
                 return job.result()
             yield Sleep(deadline.next_delay(self.clock()))
-            deadline.interval = delay = min(delay * 2, poll_interval)
+            deadline.interval = min(deadline.interval * 2, poll_interval)
