@@ -407,9 +407,8 @@ def _handing_out(op: Callable[..., Any], stream: Any, returns: str = "") -> Call
 def _yielding(
     op: Callable[Concatenate[Operations, _P], Items[_T]],
 ) -> _Method[Callable[_P, Iterator[_T]], Callable[_P, AsyncIterator[_T]]]:
-    return _Method(
-        _handing_out(op, None, "Iterator[{}]"), _handing_out(op, None, "AsyncIterator[{}]")
-    )
+    iterator, async_iterator = "Iterator[{}]", "AsyncIterator[{}]"
+    return _Method(_handing_out(op, None, iterator), _handing_out(op, None, async_iterator))
 
 
 def _streaming(
