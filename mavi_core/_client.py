@@ -27,6 +27,7 @@ from concurrent.futures import CancelledError as FutureCancelledError
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from contextlib import ExitStack
+from dataclasses import dataclass, field
 from functools import lru_cache
 from types import MethodType
 from typing import (
@@ -200,22 +201,17 @@ def _request(
     )
 
 
+@dataclass(slots=True)
 class _Run(Iterator[Any]):
     """One flow run by a driver, as the iterator of what it hands out: the flow is sent what the
     last effect gave (or has its error thrown in), and errors leave it with the credentials
     masked. With `perform` (the sync driver) every effect but `Pump` is performed here."""
 
-    __slots__ = ("flow", "opened", "perform", "redact", "sent")
-
-    def __init__(
-        self,
-        flow: Flow[Any],
-        redact: Callable[[MaviError], object],
-        perform: Callable[[Effect, list[httpx.Response]], Any] | None = None,
-    ) -> None:
-        self.flow, self.redact, self.perform = flow, redact, perform
-        self.opened: list[httpx.Response] = []
-        self.sent: Any = None
+    flow: Flow[Any]
+    redact: Callable[[MaviError], object]
+    perform: Callable[[Effect, list[httpx.Response]], Any] | None = None
+    opened: list[httpx.Response] = field(default_factory=list)
+    sent: Any = None
 
     def __next__(self) -> Any:
         while True:
@@ -231,16 +227,12 @@ class _Run(Iterator[Any]):
             try:
                 self.sent = self.perform(item, self.opened)
             except Exception as exc:
-                self.fail(exc)
+                self.sent = transport_error(exc)
 
     def close(self) -> list[httpx.Response]:
         """Close the flow; the responses it opened, for the driver to close."""
         self.flow.close()
         return self.opened
-
-    def fail(self, exc: Exception) -> None:
-        """The flow is sent `exc` next, as a `MaviError` (`transport_error`)."""
-        self.sent = transport_error(exc)
 
 
 class _Stream:
@@ -328,30 +320,29 @@ class AsyncChatStream(_Stream, AsyncIterator[ChatDelta]):
         await self.aclose()
 
 
-class VlmChatStream(ChatStream):
+class _VlmStream(_Stream):
+    __slots__ = ("reply",)
+
+    def __init__(self, deltas: Any, streaming: VlmStreaming) -> None:
+        super().__init__(deltas, streaming)
+        self.reply: VlmReply = streaming.reply
+
+
+class VlmChatStream(_VlmStream, ChatStream):
     """The text deltas of a video-understanding answer; `reply` gathers the rest (usage, model,
     finish reason, id) as the events tell it, whole once the stream ended."""
 
-    __slots__ = ("reply",)
-
-    def __init__(self, deltas: Any, streaming: VlmStreaming) -> None:
-        super().__init__(deltas, streaming)
-        self.reply: VlmReply = streaming.reply
+    __slots__ = ()
 
 
-class AsyncVlmChatStream(AsyncChatStream):
+class AsyncVlmChatStream(_VlmStream, AsyncChatStream):
     """The async form of `VlmChatStream`."""
 
-    __slots__ = ("reply",)
-
-    def __init__(self, deltas: Any, streaming: VlmStreaming) -> None:
-        super().__init__(deltas, streaming)
-        self.reply: VlmReply = streaming.reply
+    __slots__ = ()
 
 
-# The operations as methods of both clients, declared once (in `_ClientBase`): each with the
-# operation's signature and docstring, run by the client's driver to its result (`_run`), its
-# items (`_iterate`) or a stream of them.
+# The operations as methods of both clients, run by each client's driver to their result
+# (`_run`), their items (`_iterate`) or a stream of them.
 
 
 def _like(op: Callable[..., Any], method: _F, returns: str = "{}") -> _F:
@@ -401,7 +392,7 @@ def _returning(
     return _Method(_like(op, blocking), _like(op, awaiting))
 
 
-def _handing_out(op: Callable[..., Any], stream: Any, returns: str) -> Callable[..., Any]:
+def _handing_out(op: Callable[..., Any], stream: Any, returns: str = "") -> Callable[..., Any]:
     """A method handing out what `op`'s flow yields: the driver's iterator, or `stream` over it."""
 
     def method(client: Any, /, *args: Any, **kwargs: Any) -> Any:
@@ -410,7 +401,7 @@ def _handing_out(op: Callable[..., Any], stream: Any, returns: str) -> Callable[
             return client._iterate(started)
         return stream(client._iterate(started.flow), started)
 
-    return _like(op, method, returns)
+    return _like(op, method, returns or stream.__name__)
 
 
 def _yielding(
@@ -422,11 +413,10 @@ def _yielding(
 
 def _streaming(
     op: Callable[Concatenate[Operations, _P], _Started],
-    stream: Callable[[Any, _Started], _Sync],
-    async_stream: Callable[[Any, _Started], _Async],
+    stream: type[_Sync],
+    async_stream: type[_Async],
 ) -> _Method[Callable[_P, _Sync], Callable[_P, _Async]]:
-    blocking = _handing_out(op, stream, getattr(stream, "__name__", ""))
-    return _Method(blocking, _handing_out(op, async_stream, getattr(async_stream, "__name__", "")))
+    return _Method(_handing_out(op, stream), _handing_out(op, async_stream))
 
 
 @strict_options
@@ -528,19 +518,16 @@ class _ClientBase(Generic[_Http]):
     def _closed(self) -> MaviValidationError:
         """A request on a closed client: said as a MaviError, before anything is sent."""
         name = type(self).__name__
-        http, how = (
-            ("httpx.AsyncClient", "aclose() or the end of its `async with`")
-            if self._asynchronous
-            else ("httpx.Client", "close() or the end of its `with`")
-        )
         if not self._owns_http:
+            http = "httpx.AsyncClient" if self._asynchronous else "httpx.Client"
             return MaviValidationError(
                 f"The http_client given to this {name} is closed, so nothing was sent: pass an "
                 f"open {http}."
             )
+        close, block = ("aclose()", "async with") if self._asynchronous else ("close()", "with")
         return MaviValidationError(
-            f"This {name} is closed ({how} block), so nothing was sent: create a new {name}, or "
-            "ask inside the block."
+            f"This {name} is closed ({close} or the end of its `{block}` block), so nothing was "
+            f"sent: create a new {name}, or ask inside the block."
         )
 
 
@@ -644,7 +631,7 @@ class MaviClient(_ClientBase[httpx.Client]):
                     while not reader.ended:
                         yield from step(next(chunks, None))
                 except Exception as exc:
-                    run.fail(exc)
+                    run.sent = transport_error(exc)
         finally:
             close_responses(run.close())
 
@@ -765,7 +752,7 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
                     else:
                         yield item
                 except Exception as exc:
-                    run.fail(exc)
+                    run.sent = transport_error(exc)
         finally:
             await aclose_responses(run.close())
 
@@ -781,7 +768,9 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
                 if effect.within is None:
                     response = await http.send(request, stream=True)
                 else:  # a reply's head trickled a byte at a time is cut at the deadline
-                    async with _asyncio_timeout(effect.within):
+                    import asyncio
+
+                    async with asyncio.timeout(effect.within):
                         response = await http.send(request, stream=True)
             opened.append(response)
             return response
@@ -830,21 +819,11 @@ async def _wait_shared(future: Future[Any], timeout: float | None) -> Any:
 
 def _chunks(response: httpx.Response) -> Iterator[bytes]:
     """The raw body; a body read already (a test transport's) whole."""
-    return iter((response.content,)) if response.is_stream_consumed else response.iter_raw()
+    return response.iter_bytes() if response.is_stream_consumed else response.iter_raw()
 
 
 def _async_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
-    return _one(response.content) if response.is_stream_consumed else response.aiter_raw()
-
-
-async def _one(content: bytes) -> AsyncIterator[bytes]:
-    yield content
-
-
-def _asyncio_timeout(seconds: float) -> Any:
-    import asyncio
-
-    return asyncio.timeout(seconds)
+    return response.aiter_bytes() if response.is_stream_consumed else response.aiter_raw()
 
 
 async def _asyncio_sleep(seconds: float) -> None:

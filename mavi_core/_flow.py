@@ -1,9 +1,6 @@
-"""Every client operation, written once, as a generator of the I/O it needs.
-
-In the manner of httpx's `Auth.auth_flow`: an operation yields *effects* and is sent their
-results, or has the failure thrown into it; the two clients (`_client`) perform them. Anything
-else it yields (a `ChatDelta`, a `Video`) goes to the caller as it comes. Each public method of
-`Operations` is a method of both clients (docs/ARCHITECTURE.md, "Flows and drivers").
+"""Every client operation, written once, as a generator yielding the *effects* (I/O) it needs,
+as httpx's `Auth.auth_flow` does; both clients (`_client`) perform them, and hand anything else
+it yields (a `ChatDelta`, a `Video`) to the caller (docs/ARCHITECTURE.md, "Flows and drivers").
 """
 
 from __future__ import annotations
@@ -70,7 +67,6 @@ from ._videos import (
     SearchType,
     Transcript,
     Video,
-    VideoPager,
     check_limit,
     parse_moments,
     parse_task_no,
@@ -93,24 +89,6 @@ if TYPE_CHECKING:
 
     import httpx
 
-__all__ = [
-    "Acquire",
-    "Close",
-    "Effect",
-    "Flow",
-    "Items",
-    "Operations",
-    "Pump",
-    "Result",
-    "Send",
-    "Sleep",
-    "StreamProgress",
-    "Streaming",
-    "VlmStreaming",
-    "Wait",
-    "returning",
-]
-
 logger = logging.getLogger("mavi_core")
 
 _T = TypeVar("_T")
@@ -131,15 +109,13 @@ class Send(Effect):
     headers: dict[str, str]
     timeout: httpx.Timeout
     within: float | None = None
-    """The deadline left: the reply's head must have arrived by then (None: only `timeout`,
-    which restarts with every byte a server trickles)."""
+    """The deadline left, for the reply's head (`timeout` restarts with every byte trickled)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Pump(Effect):
     """Hand every raw chunk of a response's body (then None) to `reader`, handing out what it
-    returns, until it has `ended`: the hot loop, in the driver. Errors are thrown into the
-    operation; a body read already (a test transport's) is given whole (`_decoder_for`)."""
+    returns, until it has `ended`: the hot loop, in the driver; errors are thrown into the flow."""
 
     response: httpx.Response
     reader: AnswerReader | BodyReader
@@ -167,19 +143,12 @@ class Wait(Effect):
 
 @dataclass(frozen=True, slots=True)
 class Acquire(Effect):
-    """Wait for a turn in the key's budget at `endpoint` (`_quota.RateLimit`); `pause`: the
-    service asked every caller to wait this long first. The result is the seconds waited."""
+    """Wait for a turn in the key's budget at `endpoint`: `RateLimit.acquire` with `options`
+    (`pause`: the service asked every caller to wait this long first); gives the seconds waited."""
 
     limit: RateLimit
     endpoint: str
-    account: str
-    timeout: float | None
-    pause: float = 0.0
-
-    @property
-    def options(self) -> dict[str, Any]:
-        """The keywords of `RateLimit.acquire` (and `aacquire`) this turn takes."""
-        return {"account": self.account, "timeout": self.timeout, "pause": self.pause}
+    options: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -448,18 +417,16 @@ class Operations:
         )
         deadline = Deadline(settings.deadline if call.deadline else None, self.clock)
         limit = self.rate_limit
-        endpoint = endpoint_of(call.path) if limit is not None else None
-        account = account_of(settings) if endpoint is not None else ""  # fixed with the settings
-        pause = 0.0
+        endpoint = None if limit is None else endpoint_of(call.path)
+        turn = {} if endpoint is None else {"account": account_of(settings), "pause": 0.0}
         while True:
             generation = 0
             if auth is not None:
                 if auth.needs_refresh():
                     yield from self._refresh(auth, auth.generation, deadline, early=True)
                 generation = auth.generation
-            if endpoint is not None:
-                assert limit is not None
-                yield Acquire(limit, endpoint, account, deadline.remaining(), pause)
+            if limit is not None and endpoint is not None:
+                yield Acquire(limit, endpoint, {**turn, "timeout": deadline.remaining()})
             try:
                 return (yield from attempt(deadline))
             except MaviError as caught:
@@ -488,7 +455,7 @@ class Operations:
                 reason = settings.redact_text(str(error))
                 logger.debug("MAVI request failed (%s); retrying in %.2f s", reason, action)
             if endpoint is not None and isinstance(error, MaviRateLimitError):
-                pause = action  # the next Acquire holds every holder of the budget
+                turn["pause"] = action  # the next Acquire holds every holder of the budget
                 continue
             yield Sleep(action)
 
@@ -520,11 +487,9 @@ class Operations:
                 raise
         logger.debug("MAVI: refreshing the access token")
         try:
-            data = yield from self._request_json(
-                ApiCall(
-                    "POST", REFRESH_ACCESS_TOKEN_PATH, json=auth.refresh_body(), authenticate=False
-                )
-            )
+            body = auth.refresh_body()
+            call = ApiCall("POST", REFRESH_ACCESS_TOKEN_PATH, json=body, authenticate=False)
+            data = yield from self._request_json(call)
         except MaviError as error:
             if isinstance(error, MaviAuthenticationError | MaviInvalidRequestError):
                 token_advice(error, "refresh")  # shared with every waiter
@@ -552,9 +517,8 @@ class Operations:
         try:
             body = yield from self._read(response, ERROR_BODY_PREFIX, deadline, truncate=True)
         except MaviError:
-            # An error page that cannot be read (an encoding the client did not ask for, such
-            # as a proxy's brotli; corrupt gzip; a connection cut): the status still says what
-            # happened, and decides the class and whether to retry.
+            # An error page that cannot be read (a proxy's brotli, corrupt gzip, a connection
+            # cut): the status still decides the class and whether to retry.
             body = None
         headers = response.headers
         raise error_for_http_status(
@@ -580,13 +544,8 @@ class Operations:
     ) -> Flow[MaviTokenAuth]:
         """Trade the `code` sent to your callback URL for tokens (getAccessToken; not retried,
         since a code is single-use). Returns credentials to pass as `auth=`."""
-        call = ApiCall(
-            "POST",
-            GET_ACCESS_TOKEN_PATH,
-            json={"clientId": client_id, "code": code},
-            authenticate=False,
-            retry=False,
-        )
+        body = {"clientId": client_id, "code": code}
+        call = ApiCall("POST", GET_ACCESS_TOKEN_PATH, json=body, authenticate=False, retry=False)
         try:
             data = yield from self._request_json(call)
         except (MaviAuthenticationError, MaviInvalidRequestError) as error:
@@ -598,10 +557,6 @@ class Operations:
     def dialect(self) -> Dialect:
         """The dialect this client speaks: the calls it sends and how it reads the replies."""
         return dialect_of(self.settings.api_version)
-
-    def scope(self, unique_id: object) -> str | None:
-        """The `unique_id` a video method sends, checked now (`Dialect.scope`)."""
-        return self.dialect.scope(unique_id)
 
     def search_videos(
         self, query: str, *, unique_id: str | None = None, search_type: SearchType = "BY_CLIP"
@@ -678,13 +633,14 @@ class Operations:
     ) -> Items[Video]:
         """Every video of the library matching the filters (searchDB, all pages; v1.2:
         list_videos, with the time filters applied here). `unique_id` as for `search_videos`."""
-        scope = self.scope(unique_id)
-        return self._list(self.dialect.pager(status, name, start_time, end_time, page_size, scope))
+        scope = self.dialect.scope(unique_id)
+        pager = self.dialect.pager(status, name, start_time, end_time, page_size, scope)
+        return self._walk(pager, hand_out=True)
 
     def list_sessions(self, *, unique_id: str | None = None) -> Items[ChatSession]:
         """Every chat session of the key, all pages (v1.2 only); `unique_id`: the namespace the
         chats named ("default" when they named none)."""
-        return self._list(self.dialect.session_pager(unique_id))
+        return self._walk(self.dialect.session_pager(unique_id), hand_out=True)
 
     def get_session_detail(
         self, session_id: str | int, *, unique_id: str | None = None
@@ -694,37 +650,31 @@ class Operations:
         dialect = self.dialect
         return self._parsed(*dialect.session_detail(session_id, dialect.scope(unique_id)))
 
-    def _list(self, pager: Pages) -> Flow[None]:
-        check = self._between_pages()
-        while (page := (yield from self._page(pager, check))) is not None:
-            yield from page
-
-    def _between_pages(self, poll: PollDeadline | None = None) -> Callable[[], None]:
-        """What a walk of a listing checks before each page after the first: the client's
+    def _walk(
+        self,
+        pager: Pages,
+        poll: PollDeadline | None = None,
+        *,
+        hand_out: bool = False,
+        more: Callable[[], object] = lambda: True,
+        each: Callable[[list[Any]], object] = lambda page: None,
+    ) -> Flow[Any]:
+        """A listing's items, page by page while `more()`, each page handed out (`hand_out`) or
+        gathered, and given to `each`. Before each page after the first: the client's
         `deadline` (one walk is one call) and, while polling, the poll's `timeout`."""
         walk = Deadline(self.settings.deadline, self.clock)
-
-        def check() -> None:
-            walk.check()
-            if poll is not None:
-                poll.check(self.clock())
-
-        return check
-
-    def _page(self, pager: Pages, check: Callable[[], None]) -> Flow[Any]:
-        """The next page's items (a list), or None once the listing ended (`_videos.Pages`)."""
-        call = pager.next_call()
-        if call is None:
-            return None
-        if pager.page > 1:
-            check()
-        return pager.read((yield from self._request_json(call)))
-
-    def _all_pages(self, pager: VideoPager, poll: PollDeadline) -> Flow[list[Video]]:
-        check = self._between_pages(poll)
-        listed: list[Video] = []
-        while (page := (yield from self._page(pager, check))) is not None:
-            listed += page
+        listed: list[Any] = []
+        while more() and (call := pager.next_call()) is not None:
+            if pager.page > 1:
+                walk.check()
+                if poll is not None:
+                    poll.check(self.clock())
+            page = pager.read((yield from self._request_json(call)))
+            each(page)
+            if hand_out:
+                yield from page
+            else:
+                listed += page
         return listed
 
     def upload_video(
@@ -739,7 +689,7 @@ class Operations:
         """Upload a local file, or a video at an http(s) URL; it starts UNPARSE. `progress`: a bar
         (default: on a terminal or notebook); `on_progress(sent, total)`: your own report."""
         check_progress(progress, on_progress)
-        scope = self.scope(unique_id)
+        scope = self.dialect.scope(unique_id)
         call, upload = self.dialect.upload_call(source, callback_uri, scope)
         if upload is not None:
             bar = upload_bar(upload.path.name, upload.size, progress, on_progress)
@@ -761,15 +711,13 @@ class Operations:
     ) -> Flow[list[Video]]:
         """Poll until every video is PARSE; raises `MaviVideoError` if one failed, and
         `MaviTimeoutError` after `timeout` seconds. `unique_id` as for `search_videos`."""
-        scope = self.scope(unique_id)
+        scope = self.dialect.scope(unique_id)
         watch = ParseWatch(video_nos)
         deadline = PollDeadline(timeout, self.clock(), poll_interval, "the videos to parse")
         check_progress(progress)
         bar = self.progress_bar("Parsing videos", len(watch.video_nos), progress)
         while True:
-            watch.update(
-                (yield from self._all_pages(self.dialect.pager(unique_id=scope), deadline))
-            )
+            watch.update((yield from self._walk(self.dialect.pager(unique_id=scope), deadline)))
             bar.update(watch.parsed)
             if watch.done:
                 bar.finish()
@@ -779,7 +727,7 @@ class Operations:
     def delete_videos(self, video_nos: list[str], *, unique_id: str | None = None) -> Flow[None]:
         """Delete videos, 500 per request (v1.2: 100); deleting one twice raises
         `MaviConflictError`. `unique_id` as for `search_videos`."""
-        scope = self.scope(unique_id)
+        scope = self.dialect.scope(unique_id)
         for call in self.dialect.delete_calls(video_nos, scope):
             yield from self._request_json(call)
 
@@ -844,34 +792,30 @@ class Operations:
         # (until all are found), every transcription submitted, then all polled together.
         what = f"the transcripts{dialect.not_ready}"
         deadline = PollDeadline(timeout, self.clock(), poll_interval, what)
-        deadline.interval = delay = min(0.5, poll_interval)
+        deadline.interval = min(0.5, poll_interval)
         check_progress(progress)
-        if job.whole_library:
+        if video_nos is None:
             library = dialect.pager(status=PARSED, unique_id=job.unique_id)
-            job.use_library((yield from self._all_pages(library, deadline)))
+            job.use_library((yield from self._walk(library, deadline)))
         if not job.waiting():  # all cached
             return job.result()
-        if job.unknown_videos:
-            pager = dialect.pager(unique_id=job.unique_id)
-            check = self._between_pages(deadline)
-            while (
-                job.unknown_videos and (page := (yield from self._page(pager, check))) is not None
-            ):
-                job.learn(page)
+        pager = dialect.pager(unique_id=job.unique_id)  # names and durations, until all are found
+        yield from self._walk(pager, deadline, more=lambda: job.unknown_videos, each=job.learn)
         for item in job.to_submit() if dialect.transcription_tasks else ():
             call = dialect.submit_call(item.video_no, WIRE_KIND[item.kind], None)
             assert call is not None
             job.submitted(item, parse_task_no((yield from self._request_json(call))))
-        bar = self.progress_bar("Transcribing videos", job.total, progress)
+        bar = self.progress_bar("Transcribing videos", len(job.wanted), progress)
+        read_once = not dialect.transcription_tasks
         while True:
             for item in job.waiting():
                 kind, task_no = WIRE_KIND[item.kind], item.task_no or ""
                 call = dialect.transcript_call(item.video_no, kind, task_no, job.unique_id)
-                read_once = not dialect.transcription_tasks
                 job.read(item, (yield from self._request_json(call)), v12=read_once)
-            bar.update(job.finished)
-            if job.done:
+            waiting = len(job.waiting())
+            bar.update(len(job.wanted) - waiting)
+            if not waiting:
                 bar.finish()
                 return job.result()
             yield Sleep(deadline.next_delay(self.clock()))
-            deadline.interval = delay = min(delay * 2, poll_interval)
+            deadline.interval = min(deadline.interval * 2, poll_interval)
