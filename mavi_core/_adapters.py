@@ -5,12 +5,13 @@ helpers both map with (docs/ARCHITECTURE.md, "One adapter contract"). Not public
 from __future__ import annotations
 
 import threading
-from collections.abc import Awaitable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias
 
 from ._exceptions import MaviValidationError
-from ._history import ChatPrompt, Role, conversation_to_chat
-from ._request import normalize_video_nos
+from ._models import ChatTurn
+from ._request import normalize_video_nos as normalize_video_nos
 from ._secret import given
 from ._settings import MaviSettings, check_api_version, check_default_headers, check_timeout
 
@@ -19,21 +20,7 @@ if TYPE_CHECKING:
 
     from ._client import AsyncMaviClient, MaviClient
 
-__all__ = [
-    "ChatPrompt",
-    "ClientPair",
-    "ClosedAfter",
-    "Role",
-    "SessionMessage",
-    "check_client",
-    "continue_conversation",
-    "conversation_to_chat",
-    "latest_session",
-    "normalize_video_nos",
-    "resolve_video_nos",
-    "transcript_options",
-]
-
+Role: TypeAlias = Literal["system", "user", "assistant"]
 SessionMessage: TypeAlias = tuple[Role, str, "str | None"]
 """A message as the v1.2 session rule reads it: role, text, and an assistant's session id."""
 
@@ -58,6 +45,49 @@ def check_client(client: object, name: str, *, asynchronous: bool) -> None:
     raise MaviValidationError(
         f"{name} must be a mavi_core.{expected.__name__}, got {given(client)}: {advice}."
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ChatPrompt:
+    """What one chat request sends: the outgoing `message` and the earlier turns."""
+
+    message: str
+    history: list[ChatTurn]
+
+
+def _join(texts: list[str]) -> str:
+    """Texts joined by a blank line; empty ones (a message holding only a video) add nothing."""
+    return "\n\n".join(text for text in texts if text)
+
+
+def conversation_to_chat(conversation: Iterable[tuple[Role, str]]) -> ChatPrompt:
+    """(role, text) pairs as the v1.0 chat's `message` and `history`, the one rule both adapters
+    use (docs/errors-and-wire.md#conversations-messages-to-message--history); `ValueError`
+    saying what to change."""
+    texts: dict[Role, list[str]] = {"system": [], "user": [], "assistant": []}
+    history: list[ChatTurn] = []
+    for role, text in conversation:
+        if role not in texts:
+            raise MaviValidationError(
+                f"unknown role {role!r}: use 'system', 'user' or 'assistant'."
+            )
+        if role == "user" and texts["assistant"]:  # a user text after assistant text: a turn
+            history.append(ChatTurn(user=_join(texts["user"]), robot=_join(texts["assistant"])))
+            texts["user"], texts["assistant"] = [], []
+        texts[role].append(text)
+    if texts["assistant"]:
+        raise MaviValidationError(
+            "The conversation ends with an assistant message, so there is no question to send. "
+            "End it with a user (human) message."
+        )
+    if not texts["user"]:
+        raise MaviValidationError(
+            "The conversation has no user (human) message to send as the question."
+        )
+    message = _join(texts["user"])
+    if not message.strip():
+        raise MaviValidationError("The last user (human) message is empty: put the question in it.")
+    return ChatPrompt(message=_join([_join(texts["system"]), message]), history=history)
 
 
 def resolve_video_nos(
@@ -128,15 +158,8 @@ class ClosedAfter:
 def transcript_options(source: Any) -> dict[str, Any]:
     """The `get_transcripts` arguments of a transcript loader (LangChain) or reader (LlamaIndex),
     which name their options alike."""
-    return {
-        "video_nos": source.video_nos,
-        "kinds": source.kinds,
-        "timeout": source.transcription_timeout,
-        "poll_interval": source.poll_interval,
-        "progress": source.progress,
-        "cache_dir": source.cache_dir,
-        "unique_id": source.unique_id,
-    }
+    names = ("video_nos", "kinds", "poll_interval", "progress", "cache_dir", "unique_id")
+    return {"timeout": source.transcription_timeout} | {n: getattr(source, n) for n in names}
 
 
 class ClientPair:

@@ -4,22 +4,26 @@ an adapter raises when its framework (an optional extra) is not installed."""
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-__all__ = ["load_lazily", "missing_extra"]
 
+def lazy_exports(
+    package: str, modules: Mapping[str, str], exported: Iterable[str]
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """A package's `__getattr__` (each name of `modules` imported from its submodule on first
+    use, then kept in the package, so it loads once) and the `__dir__` that lists them."""
+    namespace = sys.modules[package].__dict__
 
-def load_lazily(
-    package: str, modules: Mapping[str, str], name: str, namespace: dict[str, Any]
-) -> Any:
-    """A package's `__getattr__`: `name` from its submodule `modules` names, then kept in
-    `namespace` (the package's globals), so it loads once."""
-    module = modules.get(name)
-    if module is None:
-        raise AttributeError(f"module {package!r} has no attribute {name!r}")
-    namespace[name] = value = getattr(importlib.import_module(f"{package}.{module}"), name)
-    return value
+    def __getattr__(name: str) -> Any:
+        module = modules.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        namespace[name] = value = getattr(importlib.import_module(f"{package}.{module}"), name)
+        return value
+
+    return __getattr__, lambda: sorted({*namespace, *exported})
 
 
 def missing_extra(

@@ -10,8 +10,6 @@ import inspect
 from collections.abc import Callable, Iterable
 from typing import Any, Final, TypeVar
 
-__all__ = ["closest_option", "keyword_names", "refuse_unknown", "strict_options"]
-
 _C = TypeVar("_C", bound=type)
 
 # Names other libraries use for one of ours, which spelling alone would not find.

@@ -40,17 +40,6 @@ from ._version import __version__
 if TYPE_CHECKING:
     import httpx
 
-__all__ = [
-    "MaviSettings",
-    "chat_endpoint",
-    "check_api_version",
-    "check_base_url",
-    "check_default_headers",
-    "check_http_client",
-    "check_key_type",
-    "check_max_retries",
-    "check_timeout",
-]
 
 _MAVI_HOSTS: Final = frozenset(
     urlsplit(url).hostname for url in (DEFAULT_BASE_URL, DEFAULT_V12_BASE_URL)

@@ -21,15 +21,9 @@ logger = logging.getLogger("mavi_core")
 
 TranscriptKind: TypeAlias = Literal["audio", "visual"]
 KINDS: Final[tuple[TranscriptKind, ...]] = ("audio", "visual")
-WIRE_KIND: Final[Mapping[TranscriptKind, Literal["AUDIO", "VIDEO"]]] = {
-    "audio": "AUDIO",
-    "visual": "VIDEO",
-}
-_KIND_NAMES: Final[Mapping[str, TranscriptKind]] = {
-    "audio": "audio",
-    "visual": "visual",
-    "video": "visual",  # the wire's name for it
-}
+WIRE_KIND: Final[Mapping[str, Literal["AUDIO", "VIDEO"]]] = {"audio": "AUDIO", "visual": "VIDEO"}
+# "video": the wire's name for "visual".
+_KIND_NAMES: Final[Mapping[str, TranscriptKind]] = {"video": "visual", **{k: k for k in KINDS}}
 # Passage ids are uuid5s in this namespace (uuid and tempfile load on first use: at import
 # they would cost `import mavi_core` milliseconds).
 _ID_NAMESPACE: Final = "6f1c2a4e-9b0d-5e7a-8c3f-2d4b6a8e0c1f"
@@ -77,11 +71,9 @@ class VideoTranscript:
     def from_json(cls, data: Mapping[str, Any]) -> VideoTranscript:
         """A transcript as `to_json` wrote it, else `ValueError` (or `KeyError`, `TypeError`): times
         are finite numbers from 0, each end not before its start."""
-        if not isinstance(data, Mapping) or data.get("format") != _CACHE_FORMAT:
-            raise ValueError("not a transcript of this format")
-        if data.get("kind") not in KINDS or not isinstance(data.get("video_no"), str):
-            raise ValueError("not a transcript of this format")
-        if not isinstance(data["segments"], list):
+        ours = isinstance(data, Mapping) and data.get("format") == _CACHE_FORMAT
+        ours = ours and data.get("kind") in KINDS and isinstance(data.get("video_no"), str)
+        if not ours or not isinstance(data["segments"], list):
             raise ValueError("not a transcript of this format")
         segments: list[TranscriptSegment] = []
         for start, end, text in data["segments"]:
