@@ -1,6 +1,5 @@
 """What the adapters share, and only they: one pair of clients over one settings object, and the
-helpers both map with (docs/ARCHITECTURE.md, "One adapter contract"). Not public API.
-"""
+helpers both map with (docs/ARCHITECTURE.md, "One adapter contract")."""
 
 from __future__ import annotations
 
@@ -163,11 +162,9 @@ def transcript_options(source: Any) -> dict[str, Any]:
 
 
 class ClientPair:
-    """One `MaviClient` and one `AsyncMaviClient` over one `MaviSettings`, built on first use.
-
-    Every adapter component reaches MAVI through one, so each option reaches both clients in one
-    place and the environment is read once. Injected clients are used as given, never closed.
-    """
+    """One `MaviClient` and one `AsyncMaviClient` over one `MaviSettings`, built on first use:
+    every adapter component reaches MAVI through one, so the environment is read once. Injected
+    clients are used as given, never closed."""
 
     def __init__(
         self,

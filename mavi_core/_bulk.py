@@ -20,13 +20,11 @@ from ._request import check_not_swapped, normalize_video_nos
 
 logger = logging.getLogger("mavi_core")
 
-
 Question: TypeAlias = tuple[tuple[str, ...], str]
 """One chat of a batch: its `video_nos` and `message`."""
 
 
-def _key(video_nos: Sequence[str], message: str) -> str:
-    """What identifies a question in a checkpoint file."""
+def _key(video_nos: Sequence[str], message: str) -> str:  # a question's, in a checkpoint file
     return json.dumps([list(video_nos), message], ensure_ascii=False)
 
 
@@ -77,8 +75,7 @@ class Batch:
         self.concurrency = concurrency
         self._keys = [_key(*question) for question in questions]
         self._places = Counter(self._keys)
-        self._answers: dict[str, BulkAnswer] = {}
-        """The answers by question key: read from the checkpoint, then as they arrive."""
+        self._answers: dict[str, BulkAnswer] = {}  # by key: from the checkpoint, then as they come
         self._lock = threading.Lock()
         self._path = None if checkpoint is None else Path(checkpoint)
         self._file: IO[str] | None = None

@@ -23,8 +23,7 @@ class ChatTurn:
                     f"got {type(value).__name__}."
                 )
 
-    def to_dict(self) -> dict[str, str]:
-        """The turn as the API's `{"user": ..., "robot": ...}`."""
+    def to_dict(self) -> dict[str, str]:  # the API's shape
         return {"user": self.user, "robot": self.robot}
 
 
@@ -54,13 +53,11 @@ class VideoRef:
     duration: float | None = None
 
     @property
-    def metadata(self) -> dict[str, object]:
-        """Where and what the moment is, without its text (a source node's metadata)."""
+    def metadata(self) -> dict[str, object]:  # without the text: a source node's
         fields = ("video_no", "video_name", "start", "end", "kind")
         return {name: getattr(self, name) for name in fields}
 
     def to_dict(self) -> dict[str, object]:
-        """The fields as a plain dict (what the adapters put in metadata)."""
         return {**self.metadata, "text": self.text}
 
 

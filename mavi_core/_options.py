@@ -1,6 +1,5 @@
 """Strict options: an unknown keyword is a `TypeError` naming the closest valid option, so a
-misspelt `api_verison=` never runs with the default (docs/errors-and-wire.md#strict-options).
-"""
+misspelt `api_verison=` never runs with the default (docs/errors-and-wire.md#strict-options)."""
 
 from __future__ import annotations
 
@@ -18,14 +17,9 @@ _SYNONYMS: Final = {
     "similarity_top_k": ("k",),
     "n": ("k", "similarity_top_k"),
     "k": ("similarity_top_k",),
-    "video_id": ("video_nos",),
-    "video_ids": ("video_nos",),
-    "videos": ("video_nos",),
-    "key": ("api_key",),
-    "token": ("api_key",),
-    "url": ("base_url",),
-    "host": ("base_url",),
-    "endpoint": ("base_url",),
+    **dict.fromkeys(("video_id", "video_ids", "videos"), ("video_nos",)),
+    **dict.fromkeys(("key", "token"), ("api_key",)),
+    **dict.fromkeys(("url", "host", "endpoint"), ("base_url",)),
     "retries": ("max_retries",),
     "headers": ("default_headers",),
     "version": ("api_version",),

@@ -1,5 +1,5 @@
-"""Progress bars, the I/O side of uploads and polling kept out of the pure core: tqdm's bar on
-a terminal, its widget in a notebook, silent elsewhere, or the caller's `on_progress`."""
+"""Progress of uploads, polling and bulk questions: tqdm's bar on a terminal, its widget in a
+notebook, silent elsewhere, or the caller's `on_progress`."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""`MaviSettings`: how to reach MAVI, resolved once and checked before any request.
-
-An explicit argument wins, then the environment (`MAVI_API_KEY`, `MAVI_BASE_URL`,
-`MAVI_API_VERSION`), then `_constants`; docs/errors-and-wire.md#credentials has the rules.
-"""
+"""`MaviSettings`: how to reach MAVI, checked before any request. An explicit argument wins, then
+the environment, then `_constants` (docs/errors-and-wire.md#credentials)."""
 
 from __future__ import annotations
 
@@ -46,11 +43,6 @@ _MAVI_HOSTS: Final = frozenset(
 )
 
 
-def _shown(url: str) -> str:
-    """`url` as an error quotes it: not at all if it may hold a password."""
-    return "a URL holding '@' (not shown: it may hold a password)" if "@" in url else repr(url)
-
-
 def check_base_url(url: object) -> str:
     """`url` without a trailing slash, if it would reach the API as written."""
     if not isinstance(url, str):
@@ -71,14 +63,15 @@ def check_base_url(url: object) -> str:
             "and shown as part of every request's URL. Pass the MAVI key as api_key= (or "
             "MAVI_API_KEY), and a gateway's own credentials as default_headers."
         )
+    shown = "a URL holding '@' (not shown: it may hold a password)" if "@" in url else repr(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise MaviValidationError(
-            f"base_url must start with http:// or https:// and name a host, got {_shown(url)}."
+            f"base_url must start with http:// or https:// and name a host, got {shown}."
         )
     if parts.query or parts.fragment or url.endswith(("?", "#")):
         raise MaviValidationError(
             f"base_url must not have a query or fragment (requests would not go where "
-            f"intended), got {_shown(url)}: pass only scheme, host, port and any path prefix."
+            f"intended), got {shown}: pass only scheme, host, port and any path prefix."
         )
     return url.rstrip("/")
 
@@ -125,8 +118,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _is_seconds(value: object) -> bool:
-    """A positive, finite number of seconds."""
+def _is_seconds(value: object) -> bool:  # positive and finite
     return not isinstance(value, bool) and isinstance(value, int | float) and 0 < value < math.inf
 
 
@@ -136,8 +128,7 @@ def check_timeout(timeout: Any) -> httpx.Timeout:
     import httpx
 
     if isinstance(timeout, httpx.Timeout):
-        for part in ("connect", "read", "write", "pool"):
-            value = getattr(timeout, part)
+        for part, value in timeout.as_dict().items():
             if value is not None and not _is_seconds(value):
                 raise MaviValidationError(
                     f"timeout: the httpx.Timeout's {part} must be positive seconds or None, got "
@@ -209,11 +200,8 @@ def check_default_headers(default_headers: object) -> dict[str, str]:
 
 @dataclass(frozen=True, repr=False)
 class MaviSettings:
-    """How a client reaches MAVI; build it with `MaviSettings.resolve(...)`.
-
-    The bounds (`timeout`, `deadline`, `max_response_bytes`, `max_event_bytes`) are in
-    docs/errors-and-wire.md#bounds; `api_version` is the chat dialect (docs/v1.2.md).
-    """
+    """How a client reaches MAVI; build it with `MaviSettings.resolve(...)`. The bounds are in
+    docs/errors-and-wire.md#bounds; `api_version` is the chat dialect (docs/v1.2.md)."""
 
     base_url: str
     api_key: Secret | None = None

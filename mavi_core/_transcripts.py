@@ -24,8 +24,7 @@ KINDS: Final[tuple[TranscriptKind, ...]] = ("audio", "visual")
 WIRE_KIND: Final[Mapping[str, Literal["AUDIO", "VIDEO"]]] = {"audio": "AUDIO", "visual": "VIDEO"}
 # "video": the wire's name for "visual".
 _KIND_NAMES: Final[Mapping[str, TranscriptKind]] = {"video": "visual", **{k: k for k in KINDS}}
-# Passage ids are uuid5s in this namespace (uuid and tempfile load on first use: at import
-# they would cost `import mavi_core` milliseconds).
+# Passage ids are uuid5s in this namespace (uuid and tempfile load on first use: import time).
 _ID_NAMESPACE: Final = "6f1c2a4e-9b0d-5e7a-8c3f-2d4b6a8e0c1f"
 _CACHE_FORMAT: Final = 1
 
@@ -69,8 +68,7 @@ class VideoTranscript:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> VideoTranscript:
-        """A transcript as `to_json` wrote it, else `ValueError` (or `KeyError`, `TypeError`): times
-        are finite numbers from 0, each end not before its start."""
+        """A transcript as `to_json` wrote it, else `ValueError` (or `KeyError`, `TypeError`)."""
         ours = isinstance(data, Mapping) and data.get("format") == _CACHE_FORMAT
         ours = ours and data.get("kind") in KINDS and isinstance(data.get("video_no"), str)
         if not ours or not isinstance(data["segments"], list):
@@ -109,8 +107,7 @@ class TranscriptCache:
     wait is polled by the next. With a `directory`, transcripts are also kept there as JSON."""
 
     def __init__(self) -> None:
-        # A finished transcript, or the number of its task still running. Each method's change
-        # is one dict operation, atomic: no lock.
+        # A transcript, or its running task's number; each change is one (atomic) dict operation.
         self._entries: dict[_Key, VideoTranscript | str] = {}
 
     @staticmethod
@@ -127,7 +124,6 @@ class TranscriptCache:
         return read
 
     def put(self, key: _Key, found: VideoTranscript | str, directory: Path | None = None) -> None:
-        """Keep a transcript (in `directory` too), or the number of its task still running."""
         self._entries[key] = found
         if directory is not None and isinstance(found, VideoTranscript):
             _write_file(_cache_path(directory, key), found)
@@ -136,8 +132,7 @@ class TranscriptCache:
         found = self._entries.get(key)
         return found if isinstance(found, str) else None
 
-    def forget(self, key: _Key) -> None:
-        """Drop what is known of `key` in memory (files stay)."""
+    def forget(self, key: _Key) -> None:  # in memory: files stay
         self._entries.pop(key, None)
 
     def clear(self) -> None:
@@ -154,7 +149,7 @@ def _cache_path(directory: Path, key: _Key) -> Path:
 
 
 def _read_file(path: Path) -> VideoTranscript | None:
-    """The transcript in `path`; None when missing, or damaged (a miss, never trusted)."""
+    """None when missing, or damaged (a miss, never trusted)."""
     try:
         return VideoTranscript.from_json(json.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError:
@@ -181,8 +176,6 @@ def _write_file(path: Path, transcript: VideoTranscript) -> None:
 
 @dataclass
 class _Wanted:
-    """One transcript a call returns: cached, its task running, or still to submit."""
-
     video_no: str
     kind: TranscriptKind
     key: _Key
@@ -244,11 +237,7 @@ class TranscriptJob:
     @property
     def unknown_videos(self) -> set[str]:
         """Videos whose name and duration must be looked up before their transcripts are read."""
-        return {
-            item.video_no
-            for item in self.wanted
-            if item.transcript is None and item.video_no not in self.known
-        }
+        return {item.video_no for item in self.waiting() if item.video_no not in self.known}
 
     def learn(self, listed: Iterable[Video]) -> None:
         wanted = self.unknown_videos
@@ -277,8 +266,8 @@ class TranscriptJob:
         return not self.waiting()
 
     def read(self, item: _Wanted, data: object, *, v12: bool = False) -> None:
-        """A transcription reply for `item`, kept once finished; a failed task is forgotten (the
-        next call submits a new one) and raised."""
+        """A transcription reply for `item`, kept once finished; a failed task is forgotten and
+        raised (the next call submits a new one)."""
         video = self.known.get(item.video_no)
         duration = None if video is None else video.duration
         try:
@@ -295,10 +284,9 @@ class TranscriptJob:
             raise
         if reply is None:
             return
-        ordered = sorted(reply.segments, key=lambda segment: (segment.start, segment.end))
         segments = tuple(
             TranscriptSegment(s.start, max(s.start, s.end), s.text.strip())  # no end: the start
-            for s in ordered
+            for s in sorted(reply.segments, key=lambda s: (s.start, s.end))
             if s.text.strip()
         )
         name = "" if video is None else video.video_name
@@ -315,8 +303,8 @@ class TranscriptJob:
 
 
 def passage_id(video_no: str, kind: str, start: float, end: float) -> str:
-    """A UUID that is the same in every run for the same stretch of the same transcript:
-    re-ingesting updates a vector store instead of duplicating."""
+    """The same UUID in every run for a stretch of a transcript: re-ingesting updates a vector
+    store instead of duplicating."""
     import uuid
 
     name = f"{video_no}\0{kind}\0{start:.3f}\0{end:.3f}"
@@ -357,14 +345,10 @@ def transcript_passages(
             groups[-1].append(segment)
         else:
             groups.append([segment])
+    source = (transcript.video_no, transcript.video_name, transcript.kind)
     return [
         Passage(
-            video_no=transcript.video_no,
-            video_name=transcript.video_name,
-            kind=transcript.kind,
-            start=group[0].start,
-            end=max(segment.end for segment in group),
-            text="\n".join(segment.text for segment in group),
+            *source, group[0].start, max(s.end for s in group), "\n".join(s.text for s in group)
         )
         for group in groups
     ]
@@ -373,7 +357,7 @@ def transcript_passages(
 def passages(
     transcripts: Iterable[VideoTranscript], window_seconds: float | None = None
 ) -> Iterator[Passage]:
-    """`transcript_passages` of each transcript in turn: what both loaders turn into documents."""
+    """What both loaders turn into documents."""
     for transcript in transcripts:
         yield from transcript_passages(transcript, window_seconds)
 
