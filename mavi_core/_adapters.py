@@ -92,9 +92,8 @@ def conversation_to_chat(conversation: Iterable[tuple[Role, str]]) -> ChatPrompt
 def resolve_video_nos(
     video_nos: object, default: Sequence[str], from_blocks: Sequence[str], *, empty: str
 ) -> list[str]:
-    """A call's `video_nos` (checked: `5` or `"VI1"` is refused; `[]` means none) else the
-    component's, then those of video blocks, in order without repeats; `MaviValidationError`
-    with the message `empty` when none is left (docs/errors-and-wire.md, "Conversations")."""
+    """A call's `video_nos` (`[]`: none) else the component's, then those of video blocks, without
+    repeats; `MaviValidationError(empty)` when none is left (docs/errors-and-wire.md)."""
     if video_nos is None:
         videos = list(default)
     elif isinstance(video_nos, list | tuple) and not video_nos:
@@ -136,10 +135,8 @@ class _AsyncClosable(Protocol):
 
 
 class ClosedAfter:
-    """`async with ClosedAfter(items):` in an async generator closes `items` when the block
-    ends, unless the generator itself is being closed (`GeneratorExit`): `items` then closes
-    itself once freed, as closing it here too fails when a loop ends (docs/ARCHITECTURE.md,
-    "Async streams dropped without `aclose()`")."""
+    """`async with ClosedAfter(items):` in an async generator closes `items` when the block ends,
+    unless on `GeneratorExit` (docs/ARCHITECTURE.md, "Async streams dropped without `aclose()`")."""
 
     __slots__ = ("_items",)
 
@@ -231,11 +228,10 @@ class ClientPair:
             **options,
         )
 
-    def __copy__(self) -> ClientPair:
+    def __deepcopy__(self, memo: object = None) -> ClientPair:
         return self  # copies of a component share its clients (they are closed once)
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> ClientPair:
-        return self
+    __copy__ = __deepcopy__
 
     @property
     def settings(self) -> MaviSettings:

@@ -1,6 +1,5 @@
 """Bulk questions (docs/rate-limits-and-bulk.md#bulk-questions): `Batch` keeps one `ask_many`
-call's questions, answers, checkpoint file and progress for both clients, which only run the
-pending questions in their own world."""
+call's questions, answers, checkpoint and progress; each client only runs the pending ones."""
 
 from __future__ import annotations
 

@@ -94,8 +94,7 @@ def check_api_version(explicit: object, from_env: str | None) -> str:
     value = explicit if explicit is not None else from_env
     if value is None:
         return "v1.0"
-    text = str(value).strip().lower()
-    text = text if text.startswith("v") else f"v{text}"
+    text = "v" + str(value).strip().lower().removeprefix("v")
     if text not in API_VERSIONS:
         source = "api_version" if explicit is not None else API_VERSION_ENV
         raise MaviValidationError(

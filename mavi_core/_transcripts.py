@@ -102,9 +102,8 @@ _Key: TypeAlias = tuple[str, str, str, TranscriptKind]
 
 
 class TranscriptCache:
-    """Finished transcripts and the tasks still running, per host, account, video and kind, for
-    the whole process (`shared()`): a transcript is asked once, and a task that outlived a call's
-    wait is polled by the next. With a `directory`, transcripts are also kept there as JSON."""
+    """Finished transcripts and running tasks per host, account, video and kind, for the process
+    (`shared()`), and in a `directory` as JSON when given (docs/client.md#transcripts)."""
 
     def __init__(self) -> None:
         # A transcript, or its running task's number; each change is one (atomic) dict operation.
@@ -373,9 +372,8 @@ def _overlaps(segment: TranscriptSegment, moment: Moment) -> bool:
 
 
 def moment_content(moment: Moment, transcripts: Iterable[VideoTranscript]) -> str | None:
-    """The moment's line, then the transcript lines overlapping it in time order, marked shown
-    or said, and what the search heard said (`Moment.text`) unless a line says it; None when
-    there is no line (docs/client.md#moments-with-content)."""
+    """The moment's line, then the transcript lines overlapping it (and `Moment.text` unless a
+    line says it); None without any (docs/client.md#moments-with-content)."""
     lines: list[tuple[float, int, str]] = []
     said: set[str] = set()
     for transcript in transcripts:

@@ -1,6 +1,6 @@
-"""The watcher of the thread or task that waits for a rate-limit turn, which the adapters set to
-report waits to their framework (docs/rate-limits-and-bulk.md#waits-your-frameworks-observers-see).
-Apart from `_quota`, so the adapters load without loading the rate limits."""
+"""Who is told of this thread's or task's rate-limit waits: the adapters report them to their
+framework (docs/rate-limits-and-bulk.md#waits-your-frameworks-observers-see). Not in `_quota`:
+the adapters load without the rate limits."""
 
 from __future__ import annotations
 
