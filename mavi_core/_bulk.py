@@ -19,8 +19,7 @@ from ._request import check_not_swapped, normalize_video_nos
 
 logger = logging.getLogger("mavi_core")
 
-Question: TypeAlias = tuple[tuple[str, ...], str]
-"""One chat of a batch: its `video_nos` and `message`."""
+Question: TypeAlias = tuple[tuple[str, ...], str]  # a chat's `video_nos` and `message`
 
 
 def _key(video_nos: Sequence[str], message: str) -> str:  # a question's, in a checkpoint file
@@ -35,8 +34,7 @@ class BulkAnswer:
     question: str
     text: str | None = None
     error: MaviError | None = None
-    resumed: bool = False
-    """True when the answer was read from the checkpoint file instead of asked again."""
+    resumed: bool = False  # read from the checkpoint file, not asked again
 
     @property
     def ok(self) -> bool:

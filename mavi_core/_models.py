@@ -32,8 +32,7 @@ class ChatSession:
     """A v1.2 chat session of the key (`list_sessions()`): pass `session_id` to `chat()` to
     continue it. `title` is its first question."""
 
-    session_id: str
-    """Digits (the service's ids exceed 53 bits: never a float)."""
+    session_id: str  # digits (the service's ids exceed 53 bits: never a float)
     title: str = ""
     video_nos: tuple[str, ...] = ()
     created_time: datetime | None = None

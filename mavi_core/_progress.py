@@ -9,8 +9,7 @@ from typing import IO, Any
 
 from ._exceptions import MaviValidationError
 
-ProgressCallback = Callable[[int, int], None]
-"""Called with (done, total): bytes sent for an upload."""
+ProgressCallback = Callable[[int, int], None]  # (done, total): bytes sent for an upload
 
 
 class ProgressBar:

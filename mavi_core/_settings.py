@@ -339,8 +339,7 @@ class MaviSettings:
         msg = None if error.msg is None else redact(error.msg, secrets)
         cause = error.__cause__
         if message != error.message or msg != error.msg:
-            error.message = message
-            error.msg = msg
+            error.message, error.msg = message, msg
             error.args = (message, *error.args[1:])
         elif cause is None or redact(str(cause), secrets) == str(cause):
             return error

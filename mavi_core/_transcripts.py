@@ -78,15 +78,10 @@ class VideoTranscript:
             if not isinstance(text, str) or _cached_time(end) < _cached_time(start):
                 raise ValueError("a segment is not [start, end, text] in order")
             segments.append(TranscriptSegment(float(start), float(end), text))
-        duration = data.get("duration")
-        return cls(
-            video_no=data["video_no"],
-            kind=data["kind"],
-            video_name=str(data.get("video_name") or ""),
-            duration=None if duration is None else _cached_time(duration),
-            unit="ms" if data.get("unit") == "ms" else "s",
-            segments=tuple(segments),
-        )
+        name, duration = str(data.get("video_name") or ""), data.get("duration")
+        duration = None if duration is None else _cached_time(duration)
+        unit: Literal["s", "ms"] = "ms" if data.get("unit") == "ms" else "s"
+        return cls(data["video_no"], data["kind"], tuple(segments), name, duration, unit)
 
 
 def _cached_time(value: object) -> float:
@@ -189,15 +184,12 @@ class TranscriptJob:
     base_url: str
     video_nos: Sequence[str] | None  # None: every parsed video of the library
     kinds: str | Iterable[str] = KINDS
-    videos: Iterable[Video] = ()
-    """The videos' names and durations the caller knows: they need no lookup."""
+    videos: Iterable[Video] = ()  # names and durations known: no lookup
     cache: TranscriptCache = field(default_factory=TranscriptCache.shared)
     directory: str | os.PathLike[str] | None = None
     refresh: bool = False
-    account: str = field(kw_only=True)
-    """Whose library: `MaviSettings.fingerprint()`, a hash of the credentials (never them)."""
-    unique_id: str | None = field(default=None, kw_only=True)
-    """v1.2: the end user whose library it is; their transcripts are cached apart."""
+    account: str = field(kw_only=True)  # `MaviSettings.fingerprint()`, never the credentials
+    unique_id: str | None = field(default=None, kw_only=True)  # v1.2: an end user's library
 
     def __post_init__(self) -> None:
         if self.unique_id is not None:
