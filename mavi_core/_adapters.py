@@ -180,16 +180,14 @@ class ClientPair:
         check_client(client, "client", asynchronous=False)
         check_client(async_client, "async_client", asynchronous=True)
         check_default_headers(default_headers)
-        options: dict[str, Any] = {"base_url": base_url, "default_headers": default_headers}
         if api_version is not None:  # else MAVI_API_VERSION (checked with the settings)
-            options["api_version"] = check_api_version(api_version, None)
+            api_version = check_api_version(api_version, None)
         if timeout is not None:
-            options["timeout"] = timeout
             check_timeout(timeout)
-        if max_retries is not None:
-            options["max_retries"] = max_retries
+        optional = {"api_version": api_version, "timeout": timeout, "max_retries": max_retries}
+        self._options: dict[str, Any] = {"base_url": base_url, "default_headers": default_headers}
+        self._options |= {name: value for name, value in optional.items() if value is not None}
         self._api_key = api_key
-        self._options = options
         from ._quota import check_rate_limit  # with the first component, not at import
 
         self._rate_limit_option = rate_limit  # a URL is pickled as the URL

@@ -260,15 +260,11 @@ class TranscriptJob:
         """A transcription reply for `item`, kept once finished; a failed task is forgotten and
         raised (the next call submits a new one)."""
         video = self.known.get(item.video_no)
-        duration = None if video is None else video.duration
+        name, duration = ("", None) if video is None else (video.video_name, video.duration)
+        task, kind = item.task_no or "", WIRE_KIND[item.kind]
         try:
             reply = parse_transcription(
-                data,
-                video_no=item.video_no,
-                task_no=item.task_no or "",
-                kind=WIRE_KIND[item.kind],
-                v12=v12,
-                duration=duration,
+                data, video_no=item.video_no, task_no=task, kind=kind, v12=v12, duration=duration
             )
         except Exception:
             self.cache.forget(item.key)
@@ -280,7 +276,6 @@ class TranscriptJob:
             for s in sorted(reply.segments, key=lambda s: (s.start, s.end))
             if s.text.strip()
         )
-        name = "" if video is None else video.video_name
         item.transcript = VideoTranscript(
             item.video_no, item.kind, segments, name, duration, reply.unit
         )
