@@ -60,9 +60,8 @@ def _join(texts: list[str]) -> str:
 
 
 def conversation_to_chat(conversation: Iterable[tuple[Role, str]]) -> ChatPrompt:
-    """(role, text) pairs as the v1.0 chat's `message` and `history`, the one rule both adapters
-    use (docs/errors-and-wire.md#conversations-messages-to-message--history); `ValueError`
-    saying what to change."""
+    """(role, text) pairs as the v1.0 chat's `message` and `history`, or a `ValueError` saying what
+    to change (docs/errors-and-wire.md#conversations-messages-to-message--history)."""
     texts: dict[Role, list[str]] = {"system": [], "user": [], "assistant": []}
     history: list[ChatTurn] = []
     for role, text in conversation:
@@ -152,8 +151,7 @@ class ClosedAfter:
 
 
 def transcript_options(source: Any) -> dict[str, Any]:
-    """The `get_transcripts` arguments of a transcript loader (LangChain) or reader (LlamaIndex),
-    which name their options alike."""
+    """The `get_transcripts` arguments of a transcript loader or reader (their options match)."""
     names = ("video_nos", "kinds", "poll_interval", "progress", "cache_dir", "unique_id")
     return {"timeout": source.transcription_timeout} | {n: getattr(source, n) for n in names}
 
@@ -239,8 +237,7 @@ class ClientPair:
         return self._settings
 
     def scope(self, unique_id: object) -> str | None:
-        """`unique_id` (the namespace) checked, when a component is built, for the dialect its
-        requests speak (an injected client's, else the settings')."""
+        """`unique_id` checked for the dialect of an injected client, else of the settings."""
         if unique_id is None:
             return None
         from ._dialect import dialect_of  # with the v1.2 code, when a namespace is named

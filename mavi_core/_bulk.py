@@ -42,8 +42,7 @@ class BulkAnswer:
 
 
 def questions_of(questions: str | Sequence[str], video_nos: Sequence[str]) -> list[Question]:
-    """One question (a str) asked of each video in turn, or each of many questions asked of
-    all of `video_nos` together."""
+    """A question (a str) asked of each video, or each question asked of all of `video_nos`."""
     if isinstance(video_nos, str) and not isinstance(questions, str):
         check_not_swapped(video_nos, questions, "ask_many(questions, video_nos)", "questions")
     videos = tuple(normalize_video_nos(video_nos))
@@ -93,10 +92,8 @@ class Batch:
 
     def pending(self) -> list[int]:
         """The indexes still to ask, in order; a question asked twice, at its first place."""
-        first: dict[str, int] = {}
-        for index, key in enumerate(self._keys):
-            first.setdefault(key, index)
-        return [index for key, index in first.items() if key not in self._answers]
+        first = {key: index for index, key in reversed(list(enumerate(self._keys)))}
+        return sorted(index for key, index in first.items() if key not in self._answers)
 
     def record(self, index: int, text: str | None, error: MaviError | None) -> None:
         answer = BulkAnswer(*self.questions[index], text, error)

@@ -41,8 +41,7 @@ def closest_option(name: str, valid: Iterable[str]) -> str | None:
 
 
 def refuse_unknown(owner: str, given: Iterable[str], valid: Iterable[str]) -> None:
-    """A `TypeError`, as Python's for an unexpected keyword, naming each of `given` not in
-    `valid` with the closest valid option."""
+    """A `TypeError`, as Python's, naming each of `given` not in `valid` and its closest option."""
     valid = frozenset(valid)
     unknown = [name for name in given if name not in valid]
     if not unknown:

@@ -122,8 +122,7 @@ def _is_seconds(value: object) -> bool:  # positive and finite
 
 
 def check_timeout(timeout: Any) -> httpx.Timeout:
-    """`timeout` (positive seconds, an `httpx.Timeout` of such parts, or None: no limit but a
-    5 s connect) as an `httpx.Timeout`, checked before httpx would fail deep inside."""
+    """Seconds, an `httpx.Timeout` or None (no limit but a 5 s connect) as an `httpx.Timeout`."""
     import httpx
 
     if isinstance(timeout, httpx.Timeout):
@@ -330,8 +329,8 @@ class MaviSettings:
         return redact(text, self.secrets())
 
     def redact(self, error: MaviError) -> MaviError:
-        """`error` with every credential masked in its message, service text and request id
-        (the server may echo a key back); its cause is dropped when it quoted one."""
+        """`error` with every credential masked (the server may echo a key back); its cause is
+        dropped when it quoted one."""
         secrets = self.secrets()
         if error.request_id is not None:  # a reply header: the server may echo a key there too
             error.request_id = redact(error.request_id, secrets)

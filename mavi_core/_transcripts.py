@@ -257,8 +257,7 @@ class TranscriptJob:
         return not self.waiting()
 
     def read(self, item: _Wanted, data: object, *, v12: bool = False) -> None:
-        """A transcription reply for `item`, kept once finished; a failed task is forgotten and
-        raised (the next call submits a new one)."""
+        """A transcription reply for `item`, kept once finished; a failed task is forgotten."""
         video = self.known.get(item.video_no)
         name, duration = ("", None) if video is None else (video.video_name, video.duration)
         task, kind = item.task_no or "", WIRE_KIND[item.kind]
@@ -289,8 +288,7 @@ class TranscriptJob:
 
 
 def passage_id(video_no: str, kind: str, start: float, end: float) -> str:
-    """The same UUID in every run for a stretch of a transcript: re-ingesting updates a vector
-    store instead of duplicating."""
+    """The same UUID in every run: re-ingesting updates a vector store instead of duplicating."""
     import uuid
 
     name = f"{video_no}\0{kind}\0{start:.3f}\0{end:.3f}"
@@ -387,8 +385,8 @@ def moment_text(moment: Moment, transcripts: Iterable[VideoTranscript], query: s
 
 
 def without_transcripts(error: MaviError, required: bool | None) -> list[VideoTranscript]:
-    """A retriever whose transcripts failed: `with_transcript=True` raises `error`; the default
-    (None) goes on with the moments' descriptions and says why in a debug log."""
+    """A retriever's failed transcripts: `with_transcript=True` raises; None goes on without them
+    and says why in a debug log."""
     if required:
         raise error
     logger.debug("MAVI: no transcripts for the moments (%s); describing them instead", error)
@@ -401,8 +399,7 @@ def moment_transcripts_request(
     timeout: float,
     unique_id: str | None = None,
 ) -> dict[str, Any] | None:
-    """The `get_transcripts` arguments a retriever passes for `moments` (None: none to fetch),
-    with the names and durations the search sent, in the namespace it searched."""
+    """A retriever's `get_transcripts` arguments for `moments` (None: none to fetch)."""
     if with_transcript is False or not moments:
         return None
     videos = {m.video_no: Video(m.video_no, m.video_name, duration=m.duration) for m in moments}
