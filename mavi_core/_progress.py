@@ -25,6 +25,7 @@ class ProgressBar:
 
     def finish(self) -> None:
         self.update(self._total)
+        self.close()
 
     def close(self) -> None:
         """Stop showing it where it stands (an interruption), without filling it."""
@@ -34,6 +35,7 @@ class _Tqdm(ProgressBar):
     """A tqdm bar moved to an absolute position (`done`), closed by `finish()`."""
 
     def __init__(self, label: str, total: float, unit: str) -> None:
+        super().__init__(None, int(total))
         import importlib.util
 
         if "ipykernel" in sys.modules and importlib.util.find_spec("ipywidgets") is not None:
@@ -48,10 +50,6 @@ class _Tqdm(ProgressBar):
         step = int(min(done, self._bar.total)) - self._bar.n
         if step > 0:
             self._bar.update(step)
-
-    def finish(self) -> None:
-        self.update(self._bar.total)
-        self._bar.close()
 
     def close(self) -> None:
         self._bar.close()
