@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Awaitable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, TypeAlias
 
 from ._exceptions import MaviValidationError
 from ._models import ChatTurn
@@ -46,8 +45,7 @@ def check_client(client: object, name: str, *, asynchronous: bool) -> None:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class ChatPrompt:
+class ChatPrompt(NamedTuple):
     """What one chat request sends: the outgoing `message` and the earlier turns."""
 
     message: str
