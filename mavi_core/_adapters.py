@@ -19,8 +19,7 @@ if TYPE_CHECKING:
     from ._client import AsyncMaviClient, MaviClient
 
 Role: TypeAlias = Literal["system", "user", "assistant"]
-SessionMessage: TypeAlias = tuple[Role, str, "str | None"]
-"""A message as the v1.2 session rule reads it: role, text, and an assistant's session id."""
+SessionMessage: TypeAlias = tuple[Role, str, "str | None"]  # role, text, an answer's session id
 
 
 def check_client(client: object, name: str, *, asynchronous: bool) -> None:

@@ -54,8 +54,7 @@ def questions_of(questions: str | Sequence[str], video_nos: Sequence[str]) -> li
 
 
 class Batch:
-    """The state of one `ask_many` call; thread-safe. A question asked twice is asked once and
-    answered in both places."""
+    """The state of one `ask_many` call, thread-safe: a question asked twice is asked once."""
 
     def __init__(
         self,

@@ -1,5 +1,4 @@
-"""What a package needs at import time: names whose modules load on first use, and the message
-an adapter raises when its framework (an optional extra) is not installed."""
+"""What a package needs at import time: names loaded on first use, and the missing-extra error."""
 
 from __future__ import annotations
 
@@ -12,8 +11,7 @@ from typing import Any
 def lazy_exports(
     package: str, modules: Mapping[str, str], exported: Iterable[str]
 ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
-    """A package's `__getattr__` (each name of `modules` imported from its submodule on first
-    use, then kept in the package, so it loads once) and the `__dir__` that lists them."""
+    """A package's `__getattr__` (names imported on first use, then kept) and `__dir__`."""
     namespace = sys.modules[package].__dict__
 
     def __getattr__(name: str) -> Any:
@@ -29,8 +27,7 @@ def lazy_exports(
 def missing_extra(
     error: ModuleNotFoundError, *, package: str, framework: str, root: str, extra: str
 ) -> ModuleNotFoundError:
-    """`error` re-worded to name the extra to install when the missing module is the
-    framework's (`root` or below it); else `error` unchanged."""
+    """`error` re-worded to name the extra when the missing module is under `root`, else as is."""
     if error.name is None or error.name.split(".")[0] != root:
         return error
     return ModuleNotFoundError(

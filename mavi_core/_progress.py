@@ -72,8 +72,7 @@ def check_progress(progress: object, on_progress: object = None) -> None:
 def progress_bar(
     label: str, total: float, enabled: bool | None = None, *, unit: str = "it"
 ) -> ProgressBar:
-    """A bar for `total` steps; `enabled=None` draws one on a terminal or in a notebook (silent
-    when disabled, or when tqdm is missing)."""
+    """A bar for `total` steps (None: on a terminal or in a notebook); silent without tqdm."""
     if enabled is None:
         enabled = sys.stderr.isatty() or "ipykernel" in sys.modules
     try:

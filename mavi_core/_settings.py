@@ -38,9 +38,7 @@ if TYPE_CHECKING:
     import httpx
 
 
-_MAVI_HOSTS: Final = frozenset(
-    urlsplit(url).hostname for url in (DEFAULT_BASE_URL, DEFAULT_V12_BASE_URL)
-)
+_MAVI_HOSTS: Final = {urlsplit(url).hostname for url in (DEFAULT_BASE_URL, DEFAULT_V12_BASE_URL)}
 
 
 def check_base_url(url: object) -> str:
@@ -305,8 +303,7 @@ class MaviSettings:
         return headers
 
     def fingerprint(self) -> str:
-        """Whose credentials these are, without them (a truncated SHA-256 of the key, or of the
-        token auth's `identity`), to key what is kept per account; "anonymous" without any."""
+        """Whose credentials these are (a truncated SHA-256), to key what is kept per account."""
         if self.auth is not None:
             secret, kind = self.auth.identity, "token"
         elif self.api_key is not None:

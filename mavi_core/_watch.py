@@ -1,6 +1,5 @@
-"""Who is told of this thread's or task's rate-limit waits: the adapters report them to their
-framework (docs/rate-limits-and-bulk.md#waits-your-frameworks-observers-see). Not in `_quota`:
-the adapters load without the rate limits."""
+"""Who hears of this thread's or task's rate-limit waits, for the adapters; not in `_quota`, so
+they load without it (docs/rate-limits-and-bulk.md#waits-your-frameworks-observers-see)."""
 
 from __future__ import annotations
 
