@@ -94,7 +94,7 @@ __all__ = [
     "VideoTranscript",
 ]
 
-_LAZY: dict[str, str] = {
+_LAZY: dict[str, str] = {  # loaded on first use: `import mavi_core` loads no httpx
     **dict.fromkeys(("AsyncChatStream", "AsyncMaviClient", "ChatStream", "MaviClient"), "_client"),
     **dict.fromkeys(("Budget", "RateLimit", "RateLimitWait"), "_quota"),
     "BulkAnswer": "_bulk",
@@ -103,6 +103,5 @@ _LAZY: dict[str, str] = {
     ),
     "VideoTranscript": "_transcripts",
 }
-"""Names whose modules load on first use, keeping `import mavi_core` light (no httpx)."""
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

@@ -103,8 +103,7 @@ def resolve_video_nos(
 
 
 def latest_session(sessions: Sequence[str | None]) -> tuple[str | None, int]:
-    """The session a v1.2 request continues (the latest message's that carries one) and where
-    the messages it sends start; `(None, 0)` when none does (docs/v1.2.md, "Sessions")."""
+    """The session a v1.2 request continues and where its messages start (docs/v1.2.md)."""
     for index in range(len(sessions) - 1, -1, -1):
         if sessions[index]:
             return sessions[index], index + 1
@@ -112,8 +111,7 @@ def latest_session(sessions: Sequence[str | None]) -> tuple[str | None, int]:
 
 
 def continue_conversation(conversation: Sequence[SessionMessage]) -> tuple[ChatPrompt, str | None]:
-    """The v1.2 prompt and session id for a conversation, by the one session rule both adapters
-    keep (docs/v1.2.md, "Sessions"); `ValueError` as `conversation_to_chat` raises it."""
+    """The v1.2 prompt and session id for a conversation, by the one session rule (docs/v1.2.md)."""
     session_id, start = latest_session([session for _, _, session in conversation])
     if session_id is None:
         return conversation_to_chat((role, text) for role, text, _ in conversation), None
@@ -154,9 +152,8 @@ def transcript_options(source: Any) -> dict[str, Any]:
 
 
 class ClientPair:
-    """One `MaviClient` and one `AsyncMaviClient` over one `MaviSettings`, built on first use:
-    every adapter component reaches MAVI through one, so the environment is read once. Injected
-    clients are used as given, never closed."""
+    """A `MaviClient` and an `AsyncMaviClient` over one `MaviSettings`, built on first use; injected
+    clients are used as given, never closed. Every adapter component reaches MAVI through one."""
 
     def __init__(
         self,
@@ -195,8 +192,7 @@ class ClientPair:
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
-        """Its options, never its key, clients or locks: the copy reads `MAVI_API_KEY` where it
-        is unpickled (docs/client.md, "Secrets, copies and pickles")."""
+        """Its options, never its key or clients (docs/client.md, "Secrets, copies and pickles")."""
         if not (self._owns_client and self._owns_async_client):
             raise TypeError(
                 "A MAVI component given client= or async_client= cannot be pickled (an HTTP "

@@ -105,8 +105,7 @@ class StoredMessage:
     session_id: str | None = None
 
     def as_answer(self, video_nos: list[str] | None = None) -> ChatAnswer:
-        """An assistant message as the `ChatAnswer` `chat()` returned for it (the service does
-        not say which videos were asked about: `video_nos`, when known)."""
+        """As the `ChatAnswer` `chat()` returned (the service keeps no `video_nos`: pass them)."""
         return ChatAnswer(
             self.content, list(video_nos or []), self.session_id, self.refs, self.thinking
         )
@@ -123,6 +122,5 @@ class SessionDetail:
 
 
 def rank_score(rank: int) -> float:
-    """The score of the moment at `rank` (0 = best) when the service sends none: the reciprocal
-    rank 1 / (1 + rank), the same whatever the number of results."""
+    """The score of the moment at `rank` (0 = best) when the service sends none: 1 / (1 + rank)."""
     return 1.0 / (1 + rank)

@@ -33,11 +33,9 @@ def closest_option(name: str, valid: Iterable[str]) -> str | None:
     for synonym in _SYNONYMS.get(normalized, ()):
         if synonym in options:
             return synonym
-    squeezed = {option.replace("_", ""): option for option in options}
-    if normalized.replace("_", "") in squeezed:  # api_key, apikey, videonos
-        return squeezed[normalized.replace("_", "")]
-    matches = difflib.get_close_matches(normalized, options, n=1, cutoff=0.6)
-    return matches[0] if matches else None
+    squeezed = {option.replace("_", ""): option for option in options}  # apikey, videonos
+    close = difflib.get_close_matches(normalized, options, n=1, cutoff=0.6)
+    return squeezed.get(normalized.replace("_", ""), close[0] if close else None)
 
 
 def refuse_unknown(owner: str, given: Iterable[str], valid: Iterable[str]) -> None:

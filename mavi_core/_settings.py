@@ -107,12 +107,10 @@ def chat_endpoint(api_version: str) -> str:
 
 
 def _is_loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+    except ValueError:  # a name
+        return host == "localhost" or host.endswith(".localhost")
 
 
 def _is_seconds(value: object) -> bool:  # positive and finite
@@ -326,8 +324,7 @@ class MaviSettings:
         return redact(text, self.secrets())
 
     def redact(self, error: MaviError) -> MaviError:
-        """`error` with every credential masked (the server may echo a key back); its cause is
-        dropped when it quoted one."""
+        """`error` with every credential masked, and its cause dropped if it quoted one."""
         secrets = self.secrets()
         if error.request_id is not None:  # a reply header: the server may echo a key there too
             error.request_id = redact(error.request_id, secrets)

@@ -373,10 +373,8 @@ def moment_content(moment: Moment, transcripts: Iterable[VideoTranscript]) -> st
     if moment.text and moment.text not in said:
         where = f"{_clock(moment.start)}-{_clock(moment.end)}"
         lines.append((moment.start, _ORDER["audio"], f"said {where}: {moment.text}"))
-    if not lines:
-        return None
     lines.sort(key=lambda line: line[:2])
-    return "\n".join([describe_moment(moment), *(line for _, _, line in lines)])
+    return "\n".join([describe_moment(moment), *(line for _, _, line in lines)]) if lines else None
 
 
 def moment_text(moment: Moment, transcripts: Iterable[VideoTranscript], query: str) -> str:
@@ -385,8 +383,7 @@ def moment_text(moment: Moment, transcripts: Iterable[VideoTranscript], query: s
 
 
 def without_transcripts(error: MaviError, required: bool | None) -> list[VideoTranscript]:
-    """A retriever's failed transcripts: `with_transcript=True` raises; None goes on without them
-    and says why in a debug log."""
+    """A retriever's failed transcripts: raised when required, else none (and a debug log)."""
     if required:
         raise error
     logger.debug("MAVI: no transcripts for the moments (%s); describing them instead", error)

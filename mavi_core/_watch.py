@@ -18,9 +18,8 @@ wait_watcher: Final = current_watcher.get
 
 
 class watching_waits:
-    """Within the block, this thread's or task's waits are also reported to `watcher` (None keeps
-    the current one); `aacquire` awaits what it returns, so the report precedes the sleep. (A
-    class, not a generator: every streamed request enters one.)"""
+    """Within the block, this thread's or task's waits are also reported to `watcher` (None: the
+    current one), awaited by `aacquire` before it sleeps. A class: every stream enters one."""
 
     __slots__ = ("_token", "_watcher")
 
