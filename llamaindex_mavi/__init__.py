@@ -17,9 +17,9 @@
 Errors are `mavi_core`'s (`MaviError` and its subclasses), raised unchanged.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from mavi_core._extras import load_lazily, missing_extra
+from mavi_core._extras import lazy_exports, missing_extra
 
 try:
     import llama_index.core  # noqa: F401  (the "llamaindex" extra)
@@ -72,10 +72,4 @@ _LAZY: dict[str, str] = {
 }
 """Components whose modules (and the parts of mavi_core they need) load on first use."""
 
-
-def __getattr__(name: str) -> Any:
-    return load_lazily(__name__, _LAZY, name, globals())
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})  # the names that load on first use too
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

@@ -10,7 +10,7 @@
             print(delta.text, end="", flush=True)
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ._auth import MaviTokenAuth, MaviTokens
 from ._exceptions import (
@@ -30,7 +30,7 @@ from ._exceptions import (
     MaviValidationError,
     MaviVideoError,
 )
-from ._extras import load_lazily
+from ._extras import lazy_exports
 from ._models import (
     ChatAnswer,
     ChatDelta,
@@ -94,7 +94,7 @@ __all__ = [
     "VideoTranscript",
 ]
 
-_LAZY: dict[str, str] = {
+_LAZY: dict[str, str] = {  # loaded on first use: `import mavi_core` loads no httpx
     **dict.fromkeys(("AsyncChatStream", "AsyncMaviClient", "ChatStream", "MaviClient"), "_client"),
     **dict.fromkeys(("Budget", "RateLimit", "RateLimitWait"), "_quota"),
     "BulkAnswer": "_bulk",
@@ -103,12 +103,5 @@ _LAZY: dict[str, str] = {
     ),
     "VideoTranscript": "_transcripts",
 }
-"""Names whose modules load on first use, keeping `import mavi_core` light (no httpx)."""
 
-
-def __getattr__(name: str) -> Any:
-    return load_lazily(__name__, _LAZY, name, globals())
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})  # the names that load on first use too
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

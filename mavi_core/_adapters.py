@@ -1,16 +1,15 @@
 """What the adapters share, and only they: one pair of clients over one settings object, and the
-helpers both map with (docs/ARCHITECTURE.md, "One adapter contract"). Not public API.
-"""
+helpers both map with (docs/ARCHITECTURE.md, "One adapter contract")."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Awaitable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, TypeAlias
 
 from ._exceptions import MaviValidationError
-from ._history import ChatPrompt, Role, conversation_to_chat
-from ._request import normalize_video_nos
+from ._models import ChatTurn
+from ._request import normalize_video_nos as normalize_video_nos
 from ._secret import given
 from ._settings import MaviSettings, check_api_version, check_default_headers, check_timeout
 
@@ -19,23 +18,8 @@ if TYPE_CHECKING:
 
     from ._client import AsyncMaviClient, MaviClient
 
-__all__ = [
-    "ChatPrompt",
-    "ClientPair",
-    "ClosedAfter",
-    "Role",
-    "SessionMessage",
-    "check_client",
-    "continue_conversation",
-    "conversation_to_chat",
-    "latest_session",
-    "normalize_video_nos",
-    "resolve_video_nos",
-    "transcript_options",
-]
-
-SessionMessage: TypeAlias = tuple[Role, str, "str | None"]
-"""A message as the v1.2 session rule reads it: role, text, and an assistant's session id."""
+Role: TypeAlias = Literal["system", "user", "assistant"]
+SessionMessage: TypeAlias = tuple[Role, str, "str | None"]  # role, text, an answer's session id
 
 
 def check_client(client: object, name: str, *, asynchronous: bool) -> None:
@@ -60,12 +44,52 @@ def check_client(client: object, name: str, *, asynchronous: bool) -> None:
     )
 
 
+class ChatPrompt(NamedTuple):
+    """What one chat request sends: the outgoing `message` and the earlier turns."""
+
+    message: str
+    history: list[ChatTurn]
+
+
+def _join(texts: list[str]) -> str:
+    """Texts joined by a blank line; empty ones (a message holding only a video) add nothing."""
+    return "\n\n".join(text for text in texts if text)
+
+
+def conversation_to_chat(conversation: Iterable[tuple[Role, str]]) -> ChatPrompt:
+    """(role, text) pairs as the v1.0 chat's `message` and `history`, or a `ValueError` saying what
+    to change (docs/errors-and-wire.md#conversations-messages-to-message--history)."""
+    texts: dict[Role, list[str]] = {"system": [], "user": [], "assistant": []}
+    history: list[ChatTurn] = []
+    for role, text in conversation:
+        if role not in texts:
+            raise MaviValidationError(
+                f"unknown role {role!r}: use 'system', 'user' or 'assistant'."
+            )
+        if role == "user" and texts["assistant"]:  # a user text after assistant text: a turn
+            history.append(ChatTurn(user=_join(texts["user"]), robot=_join(texts["assistant"])))
+            texts["user"], texts["assistant"] = [], []
+        texts[role].append(text)
+    if texts["assistant"]:
+        raise MaviValidationError(
+            "The conversation ends with an assistant message, so there is no question to send. "
+            "End it with a user (human) message."
+        )
+    if not texts["user"]:
+        raise MaviValidationError(
+            "The conversation has no user (human) message to send as the question."
+        )
+    message = _join(texts["user"])
+    if not message.strip():
+        raise MaviValidationError("The last user (human) message is empty: put the question in it.")
+    return ChatPrompt(message=_join([_join(texts["system"]), message]), history=history)
+
+
 def resolve_video_nos(
     video_nos: object, default: Sequence[str], from_blocks: Sequence[str], *, empty: str
 ) -> list[str]:
-    """A call's `video_nos` (checked: `5` or `"VI1"` is refused; `[]` means none) else the
-    component's, then those of video blocks, in order without repeats; `MaviValidationError`
-    with the message `empty` when none is left (docs/errors-and-wire.md, "Conversations")."""
+    """A call's `video_nos` (`[]`: none) else the component's, then those of video blocks, without
+    repeats; `MaviValidationError(empty)` when none is left (docs/errors-and-wire.md)."""
     if video_nos is None:
         videos = list(default)
     elif isinstance(video_nos, list | tuple) and not video_nos:
@@ -79,8 +103,7 @@ def resolve_video_nos(
 
 
 def latest_session(sessions: Sequence[str | None]) -> tuple[str | None, int]:
-    """The session a v1.2 request continues (the latest message's that carries one) and where
-    the messages it sends start; `(None, 0)` when none does (docs/v1.2.md, "Sessions")."""
+    """The session a v1.2 request continues and where its messages start (docs/v1.2.md)."""
     for index in range(len(sessions) - 1, -1, -1):
         if sessions[index]:
             return sessions[index], index + 1
@@ -88,8 +111,7 @@ def latest_session(sessions: Sequence[str | None]) -> tuple[str | None, int]:
 
 
 def continue_conversation(conversation: Sequence[SessionMessage]) -> tuple[ChatPrompt, str | None]:
-    """The v1.2 prompt and session id for a conversation, by the one session rule both adapters
-    keep (docs/v1.2.md, "Sessions"); `ValueError` as `conversation_to_chat` raises it."""
+    """The v1.2 prompt and session id for a conversation, by the one session rule (docs/v1.2.md)."""
     session_id, start = latest_session([session for _, _, session in conversation])
     if session_id is None:
         return conversation_to_chat((role, text) for role, text, _ in conversation), None
@@ -107,10 +129,8 @@ class _AsyncClosable(Protocol):
 
 
 class ClosedAfter:
-    """`async with ClosedAfter(items):` in an async generator closes `items` when the block
-    ends, unless the generator itself is being closed (`GeneratorExit`): `items` then closes
-    itself once freed, as closing it here too fails when a loop ends (docs/ARCHITECTURE.md,
-    "Async streams dropped without `aclose()`")."""
+    """`async with ClosedAfter(items):` in an async generator closes `items` when the block ends,
+    unless on `GeneratorExit` (docs/ARCHITECTURE.md, "Async streams dropped without `aclose()`")."""
 
     __slots__ = ("_items",)
 
@@ -126,25 +146,14 @@ class ClosedAfter:
 
 
 def transcript_options(source: Any) -> dict[str, Any]:
-    """The `get_transcripts` arguments of a transcript loader (LangChain) or reader (LlamaIndex),
-    which name their options alike."""
-    return {
-        "video_nos": source.video_nos,
-        "kinds": source.kinds,
-        "timeout": source.transcription_timeout,
-        "poll_interval": source.poll_interval,
-        "progress": source.progress,
-        "cache_dir": source.cache_dir,
-        "unique_id": source.unique_id,
-    }
+    """The `get_transcripts` arguments of a transcript loader or reader (their options match)."""
+    names = ("video_nos", "kinds", "poll_interval", "progress", "cache_dir", "unique_id")
+    return {"timeout": source.transcription_timeout} | {n: getattr(source, n) for n in names}
 
 
 class ClientPair:
-    """One `MaviClient` and one `AsyncMaviClient` over one `MaviSettings`, built on first use.
-
-    Every adapter component reaches MAVI through one, so each option reaches both clients in one
-    place and the environment is read once. Injected clients are used as given, never closed.
-    """
+    """A `MaviClient` and an `AsyncMaviClient` over one `MaviSettings`, built on first use; injected
+    clients are used as given, never closed. Every adapter component reaches MAVI through one."""
 
     def __init__(
         self,
@@ -163,16 +172,14 @@ class ClientPair:
         check_client(client, "client", asynchronous=False)
         check_client(async_client, "async_client", asynchronous=True)
         check_default_headers(default_headers)
-        options: dict[str, Any] = {"base_url": base_url, "default_headers": default_headers}
         if api_version is not None:  # else MAVI_API_VERSION (checked with the settings)
-            options["api_version"] = check_api_version(api_version, None)
+            api_version = check_api_version(api_version, None)
         if timeout is not None:
-            options["timeout"] = timeout
             check_timeout(timeout)
-        if max_retries is not None:
-            options["max_retries"] = max_retries
+        optional = {"api_version": api_version, "timeout": timeout, "max_retries": max_retries}
+        self._options: dict[str, Any] = {"base_url": base_url, "default_headers": default_headers}
+        self._options |= {name: value for name, value in optional.items() if value is not None}
         self._api_key = api_key
-        self._options = options
         from ._quota import check_rate_limit  # with the first component, not at import
 
         self._rate_limit_option = rate_limit  # a URL is pickled as the URL
@@ -185,8 +192,7 @@ class ClientPair:
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
-        """Its options, never its key, clients or locks: the copy reads `MAVI_API_KEY` where it
-        is unpickled (docs/client.md, "Secrets, copies and pickles")."""
+        """Its options, never its key or clients (docs/client.md, "Secrets, copies and pickles")."""
         if not (self._owns_client and self._owns_async_client):
             raise TypeError(
                 "A MAVI component given client= or async_client= cannot be pickled (an HTTP "
@@ -211,11 +217,10 @@ class ClientPair:
             **options,
         )
 
-    def __copy__(self) -> ClientPair:
+    def __deepcopy__(self, memo: object = None) -> ClientPair:
         return self  # copies of a component share its clients (they are closed once)
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> ClientPair:
-        return self
+    __copy__ = __deepcopy__
 
     @property
     def settings(self) -> MaviSettings:
@@ -225,8 +230,7 @@ class ClientPair:
         return self._settings
 
     def scope(self, unique_id: object) -> str | None:
-        """`unique_id` (the namespace) checked, when a component is built, for the dialect its
-        requests speak (an injected client's, else the settings')."""
+        """`unique_id` checked for the dialect of an injected client, else of the settings."""
         if unique_id is None:
             return None
         from ._dialect import dialect_of  # with the v1.2 code, when a namespace is named

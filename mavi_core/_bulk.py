@@ -1,6 +1,5 @@
 """Bulk questions (docs/rate-limits-and-bulk.md#bulk-questions): `Batch` keeps one `ask_many`
-call's questions, answers, checkpoint file and progress for both clients, which only run the
-pending questions in their own world."""
+call's questions, answers, checkpoint and progress; each client only runs the pending ones."""
 
 from __future__ import annotations
 
@@ -20,13 +19,10 @@ from ._request import check_not_swapped, normalize_video_nos
 
 logger = logging.getLogger("mavi_core")
 
-
-Question: TypeAlias = tuple[tuple[str, ...], str]
-"""One chat of a batch: its `video_nos` and `message`."""
+Question: TypeAlias = tuple[tuple[str, ...], str]  # a chat's `video_nos` and `message`
 
 
-def _key(video_nos: Sequence[str], message: str) -> str:
-    """What identifies a question in a checkpoint file."""
+def _key(video_nos: Sequence[str], message: str) -> str:  # a question's, in a checkpoint file
     return json.dumps([list(video_nos), message], ensure_ascii=False)
 
 
@@ -38,8 +34,7 @@ class BulkAnswer:
     question: str
     text: str | None = None
     error: MaviError | None = None
-    resumed: bool = False
-    """True when the answer was read from the checkpoint file instead of asked again."""
+    resumed: bool = False  # read from the checkpoint file, not asked again
 
     @property
     def ok(self) -> bool:
@@ -47,8 +42,7 @@ class BulkAnswer:
 
 
 def questions_of(questions: str | Sequence[str], video_nos: Sequence[str]) -> list[Question]:
-    """One question (a str) asked of each video in turn, or each of many questions asked of
-    all of `video_nos` together."""
+    """A question (a str) asked of each video, or each question asked of all of `video_nos`."""
     if isinstance(video_nos, str) and not isinstance(questions, str):
         check_not_swapped(video_nos, questions, "ask_many(questions, video_nos)", "questions")
     videos = tuple(normalize_video_nos(video_nos))
@@ -60,8 +54,7 @@ def questions_of(questions: str | Sequence[str], video_nos: Sequence[str]) -> li
 
 
 class Batch:
-    """The state of one `ask_many` call; thread-safe. A question asked twice is asked once and
-    answered in both places."""
+    """The state of one `ask_many` call, thread-safe: a question asked twice is asked once."""
 
     def __init__(
         self,
@@ -77,8 +70,7 @@ class Batch:
         self.concurrency = concurrency
         self._keys = [_key(*question) for question in questions]
         self._places = Counter(self._keys)
-        self._answers: dict[str, BulkAnswer] = {}
-        """The answers by question key: read from the checkpoint, then as they arrive."""
+        self._answers: dict[str, BulkAnswer] = {}  # by key: from the checkpoint, then as they come
         self._lock = threading.Lock()
         self._path = None if checkpoint is None else Path(checkpoint)
         self._file: IO[str] | None = None
@@ -99,10 +91,8 @@ class Batch:
 
     def pending(self) -> list[int]:
         """The indexes still to ask, in order; a question asked twice, at its first place."""
-        first: dict[str, int] = {}
-        for index, key in enumerate(self._keys):
-            first.setdefault(key, index)
-        return [index for key, index in first.items() if key not in self._answers]
+        first = {key: index for index, key in reversed(list(enumerate(self._keys)))}
+        return sorted(index for key, index in first.items() if key not in self._answers)
 
     def record(self, index: int, text: str | None, error: MaviError | None) -> None:
         answer = BulkAnswer(*self.questions[index], text, error)

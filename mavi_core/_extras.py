@@ -1,32 +1,33 @@
-"""What a package needs at import time: names whose modules load on first use, and the message
-an adapter raises when its framework (an optional extra) is not installed."""
+"""What a package needs at import time: names loaded on first use, and the missing-extra error."""
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-__all__ = ["load_lazily", "missing_extra"]
 
+def lazy_exports(
+    package: str, modules: Mapping[str, str], exported: Iterable[str]
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """A package's `__getattr__` (names imported on first use, then kept) and `__dir__`."""
+    namespace = sys.modules[package].__dict__
 
-def load_lazily(
-    package: str, modules: Mapping[str, str], name: str, namespace: dict[str, Any]
-) -> Any:
-    """A package's `__getattr__`: `name` from its submodule `modules` names, then kept in
-    `namespace` (the package's globals), so it loads once."""
-    module = modules.get(name)
-    if module is None:
-        raise AttributeError(f"module {package!r} has no attribute {name!r}")
-    namespace[name] = value = getattr(importlib.import_module(f"{package}.{module}"), name)
-    return value
+    def __getattr__(name: str) -> Any:
+        module = modules.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        namespace[name] = value = getattr(importlib.import_module(f"{package}.{module}"), name)
+        return value
+
+    return __getattr__, lambda: sorted({*namespace, *exported})
 
 
 def missing_extra(
     error: ModuleNotFoundError, *, package: str, framework: str, root: str, extra: str
 ) -> ModuleNotFoundError:
-    """`error` re-worded to name the extra to install when the missing module is the
-    framework's (`root` or below it); else `error` unchanged."""
+    """`error` re-worded to name the extra when the missing module is under `root`, else as is."""
     if error.name is None or error.name.split(".")[0] != root:
         return error
     return ModuleNotFoundError(

@@ -23,8 +23,7 @@ class ChatTurn:
                     f"got {type(value).__name__}."
                 )
 
-    def to_dict(self) -> dict[str, str]:
-        """The turn as the API's `{"user": ..., "robot": ...}`."""
+    def to_dict(self) -> dict[str, str]:  # the API's shape
         return {"user": self.user, "robot": self.robot}
 
 
@@ -33,8 +32,7 @@ class ChatSession:
     """A v1.2 chat session of the key (`list_sessions()`): pass `session_id` to `chat()` to
     continue it. `title` is its first question."""
 
-    session_id: str
-    """Digits (the service's ids exceed 53 bits: never a float)."""
+    session_id: str  # digits (the service's ids exceed 53 bits: never a float)
     title: str = ""
     video_nos: tuple[str, ...] = ()
     created_time: datetime | None = None
@@ -54,13 +52,11 @@ class VideoRef:
     duration: float | None = None
 
     @property
-    def metadata(self) -> dict[str, object]:
-        """Where and what the moment is, without its text (a source node's metadata)."""
+    def metadata(self) -> dict[str, object]:  # without the text: a source node's
         fields = ("video_no", "video_name", "start", "end", "kind")
         return {name: getattr(self, name) for name in fields}
 
     def to_dict(self) -> dict[str, object]:
-        """The fields as a plain dict (what the adapters put in metadata)."""
         return {**self.metadata, "text": self.text}
 
 
@@ -109,8 +105,7 @@ class StoredMessage:
     session_id: str | None = None
 
     def as_answer(self, video_nos: list[str] | None = None) -> ChatAnswer:
-        """An assistant message as the `ChatAnswer` `chat()` returned for it (the service does
-        not say which videos were asked about: `video_nos`, when known)."""
+        """As the `ChatAnswer` `chat()` returned (the service keeps no `video_nos`: pass them)."""
         return ChatAnswer(
             self.content, list(video_nos or []), self.session_id, self.refs, self.thinking
         )
@@ -127,6 +122,5 @@ class SessionDetail:
 
 
 def rank_score(rank: int) -> float:
-    """The score of the moment at `rank` (0 = best) when the service sends none: the reciprocal
-    rank 1 / (1 + rank), the same whatever the number of results."""
+    """The score of the moment at `rank` (0 = best) when the service sends none: 1 / (1 + rank)."""
     return 1.0 / (1 + rank)

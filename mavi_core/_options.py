@@ -1,6 +1,5 @@
 """Strict options: an unknown keyword is a `TypeError` naming the closest valid option, so a
-misspelt `api_verison=` never runs with the default (docs/errors-and-wire.md#strict-options).
-"""
+misspelt `api_verison=` never runs with the default (docs/errors-and-wire.md#strict-options)."""
 
 from __future__ import annotations
 
@@ -10,8 +9,6 @@ import inspect
 from collections.abc import Callable, Iterable
 from typing import Any, Final, TypeVar
 
-__all__ = ["closest_option", "keyword_names", "refuse_unknown", "strict_options"]
-
 _C = TypeVar("_C", bound=type)
 
 # Names other libraries use for one of ours, which spelling alone would not find.
@@ -20,14 +17,9 @@ _SYNONYMS: Final = {
     "similarity_top_k": ("k",),
     "n": ("k", "similarity_top_k"),
     "k": ("similarity_top_k",),
-    "video_id": ("video_nos",),
-    "video_ids": ("video_nos",),
-    "videos": ("video_nos",),
-    "key": ("api_key",),
-    "token": ("api_key",),
-    "url": ("base_url",),
-    "host": ("base_url",),
-    "endpoint": ("base_url",),
+    **dict.fromkeys(("video_id", "video_ids", "videos"), ("video_nos",)),
+    **dict.fromkeys(("key", "token"), ("api_key",)),
+    **dict.fromkeys(("url", "host", "endpoint"), ("base_url",)),
     "retries": ("max_retries",),
     "headers": ("default_headers",),
     "version": ("api_version",),
@@ -41,16 +33,13 @@ def closest_option(name: str, valid: Iterable[str]) -> str | None:
     for synonym in _SYNONYMS.get(normalized, ()):
         if synonym in options:
             return synonym
-    squeezed = {option.replace("_", ""): option for option in options}
-    if normalized.replace("_", "") in squeezed:  # api_key, apikey, videonos
-        return squeezed[normalized.replace("_", "")]
-    matches = difflib.get_close_matches(normalized, options, n=1, cutoff=0.6)
-    return matches[0] if matches else None
+    squeezed = {option.replace("_", ""): option for option in options}  # apikey, videonos
+    close = difflib.get_close_matches(normalized, options, n=1, cutoff=0.6)
+    return squeezed.get(normalized.replace("_", ""), close[0] if close else None)
 
 
 def refuse_unknown(owner: str, given: Iterable[str], valid: Iterable[str]) -> None:
-    """A `TypeError`, as Python's for an unexpected keyword, naming each of `given` not in
-    `valid` with the closest valid option."""
+    """A `TypeError`, as Python's, naming each of `given` not in `valid` and its closest option."""
     valid = frozenset(valid)
     unknown = [name for name in given if name not in valid]
     if not unknown:

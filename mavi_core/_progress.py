@@ -1,5 +1,5 @@
-"""Progress bars, the I/O side of uploads and polling kept out of the pure core: tqdm's bar on
-a terminal, its widget in a notebook, silent elsewhere, or the caller's `on_progress`."""
+"""Progress of uploads, polling and bulk questions: tqdm's bar on a terminal, its widget in a
+notebook, silent elsewhere, or the caller's `on_progress`."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from typing import IO, Any
 
 from ._exceptions import MaviValidationError
 
-ProgressCallback = Callable[[int, int], None]
-"""Called with (done, total): bytes sent for an upload."""
+ProgressCallback = Callable[[int, int], None]  # (done, total): bytes sent for an upload
 
 
 class ProgressBar:
@@ -26,6 +25,7 @@ class ProgressBar:
 
     def finish(self) -> None:
         self.update(self._total)
+        self.close()
 
     def close(self) -> None:
         """Stop showing it where it stands (an interruption), without filling it."""
@@ -35,6 +35,7 @@ class _Tqdm(ProgressBar):
     """A tqdm bar moved to an absolute position (`done`), closed by `finish()`."""
 
     def __init__(self, label: str, total: float, unit: str) -> None:
+        super().__init__(None, int(total))
         import importlib.util
 
         if "ipykernel" in sys.modules and importlib.util.find_spec("ipywidgets") is not None:
@@ -49,10 +50,6 @@ class _Tqdm(ProgressBar):
         step = int(min(done, self._bar.total)) - self._bar.n
         if step > 0:
             self._bar.update(step)
-
-    def finish(self) -> None:
-        self.update(self._bar.total)
-        self._bar.close()
 
     def close(self) -> None:
         self._bar.close()
@@ -75,8 +72,7 @@ def check_progress(progress: object, on_progress: object = None) -> None:
 def progress_bar(
     label: str, total: float, enabled: bool | None = None, *, unit: str = "it"
 ) -> ProgressBar:
-    """A bar for `total` steps; `enabled=None` draws one on a terminal or in a notebook (silent
-    when disabled, or when tqdm is missing)."""
+    """A bar for `total` steps (None: on a terminal or in a notebook); silent without tqdm."""
     if enabled is None:
         enabled = sys.stderr.isatty() or "ipykernel" in sys.modules
     try:

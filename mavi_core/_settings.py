@@ -1,8 +1,5 @@
-"""`MaviSettings`: how to reach MAVI, resolved once and checked before any request.
-
-An explicit argument wins, then the environment (`MAVI_API_KEY`, `MAVI_BASE_URL`,
-`MAVI_API_VERSION`), then `_constants`; docs/errors-and-wire.md#credentials has the rules.
-"""
+"""`MaviSettings`: how to reach MAVI, checked before any request. An explicit argument wins, then
+the environment, then `_constants` (docs/errors-and-wire.md#credentials)."""
 
 from __future__ import annotations
 
@@ -40,26 +37,8 @@ from ._version import __version__
 if TYPE_CHECKING:
     import httpx
 
-__all__ = [
-    "MaviSettings",
-    "chat_endpoint",
-    "check_api_version",
-    "check_base_url",
-    "check_default_headers",
-    "check_http_client",
-    "check_key_type",
-    "check_max_retries",
-    "check_timeout",
-]
 
-_MAVI_HOSTS: Final = frozenset(
-    urlsplit(url).hostname for url in (DEFAULT_BASE_URL, DEFAULT_V12_BASE_URL)
-)
-
-
-def _shown(url: str) -> str:
-    """`url` as an error quotes it: not at all if it may hold a password."""
-    return "a URL holding '@' (not shown: it may hold a password)" if "@" in url else repr(url)
+_MAVI_HOSTS: Final = {urlsplit(url).hostname for url in (DEFAULT_BASE_URL, DEFAULT_V12_BASE_URL)}
 
 
 def check_base_url(url: object) -> str:
@@ -82,14 +61,15 @@ def check_base_url(url: object) -> str:
             "and shown as part of every request's URL. Pass the MAVI key as api_key= (or "
             "MAVI_API_KEY), and a gateway's own credentials as default_headers."
         )
+    shown = "a URL holding '@' (not shown: it may hold a password)" if "@" in url else repr(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise MaviValidationError(
-            f"base_url must start with http:// or https:// and name a host, got {_shown(url)}."
+            f"base_url must start with http:// or https:// and name a host, got {shown}."
         )
     if parts.query or parts.fragment or url.endswith(("?", "#")):
         raise MaviValidationError(
             f"base_url must not have a query or fragment (requests would not go where "
-            f"intended), got {_shown(url)}: pass only scheme, host, port and any path prefix."
+            f"intended), got {shown}: pass only scheme, host, port and any path prefix."
         )
     return url.rstrip("/")
 
@@ -112,8 +92,7 @@ def check_api_version(explicit: object, from_env: str | None) -> str:
     value = explicit if explicit is not None else from_env
     if value is None:
         return "v1.0"
-    text = str(value).strip().lower()
-    text = text if text.startswith("v") else f"v{text}"
+    text = "v" + str(value).strip().lower().removeprefix("v")
     if text not in API_VERSIONS:
         source = "api_version" if explicit is not None else API_VERSION_ENV
         raise MaviValidationError(
@@ -128,27 +107,22 @@ def chat_endpoint(api_version: str) -> str:
 
 
 def _is_loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+    except ValueError:  # a name
+        return host == "localhost" or host.endswith(".localhost")
 
 
-def _is_seconds(value: object) -> bool:
-    """A positive, finite number of seconds."""
+def _is_seconds(value: object) -> bool:  # positive and finite
     return not isinstance(value, bool) and isinstance(value, int | float) and 0 < value < math.inf
 
 
 def check_timeout(timeout: Any) -> httpx.Timeout:
-    """`timeout` (positive seconds, an `httpx.Timeout` of such parts, or None: no limit but a
-    5 s connect) as an `httpx.Timeout`, checked before httpx would fail deep inside."""
+    """Seconds, an `httpx.Timeout` or None (no limit but a 5 s connect) as an `httpx.Timeout`."""
     import httpx
 
     if isinstance(timeout, httpx.Timeout):
-        for part in ("connect", "read", "write", "pool"):
-            value = getattr(timeout, part)
+        for part, value in timeout.as_dict().items():
             if value is not None and not _is_seconds(value):
                 raise MaviValidationError(
                     f"timeout: the httpx.Timeout's {part} must be positive seconds or None, got "
@@ -220,11 +194,8 @@ def check_default_headers(default_headers: object) -> dict[str, str]:
 
 @dataclass(frozen=True, repr=False)
 class MaviSettings:
-    """How a client reaches MAVI; build it with `MaviSettings.resolve(...)`.
-
-    The bounds (`timeout`, `deadline`, `max_response_bytes`, `max_event_bytes`) are in
-    docs/errors-and-wire.md#bounds; `api_version` is the chat dialect (docs/v1.2.md).
-    """
+    """How a client reaches MAVI; build it with `MaviSettings.resolve(...)`. The bounds are in
+    docs/errors-and-wire.md#bounds; `api_version` is the chat dialect (docs/v1.2.md)."""
 
     base_url: str
     api_key: Secret | None = None
@@ -330,8 +301,7 @@ class MaviSettings:
         return headers
 
     def fingerprint(self) -> str:
-        """Whose credentials these are, without them (a truncated SHA-256 of the key, or of the
-        token auth's `identity`), to key what is kept per account; "anonymous" without any."""
+        """Whose credentials these are (a truncated SHA-256), to key what is kept per account."""
         if self.auth is not None:
             secret, kind = self.auth.identity, "token"
         elif self.api_key is not None:
@@ -354,8 +324,7 @@ class MaviSettings:
         return redact(text, self.secrets())
 
     def redact(self, error: MaviError) -> MaviError:
-        """`error` with every credential masked in its message, service text and request id
-        (the server may echo a key back); its cause is dropped when it quoted one."""
+        """`error` with every credential masked, and its cause dropped if it quoted one."""
         secrets = self.secrets()
         if error.request_id is not None:  # a reply header: the server may echo a key there too
             error.request_id = redact(error.request_id, secrets)
@@ -363,8 +332,7 @@ class MaviSettings:
         msg = None if error.msg is None else redact(error.msg, secrets)
         cause = error.__cause__
         if message != error.message or msg != error.msg:
-            error.message = message
-            error.msg = msg
+            error.message, error.msg = message, msg
             error.args = (message, *error.args[1:])
         elif cause is None or redact(str(cause), secrets) == str(cause):
             return error

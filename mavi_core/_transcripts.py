@@ -21,17 +21,10 @@ logger = logging.getLogger("mavi_core")
 
 TranscriptKind: TypeAlias = Literal["audio", "visual"]
 KINDS: Final[tuple[TranscriptKind, ...]] = ("audio", "visual")
-WIRE_KIND: Final[Mapping[TranscriptKind, Literal["AUDIO", "VIDEO"]]] = {
-    "audio": "AUDIO",
-    "visual": "VIDEO",
-}
-_KIND_NAMES: Final[Mapping[str, TranscriptKind]] = {
-    "audio": "audio",
-    "visual": "visual",
-    "video": "visual",  # the wire's name for it
-}
-# Passage ids are uuid5s in this namespace (uuid and tempfile load on first use: at import
-# they would cost `import mavi_core` milliseconds).
+WIRE_KIND: Final[Mapping[str, Literal["AUDIO", "VIDEO"]]] = {"audio": "AUDIO", "visual": "VIDEO"}
+# "video": the wire's name for "visual".
+_KIND_NAMES: Final[Mapping[str, TranscriptKind]] = {"video": "visual", **{k: k for k in KINDS}}
+# Passage ids are uuid5s in this namespace (uuid and tempfile load on first use: import time).
 _ID_NAMESPACE: Final = "6f1c2a4e-9b0d-5e7a-8c3f-2d4b6a8e0c1f"
 _CACHE_FORMAT: Final = 1
 
@@ -75,28 +68,20 @@ class VideoTranscript:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> VideoTranscript:
-        """A transcript as `to_json` wrote it, else `ValueError` (or `KeyError`, `TypeError`): times
-        are finite numbers from 0, each end not before its start."""
-        if not isinstance(data, Mapping) or data.get("format") != _CACHE_FORMAT:
-            raise ValueError("not a transcript of this format")
-        if data.get("kind") not in KINDS or not isinstance(data.get("video_no"), str):
-            raise ValueError("not a transcript of this format")
-        if not isinstance(data["segments"], list):
+        """A transcript as `to_json` wrote it, else `ValueError` (or `KeyError`, `TypeError`)."""
+        ours = isinstance(data, Mapping) and data.get("format") == _CACHE_FORMAT
+        ours = ours and data.get("kind") in KINDS and isinstance(data.get("video_no"), str)
+        if not ours or not isinstance(data["segments"], list):
             raise ValueError("not a transcript of this format")
         segments: list[TranscriptSegment] = []
         for start, end, text in data["segments"]:
             if not isinstance(text, str) or _cached_time(end) < _cached_time(start):
                 raise ValueError("a segment is not [start, end, text] in order")
             segments.append(TranscriptSegment(float(start), float(end), text))
-        duration = data.get("duration")
-        return cls(
-            video_no=data["video_no"],
-            kind=data["kind"],
-            video_name=str(data.get("video_name") or ""),
-            duration=None if duration is None else _cached_time(duration),
-            unit="ms" if data.get("unit") == "ms" else "s",
-            segments=tuple(segments),
-        )
+        name, duration = str(data.get("video_name") or ""), data.get("duration")
+        duration = None if duration is None else _cached_time(duration)
+        unit: Literal["s", "ms"] = "ms" if data.get("unit") == "ms" else "s"
+        return cls(data["video_no"], data["kind"], tuple(segments), name, duration, unit)
 
 
 def _cached_time(value: object) -> float:
@@ -112,13 +97,11 @@ _Key: TypeAlias = tuple[str, str, str, TranscriptKind]
 
 
 class TranscriptCache:
-    """Finished transcripts and the tasks still running, per host, account, video and kind, for
-    the whole process (`shared()`): a transcript is asked once, and a task that outlived a call's
-    wait is polled by the next. With a `directory`, transcripts are also kept there as JSON."""
+    """Finished transcripts and running tasks per host, account, video and kind, for the process
+    (`shared()`), and in a `directory` as JSON when given (docs/client.md#transcripts)."""
 
     def __init__(self) -> None:
-        # A finished transcript, or the number of its task still running. Each method's change
-        # is one dict operation, atomic: no lock.
+        # A transcript, or its running task's number; each change is one (atomic) dict operation.
         self._entries: dict[_Key, VideoTranscript | str] = {}
 
     @staticmethod
@@ -135,7 +118,6 @@ class TranscriptCache:
         return read
 
     def put(self, key: _Key, found: VideoTranscript | str, directory: Path | None = None) -> None:
-        """Keep a transcript (in `directory` too), or the number of its task still running."""
         self._entries[key] = found
         if directory is not None and isinstance(found, VideoTranscript):
             _write_file(_cache_path(directory, key), found)
@@ -144,8 +126,7 @@ class TranscriptCache:
         found = self._entries.get(key)
         return found if isinstance(found, str) else None
 
-    def forget(self, key: _Key) -> None:
-        """Drop what is known of `key` in memory (files stay)."""
+    def forget(self, key: _Key) -> None:  # in memory: files stay
         self._entries.pop(key, None)
 
     def clear(self) -> None:
@@ -162,7 +143,7 @@ def _cache_path(directory: Path, key: _Key) -> Path:
 
 
 def _read_file(path: Path) -> VideoTranscript | None:
-    """The transcript in `path`; None when missing, or damaged (a miss, never trusted)."""
+    """None when missing, or damaged (a miss, never trusted)."""
     try:
         return VideoTranscript.from_json(json.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError:
@@ -189,8 +170,6 @@ def _write_file(path: Path, transcript: VideoTranscript) -> None:
 
 @dataclass
 class _Wanted:
-    """One transcript a call returns: cached, its task running, or still to submit."""
-
     video_no: str
     kind: TranscriptKind
     key: _Key
@@ -205,15 +184,12 @@ class TranscriptJob:
     base_url: str
     video_nos: Sequence[str] | None  # None: every parsed video of the library
     kinds: str | Iterable[str] = KINDS
-    videos: Iterable[Video] = ()
-    """The videos' names and durations the caller knows: they need no lookup."""
+    videos: Iterable[Video] = ()  # names and durations known: no lookup
     cache: TranscriptCache = field(default_factory=TranscriptCache.shared)
     directory: str | os.PathLike[str] | None = None
     refresh: bool = False
-    account: str = field(kw_only=True)
-    """Whose library: `MaviSettings.fingerprint()`, a hash of the credentials (never them)."""
-    unique_id: str | None = field(default=None, kw_only=True)
-    """v1.2: the end user whose library it is; their transcripts are cached apart."""
+    account: str = field(kw_only=True)  # `MaviSettings.fingerprint()`, never the credentials
+    unique_id: str | None = field(default=None, kw_only=True)  # v1.2: an end user's library
 
     def __post_init__(self) -> None:
         if self.unique_id is not None:
@@ -252,11 +228,7 @@ class TranscriptJob:
     @property
     def unknown_videos(self) -> set[str]:
         """Videos whose name and duration must be looked up before their transcripts are read."""
-        return {
-            item.video_no
-            for item in self.wanted
-            if item.transcript is None and item.video_no not in self.known
-        }
+        return {item.video_no for item in self.waiting() if item.video_no not in self.known}
 
     def learn(self, listed: Iterable[Video]) -> None:
         wanted = self.unknown_videos
@@ -285,31 +257,24 @@ class TranscriptJob:
         return not self.waiting()
 
     def read(self, item: _Wanted, data: object, *, v12: bool = False) -> None:
-        """A transcription reply for `item`, kept once finished; a failed task is forgotten (the
-        next call submits a new one) and raised."""
+        """A transcription reply for `item`, kept once finished; a failed task is forgotten."""
         video = self.known.get(item.video_no)
-        duration = None if video is None else video.duration
+        name, duration = ("", None) if video is None else (video.video_name, video.duration)
+        task, kind = item.task_no or "", WIRE_KIND[item.kind]
         try:
             reply = parse_transcription(
-                data,
-                video_no=item.video_no,
-                task_no=item.task_no or "",
-                kind=WIRE_KIND[item.kind],
-                v12=v12,
-                duration=duration,
+                data, video_no=item.video_no, task_no=task, kind=kind, v12=v12, duration=duration
             )
         except Exception:
             self.cache.forget(item.key)
             raise
         if reply is None:
             return
-        ordered = sorted(reply.segments, key=lambda segment: (segment.start, segment.end))
         segments = tuple(
             TranscriptSegment(s.start, max(s.start, s.end), s.text.strip())  # no end: the start
-            for s in ordered
+            for s in sorted(reply.segments, key=lambda s: (s.start, s.end))
             if s.text.strip()
         )
-        name = "" if video is None else video.video_name
         item.transcript = VideoTranscript(
             item.video_no, item.kind, segments, name, duration, reply.unit
         )
@@ -323,8 +288,7 @@ class TranscriptJob:
 
 
 def passage_id(video_no: str, kind: str, start: float, end: float) -> str:
-    """A UUID that is the same in every run for the same stretch of the same transcript:
-    re-ingesting updates a vector store instead of duplicating."""
+    """The same UUID in every run: re-ingesting updates a vector store instead of duplicating."""
     import uuid
 
     name = f"{video_no}\0{kind}\0{start:.3f}\0{end:.3f}"
@@ -365,14 +329,10 @@ def transcript_passages(
             groups[-1].append(segment)
         else:
             groups.append([segment])
+    source = (transcript.video_no, transcript.video_name, transcript.kind)
     return [
         Passage(
-            video_no=transcript.video_no,
-            video_name=transcript.video_name,
-            kind=transcript.kind,
-            start=group[0].start,
-            end=max(segment.end for segment in group),
-            text="\n".join(segment.text for segment in group),
+            *source, group[0].start, max(s.end for s in group), "\n".join(s.text for s in group)
         )
         for group in groups
     ]
@@ -381,7 +341,7 @@ def transcript_passages(
 def passages(
     transcripts: Iterable[VideoTranscript], window_seconds: float | None = None
 ) -> Iterator[Passage]:
-    """`transcript_passages` of each transcript in turn: what both loaders turn into documents."""
+    """What both loaders turn into documents."""
     for transcript in transcripts:
         yield from transcript_passages(transcript, window_seconds)
 
@@ -397,9 +357,8 @@ def _overlaps(segment: TranscriptSegment, moment: Moment) -> bool:
 
 
 def moment_content(moment: Moment, transcripts: Iterable[VideoTranscript]) -> str | None:
-    """The moment's line, then the transcript lines overlapping it in time order, marked shown
-    or said, and what the search heard said (`Moment.text`) unless a line says it; None when
-    there is no line (docs/client.md#moments-with-content)."""
+    """The moment's line, then the transcript lines overlapping it (and `Moment.text` unless a
+    line says it); None without any (docs/client.md#moments-with-content)."""
     lines: list[tuple[float, int, str]] = []
     said: set[str] = set()
     for transcript in transcripts:
@@ -414,10 +373,8 @@ def moment_content(moment: Moment, transcripts: Iterable[VideoTranscript]) -> st
     if moment.text and moment.text not in said:
         where = f"{_clock(moment.start)}-{_clock(moment.end)}"
         lines.append((moment.start, _ORDER["audio"], f"said {where}: {moment.text}"))
-    if not lines:
-        return None
     lines.sort(key=lambda line: line[:2])
-    return "\n".join([describe_moment(moment), *(line for _, _, line in lines)])
+    return "\n".join([describe_moment(moment), *(line for _, _, line in lines)]) if lines else None
 
 
 def moment_text(moment: Moment, transcripts: Iterable[VideoTranscript], query: str) -> str:
@@ -426,8 +383,7 @@ def moment_text(moment: Moment, transcripts: Iterable[VideoTranscript], query: s
 
 
 def without_transcripts(error: MaviError, required: bool | None) -> list[VideoTranscript]:
-    """A retriever whose transcripts failed: `with_transcript=True` raises `error`; the default
-    (None) goes on with the moments' descriptions and says why in a debug log."""
+    """A retriever's failed transcripts: raised when required, else none (and a debug log)."""
     if required:
         raise error
     logger.debug("MAVI: no transcripts for the moments (%s); describing them instead", error)
@@ -440,8 +396,7 @@ def moment_transcripts_request(
     timeout: float,
     unique_id: str | None = None,
 ) -> dict[str, Any] | None:
-    """The `get_transcripts` arguments a retriever passes for `moments` (None: none to fetch),
-    with the names and durations the search sent, in the namespace it searched."""
+    """A retriever's `get_transcripts` arguments for `moments` (None: none to fetch)."""
     if with_transcript is False or not moments:
         return None
     videos = {m.video_no: Video(m.video_no, m.video_name, duration=m.duration) for m in moments}

@@ -1,6 +1,5 @@
-"""The watcher of the thread or task that waits for a rate-limit turn, which the adapters set to
-report waits to their framework (docs/rate-limits-and-bulk.md#waits-your-frameworks-observers-see).
-Apart from `_quota`, so the adapters load without loading the rate limits."""
+"""Who hears of this thread's or task's rate-limit waits, for the adapters; not in `_quota`, so
+they load without it (docs/rate-limits-and-bulk.md#waits-your-frameworks-observers-see)."""
 
 from __future__ import annotations
 
@@ -19,9 +18,8 @@ wait_watcher: Final = current_watcher.get
 
 
 class watching_waits:
-    """Within the block, this thread's or task's waits are also reported to `watcher` (None keeps
-    the current one); `aacquire` awaits what it returns, so the report precedes the sleep. (A
-    class, not a generator: every streamed request enters one.)"""
+    """Within the block, this thread's or task's waits are also reported to `watcher` (None: the
+    current one), awaited by `aacquire` before it sleeps. A class: every stream enters one."""
 
     __slots__ = ("_token", "_watcher")
 

@@ -1,7 +1,4 @@
-"""The defaults a client starts from and the environment variables it reads, by name.
-
-from mavi_core.constants import API_KEY_ENV, DEFAULT_BUDGETS, DEFAULT_TIMEOUT
-"""
+"""The defaults a client starts from and the environment variables it reads, by name."""
 
 from ._budgets import DEFAULT_BUDGETS
 from ._constants import (

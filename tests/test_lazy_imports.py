@@ -1,4 +1,4 @@
-"""Lazy imports (mavi_core._extras.load_lazily) as a new user meets them."""
+"""Lazy imports (mavi_core._extras.lazy_exports) as a new user meets them."""
 
 from __future__ import annotations
 

@@ -7,8 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mavi_core import ChatTurn
-from mavi_core._adapters import conversation_to_chat
-from mavi_core._history import Role
+from mavi_core._adapters import Role, conversation_to_chat
 
 
 @pytest.mark.parametrize(
