@@ -1,7 +1,7 @@
 """LangChain messages to one MAVI chat request: pure, no I/O.
 
 Messages become (role, text) pairs plus the videos their video blocks name; the rule that turns
-pairs into `message` and `history` lives once in `mavi_core._history`, and the v1.2 session rule
+pairs into `message` and `history` lives once in `mavi_core._adapters`, and the v1.2 session rule
 once in `mavi_core._adapters.continue_conversation` (docs/errors-and-wire.md, "Conversations";
 docs/v1.2.md, "Sessions"). Here: `SystemMessage` is "system", `HumanMessage` "user",
 `AIMessage` "assistant" (a `ChatMessage` by its role), and an AI message's session is its

@@ -1,7 +1,7 @@
 """LlamaIndex chat messages to one MAVI chat request: pure, no I/O.
 
 Messages become (role, text) pairs plus the videos their video blocks name; the rule that turns
-pairs into `message` and `history` lives once in `mavi_core._history`, and the v1.2 session rule
+pairs into `message` and `history` lives once in `mavi_core._adapters`, and the v1.2 session rule
 once in `mavi_core._adapters.continue_conversation` (docs/errors-and-wire.md, "Conversations";
 docs/v1.2.md, "Sessions"). Here: system and developer are "system", user "user", assistant
 (chatbot, model) "assistant"; text blocks are joined by a newline, as `ChatMessage.content`
