@@ -86,8 +86,7 @@ class Video:
 
     video_no: str
     video_name: str = ""
-    status: str = ""
-    """PARSE (ready), UNPARSE (pending), or a failure: FAIL, FAILED, PARSE_ERROR."""
+    status: str = ""  # PARSE (ready), UNPARSE (pending), or a failure: FAIL, FAILED, PARSE_ERROR
     upload_time: datetime | None = None
     duration: float | None = None  # seconds
 
@@ -110,8 +109,7 @@ class Moment:
     end: float
     duration: float | None = None
     score: float | None = None
-    text: str = ""
-    """What is said in the moment, when the search sent it (a BY_AUDIO hit's `audio_ts`)."""
+    text: str = ""  # what is said in it, when the search sent it (a BY_AUDIO hit's `audio_ts`)
 
 
 def check_limit(limit: object) -> None:
@@ -388,10 +386,9 @@ class V12VideoPager(VideoPager):
         return [video for video in super().read(data) if self._in_time(video)]
 
     def _in_time(self, video: Video) -> bool:
-        when = None if video.upload_time is None else video.upload_time.timestamp()
-        if self._start is not None and (when is None or when < self._start):
-            return False
-        return self._end is None or (when is not None and when <= self._end)
+        when = math.nan if video.upload_time is None else video.upload_time.timestamp()
+        after = self._start is None or when >= self._start  # NaN (no time) is in no range
+        return after and (self._end is None or when <= self._end)
 
 
 def parse_task_no(data: object) -> str:
