@@ -41,13 +41,12 @@ from ._videos import (
 )
 
 _USE_V12: Final = "create the client with api_version='v1.2' (or set MAVI_API_VERSION=v1.2)"
-V12_UPLOAD_TYPES: Final = {
+V12_UPLOAD_TYPES: Final = {  # the file types a v1.2 upload takes, each sent as its `video/*` type
     ".mp4": "video/mp4",
     ".avi": "video/x-msvideo",
     ".mkv": "video/x-matroska",
     ".mov": "video/quicktime",
 }
-"""The file types a v1.2 upload takes, and the `video/*` content type each is sent with."""
 V12_MAX_UPLOAD_BYTES: Final = 3 * 1024**3
 V12_MAX_SEARCH_VIDEOS: Final = 100  # the most `video_nos` one v1.2 search takes
 

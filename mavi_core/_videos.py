@@ -113,7 +113,6 @@ class Moment:
 
 
 def check_limit(limit: object) -> None:
-    """`limit` is None (all) or a whole number from 1."""
     if limit is not None and not is_whole(limit, 1):
         raise MaviValidationError(f"limit must be a whole number from 1, or None, got {limit!r}.")
 
@@ -192,8 +191,7 @@ class Transcript:
 
 
 _VIDEO_NAME: Final = ("videoName", "video_name")
-_MOMENT_LISTS: Final = ("videos", "items", "item", "results", "data")
-"""Where a search reply's list may sit (v1.0: `data.videos`; v1.2: `data` itself)."""
+_MOMENT_LISTS: Final = ("videos", "items", "item", "results", "data")  # v1.0 data.videos, v1.2 data
 
 
 def _video_no(item: object) -> str | int | None:
@@ -350,9 +348,7 @@ class VideoPager(Pages):
         self._start = _seconds(self.start_time, "start_time")
         self._end = _seconds(self.end_time, "end_time")
         if self._start is not None and self._end is not None and self._start > self._end:
-            raise MaviValidationError(
-                "start_time is after end_time: no video can match; swap them."
-            )
+            raise MaviValidationError("start_time is after end_time: no video matches; swap them.")
 
     def call(self) -> ApiCall:
         params = given(
