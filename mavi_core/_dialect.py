@@ -1,9 +1,6 @@
 """The dialects of the MAVI API, v1.0 and v1.2: the call each operation sends and how its reply
-is read. Pure, no I/O.
-
-`_flow.Operations` asks the settings' dialect (`dialect_of`) for everything that differs between
-the versions and keeps what both share (retries, bounds, polling): a third dialect is a third
-class here. The v1.2 wire, and the choices made where its pages disagree: docs/v1.2.md.
+is read. Pure, no I/O. `_flow.Operations` asks `dialect_of` for all that differs between the
+versions (a third dialect is a third class here); the v1.2 wire: docs/v1.2.md.
 """
 
 from __future__ import annotations
@@ -12,7 +9,7 @@ import mimetypes
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, ClassVar, Final, Literal
+from typing import Any, ClassVar, Final, Literal, TypeAlias
 
 from ._constants import CHAT_PATH, V12_CHAT_PATH, V12_CHAT_STREAM_PATH
 from ._exceptions import MaviValidationError
@@ -44,17 +41,17 @@ from ._videos import (
 )
 
 _USE_V12: Final = "create the client with api_version='v1.2' (or set MAVI_API_VERSION=v1.2)"
-V12_UPLOAD_TYPES: Final = {
+V12_UPLOAD_TYPES: Final = {  # the file types a v1.2 upload takes, each sent as its `video/*` type
     ".mp4": "video/mp4",
     ".avi": "video/x-msvideo",
     ".mkv": "video/x-matroska",
     ".mov": "video/quicktime",
 }
-"""The file types a v1.2 upload takes, and the `video/*` content type each is sent with."""
 V12_MAX_UPLOAD_BYTES: Final = 3 * 1024**3
 V12_MAX_SEARCH_VIDEOS: Final = 100  # the most `video_nos` one v1.2 search takes
 
 Kind = Literal["AUDIO", "VIDEO"]
+ReadAnswer: TypeAlias = Callable[[bytes], ChatAnswer]
 
 
 def _query(query: object) -> str:
@@ -81,7 +78,6 @@ def _batches(video_nos: list[str], most: int) -> list[list[str]]:
 
 
 def _url_or_file(source: object, callback_uri: object) -> str | Path:
-    """An upload's URL, or the path of its local file, checked now."""
     if isinstance(source, str) and not source.strip():
         raise MaviValidationError(
             "source is empty: pass the path of a video file, or an http(s) URL."
@@ -111,11 +107,9 @@ class Dialect:
     pager: ClassVar[type[VideoPager]] = VideoPager
     searches_library: ClassVar[bool] = False  # one search of the library (no video_nos), ranked
     transcription_tasks: ClassVar[bool] = True  # submitted, then polled (else read at once)
-    not_ready: ClassVar[str] = ""
-    """What a transcript read that timed out is told, after what it waited for."""
+    not_ready: ClassVar[str] = ""  # a timed-out transcript read's words after what it waited for
     chat_videos_field: ClassVar[str] = "videoNos"
     delete_batches: ClassVar[tuple[str, str, int]] = ("DELETE", "/api/serve/video/delete", 500)
-    """A delete call's method, path and most videos."""
     sessions_and_namespaces: ClassVar[bool] = False  # v1.2: sessions, unique_id, search types
 
     def _takes(self, what: str, then: str) -> None:
@@ -141,12 +135,9 @@ class Dialect:
         )
 
     def chat_videos(self, call: ApiCall) -> list[str]:
-        """The videos a chat call asks about, as sent."""
         return call.json[self.chat_videos_field]  # type: ignore[no-any-return]
 
-    def whole_answer(
-        self, call: ApiCall, max_event_bytes: int
-    ) -> Callable[[bytes], ChatAnswer] | None:
+    def whole_answer(self, call: ApiCall, max_event_bytes: int) -> ReadAnswer | None:
         """How a whole answer's reply is read, or None: it is read as a stream, collected."""
         return None
 
@@ -217,7 +208,7 @@ class Dialect:
         return ApiCall("POST", "/api/serve/video/upload", params=params), upload
 
     def delete_calls(self, video_nos: Iterable[str], scope: str | None) -> list[ApiCall]:
-        """A bare JSON array of video numbers a call, `delete_batches` at a time."""
+        """A bare JSON array of video numbers a call; `delete_batches`: method, path, most."""
         method, path, most = self.delete_batches
         params = None if scope is None else {"unique_id": scope}
         parts = _batches(normalize_video_nos(video_nos), most)
@@ -269,9 +260,7 @@ class V12Dialect(Dialect):
             return ApiCall("POST", V12_CHAT_STREAM_PATH, json=body, accept="text/event-stream")
         return ApiCall("POST", V12_CHAT_PATH, json=body)
 
-    def whole_answer(
-        self, call: ApiCall, max_event_bytes: int
-    ) -> Callable[[bytes], ChatAnswer] | None:
+    def whole_answer(self, call: ApiCall, max_event_bytes: int) -> ReadAnswer | None:
         videos = self.chat_videos(call)
         return lambda reply: parse_v12_reply(reply, videos, max_event_bytes)
 

@@ -39,15 +39,12 @@ _FAST_HEAD: Final = b'data:{"type":"content","role":"assistant","content":"'
 _FAST_SESSION: Final = b'","sessionId":"'
 _FAST_TAIL: Final = b'"}\n\n'
 _ENVELOPE_START: Final = re.compile(r'\{\s*"code"')
-_PLAIN: Final = re.compile(rb'[^\x00-\x1f"\\]*')
-"""A JSON string's body with nothing to unescape (and nothing a strict decoder refuses)."""
+_PLAIN: Final = re.compile(rb'[^\x00-\x1f"\\]*')  # a JSON string: nothing to unescape or refuse
 HISTORY_HEADER: Final = "Conversation so far:"
 _KINDS: Final = frozenset({"keyframe", "visual_ts", "audio_ts"})
 _ANSWER_KEYS: Final = frozenset({"content", "thinkings"})
-DEFAULT_UNIQUE_ID: Final = "default"
-"""The namespace the service assumes when a request names none."""
-_MAX_SESSION_DIGITS: Final = 40
-"""A session id has 19 digits; one far longer could not be sent back (int() reads 4300 at most)."""
+DEFAULT_UNIQUE_ID: Final = "default"  # the namespace of a request that names none
+_MAX_SESSION_DIGITS: Final = 40  # ids have 19; int() could not send back one of 4300+
 _TOO_LONG: Final = 10**_MAX_SESSION_DIGITS
 
 
@@ -109,6 +106,13 @@ def _text(value: object, what: str) -> str:
     return value
 
 
+def _objects(value: object, what: str) -> list[Mapping[str, Any]]:
+    items = value or []
+    if not isinstance(items, list) or not all(isinstance(item, Mapping) for item in items):
+        raise _malformed(f"{what} that is not a list of objects")
+    return items
+
+
 def _session_of(value: Mapping[str, Any]) -> str | None:
     raw = value.get("sessionId", value.get("session_id"))
     try:
@@ -117,8 +121,7 @@ def _session_of(value: Mapping[str, Any]) -> str | None:
         raise _malformed(f"a session id {str(raw)[:40]!r}") from None
 
 
-MAX_MOMENT_SECONDS: Final = 1e9
-"""Far beyond any video (31 years); the adapters' citations need its milliseconds finite."""
+MAX_MOMENT_SECONDS: Final = 1e9  # 31 years; the adapters' citations need its milliseconds finite
 
 
 def moment_time(value: object) -> float | None:
@@ -130,20 +133,15 @@ def moment_time(value: object) -> float | None:
 
 def _ref_list(value: object, what: str) -> list[VideoRef]:
     """The moments of a `ref` / `refs` list: a `VideoRef` per item with a moment (`moment_time`)."""
-    if not isinstance(value, list | None):
-        raise _malformed(f"{what} that is not a list")
     refs = []
-    for ref in value or ():
-        video = ref.get("video") if isinstance(ref, Mapping) else None
+    for ref in _objects(value, what):
+        video = ref.get("video")
         if not isinstance(video, Mapping):
             raise _malformed("a ref without its 'video' object")
         video_no = _text(video.get("video_no"), "a ref's video_no")
         name = _text(video.get("video_name"), "a ref's video_name")
         duration = _number(video.get("duration"))
-        items = ref.get("refItems") or []
-        if not isinstance(items, list) or not all(isinstance(item, Mapping) for item in items):
-            raise _malformed("a ref whose refItems is not a list of objects")
-        for item in items:
+        for item in _objects(ref.get("refItems"), "a ref's refItems"):
             item_video = _text(item.get("videoNo"), "a ref item's videoNo") or video_no
             if not item_video:
                 raise _malformed("a ref without a video_no")
@@ -184,9 +182,7 @@ def _answer_of(data: Mapping[str, Any], video_nos: list[str]) -> ChatAnswer:
     content = data.get("content")
     if content is not None and not isinstance(content, str):
         raise _malformed("an answer whose 'content' is not a string")
-    steps = data.get("thinkings") or []
-    if not isinstance(steps, list) or not all(isinstance(step, Mapping) for step in steps):
-        raise _malformed("an answer whose thinkings is not a list of objects")
+    steps = _objects(data.get("thinkings"), "an answer's thinkings")
     refs = _ref_list(data.get("refs"), "an answer's refs")
     for step in steps:
         refs += _ref_list(step.get("refs"), "a thinking step's refs")
@@ -320,8 +316,7 @@ class V12StreamDecoder(ChatStreamDecoder):
         text = self._tracker.push(answer.text)  # the text of earlier events is not repeated
         return (*steps, ChatDelta(text, refs=answer.refs, session_id=session))
 
-    def _no_text(self) -> MaviServerError:
-        return no_answer_text()
+    _no_text = staticmethod(no_answer_text)
 
 
 def _fast_content(chunk: bytes) -> tuple[str, str] | None:
@@ -380,11 +375,8 @@ def parse_session_detail(data: object, session_id: str) -> SessionDetail:
     if not isinstance(data, Mapping):
         raise _malformed(f"a session detail whose data is a {type(data).__name__}")
     session = _session_of(data) or session_id
-    messages = data.get("messages") or []
-    if not isinstance(messages, list) or not all(isinstance(m, Mapping) for m in messages):
-        raise _malformed("a session detail whose messages is not a list of objects")
     stored = []
-    for message in messages:
+    for message in _objects(data.get("messages"), "a session detail's messages"):
         role = _text(message.get("role"), "a message's role").lower() or "user"
         content = _text(message.get("content"), "a message's content")
         # An assistant's is kept as stored, even without text.

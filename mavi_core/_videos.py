@@ -86,8 +86,7 @@ class Video:
 
     video_no: str
     video_name: str = ""
-    status: str = ""
-    """PARSE (ready), UNPARSE (pending), or a failure: FAIL, FAILED, PARSE_ERROR."""
+    status: str = ""  # PARSE (ready), UNPARSE (pending), or a failure: FAIL, FAILED, PARSE_ERROR
     upload_time: datetime | None = None
     duration: float | None = None  # seconds
 
@@ -110,12 +109,10 @@ class Moment:
     end: float
     duration: float | None = None
     score: float | None = None
-    text: str = ""
-    """What is said in the moment, when the search sent it (a BY_AUDIO hit's `audio_ts`)."""
+    text: str = ""  # what is said in it, when the search sent it (a BY_AUDIO hit's `audio_ts`)
 
 
 def check_limit(limit: object) -> None:
-    """`limit` is None (all) or a whole number from 1."""
     if limit is not None and not is_whole(limit, 1):
         raise MaviValidationError(f"limit must be a whole number from 1, or None, got {limit!r}.")
 
@@ -194,8 +191,7 @@ class Transcript:
 
 
 _VIDEO_NAME: Final = ("videoName", "video_name")
-_MOMENT_LISTS: Final = ("videos", "items", "item", "results", "data")
-"""Where a search reply's list may sit (v1.0: `data.videos`; v1.2: `data` itself)."""
+_MOMENT_LISTS: Final = ("videos", "items", "item", "results", "data")  # v1.0 data.videos, v1.2 data
 
 
 def _video_no(item: object) -> str | int | None:
@@ -352,9 +348,7 @@ class VideoPager(Pages):
         self._start = _seconds(self.start_time, "start_time")
         self._end = _seconds(self.end_time, "end_time")
         if self._start is not None and self._end is not None and self._start > self._end:
-            raise MaviValidationError(
-                "start_time is after end_time: no video can match; swap them."
-            )
+            raise MaviValidationError("start_time is after end_time: no video matches; swap them.")
 
     def call(self) -> ApiCall:
         params = given(
@@ -388,10 +382,9 @@ class V12VideoPager(VideoPager):
         return [video for video in super().read(data) if self._in_time(video)]
 
     def _in_time(self, video: Video) -> bool:
-        when = None if video.upload_time is None else video.upload_time.timestamp()
-        if self._start is not None and (when is None or when < self._start):
-            return False
-        return self._end is None or (when is not None and when <= self._end)
+        when = math.nan if video.upload_time is None else video.upload_time.timestamp()
+        after = self._start is None or when >= self._start  # NaN (no time) is in no range
+        return after and (self._end is None or when <= self._end)
 
 
 def parse_task_no(data: object) -> str:
