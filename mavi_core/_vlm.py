@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, TypeAlias
 
-from . import _options
-from ._envelope import error_for_code, is_success_code, normalize_code
+from . import _options, _videos
+from ._envelope import error_for_code, is_success_code
 from ._exceptions import MaviError, MaviServerError, MaviValidationError
 from ._models import ChatDelta
 from ._request import ApiCall, check_text
@@ -106,16 +106,12 @@ def media_part(kind: MediaKind, url: str, mime_type: str | None) -> MediaPart:
 
 _DEFAULT_MIME: Final = {"video": "video/mp4", "image": "image/jpeg", "file": "video/mp4"}
 _SUFFIX_MIMES: Final = {
-    "mp4": "video/mp4",
+    **{suffix: f"video/{suffix}" for suffix in ("mp4", "webm")},
+    **{suffix: f"image/{suffix}" for suffix in ("jpeg", "png", "webp", "gif")},
+    "jpg": "image/jpeg",
     "mov": "video/quicktime",
-    "webm": "video/webm",
     "mkv": "video/x-matroska",
     "avi": "video/x-msvideo",
-    "jpg": "image/jpeg",
-    "jpeg": "image/jpeg",
-    "png": "image/png",
-    "webp": "image/webp",
-    "gif": "image/gif",
 }
 
 
@@ -191,8 +187,7 @@ def call_options(owner: str, kwargs: Mapping[str, Any], defaults: Mapping[str, A
             f"{owner} calls take no argument {unknown[0]!r}."
             + closest_option(unknown[0], _CALL_OPTIONS)
         )
-    given = {key: value for key, value in kwargs.items() if value is not None}
-    return VlmOptions(**{**defaults, **given})
+    return VlmOptions(**{**defaults, **_videos.given(**kwargs)})
 
 
 _SAMPLING: Final = {"temperature": (0.0, 2.0), "max_tokens": (1, None), "top_p": (0.0, 1.0)}
@@ -233,26 +228,23 @@ def build_vlm_body(
             for number, part in enumerate(message.parts)
         ]
         wire.append({"role": message.role, "content": parts})  # parts, as the vendor sends
-    return {"model": model, "messages": wire} | _option_fields(provider, options, stream)
+    return {"model": model, "messages": wire, "stream": stream} | _option_fields(provider, options)
 
 
 def check_vlm_options(model: str, options: VlmOptions) -> None:
     """`build_vlm_body`'s rules for a model's options, for the frameworks' models to refuse a
     bad one (`max_tokens=-1`, a thinking budget for Nova) when they are built."""
-    _option_fields(check_vlm_model(model)[0], options, stream=False)
+    _option_fields(check_vlm_model(model)[0], options)
 
 
-def _option_fields(provider: str, options: VlmOptions, stream: bool) -> dict[str, Any]:
-    body: dict[str, Any] = {}
-    for name, (low, high) in _SAMPLING.items():
-        if getattr(options, name) is not None:
-            body[name] = _bounded(name, getattr(options, name), low, high)
+def _option_fields(provider: str, options: VlmOptions) -> dict[str, Any]:
+    sampling = _videos.given(**{name: getattr(options, name) for name in _SAMPLING})
+    body = {name: _bounded(name, value, *_SAMPLING[name]) for name, value in sampling.items()}
     if options.stop:
         stops = [options.stop] if isinstance(options.stop, str) else list(options.stop)
         if not all(isinstance(stop, str) and stop for stop in stops):
             raise MaviValidationError(f"stop must be a list of non-empty strings, got {stops!r}.")
         body["stop"] = stops
-    body["stream"] = stream
     metadata: dict[str, Any] = {}
     budget = options.thinking_budget
     if budget is not None:
@@ -279,15 +271,12 @@ def _option_fields(provider: str, options: VlmOptions, stream: bool) -> dict[str
             metadata["responseSchema"] = gemini_schema(schema)
         elif provider == "qwen":
             name = re.sub(r"[^A-Za-z0-9_-]", "_", options.schema_name or "answer")[:64]
-            metadata["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": name, "schema": dict(schema)},
-            }
+            named = {"name": name, "schema": dict(schema)}
+            metadata["response_format"] = {"type": "json_schema", "json_schema": named}
         else:
             raise MaviValidationError(
-                "Nova models have no structured output in the video-understanding API (it "
-                "documents a response schema for gemini: and qwen: models only): use one of "
-                "those, or Nova's tool calling."
+                "Nova models have no structured output (the API documents a response schema "
+                "for gemini: and qwen: models only): use one of those, or Nova's tool calling."
             )
     if options.tools:
         if provider != "nova":
@@ -481,8 +470,7 @@ def _error_of(error: object) -> MaviError:
     if not isinstance(error, Mapping):
         return error_for_code("errored", error if isinstance(error, str) else None)
     code, message = error.get("code"), error.get("message") or error.get("msg")
-    text = None if message is None else str(message)
-    return error_for_code("errored" if code is None else normalize_code(code), text)
+    return error_for_code("errored" if code is None else code, message)
 
 
 def _content_text(content: object) -> str | None:
@@ -537,14 +525,16 @@ class VlmStreamDecoder(ChatStreamDecoder):
             chunk = self._begin()
         if self._plain is None:
             return super().feed(chunk)
-        return self._plain_text(self._plain.decode(chunk))
+        text = self._plain.decode(chunk)
+        return [ChatDelta(text)] if text else []
 
     def finish(self) -> list[ChatDelta]:
         deltas = self.feed(self._begin()) if self._head else []  # a body too short to tell
         if self._plain is None:
             return deltas + super().finish()
         self.done = True
-        return deltas + self._plain_text(self._plain.decode(b"", final=True))
+        text = self._plain.decode(b"", final=True)
+        return [*deltas, ChatDelta(text)] if text else deltas
 
     def _begin(self) -> bytes:
         """The first bytes; unless they begin events or JSON, the body is plain text."""
@@ -552,13 +542,6 @@ class VlmStreamDecoder(ChatStreamDecoder):
         if not head.startswith(_FRAMED):
             self._plain = codecs.getincrementaldecoder("utf-8")("replace")
         return head
-
-    def _plain_text(self, text: str) -> list[ChatDelta]:
-        if not text:
-            return []
-        self.events_seen += 1
-        self.texts_seen += 1
-        return [ChatDelta(text)]
 
     def _delta_of(self, value: Any) -> ChatDelta | tuple[ChatDelta, ...] | _End | None:
         if isinstance(value, str):
@@ -603,8 +586,7 @@ class VlmStreamDecoder(ChatStreamDecoder):
         pieces = []
         for position, call in enumerate(listed if isinstance(listed, list) else ()):
             if isinstance(call, Mapping):
-                index = call.get("index")
-                function = call.get("function")
+                index, function = call.get("index"), call.get("function")
                 function = function if isinstance(function, Mapping) else {}
                 key = (0, index if isinstance(index, int) else position)
                 pieces.append(
@@ -613,17 +595,14 @@ class VlmStreamDecoder(ChatStreamDecoder):
         for part in content if isinstance(content, list) else ():
             use = part.get("toolUse") if isinstance(part, Mapping) else None
             if isinstance(use, Mapping):
-                key = (1, len(self._fragments))
+                key = (1, len(self._fragments) + len(pieces))  # each use a call of its own
                 pieces.append((key, use.get("toolUseId"), use.get("name"), use.get("input")))
-        for key, call_id, name, arguments in pieces:
+        for key, call_id, name, args in pieces:
             entry = self._fragments.setdefault(key, {"call_id": "", "name": "", "arguments": ""})
-            for field_name, given in (("call_id", call_id), ("name", name)):
-                if given:
-                    entry[field_name] = str(given)
-            if arguments is not None:  # the piece naming the tool may carry no arguments
-                entry["arguments"] += (
-                    arguments if isinstance(arguments, str) else json.dumps(arguments)
-                )
+            entry["call_id"] = str(call_id or entry["call_id"])
+            entry["name"] = str(name or entry["name"])
+            if args is not None:  # the piece naming the tool may carry no arguments
+                entry["arguments"] += args if isinstance(args, str) else json.dumps(args)
         return bool(pieces)
 
     def _check_answered(self, deltas: list[ChatDelta]) -> None:
