@@ -148,9 +148,8 @@ def _wire_part(part: Part, provider: str, where: str) -> dict[str, Any]:
         source = check_text(part.url or "", where)
         if not re.match(r"^https?://[^\s/]+", source):
             raise MaviValidationError(
-                f"{where} has the URL {source[:80]!r}: the video-understanding API fetches "
-                "media by http(s) URL. Give a public https URL of the file (the emulator serves "
-                "its sample videos under /media/)."
+                f"{where} has the URL {source[:80]!r}: the API fetches media by http(s) URL. "
+                "Give a public https URL (the emulator serves its sample videos under /media/)."
             )
     if nova:
         return {"type": "video_url", "video_url": source}
@@ -228,16 +227,13 @@ def build_vlm_body(
             for number, part in enumerate(message.parts)
         ]
         wire.append({"role": message.role, "content": parts})  # parts, as the vendor sends
-    return {"model": model, "messages": wire, "stream": stream} | _option_fields(provider, options)
+    return {"model": model, "messages": wire, "stream": stream} | check_vlm_options(model, options)
 
 
-def check_vlm_options(model: str, options: VlmOptions) -> None:
-    """`build_vlm_body`'s rules for a model's options, for the frameworks' models to refuse a
-    bad one (`max_tokens=-1`, a thinking budget for Nova) when they are built."""
-    _option_fields(check_vlm_model(model)[0], options)
-
-
-def _option_fields(provider: str, options: VlmOptions) -> dict[str, Any]:
+def check_vlm_options(model: str, options: VlmOptions) -> dict[str, Any]:
+    """The body's fields for `options`, each checked; the frameworks' models call it when built,
+    to refuse a bad one (`max_tokens=-1`, a thinking budget for Nova) then."""
+    provider = check_vlm_model(model)[0]
     sampling = _videos.given(**{name: getattr(options, name) for name in _SAMPLING})
     body = {name: _bounded(name, value, *_SAMPLING[name]) for name, value in sampling.items()}
     if options.stop:
@@ -293,17 +289,8 @@ def _option_fields(provider: str, options: VlmOptions) -> dict[str, Any]:
 
 
 _GEMINI_TYPES: Final = ("string", "number", "integer", "boolean", "array", "object")
-_GEMINI_KEPT: Final = (
-    "description",
-    "format",
-    "minItems",
-    "maxItems",
-    "minimum",
-    "maximum",
-    "minLength",
-    "maxLength",
-    "pattern",
-)
+_GEMINI_SIZES: Final = ("minItems", "maxItems", "minLength", "maxLength")
+_GEMINI_KEPT: Final = ("description", "format", "pattern", "minimum", "maximum", *_GEMINI_SIZES)
 
 
 def gemini_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
@@ -417,13 +404,12 @@ class VlmReply:
     def described(self, model: str) -> dict[str, Any]:
         """What the adapters report besides the text, for the (prefixed) `model` asked."""
         provider, _, bare = model.partition(":")
-        described = {
+        return {
             "model": model,
             "provider": self.provider or provider,
             "provider_model": self.provider_model or bare,
             "finish_reason": self.finish_reason or "stop",
-        }
-        return described if self.id is None else {**described, "id": self.id}
+        } | ({} if self.id is None else {"id": self.id})
 
     def note(self, value: Mapping[str, Any]) -> None:
         """Take what a reply object (or a stream event) tells besides the text."""
