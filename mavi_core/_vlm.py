@@ -45,8 +45,7 @@ def check_vlm_model(model: object) -> tuple[str, str]:
     hint = f" Did you mean {guesses[0] + ':' + text!r}?" if guesses else ""
     raise MaviValidationError(
         f"model {model!r} does not name its provider: write the provider, a colon, then its "
-        f"model, one of {', '.join(map(repr, _EXAMPLES.values()))} (providers: "
-        f"{', '.join(_EXAMPLES)}).{hint}"
+        f"model, as in {', '.join(map(repr, _EXAMPLES.values()))}.{hint}"
     )
 
 
@@ -178,14 +177,11 @@ _CALL_OPTIONS: Final = tuple(option.name for option in dataclasses.fields(VlmOpt
 
 
 def call_options(owner: str, kwargs: Mapping[str, Any], defaults: Mapping[str, Any]) -> VlmOptions:
-    """`kwargs` given (not None) over `defaults` (the model's fields, named as VlmOptions'); an
-    unknown one is an error naming the closest option."""
+    """Given (not None) `kwargs` over `defaults`; an unknown one is refused, naming the closest."""
     unknown = sorted(set(kwargs) - set(_CALL_OPTIONS))
     if unknown:
-        raise MaviValidationError(
-            f"{owner} calls take no argument {unknown[0]!r}."
-            + closest_option(unknown[0], _CALL_OPTIONS)
-        )
+        hint = closest_option(unknown[0], _CALL_OPTIONS)
+        raise MaviValidationError(f"{owner} calls take no argument {unknown[0]!r}.{hint}")
     return VlmOptions(**{**defaults, **_videos.given(**kwargs)})
 
 
@@ -294,9 +290,8 @@ _GEMINI_KEPT: Final = ("description", "format", "pattern", "minimum", "maximum",
 
 
 def gemini_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
-    """`schema` (JSON schema) in Gemini's `responseSchema` dialect: upper-case types,
-    `nullable` for a null alternative, references inlined. What it cannot express (recursion,
-    maps, tuples) is a `MaviValidationError` naming why."""
+    """`schema` in Gemini's `responseSchema` dialect (upper-case types, `nullable`, references
+    inlined); what it cannot express (recursion, maps, tuples) is refused, saying why."""
     definitions = {**schema.get("definitions", {}), **schema.get("$defs", {})}
     return _gemini(schema, definitions, (), "the schema")
 
@@ -313,9 +308,7 @@ def _gemini(
                 f"itself, and Gemini's schema dialect has no recursion. Flatten the schema."
             )
         if name not in defs:
-            raise MaviValidationError(
-                f"{where} refers to {ref!r}, which the schema does not define."
-            )
+            raise MaviValidationError(f"{where} refers to {ref!r}, not defined in the schema.")
         merged = {**defs[name], **{k: v for k, v in node.items() if k != "$ref"}}
         return _gemini(merged, defs, (*seen, name), where)
     if len(node.get("allOf") or ()) == 1:
@@ -325,8 +318,7 @@ def _gemini(
     out: dict[str, Any] = {}
     if alternatives:
         kept = [alt for alt in alternatives if alt.get("type") != "null"]
-        if len(kept) < len(alternatives):
-            out["nullable"] = True
+        out = {"nullable": True} if len(kept) < len(alternatives) else {}
         if len(kept) != 1:
             return {**out, "anyOf": [_gemini(alt, defs, seen, where) for alt in kept]}
         described = {"description": node["description"]} if "description" in node else {}
@@ -336,9 +328,7 @@ def _gemini(
         return _gemini({"anyOf": [{**node, "type": one} for one in kind]}, defs, seen, where)
     if "const" in node or "enum" in node:
         out["enum"] = [str(value) for value in node.get("enum", [node.get("const")])]
-        kind = kind or "string"
-    if kind is None and "properties" in node:
-        kind = "object"
+    kind = kind or ("string" if "enum" in out else "object" if "properties" in node else None)
     if kind not in _GEMINI_TYPES:
         raise MaviValidationError(
             f"Gemini's responseSchema cannot take {where}: it has no type Gemini knows "
@@ -359,9 +349,8 @@ def _gemini(
         properties = node.get("properties") or {}
         if isinstance(extra, Mapping) or (extra is True and not properties):
             raise MaviValidationError(
-                f"Gemini's responseSchema cannot take {where}: a map with free keys "
-                "(additionalProperties) has no form in Gemini's dialect. Use a list of "
-                "objects with a key field instead."
+                f"Gemini's responseSchema cannot take {where}: a map (additionalProperties) has "
+                "no form in Gemini's dialect. Use a list of objects with a key field instead."
             )
         if not properties:
             raise MaviValidationError(
@@ -487,7 +476,6 @@ def _tool_call(call_id: str, name: str, arguments: str) -> ToolCall:
 
 
 _FRAMED: Final = (b"data", b":", b"event", b"id:", b"retry", b"{", b"[", b"<")
-"""How a body of events or JSON begins; anything else is plain text."""
 
 
 class VlmStreamDecoder(ChatStreamDecoder):
@@ -572,12 +560,10 @@ class VlmStreamDecoder(ChatStreamDecoder):
         pieces = []
         for position, call in enumerate(listed if isinstance(listed, list) else ()):
             if isinstance(call, Mapping):
-                index, function = call.get("index"), call.get("function")
-                function = function if isinstance(function, Mapping) else {}
+                index, tool = call.get("index"), call.get("function")
+                tool = tool if isinstance(tool, Mapping) else {}
                 key = (0, index if isinstance(index, int) else position)
-                pieces.append(
-                    (key, call.get("id"), function.get("name"), function.get("arguments"))
-                )
+                pieces.append((key, call.get("id"), tool.get("name"), tool.get("arguments")))
         for part in content if isinstance(content, list) else ():
             use = part.get("toolUse") if isinstance(part, Mapping) else None
             if isinstance(use, Mapping):
