@@ -186,7 +186,6 @@ def call_options(owner: str, kwargs: Mapping[str, Any], defaults: Mapping[str, A
 
 
 _SAMPLING: Final = {"temperature": (0.0, 2.0), "max_tokens": (1, None), "top_p": (0.0, 1.0)}
-"""Each sampling option's range; one without an upper bound is a count (an integer)."""
 
 
 def _bounded(name: str, value: object, low: float, high: float | None = None) -> Any:
@@ -457,8 +456,7 @@ def _content_text(content: object) -> str | None:
 
 
 def _tool_call(call_id: str, name: str, arguments: str) -> ToolCall:
-    """A tool call as read: it must name its tool and give its arguments as a JSON object (a
-    made-up name or {} would call a tool as the model never asked)."""
+    """Refused unless it names its tool and its arguments are a JSON object: none made up."""
     if not name:
         raise MaviServerError("The model called a tool without its name. Ask again.")
     try:
@@ -551,9 +549,8 @@ class VlmStreamDecoder(ChatStreamDecoder):
         return ChatDelta(text) if text else None
 
     def _gather(self, message: Mapping[str, Any]) -> bool:
-        """Keep a message's tool calls, whole or in pieces, read when the reply ends; whether
-        there were any. The reply form is not documented: OpenAI's `tool_calls` (streamed by
-        `index`, the arguments cut anywhere), or Bedrock's `toolUse` content parts."""
+        """Keep a message's tool calls, read as the reply ends; whether it had any. Their form is
+        not documented: OpenAI's `tool_calls` (streamed by `index`) or Bedrock's `toolUse` parts."""
         listed, content = message.get("tool_calls"), message.get("content")
         if not isinstance(listed, list) and not isinstance(content, list):
             return False  # a text delta, the hot path
