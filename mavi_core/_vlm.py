@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, TypeAlias
 
-from . import _options
-from ._envelope import error_for_code, is_success_code, normalize_code
+from . import _options, _videos
+from ._envelope import error_for_code, is_success_code
 from ._exceptions import MaviError, MaviServerError, MaviValidationError
 from ._models import ChatDelta
 from ._request import ApiCall, check_text
@@ -45,8 +45,7 @@ def check_vlm_model(model: object) -> tuple[str, str]:
     hint = f" Did you mean {guesses[0] + ':' + text!r}?" if guesses else ""
     raise MaviValidationError(
         f"model {model!r} does not name its provider: write the provider, a colon, then its "
-        f"model, one of {', '.join(map(repr, _EXAMPLES.values()))} (providers: "
-        f"{', '.join(_EXAMPLES)}).{hint}"
+        f"model, as in {', '.join(map(repr, _EXAMPLES.values()))}.{hint}"
     )
 
 
@@ -106,16 +105,12 @@ def media_part(kind: MediaKind, url: str, mime_type: str | None) -> MediaPart:
 
 _DEFAULT_MIME: Final = {"video": "video/mp4", "image": "image/jpeg", "file": "video/mp4"}
 _SUFFIX_MIMES: Final = {
-    "mp4": "video/mp4",
+    **{suffix: f"video/{suffix}" for suffix in ("mp4", "webm")},
+    **{suffix: f"image/{suffix}" for suffix in ("jpeg", "png", "webp", "gif")},
+    "jpg": "image/jpeg",
     "mov": "video/quicktime",
-    "webm": "video/webm",
     "mkv": "video/x-matroska",
     "avi": "video/x-msvideo",
-    "jpg": "image/jpeg",
-    "jpeg": "image/jpeg",
-    "png": "image/png",
-    "webp": "image/webp",
-    "gif": "image/gif",
 }
 
 
@@ -152,9 +147,8 @@ def _wire_part(part: Part, provider: str, where: str) -> dict[str, Any]:
         source = check_text(part.url or "", where)
         if not re.match(r"^https?://[^\s/]+", source):
             raise MaviValidationError(
-                f"{where} has the URL {source[:80]!r}: the video-understanding API fetches "
-                "media by http(s) URL. Give a public https URL of the file (the emulator serves "
-                "its sample videos under /media/)."
+                f"{where} has the URL {source[:80]!r}: the API fetches media by http(s) URL. "
+                "Give a public https URL (the emulator serves its sample videos under /media/)."
             )
     if nova:
         return {"type": "video_url", "video_url": source}
@@ -183,20 +177,15 @@ _CALL_OPTIONS: Final = tuple(option.name for option in dataclasses.fields(VlmOpt
 
 
 def call_options(owner: str, kwargs: Mapping[str, Any], defaults: Mapping[str, Any]) -> VlmOptions:
-    """`kwargs` given (not None) over `defaults` (the model's fields, named as VlmOptions'); an
-    unknown one is an error naming the closest option."""
+    """Given (not None) `kwargs` over `defaults`; an unknown one is refused, naming the closest."""
     unknown = sorted(set(kwargs) - set(_CALL_OPTIONS))
     if unknown:
-        raise MaviValidationError(
-            f"{owner} calls take no argument {unknown[0]!r}."
-            + closest_option(unknown[0], _CALL_OPTIONS)
-        )
-    given = {key: value for key, value in kwargs.items() if value is not None}
-    return VlmOptions(**{**defaults, **given})
+        hint = closest_option(unknown[0], _CALL_OPTIONS)
+        raise MaviValidationError(f"{owner} calls take no argument {unknown[0]!r}.{hint}")
+    return VlmOptions(**{**defaults, **_videos.given(**kwargs)})
 
 
 _SAMPLING: Final = {"temperature": (0.0, 2.0), "max_tokens": (1, None), "top_p": (0.0, 1.0)}
-"""Each sampling option's range; one without an upper bound is a count (an integer)."""
 
 
 def _bounded(name: str, value: object, low: float, high: float | None = None) -> Any:
@@ -233,26 +222,20 @@ def build_vlm_body(
             for number, part in enumerate(message.parts)
         ]
         wire.append({"role": message.role, "content": parts})  # parts, as the vendor sends
-    return {"model": model, "messages": wire} | _option_fields(provider, options, stream)
+    return {"model": model, "messages": wire, "stream": stream} | check_vlm_options(model, options)
 
 
-def check_vlm_options(model: str, options: VlmOptions) -> None:
-    """`build_vlm_body`'s rules for a model's options, for the frameworks' models to refuse a
-    bad one (`max_tokens=-1`, a thinking budget for Nova) when they are built."""
-    _option_fields(check_vlm_model(model)[0], options, stream=False)
-
-
-def _option_fields(provider: str, options: VlmOptions, stream: bool) -> dict[str, Any]:
-    body: dict[str, Any] = {}
-    for name, (low, high) in _SAMPLING.items():
-        if getattr(options, name) is not None:
-            body[name] = _bounded(name, getattr(options, name), low, high)
+def check_vlm_options(model: str, options: VlmOptions) -> dict[str, Any]:
+    """The body's fields for `options`, each checked; the frameworks' models call it when built,
+    to refuse a bad one (`max_tokens=-1`, a thinking budget for Nova) then."""
+    provider = check_vlm_model(model)[0]
+    sampling = _videos.given(**{name: getattr(options, name) for name in _SAMPLING})
+    body = {name: _bounded(name, value, *_SAMPLING[name]) for name, value in sampling.items()}
     if options.stop:
         stops = [options.stop] if isinstance(options.stop, str) else list(options.stop)
         if not all(isinstance(stop, str) and stop for stop in stops):
             raise MaviValidationError(f"stop must be a list of non-empty strings, got {stops!r}.")
         body["stop"] = stops
-    body["stream"] = stream
     metadata: dict[str, Any] = {}
     budget = options.thinking_budget
     if budget is not None:
@@ -279,15 +262,12 @@ def _option_fields(provider: str, options: VlmOptions, stream: bool) -> dict[str
             metadata["responseSchema"] = gemini_schema(schema)
         elif provider == "qwen":
             name = re.sub(r"[^A-Za-z0-9_-]", "_", options.schema_name or "answer")[:64]
-            metadata["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": name, "schema": dict(schema)},
-            }
+            named = {"name": name, "schema": dict(schema)}
+            metadata["response_format"] = {"type": "json_schema", "json_schema": named}
         else:
             raise MaviValidationError(
-                "Nova models have no structured output in the video-understanding API (it "
-                "documents a response schema for gemini: and qwen: models only): use one of "
-                "those, or Nova's tool calling."
+                "Nova models have no structured output (the API documents a response schema "
+                "for gemini: and qwen: models only): use one of those, or Nova's tool calling."
             )
     if options.tools:
         if provider != "nova":
@@ -304,23 +284,13 @@ def _option_fields(provider: str, options: VlmOptions, stream: bool) -> dict[str
 
 
 _GEMINI_TYPES: Final = ("string", "number", "integer", "boolean", "array", "object")
-_GEMINI_KEPT: Final = (
-    "description",
-    "format",
-    "minItems",
-    "maxItems",
-    "minimum",
-    "maximum",
-    "minLength",
-    "maxLength",
-    "pattern",
-)
+_GEMINI_SIZES: Final = ("minItems", "maxItems", "minLength", "maxLength")
+_GEMINI_KEPT: Final = ("description", "format", "pattern", "minimum", "maximum", *_GEMINI_SIZES)
 
 
 def gemini_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
-    """`schema` (JSON schema) in Gemini's `responseSchema` dialect: upper-case types,
-    `nullable` for a null alternative, references inlined. What it cannot express (recursion,
-    maps, tuples) is a `MaviValidationError` naming why."""
+    """`schema` in Gemini's `responseSchema` dialect (upper-case types, `nullable`, references
+    inlined); what it cannot express (recursion, maps, tuples) is refused, saying why."""
     definitions = {**schema.get("definitions", {}), **schema.get("$defs", {})}
     return _gemini(schema, definitions, (), "the schema")
 
@@ -337,9 +307,7 @@ def _gemini(
                 f"itself, and Gemini's schema dialect has no recursion. Flatten the schema."
             )
         if name not in defs:
-            raise MaviValidationError(
-                f"{where} refers to {ref!r}, which the schema does not define."
-            )
+            raise MaviValidationError(f"{where} refers to {ref!r}, not defined in the schema.")
         merged = {**defs[name], **{k: v for k, v in node.items() if k != "$ref"}}
         return _gemini(merged, defs, (*seen, name), where)
     if len(node.get("allOf") or ()) == 1:
@@ -349,8 +317,7 @@ def _gemini(
     out: dict[str, Any] = {}
     if alternatives:
         kept = [alt for alt in alternatives if alt.get("type") != "null"]
-        if len(kept) < len(alternatives):
-            out["nullable"] = True
+        out = {"nullable": True} if len(kept) < len(alternatives) else {}
         if len(kept) != 1:
             return {**out, "anyOf": [_gemini(alt, defs, seen, where) for alt in kept]}
         described = {"description": node["description"]} if "description" in node else {}
@@ -360,9 +327,7 @@ def _gemini(
         return _gemini({"anyOf": [{**node, "type": one} for one in kind]}, defs, seen, where)
     if "const" in node or "enum" in node:
         out["enum"] = [str(value) for value in node.get("enum", [node.get("const")])]
-        kind = kind or "string"
-    if kind is None and "properties" in node:
-        kind = "object"
+    kind = kind or ("string" if "enum" in out else "object" if "properties" in node else None)
     if kind not in _GEMINI_TYPES:
         raise MaviValidationError(
             f"Gemini's responseSchema cannot take {where}: it has no type Gemini knows "
@@ -383,9 +348,8 @@ def _gemini(
         properties = node.get("properties") or {}
         if isinstance(extra, Mapping) or (extra is True and not properties):
             raise MaviValidationError(
-                f"Gemini's responseSchema cannot take {where}: a map with free keys "
-                "(additionalProperties) has no form in Gemini's dialect. Use a list of "
-                "objects with a key field instead."
+                f"Gemini's responseSchema cannot take {where}: a map (additionalProperties) has "
+                "no form in Gemini's dialect. Use a list of objects with a key field instead."
             )
         if not properties:
             raise MaviValidationError(
@@ -428,13 +392,12 @@ class VlmReply:
     def described(self, model: str) -> dict[str, Any]:
         """What the adapters report besides the text, for the (prefixed) `model` asked."""
         provider, _, bare = model.partition(":")
-        described = {
+        return {
             "model": model,
             "provider": self.provider or provider,
             "provider_model": self.provider_model or bare,
             "finish_reason": self.finish_reason or "stop",
-        }
-        return described if self.id is None else {**described, "id": self.id}
+        } | ({} if self.id is None else {"id": self.id})
 
     def note(self, value: Mapping[str, Any]) -> None:
         """Take what a reply object (or a stream event) tells besides the text."""
@@ -481,8 +444,7 @@ def _error_of(error: object) -> MaviError:
     if not isinstance(error, Mapping):
         return error_for_code("errored", error if isinstance(error, str) else None)
     code, message = error.get("code"), error.get("message") or error.get("msg")
-    text = None if message is None else str(message)
-    return error_for_code("errored" if code is None else normalize_code(code), text)
+    return error_for_code("errored" if code is None else code, message)
 
 
 def _content_text(content: object) -> str | None:
@@ -494,8 +456,7 @@ def _content_text(content: object) -> str | None:
 
 
 def _tool_call(call_id: str, name: str, arguments: str) -> ToolCall:
-    """A tool call as read: it must name its tool and give its arguments as a JSON object (a
-    made-up name or {} would call a tool as the model never asked)."""
+    """Refused unless it names its tool and its arguments are a JSON object: none made up."""
     if not name:
         raise MaviServerError("The model called a tool without its name. Ask again.")
     try:
@@ -513,7 +474,6 @@ def _tool_call(call_id: str, name: str, arguments: str) -> ToolCall:
 
 
 _FRAMED: Final = (b"data", b":", b"event", b"id:", b"retry", b"{", b"[", b"<")
-"""How a body of events or JSON begins; anything else is plain text."""
 
 
 class VlmStreamDecoder(ChatStreamDecoder):
@@ -537,14 +497,16 @@ class VlmStreamDecoder(ChatStreamDecoder):
             chunk = self._begin()
         if self._plain is None:
             return super().feed(chunk)
-        return self._plain_text(self._plain.decode(chunk))
+        text = self._plain.decode(chunk)
+        return [ChatDelta(text)] if text else []
 
     def finish(self) -> list[ChatDelta]:
         deltas = self.feed(self._begin()) if self._head else []  # a body too short to tell
         if self._plain is None:
             return deltas + super().finish()
         self.done = True
-        return deltas + self._plain_text(self._plain.decode(b"", final=True))
+        text = self._plain.decode(b"", final=True)
+        return [*deltas, ChatDelta(text)] if text else deltas
 
     def _begin(self) -> bytes:
         """The first bytes; unless they begin events or JSON, the body is plain text."""
@@ -552,13 +514,6 @@ class VlmStreamDecoder(ChatStreamDecoder):
         if not head.startswith(_FRAMED):
             self._plain = codecs.getincrementaldecoder("utf-8")("replace")
         return head
-
-    def _plain_text(self, text: str) -> list[ChatDelta]:
-        if not text:
-            return []
-        self.events_seen += 1
-        self.texts_seen += 1
-        return [ChatDelta(text)]
 
     def _delta_of(self, value: Any) -> ChatDelta | tuple[ChatDelta, ...] | _End | None:
         if isinstance(value, str):
@@ -594,36 +549,29 @@ class VlmStreamDecoder(ChatStreamDecoder):
         return ChatDelta(text) if text else None
 
     def _gather(self, message: Mapping[str, Any]) -> bool:
-        """Keep a message's tool calls, whole or in pieces, read when the reply ends; whether
-        there were any. The reply form is not documented: OpenAI's `tool_calls` (streamed by
-        `index`, the arguments cut anywhere), or Bedrock's `toolUse` content parts."""
+        """Keep a message's tool calls, read as the reply ends; whether it had any. Their form is
+        not documented: OpenAI's `tool_calls` (streamed by `index`) or Bedrock's `toolUse` parts."""
         listed, content = message.get("tool_calls"), message.get("content")
         if not isinstance(listed, list) and not isinstance(content, list):
             return False  # a text delta, the hot path
         pieces = []
         for position, call in enumerate(listed if isinstance(listed, list) else ()):
             if isinstance(call, Mapping):
-                index = call.get("index")
-                function = call.get("function")
-                function = function if isinstance(function, Mapping) else {}
+                index, tool = call.get("index"), call.get("function")
+                tool = tool if isinstance(tool, Mapping) else {}
                 key = (0, index if isinstance(index, int) else position)
-                pieces.append(
-                    (key, call.get("id"), function.get("name"), function.get("arguments"))
-                )
+                pieces.append((key, call.get("id"), tool.get("name"), tool.get("arguments")))
         for part in content if isinstance(content, list) else ():
             use = part.get("toolUse") if isinstance(part, Mapping) else None
             if isinstance(use, Mapping):
-                key = (1, len(self._fragments))
+                key = (1, len(self._fragments) + len(pieces))  # each use a call of its own
                 pieces.append((key, use.get("toolUseId"), use.get("name"), use.get("input")))
-        for key, call_id, name, arguments in pieces:
+        for key, call_id, name, args in pieces:
             entry = self._fragments.setdefault(key, {"call_id": "", "name": "", "arguments": ""})
-            for field_name, given in (("call_id", call_id), ("name", name)):
-                if given:
-                    entry[field_name] = str(given)
-            if arguments is not None:  # the piece naming the tool may carry no arguments
-                entry["arguments"] += (
-                    arguments if isinstance(arguments, str) else json.dumps(arguments)
-                )
+            entry["call_id"] = str(call_id or entry["call_id"])
+            entry["name"] = str(name or entry["name"])
+            if args is not None:  # the piece naming the tool may carry no arguments
+                entry["arguments"] += args if isinstance(args, str) else json.dumps(args)
         return bool(pieces)
 
     def _check_answered(self, deltas: list[ChatDelta]) -> None:

@@ -464,3 +464,16 @@ def test_a_tool_call_is_read_in_either_form_wherever_the_reply_is_cut(
         got, reply_ = _decode_cut(body, cut)
         assert got == text, cut
         assert reply_.tool_calls == [ToolCall(call_id, "get_weather", {"place": "Oslo"})], cut
+
+
+def test_two_bedrock_tool_uses_in_one_message_are_two_calls() -> None:
+    """Each `toolUse` part is a whole call: two in one message were merged into one."""
+    uses = [
+        {"toolUse": {"toolUseId": "tu_1", "name": "get_weather", "input": {"place": "Oslo"}}},
+        {"toolUse": {"toolUseId": "tu_2", "name": "get_weather", "input": {"place": "Rome"}}},
+    ]
+    reply_ = {"choices": [{"message": {"role": "assistant", "content": uses}}]}
+    assert parse_vlm_reply(json.dumps(reply_).encode()).tool_calls == [
+        ToolCall("tu_1", "get_weather", {"place": "Oslo"}),
+        ToolCall("tu_2", "get_weather", {"place": "Rome"}),
+    ]
