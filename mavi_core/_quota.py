@@ -46,8 +46,7 @@ class _Slot:
     """A budget's bucket, used by one thread at a time (it keeps the wait of its last refusal)."""
 
     bucket: AbstractBucket
-    fresh_for: float
-    """A turn handed back later than this after its stamp is taken again (see `_try`)."""
+    fresh_for: float  # a turn handed back later than this after its stamp is taken again
     lock: threading.Lock = field(default_factory=threading.Lock)
     puts: int = 0
 
@@ -309,9 +308,7 @@ def shared_rate_limit(backend: str = "memory://") -> RateLimit:
     """The process's one `RateLimit` for `backend` with the documented budgets, shared by every
     client given that URL (or the default)."""
     with _shared_lock:
-        if backend not in _shared:
-            _shared[backend] = RateLimit(backend)
-        return _shared[backend]
+        return _shared.get(backend) or _shared.setdefault(backend, RateLimit(backend))
 
 
 def resolve_rate_limit(option: RateLimitOption, base_url: str) -> RateLimit | None:

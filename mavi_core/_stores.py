@@ -71,8 +71,7 @@ class Store:
 
     shared = False
     extra = ("", "")  # the extra the store needs installed, and the module it brings
-    STEP: Final = 0.1
-    """Steps are given whole tenths of a second: a step may outlast what was left by less."""
+    STEP: Final = 0.1  # a step is given whole tenths of a second: it outlasts what was left by less
 
     def __init__(self, url: str, timeout: float) -> None:
         self.url = url
@@ -145,12 +144,11 @@ class _SQLiteStore(Store):
         # One lock object for the store and its buckets: filelock refuses (as a deadlock) a second
         # object for the same file in one process, and this one is re-entrant.
         self._lock = FileLock(self.path + ".lock", timeout=timeout)
-        with self._lock:
-            self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=timeout)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=timeout)
+        with self._lock, self._db:
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS mavi_pause (name TEXT PRIMARY KEY, until_ms INTEGER)"
             )
-            self._db.commit()
         self._thread_lock = threading.Lock()
 
     def _locked(self) -> Any:
@@ -186,10 +184,8 @@ class _SQLiteStore(Store):
 
     def paused_until(self, name: str) -> int:
         with self._thread_lock:
-            row = self._db.execute(
-                "SELECT until_ms FROM mavi_pause WHERE name = ?", (name,)
-            ).fetchone()
-        return int(row[0]) if row else 0
+            rows = self._db.execute("SELECT until_ms FROM mavi_pause WHERE name = ?", (name,))
+            return int((rows.fetchone() or (0,))[0])
 
     def close(self) -> None:
         self._db.close()
