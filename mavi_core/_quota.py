@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import CoroutineType
-from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar, cast
 from urllib.parse import urlsplit
 
 from ._budgets import DEFAULT_BUDGETS as DEFAULT_BUDGETS
@@ -69,22 +69,19 @@ class RateLimit:
     ) -> None:
         if account is not None and (not isinstance(account, str) or not account.strip()):
             raise MaviValidationError(
-                f"account must be a non-empty name for the account (any label), got "
-                f"{given(account)}: keys given the same account share its budgets."
+                f"account must be a non-empty name (any label), got {given(account)}."
             )
         for name, value in (("timeout", timeout), ("time_scale", time_scale)):
             if not _is_number(value) or not 0 < value < math.inf:
                 raise MaviValidationError(
-                    f"{name} must be finite and positive, got {given(value)}."
+                    f"{name} must be a finite number > 0, got {given(value)}."
                 )
         if margin is not None and (not _is_number(margin) or not 0 <= margin < math.inf):
             raise MaviValidationError(
                 f"margin must be seconds (a finite number >= 0) or None, got {given(margin)}."
             )
         if on_wait is not None and not callable(on_wait):
-            raise MaviValidationError(
-                f"on_wait must be a function taking a RateLimitWait, got {given(on_wait)}."
-            )
+            raise MaviValidationError(f"on_wait must be a function, got {given(on_wait)}.")
         self.budgets = {
             endpoint: tuple(Budget(budget.calls, budget.per * time_scale) for budget in spec)
             for endpoint, spec in parse_budgets(budgets).items()
@@ -177,9 +174,7 @@ class RateLimit:
                     if (paused := self._store.paused_until(name) - now) > 0:
                         return paused / 1000, "paused"
                     if not slot.bucket.put(item := RateItem(name, now)):
-                        wait = slot.bucket.waiting(item)
-                        assert isinstance(wait, int)
-                        return max(wait, 1) / 1000, "budget"
+                        return max(cast(int, slot.bucket.waiting(item)), 1) / 1000, "budget"
                     slot.puts += 1
                     if slot.puts % 256 == 0:  # drop counts older than every window
                         slot.bucket.leak(now)
@@ -229,8 +224,7 @@ class RateLimit:
         if wait > waiting.left():
             raise MaviRateLimitError(
                 f"The {endpoint} budget of this account ({budgets}) has no turn free for "
-                f"{wait_text(wait)}, beyond the call's deadline. Try again later, or raise the "
-                "client's `deadline`.",
+                f"{wait_text(wait)}, past the call's deadline: try later, or raise `deadline`.",
                 retry_after=wait,
             )
         warn = wait > WAIT_WARNING and not waiting.warned

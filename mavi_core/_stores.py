@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from ._exceptions import MaviConnectionError, MaviError, MaviValidationError
@@ -47,6 +48,8 @@ def open_store(backend: object, timeout: float) -> Store:
             "a password (or user name) holding '/', '?' or '#' must be percent-encoded "
             "(%2F, %3F, %23; an '@' elsewhere: %40), else the URL names another host."
         )
+    if store is _SQLiteStore and not rest.strip("/"):
+        raise MaviValidationError(f"A sqlite rate limit names its file: {backend!r}.")
     try:
         return store(backend, timeout)
     except ModuleNotFoundError as exc:
@@ -55,8 +58,6 @@ def open_store(backend: object, timeout: float) -> Store:
         raise missing_extra(
             exc, package=package, framework=module, root=module, extra=extra
         ) from None
-    except MaviError:
-        raise
     except ValueError:  # the store's own URL parser refused it: the caller's mistake
         raise MaviValidationError(
             f"rate_limit backend {scheme}://... could not be read by its store (is its port a "
@@ -83,8 +84,8 @@ class Store:
     def bounded(self, seconds: float | None) -> Iterator[None]:
         """Every step of the store in this block (this thread's) shares the `seconds` from now
         (None: no deadline); a store failing in it is a `MaviConnectionError` naming it."""
-        previous = getattr(self._bound, "ends", None)
-        self._bound.ends = None if seconds is None else time.monotonic() + seconds
+        previous = getattr(self._bound, "ends", math.inf)
+        self._bound.ends = time.monotonic() + (math.inf if seconds is None else seconds)
         try:
             yield
         except MaviError:
@@ -96,8 +97,7 @@ class Store:
 
     def step_timeout(self) -> float:
         """What is left of `bounded`'s time, at most `timeout`; a `TimeoutError` when none is."""
-        ends: float | None = getattr(self._bound, "ends", None)
-        left = math.inf if ends is None else ends - time.monotonic()
+        left: float = getattr(self._bound, "ends", math.inf) - time.monotonic()
         if left <= 0:
             raise TimeoutError("the call's deadline passed while the store was being used")
         return min(self.timeout, left)
@@ -139,8 +139,6 @@ class _SQLiteStore(Store):
         # sqlite:///abs/path.db (three slashes and the absolute path), or sqlite://relative.db
         path = url.removeprefix("sqlite://")
         self.path = path[1:] if path.startswith("//") else path
-        if not self.path.strip("/"):
-            raise MaviValidationError(f"A sqlite rate limit names its file: {url!r}.")
         # One lock object for the store and its buckets: filelock refuses (as a deadlock) a second
         # object for the same file in one process, and this one is re-entrant.
         self._lock = FileLock(self.path + ".lock", timeout=timeout)
@@ -251,8 +249,8 @@ class _RedisStore(Store):
         try:
             yield self.now_ms()
         finally:  # the release gets a step's time even past the call's deadline
-            ends: float | None = getattr(self._bound, "ends", None)
-            with self.bounded(None if ends is None else max(ends - time.monotonic(), self.STEP)):
+            left: float = getattr(self._bound, "ends", math.inf) - time.monotonic()
+            with self.bounded(max(left, self.STEP)):
                 try:
                     lock.release()
                 except Exception:
@@ -279,13 +277,11 @@ class _RedisStore(Store):
             self._clients.clear()
 
 
+@dataclass(slots=True)
 class _TimedRedis:
     """The bucket's and locks' client: each command goes to the client for the step at hand."""
 
-    __slots__ = ("_store",)
-
-    def __init__(self, store: _RedisStore) -> None:
-        self._store = store
+    _store: _RedisStore
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store.client(self._store.step_timeout()), name)
@@ -316,10 +312,8 @@ def store_error(error: Exception, url: str, done: str) -> MaviConnectionError:
     """A store that could not be `done` ("opened", "used"), named and explained in words."""
     said = redact_url_secrets(str(error), url)
     if isinstance(error, sqlite3.OperationalError):
-        what = (
-            f"the file could not be read, written or locked ({said}): check that the file and "
-            "its folder are readable and writable, and that no other program holds it"
-        )
+        what = f"the file could not be read, written or locked ({said}): check that the file "
+        what += "and its folder are readable and writable, and that no other program holds it"
     elif isinstance(error, sqlite3.DatabaseError):
         what = "the file is not a SQLite database (damaged, or another kind of file): move it away "
         what += "or name another file; the budgets start again in a new one"
