@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import CoroutineType
-from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, cast
 from urllib.parse import urlsplit
 
 from ._budgets import DEFAULT_BUDGETS as DEFAULT_BUDGETS
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from pyrate_limiter import AbstractBucket
 
 logger = logging.getLogger("mavi_core")
-_T = TypeVar("_T")
 
 PREPAID_FOR: Final = 10.0
 """Seconds a turn taken ahead (`prepay=True`) stays good for the request that follows."""
@@ -204,13 +203,12 @@ class RateLimit:
             _prepaid.set((id(self), endpoint, time.monotonic()))
 
     def _use_prepaid(self, endpoint: str) -> bool:
-        turn = _prepaid.get()
-        if turn is None or turn[:2] != (id(self), endpoint):
+        if (turn := _prepaid.get()) is None or turn[:2] != (id(self), endpoint):
             return False
         _prepaid.set(None)
         return time.monotonic() - turn[2] < PREPAID_FOR
 
-    async def _call(self, function: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+    async def _call(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if not self._store.shared:
             return function(*args, **kwargs)
         import asyncio
@@ -308,8 +306,7 @@ def shared_rate_limit(backend: str = "memory://") -> RateLimit:
 def resolve_rate_limit(option: RateLimitOption, base_url: str) -> RateLimit | None:
     """A client's `rate_limit=`: "auto" is the process's documented budgets for MAVI's own
     service, and none for any other host (the emulator, a test server), whose limits differ."""
-    limit = check_rate_limit(option)
-    if limit != AUTO:
+    if (limit := check_rate_limit(option)) != AUTO:
         return limit  # type: ignore[return-value]
     host = "." + (urlsplit(base_url).hostname or "").lower()
     return shared_rate_limit() if host.endswith((".memories.ai", ".openinterx.com")) else None

@@ -54,9 +54,8 @@ def open_store(backend: object, timeout: float) -> Store:
         return store(backend, timeout)
     except ModuleNotFoundError as exc:
         extra, module = store.extra
-        package = f"A {extra} rate_limit backend"
         raise missing_extra(
-            exc, package=package, framework=module, root=module, extra=extra
+            exc, package=f"A {extra} rate_limit backend", framework=module, root=module, extra=extra
         ) from None
     except ValueError:  # the store's own URL parser refused it: the caller's mistake
         raise MaviValidationError(
