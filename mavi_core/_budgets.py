@@ -76,10 +76,8 @@ _ENDPOINTS: Final[Mapping[str, str]] = {
     "/serve/api/v2/vu/chat/completions": "vlm",
 }
 
-
-def endpoint_of(path: str) -> str | None:
-    """The budget a request path draws on; None for endpoints MAVI does not limit."""
-    return _ENDPOINTS.get(path)
+endpoint_of: Final = _ENDPOINTS.get
+"""The budget a request path draws on; None for endpoints MAVI does not limit."""
 
 
 @dataclass(frozen=True, slots=True)
