@@ -19,8 +19,9 @@ from langchain_core.rate_limiters import BaseRateLimiter
 from pydantic import SecretStr
 
 from mavi_core import RateLimit
+from mavi_core._budgets import key_account
 from mavi_core._options import strict_options
-from mavi_core._quota import key_account, shared_rate_limit
+from mavi_core._quota import shared_rate_limit
 from mavi_core._secret import reveal
 from mavi_core._settings import chat_endpoint, check_api_version, check_key_type
 from mavi_core._watch import watching_waits

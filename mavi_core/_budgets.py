@@ -1,6 +1,5 @@
 """What a rate limit counts: MAVI's budgets, which one a request draws on, and whose (the
-account). Pure: `_quota` takes turns against them in a store of `_stores`.
-"""
+account). Pure: `_quota` takes turns against them in a store of `_stores`."""
 
 from __future__ import annotations
 
@@ -77,10 +76,8 @@ _ENDPOINTS: Final[Mapping[str, str]] = {
     "/serve/api/v2/vu/chat/completions": "vlm",
 }
 
-
-def endpoint_of(path: str) -> str | None:
-    """The budget a request path draws on; None for endpoints MAVI does not limit."""
-    return _ENDPOINTS.get(path)
+endpoint_of: Final = _ENDPOINTS.get
+"""The budget a request path draws on; None for endpoints MAVI does not limit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +86,7 @@ class RateLimitWait:
 
     endpoint: str
     seconds: float
-    reason: str
-    """"budget": the endpoint's budget was spent; "paused": the service asked to wait."""
+    reason: str  # "budget": the endpoint's budget was spent; "paused": the service asked to wait
 
 
 def parse_budgets(spec: Mapping[str, BudgetSpec] | None) -> dict[str, tuple[Budget, ...]]:
@@ -102,16 +98,14 @@ def parse_budgets(spec: Mapping[str, BudgetSpec] | None) -> dict[str, tuple[Budg
                 f"Unknown rate-limit endpoint {endpoint!r}; use one of {sorted(DEFAULT_BUDGETS)}."
             )
         if isinstance(value, int) and not isinstance(value, bool):
-            value = Budget(value, 60.0)
-        value = (value,) if isinstance(value, Budget) else value
-        if value is not None and not (
-            isinstance(value, list | tuple) and all(isinstance(item, Budget) for item in value)
-        ):
+            value = Budget(value)
+        value = (value,) if isinstance(value, Budget) else () if value is None else value
+        if not isinstance(value, list | tuple) or not all(isinstance(b, Budget) for b in value):
             raise MaviValidationError(
                 f"budgets[{endpoint!r}] must be calls a minute (an int), a Budget, a list of "
                 f"Budgets or None, got {given(value)}."
             )
-        budgets[endpoint] = tuple(value or ())
+        budgets[endpoint] = tuple(value)
     return budgets
 
 
@@ -122,7 +116,7 @@ def key_account(key: str | None) -> str:
 
 def account_of(settings: MaviSettings) -> str:
     """The account of a client's credentials in a shared store: one per key, one per token user
-    (a keyed hash of its refresh token, else its access token; never shared with a key's)."""
+    (a hash of its refresh token, else its access token; never a key's)."""
     if settings.api_key is not None:
         return key_account(settings.api_key.get_secret_value())
     if settings.auth is not None:

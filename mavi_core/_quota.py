@@ -1,6 +1,5 @@
 """The per-account quota: before each attempt (`_flow`'s `Acquire`) a request waits for its
-turn in a budget of `_budgets` kept in a store of `_stores` (docs/rate-limits-and-bulk.md).
-"""
+turn in a budget of `_budgets` kept in a store of `_stores` (docs/rate-limits-and-bulk.md)."""
 
 from __future__ import annotations
 
@@ -12,7 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import CoroutineType
-from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, cast
 from urllib.parse import urlsplit
 
 from ._budgets import DEFAULT_BUDGETS as DEFAULT_BUDGETS
@@ -21,20 +20,18 @@ from ._budgets import BudgetSpec, parse_budgets
 from ._budgets import RateLimitWait as RateLimitWait
 from ._budgets import account_of as account_of
 from ._budgets import endpoint_of as endpoint_of
-from ._budgets import key_account as key_account
 from ._constants import WAIT_WARNING
 from ._envelope import wait_text
 from ._exceptions import MaviRateLimitError, MaviValidationError
 from ._options import strict_options
 from ._secret import given, redact_url_secrets
-from ._stores import check_backend, open_store
+from ._stores import open_store
 from ._watch import current_watcher
 
 if TYPE_CHECKING:
     from pyrate_limiter import AbstractBucket
 
 logger = logging.getLogger("mavi_core")
-_T = TypeVar("_T")
 
 PREPAID_FOR: Final = 10.0
 """Seconds a turn taken ahead (`prepay=True`) stays good for the request that follows."""
@@ -48,17 +45,15 @@ class _Slot:
     """A budget's bucket, used by one thread at a time (it keeps the wait of its last refusal)."""
 
     bucket: AbstractBucket
-    fresh_for: float
-    """A turn handed back later than this after its stamp is taken again (see `_try`)."""
+    fresh_for: float  # a turn handed back later than this after its stamp is taken again
     lock: threading.Lock = field(default_factory=threading.Lock)
     puts: int = 0
 
 
 @strict_options
 class RateLimit:
-    """The per-key budgets of MAVI's endpoints, shared by every client that holds this object
-    (and, with `sqlite:` or `redis:`, by every process that names the same store); its options:
-    docs/rate-limits-and-bulk.md#the-budgets."""
+    """MAVI's per-key budgets, shared by every client holding this object and, with `sqlite:` or
+    `redis:`, every process naming the store (docs/rate-limits-and-bulk.md#the-budgets)."""
 
     def __init__(
         self,
@@ -71,28 +66,21 @@ class RateLimit:
         account: str | None = None,
         timeout: float = 10.0,
     ) -> None:
-        store = check_backend(backend)
         if account is not None and (not isinstance(account, str) or not account.strip()):
             raise MaviValidationError(
-                f"account must be a non-empty name for the account (any label), got "
-                f"{given(account)}: keys given the same account share its budgets."
+                f"account must be a non-empty name (any label), got {given(account)}."
             )
-        if not _is_number(timeout) or not 0 < timeout < math.inf:
-            raise MaviValidationError(
-                f"timeout must be positive seconds (a store step's longest), got {given(timeout)}."
-            )
-        if not _is_number(time_scale) or not 0 < time_scale < math.inf:
-            raise MaviValidationError(
-                f"time_scale must be a finite positive number, got {given(time_scale)}."
-            )
+        for name, value in (("timeout", timeout), ("time_scale", time_scale)):
+            if not _is_number(value) or not 0 < value < math.inf:
+                raise MaviValidationError(
+                    f"{name} must be a finite number > 0, got {given(value)}."
+                )
         if margin is not None and (not _is_number(margin) or not 0 <= margin < math.inf):
             raise MaviValidationError(
                 f"margin must be seconds (a finite number >= 0) or None, got {given(margin)}."
             )
         if on_wait is not None and not callable(on_wait):
-            raise MaviValidationError(
-                f"on_wait must be a function taking a RateLimitWait, got {given(on_wait)}."
-            )
+            raise MaviValidationError(f"on_wait must be a function, got {given(on_wait)}.")
         self.budgets = {
             endpoint: tuple(Budget(budget.calls, budget.per * time_scale) for budget in spec)
             for endpoint, spec in parse_budgets(budgets).items()
@@ -100,7 +88,7 @@ class RateLimit:
         self.margin = margin
         self.on_wait = on_wait
         self.account = account
-        self._store = open_store(store, backend, float(timeout))
+        self._store = open_store(backend, float(timeout))
         self._slots: dict[str, _Slot] = {}
         self._lock = threading.Lock()
 
@@ -129,7 +117,7 @@ class RateLimit:
             self.pause(endpoint, pause, account=account, timeout=timeout)
         elif not prepay and self._use_prepaid(endpoint):
             return 0.0
-        waiting = _Waiting(endpoint, timeout, warned=pause > 0)
+        waiting = _Waiting(endpoint, math.inf if timeout is None else timeout, pause > 0)
         while (turn := self._try(endpoint, account, waiting.left()))[0] > 0:
             if isinstance(told := self._before_sleep(waiting, *turn), CoroutineType):
                 told.close()  # an async watcher under a blocking wait: nobody to await it
@@ -154,7 +142,7 @@ class RateLimit:
             await self._call(self.pause, endpoint, pause, account=account, timeout=timeout)
         elif not prepay and self._use_prepaid(endpoint):
             return 0.0
-        waiting = _Waiting(endpoint, timeout, warned=pause > 0)
+        waiting = _Waiting(endpoint, math.inf if timeout is None else timeout, pause > 0)
         while (turn := await self._call(self._try, endpoint, account, waiting.left()))[0] > 0:
             if isinstance(told := self._before_sleep(waiting, *turn), Awaitable):
                 await told
@@ -169,9 +157,8 @@ class RateLimit:
         return wait
 
     def _try(self, endpoint: str, account: str, timeout: float | None = None) -> tuple[float, str]:
-        """(0.0, "") with a turn taken, or the seconds until one may be free and why ("budget"
-        or "paused"). A turn handed back over half the windows' margin after its stamp would
-        spend the margin alone: it stays counted and one more is taken."""
+        """(0.0, "") with a turn taken, or the seconds until one may be free and why. A turn handed
+        back over half the margin after its stamp stays counted and one more is taken."""
         from pyrate_limiter import RateItem
 
         name = self._name(endpoint, account)
@@ -186,9 +173,7 @@ class RateLimit:
                     if (paused := self._store.paused_until(name) - now) > 0:
                         return paused / 1000, "paused"
                     if not slot.bucket.put(item := RateItem(name, now)):
-                        wait = slot.bucket.waiting(item)
-                        assert isinstance(wait, int)
-                        return max(wait, 1) / 1000, "budget"
+                        return max(cast(int, slot.bucket.waiting(item)), 1) / 1000, "budget"
                     slot.puts += 1
                     if slot.puts % 256 == 0:  # drop counts older than every window
                         slot.bucket.leak(now)
@@ -218,13 +203,12 @@ class RateLimit:
             _prepaid.set((id(self), endpoint, time.monotonic()))
 
     def _use_prepaid(self, endpoint: str) -> bool:
-        turn = _prepaid.get()
-        if turn is None or turn[:2] != (id(self), endpoint):
+        if (turn := _prepaid.get()) is None or turn[:2] != (id(self), endpoint):
             return False
         _prepaid.set(None)
         return time.monotonic() - turn[2] < PREPAID_FOR
 
-    async def _call(self, function: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+    async def _call(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if not self._store.shared:
             return function(*args, **kwargs)
         import asyncio
@@ -233,14 +217,12 @@ class RateLimit:
 
     def _before_sleep(self, waiting: _Waiting, wait: float, reason: str) -> object:
         """Check the deadline, count and report the wait; return what the watcher returned."""
-        endpoint, left = waiting.endpoint, waiting.left()
-        budgets = ", ".join(str(budget) for budget in self.budgets.get(endpoint, ()))
-        budgets = budgets or "no budget, paused at the service's request"
-        if left is not None and wait > left:
+        endpoint = waiting.endpoint
+        budgets = ", ".join(map(str, self.budgets.get(endpoint, ()))) or "no budget, paused"
+        if wait > waiting.left():
             raise MaviRateLimitError(
                 f"The {endpoint} budget of this account ({budgets}) has no turn free for "
-                f"{wait_text(wait)}, beyond the call's deadline. Try again later, or raise the "
-                "client's `deadline`.",
+                f"{wait_text(wait)}, past the call's deadline: try later, or raise `deadline`.",
                 retry_after=wait,
             )
         warn = wait > WAIT_WARNING and not waiting.warned
@@ -259,8 +241,7 @@ class RateLimit:
         event = RateLimitWait(endpoint, wait, reason)
         if self.on_wait is not None:
             self.on_wait(event)
-        watcher = current_watcher.get()
-        return None if watcher is None else watcher(event)
+        return None if (watcher := current_watcher.get()) is None else watcher(event)
 
     def _name(self, endpoint: str, account: str) -> str:
         """The budget's name in the store: the account's (every key of it), else the key's."""
@@ -289,19 +270,18 @@ class RateLimit:
         return self._slots[name]
 
 
+@dataclass(slots=True)
 class _Waiting:
     """One call's wait for a turn: its deadline, the seconds waited, whether it warned (once)."""
 
-    __slots__ = ("endpoint", "ends", "waited", "warned")
+    endpoint: str
+    timeout: float
+    warned: bool
+    waited: float = 0.0
+    since: float = field(default_factory=time.monotonic)
 
-    def __init__(self, endpoint: str, timeout: float | None, *, warned: bool) -> None:
-        self.endpoint = endpoint
-        self.ends = None if timeout is None else time.monotonic() + timeout
-        self.waited = 0.0
-        self.warned = warned
-
-    def left(self) -> float | None:
-        return None if self.ends is None else max(self.ends - time.monotonic(), 0.0)
+    def left(self) -> float:
+        return max(self.since + self.timeout - time.monotonic(), 0.0)
 
 
 def _is_number(value: object) -> bool:
@@ -312,7 +292,6 @@ RateLimitOption: TypeAlias = "RateLimit | str | None"
 """A client's `rate_limit=`: a `RateLimit`, a backend URL, "auto" (the default), or None (off)."""
 
 AUTO: Final = "auto"
-_SERVICE_HOSTS: Final = ("memories.ai", "openinterx.com")
 _shared: dict[str, RateLimit] = {}
 _shared_lock = threading.Lock()
 
@@ -321,20 +300,16 @@ def shared_rate_limit(backend: str = "memory://") -> RateLimit:
     """The process's one `RateLimit` for `backend` with the documented budgets, shared by every
     client given that URL (or the default)."""
     with _shared_lock:
-        if backend not in _shared:
-            _shared[backend] = RateLimit(backend)
-        return _shared[backend]
+        return _shared.get(backend) or _shared.setdefault(backend, RateLimit(backend))
 
 
 def resolve_rate_limit(option: RateLimitOption, base_url: str) -> RateLimit | None:
     """A client's `rate_limit=`: "auto" is the process's documented budgets for MAVI's own
     service, and none for any other host (the emulator, a test server), whose limits differ."""
-    limit = check_rate_limit(option)
-    if limit != AUTO:
+    if (limit := check_rate_limit(option)) != AUTO:
         return limit  # type: ignore[return-value]
-    host = (urlsplit(base_url).hostname or "").lower()
-    service = any(host == name or host.endswith("." + name) for name in _SERVICE_HOSTS)
-    return shared_rate_limit() if service else None
+    host = "." + (urlsplit(base_url).hostname or "").lower()
+    return shared_rate_limit() if host.endswith((".memories.ai", ".openinterx.com")) else None
 
 
 def check_rate_limit(option: object) -> RateLimit | str | None:

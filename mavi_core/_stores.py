@@ -1,6 +1,5 @@
 """Where a rate limit's counts (pyrate-limiter's buckets) and pauses live, named by one URL:
-`memory://`, `sqlite:///path/to/file.db` or `redis://host:6379/0` (docs/rate-limits-and-bulk.md).
-"""
+`memory://`, `sqlite:///path/to/file.db` or `redis://host:6379/0` (docs/rate-limits-and-bulk.md)."""
 
 from __future__ import annotations
 
@@ -13,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from ._exceptions import MaviConnectionError, MaviError, MaviValidationError
@@ -27,8 +27,9 @@ logger = logging.getLogger("mavi_core")
 SHAPES: Final = "memory://, sqlite:///path/to/file.db or redis://[:password@]host:port/db"
 
 
-def check_backend(backend: object) -> type[Store]:
-    """The store a backend URL names; a `MaviValidationError` quoting at most its scheme."""
+def open_store(backend: object, timeout: float) -> Store:
+    """The store a backend URL names, opened; a failure is an error saying what to do, quoting
+    at most the URL's scheme and never a password."""
     if not isinstance(backend, str):
         raise MaviValidationError(f"rate_limit backend must be {SHAPES}, got {given(backend)}.")
     scheme, separator, rest = backend.partition("://")
@@ -40,25 +41,37 @@ def check_backend(backend: object) -> type[Store]:
         elif scheme.lower() in _STORES:
             got = f"the scheme {scheme!r}: write it in lower case"
         raise MaviValidationError(f"rate_limit backend must be {SHAPES}, got {got}.")
-    if store is _RedisStore:
-        host_ends = min((rest.find(char) for char in "/?#" if char in rest), default=len(rest))
-        if "@" in rest[host_ends:] and "@" not in rest[:host_ends]:
-            raise MaviValidationError(
-                f"rate_limit backend {scheme}://... holds an '@' after a raw {rest[host_ends]!r}: "
-                "a password (or user name) holding '/', '?' or '#' must be percent-encoded "
-                "(%2F, %3F, %23; an '@' elsewhere: %40), else the URL names another host."
-            )
-    return store
+    host_ends = min((rest.find(char) for char in "/?#" if char in rest), default=len(rest))
+    if store is _RedisStore and "@" in rest[host_ends:] and "@" not in rest[:host_ends]:
+        raise MaviValidationError(
+            f"rate_limit backend {scheme}://... holds an '@' after a raw {rest[host_ends]!r}: "
+            "a password (or user name) holding '/', '?' or '#' must be percent-encoded "
+            "(%2F, %3F, %23; an '@' elsewhere: %40), else the URL names another host."
+        )
+    if store is _SQLiteStore and not rest.strip("/"):
+        raise MaviValidationError(f"A sqlite rate limit names its file: {backend!r}.")
+    try:
+        return store(backend, timeout)
+    except ModuleNotFoundError as exc:
+        extra, module = store.extra
+        raise missing_extra(
+            exc, package=f"A {extra} rate_limit backend", framework=module, root=module, extra=extra
+        ) from None
+    except ValueError:  # the store's own URL parser refused it: the caller's mistake
+        raise MaviValidationError(
+            f"rate_limit backend {scheme}://... could not be read by its store (is its port a "
+            f"number 0-65535?): pass {SHAPES}."
+        ) from None
+    except (OSError, sqlite3.Error) as exc:
+        raise store_error(exc, backend, "opened") from exc
 
 
 class Store:
-    """Counts and pauses in this process's memory (`memory://`); the SQLite and Redis stores
-    share them with other processes."""
+    """Counts and pauses in this process's memory (`memory://`); the other stores share them."""
 
     shared = False
     extra = ("", "")  # the extra the store needs installed, and the module it brings
-    STEP: Final = 0.1
-    """Steps are given whole tenths of a second: a step may outlast what was left by less."""
+    STEP: Final = 0.1  # a step is given whole tenths of a second: it outlasts what was left by less
 
     def __init__(self, url: str, timeout: float) -> None:
         self.url = url
@@ -70,8 +83,8 @@ class Store:
     def bounded(self, seconds: float | None) -> Iterator[None]:
         """Every step of the store in this block (this thread's) shares the `seconds` from now
         (None: no deadline); a store failing in it is a `MaviConnectionError` naming it."""
-        previous = getattr(self._bound, "ends", None)
-        self._bound.ends = None if seconds is None else time.monotonic() + seconds
+        previous = getattr(self._bound, "ends", math.inf)
+        self._bound.ends = time.monotonic() + (math.inf if seconds is None else seconds)
         try:
             yield
         except MaviError:
@@ -83,10 +96,7 @@ class Store:
 
     def step_timeout(self) -> float:
         """What is left of `bounded`'s time, at most `timeout`; a `TimeoutError` when none is."""
-        ends: float | None = getattr(self._bound, "ends", None)
-        if ends is None:
-            return self.timeout
-        left = ends - time.monotonic()
+        left: float = getattr(self._bound, "ends", math.inf) - time.monotonic()
         if left <= 0:
             raise TimeoutError("the call's deadline passed while the store was being used")
         return min(self.timeout, left)
@@ -128,17 +138,14 @@ class _SQLiteStore(Store):
         # sqlite:///abs/path.db (three slashes and the absolute path), or sqlite://relative.db
         path = url.removeprefix("sqlite://")
         self.path = path[1:] if path.startswith("//") else path
-        if not self.path.strip("/"):
-            raise MaviValidationError(f"A sqlite rate limit names its file: {url!r}.")
         # One lock object for the store and its buckets: filelock refuses (as a deadlock) a second
         # object for the same file in one process, and this one is re-entrant.
         self._lock = FileLock(self.path + ".lock", timeout=timeout)
-        with self._lock:
-            self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=timeout)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=timeout)
+        with self._lock, self._db:
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS mavi_pause (name TEXT PRIMARY KEY, until_ms INTEGER)"
             )
-            self._db.commit()
         self._thread_lock = threading.Lock()
 
     def _locked(self) -> Any:
@@ -174,10 +181,8 @@ class _SQLiteStore(Store):
 
     def paused_until(self, name: str) -> int:
         with self._thread_lock:
-            row = self._db.execute(
-                "SELECT until_ms FROM mavi_pause WHERE name = ?", (name,)
-            ).fetchone()
-        return int(row[0]) if row else 0
+            rows = self._db.execute("SELECT until_ms FROM mavi_pause WHERE name = ?", (name,))
+            return int((rows.fetchone() or (0,))[0])
 
     def close(self) -> None:
         self._db.close()
@@ -189,8 +194,6 @@ class _RedisStore(Store):
 
     shared = True
     extra = ("redis", "redis")
-    LOCK_SECONDS: Final = 5.0
-    """How long a lock outlives a holder that died holding it."""
 
     def __init__(self, url: str, timeout: float) -> None:
         super().__init__(url, timeout)
@@ -235,7 +238,7 @@ class _RedisStore(Store):
         lock = Lock(  # on the bounded client: each of the lock's commands in the call's time
             self._redis,
             f"mavi:lock:{name}",
-            timeout=self.LOCK_SECONDS,
+            timeout=5.0,  # how long a lock outlives a holder that died holding it
             sleep=0.001,
             blocking_timeout=wait,
             thread_local=False,
@@ -245,8 +248,8 @@ class _RedisStore(Store):
         try:
             yield self.now_ms()
         finally:  # the release gets a step's time even past the call's deadline
-            ends: float | None = getattr(self._bound, "ends", None)
-            with self.bounded(None if ends is None else max(ends - time.monotonic(), self.STEP)):
+            left: float = getattr(self._bound, "ends", math.inf) - time.monotonic()
+            with self.bounded(max(left, self.STEP)):
                 try:
                     lock.release()
                 except Exception:
@@ -264,8 +267,7 @@ class _RedisStore(Store):
             self._redis.set(key, until_ms, px=ttl)
 
     def paused_until(self, name: str) -> int:
-        value = self._redis.get(f"mavi:pause:{name}")
-        return int(value) if value is not None else 0
+        return int(self._redis.get(f"mavi:pause:{name}") or 0)
 
     def close(self) -> None:
         with self._clients_lock:
@@ -274,13 +276,11 @@ class _RedisStore(Store):
             self._clients.clear()
 
 
+@dataclass(slots=True)
 class _TimedRedis:
     """The bucket's and locks' client: each command goes to the client for the step at hand."""
 
-    __slots__ = ("_store",)
-
-    def __init__(self, store: _RedisStore) -> None:
-        self._store = store
+    _store: _RedisStore
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store.client(self._store.step_timeout()), name)
@@ -307,38 +307,15 @@ _STORES: Final[Mapping[str, type[Store]]] = {
 }
 
 
-def open_store(store: type[Store], backend: str, timeout: float) -> Store:
-    """`store(backend, timeout)`; a failure is an error saying what to do, without passwords."""
-    try:
-        return store(backend, timeout)
-    except ModuleNotFoundError as exc:
-        extra, module = store.extra
-        package = f"A {extra} rate_limit backend"
-        raise missing_extra(
-            exc, package=package, framework=module, root=module, extra=extra
-        ) from None
-    except MaviError:
-        raise
-    except ValueError:  # the store's own URL parser refused it: the caller's mistake
-        raise MaviValidationError(
-            f"rate_limit backend {backend.partition('://')[0]}://... could not be read by its "
-            f"store (is its port a number 0-65535?): pass {SHAPES}."
-        ) from None
-    except (OSError, sqlite3.Error) as exc:
-        raise store_error(exc, backend, "opened") from exc
-
-
 def store_error(error: Exception, url: str, done: str) -> MaviConnectionError:
     """A store that could not be `done` ("opened", "used"), named and explained in words."""
     said = redact_url_secrets(str(error), url)
     if isinstance(error, sqlite3.OperationalError):
-        what = (
-            f"the file could not be read, written or locked ({said}): check that the file and "
-            "its folder are readable and writable, and that no other program holds it"
-        )
+        what = f"the file could not be read, written or locked ({said}): check that the file "
+        what += "and its folder are readable and writable, and that no other program holds it"
     elif isinstance(error, sqlite3.DatabaseError):
-        what = "the file is not a SQLite database (damaged, or another kind of file): move it "
-        what += "away or name another file; the budgets start again in a new one"
+        what = "the file is not a SQLite database (damaged, or another kind of file): move it away "
+        what += "or name another file; the budgets start again in a new one"
     elif isinstance(error, TimeoutError):
         what = f"it did not answer in time ({said}): check that nothing else holds it"
     else:

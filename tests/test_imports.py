@@ -93,7 +93,7 @@ def test_names_out_of_mavi_core_import_from_their_submodule(module: str, names: 
 def test_the_constants_load_no_heavy_module() -> None:
     loaded = _loaded_after("import mavi_core.constants")
     assert not [m for m in LOADED_LATER if f"mavi_core.{m}" in loaded], loaded
-    from mavi_core._quota import DEFAULT_BUDGETS as table
+    from mavi_core._budgets import DEFAULT_BUDGETS as table
     from mavi_core.constants import DEFAULT_BUDGETS  # the rate limits' table, loaded on first use
 
     assert DEFAULT_BUDGETS is table

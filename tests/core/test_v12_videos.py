@@ -27,7 +27,7 @@ from mavi_core import (
     Moment,
     Video,
 )
-from mavi_core._quota import DEFAULT_BUDGETS, Budget, endpoint_of
+from mavi_core._budgets import DEFAULT_BUDGETS, Budget, endpoint_of
 from mavi_core.emulator import MaviEmulator
 
 from .conftest import Api, Server

@@ -25,7 +25,7 @@ def emu() -> Iterator[MaviEmulator]:
 
 
 def _budget_left(limit: RateLimit, emu: MaviEmulator, endpoint: str = "chat") -> bool:
-    from mavi_core._quota import key_account
+    from mavi_core._budgets import key_account
 
     return limit.try_acquire(endpoint, account=key_account(emu.api_key)) == 0.0
 

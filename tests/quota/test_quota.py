@@ -19,11 +19,8 @@ from mavi_core import (
     RateLimit,
     RateLimitWait,
 )
-from mavi_core._quota import (
-    endpoint_of,
-    resolve_rate_limit,
-    shared_rate_limit,
-)
+from mavi_core._budgets import endpoint_of
+from mavi_core._quota import resolve_rate_limit, shared_rate_limit
 from mavi_core._watch import wait_watcher, watching_waits
 from mavi_core.emulator import MaviEmulator
 

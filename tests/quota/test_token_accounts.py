@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from mavi_core import Budget, MaviClient, MaviTokenAuth, RateLimit
-from mavi_core._quota import account_of, key_account
+from mavi_core._budgets import account_of, key_account
 from mavi_core._settings import MaviSettings
 from mavi_core.emulator import MaviEmulator
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from mavi_core import Budget, MaviClient, MaviRateLimitError, MaviValidationError, RateLimit
-from mavi_core._quota import key_account
+from mavi_core._budgets import key_account
 from mavi_core.constants import DEFAULT_BUDGETS
 from mavi_core.emulator import MaviEmulator
 
