@@ -178,11 +178,10 @@ class MaviTokenAuth:
                 return None
             if self._in_flight is not None:
                 return RefreshTicket(self._in_flight, leader=False)
-            if self._failure and time.time() - self._failure[0] < REFRESH_FAILURE_COOLDOWN:
-                settled: Future[MaviTokens] = Future()
-                settled.set_exception(self._failure[1])
-                return RefreshTicket(settled, leader=False)
             future: Future[MaviTokens] = Future()
+            if self._failure and time.time() - self._failure[0] < REFRESH_FAILURE_COOLDOWN:
+                future.set_exception(self._failure[1])
+                return RefreshTicket(future, leader=False)
             self._in_flight = future
             return RefreshTicket(future, leader=True)
 

@@ -7,9 +7,13 @@ import re
 from os.path import commonprefix
 from typing import Final, Protocol
 
+from ._exceptions import MaviValidationError
+
 MASK = "**********"
 _MIN_REDACTED = 4
 """Shorter values are not searched for in messages: masking every "a" would garble them."""
+_PREFIX: Final = 8
+"""A secret cut short (in a message quoting a reply's start) is masked from this many on."""
 
 
 class SecretLike(Protocol):
@@ -31,10 +35,10 @@ class Secret:
         return self._value
 
     def __repr__(self) -> str:
-        return "Secret('**********')" if self._value else "Secret('')"
+        return f"Secret('{self}')"
 
     def __str__(self) -> str:
-        return "**********" if self._value else ""
+        return MASK if self._value else ""
 
     def __bool__(self) -> bool:
         return bool(self._value)
@@ -65,8 +69,6 @@ def reveal(value: str | SecretLike | None) -> str | None:
 def check_credential(value: str, what: str) -> str:
     """`value` without surrounding white space; raises `MaviValidationError` (never quoting
     it) when it is empty or holds a character an HTTP header cannot carry."""
-    from ._exceptions import MaviValidationError
-
     stripped = value.strip()
     if not stripped:
         raise MaviValidationError(f"The {what} is empty: pass the value from the MAVI console.")
@@ -83,10 +85,6 @@ def check_credential(value: str, what: str) -> str:
             "line break or a BOM)."
         )
     return stripped
-
-
-_PREFIX: Final = 8
-"""A secret cut short (in a message quoting a reply's start) is masked from this many on."""
 
 
 def redact(text: str, secrets: list[str]) -> str:
