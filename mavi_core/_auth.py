@@ -167,12 +167,10 @@ class MaviTokenAuth:
 
     def is_valid(self, margin: float = 0.0) -> bool:
         """True while the access token has more than `margin` seconds left (or no known end)."""
-        expires_at = self._tokens.expires_at
-        return expires_at is None or time.time() < expires_at - margin
+        return self.expires_at is None or time.time() < self.expires_at - margin
 
     def claim_refresh(self, generation: int) -> RefreshTicket | None:
-        """Who refreshes: None when the tokens of `generation` were replaced already; else the
-        first caller leads the one refresh, the others wait (or get a recent failure at once)."""
+        """None when `generation`'s tokens were replaced; else who leads the refresh, who waits."""
         with self._lock:
             if self.generation != generation:
                 return None
@@ -188,8 +186,7 @@ class MaviTokenAuth:
     def finish_refresh(
         self, ticket: RefreshTicket, data: object = None, error: BaseException | None = None
     ) -> None:
-        """The leader's end of a refresh: apply the reply's `data`, or share `error` with the
-        waiters; raises the error a malformed reply is."""
+        """Apply the reply's `data`, or share `error` with the waiters; raises a malformed reply."""
         tokens = None
         if error is None:  # only the leader replaces the tokens: read outside the lock
             try:

@@ -100,9 +100,8 @@ def redact(text: str, secrets: list[str]) -> str:
 
 
 _USERINFO: Final = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^\s:]*:)(?P<password>\S*)@")
-"""The password runs from the first `:` after `scheme://` to the URL's LAST `@`, as redis-py and
-`urllib.parse` read it, raw `/`, `?` or `#` included; a URL without a password but with `@`
-after a `:` is masked from that `:` (the safe side)."""
+"""The password: from the first `:` after `scheme://` to the LAST `@` (raw `/?#` included), as
+redis-py and `urllib.parse` read it; with no password, from a `:` before an `@` (the safe side)."""
 
 _QUERY_PASSWORD: Final = re.compile(r"(?i)(?P<head>[?&;]password=)(?P<password>[^&;#\s]*)")
 """redis-py reads any query parameter as a connection option: `?password=...` is one."""

@@ -11,7 +11,7 @@ import ssl
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache, partial
@@ -24,7 +24,6 @@ from ._constants import MAX_CONNECTIONS, MAX_KEEPALIVE_CONNECTIONS
 
 if TYPE_CHECKING:
     import asyncio
-    from collections.abc import Mapping
 
 
 SHARDS: Final = 16
@@ -183,8 +182,8 @@ def _close_socket(sock: Any) -> None:
 
 
 class LoopPools:
-    """The async client's pools, one per event loop (an httpx pool works only on its own), so a
-    client survives a new `asyncio.run`. An injected client serves every loop, and stays open."""
+    """The async client's pools, one per event loop (docs/client.md#connections). An injected
+    client serves every loop, and stays open."""
 
     def __init__(
         self,
