@@ -6,6 +6,7 @@ import hmac
 import re
 from os.path import commonprefix
 from typing import Final, Protocol
+from urllib.parse import unquote, unquote_plus
 
 from ._exceptions import MaviValidationError
 
@@ -116,8 +117,6 @@ def redact_url(text: str) -> str:
 def url_secrets(url: str) -> list[str]:
     """The passwords `url` carries, as written and percent-decoded (what a library that read
     the URL may quote in its own errors): for `redact`, after `redact_url`."""
-    from urllib.parse import unquote, unquote_plus
-
     match = _USERINFO.match(url)
     found = [match["password"]] if match else []
     found += [unquote_plus(query["password"]) for query in _QUERY_PASSWORD.finditer(url)]
