@@ -167,30 +167,26 @@ class MaviTokenAuth:
 
     def is_valid(self, margin: float = 0.0) -> bool:
         """True while the access token has more than `margin` seconds left (or no known end)."""
-        expires_at = self._tokens.expires_at
-        return expires_at is None or time.time() < expires_at - margin
+        return self.expires_at is None or time.time() < self.expires_at - margin
 
     def claim_refresh(self, generation: int) -> RefreshTicket | None:
-        """Who refreshes: None when the tokens of `generation` were replaced already; else the
-        first caller leads the one refresh, the others wait (or get a recent failure at once)."""
+        """None when `generation`'s tokens were replaced; else who leads the refresh, who waits."""
         with self._lock:
             if self.generation != generation:
                 return None
             if self._in_flight is not None:
                 return RefreshTicket(self._in_flight, leader=False)
-            if self._failure and time.time() - self._failure[0] < REFRESH_FAILURE_COOLDOWN:
-                settled: Future[MaviTokens] = Future()
-                settled.set_exception(self._failure[1])
-                return RefreshTicket(settled, leader=False)
             future: Future[MaviTokens] = Future()
+            if self._failure and time.time() - self._failure[0] < REFRESH_FAILURE_COOLDOWN:
+                future.set_exception(self._failure[1])
+                return RefreshTicket(future, leader=False)
             self._in_flight = future
             return RefreshTicket(future, leader=True)
 
     def finish_refresh(
         self, ticket: RefreshTicket, data: object = None, error: BaseException | None = None
     ) -> None:
-        """The leader's end of a refresh: apply the reply's `data`, or share `error` with the
-        waiters; raises the error a malformed reply is."""
+        """Apply the reply's `data`, or share `error` with the waiters; raises a malformed reply."""
         tokens = None
         if error is None:  # only the leader replaces the tokens: read outside the lock
             try:

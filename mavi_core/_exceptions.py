@@ -82,15 +82,14 @@ class MaviStreamTimeoutError(MaviStreamError, MaviTimeoutError):
     """A stream went silent longer than the read timeout after part of the answer was delivered."""
 
 
-def _stream_error(kind: type[MaviAPIError]) -> type[MaviStreamError]:
-    name = kind.__name__.replace("Mavi", "MaviStream", 1)
-    doc = f"A {kind.__name__} the service sent after part of the answer was delivered."
-    return type(name, (MaviStreamError, kind), {"__doc__": doc, "__module__": __name__})
-
-
 # An error the service sends after answer text keeps its class: `except` catches it either way.
 STREAM_ERRORS: dict[type[MaviAPIError], type[MaviStreamError]] = {
-    kind: _stream_error(kind) for kind in MaviAPIError.__subclasses__()
+    kind: type(
+        kind.__name__.replace("Mavi", "MaviStream", 1),
+        (MaviStreamError, kind),
+        {"__doc__": f"A {kind.__name__} sent after part of the answer.", "__module__": __name__},
+    )
+    for kind in MaviAPIError.__subclasses__()
 }
 globals().update({error.__name__: error for error in STREAM_ERRORS.values()})  # for pickle
 

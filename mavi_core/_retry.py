@@ -34,12 +34,6 @@ def may_retry(error: MaviError) -> bool:
     return is_retryable(error) or isinstance(error, MaviAuthenticationError)
 
 
-def backoff_delay(retries_done: int, *, jitter: float = 0.0) -> float:
-    """0.5 s doubling to 8 s, shortened by up to 25% (`jitter` in [0, 1))."""
-    delay = min(INITIAL_RETRY_DELAY * 2.0**retries_done, MAX_RETRY_DELAY)
-    return delay * (1.0 - 0.25 * jitter)
-
-
 @dataclass
 class RetryState:
     """One call's retries: `next_action(error)` answers seconds to wait, `REFRESH` or None."""
@@ -64,7 +58,8 @@ class RetryState:
         if retry_after is not None and retry_after > MAX_RETRY_AFTER:
             self.refused_wait = True  # the error must say so: see `_envelope.unwaited`
             return None
-        # A wait of 0 would retry at once: the normal backoff is the least a retry waits.
-        backoff = backoff_delay(self.retries, jitter=self.random())
+        # 0.5 s doubling to 8 s, shortened by up to 25 %: the least a retry waits (a wait of 0
+        # would retry at once).
+        backoff = min(INITIAL_RETRY_DELAY * 2.0**self.retries, MAX_RETRY_DELAY)
         self.retries += 1
-        return max(retry_after or 0.0, backoff)
+        return max(retry_after or 0.0, backoff * (1.0 - 0.25 * self.random()))

@@ -6,10 +6,15 @@ import hmac
 import re
 from os.path import commonprefix
 from typing import Final, Protocol
+from urllib.parse import unquote, unquote_plus
+
+from ._exceptions import MaviValidationError
 
 MASK = "**********"
 _MIN_REDACTED = 4
 """Shorter values are not searched for in messages: masking every "a" would garble them."""
+_PREFIX: Final = 8
+"""A secret cut short (in a message quoting a reply's start) is masked from this many on."""
 
 
 class SecretLike(Protocol):
@@ -31,10 +36,10 @@ class Secret:
         return self._value
 
     def __repr__(self) -> str:
-        return "Secret('**********')" if self._value else "Secret('')"
+        return f"Secret('{self}')"
 
     def __str__(self) -> str:
-        return "**********" if self._value else ""
+        return MASK if self._value else ""
 
     def __bool__(self) -> bool:
         return bool(self._value)
@@ -65,8 +70,6 @@ def reveal(value: str | SecretLike | None) -> str | None:
 def check_credential(value: str, what: str) -> str:
     """`value` without surrounding white space; raises `MaviValidationError` (never quoting
     it) when it is empty or holds a character an HTTP header cannot carry."""
-    from ._exceptions import MaviValidationError
-
     stripped = value.strip()
     if not stripped:
         raise MaviValidationError(f"The {what} is empty: pass the value from the MAVI console.")
@@ -85,10 +88,6 @@ def check_credential(value: str, what: str) -> str:
     return stripped
 
 
-_PREFIX: Final = 8
-"""A secret cut short (in a message quoting a reply's start) is masked from this many on."""
-
-
 def redact(text: str, secrets: list[str]) -> str:
     """`text` with every occurrence of each secret masked, whole or cut short at the end."""
     for secret in filter(lambda secret: len(secret) >= _MIN_REDACTED, secrets):
@@ -102,9 +101,8 @@ def redact(text: str, secrets: list[str]) -> str:
 
 
 _USERINFO: Final = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^\s:]*:)(?P<password>\S*)@")
-"""The password runs from the first `:` after `scheme://` to the URL's LAST `@`, as redis-py and
-`urllib.parse` read it, raw `/`, `?` or `#` included; a URL without a password but with `@`
-after a `:` is masked from that `:` (the safe side)."""
+"""The password: from the first `:` after `scheme://` to the LAST `@` (raw `/?#` included), as
+redis-py and `urllib.parse` read it; with no password, from a `:` before an `@` (the safe side)."""
 
 _QUERY_PASSWORD: Final = re.compile(r"(?i)(?P<head>[?&;]password=)(?P<password>[^&;#\s]*)")
 """redis-py reads any query parameter as a connection option: `?password=...` is one."""
@@ -119,8 +117,6 @@ def redact_url(text: str) -> str:
 def url_secrets(url: str) -> list[str]:
     """The passwords `url` carries, as written and percent-decoded (what a library that read
     the URL may quote in its own errors): for `redact`, after `redact_url`."""
-    from urllib.parse import unquote, unquote_plus
-
     match = _USERINFO.match(url)
     found = [match["password"]] if match else []
     found += [unquote_plus(query["password"]) for query in _QUERY_PASSWORD.finditer(url)]

@@ -11,7 +11,7 @@ import ssl
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache, partial
@@ -24,7 +24,6 @@ from ._constants import MAX_CONNECTIONS, MAX_KEEPALIVE_CONNECTIONS
 
 if TYPE_CHECKING:
     import asyncio
-    from collections.abc import Mapping
 
 
 SHARDS: Final = 16
@@ -38,8 +37,7 @@ _SEND_ENDS: ContextVar[float | None] = ContextVar("mavi_send_ends", default=None
 
 @contextmanager
 def sending_within(seconds: float | None) -> Iterator[None]:
-    """The sync client's reads and writes in this block end within `seconds` (None: each within
-    its own timeout), however slowly the server trickles (docs/errors-and-wire.md#bounds)."""
+    """The sync client's reads and writes in this block end within `seconds` (None: unbounded)."""
     token = _SEND_ENDS.set(None if seconds is None else time.monotonic() + seconds)
     try:
         yield
@@ -64,8 +62,6 @@ class _BoundedStream(httpcore.NetworkStream):
         self._stream = stream
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        if _SEND_ENDS.get() is None:  # a body being read (every delta): no bound but its own
-            return self._stream.read(max_bytes, timeout)
         return self._stream.read(max_bytes, _within(timeout))
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
@@ -98,8 +94,7 @@ class _BoundedBackend(httpcore.SyncBackend):
 
 
 def bounded_by_deadline(client: httpx.Client) -> httpx.Client:
-    """`client`, the connections of its transports (the environment's proxies' too) bounded by
-    `sending_within`: httpx has no total timeout, and its read timeout restarts with every byte."""
+    """`client`, its transports' connections (proxies' too) bounded by `sending_within`."""
     for transport in [client._transport, *client._mounts.values()]:
         pool = getattr(transport, "_pool", None)
         if isinstance(getattr(pool, "_network_backend", None), httpcore.SyncBackend):
@@ -132,8 +127,8 @@ class _CountedStream(httpx.AsyncByteStream):
 
 
 class ShardedAsyncTransport(httpx.AsyncBaseTransport):
-    """`SHARDS` pools sharing the client's limits, the least loaded first (the first on a tie:
-    sequential use reuses one connection): one pool is quadratic (encode/httpcore#1035)."""
+    """`SHARDS` pools sharing the client's limits, the least loaded (the first on a tie) first:
+    one pool is quadratic (encode/httpcore#1035, docs/client.md#connections)."""
 
     def __init__(self, shards: Sequence[httpx.AsyncBaseTransport] | None = None) -> None:
         limits = httpx.Limits(
@@ -187,8 +182,8 @@ def _close_socket(sock: Any) -> None:
 
 
 class LoopPools:
-    """The async client's pools, one per event loop (an httpx pool works only on its own), so a
-    client survives a new `asyncio.run`. An injected client serves every loop, and stays open."""
+    """The async client's pools, one per event loop (docs/client.md#connections). An injected
+    client serves every loop, and stays open."""
 
     def __init__(
         self,
@@ -226,14 +221,12 @@ class LoopPools:
         return http
 
     async def aclose(self) -> None:
-        """Close every pool: the running loop's here, each other loop's on that loop (waited for
-        up to `OTHER_LOOP_CLOSE_WAIT` seconds), an ended loop's by closing its sockets."""
+        """Close every pool, each on its own loop, an ended loop's by its sockets."""
         import asyncio
 
-        current = asyncio.get_running_loop()
         with self._lock:
             self.closed = True
-            mine = self._pools.pop(current, None)
+            mine = self._pools.pop(asyncio.get_running_loop(), None)
             others, self._pools = self._pools, {}
         waiting = []
         for loop, (http, transport) in others.items():
@@ -265,8 +258,7 @@ async def aclose_responses(responses: list[httpx.Response]) -> None:
 
 
 def _drop(response: httpx.Response) -> None:
-    """Close `response`'s connection without awaiting: its network stream's close is run to its
-    first suspension (asyncio's transport is closed by then), or on an ended loop, its socket."""
+    """Close `response`'s connection without awaiting (docs/ARCHITECTURE.md#flows-and-drivers)."""
     stream = response.extensions.get("network_stream")
     closing = getattr(stream, "aclose", lambda: None)()
     if not isinstance(closing, Coroutine):

@@ -14,16 +14,22 @@ from mavi_core import (
     MaviStreamError,
     MaviTimeoutError,
 )
-from mavi_core._retry import REFRESH, RetryState, backoff_delay, is_retryable
+from mavi_core._retry import REFRESH, RetryState, is_retryable
+
+
+def backoffs(count: int, jitter: float) -> list[float | str | None]:
+    """The waits of `count` retries in a row of a 503, `jitter` the random draw."""
+    state = RetryState(max_retries=count, random=lambda: jitter)
+    return [state.next_action(MaviServerError("x", status_code=503)) for _ in range(count)]
 
 
 def test_backoff_doubles_from_half_a_second_to_eight() -> None:
-    assert [backoff_delay(n) for n in range(7)] == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
+    assert backoffs(7, jitter=0.0) == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
 
 
 def test_jitter_shortens_by_at_most_a_quarter() -> None:
-    assert backoff_delay(0, jitter=0.999) == pytest.approx(0.375, rel=1e-2)
-    assert backoff_delay(3, jitter=0.5) == pytest.approx(3.5)
+    assert backoffs(1, jitter=0.999)[0] == pytest.approx(0.375, rel=1e-2)
+    assert backoffs(4, jitter=0.5)[3] == pytest.approx(3.5)
 
 
 @pytest.mark.parametrize(
