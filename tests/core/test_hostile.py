@@ -400,7 +400,7 @@ def test_a_trickling_server_is_stopped_by_the_deadline(mode: Mode) -> None:
     def script(conn: socket.socket, request: Request) -> None:
         conn.sendall(head("200 OK", "Content-Type: text/event-stream") + events("slow "))
         try:
-            for _ in range(200):
+            for _ in range(1200):  # a minute of trickle: far past the deadline, even under load
                 time.sleep(0.05)
                 conn.sendall(b":")
         except OSError:
@@ -412,7 +412,7 @@ def test_a_trickling_server_is_stopped_by_the_deadline(mode: Mode) -> None:
         with pytest.raises(MaviTimeoutError, match="deadline"):
             mode.stream(server.base_url, received, deadline=0.5)
     assert received == ["slow "]
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 30  # cut by the deadline, not by the server's end
 
 
 # 5. Every reply is an answer or a typed error.
