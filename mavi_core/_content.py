@@ -11,8 +11,6 @@ from typing import Final
 from ._constants import DECODE_STEP
 from ._exceptions import MaviServerError
 
-__all__ = ["ACCEPT_ENCODING", "ContentDecoder", "content_decoder"]
-
 ACCEPT_ENCODING: Final = "gzip, deflate"
 _GZIP: Final = zlib.MAX_WBITS | 16
 

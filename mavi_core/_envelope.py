@@ -22,24 +22,6 @@ from ._exceptions import (
     MaviTimeoutError,
 )
 
-__all__ = [
-    "envelope_data",
-    "error_for_code",
-    "error_for_http_status",
-    "error_for_message",
-    "is_success_code",
-    "kind_of",
-    "long_retry_words",
-    "malformed",
-    "normalize_code",
-    "parse_retry_after",
-    "retry_after_from_headers",
-    "token_advice",
-    "unwaited",
-    "wait_text",
-    "with_retry_after",
-]
-
 _ADVICE: dict[type[MaviAPIError], str] = {
     MaviInvalidRequestError: "Check the request parameters (video numbers, message, history).",
     MaviAuthenticationError: (

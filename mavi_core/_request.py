@@ -10,18 +10,6 @@ from typing import Any, TypeAlias
 from ._exceptions import MaviValidationError
 from ._models import ChatTurn
 
-__all__ = [
-    "ApiCall",
-    "HistoryInput",
-    "UploadFile",
-    "build_chat_body",
-    "check_message",
-    "check_not_swapped",
-    "check_text",
-    "normalize_history",
-    "normalize_video_nos",
-]
-
 HistoryInput: TypeAlias = Iterable[ChatTurn | Mapping[str, Any]] | None
 
 

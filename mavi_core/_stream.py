@@ -27,21 +27,6 @@ from ._models import ChatDelta, Thinking, VideoRef
 if TYPE_CHECKING:
     from ._content import ContentDecoder
 
-__all__ = [
-    "END",
-    "AnswerReader",
-    "BodyReader",
-    "ChatStreamDecoder",
-    "DeltaTracker",
-    "EventDecoder",
-    "StreamProgress",
-    "broken_stream_error",
-    "envelope_of",
-    "is_end_marker",
-    "parse_json_reply",
-    "reply_payloads",
-]
-
 
 class Deadline(Protocol):
     """What a reader needs of `_flow.Deadline` (a protocol: this module imports no flow)."""
@@ -290,40 +275,28 @@ class ChatStreamDecoder:
         self.texts_seen = 0
 
     def feed(self, chunk: bytes) -> list[ChatDelta]:
-        if self.error is not None:
-            raise self.error
-        if self.done:
-            return []
-        if chunk.startswith(_FAST_HEAD) and chunk.endswith(_FAST_TAIL) and self._events.idle:
-            piece = _fast_piece(chunk)
-            if piece is not None:
-                self.events_seen += 1
-                self.texts_seen += 1
-                text = self._tracker.push(piece)
-                return [ChatDelta(text)] if text else []
+        if (
+            chunk.startswith(_FAST_HEAD)
+            and chunk.endswith(_FAST_TAIL)
+            and not self.done
+            and self._events.idle
+            and (piece := _fast_piece(chunk)) is not None
+        ):
+            self.events_seen += 1
+            self.texts_seen += 1
+            text = self._tracker.push(piece)
+            return [ChatDelta(text)] if text else []
         return self._deltas(chunk)
 
     def finish(self) -> list[ChatDelta]:
+        return self._deltas(None)
+
+    def _deltas(self, chunk: bytes | None) -> list[ChatDelta]:
+        """The deltas of a chunk's events (None: the body's end)."""
         if self.error is not None:
             raise self.error
         if self.done:
             return []
-        deltas = self._deltas(None)
-        if not self.done:
-            if self.needs_end_marker and self.events_seen:
-                return self._fail(
-                    MaviServerError(
-                        'MAVI closed the stream without its end marker (data:"Done"): the '
-                        "answer may be cut short. Ask again for a complete answer."
-                    ),
-                    deltas,
-                )
-            self.done = True
-            self._check_answered(deltas)
-        return deltas
-
-    def _deltas(self, chunk: bytes | None) -> list[ChatDelta]:
-        """The deltas of a chunk's events (None: the body's end)."""
         deltas: list[ChatDelta] = []
         try:
             for event in self._events.finish() if chunk is None else self._events.feed(chunk):
@@ -340,6 +313,14 @@ class ChatStreamDecoder:
                         return deltas
                     if delta is not None:
                         deltas.append(delta)  # type: ignore[arg-type]
+            if chunk is None:
+                if self.needs_end_marker and self.events_seen:
+                    raise MaviServerError(
+                        'MAVI closed the stream without its end marker (data:"Done"): the '
+                        "answer may be cut short. Ask again for a complete answer."
+                    )
+                self.done = True
+                self._check_answered(deltas)
         except MaviError as error:
             return self._fail(error, deltas)
         return deltas
@@ -382,16 +363,14 @@ class ChatStreamDecoder:
         return ChatDelta(text) if text else None
 
     def _check_answered(self, deltas: list[ChatDelta]) -> None:
+        """Raises when the reply ended without events or answer text (`deltas`: those before)."""
         if not self.events_seen:
-            error = MaviServerError(
+            raise MaviServerError(
                 "MAVI closed the reply without sending any event. Try again; if it persists, "
                 "check base_url."
             )
-        elif not self.texts_seen:
-            error = self._no_text()
-        else:
-            return
-        self._fail(error, deltas)
+        if not self.texts_seen:
+            raise self._no_text()
 
     def _no_text(self) -> MaviServerError:
         return malformed("a reply without any answer text")
@@ -561,13 +540,17 @@ class AnswerReader:
         decoder = self.decoder
         if raw is not None and self._due is not None and self._clock() > self._due:
             self._check()
-        if raw is not None and self._content is None:  # the common case: one event, as it came
-            deltas = self._feed(raw) if self.collect else decoder.feed(raw)
+        if raw is not None and self._content is None and not self.collect:
+            deltas = decoder.feed(raw)  # the common case: one event, as it came
         else:
             deltas = []
             for piece in pieces(raw, self._content):
-                deltas += self._feed(piece)
-                if decoder.error is not None or decoder.done:
+                if self.collect:  # chat(): the whole answer is held, so bound it
+                    self._size += len(piece)
+                    if self._size > self._limit:
+                        raise too_large("reply", self._limit, "max_response_bytes")
+                deltas += decoder.feed(piece)
+                if decoder.done:
                     break
             else:
                 if raw is None:
@@ -580,19 +563,12 @@ class AnswerReader:
             ):  # a content event repeats the session it belongs to: nothing new
                 progress.note(delta)
         progress.items += len(deltas)
-        if raw is None or decoder.done or decoder.error is not None:
+        if raw is None or decoder.done:
             self.ended = True
         if self.collect:
             self._parts.extend([delta.text for delta in deltas])
             return []
         return deltas
-
-    def _feed(self, piece: bytes) -> list[ChatDelta]:
-        if self.collect:  # chat(): the whole answer is held, so bound it
-            self._size += len(piece)
-            if self._size > self._limit:
-                raise too_large("reply", self._limit, "max_response_bytes")
-        return self.decoder.feed(piece)
 
     def raise_error(self) -> None:
         """Raises the error the reply ended with, once every delta before it was handed out."""
