@@ -76,15 +76,11 @@ def normalize_video_nos(video_nos: object, *, name: str = "video_nos") -> list[s
             f"write {name}=[{video_nos!r}]."
         )
     where = "the videoNo returned by upload or listed by searchDB"
-    if video_nos is None:
+    if isinstance(video_nos, Mapping) or not isinstance(video_nos, Iterable):  # None too
+        given = type(video_nos).__name__
+        got = f"; none were given: pass {where}" if video_nos is None else f", got {given}"
         raise MaviValidationError(
-            f"{name} must be a non-empty list of video numbers (e.g. ['VI123...']); none were "
-            f"given: pass {where}."
-        )
-    if isinstance(video_nos, Mapping) or not isinstance(video_nos, Iterable):
-        raise MaviValidationError(
-            f"{name} must be a non-empty list of video numbers (e.g. ['VI123...']), "
-            f"got {type(video_nos).__name__}."
+            f"{name} must be a non-empty list of video numbers (e.g. ['VI123...']){got}."
         )
     result = list(video_nos)
     if not result:

@@ -10,9 +10,10 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from json.decoder import scanstring  # type: ignore[attr-defined]
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import Any, Final, Protocol
 
 from ._constants import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_RESPONSE_BYTES
+from ._content import ContentDecoder
 from ._envelope import envelope_data, error_for_message, kind_of, malformed
 from ._exceptions import (
     STREAM_ERRORS,
@@ -23,9 +24,6 @@ from ._exceptions import (
     MaviTimeoutError,
 )
 from ._models import ChatDelta, Thinking, VideoRef
-
-if TYPE_CHECKING:
-    from ._content import ContentDecoder
 
 
 class Deadline(Protocol):
@@ -76,15 +74,12 @@ class EventDecoder:
                 raise too_large("reply", self.max_body, "max_response_bytes")
             return []
         if not self._started:
-            if self._partial:  # the start of a byte order mark, held
-                chunk = bytes(self._partial) + chunk
-                self._partial.clear()
-            chunk = chunk.lstrip()
-            if chunk.startswith(_BOM):
-                chunk = chunk[len(_BOM) :].lstrip()
-            elif chunk and _BOM.startswith(chunk):
+            chunk = (bytes(self._partial) + chunk).lstrip()
+            self._partial.clear()
+            if chunk and _BOM.startswith(chunk):  # the start of a byte order mark, held
                 self._partial += chunk
                 return []
+            chunk = chunk.removeprefix(_BOM).lstrip()
             if not chunk:
                 return []  # blank lines before the first event carry nothing
             self._started = True
@@ -219,20 +214,16 @@ class DeltaTracker:
         if latest is None:
             self._latest = piece
             return piece
-        if piece.startswith(latest):
-            if self._cumulative is None and len(piece) == len(latest):
-                self._cumulative = False  # "\n" then "\n": two pieces of text, not a repeat
-                self._latest = None
-                return piece
-            if self._cumulative is None and not any(char.isalnum() for char in latest):
-                self._latest = piece  # "**" then "**Summary": markdown decides nothing yet
-                return piece
-            self._cumulative = True
+        if piece.startswith(latest) and (self._cumulative or len(piece) > len(latest)):
             self._latest = piece
+            if self._cumulative is None and not any(char.isalnum() for char in latest):
+                return piece  # "**" then "**Summary": markdown decides nothing yet
+            self._cumulative = True
             return piece[len(latest) :]
         if self._cumulative and latest.startswith(piece):
             return ""  # a repeat of text already delivered
-        self._cumulative = False  # not an extension of what came before: plain deltas
+        # Not an extension of what came before ("\n" then "\n" too): plain deltas.
+        self._cumulative = False
         self._latest = None
         return piece
 
@@ -303,16 +294,13 @@ class ChatStreamDecoder:
                 self.events_seen += 1
                 for value in event_values(event):
                     delta = END if value is END else self._delta_of(value)
-                    if delta is END:
+                    if isinstance(delta, ChatDelta):
+                        deltas.append(delta)
+                    elif delta is not None:  # the end marker, or a whole answer where events belong
+                        deltas += () if isinstance(delta, _End) else delta
                         self.done = True
                         self._check_answered(deltas)
                         return deltas
-                    if isinstance(delta, tuple):  # a whole answer where events belong: the end
-                        deltas += delta
-                        self.done = True
-                        return deltas
-                    if delta is not None:
-                        deltas.append(delta)  # type: ignore[arg-type]
             if chunk is None:
                 if self.needs_end_marker and self.events_seen:
                     raise MaviServerError(
@@ -336,28 +324,24 @@ class ChatStreamDecoder:
         if not isinstance(value, dict):
             raise malformed(f"a JSON {kind_of(value)} where an envelope object belongs")
         if "code" in value:
-            piece = envelope_data(value)
+            piece, where = envelope_data(value), "an envelope whose 'data'"
             if isinstance(piece, dict):
                 for key in ("msg", "content", "text"):
                     if key in piece:
-                        piece = piece[key]
-                        if not isinstance(piece, str):
-                            raise malformed(f"an envelope whose 'data.{key}' is a {kind_of(piece)}")
+                        piece, where = piece[key], f"an envelope whose 'data.{key}'"
                         break
                 else:
                     return None
-            elif piece is not None and not isinstance(piece, str):
-                raise malformed(f"an envelope whose 'data' is a {kind_of(piece)}")
+            elif piece is None:
+                return None
         elif (kind := value.get("type")) == "content":  # the newer API's content events
-            piece = value.get("content")
-            if not isinstance(piece, str):
-                raise malformed(f"a content event whose 'content' is a {kind_of(piece)}")
+            piece, where = value.get("content"), "a content event whose 'content'"
         elif isinstance(kind, str):
             return None  # the newer API's thinking and ref events carry no answer text
         else:
             raise malformed("a JSON object without a 'code' field")
-        if piece is None:
-            return None
+        if not isinstance(piece, str):
+            raise malformed(f"{where} is a {kind_of(piece)}")
         self.texts_seen += 1
         text = self._tracker.push(piece)
         return ChatDelta(text) if text else None
@@ -423,10 +407,9 @@ def broken_stream_error(
         else "arrived; they are in the error's `partial_text`."
     )
     kept += " Ask again for a complete answer."
-    broken: MaviStreamError
     if isinstance(error, MaviTimeoutError):
         how = "reached its deadline" if "deadline" in error.message else "went silent"
-        broken = MaviStreamTimeoutError(f"The stream {how} {kept} ({error})")
+        broken: MaviStreamError = MaviStreamTimeoutError(f"The stream {how} {kept} ({error})")
     else:
         stream_class = next(
             (STREAM_ERRORS[kind] for kind in type(error).__mro__ if kind in STREAM_ERRORS),
