@@ -129,10 +129,11 @@ def _sane_wait(seconds: float) -> float | None:
     return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
 
-def _sentence(text: str) -> str:
-    """`text` ending with exactly one full stop (the service's messages often bring their own)."""
+def _described(text: str, advice: str) -> str:
+    """`text` ending with one full stop (the service's messages often bring their own), then
+    `advice`."""
     text = text.rstrip()
-    return text if text.endswith((".", "!", "?")) else f"{text}."
+    return f"{text if text.endswith(('.', '!', '?')) else text + '.'} {advice}".strip()
 
 
 _WAIT_UNITS: Final = (
@@ -152,14 +153,11 @@ def wait_text(seconds: float) -> str:
     return f"{whole}.{part} {unit}" if part else f"{whole} {unit}"
 
 
-def _describe(
-    message: str, error_class: type[MaviAPIError], retry_after: float | None, not_found: bool
+def _advice(
+    error_class: type[MaviAPIError], retry_after: float | None = None, not_found: bool = False
 ) -> str:
-    advice = _NOT_FOUND_ADVICE if not_found else _retry_advice(error_class, retry_after)
-    return f"{_sentence(message)} {advice}".strip()
-
-
-def _retry_advice(error_class: type[MaviAPIError], retry_after: float | None) -> str:
+    if not_found:
+        return _NOT_FOUND_ADVICE
     if retry_after is None:
         return _ADVICE.get(error_class, "")
     if error_class is MaviRateLimitError:
@@ -176,7 +174,7 @@ def with_retry_after(error: MaviError, retry_after: float | None) -> MaviError:
     if isinstance(error, MaviAPIError):
         old = _ADVICE.get(type(error), "")
         base = error.message.removesuffix(old).rstrip() if old else error.message
-        _set_message(error, f"{base} {_retry_advice(type(error), retry_after)}")
+        _set_message(error, f"{base} {_advice(type(error), retry_after)}")
     return error
 
 
@@ -242,7 +240,7 @@ def token_advice(error: MaviError, stage: str) -> MaviError:
     of `_TOKEN_ADVICE`."""
     base = error.message.removesuffix(_ADVICE[MaviAuthenticationError]).rstrip()
     base = base.removesuffix(_ADVICE[MaviInvalidRequestError]).rstrip()
-    _set_message(error, f"{_sentence(base)} {_TOKEN_ADVICE[stage]}")
+    _set_message(error, _described(base, _TOKEN_ADVICE[stage]))
     return error
 
 
@@ -266,7 +264,7 @@ def error_for_code(
     if status_code not in (None, 200):
         text += f" (HTTP {status_code})"
     return error_class(
-        _describe(text, error_class, retry_after, code == "0404" or status_code == 404),
+        _described(text, _advice(error_class, retry_after, code == "0404" or status_code == 404)),
         code=code,
         msg=msg,
         status_code=status_code,
@@ -292,7 +290,7 @@ def error_for_message(text: str) -> MaviAPIError:
         MaviServerError,
     )
     what = f"MAVI answered with an error: {text.strip()[:300] or 'no message'}"
-    return error_class(_describe(what, error_class, None, False), msg=text)
+    return error_class(_described(what, _advice(error_class)), msg=text)
 
 
 def error_for_http_status(
@@ -306,7 +304,7 @@ def error_for_http_status(
     prefix of the reply; None when unreadable) decides the class, else the status does.
     `location` is a redirect's target."""
     try:
-        envelope = json.loads(body, strict=False) if body else None  # raw control chars: text
+        envelope: Any = json.loads(body, strict=False) if body else None  # control chars: text
     except (ValueError, UnicodeDecodeError, RecursionError):
         envelope = None
     code = envelope.get("code") if isinstance(envelope, dict) else None
@@ -314,10 +312,7 @@ def error_for_http_status(
         normalized = normalize_code(code)
         if normalized in _CODE_CLASSES or status_code != 408:
             return error_for_code(
-                normalized,
-                envelope.get("msg"),  # type: ignore[union-attr]
-                status_code=status_code,
-                retry_after=retry_after,
+                normalized, envelope.get("msg"), status_code=status_code, retry_after=retry_after
             )
     if status_code == 408:
         return MaviTimeoutError(
@@ -334,15 +329,14 @@ def error_for_http_status(
     error_class = _http_class(status_code)
     snippet = "" if body is None else body[:200].decode("utf-8", "replace").strip()
     if body is None:
-        what = f"MAVI answered HTTP {status_code} with a body the client could not read."
+        said = " with a body the client could not read."
     elif snippet.lower().startswith(("<!doctype", "<html")):
-        what = f"MAVI answered HTTP {status_code} with an HTML page (a proxy or gateway error)."
-    elif snippet:
-        what = f"MAVI answered HTTP {status_code}: {snippet}"
+        said = " with an HTML page (a proxy or gateway error)."
     else:
-        what = f"MAVI answered HTTP {status_code} with an empty body."
+        said = f": {snippet}" if snippet else " with an empty body."
+    what = f"MAVI answered HTTP {status_code}{said}"
     return error_class(
-        _describe(what, error_class, retry_after, status_code == 404),
+        _described(what, _advice(error_class, retry_after, status_code == 404)),
         status_code=status_code,
         retry_after=retry_after,
     )

@@ -10,7 +10,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from json.decoder import scanstring  # type: ignore[attr-defined]
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final
 
 from ._constants import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_RESPONSE_BYTES
 from ._content import ContentDecoder
@@ -25,14 +25,8 @@ from ._exceptions import (
 )
 from ._models import ChatDelta, Thinking, VideoRef
 
-
-class Deadline(Protocol):
-    """What a reader needs of `_flow.Deadline` (a protocol: this module imports no flow)."""
-
-    at: float | None
-    clock: Callable[[], float]
-
-    def check(self) -> None: ...
+if TYPE_CHECKING:
+    from ._flow import Deadline
 
 
 def is_end_marker(text: str) -> bool:
@@ -444,13 +438,6 @@ class StreamProgress:
     refs: list[VideoRef] = field(default_factory=list)
     thinking: list[Thinking] = field(default_factory=list)
 
-    def note(self, delta: ChatDelta) -> None:
-        if delta.session_id is not None:
-            self.session_id = delta.session_id
-        self.refs.extend(delta.refs)
-        if delta.thinking is not None:
-            self.thinking.append(delta.thinking)
-
 
 def pieces(raw: bytes | None, content: ContentDecoder | None) -> Iterable[bytes]:
     """A raw chunk decompressed (`content`: the reply's encoding, None for none); None, the end
@@ -487,9 +474,8 @@ class BodyReader:
                 del body[limit:]
                 self.ended = True
                 return []
-        if raw is None:
-            self.ended = True
-        else:
+        self.ended = raw is None
+        if not self.ended:
             self._check()  # the call's deadline, between chunks
         return []
 
@@ -541,10 +527,13 @@ class AnswerReader:
         progress = self.progress
         for delta in deltas:
             progress.delivered += len(delta.text)
-            if self.tells_more and (
-                delta.session_id != progress.session_id or delta.refs or delta.thinking is not None
-            ):  # a content event repeats the session it belongs to: nothing new
-                progress.note(delta)
+            if self.tells_more:  # v1.2: what a delta tells beyond its text
+                if delta.session_id is not None:
+                    progress.session_id = delta.session_id
+                if delta.refs:
+                    progress.refs.extend(delta.refs)
+                if delta.thinking is not None:
+                    progress.thinking.append(delta.thinking)
         progress.items += len(deltas)
         if raw is None or decoder.done:
             self.ended = True
