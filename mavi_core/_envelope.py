@@ -115,13 +115,10 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 
 def retry_after_from_headers(headers: Mapping[str, str]) -> float | None:
     """The wait a reply asks for: `retry-after-ms`, else `Retry-After`."""
-    milliseconds = headers.get("retry-after-ms")
-    if milliseconds is not None:
-        try:
-            return _sane_wait(float(milliseconds) / 1000.0)
-        except ValueError:
-            pass
-    return parse_retry_after(headers.get("retry-after"))
+    try:
+        return _sane_wait(float(headers["retry-after-ms"]) / 1000.0)
+    except (KeyError, ValueError):
+        return parse_retry_after(headers.get("retry-after"))
 
 
 def _sane_wait(seconds: float) -> float | None:

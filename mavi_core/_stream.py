@@ -1,8 +1,5 @@
-"""Decoding chat replies: bytes in, answer deltas out. Pure and incremental, no I/O.
-
-One decoder serves streamed and whole replies, since MAVI frames both as `data:` events; the
-variants it tolerates are in docs/errors-and-wire.md#the-stream-decoder.
-"""
+"""Decoding chat replies, streamed or whole (MAVI frames both as `data:` events): bytes in,
+answer deltas out, incremental, no I/O. Variants: docs/errors-and-wire.md#the-stream-decoder."""
 
 from __future__ import annotations
 
@@ -226,17 +223,6 @@ _FAST_HEAD: Final = b'data:{"code":"0000","msg":"success","data":{"msg":"'
 _FAST_TAIL: Final = b'"}}\n\n'
 
 
-def _fast_piece(chunk: bytes) -> str | None:
-    """The piece of a chunk that is exactly one compact success event (the shape MAVI streams,
-    one network chunk each); None for anything else, which takes the general path."""
-    text = chunk.decode("utf-8", "replace")
-    try:
-        piece, end = scanstring(text, len(_FAST_HEAD))
-    except ValueError:
-        return None
-    return piece if end == len(text) - len(_FAST_TAIL) + 1 else None
-
-
 class ChatStreamDecoder:
     """Bytes of a chat reply in, `ChatDelta` items out (never empty ones). An error never costs
     the deltas before it: they are returned, the error kept in `error` and raised by the next
@@ -260,17 +246,19 @@ class ChatStreamDecoder:
         self.texts_seen = 0
 
     def feed(self, chunk: bytes) -> list[ChatDelta]:
-        if (
-            chunk.startswith(_FAST_HEAD)
-            and chunk.endswith(_FAST_TAIL)
-            and not self.done
-            and self._events.idle
-            and (piece := _fast_piece(chunk)) is not None
-        ):
-            self.events_seen += 1
-            self.texts_seen += 1
-            text = self._tracker.push(piece)
-            return [ChatDelta(text)] if text else []
+        # A chunk that is exactly one compact success event (as MAVI streams, one network chunk
+        # each) is read at once; anything else takes the general path, which agrees with it.
+        if chunk.startswith(_FAST_HEAD) and chunk.endswith(_FAST_TAIL) and not self.done:
+            text = chunk.decode("utf-8", "replace")
+            try:
+                piece, end = scanstring(text, len(_FAST_HEAD))
+            except ValueError:
+                end = 0
+            if end == len(text) - len(_FAST_TAIL) + 1 and self._events.idle:
+                self.events_seen += 1
+                self.texts_seen += 1
+                text = self._tracker.push(piece)
+                return [ChatDelta(text)] if text else []
         return self._deltas(chunk)
 
     def finish(self) -> list[ChatDelta]:
