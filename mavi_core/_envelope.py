@@ -103,9 +103,7 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     try:
         return _sane_wait(float(value))
     except ValueError:
-        pass
-    from email.utils import parsedate_to_datetime  # rare: not worth a cost at import
-
+        from email.utils import parsedate_to_datetime  # rare: not worth a cost at import
     try:
         when = parsedate_to_datetime(value.strip())
     except (TypeError, ValueError, IndexError, OverflowError):
@@ -169,8 +167,7 @@ def with_retry_after(error: MaviError, retry_after: float | None) -> MaviError:
         return error
     error.retry_after = float(retry_after)
     if isinstance(error, MaviAPIError):
-        old = _ADVICE.get(type(error), "")
-        base = error.message.removesuffix(old).rstrip() if old else error.message
+        base = error.message.removesuffix(_ADVICE.get(type(error), "")).rstrip()
         _set_message(error, f"{base} {_advice(type(error), retry_after)}")
     return error
 

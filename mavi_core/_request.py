@@ -56,8 +56,7 @@ def check_text(text: str, name: str) -> str:
 
 
 def check_not_swapped(video_nos: object, text: object, call: str, text_name: str) -> None:
-    """Raise a `MaviValidationError` naming the mistake when a string came where the videos go
-    and a list of strings where the text goes: the two arguments given in the wrong order."""
+    """Raise a `MaviValidationError` when the videos and the text came in the wrong order."""
     if not isinstance(video_nos, str) or not isinstance(text, list | tuple) or not text:
         return
     if all(isinstance(item, str) for item in text):

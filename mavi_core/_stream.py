@@ -40,9 +40,8 @@ _BOM: Final = b"\xef\xbb\xbf"
 
 
 class EventDecoder:
-    """Splits a byte stream into the `data` of its server-sent events, bounded and linear. A
-    body opening with `{`, `[` or `<` is not events (a JSON envelope, an HTML error page): it is
-    collected whole, up to `max_body_bytes`, and handed out by `finish()`."""
+    """Splits a byte stream into the `data` of its server-sent events, bounded and linear; a
+    body opening with `{`, `[` or `<` (JSON, an HTML error page) is kept whole for `finish()`."""
 
     def __init__(
         self,
@@ -81,8 +80,7 @@ class EventDecoder:
             # The CR that ended the last chunk ended its line at once (a CR-only stream must
             # not wait): a LF here completes that CRLF, it is not a blank line.
             self._lf_pending = False
-            if chunk[:1] == b"\n":
-                chunk = chunk[1:]
+            chunk = chunk.removeprefix(b"\n")
         if chunk[-1:] == b"\r":
             self._lf_pending = True
         cut = max(chunk.rfind(b"\n"), chunk.rfind(b"\r"))
@@ -181,15 +179,12 @@ def event_values(data: str) -> list[Any]:
         return [_json(line) for line in stripped.splitlines() if line.strip()]
 
 
+@dataclass(slots=True)
 class DeltaTracker:
-    """Turns pieces into deltas, detecting a cumulative body (each piece repeats all so far):
-    docs/errors-and-wire.md#the-stream-decoder. Keeps only what that detection needs."""
+    """Turns pieces into deltas, detecting a cumulative body (each piece repeats all so far)."""
 
-    __slots__ = ("_cumulative", "_latest")
-
-    def __init__(self) -> None:
-        self._latest: str | None = None  # the first piece, then the whole text if cumulative
-        self._cumulative: bool | None = None  # None until the second piece
+    _latest: str | None = None  # the first piece, then the whole text if cumulative
+    _cumulative: bool | None = None  # None until the second piece
 
     def push(self, piece: str) -> str:
         """The new text that `piece` adds ('' when none)."""
@@ -296,9 +291,8 @@ class ChatStreamDecoder:
         return deltas
 
     def _delta_of(self, value: Any) -> ChatDelta | tuple[ChatDelta, ...] | _End | None:
-        """What one JSON value adds: a delta, None (metadata) or `END`; raises for an error or
-        a value of the wrong shape. A dialect may read a whole answer (its deltas, in a tuple),
-        which ends the reply."""
+        """What one JSON value adds: a delta, None (metadata), `END`, or a whole answer's deltas
+        (a tuple, which ends the reply); raises for an error or a value of the wrong shape."""
         if isinstance(value, str):
             if is_end_marker(value):
                 return END
@@ -350,8 +344,7 @@ class ChatStreamDecoder:
 
 
 def reply_payloads(body: bytes, max_event_bytes: int | None = None) -> list[str]:
-    """The `data` of each event of a whole reply (the body itself when plain JSON), end
-    markers left out."""
+    """The `data` of a whole reply's events (the body itself when plain JSON), but end markers."""
     limit = len(body) + 1
     events = EventDecoder(max_event_bytes or limit, limit)
     return [text for text in events.feed(body) + events.finish() if not is_end_marker(text)]
@@ -414,9 +407,8 @@ def broken_stream_error(
 
 @dataclass(slots=True)
 class StreamProgress:
-    """What of an answer reached the caller, shared by a stream and its operation: characters
-    (`delivered`), deltas (`items`: a v1.2 thinking or ref event has no text) and what v1.2
-    events told (`session_id`, `refs`, `thinking`)."""
+    """What of an answer reached the caller, shared by a stream and its operation: characters,
+    deltas (a v1.2 thinking or ref event has no text), and what v1.2 events told."""
 
     delivered: int = 0
     items: int = 0
@@ -428,43 +420,37 @@ class StreamProgress:
 
 
 def pieces(raw: bytes | None, content: ContentDecoder | None) -> Iterable[bytes]:
-    """A raw chunk decompressed (`content`: the reply's encoding, None for none); None, the end
-    of the body, gives what the decompressor held back."""
+    """`raw` decompressed by `content` (None: not compressed); `raw` None: what it held back."""
     if content is None:
         return () if raw is None else (raw,)
     return content.flush() if raw is None else content.decode(raw)
 
 
+@dataclass(slots=True)
 class BodyReader:
     """A reply read whole: raw chunks in (None at the end), up to `limit` bytes kept; beyond
     it, the first `limit` bytes (`truncate`) or an error. `ended` once it needs no more."""
 
-    __slots__ = ("_body", "_check", "_content", "_limit", "_truncate", "ended")
-
-    def __init__(
-        self,
-        content: ContentDecoder | None,
-        limit: int,
-        check: Callable[[], None],
-        truncate: bool = False,
-    ) -> None:
-        self._body = bytearray()
-        self._content, self._limit, self._check, self._truncate = content, limit, check, truncate
-        self.ended = False
+    content: ContentDecoder | None
+    limit: int
+    check: Callable[[], None]  # the call's deadline, checked between chunks
+    truncate: bool = False
+    ended: bool = field(default=False, init=False)
+    _body: bytearray = field(default_factory=bytearray, init=False)
 
     def step(self, raw: bytes | None) -> list[Any]:
-        body, limit = self._body, self._limit
-        for piece in pieces(raw, self._content):
+        body, limit = self._body, self.limit
+        for piece in pieces(raw, self.content):
             body += piece
             if len(body) > limit:
-                if not self._truncate:
+                if not self.truncate:
                     raise too_large("reply", limit, "max_response_bytes")
                 del body[limit:]
                 self.ended = True
                 return []
         self.ended = raw is None
         if not self.ended:
-            self._check()  # the call's deadline, between chunks
+            self.check()
         return []
 
     @property
@@ -473,10 +459,9 @@ class BodyReader:
 
 
 class AnswerReader:
-    """A chat reply's raw chunks in (None at the end), deltas out: decompressed, decoded, counted
-    in `progress`, and handed out or, for a whole answer (`collect`), held in `text()`. `step`
-    returns every delta a chunk completes even when an error follows them; the error waits in
-    `decoder.error` (`raise_error`). `ended` once the reply needs no more reading."""
+    """A chat reply's raw chunks in (None at the end), deltas out, counted in `progress`, or held
+    in `text()` for a whole answer (`collect`). The deltas before an error are returned; the
+    error waits for `raise_error`. `ended` once the reply needs no more reading."""
 
     def __init__(
         self,
