@@ -39,23 +39,20 @@ END: Final = _End()
 _BOM: Final = b"\xef\xbb\xbf"
 
 
+@dataclass(slots=True)
 class EventDecoder:
     """Splits a byte stream into the `data` of its server-sent events, bounded and linear; a
     body opening with `{`, `[` or `<` (JSON, an HTML error page) is kept whole for `finish()`."""
 
-    def __init__(
-        self,
-        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
-        max_body_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-    ) -> None:
-        self._partial = bytearray()  # the unfinished last line
-        self._data: list[bytes] = []
-        self._size = 0  # of `_data`
-        self._raw: bytearray | None = None
-        self._started = False
-        self._lf_pending = False  # the last chunk ended with CR: a LF opening the next is its pair
-        self.max_event = max_event_bytes
-        self.max_body = max_body_bytes
+    max_event: int = DEFAULT_MAX_EVENT_BYTES
+    max_body: int = DEFAULT_MAX_RESPONSE_BYTES
+    _partial: bytearray = field(default_factory=bytearray, init=False)  # the unfinished last line
+    _data: list[bytes] = field(default_factory=list, init=False)
+    _size: int = field(default=0, init=False)  # of `_data`
+    _raw: bytearray | None = field(default=None, init=False)
+    _started: bool = field(default=False, init=False)
+    # The last chunk ended with CR: a LF opening the next is its pair.
+    _lf_pending: bool = field(default=False, init=False)
 
     def feed(self, chunk: bytes) -> list[str]:
         if self._raw is not None:
@@ -183,7 +180,7 @@ def event_values(data: str) -> list[Any]:
 class DeltaTracker:
     """Turns pieces into deltas, detecting a cumulative body (each piece repeats all so far)."""
 
-    _latest: str | None = None  # the first piece, then the whole text if cumulative
+    _latest: str = ""  # the text so far, while it may be cumulative
     _cumulative: bool | None = None  # None until the second piece
 
     def push(self, piece: str) -> str:
@@ -197,20 +194,17 @@ class DeltaTracker:
         if self._cumulative is False:
             return piece
         latest = self._latest
-        if latest is None:
-            self._latest = piece
-            return piece
         if piece.startswith(latest) and (self._cumulative or len(piece) > len(latest)):
             self._latest = piece
             if self._cumulative is None and not any(char.isalnum() for char in latest):
-                return piece  # "**" then "**Summary": markdown decides nothing yet
+                return piece  # the first piece; "**" then "**Summary": markdown decides nothing
             self._cumulative = True
             return piece[len(latest) :]
         if self._cumulative and latest.startswith(piece):
             return ""  # a repeat of text already delivered
         # Not an extension of what came before ("\n" then "\n" too): plain deltas.
         self._cumulative = False
-        self._latest = None
+        self._latest = ""
         return piece
 
 
