@@ -81,9 +81,7 @@ def is_success_code(code: object) -> bool:
 
 def kind_of(value: object) -> str:
     """The JSON name of a value's type, for messages about replies of the wrong shape."""
-    if value is None:
-        return "null"
-    return {list: "array", dict: "object", bool: "boolean", str: "string"}.get(
+    return {type(None): "null", list: "array", dict: "object", bool: "boolean", str: "string"}.get(
         type(value), "number" if isinstance(value, int | float) else type(value).__name__
     )
 
@@ -97,7 +95,7 @@ def malformed(what: str, status_code: int | None = None) -> MaviServerError:
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a `Retry-After` (seconds or HTTP-date) or `retry-after-ms` value."""
+    """Seconds to wait from a `Retry-After` value (seconds or an HTTP-date)."""
     if value is None:
         return None
     try:
@@ -125,8 +123,7 @@ def _sane_wait(seconds: float) -> float | None:
 
 
 def _described(text: str, advice: str) -> str:
-    """`text` ending with one full stop (the service's messages often bring their own), then
-    `advice`."""
+    """`text` ending with one full stop (the service's often bring their own), then `advice`."""
     text = text.rstrip()
     return f"{text if text.endswith(('.', '!', '?')) else text + '.'} {advice}".strip()
 
@@ -230,8 +227,7 @@ _TOKEN_ADVICE: Final[Mapping[str, str]] = {
 
 
 def token_advice(error: MaviError, stage: str) -> MaviError:
-    """`error` with the advice for access tokens instead of the API key's, by `stage`: a key
-    of `_TOKEN_ADVICE`."""
+    """`error` with the access-token advice for `stage` (`_TOKEN_ADVICE`) instead of the key's."""
     base = error.message.removesuffix(_ADVICE[MaviAuthenticationError]).rstrip()
     base = base.removesuffix(_ADVICE[MaviInvalidRequestError]).rstrip()
     _set_message(error, _described(base, _TOKEN_ADVICE[stage]))
@@ -294,9 +290,8 @@ def error_for_http_status(
     retry_after: float | None = None,
     location: str | None = None,
 ) -> MaviAPIError | MaviTimeoutError:
-    """The error for an HTTP status other than 2xx: a known envelope code in `body` (a short
-    prefix of the reply; None when unreadable) decides the class, else the status does.
-    `location` is a redirect's target."""
+    """The error for a non-2xx status: a known envelope code in `body` (the reply's start; None:
+    unreadable) decides the class, else the status does. `location`: a redirect's target."""
     try:
         envelope: Any = json.loads(body, strict=False) if body else None  # control chars: text
     except (ValueError, UnicodeDecodeError, RecursionError):

@@ -213,10 +213,9 @@ _FAST_TAIL: Final = b'"}}\n\n'
 
 
 class ChatStreamDecoder:
-    """Bytes of a chat reply in, `ChatDelta` items out (never empty ones). An error never costs
-    the deltas before it: they are returned, the error kept in `error` and raised by the next
-    call (at once when there is no delta to return). After an end marker the rest is ignored
-    and `done` is True; a reply without answer text is an error too."""
+    """Bytes of a chat reply in, `ChatDelta` items out (never empty ones). The deltas before an
+    error are returned; the error waits in `error` for the next call (raised at once if no delta
+    came). `done` after an end marker; a reply without answer text is an error too."""
 
     __slots__ = ("_events", "_tracker", "done", "error", "events_seen", "texts_seen")
     needs_end_marker = False  # v1.2 streams end with `data:"Done"`, v1.0 ones when closed
@@ -502,8 +501,7 @@ class AnswerReader:
                 if delta.thinking is not None:
                     progress.thinking.append(delta.thinking)
         progress.items += len(deltas)
-        if raw is None or decoder.done:
-            self.ended = True
+        self.ended = raw is None or decoder.done
         if self.collect:
             self._parts.extend([delta.text for delta in deltas])
             return []
