@@ -210,6 +210,7 @@ class DeltaTracker:
 
 _FAST_HEAD: Final = b'data:{"code":"0000","msg":"success","data":{"msg":"'
 _FAST_TAIL: Final = b'"}}\n\n'
+_TEXT_KEYS: Final = {key: f"an envelope whose 'data.{key}'" for key in ("msg", "content", "text")}
 
 
 class ChatStreamDecoder:
@@ -295,9 +296,9 @@ class ChatStreamDecoder:
         if "code" in value:
             piece, where = envelope_data(value), "an envelope whose 'data'"
             if isinstance(piece, dict):
-                for key in ("msg", "content", "text"):
+                for key in _TEXT_KEYS:
                     if key in piece:
-                        piece, where = piece[key], f"an envelope whose 'data.{key}'"
+                        piece, where = piece[key], _TEXT_KEYS[key]
                         break
                 else:
                     return None
@@ -421,8 +422,7 @@ def pieces(raw: bytes | None, content: ContentDecoder | None) -> Iterable[bytes]
 
 @dataclass(slots=True)
 class BodyReader:
-    """A reply read whole: raw chunks in (None at the end), up to `limit` bytes kept; beyond
-    it, the first `limit` bytes (`truncate`) or an error. `ended` once it needs no more."""
+    """A reply read whole, up to `limit` bytes; beyond, an error or (`truncate`) cut there."""
 
     content: ContentDecoder | None
     limit: int
