@@ -51,8 +51,7 @@ class EventDecoder:
     _size: int = field(default=0, init=False)  # of `_data`
     _raw: bytearray | None = field(default=None, init=False)
     _started: bool = field(default=False, init=False)
-    # The last chunk ended with CR: a LF opening the next is its pair.
-    _lf_pending: bool = field(default=False, init=False)
+    _lf_pending: bool = field(default=False, init=False)  # the last chunk ended with CR
 
     def feed(self, chunk: bytes) -> list[str]:
         if self._raw is not None:
@@ -401,8 +400,7 @@ def broken_stream_error(
 
 @dataclass(slots=True)
 class StreamProgress:
-    """What of an answer reached the caller, shared by a stream and its operation: characters,
-    deltas (a v1.2 thinking or ref event has no text), and what v1.2 events told."""
+    """What of an answer reached the caller (characters, deltas) and what v1.2 events told."""
 
     delivered: int = 0
     items: int = 0
@@ -452,9 +450,8 @@ class BodyReader:
 
 
 class AnswerReader:
-    """A chat reply's raw chunks in (None at the end), deltas out, counted in `progress`, or held
-    in `text()` for a whole answer (`collect`). The deltas before an error are returned; the
-    error waits for `raise_error`. `ended` once the reply needs no more reading."""
+    """A chat reply's raw chunks in (None at the end), deltas out and counted in `progress`, or
+    held in `text()` (`collect`); an error waits for `raise_error`, after the deltas before it."""
 
     def __init__(
         self,
@@ -475,16 +472,12 @@ class AnswerReader:
         decoder = self.decoder
         if raw is not None and self._due is not None and self._clock() > self._due:
             self._check()
-        if raw is not None and self._content is None and not self.collect:
-            deltas = decoder.feed(raw)  # the common case: one event, as it came
+        if raw is not None and self._content is None:  # the common case: one event, as it came
+            deltas = self._feed(raw) if self.collect else decoder.feed(raw)
         else:
             deltas = []
             for piece in pieces(raw, self._content):
-                if self.collect:  # chat(): the whole answer is held, so bound it
-                    self._size += len(piece)
-                    if self._size > self._limit:
-                        raise too_large("reply", self._limit, "max_response_bytes")
-                deltas += decoder.feed(piece)
+                deltas += self._feed(piece)
                 if decoder.done:
                     break
             else:
@@ -506,6 +499,13 @@ class AnswerReader:
             self._parts.extend([delta.text for delta in deltas])
             return []
         return deltas
+
+    def _feed(self, piece: bytes) -> list[ChatDelta]:
+        if self.collect:  # chat(): the whole answer is held, so bound it
+            self._size += len(piece)
+            if self._size > self._limit:
+                raise too_large("reply", self._limit, "max_response_bytes")
+        return self.decoder.feed(piece)
 
     def raise_error(self) -> None:
         """Raises the error the reply ended with, once every delta before it was handed out."""
