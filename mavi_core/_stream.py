@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from json.decoder import scanstring  # type: ignore[attr-defined]
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, Protocol
 
 from ._constants import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_RESPONSE_BYTES
 from ._content import ContentDecoder
@@ -22,8 +22,12 @@ from ._exceptions import (
 )
 from ._models import ChatDelta, Thinking, VideoRef
 
-if TYPE_CHECKING:
-    from ._flow import Deadline
+
+class Deadline(Protocol):  # what a reader needs of `_flow.Deadline` (no import cycle)
+    at: float | None
+    clock: Callable[[], float]
+
+    def check(self) -> None: ...
 
 
 def is_end_marker(text: str) -> bool:
@@ -73,8 +77,7 @@ class EventDecoder:
                 self._raw = bytearray()
                 return self.feed(chunk)
         if self._lf_pending and chunk:
-            # The CR that ended the last chunk ended its line at once (a CR-only stream must
-            # not wait): a LF here completes that CRLF, it is not a blank line.
+            # A LF after the CR that ended the last chunk (and its line, at once) ends no line.
             self._lf_pending = False
             chunk = chunk.removeprefix(b"\n")
         if chunk[-1:] == b"\r":
@@ -148,8 +151,7 @@ def too_large(what: str, limit: int, option: str) -> MaviServerError:
 def _json(text: str) -> Any:
     """The JSON value of `text`, or the error saying what came instead."""
     try:
-        # strict=False: a raw tab or newline inside a string (unescaped, or a piece split over
-        # `data:` lines) is text, not a reason to lose the answer.
+        # strict=False: a raw tab or newline in a string (a piece split over lines) is text.
         return json.loads(text, strict=False)
     except RecursionError:
         raise malformed("JSON nested too deeply to read") from None
@@ -187,8 +189,7 @@ class DeltaTracker:
         if not piece:
             return ""
         if not piece.isascii():
-            # A lone surrogate (a `\ud800` escape) becomes U+FFFD: the answer must be printable
-            # and sendable back as history.
+            # A lone surrogate (`\ud800`) becomes U+FFFD: the answer prints, goes back as history.
             piece = piece.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
         if self._cumulative is False:
             return piece
@@ -234,8 +235,7 @@ class ChatStreamDecoder:
         self.texts_seen = 0
 
     def feed(self, chunk: bytes) -> list[ChatDelta]:
-        # A chunk that is exactly one compact success event (as MAVI streams, one network chunk
-        # each) is read at once; anything else takes the general path, which agrees with it.
+        # A chunk of one compact success event (MAVI's shape) is read at once, as `_deltas` would.
         if chunk.startswith(_FAST_HEAD) and chunk.endswith(_FAST_TAIL) and not self.done:
             text = chunk.decode("utf-8", "replace")
             try:
