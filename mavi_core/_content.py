@@ -1,6 +1,5 @@
-"""Content-Encoding: gzip and deflate bodies decompressed at most `DECODE_STEP` bytes at a time,
-so the readers' bounds are checked while decompressing and a small reply cannot become a
-gigabyte in memory. Pure, no I/O."""
+"""gzip and deflate bodies decompressed `DECODE_STEP` bytes at a time, so the readers' bounds
+hold while decompressing: a small reply cannot become a gigabyte in memory. Pure, no I/O."""
 
 from __future__ import annotations
 
@@ -10,8 +9,6 @@ from typing import Final
 
 from ._constants import DECODE_STEP
 from ._exceptions import MaviServerError
-
-__all__ = ["ACCEPT_ENCODING", "ContentDecoder", "content_decoder"]
 
 ACCEPT_ENCODING: Final = "gzip, deflate"
 _GZIP: Final = zlib.MAX_WBITS | 16

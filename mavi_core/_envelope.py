@@ -22,24 +22,6 @@ from ._exceptions import (
     MaviTimeoutError,
 )
 
-__all__ = [
-    "envelope_data",
-    "error_for_code",
-    "error_for_http_status",
-    "error_for_message",
-    "is_success_code",
-    "kind_of",
-    "long_retry_words",
-    "malformed",
-    "normalize_code",
-    "parse_retry_after",
-    "retry_after_from_headers",
-    "token_advice",
-    "unwaited",
-    "wait_text",
-    "with_retry_after",
-]
-
 _ADVICE: dict[type[MaviAPIError], str] = {
     MaviInvalidRequestError: "Check the request parameters (video numbers, message, history).",
     MaviAuthenticationError: (
@@ -99,9 +81,7 @@ def is_success_code(code: object) -> bool:
 
 def kind_of(value: object) -> str:
     """The JSON name of a value's type, for messages about replies of the wrong shape."""
-    if value is None:
-        return "null"
-    return {list: "array", dict: "object", bool: "boolean", str: "string"}.get(
+    return {type(None): "null", list: "array", dict: "object", bool: "boolean", str: "string"}.get(
         type(value), "number" if isinstance(value, int | float) else type(value).__name__
     )
 
@@ -115,15 +95,13 @@ def malformed(what: str, status_code: int | None = None) -> MaviServerError:
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a `Retry-After` (seconds or HTTP-date) or `retry-after-ms` value."""
+    """Seconds to wait from a `Retry-After` value (seconds or an HTTP-date)."""
     if value is None:
         return None
     try:
         return _sane_wait(float(value))
     except ValueError:
-        pass
-    from email.utils import parsedate_to_datetime  # rare: not worth a cost at import
-
+        from email.utils import parsedate_to_datetime  # rare: not worth a cost at import
     try:
         when = parsedate_to_datetime(value.strip())
     except (TypeError, ValueError, IndexError, OverflowError):
@@ -133,13 +111,10 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 
 def retry_after_from_headers(headers: Mapping[str, str]) -> float | None:
     """The wait a reply asks for: `retry-after-ms`, else `Retry-After`."""
-    milliseconds = headers.get("retry-after-ms")
-    if milliseconds is not None:
-        try:
-            return _sane_wait(float(milliseconds) / 1000.0)
-        except ValueError:
-            pass
-    return parse_retry_after(headers.get("retry-after"))
+    try:
+        return _sane_wait(float(headers["retry-after-ms"]) / 1000.0)
+    except (KeyError, ValueError):
+        return parse_retry_after(headers.get("retry-after"))
 
 
 def _sane_wait(seconds: float) -> float | None:
@@ -147,10 +122,10 @@ def _sane_wait(seconds: float) -> float | None:
     return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
 
-def _sentence(text: str) -> str:
-    """`text` ending with exactly one full stop (the service's messages often bring their own)."""
+def _described(text: str, advice: str) -> str:
+    """`text` ending with one full stop (the service's often bring their own), then `advice`."""
     text = text.rstrip()
-    return text if text.endswith((".", "!", "?")) else f"{text}."
+    return f"{text if text.endswith(('.', '!', '?')) else text + '.'} {advice}".strip()
 
 
 _WAIT_UNITS: Final = (
@@ -170,14 +145,11 @@ def wait_text(seconds: float) -> str:
     return f"{whole}.{part} {unit}" if part else f"{whole} {unit}"
 
 
-def _describe(
-    message: str, error_class: type[MaviAPIError], retry_after: float | None, not_found: bool
+def _advice(
+    error_class: type[MaviAPIError], retry_after: float | None = None, not_found: bool = False
 ) -> str:
-    advice = _NOT_FOUND_ADVICE if not_found else _retry_advice(error_class, retry_after)
-    return f"{_sentence(message)} {advice}".strip()
-
-
-def _retry_advice(error_class: type[MaviAPIError], retry_after: float | None) -> str:
+    if not_found:
+        return _NOT_FOUND_ADVICE
     if retry_after is None:
         return _ADVICE.get(error_class, "")
     if error_class is MaviRateLimitError:
@@ -192,9 +164,8 @@ def with_retry_after(error: MaviError, retry_after: float | None) -> MaviError:
         return error
     error.retry_after = float(retry_after)
     if isinstance(error, MaviAPIError):
-        old = _ADVICE.get(type(error), "")
-        base = error.message.removesuffix(old).rstrip() if old else error.message
-        _set_message(error, f"{base} {_retry_advice(type(error), retry_after)}")
+        base = error.message.removesuffix(_ADVICE.get(type(error), "")).rstrip()
+        _set_message(error, f"{base} {_advice(type(error), retry_after)}")
     return error
 
 
@@ -256,11 +227,10 @@ _TOKEN_ADVICE: Final[Mapping[str, str]] = {
 
 
 def token_advice(error: MaviError, stage: str) -> MaviError:
-    """`error` with the advice for access tokens instead of the API key's, by `stage`: a key
-    of `_TOKEN_ADVICE`."""
+    """`error` with the access-token advice for `stage` (`_TOKEN_ADVICE`) instead of the key's."""
     base = error.message.removesuffix(_ADVICE[MaviAuthenticationError]).rstrip()
     base = base.removesuffix(_ADVICE[MaviInvalidRequestError]).rstrip()
-    _set_message(error, f"{_sentence(base)} {_TOKEN_ADVICE[stage]}")
+    _set_message(error, _described(base, _TOKEN_ADVICE[stage]))
     return error
 
 
@@ -284,7 +254,7 @@ def error_for_code(
     if status_code not in (None, 200):
         text += f" (HTTP {status_code})"
     return error_class(
-        _describe(text, error_class, retry_after, code == "0404" or status_code == 404),
+        _described(text, _advice(error_class, retry_after, code == "0404" or status_code == 404)),
         code=code,
         msg=msg,
         status_code=status_code,
@@ -310,7 +280,7 @@ def error_for_message(text: str) -> MaviAPIError:
         MaviServerError,
     )
     what = f"MAVI answered with an error: {text.strip()[:300] or 'no message'}"
-    return error_class(_describe(what, error_class, None, False), msg=text)
+    return error_class(_described(what, _advice(error_class)), msg=text)
 
 
 def error_for_http_status(
@@ -320,11 +290,10 @@ def error_for_http_status(
     retry_after: float | None = None,
     location: str | None = None,
 ) -> MaviAPIError | MaviTimeoutError:
-    """The error for an HTTP status other than 2xx: a known envelope code in `body` (a short
-    prefix of the reply; None when unreadable) decides the class, else the status does.
-    `location` is a redirect's target."""
+    """The error for a non-2xx status: a known envelope code in `body` (the reply's start; None:
+    unreadable) decides the class, else the status does. `location`: a redirect's target."""
     try:
-        envelope = json.loads(body, strict=False) if body else None  # raw control chars: text
+        envelope: Any = json.loads(body, strict=False) if body else None  # control chars: text
     except (ValueError, UnicodeDecodeError, RecursionError):
         envelope = None
     code = envelope.get("code") if isinstance(envelope, dict) else None
@@ -332,10 +301,7 @@ def error_for_http_status(
         normalized = normalize_code(code)
         if normalized in _CODE_CLASSES or status_code != 408:
             return error_for_code(
-                normalized,
-                envelope.get("msg"),  # type: ignore[union-attr]
-                status_code=status_code,
-                retry_after=retry_after,
+                normalized, envelope.get("msg"), status_code=status_code, retry_after=retry_after
             )
     if status_code == 408:
         return MaviTimeoutError(
@@ -352,15 +318,14 @@ def error_for_http_status(
     error_class = _http_class(status_code)
     snippet = "" if body is None else body[:200].decode("utf-8", "replace").strip()
     if body is None:
-        what = f"MAVI answered HTTP {status_code} with a body the client could not read."
+        said = " with a body the client could not read."
     elif snippet.lower().startswith(("<!doctype", "<html")):
-        what = f"MAVI answered HTTP {status_code} with an HTML page (a proxy or gateway error)."
-    elif snippet:
-        what = f"MAVI answered HTTP {status_code}: {snippet}"
+        said = " with an HTML page (a proxy or gateway error)."
     else:
-        what = f"MAVI answered HTTP {status_code} with an empty body."
+        said = f": {snippet}" if snippet else " with an empty body."
+    what = f"MAVI answered HTTP {status_code}{said}"
     return error_class(
-        _describe(what, error_class, retry_after, status_code == 404),
+        _described(what, _advice(error_class, retry_after, status_code == 404)),
         status_code=status_code,
         retry_after=retry_after,
     )

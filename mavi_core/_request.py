@@ -10,18 +10,6 @@ from typing import Any, TypeAlias
 from ._exceptions import MaviValidationError
 from ._models import ChatTurn
 
-__all__ = [
-    "ApiCall",
-    "HistoryInput",
-    "UploadFile",
-    "build_chat_body",
-    "check_message",
-    "check_not_swapped",
-    "check_text",
-    "normalize_history",
-    "normalize_video_nos",
-]
-
 HistoryInput: TypeAlias = Iterable[ChatTurn | Mapping[str, Any]] | None
 
 
@@ -68,8 +56,7 @@ def check_text(text: str, name: str) -> str:
 
 
 def check_not_swapped(video_nos: object, text: object, call: str, text_name: str) -> None:
-    """Raise a `MaviValidationError` naming the mistake when a string came where the videos go
-    and a list of strings where the text goes: the two arguments given in the wrong order."""
+    """Raise a `MaviValidationError` when the videos and the text came in the wrong order."""
     if not isinstance(video_nos, str) or not isinstance(text, list | tuple) or not text:
         return
     if all(isinstance(item, str) for item in text):
@@ -88,15 +75,11 @@ def normalize_video_nos(video_nos: object, *, name: str = "video_nos") -> list[s
             f"write {name}=[{video_nos!r}]."
         )
     where = "the videoNo returned by upload or listed by searchDB"
-    if video_nos is None:
+    if isinstance(video_nos, Mapping) or not isinstance(video_nos, Iterable):  # None too
+        given = type(video_nos).__name__
+        got = f"; none were given: pass {where}" if video_nos is None else f", got {given}"
         raise MaviValidationError(
-            f"{name} must be a non-empty list of video numbers (e.g. ['VI123...']); none were "
-            f"given: pass {where}."
-        )
-    if isinstance(video_nos, Mapping) or not isinstance(video_nos, Iterable):
-        raise MaviValidationError(
-            f"{name} must be a non-empty list of video numbers (e.g. ['VI123...']), "
-            f"got {type(video_nos).__name__}."
+            f"{name} must be a non-empty list of video numbers (e.g. ['VI123...']){got}."
         )
     result = list(video_nos)
     if not result:

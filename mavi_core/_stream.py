@@ -1,8 +1,5 @@
-"""Decoding chat replies: bytes in, answer deltas out. Pure and incremental, no I/O.
-
-One decoder serves streamed and whole replies, since MAVI frames both as `data:` events; the
-variants it tolerates are in docs/errors-and-wire.md#the-stream-decoder.
-"""
+"""Decoding chat replies, streamed or whole (MAVI frames both as `data:` events): bytes in,
+answer deltas out, incremental, no I/O. Variants: docs/errors-and-wire.md#the-stream-decoder."""
 
 from __future__ import annotations
 
@@ -10,9 +7,10 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from json.decoder import scanstring  # type: ignore[attr-defined]
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import Any, Final, Protocol
 
 from ._constants import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_RESPONSE_BYTES
+from ._content import ContentDecoder
 from ._envelope import envelope_data, error_for_message, kind_of, malformed
 from ._exceptions import (
     STREAM_ERRORS,
@@ -24,28 +22,8 @@ from ._exceptions import (
 )
 from ._models import ChatDelta, Thinking, VideoRef
 
-if TYPE_CHECKING:
-    from ._content import ContentDecoder
 
-__all__ = [
-    "END",
-    "AnswerReader",
-    "BodyReader",
-    "ChatStreamDecoder",
-    "DeltaTracker",
-    "EventDecoder",
-    "StreamProgress",
-    "broken_stream_error",
-    "envelope_of",
-    "is_end_marker",
-    "parse_json_reply",
-    "reply_payloads",
-]
-
-
-class Deadline(Protocol):
-    """What a reader needs of `_flow.Deadline` (a protocol: this module imports no flow)."""
-
+class Deadline(Protocol):  # what a reader needs of `_flow.Deadline` (no import cycle)
     at: float | None
     clock: Callable[[], float]
 
@@ -65,24 +43,19 @@ END: Final = _End()
 _BOM: Final = b"\xef\xbb\xbf"
 
 
+@dataclass(slots=True)
 class EventDecoder:
-    """Splits a byte stream into the `data` of its server-sent events, bounded and linear. A
-    body opening with `{`, `[` or `<` is not events (a JSON envelope, an HTML error page): it is
-    collected whole, up to `max_body_bytes`, and handed out by `finish()`."""
+    """Splits a byte stream into the `data` of its server-sent events, bounded and linear; a
+    body opening with `{`, `[` or `<` (JSON, an HTML error page) is kept whole for `finish()`."""
 
-    def __init__(
-        self,
-        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
-        max_body_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-    ) -> None:
-        self._partial = bytearray()  # the unfinished last line
-        self._data: list[bytes] = []
-        self._size = 0  # of `_data`
-        self._raw: bytearray | None = None
-        self._started = False
-        self._lf_pending = False  # the last chunk ended with CR: a LF opening the next is its pair
-        self.max_event = max_event_bytes
-        self.max_body = max_body_bytes
+    max_event: int = DEFAULT_MAX_EVENT_BYTES
+    max_body: int = DEFAULT_MAX_RESPONSE_BYTES
+    _partial: bytearray = field(default_factory=bytearray, init=False)  # the unfinished last line
+    _data: list[bytes] = field(default_factory=list, init=False)
+    _size: int = field(default=0, init=False)  # of `_data`
+    _raw: bytearray | None = field(default=None, init=False)
+    _started: bool = field(default=False, init=False)
+    _lf_pending: bool = field(default=False, init=False)  # the last chunk ended with CR
 
     def feed(self, chunk: bytes) -> list[str]:
         if self._raw is not None:
@@ -91,15 +64,12 @@ class EventDecoder:
                 raise too_large("reply", self.max_body, "max_response_bytes")
             return []
         if not self._started:
-            if self._partial:  # the start of a byte order mark, held
-                chunk = bytes(self._partial) + chunk
-                self._partial.clear()
-            chunk = chunk.lstrip()
-            if chunk.startswith(_BOM):
-                chunk = chunk[len(_BOM) :].lstrip()
-            elif chunk and _BOM.startswith(chunk):
+            chunk = (bytes(self._partial) + chunk).lstrip()
+            self._partial.clear()
+            if chunk and _BOM.startswith(chunk):  # the start of a byte order mark, held
                 self._partial += chunk
                 return []
+            chunk = chunk.removeprefix(_BOM).lstrip()
             if not chunk:
                 return []  # blank lines before the first event carry nothing
             self._started = True
@@ -107,11 +77,9 @@ class EventDecoder:
                 self._raw = bytearray()
                 return self.feed(chunk)
         if self._lf_pending and chunk:
-            # The CR that ended the last chunk ended its line at once (a CR-only stream must
-            # not wait): a LF here completes that CRLF, it is not a blank line.
+            # A LF after the CR that ended the last chunk (and its line, at once) ends no line.
             self._lf_pending = False
-            if chunk[:1] == b"\n":
-                chunk = chunk[1:]
+            chunk = chunk.removeprefix(b"\n")
         if chunk[-1:] == b"\r":
             self._lf_pending = True
         cut = max(chunk.rfind(b"\n"), chunk.rfind(b"\r"))
@@ -183,8 +151,7 @@ def too_large(what: str, limit: int, option: str) -> MaviServerError:
 def _json(text: str) -> Any:
     """The JSON value of `text`, or the error saying what came instead."""
     try:
-        # strict=False: a raw tab or newline inside a string (unescaped, or a piece split over
-        # `data:` lines) is text, not a reason to lose the answer.
+        # strict=False: a raw tab or newline in a string (a piece split over lines) is text.
         return json.loads(text, strict=False)
     except RecursionError:
         raise malformed("JSON nested too deeply to read") from None
@@ -210,68 +177,46 @@ def event_values(data: str) -> list[Any]:
         return [_json(line) for line in stripped.splitlines() if line.strip()]
 
 
+@dataclass(slots=True)
 class DeltaTracker:
-    """Turns pieces into deltas, detecting a cumulative body (each piece repeats all so far):
-    docs/errors-and-wire.md#the-stream-decoder. Keeps only what that detection needs."""
+    """Turns pieces into deltas, detecting a cumulative body (each piece repeats all so far)."""
 
-    __slots__ = ("_cumulative", "_latest")
-
-    def __init__(self) -> None:
-        self._latest: str | None = None  # the first piece, then the whole text if cumulative
-        self._cumulative: bool | None = None  # None until the second piece
+    _latest: str = ""  # the text so far, while it may be cumulative
+    _cumulative: bool | None = None  # None until the second piece
 
     def push(self, piece: str) -> str:
         """The new text that `piece` adds ('' when none)."""
         if not piece:
             return ""
         if not piece.isascii():
-            # A lone surrogate (a `\ud800` escape) becomes U+FFFD: the answer must be printable
-            # and sendable back as history.
+            # A lone surrogate (`\ud800`) becomes U+FFFD: the answer prints, goes back as history.
             piece = piece.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
         if self._cumulative is False:
             return piece
         latest = self._latest
-        if latest is None:
+        if piece.startswith(latest) and (self._cumulative or len(piece) > len(latest)):
             self._latest = piece
-            return piece
-        if piece.startswith(latest):
-            if self._cumulative is None and len(piece) == len(latest):
-                self._cumulative = False  # "\n" then "\n": two pieces of text, not a repeat
-                self._latest = None
-                return piece
             if self._cumulative is None and not any(char.isalnum() for char in latest):
-                self._latest = piece  # "**" then "**Summary": markdown decides nothing yet
-                return piece
+                return piece  # the first piece; "**" then "**Summary": markdown decides nothing
             self._cumulative = True
-            self._latest = piece
             return piece[len(latest) :]
         if self._cumulative and latest.startswith(piece):
             return ""  # a repeat of text already delivered
-        self._cumulative = False  # not an extension of what came before: plain deltas
-        self._latest = None
+        # Not an extension of what came before ("\n" then "\n" too): plain deltas.
+        self._cumulative = False
+        self._latest = ""
         return piece
 
 
 _FAST_HEAD: Final = b'data:{"code":"0000","msg":"success","data":{"msg":"'
 _FAST_TAIL: Final = b'"}}\n\n'
-
-
-def _fast_piece(chunk: bytes) -> str | None:
-    """The piece of a chunk that is exactly one compact success event (the shape MAVI streams,
-    one network chunk each); None for anything else, which takes the general path."""
-    text = chunk.decode("utf-8", "replace")
-    try:
-        piece, end = scanstring(text, len(_FAST_HEAD))
-    except ValueError:
-        return None
-    return piece if end == len(text) - len(_FAST_TAIL) + 1 else None
+_TEXT_KEYS: Final = {key: f"an envelope whose 'data.{key}'" for key in ("msg", "content", "text")}
 
 
 class ChatStreamDecoder:
-    """Bytes of a chat reply in, `ChatDelta` items out (never empty ones). An error never costs
-    the deltas before it: they are returned, the error kept in `error` and raised by the next
-    call (at once when there is no delta to return). After an end marker the rest is ignored
-    and `done` is True; a reply without answer text is an error too."""
+    """Bytes of a chat reply in, `ChatDelta` items out (never empty ones). The deltas before an
+    error are returned; the error waits in `error` for the next call (raised at once if no delta
+    came). `done` after an end marker; a reply without answer text is an error too."""
 
     __slots__ = ("_events", "_tracker", "done", "error", "events_seen", "texts_seen")
     needs_end_marker = False  # v1.2 streams end with `data:"Done"`, v1.0 ones when closed
@@ -290,13 +235,14 @@ class ChatStreamDecoder:
         self.texts_seen = 0
 
     def feed(self, chunk: bytes) -> list[ChatDelta]:
-        if self.error is not None:
-            raise self.error
-        if self.done:
-            return []
-        if chunk.startswith(_FAST_HEAD) and chunk.endswith(_FAST_TAIL) and self._events.idle:
-            piece = _fast_piece(chunk)
-            if piece is not None:
+        # A chunk of one compact success event (MAVI's shape) is read at once, as `_deltas` would.
+        if chunk.startswith(_FAST_HEAD) and chunk.endswith(_FAST_TAIL) and not self.done:
+            text = chunk.decode("utf-8", "replace")
+            try:
+                piece, end = scanstring(text, len(_FAST_HEAD))
+            except ValueError:
+                end = 0
+            if end == len(text) - len(_FAST_TAIL) + 1 and self._events.idle:
                 self.events_seen += 1
                 self.texts_seen += 1
                 text = self._tracker.push(piece)
@@ -304,50 +250,42 @@ class ChatStreamDecoder:
         return self._deltas(chunk)
 
     def finish(self) -> list[ChatDelta]:
+        return self._deltas(None)
+
+    def _deltas(self, chunk: bytes | None) -> list[ChatDelta]:
+        """The deltas of a chunk's events (None: the body's end)."""
         if self.error is not None:
             raise self.error
         if self.done:
             return []
-        deltas = self._deltas(None)
-        if not self.done:
-            if self.needs_end_marker and self.events_seen:
-                return self._fail(
-                    MaviServerError(
-                        'MAVI closed the stream without its end marker (data:"Done"): the '
-                        "answer may be cut short. Ask again for a complete answer."
-                    ),
-                    deltas,
-                )
-            self.done = True
-            self._check_answered(deltas)
-        return deltas
-
-    def _deltas(self, chunk: bytes | None) -> list[ChatDelta]:
-        """The deltas of a chunk's events (None: the body's end)."""
         deltas: list[ChatDelta] = []
         try:
             for event in self._events.finish() if chunk is None else self._events.feed(chunk):
                 self.events_seen += 1
                 for value in event_values(event):
                     delta = END if value is END else self._delta_of(value)
-                    if delta is END:
+                    if isinstance(delta, ChatDelta):
+                        deltas.append(delta)
+                    elif delta is not None:  # the end marker, or a whole answer where events belong
+                        deltas += () if isinstance(delta, _End) else delta
                         self.done = True
                         self._check_answered(deltas)
                         return deltas
-                    if isinstance(delta, tuple):  # a whole answer where events belong: the end
-                        deltas += delta
-                        self.done = True
-                        return deltas
-                    if delta is not None:
-                        deltas.append(delta)  # type: ignore[arg-type]
+            if chunk is None:
+                if self.needs_end_marker and self.events_seen:
+                    raise MaviServerError(
+                        'MAVI closed the stream without its end marker (data:"Done"): the '
+                        "answer may be cut short. Ask again for a complete answer."
+                    )
+                self.done = True
+                self._check_answered(deltas)
         except MaviError as error:
             return self._fail(error, deltas)
         return deltas
 
     def _delta_of(self, value: Any) -> ChatDelta | tuple[ChatDelta, ...] | _End | None:
-        """What one JSON value adds: a delta, None (metadata) or `END`; raises for an error or
-        a value of the wrong shape. A dialect may read a whole answer (its deltas, in a tuple),
-        which ends the reply."""
+        """What one JSON value adds: a delta, None (metadata), `END`, or a whole answer's deltas
+        (a tuple, which ends the reply); raises for an error or a value of the wrong shape."""
         if isinstance(value, str):
             if is_end_marker(value):
                 return END
@@ -355,43 +293,37 @@ class ChatStreamDecoder:
         if not isinstance(value, dict):
             raise malformed(f"a JSON {kind_of(value)} where an envelope object belongs")
         if "code" in value:
-            piece = envelope_data(value)
+            piece, where = envelope_data(value), "an envelope whose 'data'"
             if isinstance(piece, dict):
-                for key in ("msg", "content", "text"):
+                for key in _TEXT_KEYS:
                     if key in piece:
-                        piece = piece[key]
-                        if not isinstance(piece, str):
-                            raise malformed(f"an envelope whose 'data.{key}' is a {kind_of(piece)}")
+                        piece, where = piece[key], _TEXT_KEYS[key]
                         break
                 else:
                     return None
-            elif piece is not None and not isinstance(piece, str):
-                raise malformed(f"an envelope whose 'data' is a {kind_of(piece)}")
+            elif piece is None:
+                return None
         elif (kind := value.get("type")) == "content":  # the newer API's content events
-            piece = value.get("content")
-            if not isinstance(piece, str):
-                raise malformed(f"a content event whose 'content' is a {kind_of(piece)}")
+            piece, where = value.get("content"), "a content event whose 'content'"
         elif isinstance(kind, str):
             return None  # the newer API's thinking and ref events carry no answer text
         else:
             raise malformed("a JSON object without a 'code' field")
-        if piece is None:
-            return None
+        if not isinstance(piece, str):
+            raise malformed(f"{where} is a {kind_of(piece)}")
         self.texts_seen += 1
         text = self._tracker.push(piece)
         return ChatDelta(text) if text else None
 
     def _check_answered(self, deltas: list[ChatDelta]) -> None:
+        """Raises when the reply ended without events or answer text (`deltas`: those before)."""
         if not self.events_seen:
-            error = MaviServerError(
+            raise MaviServerError(
                 "MAVI closed the reply without sending any event. Try again; if it persists, "
                 "check base_url."
             )
-        elif not self.texts_seen:
-            error = self._no_text()
-        else:
-            return
-        self._fail(error, deltas)
+        if not self.texts_seen:
+            raise self._no_text()
 
     def _no_text(self) -> MaviServerError:
         return malformed("a reply without any answer text")
@@ -405,8 +337,7 @@ class ChatStreamDecoder:
 
 
 def reply_payloads(body: bytes, max_event_bytes: int | None = None) -> list[str]:
-    """The `data` of each event of a whole reply (the body itself when plain JSON), end
-    markers left out."""
+    """The `data` of a whole reply's events (the body itself when plain JSON), but end markers."""
     limit = len(body) + 1
     events = EventDecoder(max_event_bytes or limit, limit)
     return [text for text in events.feed(body) + events.finish() if not is_end_marker(text)]
@@ -444,10 +375,9 @@ def broken_stream_error(
         else "arrived; they are in the error's `partial_text`."
     )
     kept += " Ask again for a complete answer."
-    broken: MaviStreamError
     if isinstance(error, MaviTimeoutError):
         how = "reached its deadline" if "deadline" in error.message else "went silent"
-        broken = MaviStreamTimeoutError(f"The stream {how} {kept} ({error})")
+        broken: MaviStreamError = MaviStreamTimeoutError(f"The stream {how} {kept} ({error})")
     else:
         stream_class = next(
             (STREAM_ERRORS[kind] for kind in type(error).__mro__ if kind in STREAM_ERRORS),
@@ -470,9 +400,7 @@ def broken_stream_error(
 
 @dataclass(slots=True)
 class StreamProgress:
-    """What of an answer reached the caller, shared by a stream and its operation: characters
-    (`delivered`), deltas (`items`: a v1.2 thinking or ref event has no text) and what v1.2
-    events told (`session_id`, `refs`, `thinking`)."""
+    """What of an answer reached the caller (characters, deltas) and what v1.2 events told."""
 
     delivered: int = 0
     items: int = 0
@@ -482,53 +410,38 @@ class StreamProgress:
     refs: list[VideoRef] = field(default_factory=list)
     thinking: list[Thinking] = field(default_factory=list)
 
-    def note(self, delta: ChatDelta) -> None:
-        if delta.session_id is not None:
-            self.session_id = delta.session_id
-        self.refs.extend(delta.refs)
-        if delta.thinking is not None:
-            self.thinking.append(delta.thinking)
-
 
 def pieces(raw: bytes | None, content: ContentDecoder | None) -> Iterable[bytes]:
-    """A raw chunk decompressed (`content`: the reply's encoding, None for none); None, the end
-    of the body, gives what the decompressor held back."""
+    """`raw` decompressed by `content` (None: not compressed); `raw` None: what it held back."""
     if content is None:
         return () if raw is None else (raw,)
     return content.flush() if raw is None else content.decode(raw)
 
 
+@dataclass(slots=True)
 class BodyReader:
-    """A reply read whole: raw chunks in (None at the end), up to `limit` bytes kept; beyond
-    it, the first `limit` bytes (`truncate`) or an error. `ended` once it needs no more."""
+    """A reply read whole, up to `limit` bytes; beyond, an error or (`truncate`) cut there."""
 
-    __slots__ = ("_body", "_check", "_content", "_limit", "_truncate", "ended")
-
-    def __init__(
-        self,
-        content: ContentDecoder | None,
-        limit: int,
-        check: Callable[[], None],
-        truncate: bool = False,
-    ) -> None:
-        self._body = bytearray()
-        self._content, self._limit, self._check, self._truncate = content, limit, check, truncate
-        self.ended = False
+    content: ContentDecoder | None
+    limit: int
+    check: Callable[[], None]  # the call's deadline, checked between chunks
+    truncate: bool = False
+    ended: bool = field(default=False, init=False)
+    _body: bytearray = field(default_factory=bytearray, init=False)
 
     def step(self, raw: bytes | None) -> list[Any]:
-        body, limit = self._body, self._limit
-        for piece in pieces(raw, self._content):
+        body, limit = self._body, self.limit
+        for piece in pieces(raw, self.content):
             body += piece
             if len(body) > limit:
-                if not self._truncate:
+                if not self.truncate:
                     raise too_large("reply", limit, "max_response_bytes")
                 del body[limit:]
                 self.ended = True
                 return []
-        if raw is None:
-            self.ended = True
-        else:
-            self._check()  # the call's deadline, between chunks
+        self.ended = raw is None
+        if not self.ended:
+            self.check()
         return []
 
     @property
@@ -537,10 +450,8 @@ class BodyReader:
 
 
 class AnswerReader:
-    """A chat reply's raw chunks in (None at the end), deltas out: decompressed, decoded, counted
-    in `progress`, and handed out or, for a whole answer (`collect`), held in `text()`. `step`
-    returns every delta a chunk completes even when an error follows them; the error waits in
-    `decoder.error` (`raise_error`). `ended` once the reply needs no more reading."""
+    """A chat reply's raw chunks in (None at the end), deltas out and counted in `progress`, or
+    held in `text()` (`collect`); an error waits for `raise_error`, after the deltas before it."""
 
     def __init__(
         self,
@@ -567,7 +478,7 @@ class AnswerReader:
             deltas = []
             for piece in pieces(raw, self._content):
                 deltas += self._feed(piece)
-                if decoder.error is not None or decoder.done:
+                if decoder.done:
                     break
             else:
                 if raw is None:
@@ -575,13 +486,15 @@ class AnswerReader:
         progress = self.progress
         for delta in deltas:
             progress.delivered += len(delta.text)
-            if self.tells_more and (
-                delta.session_id != progress.session_id or delta.refs or delta.thinking is not None
-            ):  # a content event repeats the session it belongs to: nothing new
-                progress.note(delta)
+            if self.tells_more:  # v1.2: what a delta tells beyond its text
+                if delta.session_id is not None:
+                    progress.session_id = delta.session_id
+                if delta.refs:
+                    progress.refs.extend(delta.refs)
+                if delta.thinking is not None:
+                    progress.thinking.append(delta.thinking)
         progress.items += len(deltas)
-        if raw is None or decoder.done or decoder.error is not None:
-            self.ended = True
+        self.ended = raw is None or decoder.done
         if self.collect:
             self._parts.extend([delta.text for delta in deltas])
             return []
