@@ -43,18 +43,6 @@ class BulkAnswer:
         return self.error is None
 
 
-def questions_of(questions: str | Sequence[str], video_nos: Sequence[str]) -> list[Question]:
-    """A question (a str) asked of each video, or each question asked of all of `video_nos`."""
-    if isinstance(video_nos, str) and not isinstance(questions, str):
-        check_not_swapped(video_nos, questions, "ask_many(questions, video_nos)", "questions")
-    videos = tuple(normalize_video_nos(video_nos))
-    if isinstance(questions, str):
-        return [((video_no,), questions) for video_no in videos]
-    if not questions or not all(isinstance(question, str) for question in questions):
-        raise MaviValidationError("questions must be a string or a non-empty list of strings.")
-    return [(videos, question) for question in questions]
-
-
 class Batch:
     """The state of one `ask_many` call, thread-safe: a question asked twice is asked once."""
 
@@ -67,9 +55,18 @@ class Batch:
         progress: bool | None,
         concurrency: int,
     ) -> None:
+        if isinstance(video_nos, str) and not isinstance(questions, str):
+            check_not_swapped(video_nos, questions, "ask_many(questions, video_nos)", "questions")
+        videos = tuple(normalize_video_nos(video_nos))
+        # A question (a str) asked of each video, or each question asked of all of them.
+        if isinstance(questions, str):
+            self.questions: list[Question] = [((video_no,), questions) for video_no in videos]
+        elif questions and all(isinstance(question, str) for question in questions):
+            self.questions = [(videos, question) for question in questions]
+        else:
+            raise MaviValidationError("questions must be a string or a non-empty list of strings.")
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise MaviValidationError(f"concurrency must be an int >= 1, got {concurrency!r}.")
-        self.questions = questions_of(questions, video_nos)
         self.concurrency = concurrency
         self._keys = [_key(*question) for question in self.questions]
         self._places = Counter(self._keys)

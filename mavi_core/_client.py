@@ -642,7 +642,9 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
 
     def _connect(self, http_client: httpx.AsyncClient | None) -> None:
         self._pools = LoopPools(self.timeout, self._client_headers, http_client)
-        self._sleep: Callable[[float], Awaitable[None]] = _asyncio_sleep
+        import asyncio
+
+        self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     async def ask_many(
         self,
@@ -774,9 +776,3 @@ def _chunks(response: httpx.Response) -> Iterator[bytes]:
 
 def _async_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
     return response.aiter_bytes() if response.is_stream_consumed else response.aiter_raw()
-
-
-async def _asyncio_sleep(seconds: float) -> None:
-    import asyncio  # imported by the first async retry, not by `import mavi_core`
-
-    await asyncio.sleep(seconds)

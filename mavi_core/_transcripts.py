@@ -240,10 +240,6 @@ class TranscriptJob:
     def waiting(self) -> list[_Wanted]:
         return [item for item in self.wanted if item.transcript is None]
 
-    @property
-    def done(self) -> bool:
-        return not self.waiting()
-
     def read(self, item: _Wanted, data: object, *, v12: bool = False) -> None:
         """A transcription reply for `item`, kept once finished; a failed task is forgotten."""
         video = self.known.get(item.video_no)
