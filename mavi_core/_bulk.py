@@ -8,12 +8,14 @@ import logging
 import os
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TypeAlias
 
 from ._exceptions import MaviError, MaviValidationError
+from ._models import ChatAnswer
 from ._progress import progress_bar
 from ._request import check_not_swapped, normalize_video_nos
 
@@ -41,34 +43,32 @@ class BulkAnswer:
         return self.error is None
 
 
-def questions_of(questions: str | Sequence[str], video_nos: Sequence[str]) -> list[Question]:
-    """A question (a str) asked of each video, or each question asked of all of `video_nos`."""
-    if isinstance(video_nos, str) and not isinstance(questions, str):
-        check_not_swapped(video_nos, questions, "ask_many(questions, video_nos)", "questions")
-    videos = tuple(normalize_video_nos(video_nos))
-    if isinstance(questions, str):
-        return [((video_no,), questions) for video_no in videos]
-    if not questions or not all(isinstance(question, str) for question in questions):
-        raise MaviValidationError("questions must be a string or a non-empty list of strings.")
-    return [(videos, question) for question in questions]
-
-
 class Batch:
     """The state of one `ask_many` call, thread-safe: a question asked twice is asked once."""
 
     def __init__(
         self,
-        questions: list[Question],
+        questions: str | Sequence[str],
+        video_nos: Sequence[str],
         *,
         checkpoint: str | os.PathLike[str] | None,
         progress: bool | None,
         concurrency: int,
     ) -> None:
+        if isinstance(video_nos, str) and not isinstance(questions, str):
+            check_not_swapped(video_nos, questions, "ask_many(questions, video_nos)", "questions")
+        videos = tuple(normalize_video_nos(video_nos))
+        # A question (a str) asked of each video, or each question asked of all of them.
+        if isinstance(questions, str):
+            self.questions: list[Question] = [((video_no,), questions) for video_no in videos]
+        elif questions and all(isinstance(question, str) for question in questions):
+            self.questions = [(videos, question) for question in questions]
+        else:
+            raise MaviValidationError("questions must be a string or a non-empty list of strings.")
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise MaviValidationError(f"concurrency must be an int >= 1, got {concurrency!r}.")
-        self.questions = questions
         self.concurrency = concurrency
-        self._keys = [_key(*question) for question in questions]
+        self._keys = [_key(*question) for question in self.questions]
         self._places = Counter(self._keys)
         self._answers: dict[str, BulkAnswer] = {}  # by key: from the checkpoint, then as they come
         self._lock = threading.Lock()
@@ -81,27 +81,74 @@ class Batch:
             if saved and not saved.endswith(b"\n"):
                 self._file.write("\n")  # end the line an interruption left unfinished
         self._done = sum(self._places[key] for key in self._answers)
-        self._bar = progress_bar("Asking", len(questions), progress)
+        self._bar = progress_bar("Asking", len(self.questions), progress)
         self._bar.update(self._done)
 
-    def job(self, index: int) -> tuple[list[str], str]:
-        """The `video_nos` and `message` of question `index`, for `chat()`."""
-        video_nos, message = self.questions[index]
-        return list(video_nos), message
+    def run(self, chat: Callable[[list[str], str], ChatAnswer]) -> list[BulkAnswer]:
+        """Ask the pending questions with `chat`, `concurrency` threads at a time."""
+
+        def ask(index: int) -> None:
+            video_nos, message = self.questions[index]
+            try:
+                self.record(index, chat(list(video_nos), message).text)
+            except MaviError as error:
+                self.record(index, error)
+
+        pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="mavi-ask-many")
+        interrupted = False
+        try:
+            list(pool.map(ask, self.pending()))
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)  # Ctrl-C: nothing more is asked
+            self.close()
+        if interrupted:  # one line saying what is saved, not the pool's traceback
+            raise self.interrupted()
+        return self.finish()
+
+    async def arun(
+        self, chat: Callable[[list[str], str], Awaitable[ChatAnswer]]
+    ) -> list[BulkAnswer]:
+        """`run` as a coroutine: `concurrency` chats in flight at a time."""
+        import asyncio
+
+        slots = asyncio.Semaphore(self.concurrency)
+
+        async def ask(index: int) -> None:
+            video_nos, message = self.questions[index]
+            async with slots:
+                try:
+                    self.record(index, (await chat(list(video_nos), message)).text)
+                except MaviError as error:
+                    self.record(index, error)
+
+        try:
+            await asyncio.gather(*(ask(index) for index in self.pending()))
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            logger.warning("%s", self.interrupted())  # the loop's own traceback follows
+            raise
+        finally:
+            self.close()
+        return self.finish()
 
     def pending(self) -> list[int]:
         """The indexes still to ask, in order; a question asked twice, at its first place."""
         first = {key: index for index, key in reversed(list(enumerate(self._keys)))}
         return sorted(index for key, index in first.items() if key not in self._answers)
 
-    def record(self, index: int, text: str | None, error: MaviError | None) -> None:
-        answer = BulkAnswer(*self.questions[index], text, error)
+    def record(self, index: int, outcome: str | MaviError) -> None:
+        """Question `index`'s answer text or the error it failed with, saved if a text."""
+        if isinstance(outcome, MaviError):
+            answer = BulkAnswer(*self.questions[index], error=outcome)
+        else:
+            answer = BulkAnswer(*self.questions[index], outcome)
         with self._lock:
             self._answers[self._keys[index]] = answer
             self._done += self._places[self._keys[index]]
-            if self._file is not None and error is None:
+            if self._file is not None and answer.ok:
                 line = {"video_nos": list(answer.video_nos), "question": answer.question}
-                self._file.write(json.dumps({**line, "text": text}, ensure_ascii=False) + "\n")
+                self._file.write(json.dumps({**line, "text": outcome}, ensure_ascii=False) + "\n")
                 self._file.flush()  # an interruption loses no finished answer
             self._bar.update(self._done)
 

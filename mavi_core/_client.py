@@ -24,7 +24,7 @@ from collections.abc import (
     Sequence,
 )
 from concurrent.futures import CancelledError as FutureCancelledError
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -44,7 +44,7 @@ from typing import (
 import httpx
 
 from ._auth import MaviTokenAuth, RefreshAbandoned
-from ._bulk import Batch, BulkAnswer, questions_of
+from ._bulk import Batch, BulkAnswer
 from ._constants import (
     DEFAULT_DEADLINE,
     DEFAULT_MAX_EVENT_BYTES,
@@ -78,7 +78,7 @@ from ._flow import (
     returning,
 )
 from ._models import ChatDelta, Thinking, VideoRef
-from ._options import strict_options
+from ._options import keyword_names, strict_options
 from ._progress import CountingReader
 from ._quota import AUTO, RateLimitOption, resolve_rate_limit
 from ._secret import SecretLike, given
@@ -419,6 +419,10 @@ def _streaming(
     return _Method(_handing_out(op, stream), _handing_out(op, async_stream))
 
 
+# The constructor's options that are `MaviSettings.resolve`'s, passed on to it by name.
+_SETTINGS_OPTIONS: Final = keyword_names(MaviSettings.resolve) - {"environ"}
+
+
 @strict_options
 class _ClientBase(Generic[_Http]):
     """The settings, the constructor and the methods of both clients; each connects its own
@@ -447,18 +451,8 @@ class _ClientBase(Generic[_Http]):
                 f"{given(settings)}."
             )
         check_http_client(http_client, asynchronous=self._asynchronous)
-        self.settings = settings or MaviSettings.resolve(
-            api_key,
-            base_url=base_url,
-            auth=auth,
-            timeout=timeout,
-            max_retries=max_retries,
-            default_headers=default_headers,
-            deadline=deadline,
-            max_response_bytes=max_response_bytes,
-            max_event_bytes=max_event_bytes,
-            api_version=api_version,
-        )
+        options = {name: value for name, value in locals().items() if name in _SETTINGS_OPTIONS}
+        self.settings = settings or MaviSettings.resolve(**options)
         self._ops = Operations(
             self.settings, rate_limit=resolve_rate_limit(rate_limit, self.settings.base_url)
         )
@@ -566,31 +560,9 @@ class MaviClient(_ClientBase[httpx.Client]):
         `BulkAnswer` per question, in order (docs/rate-limits-and-bulk.md#bulk-questions).
         `checkpoint`: a JSONL file of the answers, to resume; `progress`: a bar on stderr."""
         batch = Batch(
-            questions_of(questions, video_nos),
-            checkpoint=checkpoint,
-            progress=progress,
-            concurrency=concurrency,
+            questions, video_nos, checkpoint=checkpoint, progress=progress, concurrency=concurrency
         )
-
-        def ask(index: int) -> None:
-            video_nos, message = batch.job(index)
-            try:
-                batch.record(index, self.chat(video_nos, message).text, None)
-            except MaviError as error:
-                batch.record(index, None, error)
-
-        pool = ThreadPoolExecutor(batch.concurrency, thread_name_prefix="mavi-ask-many")
-        interrupted = False
-        try:
-            list(pool.map(ask, batch.pending()))
-        except KeyboardInterrupt:
-            interrupted = True
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)  # Ctrl-C: nothing more is asked
-            batch.close()
-        if interrupted:  # one line saying what is saved, not the pool's traceback
-            raise batch.interrupted()
-        return batch.finish()
+        return batch.run(self.chat)
 
     def close(self) -> None:
         if self._owns_http:
@@ -670,7 +642,9 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
 
     def _connect(self, http_client: httpx.AsyncClient | None) -> None:
         self._pools = LoopPools(self.timeout, self._client_headers, http_client)
-        self._sleep: Callable[[float], Awaitable[None]] = _asyncio_sleep
+        import asyncio
+
+        self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     async def ask_many(
         self,
@@ -682,32 +656,10 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
         concurrency: int = 4,
     ) -> list[BulkAnswer]:
         """`MaviClient.ask_many`, as a coroutine: `concurrency` chats in flight at a time."""
-        import asyncio
-
         batch = Batch(
-            questions_of(questions, video_nos),
-            checkpoint=checkpoint,
-            progress=progress,
-            concurrency=concurrency,
+            questions, video_nos, checkpoint=checkpoint, progress=progress, concurrency=concurrency
         )
-        slots = asyncio.Semaphore(batch.concurrency)
-
-        async def ask(index: int) -> None:
-            video_nos, message = batch.job(index)
-            async with slots:
-                try:
-                    batch.record(index, (await self.chat(video_nos, message)).text, None)
-                except MaviError as error:
-                    batch.record(index, None, error)
-
-        try:
-            await asyncio.gather(*(ask(index) for index in batch.pending()))
-        except (KeyboardInterrupt, asyncio.CancelledError):
-            logger.warning("%s", batch.interrupted())  # the loop's own traceback follows
-            raise
-        finally:
-            batch.close()
-        return batch.finish()
+        return await batch.arun(self.chat)
 
     @property
     def _http(self) -> httpx.AsyncClient:
@@ -824,9 +776,3 @@ def _chunks(response: httpx.Response) -> Iterator[bytes]:
 
 def _async_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
     return response.aiter_bytes() if response.is_stream_consumed else response.aiter_raw()
-
-
-async def _asyncio_sleep(seconds: float) -> None:
-    import asyncio  # imported by the first async retry, not by `import mavi_core`
-
-    await asyncio.sleep(seconds)

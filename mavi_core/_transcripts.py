@@ -201,10 +201,6 @@ class TranscriptJob:
         if self.video_nos is not None:
             self._want(normalize_video_nos(self.video_nos))
 
-    @property
-    def whole_library(self) -> bool:
-        return self.video_nos is None
-
     def use_library(self, listed: Iterable[Video]) -> None:
         """The parsed videos of the library, for a job over all of them."""
         parsed = [video for video in listed if video.is_parsed]
@@ -243,18 +239,6 @@ class TranscriptJob:
 
     def waiting(self) -> list[_Wanted]:
         return [item for item in self.wanted if item.transcript is None]
-
-    @property
-    def total(self) -> int:
-        return len(self.wanted)
-
-    @property
-    def finished(self) -> int:
-        return self.total - len(self.waiting())
-
-    @property
-    def done(self) -> bool:
-        return not self.waiting()
 
     def read(self, item: _Wanted, data: object, *, v12: bool = False) -> None:
         """A transcription reply for `item`, kept once finished; a failed task is forgotten."""

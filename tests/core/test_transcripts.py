@@ -152,7 +152,7 @@ def test_a_cache_directory_serves_a_new_process(tmp_path: Path) -> None:
 
     job = _new_process_job(tmp_path)
 
-    assert job.done
+    assert not job.waiting()
     assert job.result() == [saved]
 
 
@@ -160,7 +160,7 @@ def test_a_cache_directory_serves_only_the_same_credentials(tmp_path: Path) -> N
     key = ("http://mavi.test", "acct-1", "VI1", "audio")
     TranscriptCache().put(key, transcript("audio", *SPEECH), tmp_path)  # type: ignore[arg-type]
 
-    assert not _new_process_job(tmp_path, account="acct-2").done
+    assert _new_process_job(tmp_path, account="acct-2").waiting()
 
 
 def test_an_unreadable_cache_file_is_ignored(tmp_path: Path) -> None:
@@ -171,7 +171,7 @@ def test_an_unreadable_cache_file_is_ignored(tmp_path: Path) -> None:
 
     job = _new_process_job(tmp_path)
 
-    assert not job.done
+    assert job.waiting()
 
 
 def _corrupt_cache(tmp_path: Path, edit: object) -> None:
@@ -216,13 +216,13 @@ def test_a_corrupt_cache_entry_is_a_miss(tmp_path: Path, edit: object) -> None:
 
     job = _new_process_job(tmp_path)
 
-    assert not job.done
+    assert job.waiting()
 
 
 def test_a_sound_cache_entry_written_by_hand_is_still_read(tmp_path: Path) -> None:
     _corrupt_cache(tmp_path, lambda data: data["segments"][0].__setitem__(1, 9))  # int end
 
-    assert _new_process_job(tmp_path).done
+    assert not _new_process_job(tmp_path).waiting()
 
 
 @pytest.mark.parametrize(
@@ -244,10 +244,10 @@ def test_an_empty_v12_transcript_answers_the_call_but_is_not_cached(
     (item,) = job.waiting()
     job.read(item, data, v12=True)
 
-    assert job.done and [t.segments for t in job.result()] == [()]
+    assert not job.waiting() and [t.segments for t in job.result()] == [()]
     again = TranscriptJob("http://mavi.test", ["VI1"], "audio", cache=cache, directory=tmp_path,
                           account="acct-1")  # fmt: skip
-    assert not again.done
+    assert again.waiting()
     assert list(tmp_path.iterdir()) == []
 
 
@@ -265,7 +265,7 @@ def test_a_v12_transcript_with_lines_and_an_empty_v10_one_are_cached(tmp_path: P
 
     for video_no in ("VI1", "VI2"):
         job = TranscriptJob("http://mavi.test", [video_no], "audio", cache=cache, account="acct-1")
-        assert job.done
+        assert not job.waiting()
 
 
 # The rule in the pure reader every path shares (`parse_transcription`).
