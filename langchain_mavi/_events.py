@@ -18,8 +18,8 @@ through `mavi_core._watch.watching_waits`, set for the one thread or task that w
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from contextlib import AbstractContextManager, nullcontext
-from typing import TYPE_CHECKING, Any, Final, Generic, Self, TypeVar
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Final, Generic, Self, TypeVar, cast
 from uuid import UUID
 
 from langchain_core.callbacks import (
@@ -142,19 +142,21 @@ class Watched(Generic[_T]):
         self._items: Any = items
         self._watcher = watcher
 
-    def _step(self) -> AbstractContextManager[object]:
-        return nullcontext() if self._watcher is None else watching_waits(self._watcher)
-
-    def _arrived(self, item: _T) -> _T:
-        self._watcher = None
-        return item
+    @contextmanager
+    def _first(self) -> Iterator[None]:
+        assert self._watcher is not None
+        with watching_waits(self._watcher):
+            yield
+        self._watcher = None  # an item arrived: no request, so no wait, can follow
 
     def __iter__(self) -> Self:
         return self
 
     def __next__(self) -> _T:
-        with self._step():
-            return self._arrived(next(self._items))
+        if self._watcher is None:
+            return cast(_T, next(self._items))  # per delta: nothing of ours
+        with self._first():
+            return cast(_T, next(self._items))
 
     def close(self) -> None:
         """Close the stream wrapped (a generator, a stream), as a generator's `close()`."""
@@ -165,8 +167,10 @@ class Watched(Generic[_T]):
         return self
 
     async def __anext__(self) -> _T:
-        with self._step():
-            return self._arrived(await anext(self._items))
+        if self._watcher is None:
+            return cast(_T, await anext(self._items))
+        with self._first():
+            return cast(_T, await anext(self._items))
 
     async def aclose(self) -> None:
         """Close the async stream wrapped, as an async generator's `aclose()`."""
