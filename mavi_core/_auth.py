@@ -143,8 +143,11 @@ class MaviTokenAuth:
     def from_tokens(
         cls, tokens: MaviTokens, on_refresh: Callable[[MaviTokens], Any] | None = None
     ) -> MaviTokenAuth:
-        """Credentials from tokens, e.g. those `exchange_code` received."""
-        return cls(tokens.access_token, tokens.refresh_token, tokens.expires_at, on_refresh)
+        """Credentials from tokens, e.g. those `exchange_code` received (all of them kept, so
+        `on_refresh` hands on the refresh token's expiry a refresh reply leaves out)."""
+        auth = cls(tokens.access_token, tokens.refresh_token, tokens.expires_at, on_refresh)
+        auth._tokens = tokens
+        return auth
 
     @property
     def tokens(self) -> MaviTokens:

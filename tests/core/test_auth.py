@@ -270,6 +270,17 @@ def test_a_refresh_reply_keeps_the_refresh_token_and_its_expiry_it_leaves_out() 
     assert (third.refresh_token.get_secret_value(), third.refresh_expires_at) == ("rt-2", 3090.0)
 
 
+def test_credentials_from_tokens_keep_the_refresh_tokens_expiry() -> None:
+    tokens = _Tokens.from_reply(
+        {"accessToken": "a", "refreshToken": "rt", "expiresIn": 10, "refreshExpiresIn": 60},
+        now=1000.0,
+    )
+    auth = MaviTokenAuth.from_tokens(tokens)
+    assert auth.tokens == tokens and auth.tokens.refresh_expires_at == 1060.0
+    refreshed = _Tokens.from_reply({"accessToken": "b"}, now=2000.0, previous=auth.tokens)
+    assert refreshed.refresh_expires_at == 1060.0  # what on_refresh gets to persist
+
+
 def test_expires_at_accepts_datetimes() -> None:
     when = datetime(2030, 1, 1, tzinfo=UTC)
     assert MaviTokenAuth("a", expires_at=when).expires_at == when.timestamp()
