@@ -7,7 +7,8 @@ import json
 import math
 import time
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, TypeVar
+from urllib.parse import urlsplit
 
 from ._constants import MAX_RETRY_AFTER, SUCCESS_CODES
 from ._exceptions import (
@@ -22,7 +23,9 @@ from ._exceptions import (
     MaviTimeoutError,
 )
 
-_ADVICE: dict[type[MaviAPIError], str] = {
+_E = TypeVar("_E", bound=MaviError)
+
+_ADVICE: dict[type[MaviError], str] = {
     MaviInvalidRequestError: "Check the request parameters (video numbers, message, history).",
     MaviAuthenticationError: (
         "Check the API key (MAVI_API_KEY or api_key=): copy it again from the MAVI console."
@@ -122,12 +125,6 @@ def _sane_wait(seconds: float) -> float | None:
     return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
 
-def _described(text: str, advice: str) -> str:
-    """`text` ending with one full stop (the service's often bring their own), then `advice`."""
-    text = text.rstrip()
-    return f"{text if text.endswith(('.', '!', '?')) else text + '.'} {advice}".strip()
-
-
 _WAIT_UNITS: Final = (
     (600.0, 1.0, 1, "seconds"),
     (7200.0, 60.0, 0, "minutes"),
@@ -145,16 +142,25 @@ def wait_text(seconds: float) -> str:
     return f"{whole}.{part} {unit}" if part else f"{whole} {unit}"
 
 
-def _advice(
-    error_class: type[MaviAPIError], retry_after: float | None = None, not_found: bool = False
-) -> str:
+def _advised(error: _E, not_found: bool = False) -> _E:
+    """`error` ending with its class's advice: where to look (`not_found`), when to retry."""
+    advice, wait = _ADVICE.get(type(error), ""), error.retry_after
     if not_found:
-        return _NOT_FOUND_ADVICE
-    if retry_after is None:
-        return _ADVICE.get(error_class, "")
-    if error_class is MaviRateLimitError:
-        return f"Retry after {wait_text(retry_after)}."
-    return f"{_ADVICE.get(error_class, '')} MAVI asked to retry after {wait_text(retry_after)}."
+        advice = _NOT_FOUND_ADVICE
+    elif wait is not None and type(error) is MaviRateLimitError:
+        advice = f"Retry after {wait_text(wait)}."
+    elif wait is not None:
+        advice += f" MAVI asked to retry after {wait_text(wait)}."
+    return _readvise(error, advice)
+
+
+def _readvise(error: _E, advice: str) -> _E:
+    """`error` whose message ends with `advice` instead of its class's: after one full stop (the
+    service's words often bring their own)."""
+    text = error.message.removesuffix(_ADVICE.get(type(error), "")).rstrip()
+    error.message = f"{text if text.endswith(('.', '!', '?')) else text + '.'} {advice}".strip()
+    error.args = (error.message, *error.args[1:])
+    return error
 
 
 def with_retry_after(error: MaviError, retry_after: float | None) -> MaviError:
@@ -163,10 +169,7 @@ def with_retry_after(error: MaviError, retry_after: float | None) -> MaviError:
     if retry_after is None or error.retry_after is not None:
         return error
     error.retry_after = float(retry_after)
-    if isinstance(error, MaviAPIError):
-        base = error.message.removesuffix(_ADVICE.get(type(error), "")).rstrip()
-        _set_message(error, f"{base} {_advice(type(error), retry_after)}")
-    return error
+    return _advised(error)
 
 
 def long_retry_words(error: MaviError, seconds: float) -> str:
@@ -189,15 +192,12 @@ def unwaited(error: MaviError, longest: float, deadline: float | None) -> MaviEr
     if retry_after is None:
         return error
     asked = wait_text(retry_after)
-    message = error.message
-    if asked not in message:
-        message += f" MAVI asked to retry after {asked}."
+    said = "" if asked in error.message else f"MAVI asked to retry after {asked}. "
     if deadline is not None and longest < MAX_RETRY_AFTER:
         why = f"the {wait_text(max(longest, 0.0))} left of the call's deadline of {deadline:g} s"
     else:
         why = f"at most {wait_text(MAX_RETRY_AFTER)}, the longest Retry-After it honours"
-    _set_message(error, f"{message} The client did not wait that long ({why}).")
-    return error
+    return _readvise(error, f"{said}The client did not wait that long ({why}).")
 
 
 _EXCHANGE: Final = (
@@ -228,15 +228,7 @@ _TOKEN_ADVICE: Final[Mapping[str, str]] = {
 
 def token_advice(error: MaviError, stage: str) -> MaviError:
     """`error` with the access-token advice for `stage` (`_TOKEN_ADVICE`) instead of the key's."""
-    base = error.message.removesuffix(_ADVICE[MaviAuthenticationError]).rstrip()
-    base = base.removesuffix(_ADVICE[MaviInvalidRequestError]).rstrip()
-    _set_message(error, _described(base, _TOKEN_ADVICE[stage]))
-    return error
-
-
-def _set_message(error: MaviError, message: str) -> None:
-    error.message = message
-    error.args = (message, *error.args[1:])
+    return _readvise(error, _TOKEN_ADVICE[stage])
 
 
 def error_for_code(
@@ -253,13 +245,8 @@ def error_for_code(
     text = f"MAVI answered {unknown}code {code}: {msg or 'no message'}"
     if status_code not in (None, 200):
         text += f" (HTTP {status_code})"
-    return error_class(
-        _described(text, _advice(error_class, retry_after, code == "0404" or status_code == 404)),
-        code=code,
-        msg=msg,
-        status_code=status_code,
-        retry_after=retry_after,
-    )
+    error = error_class(text, code=code, msg=msg, status_code=status_code, retry_after=retry_after)
+    return _advised(error, code == "0404" or status_code == 404)
 
 
 _MESSAGE_CLASSES: tuple[tuple[tuple[str, ...], type[MaviAPIError]], ...] = (
@@ -280,7 +267,7 @@ def error_for_message(text: str) -> MaviAPIError:
         MaviServerError,
     )
     what = f"MAVI answered with an error: {text.strip()[:300] or 'no message'}"
-    return error_class(_described(what, _advice(error_class)), msg=text)
+    return _advised(error_class(what, msg=text))
 
 
 def error_for_http_status(
@@ -297,12 +284,11 @@ def error_for_http_status(
     except (ValueError, UnicodeDecodeError, RecursionError):
         envelope = None
     code = envelope.get("code") if isinstance(envelope, dict) else None
-    if code is not None and not is_success_code(code):
-        normalized = normalize_code(code)
-        if normalized in _CODE_CLASSES or status_code != 408:
-            return error_for_code(
-                normalized, envelope.get("msg"), status_code=status_code, retry_after=retry_after
-            )
+    known = code is not None and normalize_code(code) in _CODE_CLASSES
+    if code is not None and not is_success_code(code) and (known or status_code != 408):
+        return error_for_code(
+            code, envelope.get("msg"), status_code=status_code, retry_after=retry_after
+        )
     if status_code == 408:
         return MaviTimeoutError(
             "MAVI answered HTTP 408 (request timeout). Try again; raise `timeout` if it persists.",
@@ -324,19 +310,14 @@ def error_for_http_status(
     else:
         said = f": {snippet}" if snippet else " with an empty body."
     what = f"MAVI answered HTTP {status_code}{said}"
-    return error_class(
-        _described(what, _advice(error_class, retry_after, status_code == 404)),
-        status_code=status_code,
-        retry_after=retry_after,
-    )
+    error = error_class(what, status_code=status_code, retry_after=retry_after)
+    return _advised(error, status_code == 404)
 
 
 def _origin(location: str | None) -> str:
     """Where a redirect points: scheme and host only (a path, query or user may carry secrets)."""
     if not location:
         return "an unnamed place"
-    from urllib.parse import urlsplit
-
     try:
         parts = urlsplit(location.strip())
     except ValueError:
