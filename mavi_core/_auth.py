@@ -165,7 +165,6 @@ class MaviTokenAuth:
         return self._tokens.access_token.get_secret_value()
 
     def needs_refresh(self) -> bool:
-        """True when the token expires within the margin and a refresh token is known."""
         return self.can_refresh and not self.is_valid(TOKEN_REFRESH_MARGIN)
 
     def is_valid(self, margin: float = 0.0) -> bool:

@@ -72,8 +72,6 @@ _CODE_CLASSES: Final[Mapping[str, type[MaviAPIError]]] = {
 
 def normalize_code(code: object) -> str:
     """Codes are four-digit strings; some replies send numbers or short strings (401, "401")."""
-    if isinstance(code, int) and not isinstance(code, bool):
-        return f"{code:04d}" if code >= 0 else str(code)
     text = str(code).strip()
     return text.zfill(4) if text.isascii() and text.isdigit() else text
 
@@ -163,13 +161,12 @@ def _readvise(error: _E, advice: str) -> _E:
     return error
 
 
-def with_retry_after(error: MaviError, retry_after: float | None) -> MaviError:
-    """`error` (made without the reply's headers: a `0429` envelope with HTTP 200) with the
-    wait those headers ask for, in `retry_after` and in its advice."""
-    if retry_after is None or error.retry_after is not None:
-        return error
-    error.retry_after = float(retry_after)
-    return _advised(error)
+def with_retry_after(error: MaviError, retry_after: float | None) -> None:
+    """Give `error` (made without the reply's headers: a `0429` envelope with HTTP 200) the wait
+    those headers ask for, in `retry_after` and in its advice."""
+    if retry_after is not None and error.retry_after is None:
+        error.retry_after = float(retry_after)
+        _advised(error)
 
 
 def long_retry_words(error: MaviError, seconds: float) -> str:
@@ -301,7 +298,6 @@ def error_for_http_status(
             "base_url to the address the service redirects to (https, host and port).",
             status_code=status_code,
         )
-    error_class = _http_class(status_code)
     snippet = "" if body is None else body[:200].decode("utf-8", "replace").strip()
     if body is None:
         said = " with a body the client could not read."
@@ -310,7 +306,7 @@ def error_for_http_status(
     else:
         said = f": {snippet}" if snippet else " with an empty body."
     what = f"MAVI answered HTTP {status_code}{said}"
-    error = error_class(what, status_code=status_code, retry_after=retry_after)
+    error = _http_class(status_code)(what, status_code=status_code, retry_after=retry_after)
     return _advised(error, status_code == 404)
 
 

@@ -108,15 +108,9 @@ _QUERY_PASSWORD: Final = re.compile(r"(?i)(?P<head>[?&;]password=)(?P<password>[
 """redis-py reads any query parameter as a connection option: `?password=...` is one."""
 
 
-def redact_url(text: str) -> str:
-    """`text` with every URL's password masked: `scheme://user:password@host`, `password=`."""
-    text = _USERINFO.sub(lambda match: f"{match['head']}{MASK}@", text)
-    return _QUERY_PASSWORD.sub(lambda match: f"{match['head']}{MASK}", text)
-
-
 def url_secrets(url: str) -> list[str]:
     """The passwords `url` carries, as written and percent-decoded (what a library that read
-    the URL may quote in its own errors): for `redact`, after `redact_url`."""
+    the URL may quote in its own errors)."""
     match = _USERINFO.match(url)
     found = [match["password"]] if match else []
     found += [unquote_plus(query["password"]) for query in _QUERY_PASSWORD.finditer(url)]
@@ -125,5 +119,8 @@ def url_secrets(url: str) -> list[str]:
 
 
 def redact_url_secrets(text: str, url: str) -> str:
-    """`text` (a URL, or what a library that read it said) without `url`'s passwords."""
-    return redact(redact_url(text), url_secrets(url))
+    """`text` (a URL, or what a library that read it said) with every URL's password masked
+    (`scheme://user:password@host`, `password=`), and `url`'s, as written or decoded."""
+    text = _USERINFO.sub(lambda match: f"{match['head']}{MASK}@", text)
+    text = _QUERY_PASSWORD.sub(lambda match: f"{match['head']}{MASK}", text)
+    return redact(text, url_secrets(url))
