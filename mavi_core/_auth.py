@@ -10,11 +10,14 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from ._constants import TOKEN_REFRESH_MARGIN
 from ._exceptions import MaviError, MaviServerError, MaviValidationError
-from ._secret import Secret, SecretLike, check_credential, given
+from ._secret import SecretLike, check_credential, given
+
+if TYPE_CHECKING:
+    from pydantic import SecretStr
 
 REFRESH_FAILURE_COOLDOWN: Final = 5.0
 """A failed refresh answers the requests that ask again for this long, instead of a new call."""
@@ -23,7 +26,7 @@ _PLAUSIBLE_SECONDS = {"expiresIn": 7 * 24 * 3600, "refreshExpiresIn": 3 * 365 * 
 """Tokens live hours, refresh tokens months: an expiry above these can only be milliseconds."""
 
 
-def _secret(value: object, what: str, reply: str) -> Secret:
+def _secret(value: object, what: str, reply: str) -> SecretStr:
     """A token given as a string or a SecretStr, checked, never quoted."""
     plain = value.get_secret_value() if hasattr(value, "get_secret_value") else value
     if not isinstance(plain, str):
@@ -33,7 +36,7 @@ def _secret(value: object, what: str, reply: str) -> Secret:
             "getAccessToken answered: `client.exchange_code(client_id, code)` returns the "
             'credentials (docs/client.md, "Access tokens").'
         )
-    return Secret(check_credential(plain, what))
+    return check_credential(plain, what)
 
 
 class RefreshAbandoned(Exception):
@@ -56,13 +59,13 @@ def _expiry(reply: Mapping[str, Any], key: str, now: float) -> float | None:
     return now + (number / 1000.0 if number > _PLAUSIBLE_SECONDS[key] else number)
 
 
-def _token(reply: Mapping[str, Any], key: str) -> Secret | None:
+def _token(reply: Mapping[str, Any], key: str) -> SecretStr | None:
     """A token of the reply (None: absent), refused when a header cannot carry it."""
     value = reply.get(key)
     if not isinstance(value, str):
         return None
     try:
-        return Secret(check_credential(value, key))
+        return check_credential(value, key)
     except ValueError:
         raise MaviServerError(
             f"The token endpoint answered with {key} set to a value that cannot be sent in a "
@@ -75,8 +78,8 @@ def _token(reply: Mapping[str, Any], key: str) -> Secret | None:
 class MaviTokens:
     """A set of v1.0 tokens, as handed to `on_refresh` so callers can persist them."""
 
-    access_token: Secret
-    refresh_token: Secret | None = None
+    access_token: SecretStr
+    refresh_token: SecretStr | None = None
     expires_at: float | None = None
     """Unix time (seconds) when the access token expires, if the service said."""
     refresh_expires_at: float | None = None

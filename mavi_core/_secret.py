@@ -1,14 +1,17 @@
-"""A string that never shows itself, without importing pydantic at `import mavi_core`."""
+"""Keys and tokens: checked, held as pydantic's `SecretStr` (masked in repr, str, logs and
+tracebacks), and masked in the messages that might quote them."""
 
 from __future__ import annotations
 
-import hmac
 import re
 from os.path import commonprefix
-from typing import Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 from urllib.parse import unquote, unquote_plus
 
 from ._exceptions import MaviValidationError
+
+if TYPE_CHECKING:
+    from pydantic import SecretStr
 
 MASK = "**********"
 _MIN_REDACTED = 4
@@ -18,39 +21,9 @@ _PREFIX: Final = 8
 
 
 class SecretLike(Protocol):
-    """Anything with `get_secret_value()`: `Secret`, or pydantic's `SecretStr`."""
+    """Anything with `get_secret_value()`, as pydantic's `SecretStr`."""
 
     def get_secret_value(self) -> str: ...
-
-
-class Secret:
-    """A key or token: masked in `repr`, `str`, logs and tracebacks; `get_secret_value()`
-    reveals it. Works like pydantic's `SecretStr`, which is accepted wherever this is."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def get_secret_value(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return f"Secret('{self}')"
-
-    def __str__(self) -> str:
-        return MASK if self._value else ""
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Secret):
-            return NotImplemented
-        return hmac.compare_digest(self._value.encode(), other._value.encode())
-
-    def __hash__(self) -> int:
-        return hash(self._value)
 
 
 def given(value: object, *, secret: bool = False) -> str:
@@ -67,9 +40,11 @@ def reveal(value: str | SecretLike | None) -> str | None:
     return value if value is None or isinstance(value, str) else value.get_secret_value()
 
 
-def check_credential(value: str, what: str) -> str:
-    """`value` without surrounding white space; raises `MaviValidationError` (never quoting
-    it) when it is empty or holds a character an HTTP header cannot carry."""
+def check_credential(value: str, what: str) -> SecretStr:
+    """`value` without surrounding white space, as a secret; raises `MaviValidationError` (never
+    quoting it) when it is empty or holds a character an HTTP header cannot carry."""
+    from pydantic import SecretStr  # with the first credential: `import mavi_core` stays light
+
     stripped = value.strip()
     if not stripped:
         raise MaviValidationError(f"The {what} is empty: pass the value from the MAVI console.")
@@ -85,7 +60,7 @@ def check_credential(value: str, what: str) -> str:
             "header: copy it again from the MAVI console (a file it was read from may add a "
             "line break or a BOM)."
         )
-    return stripped
+    return SecretStr(stripped)
 
 
 def redact(text: str, secrets: list[str]) -> str:

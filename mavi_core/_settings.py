@@ -31,11 +31,12 @@ from ._constants import (
 )
 from ._content import ACCEPT_ENCODING
 from ._exceptions import MaviAuthenticationError, MaviError, MaviValidationError
-from ._secret import Secret, SecretLike, check_credential, given, redact, reveal
+from ._secret import SecretLike, check_credential, given, redact, reveal
 from ._version import __version__
 
 if TYPE_CHECKING:
     import httpx
+    from pydantic import SecretStr
 
 
 _MAVI_HOSTS: Final = {urlsplit(url).hostname for url in (DEFAULT_BASE_URL, DEFAULT_V12_BASE_URL)}
@@ -198,7 +199,7 @@ class MaviSettings:
     docs/errors-and-wire.md#bounds; `api_version` is the chat dialect (docs/v1.2.md)."""
 
     base_url: str
-    api_key: Secret | None = None
+    api_key: SecretStr | None = None
     auth: MaviTokenAuth | None = None
     timeout: httpx.Timeout = field(default_factory=lambda: check_timeout(DEFAULT_TIMEOUT))
     max_retries: int = DEFAULT_MAX_RETRIES
@@ -238,7 +239,7 @@ class MaviSettings:
         key = None
         if auth is None and (plain or env.get(API_KEY_ENV)):
             what = "API key" if plain else f"API key in {API_KEY_ENV}"
-            key = Secret(check_credential(plain or env[API_KEY_ENV], what))
+            key = check_credential(plain or env[API_KEY_ENV], what)
         version = check_api_version(api_version, env.get(API_VERSION_ENV) or None)
         default_url = DEFAULT_V12_BASE_URL if version == "v1.2" else DEFAULT_BASE_URL
         url = check_base_url(base_url or env.get(BASE_URL_ENV) or default_url)
@@ -313,7 +314,7 @@ class MaviSettings:
 
     def secrets(self) -> list[str]:
         """Every credential this client knows, to mask wherever a message might quote one."""
-        values: list[Secret | None] = [self.api_key]
+        values: list[SecretStr | None] = [self.api_key]
         if self.auth is not None:
             tokens = self.auth.tokens
             values += [tokens.access_token, tokens.refresh_token]

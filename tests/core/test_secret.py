@@ -6,20 +6,20 @@ import pytest
 from pydantic import SecretStr
 
 from mavi_core import ChatTurn, MaviClient, MaviTokenAuth, MaviValidationError
-from mavi_core._secret import Secret, reveal
+from mavi_core._secret import check_credential, reveal
 
 
 def test_secret_is_masked_everywhere_it_could_be_shown() -> None:
-    secret = Secret("sk-hidden")
+    secret = check_credential(" sk-hidden\n", "API key")
     shown = f"{secret} {secret!r} {[secret]} { ({'k': secret}) }"
     assert "sk-hidden" not in shown
     assert secret.get_secret_value() == "sk-hidden"
 
 
 def test_secrets_compare_by_value() -> None:
-    assert Secret("a") == Secret("a")
-    assert Secret("a") != Secret("b")
-    assert not Secret("")
+    assert check_credential("a", "key") == check_credential("a", "key")
+    assert check_credential("a", "key") != check_credential("b", "key")
+    assert not SecretStr("")
 
 
 def test_pydantic_secret_str_is_accepted_as_a_key() -> None:
