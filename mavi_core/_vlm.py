@@ -408,36 +408,28 @@ class VlmReply:
         meta = value.get("meta")
         if isinstance(meta, Mapping):
             told.update(provider=meta.get("provider"), provider_model=meta.get("provider_model"))
-        for key, given in told.items():
-            if isinstance(given, str):
-                setattr(self, key, given)
-        created = value.get("created_at", value.get("created"))
-        if isinstance(created, int) and not isinstance(created, bool):
-            self.created = created
-        self.usage = _usage(value.get("usage")) or self.usage
+        for key, text in told.items():
+            if isinstance(text, str):
+                setattr(self, key, text)
+        self.created = _count(value, "created_at", "created") or self.created
+        usage = value.get("usage")
+        if isinstance(usage, Mapping):  # input/output_tokens, or prompt_tokens/output_token (sic)
+            given = _count(usage, "input_tokens", "prompt_tokens")
+            made = _count(usage, "output_tokens", "output_token", "completion_tokens")
+            total = _count(usage, "total_tokens")
+            if given is not None or made is not None:
+                given, made = given or 0, made or 0
+                self.usage = VlmUsage(given, made, given + made if total is None else total)
 
 
-def _count(usage: Mapping[str, Any], *names: str) -> int | None:
+def _count(value: Mapping[str, Any], *names: str) -> int | None:
     """The first count given, as a number or a string of digits ("10"), as numbers may be."""
-    for name in names:
-        value = usage.get(name)
-        if isinstance(value, str) and value.strip().isdigit() and len(value) < 20:
-            value = int(value)
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-            return value
+    for count in map(value.get, names):
+        if isinstance(count, str) and count.strip().isdecimal() and len(count) < 20:
+            count = int(count)  # isdecimal: the digits int() reads ("²" is a digit, not decimal)
+        if _videos.is_whole(count, 0):
+            return count
     return None
-
-
-def _usage(value: object) -> VlmUsage | None:
-    """Both documented shapes: input/output_tokens, and prompt_tokens/output_token (sic)."""
-    if not isinstance(value, Mapping):
-        return None
-    given = _count(value, "input_tokens", "prompt_tokens")
-    made = _count(value, "output_tokens", "output_token", "completion_tokens")
-    if given is None and made is None:
-        return None
-    total = _count(value, "total_tokens")
-    return VlmUsage(given or 0, made or 0, (given or 0) + (made or 0) if total is None else total)
 
 
 def _error_of(error: object) -> MaviError:
@@ -528,9 +520,7 @@ class VlmStreamDecoder(ChatStreamDecoder):
         choice = choices[0]
         if isinstance(choice.get("finish_reason"), str):
             self.reply.finish_reason = choice["finish_reason"]
-        message = choice.get("delta")
-        if not isinstance(message, Mapping):  # a whole reply's message, not a stream's delta
-            message = choice.get("message")
+        message = choice.get("delta") or choice.get("message")  # a stream's, or a whole reply's
         message = message if isinstance(message, Mapping) else {}
         piece = message.get("content")
         if isinstance(piece, list) or message.get("tool_calls") is not None:
