@@ -136,20 +136,17 @@ def _wire_part(part: Part, provider: str, where: str) -> dict[str, Any]:
             f"{where} is a {mime} file: Nova's video endpoint takes video_url parts only. "
             "Use a gemini: or qwen: model for images."
         )
-    if part.data is not None and part.url is None:
-        if is_video and not nova:
-            raise MaviValidationError(
-                f"{where} is a video given as base64 data: {provider} takes videos by URL "
-                "only. Host the file and pass {'type': 'video', 'url': 'https://...'}."
-            )
-        source = part.data
-    else:
-        source = check_text(part.url or "", where)
-        if not re.match(r"^https?://[^\s/]+", source):
-            raise MaviValidationError(
-                f"{where} has the URL {source[:80]!r}: the API fetches media by http(s) URL. "
-                "Give a public https URL (the emulator serves its sample videos under /media/)."
-            )
+    source, inline = part.url or part.data or "", part.url is None and part.data is not None
+    if inline and is_video and not nova:
+        raise MaviValidationError(
+            f"{where} is a video given as base64 data: {provider} takes videos by URL "
+            "only. Host the file and pass {'type': 'video', 'url': 'https://...'}."
+        )
+    if not inline and not re.match(r"^https?://[^\s/]+", check_text(source, where)):
+        raise MaviValidationError(
+            f"{where} has the URL {source[:80]!r}: the API fetches media by http(s) URL. "
+            "Give a public https URL (the emulator serves its sample videos under /media/)."
+        )
     if nova:
         return {"type": "video_url", "video_url": source}
     return {"type": "input_file", "file_uri": source, "mime_type": mime}
@@ -241,7 +238,6 @@ def check_vlm_options(model: str, options: VlmOptions) -> dict[str, Any]:
         if not all(isinstance(stop, str) and stop for stop in stops):
             raise MaviValidationError(f"stop must be a list of non-empty strings, got {stops!r}.")
         body["stop"] = stops
-    # Each option where its provider documents it; refused, saying why, by a provider without it.
     budget, schema, tools = options.thinking_budget, options.response_schema, options.tools
     metadata: dict[str, Any] = {}
     if budget is not None and provider == "nova":
@@ -538,7 +534,7 @@ class VlmStreamDecoder(ChatStreamDecoder):
         ends (a call without text answers too; `text`: the choice's, for neither). Their form is
         not documented: OpenAI's `tool_calls` (streamed by `index`) or Bedrock's `toolUse` parts."""
         listed, content = message.get("tool_calls"), message.get("content")
-        pieces, texts = [], []
+        pieces, texts = [], [content] if isinstance(content, str) else []
         for position, call in enumerate(listed if isinstance(listed, list) else ()):
             if isinstance(call, Mapping):
                 index, tool = call.get("index"), call.get("function")
@@ -558,8 +554,8 @@ class VlmStreamDecoder(ChatStreamDecoder):
             entry["name"] = str(name or entry["name"])
             if args is not None:  # the piece naming the tool may carry no arguments
                 entry["arguments"] += args if isinstance(args, str) else json.dumps(args)
-        if isinstance(content, str) or texts:
-            return content if isinstance(content, str) else "".join(texts)
+        if texts:
+            return "".join(texts)
         return "" if pieces else text
 
     def _check_answered(self, deltas: list[ChatDelta]) -> None:
