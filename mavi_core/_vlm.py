@@ -407,7 +407,8 @@ class VlmReply:
         for key, text in told.items():
             if isinstance(text, str):
                 setattr(self, key, text)
-        self.created = _count(value, "created_at", "created") or self.created
+        created = value.get("created_at", value.get("created"))
+        self.created = created if type(created) is int else self.created  # an int, not a bool
         usage = value.get("usage")
         if isinstance(usage, Mapping):  # input/output_tokens, or prompt_tokens/output_token (sic)
             given = _count(usage, "input_tokens", "prompt_tokens")
