@@ -531,9 +531,9 @@ class VlmStreamDecoder(ChatStreamDecoder):
         return ChatDelta(text) if text else None
 
     def _gather(self, message: Mapping[str, Any], text: object) -> object:
-        """The text of a message with tool calls or parts, keeping the calls, read as the reply
-        ends (a call without text answers too; `text`: the choice's, for neither). Their form is
-        not documented: OpenAI's `tool_calls` (streamed by `index`) or Bedrock's `toolUse` parts."""
+        """The text of a message with tool calls or a list of parts ("" for calls alone, else
+        `text`, the choice's), keeping the calls, read as the reply ends. Their form is not
+        documented: OpenAI's `tool_calls` (streamed by `index`) or Bedrock's `toolUse` parts."""
         listed, content = message.get("tool_calls"), message.get("content")
         pieces, texts = [], [content] if isinstance(content, str) else []
         for position, call in enumerate(listed if isinstance(listed, list) else ()):
