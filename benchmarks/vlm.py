@@ -46,7 +46,7 @@ SMOKE = Sizes(deltas=3, repetitions=2, warmups=1)
 
 
 def _body(stream: bool) -> dict[str, Any]:
-    """What the clients send for the benchmark question (`mavi_core._vlm.build_vlm_body`)."""
+    """What the clients send for the benchmark question (`mavi_core._vlm.vlm_call`)."""
     return {
         "model": MODEL,
         "messages": [

@@ -79,7 +79,6 @@ from ._vlm import (
     VlmOptions,
     VlmReply,
     VlmStreamDecoder,
-    build_vlm_body,
     parse_vlm_reply,
     vlm_call,
 )
@@ -315,7 +314,7 @@ class Operations:
     ) -> Flow[VlmReply]:
         """Ask a video-understanding model (`model` with its provider prefix, e.g.
         "gemini:gemini-2.5-flash") about videos given by URL; the whole answer."""
-        call = vlm_call(build_vlm_body(model, messages, options))
+        call = vlm_call(model, messages, options)
         limit = self.settings.max_event_bytes
         return self._request_json(call, lambda data: parse_vlm_reply(data, limit))
 
@@ -323,7 +322,7 @@ class Operations:
         self, model: str, messages: Sequence[VlmMessage], options: VlmOptions = NO_OPTIONS
     ) -> VlmStreaming:
         """`vlm_chat`, streamed: iterate over the answer's deltas; `reply` gathers the rest."""
-        call = vlm_call(build_vlm_body(model, messages, options, stream=True))
+        call = vlm_call(model, messages, options, stream=True)
         progress, reply = StreamProgress(), VlmReply()
         decoder = functools.partial(VlmStreamDecoder, reply=reply)
         return VlmStreaming(self._answered(call, progress, decoder), progress, reply)

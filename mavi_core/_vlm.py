@@ -136,20 +136,17 @@ def _wire_part(part: Part, provider: str, where: str) -> dict[str, Any]:
             f"{where} is a {mime} file: Nova's video endpoint takes video_url parts only. "
             "Use a gemini: or qwen: model for images."
         )
-    if part.data is not None and part.url is None:
-        if is_video and not nova:
-            raise MaviValidationError(
-                f"{where} is a video given as base64 data: {provider} takes videos by URL "
-                "only. Host the file and pass {'type': 'video', 'url': 'https://...'}."
-            )
-        source = part.data
-    else:
-        source = check_text(part.url or "", where)
-        if not re.match(r"^https?://[^\s/]+", source):
-            raise MaviValidationError(
-                f"{where} has the URL {source[:80]!r}: the API fetches media by http(s) URL. "
-                "Give a public https URL (the emulator serves its sample videos under /media/)."
-            )
+    source, inline = part.url or part.data or "", part.url is None and part.data is not None
+    if inline and is_video and not nova:
+        raise MaviValidationError(
+            f"{where} is a video given as base64 data: {provider} takes videos by URL "
+            "only. Host the file and pass {'type': 'video', 'url': 'https://...'}."
+        )
+    if not inline and not re.match(r"^https?://[^\s/]+", check_text(source, where)):
+        raise MaviValidationError(
+            f"{where} has the URL {source[:80]!r}: the API fetches media by http(s) URL. "
+            "Give a public https URL (the emulator serves its sample videos under /media/)."
+        )
     if nova:
         return {"type": "video_url", "video_url": source}
     return {"type": "input_file", "file_uri": source, "mime_type": mime}
@@ -190,7 +187,7 @@ _SAMPLING: Final = {"temperature": (0.0, 2.0), "max_tokens": (1, None), "top_p":
 
 def _bounded(name: str, value: object, low: float, high: float | None = None) -> Any:
     if high is None:
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        if not _videos.is_whole(value, int(low)):
             raise MaviValidationError(f"{name} must be an integer >= {low}, got {value!r}.")
         return value
     if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
@@ -200,10 +197,10 @@ def _bounded(name: str, value: object, low: float, high: float | None = None) ->
     return float(value)
 
 
-def build_vlm_body(
+def vlm_call(
     model: str, messages: Sequence[VlmMessage], options: VlmOptions, *, stream: bool = False
-) -> dict[str, Any]:
-    """The JSON body, every input checked now, before any request."""
+) -> ApiCall:
+    """The request, every input checked now, before it is sent."""
     provider, model = check_vlm_model(model)
     if not messages:
         raise MaviValidationError("messages is empty: pass at least one user message.")
@@ -222,62 +219,61 @@ def build_vlm_body(
             for number, part in enumerate(message.parts)
         ]
         wire.append({"role": message.role, "content": parts})  # parts, as the vendor sends
-    return {"model": model, "messages": wire, "stream": stream} | check_vlm_options(model, options)
+    body = {"model": model, "messages": wire, "stream": stream} | check_vlm_options(model, options)
+    accept = "text/event-stream, application/json" if stream else "application/json"
+    return ApiCall("POST", VLM_PATH, json=body, accept=accept)
 
 
 def check_vlm_options(model: str, options: VlmOptions) -> dict[str, Any]:
     """The body's fields for `options`, each checked; the frameworks' models call it when built,
     to refuse a bad one (`max_tokens=-1`, a thinking budget for Nova) then."""
     provider = check_vlm_model(model)[0]
-    sampling = _videos.given(**{name: getattr(options, name) for name in _SAMPLING})
-    body = {name: _bounded(name, value, *_SAMPLING[name]) for name, value in sampling.items()}
+    body = {
+        name: _bounded(name, value, *bounds)
+        for name, bounds in _SAMPLING.items()
+        if (value := getattr(options, name)) is not None
+    }
     if options.stop:
         stops = [options.stop] if isinstance(options.stop, str) else list(options.stop)
         if not all(isinstance(stop, str) and stop for stop in stops):
             raise MaviValidationError(f"stop must be a list of non-empty strings, got {stops!r}.")
         body["stop"] = stops
+    budget, schema, tools = options.thinking_budget, options.response_schema, options.tools
     metadata: dict[str, Any] = {}
-    budget = options.thinking_budget
-    if budget is not None:
-        budget = _bounded("thinking_budget", budget, -1 if provider == "gemini" else 0)
-        if provider == "gemini":
-            metadata["thinking_config"] = {"thinking_budget": budget}
-        elif provider == "qwen":
-            metadata["enable_thinking"] = budget > 0
-            if budget > 0:
-                metadata["thinking_budget"] = budget
-        else:
-            raise MaviValidationError(
-                "thinking_budget is not an option of Nova models (the API documents thinking "
-                "for gemini: and qwen: models only): leave it out, or use one of those."
-            )
-    schema = options.response_schema
-    if schema is not None:
-        if not isinstance(schema, Mapping):
-            raise MaviValidationError(
-                f"The response schema must be a JSON schema object, got {schema!r}."
-            )
-        if provider == "gemini":
-            metadata["response_mime_type"] = "application/json"
-            metadata["responseSchema"] = gemini_schema(schema)
-        elif provider == "qwen":
-            name = re.sub(r"[^A-Za-z0-9_-]", "_", options.schema_name or "answer")[:64]
-            named = {"name": name, "schema": dict(schema)}
-            metadata["response_format"] = {"type": "json_schema", "json_schema": named}
-        else:
-            raise MaviValidationError(
-                "Nova models have no structured output (the API documents a response schema "
-                "for gemini: and qwen: models only): use one of those, or Nova's tool calling."
-            )
-    if options.tools:
-        if provider != "nova":
-            raise MaviValidationError(
-                f"Tool calling is documented for nova: models only, not {provider}:. Use "
-                "structured output (a response schema) instead, or a nova: model."
-            )
-        metadata["toolConfig"] = {"tools": [dict(tool) for tool in options.tools]}
-        if options.tool_choice is not None:
-            metadata["toolConfig"]["toolChoice"] = dict(options.tool_choice)
+    if budget is not None and provider == "nova":
+        raise MaviValidationError(
+            "thinking_budget is not an option of Nova models (the API documents thinking "
+            "for gemini: and qwen: models only): leave it out, or use one of those."
+        )
+    if budget is not None and provider == "gemini":
+        metadata["thinking_config"] = {"thinking_budget": _bounded("thinking_budget", budget, -1)}
+    elif budget is not None:
+        budget = _bounded("thinking_budget", budget, 0)
+        metadata = {"enable_thinking": budget > 0} | ({"thinking_budget": budget} if budget else {})
+    if schema is not None and not isinstance(schema, Mapping):
+        raise MaviValidationError(
+            f"The response schema must be a JSON schema object, got {schema!r}."
+        )
+    if schema is not None and provider == "nova":
+        raise MaviValidationError(
+            "Nova models have no structured output (the API documents a response schema "
+            "for gemini: and qwen: models only): use one of those, or Nova's tool calling."
+        )
+    if schema is not None and provider == "gemini":
+        metadata["response_mime_type"] = "application/json"
+        metadata["responseSchema"] = gemini_schema(schema)
+    elif schema is not None:
+        name = re.sub(r"[^A-Za-z0-9_-]", "_", options.schema_name or "answer")[:64]
+        named = {"name": name, "schema": dict(schema)}
+        metadata["response_format"] = {"type": "json_schema", "json_schema": named}
+    if tools and provider != "nova":
+        raise MaviValidationError(
+            f"Tool calling is documented for nova: models only, not {provider}:. Use "
+            "structured output (a response schema) instead, or a nova: model."
+        )
+    if tools:
+        choice = {} if options.tool_choice is None else {"toolChoice": dict(options.tool_choice)}
+        metadata["toolConfig"] = {"tools": [dict(tool) for tool in tools]} | choice
     if metadata:
         body["extra_body"] = {"metadata": metadata}
     return body
@@ -308,23 +304,21 @@ def _gemini(
             )
         if name not in defs:
             raise MaviValidationError(f"{where} refers to {ref!r}, not defined in the schema.")
-        merged = {**defs[name], **{k: v for k, v in node.items() if k != "$ref"}}
-        return _gemini(merged, defs, (*seen, name), where)
+        return _gemini(_merged(defs[name], node, "$ref"), defs, (*seen, name), where)
     if len(node.get("allOf") or ()) == 1:
-        merged = {**node["allOf"][0], **{k: v for k, v in node.items() if k != "allOf"}}
-        return _gemini(merged, defs, seen, where)
+        return _gemini(_merged(node["allOf"][0], node, "allOf"), defs, seen, where)
+    kind = node.get("type")
     alternatives = node.get("anyOf") or node.get("oneOf")
-    out: dict[str, Any] = {}
+    if isinstance(kind, list) and not alternatives:  # {"type": ["string", "null"]}, an anyOf
+        alternatives = [{**node, "type": one} for one in kind]
     if alternatives:
         kept = [alt for alt in alternatives if alt.get("type") != "null"]
-        out = {"nullable": True} if len(kept) < len(alternatives) else {}
+        nullable = {"nullable": True} if len(kept) < len(alternatives) else {}
         if len(kept) != 1:
-            return {**out, "anyOf": [_gemini(alt, defs, seen, where) for alt in kept]}
-        described = {"description": node["description"]} if "description" in node else {}
-        return {**_gemini(kept[0], defs, seen, where), **out, **described}
-    kind = node.get("type")
-    if isinstance(kind, list):  # {"type": ["string", "null"]}: an anyOf, said shorter
-        return _gemini({"anyOf": [{**node, "type": one} for one in kind]}, defs, seen, where)
+            return {**nullable, "anyOf": [_gemini(alt, defs, seen, where) for alt in kept]}
+        alone = _merged(kept[0], node, "anyOf", "oneOf", "type")
+        return {**_gemini(alone, defs, seen, where), **nullable}
+    out: dict[str, Any] = {}
     if "const" in node or "enum" in node:
         out["enum"] = [str(value) for value in node.get("enum", [node.get("const")])]
     kind = kind or ("string" if "enum" in out else "object" if "properties" in node else None)
@@ -364,6 +358,10 @@ def _gemini(
         if node.get("required"):
             out["required"] = list(node["required"])
     return out
+
+
+def _merged(base: Mapping[str, Any], node: Mapping[str, Any], *replaced: str) -> dict[str, Any]:
+    return {**base, **{key: value for key, value in node.items() if key not in replaced}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -406,36 +404,29 @@ class VlmReply:
         meta = value.get("meta")
         if isinstance(meta, Mapping):
             told.update(provider=meta.get("provider"), provider_model=meta.get("provider_model"))
-        for key, given in told.items():
-            if isinstance(given, str):
-                setattr(self, key, given)
+        for key, text in told.items():
+            if isinstance(text, str):
+                setattr(self, key, text)
         created = value.get("created_at", value.get("created"))
-        if isinstance(created, int) and not isinstance(created, bool):
-            self.created = created
-        self.usage = _usage(value.get("usage")) or self.usage
+        self.created = created if type(created) is int else self.created  # an int, not a bool
+        usage = value.get("usage")
+        if isinstance(usage, Mapping):  # input/output_tokens, or prompt_tokens/output_token (sic)
+            given = _count(usage, "input_tokens", "prompt_tokens")
+            made = _count(usage, "output_tokens", "output_token", "completion_tokens")
+            total = _count(usage, "total_tokens")
+            if given is not None or made is not None:
+                given, made = given or 0, made or 0
+                self.usage = VlmUsage(given, made, given + made if total is None else total)
 
 
-def _count(usage: Mapping[str, Any], *names: str) -> int | None:
+def _count(value: Mapping[str, Any], *names: str) -> int | None:
     """The first count given, as a number or a string of digits ("10"), as numbers may be."""
-    for name in names:
-        value = usage.get(name)
-        if isinstance(value, str) and value.strip().isdigit() and len(value) < 20:
-            value = int(value)
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-            return value
+    for count in map(value.get, names):
+        if isinstance(count, str) and count.strip().isdecimal() and len(count) < 20:
+            count = int(count)  # isdecimal: the digits int() reads ("²" is a digit, not decimal)
+        if _videos.is_whole(count, 0):
+            return count
     return None
-
-
-def _usage(value: object) -> VlmUsage | None:
-    """Both documented shapes: input/output_tokens, and prompt_tokens/output_token (sic)."""
-    if not isinstance(value, Mapping):
-        return None
-    given = _count(value, "input_tokens", "prompt_tokens")
-    made = _count(value, "output_tokens", "output_token", "completion_tokens")
-    if given is None and made is None:
-        return None
-    total = _count(value, "total_tokens")
-    return VlmUsage(given or 0, made or 0, (given or 0) + (made or 0) if total is None else total)
 
 
 def _error_of(error: object) -> MaviError:
@@ -445,14 +436,6 @@ def _error_of(error: object) -> MaviError:
         return error_for_code("errored", error if isinstance(error, str) else None)
     code, message = error.get("code"), error.get("message") or error.get("msg")
     return error_for_code("errored" if code is None else code, message)
-
-
-def _content_text(content: object) -> str | None:
-    if not isinstance(content, list):
-        return content if isinstance(content, str) else None
-    texts: list[Any] = [part.get("text") for part in content if isinstance(part, Mapping)]
-    texts = [text for text in texts if isinstance(text, str)]
-    return "".join(texts) if texts else None
 
 
 def _tool_call(call_id: str, name: str, arguments: str) -> ToolCall:
@@ -534,27 +517,25 @@ class VlmStreamDecoder(ChatStreamDecoder):
         choice = choices[0]
         if isinstance(choice.get("finish_reason"), str):
             self.reply.finish_reason = choice["finish_reason"]
-        message = choice.get("delta")
-        if not isinstance(message, Mapping):  # a whole reply's message, not a stream's delta
-            message = choice.get("message")
+        message = choice.get("delta") or choice.get("message")  # a stream's, or a whole reply's
         message = message if isinstance(message, Mapping) else {}
-        called = self._gather(message)
-        piece = _content_text(message.get("content"))
-        if piece is None:  # a call without text answers too
-            piece = "" if called else choice.get("text")
+        piece = message.get("content")
+        if isinstance(piece, list) or message.get("tool_calls") is not None:
+            piece = self._gather(message, choice.get("text"))
+        elif not isinstance(piece, str):
+            piece = choice.get("text")
         if not isinstance(piece, str):
             return None
         self.texts_seen += 1
         text = self._tracker.push(piece)
         return ChatDelta(text) if text else None
 
-    def _gather(self, message: Mapping[str, Any]) -> bool:
-        """Keep a message's tool calls, read as the reply ends; whether it had any. Their form is
-        not documented: OpenAI's `tool_calls` (streamed by `index`) or Bedrock's `toolUse` parts."""
+    def _gather(self, message: Mapping[str, Any], text: object) -> object:
+        """The text of a message with tool calls or a list of parts ("" for calls alone, else
+        `text`, the choice's), keeping the calls, read as the reply ends. Their form is not
+        documented: OpenAI's `tool_calls` (streamed by `index`) or Bedrock's `toolUse` parts."""
         listed, content = message.get("tool_calls"), message.get("content")
-        if not isinstance(listed, list) and not isinstance(content, list):
-            return False  # a text delta, the hot path
-        pieces = []
+        pieces, texts = [], [content] if isinstance(content, str) else []
         for position, call in enumerate(listed if isinstance(listed, list) else ()):
             if isinstance(call, Mapping):
                 index, tool = call.get("index"), call.get("function")
@@ -562,8 +543,10 @@ class VlmStreamDecoder(ChatStreamDecoder):
                 key = (0, index if isinstance(index, int) else position)
                 pieces.append((key, call.get("id"), tool.get("name"), tool.get("arguments")))
         for part in content if isinstance(content, list) else ():
-            use = part.get("toolUse") if isinstance(part, Mapping) else None
-            if isinstance(use, Mapping):
+            part = part if isinstance(part, Mapping) else {}
+            if isinstance(part.get("text"), str):
+                texts.append(part["text"])
+            if isinstance(use := part.get("toolUse"), Mapping):
                 key = (1, len(self._fragments) + len(pieces))  # each use a call of its own
                 pieces.append((key, use.get("toolUseId"), use.get("name"), use.get("input")))
         for key, call_id, name, args in pieces:
@@ -572,7 +555,9 @@ class VlmStreamDecoder(ChatStreamDecoder):
             entry["name"] = str(name or entry["name"])
             if args is not None:  # the piece naming the tool may carry no arguments
                 entry["arguments"] += args if isinstance(args, str) else json.dumps(args)
-        return bool(pieces)
+        if texts:
+            return "".join(texts)
+        return "" if pieces else text
 
     def _check_answered(self, deltas: list[ChatDelta]) -> None:
         fragments, self._fragments = sorted(self._fragments.items()), {}
@@ -593,8 +578,3 @@ def parse_vlm_reply(body: bytes, max_event_bytes: int | None = None) -> VlmReply
         raise decoder.error
     decoder.reply.text = "".join(delta.text for delta in deltas)
     return decoder.reply
-
-
-def vlm_call(body: dict[str, Any]) -> ApiCall:
-    accept = "text/event-stream, application/json" if body.get("stream") else "application/json"
-    return ApiCall("POST", VLM_PATH, json=body, accept=accept)

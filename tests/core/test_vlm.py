@@ -31,10 +31,10 @@ from mavi_core._vlm import (
     VlmMessage,
     VlmOptions,
     VlmStreamDecoder,
-    build_vlm_body,
     check_vlm_model,
     gemini_schema,
     parse_vlm_reply,
+    vlm_call,
 )
 from tests.support.rawserver import Request, head, raw_server, reply
 
@@ -89,7 +89,9 @@ def test_a_model_without_its_provider_prefix_is_refused_with_the_prefixed_name()
 
 
 def test_each_provider_gets_its_media_part_and_text_always_as_parts() -> None:
-    gemini = build_vlm_body("gemini:gemini-2.5-flash", ASK, VlmOptions())
+    call = vlm_call("gemini:gemini-2.5-flash", ASK, VlmOptions())
+    assert (call.method, call.path, call.accept) == ("POST", VLM_PATH, "application/json")
+    gemini = call.json
     assert gemini["messages"] == [
         {
             "role": "user",
@@ -99,16 +101,19 @@ def test_each_provider_gets_its_media_part_and_text_always_as_parts() -> None:
             ],
         }
     ]
-    nova = build_vlm_body("nova:us.amazon.nova-lite-v1:0", ASK, VlmOptions())
+    nova = vlm_call("nova:us.amazon.nova-lite-v1:0", ASK, VlmOptions()).json
     assert nova["messages"][0]["content"][0] == {"type": "video_url", "video_url": URL}
     assert gemini["stream"] is False and "extra_body" not in gemini
+    streamed = vlm_call("gemini:gemini-2.5-flash", ASK, VlmOptions(), stream=True)
+    assert streamed.json["stream"] is True
+    assert streamed.accept == "text/event-stream, application/json"
 
 
 def test_options_and_thinking_go_where_each_provider_documents_them() -> None:
     options = VlmOptions(
         temperature=0.2, max_tokens=50, top_p=0.9, stop=["END"], thinking_budget=64
     )
-    gemini = build_vlm_body("gemini:gemini-2.5-flash", ASK, options)
+    gemini = vlm_call("gemini:gemini-2.5-flash", ASK, options).json
     assert (gemini["temperature"], gemini["max_tokens"], gemini["top_p"], gemini["stop"]) == (
         0.2,
         50,
@@ -116,10 +121,10 @@ def test_options_and_thinking_go_where_each_provider_documents_them() -> None:
         ["END"],
     )
     assert gemini["extra_body"] == {"metadata": {"thinking_config": {"thinking_budget": 64}}}
-    qwen = build_vlm_body("qwen:qwen3-vl-plus", ASK, options)
+    qwen = vlm_call("qwen:qwen3-vl-plus", ASK, options).json
     assert qwen["extra_body"] == {"metadata": {"enable_thinking": True, "thinking_budget": 64}}
     with pytest.raises(MaviValidationError, match="Nova"):
-        build_vlm_body("nova:us.amazon.nova-lite-v1:0", ASK, options)
+        vlm_call("nova:us.amazon.nova-lite-v1:0", ASK, options)
 
 
 @pytest.mark.parametrize(
@@ -132,19 +137,19 @@ def test_options_and_thinking_go_where_each_provider_documents_them() -> None:
 )
 def test_media_the_api_cannot_take_is_refused_before_sending(part: MediaPart, message: str) -> None:
     with pytest.raises(MaviValidationError, match=message):
-        build_vlm_body("gemini:gemini-2.5-flash", [VlmMessage("user", (part,))], VlmOptions())
+        vlm_call("gemini:gemini-2.5-flash", [VlmMessage("user", (part,))], VlmOptions())
 
 
 def test_an_image_goes_to_gemini_but_not_to_novas_video_endpoint() -> None:
     image = [VlmMessage("user", (MediaPart("image", data="iVBO", mime_type="image/png"),))]
-    body = build_vlm_body("gemini:gemini-2.5-flash", image, VlmOptions())
+    body = vlm_call("gemini:gemini-2.5-flash", image, VlmOptions()).json
     assert body["messages"][0]["content"][0] == {
         "type": "input_file",
         "file_uri": "iVBO",
         "mime_type": "image/png",
     }
     with pytest.raises(MaviValidationError, match="video_url parts only"):
-        build_vlm_body("nova:us.amazon.nova-lite-v1:0", image, VlmOptions())
+        vlm_call("nova:us.amazon.nova-lite-v1:0", image, VlmOptions())
 
 
 def test_a_schema_is_sent_in_each_providers_own_form() -> None:
@@ -160,7 +165,7 @@ def test_a_schema_is_sent_in_each_providers_own_form() -> None:
         "required": ["matches"],
         "$defs": {"Kind": {"enum": ["boat", "bird"], "type": "string"}},
     }
-    gemini = build_vlm_body("gemini:g", ASK, VlmOptions(response_schema=schema))["extra_body"]
+    gemini = vlm_call("gemini:g", ASK, VlmOptions(response_schema=schema)).json["extra_body"]
     metadata = gemini["metadata"]
     assert metadata["response_mime_type"] == "application/json"
     assert metadata["responseSchema"] == {
@@ -174,20 +179,20 @@ def test_a_schema_is_sent_in_each_providers_own_form() -> None:
         "propertyOrdering": ["matches", "note", "kind", "seconds"],
         "required": ["matches"],
     }
-    qwen = build_vlm_body("qwen:q", ASK, VlmOptions(response_schema=schema, schema_name="Verdict"))
+    qwen = vlm_call("qwen:q", ASK, VlmOptions(response_schema=schema, schema_name="Verdict")).json
     assert qwen["extra_body"]["metadata"]["response_format"] == {
         "type": "json_schema",
         "json_schema": {"name": "Verdict", "schema": schema},
     }
     with pytest.raises(MaviValidationError, match="no structured output"):
-        build_vlm_body("nova:n", ASK, VlmOptions(response_schema=schema))
+        vlm_call("nova:n", ASK, VlmOptions(response_schema=schema))
 
 
 @pytest.mark.parametrize("model", ["gemini:g", "qwen:q"])
 def test_a_schema_that_is_not_an_object_is_refused_before_any_request(model: str) -> None:
     options = VlmOptions(response_schema="answer as JSON")  # type: ignore[arg-type]
     with pytest.raises(MaviValidationError, match="must be a JSON schema object"):
-        build_vlm_body(model, ASK, options)
+        vlm_call(model, ASK, options)
 
 
 def test_a_list_of_types_is_sent_to_gemini_as_nullable_or_any_of() -> None:
@@ -409,7 +414,7 @@ def test_tools_go_in_novas_tool_config_and_turns_carry_tool_use_and_results() ->
         VlmMessage("user", (ToolResult("t1", "Rain."),)),
     ]
     options = VlmOptions(tools=[WEATHER], tool_choice={"any": {}})
-    body = build_vlm_body(NOVA, turns, options)
+    body = vlm_call(NOVA, turns, options).json
     assert body["extra_body"]["metadata"]["toolConfig"] == {
         "tools": [WEATHER],
         "toolChoice": {"any": {}},
@@ -421,9 +426,9 @@ def test_tools_go_in_novas_tool_config_and_turns_carry_tool_use_and_results() ->
         {"toolResult": {"toolUseId": "t1", "content": [{"text": "Rain."}]}}
     ]
     with pytest.raises(MaviValidationError, match="nova: models only"):
-        build_vlm_body("gemini:g", ASK, VlmOptions(tools=[WEATHER]))
+        vlm_call("gemini:g", ASK, VlmOptions(tools=[WEATHER]))
     with pytest.raises(MaviValidationError, match="nova: models only"):
-        build_vlm_body("qwen:q", turns, VlmOptions())
+        vlm_call("qwen:q", turns, VlmOptions())
 
 
 OPENAI_TOOL_REPLY = (

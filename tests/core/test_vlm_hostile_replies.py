@@ -103,6 +103,13 @@ def test_token_counts_that_are_no_numbers_give_no_usage() -> None:
     assert parse_vlm_reply(json.dumps(reply_).encode()).usage is None
 
 
+def test_a_token_count_of_digits_that_are_not_decimal_gives_no_usage_not_a_crash() -> None:
+    # "²".isdigit() is true, yet int("²") raises: a reply that says so is still read.
+    reply_ = {"choices": [{"text": "A tug.", "index": 0}], "usage": {"input_tokens": "²"}}
+    answer = parse_vlm_reply(json.dumps(reply_).encode())
+    assert (answer.text, answer.usage) == ("A tug.", None)
+
+
 def test_a_stream_cut_inside_an_event_says_what_broke_after_the_text() -> None:
     first = b'data: {"choices":[{"delta":{"content":"The tug "}}]}\n\n'
     body = first + b'data: {"choices":[{"delta":{"content":"lea\n\n'
