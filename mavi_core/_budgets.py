@@ -1,18 +1,29 @@
-"""What a rate limit counts: MAVI's budgets, which one a request draws on, and whose (the
-account). Pure: `_quota` takes turns against them in a store of `_stores`."""
+"""What a rate limit counts: MAVI's budgets and which one a request draws on (whose budget:
+`MaviSettings.fingerprint`). Pure: `_quota` takes turns against them in a store of `_stores`."""
 
 from __future__ import annotations
 
-import hashlib
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, TypeAlias
+from typing import Final, TypeAlias
 
 from ._exceptions import MaviValidationError
 from ._secret import given
 
-if TYPE_CHECKING:
-    from ._settings import MaviSettings
+
+def check_number(value: object, name: str, *, zero: bool = False, whole: bool = False) -> None:
+    """Refuse, naming `name`, what is not a finite number > 0 (>= 0 with `zero`; an int with
+    `whole`): a bool or a string is no number."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int if whole else int | float)
+        or not (0 <= value < math.inf and (zero or value > 0))
+    ):
+        kind = "an int" if whole else "a finite number"
+        raise MaviValidationError(
+            f"{name} must be {kind} {'>=' if zero else '>'} 0, got {given(value)}."
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,10 +34,8 @@ class Budget:
     per: float = 60.0
 
     def __post_init__(self) -> None:
-        if isinstance(self.calls, bool) or not isinstance(self.calls, int) or self.calls < 1:
-            raise MaviValidationError(f"Budget calls must be an int >= 1, got {self.calls!r}.")
-        if not isinstance(self.per, int | float) or not self.per > 0:
-            raise MaviValidationError(f"Budget per must be positive seconds, got {self.per!r}.")
+        check_number(self.calls, "Budget calls", whole=True)
+        check_number(self.per, "Budget per (seconds)")
 
     def __str__(self) -> str:
         return f"{self.calls} per {self.per:g} s"
@@ -107,20 +116,3 @@ def parse_budgets(spec: Mapping[str, BudgetSpec] | None) -> dict[str, tuple[Budg
             )
         budgets[endpoint] = tuple(value)
     return budgets
-
-
-def key_account(key: str | None) -> str:
-    """Which key's budget a call draws on, without the key itself: a short hash of it."""
-    return hashlib.sha256(key.encode()).hexdigest()[:16] if key else "anonymous"
-
-
-def account_of(settings: MaviSettings) -> str:
-    """The account of a client's credentials in a shared store: one per key, one per token user
-    (a hash of its refresh token, else its access token; never a key's)."""
-    if settings.api_key is not None:
-        return key_account(settings.api_key.get_secret_value())
-    if settings.auth is not None:
-        identity = settings.auth.identity.get_secret_value()
-        digest = hashlib.sha256(f"mavi-integrations token\0{identity}".encode()).hexdigest()
-        return "token-" + digest[:16]
-    return key_account(None)
