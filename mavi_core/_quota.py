@@ -136,19 +136,53 @@ class RateLimit:
         self, endpoint: str, account: str, timeout: float | None, pause: float, prepay: bool
     ) -> Generator[partial[Any] | tuple[object, float] | float, Any, None]:
         """`acquire`'s steps, which it and `aacquire` drive: each store call (its result is sent
-        back), each sleep (what the watcher returned, the seconds), and last the seconds waited."""
+        back), each wait (what the watcher returned, the seconds to sleep), last the seconds
+        waited. A wait past the deadline raises; a long one is a warning, once a call."""
         if pause > 0:
             yield partial(self.pause, endpoint, pause, account=account, timeout=timeout)
         elif not prepay and self._use_prepaid(endpoint):
             yield 0.0  # the turn taken ahead is this request's
             return
-        waiting = _Waiting(endpoint, math.inf if timeout is None else timeout, pause > 0)
-        while (turn := (yield partial(self._try, endpoint, account, waiting.left())))[0] > 0:
-            yield (told := self._before_sleep(waiting, *turn)), turn[0]
-            if isinstance(told, CoroutineType):  # an async watcher's, unless awaited: nobody will
-                told.close()
+        ends = time.monotonic() + (math.inf if timeout is None else timeout)
+        waited, warned = 0.0, pause > 0
+        while True:
+            left = max(ends - time.monotonic(), 0.0)
+            wait, reason = yield partial(self._try, endpoint, account, left)
+            if wait <= 0:
+                break
+            budgets = ", ".join(map(str, self.budgets.get(endpoint, ()))) or "no budget, paused"
+            if wait > ends - time.monotonic():
+                raise MaviRateLimitError(
+                    f"The {endpoint} budget of this account ({budgets}) has no turn free for "
+                    f"{wait_text(wait)}, past the call's deadline: try later, or raise `deadline`.",
+                    retry_after=wait,
+                )
+            warn = wait > WAIT_WARNING and not warned
+            warned |= warn
+            why = f"this account's budget ({budgets}) is spent"
+            if reason == "paused":
+                why = (
+                    "the service refused a call (0429) and asked all holders of the budget to wait"
+                )
+            logger.log(
+                logging.WARNING if warn else logging.DEBUG,
+                f"MAVI rate limit: waiting {wait_text(wait)} for a turn at {endpoint}: {why}. "
+                f"To change it: RateLimit(budgets={{{endpoint!r}: ...}}) if your account allows "
+                "more, a shorter `deadline` to fail instead of waiting, or rate_limit=None against "
+                "a server that does not limit (e.g. the emulator started with --rate-limit off).",
+            )
+            waited += wait
+            event = RateLimitWait(endpoint, wait, reason)
+            if self.on_wait is not None:
+                self.on_wait(event)
+            told = None if (watcher := current_watcher.get()) is None else watcher(event)
+            try:
+                yield told, wait
+            finally:  # an async watcher's coroutine, unless the driver awaited it: nobody will
+                if isinstance(told, CoroutineType):
+                    told.close()
         self._prepay(endpoint, prepay)
-        yield waiting.waited
+        yield waited
 
     def try_acquire(self, endpoint: str, *, account: str = "", prepay: bool = False) -> float:
         """Take a turn now and return 0.0, or return the seconds until one may be free."""
@@ -208,34 +242,6 @@ class RateLimit:
         _prepaid.set(None)
         return time.monotonic() - turn[2] < PREPAID_FOR
 
-    def _before_sleep(self, waiting: _Waiting, wait: float, reason: str) -> object:
-        """Check the deadline, count and report the wait; return what the watcher returned."""
-        endpoint = waiting.endpoint
-        budgets = ", ".join(map(str, self.budgets.get(endpoint, ()))) or "no budget, paused"
-        if wait > waiting.left():
-            raise MaviRateLimitError(
-                f"The {endpoint} budget of this account ({budgets}) has no turn free for "
-                f"{wait_text(wait)}, past the call's deadline: try later, or raise `deadline`.",
-                retry_after=wait,
-            )
-        warn = wait > WAIT_WARNING and not waiting.warned
-        waiting.warned |= warn
-        why = f"this account's budget ({budgets}) is spent"
-        if reason == "paused":
-            why = "the service refused a call (0429) and asked all holders of the budget to wait"
-        logger.log(
-            logging.WARNING if warn else logging.DEBUG,
-            f"MAVI rate limit: waiting {wait_text(wait)} for a turn at {endpoint}: {why}. To "
-            f"change it: RateLimit(budgets={{{endpoint!r}: ...}}) if your account allows more, a "
-            "shorter `deadline` to fail instead of waiting, or rate_limit=None against a server "
-            "that does not limit (e.g. the emulator started with --rate-limit off).",
-        )
-        waiting.waited += wait
-        event = RateLimitWait(endpoint, wait, reason)
-        if self.on_wait is not None:
-            self.on_wait(event)
-        return None if (watcher := current_watcher.get()) is None else watcher(event)
-
     def _name(self, endpoint: str, account: str) -> str:
         """The budget's name in the store: the account's (every key of it), else the key's."""
         return f"account-{self.account}:{endpoint}" if self.account else f"{account}:{endpoint}"
@@ -261,20 +267,6 @@ class RateLimit:
                 fresh_for = min(margins) / 2 if min(margins) > 0 else math.inf
                 self._slots[name] = _Slot(self._store.bucket(name, rates), fresh_for)
         return self._slots[name]
-
-
-@dataclass(slots=True)
-class _Waiting:
-    """One call's wait for a turn: its deadline, the seconds waited, whether it warned (once)."""
-
-    endpoint: str
-    timeout: float
-    warned: bool
-    waited: float = 0.0
-    since: float = field(default_factory=time.monotonic)
-
-    def left(self) -> float:
-        return max(self.since + self.timeout - time.monotonic(), 0.0)
 
 
 RateLimitOption: TypeAlias = "RateLimit | str | None"
