@@ -140,16 +140,15 @@ class RateLimit:
         waited. A wait past the deadline raises; a long one is a warning, once a call."""
         if pause > 0:
             yield partial(self.pause, endpoint, pause, account=account, timeout=timeout)
-        elif not prepay and self._use_prepaid(endpoint):
-            yield 0.0  # the turn taken ahead is this request's
-            return
+        elif not prepay and (ahead := _prepaid.get()) and ahead[:2] == (id(self), endpoint):
+            _prepaid.set(None)
+            if time.monotonic() - ahead[2] < PREPAID_FOR:
+                yield 0.0  # the turn taken ahead is this request's
+                return
         ends = time.monotonic() + (math.inf if timeout is None else timeout)
         waited, warned = 0.0, pause > 0
-        while True:
-            left = max(ends - time.monotonic(), 0.0)
-            wait, reason = yield partial(self._try, endpoint, account, left)
-            if wait <= 0:
-                break
+        while (turn := (yield partial(self._try, endpoint, account, ends - time.monotonic())))[0]:
+            wait, reason = turn
             budgets = ", ".join(map(str, self.budgets.get(endpoint, ()))) or "no budget, paused"
             if wait > ends - time.monotonic():
                 raise MaviRateLimitError(
@@ -235,12 +234,6 @@ class RateLimit:
     def _prepay(self, endpoint: str, prepay: bool) -> None:
         if prepay:
             _prepaid.set((id(self), endpoint, time.monotonic()))
-
-    def _use_prepaid(self, endpoint: str) -> bool:
-        if (turn := _prepaid.get()) is None or turn[:2] != (id(self), endpoint):
-            return False
-        _prepaid.set(None)
-        return time.monotonic() - turn[2] < PREPAID_FOR
 
     def _name(self, endpoint: str, account: str) -> str:
         """The budget's name in the store: the account's (every key of it), else the key's."""
