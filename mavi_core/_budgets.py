@@ -44,48 +44,35 @@ class Budget:
 BudgetSpec: TypeAlias = "int | Budget | Sequence[Budget] | None"
 """An endpoint's budget: calls a minute, one `Budget`, several (all must hold), or None (none)."""
 
+_TABLE: Final[Mapping[str, tuple[tuple[Budget, ...], tuple[str, ...]]]] = {
+    "chat": ((Budget(10, 60.0), Budget(1500, 86400.0)), ("/api/serve/video/chat",)),
+    "upload": ((Budget(10, 60.0),), ("/api/serve/video/upload", "/api/serve/video/uploadUrl")),
+    "moments": ((Budget(10, 60.0),), ("/api/serve/video/searchVideoFragment",)),
+    "search": ((Budget(20, 60.0),), ("/api/serve/video/searchAI",)),
+    "list": ((Budget(200, 60.0),), ("/api/serve/video/searchDB",)),
+    "transcription": ((Budget(20, 60.0),), ("/api/serve/video/subTranscription",)),
+    "chat_v12": ((Budget(2, 60.0),), ("/serve/api/v1/chat", "/serve/api/v1/chat_stream")),
+    "upload_v12": ((Budget(1, 60.0),), ("/serve/api/v1/upload", "/serve/api/v1/upload_url")),
+    "search_v12": ((Budget(1, 1.0),), ("/serve/api/v1/search",)),
+    "list_v12": ((Budget(5, 1.0),), ("/serve/api/v1/list_videos",)),
+    "sessions_v12": ((Budget(5, 1.0),), ("/serve/api/v1/list_sessions",)),
+    "delete_v12": ((Budget(5, 1.0),), ("/serve/api/v1/delete_videos",)),
+    "transcription_v12": (
+        (Budget(1, 1.0),),
+        ("/serve/api/v1/get_video_transcription", "/serve/api/v1/get_audio_transcription"),
+    ),
+    "vlm": ((), ("/serve/api/v2/vu/chat/completions",)),
+}
+"""Each budget: MAVI's documented limits, and the request paths that draw on it. v1.0 counts per
+key, v1.2 per account (its published table, copied at tests/data/wire_samples/rate-limits.md);
+"vlm" follows each model provider's unpublished limits, so only a 0429 pauses it
+(docs/rate-limits-and-bulk.md#the-budgets)."""
+
 DEFAULT_BUDGETS: Final[Mapping[str, tuple[Budget, ...]]] = {
-    "chat": (Budget(10, 60.0), Budget(1500, 86400.0)),
-    "upload": (Budget(10, 60.0),),
-    "moments": (Budget(10, 60.0),),
-    "search": (Budget(20, 60.0),),
-    "list": (Budget(200, 60.0),),
-    "transcription": (Budget(20, 60.0),),
-    "chat_v12": (Budget(2, 60.0),),
-    "upload_v12": (Budget(1, 60.0),),
-    "search_v12": (Budget(1, 1.0),),
-    "list_v12": (Budget(5, 1.0),),
-    "sessions_v12": (Budget(5, 1.0),),
-    "delete_v12": (Budget(5, 1.0),),
-    "transcription_v12": (Budget(1, 1.0),),
-    "vlm": (),
-}
-"""MAVI's documented limits: v1.0 per key, v1.2 per account (its published table, copied at
-tests/data/wire_samples/rate-limits.md); "vlm" follows each model provider's unpublished limits,
-so only a 0429 pauses it (docs/rate-limits-and-bulk.md#the-budgets)."""
-
-_ENDPOINTS: Final[Mapping[str, str]] = {
-    "/api/serve/video/chat": "chat",
-    "/serve/api/v1/chat": "chat_v12",
-    "/serve/api/v1/chat_stream": "chat_v12",
-    "/api/serve/video/upload": "upload",
-    "/api/serve/video/uploadUrl": "upload",
-    "/api/serve/video/searchVideoFragment": "moments",
-    "/api/serve/video/searchAI": "search",
-    "/api/serve/video/searchDB": "list",
-    "/api/serve/video/subTranscription": "transcription",
-    "/serve/api/v1/upload": "upload_v12",
-    "/serve/api/v1/upload_url": "upload_v12",
-    "/serve/api/v1/search": "search_v12",
-    "/serve/api/v1/list_videos": "list_v12",
-    "/serve/api/v1/list_sessions": "sessions_v12",
-    "/serve/api/v1/delete_videos": "delete_v12",
-    "/serve/api/v1/get_video_transcription": "transcription_v12",
-    "/serve/api/v1/get_audio_transcription": "transcription_v12",
-    "/serve/api/v2/vu/chat/completions": "vlm",
+    name: budgets for name, (budgets, _) in _TABLE.items()
 }
 
-endpoint_of: Final = _ENDPOINTS.get
+endpoint_of: Final = {path: name for name, (_, paths) in _TABLE.items() for path in paths}.get
 """The budget a request path draws on; None for endpoints MAVI does not limit."""
 
 
