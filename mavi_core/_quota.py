@@ -158,11 +158,11 @@ class RateLimit:
                 )
             warn = wait > WAIT_WARNING and not warned
             warned |= warn
-            why = f"this account's budget ({budgets}) is spent"
-            if reason == "paused":
-                why = (
-                    "the service refused a call (0429) and asked all holders of the budget to wait"
-                )
+            why = (
+                "the service refused a call (0429) and asked all holders of the budget to wait"
+                if reason == "paused"
+                else f"this account's budget ({budgets}) is spent"
+            )
             logger.log(
                 logging.WARNING if warn else logging.DEBUG,
                 f"MAVI rate limit: waiting {wait_text(wait)} for a turn at {endpoint}: {why}. "
