@@ -45,9 +45,10 @@ from ._settings import MaviSettings
 from ._version import __version__ as __version__
 
 if TYPE_CHECKING:
+    from ._budgets import Budget, RateLimitWait
     from ._bulk import BulkAnswer
     from ._client import AsyncChatStream, AsyncMaviClient, ChatStream, MaviClient
-    from ._quota import Budget, RateLimit, RateLimitWait
+    from ._quota import RateLimit
     from ._transcripts import VideoTranscript
     from ._videos import Moment, SearchType, Transcript, TranscriptSegment, Video
 
@@ -96,7 +97,8 @@ __all__ = [
 
 _LAZY: dict[str, str] = {  # loaded on first use: `import mavi_core` loads no httpx
     **dict.fromkeys(("AsyncChatStream", "AsyncMaviClient", "ChatStream", "MaviClient"), "_client"),
-    **dict.fromkeys(("Budget", "RateLimit", "RateLimitWait"), "_quota"),
+    **dict.fromkeys(("Budget", "RateLimitWait"), "_budgets"),
+    "RateLimit": "_quota",
     "BulkAnswer": "_bulk",
     **dict.fromkeys(
         ("Moment", "SearchType", "Transcript", "TranscriptSegment", "Video"), "_videos"

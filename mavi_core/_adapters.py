@@ -180,10 +180,10 @@ class ClientPair:
         self._options: dict[str, Any] = {"base_url": base_url, "default_headers": default_headers}
         self._options |= {name: value for name, value in optional.items() if value is not None}
         self._api_key = api_key
-        from ._quota import check_rate_limit  # with the first component, not at import
+        from ._quota import resolve_rate_limit  # with the first component, not at import
 
         self._rate_limit_option = rate_limit  # a URL is pickled as the URL
-        self._rate_limit = check_rate_limit(rate_limit)  # a backend URL opens its store here
+        self._rate_limit = resolve_rate_limit(rate_limit)  # a backend URL opens its store here
         self._settings: MaviSettings | None = None
         self._client = client
         self._owns_client = client is None

@@ -1,18 +1,29 @@
-"""What a rate limit counts: MAVI's budgets, which one a request draws on, and whose (the
-account). Pure: `_quota` takes turns against them in a store of `_stores`."""
+"""What a rate limit counts: MAVI's budgets and which one a request draws on (whose budget:
+`MaviSettings.fingerprint`). Pure: `_quota` takes turns against them in a store of `_stores`."""
 
 from __future__ import annotations
 
-import hashlib
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, TypeAlias
+from typing import Final, TypeAlias
 
 from ._exceptions import MaviValidationError
 from ._secret import given
 
-if TYPE_CHECKING:
-    from ._settings import MaviSettings
+
+def check_number(value: object, name: str, *, zero: bool = False, whole: bool = False) -> None:
+    """Refuse, naming `name`, what is not a finite number > 0 (>= 0 with `zero`; an int with
+    `whole`): a bool or a string is no number."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int if whole else int | float)
+        or not (0 <= value < math.inf and (zero or value > 0))
+    ):
+        kind = "an int" if whole else "a finite number"
+        raise MaviValidationError(
+            f"{name} must be {kind} {'>=' if zero else '>'} 0, got {given(value)}."
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,10 +34,8 @@ class Budget:
     per: float = 60.0
 
     def __post_init__(self) -> None:
-        if isinstance(self.calls, bool) or not isinstance(self.calls, int) or self.calls < 1:
-            raise MaviValidationError(f"Budget calls must be an int >= 1, got {self.calls!r}.")
-        if not isinstance(self.per, int | float) or not self.per > 0:
-            raise MaviValidationError(f"Budget per must be positive seconds, got {self.per!r}.")
+        check_number(self.calls, "Budget calls", whole=True)
+        check_number(self.per, "Budget per (seconds)")
 
     def __str__(self) -> str:
         return f"{self.calls} per {self.per:g} s"
@@ -35,48 +44,35 @@ class Budget:
 BudgetSpec: TypeAlias = "int | Budget | Sequence[Budget] | None"
 """An endpoint's budget: calls a minute, one `Budget`, several (all must hold), or None (none)."""
 
+_TABLE: Final[Mapping[str, tuple[tuple[Budget, ...], tuple[str, ...]]]] = {
+    "chat": ((Budget(10, 60.0), Budget(1500, 86400.0)), ("/api/serve/video/chat",)),
+    "upload": ((Budget(10, 60.0),), ("/api/serve/video/upload", "/api/serve/video/uploadUrl")),
+    "moments": ((Budget(10, 60.0),), ("/api/serve/video/searchVideoFragment",)),
+    "search": ((Budget(20, 60.0),), ("/api/serve/video/searchAI",)),
+    "list": ((Budget(200, 60.0),), ("/api/serve/video/searchDB",)),
+    "transcription": ((Budget(20, 60.0),), ("/api/serve/video/subTranscription",)),
+    "chat_v12": ((Budget(2, 60.0),), ("/serve/api/v1/chat", "/serve/api/v1/chat_stream")),
+    "upload_v12": ((Budget(1, 60.0),), ("/serve/api/v1/upload", "/serve/api/v1/upload_url")),
+    "search_v12": ((Budget(1, 1.0),), ("/serve/api/v1/search",)),
+    "list_v12": ((Budget(5, 1.0),), ("/serve/api/v1/list_videos",)),
+    "sessions_v12": ((Budget(5, 1.0),), ("/serve/api/v1/list_sessions",)),
+    "delete_v12": ((Budget(5, 1.0),), ("/serve/api/v1/delete_videos",)),
+    "transcription_v12": (
+        (Budget(1, 1.0),),
+        ("/serve/api/v1/get_video_transcription", "/serve/api/v1/get_audio_transcription"),
+    ),
+    "vlm": ((), ("/serve/api/v2/vu/chat/completions",)),
+}
+"""Each budget: MAVI's documented limits, and the request paths that draw on it. v1.0 counts per
+key, v1.2 per account (its published table, copied at tests/data/wire_samples/rate-limits.md);
+"vlm" follows each model provider's unpublished limits, so only a 0429 pauses it
+(docs/rate-limits-and-bulk.md#the-budgets)."""
+
 DEFAULT_BUDGETS: Final[Mapping[str, tuple[Budget, ...]]] = {
-    "chat": (Budget(10, 60.0), Budget(1500, 86400.0)),
-    "upload": (Budget(10, 60.0),),
-    "moments": (Budget(10, 60.0),),
-    "search": (Budget(20, 60.0),),
-    "list": (Budget(200, 60.0),),
-    "transcription": (Budget(20, 60.0),),
-    "chat_v12": (Budget(2, 60.0),),
-    "upload_v12": (Budget(1, 60.0),),
-    "search_v12": (Budget(1, 1.0),),
-    "list_v12": (Budget(5, 1.0),),
-    "sessions_v12": (Budget(5, 1.0),),
-    "delete_v12": (Budget(5, 1.0),),
-    "transcription_v12": (Budget(1, 1.0),),
-    "vlm": (),
-}
-"""MAVI's documented limits: v1.0 per key, v1.2 per account (its published table, copied at
-tests/data/wire_samples/rate-limits.md); "vlm" follows each model provider's unpublished limits,
-so only a 0429 pauses it (docs/rate-limits-and-bulk.md#the-budgets)."""
-
-_ENDPOINTS: Final[Mapping[str, str]] = {
-    "/api/serve/video/chat": "chat",
-    "/serve/api/v1/chat": "chat_v12",
-    "/serve/api/v1/chat_stream": "chat_v12",
-    "/api/serve/video/upload": "upload",
-    "/api/serve/video/uploadUrl": "upload",
-    "/api/serve/video/searchVideoFragment": "moments",
-    "/api/serve/video/searchAI": "search",
-    "/api/serve/video/searchDB": "list",
-    "/api/serve/video/subTranscription": "transcription",
-    "/serve/api/v1/upload": "upload_v12",
-    "/serve/api/v1/upload_url": "upload_v12",
-    "/serve/api/v1/search": "search_v12",
-    "/serve/api/v1/list_videos": "list_v12",
-    "/serve/api/v1/list_sessions": "sessions_v12",
-    "/serve/api/v1/delete_videos": "delete_v12",
-    "/serve/api/v1/get_video_transcription": "transcription_v12",
-    "/serve/api/v1/get_audio_transcription": "transcription_v12",
-    "/serve/api/v2/vu/chat/completions": "vlm",
+    name: budgets for name, (budgets, _) in _TABLE.items()
 }
 
-endpoint_of: Final = _ENDPOINTS.get
+endpoint_of: Final = {path: name for name, (_, paths) in _TABLE.items() for path in paths}.get
 """The budget a request path draws on; None for endpoints MAVI does not limit."""
 
 
@@ -107,20 +103,3 @@ def parse_budgets(spec: Mapping[str, BudgetSpec] | None) -> dict[str, tuple[Budg
             )
         budgets[endpoint] = tuple(value)
     return budgets
-
-
-def key_account(key: str | None) -> str:
-    """Which key's budget a call draws on, without the key itself: a short hash of it."""
-    return hashlib.sha256(key.encode()).hexdigest()[:16] if key else "anonymous"
-
-
-def account_of(settings: MaviSettings) -> str:
-    """The account of a client's credentials in a shared store: one per key, one per token user
-    (a hash of its refresh token, else its access token; never a key's)."""
-    if settings.api_key is not None:
-        return key_account(settings.api_key.get_secret_value())
-    if settings.auth is not None:
-        identity = settings.auth.identity.get_secret_value()
-        digest = hashlib.sha256(f"mavi-integrations token\0{identity}".encode()).hexdigest()
-        return "token-" + digest[:16]
-    return key_account(None)

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, TypeVar
 
 from ._auth import MaviTokenAuth, MaviTokens, RefreshAbandoned
+from ._budgets import endpoint_of
 from ._constants import (
     ERROR_BODY_PREFIX,
     GET_ACCESS_TOKEN_PATH,
@@ -44,7 +45,7 @@ from ._exceptions import (
 )
 from ._models import ChatAnswer, ChatSession, SessionDetail
 from ._progress import ProgressBar, ProgressCallback, check_progress, progress_bar, upload_bar
-from ._quota import RateLimit, account_of, endpoint_of
+from ._quota import RateLimit
 from ._request import ApiCall, HistoryInput
 from ._retry import REFRESH, RetryState, may_retry
 from ._settings import MaviSettings
@@ -417,7 +418,7 @@ class Operations:
         deadline = Deadline(settings.deadline if call.deadline else None, self.clock)
         limit = self.rate_limit
         endpoint = None if limit is None else endpoint_of(call.path)
-        turn = {} if endpoint is None else {"account": account_of(settings), "pause": 0.0}
+        turn = {} if endpoint is None else {"account": settings.fingerprint(), "pause": 0.0}
         while True:
             generation = 0
             if auth is not None:

@@ -7,19 +7,15 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Generator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import partial
 from types import CoroutineType
-from typing import TYPE_CHECKING, Any, Final, TypeAlias, cast
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, cast, overload
 from urllib.parse import urlsplit
 
-from ._budgets import DEFAULT_BUDGETS as DEFAULT_BUDGETS
-from ._budgets import Budget as Budget
-from ._budgets import BudgetSpec, parse_budgets
-from ._budgets import RateLimitWait as RateLimitWait
-from ._budgets import account_of as account_of
-from ._budgets import endpoint_of as endpoint_of
+from ._budgets import Budget, BudgetSpec, RateLimitWait, check_number, parse_budgets
 from ._constants import WAIT_WARNING
 from ._envelope import wait_text
 from ._exceptions import MaviRateLimitError, MaviValidationError
@@ -70,15 +66,10 @@ class RateLimit:
             raise MaviValidationError(
                 f"account must be a non-empty name (any label), got {given(account)}."
             )
-        for name, value in (("timeout", timeout), ("time_scale", time_scale)):
-            if not _is_number(value) or not 0 < value < math.inf:
-                raise MaviValidationError(
-                    f"{name} must be a finite number > 0, got {given(value)}."
-                )
-        if margin is not None and (not _is_number(margin) or not 0 <= margin < math.inf):
-            raise MaviValidationError(
-                f"margin must be seconds (a finite number >= 0) or None, got {given(margin)}."
-            )
+        check_number(timeout, "timeout")
+        check_number(time_scale, "time_scale")
+        if margin is not None:
+            check_number(margin, "margin (seconds, or None)", zero=True)
         if on_wait is not None and not callable(on_wait):
             raise MaviValidationError(f"on_wait must be a function, got {given(on_wait)}.")
         self.budgets = {
@@ -113,17 +104,10 @@ class RateLimit:
         """Wait (blocking) for a turn at `endpoint` and take it; return the seconds waited.
         `pause`: a 0429's `Retry-After`, held first by every holder of the budget; `prepay`: the
         turn is for this thread's or task's next request, which takes no other."""
-        if pause > 0:
-            self.pause(endpoint, pause, account=account, timeout=timeout)
-        elif not prepay and self._use_prepaid(endpoint):
-            return 0.0
-        waiting = _Waiting(endpoint, math.inf if timeout is None else timeout, pause > 0)
-        while (turn := self._try(endpoint, account, waiting.left()))[0] > 0:
-            if isinstance(told := self._before_sleep(waiting, *turn), CoroutineType):
-                told.close()  # an async watcher under a blocking wait: nobody to await it
-            sleep(turn[0])
-        self._prepay(endpoint, prepay)
-        return waiting.waited
+        steps, sent = self._steps(endpoint, account, timeout, pause, prepay), None
+        while not isinstance(step := steps.send(sent), float):
+            sent = step() if isinstance(step, partial) else sleep(step[1])
+        return step
 
     async def aacquire(
         self,
@@ -138,17 +122,66 @@ class RateLimit:
         """`acquire`, awaiting; a store on disk or over the network is asked from a thread."""
         import asyncio
 
-        if pause > 0:
-            await self._call(self.pause, endpoint, pause, account=account, timeout=timeout)
-        elif not prepay and self._use_prepaid(endpoint):
-            return 0.0
-        waiting = _Waiting(endpoint, math.inf if timeout is None else timeout, pause > 0)
-        while (turn := await self._call(self._try, endpoint, account, waiting.left()))[0] > 0:
-            if isinstance(told := self._before_sleep(waiting, *turn), Awaitable):
+        steps, sent = self._steps(endpoint, account, timeout, pause, prepay), None
+        while not isinstance(step := steps.send(sent), float):
+            if isinstance(step, partial):
+                sent = await asyncio.to_thread(step) if self._store.shared else step()
+                continue
+            if isinstance(told := step[0], Awaitable):
                 await told
-            await (sleep or asyncio.sleep)(turn[0])
+            sent = await (sleep or asyncio.sleep)(step[1])
+        return step
+
+    def _steps(
+        self, endpoint: str, account: str, timeout: float | None, pause: float, prepay: bool
+    ) -> Generator[partial[Any] | tuple[object, float] | float, Any, None]:
+        """`acquire`'s steps, which it and `aacquire` drive: each store call (its result is sent
+        back), each wait (what the watcher returned, the seconds to sleep), last the seconds
+        waited. A wait past the deadline raises; a long one is a warning, once a call."""
+        if pause > 0:
+            yield partial(self.pause, endpoint, pause, account=account, timeout=timeout)
+        elif not prepay and (ahead := _prepaid.get()) and ahead[:2] == (id(self), endpoint):
+            _prepaid.set(None)
+            if time.monotonic() - ahead[2] < PREPAID_FOR:
+                yield 0.0  # the turn taken ahead is this request's
+                return
+        ends = time.monotonic() + (math.inf if timeout is None else timeout)
+        waited, warned = 0.0, pause > 0
+        while (turn := (yield partial(self._try, endpoint, account, ends - time.monotonic())))[0]:
+            wait, reason = turn
+            budgets = ", ".join(map(str, self.budgets.get(endpoint, ()))) or "no budget, paused"
+            if wait > ends - time.monotonic():
+                raise MaviRateLimitError(
+                    f"The {endpoint} budget of this account ({budgets}) has no turn free for "
+                    f"{wait_text(wait)}, past the call's deadline: try later, or raise `deadline`.",
+                    retry_after=wait,
+                )
+            warn = wait > WAIT_WARNING and not warned
+            warned |= warn
+            why = (
+                "the service refused a call (0429) and asked all holders of the budget to wait"
+                if reason == "paused"
+                else f"this account's budget ({budgets}) is spent"
+            )
+            logger.log(
+                logging.WARNING if warn else logging.DEBUG,
+                f"MAVI rate limit: waiting {wait_text(wait)} for a turn at {endpoint}: {why}. "
+                f"To change it: RateLimit(budgets={{{endpoint!r}: ...}}) if your account allows "
+                "more, a shorter `deadline` to fail instead of waiting, or rate_limit=None against "
+                "a server that does not limit (e.g. the emulator started with --rate-limit off).",
+            )
+            waited += wait
+            event = RateLimitWait(endpoint, wait, reason)
+            if self.on_wait is not None:
+                self.on_wait(event)
+            told = None if (watcher := current_watcher.get()) is None else watcher(event)
+            try:
+                yield told, wait
+            finally:  # an async watcher's coroutine, unless the driver awaited it: nobody will
+                if isinstance(told, CoroutineType):
+                    told.close()
         self._prepay(endpoint, prepay)
-        return waiting.waited
+        yield waited
 
     def try_acquire(self, endpoint: str, *, account: str = "", prepay: bool = False) -> float:
         """Take a turn now and return 0.0, or return the seconds until one may be free."""
@@ -186,7 +219,7 @@ class RateLimit:
         self, endpoint: str, seconds: float, *, account: str = "", timeout: float | None = None
     ) -> None:
         """Hold every turn at `endpoint` for `seconds` (the service said to wait)."""
-        if not _is_number(seconds):
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
             raise MaviValidationError(f"pause takes seconds as a number, got {given(seconds)}.")
         if not math.isfinite(seconds) or seconds <= 0:
             return
@@ -201,47 +234,6 @@ class RateLimit:
     def _prepay(self, endpoint: str, prepay: bool) -> None:
         if prepay:
             _prepaid.set((id(self), endpoint, time.monotonic()))
-
-    def _use_prepaid(self, endpoint: str) -> bool:
-        if (turn := _prepaid.get()) is None or turn[:2] != (id(self), endpoint):
-            return False
-        _prepaid.set(None)
-        return time.monotonic() - turn[2] < PREPAID_FOR
-
-    async def _call(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        if not self._store.shared:
-            return function(*args, **kwargs)
-        import asyncio
-
-        return await asyncio.to_thread(function, *args, **kwargs)
-
-    def _before_sleep(self, waiting: _Waiting, wait: float, reason: str) -> object:
-        """Check the deadline, count and report the wait; return what the watcher returned."""
-        endpoint = waiting.endpoint
-        budgets = ", ".join(map(str, self.budgets.get(endpoint, ()))) or "no budget, paused"
-        if wait > waiting.left():
-            raise MaviRateLimitError(
-                f"The {endpoint} budget of this account ({budgets}) has no turn free for "
-                f"{wait_text(wait)}, past the call's deadline: try later, or raise `deadline`.",
-                retry_after=wait,
-            )
-        warn = wait > WAIT_WARNING and not waiting.warned
-        waiting.warned |= warn
-        why = f"this account's budget ({budgets}) is spent"
-        if reason == "paused":
-            why = "the service refused a call (0429) and asked all holders of the budget to wait"
-        logger.log(
-            logging.WARNING if warn else logging.DEBUG,
-            f"MAVI rate limit: waiting {wait_text(wait)} for a turn at {endpoint}: {why}. To "
-            f"change it: RateLimit(budgets={{{endpoint!r}: ...}}) if your account allows more, a "
-            "shorter `deadline` to fail instead of waiting, or rate_limit=None against a server "
-            "that does not limit (e.g. the emulator started with --rate-limit off).",
-        )
-        waiting.waited += wait
-        event = RateLimitWait(endpoint, wait, reason)
-        if self.on_wait is not None:
-            self.on_wait(event)
-        return None if (watcher := current_watcher.get()) is None else watcher(event)
 
     def _name(self, endpoint: str, account: str) -> str:
         """The budget's name in the store: the account's (every key of it), else the key's."""
@@ -270,24 +262,6 @@ class RateLimit:
         return self._slots[name]
 
 
-@dataclass(slots=True)
-class _Waiting:
-    """One call's wait for a turn: its deadline, the seconds waited, whether it warned (once)."""
-
-    endpoint: str
-    timeout: float
-    warned: bool
-    waited: float = 0.0
-    since: float = field(default_factory=time.monotonic)
-
-    def left(self) -> float:
-        return max(self.since + self.timeout - time.monotonic(), 0.0)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 RateLimitOption: TypeAlias = "RateLimit | str | None"
 """A client's `rate_limit=`: a `RateLimit`, a backend URL, "auto" (the default), or None (off)."""
 
@@ -303,23 +277,25 @@ def shared_rate_limit(backend: str = "memory://") -> RateLimit:
         return _shared.get(backend) or _shared.setdefault(backend, RateLimit(backend))
 
 
-def resolve_rate_limit(option: RateLimitOption, base_url: str) -> RateLimit | None:
-    """A client's `rate_limit=`: "auto" is the process's documented budgets for MAVI's own
-    service, and none for any other host (the emulator, a test server), whose limits differ."""
-    if (limit := check_rate_limit(option)) != AUTO:
-        return limit  # type: ignore[return-value]
+@overload
+def resolve_rate_limit(option: object, base_url: str) -> RateLimit | None: ...
+@overload
+def resolve_rate_limit(option: object) -> RateLimit | str | None: ...
+def resolve_rate_limit(option: object, base_url: str | None = None) -> RateLimit | str | None:
+    """A client's or component's `rate_limit=`: a backend URL is the process's `RateLimit` for
+    it (opened now, to fail when built); "auto" is the process's documented budgets for MAVI's
+    own service and none for any other host (the emulator, a test server), whose limits differ,
+    or stays "auto" without the `base_url` (a component's, known when its client is built)."""
+    if option is None or isinstance(option, RateLimit):
+        return option
+    if not isinstance(option, str):
+        raise MaviValidationError(
+            "rate_limit must be a RateLimit, a backend URL ('memory://', 'sqlite:///file.db', "
+            f"'redis://host:6379/0'), 'auto' or None; got {given(option)}."
+        )
+    if option != AUTO:
+        return shared_rate_limit(option)
+    if base_url is None:
+        return AUTO
     host = "." + (urlsplit(base_url).hostname or "").lower()
     return shared_rate_limit() if host.endswith((".memories.ai", ".openinterx.com")) else None
-
-
-def check_rate_limit(option: object) -> RateLimit | str | None:
-    """`rate_limit=` without the client's `base_url`: a backend URL is the process's `RateLimit`
-    for it (opened now, to fail when the client is built); "auto" stays "auto"."""
-    if option is None or isinstance(option, RateLimit) or option == AUTO:
-        return option
-    if isinstance(option, str):
-        return shared_rate_limit(option)
-    raise MaviValidationError(
-        "rate_limit must be a RateLimit, a backend URL ('memory://', 'sqlite:///file.db', "
-        f"'redis://host:6379/0'), 'auto' or None; got {given(option)}."
-    )

@@ -21,7 +21,8 @@ from mavi_core import (
     MaviStreamError,
     MaviValidationError,
 )
-from mavi_core._quota import RateLimit, endpoint_of
+from mavi_core._budgets import endpoint_of
+from mavi_core._quota import RateLimit
 from mavi_core._vlm import (
     VLM_PATH,
     MediaPart,

@@ -12,7 +12,8 @@ from langchain_core.rate_limiters import BaseRateLimiter
 from langchain_mavi import ChatMavi, MaviRateLimiter, MaviVideoChatTool, MaviVideoRetriever
 from llamaindex_mavi import MaviChatEngine, MaviLLM, MaviQueryEngine
 from llamaindex_mavi import MaviVideoRetriever as LlamaRetriever
-from mavi_core import Budget, RateLimit
+from mavi_core import Budget, MaviSettings, RateLimit
+from mavi_core._secret import Secret
 from mavi_core.emulator import MaviEmulator
 
 HARBOR = "VI634021587219364352"
@@ -25,9 +26,8 @@ def emu() -> Iterator[MaviEmulator]:
 
 
 def _budget_left(limit: RateLimit, emu: MaviEmulator, endpoint: str = "chat") -> bool:
-    from mavi_core._budgets import key_account
-
-    return limit.try_acquire(endpoint, account=key_account(emu.api_key)) == 0.0
+    account = MaviSettings(emu.base_url, api_key=Secret(emu.api_key)).fingerprint()
+    return limit.try_acquire(endpoint, account=account) == 0.0
 
 
 def test_mavi_rate_limiter_is_a_langchain_rate_limiter() -> None:

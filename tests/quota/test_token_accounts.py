@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from mavi_core import Budget, MaviClient, MaviTokenAuth, RateLimit
-from mavi_core._budgets import account_of, key_account
+from mavi_core._secret import Secret
 from mavi_core._settings import MaviSettings
 from mavi_core.emulator import MaviEmulator
 
@@ -23,14 +23,16 @@ def emu() -> Iterator[MaviEmulator]:
 
 
 def _account(auth: MaviTokenAuth) -> str:
-    return account_of(MaviSettings(auth=auth, base_url="https://t"))
+    return MaviSettings(auth=auth, base_url="https://t").fingerprint()
 
 
 def test_two_token_users_have_two_accounts_without_their_tokens() -> None:
     alice = _account(MaviTokenAuth("at-alice-123456", refresh_token="rt-alice-123456"))
     bob = _account(MaviTokenAuth("at-bob-1234567", refresh_token="rt-bob-1234567"))
     assert alice != bob
-    assert alice not in (key_account(None), key_account("rt-alice-123456"), "token")
+    anonymous = MaviSettings(base_url="https://t").fingerprint()
+    key = MaviSettings(api_key=Secret("rt-alice-123456"), base_url="https://t").fingerprint()
+    assert alice not in (anonymous, key, "token")
     for account, user in ((alice, "alice"), (bob, "bob")):
         assert user not in account and "123456" not in account
     # Without a refresh token the access token decides.
