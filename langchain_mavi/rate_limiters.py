@@ -21,7 +21,7 @@ from pydantic import SecretStr
 from mavi_core import RateLimit
 from mavi_core._options import strict_options
 from mavi_core._quota import shared_rate_limit
-from mavi_core._secret import Secret, reveal
+from mavi_core._secret import reveal
 from mavi_core._settings import MaviSettings, chat_endpoint, check_api_version, check_key_type
 from mavi_core._watch import watching_waits
 from mavi_core.constants import API_KEY_ENV, API_VERSION_ENV
@@ -60,8 +60,9 @@ class MaviRateLimiter(BaseRateLimiter):
         )
         version = check_api_version(api_version, os.environ.get(API_VERSION_ENV) or None)
         self.endpoint = chat_endpoint(version) if endpoint is None else endpoint
-        key = reveal(api_key) or os.environ.get(API_KEY_ENV)  # the account the clients draw on:
-        self._account = MaviSettings("", api_key=Secret(key) if key else None).fingerprint()
+        # The account the clients draw on: the key as they hold it (stripped).
+        key = (reveal(api_key) or os.environ.get(API_KEY_ENV) or "").strip()
+        self._account = MaviSettings("", api_key=SecretStr(key) if key else None).fingerprint()
 
     def acquire(self, *, blocking: bool = True) -> bool:
         if not blocking:

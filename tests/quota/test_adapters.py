@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 from langchain_core.rate_limiters import BaseRateLimiter
+from pydantic import SecretStr
 
 from langchain_mavi import ChatMavi, MaviRateLimiter, MaviVideoChatTool, MaviVideoRetriever
 from llamaindex_mavi import MaviChatEngine, MaviLLM, MaviQueryEngine
 from llamaindex_mavi import MaviVideoRetriever as LlamaRetriever
 from mavi_core import Budget, MaviSettings, RateLimit
-from mavi_core._secret import Secret
 from mavi_core.emulator import MaviEmulator
 
 HARBOR = "VI634021587219364352"
@@ -26,7 +26,7 @@ def emu() -> Iterator[MaviEmulator]:
 
 
 def _budget_left(limit: RateLimit, emu: MaviEmulator, endpoint: str = "chat") -> bool:
-    account = MaviSettings(emu.base_url, api_key=Secret(emu.api_key)).fingerprint()
+    account = MaviSettings(emu.base_url, api_key=SecretStr(emu.api_key)).fingerprint()
     return limit.try_acquire(endpoint, account=account) == 0.0
 
 
@@ -116,3 +116,14 @@ def test_a_llamaindex_engine_waits_its_turn(emu: MaviEmulator) -> None:
     engine = MaviQueryEngine([HARBOR], api_key=emu.api_key, base_url=emu.base_url, rate_limit=limit)
     engine.query("What happens?")
     assert not _budget_left(limit, emu)
+
+
+def test_a_limiter_given_a_key_with_white_space_draws_on_the_clients_budget(
+    emu: MaviEmulator,
+) -> None:
+    # The clients strip the key they are given; the limiter counts on the account they use.
+    limit = RateLimit(budgets={"chat": Budget(2, 60.0)})
+    limiter = MaviRateLimiter(limit, api_key=f" {emu.api_key}\n")
+    assert limiter.acquire(blocking=False) is True
+    assert _budget_left(limit, emu)  # the second of two, on the same account
+    assert limiter.acquire(blocking=False) is False

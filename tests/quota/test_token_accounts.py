@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from pydantic import SecretStr
 
 from mavi_core import Budget, MaviClient, MaviTokenAuth, RateLimit
-from mavi_core._secret import Secret
 from mavi_core._settings import MaviSettings
 from mavi_core.emulator import MaviEmulator
 
@@ -31,7 +31,7 @@ def test_two_token_users_have_two_accounts_without_their_tokens() -> None:
     bob = _account(MaviTokenAuth("at-bob-1234567", refresh_token="rt-bob-1234567"))
     assert alice != bob
     anonymous = MaviSettings(base_url="https://t").fingerprint()
-    key = MaviSettings(api_key=Secret("rt-alice-123456"), base_url="https://t").fingerprint()
+    key = MaviSettings(api_key=SecretStr("rt-alice-123456"), base_url="https://t").fingerprint()
     assert alice not in (anonymous, key, "token")
     for account, user in ((alice, "alice"), (bob, "bob")):
         assert user not in account and "123456" not in account

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from mavi_core import Budget, MaviClient, MaviRateLimitError, MaviValidationError, RateLimit
-from mavi_core._secret import Secret
 from mavi_core._settings import MaviSettings
 from mavi_core.constants import DEFAULT_BUDGETS
 from mavi_core.emulator import MaviEmulator
@@ -28,7 +28,9 @@ def test_the_default_v12_budgets_are_the_published_table() -> None:
 
 
 def test_keys_of_one_named_account_share_its_budget() -> None:
-    one, two = (MaviSettings("", api_key=Secret(k)).fingerprint() for k in ("key-one", "key-two"))
+    one, two = (
+        MaviSettings("", api_key=SecretStr(k)).fingerprint() for k in ("key-one", "key-two")
+    )
     shared = RateLimit(budgets={"chat_v12": Budget(1, 60.0)}, account="acme")
     assert shared.try_acquire("chat_v12", account=one) == 0
     assert shared.try_acquire("chat_v12", account=two) > 0  # the account's one turn is taken
