@@ -81,8 +81,8 @@ from ._models import ChatDelta, Thinking, VideoRef
 from ._options import keyword_names, strict_options
 from ._progress import CountingReader
 from ._quota import AUTO, RateLimitOption, resolve_rate_limit
-from ._secret import SecretLike, given
-from ._settings import MaviSettings, check_http_client
+from ._secret import SecretLike
+from ._settings import MaviSettings, check_http_client, check_type
 from ._stream import StreamProgress
 from ._transport import (
     LoopPools,
@@ -203,31 +203,23 @@ def _request(
 
 @dataclass(slots=True)
 class _Run(Iterator[Any]):
-    """One flow run by a driver, as the iterator of what it hands out: the flow is sent what the
+    """One flow run by a driver, as the iterator of what it yields: the flow is sent what the
     last effect gave (or has its error thrown in), and errors leave it with the credentials
-    masked. With `perform` (the sync driver) every effect but `Pump` is performed here."""
+    masked."""
 
     flow: Flow[Any]
     redact: Callable[[MaviError], object]
-    perform: Callable[[Effect, list[httpx.Response]], Any] | None = None
     opened: list[httpx.Response] = field(default_factory=list)
     sent: Any = None
 
     def __next__(self) -> Any:
-        while True:
-            sent, self.sent = self.sent, None
-            try:
-                flow = self.flow
-                item = flow.throw(sent) if isinstance(sent, BaseException) else flow.send(sent)
-            except MaviError as failed:
-                self.redact(failed)
-                raise
-            if self.perform is None or type(item) is Pump or not isinstance(item, Effect):
-                return item
-            try:
-                self.sent = self.perform(item, self.opened)
-            except Exception as exc:
-                self.sent = transport_error(exc)
+        sent, self.sent = self.sent, None
+        try:
+            flow = self.flow
+            return flow.throw(sent) if isinstance(sent, BaseException) else flow.send(sent)
+        except MaviError as failed:
+            self.redact(failed)
+            raise
 
     def close(self) -> list[httpx.Response]:
         """Close the flow; the responses it opened, for the driver to close."""
@@ -445,11 +437,8 @@ class _ClientBase(Generic[_Http]):
         settings: MaviSettings | None = None,
         rate_limit: RateLimitOption = AUTO,
     ) -> None:
-        if settings is not None and not isinstance(settings, MaviSettings):
-            raise MaviValidationError(
-                f"settings must be a MaviSettings (from MaviSettings.resolve(...)) or None, got "
-                f"{given(settings)}."
-            )
+        must = "settings must be a MaviSettings (from MaviSettings.resolve(...)) or None"
+        check_type(settings, MaviSettings, must)
         check_http_client(http_client, asynchronous=self._asynchronous)
         options = {name: value for name, value in locals().items() if name in _SETTINGS_OPTIONS}
         self.settings = settings or MaviSettings.resolve(**options)
@@ -592,16 +581,18 @@ class MaviClient(_ClientBase[httpx.Client]):
 
     def _iterate(self, flow: Flow[Any]) -> Generator[Any, None, None]:
         """Performs the effects `flow` yields and hands out everything else it yields."""
-        run = _Run(flow, self.settings.redact, self._perform)
+        run = _Run(flow, self.settings.redact)
         try:
             for item in run:
-                if type(item) is not Pump:
-                    yield item
-                    continue
                 try:
-                    reader, step, chunks = item.reader, item.reader.step, _chunks(item.response)
-                    while not reader.ended:
-                        yield from step(next(chunks, None))
+                    if type(item) is Pump:
+                        reader, step, chunks = item.reader, item.reader.step, _chunks(item.response)
+                        while not reader.ended:
+                            yield from step(next(chunks, None))
+                    elif isinstance(item, Effect):
+                        run.sent = self._perform(item, run.opened)
+                    else:
+                        yield item
                 except Exception as exc:
                     run.sent = transport_error(exc)
         finally:
@@ -714,16 +705,14 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
             if self._pools.closed if self._owns_http else self._http.is_closed:
                 raise self._closed()
             logger.debug("MAVI request: %s %s", effect.call.method, effect.url)
+            import asyncio
+
             http = self._http
             with ExitStack() as stack:
                 request = _request(http, effect, stack, self._client_headers)
-                if effect.within is None:
+                # A reply's head trickled a byte at a time is cut at the deadline.
+                async with asyncio.timeout(effect.within):
                     response = await http.send(request, stream=True)
-                else:  # a reply's head trickled a byte at a time is cut at the deadline
-                    import asyncio
-
-                    async with asyncio.timeout(effect.within):
-                        response = await http.send(request, stream=True)
             opened.append(response)
             return response
         if isinstance(effect, Close):

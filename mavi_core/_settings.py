@@ -10,6 +10,7 @@ import os
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import UnionType
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
@@ -139,21 +140,27 @@ def check_timeout(timeout: Any) -> httpx.Timeout:
     return httpx.Timeout(timeout, connect=min(DEFAULT_CONNECT_TIMEOUT, timeout))
 
 
+def check_type(
+    value: object, kind: type | UnionType, must: str, advice: str = "", *, secret: bool = False
+) -> None:
+    """`value` is None or a `kind`; else an error: what it `must` be, what was given (by its
+    type only when `secret`) and the `advice`."""
+    if value is not None and not isinstance(value, kind):
+        got = given(value, secret=secret) + (f": {advice}" if advice else "")
+        raise MaviValidationError(f"{must}, got {got}.")
+
+
 def check_http_client(http_client: object, *, asynchronous: bool) -> None:
     """`http_client` is None or the httpx client the client of that kind drives."""
     import httpx
 
     kinds = [(httpx.Client, "MaviClient"), (httpx.AsyncClient, "AsyncMaviClient")]
     (expected, ours), (other, theirs) = kinds[::-1] if asynchronous else kinds
-    if http_client is None or isinstance(http_client, expected):
-        return
     advice = f"pass an httpx.{expected.__name__} or leave http_client out"
     if isinstance(http_client, other):
         advice += f", or give this httpx.{other.__name__} to {theirs}"
-    raise MaviValidationError(
-        f"http_client of {ours} must be an httpx.{expected.__name__}, got "
-        f"{given(http_client)}: {advice}."
-    )
+    must = f"http_client of {ours} must be an httpx.{expected.__name__}"
+    check_type(http_client, expected, must, advice)
 
 
 def check_key_type(api_key: object) -> None:
@@ -168,11 +175,9 @@ def check_key_type(api_key: object) -> None:
 
 def check_default_headers(default_headers: object) -> dict[str, str]:
     """`default_headers` (None: none) as a dict of header names to values a header can carry."""
-    if default_headers is not None and not isinstance(default_headers, Mapping):
-        raise MaviValidationError(
-            f"default_headers must be a dict of header names to strings, got "
-            f"{given(default_headers)}."
-        )
+    check_type(
+        default_headers, Mapping, "default_headers must be a dict of header names to strings"
+    )
     headers = dict(default_headers or {})
     for name, value in headers.items():
         if not isinstance(name, str) or not isinstance(value, str):
@@ -230,11 +235,10 @@ class MaviSettings:
         plain = reveal(api_key) or None  # "" (e.g. an unset SecretStr) means not given
         if plain is not None and auth is not None:
             raise MaviValidationError("Pass either api_key or auth=MaviTokenAuth(...), not both.")
-        if auth is not None and not isinstance(auth, MaviTokenAuth):
-            raise MaviValidationError(
-                f"auth must be a MaviTokenAuth, got {given(auth, secret=True)}: pass "
-                "auth=MaviTokenAuth(access_token, refresh_token=...), or a plain key as api_key=."
-            )
+        advice = (
+            "pass auth=MaviTokenAuth(access_token, refresh_token=...), or a plain key as api_key="
+        )
+        check_type(auth, MaviTokenAuth, "auth must be a MaviTokenAuth", advice, secret=True)
         key = None
         if auth is None and (plain or env.get(API_KEY_ENV)):
             what = "API key" if plain else f"API key in {API_KEY_ENV}"
