@@ -175,9 +175,11 @@ def check_key_type(api_key: object) -> None:
 
 def check_default_headers(default_headers: object) -> dict[str, str]:
     """`default_headers` (None: none) as a dict of header names to values a header can carry."""
-    check_type(
-        default_headers, Mapping, "default_headers must be a dict of header names to strings"
-    )
+    if default_headers is not None and not isinstance(default_headers, Mapping):
+        raise MaviValidationError(
+            f"default_headers must be a dict of header names to strings, got "
+            f"{given(default_headers)}."
+        )
     headers = dict(default_headers or {})
     for name, value in headers.items():
         if not isinstance(name, str) or not isinstance(value, str):
