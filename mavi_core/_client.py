@@ -82,7 +82,7 @@ from ._options import keyword_names, strict_options
 from ._progress import CountingReader
 from ._quota import AUTO, RateLimitOption, resolve_rate_limit
 from ._secret import SecretLike
-from ._settings import MaviSettings, check_http_client, check_type
+from ._settings import MaviSettings, check_http_client, check_type, is_loopback
 from ._stream import StreamProgress
 from ._transport import (
     LoopPools,
@@ -107,19 +107,16 @@ _Async = TypeVar("_Async")
 _Started = TypeVar("_Started", bound=Streaming)
 _Http = TypeVar("_Http", httpx.Client, httpx.AsyncClient)
 
-_LOCAL_HOSTS: Final = frozenset({"localhost", "::1"})
-
 
 def _refused(exc: BaseException) -> bool:
     """Whether the connection was refused: the async transport says only "All connection
     attempts failed", with the `ConnectionRefusedError` further down its chain."""
-    seen: BaseException | None = exc
     for _ in range(8):
-        if seen is None:
-            return False
-        if isinstance(seen, ConnectionRefusedError) or "refused" in str(seen).lower():
+        if isinstance(exc, ConnectionRefusedError) or "refused" in str(exc).lower():
             return True
-        seen = seen.__cause__ or seen.__context__
+        if (cause := exc.__cause__ or exc.__context__) is None:
+            return False
+        exc = cause
     return False
 
 
@@ -132,8 +129,7 @@ def connect_error_message(exc: httpx.ConnectError) -> str:
         return f"Could not connect to MAVI ({exc}). Check base_url and the network."
     port = url.port or (443 if url.scheme == "https" else 80)
     where = f"[{url.host}]:{port}" if ":" in url.host else f"{url.host}:{port}"
-    local = url.host in _LOCAL_HOSTS or url.host.startswith("127.")
-    if local and _refused(exc):
+    if is_loopback(url.host) and _refused(exc):
         return (
             f"Could not connect to MAVI at {where} ({exc}): nothing is listening there. Start "
             f"the local emulator (`make emulator`, or `python -m mavi_core.emulator --port "
@@ -169,36 +165,6 @@ def _parsed_url(url: str) -> httpx.URL:
     """`url` parsed once: httpx parses a string URL on every request (about a fifth of what
     building one costs); a client asks the same few endpoints again and again."""
     return httpx.URL(url)
-
-
-def _request(
-    http: httpx.Client | httpx.AsyncClient,
-    send: Send,
-    stack: ExitStack,
-    client_headers: Mapping[str, str],
-) -> httpx.Request:
-    """The request `send` describes (an upload's file open for this attempt only: `stack`),
-    without the headers the httpx client adds itself: merging them costs the most."""
-    call = send.call
-    headers = send.headers
-    if client_headers:
-        headers = {k: v for k, v in headers.items() if client_headers.get(k) != v}
-    files = None
-    if call.upload is not None:
-        handle: Any = stack.enter_context(call.upload.path.open("rb"))
-        if call.on_sent is not None:
-            handle = CountingReader(handle, call.on_sent)
-        files = {"file": (call.upload.path.name, handle, call.upload.mime)}
-    return http.build_request(
-        call.method,
-        _parsed_url(send.url),
-        json=call.json,
-        data=call.form,
-        params=call.params,
-        files=files,
-        headers=headers,
-        timeout=send.timeout,
-    )
 
 
 @dataclass(slots=True)
@@ -498,20 +464,49 @@ class _ClientBase(Generic[_Http]):
         credential = "token" if self.auth else ("api_key" if self.settings.api_key else None)
         return f"{type(self).__name__}(base_url={self.base_url!r}, credentials={credential!r})"
 
-    def _closed(self) -> MaviValidationError:
-        """A request on a closed client: said as a MaviError, before anything is sent."""
-        name = type(self).__name__
-        if not self._owns_http:
-            http = "httpx.AsyncClient" if self._asynchronous else "httpx.Client"
-            return MaviValidationError(
-                f"The http_client given to this {name} is closed, so nothing was sent: pass an "
-                f"open {http}."
-            )
-        close, block = ("aclose()", "async with") if self._asynchronous else ("close()", "with")
-        return MaviValidationError(
-            f"This {name} is closed ({close} or the end of its `{block}` block), so nothing was "
-            f"sent: create a new {name}, or ask inside the block."
+    def _request(
+        self, http: httpx.Client | httpx.AsyncClient, send: Send, stack: ExitStack
+    ) -> httpx.Request:
+        """The request `send` describes (an upload's file open for this attempt only: `stack`),
+        without the headers the httpx client adds itself: merging them costs the most."""
+        call = send.call
+        headers = send.headers
+        if client_headers := self._client_headers:
+            headers = {k: v for k, v in headers.items() if client_headers.get(k) != v}
+        files = None
+        if call.upload is not None:
+            handle: Any = stack.enter_context(call.upload.path.open("rb"))
+            if call.on_sent is not None:
+                handle = CountingReader(handle, call.on_sent)
+            files = {"file": (call.upload.path.name, handle, call.upload.mime)}
+        return http.build_request(
+            call.method,
+            _parsed_url(send.url),
+            json=call.json,
+            data=call.form,
+            params=call.params,
+            files=files,
+            headers=headers,
+            timeout=send.timeout,
         )
+
+    def _sending(self, send: Send, closed: bool) -> None:
+        """Log `send`; on a `closed` client, a MaviError before anything is sent (httpx's is a
+        bare RuntimeError)."""
+        if closed:
+            name, asynchronous = type(self).__name__, self._asynchronous
+            if not self._owns_http:
+                http_kind = "httpx.AsyncClient" if asynchronous else "httpx.Client"
+                raise MaviValidationError(
+                    f"The http_client given to this {name} is closed, so nothing was sent: pass "
+                    f"an open {http_kind}."
+                )
+            close, block = ("aclose()", "async with") if asynchronous else ("close()", "with")
+            raise MaviValidationError(
+                f"This {name} is closed ({close} or the end of its `{block}` block), so nothing "
+                f"was sent: create a new {name}, or ask inside the block."
+            )
+        logger.debug("MAVI request: %s %s", send.call.method, send.url)
 
 
 class MaviClient(_ClientBase[httpx.Client]):
@@ -548,10 +543,9 @@ class MaviClient(_ClientBase[httpx.Client]):
         them), `concurrency` chats at a time, each waiting its turn in the key's budget; a
         `BulkAnswer` per question, in order (docs/rate-limits-and-bulk.md#bulk-questions).
         `checkpoint`: a JSONL file of the answers, to resume; `progress`: a bar on stderr."""
-        batch = Batch(
+        return Batch(
             questions, video_nos, checkpoint=checkpoint, progress=progress, concurrency=concurrency
-        )
-        return batch.run(self.chat)
+        ).run(self.chat)
 
     def close(self) -> None:
         if self._owns_http:
@@ -600,11 +594,9 @@ class MaviClient(_ClientBase[httpx.Client]):
 
     def _perform(self, effect: Effect, opened: list[httpx.Response]) -> Any:
         if isinstance(effect, Send):
-            if self._http.is_closed:  # httpx's bare RuntimeError is no MaviError
-                raise self._closed()
-            logger.debug("MAVI request: %s %s", effect.call.method, effect.url)
+            self._sending(effect, self._http.is_closed)
             with ExitStack() as stack, sending_within(effect.within):
-                request = _request(self._http, effect, stack, self._client_headers)
+                request = self._request(self._http, effect, stack)
                 response = self._http.send(request, stream=True)
             opened.append(response)
             return response
@@ -647,10 +639,9 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
         concurrency: int = 4,
     ) -> list[BulkAnswer]:
         """`MaviClient.ask_many`, as a coroutine: `concurrency` chats in flight at a time."""
-        batch = Batch(
+        return await Batch(
             questions, video_nos, checkpoint=checkpoint, progress=progress, concurrency=concurrency
-        )
-        return await batch.arun(self.chat)
+        ).arun(self.chat)
 
     @property
     def _http(self) -> httpx.AsyncClient:
@@ -701,15 +692,13 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
 
     async def _perform(self, effect: Effect, opened: list[httpx.Response]) -> Any:
         if isinstance(effect, Send):
-            # After aclose() a call would open a new pool that nobody closes.
-            if self._pools.closed if self._owns_http else self._http.is_closed:
-                raise self._closed()
-            logger.debug("MAVI request: %s %s", effect.call.method, effect.url)
             import asyncio
 
+            # After aclose() a call would open a new pool that nobody closes.
+            self._sending(effect, self._pools.closed if self._owns_http else self._http.is_closed)
             http = self._http
             with ExitStack() as stack:
-                request = _request(http, effect, stack, self._client_headers)
+                request = self._request(http, effect, stack)
                 # A reply's head trickled a byte at a time is cut at the deadline.
                 async with asyncio.timeout(effect.within):
                     response = await http.send(request, stream=True)

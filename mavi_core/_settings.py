@@ -107,7 +107,7 @@ def chat_endpoint(api_version: str) -> str:
     return "chat_v12" if api_version == "v1.2" else "chat"
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:  # a name
@@ -274,7 +274,7 @@ class MaviSettings:
             max_event_bytes=_whole(max_event_bytes, "max_event_bytes", 1, " of bytes"),
             api_version=version,
         )
-        exposed = parts.scheme == "http" and not _is_loopback(host)
+        exposed = parts.scheme == "http" and not is_loopback(host)
         if exposed and (key is not None or auth is not None):
             warnings.warn(
                 f"base_url http://{parts.netloc} is plain http to another machine: the MAVI key "
