@@ -82,7 +82,7 @@ from ._options import keyword_names, strict_options
 from ._progress import CountingReader
 from ._quota import AUTO, RateLimitOption, resolve_rate_limit
 from ._secret import SecretLike
-from ._settings import MaviSettings, check_http_client, check_type, is_loopback
+from ._settings import MaviSettings, check_type, is_loopback
 from ._stream import StreamProgress
 from ._transport import (
     LoopPools,
@@ -158,6 +158,17 @@ def transport_error(exc: Exception) -> MaviError:
         raise exc
     error.__cause__ = exc
     return error
+
+
+def check_http_client(http_client: object, *, asynchronous: bool) -> None:
+    """`http_client` is None or the httpx client the client of that kind drives."""
+    kinds = [(httpx.Client, "MaviClient"), (httpx.AsyncClient, "AsyncMaviClient")]
+    (expected, ours), (other, theirs) = kinds[::-1] if asynchronous else kinds
+    advice = f"pass an httpx.{expected.__name__} or leave http_client out"
+    if isinstance(http_client, other):
+        advice += f", or give this httpx.{other.__name__} to {theirs}"
+    must = f"http_client of {ours} must be an httpx.{expected.__name__}"
+    check_type(http_client, expected, must, advice)
 
 
 @lru_cache(maxsize=64)

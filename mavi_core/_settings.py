@@ -150,19 +150,6 @@ def check_type(
         raise MaviValidationError(f"{must}, got {got}.")
 
 
-def check_http_client(http_client: object, *, asynchronous: bool) -> None:
-    """`http_client` is None or the httpx client the client of that kind drives."""
-    import httpx
-
-    kinds = [(httpx.Client, "MaviClient"), (httpx.AsyncClient, "AsyncMaviClient")]
-    (expected, ours), (other, theirs) = kinds[::-1] if asynchronous else kinds
-    advice = f"pass an httpx.{expected.__name__} or leave http_client out"
-    if isinstance(http_client, other):
-        advice += f", or give this httpx.{other.__name__} to {theirs}"
-    must = f"http_client of {ours} must be an httpx.{expected.__name__}"
-    check_type(http_client, expected, must, advice)
-
-
 def check_key_type(api_key: object) -> None:
     """`api_key` is None, a string or a secret (`get_secret_value()`, as pydantic's)."""
     if api_key is None or isinstance(api_key, str) or hasattr(api_key, "get_secret_value"):
@@ -308,12 +295,10 @@ class MaviSettings:
 
     def fingerprint(self) -> str:
         """Whose credentials these are (a truncated SHA-256), to key what is kept per account."""
-        if self.auth is not None:
-            secret, kind = self.auth.identity, "token"
-        elif self.api_key is not None:
-            secret, kind = self.api_key, "key"
-        else:
+        secret = self.api_key if self.auth is None else self.auth.identity
+        if secret is None:
             return "anonymous"
+        kind = "key" if self.auth is None else "token"
         text = f"mavi-integrations {kind}\0{secret.get_secret_value()}"
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
