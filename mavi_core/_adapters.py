@@ -10,13 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, TypeAlias
 from ._exceptions import MaviValidationError
 from ._models import ChatTurn
 from ._request import normalize_video_nos as normalize_video_nos
-from ._settings import (
-    MaviSettings,
-    check_api_version,
-    check_default_headers,
-    check_timeout,
-    check_type,
-)
+from ._settings import MaviSettings, check_api_version, check_default_headers, check_timeout, ensure
 
 if TYPE_CHECKING:
     import httpx
@@ -41,7 +35,7 @@ def check_client(client: object, name: str, *, asynchronous: bool) -> None:
     if isinstance(client, httpx.Client | httpx.AsyncClient):
         http = "httpx.AsyncClient" if asynchronous else "httpx.Client"
         advice = f"wrap it: {name}={shown}(http_client=...), with an {http}"
-    check_type(client, expected, f"{name} must be a {shown}", advice)
+    ensure(isinstance(client, expected), client, f"{name} must be a {shown}", advice)
 
 
 class ChatPrompt(NamedTuple):

@@ -82,7 +82,7 @@ from ._options import keyword_names, strict_options
 from ._progress import CountingReader
 from ._quota import AUTO, RateLimitOption, resolve_rate_limit
 from ._secret import SecretLike
-from ._settings import MaviSettings, check_type, is_loopback
+from ._settings import MaviSettings, ensure, is_loopback
 from ._stream import StreamProgress
 from ._transport import (
     LoopPools,
@@ -168,7 +168,7 @@ def check_http_client(http_client: object, *, asynchronous: bool) -> None:
     if isinstance(http_client, other):
         advice += f", or give this httpx.{other.__name__} to {theirs}"
     must = f"http_client of {ours} must be an httpx.{expected.__name__}"
-    check_type(http_client, expected, must, advice)
+    ensure(http_client is None or isinstance(http_client, expected), http_client, must, advice)
 
 
 @lru_cache(maxsize=64)
@@ -415,7 +415,7 @@ class _ClientBase(Generic[_Http]):
         rate_limit: RateLimitOption = AUTO,
     ) -> None:
         must = "settings must be a MaviSettings (from MaviSettings.resolve(...)) or None"
-        check_type(settings, MaviSettings, must)
+        ensure(settings is None or isinstance(settings, MaviSettings), settings, must)
         check_http_client(http_client, asynchronous=self._asynchronous)
         options = {name: value for name, value in locals().items() if name in _SETTINGS_OPTIONS}
         self.settings = settings or MaviSettings.resolve(**options)

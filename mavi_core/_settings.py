@@ -10,7 +10,6 @@ import os
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import UnionType
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
@@ -75,12 +74,18 @@ def check_base_url(url: object) -> str:
     return url.rstrip("/")
 
 
+def ensure(ok: bool, value: object, must: str, advice: str = "", *, secret: bool = False) -> None:
+    """Unless `ok`, an error: what `value` `must` be, what was given (by its type only when
+    `secret`) and the `advice`."""
+    if not ok:
+        got = given(value, secret=secret) + (f": {advice}" if advice else "")
+        raise MaviValidationError(f"{must}, got {got}.")
+
+
 def _whole(value: Any, name: str, least: int, unit: str = "") -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
-        raise MaviValidationError(
-            f"{name} must be a whole number{unit} from {least}, got {given(value)}."
-        )
-    return value
+    whole = not isinstance(value, bool) and isinstance(value, int) and value >= least
+    ensure(whole, value, f"{name} must be a whole number{unit} from {least}")
+    return int(value)
 
 
 def check_max_retries(max_retries: object) -> int:
@@ -123,41 +128,23 @@ def check_timeout(timeout: Any) -> httpx.Timeout:
     import httpx
 
     if isinstance(timeout, httpx.Timeout):
+        advice = "build it as e.g. httpx.Timeout(60.0, connect=5.0)"
         for part, value in timeout.as_dict().items():
-            if value is not None and not _is_seconds(value):
-                raise MaviValidationError(
-                    f"timeout: the httpx.Timeout's {part} must be positive seconds or None, got "
-                    f"{given(value)}: build it as e.g. httpx.Timeout(60.0, connect=5.0)."
-                )
+            must = f"timeout: the httpx.Timeout's {part} must be positive seconds or None"
+            ensure(value is None or _is_seconds(value), value, must, advice)
         return timeout
     if timeout is None:
         return httpx.Timeout(None, connect=DEFAULT_CONNECT_TIMEOUT)
-    if not _is_seconds(timeout):
-        raise MaviValidationError(
-            f"timeout must be positive seconds (e.g. 60.0), an httpx.Timeout or None for no "
-            f"limit, got {given(timeout)}."
-        )
+    must = "timeout must be positive seconds (e.g. 60.0), an httpx.Timeout or None for no limit"
+    ensure(_is_seconds(timeout), timeout, must)
     return httpx.Timeout(timeout, connect=min(DEFAULT_CONNECT_TIMEOUT, timeout))
-
-
-def check_type(
-    value: object, kind: type | UnionType, must: str, advice: str = "", *, secret: bool = False
-) -> None:
-    """`value` is None or a `kind`; else an error: what it `must` be, what was given (by its
-    type only when `secret`) and the `advice`."""
-    if value is not None and not isinstance(value, kind):
-        got = given(value, secret=secret) + (f": {advice}" if advice else "")
-        raise MaviValidationError(f"{must}, got {got}.")
 
 
 def check_key_type(api_key: object) -> None:
     """`api_key` is None, a string or a secret (`get_secret_value()`, as pydantic's)."""
-    if api_key is None or isinstance(api_key, str) or hasattr(api_key, "get_secret_value"):
-        return
-    raise MaviValidationError(
-        f"api_key must be a string or a SecretStr, got {given(api_key, secret=True)}: pass the "
-        "key from the MAVI console."
-    )
+    ok = api_key is None or isinstance(api_key, str) or hasattr(api_key, "get_secret_value")
+    advice = "pass the key from the MAVI console"
+    ensure(ok, api_key, "api_key must be a string or a SecretStr", advice, secret=True)
 
 
 def check_default_headers(default_headers: object) -> dict[str, str]:
@@ -227,7 +214,8 @@ class MaviSettings:
         advice = (
             "pass auth=MaviTokenAuth(access_token, refresh_token=...), or a plain key as api_key="
         )
-        check_type(auth, MaviTokenAuth, "auth must be a MaviTokenAuth", advice, secret=True)
+        ok = auth is None or isinstance(auth, MaviTokenAuth)
+        ensure(ok, auth, "auth must be a MaviTokenAuth", advice, secret=True)
         key = None
         if auth is None and (plain or env.get(API_KEY_ENV)):
             what = "API key" if plain else f"API key in {API_KEY_ENV}"
@@ -245,10 +233,8 @@ class MaviSettings:
                 f"emulator, as it prints on start (export {BASE_URL_ENV}=http://127.0.0.1:8808), "
                 "or use your MAVI key."
             )
-        if deadline is not None and not _is_seconds(deadline):
-            raise MaviValidationError(
-                f"deadline must be a positive number or None, got {given(deadline)}."
-            )
+        ok = deadline is None or _is_seconds(deadline)
+        ensure(ok, deadline, "deadline must be a positive number or None")
         settings = cls(
             base_url=url,
             api_key=key,
