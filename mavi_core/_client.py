@@ -249,9 +249,6 @@ class ChatStream(_Stream, Iterator[ChatDelta]):
     def __next__(self) -> ChatDelta:
         return next(self._deltas)
 
-    def __iter__(self) -> Self:
-        return self
-
     def close(self) -> None:
         self._deltas.close()
 
@@ -274,9 +271,6 @@ class AsyncChatStream(_Stream, AsyncIterator[ChatDelta]):
             # (asyncio closes a loop's async generators), so what is left would be lost.
             return _cut_short(self._progress)
         return self._deltas.__anext__()  # no coroutine frame of our own per delta
-
-    def __aiter__(self) -> Self:
-        return self
 
     async def aclose(self) -> None:
         self._progress.closed = True
