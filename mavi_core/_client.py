@@ -697,10 +697,10 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
 
     async def _perform(self, effect: Effect, opened: list[httpx.Response]) -> Any:
         if isinstance(effect, Send):
-            import asyncio
-
             # After aclose() a call would open a new pool that nobody closes.
             self._sending(effect, self._pools.closed if self._owns_http else self._http.is_closed)
+            import asyncio
+
             http = self._http
             with ExitStack() as stack:
                 request = self._request(http, effect, stack)
