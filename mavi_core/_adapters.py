@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, TypeAlias
 from ._exceptions import MaviValidationError
 from ._models import ChatTurn
 from ._request import normalize_video_nos as normalize_video_nos
-from ._secret import given
-from ._settings import MaviSettings, check_api_version, check_default_headers, check_timeout
+from ._settings import MaviSettings, check_api_version, check_default_headers, check_timeout, ensure
 
 if TYPE_CHECKING:
     import httpx
@@ -26,22 +25,17 @@ def check_client(client: object, name: str, *, asynchronous: bool) -> None:
     """An adapter's injected `client` / `async_client` is None or a client of that kind."""
     if client is None:
         return
-    from ._client import AsyncMaviClient, MaviClient
-
-    expected: type = AsyncMaviClient if asynchronous else MaviClient
-    if isinstance(client, expected):
-        return
-    advice = f"pass mavi_core.{expected.__name__}(...) or leave {name} out"
     import httpx
 
+    from ._client import AsyncMaviClient, MaviClient
+
+    expected = AsyncMaviClient if asynchronous else MaviClient
+    shown = f"mavi_core.{expected.__name__}"
+    advice = f"pass {shown}(...) or leave {name} out"
     if isinstance(client, httpx.Client | httpx.AsyncClient):
-        advice = (
-            f"wrap it: {name}=mavi_core.{expected.__name__}(http_client=...), with an "
-            f"httpx.{'AsyncClient' if asynchronous else 'Client'}"
-        )
-    raise MaviValidationError(
-        f"{name} must be a mavi_core.{expected.__name__}, got {given(client)}: {advice}."
-    )
+        http = "httpx.AsyncClient" if asynchronous else "httpx.Client"
+        advice = f"wrap it: {name}={shown}(http_client=...), with an {http}"
+    ensure(isinstance(client, expected), client, f"{name} must be a {shown}", advice)
 
 
 class ChatPrompt(NamedTuple):

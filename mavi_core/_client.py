@@ -81,8 +81,8 @@ from ._models import ChatDelta, Thinking, VideoRef
 from ._options import keyword_names, strict_options
 from ._progress import CountingReader
 from ._quota import AUTO, RateLimitOption, resolve_rate_limit
-from ._secret import SecretLike, given
-from ._settings import MaviSettings, check_http_client
+from ._secret import SecretLike
+from ._settings import MaviSettings, ensure, is_loopback
 from ._stream import StreamProgress
 from ._transport import (
     LoopPools,
@@ -107,19 +107,16 @@ _Async = TypeVar("_Async")
 _Started = TypeVar("_Started", bound=Streaming)
 _Http = TypeVar("_Http", httpx.Client, httpx.AsyncClient)
 
-_LOCAL_HOSTS: Final = frozenset({"localhost", "::1"})
-
 
 def _refused(exc: BaseException) -> bool:
     """Whether the connection was refused: the async transport says only "All connection
     attempts failed", with the `ConnectionRefusedError` further down its chain."""
-    seen: BaseException | None = exc
     for _ in range(8):
-        if seen is None:
-            return False
-        if isinstance(seen, ConnectionRefusedError) or "refused" in str(seen).lower():
+        if isinstance(exc, ConnectionRefusedError) or "refused" in str(exc).lower():
             return True
-        seen = seen.__cause__ or seen.__context__
+        if (cause := exc.__cause__ or exc.__context__) is None:
+            return False
+        exc = cause
     return False
 
 
@@ -132,8 +129,7 @@ def connect_error_message(exc: httpx.ConnectError) -> str:
         return f"Could not connect to MAVI ({exc}). Check base_url and the network."
     port = url.port or (443 if url.scheme == "https" else 80)
     where = f"[{url.host}]:{port}" if ":" in url.host else f"{url.host}:{port}"
-    local = url.host in _LOCAL_HOSTS or url.host.startswith("127.")
-    if local and _refused(exc):
+    if is_loopback(url.host) and _refused(exc):
         return (
             f"Could not connect to MAVI at {where} ({exc}): nothing is listening there. Start "
             f"the local emulator (`make emulator`, or `python -m mavi_core.emulator --port "
@@ -164,6 +160,17 @@ def transport_error(exc: Exception) -> MaviError:
     return error
 
 
+def check_http_client(http_client: object, *, asynchronous: bool) -> None:
+    """`http_client` is None or the httpx client the client of that kind drives."""
+    kinds = [(httpx.Client, "MaviClient"), (httpx.AsyncClient, "AsyncMaviClient")]
+    (expected, ours), (other, theirs) = kinds[::-1] if asynchronous else kinds
+    advice = f"pass an httpx.{expected.__name__} or leave http_client out"
+    if isinstance(http_client, other):
+        advice += f", or give this httpx.{other.__name__} to {theirs}"
+    must = f"http_client of {ours} must be an httpx.{expected.__name__}"
+    ensure(http_client is None or isinstance(http_client, expected), http_client, must, advice)
+
+
 @lru_cache(maxsize=64)
 def _parsed_url(url: str) -> httpx.URL:
     """`url` parsed once: httpx parses a string URL on every request (about a fifth of what
@@ -171,63 +178,25 @@ def _parsed_url(url: str) -> httpx.URL:
     return httpx.URL(url)
 
 
-def _request(
-    http: httpx.Client | httpx.AsyncClient,
-    send: Send,
-    stack: ExitStack,
-    client_headers: Mapping[str, str],
-) -> httpx.Request:
-    """The request `send` describes (an upload's file open for this attempt only: `stack`),
-    without the headers the httpx client adds itself: merging them costs the most."""
-    call = send.call
-    headers = send.headers
-    if client_headers:
-        headers = {k: v for k, v in headers.items() if client_headers.get(k) != v}
-    files = None
-    if call.upload is not None:
-        handle: Any = stack.enter_context(call.upload.path.open("rb"))
-        if call.on_sent is not None:
-            handle = CountingReader(handle, call.on_sent)
-        files = {"file": (call.upload.path.name, handle, call.upload.mime)}
-    return http.build_request(
-        call.method,
-        _parsed_url(send.url),
-        json=call.json,
-        data=call.form,
-        params=call.params,
-        files=files,
-        headers=headers,
-        timeout=send.timeout,
-    )
-
-
 @dataclass(slots=True)
 class _Run(Iterator[Any]):
-    """One flow run by a driver, as the iterator of what it hands out: the flow is sent what the
+    """One flow run by a driver, as the iterator of what it yields: the flow is sent what the
     last effect gave (or has its error thrown in), and errors leave it with the credentials
-    masked. With `perform` (the sync driver) every effect but `Pump` is performed here."""
+    masked."""
 
     flow: Flow[Any]
     redact: Callable[[MaviError], object]
-    perform: Callable[[Effect, list[httpx.Response]], Any] | None = None
     opened: list[httpx.Response] = field(default_factory=list)
     sent: Any = None
 
     def __next__(self) -> Any:
-        while True:
-            sent, self.sent = self.sent, None
-            try:
-                flow = self.flow
-                item = flow.throw(sent) if isinstance(sent, BaseException) else flow.send(sent)
-            except MaviError as failed:
-                self.redact(failed)
-                raise
-            if self.perform is None or type(item) is Pump or not isinstance(item, Effect):
-                return item
-            try:
-                self.sent = self.perform(item, self.opened)
-            except Exception as exc:
-                self.sent = transport_error(exc)
+        sent, self.sent = self.sent, None
+        try:
+            flow = self.flow
+            return flow.throw(sent) if isinstance(sent, BaseException) else flow.send(sent)
+        except MaviError as failed:
+            self.redact(failed)
+            raise
 
     def close(self) -> list[httpx.Response]:
         """Close the flow; the responses it opened, for the driver to close."""
@@ -280,9 +249,6 @@ class ChatStream(_Stream, Iterator[ChatDelta]):
     def __next__(self) -> ChatDelta:
         return next(self._deltas)
 
-    def __iter__(self) -> Self:
-        return self
-
     def close(self) -> None:
         self._deltas.close()
 
@@ -305,9 +271,6 @@ class AsyncChatStream(_Stream, AsyncIterator[ChatDelta]):
             # (asyncio closes a loop's async generators), so what is left would be lost.
             return _cut_short(self._progress)
         return self._deltas.__anext__()  # no coroutine frame of our own per delta
-
-    def __aiter__(self) -> Self:
-        return self
 
     async def aclose(self) -> None:
         self._progress.closed = True
@@ -445,11 +408,8 @@ class _ClientBase(Generic[_Http]):
         settings: MaviSettings | None = None,
         rate_limit: RateLimitOption = AUTO,
     ) -> None:
-        if settings is not None and not isinstance(settings, MaviSettings):
-            raise MaviValidationError(
-                f"settings must be a MaviSettings (from MaviSettings.resolve(...)) or None, got "
-                f"{given(settings)}."
-            )
+        must = "settings must be a MaviSettings (from MaviSettings.resolve(...)) or None"
+        ensure(settings is None or isinstance(settings, MaviSettings), settings, must)
         check_http_client(http_client, asynchronous=self._asynchronous)
         options = {name: value for name, value in locals().items() if name in _SETTINGS_OPTIONS}
         self.settings = settings or MaviSettings.resolve(**options)
@@ -509,20 +469,49 @@ class _ClientBase(Generic[_Http]):
         credential = "token" if self.auth else ("api_key" if self.settings.api_key else None)
         return f"{type(self).__name__}(base_url={self.base_url!r}, credentials={credential!r})"
 
-    def _closed(self) -> MaviValidationError:
-        """A request on a closed client: said as a MaviError, before anything is sent."""
-        name = type(self).__name__
-        if not self._owns_http:
-            http = "httpx.AsyncClient" if self._asynchronous else "httpx.Client"
-            return MaviValidationError(
-                f"The http_client given to this {name} is closed, so nothing was sent: pass an "
-                f"open {http}."
-            )
-        close, block = ("aclose()", "async with") if self._asynchronous else ("close()", "with")
-        return MaviValidationError(
-            f"This {name} is closed ({close} or the end of its `{block}` block), so nothing was "
-            f"sent: create a new {name}, or ask inside the block."
+    def _request(
+        self, http: httpx.Client | httpx.AsyncClient, send: Send, stack: ExitStack
+    ) -> httpx.Request:
+        """The request `send` describes (an upload's file open for this attempt only: `stack`),
+        without the headers the httpx client adds itself: merging them costs the most."""
+        call = send.call
+        headers = send.headers
+        if client_headers := self._client_headers:
+            headers = {k: v for k, v in headers.items() if client_headers.get(k) != v}
+        files = None
+        if call.upload is not None:
+            handle: Any = stack.enter_context(call.upload.path.open("rb"))
+            if call.on_sent is not None:
+                handle = CountingReader(handle, call.on_sent)
+            files = {"file": (call.upload.path.name, handle, call.upload.mime)}
+        return http.build_request(
+            call.method,
+            _parsed_url(send.url),
+            json=call.json,
+            data=call.form,
+            params=call.params,
+            files=files,
+            headers=headers,
+            timeout=send.timeout,
         )
+
+    def _sending(self, send: Send, closed: bool) -> None:
+        """Log `send`; on a `closed` client, a MaviError before anything is sent (httpx's is a
+        bare RuntimeError)."""
+        if closed:
+            name, asynchronous = type(self).__name__, self._asynchronous
+            if not self._owns_http:
+                http_kind = "httpx.AsyncClient" if asynchronous else "httpx.Client"
+                raise MaviValidationError(
+                    f"The http_client given to this {name} is closed, so nothing was sent: pass "
+                    f"an open {http_kind}."
+                )
+            close, block = ("aclose()", "async with") if asynchronous else ("close()", "with")
+            raise MaviValidationError(
+                f"This {name} is closed ({close} or the end of its `{block}` block), so nothing "
+                f"was sent: create a new {name}, or ask inside the block."
+            )
+        logger.debug("MAVI request: %s %s", send.call.method, send.url)
 
 
 class MaviClient(_ClientBase[httpx.Client]):
@@ -559,10 +548,9 @@ class MaviClient(_ClientBase[httpx.Client]):
         them), `concurrency` chats at a time, each waiting its turn in the key's budget; a
         `BulkAnswer` per question, in order (docs/rate-limits-and-bulk.md#bulk-questions).
         `checkpoint`: a JSONL file of the answers, to resume; `progress`: a bar on stderr."""
-        batch = Batch(
+        return Batch(
             questions, video_nos, checkpoint=checkpoint, progress=progress, concurrency=concurrency
-        )
-        return batch.run(self.chat)
+        ).run(self.chat)
 
     def close(self) -> None:
         if self._owns_http:
@@ -592,16 +580,18 @@ class MaviClient(_ClientBase[httpx.Client]):
 
     def _iterate(self, flow: Flow[Any]) -> Generator[Any, None, None]:
         """Performs the effects `flow` yields and hands out everything else it yields."""
-        run = _Run(flow, self.settings.redact, self._perform)
+        run = _Run(flow, self.settings.redact)
         try:
             for item in run:
-                if type(item) is not Pump:
-                    yield item
-                    continue
                 try:
-                    reader, step, chunks = item.reader, item.reader.step, _chunks(item.response)
-                    while not reader.ended:
-                        yield from step(next(chunks, None))
+                    if type(item) is Pump:
+                        reader, step, chunks = item.reader, item.reader.step, _chunks(item.response)
+                        while not reader.ended:
+                            yield from step(next(chunks, None))
+                    elif isinstance(item, Effect):
+                        run.sent = self._perform(item, run.opened)
+                    else:
+                        yield item
                 except Exception as exc:
                     run.sent = transport_error(exc)
         finally:
@@ -609,11 +599,9 @@ class MaviClient(_ClientBase[httpx.Client]):
 
     def _perform(self, effect: Effect, opened: list[httpx.Response]) -> Any:
         if isinstance(effect, Send):
-            if self._http.is_closed:  # httpx's bare RuntimeError is no MaviError
-                raise self._closed()
-            logger.debug("MAVI request: %s %s", effect.call.method, effect.url)
+            self._sending(effect, self._http.is_closed)
             with ExitStack() as stack, sending_within(effect.within):
-                request = _request(self._http, effect, stack, self._client_headers)
+                request = self._request(self._http, effect, stack)
                 response = self._http.send(request, stream=True)
             opened.append(response)
             return response
@@ -656,10 +644,9 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
         concurrency: int = 4,
     ) -> list[BulkAnswer]:
         """`MaviClient.ask_many`, as a coroutine: `concurrency` chats in flight at a time."""
-        batch = Batch(
+        return await Batch(
             questions, video_nos, checkpoint=checkpoint, progress=progress, concurrency=concurrency
-        )
-        return await batch.arun(self.chat)
+        ).arun(self.chat)
 
     @property
     def _http(self) -> httpx.AsyncClient:
@@ -711,19 +698,15 @@ class AsyncMaviClient(_ClientBase[httpx.AsyncClient]):
     async def _perform(self, effect: Effect, opened: list[httpx.Response]) -> Any:
         if isinstance(effect, Send):
             # After aclose() a call would open a new pool that nobody closes.
-            if self._pools.closed if self._owns_http else self._http.is_closed:
-                raise self._closed()
-            logger.debug("MAVI request: %s %s", effect.call.method, effect.url)
+            self._sending(effect, self._pools.closed if self._owns_http else self._http.is_closed)
+            import asyncio
+
             http = self._http
             with ExitStack() as stack:
-                request = _request(http, effect, stack, self._client_headers)
-                if effect.within is None:
+                request = self._request(http, effect, stack)
+                # A reply's head trickled a byte at a time is cut at the deadline.
+                async with asyncio.timeout(effect.within):
                     response = await http.send(request, stream=True)
-                else:  # a reply's head trickled a byte at a time is cut at the deadline
-                    import asyncio
-
-                    async with asyncio.timeout(effect.within):
-                        response = await http.send(request, stream=True)
             opened.append(response)
             return response
         if isinstance(effect, Close):

@@ -75,12 +75,18 @@ def check_base_url(url: object) -> str:
     return url.rstrip("/")
 
 
+def ensure(ok: bool, value: object, must: str, advice: str = "", *, secret: bool = False) -> None:
+    """Unless `ok`, an error: what `value` `must` be, what was given (by its type only when
+    `secret`) and the `advice`."""
+    if not ok:
+        got = given(value, secret=secret) + (f": {advice}" if advice else "")
+        raise MaviValidationError(f"{must}, got {got}.")
+
+
 def _whole(value: Any, name: str, least: int, unit: str = "") -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
-        raise MaviValidationError(
-            f"{name} must be a whole number{unit} from {least}, got {given(value)}."
-        )
-    return value
+    whole = not isinstance(value, bool) and isinstance(value, int) and value >= least
+    ensure(whole, value, f"{name} must be a whole number{unit} from {least}")
+    return int(value)
 
 
 def check_max_retries(max_retries: object) -> int:
@@ -107,7 +113,7 @@ def chat_endpoint(api_version: str) -> str:
     return "chat_v12" if api_version == "v1.2" else "chat"
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:  # a name
@@ -123,48 +129,23 @@ def check_timeout(timeout: Any) -> httpx.Timeout:
     import httpx
 
     if isinstance(timeout, httpx.Timeout):
+        advice = "build it as e.g. httpx.Timeout(60.0, connect=5.0)"
         for part, value in timeout.as_dict().items():
-            if value is not None and not _is_seconds(value):
-                raise MaviValidationError(
-                    f"timeout: the httpx.Timeout's {part} must be positive seconds or None, got "
-                    f"{given(value)}: build it as e.g. httpx.Timeout(60.0, connect=5.0)."
-                )
+            must = f"timeout: the httpx.Timeout's {part} must be positive seconds or None"
+            ensure(value is None or _is_seconds(value), value, must, advice)
         return timeout
     if timeout is None:
         return httpx.Timeout(None, connect=DEFAULT_CONNECT_TIMEOUT)
-    if not _is_seconds(timeout):
-        raise MaviValidationError(
-            f"timeout must be positive seconds (e.g. 60.0), an httpx.Timeout or None for no "
-            f"limit, got {given(timeout)}."
-        )
+    must = "timeout must be positive seconds (e.g. 60.0), an httpx.Timeout or None for no limit"
+    ensure(_is_seconds(timeout), timeout, must)
     return httpx.Timeout(timeout, connect=min(DEFAULT_CONNECT_TIMEOUT, timeout))
-
-
-def check_http_client(http_client: object, *, asynchronous: bool) -> None:
-    """`http_client` is None or the httpx client the client of that kind drives."""
-    import httpx
-
-    kinds = [(httpx.Client, "MaviClient"), (httpx.AsyncClient, "AsyncMaviClient")]
-    (expected, ours), (other, theirs) = kinds[::-1] if asynchronous else kinds
-    if http_client is None or isinstance(http_client, expected):
-        return
-    advice = f"pass an httpx.{expected.__name__} or leave http_client out"
-    if isinstance(http_client, other):
-        advice += f", or give this httpx.{other.__name__} to {theirs}"
-    raise MaviValidationError(
-        f"http_client of {ours} must be an httpx.{expected.__name__}, got "
-        f"{given(http_client)}: {advice}."
-    )
 
 
 def check_key_type(api_key: object) -> None:
     """`api_key` is None, a string or a secret (`get_secret_value()`, as pydantic's)."""
-    if api_key is None or isinstance(api_key, str) or hasattr(api_key, "get_secret_value"):
-        return
-    raise MaviValidationError(
-        f"api_key must be a string or a SecretStr, got {given(api_key, secret=True)}: pass the "
-        "key from the MAVI console."
-    )
+    ok = api_key is None or isinstance(api_key, str) or hasattr(api_key, "get_secret_value")
+    advice = "pass the key from the MAVI console"
+    ensure(ok, api_key, "api_key must be a string or a SecretStr", advice, secret=True)
 
 
 def check_default_headers(default_headers: object) -> dict[str, str]:
@@ -231,11 +212,11 @@ class MaviSettings:
         plain = reveal(api_key) or None  # "" (e.g. an unset SecretStr) means not given
         if plain is not None and auth is not None:
             raise MaviValidationError("Pass either api_key or auth=MaviTokenAuth(...), not both.")
-        if auth is not None and not isinstance(auth, MaviTokenAuth):
-            raise MaviValidationError(
-                f"auth must be a MaviTokenAuth, got {given(auth, secret=True)}: pass "
-                "auth=MaviTokenAuth(access_token, refresh_token=...), or a plain key as api_key=."
-            )
+        advice = (
+            "pass auth=MaviTokenAuth(access_token, refresh_token=...), or a plain key as api_key="
+        )
+        ok = auth is None or isinstance(auth, MaviTokenAuth)
+        ensure(ok, auth, "auth must be a MaviTokenAuth", advice, secret=True)
         key = None
         if auth is None and (plain or env.get(API_KEY_ENV)):
             what = "API key" if plain else f"API key in {API_KEY_ENV}"
@@ -253,10 +234,8 @@ class MaviSettings:
                 f"emulator, as it prints on start (export {BASE_URL_ENV}=http://127.0.0.1:8808), "
                 "or use your MAVI key."
             )
-        if deadline is not None and not _is_seconds(deadline):
-            raise MaviValidationError(
-                f"deadline must be a positive number or None, got {given(deadline)}."
-            )
+        ok = deadline is None or _is_seconds(deadline)
+        ensure(ok, deadline, "deadline must be a positive number or None")
         settings = cls(
             base_url=url,
             api_key=key,
@@ -269,7 +248,7 @@ class MaviSettings:
             max_event_bytes=_whole(max_event_bytes, "max_event_bytes", 1, " of bytes"),
             api_version=version,
         )
-        exposed = parts.scheme == "http" and not _is_loopback(host)
+        exposed = parts.scheme == "http" and not is_loopback(host)
         if exposed and (key is not None or auth is not None):
             warnings.warn(
                 f"base_url http://{parts.netloc} is plain http to another machine: the MAVI key "
@@ -303,12 +282,10 @@ class MaviSettings:
 
     def fingerprint(self) -> str:
         """Whose credentials these are (a truncated SHA-256), to key what is kept per account."""
-        if self.auth is not None:
-            secret, kind = self.auth.identity, "token"
-        elif self.api_key is not None:
-            secret, kind = self.api_key, "key"
-        else:
+        secret = self.api_key if self.auth is None else self.auth.identity
+        if secret is None:
             return "anonymous"
+        kind = "key" if self.auth is None else "token"
         text = f"mavi-integrations {kind}\0{secret.get_secret_value()}"
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
