@@ -56,7 +56,6 @@ from ._stream import (
     broken_stream_error,
     parse_json_reply,
 )
-from ._transcripts import KINDS, WIRE_KIND, TranscriptCache, TranscriptJob, VideoTranscript
 from ._videos import (
     MAX_PAGE_SIZE,
     PARSED,
@@ -83,6 +82,7 @@ from ._vlm import (
     parse_vlm_reply,
     vlm_call,
 )
+from .transcripts import KINDS, WIRE_KIND, TranscriptCache, TranscriptJob, VideoTranscript
 
 if TYPE_CHECKING:
     import os
