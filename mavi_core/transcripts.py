@@ -10,7 +10,7 @@ import logging
 import math
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final, Literal, TypeAlias
 
@@ -104,10 +104,8 @@ class VideoTranscript:
         return cls(data["video_no"], data["kind"], tuple(segments), name, duration, unit)
 
 
-def _cached_time(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"a time is {type(value).__name__}, not a number")
-    if not 0 <= value < math.inf:  # False for NaN too
+def _cached_time(value: Any) -> float:
+    if type(value) not in (int, float) or not 0 <= value < math.inf:  # no bool, string or NaN
         raise ValueError(f"a time is {value!r}, not a finite number from 0")
     return float(value)
 
@@ -241,9 +239,8 @@ class TranscriptJob:
 
     def read(self, item: _Wanted, data: object, *, v12: bool = False) -> None:
         """A transcription reply for `item`, kept once finished; a failed task is forgotten."""
-        video = self.known.get(item.video_no)
-        name, duration = ("", None) if video is None else (video.video_name, video.duration)
-        task, kind = item.task_no or "", WIRE_KIND[item.kind]
+        video = self.known.get(item.video_no, Video(item.video_no))
+        task, kind, duration = item.task_no or "", WIRE_KIND[item.kind], video.duration
         try:
             reply = parse_transcription(
                 data, video_no=item.video_no, task_no=task, kind=kind, v12=v12, duration=duration
@@ -259,7 +256,7 @@ class TranscriptJob:
             if s.text.strip()
         )
         item.transcript = VideoTranscript(
-            item.video_no, item.kind, segments, name, duration, reply.unit
+            item.video_no, item.kind, segments, video.video_name, duration, reply.unit
         )
         # v1.2 has no task to say a transcript is finished: an empty one may not be made yet, so
         # it answers this call only (docs/v1.2.md#videos-and-sessions).
@@ -306,19 +303,15 @@ def transcript_passages(
     they fit in that many seconds from the first one's start; a segment is never cut."""
     if window_seconds is not None and window_seconds <= 0:
         raise MaviValidationError(f"window_seconds must be positive, got {window_seconds!r}.")
-    groups: list[list[TranscriptSegment]] = []
-    for segment in transcript.segments:
-        if groups and window_seconds and segment.end - groups[-1][0].start <= window_seconds:
-            groups[-1].append(segment)
-        else:
-            groups.append([segment])
     source = (transcript.video_no, transcript.video_name, transcript.kind)
-    return [
-        Passage(
-            *source, group[0].start, max(s.end for s in group), "\n".join(s.text for s in group)
-        )
-        for group in groups
-    ]
+    found: list[Passage] = []
+    for s in transcript.segments:
+        if found and window_seconds and s.end - found[-1].start <= window_seconds:
+            last = found[-1]
+            found[-1] = replace(last, end=max(last.end, s.end), text=f"{last.text}\n{s.text}")
+        else:
+            found.append(Passage(*source, s.start, s.end, s.text))
+    return found
 
 
 def passages(
@@ -342,22 +335,18 @@ def _overlaps(segment: TranscriptSegment, moment: Moment) -> bool:
 def moment_content(moment: Moment, transcripts: Iterable[VideoTranscript]) -> str | None:
     """The moment's line, then the transcript lines overlapping it (and `Moment.text` unless a
     line says it); None without any (docs/client.md#moments-with-content)."""
-    lines: list[tuple[float, int, str]] = []
-    said: set[str] = set()
-    for transcript in transcripts:
-        if transcript.video_no != moment.video_no:
-            continue
-        for segment in transcript.segments:
-            if _overlaps(segment, moment):
-                where = f"{_clock(segment.start)}-{_clock(segment.end)}"
-                line = f"{_LABEL[transcript.kind]} {where}: {segment.text}"
-                lines.append((segment.start, _ORDER[transcript.kind], line))
-                said.update([segment.text] if transcript.kind == "audio" else [])
-    if moment.text and moment.text not in said:
-        where = f"{_clock(moment.start)}-{_clock(moment.end)}"
-        lines.append((moment.start, _ORDER["audio"], f"said {where}: {moment.text}"))
-    lines.sort(key=lambda line: line[:2])
-    return "\n".join([describe_moment(moment), *(line for _, _, line in lines)]) if lines else None
+    found: list[tuple[TranscriptKind, TranscriptSegment]] = [
+        (transcript.kind, segment)
+        for transcript in transcripts
+        if transcript.video_no == moment.video_no
+        for segment in transcript.segments
+        if _overlaps(segment, moment)
+    ]
+    if moment.text and moment.text not in {s.text for kind, s in found if kind == "audio"}:
+        found.append(("audio", TranscriptSegment(moment.start, moment.end, moment.text)))
+    found.sort(key=lambda pair: (pair[1].start, _ORDER[pair[0]]))
+    lines = [f"{_LABEL[kind]} {_clock(s.start)}-{_clock(s.end)}: {s.text}" for kind, s in found]
+    return "\n".join([describe_moment(moment), *lines]) if lines else None
 
 
 def moment_text(moment: Moment, transcripts: Iterable[VideoTranscript], query: str) -> str:
