@@ -664,12 +664,12 @@ class Operations:
         `deadline` (one walk is one call) and, while polling, the poll's `timeout`."""
         walk = Deadline(self.settings.deadline, self.clock)
         listed: list[Any] = []
-        while more() and (call := pager.next_call()) is not None:
+        while more() and not pager.done:
             if pager.page > 1:
                 walk.check()
                 if poll is not None:
                     poll.check(self.clock())
-            page = pager.read((yield from self._request_json(call)))
+            page = pager.read((yield from self._request_json(pager.call())))
             each(page)
             if hand_out:
                 yield from page

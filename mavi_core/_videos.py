@@ -305,12 +305,8 @@ class Pages:
             )
         return True
 
-    def next_call(self) -> ApiCall | None:
-        """The next page's call, or None once the listing ended."""
-        return None if self.done else self.call()
-
     def call(self) -> ApiCall:
-        """The call of page `page`."""
+        """The call of page `page`, while the listing has not ended (`done`)."""
         raise NotImplementedError
 
     def read(self, data: object) -> list[Any]:
