@@ -220,8 +220,7 @@ def parse_videos(data: object) -> list[Video]:
     """The videos of a search reply, each once, in order (v1.2 has no whole-video search: the
     videos of its clips, in the order of their best clip)."""
     videos: dict[str, Video] = {}
-    for item in _items(data, *_MOMENT_LISTS):
-        video = parse_video(item)
+    for video in map(parse_video, _items(data, *_MOMENT_LISTS)):
         videos.setdefault(video.video_no, video)
     return list(videos.values())
 
@@ -360,8 +359,7 @@ class VideoPager(Pages):
     def read(self, data: object) -> list[Video]:
         videos = [parse_video(item) for item in _items(data, "videoData", "videos")]
         total = _number(_field(data, "total", "total_count", "totalCount"))
-        keys = [video.video_no for video in videos]
-        return videos if self.turn(keys, total, self.page_size) else []
+        return videos if self.turn([v.video_no for v in videos], total, self.page_size) else []
 
 
 @dataclass
@@ -394,8 +392,8 @@ def parse_transcription(
     data: object,
     *,
     video_no: str,
-    task_no: str,
-    kind: str,
+    task_no: str = "",
+    kind: str = "",
     v12: bool = False,
     duration: float | None = None,
 ) -> Transcript | None:

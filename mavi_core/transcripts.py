@@ -240,10 +240,9 @@ class TranscriptJob:
     def read(self, item: _Wanted, data: object, *, v12: bool = False) -> None:
         """A transcription reply for `item`, kept once finished; a failed task is forgotten."""
         video = self.known.get(item.video_no, Video(item.video_no))
-        task, kind, duration = item.task_no or "", WIRE_KIND[item.kind], video.duration
         try:
             reply = parse_transcription(
-                data, video_no=item.video_no, task_no=task, kind=kind, v12=v12, duration=duration
+                data, video_no=item.video_no, v12=v12, duration=video.duration
             )
         except Exception:
             self.cache.pop(item.key, None)
@@ -256,7 +255,7 @@ class TranscriptJob:
             if s.text.strip()
         )
         item.transcript = VideoTranscript(
-            item.video_no, item.kind, segments, video.video_name, duration, reply.unit
+            item.video_no, item.kind, segments, video.video_name, video.duration, reply.unit
         )
         # v1.2 has no task to say a transcript is finished: an empty one may not be made yet, so
         # it answers this call only (docs/v1.2.md#videos-and-sessions).
