@@ -190,7 +190,6 @@ class Transcript:
         return "\n".join(segment.text for segment in self.segments)
 
 
-_VIDEO_NAME: Final = ("videoName", "video_name")
 _MOMENT_LISTS: Final = ("videos", "items", "item", "results", "data")  # v1.0 data.videos, v1.2 data
 
 
@@ -209,7 +208,7 @@ def parse_video(item: object) -> Video:
     uploaded = _field(item, "uploadTime", "upload_time", "create_time", "createTime")
     return Video(
         video_no=str(video_no),
-        video_name=str(_field(item, *_VIDEO_NAME) or ""),
+        video_name=str(_field(item, "videoName", "video_name") or ""),
         status=str(_field(item, "videoStatus", "video_status", "status") or ""),
         upload_time=_millis_to_datetime(uploaded),
         duration=_number(_field(item, "duration")),
@@ -241,7 +240,7 @@ def parse_moments(data: object) -> list[Moment]:
         moments.append(
             Moment(
                 video_no=str(video_no),
-                video_name=str(_field(item, *_VIDEO_NAME) or ""),
+                video_name=str(_field(item, "videoName", "video_name") or ""),
                 start=start,
                 end=start if end is None else end,
                 duration=_number(item.get("duration")),

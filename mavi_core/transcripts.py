@@ -59,11 +59,10 @@ def normalize_kinds(kinds: str | Iterable[str]) -> tuple[TranscriptKind, ...]:
                 f"kinds: {name!r} is not a transcript kind; use 'audio' (what is said) or "
                 "'visual' (what is shown)."
             )
-        if kind not in chosen:
-            chosen.append(kind)
+        chosen.append(kind)
     if not chosen:
         raise MaviValidationError("kinds is empty: pass 'audio', 'visual' or both.")
-    return tuple(chosen)
+    return tuple(dict.fromkeys(chosen))
 
 
 @dataclass(frozen=True)
@@ -202,8 +201,7 @@ class TranscriptJob:
         """The parsed videos of the library, for a job over all of them."""
         parsed = [video for video in listed if video.is_parsed]
         self.known.update({video.video_no: video for video in parsed})
-        self.video_nos = [video.video_no for video in parsed]
-        self._want(self.video_nos)
+        self._want([video.video_no for video in parsed])
 
     def _want(self, video_nos: Sequence[str]) -> None:
         self.wanted = [
