@@ -181,7 +181,7 @@ class TranscriptJob:
     video_nos: Sequence[str] | None  # None: every parsed video of the library
     kinds: str | Iterable[str] = KINDS
     videos: Iterable[Video] = ()  # names and durations known: no lookup
-    cache: TranscriptCache = field(default_factory=TranscriptCache.shared)
+    cache: TranscriptCache = field(default_factory=TranscriptCache.shared, repr=False)
     directory: str | os.PathLike[str] | None = None
     refresh: bool = False
     account: str = field(kw_only=True)  # `MaviSettings.fingerprint()`, never the credentials
