@@ -193,9 +193,7 @@ class TranscriptJob:
         self.kinds = self._kinds = normalize_kinds(self.kinds)
         self._directory = None if self.directory is None else Path(self.directory)
         self.known: dict[str, Video] = {video.video_no: video for video in self.videos}
-        self.wanted: list[_Wanted] = []
-        if self.video_nos is not None:
-            self._want(normalize_video_nos(self.video_nos))
+        self._want([] if self.video_nos is None else normalize_video_nos(self.video_nos))
 
     def use_library(self, listed: Iterable[Video]) -> None:
         """The parsed videos of the library, for a job over all of them."""
