@@ -11,9 +11,8 @@ from langchain_core.documents import Document
 from pydantic import Field, field_validator
 
 from mavi_core._adapters import normalize_video_nos, transcript_options
-from mavi_core._transcripts import KINDS, normalize_kinds, passages
 from mavi_core._watch import watching_waits
-from mavi_core.transcripts import Passage, TranscriptKind
+from mavi_core.transcripts import KINDS, Passage, TranscriptKind, normalize_kinds, passages
 
 from ._connection import MaviNamespaced
 from ._events import run_watcher

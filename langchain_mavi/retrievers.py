@@ -16,9 +16,9 @@ from langchain_core.runnables import RunnableLambda
 from pydantic import Field, field_validator
 
 from mavi_core import MaviError, MaviValidationError, Moment, SearchType, VideoTranscript
-from mavi_core._transcripts import moment_text, moment_transcripts_request, without_transcripts
 from mavi_core._videos import check_search_type, moment_metadata, moment_scores
 from mavi_core._watch import watching_waits
+from mavi_core.transcripts import moment_text, moment_transcripts_request, without_transcripts
 
 from ._connection import MaviNamespaced, check_video_nos
 from ._events import run_watcher

@@ -11,9 +11,8 @@ from llama_index.core.schema import Document
 
 from mavi_core import MaviValidationError
 from mavi_core._adapters import normalize_video_nos, transcript_options
-from mavi_core._transcripts import KINDS, normalize_kinds, passages
 from mavi_core._watch import watching_waits
-from mavi_core.transcripts import Passage
+from mavi_core.transcripts import KINDS, Passage, normalize_kinds, passages
 
 from ._clients import ConnectionOptions, MaviConnection
 from .events import report_wait

@@ -11,9 +11,9 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from mavi_core import MaviError, Moment, SearchType, VideoTranscript
 from mavi_core._adapters import normalize_video_nos
-from mavi_core._transcripts import moment_text, moment_transcripts_request, without_transcripts
 from mavi_core._videos import check_search_type, moment_metadata, moment_scores
 from mavi_core._watch import watching_waits
+from mavi_core.transcripts import moment_text, moment_transcripts_request, without_transcripts
 
 from ._clients import ConnectionOptions, MaviConnection
 from ._spans import presigned

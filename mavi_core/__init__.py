@@ -49,8 +49,8 @@ if TYPE_CHECKING:
     from ._bulk import BulkAnswer
     from ._client import AsyncChatStream, AsyncMaviClient, ChatStream, MaviClient
     from ._quota import RateLimit
-    from ._transcripts import VideoTranscript
     from ._videos import Moment, SearchType, Transcript, TranscriptSegment, Video
+    from .transcripts import VideoTranscript
 
 __all__ = [
     "AsyncChatStream",
@@ -103,7 +103,7 @@ _LAZY: dict[str, str] = {  # loaded on first use: `import mavi_core` loads no ht
     **dict.fromkeys(
         ("Moment", "SearchType", "Transcript", "TranscriptSegment", "Video"), "_videos"
     ),
-    "VideoTranscript": "_transcripts",
+    "VideoTranscript": "transcripts",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

@@ -57,7 +57,6 @@ from ._stream import (
     broken_stream_error,
     parse_json_reply,
 )
-from ._transcripts import KINDS, WIRE_KIND, TranscriptCache, TranscriptJob, VideoTranscript
 from ._videos import (
     MAX_PAGE_SIZE,
     PARSED,
@@ -83,6 +82,7 @@ from ._vlm import (
     parse_vlm_reply,
     vlm_call,
 )
+from .transcripts import KINDS, WIRE_KIND, TranscriptCache, TranscriptJob, VideoTranscript
 
 if TYPE_CHECKING:
     import os
@@ -664,12 +664,12 @@ class Operations:
         `deadline` (one walk is one call) and, while polling, the poll's `timeout`."""
         walk = Deadline(self.settings.deadline, self.clock)
         listed: list[Any] = []
-        while more() and (call := pager.next_call()) is not None:
+        while more() and not pager.done:
             if pager.page > 1:
                 walk.check()
                 if poll is not None:
                     poll.check(self.clock())
-            page = pager.read((yield from self._request_json(call)))
+            page = pager.read((yield from self._request_json(pager.call())))
             each(page)
             if hand_out:
                 yield from page

@@ -190,7 +190,6 @@ class Transcript:
         return "\n".join(segment.text for segment in self.segments)
 
 
-_VIDEO_NAME: Final = ("videoName", "video_name")
 _MOMENT_LISTS: Final = ("videos", "items", "item", "results", "data")  # v1.0 data.videos, v1.2 data
 
 
@@ -209,7 +208,7 @@ def parse_video(item: object) -> Video:
     uploaded = _field(item, "uploadTime", "upload_time", "create_time", "createTime")
     return Video(
         video_no=str(video_no),
-        video_name=str(_field(item, *_VIDEO_NAME) or ""),
+        video_name=str(_field(item, "videoName", "video_name") or ""),
         status=str(_field(item, "videoStatus", "video_status", "status") or ""),
         upload_time=_millis_to_datetime(uploaded),
         duration=_number(_field(item, "duration")),
@@ -220,8 +219,7 @@ def parse_videos(data: object) -> list[Video]:
     """The videos of a search reply, each once, in order (v1.2 has no whole-video search: the
     videos of its clips, in the order of their best clip)."""
     videos: dict[str, Video] = {}
-    for item in _items(data, *_MOMENT_LISTS):
-        video = parse_video(item)
+    for video in map(parse_video, _items(data, *_MOMENT_LISTS)):
         videos.setdefault(video.video_no, video)
     return list(videos.values())
 
@@ -242,7 +240,7 @@ def parse_moments(data: object) -> list[Moment]:
         moments.append(
             Moment(
                 video_no=str(video_no),
-                video_name=str(_field(item, *_VIDEO_NAME) or ""),
+                video_name=str(_field(item, "videoName", "video_name") or ""),
                 start=start,
                 end=start if end is None else end,
                 duration=_number(item.get("duration")),
@@ -305,12 +303,8 @@ class Pages:
             )
         return True
 
-    def next_call(self) -> ApiCall | None:
-        """The next page's call, or None once the listing ended."""
-        return None if self.done else self.call()
-
     def call(self) -> ApiCall:
-        """The call of page `page`."""
+        """The call of page `page`, while the listing has not ended (`done`)."""
         raise NotImplementedError
 
     def read(self, data: object) -> list[Any]:
@@ -364,8 +358,7 @@ class VideoPager(Pages):
     def read(self, data: object) -> list[Video]:
         videos = [parse_video(item) for item in _items(data, "videoData", "videos")]
         total = _number(_field(data, "total", "total_count", "totalCount"))
-        keys = [video.video_no for video in videos]
-        return videos if self.turn(keys, total, self.page_size) else []
+        return videos if self.turn([v.video_no for v in videos], total, self.page_size) else []
 
 
 @dataclass
@@ -398,8 +391,8 @@ def parse_transcription(
     data: object,
     *,
     video_no: str,
-    task_no: str,
-    kind: str,
+    task_no: str = "",
+    kind: str = "",
     v12: bool = False,
     duration: float | None = None,
 ) -> Transcript | None:

@@ -15,7 +15,7 @@ import langchain_mavi
 import llamaindex_mavi
 import mavi_core
 
-LOADED_LATER = ["_client", "_flow", "_quota", "_transcripts", "_videos", "_bulk", "_v12"]
+LOADED_LATER = ["_client", "_flow", "_quota", "transcripts", "_videos", "_bulk", "_v12"]
 
 
 def _loaded_after(statement: str) -> list[str]:

@@ -1,5 +1,5 @@
 """Transcripts as documents, the pure part: the unit rule, passages and their ids, moments with
-content, kinds, the cache (see mavi_core/_transcripts.py)."""
+content, kinds, the cache (see mavi_core/transcripts.py)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 
 from mavi_core import MaviValidationError, Moment, TranscriptSegment, VideoTranscript
-from mavi_core._transcripts import TranscriptCache, TranscriptJob, normalize_kinds
 from mavi_core.transcripts import (
+    TranscriptCache,
+    TranscriptJob,
     TranscriptKind,
     moment_content,
+    normalize_kinds,
     passage_id,
     time_unit,
     transcript_passages,

@@ -141,8 +141,8 @@ def test_list_videos_walks_every_page(api: Api) -> None:
 
 def test_list_videos_sends_times_in_milliseconds() -> None:
     pager = VideoPager(start_time=1744424280.5, end_time=datetime(2026, 1, 1, tzinfo=UTC))
-    call = pager.next_call()
-    assert call is not None and call.params is not None
+    call = pager.call()
+    assert not pager.done and call.params is not None
     assert call.params["startTime"] == 1744424280500
     assert call.params["endTime"] == 1767225600000
 
