@@ -182,7 +182,7 @@ class ClientPair:
         self._rate_limit_option = rate_limit  # a URL is pickled as the URL
         self._rate_limit = check_rate_limit(rate_limit)  # a backend URL opens its store here
         self._settings: MaviSettings | None = None
-        self._given = {"client": client, "async_client": async_client}  # used, never closed
+        self._given: dict[str, Any] = {"client": client, "async_client": async_client}
         self._client = client
         self._async_client = async_client
         self._lock = threading.Lock()
@@ -248,19 +248,15 @@ class ClientPair:
             return self._async_client
 
     def close(self) -> None:
-        """Close the sync client if it was created here."""
-        if self._given["client"] is not None:
-            return
-        with self._lock:
-            client, self._client = self._client, None
-        if client is not None:
+        """Close the sync client if it was created here (an injected one is its owner's)."""
+        with self._lock:  # a closed client refuses requests: the next call makes a new one
+            client, self._client = self._client, self._given["client"]
+        if client is not None and client is not self._client:
             client.close()
 
     async def aclose(self) -> None:
         """Close the async client's pools (every event loop's), if the client was created here."""
-        if self._given["async_client"] is not None:
-            return
-        with self._lock:  # a closed client refuses requests: the next call makes a new one
-            client, self._async_client = self._async_client, None
-        if client is not None:
+        with self._lock:
+            client, self._async_client = self._async_client, self._given["async_client"]
+        if client is not None and client is not self._async_client:
             await client.aclose()

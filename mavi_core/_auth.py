@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, NamedTuple
 
-from ._constants import TOKEN_REFRESH_MARGIN
 from ._exceptions import MaviError, MaviServerError, MaviValidationError
 from ._secret import Secret, SecretLike, check_credential, given
 
+TOKEN_REFRESH_MARGIN: Final = 60.0  # seconds before an access token expires
 REFRESH_FAILURE_COOLDOWN: Final = 5.0
 """A failed refresh answers the requests that ask again for this long, instead of a new call."""
 
