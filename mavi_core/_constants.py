@@ -1,4 +1,4 @@
-"""Defaults and endpoint paths, named once (the bounds: docs/errors-and-wire.md#bounds)."""
+"""Defaults and bounds, named once (docs/errors-and-wire.md#bounds)."""
 
 from __future__ import annotations
 
@@ -24,10 +24,6 @@ MAX_CONNECTIONS: Final = 1000
 MAX_KEEPALIVE_CONNECTIONS: Final = 100
 
 SUCCESS_CODES: Final = frozenset({"0000", "SUCCESS", "success"})
-
-CHAT_PATH: Final = "/api/serve/video/chat"
-V12_CHAT_PATH: Final = "/serve/api/v1/chat"
-V12_CHAT_STREAM_PATH: Final = "/serve/api/v1/chat_stream"
 
 WAIT_WARNING: Final = 5.0
 """A longer wait (a rate-limit turn, a retry asked for) is a WARNING once a call: silence looks
