@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, TypeAlias
 
 from ._exceptions import MaviValidationError
@@ -181,7 +182,6 @@ class ClientPair:
 
         self._rate_limit_option = rate_limit  # a URL is pickled as the URL
         self._rate_limit = check_rate_limit(rate_limit)  # a backend URL opens its store here
-        self._settings: MaviSettings | None = None
         self._given: dict[str, Any] = {"client": client, "async_client": async_client}
         self._client = client
         self._async_client = async_client
@@ -210,12 +210,10 @@ class ClientPair:
 
     __copy__ = __deepcopy__
 
-    @property
+    @cached_property
     def settings(self) -> MaviSettings:
         """The resolved settings (the environment is read here, once)."""
-        if self._settings is None:
-            self._settings = MaviSettings.resolve(self._api_key, **self._options)
-        return self._settings
+        return MaviSettings.resolve(self._api_key, **self._options)
 
     def scope(self, unique_id: object) -> str | None:
         """`unique_id` checked for the dialect of an injected client, else of the settings."""

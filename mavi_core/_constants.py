@@ -23,8 +23,6 @@ DEFAULT_MAX_EVENT_BYTES: Final = 4 * 1024 * 1024
 MAX_CONNECTIONS: Final = 1000
 MAX_KEEPALIVE_CONNECTIONS: Final = 100
 
-SUCCESS_CODES: Final = frozenset({"0000", "SUCCESS", "success"})
-
 WAIT_WARNING: Final = 5.0
 """A longer wait (a rate-limit turn, a retry asked for) is a WARNING once a call: silence looks
 like a hang."""
