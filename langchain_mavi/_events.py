@@ -35,7 +35,7 @@ from langchain_core.runnables import RunnableConfig, ensure_config
 from langchain_core.runnables.config import get_callback_manager_for_config
 from langchain_core.utils.uuid import uuid7
 
-from mavi_core._watch import WaitWatcher, wait_watcher, watching_waits
+from mavi_core._watch import WaitWatcher, current_watcher, watching_waits
 
 if TYPE_CHECKING:
     from mavi_core import RateLimitWait
@@ -95,7 +95,7 @@ def run_watcher(run: BaseRunManager | None, *, asynchronous: bool) -> WaitWatche
     config = None
     if run is not None:
         config = _of_run(run, AsyncCallbackManager if asynchronous else CallbackManager)
-    elif (current := wait_watcher()) is not None:
+    elif (current := current_watcher.get()) is not None:
         return current
     if asynchronous:
         return lambda wait: _adispatch(wait, config)

@@ -42,7 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from mavi_core import ChatAnswer, ChatDelta, ChatTurn, MaviValidationError, Thinking, VideoRef
 from mavi_core._adapters import ClosedAfter
 from mavi_core._settings import chat_endpoint, check_api_version
-from mavi_core._watch import wait_watcher, watching_waits
+from mavi_core._watch import current_watcher, watching_waits
 
 from ._chat_common import MaviChatModelCommon
 from ._connection import MaviNamespaced, check_video_nos
@@ -516,7 +516,7 @@ class ChatMavi(MaviNamespaced, MaviChatModelCommon, BaseChatModel):
             client.stream_chat(*call.chat_args, **call.chat_kwargs) as deltas,
         ):
             watcher = run_watcher(run_manager, asynchronous=False)  # `stream`'s, if it set one
-            for delta in deltas if watcher is wait_watcher() else Watched(deltas, watcher):
+            for delta in deltas if watcher is current_watcher.get() else Watched(deltas, watcher):
                 for chunk in call.chunks(delta):
                     if run_manager:
                         run_manager.on_llm_new_token(chunk.text, chunk=chunk)
@@ -544,7 +544,7 @@ class ChatMavi(MaviNamespaced, MaviChatModelCommon, BaseChatModel):
             async with ClosedAfter(deltas):
                 watcher = run_watcher(run_manager, asynchronous=True)
                 async for delta in (
-                    deltas if watcher is wait_watcher() else Watched(deltas, watcher)
+                    deltas if watcher is current_watcher.get() else Watched(deltas, watcher)
                 ):
                     for chunk in call.chunks(delta):
                         if run_manager:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, TypeAlias
 
 from ._exceptions import MaviValidationError
@@ -98,23 +99,21 @@ def resolve_video_nos(
 
 def latest_session(sessions: Sequence[str | None]) -> tuple[str | None, int]:
     """The session a v1.2 request continues and where its messages start (docs/v1.2.md)."""
-    for index in range(len(sessions) - 1, -1, -1):
-        if sessions[index]:
-            return sessions[index], index + 1
-    return None, 0
+    start = next((index + 1 for index in reversed(range(len(sessions))) if sessions[index]), 0)
+    return (sessions[start - 1] if start else None), start
 
 
 def continue_conversation(conversation: Sequence[SessionMessage]) -> tuple[ChatPrompt, str | None]:
     """The v1.2 prompt and session id for a conversation, by the one session rule (docs/v1.2.md)."""
     session_id, start = latest_session([session for _, _, session in conversation])
+    # Nothing after the session's answer: the usual "ends with an assistant message" error.
+    rest = conversation[start:] or conversation[-1:]
+    prompt = conversation_to_chat((role, text) for role, text, _ in rest)
     if session_id is None:
-        return conversation_to_chat((role, text) for role, text, _ in conversation), None
-    if start == len(conversation):  # the session's answer is the last message: no question
-        conversation_to_chat([("assistant", "")])  # raises the usual error
-    prompt = conversation_to_chat((role, text) for role, text, _ in conversation[start:])
+        return prompt, None
     from ._v12 import fold_history  # with the v1.2 code that folds history without a session
 
-    turns = [{"user": turn.user, "robot": turn.robot} for turn in prompt.history]
+    turns = [turn.to_dict() for turn in prompt.history]
     return ChatPrompt(message=fold_history(turns, prompt.message), history=[]), session_id
 
 
@@ -166,10 +165,9 @@ class ClientPair:
         check_client(client, "client", asynchronous=False)
         check_client(async_client, "async_client", asynchronous=True)
         check_default_headers(default_headers)
+        check_timeout(timeout)
         if api_version is not None:  # else MAVI_API_VERSION (checked with the settings)
             api_version = check_api_version(api_version, None)
-        if timeout is not None:
-            check_timeout(timeout)
         optional = {"api_version": api_version, "timeout": timeout, "max_retries": max_retries}
         self._options: dict[str, Any] = {"base_url": base_url, "default_headers": default_headers}
         self._options |= {name: value for name, value in optional.items() if value is not None}
@@ -178,16 +176,14 @@ class ClientPair:
 
         self._rate_limit_option = rate_limit  # a URL is pickled as the URL
         self._rate_limit = resolve_rate_limit(rate_limit)  # a backend URL opens its store here
-        self._settings: MaviSettings | None = None
+        self._given: dict[str, Any] = {"client": client, "async_client": async_client}
         self._client = client
-        self._owns_client = client is None
         self._async_client = async_client
-        self._owns_async_client = async_client is None
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
         """Its options, never its key or clients (docs/client.md, "Secrets, copies and pickles")."""
-        if not (self._owns_client and self._owns_async_client):
+        if any(client is not None for client in self._given.values()):
             raise TypeError(
                 "A MAVI component given client= or async_client= cannot be pickled (an HTTP "
                 "client cannot): build it with its connection options (base_url=, timeout=, ...) "
@@ -196,32 +192,22 @@ class ClientPair:
         return {"options": self._options, "rate_limit": self._rate_limit_option}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(  # type: ignore[misc]
-            api_key=None, rate_limit=state["rate_limit"], **state["options"]
-        )
+        self.__init__(rate_limit=state["rate_limit"], **state["options"])  # type: ignore[misc]
 
     def replaced(self, **changes: Any) -> ClientPair:
         """A pair with some connection options changed; the quota and injected clients kept."""
-        options = {**self._options, **changes}
-        return ClientPair(
-            api_key=options.pop("api_key", self._api_key),
-            client=None if self._owns_client else self._client,
-            async_client=None if self._owns_async_client else self._async_client,
-            rate_limit=self._rate_limit_option,
-            **options,
-        )
+        kept = {"api_key": self._api_key, "rate_limit": self._rate_limit_option, **self._given}
+        return ClientPair(**{**kept, **self._options, **changes})
 
     def __deepcopy__(self, memo: object = None) -> ClientPair:
         return self  # copies of a component share its clients (they are closed once)
 
     __copy__ = __deepcopy__
 
-    @property
+    @cached_property
     def settings(self) -> MaviSettings:
         """The resolved settings (the environment is read here, once)."""
-        if self._settings is None:
-            self._settings = MaviSettings.resolve(self._api_key, **self._options)
-        return self._settings
+        return MaviSettings.resolve(self._api_key, **self._options)
 
     def scope(self, unique_id: object) -> str | None:
         """`unique_id` checked for the dialect of an injected client, else of the settings."""
@@ -254,19 +240,15 @@ class ClientPair:
             return self._async_client
 
     def close(self) -> None:
-        """Close the sync client if it was created here."""
-        if not self._owns_client:
-            return
-        with self._lock:
-            client, self._client = self._client, None
-        if client is not None:
+        """Close the sync client if it was created here (an injected one is its owner's)."""
+        with self._lock:  # a closed client refuses requests: the next call makes a new one
+            client, self._client = self._client, self._given["client"]
+        if client is not None and client is not self._client:
             client.close()
 
     async def aclose(self) -> None:
         """Close the async client's pools (every event loop's), if the client was created here."""
-        if not self._owns_async_client:
-            return
-        with self._lock:  # a closed client refuses requests: the next call makes a new one
-            client, self._async_client = self._async_client, None
-        if client is not None:
+        with self._lock:
+            client, self._async_client = self._async_client, self._given["async_client"]
+        if client is not None and client is not self._async_client:
             await client.aclose()

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
-from ._constants import TOKEN_REFRESH_MARGIN
 from ._exceptions import MaviError, MaviServerError, MaviValidationError
 from ._secret import SecretLike, check_credential, given
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
 
+TOKEN_REFRESH_MARGIN: Final = 60.0  # seconds before an access token expires
 REFRESH_FAILURE_COOLDOWN: Final = 5.0
 """A failed refresh answers the requests that ask again for this long, instead of a new call."""
 

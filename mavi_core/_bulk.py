@@ -55,8 +55,7 @@ class Batch:
         progress: bool | None,
         concurrency: int,
     ) -> None:
-        if isinstance(video_nos, str) and not isinstance(questions, str):
-            check_not_swapped(video_nos, questions, "ask_many(questions, video_nos)", "questions")
+        check_not_swapped(video_nos, questions, "ask_many(questions, video_nos)", "questions")
         videos = tuple(normalize_video_nos(video_nos))
         # A question (a str) asked of each video, or each question asked of all of them.
         if isinstance(questions, str):
@@ -105,7 +104,7 @@ class Batch:
             self.close()
         if interrupted:  # one line saying what is saved, not the pool's traceback
             raise self.interrupted()
-        return self.finish()
+        return self.answers()
 
     async def arun(
         self, chat: Callable[[list[str], str], Awaitable[ChatAnswer]]
@@ -130,7 +129,7 @@ class Batch:
             raise
         finally:
             self.close()
-        return self.finish()
+        return self.answers()
 
     def pending(self) -> list[int]:
         """The indexes still to ask, in order; a question asked twice, at its first place."""
@@ -139,10 +138,8 @@ class Batch:
 
     def record(self, index: int, outcome: str | MaviError) -> None:
         """Question `index`'s answer text or the error it failed with, saved if a text."""
-        if isinstance(outcome, MaviError):
-            answer = BulkAnswer(*self.questions[index], error=outcome)
-        else:
-            answer = BulkAnswer(*self.questions[index], outcome)
+        text, error = (None, outcome) if isinstance(outcome, MaviError) else (outcome, None)
+        answer = BulkAnswer(*self.questions[index], text, error)
         with self._lock:
             self._answers[self._keys[index]] = answer
             self._done += self._places[self._keys[index]]
@@ -152,10 +149,9 @@ class Batch:
                 self._file.flush()  # an interruption loses no finished answer
             self._bar.update(self._done)
 
-    def finish(self) -> list[BulkAnswer]:
-        self._bar.finish()
-        self.close()
-        return [self._answers[key] for key in self._keys if key in self._answers]
+    def answers(self) -> list[BulkAnswer]:
+        """An answer per question, in order, once every pending one is recorded."""
+        return [self._answers[key] for key in self._keys]
 
     def close(self) -> None:
         """Close the checkpoint file, and the bar where it stands (also when interrupted)."""
@@ -191,15 +187,13 @@ def _read_checkpoint(saved: bytes, path: Path, keys: set[str]) -> dict[str, Bulk
             continue
         try:
             item = json.loads(raw.decode("utf-8"))
-            key = _key(item["video_nos"], item["question"])
-            text = item["text"]
+            question: Question = (tuple(item["video_nos"]), item["question"])
+            key, text = _key(*question), item["text"]
         except (ValueError, KeyError, TypeError):
             skipped += 1
             continue
         if key in keys and isinstance(text, str):
-            finished[key] = BulkAnswer(
-                tuple(item["video_nos"]), item["question"], text, resumed=True
-            )
+            finished[key] = BulkAnswer(*question, text, resumed=True)
         else:
             skipped += 1
     if skipped:

@@ -1,4 +1,4 @@
-"""Defaults and endpoint paths, named once (the bounds: docs/errors-and-wire.md#bounds)."""
+"""Defaults and bounds, named once (docs/errors-and-wire.md#bounds)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from typing import Final
 
 DEFAULT_BASE_URL: Final = "https://mavi-backend.memories.ai"
 DEFAULT_V12_BASE_URL: Final = "https://api.memories.ai"  # for `api_version="v1.2"`
-EMULATOR_API_KEY: Final = "sk-mavi-emulator"  # also in mavi_core.emulator: it imports nothing here
 API_KEY_ENV: Final = "MAVI_API_KEY"
 BASE_URL_ENV: Final = "MAVI_BASE_URL"
 API_VERSION_ENV: Final = "MAVI_API_VERSION"
@@ -15,27 +14,14 @@ API_VERSIONS: Final = ("v1.0", "v1.2")
 DEFAULT_TIMEOUT: Final = 60.0
 DEFAULT_CONNECT_TIMEOUT: Final = 5.0
 DEFAULT_MAX_RETRIES: Final = 2
-INITIAL_RETRY_DELAY: Final = 0.5
-MAX_RETRY_DELAY: Final = 8.0
 MAX_RETRY_AFTER: Final = 60.0  # a longer `Retry-After` is not slept: the error says when
-TOKEN_REFRESH_MARGIN: Final = 60.0  # seconds before an access token expires
 
 DEFAULT_DEADLINE: Final = 600.0
 DEFAULT_MAX_RESPONSE_BYTES: Final = 32 * 1024 * 1024
 DEFAULT_MAX_EVENT_BYTES: Final = 4 * 1024 * 1024
-ERROR_BODY_PREFIX: Final = 64 * 1024  # of an HTTP error reply: an envelope, a page's start
-DECODE_STEP: Final = 64 * 1024  # decompressed bytes produced at most at a time
 
 MAX_CONNECTIONS: Final = 1000
 MAX_KEEPALIVE_CONNECTIONS: Final = 100
-
-SUCCESS_CODES: Final = frozenset({"0000", "SUCCESS", "success"})
-
-CHAT_PATH: Final = "/api/serve/video/chat"
-V12_CHAT_PATH: Final = "/serve/api/v1/chat"
-V12_CHAT_STREAM_PATH: Final = "/serve/api/v1/chat_stream"
-GET_ACCESS_TOKEN_PATH: Final = "/auth/api/token/getAccessToken"
-REFRESH_ACCESS_TOKEN_PATH: Final = "/auth/api/token/refreshAccessToken"
 
 WAIT_WARNING: Final = 5.0
 """A longer wait (a rate-limit turn, a retry asked for) is a WARNING once a call: silence looks

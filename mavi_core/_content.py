@@ -7,10 +7,10 @@ import zlib
 from collections.abc import Iterator, Mapping
 from typing import Final
 
-from ._constants import DECODE_STEP
 from ._exceptions import MaviServerError
 
 ACCEPT_ENCODING: Final = "gzip, deflate"
+DECODE_STEP: Final = 64 * 1024  # decompressed bytes produced at most at a time
 _GZIP: Final = zlib.MAX_WBITS | 16
 
 

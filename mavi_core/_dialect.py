@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, ClassVar, Final, Literal, TypeAlias
 
-from ._constants import CHAT_PATH, V12_CHAT_PATH, V12_CHAT_STREAM_PATH
 from ._exceptions import MaviValidationError
 from ._models import ChatAnswer, SessionDetail
 from ._request import ApiCall, HistoryInput, UploadFile, build_chat_body, normalize_video_nos
@@ -130,9 +129,8 @@ class Dialect:
         """The chat request, checked now, before anything is sent."""
         if session_id is not None or unique_id is not None:
             self._takes("A chat session (session_id, unique_id)", ". With v1.0, pass history=.")
-        return ApiCall(
-            "POST", CHAT_PATH, json=build_chat_body(video_nos, message, history, stream=stream)
-        )
+        body = build_chat_body(video_nos, message, history, stream=stream)
+        return ApiCall("POST", "/api/serve/video/chat", json=body)
 
     def chat_videos(self, call: ApiCall) -> list[str]:
         return call.json[self.chat_videos_field]  # type: ignore[no-any-return]
@@ -256,9 +254,9 @@ class V12Dialect(Dialect):
 
     def chat_call(self, *chat: Any, stream: bool) -> ApiCall:
         body = build_v12_body(*chat)  # video_nos, message, history, session_id, unique_id
-        if stream:
-            return ApiCall("POST", V12_CHAT_STREAM_PATH, json=body, accept="text/event-stream")
-        return ApiCall("POST", V12_CHAT_PATH, json=body)
+        path = "/serve/api/v1/chat_stream" if stream else "/serve/api/v1/chat"
+        accept = "text/event-stream" if stream else None
+        return ApiCall("POST", path, json=body, accept=accept)
 
     def whole_answer(self, call: ApiCall, max_event_bytes: int) -> ReadAnswer | None:
         videos = self.chat_videos(call)

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any, Final, TypeVar
 from urllib.parse import urlsplit
 
-from ._constants import MAX_RETRY_AFTER, SUCCESS_CODES
+from ._constants import MAX_RETRY_AFTER
 from ._exceptions import (
     MaviAPIError,
     MaviAuthenticationError,
@@ -68,6 +68,7 @@ _CODE_CLASSES: Final[Mapping[str, type[MaviAPIError]]] = {
     "9009": MaviAuthenticationError,
     **{f"{status:04d}": _http_class(status) for status in _HTTP_CODES},
 }
+_SUCCESS_CODES: Final = frozenset({"0000", "SUCCESS", "success"})
 
 
 def normalize_code(code: object) -> str:
@@ -77,7 +78,7 @@ def normalize_code(code: object) -> str:
 
 
 def is_success_code(code: object) -> bool:
-    return code is not None and normalize_code(code) in SUCCESS_CODES
+    return code is not None and normalize_code(code) in _SUCCESS_CODES
 
 
 def kind_of(value: object) -> str:

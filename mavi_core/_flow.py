@@ -18,13 +18,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, TypeVar
 
 from ._auth import MaviTokenAuth, MaviTokens, RefreshAbandoned
 from ._budgets import endpoint_of
-from ._constants import (
-    ERROR_BODY_PREFIX,
-    GET_ACCESS_TOKEN_PATH,
-    MAX_RETRY_AFTER,
-    REFRESH_ACCESS_TOKEN_PATH,
-    WAIT_WARNING,
-)
+from ._constants import MAX_RETRY_AFTER, WAIT_WARNING
 from ._content import ContentDecoder, content_decoder
 from ._dialect import Dialect, dialect_of
 from ._envelope import (
@@ -184,6 +178,9 @@ def returning(flow: Flow[_T]) -> Flow[None]:
 
 
 _REQUEST_ID_HEADERS: Final = ("x-request-id", "request-id", "x-trace-id", "trace-id")
+_ERROR_BODY_PREFIX: Final = 64 * 1024  # of an HTTP error reply: an envelope, a page's start
+_GET_ACCESS_TOKEN_PATH: Final = "/auth/api/token/getAccessToken"
+_REFRESH_ACCESS_TOKEN_PATH: Final = "/auth/api/token/refreshAccessToken"
 
 
 def _from_reply(error: MaviError, response: httpx.Response) -> MaviError:
@@ -488,7 +485,7 @@ class Operations:
         logger.debug("MAVI: refreshing the access token")
         try:
             body = auth.refresh_body()
-            call = ApiCall("POST", REFRESH_ACCESS_TOKEN_PATH, json=body, authenticate=False)
+            call = ApiCall("POST", _REFRESH_ACCESS_TOKEN_PATH, json=body, authenticate=False)
             data = yield from self._request_json(call)
         except MaviError as error:
             if isinstance(error, MaviAuthenticationError | MaviInvalidRequestError):
@@ -515,7 +512,7 @@ class Operations:
             return
         body: bytes | None
         try:
-            body = yield from self._read(response, ERROR_BODY_PREFIX, deadline, truncate=True)
+            body = yield from self._read(response, _ERROR_BODY_PREFIX, deadline, truncate=True)
         except MaviError:
             # An error page that cannot be read (a proxy's brotli, corrupt gzip, a connection
             # cut): the status still decides the class and whether to retry.
@@ -545,7 +542,7 @@ class Operations:
         """Trade the `code` sent to your callback URL for tokens (getAccessToken; not retried,
         since a code is single-use). Returns credentials to pass as `auth=`."""
         body = {"clientId": client_id, "code": code}
-        call = ApiCall("POST", GET_ACCESS_TOKEN_PATH, json=body, authenticate=False, retry=False)
+        call = ApiCall("POST", _GET_ACCESS_TOKEN_PATH, json=body, authenticate=False, retry=False)
         try:
             data = yield from self._request_json(call)
         except (MaviAuthenticationError, MaviInvalidRequestError) as error:

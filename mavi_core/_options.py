@@ -69,8 +69,7 @@ def strict_options(cls: _C) -> _C:
 
     @functools.wraps(init)
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        if not kwargs.keys() <= names:
-            refuse_unknown(type(self).__name__, kwargs, names)
+        refuse_unknown(type(self).__name__, kwargs, names)
         init(self, *args, **kwargs)
 
     cls.__init__ = __init__  # type: ignore[misc]

@@ -91,17 +91,15 @@ def upload_bar(
 
 
 class CountingReader:
-    """A binary file that reports how many bytes were read so far."""
+    """A binary file that reports its position, the bytes read so far, after each read."""
 
     def __init__(self, handle: IO[bytes], on_progress: Callable[[float], None]) -> None:
         self._handle = handle
         self._on_progress = on_progress
-        self._count = 0
 
     def read(self, size: int = -1) -> bytes:
         chunk = self._handle.read(size)
-        self._count += len(chunk)
-        self._on_progress(self._count)
+        self._on_progress(self._handle.tell())
         return chunk
 
     def __getattr__(self, name: str) -> Any:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
-from ._constants import INITIAL_RETRY_DELAY, MAX_RETRY_AFTER, MAX_RETRY_DELAY
+from ._constants import MAX_RETRY_AFTER
 from ._exceptions import (
     MaviAuthenticationError,
     MaviConnectionError,
@@ -19,6 +19,8 @@ from ._exceptions import (
 
 REFRESH: Final = "refresh"
 """Refresh the access token, then send the request again."""
+INITIAL_RETRY_DELAY: Final = 0.5
+MAX_RETRY_DELAY: Final = 8.0
 
 
 def is_retryable(error: MaviError) -> bool:

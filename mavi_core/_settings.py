@@ -27,7 +27,6 @@ from ._constants import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     DEFAULT_V12_BASE_URL,
-    EMULATOR_API_KEY,
 )
 from ._content import ACCEPT_ENCODING
 from ._exceptions import MaviAuthenticationError, MaviError, MaviValidationError
@@ -40,6 +39,7 @@ if TYPE_CHECKING:
 
 
 _MAVI_HOSTS: Final = {urlsplit(url).hostname for url in (DEFAULT_BASE_URL, DEFAULT_V12_BASE_URL)}
+EMULATOR_API_KEY: Final = "sk-mavi-emulator"  # also in mavi_core.emulator: it imports nothing here
 
 
 def check_base_url(url: object) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextvars import ContextVar, Token
-from typing import TYPE_CHECKING, Final, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 if TYPE_CHECKING:
     from ._budgets import RateLimitWait
@@ -14,7 +14,6 @@ WaitWatcher: TypeAlias = "Callable[[RateLimitWait], object]"
 
 current_watcher: ContextVar[WaitWatcher | None] = ContextVar("mavi_wait_watcher", default=None)
 """The watcher of this thread or task (`watching_waits`); `RateLimit` tells it of each wait."""
-wait_watcher: Final = current_watcher.get
 
 
 class watching_waits:

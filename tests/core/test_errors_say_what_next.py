@@ -126,7 +126,7 @@ def test_the_emulators_key_without_its_base_url_says_to_set_mavi_base_url(
 
 
 def test_the_client_knows_the_emulators_key() -> None:
-    from mavi_core._constants import EMULATOR_API_KEY
+    from mavi_core._settings import EMULATOR_API_KEY
     from mavi_core.emulator._auth import DEFAULT_API_KEY
 
     assert EMULATOR_API_KEY == DEFAULT_API_KEY

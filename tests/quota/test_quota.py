@@ -21,7 +21,7 @@ from mavi_core import (
 )
 from mavi_core._budgets import endpoint_of
 from mavi_core._quota import resolve_rate_limit, shared_rate_limit
-from mavi_core._watch import wait_watcher, watching_waits
+from mavi_core._watch import current_watcher, watching_waits
 from mavi_core.emulator import MaviEmulator
 
 HARBOR = "VI634021587219364352"
@@ -162,7 +162,7 @@ def test_the_watcher_of_the_waiting_thread_hears_each_wait_and_only_waits(
         client.chat([HARBOR], "2")
     client.chat([HARBOR], "3")  # outside the block: nobody is told
     assert [(wait.endpoint, wait.reason) for wait in heard] == [("chat", "budget")]
-    assert wait_watcher() is None
+    assert current_watcher.get() is None
 
 
 async def test_an_async_watcher_is_awaited_before_the_wait(emu: MaviEmulator) -> None:
