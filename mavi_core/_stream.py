@@ -4,6 +4,7 @@ answer deltas out, incremental, no I/O. Variants: docs/errors-and-wire.md#the-st
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from json.decoder import scanstring  # type: ignore[attr-defined]
@@ -208,9 +209,8 @@ class DeltaTracker:
         return piece
 
 
-_FAST_HEAD: Final = b'data:{"code":"0000","msg":"success","data":{"msg":"'
-_FAST_TAIL: Final = b'"}}\n\n'
 _TEXT_KEYS: Final = {key: f"an envelope whose 'data.{key}'" for key in ("msg", "content", "text")}
+_PLAIN: Final = re.compile(rb'[^\x00-\x1f"\\]*')  # a JSON string: nothing to unescape or refuse
 
 
 class ChatStreamDecoder:
@@ -221,6 +221,14 @@ class ChatStreamDecoder:
     __slots__ = ("_events", "_tracker", "done", "error", "events_seen", "texts_seen")
     needs_end_marker = False  # v1.2 streams end with `data:"Done"`, v1.0 ones when closed
     tells_more = False  # whether a delta may carry more than text (v1.2: session, refs, thinking)
+    empty_is_text = True  # whether an empty piece counts as answer text (v1.2: it does not)
+    # The fast path's event, one per chunk as the service streams it: head, the text, then the
+    # session key and id when there is one (v1.2), tail. v1.0: a compact success envelope.
+    _fast: tuple[bytes, bytes, bytes] = (
+        b'data:{"code":"0000","msg":"success","data":{"msg":"',
+        b"",
+        b'"}}\n\n',
+    )
 
     def __init__(
         self,
@@ -235,19 +243,47 @@ class ChatStreamDecoder:
         self.texts_seen = 0
 
     def feed(self, chunk: bytes) -> list[ChatDelta]:
-        # A chunk of one compact success event (MAVI's shape) is read at once, as `_deltas` would.
-        if chunk.startswith(_FAST_HEAD) and chunk.endswith(_FAST_TAIL) and not self.done:
-            text = chunk.decode("utf-8", "replace")
-            try:
-                piece, end = scanstring(text, len(_FAST_HEAD))
-            except ValueError:
-                end = 0
-            if end == len(text) - len(_FAST_TAIL) + 1 and self._events.idle:
+        # A chunk of exactly the fast path's event in a clean state is read at once, as `_deltas`
+        # would read it; anything else takes the general path.
+        head, _, tail = self._fast
+        if chunk.startswith(head) and chunk.endswith(tail) and not self.done and self._events.idle:
+            found = self._fast_event(chunk)
+            if found is not None:
                 self.events_seen += 1
-                self.texts_seen += 1
-                text = self._tracker.push(piece)
-                return [ChatDelta(text)] if text else []
+                delta = self._text_delta(*found)
+                return [delta] if delta else []
         return self._deltas(chunk)
+
+    def _fast_event(self, chunk: bytes) -> tuple[str, str | None] | None:
+        """The text (as sent) and session id of a chunk of exactly the fast path's event; None
+        for anything else."""
+        head, key, tail = self._fast
+        start, stop, session = len(head), len(chunk) - len(tail), None
+        if key:
+            end = chunk.rfind(key)
+            digits = chunk[end + len(key) : stop]
+            # A service id has 19 digits; any other takes the general path, which bounds it.
+            if not (digits.isdigit() and digits[0] != 0x30 and len(digits) < 20):  # "0"
+                return None
+            session, stop = digits.decode(), end
+        if stop < start:
+            return None
+        if _PLAIN.fullmatch(chunk, start, stop):
+            return chunk[start:stop].decode("utf-8", "replace"), session
+        # Escapes: JSON's own reader. The text must end exactly at its closing quote.
+        text = chunk[: stop + 1].decode("utf-8", "replace")
+        try:
+            piece, end = scanstring(text, start)
+        except ValueError:
+            return None
+        return (piece, session) if end == len(text) else None
+
+    def _text_delta(self, piece: str, session: str | None = None) -> ChatDelta | None:
+        """The delta of what a piece of answer text adds; None when it adds nothing."""
+        if piece or self.empty_is_text:
+            self.texts_seen += 1
+        text = self._tracker.push(piece)
+        return ChatDelta(text, None, (), session) if text else None
 
     def finish(self) -> list[ChatDelta]:
         return self._deltas(None)
@@ -311,9 +347,7 @@ class ChatStreamDecoder:
             raise malformed("a JSON object without a 'code' field")
         if not isinstance(piece, str):
             raise malformed(f"{where} is a {kind_of(piece)}")
-        self.texts_seen += 1
-        text = self._tracker.push(piece)
-        return ChatDelta(text) if text else None
+        return self._text_delta(piece)
 
     def _check_answered(self, deltas: list[ChatDelta]) -> None:
         """Raises when the reply ended without events or answer text (`deltas`: those before)."""
@@ -336,20 +370,10 @@ class ChatStreamDecoder:
         return deltas
 
 
-def reply_payloads(body: bytes, max_event_bytes: int | None = None) -> list[str]:
-    """The `data` of a whole reply's events (the body itself when plain JSON), but end markers."""
-    limit = len(body) + 1
-    events = EventDecoder(max_event_bytes or limit, limit)
-    return [text for text in events.feed(body) + events.finish() if not is_end_marker(text)]
-
-
 def parse_json_reply(body: bytes) -> Any:
     """The `data` of a non-chat reply: a JSON envelope, bare or framed as one `data:` event."""
-    return envelope_of(reply_payloads(body), body)
-
-
-def envelope_of(texts: list[str], body: bytes) -> Any:
-    """The `data` of the one envelope `texts` (`reply_payloads(body)`) must hold."""
+    events = EventDecoder(len(body) + 1, len(body) + 1)
+    texts = [text for text in events.feed(body) + events.finish() if not is_end_marker(text)]
     if not texts:
         if body.strip():
             raise malformed(f"a reply without any JSON envelope: {body[:80]!r}")
