@@ -4,7 +4,6 @@ answer deltas out, incremental, no I/O. Variants: docs/errors-and-wire.md#the-st
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from json.decoder import scanstring  # type: ignore[attr-defined]
@@ -210,7 +209,6 @@ class DeltaTracker:
 
 
 _TEXT_KEYS: Final = {key: f"an envelope whose 'data.{key}'" for key in ("msg", "content", "text")}
-_PLAIN: Final = re.compile(rb'[^\x00-\x1f"\\]*')  # a JSON string: nothing to unescape or refuse
 
 
 class ChatStreamDecoder:
@@ -245,38 +243,24 @@ class ChatStreamDecoder:
     def feed(self, chunk: bytes) -> list[ChatDelta]:
         # A chunk of exactly the fast path's event in a clean state is read at once, as `_deltas`
         # would read it; anything else takes the general path.
-        head, _, tail = self._fast
+        head, key, tail = self._fast
         if chunk.startswith(head) and chunk.endswith(tail) and not self.done and self._events.idle:
-            found = self._fast_event(chunk)
-            if found is not None:
+            rest, session = len(tail), None  # what follows the text, from its closing quote
+            if key:  # then the session id: a service's has 19 digits, any other goes the slow way
+                digits = chunk[chunk.rfind(key) + len(key) : -len(tail)]
+                if not (digits.isdigit() and digits[0] != 0x30 and len(digits) < 20):  # "0"
+                    return self._deltas(chunk)
+                session, rest = digits.decode(), rest + len(key) + len(digits)
+            text = chunk.decode("utf-8", "replace")
+            try:
+                piece, end = scanstring(text, len(head))
+            except ValueError:
+                end = 0
+            if end == len(text) - rest + 1:  # the text ends exactly where the rest begins
                 self.events_seen += 1
-                delta = self._text_delta(*found)
+                delta = self._text_delta(piece, session)
                 return [delta] if delta else []
         return self._deltas(chunk)
-
-    def _fast_event(self, chunk: bytes) -> tuple[str, str | None] | None:
-        """The text (as sent) and session id of a chunk of exactly the fast path's event; None
-        for anything else."""
-        head, key, tail = self._fast
-        start, stop, session = len(head), len(chunk) - len(tail), None
-        if key:
-            end = chunk.rfind(key)
-            digits = chunk[end + len(key) : stop]
-            # A service id has 19 digits; any other takes the general path, which bounds it.
-            if not (digits.isdigit() and digits[0] != 0x30 and len(digits) < 20):  # "0"
-                return None
-            session, stop = digits.decode(), end
-        if stop < start:
-            return None
-        if _PLAIN.fullmatch(chunk, start, stop):
-            return chunk[start:stop].decode("utf-8", "replace"), session
-        # Escapes: JSON's own reader. The text must end exactly at its closing quote.
-        text = chunk[: stop + 1].decode("utf-8", "replace")
-        try:
-            piece, end = scanstring(text, start)
-        except ValueError:
-            return None
-        return (piece, session) if end == len(text) else None
 
     def _text_delta(self, piece: str, session: str | None = None) -> ChatDelta | None:
         """The delta of what a piece of answer text adds; None when it adds nothing."""
