@@ -480,12 +480,15 @@ class AnswerReader:
         decoder = self.decoder
         if raw is not None and self._due is not None and self._clock() > self._due:
             self._check()
-        if raw is not None and self._content is None:  # the common case: one event, as it came
-            deltas = self._feed(raw) if self.collect else decoder.feed(raw)
+        if raw is not None and self._content is None and not self.collect:
+            deltas = decoder.feed(raw)  # the common case: one event, as it came
         else:
             deltas = []
             for piece in pieces(raw, self._content):
-                deltas += self._feed(piece)
+                self._size += len(piece)
+                if self.collect and self._size > self._limit:  # chat() holds it all: bounded
+                    raise too_large("reply", self._limit, "max_response_bytes")
+                deltas += decoder.feed(piece)
                 if decoder.done:
                     break
             else:
@@ -507,13 +510,6 @@ class AnswerReader:
             self._parts.extend([delta.text for delta in deltas])
             return []
         return deltas
-
-    def _feed(self, piece: bytes) -> list[ChatDelta]:
-        if self.collect:  # chat(): the whole answer is held, so bound it
-            self._size += len(piece)
-            if self._size > self._limit:
-                raise too_large("reply", self._limit, "max_response_bytes")
-        return self.decoder.feed(piece)
 
     def raise_error(self) -> None:
         """Raises the error the reply ended with, once every delta before it was handed out."""

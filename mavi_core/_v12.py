@@ -153,25 +153,14 @@ def _thinking(value: Mapping[str, Any]) -> Thinking:
     )
 
 
-def no_answer_text() -> MaviServerError:
-    return MaviServerError(
-        "MAVI ended the answer without any text (only thinking steps or references, or empty "
-        "content). Ask again; if it persists, rephrase the question or check the videos."
-    )
-
-
-def _answer_of(data: Mapping[str, Any], video_nos: list[str]) -> ChatAnswer:
+def _answer_of(data: Mapping[str, Any]) -> ChatAnswer:
     """An answer object as `/chat` and a session's messages write it, whatever its text."""
-    content = data.get("content")
-    if content is not None and not isinstance(content, str):
-        raise _malformed("an answer whose 'content' is not a string")
     steps = _objects(data.get("thinkings"), "an answer's thinkings")
     refs = _ref_list(data.get("refs"), "an answer's refs")
     for step in steps:
         refs += _ref_list(step.get("refs"), "a thinking step's refs")
     return ChatAnswer(
-        text=content or "",
-        video_nos=video_nos,
+        text=_text(data.get("content"), "an answer's content"),
         session_id=_session_of(data),
         refs=tuple(dict.fromkeys(refs)),  # a moment cited twice is one moment
         thinking=tuple(_thinking(step) for step in steps),
@@ -244,16 +233,20 @@ class V12StreamDecoder(ChatStreamDecoder):
 
     def _whole_answer(self, data: Mapping[str, Any] | None) -> tuple[ChatDelta, ...]:
         """A `/chat` reply's `data`: its thinking steps, then its text and moments."""
-        answer = _answer_of(data or {}, [])
+        answer = _answer_of(data or {})
         if not answer.text:
-            raise no_answer_text()  # null, or only thinking and refs
+            raise self._no_text()  # null, or only thinking and refs
         self.texts_seen += 1
         session = answer.session_id
         steps = [ChatDelta("", thinking=step, session_id=session) for step in answer.thinking]
         text = self._tracker.push(answer.text)  # the text of earlier events is not repeated
         return (*steps, ChatDelta(text, refs=answer.refs, session_id=session))
 
-    _no_text = staticmethod(no_answer_text)
+    def _no_text(self) -> MaviServerError:
+        return MaviServerError(
+            "MAVI ended the answer without any text (only thinking steps or references, or empty "
+            "content). Ask again; if it persists, rephrase the question or check the videos."
+        )
 
 
 def check_unique_id(unique_id: object) -> str:
@@ -297,7 +290,7 @@ def parse_session_detail(data: object, session_id: str) -> SessionDetail:
         role = _text(message.get("role"), "a message's role").lower() or "user"
         content = _text(message.get("content"), "a message's content")
         # An assistant's is kept as stored, even without text.
-        answer = _answer_of(message, []) if role == "assistant" else ChatAnswer("")
+        answer = _answer_of(message) if role == "assistant" else ChatAnswer("")
         stored.append(StoredMessage(role, content, answer.thinking, answer.refs, session))
     title = _text(data.get("title"), "a session's title")
     return SessionDetail(session_id=session, title=title, messages=tuple(stored))
