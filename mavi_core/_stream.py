@@ -241,14 +241,14 @@ class ChatStreamDecoder:
         self.texts_seen = 0
 
     def feed(self, chunk: bytes) -> list[ChatDelta]:
-        # A chunk of exactly the fast path's event in a clean state is read at once, as `_deltas`
+        # A chunk of exactly one `_fast` event in a clean state is read at once, as `_deltas`
         # would read it; anything else takes the general path.
         head, key, tail = self._fast
         if chunk.startswith(head) and chunk.endswith(tail) and not self.done and self._events.idle:
             rest, session = len(tail), None  # what follows the text, from its closing quote
-            if key:  # then the session id: a service's has 19 digits, any other goes the slow way
+            if key:  # a service's session id: up to 19 digits, the first not "0" (0x30)
                 digits = chunk[chunk.rfind(key) + len(key) : -len(tail)]
-                if not (digits.isdigit() and digits[0] != 0x30 and len(digits) < 20):  # "0"
+                if not (digits.isdigit() and digits[0] != 0x30 and len(digits) < 20):
                     return self._deltas(chunk)
                 session, rest = digits.decode(), rest + len(key) + len(digits)
             text = chunk.decode("utf-8", "replace")
