@@ -208,8 +208,6 @@ class DeltaTracker:
         return piece
 
 
-_FAST_HEAD: Final = b'data:{"code":"0000","msg":"success","data":{"msg":"'
-_FAST_TAIL: Final = b'"}}\n\n'
 _TEXT_KEYS: Final = {key: f"an envelope whose 'data.{key}'" for key in ("msg", "content", "text")}
 
 
@@ -221,6 +219,14 @@ class ChatStreamDecoder:
     __slots__ = ("_events", "_tracker", "done", "error", "events_seen", "texts_seen")
     needs_end_marker = False  # v1.2 streams end with `data:"Done"`, v1.0 ones when closed
     tells_more = False  # whether a delta may carry more than text (v1.2: session, refs, thinking)
+    empty_is_text = True  # whether an empty piece counts as answer text (v1.2: it does not)
+    # The fast path's event, one per chunk as the service streams it: head, the text, then the
+    # session key and id when there is one (v1.2), tail. v1.0: a compact success envelope.
+    _fast: tuple[bytes, bytes, bytes] = (
+        b'data:{"code":"0000","msg":"success","data":{"msg":"',
+        b"",
+        b'"}}\n\n',
+    )
 
     def __init__(
         self,
@@ -235,19 +241,33 @@ class ChatStreamDecoder:
         self.texts_seen = 0
 
     def feed(self, chunk: bytes) -> list[ChatDelta]:
-        # A chunk of one compact success event (MAVI's shape) is read at once, as `_deltas` would.
-        if chunk.startswith(_FAST_HEAD) and chunk.endswith(_FAST_TAIL) and not self.done:
+        # A chunk of exactly one `_fast` event in a clean state is read at once, as `_deltas`
+        # would read it; anything else takes the general path.
+        head, key, tail = self._fast
+        if chunk.startswith(head) and chunk.endswith(tail) and not self.done and self._events.idle:
+            rest, session = len(tail), None  # what follows the text, from its closing quote
+            if key:  # a service's session id: up to 19 digits, the first not "0" (0x30)
+                digits = chunk[chunk.rfind(key) + len(key) : -len(tail)]
+                if not (digits.isdigit() and digits[0] != 0x30 and len(digits) < 20):
+                    return self._deltas(chunk)
+                session, rest = digits.decode(), rest + len(key) + len(digits)
             text = chunk.decode("utf-8", "replace")
             try:
-                piece, end = scanstring(text, len(_FAST_HEAD))
+                piece, end = scanstring(text, len(head))
             except ValueError:
                 end = 0
-            if end == len(text) - len(_FAST_TAIL) + 1 and self._events.idle:
+            if end == len(text) - rest + 1:  # the text ends exactly where the rest begins
                 self.events_seen += 1
-                self.texts_seen += 1
-                text = self._tracker.push(piece)
-                return [ChatDelta(text)] if text else []
+                delta = self._text_delta(piece, session)
+                return [delta] if delta else []
         return self._deltas(chunk)
+
+    def _text_delta(self, piece: str, session: str | None = None) -> ChatDelta | None:
+        """The delta of what a piece of answer text adds; None when it adds nothing."""
+        if piece or self.empty_is_text:
+            self.texts_seen += 1
+        text = self._tracker.push(piece)
+        return ChatDelta(text, None, (), session) if text else None
 
     def finish(self) -> list[ChatDelta]:
         return self._deltas(None)
@@ -311,9 +331,7 @@ class ChatStreamDecoder:
             raise malformed("a JSON object without a 'code' field")
         if not isinstance(piece, str):
             raise malformed(f"{where} is a {kind_of(piece)}")
-        self.texts_seen += 1
-        text = self._tracker.push(piece)
-        return ChatDelta(text) if text else None
+        return self._text_delta(piece)
 
     def _check_answered(self, deltas: list[ChatDelta]) -> None:
         """Raises when the reply ended without events or answer text (`deltas`: those before)."""
@@ -336,20 +354,10 @@ class ChatStreamDecoder:
         return deltas
 
 
-def reply_payloads(body: bytes, max_event_bytes: int | None = None) -> list[str]:
-    """The `data` of a whole reply's events (the body itself when plain JSON), but end markers."""
-    limit = len(body) + 1
-    events = EventDecoder(max_event_bytes or limit, limit)
-    return [text for text in events.feed(body) + events.finish() if not is_end_marker(text)]
-
-
 def parse_json_reply(body: bytes) -> Any:
     """The `data` of a non-chat reply: a JSON envelope, bare or framed as one `data:` event."""
-    return envelope_of(reply_payloads(body), body)
-
-
-def envelope_of(texts: list[str], body: bytes) -> Any:
-    """The `data` of the one envelope `texts` (`reply_payloads(body)`) must hold."""
+    events = EventDecoder(len(body) + 1, len(body) + 1)
+    texts = [text for text in events.feed(body) + events.finish() if not is_end_marker(text)]
     if not texts:
         if body.strip():
             raise malformed(f"a reply without any JSON envelope: {body[:80]!r}")
@@ -472,12 +480,15 @@ class AnswerReader:
         decoder = self.decoder
         if raw is not None and self._due is not None and self._clock() > self._due:
             self._check()
-        if raw is not None and self._content is None:  # the common case: one event, as it came
-            deltas = self._feed(raw) if self.collect else decoder.feed(raw)
+        if raw is not None and self._content is None and not self.collect:
+            deltas = decoder.feed(raw)  # the common case: one event, as it came
         else:
             deltas = []
             for piece in pieces(raw, self._content):
-                deltas += self._feed(piece)
+                self._size += len(piece)
+                if self.collect and self._size > self._limit:  # chat() holds it all: bounded
+                    raise too_large("reply", self._limit, "max_response_bytes")
+                deltas += decoder.feed(piece)
                 if decoder.done:
                     break
             else:
@@ -499,13 +510,6 @@ class AnswerReader:
             self._parts.extend([delta.text for delta in deltas])
             return []
         return deltas
-
-    def _feed(self, piece: bytes) -> list[ChatDelta]:
-        if self.collect:  # chat(): the whole answer is held, so bound it
-            self._size += len(piece)
-            if self._size > self._limit:
-                raise too_large("reply", self._limit, "max_response_bytes")
-        return self.decoder.feed(piece)
 
     def raise_error(self) -> None:
         """Raises the error the reply ended with, once every delta before it was handed out."""

@@ -5,14 +5,11 @@ docs/v1.2.md#the-chat-on-the-wire.
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any, Final
 
-from ._envelope import envelope_data, error_for_message
+from ._envelope import envelope_data, error_for_message, kind_of
 from ._exceptions import MaviError, MaviInvalidRequestError, MaviServerError, MaviValidationError
 from ._models import (
     ChatAnswer,
@@ -24,25 +21,11 @@ from ._models import (
     VideoRef,
 )
 from ._request import ApiCall, HistoryInput, build_chat_body, check_text
-from ._stream import (
-    END,
-    ChatStreamDecoder,
-    _End,
-    broken_stream_error,
-    envelope_of,
-    is_end_marker,
-    reply_payloads,
-)
+from ._stream import END, ChatStreamDecoder, _End, broken_stream_error, is_end_marker
 from ._videos import Pages, _field, _items, _millis_to_datetime, _number, given, is_whole, span
 
-_FAST_HEAD: Final = b'data:{"type":"content","role":"assistant","content":"'
-_FAST_SESSION: Final = b'","sessionId":"'
-_FAST_TAIL: Final = b'"}\n\n'
-_ENVELOPE_START: Final = re.compile(r'\{\s*"code"')
-_PLAIN: Final = re.compile(rb'[^\x00-\x1f"\\]*')  # a JSON string: nothing to unescape or refuse
 HISTORY_HEADER: Final = "Conversation so far:"
 _KINDS: Final = frozenset({"keyframe", "visual_ts", "audio_ts"})
-_ANSWER_KEYS: Final = frozenset({"content", "thinkings"})
 DEFAULT_UNIQUE_ID: Final = "default"  # the namespace of a request that names none
 _MAX_SESSION_DIGITS: Final = 40  # ids have 19; int() could not send back one of 4300+
 _TOO_LONG: Final = 10**_MAX_SESSION_DIGITS
@@ -170,25 +153,14 @@ def _thinking(value: Mapping[str, Any]) -> Thinking:
     )
 
 
-def no_answer_text() -> MaviServerError:
-    return MaviServerError(
-        "MAVI ended the answer without any text (only thinking steps or references, or empty "
-        "content). Ask again; if it persists, rephrase the question or check the videos."
-    )
-
-
-def _answer_of(data: Mapping[str, Any], video_nos: list[str]) -> ChatAnswer:
+def _answer_of(data: Mapping[str, Any]) -> ChatAnswer:
     """An answer object as `/chat` and a session's messages write it, whatever its text."""
-    content = data.get("content")
-    if content is not None and not isinstance(content, str):
-        raise _malformed("an answer whose 'content' is not a string")
     steps = _objects(data.get("thinkings"), "an answer's thinkings")
     refs = _ref_list(data.get("refs"), "an answer's refs")
     for step in steps:
         refs += _ref_list(step.get("refs"), "a thinking step's refs")
     return ChatAnswer(
-        text=content or "",
-        video_nos=video_nos,
+        text=_text(data.get("content"), "an answer's content"),
         session_id=_session_of(data),
         refs=tuple(dict.fromkeys(refs)),  # a moment cited twice is one moment
         thinking=tuple(_thinking(step) for step in steps),
@@ -197,17 +169,7 @@ def _answer_of(data: Mapping[str, Any], video_nos: list[str]) -> ChatAnswer:
 
 def parse_v12_reply(body: bytes, video_nos: list[str], max_event_bytes: int) -> ChatAnswer:
     """A `/serve/api/v1/chat` reply: one JSON envelope (bare or `data:`-framed), or, from a
-    server that streams anyway, the events of a stream, put together into one answer."""
-    texts = reply_payloads(body, max_event_bytes)
-    if len(texts) <= 1 and not _is_event(texts):
-        data = envelope_of(texts, body)  # decoded once
-        if isinstance(data, str) and not is_end_marker(data):
-            raise error_for_message(data)  # the service's error message
-        if isinstance(data, Mapping) and (answer := _answer_of(data, video_nos)).text:
-            return answer
-        if isinstance(data, Mapping | str | None):
-            raise no_answer_text()  # "Done", null, or only thinking and refs
-        raise _malformed(f"an answer whose data is a {type(data).__name__}")
+    server that streams anyway, the events of a stream; read as a stream is, into one answer."""
     decoder = V12StreamDecoder(max_event_bytes, len(body) + 1)
     deltas: list[ChatDelta] = []
     try:
@@ -230,23 +192,6 @@ def parse_v12_reply(body: bytes, video_nos: list[str], max_event_bytes: int) -> 
     )
 
 
-def _is_event(texts: list[str]) -> bool:
-    """Whether a lone `data:` payload is a stream event (an object with a `type` and no `code`,
-    its keys in any order), or a bare string ("Done", or the service's error message)."""
-    if not texts:
-        return False
-    text = texts[0].strip()
-    if text.startswith(('{"type"', '"')) or is_end_marker(text):
-        return True
-    if _ENVELOPE_START.match(text) or not text.startswith("{"):
-        return False  # the documented envelope, read once; or no object at all
-    try:
-        value = json.loads(text, strict=False)
-    except (ValueError, RecursionError):
-        return False  # the envelope reader says what is wrong
-    return isinstance(value, dict) and "type" in value and "code" not in value
-
-
 class V12StreamDecoder(ChatStreamDecoder):
     """Bytes of a `/serve/api/v1/chat_stream` reply in, `ChatDelta` items out, by the v1.0
     decoder's rules; the end and the errors: docs/v1.2.md#the-chat-on-the-wire."""
@@ -254,47 +199,28 @@ class V12StreamDecoder(ChatStreamDecoder):
     __slots__ = ()
     needs_end_marker = True
     tells_more = True
-
-    def feed(self, chunk: bytes) -> list[ChatDelta]:
-        # Fast path: a chunk of exactly one compact content event (as the service streams) in a
-        # clean state. Anything else takes the general path, which agrees with it.
-        if (
-            chunk.startswith(_FAST_HEAD)
-            and chunk.endswith(_FAST_TAIL)
-            and self.error is None
-            and not self.done
-            and self._events.idle
-        ):
-            found = _fast_content(chunk)
-            if found is not None:
-                piece, session = found
-                self.events_seen += 1
-                text = self._tracker.push(piece)
-                if piece:
-                    self.texts_seen += 1
-                return [ChatDelta(text, None, (), session)] if text else []
-        return super().feed(chunk)
+    empty_is_text = False  # only content with text is answer text: thinking alone is none
+    _fast = (
+        b'data:{"type":"content","role":"assistant","content":"',
+        b'","sessionId":"',
+        b'"}\n\n',
+    )
 
     def _delta_of(self, value: Any) -> ChatDelta | tuple[ChatDelta, ...] | _End | None:
         if isinstance(value, Mapping) and "type" not in value and "code" in value:
-            inner = envelope_data(value)  # an answer, or a string: "Done" or an error's words
-            if isinstance(inner, Mapping) and "type" not in inner and _ANSWER_KEYS & inner.keys():
-                return self._whole_answer(inner)  # the `/chat` reply, where events belong
-            value = inner if isinstance(inner, Mapping | str) else {}
+            value = envelope_data(value)  # an event, "Done" or an error's words, or an answer
+            if value is None or (isinstance(value, Mapping) and "type" not in value):
+                return self._whole_answer(value)  # the `/chat` reply, where events belong too
         if isinstance(value, str):  # "Done", or the service's error message
             if is_end_marker(value):
                 return END
             raise error_for_message(value)
         if not isinstance(value, Mapping):
-            raise _malformed(f"a JSON {type(value).__name__} where an event object belongs")
+            raise _malformed(f"a JSON {kind_of(value)} where an event object belongs")
         kind = value.get("type")
         session = _session_of(value)
         if kind == "content":
-            piece = _text(value.get("content"), "a content event")
-            if piece:
-                self.texts_seen += 1  # only content is answer text: thinking alone is none
-            text = self._tracker.push(piece)
-            return ChatDelta(text, session_id=session) if text else None
+            return self._text_delta(_text(value.get("content"), "a content event"), session)
         if kind == "thinking":  # its refs, if any, as a `/chat` answer's thinking steps hold them
             refs = tuple(_ref_list(value.get("refs"), "a thinking event's refs"))
             return ChatDelta("", thinking=_thinking(value), refs=refs, session_id=session)
@@ -303,40 +229,24 @@ class V12StreamDecoder(ChatStreamDecoder):
             return ChatDelta("", refs=refs, session_id=session)
         if isinstance(kind, str) or session is not None:
             return None  # an event type this client does not know: skipped
-        raise _malformed("an event without a 'type'")
+        raise _malformed("an object without a 'type' or a 'code'")
 
-    def _whole_answer(self, value: Mapping[str, Any]) -> tuple[ChatDelta, ...]:
-        """A `/chat` reply where events belong: its thinking steps, then its text and moments."""
-        answer = _answer_of(value, [])
+    def _whole_answer(self, data: Mapping[str, Any] | None) -> tuple[ChatDelta, ...]:
+        """A `/chat` reply's `data`: its thinking steps, then its text and moments."""
+        answer = _answer_of(data or {})
         if not answer.text:
-            raise no_answer_text()
+            raise self._no_text()  # null, or only thinking and refs
         self.texts_seen += 1
         session = answer.session_id
         steps = [ChatDelta("", thinking=step, session_id=session) for step in answer.thinking]
         text = self._tracker.push(answer.text)  # the text of earlier events is not repeated
         return (*steps, ChatDelta(text, refs=answer.refs, session_id=session))
 
-    _no_text = staticmethod(no_answer_text)
-
-
-def _fast_content(chunk: bytes) -> tuple[str, str] | None:
-    """The piece (as sent) and session id of exactly `_FAST_HEAD`...`_FAST_SESSION`<digits>
-    `_FAST_TAIL`; None for anything else."""
-    end = chunk.rfind(_FAST_SESSION)
-    session = chunk[end + len(_FAST_SESSION) : len(chunk) - len(_FAST_TAIL)]
-    if end < len(_FAST_HEAD) or not (session.isdigit() and session[0] != 0x30):  # "0"
-        return None
-    if len(session) > _MAX_SESSION_DIGITS:
-        return None  # the general path says what is wrong
-    if _PLAIN.fullmatch(chunk, len(_FAST_HEAD), end):
-        return chunk[len(_FAST_HEAD) : end].decode("utf-8", "replace"), session.decode()
-    # Escapes: JSON's own reader. The piece must end exactly where the session id begins.
-    text = chunk[: end + 1].decode("utf-8", "replace")
-    try:
-        piece, stop = scanstring(text, len(_FAST_HEAD))
-    except ValueError:
-        return None
-    return (piece, session.decode()) if stop == len(text) else None
+    def _no_text(self) -> MaviServerError:
+        return MaviServerError(
+            "MAVI ended the answer without any text (only thinking steps or references, or empty "
+            "content). Ask again; if it persists, rephrase the question or check the videos."
+        )
 
 
 def check_unique_id(unique_id: object) -> str:
@@ -380,7 +290,7 @@ def parse_session_detail(data: object, session_id: str) -> SessionDetail:
         role = _text(message.get("role"), "a message's role").lower() or "user"
         content = _text(message.get("content"), "a message's content")
         # An assistant's is kept as stored, even without text.
-        answer = _answer_of(message, []) if role == "assistant" else ChatAnswer("")
+        answer = _answer_of(message) if role == "assistant" else ChatAnswer("")
         stored.append(StoredMessage(role, content, answer.thinking, answer.refs, session))
     title = _text(data.get("title"), "a session's title")
     return SessionDetail(session_id=session, title=title, messages=tuple(stored))
