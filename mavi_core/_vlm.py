@@ -526,9 +526,7 @@ class VlmStreamDecoder(ChatStreamDecoder):
             piece = choice.get("text")
         if not isinstance(piece, str):
             return None
-        self.texts_seen += 1
-        text = self._tracker.push(piece)
-        return ChatDelta(text) if text else None
+        return self._text_delta(piece)
 
     def _gather(self, message: Mapping[str, Any], text: object) -> object:
         """The text of a message with tool calls or a list of parts ("" for calls alone, else
