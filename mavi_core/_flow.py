@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import math
 import random
 import time
 from collections.abc import Callable, Generator, Iterable, Sequence
@@ -41,6 +42,7 @@ from ._exceptions import (
     MaviRateLimitError,
     MaviStreamError,
     MaviTimeoutError,
+    MaviValidationError,
 )
 from ._models import ChatAnswer, ChatSession, SessionDetail
 from ._progress import ProgressBar, ProgressCallback, check_progress, progress_bar, upload_bar
@@ -63,7 +65,6 @@ from ._videos import (
     Moment,
     Pages,
     ParseWatch,
-    PollDeadline,
     SearchType,
     Transcript,
     Video,
@@ -210,23 +211,51 @@ _DEADLINE_SLACK: Final = 0.05
 
 
 class Deadline:
-    """The end of one call's time, retries included; None: no deadline."""
+    """The end of one call's time, retries included (None: no deadline); or, given `what` it
+    waits for, of a poll: a look every `interval` seconds, `seconds` 0 being one look."""
 
-    __slots__ = ("at", "clock", "seconds")
+    __slots__ = ("at", "clock", "interval", "seconds", "what")
 
-    def __init__(self, seconds: float | None, clock: Callable[[], float]) -> None:
-        self.clock = clock
-        self.seconds = seconds
+    def __init__(
+        self,
+        seconds: float | None,
+        clock: Callable[[], float],
+        interval: float = 0.0,
+        what: str = "",
+    ) -> None:
+        if what:  # a poll: its caller's `timeout` and `poll_interval`, checked
+            for name, value, least in (("timeout", seconds, 0), ("poll_interval", interval, 1e-9)):
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    raise MaviValidationError(
+                        f"{name} must be seconds (a number), got {value!r}; e.g. {name}=30."
+                    )
+                if not math.isfinite(value) or value < least:
+                    words = "seconds from 0 (0: look once)" if least == 0 else "positive seconds"
+                    raise MaviValidationError(f"{name} must be {words}, got {value!r}.")
+        self.clock, self.seconds, self.interval, self.what = clock, seconds, interval, what
         self.at = None if seconds is None else clock() + seconds
 
     def remaining(self) -> float | None:
         return None if self.at is None else self.at - self.clock()
 
     def check(self) -> None:
-        if self.at is not None and self.clock() > self.at:
+        """Past the end, its `MaviTimeoutError`; but a poll's one look (`seconds` 0) is whole."""
+        if self.at is not None and self.clock() > self.at and self.seconds:
             raise self._error()
 
+    def next_delay(self) -> float:
+        """The wait before a poll's next look; past the end, its `MaviTimeoutError`."""
+        left = math.inf if self.at is None else self.at - self.clock()
+        if left <= 0:
+            raise self._error()
+        return min(self.interval, left)
+
     def _error(self) -> MaviTimeoutError:
+        if self.what:
+            return MaviTimeoutError(
+                f"Timed out after {self.seconds:g} s waiting for {self.what}. "
+                "Call again with a larger timeout, or check the videos' status."
+            )
         return MaviTimeoutError(
             f"The call took longer than its deadline of {self.seconds:g} s (retries "
             "included). Try again, or raise the client's `deadline` for long answers."
@@ -653,7 +682,7 @@ class Operations:
     def _walk(
         self,
         pager: Pages,
-        poll: PollDeadline | None = None,
+        poll: Deadline | None = None,
         *,
         hand_out: bool = False,
         more: Callable[[], object] = lambda: True,
@@ -668,7 +697,7 @@ class Operations:
             if pager.page > 1:
                 walk.check()
                 if poll is not None:
-                    poll.check(self.clock())
+                    poll.check()
             page = pager.read((yield from self._request_json(call)))
             each(page)
             if hand_out:
@@ -713,7 +742,7 @@ class Operations:
         `MaviTimeoutError` after `timeout` seconds. `unique_id` as for `search_videos`."""
         scope = self.dialect.scope(unique_id)
         watch = ParseWatch(video_nos)
-        deadline = PollDeadline(timeout, self.clock(), poll_interval, "the videos to parse")
+        deadline = Deadline(timeout, self.clock, poll_interval, "the videos to parse")
         check_progress(progress)
         bar = self.progress_bar("Parsing videos", len(watch.video_nos), progress)
         while True:
@@ -722,7 +751,7 @@ class Operations:
             if watch.done:
                 bar.finish()
                 return watch.result()
-            yield Sleep(deadline.next_delay(self.clock()))
+            yield Sleep(deadline.next_delay())
 
     def delete_videos(self, video_nos: list[str], *, unique_id: str | None = None) -> Flow[None]:
         """Delete videos, 500 per request (v1.2: 100); deleting one twice raises
@@ -747,7 +776,7 @@ class Operations:
         dialect = self.dialect
         scope = dialect.scope(unique_id)
         what = f"the transcript of {video_no}" if dialect.not_ready else "the transcription"
-        deadline = PollDeadline(timeout, self.clock(), poll_interval, what + dialect.not_ready)
+        deadline = Deadline(timeout, self.clock, poll_interval, what + dialect.not_ready)
         task_no = ""
         submit = dialect.submit_call(video_no, kind, callback_uri)
         if submit is not None:
@@ -758,7 +787,7 @@ class Operations:
             transcript = dialect.read_transcript(data, video_no, task_no, kind)
             if transcript is not None:
                 return transcript
-            yield Sleep(deadline.next_delay(self.clock()))
+            yield Sleep(deadline.next_delay())
 
     def get_transcripts(
         self,
@@ -791,7 +820,7 @@ class Operations:
         # Cached ones as they are; for the others, the videos' names and durations looked up
         # (until all are found), every transcription submitted, then all polled together.
         what = f"the transcripts{dialect.not_ready}"
-        deadline = PollDeadline(timeout, self.clock(), poll_interval, what)
+        deadline = Deadline(timeout, self.clock, poll_interval, what)
         deadline.interval = min(0.5, poll_interval)
         check_progress(progress)
         if video_nos is None:
@@ -817,5 +846,5 @@ class Operations:
             if not waiting:
                 bar.finish()
                 return job.result()
-            yield Sleep(deadline.next_delay(self.clock()))
+            yield Sleep(deadline.next_delay())
             deadline.interval = min(deadline.interval * 2, poll_interval)
