@@ -31,13 +31,11 @@ from ._videos import (
     SearchType,
     Transcript,
     V12VideoPager,
-    Video,
     VideoPager,
     check_search_type,
     given,
     is_whole,
     parse_transcription,
-    parse_videos,
 )
 
 _USE_V12: Final = "create the client with api_version='v1.2' (or set MAVI_API_VERSION=v1.2)"
@@ -52,12 +50,6 @@ V12_MAX_SEARCH_VIDEOS: Final = 100  # the most `video_nos` one v1.2 search takes
 
 Kind = Literal["AUDIO", "VIDEO"]
 ReadAnswer: TypeAlias = Callable[[bytes], ChatAnswer]
-
-
-def _query(query: object) -> str:
-    if not isinstance(query, str) or not query.strip():
-        raise MaviValidationError("query is empty: pass the words to search the videos for.")
-    return query
 
 
 def _check_kind(kind: object) -> None:
@@ -148,12 +140,24 @@ class Dialect:
         self._takes("unique_id", ", or leave unique_id out.")
         return check_unique_id(unique_id)
 
-    def search_type(self, search_type: object) -> SearchType:
-        """The `search_type` a search sends, checked now (v1.0's one search stands for BY_CLIP)."""
-        kind = check_search_type(search_type)
-        if kind != DEFAULT_SEARCH_TYPE:
+    def search_calls(
+        self,
+        query: object,
+        video_nos: list[str] | None,
+        unique_id: object,
+        search_type: object,
+        top_k: int | None = None,
+        *,
+        videos: bool = False,
+    ) -> list[ApiCall]:
+        """The calls of one search for `query` in `video_nos` (None: in the library), or for
+        whole `videos`, checked now; their hits are read together."""
+        scope, kind = self.scope(unique_id), check_search_type(search_type)
+        if kind != DEFAULT_SEARCH_TYPE:  # v1.0's one search stands for BY_CLIP
             self._takes("search_type", ", or leave search_type out.")
-        return kind
+        if not isinstance(query, str) or not query.strip():
+            raise MaviValidationError("query is empty: pass the words to search the videos for.")
+        return self._searches(query, None if videos else video_nos, kind, scope, top_k, videos)
 
     def session_pager(self, unique_id: str | None) -> Pages:
         """A walk of the key's chat sessions."""
@@ -174,24 +178,18 @@ class Dialect:
         call = ApiCall("GET", "/serve/api/v1/get_session_detail", params=params)
         return call, lambda data: parse_session_detail(data, session)
 
-    def search_videos(
-        self, query: str, kind: SearchType, scope: str | None
-    ) -> tuple[ApiCall, Callable[[Any], list[Video]]]:
-        """The call that finds whole videos, and how its reply is read."""
-        call = ApiCall("POST", "/api/serve/video/searchAI", json={"searchValue": _query(query)})
-        return call, parse_videos
-
-    def moment_calls(
+    def _searches(
         self,
         query: str,
         video_nos: list[str] | None,
         kind: SearchType,
         scope: str | None,
-        top_k: int | None = None,
+        top_k: int | None,
+        videos: bool,
     ) -> list[ApiCall]:
-        """The calls of one search for moments (their hits read together)."""
-        assert video_nos is not None  # `searches_library` is False
-        body = {"videoNos": normalize_video_nos(video_nos), "searchValue": _query(query)}
+        if videos:
+            return [ApiCall("POST", "/api/serve/video/searchAI", json={"searchValue": query})]
+        body = {"videoNos": normalize_video_nos(video_nos), "searchValue": query}
         return [ApiCall("POST", "/api/serve/video/searchVideoFragment", json=body)]
 
     def upload_call(
@@ -264,29 +262,25 @@ class V12Dialect(Dialect):
         videos = self.chat_videos(call)
         return lambda reply: parse_v12_reply(reply, videos, max_event_bytes)
 
-    def search_videos(
-        self, query: str, kind: SearchType, scope: str | None
-    ) -> tuple[ApiCall, Callable[[Any], list[Video]]]:
-        (call,) = self.moment_calls(query, None, kind, scope)  # the videos of the clips found
-        return call, parse_videos
-
-    def moment_calls(
+    def _searches(
         self,
         query: str,
         video_nos: list[str] | None,
         kind: SearchType,
         scope: str | None,
-        top_k: int | None = None,
+        top_k: int | None,
+        videos: bool,
     ) -> list[ApiCall]:
         """`POST /serve/api/v1/search` (the optional fields only when given), 100 videos a
-        call (their hits ranked together by score: `rank_moments`); checked now."""
+        call (their hits ranked together by score: `rank_moments`); whole videos are read
+        from the clips found."""
         most = 200 if kind == "BY_CAPTION" else 1000
         if top_k is not None and not is_whole(top_k, 1, most):
             raise MaviValidationError(
                 f"A v1.2 {kind} search returns 1 to {most} results: limit (top_k) must be a "
                 f"whole number in that range, got {top_k!r}."
             )
-        body = given(search_param=_query(query), search_type=kind, top_k=top_k, unique_id=scope)
+        body = given(search_param=query, search_type=kind, top_k=top_k, unique_id=scope)
         path = "/serve/api/v1/search"
         if video_nos is None:
             return [ApiCall("POST", path, json=body)]

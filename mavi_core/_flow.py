@@ -72,6 +72,7 @@ from ._videos import (
     parse_moments,
     parse_task_no,
     parse_video,
+    parse_videos,
     rank_moments,
 )
 from ._vlm import (
@@ -592,9 +593,8 @@ class Operations:
     ) -> Flow[list[Video]]:
         """Whole videos matching `query` (searchAI; v1.2: of the clips found, best first).
         `unique_id` (v1.2): whose library (None: "default"); `search_type`: see `find_moments`."""
-        dialect = self.dialect
-        scope, kind = dialect.scope(unique_id), dialect.search_type(search_type)
-        return self._parsed(*dialect.search_videos(query, kind, scope))
+        (call,) = self.dialect.search_calls(query, None, unique_id, search_type, videos=True)
+        return self._parsed(call, parse_videos)
 
     def search_moments(
         self,
@@ -606,10 +606,8 @@ class Operations:
     ) -> Flow[list[Moment]]:
         """Moments of `video_nos` matching `query` (searchVideoFragment; v1.2: search, scored),
         start/end in seconds; `unique_id` and `search_type` as for `find_moments`."""
-        dialect = self.dialect
-        scope, kind = dialect.scope(unique_id), dialect.search_type(search_type)
-        calls = dialect.moment_calls(query, video_nos, kind, scope)
-        return self._searched(calls, None, rank=dialect.searches_library)
+        calls = self.dialect.search_calls(query, video_nos, unique_id, search_type)
+        return self._searched(calls, None, rank=self.dialect.searches_library)
 
     def find_moments(
         self,
@@ -626,16 +624,15 @@ class Operations:
         BY_IMAGE or BY_CAPTION; `unique_id` as for `search_videos`. See docs/v1.2.md."""
         check_limit(limit)
         dialect = self.dialect
-        scope, kind = dialect.scope(unique_id), dialect.search_type(search_type)
-        if dialect.searches_library:  # only `video_nos` (or the library), `limit` at most
-            calls = dialect.moment_calls(query, video_nos, kind, scope, top_k=limit)
-            return (yield from self._searched(calls, limit))
-        if video_nos is None:
-            videos = yield from self.search_videos(query)
-            video_nos = [video.video_no for video in videos]
-            if not video_nos:
+        if video_nos is None and not dialect.searches_library:  # v1.0: in the videos found
+            videos = yield from self.search_videos(
+                query, unique_id=unique_id, search_type=search_type
+            )
+            if not videos:
                 return []
-        return rank_moments((yield from self.search_moments(query, video_nos)), limit)
+            video_nos = [video.video_no for video in videos]
+        calls = dialect.search_calls(query, video_nos, unique_id, search_type, top_k=limit)
+        return (yield from self._searched(calls, limit))
 
     def _searched(
         self, calls: list[ApiCall], limit: int | None, *, rank: bool = True
