@@ -52,11 +52,6 @@ Kind = Literal["AUDIO", "VIDEO"]
 ReadAnswer: TypeAlias = Callable[[bytes], ChatAnswer]
 
 
-def _check_kind(kind: object) -> None:
-    if kind not in ("AUDIO", "VIDEO"):
-        raise MaviValidationError(f"kind must be 'AUDIO' or 'VIDEO', got {kind!r}.")
-
-
 def _check_callback(callback_uri: object) -> None:
     if callback_uri is not None and not isinstance(callback_uri, str):
         raise MaviValidationError(
@@ -213,8 +208,16 @@ class Dialect:
         return [ApiCall(method, path, json=part, params=params) for part in parts]
 
     def submit_call(self, video_no: str, kind: Kind, callback_uri: str | None) -> ApiCall | None:
-        """The call that starts a transcription task, or None: there is none to start."""
-        _check_kind(kind)
+        """The call that starts a transcription task, or None: there is none to start (v1.2)."""
+        if kind not in ("AUDIO", "VIDEO"):
+            raise MaviValidationError(f"kind must be 'AUDIO' or 'VIDEO', got {kind!r}.")
+        if not self.transcription_tasks:
+            if callback_uri is not None:
+                raise MaviValidationError(
+                    "callback_uri has no v1.2 equivalent: a v1.2 transcript is read at once, "
+                    "with no task to wait for. Leave callback_uri out."
+                )
+            return None
         _check_callback(callback_uri)
         (video,) = normalize_video_nos([video_no], name="video_no")
         body = given(videoNo=video, type=kind, callBackUri=callback_uri or None)
@@ -310,18 +313,9 @@ class V12Dialect(Dialect):
         upload = UploadFile(source, mime, size)
         return ApiCall("POST", "/serve/api/v1/upload", form=form or None), upload
 
-    def submit_call(self, video_no: str, kind: Kind, callback_uri: str | None) -> ApiCall | None:
-        if callback_uri is not None:
-            raise MaviValidationError(
-                "callback_uri has no v1.2 equivalent: a v1.2 transcript is read at once, "
-                "with no task to wait for. Leave callback_uri out."
-            )
-        return None
-
     def transcript_call(
         self, video_no: str, kind: Kind, task_no: str, scope: str | None
     ) -> ApiCall:
-        _check_kind(kind)
         (video,) = normalize_video_nos([video_no], name="video_no")
         path = f"/serve/api/v1/get_{kind.lower()}_transcription"  # audio or video
         return ApiCall("GET", path, params=given(video_no=video, unique_id=scope))
