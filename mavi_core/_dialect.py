@@ -89,7 +89,6 @@ class Dialect:
     """v1.0: `/api/serve/video/...`, camelCase fields; the client sends the history, a search
     is two calls (videos, then their moments) and a transcription is a task."""
 
-    name: ClassVar[str] = "v1.0"
     stream_decoder: ClassVar[type[ChatStreamDecoder]] = ChatStreamDecoder
     pager: ClassVar[type[VideoPager]] = VideoPager
     searches_library: ClassVar[bool] = False  # one search of the library (no video_nos), ranked
@@ -160,16 +159,16 @@ class Dialect:
         return SessionPager(unique_id=check_unique_id(unique_id))
 
     def session_detail(
-        self, session_id: str | int, scope: str | None = None
+        self, session_id: str | int, unique_id: object = None
     ) -> tuple[ApiCall, Callable[[Any], SessionDetail]]:
-        """The call restoring a session of the namespace `scope`, and how its reply is read."""
+        """The call restoring a session of the namespace `unique_id`, and how its reply is read."""
         self._takes("get_session_detail()", " (v1.0 keeps no sessions).")
         session = normalize_session_id(session_id)
         if session is None:
             raise MaviValidationError(
                 "get_session_detail() needs the session_id of an earlier v1.2 answer, got None."
             )
-        params = given(sessionId=session, unique_id=scope)
+        params = given(sessionId=session, unique_id=self.scope(unique_id))
         call = ApiCall("GET", "/serve/api/v1/get_session_detail", params=params)
         return call, lambda data: parse_session_detail(data, session)
 
@@ -200,10 +199,10 @@ class Dialect:
         upload = UploadFile(source, mime, source.stat().st_size)
         return ApiCall("POST", "/api/serve/video/upload", params=params), upload
 
-    def delete_calls(self, video_nos: Iterable[str], scope: str | None) -> list[ApiCall]:
+    def delete_calls(self, video_nos: Iterable[str], unique_id: object) -> list[ApiCall]:
         """A bare JSON array of video numbers a call; `delete_batches`: method, path, most."""
         method, path, most = self.delete_batches
-        params = None if scope is None else {"unique_id": scope}
+        params = given(unique_id=self.scope(unique_id)) or None
         parts = _batches(normalize_video_nos(video_nos), most)
         return [ApiCall(method, path, json=part, params=params) for part in parts]
 
@@ -243,7 +242,6 @@ class V12Dialect(Dialect):
     takes the videos (or the library) and `top_k`, a transcript is read at once, and every
     video call may name the end user whose library it is (`unique_id`). See docs/v1.2.md."""
 
-    name = "v1.2"
     stream_decoder = V12StreamDecoder
     pager = V12VideoPager
     searches_library = True
@@ -323,7 +321,7 @@ class V12Dialect(Dialect):
 
 V10: Final = Dialect()
 V12: Final = V12Dialect()
-_DIALECTS: Final = {dialect.name: dialect for dialect in (V10, V12)}
+_DIALECTS: Final = {"v1.0": V10, "v1.2": V12}
 
 
 def dialect_of(api_version: str) -> Dialect:

@@ -207,10 +207,6 @@ def _decoder_for(response: httpx.Response) -> ContentDecoder | None:
     return None if response.is_stream_consumed else content_decoder(response.headers)
 
 
-_DEADLINE_SLACK: Final = 0.05
-"""Seconds: a timeout this close to the deadline is the deadline's (the driver's clock)."""
-
-
 class Deadline:
     """The end of one call's time, retries included (None: no deadline); or, given `what` it
     waits for, of a poll: a look every `interval` seconds, `seconds` 0 being one look."""
@@ -218,11 +214,7 @@ class Deadline:
     __slots__ = ("at", "clock", "interval", "seconds", "what")
 
     def __init__(
-        self,
-        seconds: float | None,
-        clock: Callable[[], float],
-        interval: float = 0.0,
-        what: str = "",
+        self, seconds: float | None, clock: Callable[[], float], interval: float = 0, what: str = ""
     ) -> None:
         if what:  # a poll: its caller's `timeout` and `poll_interval`, checked
             for name, value, least in (("timeout", seconds, 0), ("poll_interval", interval, 1e-9)):
@@ -269,7 +261,7 @@ class Deadline:
             isinstance(error, MaviTimeoutError)
             and not isinstance(error, MaviStreamError)
             and self.at is not None
-            and self.clock() >= self.at - _DEADLINE_SLACK  # the driver's clock ran the bound
+            and self.clock() >= self.at - 0.05  # 50 ms off: the driver's clock ran the bound
         ):
             passed = self._error()
             passed.__cause__ = error
@@ -673,8 +665,7 @@ class Operations:
     ) -> Flow[SessionDetail]:
         """A v1.2 chat session restored, to show or continue (docs/v1.2.md#restoring-a-session);
         `unique_id`: the namespace the chat named."""
-        dialect = self.dialect
-        return self._parsed(*dialect.session_detail(session_id, dialect.scope(unique_id)))
+        return self._parsed(*self.dialect.session_detail(session_id, unique_id))
 
     def _walk(
         self,
@@ -753,8 +744,7 @@ class Operations:
     def delete_videos(self, video_nos: list[str], *, unique_id: str | None = None) -> Flow[None]:
         """Delete videos, 500 per request (v1.2: 100); deleting one twice raises
         `MaviConflictError`. `unique_id` as for `search_videos`."""
-        scope = self.dialect.scope(unique_id)
-        for call in self.dialect.delete_calls(video_nos, scope):
+        for call in self.dialect.delete_calls(video_nos, unique_id):
             yield from self._request_json(call)
 
     def transcribe(
@@ -774,10 +764,8 @@ class Operations:
         scope = dialect.scope(unique_id)
         what = f"the transcript of {video_no}" if dialect.not_ready else "the transcription"
         deadline = Deadline(timeout, self.clock, poll_interval, what + dialect.not_ready)
-        task_no = ""
         submit = dialect.submit_call(video_no, kind, callback_uri)
-        if submit is not None:
-            task_no = parse_task_no((yield from self._request_json(submit)))
+        task_no = "" if submit is None else parse_task_no((yield from self._request_json(submit)))
         call = dialect.transcript_call(video_no, kind, task_no, scope)
         while True:
             data = yield from self._request_json(call)
