@@ -188,16 +188,16 @@ class Dialect:
 
     def upload_call(
         self, source: str | os.PathLike[str], callback_uri: str | None, scope: str | None
-    ) -> tuple[ApiCall, UploadFile | None]:
-        """The upload of a URL, or of a local file (sent by the client as the part `file`)."""
+    ) -> ApiCall:
+        """The upload of a URL, or of a local file (its `upload`, sent as the part `file`)."""
         source = _url_or_file(source, callback_uri)
         params = {"callBackUri": callback_uri} if callback_uri else None
         if isinstance(source, str):
             url = {"url": source}
-            return ApiCall("POST", "/api/serve/video/uploadUrl", json=url, params=params), None
+            return ApiCall("POST", "/api/serve/video/uploadUrl", json=url, params=params)
         mime = mimetypes.guess_type(source.name)[0] or "application/octet-stream"
         upload = UploadFile(source, mime, source.stat().st_size)
-        return ApiCall("POST", "/api/serve/video/upload", params=params), upload
+        return ApiCall("POST", "/api/serve/video/upload", params=params, upload=upload)
 
     def delete_calls(self, video_nos: Iterable[str], unique_id: object) -> list[ApiCall]:
         """A bare JSON array of video numbers a call; `delete_batches`: method, path, most."""
@@ -290,11 +290,11 @@ class V12Dialect(Dialect):
 
     def upload_call(
         self, source: str | os.PathLike[str], callback_uri: str | None, scope: str | None
-    ) -> tuple[ApiCall, UploadFile | None]:
+    ) -> ApiCall:
         source = _url_or_file(source, callback_uri)
         form = given(callback=callback_uri or None, unique_id=scope)  # as the docs' examples send
         if isinstance(source, str):
-            return ApiCall("POST", "/serve/api/v1/upload_url", form={"url": source, **form}), None
+            return ApiCall("POST", "/serve/api/v1/upload_url", form={"url": source, **form})
         size, mime = source.stat().st_size, V12_UPLOAD_TYPES.get(source.suffix.lower())
         if mime is None:  # refused here, not by the service after the upload
             raise MaviValidationError(
@@ -309,7 +309,7 @@ class V12Dialect(Dialect):
                 f"({V12_MAX_UPLOAD_BYTES} bytes): cut or compress it, or upload it from a URL."
             )
         upload = UploadFile(source, mime, size)
-        return ApiCall("POST", "/serve/api/v1/upload", form=form or None), upload
+        return ApiCall("POST", "/serve/api/v1/upload", form=form or None, upload=upload)
 
     def transcript_call(
         self, video_no: str, kind: Kind, task_no: str, scope: str | None

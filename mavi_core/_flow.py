@@ -193,11 +193,8 @@ def _from_reply(error: MaviError, response: httpx.Response) -> MaviError:
     rate limit sent as an envelope with HTTP 200 asks for."""
     headers = response.headers
     if error.request_id is None:
-        for name in _REQUEST_ID_HEADERS:
-            value = headers.get(name)
-            if value and value.isprintable():
-                error.request_id = value[:128]
-                break
+        ids = (headers.get(name) for name in _REQUEST_ID_HEADERS)
+        error.request_id = next((id_[:128] for id_ in ids if id_ and id_.isprintable()), None)
     if isinstance(error, MaviRateLimitError) and error.retry_after is None:
         with_retry_after(error, retry_after_from_headers(headers))
     return error
@@ -706,12 +703,11 @@ class Operations:
         """Upload a local file, or a video at an http(s) URL; it starts UNPARSE. `progress`: a bar
         (default: on a terminal or notebook); `on_progress(sent, total)`: your own report."""
         check_progress(progress, on_progress)
-        scope = self.dialect.scope(unique_id)
-        call, upload = self.dialect.upload_call(source, callback_uri, scope)
-        if upload is not None:
+        call = self.dialect.upload_call(source, callback_uri, self.dialect.scope(unique_id))
+        if (upload := call.upload) is not None:
             bar = upload_bar(upload.path.name, upload.size, progress, on_progress)
             # An upload is bounded by its size and the per-operation timeout, not the deadline.
-            call = dataclasses.replace(call, upload=upload, on_sent=bar.update, deadline=False)
+            call = dataclasses.replace(call, on_sent=bar.update, deadline=False)
         video = parse_video((yield from self._request_json(call)))
         if upload is not None:
             bar.finish()
