@@ -144,14 +144,24 @@ class Dialect:
         *,
         videos: bool = False,
     ) -> list[ApiCall]:
-        """The calls of one search for `query` in `video_nos` (None: in the library), or for
-        whole `videos`, checked now; their hits are read together."""
+        """The calls of one search for `query` in `video_nos`, or (`videos`) for whole videos,
+        checked now; their hits are read together. v1.0: searchAI, or searchVideoFragment."""
+        query, _, _ = self._search(query, unique_id, search_type)  # v1.0 sends the query alone
+        if videos:
+            return [ApiCall("POST", "/api/serve/video/searchAI", json={"searchValue": query})]
+        body = {"videoNos": normalize_video_nos(video_nos), "searchValue": query}
+        return [ApiCall("POST", "/api/serve/video/searchVideoFragment", json=body)]
+
+    def _search(
+        self, query: object, unique_id: object, search_type: object
+    ) -> tuple[str, SearchType, str | None]:
+        """A search's query, `search_type` and scope, checked now."""
         scope, kind = self.scope(unique_id), check_search_type(search_type)
         if kind != DEFAULT_SEARCH_TYPE:  # v1.0's one search stands for BY_CLIP
             self._takes("search_type", ", or leave search_type out.")
         if not isinstance(query, str) or not query.strip():
             raise MaviValidationError("query is empty: pass the words to search the videos for.")
-        return self._searches(query, None if videos else video_nos, kind, scope, top_k, videos)
+        return query, kind, scope
 
     def session_pager(self, unique_id: str | None) -> Pages:
         """A walk of the key's chat sessions."""
@@ -171,20 +181,6 @@ class Dialect:
         params = given(sessionId=session, unique_id=self.scope(unique_id))
         call = ApiCall("GET", "/serve/api/v1/get_session_detail", params=params)
         return call, lambda data: parse_session_detail(data, session)
-
-    def _searches(
-        self,
-        query: str,
-        video_nos: list[str] | None,
-        kind: SearchType,
-        scope: str | None,
-        top_k: int | None,
-        videos: bool,
-    ) -> list[ApiCall]:
-        if videos:
-            return [ApiCall("POST", "/api/serve/video/searchAI", json={"searchValue": query})]
-        body = {"videoNos": normalize_video_nos(video_nos), "searchValue": query}
-        return [ApiCall("POST", "/api/serve/video/searchVideoFragment", json=body)]
 
     def upload_call(
         self, source: str | os.PathLike[str], callback_uri: str | None, scope: str | None
@@ -229,9 +225,9 @@ class Dialect:
         return ApiCall("GET", "/api/serve/video/getTranscription", params={"taskNo": task_no})
 
     def read_transcript(
-        self, data: object, video_no: str, task_no: str, kind: Kind
+        self, video_no: str, task_no: str, kind: Kind, data: object
     ) -> Transcript | None:
-        """The transcript a reply holds, or None: not yet."""
+        """The transcript a reply (`data`) holds, or None: not yet."""
         return parse_transcription(
             data, video_no=video_no, task_no=task_no, kind=kind, v12=not self.transcription_tasks
         )
@@ -263,18 +259,20 @@ class V12Dialect(Dialect):
         videos = self.chat_videos(call)
         return lambda reply: parse_v12_reply(reply, videos, max_event_bytes)
 
-    def _searches(
+    def search_calls(
         self,
-        query: str,
+        query: object,
         video_nos: list[str] | None,
-        kind: SearchType,
-        scope: str | None,
-        top_k: int | None,
-        videos: bool,
+        unique_id: object,
+        search_type: object,
+        top_k: int | None = None,
+        *,
+        videos: bool = False,
     ) -> list[ApiCall]:
-        """`POST /serve/api/v1/search` (the optional fields only when given), 100 videos a
-        call (their hits ranked together by score: `rank_moments`); whole videos are read
-        from the clips found."""
+        """`POST /serve/api/v1/search` (the optional fields only when given), in `video_nos`
+        (None, or `videos`: the library's), 100 videos a call (their hits ranked together by
+        score: `rank_moments`); whole videos are read from the clips found."""
+        query, kind, scope = self._search(query, unique_id, search_type)
         most = 200 if kind == "BY_CAPTION" else 1000
         if top_k is not None and not is_whole(top_k, 1, most):
             raise MaviValidationError(
@@ -283,7 +281,7 @@ class V12Dialect(Dialect):
             )
         body = given(search_param=query, search_type=kind, top_k=top_k, unique_id=scope)
         path = "/serve/api/v1/search"
-        if video_nos is None:
+        if video_nos is None or videos:
             return [ApiCall("POST", path, json=body)]
         parts = _batches(normalize_video_nos(video_nos), V12_MAX_SEARCH_VIDEOS)
         return [ApiCall("POST", path, json={**body, "video_nos": part}) for part in parts]

@@ -763,12 +763,10 @@ class Operations:
         submit = dialect.submit_call(video_no, kind, callback_uri)
         task_no = "" if submit is None else parse_task_no((yield from self._request_json(submit)))
         call = dialect.transcript_call(video_no, kind, task_no, scope)
-        while True:
-            data = yield from self._request_json(call)
-            transcript = dialect.read_transcript(data, video_no, task_no, kind)
-            if transcript is not None:
-                return transcript
+        read = functools.partial(dialect.read_transcript, video_no, task_no, kind)
+        while (transcript := (yield from self._parsed(call, read))) is None:
             yield Sleep(deadline.next_delay())
+        return transcript
 
     def get_transcripts(
         self,
