@@ -269,9 +269,8 @@ class V12Dialect(Dialect):
         *,
         videos: bool = False,
     ) -> list[ApiCall]:
-        """`POST /serve/api/v1/search` (the optional fields only when given), in `video_nos`
-        (None, or `videos`: the library's), 100 videos a call (their hits ranked together by
-        score: `rank_moments`); whole videos are read from the clips found."""
+        """`POST /serve/api/v1/search`, the optional fields only when given, 100 of `video_nos` a
+        call (None, or `videos`: the library); whole videos are read from the clips found."""
         query, kind, scope = self._search(query, unique_id, search_type)
         most = 200 if kind == "BY_CAPTION" else 1000
         if top_k is not None and not is_whole(top_k, 1, most):

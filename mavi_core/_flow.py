@@ -375,8 +375,7 @@ class Operations:
         response = yield self._send(call, deadline)
         try:
             yield from self._raise_for_status(response, deadline)
-            settings = self.settings
-            decoder = decoder_class(settings.max_event_bytes, settings.max_response_bytes)
+            decoder = decoder_class(self.settings.max_event_bytes, self.settings.max_response_bytes)
             reader = AnswerReader(decoder, _decoder_for(response), progress, deadline, collect)
             yield Pump(response, reader)
             reader.raise_error()
@@ -614,20 +613,17 @@ class Operations:
         check_limit(limit)
         dialect = self.dialect
         if video_nos is None and not dialect.searches_library:  # v1.0: in the videos found
-            videos = yield from self.search_videos(
-                query, unique_id=unique_id, search_type=search_type
-            )
-            if not videos:
+            found = self.search_videos(query, unique_id=unique_id, search_type=search_type)
+            video_nos = [video.video_no for video in (yield from found)]
+            if not video_nos:
                 return []
-            video_nos = [video.video_no for video in videos]
         calls = dialect.search_calls(query, video_nos, unique_id, search_type, top_k=limit)
         return (yield from self._searched(calls, limit))
 
     def _searched(
         self, calls: list[ApiCall], limit: int | None, *, rank: bool = True
     ) -> Flow[list[Moment]]:
-        """The hits of every request of one search (v1.2: 100 videos each), best score first
-        (`rank`), at most `limit`."""
+        """The hits of all the calls of one search, best score first (`rank`), at most `limit`."""
         moments: list[Moment] = []
         for call in calls:
             moments += parse_moments((yield from self._request_json(call)))
@@ -673,9 +669,8 @@ class Operations:
         more: Callable[[], object] = lambda: True,
         each: Callable[[list[Any]], object] = lambda page: None,
     ) -> Flow[Any]:
-        """A listing's items, page by page while `more()`, each page handed out (`hand_out`) or
-        gathered, and given to `each`. Before each page after the first: the client's
-        `deadline` (one walk is one call) and, while polling, the poll's `timeout`."""
+        """A listing's items, page by page while `more()`, handed out or gathered; before each
+        page after the first, the client's `deadline` (one walk is one call) and the `poll`'s."""
         walk = Deadline(self.settings.deadline, self.clock)
         listed: list[Any] = []
         while more() and (call := pager.next_call()) is not None:
@@ -807,12 +802,11 @@ class Operations:
             job.use_library((yield from self._walk(library, deadline)))
         if not job.waiting():  # all cached
             return job.result()
-        pager = dialect.pager(unique_id=job.unique_id)  # names and durations, until all are found
+        pager = dialect.pager(unique_id=job.unique_id)
         yield from self._walk(pager, deadline, more=lambda: job.unknown_videos, each=job.learn)
-        for item in job.to_submit() if dialect.transcription_tasks else ():
-            call = dialect.submit_call(item.video_no, WIRE_KIND[item.kind], None)
-            assert call is not None
-            job.submitted(item, parse_task_no((yield from self._request_json(call))))
+        for item in job.to_submit():  # v1.2 starts no task: no call
+            if (call := dialect.submit_call(item.video_no, WIRE_KIND[item.kind], None)) is not None:
+                job.submitted(item, parse_task_no((yield from self._request_json(call))))
         bar = self.progress_bar("Transcribing videos", len(job.wanted), progress)
         read_once = not dialect.transcription_tasks
         while True:
