@@ -50,6 +50,7 @@ V12_MAX_SEARCH_VIDEOS: Final = 100  # the most `video_nos` one v1.2 search takes
 
 Kind = Literal["AUDIO", "VIDEO"]
 ReadAnswer: TypeAlias = Callable[[bytes], ChatAnswer]
+Search: TypeAlias = tuple[str, SearchType, str | None]  # a search's query, type and scope
 
 
 def _check_callback(callback_uri: object) -> None:
@@ -145,23 +146,23 @@ class Dialect:
         videos: bool = False,
     ) -> list[ApiCall]:
         """The calls of one search for `query` in `video_nos`, or (`videos`) for whole videos,
-        checked now; their hits are read together. v1.0: searchAI, or searchVideoFragment."""
-        query, _, _ = self._search(query, unique_id, search_type)  # v1.0 sends the query alone
-        if videos:
-            return [ApiCall("POST", "/api/serve/video/searchAI", json={"searchValue": query})]
-        body = {"videoNos": normalize_video_nos(video_nos), "searchValue": query}
-        return [ApiCall("POST", "/api/serve/video/searchVideoFragment", json=body)]
-
-    def _search(
-        self, query: object, unique_id: object, search_type: object
-    ) -> tuple[str, SearchType, str | None]:
-        """A search's query, `search_type` and scope, checked now."""
+        checked now; their hits are read together."""
         scope, kind = self.scope(unique_id), check_search_type(search_type)
         if kind != DEFAULT_SEARCH_TYPE:  # v1.0's one search stands for BY_CLIP
             self._takes("search_type", ", or leave search_type out.")
         if not isinstance(query, str) or not query.strip():
             raise MaviValidationError("query is empty: pass the words to search the videos for.")
-        return query, kind, scope
+        return self._searches((query, kind, scope), video_nos, top_k, videos)
+
+    def _searches(
+        self, search: Search, video_nos: list[str] | None, top_k: int | None, videos: bool
+    ) -> list[ApiCall]:
+        """v1.0: searchAI (whole videos), or searchVideoFragment; the query alone is sent."""
+        query = search[0]
+        if videos:
+            return [ApiCall("POST", "/api/serve/video/searchAI", json={"searchValue": query})]
+        body = {"videoNos": normalize_video_nos(video_nos), "searchValue": query}
+        return [ApiCall("POST", "/api/serve/video/searchVideoFragment", json=body)]
 
     def session_pager(self, unique_id: str | None) -> Pages:
         """A walk of the key's chat sessions."""
@@ -259,19 +260,12 @@ class V12Dialect(Dialect):
         videos = self.chat_videos(call)
         return lambda reply: parse_v12_reply(reply, videos, max_event_bytes)
 
-    def search_calls(
-        self,
-        query: object,
-        video_nos: list[str] | None,
-        unique_id: object,
-        search_type: object,
-        top_k: int | None = None,
-        *,
-        videos: bool = False,
+    def _searches(
+        self, search: Search, video_nos: list[str] | None, top_k: int | None, videos: bool
     ) -> list[ApiCall]:
         """`POST /serve/api/v1/search`, the optional fields only when given, 100 of `video_nos` a
         call (None, or `videos`: the library); whole videos are read from the clips found."""
-        query, kind, scope = self._search(query, unique_id, search_type)
+        query, kind, scope = search
         most = 200 if kind == "BY_CAPTION" else 1000
         if top_k is not None and not is_whole(top_k, 1, most):
             raise MaviValidationError(
