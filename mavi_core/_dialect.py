@@ -30,13 +30,11 @@ from ._videos import (
     SearchType,
     Transcript,
     V12VideoPager,
-    Video,
     VideoPager,
     check_search_type,
     given,
     is_whole,
     parse_transcription,
-    parse_videos,
 )
 
 _USE_V12: Final = "create the client with api_version='v1.2' (or set MAVI_API_VERSION=v1.2)"
@@ -51,17 +49,7 @@ V12_MAX_SEARCH_VIDEOS: Final = 100  # the most `video_nos` one v1.2 search takes
 
 Kind = Literal["AUDIO", "VIDEO"]
 ReadAnswer: TypeAlias = Callable[[bytes], ChatAnswer]
-
-
-def _query(query: object) -> str:
-    if not isinstance(query, str) or not query.strip():
-        raise MaviValidationError("query is empty: pass the words to search the videos for.")
-    return query
-
-
-def _check_kind(kind: object) -> None:
-    if kind not in ("AUDIO", "VIDEO"):
-        raise MaviValidationError(f"kind must be 'AUDIO' or 'VIDEO', got {kind!r}.")
+Search: TypeAlias = tuple[str, SearchType, str | None]  # a search's query, type and scope
 
 
 def _check_callback(callback_uri: object) -> None:
@@ -101,7 +89,6 @@ class Dialect:
     """v1.0: `/api/serve/video/...`, camelCase fields; the client sends the history, a search
     is two calls (videos, then their moments) and a transcription is a task."""
 
-    name: ClassVar[str] = "v1.0"
     stream_decoder: ClassVar[type[ChatStreamDecoder]] = ChatStreamDecoder
     pager: ClassVar[type[VideoPager]] = VideoPager
     searches_library: ClassVar[bool] = False  # one search of the library (no video_nos), ranked
@@ -146,12 +133,34 @@ class Dialect:
         self._takes("unique_id", ", or leave unique_id out.")
         return check_unique_id(unique_id)
 
-    def search_type(self, search_type: object) -> SearchType:
-        """The `search_type` a search sends, checked now (v1.0's one search stands for BY_CLIP)."""
-        kind = check_search_type(search_type)
-        if kind != DEFAULT_SEARCH_TYPE:
+    def search_calls(
+        self,
+        query: object,
+        video_nos: list[str] | None,
+        unique_id: object,
+        search_type: object,
+        top_k: int | None = None,
+        *,
+        videos: bool = False,
+    ) -> list[ApiCall]:
+        """The calls of one search for `query` in `video_nos`, or (`videos`) for whole videos,
+        checked now; their hits are read together."""
+        scope, kind = self.scope(unique_id), check_search_type(search_type)
+        if kind != DEFAULT_SEARCH_TYPE:  # v1.0's one search stands for BY_CLIP
             self._takes("search_type", ", or leave search_type out.")
-        return kind
+        if not isinstance(query, str) or not query.strip():
+            raise MaviValidationError("query is empty: pass the words to search the videos for.")
+        return self._searches((query, kind, scope), video_nos, top_k, videos)
+
+    def _searches(
+        self, search: Search, video_nos: list[str] | None, top_k: int | None, videos: bool
+    ) -> list[ApiCall]:
+        """v1.0: searchAI (whole videos), or searchVideoFragment; the query alone is sent."""
+        query = search[0]
+        if videos:
+            return [ApiCall("POST", "/api/serve/video/searchAI", json={"searchValue": query})]
+        body = {"videoNos": normalize_video_nos(video_nos), "searchValue": query}
+        return [ApiCall("POST", "/api/serve/video/searchVideoFragment", json=body)]
 
     def session_pager(self, unique_id: str | None) -> Pages:
         """A walk of the key's chat sessions."""
@@ -159,62 +168,50 @@ class Dialect:
         return SessionPager(unique_id=check_unique_id(unique_id))
 
     def session_detail(
-        self, session_id: str | int, scope: str | None = None
+        self, session_id: str | int, unique_id: object = None
     ) -> tuple[ApiCall, Callable[[Any], SessionDetail]]:
-        """The call restoring a session of the namespace `scope`, and how its reply is read."""
+        """The call restoring a session of the namespace `unique_id`, and how its reply is read."""
         self._takes("get_session_detail()", " (v1.0 keeps no sessions).")
         session = normalize_session_id(session_id)
         if session is None:
             raise MaviValidationError(
                 "get_session_detail() needs the session_id of an earlier v1.2 answer, got None."
             )
-        params = given(sessionId=session, unique_id=scope)
+        params = given(sessionId=session, unique_id=self.scope(unique_id))
         call = ApiCall("GET", "/serve/api/v1/get_session_detail", params=params)
         return call, lambda data: parse_session_detail(data, session)
 
-    def search_videos(
-        self, query: str, kind: SearchType, scope: str | None
-    ) -> tuple[ApiCall, Callable[[Any], list[Video]]]:
-        """The call that finds whole videos, and how its reply is read."""
-        call = ApiCall("POST", "/api/serve/video/searchAI", json={"searchValue": _query(query)})
-        return call, parse_videos
-
-    def moment_calls(
-        self,
-        query: str,
-        video_nos: list[str] | None,
-        kind: SearchType,
-        scope: str | None,
-        top_k: int | None = None,
-    ) -> list[ApiCall]:
-        """The calls of one search for moments (their hits read together)."""
-        assert video_nos is not None  # `searches_library` is False
-        body = {"videoNos": normalize_video_nos(video_nos), "searchValue": _query(query)}
-        return [ApiCall("POST", "/api/serve/video/searchVideoFragment", json=body)]
-
     def upload_call(
         self, source: str | os.PathLike[str], callback_uri: str | None, scope: str | None
-    ) -> tuple[ApiCall, UploadFile | None]:
-        """The upload of a URL, or of a local file (sent by the client as the part `file`)."""
+    ) -> ApiCall:
+        """The upload of a URL, or of a local file (its `upload`, sent as the part `file`)."""
         source = _url_or_file(source, callback_uri)
         params = {"callBackUri": callback_uri} if callback_uri else None
         if isinstance(source, str):
             url = {"url": source}
-            return ApiCall("POST", "/api/serve/video/uploadUrl", json=url, params=params), None
+            return ApiCall("POST", "/api/serve/video/uploadUrl", json=url, params=params)
         mime = mimetypes.guess_type(source.name)[0] or "application/octet-stream"
         upload = UploadFile(source, mime, source.stat().st_size)
-        return ApiCall("POST", "/api/serve/video/upload", params=params), upload
+        return ApiCall("POST", "/api/serve/video/upload", params=params, upload=upload)
 
-    def delete_calls(self, video_nos: Iterable[str], scope: str | None) -> list[ApiCall]:
+    def delete_calls(self, video_nos: Iterable[str], unique_id: object) -> list[ApiCall]:
         """A bare JSON array of video numbers a call; `delete_batches`: method, path, most."""
         method, path, most = self.delete_batches
-        params = None if scope is None else {"unique_id": scope}
+        params = given(unique_id=self.scope(unique_id)) or None
         parts = _batches(normalize_video_nos(video_nos), most)
         return [ApiCall(method, path, json=part, params=params) for part in parts]
 
     def submit_call(self, video_no: str, kind: Kind, callback_uri: str | None) -> ApiCall | None:
-        """The call that starts a transcription task, or None: there is none to start."""
-        _check_kind(kind)
+        """The call that starts a transcription task, or None: there is none to start (v1.2)."""
+        if kind not in ("AUDIO", "VIDEO"):
+            raise MaviValidationError(f"kind must be 'AUDIO' or 'VIDEO', got {kind!r}.")
+        if not self.transcription_tasks:
+            if callback_uri is not None:
+                raise MaviValidationError(
+                    "callback_uri has no v1.2 equivalent: a v1.2 transcript is read at once, "
+                    "with no task to wait for. Leave callback_uri out."
+                )
+            return None
         _check_callback(callback_uri)
         (video,) = normalize_video_nos([video_no], name="video_no")
         body = given(videoNo=video, type=kind, callBackUri=callback_uri or None)
@@ -227,9 +224,9 @@ class Dialect:
         return ApiCall("GET", "/api/serve/video/getTranscription", params={"taskNo": task_no})
 
     def read_transcript(
-        self, data: object, video_no: str, task_no: str, kind: Kind
+        self, video_no: str, task_no: str, kind: Kind, data: object
     ) -> Transcript | None:
-        """The transcript a reply holds, or None: not yet."""
+        """The transcript a reply (`data`) holds, or None: not yet."""
         return parse_transcription(
             data, video_no=video_no, task_no=task_no, kind=kind, v12=not self.transcription_tasks
         )
@@ -240,7 +237,6 @@ class V12Dialect(Dialect):
     takes the videos (or the library) and `top_k`, a transcript is read at once, and every
     video call may name the end user whose library it is (`unique_id`). See docs/v1.2.md."""
 
-    name = "v1.2"
     stream_decoder = V12StreamDecoder
     pager = V12VideoPager
     searches_library = True
@@ -262,42 +258,32 @@ class V12Dialect(Dialect):
         videos = self.chat_videos(call)
         return lambda reply: parse_v12_reply(reply, videos, max_event_bytes)
 
-    def search_videos(
-        self, query: str, kind: SearchType, scope: str | None
-    ) -> tuple[ApiCall, Callable[[Any], list[Video]]]:
-        (call,) = self.moment_calls(query, None, kind, scope)  # the videos of the clips found
-        return call, parse_videos
-
-    def moment_calls(
-        self,
-        query: str,
-        video_nos: list[str] | None,
-        kind: SearchType,
-        scope: str | None,
-        top_k: int | None = None,
+    def _searches(
+        self, search: Search, video_nos: list[str] | None, top_k: int | None, videos: bool
     ) -> list[ApiCall]:
-        """`POST /serve/api/v1/search` (the optional fields only when given), 100 videos a
-        call (their hits ranked together by score: `rank_moments`); checked now."""
+        """`POST /serve/api/v1/search`, the optional fields only when given, 100 of `video_nos` a
+        call (None, or `videos`: the library); whole videos are read from the clips found."""
+        query, kind, scope = search
         most = 200 if kind == "BY_CAPTION" else 1000
         if top_k is not None and not is_whole(top_k, 1, most):
             raise MaviValidationError(
                 f"A v1.2 {kind} search returns 1 to {most} results: limit (top_k) must be a "
                 f"whole number in that range, got {top_k!r}."
             )
-        body = given(search_param=_query(query), search_type=kind, top_k=top_k, unique_id=scope)
+        body = given(search_param=query, search_type=kind, top_k=top_k, unique_id=scope)
         path = "/serve/api/v1/search"
-        if video_nos is None:
+        if video_nos is None or videos:
             return [ApiCall("POST", path, json=body)]
         parts = _batches(normalize_video_nos(video_nos), V12_MAX_SEARCH_VIDEOS)
         return [ApiCall("POST", path, json={**body, "video_nos": part}) for part in parts]
 
     def upload_call(
         self, source: str | os.PathLike[str], callback_uri: str | None, scope: str | None
-    ) -> tuple[ApiCall, UploadFile | None]:
+    ) -> ApiCall:
         source = _url_or_file(source, callback_uri)
         form = given(callback=callback_uri or None, unique_id=scope)  # as the docs' examples send
         if isinstance(source, str):
-            return ApiCall("POST", "/serve/api/v1/upload_url", form={"url": source, **form}), None
+            return ApiCall("POST", "/serve/api/v1/upload_url", form={"url": source, **form})
         size, mime = source.stat().st_size, V12_UPLOAD_TYPES.get(source.suffix.lower())
         if mime is None:  # refused here, not by the service after the upload
             raise MaviValidationError(
@@ -312,20 +298,11 @@ class V12Dialect(Dialect):
                 f"({V12_MAX_UPLOAD_BYTES} bytes): cut or compress it, or upload it from a URL."
             )
         upload = UploadFile(source, mime, size)
-        return ApiCall("POST", "/serve/api/v1/upload", form=form or None), upload
-
-    def submit_call(self, video_no: str, kind: Kind, callback_uri: str | None) -> ApiCall | None:
-        if callback_uri is not None:
-            raise MaviValidationError(
-                "callback_uri has no v1.2 equivalent: a v1.2 transcript is read at once, "
-                "with no task to wait for. Leave callback_uri out."
-            )
-        return None
+        return ApiCall("POST", "/serve/api/v1/upload", form=form or None, upload=upload)
 
     def transcript_call(
         self, video_no: str, kind: Kind, task_no: str, scope: str | None
     ) -> ApiCall:
-        _check_kind(kind)
         (video,) = normalize_video_nos([video_no], name="video_no")
         path = f"/serve/api/v1/get_{kind.lower()}_transcription"  # audio or video
         return ApiCall("GET", path, params=given(video_no=video, unique_id=scope))
@@ -333,7 +310,7 @@ class V12Dialect(Dialect):
 
 V10: Final = Dialect()
 V12: Final = V12Dialect()
-_DIALECTS: Final = {dialect.name: dialect for dialect in (V10, V12)}
+_DIALECTS: Final = {"v1.0": V10, "v1.2": V12}
 
 
 def dialect_of(api_version: str) -> Dialect:

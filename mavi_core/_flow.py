@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import math
 import random
 import time
 from collections.abc import Callable, Generator, Iterable, Sequence
@@ -36,6 +37,7 @@ from ._exceptions import (
     MaviRateLimitError,
     MaviStreamError,
     MaviTimeoutError,
+    MaviValidationError,
 )
 from ._models import ChatAnswer, ChatSession, SessionDetail
 from ._progress import ProgressBar, ProgressCallback, check_progress, progress_bar, upload_bar
@@ -57,7 +59,6 @@ from ._videos import (
     Moment,
     Pages,
     ParseWatch,
-    PollDeadline,
     SearchType,
     Transcript,
     Video,
@@ -65,6 +66,7 @@ from ._videos import (
     parse_moments,
     parse_task_no,
     parse_video,
+    parse_videos,
     rank_moments,
 )
 from ._vlm import (
@@ -188,11 +190,8 @@ def _from_reply(error: MaviError, response: httpx.Response) -> MaviError:
     rate limit sent as an envelope with HTTP 200 asks for."""
     headers = response.headers
     if error.request_id is None:
-        for name in _REQUEST_ID_HEADERS:
-            value = headers.get(name)
-            if value and value.isprintable():
-                error.request_id = value[:128]
-                break
+        ids = (headers.get(name) for name in _REQUEST_ID_HEADERS)
+        error.request_id = next((id_[:128] for id_ in ids if id_ and id_.isprintable()), None)
     if isinstance(error, MaviRateLimitError) and error.retry_after is None:
         with_retry_after(error, retry_after_from_headers(headers))
     return error
@@ -202,28 +201,48 @@ def _decoder_for(response: httpx.Response) -> ContentDecoder | None:
     return None if response.is_stream_consumed else content_decoder(response.headers)
 
 
-_DEADLINE_SLACK: Final = 0.05
-"""Seconds: a timeout this close to the deadline is the deadline's (the driver's clock)."""
-
-
 class Deadline:
-    """The end of one call's time, retries included; None: no deadline."""
+    """The end of one call's time, retries included (None: no deadline); or, given `what` it
+    waits for, of a poll: a look every `interval` seconds, `seconds` 0 being one look."""
 
-    __slots__ = ("at", "clock", "seconds")
+    __slots__ = ("at", "clock", "interval", "seconds", "what")
 
-    def __init__(self, seconds: float | None, clock: Callable[[], float]) -> None:
-        self.clock = clock
-        self.seconds = seconds
+    def __init__(
+        self, seconds: float | None, clock: Callable[[], float], interval: float = 0, what: str = ""
+    ) -> None:
+        if what:  # a poll: its caller's `timeout` and `poll_interval`, checked
+            for name, value, least in (("timeout", seconds, 0), ("poll_interval", interval, 1e-9)):
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    raise MaviValidationError(
+                        f"{name} must be seconds (a number), got {value!r}; e.g. {name}=30."
+                    )
+                if not math.isfinite(value) or value < least:
+                    words = "seconds from 0 (0: look once)" if least == 0 else "positive seconds"
+                    raise MaviValidationError(f"{name} must be {words}, got {value!r}.")
+        self.clock, self.seconds, self.interval, self.what = clock, seconds, interval, what
         self.at = None if seconds is None else clock() + seconds
 
     def remaining(self) -> float | None:
         return None if self.at is None else self.at - self.clock()
 
     def check(self) -> None:
-        if self.at is not None and self.clock() > self.at:
+        """Past the end, its `MaviTimeoutError`; but a poll's one look (`seconds` 0) is whole."""
+        if self.at is not None and self.clock() > self.at and self.seconds:
             raise self._error()
 
+    def next_delay(self) -> float:
+        """The wait before a poll's next look; past the end, its `MaviTimeoutError`."""
+        left = math.inf if self.at is None else self.at - self.clock()
+        if left <= 0:
+            raise self._error()
+        return min(self.interval, left)
+
     def _error(self) -> MaviTimeoutError:
+        if self.what:
+            return MaviTimeoutError(
+                f"Timed out after {self.seconds:g} s waiting for {self.what}. "
+                "Call again with a larger timeout, or check the videos' status."
+            )
         return MaviTimeoutError(
             f"The call took longer than its deadline of {self.seconds:g} s (retries "
             "included). Try again, or raise the client's `deadline` for long answers."
@@ -236,7 +255,7 @@ class Deadline:
             isinstance(error, MaviTimeoutError)
             and not isinstance(error, MaviStreamError)
             and self.at is not None
-            and self.clock() >= self.at - _DEADLINE_SLACK  # the driver's clock ran the bound
+            and self.clock() >= self.at - 0.05  # 50 ms off: the driver's clock ran the bound
         ):
             passed = self._error()
             passed.__cause__ = error
@@ -353,8 +372,7 @@ class Operations:
         response = yield self._send(call, deadline)
         try:
             yield from self._raise_for_status(response, deadline)
-            settings = self.settings
-            decoder = decoder_class(settings.max_event_bytes, settings.max_response_bytes)
+            decoder = decoder_class(self.settings.max_event_bytes, self.settings.max_response_bytes)
             reader = AnswerReader(decoder, _decoder_for(response), progress, deadline, collect)
             yield Pump(response, reader)
             reader.raise_error()
@@ -560,9 +578,8 @@ class Operations:
     ) -> Flow[list[Video]]:
         """Whole videos matching `query` (searchAI; v1.2: of the clips found, best first).
         `unique_id` (v1.2): whose library (None: "default"); `search_type`: see `find_moments`."""
-        dialect = self.dialect
-        scope, kind = dialect.scope(unique_id), dialect.search_type(search_type)
-        return self._parsed(*dialect.search_videos(query, kind, scope))
+        (call,) = self.dialect.search_calls(query, None, unique_id, search_type, videos=True)
+        return self._parsed(call, parse_videos)
 
     def search_moments(
         self,
@@ -574,10 +591,8 @@ class Operations:
     ) -> Flow[list[Moment]]:
         """Moments of `video_nos` matching `query` (searchVideoFragment; v1.2: search, scored),
         start/end in seconds; `unique_id` and `search_type` as for `find_moments`."""
-        dialect = self.dialect
-        scope, kind = dialect.scope(unique_id), dialect.search_type(search_type)
-        calls = dialect.moment_calls(query, video_nos, kind, scope)
-        return self._searched(calls, None, rank=dialect.searches_library)
+        calls = self.dialect.search_calls(query, video_nos, unique_id, search_type)
+        return self._searched(calls, None, rank=self.dialect.searches_library)
 
     def find_moments(
         self,
@@ -594,22 +609,18 @@ class Operations:
         BY_IMAGE or BY_CAPTION; `unique_id` as for `search_videos`. See docs/v1.2.md."""
         check_limit(limit)
         dialect = self.dialect
-        scope, kind = dialect.scope(unique_id), dialect.search_type(search_type)
-        if dialect.searches_library:  # only `video_nos` (or the library), `limit` at most
-            calls = dialect.moment_calls(query, video_nos, kind, scope, top_k=limit)
-            return (yield from self._searched(calls, limit))
-        if video_nos is None:
-            videos = yield from self.search_videos(query)
-            video_nos = [video.video_no for video in videos]
+        if video_nos is None and not dialect.searches_library:  # v1.0: in the videos found
+            found = self.search_videos(query, unique_id=unique_id, search_type=search_type)
+            video_nos = [video.video_no for video in (yield from found)]
             if not video_nos:
                 return []
-        return rank_moments((yield from self.search_moments(query, video_nos)), limit)
+        calls = dialect.search_calls(query, video_nos, unique_id, search_type, top_k=limit)
+        return (yield from self._searched(calls, limit))
 
     def _searched(
         self, calls: list[ApiCall], limit: int | None, *, rank: bool = True
     ) -> Flow[list[Moment]]:
-        """The hits of every request of one search (v1.2: 100 videos each), best score first
-        (`rank`), at most `limit`."""
+        """The hits of all the calls of one search, best score first (`rank`), at most `limit`."""
         moments: list[Moment] = []
         for call in calls:
             moments += parse_moments((yield from self._request_json(call)))
@@ -644,28 +655,26 @@ class Operations:
     ) -> Flow[SessionDetail]:
         """A v1.2 chat session restored, to show or continue (docs/v1.2.md#restoring-a-session);
         `unique_id`: the namespace the chat named."""
-        dialect = self.dialect
-        return self._parsed(*dialect.session_detail(session_id, dialect.scope(unique_id)))
+        return self._parsed(*self.dialect.session_detail(session_id, unique_id))
 
     def _walk(
         self,
         pager: Pages,
-        poll: PollDeadline | None = None,
+        poll: Deadline | None = None,
         *,
         hand_out: bool = False,
         more: Callable[[], object] = lambda: True,
         each: Callable[[list[Any]], object] = lambda page: None,
     ) -> Flow[Any]:
-        """A listing's items, page by page while `more()`, each page handed out (`hand_out`) or
-        gathered, and given to `each`. Before each page after the first: the client's
-        `deadline` (one walk is one call) and, while polling, the poll's `timeout`."""
+        """A listing's items, page by page while `more()`, handed out or gathered; before each
+        page after the first, the client's `deadline` (one walk is one call) and the `poll`'s."""
         walk = Deadline(self.settings.deadline, self.clock)
         listed: list[Any] = []
         while more() and not pager.done:
             if pager.page > 1:
                 walk.check()
                 if poll is not None:
-                    poll.check(self.clock())
+                    poll.check()
             page = pager.read((yield from self._request_json(pager.call())))
             each(page)
             if hand_out:
@@ -686,12 +695,11 @@ class Operations:
         """Upload a local file, or a video at an http(s) URL; it starts UNPARSE. `progress`: a bar
         (default: on a terminal or notebook); `on_progress(sent, total)`: your own report."""
         check_progress(progress, on_progress)
-        scope = self.dialect.scope(unique_id)
-        call, upload = self.dialect.upload_call(source, callback_uri, scope)
-        if upload is not None:
+        call = self.dialect.upload_call(source, callback_uri, self.dialect.scope(unique_id))
+        if (upload := call.upload) is not None:
             bar = upload_bar(upload.path.name, upload.size, progress, on_progress)
             # An upload is bounded by its size and the per-operation timeout, not the deadline.
-            call = dataclasses.replace(call, upload=upload, on_sent=bar.update, deadline=False)
+            call = dataclasses.replace(call, on_sent=bar.update, deadline=False)
         video = parse_video((yield from self._request_json(call)))
         if upload is not None:
             bar.finish()
@@ -710,7 +718,7 @@ class Operations:
         `MaviTimeoutError` after `timeout` seconds. `unique_id` as for `search_videos`."""
         scope = self.dialect.scope(unique_id)
         watch = ParseWatch(video_nos)
-        deadline = PollDeadline(timeout, self.clock(), poll_interval, "the videos to parse")
+        deadline = Deadline(timeout, self.clock, poll_interval, "the videos to parse")
         check_progress(progress)
         bar = self.progress_bar("Parsing videos", len(watch.video_nos), progress)
         while True:
@@ -719,13 +727,12 @@ class Operations:
             if watch.done:
                 bar.finish()
                 return watch.result()
-            yield Sleep(deadline.next_delay(self.clock()))
+            yield Sleep(deadline.next_delay())
 
     def delete_videos(self, video_nos: list[str], *, unique_id: str | None = None) -> Flow[None]:
         """Delete videos, 500 per request (v1.2: 100); deleting one twice raises
         `MaviConflictError`. `unique_id` as for `search_videos`."""
-        scope = self.dialect.scope(unique_id)
-        for call in self.dialect.delete_calls(video_nos, scope):
+        for call in self.dialect.delete_calls(video_nos, unique_id):
             yield from self._request_json(call)
 
     def transcribe(
@@ -744,18 +751,14 @@ class Operations:
         dialect = self.dialect
         scope = dialect.scope(unique_id)
         what = f"the transcript of {video_no}" if dialect.not_ready else "the transcription"
-        deadline = PollDeadline(timeout, self.clock(), poll_interval, what + dialect.not_ready)
-        task_no = ""
+        deadline = Deadline(timeout, self.clock, poll_interval, what + dialect.not_ready)
         submit = dialect.submit_call(video_no, kind, callback_uri)
-        if submit is not None:
-            task_no = parse_task_no((yield from self._request_json(submit)))
+        task_no = "" if submit is None else parse_task_no((yield from self._request_json(submit)))
         call = dialect.transcript_call(video_no, kind, task_no, scope)
-        while True:
-            data = yield from self._request_json(call)
-            transcript = dialect.read_transcript(data, video_no, task_no, kind)
-            if transcript is not None:
-                return transcript
-            yield Sleep(deadline.next_delay(self.clock()))
+        read = functools.partial(dialect.read_transcript, video_no, task_no, kind)
+        while (transcript := (yield from self._parsed(call, read))) is None:
+            yield Sleep(deadline.next_delay())
+        return transcript
 
     def get_transcripts(
         self,
@@ -788,7 +791,7 @@ class Operations:
         # Cached ones as they are; for the others, the videos' names and durations looked up
         # (until all are found), every transcription submitted, then all polled together.
         what = f"the transcripts{dialect.not_ready}"
-        deadline = PollDeadline(timeout, self.clock(), poll_interval, what)
+        deadline = Deadline(timeout, self.clock, poll_interval, what)
         deadline.interval = min(0.5, poll_interval)
         check_progress(progress)
         if video_nos is None:
@@ -796,12 +799,11 @@ class Operations:
             job.use_library((yield from self._walk(library, deadline)))
         if not job.waiting():  # all cached
             return job.result()
-        pager = dialect.pager(unique_id=job.unique_id)  # names and durations, until all are found
+        pager = dialect.pager(unique_id=job.unique_id)
         yield from self._walk(pager, deadline, more=lambda: job.unknown_videos, each=job.learn)
-        for item in job.to_submit() if dialect.transcription_tasks else ():
-            call = dialect.submit_call(item.video_no, WIRE_KIND[item.kind], None)
-            assert call is not None
-            job.submitted(item, parse_task_no((yield from self._request_json(call))))
+        for item in job.to_submit():  # v1.2 starts no task: no call
+            if (call := dialect.submit_call(item.video_no, WIRE_KIND[item.kind], None)) is not None:
+                job.submitted(item, parse_task_no((yield from self._request_json(call))))
         bar = self.progress_bar("Transcribing videos", len(job.wanted), progress)
         read_once = not dialect.transcription_tasks
         while True:
@@ -814,5 +816,5 @@ class Operations:
             if not waiting:
                 bar.finish()
                 return job.result()
-            yield Sleep(deadline.next_delay(self.clock()))
+            yield Sleep(deadline.next_delay())
             deadline.interval = min(deadline.interval * 2, poll_interval)

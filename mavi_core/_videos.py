@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, Literal, TypeAlias, get_args
 
-from ._exceptions import MaviServerError, MaviTimeoutError, MaviValidationError, MaviVideoError
+from ._exceptions import MaviServerError, MaviValidationError, MaviVideoError
 from ._models import rank_score
 from ._request import ApiCall, normalize_video_nos
 
@@ -422,47 +422,6 @@ def parse_transcription(
     if unit == "ms":
         segments = [TranscriptSegment(s.start / 1000, s.end / 1000, s.text) for s in segments]
     return Transcript(video_no, task_no, kind, segments, unit)
-
-
-@dataclass
-class PollDeadline:
-    """How long to wait between polls, and when to give up."""
-
-    timeout: float
-    started: float
-    interval: float = 2.0
-    what: str = "the operation"
-
-    def __post_init__(self) -> None:
-        for name, value, least in (
-            ("timeout", self.timeout, 0),
-            ("poll_interval", self.interval, 1e-9),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise MaviValidationError(
-                    f"{name} must be seconds (a number), got {value!r}; e.g. {name}=30."
-                )
-            if not math.isfinite(value) or value < least:
-                what = "seconds from 0 (0: look once)" if least == 0 else "positive seconds"
-                raise MaviValidationError(f"{name} must be {what}, got {value!r}.")
-
-    def next_delay(self, now: float) -> float:
-        left = self.started + self.timeout - now
-        if left <= 0:
-            raise self._timed_out()
-        return min(self.interval, left)
-
-    def check(self, now: float) -> None:
-        """Between the pages of one look: past the timeout is a `MaviTimeoutError`, except
-        with timeout 0 ("look once"), whose one look is whole."""
-        if self.timeout and now > self.started + self.timeout:
-            raise self._timed_out()
-
-    def _timed_out(self) -> MaviTimeoutError:
-        return MaviTimeoutError(
-            f"Timed out after {self.timeout:g} s waiting for {self.what}. "
-            "Call again with a larger timeout, or check the videos' status."
-        )
 
 
 class ParseWatch:

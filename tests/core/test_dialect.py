@@ -46,7 +46,7 @@ def test_v10_refuses_what_only_v12_takes_before_any_request() -> None:
     with pytest.raises(MaviValidationError, match=r"api_version='v1\.2'"):
         V10.scope("alice")
     with pytest.raises(MaviValidationError, match=r"search_type belongs to the v1\.2 API"):
-        V10.search_type("BY_AUDIO")
+        V10.search_calls("boats", ["VI1"], None, "BY_AUDIO")
     with pytest.raises(MaviValidationError, match="list_sessions"):
         V10.session_pager(None)
     with pytest.raises(MaviValidationError, match="get_session_detail"):

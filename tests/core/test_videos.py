@@ -365,12 +365,15 @@ def test_list_videos_and_the_library_walk_end_when_the_server_ignores_page(api: 
 
 
 def test_a_poll_deadline_is_checked_between_pages_except_for_one_look() -> None:
-    from mavi_core._videos import PollDeadline
+    from mavi_core._flow import Deadline
 
-    PollDeadline(0, started=0.0).check(5.0)  # timeout 0: the one look is whole
-    PollDeadline(1.0, started=0.0).check(0.5)
+    def poll(timeout: float, checked_at: float) -> Deadline:  # started at 0.0
+        return Deadline(timeout, iter([0.0, checked_at]).__next__, 2.0, "the videos")
+
+    poll(0, 5.0).check()  # timeout 0: the one look is whole
+    poll(1.0, 0.5).check()
     with pytest.raises(MaviTimeoutError, match=r"after 0\.5 s"):
-        PollDeadline(0.5, started=0.0).check(0.6)
+        poll(0.5, 0.6).check()
 
 
 @pytest.mark.parametrize("millis", ["NaN", "Infinity", "1e300", "-1e20", 1e400])
