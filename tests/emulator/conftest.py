@@ -20,6 +20,8 @@ _SETTINGS = (
     "delta_delay",
     "delta_size",
     "rate_limit",
+    "rate_window",
+    "rate_limits",
     "parse_delay",
     "token_ttl",
     "answer_words",
