@@ -6,7 +6,9 @@ time, so that no pool sits idle past its keep-alive expiry). Connections are cou
 server: those that carried at least one chat request.
 
 The ideal is the same burst made by raw HTTP with no layer on top: the faster of raw `httpx` (our
-transport) and raw `httpx2` (openai-python's), same pool limits, same server and latency. The
+transport) and raw `httpx2` (openai-python's), same pool limits, same server and latency. Raw
+httpx through the clients' own pools (`ShardedAsyncTransport`) is shown too: the floor the
+clients' layers are measured over. The
 strict figure, latency / wall (every call overlapped and free of CPU cost), is printed too: with
 200 calls on one core it is out of any Python client's reach.
 """
@@ -33,6 +35,7 @@ KEY = "concurrency"
 EFFICIENCY_LIMIT = 0.9
 FLOOR = "httpx AsyncClient.post (floor)"
 FLOOR_HTTPX2 = "httpx2 AsyncClient.post (floor)"
+CLIENTS_TRANSPORT = "httpx AsyncClient.post, the clients' transport"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +71,7 @@ async def _paths(server: BenchServer, scenario: Scenario) -> dict[str, tuple[Cal
     from langchain_mavi import ChatMavi
     from llamaindex_mavi import MaviQueryEngine
     from mavi_core import AsyncMaviClient
+    from mavi_core._transport import ShardedAsyncTransport
 
     url = server.mavi_url(scenario)
     http = httpx.AsyncClient(limits=POOL_LIMITS)
@@ -82,6 +86,14 @@ async def _paths(server: BenchServer, scenario: Scenario) -> dict[str, tuple[Cal
         return response.text
 
     paths: dict[str, tuple[Call, Any]] = {FLOOR: (floor, http)}
+    # Raw httpx through the pools `AsyncMaviClient` uses: what its own layers are measured over.
+    sharded = httpx.AsyncClient(transport=ShardedAsyncTransport())
+
+    async def clients_transport() -> str:
+        response = await sharded.request(**request)
+        return response.text
+
+    paths[CLIENTS_TRANSPORT] = (clients_transport, sharded)
     # openai-python's transport (pydantic's httpx fork, whose connection pool is linear); it
     # comes with openai >= 3, and the benchmark runs without it.
     with contextlib.suppress(ImportError):
