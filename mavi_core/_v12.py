@@ -26,6 +26,7 @@ from ._videos import Pages, _field, _items, _millis_to_datetime, _number, given,
 
 HISTORY_HEADER: Final = "Conversation so far:"
 _KINDS: Final = frozenset({"keyframe", "visual_ts", "audio_ts"})
+_ANSWER_KEYS: Final = frozenset({"content", "thinkings", "refs", "role"})  # a `/chat` answer's
 DEFAULT_UNIQUE_ID: Final = "default"  # the namespace of a request that names none
 _MAX_SESSION_DIGITS: Final = 40  # ids have 19; int() could not send back one of 4300+
 _TOO_LONG: Final = 10**_MAX_SESSION_DIGITS
@@ -210,6 +211,8 @@ class V12StreamDecoder(ChatStreamDecoder):
         if isinstance(value, Mapping) and "type" not in value and "code" in value:
             value = envelope_data(value)  # an event, "Done" or an error's words, or an answer
             if value is None or (isinstance(value, Mapping) and "type" not in value):
+                if value and not _ANSWER_KEYS & value.keys() and _session_of(value):
+                    return None  # no answer: only the session, as a bare object may tell it
                 return self._whole_answer(value)  # the `/chat` reply, where events belong too
         if isinstance(value, str):  # "Done", or the service's error message
             if is_end_marker(value):

@@ -517,7 +517,9 @@ class VlmStreamDecoder(ChatStreamDecoder):
         choice = choices[0]
         if isinstance(choice.get("finish_reason"), str):
             self.reply.finish_reason = choice["finish_reason"]
-        message = choice.get("delta") or choice.get("message")  # a stream's, or a whole reply's
+        message = choice.get("delta")  # a stream's, or (none, or no object) a whole reply's
+        if not (message and isinstance(message, Mapping)):
+            message = choice.get("message")
         message = message if isinstance(message, Mapping) else {}
         piece = message.get("content")
         if isinstance(piece, list) or message.get("tool_calls") is not None:

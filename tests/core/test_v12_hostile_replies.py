@@ -144,3 +144,16 @@ def test_a_chat_reply_of_data_null_says_there_is_no_answer() -> None:
         with pytest.raises(MaviServerError, match="without any text") as caught:
             client.chat(["VI1"], "Hello?")
     assert "NoneType" not in str(caught.value)
+
+
+@pytest.mark.parametrize("data", [{"sessionId": SESSION}, {"session_id": SESSION, "status": "ok"}])
+def test_a_stream_envelope_telling_only_the_session_is_skipped(data: dict[str, Any]) -> None:
+    """An envelope whose `data` is no answer and no event but names the session (as a bare
+    object without a `type` may, which is skipped) is skipped too: the answer after it is read,
+    not refused as "an answer without any text"."""
+    envelope = {"code": "0000", "msg": "success", "data": data}
+    body = _event(envelope) + _event(_content("A red tugboat ")) + _event(_content("leaves."))
+    with raw_server(_answering(body + b'data:"Done"\n\n')) as server, _client(server) as client:
+        deltas = list(client.stream_chat(["VI1"], "What happens?"))
+    assert "".join(delta.text for delta in deltas) == "A red tugboat leaves."
+    assert deltas[-1].session_id == SESSION

@@ -110,6 +110,13 @@ def test_a_token_count_of_digits_that_are_not_decimal_gives_no_usage_not_a_crash
     assert (answer.text, answer.usage) == ("A tug.", None)
 
 
+@pytest.mark.parametrize("delta", ["A tug.", ["A tug."], 1])
+def test_a_whole_reply_whose_delta_is_no_object_is_read_from_its_message(delta: object) -> None:
+    """A `delta` that is no object is no stream's delta: the choice's `message` is the answer."""
+    reply_ = {"choices": [{"index": 0, "delta": delta, "message": {"content": "A red tug."}}]}
+    assert parse_vlm_reply(json.dumps(reply_).encode()).text == "A red tug."
+
+
 def test_a_stream_cut_inside_an_event_says_what_broke_after_the_text() -> None:
     first = b'data: {"choices":[{"delta":{"content":"The tug "}}]}\n\n'
     body = first + b'data: {"choices":[{"delta":{"content":"lea\n\n'
