@@ -10,20 +10,16 @@ from typing import Final, TypeAlias
 
 from ._exceptions import MaviValidationError
 from ._secret import given
+from ._settings import ensure
 
 
 def check_number(value: object, name: str, *, zero: bool = False, whole: bool = False) -> None:
     """Refuse, naming `name`, what is not a finite number > 0 (>= 0 with `zero`; an int with
     `whole`): a bool or a string is no number."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int if whole else int | float)
-        or not (0 <= value < math.inf and (zero or value > 0))
-    ):
-        kind = "an int" if whole else "a finite number"
-        raise MaviValidationError(
-            f"{name} must be {kind} {'>=' if zero else '>'} 0, got {given(value)}."
-        )
+    number = not isinstance(value, bool) and isinstance(value, int if whole else int | float)
+    ok = number and 0 <= value < math.inf and (zero or value > 0)  # type: ignore[operator]
+    kind = "an int" if whole else "a finite number"
+    ensure(ok, value, f"{name} must be {kind} {'>=' if zero else '>'} 0")
 
 
 @dataclass(frozen=True, slots=True)
